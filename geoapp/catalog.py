@@ -1,0 +1,389 @@
+"""The layer catalog: service types defined as TOML files.
+
+A layer file describes one service type (``elderly_care``, ``pharmacy`` ...), the
+population it serves, the life-circle radii to report and how to recognise its features
+among OpenStreetMap-style tags. The shipped catalog lives in the repository's
+``layers/`` folder; a planner adds a service type by dropping a new file there or by
+passing ``extra_files`` (``--layer-file PATH`` on the command line).
+
+Schema (``id``, ``label``, ``population``, ``radii_m``, ``target_m`` and ``match`` are
+required; the others optional)::
+
+    id = "pharmacy"
+    label = { en = "Pharmacies", zh = "药店" }
+    population = "total"            # "total" or "age_60plus"
+    radii_m = [300, 500, 1000]      # ascending, metres
+    target_m = 500                  # distance a resident should be within
+    description = { en = "...", zh = "..." }
+    standard = "GB 50180-2018 ..."  # where the radii come from
+    color = "#1f77b4"
+    [[match]]                       # ANY table matches; inside a table EVERY key must
+    amenity = "pharmacy"            # a string: equal; a list: any of; true: key present
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoapp.errors import LayerFileError
+
+log = logging.getLogger(__name__)
+
+#: Folder holding the shipped catalog (the repository's ``layers/``).
+DEFAULT_LAYER_DIR = Path(__file__).resolve().parent.parent / "layers"
+
+POPULATIONS = ("total", "age_60plus")
+_REQUIRED = ("id", "label", "population", "radii_m", "target_m", "match")
+_OPTIONAL = ("description", "standard", "color", "icon", "order")
+_KNOWN = set(_REQUIRED) | set(_OPTIONAL)
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One service type of the catalog.
+
+    Attributes
+    ----------
+    id
+        Identifier, lower-case letters, digits and underscores.
+    label
+        Display names by language code (at least ``en`` and ``zh``).
+    population
+        ``"total"`` or ``"age_60plus"``: which demand the layer serves.
+    radii_m
+        Life-circle distances to report, ascending, in metres.
+    target_m
+        Distance a resident should be within, in metres.
+    match
+        Tag tables; a feature belongs to the layer when it matches any of them.
+    """
+
+    id: str
+    label: Mapping[str, str]
+    population: str
+    radii_m: tuple[float, ...]
+    target_m: float
+    match: tuple[Mapping[str, object], ...]
+    description: Mapping[str, str] = field(default_factory=dict)
+    standard: str = ""
+    color: str = "#3366cc"
+    icon: str = "info-sign"
+    order: int = 100
+    source_file: str = ""
+
+    def name(self, lang: str = "en") -> str:
+        """Return the label in ``lang``, falling back to English then the id."""
+        return self.label.get(lang) or self.label.get("en") or self.id
+
+    @property
+    def demand_column(self) -> str:
+        """Column of the demand table this layer serves (``pop`` or ``pop_60plus``)."""
+        return "pop_60plus" if self.population == "age_60plus" else "pop"
+
+    @property
+    def max_radius_m(self) -> float:
+        """Largest distance of interest: the largest radius or the target."""
+        return float(max(max(self.radii_m), self.target_m))
+
+    def osm_tags(self) -> dict[str, bool | str | list[str]]:
+        """Return an osmnx ``tags`` dict wide enough to fetch every candidate feature.
+
+        osmnx ORs all keys, so the dict over-fetches; :func:`select_features` then
+        applies the exact AND/OR rules.
+        """
+        tags: dict[str, set[str] | bool] = {}
+        for table in self.match:
+            # The first key of each table is its most selective one; fetch on it.
+            key, value = next(iter(table.items()))
+            if value is True or tags.get(key) is True:
+                tags[key] = True
+                continue
+            values = tags.setdefault(key, set())
+            assert isinstance(values, set)
+            values.update([value] if isinstance(value, str) else list(value))
+        return {k: (True if v is True else sorted(v)) for k, v in tags.items()}
+
+    def tag_keys(self) -> list[str]:
+        """Return every tag key the match rules read."""
+        keys: list[str] = []
+        for table in self.match:
+            keys.extend(k for k in table if k not in keys)
+        return keys
+
+
+def _problem(path: Path, key: str, what: str) -> str:
+    return f"{path}: key '{key}': {what}"
+
+
+def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
+    """Read and validate one layer file.
+
+    Parameters
+    ----------
+    path
+        Path of a TOML layer file.
+
+    Returns
+    -------
+    Layer
+
+    Raises
+    ------
+    LayerFileError
+        Listing every problem found, each naming the file and the key.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise LayerFileError(f"{path}: layer file not found") from None
+    except UnicodeDecodeError as exc:
+        raise LayerFileError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise LayerFileError(f"{path}: not valid TOML: {exc}. Fix the syntax.") from None
+
+    problems: list[str] = []
+    for key in sorted(set(data) - _KNOWN):
+        problems.append(
+            _problem(path, key, f"unknown key; allowed keys are {', '.join(sorted(_KNOWN))}")
+        )
+    for key in _REQUIRED:
+        if key not in data:
+            problems.append(_problem(path, key, "missing; every layer file must set it"))
+
+    lid = data.get("id")
+    if "id" in data and (
+        not isinstance(lid, str) or not lid or not lid.replace("_", "a").isalnum() or lid != lid.lower()
+    ):
+        problems.append(_problem(path, "id", f"{lid!r} must be lower-case letters, digits, '_'"))
+
+    label = data.get("label")
+    if "label" in data:
+        if not isinstance(label, dict) or not all(isinstance(v, str) for v in label.values()):
+            problems.append(_problem(path, "label", "must be a table like { en = '...', zh = '...' }"))
+        elif "en" not in label:
+            problems.append(_problem(path, "label", "needs at least an 'en' entry"))
+
+    pop = data.get("population")
+    if "population" in data and pop not in POPULATIONS:
+        problems.append(_problem(path, "population", f"{pop!r} must be one of {POPULATIONS}"))
+
+    radii = data.get("radii_m")
+    if "radii_m" in data:
+        if (
+            not isinstance(radii, list)
+            or not radii
+            or not all(isinstance(r, int | float) and not isinstance(r, bool) for r in radii)
+        ):
+            problems.append(_problem(path, "radii_m", "must be a non-empty list of numbers (metres)"))
+        elif any(r <= 0 for r in radii):
+            problems.append(_problem(path, "radii_m", f"{radii} must all be positive"))
+        elif any(b <= a for a, b in zip(radii, radii[1:], strict=False)):
+            problems.append(_problem(path, "radii_m", f"{radii} must be strictly ascending"))
+
+    target = data.get("target_m")
+    if "target_m" in data and (
+        not isinstance(target, int | float) or isinstance(target, bool) or target <= 0
+    ):
+        problems.append(_problem(path, "target_m", f"{target!r} must be a positive number"))
+
+    match = data.get("match")
+    if "match" in data:
+        if not isinstance(match, list) or not match:
+            problems.append(_problem(path, "match", "needs at least one [[match]] table"))
+        else:
+            for i, table in enumerate(match):
+                where = f"match[{i}]"
+                if not isinstance(table, dict) or not table:
+                    problems.append(_problem(path, where, "must be a non-empty table of tags"))
+                    continue
+                for k, v in table.items():
+                    ok = (
+                        v is True
+                        or (isinstance(v, str) and v)
+                        or (isinstance(v, list) and v and all(isinstance(x, str) for x in v))
+                    )
+                    if not ok:
+                        problems.append(
+                            _problem(path, f"{where}.{k}", f"{v!r}: use a string, a list of strings or true")
+                        )
+
+    for key in ("description",):
+        if key in data and not isinstance(data[key], dict):
+            problems.append(_problem(path, key, "must be a table like { en = '...', zh = '...' }"))
+    for key in ("standard", "color", "icon"):
+        if key in data and not isinstance(data[key], str):
+            problems.append(_problem(path, key, "must be a string"))
+    if "order" in data and not isinstance(data["order"], int):
+        problems.append(_problem(path, "order", "must be an integer"))
+
+    if problems:
+        raise LayerFileError(f"Layer file {path} is malformed:", problems)
+
+    return Layer(
+        id=lid,
+        label=dict(label),
+        population=pop,
+        radii_m=tuple(float(r) for r in radii),
+        target_m=float(target),
+        match=tuple(dict(t) for t in match),
+        description=dict(data.get("description", {})),
+        standard=data.get("standard", ""),
+        color=data.get("color", "#3366cc"),
+        icon=data.get("icon", "info-sign"),
+        order=data.get("order", 100),
+        source_file=str(path),
+    )
+
+
+def load_catalog(
+    layer_dir: str | os.PathLike[str] | None = None,
+    extra_files: Iterable[str | os.PathLike[str]] = (),
+) -> dict[str, Layer]:
+    """Load every ``*.toml`` layer of a folder plus extra files.
+
+    Parameters
+    ----------
+    layer_dir
+        Folder of layer files; default the shipped ``layers/`` (or ``$GEOAPP_LAYERS``).
+    extra_files
+        More layer files; a file whose id is already loaded replaces that layer.
+
+    Returns
+    -------
+    dict
+        Layers by id, ordered by their ``order`` key then id.
+
+    Raises
+    ------
+    LayerFileError
+        Naming every malformed file and key, or duplicate ids within the folder.
+    """
+    folder = Path(layer_dir or os.environ.get("GEOAPP_LAYERS") or DEFAULT_LAYER_DIR)
+    if not folder.is_dir():
+        raise LayerFileError(f"{folder}: layer folder not found; pass an existing folder")
+    files = sorted(folder.glob("*.toml"))
+    layers: dict[str, Layer] = {}
+    problems: list[str] = []
+    for f in files:
+        try:
+            layer = parse_layer_file(f)
+        except LayerFileError as exc:
+            problems.append(str(exc))
+            continue
+        if layer.id in layers:
+            problems.append(
+                f"{f}: key 'id': {layer.id!r} is already defined in {layers[layer.id].source_file}"
+            )
+            continue
+        layers[layer.id] = layer
+    for f in extra_files:
+        try:
+            layer = parse_layer_file(f)
+        except LayerFileError as exc:
+            problems.append(str(exc))
+            continue
+        if layer.id in layers:
+            log.info("layer %s from %s replaces the catalog's", layer.id, f)
+        layers[layer.id] = layer
+    if problems:
+        raise LayerFileError("The layer catalog has problems:", problems)
+    return dict(sorted(layers.items(), key=lambda kv: (kv[1].order, kv[0])))
+
+
+def get_layer(layer_id: str, catalog: Mapping[str, Layer] | None = None) -> Layer:
+    """Return a layer by id, with a clear error listing the known ids."""
+    catalog = catalog if catalog is not None else load_catalog()
+    try:
+        return catalog[layer_id]
+    except KeyError:
+        raise LayerFileError(
+            f"Unknown layer {layer_id!r}; known layers: {', '.join(catalog)}. "
+            "Add a TOML file to layers/ or pass --layer-file PATH."
+        ) from None
+
+
+def _value_mask(col: pd.Series, value: object) -> np.ndarray:
+    if value is True:
+        return (col.notna() & (col.astype(str) != "") & (col.astype(str) != "no")).to_numpy()
+    values = [value] if isinstance(value, str) else list(value)
+    # OSM allows several values separated by ';'
+    s = col.astype("string")
+    mask = s.isin(values).fillna(False).to_numpy(dtype=bool)
+    multi = s.str.contains(";", regex=False).fillna(False).to_numpy(dtype=bool)
+    if multi.any():
+        split = s[multi].str.split(";")
+        vals = set(values)
+        mask[multi] = [any(p.strip() in vals for p in parts) for parts in split]
+    return mask
+
+
+def match_mask(features: pd.DataFrame, layer: Layer) -> np.ndarray:
+    """Return a boolean array: which rows of ``features`` belong to ``layer``.
+
+    Tag keys are read from columns of the same name; a missing column never matches.
+    """
+    n = len(features)
+    out = np.zeros(n, dtype=bool)
+    for table in layer.match:
+        m = np.ones(n, dtype=bool)
+        for key, value in table.items():
+            if key not in features.columns:
+                m[:] = False
+                break
+            m &= _value_mask(features[key], value)
+        out |= m
+    return out
+
+
+def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFrame:
+    """Return the features of one layer as a facility table.
+
+    Parameters
+    ----------
+    features
+        Feature table with one column per OSM tag key, ``geometry`` and optionally
+        ``osm_id`` and ``name`` (the output of any geoapp source).
+    layer
+        The layer whose match rules to apply.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In the CRS of ``features``, columns: ``facility_id`` (str, unique: the
+        ``osm_id`` when present), ``name`` (str, may be empty), ``layer`` (layer id),
+        ``kind`` (the value of the first matching table's first key, e.g.
+        ``nursing_home``), every tag column the match rules read, and ``geometry``
+        (the original point or polygon).
+    """
+    mask = match_mask(features, layer)
+    sub = features.loc[mask]
+    kind = pd.Series("", index=sub.index, dtype=object)
+    for table in reversed(layer.match):
+        m = match_mask(sub, Layer(**{**layer.__dict__, "match": (table,)}))
+        key = next(iter(table))
+        if key in sub.columns:
+            kind[m] = sub.loc[m, key].astype(str)
+    if "osm_id" in sub.columns:
+        fid = sub["osm_id"].astype(str)
+    else:
+        fid = pd.Series([f"{layer.id}/{i}" for i in range(len(sub))], index=sub.index)
+    name = sub["name"].fillna("").astype(str) if "name" in sub.columns else ""
+    cols = {"facility_id": fid.to_numpy(), "name": np.asarray(name), "layer": layer.id, "kind": kind.to_numpy()}
+    for k in layer.tag_keys():
+        if k in sub.columns and k not in cols:
+            cols[k] = sub[k].to_numpy()
+    out = gpd.GeoDataFrame(cols, geometry=sub.geometry.to_numpy(), crs=features.crs)
+    if out["facility_id"].duplicated().any():
+        out["facility_id"] = out["facility_id"] + "#" + out.groupby("facility_id").cumcount().astype(str)
+    log.info("layer %s: %d features", layer.id, len(out))
+    return out.reset_index(drop=True)

@@ -1,0 +1,107 @@
+"""The :class:`Region` bundle every source produces (see docs/architecture.md)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+from shapely.geometry import box
+
+WGS84 = "EPSG:4326"
+
+#: Tag keys every feature table carries as columns (more may be present).
+FEATURE_TAG_KEYS = (
+    "amenity",
+    "social_facility",
+    "social_facility:for",
+    "community_centre",
+    "community_centre:for",
+    "healthcare",
+    "shop",
+    "historic",
+    "heritage",
+    "boundary",
+    "protect_class",
+    "leisure",
+    "tourism",
+    "office",
+)
+
+BOUNDARY_COLUMNS = ("district", "district_code", "zone_type", "zone_fine")
+NODE_COLUMNS = ("node_id",)
+EDGE_COLUMNS = ("u", "v", "length_m", "highway", "name")
+BUILDING_COLUMNS = ("building_id", "building", "levels", "name")
+LANDUSE_COLUMNS = ("landuse",)
+ZONE_TYPES = ("core", "new_town", "rural", "unknown")
+
+SYNTHETIC_LABEL = "synthetic demo data"
+
+
+def empty_gdf(columns: tuple[str, ...] | list[str]) -> gpd.GeoDataFrame:
+    """Return an empty GeoDataFrame in EPSG:4326 with the given columns."""
+    return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=WGS84)
+
+
+@dataclass
+class Region:
+    """Everything loaded for one study area, every frame in EPSG:4326.
+
+    Column contracts are in docs/architecture.md.
+    """
+
+    name: str
+    source: str
+    boundaries: gpd.GeoDataFrame
+    features: gpd.GeoDataFrame
+    nodes: gpd.GeoDataFrame = field(default_factory=lambda: empty_gdf(NODE_COLUMNS))
+    edges: gpd.GeoDataFrame = field(default_factory=lambda: empty_gdf(EDGE_COLUMNS))
+    buildings: gpd.GeoDataFrame = field(default_factory=lambda: empty_gdf(BUILDING_COLUMNS))
+    landuse: gpd.GeoDataFrame = field(default_factory=lambda: empty_gdf(LANDUSE_COLUMNS))
+    census: pd.DataFrame | None = None
+    synthetic: bool = False
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        """Display name, marked as synthetic where it is."""
+        if self.synthetic and SYNTHETIC_LABEL not in self.name:
+            return f"{self.name} ({SYNTHETIC_LABEL})"
+        return self.name
+
+    def extent(self) -> gpd.GeoDataFrame:
+        """Return the union of the district boundaries (or the data bbox) as one row."""
+        if len(self.boundaries):
+            geom = self.boundaries.geometry.union_all()
+        else:
+            frames = [f for f in (self.edges, self.buildings, self.features) if len(f)]
+            bounds = pd.concat([f.geometry.bounds for f in frames]) if frames else None
+            if bounds is None:
+                return gpd.GeoDataFrame(geometry=[], crs=WGS84)
+            geom = box(bounds.minx.min(), bounds.miny.min(), bounds.maxx.max(), bounds.maxy.max())
+        return gpd.GeoDataFrame({"name": [self.name]}, geometry=[geom], crs=WGS84)
+
+    def with_(self, **changes: Any) -> Region:
+        """Return a copy with some fields replaced."""
+        return replace(self, **changes)
+
+    def layers(self) -> dict[str, gpd.GeoDataFrame]:
+        """Return the frames by name, for export."""
+        return {
+            "boundaries": self.boundaries,
+            "features": self.features,
+            "nodes": self.nodes,
+            "edges": self.edges,
+            "buildings": self.buildings,
+            "landuse": self.landuse,
+        }
+
+
+def whole_region_boundary(region_name: str, geometry) -> gpd.GeoDataFrame:
+    """Return a one-row boundaries frame for data with no district boundaries."""
+    return gpd.GeoDataFrame(
+        {"district": [region_name], "district_code": [""], "zone_type": ["unknown"], "zone_fine": [""]},
+        geometry=[geometry],
+        crs=WGS84,
+    )
