@@ -318,7 +318,7 @@ def _value_mask(col: pd.Series, value: object) -> np.ndarray:
     values = [value] if isinstance(value, str) else list(value)
     # OSM allows several values separated by ';'
     s = col.astype("string")
-    mask = s.isin(values).fillna(False).to_numpy(dtype=bool)
+    mask = s.isin(values).fillna(False).to_numpy(dtype=bool).copy()
     multi = s.str.contains(";", regex=False).fillna(False).to_numpy(dtype=bool)
     if multi.any():
         split = s[multi].str.split(";")

@@ -1,0 +1,351 @@
+"""The ``geoapp`` command line.
+
+Examples
+--------
+::
+
+    geoapp layers
+    geoapp fetch --region demo --out demo.gpkg
+    geoapp fetch --osm helsinki.osm.pbf --out helsinki.gpkg
+    geoapp export --gpkg demo.gpkg --format geojson --out demo_geojson/
+    geoapp coverage --region demo --layer elderly_care --out out/
+    geoapp compare --region demo --out out/
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+import time
+from collections.abc import Callable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from geoapp import __version__, catalog
+from geoapp.errors import GeoappError
+from geoapp.region import SYNTHETIC_LABEL, Region
+
+err = Console(stderr=True)
+out = Console(width=None if sys.stdout.isatty() else 140)
+
+
+def add_region_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the region options shared by every command (and the analyses scripts)."""
+    g = parser.add_argument_group("region (default: the embedded synthetic demo)")
+    g.add_argument("--region", choices=["demo"], help="use the embedded synthetic demo region")
+    g.add_argument("--osm", metavar="FILE", help="a local .osm, .osm.pbf or .osm.bz2 extract")
+    g.add_argument("--place", metavar="NAME", help="a place name fetched from OpenStreetMap (needs internet)")
+    g.add_argument("--gpkg", metavar="FILE", help="a region saved by 'geoapp fetch'")
+    g.add_argument("--boundaries", metavar="FILE", help="district boundaries (GeoJSON, GeoPackage, zipped Shapefile), or 'beijing'")
+    g.add_argument("--admin-level", type=int, metavar="N", help="use OSM admin boundaries at this admin_level as districts")
+    g.add_argument("--census", metavar="CSV", help="district population table, or 'beijing' (2020 census)")
+    g.add_argument("--zones", metavar="TOML", help="zone mapping: 'beijing', a TOML file, or 'density'")
+    g.add_argument(
+        "--facilities",
+        metavar="CSV:LAYER:COORDS",
+        action="append",
+        default=[],
+        help="add a facility table, e.g. homes.csv:elderly_care:gcj02 (coords: wgs84, gcj02 or bd09)",
+    )
+    g.add_argument("--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file")
+
+
+@contextmanager
+def progress_bar(enabled: bool = True):
+    """Yield a ``progress(message, fraction)`` callback drawing a rich progress bar."""
+    if not enabled:
+        yield None
+        return
+    with Progress(
+        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=False
+    ) as bar:
+        task = bar.add_task("starting", total=1.0)
+
+        def update(message: str, fraction: float) -> None:
+            bar.update(task, description=message, completed=fraction)
+
+        yield update
+
+
+def load_catalog_from_args(args: argparse.Namespace) -> dict[str, catalog.Layer]:
+    """Return the layer catalog with any ``--layer-file`` additions."""
+    return catalog.load_catalog(extra_files=getattr(args, "layer_file", []) or [])
+
+
+def region_from_args(args: argparse.Namespace, progress: Callable | None = None) -> Region:
+    """Load the region the arguments describe."""
+    from geoapp import export, workflow  # heavy: imported when needed
+
+    tables = []
+    for spec in getattr(args, "facilities", []) or []:
+        parts = spec.rsplit(":", 2)
+        if len(parts) != 3:
+            raise GeoappError(f"--facilities {spec!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02")
+        tables.append((parts[0], parts[1], parts[2]))
+    region = workflow.load_region(
+        "demo",
+        osm=args.osm,
+        place=args.place,
+        gpkg=args.gpkg,
+        boundaries=args.boundaries,
+        census=args.census,
+        zones=args.zones,
+        facility_tables=tables,
+        catalog=load_catalog_from_args(args),
+        admin_level=args.admin_level,
+        progress=progress,
+    )
+    if region.synthetic:
+        err.print(f"[bold yellow]Region: {region.label} — {SYNTHETIC_LABEL}, not a real place[/]")
+    else:
+        err.print(f"Region: {region.label}")
+    return region
+
+
+def _cmd_layers(args: argparse.Namespace) -> int:
+    layers = load_catalog_from_args(args)
+    table = Table(title="geoapp layer catalog")
+    for col in ("id", "label (en)", "label (zh)", "serves", "radii (m)", "target (m)", "file"):
+        table.add_column(col)
+    for layer in layers.values():
+        table.add_row(
+            layer.id,
+            layer.name("en"),
+            layer.name("zh"),
+            "residents 60+" if layer.population == "age_60plus" else "all residents",
+            ", ".join(f"{r:g}" for r in layer.radii_m),
+            f"{layer.target_m:g}",
+            Path(layer.source_file).name,
+        )
+    out.print(table)
+    return 0
+
+
+def _cmd_fetch(args: argparse.Namespace) -> int:
+    from geoapp import export, workflow  # heavy: imported when needed
+
+    with progress_bar(not args.quiet) as progress:
+        region = region_from_args(args, progress)
+        path = workflow.save_region(region, args.out)
+    out.print(
+        f"Wrote {path}: {len(region.boundaries)} districts, {len(region.features)} features, "
+        f"{len(region.edges)} street edges, {len(region.buildings)} buildings"
+        + (f" ({SYNTHETIC_LABEL})" if region.synthetic else "")
+    )
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from geoapp import export, workflow  # heavy: imported when needed
+
+    with progress_bar(not args.quiet) as progress:
+        region = region_from_args(args, progress)
+        meta = workflow.region_meta(region)
+        target = Path(args.out)
+        frames = region.layers()
+        if args.format == "gpkg":
+            if target.suffix != ".gpkg":
+                target = target / "region.gpkg"
+            paths = [workflow.save_region(region, target)]
+        else:
+            target.mkdir(parents=True, exist_ok=True)
+            paths = []
+            for i, (name, gdf) in enumerate(frames.items()):
+                if progress:
+                    progress(f"writing {name}", (i + 1) / len(frames))
+                if args.format == "geojson":
+                    paths.append(export.write_geojson(gdf, target / f"{name}.geojson", meta=meta))
+                else:
+                    df = gdf.assign(wkt=gdf.geometry.to_wkt()) if len(gdf) else gdf
+                    paths.append(export.write_csv(df, target / f"{name}.csv"))
+    for p in paths:
+        out.print(f"Wrote {p}")
+    return 0
+
+
+def _cmd_coverage(args: argparse.Namespace) -> int:
+    from geoapp import export, workflow  # heavy: imported when needed
+
+    layers = load_catalog_from_args(args)
+    layer = catalog.get_layer(args.layer, layers)
+    t0 = time.perf_counter()
+    with progress_bar(not args.quiet) as progress:
+        region = region_from_args(args, progress)
+        demand = workflow.prepare_demand(region, progress=progress)
+        graph = workflow.get_graph(region, progress=progress) if args.mode == "network" else None
+        result = workflow.analyse_layer(
+            region, layer, demand=demand, graph=graph, mode=args.mode, speed_kmh=args.speed, progress=progress
+        )
+        paths = workflow.write_bundle(result, region, args.out, html_map=not args.no_map)
+    _print_summary(result)
+    out.print(f"Wrote {len(paths)} files to {args.out} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _print_summary(result) -> None:
+    s = result.summary
+    radii = [int(r) for r in result.layer.radii_m]
+    col = "pop_60plus" if result.layer.population == "age_60plus" else "pop"
+    table = Table(title=f"{result.layer.name('en')} — share of {'residents 60+' if col != 'pop' else 'residents'} within reach")
+    table.add_column("level")
+    table.add_column("group")
+    for r in radii:
+        table.add_column(f"{r} m", justify="right")
+    for _, row in s.iterrows():
+        shares = [row.get(f"share_{col}_{r}") for r in radii]
+        table.add_row(str(row["level"]), str(row["group"]), *[("no data" if v != v else f"{v:.0%}") for v in shares])
+    out.print(table)
+    if result.meta.get("synthetic"):
+        out.print(f"[yellow]{SYNTHETIC_LABEL}[/]")
+
+
+def _cmd_compare(args: argparse.Namespace) -> int:
+    from geoapp import export, workflow  # heavy: imported when needed
+
+    from geoapp import charts
+
+    layers = load_catalog_from_args(args)
+    chosen = [catalog.get_layer(lid, layers) for lid in (args.layer or list(layers))]
+    outdir = Path(args.out)
+    with progress_bar(not args.quiet) as progress:
+        region = region_from_args(args, progress)
+        demand = workflow.prepare_demand(region, progress=progress)
+        graph = workflow.get_graph(region, progress=progress) if args.mode == "network" else None
+        analyses = {
+            layer.id: workflow.analyse_layer(
+                region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False, progress=progress
+            )
+            for layer in chosen
+        }
+        table = workflow.compare(region, analyses)
+        outdir.mkdir(parents=True, exist_ok=True)
+        export.write_csv(table, outdir / "zones.csv")
+        charts.zone_comparison_chart(table, outdir / "zones.png")
+    out.print(table.to_string(index=False, max_cols=12))
+    out.print(f"Wrote {outdir / 'zones.csv'} and {outdir / 'zones.png'}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the argument parser of the ``geoapp`` command."""
+    fmt = argparse.RawDescriptionHelpFormatter
+    p = argparse.ArgumentParser(
+        prog="geoapp",
+        description="Service coverage and gap analysis for planners (elderly care, community services, heritage).",
+        epilog="Run 'geoapp COMMAND --help' for the options and an example of each command.",
+        formatter_class=fmt,
+    )
+    p.add_argument("--version", action="version", version=f"geoapp {__version__}")
+    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser(
+        "layers",
+        help="list the layer catalog",
+        description="List the layer catalog with labels, demand and life-circle radii.\n\nExample:\n  geoapp layers\n  geoapp layers --layer-file my_layers/pharmacy.toml",
+        formatter_class=fmt,
+    )
+    s.add_argument("--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file")
+    s.set_defaults(func=_cmd_layers)
+
+    s = sub.add_parser(
+        "fetch",
+        help="fetch a place or read an extract into a GeoPackage",
+        description=(
+            "Load a region (OSM place, local extract or the synthetic demo) and save all its layers\n"
+            "into one GeoPackage for QGIS or later runs (--gpkg).\n\nExamples:\n"
+            "  geoapp fetch --region demo --out demo.gpkg\n"
+            "  geoapp fetch --osm beijing.osm.pbf --admin-level 6 --out beijing.gpkg\n"
+            '  geoapp fetch --place "Dongcheng District, Beijing" --out dongcheng.gpkg'
+        ),
+        formatter_class=fmt,
+    )
+    add_region_arguments(s)
+    s.add_argument("--out", required=True, metavar="FILE.gpkg", help="GeoPackage to write")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_fetch)
+
+    s = sub.add_parser(
+        "export",
+        help="export a region's layers as GeoJSON, GeoPackage or CSV",
+        description=(
+            "Export a region's layers (districts, features, streets, buildings, landuse).\n"
+            "GeoJSON follows RFC 7946 (WGS84, 7 decimals); every file is written atomically.\n\n"
+            "Examples:\n  geoapp export --gpkg demo.gpkg --format geojson --out demo_geojson/\n"
+            "  geoapp export --region demo --format gpkg --out demo.gpkg"
+        ),
+        formatter_class=fmt,
+    )
+    add_region_arguments(s)
+    s.add_argument("--format", choices=["geojson", "gpkg", "csv"], default="geojson")
+    s.add_argument("--out", required=True, metavar="PATH", help="output folder (or .gpkg file)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_export)
+
+    s = sub.add_parser(
+        "coverage",
+        help="who is within walking reach of a layer; writes the result bundle",
+        description=(
+            "Walking-distance coverage of one layer: distances from every building to the nearest\n"
+            "facility, coverage per district and zone type, catchments and gaps.\n"
+            "Writes facilities/demand/catchments/gaps GeoJSON, summary.csv, metadata.json,\n"
+            "bundle.gpkg and an offline map.html.\n\n"
+            "Example:\n  geoapp coverage --region demo --layer elderly_care --out out/"
+        ),
+        formatter_class=fmt,
+    )
+    add_region_arguments(s)
+    s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
+    s.add_argument("--mode", choices=["network", "euclidean"], default="network", help="walking network or straight line")
+    s.add_argument("--speed", type=float, default=4.5, metavar="KMH", help="walking speed (4.5 adult, 3.6 elderly)")
+    s.add_argument("--no-map", action="store_true", help="skip the HTML map")
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_coverage)
+
+    s = sub.add_parser(
+        "compare",
+        help="compare coverage across urban core, new towns and rural areas",
+        description=(
+            "Compare every layer's coverage across zone types (core, new_town, rural):\n"
+            "shares per radius, ratios to the core, median/p90 distance, facilities per 10,000\n"
+            "and the Gini index of walking distance. Writes zones.csv and zones.png.\n\n"
+            "Example:\n  geoapp compare --region demo --out out/"
+        ),
+        formatter_class=fmt,
+    )
+    add_region_arguments(s)
+    s.add_argument("--layer", action="append", help="layer id (repeatable; default all)")
+    s.add_argument("--mode", choices=["network", "euclidean"], default="network")
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_compare)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 2 user error)."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        return int(args.func(args) or 0)
+    except GeoappError as exc:
+        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
+        return 2
+    except KeyboardInterrupt:
+        err.print("interrupted")
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,198 @@
+"""Data out: RFC 7946 GeoJSON, GeoPackage and CSV, written atomically.
+
+Every writer goes through :mod:`geoapp._atomic`: the data is written to a temporary
+file beside the target and renamed into place, so a failed export never leaves a
+half-written file and never destroys the previous one.
+
+GeoJSON follows RFC 7946: WGS84 longitude/latitude, no ``crs`` member, exterior rings
+counter-clockwise, valid geometries, coordinates rounded to 7 decimals (about 1 cm).
+Non-finite numbers (``inf`` distances: nothing within reach) are written as ``null``,
+since JSON has no infinity. Provenance, including the "synthetic demo data" label,
+goes into a top-level ``"geoapp"`` foreign member.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import shapely
+
+from geoapp import _atomic
+from geoapp.errors import InputError
+
+log = logging.getLogger(__name__)
+
+WGS84 = "EPSG:4326"
+#: Decimal places kept in exported coordinates (7 ≈ 1 cm).
+COORD_DECIMALS = 7
+
+
+def _clean_geometry(gdf: gpd.GeoDataFrame, decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in WGS84 with rounded, valid, RFC-oriented geometries."""
+    if gdf.crs is None:
+        raise InputError("Cannot export data without a CRS; set one (e.g. EPSG:4326).")
+    out = gdf.to_crs(WGS84) if not gdf.crs.equals(WGS84) else gdf.copy()
+    geom = out.geometry.to_numpy()
+    geom = shapely.transform(geom, lambda c: np.round(c, decimals))
+    bad = ~shapely.is_valid(geom) & ~shapely.is_missing(geom)
+    if bad.any():
+        geom[bad] = shapely.make_valid(geom[bad])
+        log.info("repaired %d geometries that rounding made invalid", int(bad.sum()))
+    geom = shapely.orient_polygons(geom, exterior_cw=False)
+    out = out.set_geometry(geom, crs=WGS84)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None:
+        return None
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, np.integer):
+        return int(value)
+    if isinstance(value, np.bool_):
+        return bool(value)
+    if isinstance(value, pd.Timestamp):
+        return value.isoformat()
+    if isinstance(value, list | tuple | np.ndarray):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value
+
+
+def geojson_dict(gdf: gpd.GeoDataFrame, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """Return an RFC 7946 FeatureCollection for ``gdf``.
+
+    Parameters
+    ----------
+    gdf
+        Any GeoDataFrame with a CRS.
+    meta
+        Provenance stored in the top-level ``"geoapp"`` foreign member.
+    """
+    clean = _clean_geometry(gdf)
+    geoms = shapely.to_geojson(clean.geometry.to_numpy())
+    props = clean.drop(columns=clean.geometry.name)
+    cols = list(props.columns)
+    records = props.astype(object).to_numpy()
+    features = []
+    for row, g in zip(records, geoms, strict=True):
+        features.append(
+            {
+                "type": "Feature",
+                "properties": {c: _jsonable(v) for c, v in zip(cols, row, strict=True)},
+                "geometry": json.loads(g) if g is not None else None,
+            }
+        )
+    fc: dict[str, Any] = {"type": "FeatureCollection", "features": features}
+    if len(clean):
+        b = clean.total_bounds
+        if np.isfinite(b).all():
+            fc["bbox"] = [round(float(x), COORD_DECIMALS) for x in b]
+    if meta:
+        fc["geoapp"] = _jsonable(dict(meta))
+    return fc
+
+
+def write_geojson(
+    gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None
+) -> Path:
+    """Write ``gdf`` as RFC 7946 GeoJSON, atomically; return the path."""
+    text = json.dumps(geojson_dict(gdf, meta), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    return _atomic.write_text(path, text)
+
+
+def _gpkg_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Return a copy whose columns GDAL can store (lists/dicts as JSON text)."""
+    out = df.copy()
+    for col in out.columns:
+        if col == getattr(out, "_geometry_column_name", None):
+            continue
+        s = out[col]
+        if s.dtype == object:
+            sample = s.dropna()
+            if len(sample) and sample.map(lambda v: isinstance(v, list | dict | tuple)).any():
+                out[col] = s.map(lambda v: json.dumps(_jsonable(v), ensure_ascii=False) if v is not None else None)
+    return out
+
+
+def write_gpkg(
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    path: str | os.PathLike[str],
+    meta: Mapping[str, Any] | None = None,
+) -> Path:
+    """Write several layers into one GeoPackage, atomically.
+
+    Parameters
+    ----------
+    layers
+        Layer name -> frame. GeoDataFrames become spatial layers in EPSG:4326 (empty
+        ones are skipped); plain DataFrames become attribute tables.
+    path
+        Target ``.gpkg`` file; replaced only when every layer was written.
+    meta
+        Provenance written as a one-row ``geoapp_metadata`` attribute table.
+    """
+    path = Path(path)
+    with _atomic.atomic_path(path) as tmp:
+        written = 0
+        for name, frame in layers.items():
+            if isinstance(frame, gpd.GeoDataFrame):
+                if len(frame) == 0:
+                    log.info("GeoPackage %s: layer %s is empty, skipped", path, name)
+                    continue
+                frame = _clean_geometry(frame)
+            frame = _gpkg_ready(frame)
+            pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=written > 0)
+            written += 1
+        if meta:
+            table = pd.DataFrame({"key": list(meta), "value": [json.dumps(_jsonable(v), ensure_ascii=False) for v in meta.values()]})
+            pyogrio.write_dataframe(table, tmp, layer="geoapp_metadata", driver="GPKG", append=written > 0)
+            written += 1
+        if written == 0:
+            raise InputError(f"Nothing to write to {path}: every layer is empty.")
+    return path
+
+
+def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
+    """Write a table as UTF-8 CSV (with BOM, so Excel reads Chinese), atomically."""
+    if isinstance(df, gpd.GeoDataFrame):
+        df = pd.DataFrame(df.drop(columns=df.geometry.name))
+    with _atomic.atomic_path(path) as tmp:
+        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return Path(path)
+
+
+def write_json(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
+    """Write a JSON document atomically (non-finite numbers become null)."""
+    text = json.dumps(_jsonable(dict(obj)), ensure_ascii=False, indent=2, allow_nan=False)
+    return _atomic.write_text(path, text)
+
+
+def read_gpkg_layers(path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame | pd.DataFrame]:
+    """Read every layer of a GeoPackage (the inverse of :func:`write_gpkg`)."""
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found")
+    try:
+        names = [row[0] for row in pyogrio.list_layers(path)]
+    except Exception as exc:  # pyogrio raises DataSourceError subclasses
+        raise InputError(f"{path}: not a readable GeoPackage ({exc})") from None
+    out: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
+    for name in names:
+        df = pyogrio.read_dataframe(path, layer=name)
+        out[name] = df
+    return out

