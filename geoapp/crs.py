@@ -7,6 +7,8 @@ from the data), never in a geographic CRS.
 from __future__ import annotations
 
 import geopandas as gpd
+import numpy as np
+from numpy.typing import ArrayLike
 from pyproj import CRS
 
 from geoapp.errors import CRSError
@@ -32,3 +34,224 @@ def local_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
 def to_local(gdf: gpd.GeoDataFrame, crs: CRS | None = None) -> gpd.GeoDataFrame:
     """Return ``gdf`` projected to ``crs`` or to its :func:`local_crs`."""
     return gdf.to_crs(crs or local_crs(gdf))
+
+
+# ---------------------------------------------------------------------------
+# China's GCJ-02 ("Mars coordinates": Amap/Gaode, Tencent, Google China) and BD-09
+# (Baidu). GCJ-02 is WGS84 plus a deterministic, non-linear offset of a few hundred
+# metres (about 500-600 m in Beijing); BD-09 is a further rotation/shift of GCJ-02.
+# The forward formulas below are the widely published public algorithm (Krasovsky
+# 1940 ellipsoid constants); the inverses are solved iteratively to better than
+# 1e-9 degrees. Outside China (the usual bounding-box rule) GCJ-02 equals WGS84.
+# ---------------------------------------------------------------------------
+
+_GCJ_A = 6378245.0  # Krasovsky 1940 semi-major axis (m)
+_GCJ_EE = 0.00669342162296594323  # Krasovsky 1940 first eccentricity squared
+_BD_X_PI = np.pi * 3000.0 / 180.0
+#: Coordinate systems accepted by :func:`convert_to_wgs84`.
+COORD_SYSTEMS = ("wgs84", "gcj02", "bd09")
+_INVERSE_TOL_DEG = 1e-10
+_INVERSE_MAX_ITER = 30
+
+
+def _as_float_arrays(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    lon_a, lat_a = np.broadcast_arrays(np.asarray(lon, dtype=float), np.asarray(lat, dtype=float))
+    return lon_a.astype(float, copy=True), lat_a.astype(float, copy=True)
+
+
+def _out_of_china(lon: np.ndarray, lat: np.ndarray) -> np.ndarray:
+    """Return True where the GCJ-02 offset does not apply (the standard bbox rule)."""
+    return (lon < 72.004) | (lon > 137.8347) | (lat < 0.8293) | (lat > 55.8271)
+
+
+def _gcj_delta(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the GCJ-02 offset (dlon, dlat) in degrees at WGS84 ``lon``/``lat``."""
+    x = lon - 105.0
+    y = lat - 35.0
+    sx = np.sqrt(np.abs(x))
+    common = (20.0 * np.sin(6.0 * np.pi * x) + 20.0 * np.sin(2.0 * np.pi * x)) * 2.0 / 3.0
+    t_lat = -100.0 + 2.0 * x + 3.0 * y + 0.2 * y * y + 0.1 * x * y + 0.2 * sx + common
+    t_lat += (20.0 * np.sin(np.pi * y) + 40.0 * np.sin(np.pi * y / 3.0)) * 2.0 / 3.0
+    t_lat += (160.0 * np.sin(np.pi * y / 12.0) + 320.0 * np.sin(np.pi * y / 30.0)) * 2.0 / 3.0
+    t_lon = 300.0 + x + 2.0 * y + 0.1 * x * x + 0.1 * x * y + 0.1 * sx + common
+    t_lon += (20.0 * np.sin(np.pi * x) + 40.0 * np.sin(np.pi * x / 3.0)) * 2.0 / 3.0
+    t_lon += (150.0 * np.sin(np.pi * x / 12.0) + 300.0 * np.sin(np.pi * x / 30.0)) * 2.0 / 3.0
+    rad_lat = np.radians(lat)
+    magic = 1.0 - _GCJ_EE * np.sin(rad_lat) ** 2
+    sqrt_magic = np.sqrt(magic)
+    dlat = t_lat * 180.0 / ((_GCJ_A * (1.0 - _GCJ_EE)) / (magic * sqrt_magic) * np.pi)
+    dlon = t_lon * 180.0 / (_GCJ_A / sqrt_magic * np.cos(rad_lat) * np.pi)
+    outside = _out_of_china(lon, lat)
+    return np.where(outside, 0.0, dlon), np.where(outside, 0.0, dlat)
+
+
+def _result(lon: np.ndarray, lat: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    if lon.ndim == 0:
+        return lon[()], lat[()]
+    return lon, lat
+
+
+def wgs84_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Convert WGS84 longitude/latitude (degrees) to GCJ-02.
+
+    Parameters
+    ----------
+    lon, lat
+        Scalars or array-likes of the same shape (broadcast), in degrees.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lon, lat)`` in GCJ-02; unchanged outside China.
+    """
+    lon_a, lat_a = _as_float_arrays(lon, lat)
+    dlon, dlat = _gcj_delta(lon_a, lat_a)
+    return _result(lon_a + dlon, lat_a + dlat)
+
+
+def gcj02_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Convert GCJ-02 longitude/latitude (degrees) to WGS84.
+
+    The forward offset has no closed-form inverse; it is inverted by fixed-point
+    iteration until the forward transform of the result reproduces the input to
+    better than 1e-9 degrees (a few tenths of a millimetre).
+
+    Parameters
+    ----------
+    lon, lat
+        GCJ-02 coordinates in degrees (scalars or array-likes).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lon, lat)`` in WGS84.
+    """
+    g_lon, g_lat = _as_float_arrays(lon, lat)
+    dlon, dlat = _gcj_delta(g_lon, g_lat)
+    w_lon, w_lat = g_lon - dlon, g_lat - dlat
+    for _ in range(_INVERSE_MAX_ITER):
+        dlon, dlat = _gcj_delta(w_lon, w_lat)
+        err_lon = g_lon - (w_lon + dlon)
+        err_lat = g_lat - (w_lat + dlat)
+        w_lon = w_lon + err_lon
+        w_lat = w_lat + err_lat
+        err = np.maximum(np.abs(err_lon), np.abs(err_lat))
+        if not np.any(err > _INVERSE_TOL_DEG):  # also stops on NaN input
+            break
+    return _result(w_lon, w_lat)
+
+
+def gcj02_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Convert GCJ-02 longitude/latitude (degrees) to Baidu BD-09.
+
+    Parameters
+    ----------
+    lon, lat
+        GCJ-02 coordinates in degrees.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lon, lat)`` in BD-09.
+    """
+    x, y = _as_float_arrays(lon, lat)
+    z = np.hypot(x, y) + 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) + 0.000003 * np.cos(x * _BD_X_PI)
+    return _result(z * np.cos(theta) + 0.0065, z * np.sin(theta) + 0.006)
+
+
+def bd09_to_gcj02(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Convert Baidu BD-09 longitude/latitude (degrees) to GCJ-02.
+
+    Starts from the usual closed-form approximation and refines it by fixed-point
+    iteration so that :func:`gcj02_to_bd09` of the result reproduces the input to
+    better than 1e-9 degrees.
+
+    Parameters
+    ----------
+    lon, lat
+        BD-09 coordinates in degrees.
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lon, lat)`` in GCJ-02.
+    """
+    b_lon, b_lat = _as_float_arrays(lon, lat)
+    x = b_lon - 0.0065
+    y = b_lat - 0.006
+    z = np.hypot(x, y) - 0.00002 * np.sin(y * _BD_X_PI)
+    theta = np.arctan2(y, x) - 0.000003 * np.cos(x * _BD_X_PI)
+    g_lon, g_lat = z * np.cos(theta), z * np.sin(theta)
+    for _ in range(_INVERSE_MAX_ITER):
+        f_lon, f_lat = gcj02_to_bd09(g_lon, g_lat)
+        err_lon = b_lon - f_lon
+        err_lat = b_lat - f_lat
+        g_lon = g_lon + err_lon
+        g_lat = g_lat + err_lat
+        if not np.any(np.maximum(np.abs(err_lon), np.abs(err_lat)) > _INVERSE_TOL_DEG):
+            break
+    return _result(np.asarray(g_lon, dtype=float), np.asarray(g_lat, dtype=float))
+
+
+def bd09_to_wgs84(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Convert Baidu BD-09 longitude/latitude (degrees) to WGS84 (via GCJ-02)."""
+    return gcj02_to_wgs84(*bd09_to_gcj02(lon, lat))
+
+
+def wgs84_to_bd09(lon: ArrayLike, lat: ArrayLike) -> tuple[np.ndarray, np.ndarray]:
+    """Convert WGS84 longitude/latitude (degrees) to Baidu BD-09 (via GCJ-02)."""
+    return gcj02_to_bd09(*wgs84_to_gcj02(lon, lat))
+
+
+def convert_to_wgs84(lon: ArrayLike, lat: ArrayLike, coords: str) -> tuple[np.ndarray, np.ndarray]:
+    """Convert longitude/latitude given in ``coords`` to WGS84.
+
+    Parameters
+    ----------
+    lon, lat
+        Coordinates in degrees.
+    coords
+        ``"wgs84"``, ``"gcj02"`` (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu);
+        case-insensitive, ``-``/``_`` ignored (``"GCJ-02"`` works).
+
+    Returns
+    -------
+    tuple of numpy.ndarray
+        ``(lon, lat)`` in WGS84.
+
+    Raises
+    ------
+    CRSError
+        If ``coords`` is not one of the known systems.
+    """
+    key = normalise_coords_name(coords)
+    if key == "wgs84":
+        return _result(*_as_float_arrays(lon, lat))
+    if key == "gcj02":
+        return gcj02_to_wgs84(lon, lat)
+    return bd09_to_wgs84(lon, lat)
+
+
+def normalise_coords_name(coords: object) -> str:
+    """Return the canonical name (``wgs84``/``gcj02``/``bd09``) of a coordinate system.
+
+    Raises
+    ------
+    CRSError
+        If ``coords`` is missing or unknown; the message lists the choices.
+    """
+    key = str(coords).strip().lower().replace("-", "").replace("_", "") if coords else ""
+    aliases = {
+        "wgs84": "wgs84",
+        "epsg4326": "wgs84",
+        "gcj02": "gcj02",
+        "bd09": "bd09",
+        "bd09ll": "bd09",
+    }
+    if key not in aliases:
+        raise CRSError(
+            f"Unknown coordinate system {coords!r}; choose one of {', '.join(COORD_SYSTEMS)} "
+            "(wgs84 = GPS/OpenStreetMap, gcj02 = Amap/Gaode or Tencent, bd09 = Baidu)."
+        )
+    return aliases[key]

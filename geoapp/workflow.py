@@ -140,7 +140,7 @@ def load_region(
         region.meta = {**region.meta, "zone_method": "density"}
     extra = []
     for path, layer_id, coords in facility_tables:
-        extra.append(facilities_table.read_facility_table(path, coords=coords, layer=layer_id))
+        extra.append(facilities_table.read_facility_table(path, coords=coords, layer=layer_id, catalog=catalog))
     if extra:
         feats = pd.concat([region.features, *extra], ignore_index=True)
         region = region.with_(features=gpd.GeoDataFrame(feats, geometry="geometry", crs=region.features.crs))

@@ -1,0 +1,403 @@
+"""Private helpers shared by the OpenStreetMap sources (file and online).
+
+They turn what pyrosm and osmnx return into the frames of the :class:`~geoapp.region.Region`
+contract (docs/architecture.md): ``features``, ``nodes``, ``edges``, ``buildings`` and
+``landuse``, all in EPSG:4326.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from shapely.geometry import box
+
+from geoapp.catalog import Layer, load_catalog
+from geoapp.region import (
+    BUILDING_COLUMNS,
+    EDGE_COLUMNS,
+    FEATURE_TAG_KEYS,
+    LANDUSE_COLUMNS,
+    NODE_COLUMNS,
+    WGS84,
+    empty_gdf,
+)
+
+log = logging.getLogger(__name__)
+
+#: Attribution every OSM-derived region carries in ``meta["attribution"]``.
+OSM_ATTRIBUTION = (
+    "© OpenStreetMap contributors, available under the Open Database License (ODbL 1.0): "
+    "https://www.openstreetmap.org/copyright"
+)
+
+_POLYGONAL = ("Polygon", "MultiPolygon")
+
+# The osmnx "walk" network filter (osmnx 2.x ``_overpass._get_network_filter``),
+# applied to OSM way tags read from a file. Each entry: key -> regex that EXCLUDES.
+_WALK_EXCLUDE = {
+    "area": re.compile("yes"),
+    "access": re.compile("private"),
+    "highway": re.compile(
+        "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|"
+        "raceway|razed|rest_area|services"
+    ),
+    "foot": re.compile("no"),
+    "service": re.compile("private"),
+    "sidewalk": re.compile("separate"),
+    "sidewalk:both": re.compile("separate"),
+    "sidewalk:left": re.compile("separate"),
+    "sidewalk:right": re.compile("separate"),
+}
+
+
+def is_walkable_way(tags: Mapping[str, str]) -> bool:
+    """Return True when a way's tags pass osmnx's ``walk`` network filter."""
+    if "highway" not in tags:
+        return False
+    return not any(k in tags and rx.search(tags[k]) for k, rx in _WALK_EXCLUDE.items())
+
+
+# ---------------------------------------------------------------------------
+# Catalog -> which tags to read
+# ---------------------------------------------------------------------------
+
+
+def resolve_catalog(catalog: Mapping[str, Layer] | None) -> dict[str, Layer]:
+    """Return ``catalog`` or the shipped one."""
+    return dict(catalog) if catalog is not None else load_catalog()
+
+
+def feature_keys(catalog: Mapping[str, Layer]) -> list[str]:
+    """Return the tag columns of the features table: the fixed keys plus every catalog key."""
+    keys = list(FEATURE_TAG_KEYS)
+    for layer in catalog.values():
+        keys.extend(k for k in layer.tag_keys() if k not in keys)
+    return keys
+
+
+def catalog_tags(catalog: Mapping[str, Layer]) -> dict[str, bool | list[str]]:
+    """Return one osmnx-style ``tags`` dict wide enough for every layer of ``catalog``.
+
+    Keys are ORed (as osmnx and pyrosm do); ``True`` means any value.
+    """
+    merged: dict[str, set[str] | bool] = {}
+    for layer in catalog.values():
+        for key, value in layer.osm_tags().items():
+            if value is True or merged.get(key) is True:
+                merged[key] = True
+                continue
+            current = merged.setdefault(key, set())
+            assert isinstance(current, set)
+            current.update([value] if isinstance(value, str) else list(value))
+    return {k: (True if v is True else sorted(v)) for k, v in merged.items()}
+
+
+def widen_tags(tags: dict[str, Any], key: str, value: str) -> None:
+    """Widen an osmnx ``tags`` dict in place so that ``key=value`` is also fetched."""
+    current = tags.get(key)
+    if current is True:
+        return
+    values = [] if current is None else [current] if isinstance(current, str) else list(current)
+    tags[key] = sorted({value, *values})
+
+
+def tag_mask(df: pd.DataFrame, tags: Mapping[str, bool | str | list[str]]) -> np.ndarray:
+    """Return which rows carry any of ``tags`` (OR over keys, osmnx semantics)."""
+    out = np.zeros(len(df), dtype=bool)
+    for key, value in tags.items():
+        if key not in df.columns:
+            continue
+        col = df[key].astype("string")
+        if value is True:
+            m = col.notna() & (col != "")
+        else:
+            values = [value] if isinstance(value, str) else list(value)
+            m = col.isin(values)
+            multi = col.str.contains(";", regex=False).fillna(False)
+            if multi.any():
+                parts = col[multi].str.split(";").explode().str.strip()
+                hit = parts.isin(values).groupby(level=0).any()
+                m = m.copy()
+                m[hit.index[hit.to_numpy()]] = True
+        out |= m.fillna(False).to_numpy(dtype=bool)
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Column helpers
+# ---------------------------------------------------------------------------
+
+
+def str_or_none(values: Any, index: pd.Index | None = None) -> pd.Series:
+    """Return an object Series of str, with None for missing or empty values."""
+    s = pd.Series(values, index=index) if not isinstance(values, pd.Series) else values
+    s = s.astype("string").str.strip()
+    s = s.mask(s == "")
+    return pd.Series(s.to_numpy(dtype=object, na_value=None), index=s.index, dtype=object)
+
+
+def first_of_lists(values: pd.Series) -> pd.Series:
+    """Return the first element of list cells (osmnx merges tags of simplified edges)."""
+    s = values.reset_index(drop=True)
+    if not s.map(lambda x: isinstance(x, list)).any():
+        return pd.Series(s.to_numpy(dtype=object), index=values.index, dtype=object)
+    first = s.explode().groupby(level=0).first()
+    return pd.Series(
+        first.reindex(s.index).to_numpy(dtype=object), index=values.index, dtype=object
+    )
+
+
+_LEVELS_RX = r"^\s*(\d+(?:\.\d+)?)"
+
+
+def parse_levels(values: Any) -> np.ndarray:
+    """Parse OSM ``building:levels`` values to floats.
+
+    ``"3"`` -> 3.0, ``"3.5"`` or ``"3,5"`` -> 3.5, ``"3;4"`` (several parts) -> 3.0 (the
+    first value), ``"2-3"`` -> 2.0; anything else, zero, negative or above 200 -> NaN.
+    """
+    s = pd.Series(values, dtype="object").astype("string").str.replace(",", ".", regex=False)
+    num = pd.to_numeric(s.str.extract(_LEVELS_RX, expand=False), errors="coerce")
+    out = num.to_numpy(dtype=float, na_value=np.nan)
+    out[(out <= 0) | (out > 200)] = np.nan
+    return out
+
+
+def osm_ids(element: Any, ids: Any) -> np.ndarray:
+    """Return ``"<element>/<id>"`` strings (``"node/123"``)."""
+    el = pd.Series(np.asarray(element, dtype=object)).astype(str).str.lower()
+    num = pd.Series(np.asarray(ids)).astype("int64").astype(str)
+    return (el + "/" + num).to_numpy(dtype=object)
+
+
+def _obj(values: Any) -> pd.Series:
+    """Return an object-dtype Series (str or None cells), never pandas' str dtype."""
+    return pd.Series(np.asarray(values, dtype=object), dtype=object)
+
+
+def _to_points_or_areas(geoms: np.ndarray) -> np.ndarray:
+    """Keep points and polygons; turn lines and collections into a point on them."""
+    kind = shapely.get_type_id(geoms)
+    # 0 Point, 3 Polygon, 6 MultiPolygon keep; 4 MultiPoint -> centroid; others -> point on
+    out = geoms.copy()
+    multipoint = kind == 4
+    if multipoint.any():
+        out[multipoint] = shapely.centroid(geoms[multipoint])
+    other = ~np.isin(kind, (0, 3, 4, 6))
+    if other.any():
+        out[other] = shapely.point_on_surface(geoms[other])
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Frames
+# ---------------------------------------------------------------------------
+
+
+def make_features(
+    gdf: pd.DataFrame, ids: np.ndarray, keys: Iterable[str], tags: Mapping[str, Any]
+) -> gpd.GeoDataFrame:
+    """Return the ``features`` table from tagged OSM elements.
+
+    Parameters
+    ----------
+    gdf
+        One row per OSM element with one column per tag key and ``geometry``.
+    ids
+        ``osm_id`` strings aligned with ``gdf``.
+    keys
+        Tag key columns to carry.
+    tags
+        Candidate filter: rows carrying none of these tags are dropped.
+    """
+    keys = list(keys)
+    columns = ["osm_id", "name", *keys]
+    if gdf is None or len(gdf) == 0:
+        return empty_gdf(columns)
+    mask = tag_mask(gdf, tags)
+    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+    mask &= ~(shapely.is_missing(geoms) | shapely.is_empty(geoms))
+    sub = gdf.loc[mask]
+    if len(sub) == 0:
+        return empty_gdf(columns)
+    n = len(sub)
+    data: dict[str, Any] = {"osm_id": _obj(np.asarray(ids, dtype=object)[mask])}
+    for k in ["name", *keys]:
+        data[k] = _obj(str_or_none(sub[k]).to_numpy() if k in sub.columns else [None] * n)
+    out = gpd.GeoDataFrame(
+        pd.DataFrame(data, columns=columns),
+        geometry=_to_points_or_areas(geoms[mask]),
+        crs=WGS84,
+    )
+    return out.drop_duplicates("osm_id").reset_index(drop=True)
+
+
+def make_buildings(gdf: pd.DataFrame, ids: np.ndarray) -> gpd.GeoDataFrame:
+    """Return the ``buildings`` table (polygonal rows with a ``building`` tag other than no)."""
+    if gdf is None or len(gdf) == 0 or "building" not in gdf.columns:
+        return empty_gdf(BUILDING_COLUMNS)
+    building = gdf["building"].astype("string")
+    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+    mask = (
+        building.notna().to_numpy(dtype=bool, na_value=False)
+        & (building != "no").fillna(False).to_numpy(dtype=bool)
+        & np.isin(shapely.get_type_id(geoms), (3, 6))
+    )
+    if not mask.any():
+        return empty_gdf(BUILDING_COLUMNS)
+    sub = gdf.loc[mask]
+    levels = sub["building:levels"] if "building:levels" in sub.columns else [None] * len(sub)
+    out = gpd.GeoDataFrame(
+        {
+            "building_id": _obj(np.asarray(ids, dtype=object)[mask]),
+            "building": _obj(sub["building"].astype(str).to_numpy(dtype=object)),
+            "levels": parse_levels(levels),
+            "name": _obj(
+                str_or_none(sub["name"]).to_numpy() if "name" in sub.columns else [None] * len(sub)
+            ),
+        },
+        geometry=geoms[mask],
+        crs=WGS84,
+    )
+    return out.drop_duplicates("building_id").reset_index(drop=True)
+
+
+def make_landuse(gdf: pd.DataFrame) -> gpd.GeoDataFrame:
+    """Return the ``landuse`` table: residential landuse polygons."""
+    if gdf is None or len(gdf) == 0 or "landuse" not in gdf.columns:
+        return empty_gdf(LANDUSE_COLUMNS)
+    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+    mask = (gdf["landuse"].astype("string") == "residential").fillna(False).to_numpy(
+        dtype=bool
+    ) & np.isin(shapely.get_type_id(geoms), (3, 6))
+    if not mask.any():
+        return empty_gdf(LANDUSE_COLUMNS)
+    return gpd.GeoDataFrame(
+        {"landuse": _obj(np.full(int(mask.sum()), "residential", dtype=object))},
+        geometry=geoms[mask],
+        crs=WGS84,
+    )
+
+
+def make_network(
+    node_ids: Any,
+    node_geoms: Any,
+    u: Any,
+    v: Any,
+    length_m: Any,
+    highway: Any,
+    name: Any,
+    edge_geoms: Any,
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return ``(nodes, edges)`` in the contract from aligned arrays.
+
+    Edges whose end nodes are missing are dropped (with a warning); edge
+    geometries are oriented from ``u`` to ``v``; missing geometries become straight
+    lines; missing lengths are measured in the local UTM CRS.
+    """
+    nodes = gpd.GeoDataFrame(
+        {"node_id": np.asarray(node_ids, dtype="int64")},
+        geometry=np.asarray(node_geoms, dtype=object),
+        crs=WGS84,
+    ).drop_duplicates("node_id")
+    nodes = nodes.reset_index(drop=True)
+    u = np.asarray(u, dtype="int64")
+    v = np.asarray(v, dtype="int64")
+    if len(u) == 0:
+        return nodes, empty_gdf(EDGE_COLUMNS)
+    pos = pd.Series(np.arange(len(nodes)), index=nodes["node_id"].to_numpy())
+    iu = pos.reindex(u).to_numpy()
+    iv = pos.reindex(v).to_numpy()
+    ok = ~(np.isnan(iu) | np.isnan(iv))
+    if not ok.all():
+        log.warning("dropping %d edges whose end nodes are missing (clipped extract)", (~ok).sum())
+    iu = iu[ok].astype(int)
+    iv = iv[ok].astype(int)
+    node_pts = np.asarray(nodes.geometry.to_numpy(), dtype=object)
+    pu, pv = node_pts[iu], node_pts[iv]
+    geoms = np.asarray(edge_geoms, dtype=object)[ok]
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    if missing.any():
+        geoms[missing] = shapely.linestrings(
+            np.stack(
+                [shapely.get_coordinates(pu[missing]), shapely.get_coordinates(pv[missing])],
+                axis=1,
+            )
+        )
+    first = shapely.get_point(geoms, 0)
+    flip = shapely.distance(first, pv) < shapely.distance(first, pu)
+    if flip.any():
+        geoms[flip] = shapely.reverse(geoms[flip])
+    length = np.asarray(length_m, dtype=float)[ok]
+    edges = gpd.GeoDataFrame(
+        {
+            "u": u[ok],
+            "v": v[ok],
+            "length_m": length,
+            "highway": _obj(
+                pd.Series(np.asarray(highway, dtype=object)[ok]).fillna("").astype(str)
+            ),
+            "name": _obj(str_or_none(pd.Series(np.asarray(name, dtype=object)[ok]))),
+        },
+        geometry=geoms,
+        crs=WGS84,
+    )
+    bad = ~np.isfinite(length)
+    if bad.any():
+        local = edges.geometry[bad].to_crs(edges.estimate_utm_crs())
+        edges.loc[bad, "length_m"] = local.length.to_numpy()
+    return nodes, edges.reset_index(drop=True)
+
+
+def graph_to_frames(G: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return ``(nodes, edges)`` from an osmnx MultiDiGraph (one row per undirected edge)."""
+    import osmnx as ox
+
+    if G is None or len(G) == 0:
+        return empty_gdf(NODE_COLUMNS), empty_gdf(EDGE_COLUMNS)
+    Gu = ox.convert.to_undirected(G)
+    if Gu.number_of_edges() == 0:
+        ngdf = ox.convert.graph_to_gdfs(Gu, edges=False)
+        return (
+            gpd.GeoDataFrame(
+                {"node_id": ngdf.index.to_numpy(dtype="int64")},
+                geometry=ngdf.geometry.to_numpy(),
+                crs=WGS84,
+            ),
+            empty_gdf(EDGE_COLUMNS),
+        )
+    ngdf, egdf = ox.convert.graph_to_gdfs(Gu, fill_edge_geometry=True)
+    egdf = egdf.to_crs(WGS84) if egdf.crs is not None else egdf.set_crs(WGS84)
+    ngdf = ngdf.to_crs(WGS84) if ngdf.crs is not None else ngdf.set_crs(WGS84)
+    idx = egdf.index
+    highway = first_of_lists(egdf["highway"]) if "highway" in egdf else None
+    name = first_of_lists(egdf["name"]) if "name" in egdf else None
+    length = egdf["length"].to_numpy(dtype=float) if "length" in egdf else np.nan
+    n = len(egdf)
+    return make_network(
+        ngdf.index.to_numpy(dtype="int64"),
+        ngdf.geometry.to_numpy(),
+        idx.get_level_values(0).to_numpy(dtype="int64"),
+        idx.get_level_values(1).to_numpy(dtype="int64"),
+        np.broadcast_to(length, (n,)),
+        highway if highway is not None else np.full(n, "", dtype=object),
+        name if name is not None else np.full(n, None, dtype=object),
+        egdf.geometry.to_numpy(),
+    )
+
+
+def data_extent(*frames: gpd.GeoDataFrame) -> Any:
+    """Return the bounding box (shapely Polygon) of all non-empty frames, or None."""
+    bounds = [f.total_bounds for f in frames if f is not None and len(f)]
+    bounds = [b for b in bounds if np.all(np.isfinite(b))]
+    if not bounds:
+        return None
+    b = np.vstack(bounds)
+    return box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())

