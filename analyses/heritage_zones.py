@@ -28,7 +28,7 @@ def main(argv=None) -> int:
     export.write_geojson(report.sites, out / "heritage_sites.geojson", meta=meta)
     export.write_geojson(report.zones, out / "heritage_zones.geojson", meta=meta)
     export.write_csv(report.summary, out / "heritage_summary.csv")
-    maps.save_html(maps.heritage_map(region.boundaries, report, synthetic=region.synthetic), out / "map.html")
+    maps.save_html(maps.heritage_map(region.boundaries, report.sites, report.zones, synthetic=region.synthetic), out / "map.html")
     n = len(report.sites)
     unprotected = int((~report.sites["protected"]).sum()) if n else 0
     print(f"{region.label}: {n} heritage sites, {unprotected} outside any protected zone, "

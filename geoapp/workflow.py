@@ -171,6 +171,7 @@ def prepare_demand(
     if region.meta.get("zone_method") == "density":
         bnd = _zones.zone_boundaries_by_density(region.boundaries, demand)
         region.boundaries = bnd
+        region.meta = {**region.meta, "zone_method": bnd.attrs.get("zone_method", "density")}
         demand = population.estimate_population(
             region.buildings, bnd, census=region.census, landuse=region.landuse, m2_per_person=m2_per_person
         )
@@ -324,6 +325,7 @@ def compare(region: Region, analyses: Mapping[str, LayerAnalysis], targets: Mapp
         {k: a.facilities for k, a in analyses.items()},
         {k: a.layer for k, a in analyses.items()},
         targets=targets,
+        boundaries=region.boundaries,
     )
 
 
@@ -331,7 +333,7 @@ def heritage(region: Region, access: gpd.GeoDataFrame | None = None, buffer_m: f
     """Return the heritage report (sites, protected zones, per-district summary)."""
     layer = _catalog.get_layer("heritage")
     feats = _catalog.select_features(region.features, layer)
-    return _heritage.heritage_report(feats, region.boundaries, access=access, buffer_m=buffer_m)
+    return _heritage.heritage_report(feats, region.boundaries, access=access, buffer_m=buffer_m, layer=layer)
 
 
 def coverage_map(region: Region, analysis: LayerAnalysis, lang: str = "en", basemap: str | None = None):

@@ -1,0 +1,389 @@
+"""Heritage zones measured: sites, protected areas, their buffers and residents' access.
+
+Heritage features are points (sites, monuments) and polygons. A polygon is a
+**protected zone** (historic district, protected area) when it is tagged
+``boundary=protected_area`` or ``historic`` is one of :data:`ZONE_HISTORIC_VALUES`
+(or, when the table has neither a ``boundary`` nor a ``historic`` column, always);
+any other polygon (a monument's or a listed building's footprint) is a **site** placed
+at its representative point. A site inside a protected zone is ``protected``; the
+others are flagged ``unprotected``.
+
+Each zone gets a construction-control belt: the zone buffered by ``buffer_m`` (default
+100 m), used later to keep proposed facility sites out of protected land.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from geoapp.catalog import Layer
+from geoapp.crs import local_crs
+from geoapp.zones import BROAD_TYPES
+
+log = logging.getLogger(__name__)
+
+WGS84 = "EPSG:4326"
+
+#: ``historic`` values of polygons that are protected zones rather than sites.
+ZONE_HISTORIC_VALUES = frozenset(
+    {"district", "city", "town", "village", "area", "heritage_area", "protected_area"}
+)
+
+#: Default width of the construction-control belt around protected zones, metres.
+DEFAULT_BUFFER_M = 100.0
+
+_DEFAULT_RADII = (300.0, 500.0, 1000.0)
+
+
+@dataclass
+class HeritageReport:
+    """Result of :func:`heritage_report` (every GeoDataFrame in EPSG:4326).
+
+    Attributes
+    ----------
+    sites
+        Point sites: ``site_id``, ``name``, ``kind``, ``geometry_kind`` ("point" |
+        "area"), ``protected`` (bool), ``unprotected`` (bool), ``zone_id`` (containing
+        protected zone, or ""), ``district``, ``district_code``, ``zone_type``.
+    zones
+        Protected zones: ``zone_id``, ``name``, ``kind``, ``area_km2``, ``district``
+        (containing its representative point), ``zone_type``, polygon geometry.
+    buffers
+        One row per zone: ``zone_id``, ``buffer_m``, ``belt_area_km2`` (area of the belt
+        outside the zone), geometry = the zone grown by ``buffer_m`` (zone + belt).
+    summary
+        One row per district, per zone type and for the region (``level``, ``group``,
+        ``district_code``, ``zone_type``): ``n_sites``, ``n_protected_sites``,
+        ``n_unprotected_sites``, ``share_sites_protected``, ``n_zones``,
+        ``protected_area_km2``, ``land_area_km2``, ``share_land_protected``, and with
+        an access table ``pop`` and ``share_pop_R`` per radius.
+    buffer_m
+        Belt width used.
+    """
+
+    sites: gpd.GeoDataFrame
+    zones: gpd.GeoDataFrame
+    buffers: gpd.GeoDataFrame
+    summary: pd.DataFrame
+    buffer_m: float = DEFAULT_BUFFER_M
+    meta: dict = field(default_factory=dict)
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    if name in frame.columns:
+        return frame[name].astype("string").str.strip().str.lower().fillna("")
+    return pd.Series("", index=frame.index, dtype="string")
+
+
+def _ids(frame: pd.DataFrame) -> np.ndarray:
+    for c in ("facility_id", "osm_id", "id"):
+        if c in frame.columns:
+            return frame[c].astype(str).to_numpy(dtype=object)
+    return np.array([f"heritage/{i}" for i in range(len(frame))], dtype=object)
+
+
+def _kinds(frame: pd.DataFrame) -> np.ndarray:
+    kind = _col(frame, "kind") if "kind" in frame.columns else _col(frame, "historic")
+    for c in ("historic", "heritage", "boundary"):
+        alt = _col(frame, c)
+        kind = kind.where(kind != "", alt)
+    return kind.to_numpy(dtype=object)
+
+
+def _zone_mask(frame: gpd.GeoDataFrame) -> np.ndarray:
+    poly = frame.geometry.geom_type.isin(["Polygon", "MultiPolygon"]).to_numpy()
+    if "boundary" not in frame.columns and "historic" not in frame.columns:
+        return poly
+    tagged = (_col(frame, "boundary") == "protected_area") | _col(frame, "historic").isin(
+        ZONE_HISTORIC_VALUES
+    )
+    return poly & tagged.to_numpy(dtype=bool)
+
+
+def _districts_of(
+    pts: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    n = len(pts)
+    district = np.full(n, "", dtype=object)
+    code = np.full(n, "", dtype=object)
+    zt = np.full(n, "unknown", dtype=object)
+    if boundaries is None or not len(boundaries) or not n:
+        return district, code, zt
+    b = _boundary_frame(boundaries)
+    p = gpd.GeoDataFrame({"_p": np.arange(n)}, geometry=pts.geometry.to_numpy(), crs=WGS84)
+    j = gpd.sjoin(p, b, how="inner", predicate="intersects")
+    j = j[~j.index.duplicated(keep="first")]
+    idx = j["_p"].to_numpy()
+    district[idx] = j["district"].to_numpy()
+    code[idx] = j["district_code"].to_numpy()
+    zt[idx] = j["zone_type"].to_numpy()
+    return district, code, zt
+
+
+def _boundary_frame(boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    n = len(boundaries)
+
+    def col(c: str, default: str) -> np.ndarray:
+        if c in boundaries.columns:
+            return boundaries[c].fillna(default).astype(str).to_numpy(dtype=object)
+        return np.full(n, default, dtype=object)
+
+    return gpd.GeoDataFrame(
+        {
+            "district": col("district", ""),
+            "district_code": col("district_code", ""),
+            "zone_type": col("zone_type", "unknown"),
+        },
+        geometry=boundaries.geometry.to_crs(WGS84).to_numpy(),
+        crs=WGS84,
+    )
+
+
+def _access_shares(
+    access: pd.DataFrame, key: str, radii: Sequence[float], dcol: str
+) -> pd.DataFrame:
+    d = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
+    w = pd.to_numeric(access[dcol], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    keys = access[key].astype(object).to_numpy() if key else np.full(len(access), "region")
+    df = pd.DataFrame({"k": keys, "w": w})
+    for r in radii:
+        df[f"c{r}"] = np.where(d <= r, w, 0.0)
+    g = df.groupby("k", sort=False).sum()
+    out = pd.DataFrame({"pop": g["w"]})
+    for r in radii:
+        lab = str(int(r)) if float(r).is_integer() else str(r)
+        out[f"share_pop_{lab}"] = (g[f"c{r}"] / g["w"]).where(g["w"] > 0)
+    return out
+
+
+def heritage_report(
+    heritage_features: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame | None,
+    *,
+    access: gpd.GeoDataFrame | None = None,
+    buffer_m: float = DEFAULT_BUFFER_M,
+    layer: Layer | None = None,
+) -> HeritageReport:
+    """Measure heritage sites and protected zones per district and zone type.
+
+    Parameters
+    ----------
+    heritage_features
+        Heritage features (the heritage layer's facility table from
+        :func:`geoapp.catalog.select_features`, or any table with points and polygons
+        and optional ``historic``/``boundary``/``name`` columns).
+    boundaries
+        Districts (``district``, ``district_code``, ``zone_type``); None gives a
+        region row only (with unknown land area).
+    access
+        Access table of the heritage layer (``dist_m``, ``pop``, ``district``,
+        ``zone_type``); adds residents' coverage at the layer's radii to the summary.
+    buffer_m
+        Construction-control belt around protected zones, metres (≥ 0).
+    layer
+        The heritage layer (radii and demand column); default radii 300/500/1000 m
+        weighted by all residents.
+
+    Returns
+    -------
+    HeritageReport
+        Areas are measured in the local projected CRS; all frames in EPSG:4326.
+    """
+    if buffer_m < 0:
+        raise ValueError(f"buffer_m must be ≥ 0, not {buffer_m}")
+    feats = heritage_features
+    if feats.crs is None:
+        feats = feats.set_crs(WGS84)
+    feats = feats.loc[feats.geometry.notna() & ~feats.geometry.is_empty].to_crs(WGS84)
+    ref = boundaries if boundaries is not None and len(boundaries) else feats
+    crs = local_crs(ref) if len(ref) else None
+
+    is_zone = _zone_mask(feats)
+    zf = feats.loc[is_zone]
+    sf = feats.loc[~is_zone]
+    ids, kinds = _ids(feats), _kinds(feats)
+    names = (
+        feats["name"].astype(object).where(feats["name"].notna(), "").to_numpy()
+        if "name" in feats.columns
+        else np.full(len(feats), "", dtype=object)
+    )
+
+    # --- zones
+    zone_geom_local = zf.geometry.to_crs(crs) if crs is not None and len(zf) else zf.geometry
+    zone_reps = gpd.GeoDataFrame(geometry=zf.geometry.representative_point().to_numpy(), crs=WGS84)
+    zd, zc, zz = _districts_of(zone_reps, boundaries)
+    zones = gpd.GeoDataFrame(
+        {
+            "zone_id": ids[is_zone],
+            "name": names[is_zone],
+            "kind": kinds[is_zone],
+            "area_km2": zone_geom_local.area.to_numpy() / 1e6 if len(zf) else np.array([]),
+            "district": zd,
+            "district_code": zc,
+            "zone_type": zz,
+        },
+        geometry=zf.geometry.to_numpy(),
+        crs=WGS84,
+    )
+    if len(zf):
+        grown_local = zone_geom_local.buffer(buffer_m) if buffer_m > 0 else zone_geom_local
+        belt = grown_local.area.to_numpy() - zone_geom_local.area.to_numpy()
+        grown = gpd.GeoSeries(grown_local.to_numpy(), crs=crs).to_crs(WGS84).to_numpy()
+    else:
+        belt, grown = np.array([]), []
+    buffers = gpd.GeoDataFrame(
+        {
+            "zone_id": ids[is_zone],
+            "buffer_m": float(buffer_m),
+            "belt_area_km2": np.asarray(belt) / 1e6,
+        },
+        geometry=grown,
+        crs=WGS84,
+    )
+
+    # --- sites
+    site_pts = sf.geometry.where(
+        sf.geometry.geom_type == "Point", sf.geometry.representative_point()
+    )
+    sites = gpd.GeoDataFrame(
+        {
+            "site_id": ids[~is_zone],
+            "name": names[~is_zone],
+            "kind": kinds[~is_zone],
+            "geometry_kind": np.where(
+                sf.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy(), "point", "area"
+            ),
+        },
+        geometry=site_pts.to_numpy(),
+        crs=WGS84,
+    )
+    zone_id = np.full(len(sites), "", dtype=object)
+    if len(sites) and len(zones):
+        zz_frame = gpd.GeoDataFrame(
+            {"_zid": zones["zone_id"].to_numpy(), "_area": zones["area_km2"].to_numpy()},
+            geometry=zones.geometry.to_numpy(),
+            crs=WGS84,
+        )
+        sp = gpd.GeoDataFrame(
+            {"_s": np.arange(len(sites))}, geometry=sites.geometry.to_numpy(), crs=WGS84
+        )
+        j = gpd.sjoin(sp, zz_frame, how="inner", predicate="intersects")
+        # the smallest containing zone is the most specific one
+        j = j.sort_values(["_s", "_area"], kind="stable").drop_duplicates("_s")
+        zone_id[j["_s"].to_numpy()] = j["_zid"].to_numpy()
+    sites["protected"] = zone_id != ""
+    sites["unprotected"] = ~sites["protected"].to_numpy(dtype=bool)
+    sites["zone_id"] = zone_id
+    sd, sc, sz = _districts_of(sites, boundaries)
+    sites["district"], sites["district_code"], sites["zone_type"] = sd, sc, sz
+
+    # --- summary per district
+    records: list[dict[str, object]] = []
+    radii = tuple(layer.radii_m) if layer is not None else _DEFAULT_RADII
+    dcol = layer.demand_column if layer is not None else "pop"
+    if boundaries is not None and len(boundaries):
+        b = _boundary_frame(boundaries)
+        b_local = b.geometry.to_crs(crs)
+        land = b_local.area.to_numpy() / 1e6
+        if len(zf):
+            union = shapely.union_all(zone_geom_local.to_numpy())
+            prot = shapely.area(shapely.intersection(b_local.to_numpy(), union)) / 1e6
+        else:
+            prot = np.zeros(len(b))
+        for i in range(len(b)):
+            name = b["district"].iloc[i]
+            records.append(
+                {
+                    "level": "district",
+                    "group": name,
+                    "district_code": b["district_code"].iloc[i],
+                    "zone_type": b["zone_type"].iloc[i],
+                    "n_sites": int((sd == name).sum()),
+                    "n_protected_sites": int(((sd == name) & (zone_id != "")).sum()),
+                    "n_zones": int((zd == name).sum()),
+                    "protected_area_km2": float(prot[i]),
+                    "land_area_km2": float(land[i]),
+                }
+            )
+    dist = pd.DataFrame(records)
+    if len(dist):
+        types = list(BROAD_TYPES) + sorted(set(dist["zone_type"]) - set(BROAD_TYPES))
+        by_type = dist.groupby("zone_type")[
+            ["n_sites", "n_protected_sites", "n_zones", "protected_area_km2", "land_area_km2"]
+        ].sum()
+        by_type = by_type.reindex(types, fill_value=0).reset_index()
+        by_type.insert(0, "level", "zone_type")
+        by_type.insert(1, "group", by_type["zone_type"])
+        by_type.insert(2, "district_code", "")
+        region_land = float(dist["land_area_km2"].sum())
+        region_prot = float(dist["protected_area_km2"].sum())
+    else:
+        by_type = pd.DataFrame()
+        region_land = np.nan
+        region_prot = (
+            float(shapely.area(shapely.union_all(zone_geom_local.to_numpy())) / 1e6)
+            if len(zf)
+            else 0.0
+        )
+    region = pd.DataFrame(
+        [
+            {
+                "level": "region",
+                "group": "region",
+                "district_code": "",
+                "zone_type": "",
+                "n_sites": len(sites),
+                "n_protected_sites": int(sites["protected"].sum()),
+                "n_zones": len(zones),
+                "protected_area_km2": region_prot,
+                "land_area_km2": region_land,
+            }
+        ]
+    )
+    summary = pd.concat([f for f in (dist, by_type, region) if len(f)], ignore_index=True)
+    summary["n_unprotected_sites"] = summary["n_sites"] - summary["n_protected_sites"]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        summary["share_sites_protected"] = (
+            summary["n_protected_sites"] / summary["n_sites"]
+        ).where(summary["n_sites"] > 0)
+        summary["share_land_protected"] = (
+            summary["protected_area_km2"] / summary["land_area_km2"]
+        ).where(summary["land_area_km2"] > 0)
+
+    if access is not None and len(access):
+        acc = access
+        if layer is not None and "layer" in acc.columns and (acc["layer"] == layer.id).any():
+            acc = acc.loc[acc["layer"] == layer.id]
+        parts = []
+        for level, key in (("district", "district"), ("zone_type", "zone_type"), ("region", "")):
+            if key and key not in acc.columns:
+                continue
+            sh = _access_shares(acc, key, radii, dcol).reset_index(names="group")
+            sh.insert(0, "level", level)
+            parts.append(sh)
+        if parts:
+            summary = summary.merge(pd.concat(parts), on=["level", "group"], how="left")
+    n_unprot = int(sites["unprotected"].sum())
+    if n_unprot:
+        log.info("%d of %d heritage sites lie outside every protected zone", n_unprot, len(sites))
+    return HeritageReport(
+        sites=sites,
+        zones=zones,
+        buffers=buffers,
+        summary=summary,
+        buffer_m=float(buffer_m),
+        meta={
+            "local_crs": str(crs) if crs is not None else "",
+            "zone_rule": sorted(ZONE_HISTORIC_VALUES),
+        },
+    )
+
+
+__all__ = ["DEFAULT_BUFFER_M", "ZONE_HISTORIC_VALUES", "HeritageReport", "heritage_report"]

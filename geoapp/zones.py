@@ -1,0 +1,904 @@
+"""Zone typing: which districts are urban core, new town or rural.
+
+Three ways, each recorded in ``gdf.attrs["zone_method"]`` of the result:
+
+* a **preset** TOML mapping districts to zone types (:func:`load_zone_mapping`; the
+  Beijing Master Plan 2016–2035 preset ships as ``"beijing"``), applied with
+  :func:`apply_zone_mapping`;
+* a **user mapping file** of the same form, for any other city;
+* **data-driven**, for places with no preset: a 1 km grid classified by population
+  density in the manner of the Degree of Urbanisation (DEGURBA / GHSL) method
+  (:func:`classify_degree_of_urbanisation`, :func:`zone_boundaries_by_density`).
+
+The broad zone types the tool compares are ``core``, ``new_town`` and ``rural``
+(``unknown`` when nothing is known); the fine type (``capital_core``, ``central`` ...)
+is kept in ``zone_fine``.
+
+The module also ships the Beijing 2020 census by district (:func:`beijing_census`) and
+reads a user census CSV (:func:`read_census`).
+"""
+
+from __future__ import annotations
+
+import csv
+import logging
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from scipy import ndimage
+from shapely import box
+
+from geoapp.crs import local_crs
+from geoapp.errors import InputError
+
+log = logging.getLogger(__name__)
+
+WGS84 = "EPSG:4326"
+DATA_DIR = Path(__file__).resolve().parent / "data"
+ZONE_DIR = DATA_DIR / "zones"
+CENSUS_DIR = DATA_DIR / "census"
+
+#: Broad zone types compared by the tool, in display order.
+BROAD_TYPES = ("core", "new_town", "rural")
+_ALL_TYPES = (*BROAD_TYPES, "unknown")
+
+#: Degree-of-Urbanisation class -> broad zone type.
+DOU_TO_ZONE = {"urban_centre": "core", "urban_cluster": "new_town", "rural": "rural"}
+
+CENSUS_COLUMNS = (
+    "district_code",
+    "district",
+    "pop",
+    "pop_60plus",
+    "pop_65plus",
+    "pop_80plus",
+    "pop_urban",
+    "pop_rural",
+)
+_CENSUS_COUNTS = CENSUS_COLUMNS[2:]
+
+_SUFFIX_RE = re.compile(r"(区|县|市|\s*district|\s*county)$", re.IGNORECASE)
+
+
+# ---------------------------------------------------------------------------- names
+
+
+def normalize_district_name(name: object) -> str:
+    """Return a district name reduced for matching.
+
+    Case, surrounding white space and one trailing administrative suffix (``区``,
+    ``县``, ``市``, ``District``, ``County``) are ignored, so ``"东城区"``, ``"东城"``,
+    ``"Dongcheng District"`` and ``"dongcheng"`` compare as expected.
+
+    Parameters
+    ----------
+    name
+        A district name (anything else, such as None or NaN, gives ``""``).
+
+    Returns
+    -------
+    str
+    """
+    if name is None or (isinstance(name, float) and np.isnan(name)) or name is pd.NA:
+        return ""
+    s = str(name).strip().casefold()
+    stripped = _SUFFIX_RE.sub("", s).strip()
+    s = stripped or s
+    return re.sub(r"[\s_\-]+", "", s)
+
+
+def normalize_code(code: object) -> str:
+    """Return an administrative code as a clean string (``110101.0`` -> ``"110101"``)."""
+    if code is None or code is pd.NA or (isinstance(code, float) and np.isnan(code)):
+        return ""
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    s = str(code).strip()
+    if re.fullmatch(r"\d+\.0+", s):
+        s = s.split(".")[0]
+    return s
+
+
+# ---------------------------------------------------------------------------- mapping
+
+
+@dataclass(frozen=True)
+class FineType:
+    """A fine zone type of a mapping (e.g. ``capital_core``)."""
+
+    id: str
+    zone_type: str
+    label: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class DistrictZone:
+    """One district entry of a zone mapping."""
+
+    name: str
+    code: str
+    zone_type: str
+    zone_fine: str = ""
+    aliases: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ZoneMapping:
+    """Districts mapped to zone types, read from a TOML file.
+
+    Attributes
+    ----------
+    name
+        Short name (``"beijing"``).
+    source
+        Where the mapping comes from (a plan, a file).
+    districts
+        One entry per district.
+    fine_types
+        Fine zone types by id.
+    path
+        File the mapping was read from.
+    """
+
+    name: str
+    source: str
+    districts: tuple[DistrictZone, ...]
+    fine_types: Mapping[str, FineType] = field(default_factory=dict)
+    label: Mapping[str, str] = field(default_factory=dict)
+    path: str = ""
+
+    def by_code(self) -> dict[str, DistrictZone]:
+        """Return the districts keyed by code (those that have one)."""
+        return {d.code: d for d in self.districts if d.code}
+
+    def by_name(self) -> dict[str, DistrictZone]:
+        """Return the districts keyed by normalised name and aliases."""
+        out: dict[str, DistrictZone] = {}
+        for d in self.districts:
+            for n in (d.name, *d.aliases):
+                key = normalize_district_name(n)
+                if key:
+                    out[key] = d
+        return out
+
+    def lookup(self, name: object = None, code: object = None) -> DistrictZone | None:
+        """Return the entry matching ``code`` first, else ``name``; None when neither."""
+        c = normalize_code(code)
+        if c and c in self.by_code():
+            return self.by_code()[c]
+        return self.by_name().get(normalize_district_name(name))
+
+    def fine_label(self, zone_fine: str, lang: str = "en") -> str:
+        """Return the display label of a fine zone type."""
+        ft = self.fine_types.get(zone_fine)
+        if ft is None:
+            return zone_fine
+        return ft.label.get(lang) or ft.label.get("en") or zone_fine
+
+
+def _labels(value: object) -> dict[str, str] | None:
+    if isinstance(value, str):
+        return {"en": value}
+    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
+        return dict(value)
+    return None
+
+
+def load_zone_mapping(name_or_path: str | os.PathLike[str]) -> ZoneMapping:
+    """Read a zone mapping: a preset name (``"beijing"``) or a TOML file path.
+
+    Parameters
+    ----------
+    name_or_path
+        ``"beijing"`` (any preset in ``geoapp/data/zones/``) or the path of a TOML file
+        of the same form (see ``geoapp/data/zones/beijing.toml``).
+
+    Returns
+    -------
+    ZoneMapping
+
+    Raises
+    ------
+    InputError
+        When the file is missing or malformed, listing every problem with the file and
+        the key at fault.
+    """
+    preset = ZONE_DIR / f"{str(name_or_path).lower()}.toml"
+    path = preset if preset.is_file() else Path(name_or_path)
+    if not path.is_file():
+        known = ", ".join(sorted(p.stem for p in ZONE_DIR.glob("*.toml")))
+        raise InputError(
+            f"{name_or_path}: zone mapping not found; give a preset name ({known}) or the "
+            "path of a TOML mapping file"
+        )
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}. Fix the syntax.") from None
+
+    problems: list[str] = []
+    allowed = {"name", "label", "source", "fine_types", "district"}
+    for key in sorted(set(data) - allowed):
+        problems.append(f"{path}: key '{key}': unknown key; allowed: {', '.join(sorted(allowed))}")
+
+    fine: dict[str, FineType] = {}
+    ft_data = data.get("fine_types", {})
+    if not isinstance(ft_data, dict):
+        problems.append(f"{path}: key 'fine_types': must be a table of [fine_types.<id>] tables")
+        ft_data = {}
+    for fid, spec in ft_data.items():
+        where = f"fine_types.{fid}"
+        if not isinstance(spec, dict):
+            problems.append(f"{path}: key '{where}': must be a table")
+            continue
+        zt = spec.get("zone_type")
+        if zt not in _ALL_TYPES:
+            problems.append(f"{path}: key '{where}.zone_type': {zt!r} must be one of {_ALL_TYPES}")
+            continue
+        label = _labels(spec.get("label", {"en": fid}))
+        if label is None:
+            problems.append(f"{path}: key '{where}.label': must be {{ en = '...', zh = '...' }}")
+            label = {}
+        fine[fid] = FineType(id=fid, zone_type=zt, label=label)
+
+    entries = data.get("district")
+    districts: list[DistrictZone] = []
+    if not isinstance(entries, list) or not entries:
+        problems.append(f"{path}: key 'district': needs at least one [[district]] table")
+        entries = []
+    seen: dict[str, int] = {}
+    for i, spec in enumerate(entries):
+        where = f"district[{i}]"
+        if not isinstance(spec, dict):
+            problems.append(f"{path}: key '{where}': must be a table")
+            continue
+        extra = set(spec) - {"name", "code", "aliases", "zone_fine", "zone_type"}
+        for k in sorted(extra):
+            problems.append(f"{path}: key '{where}.{k}': unknown key")
+        name = spec.get("name", "")
+        code = normalize_code(spec.get("code", ""))
+        if not isinstance(name, str) or (not name and not code):
+            problems.append(f"{path}: key '{where}.name': give a name (string) or a code")
+            continue
+        aliases = spec.get("aliases", [])
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            problems.append(f"{path}: key '{where}.aliases': must be a list of strings")
+            aliases = []
+        zf = spec.get("zone_fine", "")
+        zt = spec.get("zone_type")
+        if zf:
+            if zf not in fine:
+                problems.append(
+                    f"{path}: key '{where}.zone_fine': {zf!r} is not defined under [fine_types]"
+                )
+                continue
+            if zt is not None and zt != fine[zf].zone_type:
+                problems.append(
+                    f"{path}: key '{where}.zone_type': {zt!r} contradicts fine type {zf!r} "
+                    f"({fine[zf].zone_type!r})"
+                )
+                continue
+            zt = fine[zf].zone_type
+        elif zt not in _ALL_TYPES:
+            problems.append(
+                f"{path}: key '{where}.zone_type': {zt!r} must be one of {_ALL_TYPES} "
+                "(or set zone_fine)"
+            )
+            continue
+        label = name or code
+        for key in (normalize_district_name(name), code):
+            if not key:
+                continue
+            if key in seen:
+                problems.append(
+                    f"{path}: key '{where}': district {label!r} repeats district[{seen[key]}]"
+                )
+            seen[key] = i
+        districts.append(
+            DistrictZone(
+                name=name or code,
+                code=code,
+                zone_type=zt,
+                zone_fine=zf or "",
+                aliases=tuple(aliases),
+            )
+        )
+
+    label = _labels(data.get("label", {}))
+    if label is None:
+        problems.append(f"{path}: key 'label': must be {{ en = '...', zh = '...' }}")
+        label = {}
+    if problems:
+        raise InputError(f"Zone mapping {path} is malformed:", problems)
+    return ZoneMapping(
+        name=str(data.get("name", path.stem)),
+        source=str(data.get("source", str(path))),
+        districts=tuple(districts),
+        fine_types=fine,
+        label=label,
+        path=str(path),
+    )
+
+
+def apply_zone_mapping(
+    boundaries: gpd.GeoDataFrame,
+    mapping: ZoneMapping | str | os.PathLike[str],
+    strict: bool = True,
+) -> gpd.GeoDataFrame:
+    """Set ``zone_type`` and ``zone_fine`` of every district from a mapping.
+
+    A district matches by ``district_code`` first, else by ``district`` name (with or
+    without the suffix 区/县, ignoring case, or one of the mapping's aliases). A matched
+    district with an empty code gets the mapping's code.
+
+    Parameters
+    ----------
+    boundaries
+        Districts (see docs/architecture.md).
+    mapping
+        A :class:`ZoneMapping`, a preset name or a TOML path.
+    strict
+        When True (default) any district the mapping does not know raises; when False
+        it is kept with ``zone_type = "unknown"`` and a warning naming it.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy; ``attrs["zone_method"]`` is ``"mapping:<name>"``.
+
+    Raises
+    ------
+    InputError
+        Naming every district the mapping does not know (when ``strict``).
+    """
+    if not isinstance(mapping, ZoneMapping):
+        mapping = load_zone_mapping(mapping)
+    out = boundaries.copy()
+    names = out["district"] if "district" in out.columns else pd.Series("", index=out.index)
+    codes = (
+        out["district_code"] if "district_code" in out.columns else pd.Series("", index=out.index)
+    )
+    entries = [mapping.lookup(n, c) for n, c in zip(names, codes, strict=True)]
+    unknown = [
+        str(n) if normalize_district_name(n) else f"code {normalize_code(c)!r}"
+        for n, c, e in zip(names, codes, entries, strict=True)
+        if e is None
+    ]
+    if unknown:
+        msg = (
+            f"Zone mapping {mapping.name!r} ({mapping.path}) does not know these districts: "
+            f"{', '.join(unknown)}. Add them to the mapping file, fix the district names or "
+            "codes, or use the density-based classification."
+        )
+        if strict:
+            raise InputError(msg)
+        log.warning(msg)
+    out["zone_type"] = [e.zone_type if e else "unknown" for e in entries]
+    out["zone_fine"] = [e.zone_fine if e else "" for e in entries]
+    out["district_code"] = [
+        normalize_code(c) or (e.code if e else "") for c, e in zip(codes, entries, strict=True)
+    ]
+    if "district" not in out.columns:
+        out["district"] = [e.name if e else "" for e in entries]
+    out.attrs["zone_method"] = f"mapping:{mapping.name}"
+    out.attrs["zone_source"] = mapping.source
+    return out
+
+
+# ---------------------------------------------------------------------------- census
+
+_HEADER_ALIASES = {
+    "district_code": (
+        "district_code",
+        "code",
+        "adcode",
+        "districtcode",
+        "区划代码",
+        "行政区划代码",
+        "代码",
+        "编码",
+    ),
+    "district": (
+        "district",
+        "name",
+        "district_name",
+        "districtname",
+        "区",
+        "区县",
+        "地区",
+        "区域",
+        "名称",
+        "地区名称",
+        "行政区",
+        "行政区划",
+        "区名",
+    ),
+    "pop": (
+        "pop",
+        "population",
+        "total",
+        "pop_total",
+        "residents",
+        "人口",
+        "常住人口",
+        "总人口",
+        "人口数",
+        "合计",
+    ),
+    "pop_60plus": (
+        "pop_60plus",
+        "pop60",
+        "pop_60",
+        "60+",
+        "age60+",
+        "age_60plus",
+        "aged60+",
+        "pop60plus",
+        "60岁及以上",
+        "60岁以上",
+        "60岁及以上人口",
+        "60岁以上人口",
+    ),
+    "pop_65plus": (
+        "pop_65plus",
+        "pop65",
+        "pop_65",
+        "65+",
+        "age65+",
+        "age_65plus",
+        "pop65plus",
+        "65岁及以上",
+        "65岁以上",
+        "65岁及以上人口",
+    ),
+    "pop_80plus": (
+        "pop_80plus",
+        "pop80",
+        "pop_80",
+        "80+",
+        "age80+",
+        "age_80plus",
+        "pop80plus",
+        "80岁及以上",
+        "80岁以上",
+        "80岁及以上人口",
+    ),
+    "pop_urban": ("pop_urban", "urban", "urban_pop", "城镇人口", "城镇", "城镇常住人口"),
+    "pop_rural": ("pop_rural", "rural", "rural_pop", "乡村人口", "乡村", "农村人口"),
+}
+
+
+def _header_key(h: str) -> str:
+    return re.sub(r"[\s_\-（）()]+", "", h.strip().lstrip("\ufeff").casefold())
+
+
+_HEADER_LOOKUP = {_header_key(a): col for col, aliases in _HEADER_ALIASES.items() for a in aliases}
+
+
+def _parse_count(text: str) -> float | None:
+    s = text.strip().replace(",", "").replace("，", "").replace(" ", "").replace("_", "")
+    if not s:
+        return None
+    return float(s)  # ValueError on rubbish
+
+
+def _census_frame(text: str, source: str) -> pd.DataFrame:
+    lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines())]
+    body = [(n, ln) for n, ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+    if not body:
+        raise InputError(
+            f"{source}: the census file is empty; it needs a header and one row per district"
+        )
+    dialect = csv.excel_tab if body[0][1].count("\t") > body[0][1].count(",") else csv.excel
+    header_line, header_text = body[0]
+    header = next(csv.reader([header_text], dialect))
+    problems: list[str] = []
+    cols: dict[int, str] = {}
+    for j, h in enumerate(header):
+        col = _HEADER_LOOKUP.get(_header_key(h))
+        if col is None:
+            log.info("%s: ignoring census column %r", source, h)
+            continue
+        if col in cols.values():
+            problems.append(f"{source}: line {header_line}: column {h!r} repeats {col!r}")
+            continue
+        cols[j] = col
+    present = set(cols.values())
+    if "pop" not in present:
+        problems.append(
+            f"{source}: line {header_line}: no population column; name one 'pop' (or "
+            "'population', '常住人口')"
+        )
+    if not present & {"district", "district_code"}:
+        problems.append(
+            f"{source}: line {header_line}: no district column; name one 'district' (or "
+            "'district_code', '区县', '区划代码')"
+        )
+    if problems:
+        raise InputError(f"Census file {source} cannot be read:", problems)
+
+    rows: list[dict[str, object]] = []
+    for n, ln in body[1:]:
+        values = next(csv.reader([ln], dialect))
+        if len(values) > len(header):
+            problems.append(
+                f"{source}: line {n}: {len(values)} fields but the header has {len(header)}"
+            )
+            continue
+        values += [""] * (len(header) - len(values))
+        row: dict[str, object] = {}
+        bad = False
+        for j, col in cols.items():
+            v = values[j]
+            if col == "district":
+                row[col] = v.strip()
+            elif col == "district_code":
+                row[col] = normalize_code(v)
+            else:
+                try:
+                    num = _parse_count(v)
+                except ValueError:
+                    problems.append(
+                        f"{source}: line {n}: column {header[j]!r}: {v!r} is not a number"
+                    )
+                    bad = True
+                    continue
+                if num is not None and (num < 0 or not np.isfinite(num)):
+                    problems.append(f"{source}: line {n}: column {header[j]!r}: {v!r} must be ≥ 0")
+                    bad = True
+                    continue
+                row[col] = np.nan if num is None else num
+        if bad:
+            continue
+        if not row.get("district") and not row.get("district_code"):
+            problems.append(f"{source}: line {n}: no district name or code")
+            continue
+        if np.isnan(row.get("pop", np.nan)):
+            problems.append(f"{source}: line {n}: population is empty")
+            continue
+        p60 = row.get("pop_60plus", np.nan)
+        if not np.isnan(p60) and p60 > row["pop"]:
+            problems.append(
+                f"{source}: line {n}: population aged 60+ ({p60:g}) exceeds the total "
+                f"({row['pop']:g})"
+            )
+            continue
+        row["_line"] = n
+        rows.append(row)
+    df = pd.DataFrame(rows)
+    if not len(df) and not problems:
+        problems.append(f"{source}: no data rows after the header")
+    for col in ("district", "district_code"):
+        if col in df.columns:
+            keys = df[col].map(normalize_district_name if col == "district" else normalize_code)
+            dup = keys[(keys != "") & keys.duplicated(keep=False)]
+            for key in dict.fromkeys(dup):
+                lines_ = ", ".join(str(x) for x in df.loc[keys == key, "_line"])
+                problems.append(
+                    f"{source}: lines {lines_}: district {key!r} appears more than once"
+                )
+    if problems:
+        raise InputError(f"Census file {source} has problems:", problems)
+    return _finish_census(df.drop(columns="_line"))
+
+
+def _finish_census(df: pd.DataFrame) -> pd.DataFrame:
+    out = pd.DataFrame(index=range(len(df)))
+    out["district_code"] = (
+        df["district_code"].map(normalize_code).astype(object) if "district_code" in df else ""
+    )
+    out["district"] = df["district"].astype(object) if "district" in df else out["district_code"]
+    for col in _CENSUS_COUNTS:
+        s = (
+            pd.to_numeric(df[col], errors="coerce")
+            if col in df
+            else pd.Series(np.nan, index=out.index)
+        )
+        s = s.reset_index(drop=True)
+        out[col] = s.round().astype("int64") if s.notna().all() else s.astype(float)
+    return out
+
+
+def read_census(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read a district census table (CSV or tab-separated) given by the user.
+
+    Header names are matched flexibly, in English or Chinese (``district``/``区县``,
+    ``district_code``/``区划代码``, ``pop``/``population``/``常住人口``,
+    ``pop_60plus``/``60+``/``60岁及以上`` ...); other columns are ignored. Lines
+    starting with ``#`` are comments. Numbers may carry thousands separators. UTF-8
+    (with or without BOM) and GB18030/GBK files are read.
+
+    Parameters
+    ----------
+    path
+        CSV path.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``district_code`` (str, may be ""), ``district`` (str), ``pop`` (int) and
+        ``pop_60plus``, ``pop_65plus``, ``pop_80plus``, ``pop_urban``, ``pop_rural``
+        (int, or float with NaN where the file does not give them).
+
+    Raises
+    ------
+    InputError
+        Naming the file and every bad line (non-numbers, negative counts, 60+ above
+        the total, repeated or unnamed districts) or missing column.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except FileNotFoundError:
+        raise InputError(f"{path}: census file not found") from None
+    for enc in ("utf-8-sig", "gb18030"):
+        try:
+            text = raw.decode(enc)
+            break
+        except UnicodeDecodeError:
+            continue
+    else:  # pragma: no cover - gb18030 decodes almost anything
+        raise InputError(f"{path}: cannot decode the census file; save it as UTF-8")
+    return _census_frame(text, str(path))
+
+
+def beijing_census() -> pd.DataFrame:
+    """Return Beijing's 2020 census population by district (16 rows).
+
+    Source: Seventh National Population Census of China, 2020 (第七次全国人口普查),
+    Beijing Municipal Bureau of Statistics; see ``geoapp/data/census/SOURCE.md``.
+    Totals: 21,893,095 residents, 4,298,590 aged 60+.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``district_code``, ``district``, ``pop``, ``pop_60plus``,
+        ``pop_65plus``, ``pop_80plus``, ``pop_urban``, ``pop_rural``;
+        ``attrs["source"]`` names the census.
+    """
+    path = CENSUS_DIR / "beijing_2020.csv"
+    df = _census_frame(path.read_text(encoding="utf-8"), str(path))
+    df.attrs["source"] = "Seventh National Population Census of China, 2020 (Beijing)"
+    return df
+
+
+# ------------------------------------------------------------------ degree of urbanisation
+
+
+def _grid_indices(
+    demand: gpd.GeoDataFrame, cell_m: float
+) -> tuple[np.ndarray, np.ndarray, float, float, object]:
+    crs = local_crs(demand)
+    pts = demand.geometry.to_crs(crs)
+    pts = pts.where(pts.geom_type == "Point", pts.representative_point())
+    x, y = pts.x.to_numpy(), pts.y.to_numpy()
+    x0 = np.floor(np.nanmin(x) / cell_m) * cell_m
+    y0 = np.floor(np.nanmin(y) / cell_m) * cell_m
+    col = np.floor((x - x0) / cell_m).astype(np.int64)
+    row = np.floor((y - y0) / cell_m).astype(np.int64)
+    return row, col, x0, y0, crs
+
+
+def _structure(connectivity: int) -> np.ndarray:
+    if connectivity == 4:
+        return ndimage.generate_binary_structure(2, 1)
+    if connectivity == 8:
+        return ndimage.generate_binary_structure(2, 2)
+    raise ValueError(f"connectivity must be 4 or 8, not {connectivity}")
+
+
+def _dou_grid(
+    pop: np.ndarray,
+    cell_m: float,
+    centre_density: float,
+    centre_min_pop: float,
+    cluster_density: float,
+    cluster_min_pop: float,
+    contiguity: tuple[int, int],
+) -> np.ndarray:
+    """Return a class code per cell: 2 urban centre, 1 urban cluster, 0 rural."""
+    density = pop / (cell_m * cell_m / 1e6)
+    cls = np.zeros(pop.shape, dtype=np.int8)
+    for code, thr, min_pop, conn in (
+        (1, cluster_density, cluster_min_pop, contiguity[1]),
+        (2, centre_density, centre_min_pop, contiguity[0]),
+    ):
+        labels, n = ndimage.label(density >= thr, structure=_structure(conn))
+        if n == 0:
+            continue
+        sums = ndimage.sum_labels(pop, labels, index=np.arange(1, n + 1))
+        keep = np.concatenate([[False], sums >= min_pop])
+        cls[keep[labels]] = code
+    return cls
+
+
+def classify_degree_of_urbanisation(
+    demand: gpd.GeoDataFrame,
+    *,
+    cell_m: float = 1000.0,
+    centre_density: float = 1500.0,
+    centre_min_pop: float = 50_000.0,
+    cluster_density: float = 300.0,
+    cluster_min_pop: float = 5_000.0,
+    contiguity: tuple[int, int] = (4, 8),
+    pop_col: str = "pop",
+) -> gpd.GeoDataFrame:
+    """Classify a square grid by population density (Degree of Urbanisation).
+
+    Demand is summed into square cells of ``cell_m`` in the local projected CRS.
+    Following the DEGURBA stage-1 grid method (GHSL): an **urban centre** is a group of
+    contiguous cells with a density of at least ``centre_density`` residents/km² whose
+    population sums to at least ``centre_min_pop``; an **urban cluster** is a group of
+    contiguous cells of at least ``cluster_density`` summing to at least
+    ``cluster_min_pop`` (cells already in a centre stay centre); the rest is **rural**.
+    Contiguity is 4-connectivity (shared edges) for centres and 8-connectivity (edges
+    or corners) for clusters, as in the GHSL method; the method's gap filling and
+    smoothing of centres are not applied. Classes map to zone types
+    urban_centre -> core, urban_cluster -> new_town, rural -> rural. A small region
+    needs smaller minimum totals.
+
+    Parameters
+    ----------
+    demand
+        Demand points with a population column (EPSG:4326 or any CRS).
+    cell_m
+        Cell side in metres.
+    centre_density, centre_min_pop, cluster_density, cluster_min_pop
+        Thresholds (residents/km² and residents).
+    contiguity
+        Connectivity (4 or 8) for (centres, clusters).
+    pop_col
+        Population column.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:4326, one row per populated cell: ``row``, ``col``, ``pop``,
+        ``density_per_km2``, ``dou_class`` ("urban_centre" | "urban_cluster" |
+        "rural"), ``zone_type`` and ``geometry`` (the square cell). ``attrs`` record
+        the method and parameters; ``attrs["local_crs"]`` the CRS of the grid.
+    """
+    cols = ["row", "col", "pop", "density_per_km2", "dou_class", "zone_type"]
+    params = {
+        "cell_m": cell_m,
+        "centre_density": centre_density,
+        "centre_min_pop": centre_min_pop,
+        "cluster_density": cluster_density,
+        "cluster_min_pop": cluster_min_pop,
+        "contiguity": list(contiguity),
+    }
+    demand = demand[demand.geometry.notna() & ~demand.geometry.is_empty]
+    if not len(demand):
+        out = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=WGS84)
+        out.attrs.update(zone_method="degree_of_urbanisation", parameters=params)
+        return out
+    row, col, x0, y0, crs = _grid_indices(demand, cell_m)
+    nrow, ncol = int(row.max()) + 1, int(col.max()) + 1
+    pop = np.zeros((nrow, ncol))
+    np.add.at(pop, (row, col), demand[pop_col].to_numpy(dtype=float))
+    cls = _dou_grid(
+        pop, cell_m, centre_density, centre_min_pop, cluster_density, cluster_min_pop, contiguity
+    )
+    rr, cc = np.nonzero(pop > 0)
+    names = np.array(["rural", "urban_cluster", "urban_centre"], dtype=object)
+    dou = names[cls[rr, cc]]
+    geoms = box(x0 + cc * cell_m, y0 + rr * cell_m, x0 + (cc + 1) * cell_m, y0 + (rr + 1) * cell_m)
+    out = gpd.GeoDataFrame(
+        {
+            "row": rr.astype(np.int64),
+            "col": cc.astype(np.int64),
+            "pop": pop[rr, cc],
+            "density_per_km2": pop[rr, cc] / (cell_m * cell_m / 1e6),
+            "dou_class": dou,
+            "zone_type": [DOU_TO_ZONE[d] for d in dou],
+        },
+        geometry=geoms,
+        crs=crs,
+    ).to_crs(WGS84)
+    out.attrs.update(zone_method="degree_of_urbanisation", parameters=params, local_crs=str(crs))
+    log.info(
+        "degree of urbanisation: %d cells, %s",
+        len(out),
+        out["dou_class"].value_counts().to_dict(),
+    )
+    return out
+
+
+def zone_boundaries_by_density(
+    boundaries: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *, pop_col: str = "pop", **kw: object
+) -> gpd.GeoDataFrame:
+    """Give each district the zone type holding most of its residents.
+
+    Demand points are classified with :func:`classify_degree_of_urbanisation` (keyword
+    arguments pass through), each point takes the class of its grid cell, and each
+    district takes the class holding the largest share of its residents (points are
+    assigned to districts by spatial join). A district with no residents is
+    ``rural`` (no urban cells).
+
+    Parameters
+    ----------
+    boundaries
+        Districts.
+    demand
+        Demand points with ``pop_col``.
+    pop_col
+        Population column.
+    **kw
+        Thresholds for :func:`classify_degree_of_urbanisation`.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        A copy of ``boundaries`` with ``zone_type``, ``zone_fine`` (the DoU class),
+        ``zone_share`` (share of the district's residents in that class);
+        ``attrs["zone_method"] = "degree_of_urbanisation"`` and the parameters.
+    """
+    out = boundaries.copy()
+    grid = classify_degree_of_urbanisation(demand, pop_col=pop_col, **kw)
+    dem = demand[demand.geometry.notna() & ~demand.geometry.is_empty]
+    zone_type = np.full(len(out), "rural", dtype=object)
+    zone_fine = np.full(len(out), "rural", dtype=object)
+    share = np.full(len(out), np.nan)
+    if len(dem) and len(out):
+        cell_m = float(kw.get("cell_m", 1000.0))
+        row, col, _, _, _ = _grid_indices(dem, cell_m)
+        lookup = pd.Series(
+            grid["dou_class"].to_numpy(),
+            index=pd.MultiIndex.from_arrays([grid["row"], grid["col"]]),
+        )
+        pts = gpd.GeoDataFrame(
+            {
+                "_pop": dem[pop_col].to_numpy(dtype=float),
+                "_cls": lookup.reindex(pd.MultiIndex.from_arrays([row, col]))
+                .fillna("rural")
+                .to_numpy(),
+            },
+            geometry=dem.geometry.representative_point().to_crs(out.crs).to_numpy(),
+            crs=out.crs,
+        )
+        b = gpd.GeoDataFrame(
+            {"_b": np.arange(len(out))}, geometry=out.geometry.to_numpy(), crs=out.crs
+        )
+        j = gpd.sjoin(pts, b, how="inner", predicate="intersects")
+        j = j[~j.index.duplicated(keep="first")]
+        by = j.groupby(["_b", "_cls"])["_pop"].sum().unstack(fill_value=0.0)
+        tot = by.sum(axis=1)
+        best = by.idxmax(axis=1)
+        for bi in by.index[tot > 0]:
+            cls = best[bi]
+            zone_fine[bi] = cls
+            zone_type[bi] = DOU_TO_ZONE[cls]
+            share[bi] = by.loc[bi, cls] / tot[bi]
+    out["zone_type"] = zone_type
+    out["zone_fine"] = zone_fine
+    out["zone_share"] = share
+    out.attrs["zone_method"] = "degree_of_urbanisation"
+    out.attrs["zone_parameters"] = grid.attrs.get("parameters", {})
+    return out
+
+
+__all__ = [
+    "BROAD_TYPES",
+    "CENSUS_COLUMNS",
+    "DOU_TO_ZONE",
+    "DistrictZone",
+    "FineType",
+    "ZoneMapping",
+    "apply_zone_mapping",
+    "beijing_census",
+    "classify_degree_of_urbanisation",
+    "load_zone_mapping",
+    "normalize_code",
+    "normalize_district_name",
+    "read_census",
+    "zone_boundaries_by_density",
+]

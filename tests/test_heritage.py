@@ -1,0 +1,163 @@
+from __future__ import annotations
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pytest
+from shapely.geometry import Point, box
+
+from geoapp.catalog import load_catalog
+from geoapp.heritage import HeritageReport, heritage_report
+
+UTM = "EPSG:32650"
+X0, Y0 = 440_000.0, 4_420_000.0
+HERITAGE = load_catalog()["heritage"]
+
+
+def _b(x0, y0, x1, y1):
+    return box(X0 + x0, Y0 + y0, X0 + x1, Y0 + y1)
+
+
+def _p(x, y):
+    return Point(X0 + x, Y0 + y)
+
+
+def _boundaries():
+    return gpd.GeoDataFrame(
+        {
+            "district": ["A", "B"],
+            "district_code": ["1", "2"],
+            "zone_type": ["core", "rural"],
+            "zone_fine": "",
+        },
+        geometry=[_b(0, 0, 1000, 1000), _b(1000, 0, 2000, 1000)],
+        crs=UTM,
+    ).to_crs(4326)
+
+
+def _features():
+    rows = [
+        # osm_id, name, historic, boundary, geometry
+        ("way/1", "Old City", None, "protected_area", _b(200, 200, 400, 700)),  # 0.1 km²
+        ("way/2", "Hutong", "district", None, _b(200, 200, 300, 300)),  # inside way/1
+        ("way/3", "Village", "district", None, _b(1100, 100, 1300, 200)),  # 0.02 km²
+        ("node/1", "Temple", "temple", None, _p(300, 500)),
+        ("node/2", "Gate", "city_gate", None, _p(250, 250)),
+        ("node/3", "Stele", "memorial", None, _p(800, 800)),
+        ("way/4", "Tower", "monument", None, _b(1500, 500, 1510, 510)),  # site footprint
+        ("node/4", "Well", "wayside_shrine", None, _p(1150, 150)),
+    ]
+    return gpd.GeoDataFrame(
+        {
+            "osm_id": [r[0] for r in rows],
+            "name": [r[1] for r in rows],
+            "historic": [r[2] for r in rows],
+            "boundary": [r[3] for r in rows],
+        },
+        geometry=[r[4] for r in rows],
+        crs=UTM,
+    ).to_crs(4326)
+
+
+def test_sites_protected_and_zones():
+    rep = heritage_report(_features(), _boundaries())
+    assert isinstance(rep, HeritageReport)
+    sites = rep.sites.set_index("site_id")
+    assert list(sites.index) == ["node/1", "node/2", "node/3", "way/4", "node/4"]
+    assert sites["zone_id"].to_dict() == {
+        "node/1": "way/1",
+        "node/2": "way/2",  # smallest containing zone
+        "node/3": "",
+        "way/4": "",
+        "node/4": "way/3",
+    }
+    assert sites["protected"].tolist() == [True, True, False, False, True]
+    assert sites["unprotected"].tolist() == [False, False, True, True, False]
+    assert sites.loc["way/4", "geometry_kind"] == "area"
+    assert (rep.sites.geom_type == "Point").all()
+    assert sites["district"].tolist() == ["A", "A", "A", "B", "B"]
+    zones = rep.zones.set_index("zone_id")
+    assert zones["area_km2"].to_dict() == pytest.approx(
+        {"way/1": 0.1, "way/2": 0.01, "way/3": 0.02}, rel=1e-4
+    )
+    assert zones["zone_type"].tolist() == ["core", "core", "rural"]
+    assert rep.sites.crs.to_epsg() == rep.zones.crs.to_epsg() == rep.buffers.crs.to_epsg() == 4326
+
+
+def test_buffers_construction_control_belt():
+    rep = heritage_report(_features(), _boundaries(), buffer_m=100.0)
+    belt = rep.buffers.set_index("zone_id")["belt_area_km2"]
+    # 200 x 500 m grown by 100 m: 2·100·(200+500) + π·100² m² around it
+    assert belt["way/1"] == pytest.approx((140_000 + math.pi * 1e4) / 1e6, rel=5e-3)
+    assert (rep.buffers["buffer_m"] == 100.0).all()
+    assert rep.buffers.geometry.iloc[0].contains(rep.zones.geometry.iloc[0])
+    rep0 = heritage_report(_features(), _boundaries(), buffer_m=0)
+    assert rep0.buffers["belt_area_km2"].to_numpy() == pytest.approx(0.0, abs=1e-9)
+
+
+def test_summary_per_district_zone_type_and_region():
+    s = heritage_report(_features(), _boundaries()).summary.set_index(["level", "group"])
+    a, b = s.loc[("district", "A")], s.loc[("district", "B")]
+    assert (a["n_sites"], a["n_protected_sites"], a["n_unprotected_sites"]) == (3, 2, 1)
+    assert a["share_sites_protected"] == pytest.approx(2 / 3)
+    assert a["n_zones"] == 2
+    # overlapping zones are not counted twice
+    assert a["protected_area_km2"] == pytest.approx(0.1, rel=1e-4)
+    assert a["land_area_km2"] == pytest.approx(1.0, rel=1e-4)
+    assert a["share_land_protected"] == pytest.approx(0.1, rel=1e-3)
+    assert (b["n_sites"], b["n_protected_sites"]) == (2, 1)
+    assert b["share_land_protected"] == pytest.approx(0.02, rel=1e-3)
+    core, nt = s.loc[("zone_type", "core")], s.loc[("zone_type", "new_town")]
+    assert core["n_sites"] == 3 and core["protected_area_km2"] == pytest.approx(0.1, rel=1e-4)
+    assert nt["n_sites"] == 0 and math.isnan(nt["share_sites_protected"])
+    assert math.isnan(nt["share_land_protected"])
+    r = s.loc[("region", "region")]
+    assert (r["n_sites"], r["n_protected_sites"], r["n_zones"]) == (5, 3, 3)
+    assert r["share_land_protected"] == pytest.approx(0.06, rel=1e-3)
+
+
+def test_summary_with_access_coverage():
+    pts = [_p(100, 100), _p(900, 900), _p(1500, 900)]
+    access = gpd.GeoDataFrame(
+        {
+            "pop": [100.0, 100.0, 50.0],
+            "pop_60plus": [10.0, 10.0, 5.0],
+            "dist_m": [200.0, 600.0, np.inf],
+            "district": ["A", "A", "B"],
+            "zone_type": ["core", "core", "rural"],
+            "layer": "heritage",
+        },
+        geometry=pts,
+        crs=UTM,
+    ).to_crs(4326)
+    s = heritage_report(_features(), _boundaries(), access=access, layer=HERITAGE).summary
+    s = s.set_index(["level", "group"])
+    assert s.loc[("district", "A"), "share_pop_300"] == 0.5
+    assert s.loc[("district", "A"), "share_pop_1000"] == 1.0
+    assert s.loc[("district", "B"), "share_pop_1000"] == 0.0
+    assert s.loc[("zone_type", "core"), "pop"] == 200.0
+    assert s.loc[("region", "region"), "share_pop_300"] == pytest.approx(0.4)
+    assert s.loc[("region", "region"), "share_pop_1000"] == pytest.approx(0.8)
+    assert math.isnan(s.loc[("zone_type", "new_town"), "share_pop_300"])
+
+
+def test_untagged_polygons_are_zones_and_no_boundaries():
+    feats = gpd.GeoDataFrame(
+        geometry=[_b(0, 0, 100, 100), _p(50, 50), _p(500, 500)], crs=UTM
+    ).to_crs(4326)
+    rep = heritage_report(feats, None)
+    assert len(rep.zones) == 1 and len(rep.sites) == 2
+    assert rep.sites["protected"].tolist() == [True, False]
+    (row,) = rep.summary.itertuples()
+    assert row.level == "region" and row.n_sites == 2
+    assert row.protected_area_km2 == pytest.approx(0.01, rel=1e-4)
+    assert math.isnan(row.land_area_km2)
+
+
+def test_no_heritage_features():
+    empty = gpd.GeoDataFrame({"historic": []}, geometry=[], crs=4326)
+    rep = heritage_report(empty, _boundaries())
+    assert len(rep.sites) == 0 and len(rep.zones) == 0
+    assert (rep.summary["n_sites"] == 0).all()
+    assert (rep.summary["protected_area_km2"] == 0).all()

@@ -1,0 +1,304 @@
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+from shapely.geometry import Point, box
+
+from geoapp.errors import InputError
+from geoapp.zones import (
+    apply_zone_mapping,
+    beijing_census,
+    classify_degree_of_urbanisation,
+    load_zone_mapping,
+    normalize_district_name,
+    read_census,
+    zone_boundaries_by_density,
+)
+
+UTM = "EPSG:32650"  # metres, around Beijing
+X0, Y0 = 440_000.0, 4_420_000.0
+
+BEIJING = {
+    "110101": ("东城区", "core", "capital_core"),
+    "110102": ("西城区", "core", "capital_core"),
+    "110105": ("朝阳区", "core", "central"),
+    "110106": ("丰台区", "core", "central"),
+    "110107": ("石景山区", "core", "central"),
+    "110108": ("海淀区", "core", "central"),
+    "110112": ("通州区", "new_town", "sub_centre"),
+    "110111": ("房山区", "new_town", "plain_new_town"),
+    "110113": ("顺义区", "new_town", "plain_new_town"),
+    "110114": ("昌平区", "new_town", "plain_new_town"),
+    "110115": ("大兴区", "new_town", "plain_new_town"),
+    "110109": ("门头沟区", "rural", "ecological"),
+    "110116": ("怀柔区", "rural", "ecological"),
+    "110117": ("平谷区", "rural", "ecological"),
+    "110118": ("密云区", "rural", "ecological"),
+    "110119": ("延庆区", "rural", "ecological"),
+}
+
+
+def _districts(names, codes=None):
+    n = len(names)
+    codes = codes if codes is not None else [""] * n
+    geoms = [box(116 + i * 0.01, 39.9, 116.009 + i * 0.01, 39.91) for i in range(n)]
+    return gpd.GeoDataFrame(
+        {"district": names, "district_code": codes, "zone_type": "unknown", "zone_fine": ""},
+        geometry=geoms,
+        crs="EPSG:4326",
+    )
+
+
+# --------------------------------------------------------------------------- preset
+
+
+def test_beijing_preset_has_16_districts_and_fine_types():
+    m = load_zone_mapping("beijing")
+    assert len(m.districts) == 16
+    assert {d.code for d in m.districts} == set(BEIJING)
+    assert m.fine_label("capital_core", "zh") == "首都功能核心区"
+    assert m.fine_label("central", "zh") == "中心城区"
+    assert m.fine_label("sub_centre", "zh") == "城市副中心"
+    assert m.fine_label("plain_new_town", "zh") == "平原新城"
+    assert m.fine_label("ecological", "zh") == "生态涵养区"
+
+
+@pytest.mark.parametrize("how", ["name", "short_name", "code"])
+def test_beijing_preset_assigns_all_16(how):
+    codes = list(BEIJING)
+    if how == "name":
+        b = _districts([BEIJING[c][0] for c in codes])
+    elif how == "short_name":
+        b = _districts([BEIJING[c][0].removesuffix("区") for c in codes])
+    else:
+        b = _districts([f"D{i}" for i in range(16)], codes)
+    out = apply_zone_mapping(b, "beijing")
+    assert list(out["zone_type"]) == [BEIJING[c][1] for c in codes]
+    assert list(out["zone_fine"]) == [BEIJING[c][2] for c in codes]
+    assert list(out["district_code"]) == codes
+    assert out.attrs["zone_method"] == "mapping:beijing"
+    assert (b["zone_type"] == "unknown").all()  # input untouched
+
+
+def test_beijing_preset_english_alias_case_insensitive():
+    out = apply_zone_mapping(_districts(["Dongcheng District", "YANQING"]), "beijing")
+    assert list(out["zone_type"]) == ["core", "rural"]
+
+
+def test_unknown_district_rejected_by_name():
+    b = _districts(["东城区", "浦东新区", "Gotham"])
+    with pytest.raises(InputError) as exc:
+        apply_zone_mapping(b, "beijing")
+    assert "浦东新区" in str(exc.value) and "Gotham" in str(exc.value)
+    assert "东城区" not in str(exc.value).split("districts:")[1]
+
+
+def test_unknown_district_non_strict_is_unknown():
+    out = apply_zone_mapping(_districts(["东城", "Gotham"]), "beijing", strict=False)
+    assert list(out["zone_type"]) == ["core", "unknown"]
+
+
+def test_normalize_district_name():
+    assert normalize_district_name("东城区") == normalize_district_name(" 东城 ") == "东城"
+    assert normalize_district_name("Dongcheng District") == "dongcheng"
+    assert normalize_district_name("延庆县") == "延庆"
+    assert normalize_district_name(None) == ""
+
+
+# --------------------------------------------------------------------------- user mapping
+
+
+def test_user_mapping_file(tmp_path):
+    p = tmp_path / "gotham.toml"
+    p.write_text(
+        'name = "gotham"\n'
+        '[[district]]\nname = "Old Town"\nzone_type = "core"\n'
+        '[[district]]\nname = "Hills"\ncode = "9"\nzone_type = "rural"\n',
+        encoding="utf-8",
+    )
+    out = apply_zone_mapping(_districts(["old town", "X"], ["", "9"]), p)
+    assert list(out["zone_type"]) == ["core", "rural"]
+    assert out.attrs["zone_method"] == "mapping:gotham"
+
+
+def test_malformed_mapping_names_file_and_keys(tmp_path):
+    p = tmp_path / "bad.toml"
+    p.write_text(
+        '[[district]]\nname = "A"\nzone_type = "downtown"\n'
+        '[[district]]\nname = "B"\nzone_fine = "nope"\n',
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as exc:
+        load_zone_mapping(p)
+    msg = str(exc.value)
+    assert str(p) in msg
+    assert "district[0].zone_type" in msg and "district[1].zone_fine" in msg
+
+
+def test_mapping_bad_toml_and_missing(tmp_path):
+    p = tmp_path / "broken.toml"
+    p.write_text("name = ", encoding="utf-8")
+    with pytest.raises(InputError, match="not valid TOML"):
+        load_zone_mapping(p)
+    with pytest.raises(InputError, match="not found"):
+        load_zone_mapping(tmp_path / "missing.toml")
+
+
+# --------------------------------------------------------------------------- census
+
+
+def test_beijing_census_totals():
+    c = beijing_census()
+    assert list(c.columns) == [
+        "district_code",
+        "district",
+        "pop",
+        "pop_60plus",
+        "pop_65plus",
+        "pop_80plus",
+        "pop_urban",
+        "pop_rural",
+    ]
+    assert len(c) == 16
+    assert int(c["pop"].sum()) == 21_893_095
+    assert int(c["pop_60plus"].sum()) == 4_298_590
+    assert (c["pop_urban"] + c["pop_rural"] == c["pop"]).all()
+    assert c.loc[c["district_code"] == "110101", "pop"].item() == 708_829
+    assert set(c["district_code"]) == set(BEIJING)
+
+
+def test_read_census_chinese_headers_and_separators(tmp_path):
+    p = tmp_path / "c.csv"
+    p.write_text(
+        '# my census\n区县,区划代码,常住人口,60岁及以上,备注\n东城区,110101,"708,829",187528,x\n'
+        "西城,,1106214,,\n",
+        encoding="utf-8",
+    )
+    c = read_census(p)
+    assert list(c["district"]) == ["东城区", "西城"]
+    assert list(c["district_code"]) == ["110101", ""]
+    assert list(c["pop"]) == [708829, 1106214]
+    assert c["pop_60plus"].iloc[0] == 187528 and np.isnan(c["pop_60plus"].iloc[1])
+
+
+def test_read_census_gbk(tmp_path):
+    p = tmp_path / "gbk.csv"
+    p.write_bytes("district,population\n东城区,10\n".encode("gbk"))
+    assert read_census(p)["district"].tolist() == ["东城区"]
+
+
+def test_read_census_bad_rows_named_by_line(tmp_path):
+    p = tmp_path / "bad.csv"
+    p.write_text(
+        "district,pop,pop_60plus\nA,100,10\nB,abc,1\nC,-5,0\nD,10,20\nA,1,0\n",
+        encoding="utf-8",
+    )
+    with pytest.raises(InputError) as exc:
+        read_census(p)
+    msg = str(exc.value)
+    for frag in ("line 3", "'abc'", "line 4", "line 5", "lines 2, 6"):
+        assert frag in msg, frag
+
+
+def test_read_census_missing_columns(tmp_path):
+    p = tmp_path / "nocol.csv"
+    p.write_text("foo,bar\n1,2\n", encoding="utf-8")
+    with pytest.raises(InputError) as exc:
+        read_census(p)
+    assert "population column" in str(exc.value) and "district column" in str(exc.value)
+
+
+# --------------------------------------------------------------------------- degree of urbanisation
+
+
+def _grid_demand(pops: dict[tuple[int, int], float], cell=1000.0) -> gpd.GeoDataFrame:
+    """One demand point at the centre of each given (row, col) cell."""
+    rc = list(pops)
+    pts = [Point(X0 + (c + 0.5) * cell, Y0 + (r + 0.5) * cell) for r, c in rc]
+    return gpd.GeoDataFrame({"pop": [pops[k] for k in rc]}, geometry=pts, crs=UTM).to_crs(4326)
+
+
+def _classes(grid: gpd.GeoDataFrame, pops) -> dict[tuple[int, int], str]:
+    """Class by the test's own (row, col); the grid starts at the lowest populated cell."""
+    r0 = min(r for r, _ in pops)
+    c0 = min(c for _, c in pops)
+    rows, cols = grid["row"] + r0, grid["col"] + c0
+    return {(r, c): k for r, c, k in zip(rows, cols, grid["dou_class"], strict=True)}
+
+
+def test_dou_dense_blob_sparse_ring_isolated_cells():
+    pops: dict[tuple[int, int], float] = {}
+    # dense 3x3 blob at rows/cols 2..4: 9 x 6000 = 54,000 >= 50,000 -> urban centre
+    for r in range(2, 5):
+        for c in range(2, 5):
+            pops[(r, c)] = 6000.0
+    # sparse ring around it (rows/cols 1..5 border): 16 x 400 = 6,400 -> urban cluster
+    for r in range(1, 6):
+        for c in range(1, 6):
+            if (r, c) not in pops:
+                pops[(r, c)] = 400.0
+    # isolated cells far away: dense but tiny totals -> rural
+    pops[(0, 12)] = 2000.0
+    pops[(9, 12)] = 350.0
+    grid = classify_degree_of_urbanisation(_grid_demand(pops))
+    cls = _classes(grid, pops)
+    assert len(cls) == len(pops)
+    blob = [(r, c) for r in range(2, 5) for c in range(2, 5)]
+    ring = [(r, c) for r in range(1, 6) for c in range(1, 6) if (r, c) not in blob]
+    assert len(ring) == 16
+    assert all(cls[k] == "urban_centre" for k in blob)
+    assert all(cls[k] == "urban_cluster" for k in ring)
+    assert cls[(0, 12)] == "rural" and cls[(9, 12)] == "rural"
+    assert set(grid["zone_type"]) == {"core", "new_town", "rural"}
+    assert grid.crs.to_epsg() == 4326
+    assert grid["density_per_km2"].max() == pytest.approx(6000.0)
+    assert grid["pop"].sum() == pytest.approx(sum(pops.values()))
+
+
+def test_dou_centre_needs_edge_contiguity_cluster_allows_corners():
+    # two dense cells touching only at a corner: 30,000 each
+    pops = {(0, 0): 30_000.0, (1, 1): 30_000.0}
+    cls = _classes(classify_degree_of_urbanisation(_grid_demand(pops)), pops)
+    # 4-connectivity: two centres of 30k each < 50k -> not centres; 8-connectivity
+    # cluster of 60k -> urban cluster
+    assert cls == {(0, 0): "urban_cluster", (1, 1): "urban_cluster"}
+    # sharing an edge: one centre of 60k
+    pops = {(0, 0): 3e4, (0, 1): 3e4}
+    cls = _classes(classify_degree_of_urbanisation(_grid_demand(pops)), pops)
+    assert set(cls.values()) == {"urban_centre"}
+
+
+def test_dou_thresholds_are_parameters():
+    pops = {(0, 0): 2000.0, (0, 1): 2000.0}
+    grid = classify_degree_of_urbanisation(
+        _grid_demand(pops), centre_min_pop=3000, cluster_min_pop=100
+    )
+    assert set(grid["dou_class"]) == {"urban_centre"}
+
+
+def test_zone_boundaries_by_density():
+    pops = {(r, c): 6000.0 for r in range(3) for c in range(3)}  # 54k dense
+    pops[(0, 8)] = 100.0  # a village
+    demand = _grid_demand(pops)
+    left = box(X0 - 10, Y0 - 10, X0 + 5000, Y0 + 5000)
+    right = box(X0 + 5000, Y0 - 10, X0 + 10000, Y0 + 5000)
+    empty = box(X0 + 20000, Y0, X0 + 21000, Y0 + 1000)
+    b = gpd.GeoDataFrame(
+        {"district": ["A", "B", "C"], "district_code": "", "zone_type": "unknown", "zone_fine": ""},
+        geometry=[left, right, empty],
+        crs=UTM,
+    ).to_crs(4326)
+    out = zone_boundaries_by_density(b, demand)
+    assert list(out["zone_type"]) == ["core", "rural", "rural"]
+    assert list(out["zone_fine"]) == ["urban_centre", "rural", "rural"]
+    assert out["zone_share"].iloc[0] == pytest.approx(1.0)
+    assert np.isnan(out["zone_share"].iloc[2])
+    assert out.attrs["zone_method"] == "degree_of_urbanisation"
+    assert (b["zone_type"] == "unknown").all()
+
+
+def test_dou_empty_demand():
+    empty = gpd.GeoDataFrame({"pop": pd.Series(dtype=float)}, geometry=[], crs=4326)
+    assert len(classify_degree_of_urbanisation(empty)) == 0
