@@ -6,6 +6,9 @@ from the data), never in a geographic CRS.
 
 from __future__ import annotations
 
+import functools
+import math
+
 import geopandas as gpd
 import numpy as np
 from numpy.typing import ArrayLike
@@ -19,6 +22,9 @@ WGS84 = "EPSG:4326"
 def local_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
     """Return the UTM CRS that best fits ``gdf`` (which must carry a CRS).
 
+    The lookup in the PROJ database is slow (~0.1 s), so results are cached by the
+    data's bounds rounded to 0.01 degree; nearby data share one zone.
+
     Raises
     ------
     CRSError
@@ -28,7 +34,19 @@ def local_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
         raise CRSError("Data has no coordinate reference system; set one (e.g. EPSG:4326).")
     if len(gdf) == 0 or gdf.geometry.is_empty.all():
         raise CRSError("Cannot estimate a local CRS for empty data.")
-    return gdf.estimate_utm_crs()
+    geo = gdf.geometry if gdf.crs.is_geographic else gdf.geometry.to_crs(WGS84)
+    minx, miny, maxx, maxy = geo.total_bounds
+    key = tuple(round(float(v), 2) for v in (minx, miny, maxx, maxy))
+    if not all(map(math.isfinite, key)):
+        raise CRSError("Cannot estimate a local CRS: the data has no finite coordinates.")
+    return _utm_for_bounds(geo.crs.to_string(), key)
+
+
+@functools.lru_cache(maxsize=256)
+def _utm_for_bounds(crs: str, bounds: tuple[float, float, float, float]) -> CRS:
+    from shapely.geometry import box
+
+    return gpd.GeoSeries([box(*bounds)], crs=crs).estimate_utm_crs()
 
 
 def to_local(gdf: gpd.GeoDataFrame, crs: CRS | None = None) -> gpd.GeoDataFrame:
