@@ -438,7 +438,8 @@ def estimate_population(
         if res_b.crs is None:
             raise InputError("buildings have no coordinate reference system; set one (EPSG:4326)")
         crs = local_crs(res_b)
-        footprint = res_b.geometry.to_crs(crs).area.to_numpy()
+        local = res_b.geometry.to_crs(crs)
+        footprint = local.area.to_numpy()
         if "levels" in res_b.columns:
             levels = pd.to_numeric(res_b["levels"], errors="coerce").to_numpy(dtype=float)
         else:
@@ -461,7 +462,8 @@ def estimate_population(
                 "floor_area_m2": floor,
                 "pop": floor / m2_per_person,
             },
-            geometry=res_b.geometry.to_crs(WGS84).representative_point().to_numpy(),
+            # representative point taken in metres, as the network engine does for facilities
+            geometry=local.representative_point().to_crs(WGS84).to_numpy(),
             crs=WGS84,
         )
         assumptions.append(
@@ -675,7 +677,7 @@ def aggregate_h3(
         v = pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float)
         fin = np.isfinite(v)
         tmp = pd.DataFrame(
-            {"h3": cells, "wv": np.where(fin, v * w, 0.0), "wf": np.where(fin, w, 0.0)}
+            {"h3": cells, "wv": np.where(fin, np.where(fin, v, 0.0) * w, 0.0), "wf": np.where(fin, w, 0.0)}
         )
         gg = tmp.groupby("h3", sort=True)[["wv", "wf"]].sum()
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -99,6 +99,17 @@ def catalog_tags(catalog: Mapping[str, Layer]) -> dict[str, bool | list[str]]:
     return {k: (True if v is True else sorted(v)) for k, v in merged.items()}
 
 
+def any_value_tags(tags: Mapping[str, Any]) -> dict[str, bool]:
+    """Return ``tags`` with every key set to ``True`` (any value).
+
+    pyrosm and osmnx match tag values exactly, so a value list such as
+    ``amenity=["school"]`` misses OSM's multi-valued tags (``amenity=school;kindergarten``).
+    Readers therefore fetch any value of the catalog's keys and leave the value test to
+    :func:`tag_mask` and :func:`geoapp.catalog.select_features`, which split on ``;``.
+    """
+    return dict.fromkeys(tags, True)
+
+
 def widen_tags(tags: dict[str, Any], key: str, value: str) -> None:
     """Widen an osmnx ``tags`` dict in place so that ``key=value`` is also fetched."""
     current = tags.get(key)
@@ -144,14 +155,23 @@ def str_or_none(values: Any, index: pd.Index | None = None) -> pd.Series:
 
 
 def first_of_lists(values: pd.Series) -> pd.Series:
-    """Return the first element of list cells (osmnx merges tags of simplified edges)."""
+    """Return one value per cell, the alphabetically first element of list cells.
+
+    osmnx merges the tags of the ways a simplified edge runs along into a list built
+    from a ``set``, so the list's order changes with Python's hash seed; taking its
+    first element would make ``highway`` and ``name`` differ from run to run. The
+    alphabetically first value is reproducible.
+    """
     s = values.reset_index(drop=True)
-    if not s.map(lambda x: isinstance(x, list)).any():
-        return pd.Series(s.to_numpy(dtype=object), index=values.index, dtype=object)
-    first = s.explode().groupby(level=0).first()
-    return pd.Series(
-        first.reindex(s.index).to_numpy(dtype=object), index=values.index, dtype=object
-    )
+    is_list = s.map(lambda x: isinstance(x, list)).to_numpy(dtype=bool)
+    out = pd.Series(s.to_numpy(dtype=object), dtype=object)
+    if is_list.any():
+        parts = s[is_list].explode()
+        parts = parts[parts.notna()].astype(str)
+        out[is_list] = None
+        pick = parts.groupby(level=0).min()
+        out[pick.index] = pick.to_numpy(dtype=object)
+    return pd.Series(out.to_numpy(dtype=object), index=values.index, dtype=object)
 
 
 _LEVELS_RX = r"^\s*(\d+(?:\.\d+)?)"
@@ -182,10 +202,47 @@ def _obj(values: Any) -> pd.Series:
     return pd.Series(np.asarray(values, dtype=object), dtype=object)
 
 
+def valid_areas(geoms: Any) -> np.ndarray:
+    """Return valid (Multi)Polygons, or None where a geometry encloses no area.
+
+    Polygons built from a clipped extract (ways cut at missing nodes) or from broken
+    OSM data are often invalid: self-intersecting rings (whose signed area is wrong)
+    or rings of fewer than three distinct points. Invalid ones are repaired with
+    :func:`shapely.make_valid`, keeping only their polygonal parts; what is left with
+    no area (and every non-polygonal input) becomes None.
+    """
+    out = np.asarray(geoms, dtype=object).copy()
+    polygonal = np.isin(shapely.get_type_id(out), (3, 6))
+    out[~polygonal] = None
+    bad = polygonal & ~shapely.is_valid(out)
+    if bad.any():
+        fixed = shapely.make_valid(out[bad])
+        kind = shapely.get_type_id(fixed)
+        for i in np.flatnonzero(kind == 7):  # rare: collections of polygons and lines
+            parts = shapely.get_parts(fixed[i])
+            parts = parts[np.isin(shapely.get_type_id(parts), (3, 6))]
+            fixed[i] = shapely.union_all(parts) if len(parts) else None
+        fixed[~np.isin(shapely.get_type_id(fixed), (3, 6))] = None
+        out[bad] = fixed
+        log.info("repaired %d invalid polygons (clipped or broken OSM ways)", int(bad.sum()))
+    no_area = ~shapely.is_missing(out) & ~(shapely.area(out) > 0)
+    out[no_area] = None
+    return out
+
+
 def _to_points_or_areas(geoms: np.ndarray) -> np.ndarray:
-    """Keep points and polygons; turn lines and collections into a point on them."""
+    """Keep points and valid polygons; turn lines, collections and degenerate areas into a point."""
     kind = shapely.get_type_id(geoms)
     # 0 Point, 3 Polygon, 6 MultiPolygon keep; 4 MultiPoint -> centroid; others -> point on
+    geoms = geoms.copy()
+    areas = np.isin(kind, (3, 6))
+    if areas.any():
+        fixed = valid_areas(geoms[areas])
+        collapsed = shapely.is_missing(fixed)
+        # a polygon with no area left (e.g. cut by the extract's edge) still marks a place
+        fixed[collapsed] = shapely.point_on_surface(geoms[areas][collapsed])
+        geoms[areas] = fixed
+        kind = shapely.get_type_id(geoms)
     out = geoms.copy()
     multipoint = kind == 4
     if multipoint.any():
@@ -240,16 +297,25 @@ def make_features(
 
 
 def make_buildings(gdf: pd.DataFrame, ids: np.ndarray) -> gpd.GeoDataFrame:
-    """Return the ``buildings`` table (polygonal rows with a ``building`` tag other than no)."""
+    """Return the ``buildings`` table (polygonal rows with a ``building`` tag other than no).
+
+    Invalid footprints are repaired (:func:`valid_areas`); footprints with no area
+    left (typically ways cut by a clipped extract's edge) are dropped.
+    """
     if gdf is None or len(gdf) == 0 or "building" not in gdf.columns:
         return empty_gdf(BUILDING_COLUMNS)
     building = gdf["building"].astype("string")
-    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
-    mask = (
-        building.notna().to_numpy(dtype=bool, na_value=False)
-        & (building != "no").fillna(False).to_numpy(dtype=bool)
-        & np.isin(shapely.get_type_id(geoms), (3, 6))
-    )
+    tagged = building.notna().to_numpy(dtype=bool, na_value=False) & (building != "no").fillna(
+        False
+    ).to_numpy(dtype=bool)
+    raw_geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
+    polygonal = np.isin(shapely.get_type_id(raw_geoms), (3, 6))
+    geoms = np.full(len(raw_geoms), None, dtype=object)
+    geoms[tagged & polygonal] = valid_areas(raw_geoms[tagged & polygonal])
+    mask = tagged & polygonal & ~shapely.is_missing(geoms)
+    degenerate = int((tagged & polygonal).sum() - mask.sum())
+    if degenerate:
+        log.info("dropped %d building footprints with no area (clipped or broken ways)", degenerate)
     if not mask.any():
         return empty_gdf(BUILDING_COLUMNS)
     sub = gdf.loc[mask]
@@ -273,10 +339,12 @@ def make_landuse(gdf: pd.DataFrame) -> gpd.GeoDataFrame:
     """Return the ``landuse`` table: residential landuse polygons."""
     if gdf is None or len(gdf) == 0 or "landuse" not in gdf.columns:
         return empty_gdf(LANDUSE_COLUMNS)
-    geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
-    mask = (gdf["landuse"].astype("string") == "residential").fillna(False).to_numpy(
-        dtype=bool
-    ) & np.isin(shapely.get_type_id(geoms), (3, 6))
+    residential = (
+        (gdf["landuse"].astype("string") == "residential").fillna(False).to_numpy(dtype=bool)
+    )
+    geoms = np.full(len(gdf), None, dtype=object)
+    geoms[residential] = valid_areas(np.asarray(gdf.geometry.to_numpy(), dtype=object)[residential])
+    mask = residential & ~shapely.is_missing(geoms)
     if not mask.any():
         return empty_gdf(LANDUSE_COLUMNS)
     return gpd.GeoDataFrame(

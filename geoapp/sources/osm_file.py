@@ -47,6 +47,7 @@ from geoapp.region import (
 )
 from geoapp.sources._osm_common import (
     OSM_ATTRIBUTION,
+    any_value_tags,
     catalog_tags,
     data_extent,
     feature_keys,
@@ -220,6 +221,31 @@ def _pyrosm_ids(gdf: pd.DataFrame) -> np.ndarray:
     return osm_ids(element.to_numpy(), gdf["id"].to_numpy())
 
 
+def _pyrosm_features(osm: Any, fetch: dict[str, bool], columns: list[str]) -> pd.DataFrame | None:
+    """Read tagged nodes, ways and relations matching ``fetch`` (keys ORed).
+
+    Nodes and ways are read apart from relations: in one call pyrosm hands the member
+    ways of every matching relation to the relation's geometry and drops them as
+    features of their own, so a historic building that is a member of a heritage
+    site relation (or a school way inside a matching street relation) would vanish.
+    """
+    parts = []
+    for nodes_ways, relations in ((True, False), (False, True)):
+        part = osm.get_data_by_custom_criteria(
+            custom_filter=fetch,
+            filter_type="keep",
+            tags_as_columns=columns,
+            keep_nodes=nodes_ways,
+            keep_ways=nodes_ways,
+            keep_relations=relations,
+        )
+        if part is not None and len(part):
+            parts.append(part)
+    if not parts:
+        return None
+    return pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
+
+
 def _corrupt(path: Path, exc: BaseException) -> InputError:
     return InputError(
         f"{path}: cannot read this OpenStreetMap PBF file ({type(exc).__name__}: "
@@ -261,14 +287,7 @@ def _read_pbf(
                         else np.full(len(e_raw), None, dtype=object),
                         e_raw.geometry.to_numpy(),
                     )
-            raw = osm.get_data_by_custom_criteria(
-                custom_filter=tags,
-                filter_type="keep",
-                tags_as_columns=["name", *keys],
-                keep_nodes=True,
-                keep_ways=True,
-                keep_relations=True,
-            )
+            raw = _pyrosm_features(osm, any_value_tags(tags), ["name", *keys])
             features = (
                 make_features(raw, _pyrosm_ids(raw), keys, tags)
                 if raw is not None and len(raw)
@@ -481,7 +500,7 @@ def _read_xml(
 
     keys = feature_keys(catalog)
     tags = catalog_tags(catalog)
-    wanted: dict[str, Any] = dict(tags)
+    wanted: dict[str, Any] = any_value_tags(tags)
     if buildings:
         wanted["building"] = True
     widen_tags(wanted, "landuse", "residential")
