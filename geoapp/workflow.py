@@ -336,7 +336,13 @@ def heritage(region: Region, access: gpd.GeoDataFrame | None = None, buffer_m: f
     return _heritage.heritage_report(feats, region.boundaries, access=access, buffer_m=buffer_m, layer=layer)
 
 
-def coverage_map(region: Region, analysis: LayerAnalysis, lang: str = "en", basemap: str | None = None):
+def coverage_map(
+    region: Region,
+    analysis: LayerAnalysis,
+    lang: str = "en",
+    basemap: str | None = None,
+    catchments_radius_m: float | None = None,
+):
     """Return the folium map of one layer's coverage."""
     return maps.coverage_map(
         region_boundaries=region.boundaries,
@@ -349,6 +355,9 @@ def coverage_map(region: Region, analysis: LayerAnalysis, lang: str = "en", base
         lang=lang,
         basemap=basemap,
         synthetic=region.synthetic,
+        radius_m=catchments_radius_m,
+        mode=analysis.meta.get("mode", "network"),
+        speed_kmh=analysis.meta.get("speed_kmh"),
     )
 
 

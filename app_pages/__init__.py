@@ -1,0 +1,1 @@
+"""Pages of the Streamlit app (run ``streamlit run streamlit_app.py``)."""

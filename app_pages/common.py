@@ -1,0 +1,482 @@
+"""State, caches and the shared sidebar of the Streamlit app.
+
+Pages import from here; every computation is a call into :mod:`geoapp`, cached:
+``st.cache_resource`` for the region, the walking network, analyses and maps (large
+objects used read-only), ``st.cache_data`` for the tables pages display or download.
+Cache functions take a ``region_key`` string that identifies the loaded region and
+the region itself as an unhashed ``_region`` argument.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import folium
+import geopandas as gpd
+import pandas as pd
+import streamlit as st
+
+from app_pages.uploads import FACILITY_CRS, Upload, load_uploads
+from geoapp import coverage, maps, workflow
+from geoapp.catalog import Layer, load_catalog, select_features
+from geoapp.errors import GeoappError, NetworkUnavailableError
+from geoapp.i18n import LANGUAGE_NAMES, t
+from geoapp.region import Region
+
+log = logging.getLogger(__name__)
+
+DEMO_KEY = "demo"
+SPEEDS = {"adult": 4.5, "elderly": 3.6}
+MAP_HEIGHT = 560
+
+
+# --------------------------------------------------------------------------- state
+
+
+def lang() -> str:
+    """Return the interface language chosen in the sidebar (``en`` or ``zh``)."""
+    return st.session_state.get("lang", "en")
+
+
+def tr(key: str, **fmt: object) -> str:
+    """Return a UI string in the current language."""
+    return t(key, lang(), **fmt)
+
+
+@st.cache_resource(show_spinner=False)
+def catalog() -> dict[str, Layer]:
+    """Return the shipped layer catalog."""
+    return load_catalog()
+
+
+@st.cache_resource(show_spinner=False)
+def demo_region() -> Region:
+    """Return the embedded synthetic demo region (loaded once per server)."""
+    return workflow.load_region("demo")
+
+
+def current_region() -> tuple[Region, str]:
+    """Return the loaded region and its cache key (the demo until another is loaded)."""
+    if st.session_state.get("region") is None:
+        st.session_state["region"] = demo_region()
+        st.session_state["region_key"] = DEMO_KEY
+    return st.session_state["region"], st.session_state["region_key"]
+
+
+def set_region(region: Region, key: str) -> None:
+    """Make ``region`` the loaded region and forget the district drill-down."""
+    st.session_state["region"] = region
+    st.session_state["region_key"] = key
+    st.session_state.pop("district", None)
+    st.session_state.pop("district_pick", None)
+
+
+def synthetic_banner(region: Region) -> None:
+    """Show the 'synthetic demo data' label when the demo is loaded."""
+    if region.synthetic:
+        st.warning(tr("synthetic_note"), icon="⚠️")
+
+
+# --------------------------------------------------------------------------- caches
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def demand(region_key: str, _region: Region) -> gpd.GeoDataFrame:
+    """Return the demand table of the region."""
+    return workflow.prepare_demand(_region)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def graph(region_key: str, _region: Region):
+    """Return the walking network of the region."""
+    return workflow.get_graph(_region)
+
+
+@st.cache_resource(show_spinner=False, max_entries=24)
+def analysis(region_key: str, _region: Region, layer_id: str, mode: str) -> workflow.LayerAnalysis:
+    """Return one layer's coverage and gaps, without catchments (see :func:`catchments`).
+
+    The walking speed is not part of the key: distances do not depend on it, and
+    pages derive minutes from ``dist_m``.
+    """
+    layer = catalog()[layer_id]
+    dem = demand(region_key, _region)
+    g = graph(region_key, _region) if mode == "network" else None
+    return workflow.analyse_layer(
+        _region, layer, demand=dem, graph=g, mode=mode, with_catchments=False
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=12)
+def catchments(region_key: str, _region: Region, layer_id: str) -> gpd.GeoDataFrame | None:
+    """Return network catchments of one layer's facilities (slow on large layers)."""
+    res = analysis(region_key, _region, layer_id, "network")
+    if len(res.facilities) == 0:
+        return None
+    return coverage.catchments(
+        graph(region_key, _region), res.facilities, res.layer.radii_m, demand_access=res.access
+    )
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def facilities_by_layer(region_key: str, _region: Region) -> dict[str, gpd.GeoDataFrame]:
+    """Return every catalog layer's facilities in the region."""
+    return {lid: select_features(_region.features, layer) for lid, layer in catalog().items()}
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def district_stats(region_key: str, _region: Region) -> pd.DataFrame:
+    """Return population, 60+ and facility counts per district."""
+    dem = demand(region_key, _region)
+    stats = (
+        pd.DataFrame(
+            {
+                "district": dem["district"].astype(str),
+                "pop": dem["pop"],
+                "pop_60plus": dem["pop_60plus"],
+            }
+        )
+        .groupby("district", as_index=False)[["pop", "pop_60plus"]]
+        .sum()
+    )
+    bnd = _region.boundaries[["district", "zone_type"]].astype({"district": str})
+    stats = bnd.merge(stats, on="district", how="left").fillna({"pop": 0.0, "pop_60plus": 0.0})
+    total = 0
+    for lid, fac in facilities_by_layer(region_key, _region).items():
+        if len(fac) == 0 or len(_region.boundaries) == 0:
+            stats[lid] = 0
+            continue
+        pts = fac.set_geometry(fac.geometry.representative_point())[["geometry"]]
+        joined = gpd.sjoin(
+            pts, _region.boundaries[["district", "geometry"]], how="inner", predicate="within"
+        )
+        counts = joined.groupby("district").size()
+        stats[lid] = stats["district"].map(counts).fillna(0).astype(int)
+        total = total + stats[lid]
+    stats["facilities"] = total
+    return stats
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def zones_table(
+    region_key: str, _region: Region, layer_ids: tuple[str, ...], mode: str
+) -> pd.DataFrame:
+    """Return the zone comparison of the given layers."""
+    analyses = {lid: analysis(region_key, _region, lid, mode) for lid in layer_ids}
+    return workflow.compare(_region, analyses)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def heritage_report(region_key: str, _region: Region):
+    """Return the heritage report with residents' access to heritage."""
+    access = None
+    if "heritage" in catalog():
+        mode = "network" if len(_region.edges) else "euclidean"
+        access = analysis(region_key, _region, "heritage", mode).access
+    return workflow.heritage(_region, access=access)
+
+
+@st.cache_data(show_spinner=False, max_entries=6)
+def bundle_files(
+    region_key: str, _region: Region, layer_id: str, mode: str, with_catch: bool, lang_code: str
+) -> dict[str, bytes]:
+    """Return the export bundle of one layer as ``{file name: bytes}``."""
+    res = analysis(region_key, _region, layer_id, mode)
+    if with_catch and mode == "network":
+        res = workflow.LayerAnalysis(
+            **{**res.__dict__, "catchments": catchments(region_key, _region, layer_id)}
+        )
+    zt = zones_table(region_key, _region, (layer_id,), mode)
+    with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
+        paths = workflow.write_bundle(res, _region, tmp, zones_table=zt, html_map=False)
+        out = {Path(p).name: Path(p).read_bytes() for p in paths.values()}
+    m = coverage_map(
+        region_key, _region, layer_id, mode, None, with_catch, lang_code, None, None, None
+    )
+    out["map.html"] = maps.map_html(copy.deepcopy(m)).encode("utf-8")
+    return out
+
+
+# --------------------------------------------------------------------------- maps
+
+
+def basemap_choice() -> tuple[str | None, str | None]:
+    """Return the basemap and Tianditu key chosen in the sidebar."""
+    bm = st.session_state.get("basemap", "none")
+    key = st.session_state.get("tianditu_key") or None
+    if bm == "tianditu" and not key:
+        return None, None
+    return (None if bm == "none" else bm), key
+
+
+@st.cache_resource(show_spinner=False, max_entries=32)
+def coverage_map(
+    region_key: str,
+    _region: Region,
+    layer_id: str,
+    mode: str,
+    radius_m: float | None,
+    with_catch: bool,
+    lang_code: str,
+    basemap: str | None,
+    tianditu_key: str | None,
+    district: str | None,
+) -> folium.Map:
+    """Return the coverage map (optionally zoomed on one district)."""
+    res = analysis(region_key, _region, layer_id, mode)
+    bnd = _region.boundaries
+    if district:
+        sel = bnd[bnd["district"].astype(str) == district]
+        bnd = sel if len(sel) else bnd
+    catch = (
+        catchments(region_key, _region, layer_id) if (with_catch and mode == "network") else None
+    )
+    m = maps.coverage_map(
+        region_boundaries=_region.boundaries,
+        hexes=res.hexes,
+        facilities=res.facilities,
+        catchments=catch,
+        gaps=res.gaps,
+        edges=_region.edges,
+        layer=res.layer,
+        lang=lang_code,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        synthetic=_region.synthetic,
+        radius_m=radius_m,
+        mode=mode,
+        speed_kmh=None,
+    )
+    if district and len(bnd):
+        b = bnd.total_bounds
+        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
+    return m
+
+
+def show_map(m: folium.Map, key: str) -> str | None:
+    """Show a map with st_folium; return the district clicked (changes only).
+
+    Only ``last_active_drawing`` is returned to Python, so panning and zooming do
+    not rerun the app.
+    """
+    from streamlit_folium import st_folium
+
+    # st_folium alters the map it renders; render a copy so a cached map gives the
+    # same script (hence the same component, keeping its state) on every rerun.
+    out = st_folium(
+        copy.deepcopy(m),
+        height=MAP_HEIGHT,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        key=key,
+    )
+    feature = (out or {}).get("last_active_drawing") or {}
+    props = feature.get("properties") or {}
+    clicked = props.get("district")
+    if not clicked:
+        return None
+    seen_key = f"{key}_seen_click"
+    if st.session_state.get(seen_key) == clicked:
+        return None
+    st.session_state[seen_key] = clicked
+    return str(clicked)
+
+
+def district_picker(region: Region, key: str = "district_pick") -> str | None:
+    """Show a district filter (also set by clicking the map) and return the choice."""
+    names = (
+        [str(d) for d in region.boundaries["district"].tolist()] if len(region.boundaries) else []
+    )
+    if len(names) <= 1:
+        return None
+    options = ["", *names]
+    current = st.session_state.get("district")
+    if current not in names:
+        current = ""
+    if st.session_state.get(key) != current:
+        st.session_state[key] = current
+
+    def _changed() -> None:
+        st.session_state["district"] = st.session_state[key] or None
+
+    all_label = tr("all_districts")
+
+    st.selectbox(
+        tr("district_filter"),
+        options,
+        key=key,
+        format_func=lambda d: d or all_label,
+        on_change=_changed,
+    )
+    return st.session_state.get("district") or None
+
+
+def drill(clicked: str | None) -> None:
+    """Apply a district clicked on a map and rerun so the page shows it."""
+    if clicked and clicked != st.session_state.get("district"):
+        st.session_state["district"] = clicked
+        st.rerun()
+
+
+# --------------------------------------------------------------------------- sidebar
+
+
+def _on_place(place: str) -> None:
+    lg = lang()
+    with st.status(t("fetching", lg, place=place), expanded=True) as status:
+        try:
+            region = workflow.load_region(
+                place=place,
+                catalog=catalog(),
+                progress=lambda msg, frac: status.write(msg),
+            )
+        except NetworkUnavailableError as exc:
+            status.update(label=t("fetch_failed", lg), state="error")
+            st.error(t("offline", lg, detail=str(exc)))
+            return
+        except GeoappError as exc:
+            status.update(label=t("fetch_failed", lg), state="error")
+            st.error(str(exc))
+            return
+        status.update(label=t("fetch_done", lg, place=place), state="complete")
+    set_region(region, f"place:{place}")
+
+
+def process_pending_uploads() -> None:
+    """Load the files queued in ``st.session_state['pending_uploads']``, if any.
+
+    The queue holds ``{kind: (file name, bytes)}`` plus optional ``facility_crs`` and
+    ``facility_layer`` entries; the sidebar's upload button fills it (tests may too).
+    A bad file shows a message and leaves the loaded region untouched.
+    """
+    pending = st.session_state.pop("pending_uploads", None)
+    if not pending:
+        return
+    opts = {k: pending.pop(k) for k in ("facility_crs", "facility_layer") if k in pending}
+    uploads = {k: Upload(name=v[0], data=bytes(v[1])) for k, v in pending.items() if v}
+    prev, _ = current_region()
+    outcome = load_uploads(uploads, previous=prev, lang=lang(), catalog=catalog(), **opts)
+    if outcome.error:
+        st.session_state["upload_error"] = outcome.error
+        return
+    st.session_state.pop("upload_error", None)
+    assert outcome.region is not None and outcome.key is not None
+    set_region(outcome.region, outcome.key)
+    st.session_state["upload_ok"] = outcome.region.label
+
+
+def _upload_form() -> None:
+    lg = lang()
+    files: dict[str, Any] = {}
+    files["osm"] = st.file_uploader(t("upload_osm", lg), type=["pbf", "osm", "bz2"], key="up_osm")
+    files["boundaries"] = st.file_uploader(
+        t("upload_boundaries", lg), type=["geojson", "json", "gpkg", "zip"], key="up_bnd"
+    )
+    files["facilities"] = st.file_uploader(
+        t("upload_facilities", lg), type=["csv", "xlsx"], key="up_fac"
+    )
+    crs = st.selectbox(t("upload_facilities_crs", lg), FACILITY_CRS, key="up_fac_crs")
+    layer_ids = list(catalog())
+    layer = st.selectbox(
+        t("layer", lg), layer_ids, key="up_fac_layer", format_func=lambda i: catalog()[i].name(lg)
+    )
+    files["census"] = st.file_uploader(t("upload_census", lg), type=["csv"], key="up_census")
+    files["zones"] = st.file_uploader(t("upload_zones", lg), type=["toml"], key="up_zones")
+    if st.button(t("load_uploads", lg), key="up_go", type="primary"):
+        pending: dict[str, Any] = {
+            k: (f.name, f.getvalue()) for k, f in files.items() if f is not None
+        }
+        if pending:
+            pending.update(facility_crs=crs, facility_layer=layer)
+            st.session_state["pending_uploads"] = pending
+        else:
+            st.session_state["upload_error"] = t("upload_need_data", lg)
+
+
+def sidebar() -> Region:
+    """Draw the shared sidebar (language, region, basemap) and return the region."""
+    with st.sidebar:
+        st.radio(
+            "Language / 语言",
+            list(LANGUAGE_NAMES),
+            key="lang",
+            format_func=lambda c: LANGUAGE_NAMES[c],
+            horizontal=True,
+            index=1,
+        )
+        lg = lang()
+        st.subheader(t("region", lg))
+        source = st.radio(
+            t("region_source", lg),
+            ["demo", "place", "upload"],
+            key="region_source",
+            format_func=lambda s: t(f"source_{s}", lg),
+        )
+        if source == "demo":
+            if st.session_state.get("region_key") not in (None, DEMO_KEY) and st.button(
+                t("source_demo", lg), key="back_to_demo"
+            ):
+                set_region(demo_region(), DEMO_KEY)
+        elif source == "place":
+            place = st.text_input(t("place_name", lg), key="place", help=t("place_help", lg))
+            if st.button(t("fetch", lg), key="fetch_place", disabled=not place.strip()):
+                _on_place(place.strip())
+        else:
+            _upload_form()
+
+        process_pending_uploads()
+        if st.session_state.get("upload_error"):
+            st.error(t("upload_error", lg) + "\n\n" + st.session_state["upload_error"])
+        elif st.session_state.get("upload_ok"):
+            st.success(t("upload_ok", lg, name=st.session_state.pop("upload_ok")))
+
+        region, _ = current_region()
+        st.caption(t("region_loaded", lg, name=region.label))
+        if region.synthetic:
+            st.caption(f"⚠️ {t('synthetic_short', lg)}")
+
+        st.subheader(t("basemap", lg))
+        st.selectbox(
+            t("basemap", lg),
+            ["none", "osm", "positron", "tianditu"],
+            key="basemap",
+            format_func=lambda b: t(f"basemap_{b}", lg),
+            label_visibility="collapsed",
+        )
+        if st.session_state.get("basemap") == "tianditu":
+            st.text_input(t("tianditu_key", lg), key="tianditu_key", type="password")
+            if not st.session_state.get("tianditu_key"):
+                st.info(t("tianditu_needs_key", lg))
+    return region
+
+
+def layer_label(layer_id: str, lang_code: str | None = None) -> str:
+    """Return a layer's label in the current language (or ``lang_code``)."""
+    layer = catalog().get(layer_id)
+    return layer.name(lang_code or lang()) if layer is not None else layer_id
+
+
+def layer_formatter() -> Callable[[str], str]:
+    """Return a ``format_func`` for layer ids, bound to the current language.
+
+    Widgets may call it after the script run, when the session's language can no
+    longer be read, so the language is fixed now.
+    """
+    lang_code = lang()
+    return lambda layer_id: layer_label(layer_id, lang_code)
+
+
+def formatter(prefix: str) -> Callable[[str], str]:
+    """Return a ``format_func`` showing the UI string ``prefix + value`` (language fixed now)."""
+    lang_code = lang()
+    return lambda value: t(f"{prefix}{value}", lang_code)
+
+
+def error_box(exc: GeoappError) -> None:
+    """Show a user-caused error without a traceback."""
+    st.error(f"{tr('error')}: {exc}")

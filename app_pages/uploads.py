@@ -1,0 +1,230 @@
+"""Upload handling for the app, free of Streamlit so it can be tested directly.
+
+The sidebar hands uploaded files here as ``(filename, bytes)``; :func:`load_uploads`
+checks sizes and extensions, writes the files to a private temporary folder, builds
+the region with :mod:`geoapp` and returns either the new region or a message. It never
+raises for a bad file: the caller keeps the previous region.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+import geopandas as gpd
+import pandas as pd
+
+from geoapp.errors import GeoappError, InputError
+from geoapp.i18n import t
+from geoapp.region import Region
+
+log = logging.getLogger(__name__)
+
+#: Largest accepted file per kind, in MB (``server.maxUploadSize`` caps them all).
+MAX_MB = {"osm": 200, "boundaries": 50, "facilities": 20, "census": 5, "zones": 1}
+
+#: Accepted file name endings per kind.
+EXTENSIONS = {
+    "osm": (".osm.pbf", ".pbf", ".osm", ".osm.bz2"),
+    "boundaries": (".geojson", ".json", ".gpkg", ".zip"),
+    "facilities": (".csv", ".xlsx"),
+    "census": (".csv",),
+    "zones": (".toml",),
+}
+
+#: Coordinate systems a facility table can be in.
+FACILITY_CRS = ("wgs84", "gcj02", "bd09")
+
+
+@dataclass
+class Upload:
+    """One uploaded file: its name and content."""
+
+    name: str
+    data: bytes
+
+
+@dataclass
+class UploadOutcome:
+    """Result of :func:`load_uploads`: a region and its key, or an error message."""
+
+    region: Region | None
+    key: str | None
+    error: str | None
+
+
+def _safe_name(name: str) -> str:
+    base = Path(str(name)).name or "upload"
+    return "".join(c if c.isalnum() or c in "._-" else "_" for c in base)[:120]
+
+
+def _hide_tmp(message: str, tmp: str) -> str:
+    """Remove the private temporary folder from a message, keeping the file name."""
+    if not tmp:
+        return message
+    for kind in EXTENSIONS:
+        message = message.replace(f"{tmp}/{kind}/", "")
+    return message.replace(tmp, "<upload>")
+
+
+def check_upload(kind: str, upload: Upload, lang: str = "en") -> list[str]:
+    """Return the problems of one upload (size, file type); empty when it is fine."""
+    problems = []
+    size_mb = len(upload.data) / 1e6
+    limit = MAX_MB.get(kind, 10)
+    if size_mb > limit:
+        problems.append(
+            t("upload_too_big", lang, file=upload.name, size_mb=size_mb, limit_mb=limit)
+        )
+    lower = upload.name.lower()
+    if not lower.endswith(EXTENSIONS.get(kind, ())):
+        problems.append(
+            t(
+                "upload_bad_ext",
+                lang,
+                file=upload.name,
+                expected=", ".join(EXTENSIONS.get(kind, ())),
+            )
+        )
+    if len(upload.data) == 0:
+        problems.append(f"{upload.name}: the file is empty.")
+    return problems
+
+
+def uploads_key(uploads: Mapping[str, Upload], options: Mapping[str, str]) -> str:
+    """Return a stable key of the uploads' contents (for caches)."""
+    h = hashlib.sha256()
+    for kind in sorted(uploads):
+        h.update(kind.encode())
+        h.update(uploads[kind].name.encode())
+        h.update(hashlib.sha256(uploads[kind].data).digest())
+    for k in sorted(options):
+        h.update(f"{k}={options[k]}".encode())
+    return "upload:" + h.hexdigest()[:16]
+
+
+def _apply_files(
+    base: Region,
+    paths: Mapping[str, Path],
+    *,
+    facility_crs: str,
+    facility_layer: str,
+) -> Region:
+    """Apply boundaries, census, zone mapping and a facility table to ``base``."""
+    from geoapp import zones as gzones
+
+    region = base
+    if "boundaries" in paths:
+        from geoapp.sources.boundaries import read_boundaries
+
+        region = region.with_(boundaries=read_boundaries(paths["boundaries"]))
+    if "census" in paths:
+        region = region.with_(census=gzones.read_census(paths["census"]))
+    if "zones" in paths:
+        mapping = gzones.load_zone_mapping(paths["zones"])
+        bnd = gzones.apply_zone_mapping(region.boundaries, mapping)
+        region = region.with_(
+            boundaries=bnd, meta={**region.meta, "zone_method": f"mapping:{paths['zones'].name}"}
+        )
+    if "facilities" in paths:
+        from geoapp.sources.facilities_table import read_facility_table
+
+        extra = read_facility_table(paths["facilities"], coords=facility_crs, layer=facility_layer)
+        feats = pd.concat([region.features, extra], ignore_index=True)
+        region = region.with_(
+            features=gpd.GeoDataFrame(
+                feats, geometry="geometry", crs=region.features.crs or "EPSG:4326"
+            )
+        )
+    return region
+
+
+def load_uploads(
+    uploads: Mapping[str, Upload],
+    *,
+    previous: Region | None,
+    facility_crs: str = "wgs84",
+    facility_layer: str = "elderly_care",
+    lang: str = "en",
+    catalog=None,
+) -> UploadOutcome:
+    """Build a region from uploaded files, or explain why not.
+
+    Parameters
+    ----------
+    uploads
+        Files by kind: ``osm``, ``boundaries``, ``facilities``, ``census``, ``zones``.
+    previous
+        The region loaded now. Without an OSM extract, the other files are applied
+        on top of it (e.g. census figures for the demo's districts).
+    facility_crs
+        ``wgs84``, ``gcj02`` or ``bd09``: coordinates of the facility table.
+    facility_layer
+        Layer id the facility table's rows belong to.
+    lang
+        Language of the messages.
+    catalog
+        Layer catalog (default the shipped one).
+
+    Returns
+    -------
+    UploadOutcome
+        ``region`` and ``key`` on success; ``error`` (a message naming the file and
+        what to do) otherwise, in which case the caller keeps ``previous``.
+    """
+    uploads = {k: v for k, v in uploads.items() if v is not None}
+    if not uploads:
+        return UploadOutcome(None, None, t("upload_need_data", lang))
+    problems: list[str] = []
+    for kind, up in uploads.items():
+        if kind not in EXTENSIONS:
+            problems.append(f"{up.name}: unknown upload kind {kind!r}.")
+            continue
+        problems.extend(check_upload(kind, up, lang))
+    if facility_crs not in FACILITY_CRS:
+        problems.append(
+            f"coordinate system {facility_crs!r}: choose one of {', '.join(FACILITY_CRS)}."
+        )
+    if "osm" not in uploads and previous is None:
+        problems.append(t("upload_need_data", lang))
+    if problems:
+        return UploadOutcome(None, None, "\n".join(f"- {p}" for p in problems))
+
+    options = {"facility_crs": facility_crs, "facility_layer": facility_layer}
+    key = uploads_key(uploads, options)
+    if "osm" not in uploads and previous is not None:
+        key = f"{key}+{previous.source}"
+    tmp = ""
+    try:
+        with tempfile.TemporaryDirectory(prefix="geoapp-upload-") as tmp:
+            paths = {}
+            for kind, up in uploads.items():
+                path = Path(tmp) / kind / _safe_name(up.name)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_bytes(up.data)
+                paths[kind] = path
+            if "osm" in paths:
+                from geoapp import workflow
+
+                base = workflow.load_region(osm=paths["osm"], catalog=catalog)
+            else:
+                assert previous is not None
+                base = previous
+            region = _apply_files(
+                base, paths, facility_crs=facility_crs, facility_layer=facility_layer
+            )
+            if "osm" not in paths:
+                names = ", ".join(u.name for u in uploads.values())
+                region = region.with_(source=f"{base.source}+upload:{names}")
+    except GeoappError as exc:
+        log.info("upload rejected: %s", exc)
+        return UploadOutcome(None, None, _hide_tmp(str(exc), tmp))
+    except (OSError, ValueError, KeyError) as exc:  # malformed files that slip past validation
+        log.warning("upload failed", exc_info=True)
+        err = InputError(f"The uploaded files could not be read ({type(exc).__name__}: {exc}).")
+        return UploadOutcome(None, None, _hide_tmp(str(err), tmp))
+    return UploadOutcome(region, key, None)

@@ -1,0 +1,282 @@
+"""User-interface strings in English and Chinese, kept in one place.
+
+Every label the app and the maps show comes from :data:`STRINGS` through :func:`t`.
+Layer labels are not here: they come from the layer catalog (``Layer.name(lang)``).
+This module is level 0 and imports nothing from geoapp.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+
+log = logging.getLogger(__name__)
+
+#: Languages the interface is written in; the first is the fallback.
+LANGUAGES = ("en", "zh")
+
+#: Display names of the languages, for the language switch.
+LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
+
+#: Broad zone types compared by the tool.
+ZONE_TYPE_NAMES: dict[str, dict[str, str]] = {
+    "core": {"en": "Urban core", "zh": "核心区"},
+    "new_town": {"en": "New town", "zh": "新城"},
+    "rural": {"en": "Rural / ecological", "zh": "乡村/生态涵养区"},
+    "unknown": {"en": "Unclassified", "zh": "未分类"},
+}
+
+#: Fine zone types (the Beijing Master Plan 2016-2035 categories and data-driven ones).
+ZONE_FINE_NAMES: dict[str, dict[str, str]] = {
+    "capital_core": {"en": "Capital core", "zh": "首都功能核心区"},
+    "central": {"en": "Central city", "zh": "中心城区"},
+    "sub_centre": {"en": "Sub-centre", "zh": "城市副中心"},
+    "plain_new_town": {"en": "Plain new town", "zh": "平原新城"},
+    "ecological": {"en": "Ecological conservation", "zh": "生态涵养区"},
+    "urban_centre": {"en": "Urban centre", "zh": "城市中心"},
+    "urban_cluster": {"en": "Urban cluster", "zh": "城镇集群"},
+    "rural": {"en": "Rural", "zh": "乡村"},
+    "": {"en": "", "zh": ""},
+}
+
+#: Every other UI string by key.
+STRINGS: dict[str, dict[str, str]] = {
+    # app frame
+    "app_title": {"en": "geoapp: walking access to services", "zh": "geoapp：服务设施步行可达性"},
+    "language": {"en": "Language", "zh": "语言"},
+    "region": {"en": "Region", "zh": "研究区域"},
+    "region_source": {"en": "Load a region from", "zh": "区域来源"},
+    "source_demo": {"en": "Demo region (synthetic)", "zh": "演示区域（合成数据）"},
+    "source_place": {"en": "Place name (OpenStreetMap)", "zh": "地名（OpenStreetMap）"},
+    "source_upload": {"en": "Upload files", "zh": "上传文件"},
+    "place_name": {"en": "Place name", "zh": "地名"},
+    "place_help": {
+        "en": "A place OpenStreetMap knows, e.g. 'Dongcheng District, Beijing'.",
+        "zh": "OpenStreetMap 能识别的地名，例如“北京市东城区”。",
+    },
+    "fetch": {"en": "Fetch from OpenStreetMap", "zh": "从 OpenStreetMap 获取"},
+    "fetching": {
+        "en": "Fetching {place} from OpenStreetMap…",
+        "zh": "正在从 OpenStreetMap 获取 {place}…",
+    },
+    "fetch_done": {"en": "Loaded {place}", "zh": "已加载 {place}"},
+    "fetch_failed": {"en": "Could not load the place", "zh": "无法加载该地名"},
+    "offline": {
+        "en": "OpenStreetMap could not be reached (are you offline?). {detail} "
+        "The previous region stays loaded; try the demo or upload an OSM extract.",
+        "zh": "无法连接 OpenStreetMap（是否离线？）。{detail} 仍保留之前的区域；"
+        "可使用演示区域或上传 OSM 数据文件。",
+    },
+    "upload_osm": {"en": "OSM extract (.osm.pbf)", "zh": "OSM 数据文件（.osm.pbf）"},
+    "upload_boundaries": {
+        "en": "District boundaries (GeoJSON, GeoPackage or zipped Shapefile)",
+        "zh": "区县边界（GeoJSON、GeoPackage 或压缩的 Shapefile）",
+    },
+    "upload_facilities": {"en": "Facility table (CSV)", "zh": "设施表（CSV）"},
+    "upload_facilities_crs": {"en": "Coordinates of the facility table", "zh": "设施表坐标系"},
+    "upload_census": {"en": "Census table (CSV)", "zh": "人口普查表（CSV）"},
+    "upload_zones": {"en": "Zone mapping (TOML)", "zh": "分区映射（TOML）"},
+    "load_uploads": {"en": "Load uploaded files", "zh": "加载上传的文件"},
+    "upload_too_big": {
+        "en": "{file}: {size_mb:.1f} MB is more than the {limit_mb} MB limit; "
+        "clip the data to a smaller area.",
+        "zh": "{file}：{size_mb:.1f} MB 超过 {limit_mb} MB 上限；请裁剪为更小的范围。",
+    },
+    "upload_bad_ext": {
+        "en": "{file}: unsupported file type; expected one of {expected}.",
+        "zh": "{file}：不支持的文件类型；应为 {expected} 之一。",
+    },
+    "upload_need_data": {
+        "en": "Upload an OSM extract or a boundaries file to build a region.",
+        "zh": "请上传 OSM 数据文件或边界文件以建立区域。",
+    },
+    "upload_error": {
+        "en": "The upload could not be used; the previous region stays loaded.",
+        "zh": "上传的文件无法使用；仍保留之前的区域。",
+    },
+    "upload_ok": {"en": "Loaded region {name}", "zh": "已加载区域 {name}"},
+    "region_loaded": {"en": "Region: {name}", "zh": "区域：{name}"},
+    "synthetic_note": {
+        "en": "Synthetic demo data: an invented city, not a real place.",
+        "zh": "合成演示数据：虚构的城市，并非真实地点。",
+    },
+    "synthetic_short": {"en": "synthetic demo data", "zh": "合成演示数据"},
+    "basemap": {"en": "Basemap", "zh": "底图"},
+    "basemap_none": {"en": "None (works offline)", "zh": "无（可离线使用）"},
+    "basemap_osm": {"en": "OpenStreetMap", "zh": "OpenStreetMap"},
+    "basemap_positron": {"en": "CartoDB Positron", "zh": "CartoDB Positron"},
+    "basemap_tianditu": {"en": "Tianditu (needs a key)", "zh": "天地图（需要密钥）"},
+    "tianditu_key": {"en": "Tianditu key", "zh": "天地图密钥"},
+    "tianditu_needs_key": {
+        "en": "The Tianditu basemap needs a key; enter it or choose another basemap.",
+        "zh": "天地图底图需要密钥；请输入密钥或选择其他底图。",
+    },
+    "error": {"en": "Error", "zh": "错误"},
+    "working": {"en": "Computing…", "zh": "正在计算…"},
+    # pages
+    "page_overview": {"en": "Overview", "zh": "概览"},
+    "page_coverage": {"en": "Coverage", "zh": "覆盖分析"},
+    "page_compare": {"en": "Compare zones", "zh": "分区比较"},
+    "page_heritage": {"en": "Heritage", "zh": "历史文化遗产"},
+    "page_export": {"en": "Export", "zh": "导出"},
+    # overview
+    "overview_intro": {
+        "en": "Districts coloured by zone type, with population and facilities.",
+        "zh": "按分区类型着色的区县，以及人口与设施。",
+    },
+    "districts": {"en": "Districts", "zh": "区县"},
+    "district": {"en": "District", "zh": "区县"},
+    "all_districts": {"en": "All districts", "zh": "全部区县"},
+    "district_filter": {"en": "District", "zh": "区县"},
+    "clicked_district": {
+        "en": "Showing district {name} (clicked on the map).",
+        "zh": "正在显示区县 {name}（在地图上点击选择）。",
+    },
+    "zone_type": {"en": "Zone type", "zh": "分区类型"},
+    "zone_fine": {"en": "Fine zone type", "zh": "细分类型"},
+    "population": {"en": "Population", "zh": "人口"},
+    "population_60plus": {"en": "Aged 60+", "zh": "60岁及以上人口"},
+    "facilities": {"en": "Facilities", "zh": "设施"},
+    "facility": {"en": "Facility", "zh": "设施"},
+    "kind": {"en": "Kind", "zh": "类型"},
+    "buildings": {"en": "Buildings", "zh": "建筑"},
+    "streets": {"en": "Main streets", "zh": "主要道路"},
+    "area_km2": {"en": "Area (km²)", "zh": "面积（平方公里）"},
+    # coverage
+    "layer": {"en": "Service layer", "zh": "服务类型"},
+    "radius": {"en": "Radius (m)", "zh": "半径（米）"},
+    "mode": {"en": "Distance", "zh": "距离计算"},
+    "mode_network": {"en": "Walking network", "zh": "步行路网"},
+    "mode_euclidean": {"en": "Straight line", "zh": "直线距离"},
+    "speed": {"en": "Walking speed", "zh": "步行速度"},
+    "speed_adult": {"en": "Adult (4.5 km/h)", "zh": "成年人（4.5 公里/小时）"},
+    "speed_elderly": {"en": "Elderly (3.6 km/h)", "zh": "老年人（3.6 公里/小时）"},
+    "speed_custom": {"en": "Custom", "zh": "自定义"},
+    "speed_kmh": {"en": "Speed (km/h)", "zh": "速度（公里/小时）"},
+    "walk_minutes": {"en": "{minutes:.0f} min walk", "zh": "步行 {minutes:.0f} 分钟"},
+    "covered_share": {"en": "Covered within {radius} m", "zh": "{radius} 米内覆盖率"},
+    "covered_pop": {"en": "Residents within {radius} m", "zh": "{radius} 米内居民"},
+    "covered_pop_60plus": {"en": "Aged 60+ within {radius} m", "zh": "{radius} 米内60岁以上居民"},
+    "uncovered_pop": {"en": "Uncovered residents", "zh": "未覆盖居民"},
+    "walk_distance": {"en": "Walking distance (m)", "zh": "步行距离（米）"},
+    "straight_distance": {"en": "Straight-line distance (m)", "zh": "直线距离（米）"},
+    "dist_unreachable": {"en": "beyond {radius} m / unreachable", "zh": "超过 {radius} 米或不可达"},
+    "demand_cells": {"en": "Residents by walking distance", "zh": "居民步行距离"},
+    "catchments": {"en": "Catchments", "zh": "服务范围"},
+    "gaps": {"en": "Gaps", "zh": "服务缺口"},
+    "gap": {"en": "Gap", "zh": "缺口"},
+    "gap_rank": {"en": "Rank", "zh": "排名"},
+    "nearest_m": {"en": "Nearest facility (m)", "zh": "最近设施（米）"},
+    "reason": {"en": "Why", "zh": "原因"},
+    "pop_served": {"en": "Residents served", "zh": "服务人口"},
+    "coverage_by_district": {"en": "Coverage by district", "zh": "各区县覆盖率"},
+    "coverage_by_zone": {"en": "Coverage by zone type", "zh": "各分区覆盖率"},
+    "no_facilities": {
+        "en": "No facilities of this layer in the region: coverage is zero.",
+        "zh": "该区域没有此类设施：覆盖率为零。",
+    },
+    "no_gaps": {"en": "No gaps above the threshold.", "zh": "没有超过阈值的服务缺口。"},
+    "top_gaps": {"en": "Largest gaps", "zh": "最大的服务缺口"},
+    "residents": {"en": "residents", "zh": "居民"},
+    "cell_residents": {"en": "Residents in cell", "zh": "网格内居民"},
+    "median_distance": {"en": "Median distance (m)", "zh": "距离中位数（米）"},
+    # compare
+    "compare_intro": {
+        "en": "Coverage of each zone type for every layer, and the ratio to the urban core.",
+        "zh": "各类服务在各分区的覆盖率，及其与核心区的比值。",
+    },
+    "zones_table": {"en": "Zone comparison", "zh": "分区比较表"},
+    "below_target": {"en": "Below target", "zh": "低于目标"},
+    "target": {"en": "Target", "zh": "目标"},
+    "layers_to_compare": {"en": "Layers", "zh": "服务类型"},
+    # heritage
+    "heritage_intro": {
+        "en": "Heritage sites and protected zones, unprotected sites and residents' "
+        "walking access.",
+        "zh": "历史文化遗产点与保护区、未受保护的遗产点，以及居民步行可达性。",
+    },
+    "heritage_sites": {"en": "Heritage sites", "zh": "遗产点"},
+    "heritage_zones": {"en": "Protected zones", "zh": "保护区"},
+    "unprotected": {"en": "Unprotected", "zh": "未受保护"},
+    "protected": {"en": "Inside a protected zone", "zh": "位于保护区内"},
+    "heritage_by_district": {"en": "Heritage by district", "zh": "各区县历史文化遗产"},
+    "heritage_by_zone": {"en": "Heritage by zone type", "zh": "各分区历史文化遗产"},
+    "no_heritage": {
+        "en": "No heritage features in this region.",
+        "zh": "该区域没有历史文化遗产要素。",
+    },
+    # export
+    "export_intro": {
+        "en": "Download the current analysis for QGIS or a report.",
+        "zh": "下载当前分析结果，用于 QGIS 或报告。",
+    },
+    "download_geojson": {"en": "GeoJSON ({name})", "zh": "GeoJSON（{name}）"},
+    "download_gpkg": {"en": "GeoPackage (all layers)", "zh": "GeoPackage（全部图层）"},
+    "download_csv": {"en": "CSV ({name})", "zh": "CSV（{name}）"},
+    "download_html": {
+        "en": "Standalone HTML map (works offline)",
+        "zh": "独立 HTML 地图（可离线打开）",
+    },
+    "download_zip": {"en": "Whole bundle (ZIP)", "zh": "完整结果包（ZIP）"},
+    # legend / map
+    "legend_distance": {
+        "en": "Walking distance to nearest (m)",
+        "zh": "到最近设施的步行距离（米）",
+    },
+    "legend_distance_euclid": {
+        "en": "Straight-line distance to nearest (m)",
+        "zh": "到最近设施的直线距离（米）",
+    },
+    "legend_zone": {"en": "Zone type", "zh": "分区类型"},
+    "scale": {"en": "Scale", "zh": "比例尺"},
+    "data_source": {"en": "Data: {source}", "zh": "数据来源：{source}"},
+}
+
+
+def _lookup(table: Mapping[str, Mapping[str, str]], key: str, lang: str) -> str | None:
+    entry = table.get(key)
+    if entry is None:
+        return None
+    return entry.get(lang) or entry.get(LANGUAGES[0]) or ""
+
+
+def t(key: str, lang: str = "en", **fmt: object) -> str:
+    """Return the UI string ``key`` in ``lang``, formatted with ``fmt``.
+
+    Parameters
+    ----------
+    key
+        A key of :data:`STRINGS`.
+    lang
+        ``"en"`` or ``"zh"``; an unknown language falls back to English.
+    **fmt
+        Values for the ``{placeholders}`` of the string.
+
+    Returns
+    -------
+    str
+        The string; the key itself when it is unknown (logged), so a missing
+        translation never breaks a page.
+    """
+    text = _lookup(STRINGS, key, lang)
+    if text is None:
+        log.warning("missing UI string %r", key)
+        return key
+    if fmt:
+        try:
+            return text.format(**fmt)
+        except (KeyError, IndexError, ValueError):
+            log.warning("UI string %r could not be formatted with %s", key, sorted(fmt))
+            return text
+    return text
+
+
+def zone_name(zone_type: str, lang: str = "en") -> str:
+    """Return the display name of a broad zone type (``core``, ``new_town`` ...)."""
+    return _lookup(ZONE_TYPE_NAMES, zone_type, lang) or str(zone_type)
+
+
+def zone_fine_name(zone_fine: str, lang: str = "en") -> str:
+    """Return the display name of a fine zone type (``capital_core`` ...)."""
+    name = _lookup(ZONE_FINE_NAMES, zone_fine or "", lang)
+    return name if name is not None else str(zone_fine)

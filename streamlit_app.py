@@ -1,0 +1,46 @@
+"""geoapp's planner app: run with ``streamlit run streamlit_app.py``.
+
+This file stays thin: page setup, the shared sidebar (language, region, basemap) and
+the navigation. Each page in ``app_pages/`` calls :mod:`geoapp` and renders.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from app_pages import common
+
+# No page or page_icon icons: Streamlit turns the current page's icon into a favicon fetched
+# from fonts.gstatic.com (material icons), and the app must not reach the network.
+st.set_page_config(page_title="geoapp", layout="wide")
+
+common.sidebar()
+
+pages = [
+    st.Page(
+        "app_pages/overview.py",
+        title=common.tr("page_overview"),
+        default=True,
+    ),
+    st.Page(
+        "app_pages/coverage.py",
+        title=common.tr("page_coverage"),
+        url_path="coverage",
+    ),
+    st.Page(
+        "app_pages/compare.py",
+        title=common.tr("page_compare"),
+        url_path="compare",
+    ),
+    st.Page(
+        "app_pages/heritage.py",
+        title=common.tr("page_heritage"),
+        url_path="heritage",
+    ),
+    st.Page(
+        "app_pages/export.py",
+        title=common.tr("page_export"),
+        url_path="export",
+    ),
+]
+st.navigation(pages).run()

@@ -1,0 +1,289 @@
+"""Offline Folium maps: assets inlined, data escaped, geometry small, layers present."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from shapely.geometry import LineString, Point, box
+
+from geoapp import maps
+from geoapp.catalog import load_catalog
+from geoapp.errors import InputError
+
+HOSTILE = "<img src=x onerror=alert(1)>"
+
+
+def _decode_js(page: str) -> str:
+    """Undo the JSON escapes used to embed data in <script> (what the browser sees)."""
+    return (
+        page.replace("\\u003c", "<")
+        .replace("\\u003e", ">")
+        .replace("\\u0026", "&")
+        .replace('\\"', '"')
+    )
+
+
+@pytest.fixture(scope="module")
+def layer():
+    return load_catalog()["elderly_care"]
+
+
+@pytest.fixture(scope="module")
+def small():
+    bnd = gpd.GeoDataFrame(
+        {
+            "district": ["Old <b>Town</b>", "Hills"],
+            "district_code": ["D01", ""],
+            "zone_type": ["core", "rural"],
+            "zone_fine": ["capital_core", "ecological"],
+        },
+        geometry=[box(116.30, 39.90, 116.35, 39.95), box(116.35, 39.90, 116.40, 39.95)],
+        crs="EPSG:4326",
+    )
+    fac = gpd.GeoDataFrame(
+        {
+            "facility_id": ["demo/1", "demo/2", "demo/3"],
+            "name": [HOSTILE, "Home `${alert(2)}`", None],
+            "kind": ["day_care", "nursing_home", "nursing_home"],
+        },
+        geometry=[Point(116.31, 39.91), Point(116.37, 39.93), box(116.38, 39.94, 116.381, 39.941)],
+        crs="EPSG:4326",
+    )
+    edges = gpd.GeoDataFrame(
+        {
+            "u": [1, 2],
+            "v": [2, 3],
+            "length_m": [8500.0, 8500.0],
+            "highway": ["primary", "residential"],
+        },
+        geometry=[
+            LineString([(116.3, 39.92), (116.4, 39.92)]),
+            LineString([(116.3, 39.93), (116.4, 39.93)]),
+        ],
+        crs="EPSG:4326",
+    )
+    hexes = gpd.GeoDataFrame(
+        {
+            "h3": ["a", "b", "c", "d"],
+            "pop": [10.0, 20.0, 30.0, 40.0],
+            "pop_60plus": [1.0, 2.0, 3.0, 4.0],
+            "dist_m_mean": [100.0, 700.0, np.nan, 400.0],
+            "share_beyond": [0.0, 0.2, 1.0, 0.6],
+        },
+        geometry=[box(116.31 + i * 0.01, 39.91, 116.32 + i * 0.01, 39.92) for i in range(4)],
+        crs="EPSG:4326",
+    )
+    gaps = gpd.GeoDataFrame(
+        {
+            "gap_id": ["g/1"],
+            "rank": [1],
+            "uncovered_pop": [1234.0],
+            "uncovered_pop_60plus": [200.0],
+            "nearest_m": [math.inf],
+            "district": ["Hills"],
+            "zone_type": ["rural"],
+            "reason": ["</script><script>alert(3)</script> live far"],
+        },
+        geometry=[box(116.36, 39.91, 116.38, 39.92)],
+        crs="EPSG:4326",
+    )
+    return {"bnd": bnd, "fac": fac, "edges": edges, "hexes": hexes, "gaps": gaps}
+
+
+@pytest.fixture(scope="module")
+def page(small, layer):
+    m = maps.coverage_map(
+        region_boundaries=small["bnd"],
+        hexes=small["hexes"],
+        facilities=small["fac"],
+        gaps=small["gaps"],
+        edges=small["edges"],
+        layer=layer,
+        synthetic=True,
+    )
+    return maps.map_html(m)
+
+
+def test_no_external_assets(page):
+    assert maps.external_urls(page) == []
+    tags = re.findall(r"<(?:script|link|img|iframe)\b[^>]*>", page)
+    assert tags, "the page has script tags"
+    for tag in tags:
+        assert "http:" not in tag and "https:" not in tag and 'src="//' not in tag, tag[:120]
+    # Leaflet and jQuery come inlined from the xstatic packages, nothing else is loaded
+    srcs = re.findall(r'<script src="([^"]{0,40})', page)
+    assert len(srcs) == 2 and all(s.startswith("data:text/javascript;base64,") for s in srcs)
+    for dropped in ("bootstrap", "awesome-markers", "font-awesome", "fontawesome", "glyphicons"):
+        assert dropped not in page
+    assert re.findall(r"https?://", page) == []  # without a basemap, no URL at all
+
+
+def test_hostile_strings_are_escaped(page):
+    seen = _decode_js(page)
+    assert "&lt;img src=x onerror=alert(1)&gt;" in seen
+    assert HOSTILE not in seen and HOSTILE not in page
+    assert "<script>alert(3)" not in seen and "&lt;/script&gt;&lt;script&gt;alert(3)" in seen
+    assert "${alert(2)}" not in seen and "&#96;&#36;{alert(2)}&#96;" in seen
+    assert "Old &lt;b&gt;Town&lt;/b&gt;" in seen
+    # data never closes the inline script early
+    assert page.count("</script>") == page.count("<script")
+
+
+def test_layers_legend_scale_and_note(page, layer):
+    for name in (
+        "Main streets",
+        "Residents by walking distance",
+        "Districts",
+        "Gaps",
+        layer.name("en"),
+    ):
+        assert f'"{name}"' in page, name
+    assert "L.control.scale()" in page
+    assert "L.control.layers(" in page
+    assert "Walking distance to nearest (m)" in page
+    assert "Synthetic demo data" in page
+    # four hexes, two districts, one gap, three facilities, and the primary street only
+    # (main streets; the residential one is left out)
+    assert page.count('"type":"Feature"') == 4 + 2 + 1 + 3 + 1
+
+
+def test_hex_colours_follow_distance_classes(small, layer):
+    m = maps.base_map(small["bnd"])
+    maps.add_hex_layer(m, small["hexes"], radii_m=layer.radii_m)
+    collection = json.loads(re.search(r"L\.geoJSON\((\{.*?\}), \{", m.get_root().render()).group(1))
+    fills = [f["properties"]["_s"]["fillColor"] for f in collection["features"]]
+    cmap = maps.distance_colormap(layer.radii_m)
+    # 100 m -> first class; 700 m -> third class (500-1000); all beyond -> beyond;
+    # 400 m but 60% beyond reach -> beyond
+    assert fills == [cmap(150), cmap(750), maps.BEYOND_COLOR, maps.BEYOND_COLOR]
+
+
+def test_distance_class_edges_are_inclusive():
+    colors = maps._distance_color(np.array([0, 300, 300.5, 1000, 1000.1, np.inf]), (300, 500, 1000))
+    cmap = maps.distance_colormap((300, 500, 1000))
+    c0, c1, c2 = cmap(150), cmap(400), cmap(750)
+    assert colors == [c0, c0, c1, c2, maps.BEYOND_COLOR, maps.BEYOND_COLOR]
+    assert len({c0, c1, c2, maps.BEYOND_COLOR}) == 4
+
+
+def test_prepare_simplifies_rounds_and_keeps_input(small):
+    circle = gpd.GeoDataFrame(
+        {"a": [1]}, geometry=[Point(116.3, 39.9).buffer(0.01, quad_segs=256)], crs="EPSG:4326"
+    )
+    before = circle.geometry.iloc[0].wkb
+    out = maps._prepare(circle, tolerance_m=10.0, decimals=5)
+    assert circle.geometry.iloc[0].wkb == before
+    assert (
+        len(out.geometry.iloc[0].exterior.coords) < len(circle.geometry.iloc[0].exterior.coords) / 4
+    )
+    coords = np.asarray(out.geometry.iloc[0].exterior.coords)
+    assert np.allclose(coords, np.round(coords, 5), atol=0, rtol=0)
+    assert out.crs == "EPSG:4326"
+    # a projected input comes back in EPSG:4326 at the same place
+    utm = small["bnd"].to_crs(32650)
+    back = maps._prepare(utm, tolerance_m=0)
+    assert np.allclose(back.total_bounds, small["bnd"].total_bounds, atol=1e-5)
+
+
+def test_basemaps(small):
+    osm = maps.map_html(maps.base_map(small["bnd"], basemap="osm"))
+    assert "tile.openstreetmap.org" in osm and maps.external_urls(osm) == []
+    tdt = maps.map_html(maps.base_map(small["bnd"], basemap="tianditu", tianditu_key="abc123"))
+    assert "tianditu.gov.cn" in tdt and "tk=abc123" in tdt
+    none = maps.map_html(maps.base_map(small["bnd"]))
+    assert "L.tileLayer" not in none
+    with pytest.raises(InputError, match="key"):
+        maps.base_map(small["bnd"], basemap="tianditu")
+    with pytest.raises(InputError, match="key"):
+        maps.base_map(small["bnd"], basemap="tianditu", tianditu_key='x"+alert(1)+"')
+    with pytest.raises(InputError, match="Unknown basemap"):
+        maps.base_map(small["bnd"], basemap="google")
+
+
+def test_map_html_refuses_cdn_assets(small):
+    m = maps.base_map(small["bnd"])
+    m.get_root().header.add_child(folium.JavascriptLink("https://cdn.example.com/x.js"))
+    with pytest.raises(RuntimeError, match="network"):
+        maps.map_html(m)
+
+
+def test_save_html_is_atomic_and_standalone(tmp_path, small, layer):
+    m = maps.overview_map(
+        small["bnd"], {"elderly_care": small["fac"]}, "zh", catalog={"elderly_care": layer}
+    )
+    out = maps.save_html(m, tmp_path / "sub" / "map.html")
+    assert out == tmp_path / "sub" / "map.html"
+    assert [p.name for p in out.parent.iterdir()] == ["map.html"]
+    text = out.read_text(encoding="utf-8")
+    assert "养老服务" in text and "核心区" in text and "乡村/生态涵养区" in text
+    assert maps.external_urls(text) == []
+
+
+def test_heritage_map_marks_unprotected(small):
+    sites = small["fac"].assign(protected=[True, False, True], name=["Gate", HOSTILE, "Wall"])
+    zones = gpd.GeoDataFrame(
+        {"name": ["Old city"]}, geometry=[box(116.30, 39.90, 116.32, 39.92)], crs=4326
+    )
+    page = maps.map_html(maps.heritage_map(small["bnd"], sites, zones, lang="en"))
+    seen = _decode_js(page)
+    assert seen.count("Unprotected") == 2  # tooltip and popup of the one unprotected site
+    assert HOSTILE not in seen
+
+
+def test_empty_inputs_give_a_plain_map():
+    empty = gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
+    m = maps.coverage_map(
+        region_boundaries=empty, hexes=empty, facilities=empty, gaps=empty, edges=empty
+    )
+    assert maps.external_urls(maps.map_html(m)) == []
+
+
+@given(st.text())
+def test_escape_leaves_no_markup(s):
+    out = maps._esc(s)
+    for ch in "<>\"'`$":
+        assert ch not in out
+
+
+@given(
+    st.recursive(
+        st.none() | st.booleans() | st.integers() | st.text(),
+        lambda kids: st.lists(kids, max_size=4) | st.dictionaries(st.text(), kids, max_size=4),
+        max_leaves=12,
+    )
+)
+def test_js_json_is_script_safe_and_round_trips(obj):
+    text = maps._js_json(obj)
+    assert "<" not in text and ">" not in text and "&" not in text
+    assert json.loads(text) == obj
+
+
+@pytest.mark.slow
+def test_demo_coverage_map_is_small_and_complete(tmp_path):
+    from geoapp import workflow
+
+    region = workflow.load_region("demo")
+    demand = workflow.prepare_demand(region)
+    layer = load_catalog()["elderly_care"]
+    res = workflow.analyse_layer(
+        region, layer, demand=demand, graph=workflow.get_graph(region), with_catchments=False
+    )
+    assert len(res.gaps) > 0
+    m = workflow.coverage_map(region, res)
+    path = maps.save_html(m, tmp_path / "map.html")
+    size = path.stat().st_size
+    assert size < 3_000_000, size
+    page = path.read_text(encoding="utf-8")
+    assert maps.external_urls(page) == []
+    assert "&lt;img src=x onerror=alert(1)&gt;" in _decode_js(page)  # the demo's hostile name
+    assert HOSTILE not in _decode_js(page)
+    n = page.count('"type":"Feature"')
+    assert n >= len(region.boundaries) + len(res.hexes) + len(res.facilities) + len(res.gaps)
