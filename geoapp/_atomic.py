@@ -22,7 +22,9 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.stem}.", suffix=f".tmp{target.suffix}", dir=target.parent
+    )
     os.close(fd)
     tmp_path = Path(tmp)
     tmp_path.unlink()  # let the writer create it (some drivers refuse an existing file)
@@ -30,7 +32,12 @@ def atomic_path(target: str | os.PathLike[str]) -> Iterator[Path]:
         yield tmp_path
         os.replace(tmp_path, target)
     except BaseException:
-        for p in (tmp_path, Path(str(tmp_path) + "-journal"), Path(str(tmp_path) + "-wal"), Path(str(tmp_path) + "-shm")):
+        for p in (
+            tmp_path,
+            Path(str(tmp_path) + "-journal"),
+            Path(str(tmp_path) + "-wal"),
+            Path(str(tmp_path) + "-shm"),
+        ):
             with contextlib.suppress(FileNotFoundError):
                 p.unlink()
         raise

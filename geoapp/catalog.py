@@ -162,14 +162,19 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
 
     lid = data.get("id")
     if "id" in data and (
-        not isinstance(lid, str) or not lid or not lid.replace("_", "a").isalnum() or lid != lid.lower()
+        not isinstance(lid, str)
+        or not lid
+        or not lid.replace("_", "a").isalnum()
+        or lid != lid.lower()
     ):
         problems.append(_problem(path, "id", f"{lid!r} must be lower-case letters, digits, '_'"))
 
     label = data.get("label")
     if "label" in data:
         if not isinstance(label, dict) or not all(isinstance(v, str) for v in label.values()):
-            problems.append(_problem(path, "label", "must be a table like { en = '...', zh = '...' }"))
+            problems.append(
+                _problem(path, "label", "must be a table like { en = '...', zh = '...' }")
+            )
         elif "en" not in label:
             problems.append(_problem(path, "label", "needs at least an 'en' entry"))
 
@@ -184,7 +189,9 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
             or not radii
             or not all(isinstance(r, int | float) and not isinstance(r, bool) for r in radii)
         ):
-            problems.append(_problem(path, "radii_m", "must be a non-empty list of numbers (metres)"))
+            problems.append(
+                _problem(path, "radii_m", "must be a non-empty list of numbers (metres)")
+            )
         elif any(r <= 0 for r in radii):
             problems.append(_problem(path, "radii_m", f"{radii} must all be positive"))
         elif any(b <= a for a, b in zip(radii, radii[1:], strict=False)):
@@ -214,7 +221,11 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
                     )
                     if not ok:
                         problems.append(
-                            _problem(path, f"{where}.{k}", f"{v!r}: use a string, a list of strings or true")
+                            _problem(
+                                path,
+                                f"{where}.{k}",
+                                f"{v!r}: use a string, a list of strings or true",
+                            )
                         )
 
     for key in ("description",):
@@ -378,12 +389,19 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
     else:
         fid = pd.Series([f"{layer.id}/{i}" for i in range(len(sub))], index=sub.index)
     name = sub["name"].fillna("").astype(str) if "name" in sub.columns else ""
-    cols = {"facility_id": fid.to_numpy(), "name": np.asarray(name), "layer": layer.id, "kind": kind.to_numpy()}
+    cols = {
+        "facility_id": fid.to_numpy(),
+        "name": np.asarray(name),
+        "layer": layer.id,
+        "kind": kind.to_numpy(),
+    }
     for k in layer.tag_keys():
         if k in sub.columns and k not in cols:
             cols[k] = sub[k].to_numpy()
     out = gpd.GeoDataFrame(cols, geometry=sub.geometry.to_numpy(), crs=features.crs)
     if out["facility_id"].duplicated().any():
-        out["facility_id"] = out["facility_id"] + "#" + out.groupby("facility_id").cumcount().astype(str)
+        out["facility_id"] = (
+            out["facility_id"] + "#" + out.groupby("facility_id").cumcount().astype(str)
+        )
     log.info("layer %s: %d features", layer.id, len(out))
     return out.reset_index(drop=True)

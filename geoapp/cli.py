@@ -39,12 +39,27 @@ def add_region_arguments(parser: argparse.ArgumentParser) -> None:
     g = parser.add_argument_group("region (default: the embedded synthetic demo)")
     g.add_argument("--region", choices=["demo"], help="use the embedded synthetic demo region")
     g.add_argument("--osm", metavar="FILE", help="a local .osm, .osm.pbf or .osm.bz2 extract")
-    g.add_argument("--place", metavar="NAME", help="a place name fetched from OpenStreetMap (needs internet)")
+    g.add_argument(
+        "--place", metavar="NAME", help="a place name fetched from OpenStreetMap (needs internet)"
+    )
     g.add_argument("--gpkg", metavar="FILE", help="a region saved by 'geoapp fetch'")
-    g.add_argument("--boundaries", metavar="FILE", help="district boundaries (GeoJSON, GeoPackage, zipped Shapefile), or 'beijing'")
-    g.add_argument("--admin-level", type=int, metavar="N", help="use OSM admin boundaries at this admin_level as districts")
-    g.add_argument("--census", metavar="CSV", help="district population table, or 'beijing' (2020 census)")
-    g.add_argument("--zones", metavar="TOML", help="zone mapping: 'beijing', a TOML file, or 'density'")
+    g.add_argument(
+        "--boundaries",
+        metavar="FILE",
+        help="district boundaries (GeoJSON, GeoPackage, zipped Shapefile), or 'beijing'",
+    )
+    g.add_argument(
+        "--admin-level",
+        type=int,
+        metavar="N",
+        help="use OSM admin boundaries at this admin_level as districts",
+    )
+    g.add_argument(
+        "--census", metavar="CSV", help="district population table, or 'beijing' (2020 census)"
+    )
+    g.add_argument(
+        "--zones", metavar="TOML", help="zone mapping: 'beijing', a TOML file, or 'density'"
+    )
     g.add_argument(
         "--facilities",
         metavar="CSV:LAYER:COORDS",
@@ -52,7 +67,9 @@ def add_region_arguments(parser: argparse.ArgumentParser) -> None:
         default=[],
         help="add a facility table, e.g. homes.csv:elderly_care:gcj02 (coords: wgs84, gcj02 or bd09)",
     )
-    g.add_argument("--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file")
+    g.add_argument(
+        "--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file"
+    )
 
 
 @contextmanager
@@ -62,7 +79,11 @@ def progress_bar(enabled: bool = True):
         yield None
         return
     with Progress(
-        TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=err, transient=False
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TimeElapsedColumn(),
+        console=err,
+        transient=False,
     ) as bar:
         task = bar.add_task("starting", total=1.0)
 
@@ -79,13 +100,15 @@ def load_catalog_from_args(args: argparse.Namespace) -> dict[str, catalog.Layer]
 
 def region_from_args(args: argparse.Namespace, progress: Callable | None = None) -> Region:
     """Load the region the arguments describe."""
-    from geoapp import export, workflow  # heavy: imported when needed
+    from geoapp import workflow  # heavy: imported when needed
 
     tables = []
     for spec in getattr(args, "facilities", []) or []:
         parts = spec.rsplit(":", 2)
         if len(parts) != 3:
-            raise GeoappError(f"--facilities {spec!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02")
+            raise GeoappError(
+                f"--facilities {spec!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02"
+            )
         tables.append((parts[0], parts[1], parts[2]))
     region = workflow.load_region(
         "demo",
@@ -127,7 +150,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from geoapp import export, workflow  # heavy: imported when needed
+    from geoapp import workflow  # heavy: imported when needed
 
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
@@ -169,7 +192,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from geoapp import export, workflow  # heavy: imported when needed
+    from geoapp import workflow  # heavy: imported when needed
 
     layers = load_catalog_from_args(args)
     layer = catalog.get_layer(args.layer, layers)
@@ -179,7 +202,13 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         demand = workflow.prepare_demand(region, progress=progress)
         graph = workflow.get_graph(region, progress=progress) if args.mode == "network" else None
         result = workflow.analyse_layer(
-            region, layer, demand=demand, graph=graph, mode=args.mode, speed_kmh=args.speed, progress=progress
+            region,
+            layer,
+            demand=demand,
+            graph=graph,
+            mode=args.mode,
+            speed_kmh=args.speed,
+            progress=progress,
         )
         paths = workflow.write_bundle(result, region, args.out, html_map=not args.no_map)
     _print_summary(result)
@@ -191,23 +220,27 @@ def _print_summary(result) -> None:
     s = result.summary
     radii = [int(r) for r in result.layer.radii_m]
     col = "pop_60plus" if result.layer.population == "age_60plus" else "pop"
-    table = Table(title=f"{result.layer.name('en')} — share of {'residents 60+' if col != 'pop' else 'residents'} within reach")
+    table = Table(
+        title=f"{result.layer.name('en')} — share of {'residents 60+' if col != 'pop' else 'residents'} within reach"
+    )
     table.add_column("level")
     table.add_column("group")
     for r in radii:
         table.add_column(f"{r} m", justify="right")
     for _, row in s.iterrows():
         shares = [row.get(f"share_{col}_{r}") for r in radii]
-        table.add_row(str(row["level"]), str(row["group"]), *[("no data" if v != v else f"{v:.0%}") for v in shares])
+        table.add_row(
+            str(row["level"]),
+            str(row["group"]),
+            *[("no data" if v != v else f"{v:.0%}") for v in shares],
+        )
     out.print(table)
     if result.meta.get("synthetic"):
         out.print(f"[yellow]{SYNTHETIC_LABEL}[/]")
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
-    from geoapp import export, workflow  # heavy: imported when needed
-
-    from geoapp import charts
+    from geoapp import charts, export, workflow  # heavy: imported when needed
 
     layers = load_catalog_from_args(args)
     chosen = [catalog.get_layer(lid, layers) for lid in (args.layer or list(layers))]
@@ -218,7 +251,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         graph = workflow.get_graph(region, progress=progress) if args.mode == "network" else None
         analyses = {
             layer.id: workflow.analyse_layer(
-                region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False, progress=progress
+                region,
+                layer,
+                demand=demand,
+                graph=graph,
+                mode=args.mode,
+                with_catchments=False,
+                progress=progress,
             )
             for layer in chosen
         }
@@ -250,7 +289,9 @@ def build_parser() -> argparse.ArgumentParser:
         description="List the layer catalog with labels, demand and life-circle radii.\n\nExample:\n  geoapp layers\n  geoapp layers --layer-file my_layers/pharmacy.toml",
         formatter_class=fmt,
     )
-    s.add_argument("--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file")
+    s.add_argument(
+        "--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file"
+    )
     s.set_defaults(func=_cmd_layers)
 
     s = sub.add_parser(
@@ -301,8 +342,19 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_region_arguments(s)
     s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
-    s.add_argument("--mode", choices=["network", "euclidean"], default="network", help="walking network or straight line")
-    s.add_argument("--speed", type=float, default=4.5, metavar="KMH", help="walking speed (4.5 adult, 3.6 elderly)")
+    s.add_argument(
+        "--mode",
+        choices=["network", "euclidean"],
+        default="network",
+        help="walking network or straight line",
+    )
+    s.add_argument(
+        "--speed",
+        type=float,
+        default=4.5,
+        metavar="KMH",
+        help="walking speed (4.5 adult, 3.6 elderly)",
+    )
     s.add_argument("--no-map", action="store_true", help="skip the HTML map")
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -111,7 +111,9 @@ def write_geojson(
     gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None
 ) -> Path:
     """Write ``gdf`` as RFC 7946 GeoJSON, atomically; return the path."""
-    text = json.dumps(geojson_dict(gdf, meta), ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+    text = json.dumps(
+        geojson_dict(gdf, meta), ensure_ascii=False, separators=(",", ":"), allow_nan=False
+    )
     return _atomic.write_text(path, text)
 
 
@@ -125,7 +127,11 @@ def _gpkg_ready(df: pd.DataFrame) -> pd.DataFrame:
         if s.dtype == object:
             sample = s.dropna()
             if len(sample) and sample.map(lambda v: isinstance(v, list | dict | tuple)).any():
-                out[col] = s.map(lambda v: json.dumps(_jsonable(v), ensure_ascii=False) if v is not None else None)
+                out[col] = s.map(
+                    lambda v: (
+                        json.dumps(_jsonable(v), ensure_ascii=False) if v is not None else None
+                    )
+                )
     return out
 
 
@@ -159,8 +165,15 @@ def write_gpkg(
             pyogrio.write_dataframe(frame, tmp, layer=name, driver="GPKG", append=written > 0)
             written += 1
         if meta:
-            table = pd.DataFrame({"key": list(meta), "value": [json.dumps(_jsonable(v), ensure_ascii=False) for v in meta.values()]})
-            pyogrio.write_dataframe(table, tmp, layer="geoapp_metadata", driver="GPKG", append=written > 0)
+            table = pd.DataFrame(
+                {
+                    "key": list(meta),
+                    "value": [json.dumps(_jsonable(v), ensure_ascii=False) for v in meta.values()],
+                }
+            )
+            pyogrio.write_dataframe(
+                table, tmp, layer="geoapp_metadata", driver="GPKG", append=written > 0
+            )
             written += 1
         if written == 0:
             raise InputError(f"Nothing to write to {path}: every layer is empty.")

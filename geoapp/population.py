@@ -677,7 +677,11 @@ def aggregate_h3(
         v = pd.to_numeric(table[c], errors="coerce").to_numpy(dtype=float)
         fin = np.isfinite(v)
         tmp = pd.DataFrame(
-            {"h3": cells, "wv": np.where(fin, np.where(fin, v, 0.0) * w, 0.0), "wf": np.where(fin, w, 0.0)}
+            {
+                "h3": cells,
+                "wv": np.where(fin, np.where(fin, v, 0.0) * w, 0.0),
+                "wf": np.where(fin, w, 0.0),
+            }
         )
         gg = tmp.groupby("h3", sort=True)[["wv", "wf"]].sum()
         with np.errstate(invalid="ignore", divide="ignore"):

@@ -101,7 +101,12 @@ class Region:
 def whole_region_boundary(region_name: str, geometry) -> gpd.GeoDataFrame:
     """Return a one-row boundaries frame for data with no district boundaries."""
     return gpd.GeoDataFrame(
-        {"district": [region_name], "district_code": [""], "zone_type": ["unknown"], "zone_fine": [""]},
+        {
+            "district": [region_name],
+            "district_code": [""],
+            "zone_type": ["unknown"],
+            "zone_fine": [""],
+        },
         geometry=[geometry],
         crs=WGS84,
     )

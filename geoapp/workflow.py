@@ -27,9 +27,11 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoapp import __version__, catalog as _catalog, coverage, export, gaps as _gaps, population
+from geoapp import __version__, coverage, export, maps, network, population
+from geoapp import catalog as _catalog
+from geoapp import gaps as _gaps
 from geoapp import heritage as _heritage
-from geoapp import maps, network, zones as _zones
+from geoapp import zones as _zones
 from geoapp.catalog import Layer
 from geoapp.errors import InputError
 from geoapp.region import SYNTHETIC_LABEL, Region
@@ -140,10 +142,16 @@ def load_region(
         region.meta = {**region.meta, "zone_method": "density"}
     extra = []
     for path, layer_id, coords in facility_tables:
-        extra.append(facilities_table.read_facility_table(path, coords=coords, layer=layer_id, catalog=catalog))
+        extra.append(
+            facilities_table.read_facility_table(
+                path, coords=coords, layer=layer_id, catalog=catalog
+            )
+        )
     if extra:
         feats = pd.concat([region.features, *extra], ignore_index=True)
-        region = region.with_(features=gpd.GeoDataFrame(feats, geometry="geometry", crs=region.features.crs))
+        region = region.with_(
+            features=gpd.GeoDataFrame(feats, geometry="geometry", crs=region.features.crs)
+        )
     _tick(progress, f"Region loaded: {region.label}", 1.0)
     return region
 
@@ -173,7 +181,11 @@ def prepare_demand(
         region.boundaries = bnd
         region.meta = {**region.meta, "zone_method": bnd.attrs.get("zone_method", "density")}
         demand = population.estimate_population(
-            region.buildings, bnd, census=region.census, landuse=region.landuse, m2_per_person=m2_per_person
+            region.buildings,
+            bnd,
+            census=region.census,
+            landuse=region.landuse,
+            m2_per_person=m2_per_person,
         )
         demand.attrs["zone_method"] = "density"
     _tick(progress, f"{len(demand):,} demand points, {demand['pop'].sum():,.0f} residents", 1.0)
@@ -211,7 +223,17 @@ def _versions() -> dict[str, str]:
     import importlib.metadata as md
 
     out = {"geoapp": __version__, "python": platform.python_version()}
-    for pkg in ("geopandas", "shapely", "scipy", "numpy", "pandas", "osmnx", "pyrosm", "h3", "folium"):
+    for pkg in (
+        "geopandas",
+        "shapely",
+        "scipy",
+        "numpy",
+        "pandas",
+        "osmnx",
+        "pyrosm",
+        "h3",
+        "folium",
+    ):
         try:
             out[pkg] = md.version(pkg)
         except md.PackageNotFoundError:
@@ -268,14 +290,22 @@ def analyse_layer(
     _tick(progress, f"{layer.name()}: selecting facilities", 0.05)
     facilities = _catalog.select_features(region.features, layer)
     if len(facilities) == 0:
-        log.warning("layer %s has no features in region %s: coverage is zero", layer.id, region.name)
+        log.warning(
+            "layer %s has no features in region %s: coverage is zero", layer.id, region.name
+        )
     timings["select_s"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     _tick(progress, f"{layer.name()}: walking distances", 0.2)
     limit = layer.max_radius_m * SEARCH_FACTOR
     access = coverage.compute_access(
-        demand, facilities, graph=graph, mode=mode, max_dist_m=limit, speed_kmh=speed_kmh, layer_id=layer.id
+        demand,
+        facilities,
+        graph=graph,
+        mode=mode,
+        max_dist_m=limit,
+        speed_kmh=speed_kmh,
+        layer_id=layer.id,
     )
     timings["distance_s"] = time.perf_counter() - t
 
@@ -318,7 +348,9 @@ def analyse_layer(
     return LayerAnalysis(layer, facilities, access, summary, catchments, gap_areas, hexes, meta)
 
 
-def compare(region: Region, analyses: Mapping[str, LayerAnalysis], targets: Mapping | None = None) -> pd.DataFrame:
+def compare(
+    region: Region, analyses: Mapping[str, LayerAnalysis], targets: Mapping | None = None
+) -> pd.DataFrame:
     """Compare coverage across zone types for every analysed layer (``zones.csv``)."""
     return _gaps.compare_zones(
         {k: a.access for k, a in analyses.items()},
@@ -333,7 +365,9 @@ def heritage(region: Region, access: gpd.GeoDataFrame | None = None, buffer_m: f
     """Return the heritage report (sites, protected zones, per-district summary)."""
     layer = _catalog.get_layer("heritage")
     feats = _catalog.select_features(region.features, layer)
-    return _heritage.heritage_report(feats, region.boundaries, access=access, buffer_m=buffer_m, layer=layer)
+    return _heritage.heritage_report(
+        feats, region.boundaries, access=access, buffer_m=buffer_m, layer=layer
+    )
 
 
 def coverage_map(
@@ -384,8 +418,21 @@ def write_bundle(
     demand_cols = [
         c
         for c in (
-            "demand_id", "building_id", "dist_m", "walk_min", "facility_id", "pop", "pop_60plus",
-            "floor_area_m2", "zone_type", "zone_fine", "district", "district_code", "h3", "access_mode", "layer",
+            "demand_id",
+            "building_id",
+            "dist_m",
+            "walk_min",
+            "facility_id",
+            "pop",
+            "pop_60plus",
+            "floor_area_m2",
+            "zone_type",
+            "zone_fine",
+            "district",
+            "district_code",
+            "h3",
+            "access_mode",
+            "layer",
         )
         if c in analysis.access.columns
     ]
@@ -393,7 +440,13 @@ def write_bundle(
     catch = analysis.catchments
     if catch is None:
         catch = gpd.GeoDataFrame(
-            {"facility_id": [], "layer": [], "radius_m": [], "pop_served": [], "pop_60plus_served": []},
+            {
+                "facility_id": [],
+                "layer": [],
+                "radius_m": [],
+                "pop_served": [],
+                "pop_60plus_served": [],
+            },
             geometry=[],
             crs="EPSG:4326",
         )
@@ -410,14 +463,20 @@ def write_bundle(
         paths["zones"] = export.write_csv(zones_table, out / "zones.csv")
     if gpkg:
         paths["gpkg"] = export.write_gpkg(
-            {**frames, "boundaries": region.boundaries, "hexes": analysis.hexes, "summary": analysis.summary},
+            {
+                **frames,
+                "boundaries": region.boundaries,
+                "hexes": analysis.hexes,
+                "summary": analysis.summary,
+            },
             out / "bundle.gpkg",
             meta=meta,
         )
     if html_map:
         paths["map"] = maps.save_html(coverage_map(region, analysis), out / "map.html")
     paths["metadata"] = export.write_json(
-        {**meta, "files": sorted(p.name for p in paths.values()) + ["metadata.json"]}, out / "metadata.json"
+        {**meta, "files": sorted(p.name for p in paths.values()) + ["metadata.json"]},
+        out / "metadata.json",
     )
     return paths
 
@@ -427,5 +486,9 @@ def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
     layers: dict[str, Any] = dict(region.layers())
     if region.census is not None:
         layers["census"] = region.census
-    meta = {**region_meta(region), "name": region.name, **{k: v for k, v in region.meta.items() if k != "name"}}
+    meta = {
+        **region_meta(region),
+        "name": region.name,
+        **{k: v for k, v in region.meta.items() if k != "name"},
+    }
     return export.write_gpkg(layers, path, meta=meta)

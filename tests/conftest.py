@@ -40,7 +40,9 @@ def _is_local(host) -> bool:
 
 def _check(sock: socket.socket, address) -> None:
     if sock.family in (socket.AF_INET, socket.AF_INET6) and not _is_local(address[0]):
-        raise NetworkBlockedError(f"tests must not touch the network: connection to {address!r} blocked")
+        raise NetworkBlockedError(
+            f"tests must not touch the network: connection to {address!r} blocked"
+        )
 
 
 def _guarded_connect(self, address):
@@ -55,7 +57,9 @@ def _guarded_connect_ex(self, address):
 
 def _guarded_getaddrinfo(host, *args, **kwargs):
     if not _is_local(host):
-        raise socket.gaierror(socket.EAI_NONAME, f"tests must not touch the network: lookup of {host!r} blocked")
+        raise socket.gaierror(
+            socket.EAI_NONAME, f"tests must not touch the network: lookup of {host!r} blocked"
+        )
     return _real_getaddrinfo(host, *args, **kwargs)
 
 

@@ -66,7 +66,9 @@ def test_malformed_file_names_file_and_key(tmp_path, text, key):
 
 def test_all_problems_reported_at_once(tmp_path):
     f = tmp_path / "bad.toml"
-    f.write_text('id = "x"\nlabel = { en = "X" }\npopulation = "kids"\nradii_m = [5, 1]\ntarget_m = -1\n')
+    f.write_text(
+        'id = "x"\nlabel = { en = "X" }\npopulation = "kids"\nradii_m = [5, 1]\ntarget_m = -1\n'
+    )
     with pytest.raises(LayerFileError) as exc:
         parse_layer_file(f)
     msg = str(exc.value)
@@ -91,7 +93,15 @@ def _features():
         (None, None, None, None, None, None, "supermarket;bakery"),  # 6 community (multi-value)
         ("social_facility", "day_care", "senior;disabled", None, None, None, None),  # 7 elderly
     ]
-    cols = ["amenity", "social_facility", "social_facility:for", "historic", "heritage", "healthcare", "shop"]
+    cols = [
+        "amenity",
+        "social_facility",
+        "social_facility:for",
+        "historic",
+        "heritage",
+        "healthcare",
+        "shop",
+    ]
     data = {c: [r[i] for r in rows] for i, c in enumerate(cols)}
     data["osm_id"] = [f"node/{i}" for i in range(len(rows))]
     data["name"] = [f"f{i}" for i in range(len(rows))]

@@ -47,13 +47,24 @@ def assert_rfc7946(path):
 def test_layers_lists_catalog(capsys):
     assert main(["layers"]) == 0
     out = capsys.readouterr().out
-    for text in ("elderly_care", "community_services", "heritage", "养老服务", "社区服务", "历史文化遗产", "Elderly care", "300, 500, 1000"):
+    for text in (
+        "elderly_care",
+        "community_services",
+        "heritage",
+        "养老服务",
+        "社区服务",
+        "历史文化遗产",
+        "Elderly care",
+        "300, 500, 1000",
+    ):
         assert text in out
 
 
 def test_help_has_examples():
     for cmd in ("layers", "fetch", "export", "coverage", "compare"):
-        proc = subprocess.run([sys.executable, "-m", "geoapp.cli", cmd, "--help"], capture_output=True, text=True)
+        proc = subprocess.run(
+            [sys.executable, "-m", "geoapp.cli", cmd, "--help"], capture_output=True, text=True
+        )
         assert proc.returncode == 0
         assert "Example" in proc.stdout and "geoapp " + cmd in proc.stdout
 
@@ -61,13 +72,22 @@ def test_help_has_examples():
 @pytest.fixture(scope="module")
 def coverage_bundle(tmp_path_factory):
     out = tmp_path_factory.mktemp("cov")
-    assert main(["coverage", "--region", "demo", "--layer", "elderly_care", "--out", str(out), "-q"]) == 0
+    assert (
+        main(["coverage", "--region", "demo", "--layer", "elderly_care", "--out", str(out), "-q"])
+        == 0
+    )
     return out
 
 
 def test_coverage_bundle_complete(coverage_bundle):
     names = {p.name for p in coverage_bundle.iterdir()}
-    assert {"facilities.geojson", "demand.geojson", "catchments.geojson", "summary.csv", "metadata.json"} <= names
+    assert {
+        "facilities.geojson",
+        "demand.geojson",
+        "catchments.geojson",
+        "summary.csv",
+        "metadata.json",
+    } <= names
     assert {"gaps.geojson", "map.html", "bundle.gpkg"} <= names
     assert not [n for n in names if ".tmp" in n]
 
@@ -95,7 +115,11 @@ def test_summary_rows_add_up(coverage_bundle):
     for r in (300, 500, 1000):
         assert 0 <= region[f"share_pop_60plus_{r}"] <= 1
     # shares never fall as the radius grows
-    assert region["share_pop_60plus_300"] <= region["share_pop_60plus_500"] <= region["share_pop_60plus_1000"]
+    assert (
+        region["share_pop_60plus_300"]
+        <= region["share_pop_60plus_500"]
+        <= region["share_pop_60plus_1000"]
+    )
 
 
 def test_metadata(coverage_bundle):
@@ -107,7 +131,24 @@ def test_metadata(coverage_bundle):
 
 
 def test_coverage_euclidean_mode(tmp_path):
-    assert main(["coverage", "--region", "demo", "--layer", "heritage", "--mode", "euclidean", "--no-map", "--out", str(tmp_path), "-q"]) == 0
+    assert (
+        main(
+            [
+                "coverage",
+                "--region",
+                "demo",
+                "--layer",
+                "heritage",
+                "--mode",
+                "euclidean",
+                "--no-map",
+                "--out",
+                str(tmp_path),
+                "-q",
+            ]
+        )
+        == 0
+    )
     meta = json.loads((tmp_path / "metadata.json").read_text(encoding="utf-8"))
     assert meta["mode"] == "euclidean"
     _, demand = assert_rfc7946(tmp_path / "demand.geojson")
@@ -115,7 +156,10 @@ def test_coverage_euclidean_mode(tmp_path):
 
 
 def _counts(gpkg):
-    return {name: pyogrio.read_info(gpkg, layer=name)["features"] for name, _ in pyogrio.list_layers(gpkg)}
+    return {
+        name: pyogrio.read_info(gpkg, layer=name)["features"]
+        for name, _ in pyogrio.list_layers(gpkg)
+    }
 
 
 @pytest.mark.parametrize("source", ["demo", "test_pbf"])
@@ -126,24 +170,39 @@ def test_fetch_then_export_roundtrip(tmp_path, source):
     counts = _counts(gpkg)
     assert counts["edges"] > 0 and counts["boundaries"] >= 1
     outdir = tmp_path / "geojson"
-    assert main(["export", "--gpkg", str(gpkg), "--format", "geojson", "--out", str(outdir), "-q"]) == 0
+    assert (
+        main(["export", "--gpkg", str(gpkg), "--format", "geojson", "--out", str(outdir), "-q"])
+        == 0
+    )
     for name, n in counts.items():
         if name in ("geoapp_metadata", "census"):
             continue
         _, gdf = assert_rfc7946(outdir / f"{name}.geojson")
         assert len(gdf) == n, name
-    assert main(["export", "--gpkg", str(gpkg), "--format", "csv", "--out", str(tmp_path / "csv"), "-q"]) == 0
+    assert (
+        main(
+            ["export", "--gpkg", str(gpkg), "--format", "csv", "--out", str(tmp_path / "csv"), "-q"]
+        )
+        == 0
+    )
     assert len(pd.read_csv(tmp_path / "csv" / "edges.csv", encoding="utf-8-sig")) == counts["edges"]
 
 
 def test_user_boundary_file_replaces_districts(tmp_path):
     from geoapp.sources.demo import demo_region
 
-    b = demo_region().boundaries[["district", "district_code", "geometry"]].rename(columns={"district": "name", "district_code": "code"})
+    b = (
+        demo_region()
+        .boundaries[["district", "district_code", "geometry"]]
+        .rename(columns={"district": "name", "district_code": "code"})
+    )
     path = tmp_path / "districts.geojson"
     b.to_file(path, driver="GeoJSON")
     gpkg = tmp_path / "r.gpkg"
-    assert main(["fetch", "--region", "demo", "--boundaries", str(path), "--out", str(gpkg), "-q"]) == 0
+    assert (
+        main(["fetch", "--region", "demo", "--boundaries", str(path), "--out", str(gpkg), "-q"])
+        == 0
+    )
     back = pyogrio.read_dataframe(gpkg, layer="boundaries")
     assert len(back) == len(b) and back.is_valid.all()
     assert set(back["district"]) == set(b["name"])
@@ -168,7 +227,9 @@ def test_no_network_is_a_clear_error(monkeypatch, tmp_path, capsys):
     from geoapp.sources import osm_online
 
     def offline(*a, **k):
-        raise NetworkUnavailableError("Cannot reach OpenStreetMap (no network). Use --osm FILE or --region demo.")
+        raise NetworkUnavailableError(
+            "Cannot reach OpenStreetMap (no network). Use --osm FILE or --region demo."
+        )
 
     monkeypatch.setattr(osm_online, "fetch_place", offline)
     assert main(["fetch", "--place", "Nowhere", "--out", str(tmp_path / "x.gpkg"), "-q"]) == 2

@@ -28,7 +28,9 @@ def gdf():
 
 
 def test_geojson_is_rfc7946(tmp_path, gdf):
-    p = export.write_geojson(gdf, tmp_path / "x.geojson", meta={"synthetic": True, "data_label": "synthetic demo data"})
+    p = export.write_geojson(
+        gdf, tmp_path / "x.geojson", meta={"synthetic": True, "data_label": "synthetic demo data"}
+    )
     doc = json.loads(p.read_text(encoding="utf-8"))
     assert "crs" not in doc
     assert doc["geoapp"]["data_label"] == "synthetic demo data"
@@ -51,7 +53,11 @@ def test_geojson_from_projected_is_reprojected(tmp_path, gdf):
 
 
 def test_gpkg_several_layers_roundtrip(tmp_path, gdf):
-    p = export.write_gpkg({"a": gdf, "b": gdf.iloc[:1], "t": pd.DataFrame({"k": [1]})}, tmp_path / "x.gpkg", meta={"m": 1})
+    p = export.write_gpkg(
+        {"a": gdf, "b": gdf.iloc[:1], "t": pd.DataFrame({"k": [1]})},
+        tmp_path / "x.gpkg",
+        meta={"m": 1},
+    )
     names = [r[0] for r in pyogrio.list_layers(p)]
     assert set(names) == {"a", "b", "t", "geoapp_metadata"}
     assert len(pyogrio.read_dataframe(p, layer="a")) == 3

@@ -46,5 +46,14 @@ def test_entry_point_declared():
 
 
 def test_layout():
-    for p in ("geoapp", "layers", "analyses", "tests", "benchmarks", "streamlit_app.py", "README.md", ".ci/run"):
+    for p in (
+        "geoapp",
+        "layers",
+        "analyses",
+        "tests",
+        "benchmarks",
+        "streamlit_app.py",
+        "README.md",
+        ".ci/run",
+    ):
         assert (ROOT / p).exists(), p

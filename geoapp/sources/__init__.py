@@ -1,0 +1,1 @@
+"""Data sources: OSM extracts and online, boundaries, facility tables, the demo region."""

@@ -46,9 +46,13 @@ def read_region_gpkg(path: str | os.PathLike[str]) -> Region:
     try:
         names = {row[0] for row in pyogrio.list_layers(path)}
     except Exception as exc:
-        raise InputError(f"{path}: not a readable GeoPackage ({exc}). Write it with 'geoapp fetch'.") from None
+        raise InputError(
+            f"{path}: not a readable GeoPackage ({exc}). Write it with 'geoapp fetch'."
+        ) from None
     if "boundaries" not in names:
-        raise InputError(f"{path}: no 'boundaries' layer; this is not a region saved by 'geoapp fetch'.")
+        raise InputError(
+            f"{path}: no 'boundaries' layer; this is not a region saved by 'geoapp fetch'."
+        )
     frames: dict[str, gpd.GeoDataFrame] = {}
     for name, cols in _FRAMES.items():
         if name in names:
@@ -61,7 +65,9 @@ def read_region_gpkg(path: str | os.PathLike[str]) -> Region:
             if key in frames[name].columns and len(frames[name]):
                 frames[name][key] = frames[name][key].astype("int64")
     if "levels" in frames["buildings"].columns:
-        frames["buildings"]["levels"] = pd.to_numeric(frames["buildings"]["levels"], errors="coerce")
+        frames["buildings"]["levels"] = pd.to_numeric(
+            frames["buildings"]["levels"], errors="coerce"
+        )
     meta: dict = {}
     census = None
     if "geoapp_metadata" in names:
