@@ -208,6 +208,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             graph=graph,
             mode=args.mode,
             speed_kmh=args.speed,
+            with_catchments=not args.no_catchments,
             progress=progress,
         )
         paths = workflow.write_bundle(result, region, args.out, html_map=not args.no_map)
@@ -356,6 +357,11 @@ def build_parser() -> argparse.ArgumentParser:
         help="walking speed (4.5 adult, 3.6 elderly)",
     )
     s.add_argument("--no-map", action="store_true", help="skip the HTML map")
+    s.add_argument(
+        "--no-catchments",
+        action="store_true",
+        help="skip catchment polygons (the slowest step on large regions)",
+    )
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_coverage)
