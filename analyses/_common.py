@@ -1,26 +1,49 @@
-"""Shared argument handling for the analyst scripts (the logic lives in geoapp)."""
+"""Shared argument handling and number formatting for the analyst scripts.
+
+The analysis logic lives in :mod:`geoapp.workflow`; the scripts only parse arguments,
+call it, write files and print a short summary.
+"""
 
 from __future__ import annotations
 
 import argparse
 import logging
+import math
 import sys
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from geoapp.cli import add_region_arguments, region_from_args
 from geoapp.errors import GeoappError
+from geoapp.region import Region
 
 
 def parser(description: str, default_out: str) -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(description=description + "\n\nWith no arguments it runs on the synthetic demo region.",
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    """Return a parser with the region options, ``--out`` and ``--mode``."""
+    p = argparse.ArgumentParser(
+        description=f"{description}\nWith no arguments it runs on the synthetic demo region.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     add_region_arguments(p)
-    p.add_argument("--out", default=f"out/{default_out}", metavar="DIR", help="output folder (default: %(default)s)")
-    p.add_argument("--mode", choices=["network", "euclidean"], default="network")
+    p.add_argument(
+        "--out",
+        default=f"out/{default_out}",
+        metavar="DIR",
+        help="output folder (default: %(default)s)",
+    )
+    p.add_argument(
+        "--mode",
+        choices=["network", "euclidean"],
+        default="network",
+        help="walking distance over streets, or straight-line distance (default: network)",
+    )
     return p
 
 
-def run(main, argv=None) -> int:
+def run(
+    main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None
+) -> int:
+    """Run ``main``; a user error prints one line and returns exit code 2."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return main(argv) or 0
@@ -29,7 +52,30 @@ def run(main, argv=None) -> int:
         return 2
 
 
-def load(args):
+def load(args: argparse.Namespace) -> Region:
+    """Load the region the arguments describe and create the output folder."""
     region = region_from_args(args)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     return region
+
+
+def headline(region: Region) -> str:
+    """Return the region's name, with a warning line when the data is synthetic."""
+    if region.synthetic:
+        return f"{region.label}: an invented city, not a real place."
+    kind, _, where = region.source.partition(":")
+    return f"{region.label} ({kind}: {Path(where).name if kind == 'osm-file' else where or kind})"
+
+
+def pct(v: float) -> str:
+    """Format a share as a percentage ('-' when missing)."""
+    return "-" if v is None or v != v else f"{v:.0%}"
+
+
+def metres(v: float, limit: float | None = None) -> str:
+    """Format a distance in metres ('-' when missing, '> limit' when beyond the search)."""
+    if v is None or v != v:
+        return "-"
+    if math.isinf(v):
+        return f"> {limit:,.0f} m" if limit else "beyond search"
+    return f"{v:,.0f} m"

@@ -1,4 +1,9 @@
-"""Elderly-care gaps: where residents aged 60+ live beyond a 15-minute walk of care, ranked."""
+"""Elderly-care gaps: where residents aged 60+ live beyond a 15-minute walk of care, ranked.
+
+Writes gaps.geojson (ranked gap areas with a plain-language reason), the coverage
+bundle (facilities/demand/catchments GeoJSON, summary.csv, metadata.json, bundle.gpkg)
+and map.html, a standalone map that works offline.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, parser, run  # noqa: E402
+from _common import headline, load, parser, pct, run  # noqa: E402
 
 from geoapp import workflow  # noqa: E402
 from geoapp.catalog import get_layer  # noqa: E402
@@ -15,21 +20,39 @@ from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 def main(argv=None) -> int:
     p = parser(__doc__, "elderly_care_gaps")
-    p.add_argument("--speed", type=float, default=3.6, help="walking speed in km/h (default: elderly pace 3.6)")
-    p.add_argument("--top", type=int, default=5, help="gaps to print")
+    p.add_argument("--layer", default="elderly_care", help="layer id (default: elderly_care)")
+    p.add_argument(
+        "--speed", type=float, default=3.6, help="walking speed in km/h (default: elderly pace 3.6)"
+    )
+    p.add_argument("--top", type=int, default=5, help="gap areas to print (default: 5)")
     args = p.parse_args(argv)
-    layer = get_layer("elderly_care", load_catalog_from_args(args))
+    layer = get_layer(args.layer, load_catalog_from_args(args))
     region = load(args)
     demand = workflow.prepare_demand(region)
     graph = workflow.get_graph(region) if args.mode == "network" else None
-    result = workflow.analyse_layer(region, layer, demand=demand, graph=graph, mode=args.mode, speed_kmh=args.speed)
+    result = workflow.analyse_layer(
+        region, layer, demand=demand, graph=graph, mode=args.mode, speed_kmh=args.speed
+    )
     workflow.write_bundle(result, region, args.out)
-    gaps = result.gaps
-    print(f"{region.label}: {len(gaps)} elderly-care gap areas, "
-          f"{gaps['uncovered_pop_60plus'].sum():,.0f} residents aged 60+ beyond {layer.target_m:,.0f} m")
+
+    gaps, col = result.gaps, layer.demand_column
+    who = "residents aged 60+" if col == "pop_60plus" else "residents"
+    acc = result.access
+    total = acc[col].sum()
+    share = acc.loc[acc["dist_m"] <= layer.target_m, col].sum() / total if total else float("nan")
+    print(headline(region))
+    print(
+        f"{layer.name()}: {len(result.facilities):,} facilities; {pct(share)} of {who} within "
+        f"{layer.target_m:,.0f} m ({'walk' if args.mode == 'network' else 'straight line'})."
+    )
+    uncovered = gaps[f"uncovered_{col}"].sum() if len(gaps) else 0.0
+    print(
+        f"{len(gaps)} gap area{'' if len(gaps) == 1 else 's'}, {uncovered:,.0f} {who} beyond {layer.target_m:,.0f} m:"
+    )
     for _, g in gaps.head(args.top).iterrows():
         print(f"  #{g['rank']} {g['district']} ({g['zone_type']}): {g['reason']}")
-    print(f"Wrote {args.out}/gaps.geojson, map.html and the coverage bundle")
+    print(f"Wrote {args.out}/: gaps.geojson, map.html, facilities/demand/catchments.geojson,")
+    print("  summary.csv, metadata.json, bundle.gpkg")
     return 0
 
 

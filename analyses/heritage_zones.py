@@ -1,40 +1,98 @@
-"""Heritage zones: sites, protected areas, unprotected sites and residents' access."""
+"""Heritage zones: sites, protected areas, unprotected sites and residents' access.
+
+Writes heritage_sites.geojson (with a 'protected' flag), heritage_zones.geojson
+(protected zones), heritage_buffers.geojson (zones grown by the construction-control
+belt), heritage_summary.csv (per district, zone type and region) and map.html, a
+standalone map that works offline.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, parser, run  # noqa: E402
+from _common import headline, load, parser, pct, run  # noqa: E402
 
 from geoapp import export, maps, workflow  # noqa: E402
 from geoapp.catalog import get_layer  # noqa: E402
 from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 
+def _table(summary: pd.DataFrame, radius: float) -> pd.DataFrame:
+    """Return the printable view: zone types with land, then districts with sites."""
+    zones = summary[(summary["level"] == "zone_type") & (summary["land_area_km2"] > 0)]
+    s = pd.concat([zones, summary[(summary["level"] == "district") & (summary["n_sites"] > 0)]])
+    share = s.get(f"share_pop_{round(radius)}", pd.Series(float("nan"), index=s.index))
+    return pd.DataFrame(
+        {
+            "": s["level"].map({"zone_type": "zone", "district": "district"}),
+            "name": s["group"],
+            "sites": s["n_sites"],
+            "unprotected": s["n_unprotected_sites"],
+            "protected km2": s["protected_area_km2"].map(lambda v: f"{v:,.2f}"),
+            "of land": s["share_land_protected"].map(lambda v: "<1%" if 0 < v < 0.005 else pct(v)),
+            f"residents <= {radius:,.0f} m": share.map(pct),
+        }
+    )
+
+
 def main(argv=None) -> int:
     p = parser(__doc__, "heritage_zones")
-    p.add_argument("--buffer", type=float, default=100.0, help="construction-control belt in metres (default 100)")
+    p.add_argument(
+        "--buffer",
+        type=float,
+        default=100.0,
+        help="construction-control belt in metres (default: 100)",
+    )
     args = p.parse_args(argv)
+    if args.buffer < 0:
+        p.error(f"--buffer must be 0 or more metres, not {args.buffer:g}")
     layer = get_layer("heritage", load_catalog_from_args(args))
     region = load(args)
     demand = workflow.prepare_demand(region)
     graph = workflow.get_graph(region) if args.mode == "network" else None
-    result = workflow.analyse_layer(region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False)
-    report = workflow.heritage(region, access=result.access, buffer_m=args.buffer)
+    result = workflow.analyse_layer(
+        region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False
+    )
+    report = workflow.heritage(region, access=result.access, buffer_m=args.buffer, layer=layer)
     out = Path(args.out)
-    meta = workflow.region_meta(region)
+    meta = {**workflow.region_meta(region), "buffer_m": args.buffer}
     export.write_geojson(report.sites, out / "heritage_sites.geojson", meta=meta)
     export.write_geojson(report.zones, out / "heritage_zones.geojson", meta=meta)
+    export.write_geojson(report.buffers, out / "heritage_buffers.geojson", meta=meta)
     export.write_csv(report.summary, out / "heritage_summary.csv")
-    maps.save_html(maps.heritage_map(region.boundaries, report.sites, report.zones, synthetic=region.synthetic), out / "map.html")
-    n = len(report.sites)
-    unprotected = int((~report.sites["protected"]).sum()) if n else 0
-    print(f"{region.label}: {n} heritage sites, {unprotected} outside any protected zone, "
-          f"{len(report.zones)} protected zones")
-    print(report.summary.to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"Wrote {out}/heritage_sites.geojson, heritage_zones.geojson, heritage_summary.csv, map.html")
+    m = maps.heritage_map(
+        region.boundaries,
+        report.sites,
+        report.zones,
+        hexes=result.hexes,
+        radii_m=layer.radii_m,
+        synthetic=region.synthetic,
+        title=layer.name(),
+    )
+    maps.save_html(m, out / "map.html")
+
+    sites, total = report.sites, report.summary[report.summary["level"] == "region"].iloc[0]
+    n_unprot = int(sites["unprotected"].sum()) if len(sites) else 0
+    print(headline(region))
+    print(
+        f"{len(sites)} heritage sites, {n_unprot} outside any protected zone; {len(report.zones)} "
+        f"protected zones covering {total['protected_area_km2']:,.2f} km2 "
+        f"({args.buffer:g} m control belt in heritage_buffers.geojson)."
+    )
+    shares = ", ".join(
+        f"{r:,.0f} m {pct(total.get(f'share_pop_{round(r)}'))}" for r in layer.radii_m
+    )
+    print(f"Residents within reach of heritage ({args.mode}): {shares}")
+    if len(sites):
+        print(_table(report.summary, max(layer.radii_m)).to_string(index=False))
+    if n_unprot:
+        names = sites.loc[sites["unprotected"], "name"].dropna().astype(str).head(5).tolist()
+        print(f"Unprotected sites include: {'; '.join(names) or '(unnamed)'}")
+    print(f"Wrote {out}/: heritage_sites/zones/buffers.geojson, heritage_summary.csv, map.html")
     return 0
 
 

@@ -1,4 +1,9 @@
-"""Life-circle coverage: share of residents within 300/500/1000 m walk of each layer."""
+"""Life-circle coverage: share of residents within each layer's walking radii (300/500/1000 m).
+
+Writes one folder per layer (<out>/<layer>/): facilities/demand/catchments/gaps GeoJSON,
+summary.csv (per region, district and zone type), metadata.json, bundle.gpkg and
+map.html, a standalone map that works offline.
+"""
 
 from __future__ import annotations
 
@@ -6,30 +11,48 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, parser, run  # noqa: E402
+from _common import headline, load, parser, pct, run  # noqa: E402
 
 from geoapp import workflow  # noqa: E402
+from geoapp.catalog import get_layer  # noqa: E402
 from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 
 def main(argv=None) -> int:
     p = parser(__doc__, "life_circle_coverage")
-    p.add_argument("--layer", action="append", help="layer id (repeatable; default all)")
+    p.add_argument("--layer", action="append", help="layer id (repeatable; default: all)")
     args = p.parse_args(argv)
     catalog = load_catalog_from_args(args)
+    layers = [get_layer(lid, catalog) for lid in args.layer or list(catalog)]
     region = load(args)
     demand = workflow.prepare_demand(region)
     graph = workflow.get_graph(region) if args.mode == "network" else None
-    print(f"{region.label}: {demand['pop'].sum():,.0f} residents, {demand['pop_60plus'].sum():,.0f} aged 60+")
-    for lid in args.layer or list(catalog):
-        layer = catalog[lid]
+    print(headline(region))
+    print(
+        f"{demand['pop'].sum():,.0f} residents ({demand['pop_60plus'].sum():,.0f} aged 60+), "
+        f"{'walking distance' if args.mode == 'network' else 'straight-line distance'}:"
+    )
+    for layer in layers:
         result = workflow.analyse_layer(region, layer, demand=demand, graph=graph, mode=args.mode)
-        workflow.write_bundle(result, region, Path(args.out) / lid)
-        row = result.summary[result.summary["level"] == "region"].iloc[0]
+        workflow.write_bundle(result, region, Path(args.out) / layer.id)
+        s = result.summary.set_index(["level", "group"])
         col = layer.demand_column
-        shares = ", ".join(f"{int(r)} m: {row[f'share_{col}_{int(r)}']:.0%}" for r in layer.radii_m)
-        print(f"  {layer.name()} ({'residents 60+' if col != 'pop' else 'residents'} within): {shares}")
-    print(f"Wrote {args.out}/<layer>/ (GeoJSON, summary.csv, map.html, bundle.gpkg)")
+        zones = [
+            ("zone_type", z)
+            for z in ("core", "new_town", "rural", "unknown")
+            if ("zone_type", z) in s.index
+        ]
+        rows = [("region", "region")] + (zones if len(zones) > 1 else [])
+        who = "residents aged 60+" if col == "pop_60plus" else "residents"
+        print(f"  {layer.name()} ({len(result.facilities):,} facilities), share of {who} within:")
+        for key in rows:
+            shares = ", ".join(
+                f"{r:,.0f} m {pct(s.loc[key, f'share_{col}_{round(r)}'])}" for r in layer.radii_m
+            )
+            print(f"    {'all' if key[0] == 'region' else key[1]:<9} {shares}")
+    print(
+        f"Wrote {args.out}/<layer>/: GeoJSON layers, summary.csv, metadata.json, map.html, bundle.gpkg"
+    )
     return 0
 
 

@@ -1,38 +1,100 @@
-"""Zone comparison: urban core vs new towns vs rural areas, for every layer."""
+"""Zone comparison: urban core vs new towns vs rural areas, for every layer.
+
+Writes zones.csv (coverage shares per radius, ratio to the core, median and 90th
+percentile distance, facilities per 10,000, Gini index of distance, target flags),
+zones.png (chart), districts.geojson (zone type per district) and map.html, a
+standalone map that works offline.
+"""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
 
+import pandas as pd
+
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import load, parser, run  # noqa: E402
+from _common import headline, load, metres, parser, pct, run  # noqa: E402
 
 from geoapp import charts, export, maps, workflow  # noqa: E402
+from geoapp.catalog import get_layer  # noqa: E402
 from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 
+def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
+    """Return the printable view of zones.csv: one line per layer and zone with data."""
+    out = []
+    for _, z in table[table["status"] == "ok"].iterrows():
+        a = analyses[z["layer"]]
+        r = max(a.layer.radii_m)
+        limit = a.meta.get("search_limit_m")
+        ratio = z.get(f"ratio_to_core_{round(r)}", float("nan"))
+        out.append(
+            {
+                "layer": z["layer"],
+                "zone": z["zone_type"],
+                "covered": f"{pct(z.get(f'share_pop_{round(r)}', float('nan')))} <= {r:,.0f} m",
+                "vs core": "-" if ratio != ratio else f"x{ratio:.2f}",
+                "median": metres(z["median_dist_m"], limit),
+                "p90": metres(z["p90_dist_m"], limit),
+                "per 10k": f"{z['facilities_per_10k']:.1f}",
+                "Gini": f"{z['gini_dist']:.2f}",
+            }
+        )
+    return pd.DataFrame(out)
+
+
 def main(argv=None) -> int:
-    args = parser(__doc__, "zone_comparison").parse_args(argv)
+    p = parser(__doc__, "zone_comparison")
+    p.add_argument("--layer", action="append", help="layer id (repeatable; default: all)")
+    args = p.parse_args(argv)
     catalog = load_catalog_from_args(args)
+    layers = [get_layer(lid, catalog) for lid in args.layer or list(catalog)]
     region = load(args)
     demand = workflow.prepare_demand(region)
     graph = workflow.get_graph(region) if args.mode == "network" else None
     analyses = {
-        lid: workflow.analyse_layer(region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False)
-        for lid, layer in catalog.items()
+        layer.id: workflow.analyse_layer(
+            region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False
+        )
+        for layer in layers
     }
     table = workflow.compare(region, analyses)
     out = Path(args.out)
     export.write_csv(table, out / "zones.csv")
     charts.zone_comparison_chart(table, out / "zones.png")
-    export.write_geojson(region.boundaries, out / "districts.geojson", meta=workflow.region_meta(region))
-    m = maps.overview_map(region.boundaries, {k: a.facilities for k, a in analyses.items()}, synthetic=region.synthetic)
+    export.write_geojson(
+        region.boundaries, out / "districts.geojson", meta=workflow.region_meta(region)
+    )
+    facilities = {lid: a.facilities for lid, a in analyses.items()}
+    m = maps.overview_map(
+        region.boundaries,
+        facilities,
+        catalog=catalog,
+        synthetic=region.synthetic,
+        title="Zone types",
+    )
     maps.save_html(m, out / "map.html")
-    print(region.label)
-    cols = [c for c in ("layer", "zone_type", "share_pop_1000", "ratio_to_core_1000", "median_dist_m", "gini_dist", "below_target", "status") if c in table]
-    print(table[cols].to_string(index=False, float_format=lambda v: f"{v:.2f}"))
-    print(f"Wrote {out}/zones.csv, zones.png, districts.geojson, map.html")
+
+    print(headline(region))
+    method = region.meta.get("zone_method", "district attributes")
+    print(
+        f"Coverage by zone type (zones from {method}; shares of each layer's demand; "
+        f"{'walking' if args.mode == 'network' else 'straight-line'} distance):"
+    )
+    print(_rows(table, analyses).to_string(index=False))
+    missing = sorted(set(table.loc[table["status"] != "ok", "zone_type"]))
+    if missing:
+        print(
+            f"No residents in zone type(s): {', '.join(missing)} (status 'no data' in zones.csv)."
+        )
+    for _, z in table[table["below_target"]].iterrows():
+        print(
+            f"Below target: {z['layer_label']} in {z['zone_type']}, {pct(z['share_at_target'])} "
+            f"within {z['target_radius_m']:,.0f} m (target {pct(z['target_share'])})."
+        )
+    print("per 10k = facilities per 10,000 of the layer's demand (aged 60+ for elderly care).")
+    print(f"Wrote {out}/: zones.csv, zones.png, districts.geojson, map.html")
     return 0
 
 

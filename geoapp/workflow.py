@@ -361,9 +361,18 @@ def compare(
     )
 
 
-def heritage(region: Region, access: gpd.GeoDataFrame | None = None, buffer_m: float = 100.0):
-    """Return the heritage report (sites, protected zones, per-district summary)."""
-    layer = _catalog.get_layer("heritage")
+def heritage(
+    region: Region,
+    access: gpd.GeoDataFrame | None = None,
+    buffer_m: float = 100.0,
+    layer: Layer | None = None,
+):
+    """Return the heritage report (sites, protected zones, per-district summary).
+
+    ``layer`` is the heritage layer to use (default: the catalog's ``heritage``), so a
+    user's ``--layer-file`` override is honoured.
+    """
+    layer = layer if layer is not None else _catalog.get_layer("heritage")
     feats = _catalog.select_features(region.features, layer)
     return _heritage.heritage_report(
         feats, region.boundaries, access=access, buffer_m=buffer_m, layer=layer
