@@ -120,6 +120,11 @@ class Layer:
         return keys
 
 
+def radius_label(radius_m: float) -> str:
+    """Return the column suffix for a radius: whole metres, e.g. ``share_pop_500``."""
+    return str(int(round(float(radius_m))))
+
+
 def _problem(path: Path, key: str, what: str) -> str:
     return f"{path}: key '{key}': {what}"
 
@@ -194,6 +199,12 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
             )
         elif any(r <= 0 for r in radii):
             problems.append(_problem(path, "radii_m", f"{radii} must all be positive"))
+        elif any(float(r) != int(r) for r in radii):
+            problems.append(
+                _problem(
+                    path, "radii_m", f"{radii} must be whole metres (they name output columns)"
+                )
+            )
         elif any(b <= a for a, b in zip(radii, radii[1:], strict=False)):
             problems.append(_problem(path, "radii_m", f"{radii} must be strictly ascending"))
 

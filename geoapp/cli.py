@@ -30,7 +30,7 @@ from geoapp import __version__, catalog
 from geoapp.errors import GeoappError
 from geoapp.region import SYNTHETIC_LABEL, Region
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 140)
 
 
@@ -124,7 +124,7 @@ def region_from_args(args: argparse.Namespace, progress: Callable | None = None)
         progress=progress,
     )
     if region.synthetic:
-        err.print(f"[bold yellow]Region: {region.label} — {SYNTHETIC_LABEL}, not a real place[/]")
+        err.print(f"[bold yellow]Region: {region.label} — an invented city, not a real place[/]")
     else:
         err.print(f"Region: {region.label}")
     return region

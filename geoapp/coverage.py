@@ -27,6 +27,7 @@ import shapely
 from scipy.ndimage import distance_transform_edt
 from scipy.sparse.csgraph import dijkstra
 
+from geoapp.catalog import radius_label
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.network import (
@@ -202,10 +203,6 @@ def compute_access(
 # --------------------------------------------------------------------------- summary
 
 
-def _radius_label(r: float) -> int:
-    return int(round(float(r)))
-
-
 def _layer_radii(layer: Any) -> tuple[list[float], str]:
     if hasattr(layer, "radii_m"):
         return [float(r) for r in layer.radii_m], str(getattr(layer, "id", ""))
@@ -307,7 +304,7 @@ def coverage_summary(
 
     vals: dict[str, np.ndarray] = {"pop": pop, "pop_60plus": pop60, "settled_km2": area_w}
     for r in radii:
-        lab = _radius_label(r)
+        lab = radius_label(r)
         cov = dist <= r
         vals[f"covered_pop_{lab}"] = np.where(cov, pop, 0.0)
         vals[f"covered_pop_60plus_{lab}"] = np.where(cov, pop60, 0.0)
@@ -341,7 +338,7 @@ def coverage_summary(
     out = pd.concat([region, by_d, by_z], ignore_index=True)
 
     for r in radii:
-        lab = _radius_label(r)
+        lab = radius_label(r)
         out[f"share_pop_{lab}"] = _share(out[f"covered_pop_{lab}"], out["pop"])
         out[f"share_pop_60plus_{lab}"] = _share(out[f"covered_pop_60plus_{lab}"], out["pop_60plus"])
         out[f"share_area_{lab}"] = _share(out[f"_covered_area_{lab}"], out["settled_km2"])
@@ -357,7 +354,7 @@ def coverage_summary(
         "settled_km2",
     ]
     for r in radii:
-        lab = _radius_label(r)
+        lab = radius_label(r)
         cols += [
             f"covered_pop_{lab}",
             f"covered_pop_60plus_{lab}",

@@ -23,7 +23,7 @@ import pandas as pd
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geoapp.catalog import Layer
+from geoapp.catalog import Layer, radius_label
 from geoapp.crs import local_crs
 from geoapp.population import h3_cells, h3_polygons
 from geoapp.zones import BROAD_TYPES
@@ -161,10 +161,6 @@ def weighted_percentile(values, weights, q):
 
 
 # ---------------------------------------------------------------------------- helpers
-
-
-def _rlabel(r: float) -> str:
-    return str(int(r)) if float(r).is_integer() else str(r).replace(".", "_")
 
 
 def _layer_rows(access: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFrame:
@@ -563,7 +559,9 @@ def compare_zones(
                 "pop_60plus": float(p60[m].sum()),
             }
             for r in layer.radii_m:
-                row[f"share_pop_{_rlabel(r)}"] = float(wz[dz <= r].sum() / total) if ok else np.nan
+                row[f"share_pop_{radius_label(r)}"] = (
+                    float(wz[dz <= r].sum() / total) if ok else np.nan
+                )
             nfac = int((fz == z).sum())
             row["median_dist_m"] = weighted_percentile(dz, wz, 50) if ok else np.nan
             row["p90_dist_m"] = weighted_percentile(dz, wz, 90) if ok else np.nan
@@ -583,7 +581,7 @@ def compare_zones(
         core = next(r for r in layer_rows if r["zone_type"] == "core")
         for row in layer_rows:
             for r in layer.radii_m:
-                key = _rlabel(r)
+                key = radius_label(r)
                 c, s = core[f"share_pop_{key}"], row[f"share_pop_{key}"]
                 row[f"ratio_to_core_{key}"] = (
                     float(s / c) if np.isfinite(c) and c > 0 and np.isfinite(s) else np.nan

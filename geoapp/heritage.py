@@ -25,6 +25,7 @@ import shapely
 
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
+from geoapp.errors import InputError
 from geoapp.zones import BROAD_TYPES
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,7 @@ def heritage_report(
         Areas are measured in the local projected CRS; all frames in EPSG:4326.
     """
     if buffer_m < 0:
-        raise ValueError(f"buffer_m must be ≥ 0, not {buffer_m}")
+        raise InputError(f"buffer_m must be ≥ 0 metres, not {buffer_m}; pass a width such as 100")
     feats = heritage_features
     if feats.crs is None:
         feats = feats.set_crs(WGS84)

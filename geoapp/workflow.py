@@ -247,7 +247,12 @@ def region_meta(region: Region) -> dict[str, Any]:
         "region": region.label,
         "source": region.source,
         "synthetic": bool(region.synthetic),
-        "zone_method": region.meta.get("zone_method", "district attributes"),
+        "zone_method": region.meta.get("zone_method")
+        or (
+            "district attributes"
+            if (region.boundaries.get("zone_type", "unknown") != "unknown").any()
+            else "none: no zone data, one zone type 'unknown'"
+        ),
         "attribution": region.meta.get(
             "attribution", "© OpenStreetMap contributors, ODbL" if not region.synthetic else ""
         ),
