@@ -296,26 +296,20 @@ def load_catalog(
     files = sorted(folder.glob("*.toml"))
     layers: dict[str, Layer] = {}
     problems: list[str] = []
-    for f in files:
+    extra = [Path(f) for f in extra_files]
+    for f in [*files, *extra]:
         try:
             layer = parse_layer_file(f)
         except LayerFileError as exc:
             problems.append(str(exc))
             continue
-        if layer.id in layers:
+        if layer.id in layers and f in extra:
+            log.info("layer %s from %s replaces the catalog's", layer.id, f)
+        elif layer.id in layers:
             problems.append(
                 f"{f}: key 'id': {layer.id!r} is already defined in {layers[layer.id].source_file}"
             )
             continue
-        layers[layer.id] = layer
-    for f in extra_files:
-        try:
-            layer = parse_layer_file(f)
-        except LayerFileError as exc:
-            problems.append(str(exc))
-            continue
-        if layer.id in layers:
-            log.info("layer %s from %s replaces the catalog's", layer.id, f)
         layers[layer.id] = layer
     if problems:
         raise LayerFileError("The layer catalog has problems:", problems)
