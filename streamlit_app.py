@@ -44,3 +44,6 @@ pages = [
     ),
 ]
 st.navigation(pages).run()
+
+# The page is drawn: fill the other pages' caches in the background (once per region).
+common.warm_up(*common.current_region())

@@ -1,10 +1,23 @@
 """State, caches and the shared sidebar of the Streamlit app.
 
 Pages import from here; every computation is a call into :mod:`geoapp`, cached:
-``st.cache_resource`` for the region, the walking network, analyses and maps (large
-objects used read-only), ``st.cache_data`` for the tables pages display or download.
-Cache functions take a ``region_key`` string that identifies the loaded region and
-the region itself as an unhashed ``_region`` argument.
+``st.cache_resource`` for the region, demand, the walking network, analyses and maps
+(large objects used read-only: a cache hit costs nothing, where ``st.cache_data``
+would unpickle a copy of a 17,000-row GeoDataFrame on every rerun), ``st.cache_data``
+for the small tables pages display or download. Cache functions take a ``region_key``
+string that identifies the loaded region and the region itself as an unhashed
+``_region`` argument, so no frame is ever hashed.
+
+Speed
+-----
+* Distances do not depend on the radius or the walking speed: one analysis per
+  (layer, mode) serves every radius and speed; the map is keyed by the radius only
+  when catchments (the one radius-dependent layer) are shown.
+* Catchments are computed lazily, for the selected radius only.
+* Maps are built once per (layer, mode, language, basemap) and copied per rerun; a
+  district drill-down only changes the copy's bounds.
+* :func:`warm_up` fills the caches of the other pages in a background thread once the
+  first page of a session has been drawn, so switching pages is instant.
 """
 
 from __future__ import annotations
@@ -12,6 +25,8 @@ from __future__ import annotations
 import copy
 import logging
 import tempfile
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -85,9 +100,9 @@ def synthetic_banner(region: Region) -> None:
 # --------------------------------------------------------------------------- caches
 
 
-@st.cache_data(show_spinner=False, max_entries=4)
+@st.cache_resource(show_spinner=False, max_entries=4)
 def demand(region_key: str, _region: Region) -> gpd.GeoDataFrame:
-    """Return the demand table of the region."""
+    """Return the demand table of the region (shared, read-only)."""
     return workflow.prepare_demand(_region)
 
 
@@ -112,20 +127,27 @@ def analysis(region_key: str, _region: Region, layer_id: str, mode: str) -> work
     )
 
 
-@st.cache_resource(show_spinner=False, max_entries=12)
-def catchments(region_key: str, _region: Region, layer_id: str) -> gpd.GeoDataFrame | None:
-    """Return network catchments of one layer's facilities (slow on large layers)."""
+@st.cache_resource(show_spinner=False, max_entries=24)
+def catchments(
+    region_key: str, _region: Region, layer_id: str, radius_m: float | None = None
+) -> gpd.GeoDataFrame | None:
+    """Return network catchments of one layer's facilities at one radius (or all radii).
+
+    Catchments are the slow part of an analysis (0.4 s to 6 s per radius on the demo),
+    so the map asks only for the radius it shows; the export asks for all of them.
+    """
     res = analysis(region_key, _region, layer_id, "network")
     if len(res.facilities) == 0:
         return None
+    radii = list(res.layer.radii_m) if radius_m is None else [float(radius_m)]
     return coverage.catchments(
-        graph(region_key, _region), res.facilities, res.layer.radii_m, demand_access=res.access
+        graph(region_key, _region), res.facilities, radii, demand_access=res.access
     )
 
 
-@st.cache_data(show_spinner=False, max_entries=8)
+@st.cache_resource(show_spinner=False, max_entries=8)
 def facilities_by_layer(region_key: str, _region: Region) -> dict[str, gpd.GeoDataFrame]:
-    """Return every catalog layer's facilities in the region."""
+    """Return every catalog layer's facilities in the region (shared, read-only)."""
     return {lid: select_features(_region.features, layer) for lid, layer in catalog().items()}
 
 
@@ -195,9 +217,7 @@ def bundle_files(
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
         paths = workflow.write_bundle(res, _region, tmp, zones_table=zt, html_map=False)
         out = {Path(p).name: Path(p).read_bytes() for p in paths.values()}
-    m = coverage_map(
-        region_key, _region, layer_id, mode, None, with_catch, lang_code, None, None, None
-    )
+    m = coverage_map(region_key, _region, layer_id, mode, None, with_catch, lang_code, None, None)
     out["map.html"] = maps.map_html(copy.deepcopy(m)).encode("utf-8")
     return out
 
@@ -225,17 +245,17 @@ def coverage_map(
     lang_code: str,
     basemap: str | None,
     tianditu_key: str | None,
-    district: str | None,
 ) -> folium.Map:
-    """Return the coverage map (optionally zoomed on one district)."""
+    """Return the coverage map (shared: show it with :func:`show_map`, which copies it).
+
+    Only the catchments depend on the radius, so pages pass ``radius_m=None`` when
+    catchments are off and every radius shares one map. With catchments on and
+    ``radius_m=None`` (the export), catchments are drawn at the largest radius.
+    """
     res = analysis(region_key, _region, layer_id, mode)
-    bnd = _region.boundaries
-    if district:
-        sel = bnd[bnd["district"].astype(str) == district]
-        bnd = sel if len(sel) else bnd
-    catch = (
-        catchments(region_key, _region, layer_id) if (with_catch and mode == "network") else None
-    )
+    catch = None
+    if with_catch and mode == "network":
+        catch = catchments(region_key, _region, layer_id, radius_m)
     m = maps.coverage_map(
         region_boundaries=_region.boundaries,
         hexes=res.hexes,
@@ -252,24 +272,75 @@ def coverage_map(
         mode=mode,
         speed_kmh=None,
     )
-    if district and len(bnd):
-        b = bnd.total_bounds
-        m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
     return m
 
 
-def show_map(m: folium.Map, key: str) -> str | None:
+@st.cache_resource(show_spinner=False, max_entries=8)
+def overview_map(
+    region_key: str, _region: Region, lang_code: str, basemap: str | None, tianditu_key: str | None
+) -> folium.Map:
+    """Return the overview map: districts by zone type, streets, every layer's facilities."""
+    return maps.overview_map(
+        _region.boundaries,
+        facilities_by_layer(region_key, _region),
+        lang_code,
+        catalog=catalog(),
+        edges=_region.edges,
+        stats=district_stats(region_key, _region),
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        synthetic=_region.synthetic,
+        title=_region.label,
+    )
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def heritage_map(
+    region_key: str, _region: Region, lang_code: str, basemap: str | None, tianditu_key: str | None
+) -> folium.Map:
+    """Return the heritage map: protected zones, sites (unprotected in red)."""
+    report = heritage_report(region_key, _region)
+    return maps.heritage_map(
+        _region.boundaries,
+        report.sites,
+        report.zones,
+        lang=lang_code,
+        edges=_region.edges,
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        synthetic=_region.synthetic,
+        title=layer_label("heritage", lang_code),
+    )
+
+
+def district_bounds(region: Region, district: str | None) -> list[list[float]] | None:
+    """Return ``[[south, west], [north, east]]`` of one district, or None."""
+    if not district or len(region.boundaries) == 0:
+        return None
+    bnd = region.boundaries
+    sel = bnd[bnd["district"].astype(str) == district]
+    if len(sel) == 0:
+        return None
+    b = sel.geometry.to_crs("EPSG:4326").total_bounds if sel.crs else sel.total_bounds
+    return [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]]
+
+
+def show_map(m: folium.Map, key: str, bounds: list[list[float]] | None = None) -> str | None:
     """Show a map with st_folium; return the district clicked (changes only).
 
-    Only ``last_active_drawing`` is returned to Python, so panning and zooming do
-    not rerun the app.
+    ``m`` is usually a shared cached map: it is copied, and ``bounds`` (e.g. from
+    :func:`district_bounds`) zooms the copy. Only ``last_active_drawing`` is returned
+    to Python, so panning and zooming do not rerun the app.
     """
     from streamlit_folium import st_folium
 
     # st_folium alters the map it renders; render a copy so a cached map gives the
     # same script (hence the same component, keeping its state) on every rerun.
+    shown = copy.deepcopy(m)
+    if bounds is not None:
+        shown.fit_bounds(bounds)
     out = st_folium(
-        copy.deepcopy(m),
+        shown,
         height=MAP_HEIGHT,
         use_container_width=True,
         returned_objects=["last_active_drawing"],
@@ -321,6 +392,112 @@ def drill(clicked: str | None) -> None:
     if clicked and clicked != st.session_state.get("district"):
         st.session_state["district"] = clicked
         st.rerun()
+
+
+# --------------------------------------------------------------------------- warm-up
+
+#: Seconds between the first page of a region and the warm-up of the others.
+WARM_DELAY_S = 1.5
+_WARM_LOCK = threading.Lock()
+_WARM_DONE: set[str] = set()
+
+
+def _run_steps(
+    name: str, steps: list[tuple[str, Callable[[], object]]], delay_s: float = 0.0
+) -> None:
+    if delay_s > 0:
+        time.sleep(delay_s)
+    for label, step in steps:
+        try:
+            step()
+        except Exception:  # noqa: BLE001 - a failed warm-up only means a slower page later
+            log.warning("warm-up %s: %s failed", name, label, exc_info=True)
+    log.info("warm-up %s done", name)
+
+
+def in_background(
+    name: str, steps: list[tuple[str, Callable[[], object]]], delay_s: float = 0.0
+) -> bool:
+    """Run cache-filling ``steps`` once per ``name`` in a daemon thread, after ``delay_s``.
+
+    The steps call this module's cached functions, which lock per cache key: a page
+    that needs a value being computed here waits for it instead of computing it again.
+    Steps must not touch ``st.session_state`` (there is no session in the thread).
+    Returns True when a thread was started.
+    """
+    with _WARM_LOCK:
+        if name in _WARM_DONE:
+            return False
+        _WARM_DONE.add(name)
+    threading.Thread(
+        target=_run_steps,
+        args=(name, steps, delay_s),
+        name=f"geoapp-warm-{name}",
+        daemon=True,
+    ).start()
+    return True
+
+
+def _warm_steps(
+    region: Region, region_key: str, lang_code: str, basemap: str | None, tkey: str | None
+) -> list[tuple[str, Callable[[], object]]]:
+    """Return the cache-filling steps of every page, the default page first."""
+    cat = catalog()
+    layer_ids = list(cat)
+    mode = "network" if len(region.edges) else "euclidean"
+    compare_ids = tuple(lid for lid in layer_ids if lid != "heritage") or tuple(layer_ids)
+    r, k = region, region_key
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("overview map", lambda: overview_map(k, r, lang_code, basemap, tkey)),
+    ]
+    if layer_ids:
+        first = layer_ids[0]
+        steps.append(
+            (
+                "coverage map",
+                lambda: coverage_map(k, r, first, mode, None, False, lang_code, basemap, tkey),
+            )
+        )
+    if "heritage" in cat:
+        steps.append(("heritage map", lambda: heritage_map(k, r, lang_code, basemap, tkey)))
+    steps += [(f"analysis {lid}", lambda lid=lid: analysis(k, r, lid, mode)) for lid in layer_ids]
+    steps.append(("zones table", lambda: zones_table(k, r, compare_ids, mode)))
+    return steps
+
+
+def _import_lazy_modules() -> None:
+    # imported on first use by st.bar_chart and the charts (~1 s); not streamlit_folium:
+    # it registers its component with the runtime when imported, so a session imports it
+    import altair  # noqa: F401
+    import folium.plugins  # noqa: F401
+    import matplotlib.pyplot  # noqa: F401
+
+
+def warm_up(region: Region, region_key: str) -> None:
+    """Fill every page's caches for ``region`` in the background (once per region).
+
+    Called after the first page of a session has been sent; starts after
+    :data:`WARM_DELAY_S` so the browser draws that page's map without competing for
+    the CPU. By the time the user switches page, its analyses and map are ready.
+    """
+    lang_code = lang()
+    basemap, tkey = basemap_choice()
+    steps = _warm_steps(region, region_key, lang_code, basemap, tkey)
+    steps.insert(1, ("lazy imports", _import_lazy_modules))
+    in_background(f"{region_key}:{lang_code}:{basemap}:{tkey}", steps, delay_s=WARM_DELAY_S)
+
+
+def warm_catchments(region: Region, region_key: str, layer_id: str) -> None:
+    """Compute one layer's catchments at its other radii in the background."""
+    layer = catalog().get(layer_id)
+    if layer is None:
+        return
+    r, k = region, region_key
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (f"catchments {layer_id} {rad:g}", lambda rad=float(rad): catchments(k, r, layer_id, rad))
+        for rad in layer.radii_m
+    ]
+    in_background(f"{region_key}:catchments:{layer_id}", steps)
 
 
 # --------------------------------------------------------------------------- sidebar

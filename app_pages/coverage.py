@@ -57,9 +57,17 @@ try:
     with st.spinner(common.tr("working")):
         res = common.analysis(key, region, layer_id, mode)
         basemap, tkey = common.basemap_choice()
-        district = st.session_state.get("district")
+        # only catchments depend on the radius: without them every radius shares a map
         m = common.coverage_map(
-            key, region, layer_id, mode, float(radius), with_catch, lg, basemap, tkey, district
+            key,
+            region,
+            layer_id,
+            mode,
+            float(radius) if with_catch else None,
+            with_catch,
+            lg,
+            basemap,
+            tkey,
         )
 except GeoappError as exc:
     common.error_box(exc)
@@ -89,7 +97,7 @@ m3.metric(
 )
 m4.metric(common.tr("facilities"), f"{len(res.facilities):,}")
 
-clicked = common.show_map(m, key="coverage_map")
+clicked = common.show_map(m, key="coverage_map", bounds=common.district_bounds(region, district))
 common.drill(clicked)
 
 left, right = st.columns(2)
@@ -132,3 +140,7 @@ else:
         }
     ).head(10)
     st.dataframe(show, hide_index=True, width="stretch")
+
+if with_catch:
+    # the other radii's catchments, so moving the radius slider is quick too
+    common.warm_catchments(region, key, layer_id)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from geoapp import maps
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
 
@@ -40,17 +39,11 @@ if len(region_row) and "protected_area_km2" in region_row.columns:
     )
 
 basemap, tkey = common.basemap_choice()
-m = maps.heritage_map(
-    region.boundaries,
-    sites,
-    zones,
-    lang=lg,
-    edges=region.edges,
-    basemap=basemap,
-    tianditu_key=tkey,
-    synthetic=region.synthetic,
-    title=common.layer_label("heritage"),
-)
+try:
+    m = common.heritage_map(key, region, lg, basemap, tkey)
+except GeoappError as exc:
+    common.error_box(exc)
+    st.stop()
 common.drill(common.show_map(m, key="heritage_map"))
 
 for level, title in (("district", "heritage_by_district"), ("zone_type", "heritage_by_zone")):

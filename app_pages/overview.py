@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
-from geoapp import maps
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
 
@@ -35,23 +34,13 @@ for col, lid in zip(cols[3:], facilities, strict=False):
     col.metric(common.layer_label(lid), f"{int(shown[lid].sum()):,}")
 
 basemap, tkey = common.basemap_choice()
-bnd = region.boundaries
-m = maps.overview_map(
-    bnd,
-    facilities,
-    lg,
-    catalog=common.catalog(),
-    edges=region.edges,
-    stats=stats,
-    basemap=basemap,
-    tianditu_key=tkey,
-    synthetic=region.synthetic,
-    title=region.label,
-)
-if district:
-    b = bnd[bnd["district"].astype(str) == district].total_bounds
-    m.fit_bounds([[b[1], b[0]], [b[3], b[2]]])
-common.drill(common.show_map(m, key="overview_map"))
+try:
+    m = common.overview_map(key, region, lg, basemap, tkey)
+except GeoappError as exc:
+    common.error_box(exc)
+    st.stop()
+bounds = common.district_bounds(region, district)
+common.drill(common.show_map(m, key="overview_map", bounds=bounds))
 
 table = shown.assign(zone_type=shown["zone_type"].map(lambda z: zone_name(z, lg)))
 rename = {

@@ -42,8 +42,11 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from branca.element import Element
+from folium.elements import ElementAddToElement
 from folium.map import Layer as _FoliumLayer
 from folium.template import Template
+from pyproj import CRS
 
 from geoapp._atomic import write_text
 from geoapp.catalog import Layer
@@ -108,16 +111,27 @@ def _esc(value: object) -> str:
     return html.escape(str(value), quote=True).replace("`", "&#96;").replace("$", "&#36;")
 
 
+# A "{" followed by "{", "%" or "#" can only occur inside a JSON string (compact JSON
+# puts '"' or '}' after a structural "{"), so escaping it there keeps the JSON valid.
+_JINJA_OPEN_RE = re.compile(r"\{(?=[{%#])")
+
+
 def _js_json(obj: object) -> str:
-    """Serialise ``obj`` compactly as JSON that is safe inside a ``<script>`` element."""
+    """Serialise ``obj`` compactly as JSON that is safe inside a ``<script>`` element.
+
+    ``<``, ``>``, ``&`` and the JS line separators are escaped, and so is every "{" that
+    would open a Jinja2 delimiter: branca compiles rendered scripts as templates, and a
+    data string such as ``{{ ... }}`` must never be evaluated.
+    """
     text = json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-    return (
+    text = (
         text.replace("<", "\\u003c")
         .replace(">", "\\u003e")
         .replace("&", "\\u0026")
         .replace("\u2028", "\\u2028")
         .replace("\u2029", "\\u2029")
     )
+    return _JINJA_OPEN_RE.sub(r"\\u007b", text)
 
 
 def _fmt_int(value: object) -> str:
@@ -195,6 +209,33 @@ def external_urls(page: str) -> list[str]:
 # --------------------------------------------------------------------------- elements
 
 
+class _RawScript(Element):
+    """Script text added to the page as is.
+
+    branca's ``MacroElement.render`` wraps each rendered script in an ``Element``,
+    which compiles it as a Jinja2 template: for data-heavy layers that costs about
+    0.2 s per render (the app renders on every rerun) and would evaluate any template
+    syntax present in the data. This element's text is never compiled.
+    """
+
+    def __init__(self, text: str) -> None:
+        super().__init__()
+        self._name = "RawScript"
+        self.text = text
+
+    def render(self, **kwargs: Any) -> str:
+        return self.text
+
+
+def _render_raw(element: folium.MacroElement, kwargs: dict[str, Any]) -> None:
+    """Render ``element``'s ``script`` macro into the figure without recompiling it."""
+    figure = element.get_root()
+    script = element._template.module.__dict__["script"](element, kwargs)
+    figure.script.add_child(_RawScript(script), name=element.get_name())
+    for child in list(element._children.values()):
+        child.render(**kwargs)
+
+
 class _GeoJsonLayer(_FoliumLayer):
     """A GeoJSON overlay whose style, tooltip and popup come from feature properties.
 
@@ -243,13 +284,26 @@ class _GeoJsonLayer(_FoliumLayer):
         sticky: bool = True,
         highlight: float | None = None,
     ) -> None:
-        super().__init__(name=_esc(name), overlay=True, control=control, show=show)
+        # the layer control's script is compiled as a Jinja2 template: no braces in names
+        label = _esc(name).replace("{", "&#123;").replace("}", "&#125;")
+        super().__init__(name=label, overlay=True, control=control, show=show)
         self._name = "GeoJsonLayer"
         self.data_json = _js_json(collection)
         self.style_json = _js_json(dict(style))
         self.sticky_json = _js_json(bool(sticky))
         self.highlight = highlight
         self.n_features = len(collection.get("features", []))
+
+    def render(self, **kwargs: Any) -> None:
+        if self.show:
+            self.add_child(
+                ElementAddToElement(
+                    element_name=self.get_name(),
+                    element_parent_name=self._parent.get_name(),
+                ),
+                name=self.get_name() + "_add",
+            )
+        _render_raw(self, kwargs)
 
 
 class _HtmlControl(folium.MacroElement):
@@ -276,6 +330,9 @@ class _HtmlControl(folium.MacroElement):
         self.html_json = _js_json(html_text)
         self.position_json = _js_json(position)
         self.css_class_json = _js_json(css_class)
+
+    def render(self, **kwargs: Any) -> None:
+        _render_raw(self, kwargs)
 
 
 class _Background(folium.MacroElement):
@@ -320,6 +377,27 @@ path.leaflet-interactive:focus {{ outline: none; }}
 # --------------------------------------------------------------------------- geometry
 
 
+@functools.lru_cache(maxsize=128)
+def _utm_epsg(zone: int, north: bool) -> CRS:
+    return CRS.from_epsg((32600 if north else 32700) + zone)
+
+
+def _map_crs(geoms: gpd.GeoSeries) -> CRS:
+    """Return the UTM zone at the centre of ``geoms`` (a metric CRS to simplify in).
+
+    Arithmetic on the bounds instead of :func:`geoapp.crs.local_crs`'s PROJ database
+    lookup (about 0.1 s per new extent, and every map layer has its own): simplifying
+    for display only needs a metric CRS close to the data.
+    """
+    geo = geoms if geoms.crs is not None and geoms.crs.is_geographic else geoms.to_crs(WGS84)
+    minx, miny, maxx, maxy = geo.total_bounds
+    lon, lat = (minx + maxx) / 2.0, (miny + maxy) / 2.0
+    if not (math.isfinite(lon) and math.isfinite(lat)) or abs(lat) > 84:
+        return local_crs(geo)
+    zone = min(max(int((lon + 180.0) // 6.0) + 1, 1), 60)
+    return _utm_epsg(zone, lat >= 0)
+
+
 def _prepare(
     gdf: gpd.GeoDataFrame,
     *,
@@ -341,7 +419,7 @@ def _prepare(
     geoms = out.geometry
     all_points = bool((geoms.geom_type == "Point").all())
     if tolerance_m > 0 and not all_points:
-        crs = local_crs(geoms)
+        crs = _map_crs(geoms)
         geoms = geoms.to_crs(crs).simplify(tolerance_m, preserve_topology=True).to_crs(WGS84)
     elif str(geoms.crs) != WGS84 and geoms.crs != WGS84:
         geoms = geoms.to_crs(WGS84)

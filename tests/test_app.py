@@ -81,6 +81,68 @@ def test_coverage_page_and_controls(app):
     _ok(app)
 
 
+def test_catchments_follow_the_radius(app):
+    """Catchments are computed for the radius on the slider, lazily, per radius."""
+    from app_pages import common
+
+    _switch(app, "coverage")
+    app.toggle(key="cov_catch").set_value(True).run()
+    _ok(app)
+    app.select_slider(key="cov_radius_elderly_care").set_value(300).run()
+    _ok(app)
+    assert "Covered within 300 m" in [m.label for m in app.metric]
+    region, key = common.demo_region(), common.DEMO_KEY
+    at_300 = common.catchments(key, region, "elderly_care", 300.0)
+    assert set(at_300["radius_m"]) == {300.0}
+    assert len(at_300) == len(common.analysis(key, region, "elderly_care", "network").facilities)
+    app.toggle(key="cov_catch").set_value(False).run()
+    _ok(app)
+
+
+def test_district_bounds_zoom_inside_the_region():
+    from app_pages import common
+    from geoapp.sources.demo import demo_region
+
+    region = demo_region()
+    (s, w), (n, e) = common.district_bounds(region, "Old Town")
+    minx, miny, maxx, maxy = region.boundaries.total_bounds
+    assert minx <= w < e <= maxx and miny <= s < n <= maxy
+    assert (e - w) < (maxx - minx) and (n - s) < (maxy - miny)
+    assert common.district_bounds(region, "No Such District") is None
+    assert common.district_bounds(region, None) is None
+
+
+def test_map_data_is_never_evaluated_as_a_template():
+    """Data strings reach the browser verbatim: folium/branca compile rendered scripts
+    as Jinja2 templates, and a name like ``{{ 6*7 }}`` must not be evaluated."""
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geoapp import maps
+
+    names = ["{{ 6*7 }}", "{% if true %}IF{% endif %}", "{# c #}", "{{{x}}}"]
+    fac = gpd.GeoDataFrame(
+        {"name": names, "facility_id": [f"{{{{id{i}}}}}" for i in range(4)]},
+        geometry=[Point(116.40 + i / 100, 39.90) for i in range(4)],
+        crs="EPSG:4326",
+    )
+    m = maps.base_map(fac)
+    maps.add_facilities(m, fac, name="{{ 5*5 }} layer")
+    maps.add_note(m, "{{ 4*4 }} note")
+    page = maps.map_html(maps.finish_map(m))
+    # no Jinja2 delimiter survives in the page, and nothing was evaluated
+    assert "{{" not in page and "{%" not in page and "{#" not in page
+    seen = (
+        page.replace("\\u007b", "{")
+        .replace("\\u0026", "&")
+        .replace("&#123;", "{")
+        .replace("&#125;", "}")
+    )
+    for text in ("{{ 6*7 }}", "{% if true %}IF{% endif %}", "{# c #}", "{{{x}}}", "{{id3}}"):
+        assert text in seen, text
+    assert "{{ 5*5 }} layer" in seen and "{{ 4*4 }} note" in seen
+
+
 @pytest.mark.parametrize("page", ["compare", "heritage", "export"])
 def test_other_pages(app, page):
     _switch(app, page)
