@@ -24,7 +24,6 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.ndimage import distance_transform_edt
 from scipy.sparse.csgraph import dijkstra
 
 from geoapp.catalog import radius_label
@@ -606,6 +605,8 @@ def _catchment_geoms(
     geoms_out: np.ndarray,
 ) -> None:
     """Fill ``geoms_out[f * len(radii) + i]`` with facility ``f``'s area at radius ``i``."""
+    from scipy.ndimage import distance_transform_edt  # imported here: 0.5 s at app start
+
     nr = len(radii)
     rmax = radii[-1]
     fac = SnapResult(fsnap.edge[fok], fsnap.along_m[fok], fsnap.access_m[fok])

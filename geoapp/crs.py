@@ -44,9 +44,20 @@ def local_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries) -> CRS:
 
 @functools.lru_cache(maxsize=256)
 def _utm_for_bounds(crs: str, bounds: tuple[float, float, float, float]) -> CRS:
-    from shapely.geometry import box
+    """Return the WGS 84 UTM zone of the bounds' centre (EPSG 326zz north, 327zz south).
 
-    return gpd.GeoSeries([box(*bounds)], crs=crs).estimate_utm_crs()
+    Worked out arithmetically: querying the PROJ database costs ~0.1 s per call.
+    """
+    minx, miny, maxx, maxy = bounds
+    lon = (minx + maxx) / 2.0
+    lat = (miny + maxy) / 2.0
+    if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+        raise CRSError(
+            f"Coordinates around ({lon:.3f}, {lat:.3f}) are not longitude/latitude; "
+            "the data's CRS is probably wrong."
+        )
+    zone = min(int((lon + 180.0) // 6.0) + 1, 60)
+    return CRS.from_epsg((32600 if lat >= 0 else 32700) + zone)
 
 
 def to_local(gdf: gpd.GeoDataFrame, crs: CRS | None = None) -> gpd.GeoDataFrame:
