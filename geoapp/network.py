@@ -36,6 +36,7 @@ from scipy.sparse.csgraph import connected_components, dijkstra
 from scipy.spatial import cKDTree
 
 from geoapp._atomic import atomic_path
+from geoapp._cache import cache_root
 from geoapp.crs import local_crs
 from geoapp.errors import EmptyResultError, InputError
 
@@ -469,10 +470,7 @@ def default_cache_dir() -> Path:
     ``$GEOAPP_CACHE_DIR/networks`` when set, else ``$XDG_CACHE_HOME/geoapp/networks``,
     else ``~/.cache/geoapp/networks``.
     """
-    if os.environ.get("GEOAPP_CACHE_DIR"):
-        return Path(os.environ["GEOAPP_CACHE_DIR"]) / "networks"
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geoapp" / "networks"
+    return cache_root() / "networks"
 
 
 def _save_graph(graph: WalkGraph, path: Path) -> None:

@@ -366,3 +366,20 @@ def test_road_points_keep_ends_and_split_evenly(x0, y0, dx, dy, seed):
     if length > 1.0:
         seg = np.hypot(*np.diff(pts, axis=0).T)
         assert seg.max() < 150.0 * 1.3
+
+
+def test_disk_cache_is_used_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    demo._cached.cache_clear()
+    try:
+        first = demo.demo_region(7)
+        (pkl,) = (tmp_path / "demo").glob("demo-7-*.pkl")
+        demo._cached.cache_clear()
+        again = demo.demo_region(7)  # read back from disk
+        assert again.edges.equals(first.edges) and again.buildings.equals(first.buildings)
+        pkl.write_bytes(b"not a pickle")
+        demo._cached.cache_clear()
+        rebuilt = demo.demo_region(7)
+        assert rebuilt.features.equals(first.features)
+    finally:
+        demo._cached.cache_clear()

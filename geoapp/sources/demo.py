@@ -26,9 +26,12 @@ from __future__ import annotations
 
 import copy
 import functools
+import hashlib
 import logging
 import math
+import pickle
 import time
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -38,6 +41,8 @@ from pyproj import Transformer
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 
+from geoapp._atomic import atomic_path
+from geoapp._cache import cache_root
 from geoapp.region import FEATURE_TAG_KEYS, SYNTHETIC_LABEL, WGS84, Region
 
 log = logging.getLogger(__name__)
@@ -1105,7 +1110,29 @@ def _generate(seed: int) -> Region:
 
 @functools.lru_cache(maxsize=4)
 def _cached(seed: int) -> Region:
-    return _generate(seed)
+    """Generate once per process; reuse a copy pickled on disk by an earlier run.
+
+    The disk copy is keyed by the seed and a hash of this module's source, so any change
+    to the generator makes a new one. A missing, unreadable or stale file is rebuilt.
+    """
+    digest = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+    path = cache_root() / "demo" / f"demo-{seed}-{digest}.pkl"
+    try:
+        with open(path, "rb") as fh:
+            region = pickle.load(fh)  # our own cache file, written below
+        if isinstance(region, Region):
+            return region
+    except FileNotFoundError:
+        pass
+    except Exception as exc:  # corrupt or from another version: rebuild
+        log.info("demo cache %s unreadable (%s); regenerating", path, exc)
+    region = _generate(seed)
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(pickle.dumps(region, protocol=pickle.HIGHEST_PROTOCOL))
+    except OSError as exc:  # read-only home: the in-process cache still works
+        log.info("could not cache the demo region at %s: %s", path, exc)
+    return region
 
 
 def _copy_region(region: Region) -> Region:
