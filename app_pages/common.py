@@ -38,9 +38,10 @@ import streamlit as st
 
 from app_pages.uploads import FACILITY_CRS, Upload, load_uploads
 from geoapp import coverage, maps, workflow
-from geoapp.catalog import Layer, load_catalog, select_features
+from geoapp.catalog import Layer, load_catalog
 from geoapp.errors import GeoappError, NetworkUnavailableError
 from geoapp.i18n import LANGUAGE_NAMES, t
+from geoapp.layers import select_features
 from geoapp.region import Region
 
 log = logging.getLogger(__name__)

@@ -178,7 +178,7 @@ def heritage_report(
     ----------
     heritage_features
         Heritage features (the heritage layer's facility table from
-        :func:`geoapp.catalog.select_features`, or any table with points and polygons
+        :func:`geoapp.layers.select_features`, or any table with points and polygons
         and optional ``historic``/``boundary``/``name`` columns).
     boundaries
         Districts (``district``, ``district_code``, ``zone_type``); None gives a

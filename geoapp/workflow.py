@@ -34,6 +34,7 @@ from geoapp import heritage as _heritage
 from geoapp import zones as _zones
 from geoapp.catalog import Layer
 from geoapp.errors import InputError
+from geoapp.layers import select_features
 from geoapp.region import SYNTHETIC_LABEL, Region
 
 log = logging.getLogger(__name__)
@@ -293,7 +294,7 @@ def analyse_layer(
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
     _tick(progress, f"{layer.name()}: selecting facilities", 0.05)
-    facilities = _catalog.select_features(region.features, layer)
+    facilities = select_features(region.features, layer)
     if len(facilities) == 0:
         log.warning(
             "layer %s has no features in region %s: coverage is zero", layer.id, region.name
@@ -378,7 +379,7 @@ def heritage(
     user's ``--layer-file`` override is honoured.
     """
     layer = layer if layer is not None else _catalog.get_layer("heritage")
-    feats = _catalog.select_features(region.features, layer)
+    feats = select_features(region.features, layer)
     return _heritage.heritage_report(
         feats, region.boundaries, access=access, buffer_m=buffer_m, layer=layer
     )

@@ -4,8 +4,9 @@ import geopandas as gpd
 import pytest
 from shapely.geometry import Point
 
-from geoapp.catalog import get_layer, load_catalog, match_mask, parse_layer_file, select_features
+from geoapp.catalog import get_layer, load_catalog, parse_layer_file
 from geoapp.errors import LayerFileError
+from geoapp.layers import match_mask, select_features
 
 GOOD = """
 id = "pharmacy"

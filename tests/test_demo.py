@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from geoapp.catalog import load_catalog, select_features
+from geoapp.catalog import load_catalog
+from geoapp.layers import select_features
 from geoapp.region import FEATURE_TAG_KEYS, SYNTHETIC_LABEL, Region
 from geoapp.sources import demo
 from geoapp.sources.demo import demo_census, demo_region

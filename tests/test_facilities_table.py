@@ -4,9 +4,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoapp.catalog import load_catalog, select_features
+from geoapp.catalog import load_catalog
 from geoapp.crs import bd09_to_wgs84, gcj02_to_wgs84
 from geoapp.errors import InputError
+from geoapp.layers import select_features
 from geoapp.region import FEATURE_TAG_KEYS
 from geoapp.sources.facilities_table import read_facility_table
 

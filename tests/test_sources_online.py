@@ -11,8 +11,9 @@ import shapely
 from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
 from shapely.geometry import LineString, Point, box
 
-from geoapp.catalog import load_catalog, select_features
+from geoapp.catalog import load_catalog
 from geoapp.errors import GeoappError, InputError, NetworkUnavailableError, PlaceNotFoundError
+from geoapp.layers import select_features
 from geoapp.sources.osm_online import fetch_place
 
 AREA = box(116.30, 39.90, 116.31, 39.91)

@@ -8,8 +8,9 @@ import pyrosm
 import pytest
 import shapely
 
-from geoapp.catalog import load_catalog, select_features
+from geoapp.catalog import load_catalog
 from geoapp.errors import InputError
+from geoapp.layers import select_features
 from geoapp.region import FEATURE_TAG_KEYS, Region
 from geoapp.sources._osm_common import feature_keys, parse_levels
 from geoapp.sources.osm_file import read_osm_file

@@ -105,7 +105,7 @@ def any_value_tags(tags: Mapping[str, Any]) -> dict[str, bool]:
     pyrosm and osmnx match tag values exactly, so a value list such as
     ``amenity=["school"]`` misses OSM's multi-valued tags (``amenity=school;kindergarten``).
     Readers therefore fetch any value of the catalog's keys and leave the value test to
-    :func:`tag_mask` and :func:`geoapp.catalog.select_features`, which split on ``;``.
+    :func:`tag_mask` and :func:`geoapp.layers.select_features`, which split on ``;``.
     """
     return dict.fromkeys(tags, True)
 

@@ -4,7 +4,7 @@ Chinese sources usually give GCJ-02 (Amap/Gaode, Tencent) or BD-09 (Baidu)
 coordinates, a few hundred metres off WGS84, so the coordinate system must be named
 explicitly (``coords="wgs84" | "gcj02" | "bd09"``); nothing is guessed. Rows are
 converted to WGS84 and returned as a ``features`` table (docs/architecture.md) whose
-tag columns let :func:`geoapp.catalog.select_features` pick them up.
+tag columns let :func:`geoapp.layers.select_features` pick them up.
 
 Bad rows (missing, non-numeric or out-of-range coordinates) are reported by their
 line number in the file (the header is line 1) in ``gdf.attrs["problems"]`` and in
