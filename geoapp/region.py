@@ -82,6 +82,10 @@ class Region:
             geom = box(bounds.minx.min(), bounds.miny.min(), bounds.maxx.max(), bounds.maxy.max())
         return gpd.GeoDataFrame({"name": [self.name]}, geometry=[geom], crs=WGS84)
 
+    def counts(self) -> dict[str, int]:
+        """Return the number of rows of each frame (for logs and metadata)."""
+        return {name: len(frame) for name, frame in self.layers().items()}
+
     def with_(self, **changes: Any) -> Region:
         """Return a copy with some fields replaced."""
         return replace(self, **changes)

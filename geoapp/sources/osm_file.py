@@ -178,17 +178,8 @@ def read_osm_file(
         "reader": "pyrosm" if kind == "pbf" else "osmnx",
         "admin_level": level,
         "bbox": list(extent.bounds) if extent is not None else None,
-        "counts": {
-            "features": len(features),
-            "nodes": len(nodes),
-            "edges": len(edges),
-            "buildings": len(bld),
-            "landuse": len(landuse),
-            "boundaries": len(boundaries),
-        },
     }
-    log.info("read %s: %s", path, meta["counts"])
-    return Region(
+    region = Region(
         name=region_name,
         source=f"osm-file:{path}",
         boundaries=boundaries,
@@ -200,6 +191,9 @@ def read_osm_file(
         synthetic=False,
         meta=meta,
     )
+    region.meta["counts"] = region.counts()
+    log.info("read %s: %s", path, region.meta["counts"])
+    return region
 
 
 # ---------------------------------------------------------------------------

@@ -295,17 +295,8 @@ def fetch_place(
         "bbox": list(polygon.bounds),
         "reader": "osmnx",
         "admin_level": level,
-        "counts": {
-            "features": len(features),
-            "nodes": len(nodes),
-            "edges": len(edges),
-            "buildings": len(bld),
-            "landuse": len(landuse),
-            "boundaries": len(boundaries),
-        },
     }
-    log.info("fetched %s: %s", label, meta["counts"])
-    return Region(
+    region = Region(
         name=label,
         source=source,
         boundaries=boundaries,
@@ -317,3 +308,6 @@ def fetch_place(
         synthetic=False,
         meta=meta,
     )
+    region.meta["counts"] = region.counts()
+    log.info("fetched %s: %s", label, region.meta["counts"])
+    return region
