@@ -13,7 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from geoapp.cli import add_region_arguments, region_from_args
+from geoapp import workflow
+from geoapp.catalog import Layer, get_layer
+from geoapp.cli import add_region_arguments, load_catalog_from_args, region_from_args
 from geoapp.errors import GeoappError
 from geoapp.region import Region
 
@@ -57,6 +59,19 @@ def load(args: argparse.Namespace) -> Region:
     region = region_from_args(args)
     Path(args.out).mkdir(parents=True, exist_ok=True)
     return region
+
+
+def setup(args: argparse.Namespace, layer_ids: Sequence[str] | None = None):
+    """Load the layers (default: the whole catalog), the region, its demand and graph.
+
+    Returns ``(catalog, layers, region, demand, graph)``; ``graph`` is None in
+    straight-line mode.
+    """
+    catalog = load_catalog_from_args(args)
+    layers: list[Layer] = [get_layer(lid, catalog) for lid in (layer_ids or list(catalog))]
+    region = load(args)
+    demand, graph = workflow.prepare(region, mode=args.mode)
+    return catalog, layers, region, demand, graph
 
 
 def headline(region: Region) -> str:

@@ -11,11 +11,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headline, load, parser, pct, run  # noqa: E402
+from _common import headline, parser, pct, run, setup  # noqa: E402
 
 from geoapp import workflow  # noqa: E402
-from geoapp.catalog import get_layer  # noqa: E402
-from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 
 def main(argv=None) -> int:
@@ -26,10 +24,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--top", type=int, default=5, help="gap areas to print (default: 5)")
     args = p.parse_args(argv)
-    layer = get_layer(args.layer, load_catalog_from_args(args))
-    region = load(args)
-    demand = workflow.prepare_demand(region)
-    graph = workflow.get_graph(region) if args.mode == "network" else None
+    _, (layer,), region, demand, graph = setup(args, [args.layer])
     result = workflow.analyse_layer(
         region, layer, demand=demand, graph=graph, mode=args.mode, speed_kmh=args.speed
     )

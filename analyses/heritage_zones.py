@@ -14,11 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headline, load, parser, pct, run  # noqa: E402
+from _common import headline, parser, pct, run, setup  # noqa: E402
 
 from geoapp import export, maps, workflow  # noqa: E402
-from geoapp.catalog import get_layer  # noqa: E402
-from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 
 def _table(summary: pd.DataFrame, radius: float) -> pd.DataFrame:
@@ -50,10 +48,7 @@ def main(argv=None) -> int:
     args = p.parse_args(argv)
     if args.buffer < 0:
         p.error(f"--buffer must be 0 or more metres, not {args.buffer:g}")
-    layer = get_layer("heritage", load_catalog_from_args(args))
-    region = load(args)
-    demand = workflow.prepare_demand(region)
-    graph = workflow.get_graph(region) if args.mode == "network" else None
+    _, (layer,), region, demand, graph = setup(args, ["heritage"])
     result = workflow.analyse_layer(
         region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False
     )

@@ -11,22 +11,16 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headline, load, parser, pct, run  # noqa: E402
+from _common import headline, parser, pct, run, setup  # noqa: E402
 
 from geoapp import workflow  # noqa: E402
-from geoapp.catalog import get_layer  # noqa: E402
-from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 
 def main(argv=None) -> int:
     p = parser(__doc__, "life_circle_coverage")
     p.add_argument("--layer", action="append", help="layer id (repeatable; default: all)")
     args = p.parse_args(argv)
-    catalog = load_catalog_from_args(args)
-    layers = [get_layer(lid, catalog) for lid in args.layer or list(catalog)]
-    region = load(args)
-    demand = workflow.prepare_demand(region)
-    graph = workflow.get_graph(region) if args.mode == "network" else None
+    catalog, layers, region, demand, graph = setup(args, args.layer)
     print(headline(region))
     print(
         f"{demand['pop'].sum():,.0f} residents ({demand['pop_60plus'].sum():,.0f} aged 60+), "

@@ -14,11 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headline, load, metres, parser, pct, run  # noqa: E402
+from _common import headline, metres, parser, pct, run, setup  # noqa: E402
 
 from geoapp import charts, export, maps, workflow  # noqa: E402
-from geoapp.catalog import get_layer  # noqa: E402
-from geoapp.cli import load_catalog_from_args  # noqa: E402
 
 
 def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
@@ -48,11 +46,7 @@ def main(argv=None) -> int:
     p = parser(__doc__, "zone_comparison")
     p.add_argument("--layer", action="append", help="layer id (repeatable; default: all)")
     args = p.parse_args(argv)
-    catalog = load_catalog_from_args(args)
-    layers = [get_layer(lid, catalog) for lid in args.layer or list(catalog)]
-    region = load(args)
-    demand = workflow.prepare_demand(region)
-    graph = workflow.get_graph(region) if args.mode == "network" else None
+    catalog, layers, region, demand, graph = setup(args, args.layer)
     analyses = {
         layer.id: workflow.analyse_layer(
             region, layer, demand=demand, graph=graph, mode=args.mode, with_catchments=False

@@ -199,8 +199,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
-        demand = workflow.prepare_demand(region, progress=progress)
-        graph = workflow.get_graph(region, progress=progress) if args.mode == "network" else None
+        demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
         result = workflow.analyse_layer(
             region,
             layer,
@@ -248,8 +247,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     outdir = Path(args.out)
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
-        demand = workflow.prepare_demand(region, progress=progress)
-        graph = workflow.get_graph(region, progress=progress) if args.mode == "network" else None
+        demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
         analyses = {
             layer.id: workflow.analyse_layer(
                 region,

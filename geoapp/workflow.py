@@ -206,6 +206,18 @@ def get_graph(region: Region, *, progress: Progress | None = None) -> network.Wa
     return graph
 
 
+def prepare(
+    region: Region, *, mode: str = "network", progress: Progress | None = None
+) -> tuple[gpd.GeoDataFrame, network.WalkGraph | None]:
+    """Return the region's demand and, in network mode, its walking graph.
+
+    The two inputs every :func:`analyse_layer` call needs; compute them once per region.
+    """
+    demand = prepare_demand(region, progress=progress)
+    graph = get_graph(region, progress=progress) if mode == "network" else None
+    return demand, graph
+
+
 @dataclass
 class LayerAnalysis:
     """Everything computed for one layer on one region."""
