@@ -40,7 +40,7 @@ from app_pages.uploads import FACILITY_CRS, Upload, load_uploads
 from geoapp import coverage, maps, workflow
 from geoapp.catalog import Layer, load_catalog
 from geoapp.errors import GeoappError, NetworkUnavailableError
-from geoapp.i18n import LANGUAGE_NAMES, t
+from geoapp.i18n import LANGUAGE_NAMES, STRINGS, t
 from geoapp.layers import select_features
 from geoapp.region import Region
 
@@ -90,6 +90,20 @@ def set_region(region: Region, key: str) -> None:
     st.session_state["region_key"] = key
     st.session_state.pop("district", None)
     st.session_state.pop("district_pick", None)
+
+
+def page_header(page: str) -> tuple[Region, str, str]:
+    """Draw a page's title, region caption, synthetic banner and intro (when one exists).
+
+    Returns the current ``(region, region_key, language)``.
+    """
+    region, key = current_region()
+    st.title(tr(f"page_{page}"))
+    st.caption(region.label)
+    synthetic_banner(region)
+    if f"{page}_intro" in STRINGS:
+        st.write(tr(f"{page}_intro"))
+    return region, key, lang()
 
 
 def synthetic_banner(region: Region) -> None:

@@ -10,13 +10,8 @@ from geoapp import charts
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
 
-region, key = common.current_region()
-lg = common.lang()
+region, key, lg = common.page_header("compare")
 cat = common.catalog()
-st.title(common.tr("page_compare"))
-st.caption(region.label)
-common.synthetic_banner(region)
-st.write(common.tr("compare_intro"))
 
 default = [lid for lid in cat if lid != "heritage"] or list(cat)
 layer_ids = st.multiselect(

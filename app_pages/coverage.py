@@ -11,12 +11,8 @@ from app_pages import common
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
 
-region, key = common.current_region()
-lg = common.lang()
+region, key, lg = common.page_header("coverage")
 cat = common.catalog()
-st.title(common.tr("page_coverage"))
-st.caption(region.label)
-common.synthetic_banner(region)
 
 has_network = len(region.edges) > 0
 c1, c2, c3, c4 = st.columns([1.3, 1.2, 1.1, 1.4])

@@ -10,13 +10,8 @@ import streamlit as st
 from app_pages import common
 from geoapp.errors import GeoappError
 
-region, key = common.current_region()
-lg = common.lang()
+region, key, lg = common.page_header("export")
 cat = common.catalog()
-st.title(common.tr("page_export"))
-st.caption(region.label)
-common.synthetic_banner(region)
-st.write(common.tr("export_intro"))
 
 layer_ids = list(cat)
 current = st.session_state.get("cov_layer", layer_ids[0])

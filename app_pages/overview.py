@@ -8,12 +8,7 @@ from app_pages import common
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
 
-region, key = common.current_region()
-lg = common.lang()
-st.title(common.tr("page_overview"))
-st.caption(region.label)
-common.synthetic_banner(region)
-st.write(common.tr("overview_intro"))
+region, key, lg = common.page_header("overview")
 
 try:
     with st.spinner(common.tr("working")):
