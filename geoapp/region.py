@@ -35,6 +35,12 @@ EDGE_COLUMNS = ("u", "v", "length_m", "highway", "name")
 BUILDING_COLUMNS = ("building_id", "building", "levels", "name")
 LANDUSE_COLUMNS = ("landuse",)
 ZONE_TYPES = ("core", "new_town", "rural", "unknown")
+#: Per-point settlement classes (Degree-of-Urbanisation style, see geoapp.zones).
+SETTLEMENT_TYPES = ("core", "new_town", "rural")
+#: District name of demand that lies outside every district boundary (kept, never dropped).
+OUTSIDE_DISTRICTS = "(outside districts)"
+#: Key of ``Region.meta`` holding plain-sentence data warnings raised by sources (list[str]).
+META_WARNINGS = "warnings"
 
 SYNTHETIC_LABEL = "synthetic demo data"
 

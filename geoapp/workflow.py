@@ -230,6 +230,10 @@ class LayerAnalysis:
     gaps: gpd.GeoDataFrame
     hexes: gpd.GeoDataFrame
     meta: dict[str, Any] = field(default_factory=dict)
+    #: ``"ok"`` or ``"no_data"`` (no facility of the layer in the data for the region).
+    status: str = "ok"
+    #: Plain-sentence warnings for this analysis (region, demand and layer), in order.
+    warnings: tuple[str, ...] = ()
 
 
 def _versions() -> dict[str, str]:
