@@ -20,20 +20,15 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from geoapp._atomic import atomic_path
+from geoapp.styles import zone_color, zone_name
 
 log = logging.getLogger(__name__)
 
 CJK_FONT = "WenQuanYi Micro Hei"
 
-ZONE_LABELS = {
-    "en": {"core": "Urban core", "new_town": "New towns", "rural": "Rural", "unknown": "Unknown"},
-    "zh": {"core": "中心城区", "new_town": "新城", "rural": "乡村地区", "unknown": "未分类"},
-}
-ZONE_COLORS = {"core": "#3b6ea8", "new_town": "#e1a23b", "rural": "#5a9e5a", "unknown": "#999999"}
-
 _TEXT = {
     "en": {
-        "ylabel": "Share of residents covered",
+        "ylabel": "Share of the layer's residents within reach",
         "xlabel": "Walking distance (m)",
         "target": "Target {share:.0%} within {radius:,.0f} m",
         "title": "Coverage by zone type",
@@ -41,7 +36,7 @@ _TEXT = {
         "empty": "No zone comparison to show",
     },
     "zh": {
-        "ylabel": "覆盖居民比例",
+        "ylabel": "服务对象覆盖比例",
         "xlabel": "步行距离（米）",
         "target": "目标：{radius:,.0f}米内{share:.0%}",
         "title": "各类地区服务覆盖率",
@@ -65,7 +60,7 @@ def _font_family() -> list[str]:
 def _radii(columns: pd.Index) -> list[tuple[str, float]]:
     out = []
     for c in columns:
-        m = re.fullmatch(r"share_pop_(\d+(?:_\d+)?)", str(c))
+        m = re.fullmatch(r"share_demand_(\d+(?:_\d+)?)", str(c))
         if m:
             out.append((c, float(m.group(1).replace("_", "."))))
     return sorted(out, key=lambda t: t[1])
@@ -82,7 +77,7 @@ def zone_comparison_chart(
     ----------
     zones_df
         Output of :func:`geoapp.gaps.compare_zones` (``layer``, ``zone_type``,
-        ``share_pop_R`` columns, optional ``target_radius_m``/``target_share``,
+        ``share_demand_R`` columns, optional ``target_radius_m``/``target_share``,
         ``status``, ``layer_label``/``layer_label_zh``).
     path
         When given, the chart is also written there as PNG, atomically.
@@ -94,7 +89,6 @@ def zone_comparison_chart(
     matplotlib.figure.Figure
     """
     text = _TEXT.get(lang, _TEXT["en"])
-    zl = ZONE_LABELS.get(lang, ZONE_LABELS["en"])
     layers = list(dict.fromkeys(zones_df["layer"])) if len(zones_df) else []
     with matplotlib.rc_context({"font.family": _font_family(), "axes.unicode_minus": False}):
         fig = Figure(figsize=(max(5.0, 4.6 * max(1, len(layers))), 5.0), dpi=110)
@@ -119,8 +113,8 @@ def zone_comparison_chart(
                     pos,
                     np.nan_to_num(vals),
                     width=width * 0.95,
-                    color=ZONE_COLORS.get(z, "#777777"),
-                    label=zl.get(z, z),
+                    color=zone_color(z),
+                    label=zone_name(z, lang),
                 )
                 for xi, v in zip(pos, vals, strict=True):
                     if np.isnan(v):
@@ -171,4 +165,4 @@ def zone_comparison_chart(
     return fig
 
 
-__all__ = ["ZONE_LABELS", "zone_comparison_chart"]
+__all__ = ["zone_comparison_chart"]

@@ -52,19 +52,12 @@ from geoapp._atomic import write_text
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
-from geoapp.i18n import t, zone_fine_name, zone_name
+from geoapp.i18n import t
+from geoapp.styles import ZONE_ORDER, zone_color, zone_fine_name, zone_name
 
 log = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
-
-#: Colours of the broad zone types.
-ZONE_COLORS = {
-    "core": "#c0392b",
-    "new_town": "#e67e22",
-    "rural": "#27ae60",
-    "unknown": "#7f8c8d",
-}
 
 #: Colours of the walking-distance classes, nearest first; the last is "beyond".
 DISTANCE_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
@@ -650,7 +643,7 @@ def add_boundaries(
             rows.append(_esc(zone_fine_name(f, lang)))
         rows += [f"{_esc(k)}: {v[i]}" for k, v in extra.items() if v[i]]
         tips.append("<br>".join(rows))
-    colors = [ZONE_COLORS.get(z, ZONE_COLORS["unknown"]) for z in zone.tolist()]
+    colors = [zone_color(z) for z in zone.tolist()]
     if fill_by_zone:
         styles = [{"fillColor": c} for c in colors]
         style = {"color": "#333333", "weight": 1.5, "fillOpacity": 0.35}
@@ -681,9 +674,10 @@ def add_boundaries(
         highlight=3.5,
     ).add_to(m)
     if fill_by_zone:
-        present = [z for z in ZONE_COLORS if z in set(zone.tolist())]
+        seen = set(zone.tolist())
+        present = [z for z in ZONE_ORDER if z in seen] + sorted(seen - set(ZONE_ORDER))
         items = "".join(
-            f'<div><span class="sw" style="background:{ZONE_COLORS[z]}"></span>'
+            f'<div><span class="sw" style="background:{zone_color(z)}"></span>'
             f"{_esc(zone_name(z, lang))}</div>"
             for z in present
         )
