@@ -31,7 +31,7 @@ def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
             {
                 "layer": z["layer"],
                 "zone": z["zone_type"],
-                "covered": f"{pct(z.get(f'share_pop_{round(r)}', float('nan')))} <= {r:,.0f} m",
+                "covered": f"{pct(z.get(f'share_demand_{round(r)}', float('nan')))} <= {r:,.0f} m",
                 "vs core": "-" if ratio != ratio else f"x{ratio:.2f}",
                 "median": metres(z["median_dist_m"], limit),
                 "p90": metres(z["p90_dist_m"], limit),

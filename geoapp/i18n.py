@@ -151,6 +151,13 @@ STRINGS: dict[str, dict[str, str]] = {
     "gap": {"en": "Gap", "zh": "缺口"},
     "gap_rank": {"en": "Rank", "zh": "排名"},
     "nearest_m": {"en": "Nearest facility (m)", "zh": "最近设施（米）"},
+    "gap_median_m": {"en": "Median distance", "zh": "距离中位数"},
+    "gap_max_m": {"en": "Maximum distance", "zh": "最远距离"},
+    "beyond_limit": {"en": "beyond the search limit", "zh": "超出搜索范围"},
+    "gap_share_uncovered": {
+        "en": "Uncovered share of the residents inside",
+        "zh": "区内未覆盖居民占比",
+    },
     "reason": {"en": "Why", "zh": "原因"},
     "pop_served": {"en": "Residents served", "zh": "服务人口"},
     "coverage_by_district": {"en": "Coverage by district", "zh": "各区县覆盖率"},

@@ -1010,10 +1010,20 @@ def add_gaps(
     unc = _col(g, "uncovered_pop", np.nan).tolist()
     unc60 = _col(g, "uncovered_pop_60plus", np.nan).tolist()
     near = _col(g, "nearest_m", np.nan).tolist()
-    gl, ul, nl = _esc(t("gap", lang)), _esc(t("uncovered_pop", lang)), _esc(t("nearest_m", lang))
-    ol = _esc(t("population_60plus", lang))
+    far = _col(g, "max_nearest_m", np.nan).tolist()
+    pure = _col(g, "share_uncovered", np.nan).tolist()
+    gl, ul = _esc(t("gap", lang)), _esc(t("uncovered_pop", lang))
+    nl, xl = _esc(t("gap_median_m", lang)), _esc(t("gap_max_m", lang))
+    ol, sl = _esc(t("population_60plus", lang)), _esc(t("gap_share_uncovered", lang))
+    beyond = _esc(t("beyond_limit", lang))
+
+    def _dist(x: object) -> str:
+        v = pd.to_numeric(x, errors="coerce")
+        return "" if pd.isna(v) else beyond if v == np.inf else _fmt_m(v)
+
     tips, pops = [], []
-    for rk, why, dist, u, u6, nm in zip(ranks, reasons, districts, unc, unc60, near, strict=True):
+    rows_in = zip(ranks, reasons, districts, unc, unc60, near, far, pure, strict=True)
+    for rk, why, dist, u, u6, nm, fm, pu in rows_in:
         head = f"<b>{gl} #{_esc(rk)}</b>" + (f" · {dist}" if dist else "")
         tips.append(head + (f"<br>{ul}: {_fmt_int(u)}" if _fmt_int(u) else ""))
         rows = [head]
@@ -1021,8 +1031,12 @@ def add_gaps(
             rows.append(f"{ul}: {_fmt_int(u)}")
         if _fmt_int(u6):
             rows.append(f"{ol}: {_fmt_int(u6)}")
-        if _fmt_m(nm):
-            rows.append(f"{nl}: {_fmt_m(nm)}")
+        if _dist(nm):
+            rows.append(f"{nl}: {_dist(nm)}")
+        if _dist(fm):
+            rows.append(f"{xl}: {_dist(fm)}")
+        if pd.notna(pu):
+            rows.append(f"{sl}: {float(pu):.0%}")
         if why:
             rows.append(f"<i>{why}</i>")
         pops.append("<br>".join(rows))

@@ -31,7 +31,7 @@ SCRIPTS = ("life_circle_coverage", "elderly_care_gaps", "zone_comparison", "heri
 LABEL = "synthetic demo data"
 
 ZONES_COLUMNS = {
-    "layer", "zone_type", "share_pop_1000", "ratio_to_core_1000", "median_dist_m", "p90_dist_m",
+    "layer", "zone_type", "share_demand_1000", "ratio_to_core_1000", "median_dist_m", "p90_dist_m",
     "facilities_per_10k", "gini_dist", "below_target", "status",
 }  # fmt: skip
 EXPECTED_FILES = {
@@ -178,7 +178,7 @@ def test_demo_core_coverage_beats_rural_for_elderly_care(demo_runs):
         ["layer", "zone_type"]
     )
     care = zones.loc["elderly_care"]
-    assert care.loc["core", "share_pop_1000"] > care.loc["rural", "share_pop_1000"]
+    assert care.loc["core", "share_demand_1000"] > care.loc["rural", "share_demand_1000"]
     assert care.loc["core", "ratio_to_core_1000"] == pytest.approx(1.0)
     assert care.loc["rural", "ratio_to_core_1000"] < 1.0
     assert (care["status"] == "ok").all()
