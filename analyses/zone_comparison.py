@@ -77,10 +77,14 @@ def main(argv=None) -> int:
         f"{'walking' if args.mode == 'network' else 'straight-line'} distance):"
     )
     print(_rows(table, analyses).to_string(index=False))
-    missing = sorted(set(table.loc[table["status"] != "ok", "zone_type"]))
+    for a in analyses.values():
+        for warning in a.warnings:
+            print(f"Warning: {warning}")
+    missing = sorted(set(table.loc[table["status"] == "no_residents", "zone_type"]))
     if missing:
         print(
-            f"No residents in zone type(s): {', '.join(missing)} (status 'no data' in zones.csv)."
+            f"No residents in zone type(s): {', '.join(missing)} "
+            "(status 'no_residents' in zones.csv)."
         )
     for _, z in table[table["below_target"]].iterrows():
         print(
