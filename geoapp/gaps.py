@@ -347,13 +347,12 @@ def _flag_cells(
     demand point that falls inside them (not only those of the parent, since H3
     children do not nest exactly), down to ``h3_res + refine``.
     """
-    ok = np.isfinite(lat) & np.isfinite(lng)
+    pool = np.isfinite(lat) & np.isfinite(lng)  # points that may lie in a candidate cell
     flagged: list[str] = []
     candidates: set[str] | None = None  # None: every cell at the coarsest resolution
     for k, res in enumerate(range(h3_res, h3_res + refine + 1)):
-        cells = _cells_at(lat, lng, ok, res)
-        df = pd.DataFrame({"c": cells, "u": np.where(unc, w, 0.0), "t": w})
-        df = df[df["c"] != ""]
+        cells = _cells_at(lat, lng, pool, res)
+        df = pd.DataFrame({"c": cells, "u": np.where(unc, w, 0.0), "t": w})[pool]
         if candidates is not None:
             df = df[df["c"].isin(candidates)]
         per = df.groupby("c", sort=True)[["u", "t"]].sum()
@@ -364,6 +363,9 @@ def _flag_cells(
         if k == refine or not len(mixed):
             break
         candidates = {ch for c in mixed for ch in h3.cell_to_children(c, res + 1)}
+        # a child reaches slightly past its parent, never past the parent's neighbours
+        near = {n for c in mixed for n in h3.grid_disk(c, 1)}
+        pool = pool & pd.Series(cells).isin(near).to_numpy()
     return flagged
 
 
