@@ -34,6 +34,7 @@ _TEXT = {
         "title": "Coverage by zone type",
         "nodata": "no data",
         "empty": "No zone comparison to show",
+        "no_facilities": "No facilities in the data:\ncoverage cannot be assessed",
     },
     "zh": {
         "ylabel": "服务对象覆盖比例",
@@ -42,6 +43,7 @@ _TEXT = {
         "title": "各类地区服务覆盖率",
         "nodata": "无数据",
         "empty": "没有可显示的分区比较",
+        "no_facilities": "数据中没有此类设施：\n无法评估覆盖率",
     },
 }
 
@@ -76,7 +78,8 @@ def zone_comparison_chart(
     Parameters
     ----------
     zones_df
-        Output of :func:`geoapp.gaps.compare_zones` (``layer``, ``zone_type``,
+        Output of :func:`geoapp.gaps.compare_zones` (``layer``, ``zone_type`` or
+        ``settlement``,
         ``share_demand_R`` columns, optional ``target_radius_m``/``target_share``,
         ``status``, ``layer_label``/``layer_label_zh``).
     path
@@ -98,15 +101,26 @@ def zone_comparison_chart(
             ax.axis("off")
             ax.text(0.5, 0.5, text["empty"], ha="center", va="center")
         axes = fig.subplots(1, len(layers), squeeze=False)[0] if layers else []
+        group = "settlement" if "zone_type" not in zones_df.columns else "zone_type"
         for ax, lid in zip(axes, layers, strict=False):
             part = zones_df[zones_df["layer"] == lid]
+            if "status" in part.columns and (part["status"] == "no_data").all():
+                # no facility in the data: say so instead of drawing zero coverage
+                ax.text(
+                    0.5,
+                    0.5,
+                    text["no_facilities"],
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                )
             part = part.loc[:, part.notna().any()]
             radii = _radii(part.columns)
-            zones = list(part["zone_type"])
+            zones = list(part[group])
             width = 0.8 / max(1, len(zones))
             x = np.arange(len(radii))
             for k, (_, row) in enumerate(part.iterrows()):
-                z = row["zone_type"]
+                z = row[group]
                 vals = np.array([row[c] for c, _ in radii], dtype=float)
                 pos = x - 0.4 + width * (k + 0.5)
                 ax.bar(
