@@ -14,13 +14,17 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import headline, parser, pct, run, setup  # noqa: E402
 
 from geoapp import workflow  # noqa: E402
+from geoapp.coverage import SPEED_PRESETS  # noqa: E402
 
 
 def main(argv=None) -> int:
     p = parser(__doc__, "elderly_care_gaps")
     p.add_argument("--layer", default="elderly_care", help="layer id (default: elderly_care)")
     p.add_argument(
-        "--speed", type=float, default=3.6, help="walking speed in km/h (default: elderly pace 3.6)"
+        "--speed",
+        type=float,
+        default=SPEED_PRESETS["elderly"],
+        help=f"walking speed in km/h (default: elderly pace {SPEED_PRESETS['elderly']:g})",
     )
     p.add_argument("--top", type=int, default=5, help="gap areas to print (default: 5)")
     args = p.parse_args(argv)
@@ -36,6 +40,8 @@ def main(argv=None) -> int:
     total = acc[col].sum()
     share = acc.loc[acc["dist_m"] <= layer.target_m, col].sum() / total if total else float("nan")
     print(headline(region))
+    for warning in result.warnings:
+        print(f"Warning: {warning}")
     print(
         f"{layer.name()}: {len(result.facilities):,} facilities; {pct(share)} of {who} within "
         f"{layer.target_m:,.0f} m ({'walk' if args.mode == 'network' else 'straight line'})."

@@ -31,7 +31,7 @@ def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
             {
                 "layer": z["layer"],
                 "zone": z["zone_type"],
-                "covered": f"{pct(z.get(f'share_pop_{round(r)}', float('nan')))} <= {r:,.0f} m",
+                "covered": f"{pct(z.get(f'share_demand_{round(r)}', float('nan')))} <= {r:,.0f} m",
                 "vs core": "-" if ratio != ratio else f"x{ratio:.2f}",
                 "median": metres(z["median_dist_m"], limit),
                 "p90": metres(z["p90_dist_m"], limit),
@@ -77,10 +77,14 @@ def main(argv=None) -> int:
         f"{'walking' if args.mode == 'network' else 'straight-line'} distance):"
     )
     print(_rows(table, analyses).to_string(index=False))
-    missing = sorted(set(table.loc[table["status"] != "ok", "zone_type"]))
+    for a in analyses.values():
+        for warning in a.warnings:
+            print(f"Warning: {warning}")
+    missing = sorted(set(table.loc[table["status"] == "no_residents", "zone_type"]))
     if missing:
         print(
-            f"No residents in zone type(s): {', '.join(missing)} (status 'no data' in zones.csv)."
+            f"No residents in zone type(s): {', '.join(missing)} "
+            "(status 'no_residents' in zones.csv)."
         )
     for _, z in table[table["below_target"]].iterrows():
         print(

@@ -47,7 +47,7 @@ from geoapp.region import Region
 log = logging.getLogger(__name__)
 
 DEMO_KEY = "demo"
-SPEEDS = {"adult": 4.5, "elderly": 3.6}
+SPEEDS = coverage.SPEED_PRESETS  # one source of the walking-speed presets
 MAP_HEIGHT = 560
 
 

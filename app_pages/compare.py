@@ -39,7 +39,7 @@ shown = shown.drop(columns=[c for c in ("layer_label", "layer_label_zh") if c in
 shown["zone_type"] = shown["zone_type"].map(lambda z: zone_name(str(z), lg))
 st.dataframe(shown, hide_index=True, width="stretch")
 
-share_cols = [c for c in table.columns if c.startswith("share_pop_")]
+share_cols = [c for c in table.columns if c.startswith("share_demand_")]
 if share_cols:
     target_col = share_cols[-1]
     pivot = table.pivot_table(

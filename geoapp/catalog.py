@@ -14,6 +14,10 @@ required; the others optional)::
     population = "total"            # "total" or "age_60plus"
     radii_m = [300, 500, 1000]      # ascending, metres
     target_m = 500                  # distance a resident should be within
+    target_share = 0.85             # share of the layer's residents that should be
+                                    # within target_m (0..1; default 0.85)
+    [capacity]                      # reserved for capacity modelling: a table,
+                                    # accepted and stored, not used yet
     description = { en = "...", zh = "..." }
     standard = "GB 50180-2018 ..."  # where the radii come from
     color = "#1f77b4"
@@ -39,7 +43,13 @@ DEFAULT_LAYER_DIR = Path(__file__).resolve().parent.parent / "layers"
 
 POPULATIONS = ("total", "age_60plus")
 _REQUIRED = ("id", "label", "population", "radii_m", "target_m", "match")
-_OPTIONAL = ("description", "standard", "color", "icon", "order")
+_OPTIONAL = ("description", "standard", "color", "icon", "order", "target_share", "capacity")
+
+#: Share of a layer's residents that should live within its ``target_m`` when the layer
+#: file sets no ``target_share``: 85%, the 15-minute life-circle coverage target
+#: (Shanghai's 14th Five-Year Plan: about 85% of urban residents within a 15-minute
+#: walk of community public services by 2025).
+DEFAULT_TARGET_SHARE = 0.85
 _KNOWN = set(_REQUIRED) | set(_OPTIONAL)
 
 
@@ -61,6 +71,11 @@ class Layer:
         Distance a resident should be within, in metres.
     match
         Tag tables; a feature belongs to the layer when it matches any of them.
+    target_share
+        Share (0..1) of the layer's residents that should be within ``target_m``.
+    capacity
+        Reserved for capacity modelling: the layer file's ``[capacity]`` table as read,
+        stored but not used yet.
     """
 
     id: str
@@ -75,6 +90,8 @@ class Layer:
     icon: str = "info-sign"
     order: int = 100
     source_file: str = ""
+    target_share: float = DEFAULT_TARGET_SHARE
+    capacity: Mapping[str, object] = field(default_factory=dict)
 
     def name(self, lang: str = "en") -> str:
         """Return the label in ``lang``, falling back to English then the id."""
@@ -210,6 +227,27 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
     ):
         problems.append(_problem(path, "target_m", f"{target!r} must be a positive number"))
 
+    share = data.get("target_share", DEFAULT_TARGET_SHARE)
+    if "target_share" in data and (
+        not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1
+    ):
+        problems.append(
+            _problem(
+                path,
+                "target_share",
+                f"{share!r} must be a share between 0 and 1 (e.g. 0.85 for 85%)",
+            )
+        )
+
+    if "capacity" in data and not isinstance(data["capacity"], dict):
+        problems.append(
+            _problem(
+                path,
+                "capacity",
+                f"{data['capacity']!r} must be a table ([capacity] with keys under it)",
+            )
+        )
+
     match = data.get("match")
     if "match" in data:
         if not isinstance(match, list) or not match:
@@ -260,6 +298,8 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
         icon=data.get("icon", "info-sign"),
         order=data.get("order", 100),
         source_file=str(path),
+        target_share=float(share),
+        capacity=dict(data.get("capacity", {})),
     )
 
 

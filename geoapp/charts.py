@@ -20,33 +20,30 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from geoapp._atomic import atomic_path
+from geoapp.styles import zone_color, zone_name
 
 log = logging.getLogger(__name__)
 
 CJK_FONT = "WenQuanYi Micro Hei"
 
-ZONE_LABELS = {
-    "en": {"core": "Urban core", "new_town": "New towns", "rural": "Rural", "unknown": "Unknown"},
-    "zh": {"core": "中心城区", "new_town": "新城", "rural": "乡村地区", "unknown": "未分类"},
-}
-ZONE_COLORS = {"core": "#3b6ea8", "new_town": "#e1a23b", "rural": "#5a9e5a", "unknown": "#999999"}
-
 _TEXT = {
     "en": {
-        "ylabel": "Share of residents covered",
+        "ylabel": "Share of the layer's residents within reach",
         "xlabel": "Walking distance (m)",
         "target": "Target {share:.0%} within {radius:,.0f} m",
         "title": "Coverage by zone type",
         "nodata": "no data",
         "empty": "No zone comparison to show",
+        "no_facilities": "No facilities in the data:\ncoverage cannot be assessed",
     },
     "zh": {
-        "ylabel": "覆盖居民比例",
+        "ylabel": "服务对象覆盖比例",
         "xlabel": "步行距离（米）",
         "target": "目标：{radius:,.0f}米内{share:.0%}",
         "title": "各类地区服务覆盖率",
         "nodata": "无数据",
         "empty": "没有可显示的分区比较",
+        "no_facilities": "数据中没有此类设施：\n无法评估覆盖率",
     },
 }
 
@@ -65,7 +62,7 @@ def _font_family() -> list[str]:
 def _radii(columns: pd.Index) -> list[tuple[str, float]]:
     out = []
     for c in columns:
-        m = re.fullmatch(r"share_pop_(\d+(?:_\d+)?)", str(c))
+        m = re.fullmatch(r"share_demand_(\d+(?:_\d+)?)", str(c))
         if m:
             out.append((c, float(m.group(1).replace("_", "."))))
     return sorted(out, key=lambda t: t[1])
@@ -81,8 +78,9 @@ def zone_comparison_chart(
     Parameters
     ----------
     zones_df
-        Output of :func:`geoapp.gaps.compare_zones` (``layer``, ``zone_type``,
-        ``share_pop_R`` columns, optional ``target_radius_m``/``target_share``,
+        Output of :func:`geoapp.gaps.compare_zones` (``layer``, ``zone_type`` or
+        ``settlement``,
+        ``share_demand_R`` columns, optional ``target_radius_m``/``target_share``,
         ``status``, ``layer_label``/``layer_label_zh``).
     path
         When given, the chart is also written there as PNG, atomically.
@@ -94,7 +92,6 @@ def zone_comparison_chart(
     matplotlib.figure.Figure
     """
     text = _TEXT.get(lang, _TEXT["en"])
-    zl = ZONE_LABELS.get(lang, ZONE_LABELS["en"])
     layers = list(dict.fromkeys(zones_df["layer"])) if len(zones_df) else []
     with matplotlib.rc_context({"font.family": _font_family(), "axes.unicode_minus": False}):
         fig = Figure(figsize=(max(5.0, 4.6 * max(1, len(layers))), 5.0), dpi=110)
@@ -104,23 +101,34 @@ def zone_comparison_chart(
             ax.axis("off")
             ax.text(0.5, 0.5, text["empty"], ha="center", va="center")
         axes = fig.subplots(1, len(layers), squeeze=False)[0] if layers else []
+        group = "settlement" if "zone_type" not in zones_df.columns else "zone_type"
         for ax, lid in zip(axes, layers, strict=False):
             part = zones_df[zones_df["layer"] == lid]
+            if "status" in part.columns and (part["status"] == "no_data").all():
+                # no facility in the data: say so instead of drawing zero coverage
+                ax.text(
+                    0.5,
+                    0.5,
+                    text["no_facilities"],
+                    ha="center",
+                    va="center",
+                    transform=ax.transAxes,
+                )
             part = part.loc[:, part.notna().any()]
             radii = _radii(part.columns)
-            zones = list(part["zone_type"])
+            zones = list(part[group])
             width = 0.8 / max(1, len(zones))
             x = np.arange(len(radii))
             for k, (_, row) in enumerate(part.iterrows()):
-                z = row["zone_type"]
+                z = row[group]
                 vals = np.array([row[c] for c, _ in radii], dtype=float)
                 pos = x - 0.4 + width * (k + 0.5)
                 ax.bar(
                     pos,
                     np.nan_to_num(vals),
                     width=width * 0.95,
-                    color=ZONE_COLORS.get(z, "#777777"),
-                    label=zl.get(z, z),
+                    color=zone_color(z),
+                    label=zone_name(z, lang),
                 )
                 for xi, v in zip(pos, vals, strict=True):
                     if np.isnan(v):
@@ -171,4 +179,4 @@ def zone_comparison_chart(
     return fig
 
 
-__all__ = ["ZONE_LABELS", "zone_comparison_chart"]
+__all__ = ["zone_comparison_chart"]

@@ -347,12 +347,14 @@ def build_parser() -> argparse.ArgumentParser:
         default="network",
         help="walking network or straight line",
     )
+    from geoapp.coverage import SPEED_PRESETS  # the one source of the speed presets
+
     s.add_argument(
         "--speed",
         type=float,
-        default=4.5,
+        default=SPEED_PRESETS["adult"],
         metavar="KMH",
-        help="walking speed (4.5 adult, 3.6 elderly)",
+        help="walking speed ({})".format(", ".join(f"{v:g} {k}" for k, v in SPEED_PRESETS.items())),
     )
     s.add_argument("--no-map", action="store_true", help="skip the HTML map")
     s.add_argument(

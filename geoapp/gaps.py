@@ -2,12 +2,16 @@
 
 A gap is demand lying beyond a layer's target distance.
 
-* :func:`find_gaps` flags H3 cells whose uncovered demand reaches a threshold, merges
-  adjacent flagged cells into gap areas, ranks them and explains each in plain words
-  (English ``reason`` and Chinese ``reason_zh``).
-* :func:`compare_zones` compares zone types per layer: coverage shares, ratio to the
-  core, median and 90th-percentile distance, facilities per 10,000 and a Gini index of
-  walking distance, with a target flag.
+* :func:`find_gaps` outlines the areas that hold uncovered people: H3 cells in which
+  nearly all of the layer's demand is uncovered (90% by default), refined to smaller
+  cells where a cell is mixed, merged into gap areas, ranked and explained in plain
+  words (English ``reason`` and Chinese ``reason_zh``). Every demand point inside the
+  final polygons, covered or not, is counted, so ``share_uncovered`` is the honest
+  purity of each area.
+* :func:`compare_zones` compares zone types (or settlement classes) per layer: coverage
+  shares, ratio to the core, median and 90th-percentile distance, facilities per
+  10,000 and a Gini index of walking distance, with the layer's target flag and a
+  ``status`` that tells missing data from missing service.
 * :func:`gini` and :func:`weighted_percentile` are the statistics behind it.
 """
 
@@ -20,40 +24,58 @@ import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
-from scipy.sparse import coo_matrix
-from scipy.sparse.csgraph import connected_components
+import shapely
 
 from geoapp.catalog import Layer, radius_label
 from geoapp.crs import local_crs
-from geoapp.population import h3_cells, h3_polygons
-from geoapp.zones import BROAD_TYPES
+from geoapp.errors import InputError
+from geoapp.population import h3_polygons
+from geoapp.styles import BROAD_ZONE_TYPES, ZONE_ORDER, zone_sort_key
 
 log = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
 
-#: A cell is flagged when at least this many residents of the layer's demand (all
-#: residents, or residents aged 60+ for 60+ layers) lie beyond the target: it ignores
-#: stray buildings while keeping small rural clusters.
+#: A gap area is kept when at least this many residents of the layer's demand (all
+#: residents, or residents aged 60+ for 60+ layers) lie beyond the target inside it: it
+#: ignores stray buildings while keeping small rural clusters.
 DEFAULT_MIN_UNCOVERED = 10.0
 
-#: Coverage targets by layer id: (radius in metres, share of residents). Community
-#: services: 85% of residents within the 15-minute life circle (1,000 m), the national
-#: 14th Five-Year Plan target for urban communities.
-DEFAULT_TARGETS: dict[str, tuple[float, float]] = {"community_services": (1000.0, 0.85)}
+#: A cell becomes part of a gap when at least this share of the layer's demand in it is
+#: uncovered (so the gap areas hold uncovered people, not their covered neighbours).
+DEFAULT_MIN_SHARE = 0.9
+
+#: A mixed cell (some uncovered demand, below :data:`DEFAULT_MIN_SHARE`) is split into
+#: its H3 children down to this many resolutions finer (res 9 ≈ 0.1 km², res 11 ≈
+#: 2,100 m², about a city block's building), so uncovered groups inside it still show.
+DEFAULT_REFINE = 2
+
+#: Values of the ``status`` column of :func:`compare_zones`.
+STATUS_OK = "ok"
+STATUS_NO_DATA = "no_data"
+STATUS_NO_RESIDENTS = "no_residents"
+
+#: Groupings :func:`compare_zones` accepts (``by``).
+ZONE_GROUPINGS = ("zone_type", "settlement")
 
 GAP_COLUMNS = (
     "gap_id",
     "rank",
     "layer",
+    "demand",
+    "uncovered_demand",
+    "covered_demand",
+    "share_uncovered",
     "uncovered_pop",
     "uncovered_pop_60plus",
     "nearest_m",
     "max_nearest_m",
     "district",
     "zone_type",
+    "settlement",
     "n_cells",
     "target_m",
+    "search_limit_m",
     "access_mode",
     "reason",
     "reason_zh",
@@ -188,12 +210,24 @@ def _weights(access: pd.DataFrame, col: str) -> np.ndarray:
     return pd.to_numeric(access[col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
 
 
-def _search_limit(access: pd.DataFrame, layer: Layer, given: float | None) -> float:
-    if given is not None:
-        return float(given)
-    attrs = getattr(access, "attrs", {}) or {}
-    lim = attrs.get("search_limit_m") or attrs.get("max_dist_m")
-    return float(lim) if lim else layer.max_radius_m
+def _text(access: pd.DataFrame, col: str, default: str) -> np.ndarray:
+    if col not in access.columns:
+        return np.full(len(access), default, dtype=object)
+    return access[col].astype(object).where(access[col].notna(), default).to_numpy()
+
+
+def _check_limit(search_limit_m: float) -> float:
+    try:
+        limit = float(search_limit_m)
+    except (TypeError, ValueError):
+        limit = float("nan")
+    if not np.isfinite(limit) or limit <= 0:
+        raise InputError(
+            f"search_limit_m={search_limit_m!r}: pass the positive, finite distance (m) up to "
+            "which the access distances were searched (the max_dist_m given to "
+            "geoapp.coverage.compute_access)."
+        )
+    return limit
 
 
 def _fmt_int(x: float) -> str:
@@ -204,14 +238,43 @@ def _fmt_m(x: float) -> str:
     return f"{round(x / 10.0) * 10:,.0f}"
 
 
-def _reasons(
+def gap_reason(
     n: float,
     layer: Layer,
-    target: float,
-    nearest: float,
-    euclidean: bool,
-    limit: float,
+    *,
+    target_m: float,
+    median_m: float,
+    max_m: float,
+    search_limit_m: float,
+    euclidean: bool = False,
+    min_m: float = np.inf,
 ) -> tuple[str, str]:
+    """Return the plain-language reason of one gap area, in English and Chinese.
+
+    Parameters
+    ----------
+    n
+        Uncovered residents of the layer's own demand (aged 60+ for 60+ layers).
+    layer
+        The layer.
+    target_m
+        Target distance (m).
+    median_m, max_m
+        Median and maximum distance of those residents to the nearest facility
+        (``inf``: none within the search limit).
+    search_limit_m
+        Search bound of the distances, quoted when no facility was found within it.
+    euclidean
+        Whether the distances are straight-line rather than walking distances.
+    min_m
+        Smallest of those distances (only read when the median is ``inf``).
+
+    Returns
+    -------
+    tuple of str
+        ``(english, chinese)``, e.g. "55 residents aged 60+ live more than 1,000 m walk
+        from the nearest elderly care; median distance 1,500 m, maximum 2,100 m".
+    """
     age = layer.population == "age_60plus"
     count = _fmt_int(n)
     one = count == "1"
@@ -219,30 +282,91 @@ def _reasons(
     verb = "lives" if one else "live"
     mode = "straight-line" if euclidean else "walk"
     noun = layer.name("en").lower()
-    if np.isfinite(nearest):
-        tail = f"nearest is {_fmt_m(nearest)} m"
-        tail_zh = f"最近的在{_fmt_m(nearest)}米处"
+    lim, tgt = _fmt_m(search_limit_m), _fmt_m(target_m)
+    noun_zh = layer.name("zh")
+    if np.isfinite(median_m) and np.isfinite(max_m):
+        tail = f"median distance {_fmt_m(median_m)} m, maximum {_fmt_m(max_m)} m"
+        tail_zh = f"距离中位数{_fmt_m(median_m)}米，最远{_fmt_m(max_m)}米"
+    elif np.isfinite(median_m):
+        tail = (
+            f"median distance {_fmt_m(median_m)} m; for some, no {noun} within the "
+            f"{lim} m search limit"
+        )
+        tail_zh = f"距离中位数{_fmt_m(median_m)}米；部分居民{lim}米搜索范围内没有{noun_zh}"
+    elif np.isfinite(min_m):
+        tail = f"median distance beyond the {lim} m search limit: at least half have no {noun} within it"
+        tail_zh = f"距离中位数超过{lim}米搜索范围：至少一半居民在此范围内没有{noun_zh}"
     else:
-        tail = f"nearest is beyond the {_fmt_m(limit)} m search limit"
-        tail_zh = f"{_fmt_m(limit)}米搜索范围内没有"
-    en = f"{count} {who} {verb} more than {_fmt_m(target)} m {mode} from the nearest {noun}; {tail}"
+        tail = f"no {noun} within the {lim} m search limit"
+        tail_zh = f"{lim}米搜索范围内没有{noun_zh}"
+    en = f"{count} {who} {verb} more than {tgt} m {mode} from the nearest {noun}; {tail}"
     who_zh = "60岁及以上居民" if age else "居民"
     mode_zh = "直线距离" if euclidean else "步行距离"
-    zh = f"{count}名{who_zh}距最近的{layer.name('zh')}{mode_zh}超过{_fmt_m(target)}米；{tail_zh}"
+    zh = f"{count}名{who_zh}距最近的{noun_zh}{mode_zh}超过{tgt}米；{tail_zh}"
     return en, zh
 
 
-def _empty_gaps() -> gpd.GeoDataFrame:
+def empty_gaps() -> gpd.GeoDataFrame:
+    """Return an empty gaps table with every column of :data:`GAP_COLUMNS` (EPSG:4326).
+
+    Used when a layer has no facility in the data: missing data is not a service gap.
+    """
     cols = {c: pd.Series(dtype=object) for c in GAP_COLUMNS}
     return gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries([], crs=WGS84), crs=WGS84)
 
 
-def _cells_for(access: gpd.GeoDataFrame, res: int) -> np.ndarray:
-    if len(access) and "h3" in access.columns:
-        first = str(access["h3"].iloc[0])
-        if h3.is_valid_cell(first) and h3.get_resolution(first) == res:
-            return access["h3"].astype(str).to_numpy()
-    return h3_cells(access.geometry, res)
+def _latlng(access: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    g = access.geometry
+    if g.crs is not None:
+        g = g.to_crs(WGS84)
+    g = g.where(g.geom_type == "Point", g.representative_point())
+    return g.y.to_numpy(dtype=float), g.x.to_numpy(dtype=float)
+
+
+def _cells_at(lat: np.ndarray, lng: np.ndarray, ok: np.ndarray, res: int) -> np.ndarray:
+    return np.array(
+        [h3.latlng_to_cell(a, b, res) if k else "" for a, b, k in zip(lat, lng, ok, strict=True)],
+        dtype=object,
+    )
+
+
+def _flag_cells(
+    lat: np.ndarray,
+    lng: np.ndarray,
+    unc: np.ndarray,
+    w: np.ndarray,
+    *,
+    h3_res: int,
+    refine: int,
+    min_share: float,
+) -> list[str]:
+    """Return the H3 cells (mixed resolutions) that are ``min_share`` uncovered.
+
+    At the coarsest resolution every cell with uncovered demand is judged; a cell whose
+    uncovered share is below ``min_share`` is split and its children are judged on every
+    demand point that falls inside them (not only those of the parent, since H3
+    children do not nest exactly), down to ``h3_res + refine``.
+    """
+    pool = np.isfinite(lat) & np.isfinite(lng)  # points that may lie in a candidate cell
+    flagged: list[str] = []
+    candidates: set[str] | None = None  # None: every cell at the coarsest resolution
+    for k, res in enumerate(range(h3_res, h3_res + refine + 1)):
+        cells = _cells_at(lat, lng, pool, res)
+        df = pd.DataFrame({"c": cells, "u": np.where(unc, w, 0.0), "t": w})[pool]
+        if candidates is not None:
+            df = df[df["c"].isin(candidates)]
+        per = df.groupby("c", sort=True)[["u", "t"]].sum()
+        per = per[per["u"] > 0]
+        pure = per["u"] >= min_share * per["t"] - 1e-9 * per["t"].abs()
+        flagged.extend(per.index[pure].tolist())
+        mixed = per.index[~pure]
+        if k == refine or not len(mixed):
+            break
+        candidates = {ch for c in mixed for ch in h3.cell_to_children(c, res + 1)}
+        # a child reaches slightly past its parent, never past the parent's neighbours
+        near = {n for c in mixed for n in h3.grid_disk(c, 1)}
+        pool = pool & pd.Series(cells).isin(near).to_numpy()
+    return flagged
 
 
 # ---------------------------------------------------------------------------- gaps
@@ -267,19 +391,25 @@ def find_gaps(
     access: gpd.GeoDataFrame,
     layer: Layer,
     *,
+    search_limit_m: float,
+    target_m: float | None = None,
     h3_res: int = 9,
     min_uncovered: float = DEFAULT_MIN_UNCOVERED,
-    target_m: float | None = None,
-    search_limit_m: float | None = None,
+    min_share: float = DEFAULT_MIN_SHARE,
+    refine: int = DEFAULT_REFINE,
 ) -> gpd.GeoDataFrame:
-    """Find, merge and rank the areas where demand lies beyond a layer's target.
+    """Outline, rank and explain the areas that hold the layer's uncovered residents.
 
     Demand points farther than the target from the nearest facility (``dist_m`` >
-    target; ``inf`` counts) are uncovered. H3 cells whose uncovered demand (the
-    layer's demand column: ``pop_60plus`` for 60+ layers, else ``pop``) is at least
-    ``min_uncovered`` are flagged; flagged cells sharing an edge (H3 neighbours) are
-    merged into one gap area (connected components); areas are ranked by uncovered
-    demand, largest first.
+    target; ``inf`` and NaN count) are uncovered. An H3 cell (resolution ``h3_res``)
+    whose layer demand (``pop_60plus`` for 60+ layers, else ``pop``) is at least
+    ``min_share`` uncovered is part of a gap; a mixed cell is split into its children,
+    judged the same way, down to ``h3_res + refine``. The flagged cells are merged into
+    connected areas (polygon union); every demand point of the layer inside an area,
+    covered or not, is then counted by point in polygon, and areas with less than
+    ``min_uncovered`` uncovered demand are dropped. Areas are ranked by uncovered
+    demand, largest first. Uncovered residents in cells that stay mixed at the finest
+    resolution are in no gap: a gap area holds uncovered people, not their neighbours.
 
     Parameters
     ----------
@@ -288,119 +418,146 @@ def find_gaps(
         Rows of other layers are ignored when a ``layer`` column is present.
     layer
         The layer.
-    h3_res
-        H3 resolution of the cells.
-    min_uncovered
-        Uncovered demand (residents) a cell needs to be flagged (must be > 0 to flag).
+    search_limit_m
+        Search bound of the distance computation (the ``max_dist_m`` given to
+        :func:`geoapp.coverage.compute_access`), quoted in the reason when no facility
+        was found within it.
     target_m
         Target distance; default the layer's ``target_m``.
-    search_limit_m
-        Search bound of the distance computation, quoted when no facility was found;
-        default ``access.attrs["max_dist_m"]`` (set by
-        :func:`geoapp.coverage.compute_access`) or the layer's largest distance.
+    h3_res
+        Coarsest H3 resolution of the cells (9 ≈ 0.1 km²).
+    min_uncovered
+        Uncovered demand (residents) a gap area needs to be reported.
+    min_share
+        Share (0..1] of a cell's layer demand that must be uncovered to flag it.
+    refine
+        How many H3 resolutions finer a mixed cell is split (0: no splitting).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        EPSG:4326, one row per gap area: ``gap_id``, ``rank``, ``layer``,
+        EPSG:4326, one row per gap area (columns :data:`GAP_COLUMNS`): ``gap_id``,
+        ``rank``, ``layer``, ``demand`` (the layer's demand column), ``uncovered_demand``
+        and ``covered_demand`` (the layer's demand inside the area, beyond and within
+        the target), ``share_uncovered`` (their ratio: the area's purity),
         ``uncovered_pop``, ``uncovered_pop_60plus``, ``nearest_m`` (demand-weighted
-        median distance of its uncovered residents, ``inf`` when beyond the search
-        limit), ``max_nearest_m``, ``district`` and ``zone_type`` (holding most of the
-        uncovered demand), ``n_cells``, ``target_m``, ``access_mode``, ``reason``,
-        ``reason_zh`` and ``geometry`` (the merged hexagons). Empty when there is no gap.
+        median distance of the uncovered residents, ``inf`` when beyond the search
+        limit), ``max_nearest_m``, ``district``, ``zone_type`` and ``settlement``
+        (holding most of the uncovered demand; ``settlement`` is "" when the demand has
+        none), ``n_cells`` (H3 cells merged, any resolution), ``target_m``,
+        ``search_limit_m``, ``access_mode``, ``reason``, ``reason_zh`` and ``geometry``.
+        Empty when there is no gap.
+
+    Raises
+    ------
+    InputError
+        When ``search_limit_m`` is not a positive finite number, or ``min_share`` is
+        not in (0, 1].
     """
+    limit = _check_limit(search_limit_m)
+    if not (isinstance(min_share, int | float) and 0 < min_share <= 1):
+        raise InputError(f"min_share={min_share!r} must be a share in (0, 1], e.g. 0.9")
     target = float(layer.target_m if target_m is None else target_m)
     acc = _layer_rows(access, layer)
     if not len(acc):
-        return _empty_gaps()
-    limit = _search_limit(access, layer, search_limit_m)
+        return empty_gaps()
     dcol = layer.demand_column
     dist = _dist(acc)
     unc = dist > target
     w = _weights(acc, dcol)
+    lat, lng = _latlng(acc)
+    flagged = _flag_cells(
+        lat, lng, unc, w, h3_res=h3_res, refine=max(0, int(refine)), min_share=min_share
+    )
+    if not flagged:
+        log.info("layer %s: no gap (no cell %.0f%% uncovered)", layer.id, 100 * min_share)
+        return empty_gaps()
+
+    hexes = h3_polygons(flagged).to_numpy()
+    # snap to a 1e-9 degree grid (0.1 mm) so that neighbours' shared edges coincide
+    merged = shapely.union_all(hexes, grid_size=1e-9)
+    parts = shapely.get_parts(merged)
+    parts = parts[shapely.area(parts) > 0]
+    tree = shapely.STRtree(parts)
+
+    ok = np.isfinite(lat) & np.isfinite(lng)
+    pts = shapely.points(np.where(ok, lng, 0.0), np.where(ok, lat, 0.0))
+    pi, gi = tree.query(pts, predicate="intersects")
+    keep = ok[pi]
+    pi, gi = pi[keep], gi[keep]
+    first = ~pd.Series(pi).duplicated().to_numpy()  # a point on a shared edge: once
+    pi, gi = pi[first], gi[first]
+    ci, cg = tree.query(shapely.point_on_surface(hexes), predicate="intersects")
+    n_cells = pd.Series(cg).groupby(ci).first().value_counts()
+
     pop = _weights(acc, "pop")
     p60 = _weights(acc, "pop_60plus")
-    cells = _cells_for(acc, h3_res)
-
-    df = pd.DataFrame(
-        {
-            "h3": cells,
-            "unc_w": np.where(unc, w, 0.0),
-        }
-    )
-    per_cell = df.groupby("h3", sort=True)["unc_w"].sum()
-    flagged = per_cell.index[(per_cell >= min_uncovered) & (per_cell > 0)].to_numpy()
-    flagged = flagged[flagged != ""]
-    if not flagged.size:
-        log.info("layer %s: no gap (no cell with >= %g uncovered)", layer.id, min_uncovered)
-        return _empty_gaps()
-
-    pos = {c: i for i, c in enumerate(flagged)}
-    rows, cols = [], []
-    for i, c in enumerate(flagged):
-        for nb in h3.grid_disk(c, 1):
-            j = pos.get(nb)
-            if j is not None and j != i:
-                rows.append(i)
-                cols.append(j)
-    n = len(flagged)
-    adj = coo_matrix((np.ones(len(rows)), (rows, cols)), shape=(n, n)).tocsr()
-    _, label = connected_components(adj, directed=False)
-    cell_gap = pd.Series(label, index=flagged)
-
-    sel = unc & pd.Series(cells).isin(list(pos)).to_numpy()
+    u = unc[pi]
     sub = pd.DataFrame(
         {
-            "gap": cell_gap.reindex(cells[sel]).to_numpy(),
-            "dist": dist[sel],
-            "w": w[sel],
-            "pop": pop[sel],
-            "p60": p60[sel],
-            "district": (
-                acc["district"].astype(object).to_numpy()[sel] if "district" in acc else ""
-            ),
-            "zone_type": (
-                acc["zone_type"].astype(object).to_numpy()[sel] if "zone_type" in acc else "unknown"
-            ),
-            "euclid": (
-                (acc["access_mode"].astype(str) == "euclidean").to_numpy()[sel]
-                if "access_mode" in acc
-                else False
-            ),
+            "gap": gi,
+            "unc": u,
+            "dist": dist[pi],
+            "w": w[pi],
+            "uw": np.where(u, w[pi], 0.0),
+            "cw": np.where(u, 0.0, w[pi]),
+            "upop": np.where(u, pop[pi], 0.0),
+            "up60": np.where(u, p60[pi], 0.0),
+            "district": _text(acc, "district", "")[pi],
+            "zone_type": _text(acc, "zone_type", "unknown")[pi],
+            "settlement": _text(acc, "settlement", "")[pi],
+            "euclid": (_text(acc, "access_mode", "network") == "euclidean")[pi],
         }
     )
     g = sub.groupby("gap", sort=True)
     res = pd.DataFrame(
         {
-            "uncovered_pop": g["pop"].sum(),
-            "uncovered_pop_60plus": g["p60"].sum(),
-            "wsum": g["w"].sum(),
-            "max_nearest_m": g["dist"].max(),
-            "euclid_all": g["euclid"].all(),
-            "n_cells": cell_gap.groupby(cell_gap).size(),
+            "uncovered_demand": g["uw"].sum(),
+            "covered_demand": g["cw"].sum(),
+            "uncovered_pop": g["upop"].sum(),
+            "uncovered_pop_60plus": g["up60"].sum(),
         }
     )
-    res["nearest_m"] = [
-        weighted_percentile(part["dist"], part["w"], 50) for _, part in g[["dist", "w"]]
-    ]
-    for col in ("district", "zone_type"):
-        t = sub.groupby(["gap", col], sort=True)["w"].sum().reset_index()
+    un = sub[sub["unc"]]
+    gu = un.groupby("gap", sort=True)
+    res["max_nearest_m"] = gu["dist"].max()
+    res["min_d"] = gu["dist"].min()
+    res["euclid_all"] = gu["euclid"].all()
+    res["nearest_m"] = pd.Series(
+        {k: weighted_percentile(part["dist"], part["w"], 50) for k, part in gu[["dist", "w"]]},
+        dtype=float,
+    )
+    for col in ("district", "zone_type", "settlement"):
+        t = un.groupby(["gap", col], sort=True)["w"].sum().reset_index()
         t = t.sort_values(["w", col], ascending=[False, True], kind="stable").drop_duplicates("gap")
         res[col] = t.set_index("gap")[col]
-
-    first_cell = pd.Series(flagged).groupby(label).min()
-    res["first_cell"] = first_cell
+    res["n_cells"] = n_cells.reindex(res.index).fillna(0).astype(np.int64)
+    res = res[(res["uncovered_demand"] > 0) & (res["uncovered_demand"] >= min_uncovered)]
+    if not len(res):
+        log.info("layer %s: no gap area with >= %g uncovered", layer.id, min_uncovered)
+        return empty_gaps()
+    inside = res["uncovered_demand"] + res["covered_demand"]
+    res["share_uncovered"] = res["uncovered_demand"] / inside.where(inside > 0)
+    cx = shapely.get_x(shapely.centroid(parts))
+    cy = shapely.get_y(shapely.centroid(parts))
+    res["_y"], res["_x"] = -cy[res.index], cx[res.index]  # ties: north to south, west to east
     res = res.sort_values(
-        ["wsum", "n_cells", "first_cell"], ascending=[False, False, True], kind="stable"
+        ["uncovered_demand", "n_cells", "_y", "_x"],
+        ascending=[False, False, True, True],
+        kind="stable",
     )
     res["rank"] = np.arange(1, len(res) + 1)
-    geoms = (
-        gpd.GeoDataFrame({"gap": label}, geometry=h3_polygons(flagged).to_numpy(), crs=WGS84)
-        .dissolve(by="gap")
-        .geometry
-    )
     reasons = [
-        _reasons(r.wsum, layer, target, r.nearest_m, bool(r.euclid_all), limit)
+        gap_reason(
+            r.uncovered_demand,
+            layer,
+            target_m=target,
+            median_m=r.nearest_m,
+            max_m=r.max_nearest_m,
+            search_limit_m=limit,
+            euclidean=bool(r.euclid_all),
+            min_m=r.min_d,
+        )
         for r in res.itertuples()
     ]
     out = gpd.GeoDataFrame(
@@ -408,48 +565,60 @@ def find_gaps(
             "gap_id": [f"{layer.id}/gap/{k}" for k in res["rank"]],
             "rank": res["rank"].to_numpy(),
             "layer": layer.id,
-            "uncovered_pop": res["uncovered_pop"].to_numpy(),
-            "uncovered_pop_60plus": res["uncovered_pop_60plus"].to_numpy(),
+            "demand": dcol,
+            "uncovered_demand": res["uncovered_demand"].to_numpy(dtype=float),
+            "covered_demand": res["covered_demand"].to_numpy(dtype=float),
+            "share_uncovered": res["share_uncovered"].to_numpy(dtype=float),
+            "uncovered_pop": res["uncovered_pop"].to_numpy(dtype=float),
+            "uncovered_pop_60plus": res["uncovered_pop_60plus"].to_numpy(dtype=float),
             "nearest_m": res["nearest_m"].to_numpy(dtype=float),
             "max_nearest_m": res["max_nearest_m"].to_numpy(dtype=float),
             "district": res["district"].astype(object).to_numpy(),
             "zone_type": res["zone_type"].astype(object).to_numpy(),
+            "settlement": res["settlement"].astype(object).to_numpy(),
             "n_cells": res["n_cells"].to_numpy(dtype=np.int64),
             "target_m": target,
-            "access_mode": np.where(res["euclid_all"].to_numpy(), "euclidean", "network"),
+            "search_limit_m": limit,
+            "access_mode": np.where(res["euclid_all"].to_numpy(dtype=bool), "euclidean", "network"),
             "reason": [r[0] for r in reasons],
             "reason_zh": [r[1] for r in reasons],
         },
-        geometry=geoms.reindex(res.index).to_numpy(),
+        geometry=parts[res.index.to_numpy()],
         crs=WGS84,
     )
-    out.attrs.update(layer=layer.id, target_m=target, min_uncovered=min_uncovered, h3_res=h3_res)
-    log.info("layer %s: %d gap areas from %d flagged cells", layer.id, len(out), n)
+    log.info(
+        "layer %s: %d gap areas from %d cells, %.0f%% of the demand inside uncovered",
+        layer.id,
+        len(out),
+        len(flagged),
+        100 * out["uncovered_demand"].sum() / max(1e-12, inside.loc[res.index].sum()),
+    )
     return out
 
 
 # ---------------------------------------------------------------------------- zones
 
 
-def _facility_zones(
+def _facility_groups(
     facilities: gpd.GeoDataFrame,
     access: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None,
+    by: str,
 ) -> np.ndarray:
-    """Zone type of each facility (see :func:`compare_zones`)."""
+    """Zone type (or settlement class) of each facility (see :func:`compare_zones`)."""
     if not len(facilities):
         return np.array([], dtype=object)
-    if "zone_type" in facilities.columns:
-        return facilities["zone_type"].fillna("unknown").astype(object).to_numpy()
+    if by in facilities.columns:
+        return facilities[by].fillna("unknown").astype(object).to_numpy()
     pts = gpd.GeoDataFrame(
         {"_f": np.arange(len(facilities))},
         geometry=facilities.geometry.to_crs(WGS84).representative_point().to_numpy(),
         crs=WGS84,
     )
     out = np.full(len(facilities), "unknown", dtype=object)
-    if boundaries is not None and len(boundaries) and "zone_type" in boundaries.columns:
+    if by == "zone_type" and boundaries is not None and len(boundaries) and by in boundaries:
         b = gpd.GeoDataFrame(
-            {"_zt": boundaries["zone_type"].fillna("unknown").astype(object).to_numpy()},
+            {"_zt": boundaries[by].fillna("unknown").astype(object).to_numpy()},
             geometry=boundaries.geometry.to_crs(WGS84).to_numpy(),
             crs=WGS84,
         )
@@ -457,10 +626,10 @@ def _facility_zones(
         j = j[~j.index.duplicated(keep="first")]
         out[j["_f"].to_numpy()] = j["_zt"].to_numpy()
         return out
-    if len(access) and "zone_type" in access.columns:
+    if len(access) and by in access.columns:
         crs = local_crs(access)
         a = gpd.GeoDataFrame(
-            {"_zt": access["zone_type"].astype(object).to_numpy()},
+            {"_zt": access[by].astype(object).to_numpy()},
             geometry=access.geometry.to_numpy(),
             crs=access.crs,
         ).to_crs(crs)
@@ -470,6 +639,17 @@ def _facility_zones(
     return out
 
 
+def _limit_for(
+    search_limit_m: float | Mapping[str, float] | None, lid: str, layer: Layer, dist: np.ndarray
+) -> float:
+    if isinstance(search_limit_m, Mapping):
+        search_limit_m = search_limit_m.get(lid)
+    if search_limit_m is not None:
+        return _check_limit(search_limit_m)
+    finite = dist[np.isfinite(dist)]
+    return float(max(layer.max_radius_m, finite.max() if finite.size else 0.0))
+
+
 def compare_zones(
     access_by_layer: Mapping[str, gpd.GeoDataFrame],
     facilities_by_layer: Mapping[str, gpd.GeoDataFrame],
@@ -477,11 +657,12 @@ def compare_zones(
     *,
     targets: Mapping[str, tuple[float, float]] | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
-    search_limit_m: float | None = None,
+    search_limit_m: float | Mapping[str, float] | None = None,
+    by: str = "zone_type",
 ) -> pd.DataFrame:
-    """Compare zone types (core / new_town / rural) for every layer.
+    """Compare zone types (core / new_town / rural) or settlement classes per layer.
 
-    Shares, percentiles and the Gini index are weighted by the layer's demand
+    Shares, percentiles and the Gini index are weighted by the layer's own demand
     (``pop_60plus`` for 60+ layers, ``pop`` otherwise).
 
     Parameters
@@ -489,57 +670,80 @@ def compare_zones(
     access_by_layer
         Access table per layer id.
     facilities_by_layer
-        Facility table per layer id (missing: 0 facilities). A facility's zone type is
-        its ``zone_type`` column when present, else that of the district in
-        ``boundaries`` containing it, else that of the nearest demand point.
+        Facility table per layer id. A layer that is missing here or has an empty table
+        has no facility in the data: its rows get status "no_data" and no statistics.
+        A facility's group is its ``zone_type`` (or ``settlement``) column when present,
+        else (for zone types) that of the district in ``boundaries`` containing it, else
+        that of the nearest demand point.
     layers
         Layers by id.
     targets
-        Coverage targets ``{layer_id: (radius_m, share)}`` overriding
-        :data:`DEFAULT_TARGETS` (85% within 1,000 m for community services).
+        ``{layer_id: (radius_m, share)}`` overriding the layers' own ``target_m`` and
+        ``target_share``.
     boundaries
         Districts with ``zone_type``, to place facilities.
     search_limit_m
-        Distance standing for ``inf`` in the Gini index (default the layer's largest
-        distance, or ``attrs["search_limit_m"]`` of the access table): unreached
-        residents count as being at the search limit, so the index is a lower bound.
+        Distance standing for ``inf`` in the Gini index, one number or one per layer id:
+        unreached residents count as being at the search limit, so the index is a lower
+        bound. Default: the layer's largest distance or the largest finite distance in
+        its access table, whichever is larger.
+    by
+        ``"zone_type"`` (the district's planned or density type) or ``"settlement"``
+        (the per-point class of the demand's ``settlement`` column).
 
     Returns
     -------
     pandas.DataFrame
-        One row per layer and zone type (``core``, ``new_town``, ``rural`` always, and
-        ``unknown`` when present): ``layer``, ``zone_type``, ``demand`` (the weighting
-        column), ``pop``, ``pop_60plus``, ``share_pop_R`` and ``ratio_to_core_R`` per
-        radius (shares of the layer's demand within R; ratios of the zone's share to the
-        core's), ``median_dist_m``, ``p90_dist_m`` (``inf`` when beyond the search
-        limit), ``facilities``, ``facilities_per_10k`` (per 10,000 of the layer's
-        demand), ``gini_dist``, ``target_radius_m``, ``target_share``,
-        ``share_at_target``, ``below_target``, ``status`` ("ok" | "no data"),
-        ``access_mode``, ``layer_label``, ``layer_label_zh``. A zone type with no
-        residents has status "no data" and NaN statistics.
+        One row per layer and group (``core``, ``new_town``, ``rural`` always, then
+        ``unknown`` and any other value present), in that order. Columns: ``layer``,
+        ``<by>`` (``zone_type`` or ``settlement``), ``demand`` (the weighting column),
+        ``pop``, ``pop_60plus``, ``share_demand_R`` per radius (share of the layer's own
+        demand within R m), ``ratio_to_core_R`` (the group's share over the core's),
+        ``median_dist_m``, ``p90_dist_m`` (``inf`` when beyond the search limit),
+        ``facilities``, ``facilities_per_10k`` (per 10,000 of the layer's demand),
+        ``gini_dist``, ``search_limit_m``, ``target_radius_m``, ``target_share``,
+        ``share_at_target``, ``below_target``, ``status``, ``access_mode``,
+        ``layer_label``, ``layer_label_zh``. ``status`` is "no_data" on every row of a
+        layer with no facility anywhere in the data (statistics NaN: coverage cannot be
+        assessed), "no_residents" for a group holding none of the layer's demand, and
+        "ok" otherwise, including a group with no facility inside whose residents are
+        reached from outside.
+
+    Raises
+    ------
+    InputError
+        For an unknown ``by``, or ``by="settlement"`` on access tables without a
+        ``settlement`` column.
     """
-    all_targets = {**DEFAULT_TARGETS, **(dict(targets) if targets else {})}
+    if by not in ZONE_GROUPINGS:
+        raise InputError(f"by={by!r}: compare zones by one of {', '.join(ZONE_GROUPINGS)}")
     rows: list[dict[str, object]] = []
     for lid, access in access_by_layer.items():
         layer = layers[lid]
         acc = _layer_rows(access, layer)
+        if by == "settlement" and "settlement" not in acc.columns and len(acc):
+            raise InputError(
+                f"The access table of layer {lid!r} has no 'settlement' column; compare by "
+                "zone_type, or estimate the demand with settlement classes first."
+            )
         dcol = layer.demand_column
         dist = _dist(acc) if len(acc) else np.array([])
         w = _weights(acc, dcol)
         pop = _weights(acc, "pop")
         p60 = _weights(acc, "pop_60plus")
         zt = (
-            acc["zone_type"].fillna("unknown").astype(str).replace("", "unknown").to_numpy()
-            if "zone_type" in acc.columns
+            acc[by].fillna("unknown").astype(str).replace("", "unknown").to_numpy()
+            if by in acc.columns
             else np.full(len(acc), "unknown", dtype=object)
         )
-        zones = list(BROAD_TYPES) + (["unknown"] if (zt == "unknown").any() else [])
+        extra = sorted(set(zt) - set(BROAD_ZONE_TYPES), key=lambda z: (zone_sort_key(z), z))
+        zones = list(BROAD_ZONE_TYPES) + extra
         fac = facilities_by_layer.get(lid)
-        fz = (
-            _facility_zones(fac, acc, boundaries) if fac is not None else np.array([], dtype=object)
-        )
-        limit = _search_limit(access, layer, search_limit_m)
-        tr, ts = all_targets.get(lid, (np.nan, np.nan))
+        has_data = fac is not None and len(fac) > 0
+        fz = _facility_groups(fac, acc, boundaries, by) if has_data else np.array([], dtype=object)
+        limit = _limit_for(search_limit_m, lid, layer, dist)
+        tr, ts = (targets or {}).get(lid, (layer.target_m, layer.target_share))
+        tr, ts = float(tr), float(ts)
         mode = (
             "/".join(sorted(set(acc["access_mode"].astype(str))))
             if "access_mode" in acc.columns and len(acc)
@@ -550,16 +754,16 @@ def compare_zones(
             m = zt == z
             wz, dz = w[m], dist[m]
             total = float(wz.sum())
-            ok = total > 0
+            ok = has_data and total > 0
             row: dict[str, object] = {
                 "layer": lid,
-                "zone_type": z,
+                by: z,
                 "demand": dcol,
                 "pop": float(pop[m].sum()),
                 "pop_60plus": float(p60[m].sum()),
             }
             for r in layer.radii_m:
-                row[f"share_pop_{radius_label(r)}"] = (
+                row[f"share_demand_{radius_label(r)}"] = (
                     float(wz[dz <= r].sum() / total) if ok else np.nan
                 )
             nfac = int((fz == z).sum())
@@ -568,45 +772,58 @@ def compare_zones(
             row["facilities"] = nfac
             row["facilities_per_10k"] = nfac / total * 1e4 if ok else np.nan
             row["gini_dist"] = gini(np.minimum(dz, limit), wz) if ok else np.nan
-            row["target_radius_m"] = float(tr)
-            row["target_share"] = float(ts)
+            row["search_limit_m"] = limit
+            row["target_radius_m"] = tr
+            row["target_share"] = ts
             at = float(wz[dz <= tr].sum() / total) if ok and np.isfinite(tr) else np.nan
             row["share_at_target"] = at
             row["below_target"] = bool(ok and np.isfinite(ts) and at < ts)
-            row["status"] = "ok" if ok else "no data"
+            row["status"] = (
+                STATUS_NO_DATA if not has_data else STATUS_OK if total > 0 else STATUS_NO_RESIDENTS
+            )
             row["access_mode"] = mode
             row["layer_label"] = layer.name("en")
             row["layer_label_zh"] = layer.name("zh")
             layer_rows.append(row)
-        core = next(r for r in layer_rows if r["zone_type"] == "core")
+        core = next(r for r in layer_rows if r[by] == "core")
         for row in layer_rows:
             for r in layer.radii_m:
                 key = radius_label(r)
-                c, s = core[f"share_pop_{key}"], row[f"share_pop_{key}"]
+                c, s = core[f"share_demand_{key}"], row[f"share_demand_{key}"]
                 row[f"ratio_to_core_{key}"] = (
                     float(s / c) if np.isfinite(c) and c > 0 and np.isfinite(s) else np.nan
                 )
         rows.extend(layer_rows)
-        below = [r["zone_type"] for r in layer_rows if r["below_target"]]
+        if not has_data:
+            log.warning("layer %s: no facility in the data; zones status no_data", lid)
+        below = [r[by] for r in layer_rows if r["below_target"]]
         if below:
             log.info("layer %s below target in: %s", lid, ", ".join(map(str, below)))
     out = pd.DataFrame(rows)
     if len(out):
-        share_cols = [c for c in out.columns if c.startswith("share_pop_")]
+        share_cols = [c for c in out.columns if c.startswith("share_demand_")]
         ratio_cols = [c for c in out.columns if c.startswith("ratio_to_core_")]
-        lead = ["layer", "zone_type", "demand", "pop", "pop_60plus"]
+        lead = ["layer", by, "demand", "pop", "pop_60plus"]
         rest = [c for c in out.columns if c not in lead + share_cols + ratio_cols]
         out = out[lead + share_cols + ratio_cols + rest]
     return out
 
 
 __all__ = [
+    "DEFAULT_MIN_SHARE",
     "DEFAULT_MIN_UNCOVERED",
-    "DEFAULT_TARGETS",
+    "DEFAULT_REFINE",
     "GAP_COLUMNS",
+    "STATUS_NO_DATA",
+    "STATUS_NO_RESIDENTS",
+    "STATUS_OK",
+    "ZONE_GROUPINGS",
+    "ZONE_ORDER",
     "compare_zones",
+    "empty_gaps",
     "find_gaps",
     "flag_uncovered",
+    "gap_reason",
     "gini",
     "weighted_percentile",
 ]

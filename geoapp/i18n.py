@@ -1,14 +1,18 @@
 """User-interface strings in English and Chinese, kept in one place.
 
 Every label the app and the maps show comes from :data:`STRINGS` through :func:`t`.
-Layer labels are not here: they come from the layer catalog (``Layer.name(lang)``).
-This module is level 0 and imports nothing from geoapp.
+Layer labels are not here: they come from the layer catalog (``Layer.name(lang)``);
+zone-type names and colours come from :mod:`geoapp.styles` (re-exported here as
+:func:`zone_name` and :func:`zone_fine_name`). This module is level 0 and imports only
+the level-0 :mod:`geoapp.styles`.
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
+
+from geoapp.styles import zone_fine_name, zone_name
 
 log = logging.getLogger(__name__)
 
@@ -17,27 +21,6 @@ LANGUAGES = ("en", "zh")
 
 #: Display names of the languages, for the language switch.
 LANGUAGE_NAMES = {"zh": "中文", "en": "English"}
-
-#: Broad zone types compared by the tool.
-ZONE_TYPE_NAMES: dict[str, dict[str, str]] = {
-    "core": {"en": "Urban core", "zh": "核心区"},
-    "new_town": {"en": "New town", "zh": "新城"},
-    "rural": {"en": "Rural / ecological", "zh": "乡村/生态涵养区"},
-    "unknown": {"en": "Unclassified", "zh": "未分类"},
-}
-
-#: Fine zone types (the Beijing Master Plan 2016-2035 categories and data-driven ones).
-ZONE_FINE_NAMES: dict[str, dict[str, str]] = {
-    "capital_core": {"en": "Capital core", "zh": "首都功能核心区"},
-    "central": {"en": "Central city", "zh": "中心城区"},
-    "sub_centre": {"en": "Sub-centre", "zh": "城市副中心"},
-    "plain_new_town": {"en": "Plain new town", "zh": "平原新城"},
-    "ecological": {"en": "Ecological conservation", "zh": "生态涵养区"},
-    "urban_centre": {"en": "Urban centre", "zh": "城市中心"},
-    "urban_cluster": {"en": "Urban cluster", "zh": "城镇集群"},
-    "rural": {"en": "Rural", "zh": "乡村"},
-    "": {"en": "", "zh": ""},
-}
 
 #: Every other UI string by key.
 STRINGS: dict[str, dict[str, str]] = {
@@ -149,8 +132,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "mode_network": {"en": "Walking network", "zh": "步行路网"},
     "mode_euclidean": {"en": "Straight line", "zh": "直线距离"},
     "speed": {"en": "Walking speed", "zh": "步行速度"},
-    "speed_adult": {"en": "Adult (4.5 km/h)", "zh": "成年人（4.5 公里/小时）"},
-    "speed_elderly": {"en": "Elderly (3.6 km/h)", "zh": "老年人（3.6 公里/小时）"},
+    # the preset speeds themselves are geoapp.coverage.SPEED_PRESETS
+    "speed_adult": {"en": "Adult", "zh": "成年人"},
+    "speed_elderly": {"en": "Elderly", "zh": "老年人"},
     "speed_custom": {"en": "Custom", "zh": "自定义"},
     "speed_kmh": {"en": "Speed (km/h)", "zh": "速度（公里/小时）"},
     "walk_minutes": {"en": "{minutes:.0f} min walk", "zh": "步行 {minutes:.0f} 分钟"},
@@ -167,13 +151,23 @@ STRINGS: dict[str, dict[str, str]] = {
     "gap": {"en": "Gap", "zh": "缺口"},
     "gap_rank": {"en": "Rank", "zh": "排名"},
     "nearest_m": {"en": "Nearest facility (m)", "zh": "最近设施（米）"},
+    "gap_median_m": {"en": "Median distance", "zh": "距离中位数"},
+    "gap_max_m": {"en": "Maximum distance", "zh": "最远距离"},
+    "beyond_limit": {"en": "beyond the search limit", "zh": "超出搜索范围"},
+    "gap_share_uncovered": {
+        "en": "Uncovered share of the residents inside",
+        "zh": "区内未覆盖居民占比",
+    },
     "reason": {"en": "Why", "zh": "原因"},
     "pop_served": {"en": "Residents served", "zh": "服务人口"},
     "coverage_by_district": {"en": "Coverage by district", "zh": "各区县覆盖率"},
     "coverage_by_zone": {"en": "Coverage by zone type", "zh": "各分区覆盖率"},
     "no_facilities": {
-        "en": "No facilities of this layer in the region: coverage is zero.",
-        "zh": "该区域没有此类设施：覆盖率为零。",
+        "en": "No facilities of this layer were found in the data for this region; coverage "
+        "cannot be assessed and no service gaps are flagged. Import a facility table "
+        "(Upload files → Facility table, or --facilities FILE:LAYER:COORDS on the command line).",
+        "zh": "数据中未找到该区域的此类设施，无法评估覆盖率，也不标记服务缺口。"
+        "请导入设施表（上传文件 → 设施表，或命令行 --facilities FILE:LAYER:COORDS）。",
     },
     "no_gaps": {"en": "No gaps above the threshold.", "zh": "没有超过阈值的服务缺口。"},
     "top_gaps": {"en": "Largest gaps", "zh": "最大的服务缺口"},
@@ -183,7 +177,7 @@ STRINGS: dict[str, dict[str, str]] = {
     # compare
     "compare_intro": {
         "en": "Coverage of each zone type for every layer, and the ratio to the urban core.",
-        "zh": "各类服务在各分区的覆盖率，及其与核心区的比值。",
+        "zh": "各类服务在各分区的覆盖率，及其与中心城区的比值。",
     },
     "zones_table": {"en": "Zone comparison", "zh": "分区比较表"},
     "below_target": {"en": "Below target", "zh": "低于目标"},
@@ -271,12 +265,4 @@ def t(key: str, lang: str = "en", **fmt: object) -> str:
     return text
 
 
-def zone_name(zone_type: str, lang: str = "en") -> str:
-    """Return the display name of a broad zone type (``core``, ``new_town`` ...)."""
-    return _lookup(ZONE_TYPE_NAMES, zone_type, lang) or str(zone_type)
-
-
-def zone_fine_name(zone_fine: str, lang: str = "en") -> str:
-    """Return the display name of a fine zone type (``capital_core`` ...)."""
-    name = _lookup(ZONE_FINE_NAMES, zone_fine or "", lang)
-    return name if name is not None else str(zone_fine)
+__all__ = ["LANGUAGES", "LANGUAGE_NAMES", "STRINGS", "t", "zone_fine_name", "zone_name"]

@@ -52,19 +52,12 @@ from geoapp._atomic import write_text
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
-from geoapp.i18n import t, zone_fine_name, zone_name
+from geoapp.i18n import t
+from geoapp.styles import ZONE_ORDER, zone_color, zone_fine_name, zone_name
 
 log = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
-
-#: Colours of the broad zone types.
-ZONE_COLORS = {
-    "core": "#c0392b",
-    "new_town": "#e67e22",
-    "rural": "#27ae60",
-    "unknown": "#7f8c8d",
-}
 
 #: Colours of the walking-distance classes, nearest first; the last is "beyond".
 DISTANCE_COLORS = ("#1a9850", "#91cf60", "#fee08b", "#fc8d59", "#d73027")
@@ -650,7 +643,7 @@ def add_boundaries(
             rows.append(_esc(zone_fine_name(f, lang)))
         rows += [f"{_esc(k)}: {v[i]}" for k, v in extra.items() if v[i]]
         tips.append("<br>".join(rows))
-    colors = [ZONE_COLORS.get(z, ZONE_COLORS["unknown"]) for z in zone.tolist()]
+    colors = [zone_color(z) for z in zone.tolist()]
     if fill_by_zone:
         styles = [{"fillColor": c} for c in colors]
         style = {"color": "#333333", "weight": 1.5, "fillOpacity": 0.35}
@@ -681,9 +674,10 @@ def add_boundaries(
         highlight=3.5,
     ).add_to(m)
     if fill_by_zone:
-        present = [z for z in ZONE_COLORS if z in set(zone.tolist())]
+        seen = set(zone.tolist())
+        present = [z for z in ZONE_ORDER if z in seen] + sorted(seen - set(ZONE_ORDER))
         items = "".join(
-            f'<div><span class="sw" style="background:{ZONE_COLORS[z]}"></span>'
+            f'<div><span class="sw" style="background:{zone_color(z)}"></span>'
             f"{_esc(zone_name(z, lang))}</div>"
             for z in present
         )
@@ -1016,10 +1010,20 @@ def add_gaps(
     unc = _col(g, "uncovered_pop", np.nan).tolist()
     unc60 = _col(g, "uncovered_pop_60plus", np.nan).tolist()
     near = _col(g, "nearest_m", np.nan).tolist()
-    gl, ul, nl = _esc(t("gap", lang)), _esc(t("uncovered_pop", lang)), _esc(t("nearest_m", lang))
-    ol = _esc(t("population_60plus", lang))
+    far = _col(g, "max_nearest_m", np.nan).tolist()
+    pure = _col(g, "share_uncovered", np.nan).tolist()
+    gl, ul = _esc(t("gap", lang)), _esc(t("uncovered_pop", lang))
+    nl, xl = _esc(t("gap_median_m", lang)), _esc(t("gap_max_m", lang))
+    ol, sl = _esc(t("population_60plus", lang)), _esc(t("gap_share_uncovered", lang))
+    beyond = _esc(t("beyond_limit", lang))
+
+    def _dist(x: object) -> str:
+        v = pd.to_numeric(x, errors="coerce")
+        return "" if pd.isna(v) else beyond if v == np.inf else _fmt_m(v)
+
     tips, pops = [], []
-    for rk, why, dist, u, u6, nm in zip(ranks, reasons, districts, unc, unc60, near, strict=True):
+    rows_in = zip(ranks, reasons, districts, unc, unc60, near, far, pure, strict=True)
+    for rk, why, dist, u, u6, nm, fm, pu in rows_in:
         head = f"<b>{gl} #{_esc(rk)}</b>" + (f" · {dist}" if dist else "")
         tips.append(head + (f"<br>{ul}: {_fmt_int(u)}" if _fmt_int(u) else ""))
         rows = [head]
@@ -1027,8 +1031,12 @@ def add_gaps(
             rows.append(f"{ul}: {_fmt_int(u)}")
         if _fmt_int(u6):
             rows.append(f"{ol}: {_fmt_int(u6)}")
-        if _fmt_m(nm):
-            rows.append(f"{nl}: {_fmt_m(nm)}")
+        if _dist(nm):
+            rows.append(f"{nl}: {_dist(nm)}")
+        if _dist(fm):
+            rows.append(f"{xl}: {_dist(fm)}")
+        if pd.notna(pu):
+            rows.append(f"{sl}: {float(pu):.0%}")
         if why:
             rows.append(f"<i>{why}</i>")
         pops.append("<br>".join(rows))

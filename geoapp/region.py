@@ -9,6 +9,8 @@ import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
 
+from geoapp.styles import BROAD_ZONE_TYPES, ZONE_ORDER
+
 WGS84 = "EPSG:4326"
 
 #: Tag keys every feature table carries as columns (more may be present).
@@ -34,9 +36,9 @@ NODE_COLUMNS = ("node_id",)
 EDGE_COLUMNS = ("u", "v", "length_m", "highway", "name")
 BUILDING_COLUMNS = ("building_id", "building", "levels", "name")
 LANDUSE_COLUMNS = ("landuse",)
-ZONE_TYPES = ("core", "new_town", "rural", "unknown")
+ZONE_TYPES = ZONE_ORDER  # one source: geoapp.styles
 #: Per-point settlement classes (Degree-of-Urbanisation style, see geoapp.zones).
-SETTLEMENT_TYPES = ("core", "new_town", "rural")
+SETTLEMENT_TYPES = BROAD_ZONE_TYPES
 #: District name of demand that lies outside every district boundary (kept, never dropped).
 OUTSIDE_DISTRICTS = "(outside districts)"
 #: Key of ``Region.meta`` holding plain-sentence data warnings raised by sources (list[str]).

@@ -311,10 +311,15 @@ def analyse_layer(
     t0 = time.perf_counter()
     _tick(progress, f"{layer.name()}: selecting facilities", 0.05)
     facilities = select_features(region.features, layer)
+    status, warnings = "ok", ()
     if len(facilities) == 0:
-        log.warning(
-            "layer %s has no features in region %s: coverage is zero", layer.id, region.name
+        status = "no_data"
+        warnings = (
+            f"No {layer.name('en')} facilities were found in the data for {region.name}; "
+            "coverage cannot be assessed. Import a facility table with "
+            "--facilities FILE:LAYER:COORDS.",
         )
+        log.warning("%s", warnings[0])
     timings["select_s"] = time.perf_counter() - t0
 
     t = time.perf_counter()
@@ -344,7 +349,12 @@ def analyse_layer(
 
     t = time.perf_counter()
     _tick(progress, f"{layer.name()}: gaps", 0.8)
-    gap_areas = _gaps.find_gaps(access, layer)
+    # no facility in the data is missing data, not missing service: no gaps
+    gap_areas = (
+        _gaps.find_gaps(access, layer, search_limit_m=limit)
+        if len(facilities)
+        else _gaps.empty_gaps()
+    )
     hexes = population.aggregate_h3(access)
     timings["gaps_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
@@ -367,7 +377,18 @@ def analyse_layer(
         "versions": _versions(),
     }
     _tick(progress, f"{layer.name()}: done", 1.0)
-    return LayerAnalysis(layer, facilities, access, summary, catchments, gap_areas, hexes, meta)
+    return LayerAnalysis(
+        layer,
+        facilities,
+        access,
+        summary,
+        catchments,
+        gap_areas,
+        hexes,
+        meta,
+        status=status,
+        warnings=warnings,
+    )
 
 
 def compare(

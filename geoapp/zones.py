@@ -37,6 +37,7 @@ from shapely import box
 
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
+from geoapp.styles import BROAD_ZONE_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +47,7 @@ ZONE_DIR = DATA_DIR / "zones"
 CENSUS_DIR = DATA_DIR / "census"
 
 #: Broad zone types compared by the tool, in display order.
-BROAD_TYPES = ("core", "new_town", "rural")
+BROAD_TYPES = BROAD_ZONE_TYPES  # one source: geoapp.styles
 _ALL_TYPES = (*BROAD_TYPES, "unknown")
 
 #: Degree-of-Urbanisation class -> broad zone type.

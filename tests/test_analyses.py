@@ -31,7 +31,7 @@ SCRIPTS = ("life_circle_coverage", "elderly_care_gaps", "zone_comparison", "heri
 LABEL = "synthetic demo data"
 
 ZONES_COLUMNS = {
-    "layer", "zone_type", "share_pop_1000", "ratio_to_core_1000", "median_dist_m", "p90_dist_m",
+    "layer", "zone_type", "share_demand_1000", "ratio_to_core_1000", "median_dist_m", "p90_dist_m",
     "facilities_per_10k", "gini_dist", "below_target", "status",
 }  # fmt: skip
 EXPECTED_FILES = {
@@ -178,7 +178,7 @@ def test_demo_core_coverage_beats_rural_for_elderly_care(demo_runs):
         ["layer", "zone_type"]
     )
     care = zones.loc["elderly_care"]
-    assert care.loc["core", "share_pop_1000"] > care.loc["rural", "share_pop_1000"]
+    assert care.loc["core", "share_demand_1000"] > care.loc["rural", "share_demand_1000"]
     assert care.loc["core", "ratio_to_core_1000"] == pytest.approx(1.0)
     assert care.loc["rural", "ratio_to_core_1000"] < 1.0
     assert (care["status"] == "ok").all()
@@ -210,15 +210,21 @@ def test_extract_without_boundaries_is_one_unknown_region(name, tmp_path, test_p
         zones = pd.read_csv(tmp_path / "zones.csv")
         present = zones[zones["status"] == "ok"]
         assert set(present["zone_type"]) == {"unknown"}
-        assert set(zones.loc[zones["status"] == "no data", "zone_type"]) == {
+        # layers with facilities: no residents in the three zone types; layers without
+        # any facility in the extract: no_data (missing data, not missing service)
+        ok_layers = set(present["layer"])
+        assert set(zones.loc[zones["status"] == "no_residents", "zone_type"]) == {
             "core", "new_town", "rural"
         }  # fmt: skip
+        assert (zones.loc[~zones["layer"].isin(ok_layers), "status"] == "no_data").all()
         _, districts = _read_geojson(tmp_path / "districts.geojson")
         assert districts["zone_type"].tolist() == ["unknown"]
         assert "No residents in zone type(s): core, new_town, rural" in text
     elif name == "elderly_care_gaps":
+        # the extract maps no elderly care at all: no_data, said so, and no service gaps
         _, gaps = _read_geojson(tmp_path / "gaps.geojson")
-        assert set(gaps["zone_type"]) == {"unknown"}
+        assert len(gaps) == 0
+        assert "No Elderly care facilities were found in the data" in text
     elif name == "heritage_zones":
         summary = pd.read_csv(tmp_path / "heritage_summary.csv")
         assert "unknown" in set(summary["zone_type"].dropna())

@@ -151,7 +151,7 @@ def test_other_pages(app, page):
     if page == "compare":
         assert len(app.dataframe) == 1
         table = app.dataframe[0].value
-        assert set(table["zone_type"]) >= {"Urban core", "New town", "Rural / ecological"}
+        assert set(table["zone_type"]) >= {"Urban core", "New town", "Rural"}
     if page == "heritage":
         labels = [m.label for m in app.metric]
         assert labels[:3] == ["Heritage sites", "Protected zones", "Unprotected"]

