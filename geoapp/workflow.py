@@ -392,15 +392,24 @@ def analyse_layer(
 
 
 def compare(
-    region: Region, analyses: Mapping[str, LayerAnalysis], targets: Mapping | None = None
+    region: Region,
+    analyses: Mapping[str, LayerAnalysis],
+    targets: Mapping | None = None,
+    *,
+    by: str = "zone_type",
 ) -> pd.DataFrame:
-    """Compare coverage across zone types for every analysed layer (``zones.csv``)."""
+    """Compare coverage across zone types (or ``by="settlement"``) for every analysed layer.
+
+    The result is ``zones.csv``; unreached residents count at each layer's search limit.
+    """
     return _gaps.compare_zones(
         {k: a.access for k, a in analyses.items()},
         {k: a.facilities for k, a in analyses.items()},
         {k: a.layer for k, a in analyses.items()},
         targets=targets,
         boundaries=region.boundaries,
+        search_limit_m={k: float(a.meta["search_limit_m"]) for k, a in analyses.items()},
+        by=by,
     )
 
 
