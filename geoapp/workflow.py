@@ -434,18 +434,45 @@ def write_bundle(
     html_map: bool = True,
     gpkg: bool = True,
     zones_table: pd.DataFrame | None = None,
+    run_id: str | None = None,
 ) -> dict[str, Path]:
-    """Write one layer's results as files for QGIS and reports.
+    """Write one layer's results as a bundle of files for QGIS and reports.
 
     Writes ``facilities.geojson``, ``demand.geojson``, ``catchments.geojson``,
     ``gaps.geojson``, ``summary.csv``, ``metadata.json`` and, optionally,
     ``map.html`` (a standalone offline map), ``bundle.gpkg`` (all layers in one file)
-    and ``zones.csv``. Each file is written atomically.
+    and ``zones.csv``.
+
+    The bundle is atomic as a whole: it is written into a temporary folder beside
+    ``out_dir`` and swapped in at the end, so an
+    interrupted or failed run leaves the previous bundle complete
+    (:func:`geoapp.export.bundle_folder`). Every file carries
+    the same ``run_id`` (``metadata.json``, each GeoJSON's top-level ``geoapp`` member,
+    the GeoPackage's ``geoapp_metadata`` table). ``out_dir`` must be new, empty or a
+    geoapp bundle holding only its own files (:func:`geoapp.export.check_bundle_target`).
+
+    Parameters
+    ----------
+    run_id
+        Identifier of this run; default a new one (:func:`geoapp.export.new_run_id`).
+
+    Returns
+    -------
+    dict
+        File kind (``facilities``, ``summary``, ``metadata`` ...) -> final path.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` may not be replaced, or writing failed (full disk, read-only
+        folder); the previous bundle is unchanged.
     """
+    from geoapp.errors import OutputError, output_error
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = analysis.meta
-    paths: dict[str, Path] = {}
+    export.check_bundle_target(out)
+    run_id = run_id or export.new_run_id()
+    meta = {**analysis.meta, "run_id": run_id}
     demand_cols = [
         c
         for c in (
@@ -487,29 +514,42 @@ def write_bundle(
         "catchments": catch,
         "gaps": analysis.gaps,
     }
-    for name, gdf in frames.items():
-        paths[name] = export.write_geojson(gdf, out / f"{name}.geojson", meta=meta)
-    paths["summary"] = export.write_csv(analysis.summary, out / "summary.csv")
-    if zones_table is not None:
-        paths["zones"] = export.write_csv(zones_table, out / "zones.csv")
-    if gpkg:
-        paths["gpkg"] = export.write_gpkg(
-            {
-                **frames,
-                "boundaries": region.boundaries,
-                "hexes": analysis.hexes,
-                "summary": analysis.summary,
-            },
-            out / "bundle.gpkg",
-            meta=meta,
-        )
-    if html_map:
-        paths["map"] = maps.save_html(coverage_map(region, analysis), out / "map.html")
-    paths["metadata"] = export.write_json(
-        {**meta, "files": sorted(p.name for p in paths.values()) + ["metadata.json"]},
-        out / "metadata.json",
+    kept = (
+        f"The previous bundle in {out} is unchanged."
+        if export.read_bundle_metadata(out) is not None
+        else "Nothing was written."
     )
-    return paths
+    names: dict[str, str] = {}
+    try:
+        with export.bundle_folder(out, run_id) as tmp:
+            for name, gdf in frames.items():
+                names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
+            names["summary"] = export.write_csv(analysis.summary, tmp / "summary.csv").name
+            if zones_table is not None:
+                names["zones"] = export.write_csv(zones_table, tmp / "zones.csv").name
+            if gpkg:
+                names["gpkg"] = export.write_gpkg(
+                    {
+                        **frames,
+                        "boundaries": region.boundaries,
+                        "hexes": analysis.hexes,
+                        "summary": analysis.summary,
+                    },
+                    tmp / "bundle.gpkg",
+                    meta=meta,
+                ).name
+            if html_map:
+                names["map"] = maps.save_html(coverage_map(region, analysis), tmp / "map.html").name
+            names["metadata"] = export.write_json(
+                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA])},
+                tmp / export.BUNDLE_METADATA,
+            ).name
+    except OutputError as exc:
+        raise OutputError(f"{exc} {kept}") from None
+    except OSError as exc:
+        raise output_error(exc, out, kept) from None
+    log.info("wrote bundle %s (run %s): %s", out, run_id, ", ".join(sorted(names.values())))
+    return {kind: out / name for kind, name in names.items()}
 
 
 def save_region(region: Region, path: str | os.PathLike[str]) -> Path:

@@ -21,6 +21,7 @@ reads a user census CSV (:func:`read_census`).
 from __future__ import annotations
 
 import csv
+import importlib.resources
 import logging
 import os
 import re
@@ -41,7 +42,7 @@ from geoapp.errors import InputError
 log = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(str(importlib.resources.files("geoapp").joinpath("data")))  # package data
 ZONE_DIR = DATA_DIR / "zones"
 CENSUS_DIR = DATA_DIR / "census"
 
