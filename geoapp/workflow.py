@@ -566,7 +566,8 @@ def write_bundle(
     except OutputError as exc:
         raise OutputError(f"{exc} {kept}") from None
     except OSError as exc:
-        raise output_error(exc, out, kept) from None
+        # Name the bundle folder, not the temporary file the error happened in.
+        raise output_error(OSError(exc.errno, exc.strerror), out, kept) from None
     log.info("wrote bundle %s (run %s): %s", out, run_id, ", ".join(sorted(names.values())))
     return {kind: out / name for kind, name in names.items()}
 
