@@ -157,7 +157,7 @@ def recover_dir(target: str | os.PathLike[str]) -> list[str]:
       folder, or the old one after an exchange) is removed.
 
     Folders still locked by a live run are left alone. Returns one plain sentence per
-    action taken (also logged).
+    action taken (also logged: a restore at WARNING level, a clean-up at INFO).
     """
     target = Path(os.path.realpath(target))
     done: list[str] = []
@@ -185,8 +185,8 @@ def recover_dir(target: str | os.PathLike[str]) -> list[str]:
             done.append(f"{tmp}: removed the temporary folder of an interrupted run")
         finally:
             _unlock(fd)
-    for line in done:
-        log.warning("%s", line)
+    for line in done:  # a restored folder matters to the user; a removed leftover does not
+        log.log(logging.WARNING if "restored" in line else logging.INFO, "%s", line)
     return done
 
 

@@ -388,5 +388,6 @@ def get_layer(layer_id: str, catalog: Mapping[str, Layer] | None = None) -> Laye
     except KeyError:
         raise LayerFileError(
             f"Unknown layer {layer_id!r}; known layers: {', '.join(catalog)}. "
-            "Add a TOML file to the layers/ folder or pass --layer-file PATH."
+            "Pass --layer-file PATH for a layer of your own (or set GEOAPP_LAYERS to a "
+            "folder of layer files)."
         ) from None

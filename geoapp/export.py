@@ -284,14 +284,23 @@ def check_bundle_target(folder: str | os.PathLike[str]) -> None:
     holds only the files its ``metadata.json`` lists (it is replaced as a whole, so
     nothing else may be in it).
 
+    First finishes or undoes what an interrupted earlier run left beside ``folder``
+    (a previous bundle set aside by an interrupted swap is put back; temporary folders
+    of dead runs are removed), so the check sees the folder as the user left it.
+
     Raises
     ------
     OutputError
         ``folder`` is a file, a folder that is not a geoapp bundle, or a bundle with
-        other files in it; the message names them and says what to do. Nothing on disk
-        is touched.
+        other files in it, or cannot be written; the message names them and says what
+        to do. No user file is touched.
     """
     folder = Path(folder)
+    if folder.parent.is_dir():
+        try:
+            _atomic.recover_dir(folder)
+        except OSError as exc:
+            log.warning("%s: could not clean up after an interrupted run: %s", folder, exc)
     if not folder.exists():
         if folder.is_symlink():
             raise OutputError(
