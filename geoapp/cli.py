@@ -8,8 +8,8 @@ Examples
     geoapp fetch --region demo --out demo.gpkg
     geoapp fetch --osm helsinki.osm.pbf --out helsinki.gpkg
     geoapp export --gpkg demo.gpkg --format geojson --out demo_geojson/
-    geoapp coverage --region demo --layer elderly_care --out out/
-    geoapp compare --region demo --out out/
+    geoapp coverage --region demo --layer elderly_care --out out/elderly_care/
+    geoapp compare --region demo --out out/compare/
 """
 
 from __future__ import annotations
@@ -297,6 +297,12 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     layers = load_catalog_from_args(args)
     chosen = [catalog.get_layer(lid, layers) for lid in (args.layer or list(layers))]
     outdir = _check_out_folder(args.out)
+    if export.read_bundle_metadata(outdir) is not None:
+        raise OutputError(
+            f"--out {outdir} is a coverage bundle; zones.csv and zones.png there would not be "
+            "part of it (and a re-run of the coverage would refuse the folder). Choose "
+            "another folder, e.g. --out out/compare/"
+        )
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
         demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
@@ -387,7 +393,7 @@ def build_parser() -> argparse.ArgumentParser:
             "facility, coverage per district and zone type, catchments and gaps.\n"
             "Writes facilities/demand/catchments/gaps GeoJSON, summary.csv, metadata.json,\n"
             "bundle.gpkg and an offline map.html.\n\n"
-            "Example:\n  geoapp coverage --region demo --layer elderly_care --out out/"
+            "Example:\n  geoapp coverage --region demo --layer elderly_care --out out/elderly_care/"
         ),
         formatter_class=fmt,
     )
@@ -423,7 +429,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Compare every layer's coverage across zone types (core, new_town, rural):\n"
             "shares per radius, ratios to the core, median/p90 distance, facilities per 10,000\n"
             "and the Gini index of walking distance. Writes zones.csv and zones.png.\n\n"
-            "Example:\n  geoapp compare --region demo --out out/"
+            "Example:\n  geoapp compare --region demo --out out/compare/"
         ),
         formatter_class=fmt,
     )

@@ -20,6 +20,8 @@ from pathlib import Path
 
 import pyogrio
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from geoapp import _atomic, export
 from geoapp.cli import main
@@ -85,6 +87,44 @@ def test_exception_keeps_the_previous_folder(tmp_path):
         raise OSError(errno.ENOSPC, "disk full")
     assert _read(target) == {"a.txt": "old"}
     assert _siblings(target) == []
+
+
+_names = st.text(alphabet="abcdefgh_", min_size=1, max_size=6).map(lambda n: n + ".txt")
+_trees = st.dictionaries(_names, st.text(alphabet="xyz \n", max_size=20), max_size=5)
+
+
+@settings(max_examples=40, deadline=None)
+@given(old=st.none() | _trees, new=_trees, fail_after=st.none() | st.integers(0, 5),
+       exchange=st.booleans())  # fmt: skip
+def test_target_is_always_the_old_or_the_new_folder(old, new, fail_after, exchange):
+    import tempfile
+    from unittest import mock
+
+    with (
+        tempfile.TemporaryDirectory() as d,
+        mock.patch.object(
+            _atomic, "exchange", _atomic.exchange if exchange else (lambda a, b: False)
+        ),
+    ):
+        target = Path(d) / "out"
+        if old is not None:
+            _write(target, old)
+        failed = False
+        try:
+            with _atomic.atomic_dir(target, "h") as tmp:
+                for i, (name, text) in enumerate(new.items()):
+                    if fail_after is not None and i == fail_after:
+                        raise OSError(errno.ENOSPC, "full")
+                    (tmp / name).write_text(text)
+                if fail_after is not None and fail_after >= len(new):
+                    raise OSError(errno.ENOSPC, "full")
+        except OSError:
+            failed = True
+        if failed and old is None:
+            assert not target.exists()
+        else:
+            assert _read(target) == (old if failed else new)
+        assert _siblings(target) == []
 
 
 def _killed_script(body: str, tmp_path: Path) -> subprocess.CompletedProcess:

@@ -406,3 +406,10 @@ def test_bad_timeout_is_an_input_error(tmp_path, capsys, value):
         ["fetch", "--place", "X", "--timeout", value, "-q", "--out", str(tmp_path / "x.gpkg")],
     )
     assert code == 2 and "--timeout SECONDS" in err
+
+
+def test_compare_into_a_coverage_bundle_is_refused(bundle, capsys):
+    before = snapshot(bundle)
+    code, _, err = run(capsys, ["compare", "--region", "demo", "-q", "--out", str(bundle)])
+    assert code == 2 and "coverage bundle" in err and "--out out/compare/" in err
+    assert snapshot(bundle) == before
