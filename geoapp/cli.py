@@ -111,8 +111,12 @@ def load_catalog_from_args(args: argparse.Namespace) -> dict[str, catalog.Layer]
     return catalog.load_catalog(extra_files=getattr(args, "layer_file", []) or [])
 
 
-def region_from_args(args: argparse.Namespace, progress: Callable | None = None) -> Region:
-    """Load the region the arguments describe."""
+def region_from_args(
+    args: argparse.Namespace,
+    progress: Callable | None = None,
+    layers: dict[str, catalog.Layer] | None = None,
+) -> Region:
+    """Load the region the arguments describe (``layers``: the catalog, if loaded already)."""
     from geoapp import workflow  # heavy: imported when needed
 
     tables = []
@@ -132,7 +136,7 @@ def region_from_args(args: argparse.Namespace, progress: Callable | None = None)
         census=args.census,
         zones=args.zones,
         facility_tables=tables,
-        catalog=load_catalog_from_args(args),
+        catalog=layers if layers is not None else load_catalog_from_args(args),
         admin_level=args.admin_level,
         timeout=getattr(args, "timeout", DEFAULT_TIMEOUT_S),
         progress=progress,
@@ -247,7 +251,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     export.check_bundle_target(args.out)  # before the work, not after it
     t0 = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
-        region = region_from_args(args, progress)
+        region = region_from_args(args, progress, layers)
         demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
         result = workflow.analyse_layer(
             region,
@@ -304,7 +308,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             "another folder, e.g. --out out/compare/"
         )
     with progress_bar(not args.quiet) as progress:
-        region = region_from_args(args, progress)
+        region = region_from_args(args, progress, layers)
         demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
         analyses = {
             layer.id: workflow.analyse_layer(

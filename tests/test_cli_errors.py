@@ -230,6 +230,14 @@ def test_layer_file_overriding_a_shipped_layer_warns(tmp_path, capsys):
     assert code == 0
     assert "WARNING" in err and "overrides" in err and str(f) in err and "elderly_care" in err
     assert "400" in out  # the override is what gets used
+    code, _, err = run(
+        capsys,
+        ["coverage", "--region", "demo", "--layer", "elderly_care", "--layer-file", str(f),
+         "--mode", "euclidean", *FAST, "--out", str(tmp_path / "out")],
+    )  # fmt: skip
+    assert code == 0 and err.count("overrides") == 1  # said once, not once per step
+    meta = json.loads((tmp_path / "out" / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["radii_m"] == [400] and meta["layer_file"] == str(f)
 
 
 # ------------------------------------------------------------------ markup in data and paths
