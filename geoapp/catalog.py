@@ -44,6 +44,9 @@ log = logging.getLogger(__name__)
 #: Package-data folder (inside ``geoapp``) holding the shipped catalog; the repository's
 #: ``layers/`` is a symbolic link to it.
 LAYER_RESOURCE = ("data", "layers")
+#: The shipped catalog folder as a path (an installed package is a folder on disk; a
+#: zipped one is read through :func:`shipped_layer_dir`).
+DEFAULT_LAYER_DIR = Path(str(importlib.resources.files("geoapp").joinpath(*LAYER_RESOURCE)))
 
 #: Largest radius or target a layer file may set, in metres. Walking catchments beyond
 #: 50 km are not life circles, and the bounded network searches grow with the square of
