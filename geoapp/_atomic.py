@@ -190,6 +190,31 @@ def recover_dir(target: str | os.PathLike[str]) -> list[str]:
     return done
 
 
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:  # pragma: no cover - e.g. Windows cannot open folders
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # pragma: no cover - some file systems refuse fsync on folders
+        pass
+    finally:
+        os.close(fd)
+
+
+def _fsync_tree(folder: Path) -> None:
+    """Flush every file under ``folder`` to disk (a full disk may only show here)."""
+    for root, _, files in os.walk(folder):
+        for name in files:
+            fd = os.open(os.path.join(root, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(Path(root))
+
+
 def _swap_in(new: Path, target: Path, tag: str) -> None:
     """Put folder ``new`` at ``target``; the previous ``target`` (if any) is removed."""
     if not target.exists() and not target.is_symlink():
@@ -244,7 +269,9 @@ def atomic_dir(target: str | os.PathLike[str], tag: str) -> Iterator[Path]:
     fd = _lock(tmp)
     try:
         yield tmp
+        _fsync_tree(tmp)  # the data is on disk before the swap makes it the bundle
         _swap_in(tmp, target, tag)
+        _fsync_dir(target.parent)
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
