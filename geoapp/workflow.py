@@ -131,20 +131,8 @@ def load_region(
             bnd = _bnd.china_districts("北京市")
         else:
             bnd = _bnd.read_boundaries(boundaries)
-        changes: dict[str, Any] = {"boundaries": bnd}
-        if region.census is not None:
-            # The source's census counts ITS districts; it cannot scale other ones.
-            given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
-            note = (
-                f"The district boundaries from {given} "
-                f"replace the {region.label} districts, so its census ({len(region.census)} "
-                "districts) no longer applies and is not used; pass --census CSV with a "
-                "row per new district to scale the population to it."
-            )
-            log.warning("%s", note)
-            warns = [*region.meta.get("warnings", []), note]
-            changes.update(census=None, meta={**region.meta, "warnings": warns})
-        region = region.with_(**changes)
+        given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
+        region = replace_districts(region, bnd, source=str(given))
     if census is not None:
         if isinstance(census, pd.DataFrame):
             table = census
@@ -173,6 +161,36 @@ def load_region(
         )
     _tick(progress, f"Region loaded: {region.label}", 1.0)
     return region
+
+
+def replace_districts(region: Region, boundaries: gpd.GeoDataFrame, *, source: str = "") -> Region:
+    """Return ``region`` with new district boundaries and without its old census.
+
+    A census counts the districts it was made for (the demo's census, a census saved in
+    a GeoPackage), so it cannot scale other districts: it is dropped, and a warning in
+    ``meta["warnings"]`` says so and names ``--census``. The input is not changed.
+
+    Parameters
+    ----------
+    region
+        The loaded region.
+    boundaries
+        Districts in the :data:`~geoapp.region.BOUNDARY_COLUMNS` layout (e.g. from
+        :func:`geoapp.sources.boundaries.read_boundaries`).
+    source
+        Where the boundaries come from (a file name), for the warning.
+    """
+    if region.census is None:
+        return region.with_(boundaries=boundaries)
+    note = (
+        f"The district boundaries from {source or 'the given file'} replace the "
+        f"{region.label} districts, so its census ({len(region.census)} districts) no longer "
+        "applies and is not used; pass --census CSV with a row per new district to scale "
+        "the population to it."
+    )
+    log.warning("%s", note)
+    warns = [*region.meta.get("warnings", []), note]
+    return region.with_(boundaries=boundaries, census=None, meta={**region.meta, "warnings": warns})
 
 
 def prepare_demand(
