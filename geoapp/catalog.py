@@ -2,9 +2,13 @@
 
 A layer file describes one service type (``elderly_care``, ``pharmacy`` ...), the
 population it serves, the life-circle radii to report and how to recognise its features
-among OpenStreetMap-style tags. The shipped catalog lives in the repository's
-``layers/`` folder; a planner adds a service type by dropping a new file there or by
-passing ``extra_files`` (``--layer-file PATH`` on the command line).
+among OpenStreetMap-style tags. The shipped catalog is package data,
+``geoapp/data/layers/`` (read with :mod:`importlib.resources`, so it works from a wheel
+or ``pip install .``); the repository's ``layers/`` is a symbolic link to that folder, so
+planners edit one copy. A planner adds a service type by dropping a new file there, by
+pointing ``$GEOAPP_LAYERS`` at another folder, or by passing ``extra_files``
+(``--layer-file PATH`` on the command line; a file whose id is a shipped layer's
+overrides it, with a warning).
 
 Schema (``id``, ``label``, ``population``, ``radii_m``, ``target_m`` and ``match`` are
 required; the others optional)::
@@ -12,7 +16,7 @@ required; the others optional)::
     id = "pharmacy"
     label = { en = "Pharmacies", zh = "药店" }
     population = "total"            # "total" or "age_60plus"
-    radii_m = [300, 500, 1000]      # ascending, metres
+    radii_m = [300, 500, 1000]      # ascending, whole metres, at most 50 000 (MAX_RADIUS_M)
     target_m = 500                  # distance a resident should be within
     target_share = 0.85             # share of the layer's residents that should be
                                     # within target_m (0..1; default 0.85)
@@ -27,10 +31,13 @@ required; the others optional)::
 
 from __future__ import annotations
 
+import contextlib
+import importlib.resources
 import logging
+import math
 import os
 import tomllib
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -38,8 +45,17 @@ from geoapp.errors import LayerFileError
 
 log = logging.getLogger(__name__)
 
-#: Folder holding the shipped catalog (the repository's ``layers/``).
-DEFAULT_LAYER_DIR = Path(__file__).resolve().parent.parent / "layers"
+#: Package-data folder (inside ``geoapp``) holding the shipped catalog; the repository's
+#: ``layers/`` is a symbolic link to it.
+LAYER_RESOURCE = ("data", "layers")
+#: The shipped catalog folder as a path (an installed package is a folder on disk; a
+#: zipped one is read through :func:`shipped_layer_dir`).
+DEFAULT_LAYER_DIR = Path(str(importlib.resources.files("geoapp").joinpath(*LAYER_RESOURCE)))
+
+#: Largest radius or target a layer file may set, in metres. Walking catchments beyond
+#: 50 km are not life circles, and the bounded network searches grow with the square of
+#: the radius (1e8 m ran out of memory).
+MAX_RADIUS_M = 50_000.0
 
 POPULATIONS = ("total", "age_60plus")
 _REQUIRED = ("id", "label", "population", "radii_m", "target_m", "match")
@@ -210,8 +226,21 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
             problems.append(
                 _problem(path, "radii_m", "must be a non-empty list of numbers (metres)")
             )
+        elif not all(math.isfinite(r) for r in radii):
+            problems.append(
+                _problem(path, "radii_m", f"{radii} must be finite numbers (no nan or inf)")
+            )
         elif any(r <= 0 for r in radii):
             problems.append(_problem(path, "radii_m", f"{radii} must all be positive"))
+        elif any(r > MAX_RADIUS_M for r in radii):
+            problems.append(
+                _problem(
+                    path,
+                    "radii_m",
+                    f"{radii} must be at most {MAX_RADIUS_M:,.0f} m (50 km); walking life "
+                    "circles are a few hundred metres to a few kilometres",
+                )
+            )
         elif any(float(r) != int(r) for r in radii):
             problems.append(
                 _problem(
@@ -222,10 +251,22 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
             problems.append(_problem(path, "radii_m", f"{radii} must be strictly ascending"))
 
     target = data.get("target_m")
-    if "target_m" in data and (
-        not isinstance(target, int | float) or isinstance(target, bool) or target <= 0
-    ):
-        problems.append(_problem(path, "target_m", f"{target!r} must be a positive number"))
+    if "target_m" in data:
+        if (
+            not isinstance(target, int | float)
+            or isinstance(target, bool)
+            or not math.isfinite(target)
+            or target <= 0
+        ):
+            problems.append(
+                _problem(path, "target_m", f"{target!r} must be a positive, finite number")
+            )
+        elif target > MAX_RADIUS_M:
+            problems.append(
+                _problem(
+                    path, "target_m", f"{target!r} must be at most {MAX_RADIUS_M:,.0f} m (50 km)"
+                )
+            )
 
     share = data.get("target_share", DEFAULT_TARGET_SHARE)
     if "target_share" in data and (
@@ -303,6 +344,18 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
     )
 
 
+@contextlib.contextmanager
+def shipped_layer_dir() -> Iterator[Path]:
+    """Yield the shipped catalog folder as a real path (package data, ``geoapp/data/layers``).
+
+    Read through :mod:`importlib.resources`, so it works from a wheel, ``pip install .``
+    or an editable install alike (a zipped install is extracted for the duration).
+    """
+    res = importlib.resources.files("geoapp").joinpath(*LAYER_RESOURCE)
+    with importlib.resources.as_file(res) as folder:
+        yield Path(folder)
+
+
 def load_catalog(
     layer_dir: str | os.PathLike[str] | None = None,
     extra_files: Iterable[str | os.PathLike[str]] = (),
@@ -312,9 +365,11 @@ def load_catalog(
     Parameters
     ----------
     layer_dir
-        Folder of layer files; default the shipped ``layers/`` (or ``$GEOAPP_LAYERS``).
+        Folder of layer files; default ``$GEOAPP_LAYERS`` when set, else the shipped
+        catalog (:func:`shipped_layer_dir`).
     extra_files
-        More layer files; a file whose id is already loaded replaces that layer.
+        More layer files; a file whose id is already loaded overrides that layer, and a
+        warning says so.
 
     Returns
     -------
@@ -326,9 +381,19 @@ def load_catalog(
     LayerFileError
         Naming every malformed file and key, or duplicate ids within the folder.
     """
-    folder = Path(layer_dir or os.environ.get("GEOAPP_LAYERS") or DEFAULT_LAYER_DIR)
+    folder = layer_dir or os.environ.get("GEOAPP_LAYERS")
+    if folder is None:
+        with shipped_layer_dir() as shipped:
+            return _load_catalog(shipped, extra_files)
+    return _load_catalog(Path(folder), extra_files)
+
+
+def _load_catalog(folder: Path, extra_files: Iterable[str | os.PathLike[str]]) -> dict[str, Layer]:
     if not folder.is_dir():
-        raise LayerFileError(f"{folder}: layer folder not found; pass an existing folder")
+        raise LayerFileError(
+            f"{folder}: layer folder not found; pass an existing folder (or unset GEOAPP_LAYERS "
+            "to use the shipped catalog)"
+        )
     files = sorted(folder.glob("*.toml"))
     layers: dict[str, Layer] = {}
     problems: list[str] = []
@@ -340,7 +405,13 @@ def load_catalog(
             problems.append(str(exc))
             continue
         if layer.id in layers and f in extra:
-            log.info("layer %s from %s replaces the catalog's", layer.id, f)
+            log.warning(
+                "Layer file %s overrides the layer %r defined in %s; rename its id to add a "
+                "new layer instead.",
+                f,
+                layer.id,
+                layers[layer.id].source_file,
+            )
         elif layer.id in layers:
             problems.append(
                 f"{f}: key 'id': {layer.id!r} is already defined in {layers[layer.id].source_file}"
@@ -360,5 +431,6 @@ def get_layer(layer_id: str, catalog: Mapping[str, Layer] | None = None) -> Laye
     except KeyError:
         raise LayerFileError(
             f"Unknown layer {layer_id!r}; known layers: {', '.join(catalog)}. "
-            "Add a TOML file to layers/ or pass --layer-file PATH."
+            "Pass --layer-file PATH for a layer of your own (or set GEOAPP_LAYERS to a "
+            "folder of layer files)."
         ) from None

@@ -8,8 +8,8 @@ Examples
     geoapp fetch --region demo --out demo.gpkg
     geoapp fetch --osm helsinki.osm.pbf --out helsinki.gpkg
     geoapp export --gpkg demo.gpkg --format geojson --out demo_geojson/
-    geoapp coverage --region demo --layer elderly_care --out out/
-    geoapp compare --region demo --out out/
+    geoapp coverage --region demo --layer elderly_care --out out/elderly_care/
+    geoapp compare --region demo --out out/compare/
 """
 
 from __future__ import annotations
@@ -23,12 +23,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from geoapp import __version__, catalog
-from geoapp.errors import GeoappError
+from geoapp.errors import GeoappError, OutputError
 from geoapp.region import SYNTHETIC_LABEL, Region
+
+#: Default for ``--timeout``: seconds a whole ``--place`` download may take.
+DEFAULT_TIMEOUT_S = 180.0
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 140)
@@ -41,6 +46,13 @@ def add_region_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument("--osm", metavar="FILE", help="a local .osm, .osm.pbf or .osm.bz2 extract")
     g.add_argument(
         "--place", metavar="NAME", help="a place name fetched from OpenStreetMap (needs internet)"
+    )
+    g.add_argument(
+        "--timeout",
+        type=float,
+        default=DEFAULT_TIMEOUT_S,
+        metavar="SECONDS",
+        help=f"bound on the whole --place download, retries included (default {DEFAULT_TIMEOUT_S:g})",
     )
     g.add_argument("--gpkg", metavar="FILE", help="a region saved by 'geoapp fetch'")
     g.add_argument(
@@ -88,7 +100,8 @@ def progress_bar(enabled: bool = True):
         task = bar.add_task("starting", total=1.0)
 
         def update(message: str, fraction: float) -> None:
-            bar.update(task, description=message, completed=fraction)
+            # Messages carry data (layer and place names): never read them as markup.
+            bar.update(task, description=escape(message), completed=fraction)
 
         yield update
 
@@ -98,8 +111,12 @@ def load_catalog_from_args(args: argparse.Namespace) -> dict[str, catalog.Layer]
     return catalog.load_catalog(extra_files=getattr(args, "layer_file", []) or [])
 
 
-def region_from_args(args: argparse.Namespace, progress: Callable | None = None) -> Region:
-    """Load the region the arguments describe."""
+def region_from_args(
+    args: argparse.Namespace,
+    progress: Callable | None = None,
+    layers: dict[str, catalog.Layer] | None = None,
+) -> Region:
+    """Load the region the arguments describe (``layers``: the catalog, if loaded already)."""
     from geoapp import workflow  # heavy: imported when needed
 
     tables = []
@@ -119,15 +136,44 @@ def region_from_args(args: argparse.Namespace, progress: Callable | None = None)
         census=args.census,
         zones=args.zones,
         facility_tables=tables,
-        catalog=load_catalog_from_args(args),
+        catalog=layers if layers is not None else load_catalog_from_args(args),
         admin_level=args.admin_level,
+        timeout=getattr(args, "timeout", DEFAULT_TIMEOUT_S),
         progress=progress,
     )
     if region.synthetic:
-        err.print(f"[bold yellow]Region: {region.label} — an invented city, not a real place[/]")
+        err.print(
+            Text(f"Region: {region.label} — an invented city, not a real place", "bold yellow")
+        )
     else:
-        err.print(f"Region: {region.label}")
+        err.print(Text(f"Region: {region.label}"))
     return region
+
+
+def _say(message: str, style: str = "") -> None:
+    """Print a line of data (paths, names) to stdout literally, never as rich markup."""
+    out.print(Text(message, style), highlight=False)
+
+
+def _check_out_folder(path: str) -> Path:
+    """Return ``--out`` as a folder path; raise when it is an existing file."""
+    target = Path(path)
+    if target.exists() and not target.is_dir():
+        raise OutputError(
+            f"--out {target} is an existing file, not a folder; choose a folder path "
+            "(it is created), e.g. --out out/"
+        )
+    return target
+
+
+def _check_out_file(path: str) -> Path:
+    """Return ``--out`` as a file path; raise when it is an existing folder."""
+    target = Path(path)
+    if target.is_dir():
+        raise OutputError(
+            f"--out {target} is a folder; give the file to write, e.g. --out {target / 'region.gpkg'}"
+        )
+    return target
 
 
 def _cmd_layers(args: argparse.Namespace) -> int:
@@ -137,13 +183,18 @@ def _cmd_layers(args: argparse.Namespace) -> int:
         table.add_column(col)
     for layer in layers.values():
         table.add_row(
-            layer.id,
-            layer.name("en"),
-            layer.name("zh"),
-            "residents 60+" if layer.population == "age_60plus" else "all residents",
-            ", ".join(f"{r:g}" for r in layer.radii_m),
-            f"{layer.target_m:g}",
-            Path(layer.source_file).name,
+            *(
+                Text(cell)  # cells are data from layer files: never markup
+                for cell in (
+                    layer.id,
+                    layer.name("en"),
+                    layer.name("zh"),
+                    "residents 60+" if layer.population == "age_60plus" else "all residents",
+                    ", ".join(f"{r:g}" for r in layer.radii_m),
+                    f"{layer.target_m:g}",
+                    Path(layer.source_file).name,
+                )
+            )
         )
     out.print(table)
     return 0
@@ -152,10 +203,11 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from geoapp import workflow  # heavy: imported when needed
 
+    target = _check_out_file(args.out)
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
-        path = workflow.save_region(region, args.out)
-    out.print(
+        path = workflow.save_region(region, target)
+    _say(
         f"Wrote {path}: {len(region.boundaries)} districts, {len(region.features)} features, "
         f"{len(region.edges)} street edges, {len(region.buildings)} buildings"
         + (f" ({SYNTHETIC_LABEL})" if region.synthetic else "")
@@ -166,10 +218,10 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from geoapp import export, workflow  # heavy: imported when needed
 
+    target = Path(args.out) if args.format == "gpkg" else _check_out_folder(args.out)
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
         meta = workflow.region_meta(region)
-        target = Path(args.out)
         frames = region.layers()
         if args.format == "gpkg":
             if target.suffix != ".gpkg":
@@ -187,18 +239,19 @@ def _cmd_export(args: argparse.Namespace) -> int:
                     df = gdf.assign(wkt=gdf.geometry.to_wkt()) if len(gdf) else gdf
                     paths.append(export.write_csv(df, target / f"{name}.csv"))
     for p in paths:
-        out.print(f"Wrote {p}")
+        _say(f"Wrote {p}")
     return 0
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from geoapp import workflow  # heavy: imported when needed
+    from geoapp import export, workflow  # heavy: imported when needed
 
     layers = load_catalog_from_args(args)
     layer = catalog.get_layer(args.layer, layers)
+    export.check_bundle_target(args.out)  # before the work, not after it
     t0 = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
-        region = region_from_args(args, progress)
+        region = region_from_args(args, progress, layers)
         demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
         result = workflow.analyse_layer(
             region,
@@ -212,7 +265,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         )
         paths = workflow.write_bundle(result, region, args.out, html_map=not args.no_map)
     _print_summary(result)
-    out.print(f"Wrote {len(paths)} files to {args.out} in {time.perf_counter() - t0:.1f} s")
+    _say(f"Wrote {len(paths)} files to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -221,7 +274,10 @@ def _print_summary(result) -> None:
     radii = [int(r) for r in result.layer.radii_m]
     col = "pop_60plus" if result.layer.population == "age_60plus" else "pop"
     table = Table(
-        title=f"{result.layer.name('en')} — share of {'residents 60+' if col != 'pop' else 'residents'} within reach"
+        title=Text(
+            f"{result.layer.name('en')} — share of "
+            f"{'residents 60+' if col != 'pop' else 'residents'} within reach"
+        )
     )
     table.add_column("level")
     table.add_column("group")
@@ -230,13 +286,13 @@ def _print_summary(result) -> None:
     for _, row in s.iterrows():
         shares = [row.get(f"share_{col}_{r}") for r in radii]
         table.add_row(
-            str(row["level"]),
-            str(row["group"]),
-            *[("no data" if v != v else f"{v:.0%}") for v in shares],
+            Text(str(row["level"])),
+            Text(str(row["group"])),  # district names are data: never markup
+            *[Text("no data" if v != v else f"{v:.0%}") for v in shares],
         )
     out.print(table)
     if result.meta.get("synthetic"):
-        out.print(f"[yellow]{SYNTHETIC_LABEL}[/]")
+        _say(SYNTHETIC_LABEL, "yellow")
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -244,9 +300,15 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
     layers = load_catalog_from_args(args)
     chosen = [catalog.get_layer(lid, layers) for lid in (args.layer or list(layers))]
-    outdir = Path(args.out)
+    outdir = _check_out_folder(args.out)
+    if export.read_bundle_metadata(outdir) is not None:
+        raise OutputError(
+            f"--out {outdir} is a coverage bundle; zones.csv and zones.png there would not be "
+            "part of it (and a re-run of the coverage would refuse the folder). Choose "
+            "another folder, e.g. --out out/compare/"
+        )
     with progress_bar(not args.quiet) as progress:
-        region = region_from_args(args, progress)
+        region = region_from_args(args, progress, layers)
         demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
         analyses = {
             layer.id: workflow.analyse_layer(
@@ -264,8 +326,8 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         outdir.mkdir(parents=True, exist_ok=True)
         export.write_csv(table, outdir / "zones.csv")
         charts.zone_comparison_chart(table, outdir / "zones.png")
-    out.print(table.to_string(index=False, max_cols=12))
-    out.print(f"Wrote {outdir / 'zones.csv'} and {outdir / 'zones.png'}")
+    out.print(table.to_string(index=False, max_cols=12), markup=False, highlight=False)
+    _say(f"Wrote {outdir / 'zones.csv'} and {outdir / 'zones.png'}")
     return 0
 
 
@@ -335,7 +397,7 @@ def build_parser() -> argparse.ArgumentParser:
             "facility, coverage per district and zone type, catchments and gaps.\n"
             "Writes facilities/demand/catchments/gaps GeoJSON, summary.csv, metadata.json,\n"
             "bundle.gpkg and an offline map.html.\n\n"
-            "Example:\n  geoapp coverage --region demo --layer elderly_care --out out/"
+            "Example:\n  geoapp coverage --region demo --layer elderly_care --out out/elderly_care/"
         ),
         formatter_class=fmt,
     )
@@ -373,7 +435,7 @@ def build_parser() -> argparse.ArgumentParser:
             "Compare every layer's coverage across zone types (core, new_town, rural):\n"
             "shares per radius, ratios to the core, median/p90 distance, facilities per 10,000\n"
             "and the Gini index of walking distance. Writes zones.csv and zones.png.\n\n"
-            "Example:\n  geoapp compare --region demo --out out/"
+            "Example:\n  geoapp compare --region demo --out out/compare/"
         ),
         formatter_class=fmt,
     )
@@ -386,23 +448,64 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Run the CLI; return the exit code (0 ok, 2 user error)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+def _error(message: str) -> None:
+    """Print ``error: message`` to stderr; the message is printed literally (no markup)."""
+    err.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+
+
+def _os_error_message(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    what = exc.strerror or str(exc) or type(exc).__name__
+    return (
+        f"{where}{what}. Check that the path exists and that you may read it (inputs) or "
+        "write to it (--out), and that the disk has space."
+    )
+
+
+@contextmanager
+def _cli_logging(verbose: bool):
+    """Show geoapp's log records (WARNING and up, INFO with -v) on stderr during a run."""
     logging.basicConfig(
-        level=logging.INFO if args.verbose else logging.WARNING,
+        level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    logger = logging.getLogger("geoapp")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    saved = (logger.level, logger.propagate)
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO if verbose else logging.WARNING)
+    logger.propagate = False
     try:
-        return int(args.func(args) or 0)
-    except GeoappError as exc:
-        err.print(f"[bold red]error:[/] {exc}", markup=True, highlight=False)
-        return 2
-    except KeyboardInterrupt:
-        err.print("interrupted")
-        return 130
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(saved[0])
+        logger.propagate = saved[1]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI; return the exit code (0 ok, 2 user error, 130 interrupted).
+
+    Every error a user can cause (a :class:`~geoapp.errors.GeoappError`, an
+    :class:`OSError` such as a full disk) is one message on stderr, without a
+    traceback; nothing already on disk is replaced by a failed run.
+    """
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with _cli_logging(args.verbose):
+        try:
+            return int(args.func(args) or 0)
+        except GeoappError as exc:
+            _error(str(exc))
+            return 2
+        except OSError as exc:
+            _error(_os_error_message(exc))
+            return 2
+        except KeyboardInterrupt:
+            _error("interrupted; files already on disk were left as they were")
+            return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -13,10 +13,14 @@ goes into a top-level ``"geoapp"`` foreign member.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
 import os
+import secrets
+import tempfile
+import time
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -28,7 +32,7 @@ import pyogrio
 import shapely
 
 from geoapp import _atomic
-from geoapp.errors import InputError
+from geoapp.errors import InputError, OutputError, output_error
 
 log = logging.getLogger(__name__)
 
@@ -153,6 +157,23 @@ def write_gpkg(
         Provenance written as a one-row ``geoapp_metadata`` attribute table.
     """
     path = Path(path)
+    try:
+        return _write_gpkg(layers, path, meta)
+    except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
+        # GDAL reports a full disk or a file-size limit as a failed SQL statement.
+        text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        raise OutputError(
+            f"Cannot write the GeoPackage {path}: {text}. If the disk is full, a file-size "
+            "limit was reached or the folder is read-only, free some space or choose another "
+            "output folder (--out). Nothing was replaced."
+        ) from None
+
+
+def _write_gpkg(
+    layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
+    path: Path,
+    meta: Mapping[str, Any] | None,
+) -> Path:
     with _atomic.atomic_path(path) as tmp:
         written = 0
         for name, frame in layers.items():
@@ -209,3 +230,130 @@ def read_gpkg_layers(path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame
         df = pyogrio.read_dataframe(path, layer=name)
         out[name] = df
     return out
+
+
+# ------------------------------------------------------------------ result bundles
+
+#: File of a result bundle that describes it (and marks the folder as a bundle).
+BUNDLE_METADATA = "metadata.json"
+
+
+def new_run_id() -> str:
+    """Return a new run id: UTC time and 8 random hex digits, e.g. ``20261201T132700Z-1a2b3c4d``."""
+    return time.strftime("%Y%m%dT%H%M%SZ", time.gmtime()) + "-" + secrets.token_hex(4)
+
+
+def read_bundle_metadata(folder: str | os.PathLike[str]) -> dict[str, Any] | None:
+    """Return the metadata of the geoapp bundle in ``folder``, or None if it is not one.
+
+    A bundle is a folder whose ``metadata.json`` is a JSON object written by geoapp: it
+    has a ``files`` list and a ``run_id`` (bundles from before run ids carry
+    ``versions.geoapp`` instead).
+    """
+    path = Path(folder) / BUNDLE_METADATA
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, ValueError):
+        return None
+    if not isinstance(meta, dict) or not isinstance(meta.get("files"), list):
+        return None
+    versions = meta.get("versions")
+    if "run_id" not in meta and not (isinstance(versions, dict) and "geoapp" in versions):
+        return None
+    return meta
+
+
+def bundle_folder(
+    folder: str | os.PathLike[str], run_id: str
+) -> contextlib.AbstractContextManager[Path]:
+    """Return a context manager yielding a temporary folder that replaces ``folder`` at exit.
+
+    The new folder is swapped in as a whole when the block succeeds (atomically with
+    Linux ``renameat2`` exchange, else two renames completed after a crash), and
+    removed when it raises; the previous ``folder`` is never left half-replaced.
+    Leftovers of interrupted runs beside ``folder`` are cleaned up first. Call
+    :func:`check_bundle_target` before: this replaces whatever folder is there.
+    """
+    return _atomic.atomic_dir(folder, run_id)
+
+
+def check_bundle_target(folder: str | os.PathLike[str]) -> None:
+    """Raise unless a result bundle may be written to ``folder``.
+
+    Allowed: a path that does not exist yet, an empty folder, or a geoapp bundle that
+    holds only the files its ``metadata.json`` lists (it is replaced as a whole, so
+    nothing else may be in it).
+
+    First finishes or undoes what an interrupted earlier run left beside ``folder``
+    (a previous bundle set aside by an interrupted swap is put back; temporary folders
+    of dead runs are removed), so the check sees the folder as the user left it.
+
+    Raises
+    ------
+    OutputError
+        ``folder`` is a file, a folder that is not a geoapp bundle, or a bundle with
+        other files in it, or cannot be written; the message names them and says what
+        to do. No user file is touched.
+    """
+    folder = Path(folder)
+    if folder.parent.is_dir():
+        try:
+            _atomic.recover_dir(folder)
+        except OSError as exc:
+            log.warning("%s: could not clean up after an interrupted run: %s", folder, exc)
+    if not folder.exists():
+        if folder.is_symlink():
+            raise OutputError(
+                f"Output folder {folder} (--out) is a broken symbolic link; fix or remove it."
+            )
+        _probe_writable(folder)
+        return
+    if not folder.is_dir():
+        raise OutputError(
+            f"Output folder {folder} (--out) is an existing file, not a folder; choose a folder path "
+            "(it is created), e.g. --out out/"
+        )
+    try:
+        entries = sorted(p.name for p in folder.iterdir())
+    except OSError as exc:
+        raise OutputError(
+            f"Output folder {folder} (--out): cannot read the folder ({exc.strerror}); choose another folder."
+        ) from None
+    if not entries:
+        _probe_writable(folder)
+        return
+    meta = read_bundle_metadata(folder)
+    if meta is None:
+        shown = ", ".join(entries[:5]) + (
+            f" and {len(entries) - 5} more" if len(entries) > 5 else ""
+        )
+        raise OutputError(
+            f"Output folder {folder} (--out) is a folder with other files in it ({shown}) and not a geoapp "
+            f"bundle (no geoapp {BUNDLE_METADATA}). A bundle replaces its folder as a whole, "
+            "so choose a new or empty folder, e.g. --out out/elderly_care/"
+        )
+    listed = {str(f) for f in meta["files"]}
+    extra = [e for e in entries if e not in listed]
+    if extra:
+        shown = ", ".join(extra[:5]) + (f" and {len(extra) - 5} more" if len(extra) > 5 else "")
+        raise OutputError(
+            f"Output folder {folder} (--out) is a geoapp bundle but also holds files that are not part of it "
+            f"({shown}). A new bundle replaces the folder as a whole; move those files out or "
+            "choose another folder."
+        )
+    _probe_writable(folder)
+
+
+def _probe_writable(folder: Path) -> None:
+    """Raise :class:`OutputError` now if a bundle cannot be built beside ``folder``."""
+    folder = Path(os.path.realpath(folder))
+    parent = folder.parent
+    while not parent.exists() and parent != parent.parent:
+        parent = parent.parent  # the nearest existing folder: its subfolders get created
+    try:
+        probe = tempfile.mkdtemp(prefix=f".{folder.name}.geoapp-probe-", dir=parent)
+        os.rmdir(probe)
+    except OSError as exc:
+        raise output_error(
+            OSError(exc.errno, exc.strerror), folder, "Nothing was written."
+        ) from None

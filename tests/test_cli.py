@@ -128,6 +128,11 @@ def test_metadata(coverage_bundle):
     assert meta["mode"] == "network" and meta["layer"] == "elderly_care"
     assert "geopandas" in meta["versions"] and meta["timings_s"]["total_s"] > 0
     assert "summary.csv" in meta["files"]
+    # one bundle, one run: every file is listed and carries the same run_id
+    assert sorted(meta["files"]) == sorted(p.name for p in coverage_bundle.iterdir())
+    for name in ("facilities", "demand", "catchments", "gaps"):
+        doc = json.loads((coverage_bundle / f"{name}.geojson").read_text(encoding="utf-8"))
+        assert doc["geoapp"]["run_id"] == meta["run_id"]
 
 
 def test_coverage_euclidean_mode(tmp_path):

@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import math
 import os
+import threading
+import time
 import warnings
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -54,6 +57,9 @@ from geoapp.sources.boundaries import osm_admin_boundaries
 log = logging.getLogger(__name__)
 
 PlaceQuery = str | tuple[float, float, float, float] | Polygon | MultiPolygon
+
+#: Default bound on a whole :func:`fetch_place` download, in seconds (``--timeout``).
+DEFAULT_TIMEOUT_S = 180.0
 
 
 @contextlib.contextmanager
@@ -161,7 +167,7 @@ def _resolve_area(query: PlaceQuery) -> tuple[Polygon | MultiPolygon, str, str]:
     return geom, name, "osm-place"
 
 
-def fetch_place(
+def _fetch_place(
     query: PlaceQuery,
     *,
     catalog: Mapping[str, Layer] | None = None,
@@ -311,3 +317,131 @@ def fetch_place(
     region.meta["counts"] = region.counts()
     log.info("fetched %s: %s", label, region.meta["counts"])
     return region
+
+
+def _past_deadline(deadline: float):
+    """Return a requests response hook that fails every response after ``deadline``.
+
+    osmnx retries forever on HTTP 429/504 (sleeping in between); the hook ends such a
+    loop at the next response once the deadline has passed.
+    """
+    import requests
+
+    def hook(response, *args, **kwargs):
+        if time.monotonic() > deadline:
+            raise requests.exceptions.Timeout("the --timeout for the whole download has passed")
+        return response
+
+    return hook
+
+
+@contextlib.contextmanager
+def _deadline_settings(deadline: float) -> Iterator[None]:
+    """Add the deadline hook to osmnx's ``requests_kwargs``, restoring them afterwards."""
+    import osmnx as ox
+
+    saved = ox.settings.requests_kwargs
+    hooks = dict(saved.get("hooks", {}))
+    response_hooks = hooks.get("response", [])
+    response_hooks = [response_hooks] if callable(response_hooks) else list(response_hooks)
+    hooks["response"] = [*response_hooks, _past_deadline(deadline)]
+    ox.settings.requests_kwargs = {**saved, "hooks": hooks}
+    try:
+        yield
+    finally:
+        ox.settings.requests_kwargs = saved
+
+
+def fetch_place(
+    query: PlaceQuery,
+    *,
+    catalog: Mapping[str, Layer] | None = None,
+    admin_level: int | str | None = None,
+    network: bool = True,
+    buildings: bool = True,
+    timeout: float = DEFAULT_TIMEOUT_S,
+    cache_dir: str | os.PathLike[str] | None = None,
+) -> Region:
+    """Download a study area from OpenStreetMap into a :class:`~geoapp.region.Region`.
+
+    Parameters
+    ----------
+    query
+        A place name geocoded by Nominatim (``"Dongcheng District, Beijing, China"``),
+        a bounding box ``(west, south, east, north)`` in degrees, or a shapely
+        (Multi)Polygon in EPSG:4326.
+    catalog
+        Layer catalog whose tags decide which features to fetch; default the shipped one.
+    admin_level
+        Also fetch administrative boundaries at this OSM ``admin_level`` and use them
+        as districts; otherwise (or when none are found) the region is one district.
+    network
+        Fetch the walking network (osmnx ``network_type="walk"``).
+    buildings
+        Fetch building footprints (with ``building:levels``).
+    timeout
+        Seconds the WHOLE download may take (geocoding, network, features, with every
+        retry); each HTTP request also times out after this long. The call returns
+        within ``timeout`` (plus a fraction of a second) even when a server accepts
+        the connection and never answers: the download runs in a worker thread that
+        is abandoned when the time is up, and stops at its next response or timeout.
+    cache_dir
+        osmnx response cache folder (default osmnx's ``./cache``); the cache is always on.
+
+    Returns
+    -------
+    Region
+        Frames in EPSG:4326 per docs/architecture.md; ``source`` is
+        ``"osm-place:<name>"``, ``"osm-bbox:<w,s,e,n>"`` or ``"osm-polygon"``.
+
+    Raises
+    ------
+    NetworkUnavailableError
+        OpenStreetMap servers cannot be reached (no connection, DNS failure, server
+        error) or did not finish within ``timeout``.
+    PlaceNotFoundError
+        The place name does not geocode to an area.
+    InputError
+        A malformed bounding box or polygon, or a ``timeout`` that is not a positive
+        number.
+    """
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        timeout = math.nan
+    if not math.isfinite(timeout) or timeout <= 0:
+        raise InputError(
+            f"timeout {timeout!r} must be a positive number of seconds (--timeout SECONDS)."
+        )
+    deadline = time.monotonic() + timeout
+    outcome: dict[str, Any] = {}
+
+    def work() -> None:
+        try:
+            with _deadline_settings(deadline):
+                outcome["region"] = _fetch_place(
+                    query,
+                    catalog=catalog,
+                    admin_level=admin_level,
+                    network=network,
+                    buildings=buildings,
+                    timeout=timeout,
+                    cache_dir=cache_dir,
+                )
+        except BaseException as exc:  # handed to the caller's thread
+            outcome["error"] = exc
+
+    worker = threading.Thread(target=work, name="geoapp-fetch-place", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        what = query if isinstance(query, str) else "the study area"
+        raise NetworkUnavailableError(
+            f"OpenStreetMap did not finish sending {what!r} within {timeout:g} s: the "
+            "servers are unreachable, silent or overloaded. Try again later, raise "
+            "--timeout SECONDS for a large area, or work offline with a local extract "
+            "(--osm FILE.osm.pbf) or the embedded demo (--region demo)."
+        )
+    if "error" in outcome:
+        raise outcome["error"]
+    return outcome["region"]
