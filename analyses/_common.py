@@ -49,9 +49,12 @@ def run(
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     try:
         return main(argv) or 0
-    except GeoappError as exc:
+    except (GeoappError, OSError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 def load(args: argparse.Namespace) -> Region:

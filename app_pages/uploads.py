@@ -121,7 +121,13 @@ def _apply_files(
     if "boundaries" in paths:
         from geoapp.sources.boundaries import read_boundaries
 
-        region = region.with_(boundaries=read_boundaries(paths["boundaries"]))
+        from geoapp.workflow import replace_districts
+
+        # user districts replace the source's districts and census (a census upload below
+        # applies to them)
+        region = replace_districts(
+            region, read_boundaries(paths["boundaries"]), source=paths["boundaries"].name
+        )
     if "census" in paths:
         region = region.with_(census=gzones.read_census(paths["census"]))
     if "zones" in paths:
