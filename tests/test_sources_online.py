@@ -20,8 +20,12 @@ AREA = box(116.30, 39.90, 116.31, 39.91)
 
 
 def fake_graph() -> nx.MultiDiGraph:
-    """Three nodes, two streets, both directions (as osmnx's walk network is)."""
-    G = nx.MultiDiGraph(crs="epsg:4326")
+    """Three nodes, two streets, both directions (as osmnx's walk network is).
+
+    Already simplified (list-valued tags are what osmnx's simplification makes), and
+    marked so, as osmnx marks the graphs it simplified.
+    """
+    G = nx.MultiDiGraph(crs="epsg:4326", simplified=True)
     G.add_node(1, x=116.301, y=39.901)
     G.add_node(2, x=116.302, y=39.901)
     G.add_node(3, x=116.302, y=39.902)

@@ -5,10 +5,15 @@ same :class:`~geoapp.region.Region` frames (docs/architecture.md).
 
 Extracts are usually clipped to a bounding box or polygon, so ways and relations may
 reference nodes that are not in the file. Such references are trimmed: an XML way is
-cut at its missing nodes (a walkable way becomes one way per run of present nodes;
+cut at its missing nodes (a walkable way becomes one way per run of present nodes; a
+closed way such as a building keeps its present nodes, closed again, as pyrosm does;
 any other way keeps its longest run), relation members that are missing are dropped,
 and network edges whose end nodes are missing are dropped. The load never fails on
 a clipped extract.
+
+Both readers give the same walking network: the XML reader keeps isolated rings and
+splits loop streets, closed service rings and parallel ways (the halves of a ring
+crossed by a street) into segments, as the PBF reader's per-node segments are.
 
 Example
 -------
@@ -59,6 +64,7 @@ from geoapp.sources._osm_common import (
     make_network,
     osm_ids,
     resolve_catalog,
+    simplify_walk_graph,
     widen_tags,
 )
 from geoapp.sources.boundaries import osm_admin_boundaries
@@ -428,6 +434,12 @@ def _clean_xml(path: Path, out_dir: Path) -> tuple[Path, Path, dict[str, int]]:
                 kept_ways.add(wid)
                 if len(runs) == 1 and len(runs[0]) == len(refs):
                     feat.write(ET.tostring(elem, encoding="unicode"))
+                elif len(refs) > 3 and refs[0] == refs[-1]:
+                    # a closed way (building, area) keeps its present nodes, closed again,
+                    # as pyrosm does with a PBF: the same data gives the same footprints
+                    kept = [r for r in refs[:-1] if r in present_nodes]
+                    kept = kept + kept[:1] if len(kept) >= 3 else max(runs, key=len)
+                    feat.write(ET.tostring(_way_element(elem, wid, kept), encoding="unicode"))
                 else:
                     longest = max(runs, key=len)
                     feat.write(ET.tostring(_way_element(elem, wid, longest), encoding="unicode"))
@@ -512,9 +524,9 @@ def _read_xml(
             with _quiet_osmnx():
                 if network and stats["walkable_ways"]:
                     G = ox.graph_from_xml(
-                        net_path, bidirectional=True, simplify=True, retain_all=True
+                        net_path, bidirectional=True, simplify=False, retain_all=True
                     )
-                    nodes, edges = graph_to_frames(G)
+                    nodes, edges = graph_to_frames(simplify_walk_graph(G))
                 try:
                     raw = ox.features_from_xml(feat_path, tags=wanted)
                 except InsufficientResponseError:

@@ -47,6 +47,7 @@ from geoapp.sources._osm_common import (
     make_landuse,
     osm_ids,
     resolve_catalog,
+    simplify_walk_graph,
     widen_tags,
 )
 from geoapp.sources.boundaries import osm_admin_boundaries
@@ -161,6 +162,27 @@ def _resolve_area(query: PlaceQuery) -> tuple[Polygon | MultiPolygon, str, str]:
     return geom, name, "osm-place"
 
 
+def network_frames(G: Any) -> tuple[Any, Any]:
+    """Return ``(nodes, edges)`` frames from an UNSIMPLIFIED osmnx walking graph.
+
+    The graph is simplified keeping isolated rings, and its loops and parallel edges
+    are split into segments (:func:`geoapp.sources._osm_common.split_loops`), so an
+    online fetch gives the same network as the same data read from a file.
+
+    Parameters
+    ----------
+    G
+        An osmnx ``MultiDiGraph`` built with ``simplify=False`` (e.g.
+        ``ox.graph_from_polygon(..., simplify=False)`` or ``ox.graph_from_xml``).
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame)
+        ``nodes`` and ``edges`` of the contract (docs/architecture.md).
+    """
+    return graph_to_frames(simplify_walk_graph(G))
+
+
 def fetch_place(
     query: PlaceQuery,
     *,
@@ -236,9 +258,9 @@ def fetch_place(
                 step = "walking network"
                 try:
                     G = ox.graph_from_polygon(
-                        polygon, network_type="walk", simplify=True, retain_all=True
+                        polygon, network_type="walk", simplify=False, retain_all=True
                     )
-                    nodes, edges = graph_to_frames(G)
+                    nodes, edges = network_frames(G)
                 except InsufficientResponseError:
                     log.warning("%s: no walkable streets found on OpenStreetMap", label)
             step = "features"
