@@ -65,6 +65,7 @@ def load_region(
     catalog: Mapping[str, Layer] | None = None,
     admin_level: int | None = None,
     progress: Progress | None = None,
+    facility_max_street_m: float = 500.0,
 ) -> Region:
     """Load a study region from one source and optional user files.
 
@@ -86,10 +87,18 @@ def load_region(
         Zone mapping: ``"beijing"`` (the Master Plan preset), a TOML path, or
         ``"density"`` (classified later from population, see :func:`prepare_demand`).
     facility_tables
-        ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add.
+        ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add
+        (``FILE.xlsx#Sheet2`` picks a sheet). Rows outside the region or farther than
+        ``facility_max_street_m`` from every street are excluded, and a table that fits
+        the streets clearly better in another datum is flagged
+        (:mod:`geoapp.sources.guards`); both go to ``region.meta["warnings"]``.
+    facility_max_street_m
+        Largest distance (m) from a table's facility to the nearest street edge.
     """
+    from geoapp.crs import normalise_coords_name
+    from geoapp.region import META_WARNINGS
     from geoapp.sources import boundaries as _bnd
-    from geoapp.sources import facilities_table
+    from geoapp.sources import facilities_table, guards
 
     catalog = catalog if catalog is not None else _catalog.load_catalog()
     if osm is not None:
@@ -126,6 +135,8 @@ def load_region(
             bnd = _bnd.china_districts("北京市")
         else:
             bnd = _bnd.read_boundaries(boundaries)
+        frames = (region.edges, region.buildings, region.features)
+        _bnd.check_overlap(bnd, *frames, source=str(boundaries), data=region.label)
         region = region.with_(boundaries=bnd)
     if census is not None:
         if isinstance(census, pd.DataFrame):
@@ -141,13 +152,31 @@ def load_region(
         region.meta = {**region.meta, "zone_method": f"mapping:{zones}"}
     elif zones is not None:
         region.meta = {**region.meta, "zone_method": "density"}
-    extra = []
+    extra, table_warnings = [], []
     for path, layer_id, coords in facility_tables:
-        extra.append(
-            facilities_table.read_facility_table(
-                path, coords=coords, layer=layer_id, catalog=catalog
-            )
+        table = facilities_table.read_facility_table(
+            path, coords=coords, layer=layer_id, catalog=catalog
         )
+        # coordinate guards: wrong datum, rows off the region or off the streets
+        datum = guards.check_datum(
+            table,
+            region.edges,
+            normalise_coords_name(coords),
+            buildings=region.buildings,
+            source=str(path),
+        )
+        kept = guards.guard_facilities(
+            table,
+            region.extent(),
+            region.edges,
+            max_street_m=facility_max_street_m,
+            source=str(path),
+        )
+        table_warnings += [w for w in (datum.warning, *kept.warnings) if w]
+        extra.append(kept.kept)
+    if table_warnings:
+        old_warnings = list(region.meta.get(META_WARNINGS, []))
+        region = region.with_(meta={**region.meta, META_WARNINGS: old_warnings + table_warnings})
     if extra:
         feats = pd.concat([region.features, *extra], ignore_index=True)
         region = region.with_(

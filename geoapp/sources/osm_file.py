@@ -146,11 +146,22 @@ def read_osm_file(
         If the file is missing, empty, of an unsupported type, corrupt or truncated.
     """
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(
+            p.name for p in path.iterdir() if p.name.lower().endswith(SUPPORTED_SUFFIXES)
+        )
+        hint = (
+            f" It holds {', '.join(inside[:5])}: pass one of them, e.g. --osm {path / inside[0]}."
+            if inside
+            else f" It holds no OpenStreetMap extract ({', '.join(SUPPORTED_SUFFIXES)})."
+        )
+        raise InputError(
+            f"{path}: is a folder, not an OpenStreetMap extract file; give the extract "
+            f"file itself.{hint}"
+        )
     kind = _file_kind(path)
     if not path.exists():
         raise InputError(f"{path}: file not found. Check the path; {_GET_EXTRACT}")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an OpenStreetMap extract file.")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty. {_GET_EXTRACT}")
     catalog = resolve_catalog(catalog)
