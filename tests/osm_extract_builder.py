@@ -19,14 +19,23 @@ def write_extract(
     nodes: Mapping[int, tuple[float, float] | tuple[float, float, Mapping[str, str]]],
     ways: Iterable[tuple[int, list[int], Mapping[str, str]]],
     relations: Iterable[tuple[int, list[tuple[str, int, str]], Mapping[str, str]]] = (),
+    bbox: tuple[float, float, float, float] | None = None,
 ) -> Path:
     """Write nodes ``{id: (lon, lat[, tags])}``, ways ``(id, refs, tags)`` and relations
-    ``(id, [(type "n"|"w"|"r", ref, role)], tags)`` to ``path`` (format from its suffix)."""
+    ``(id, [(type "n"|"w"|"r", ref, role)], tags)`` to ``path`` (format from its suffix).
+
+    ``bbox`` (west, south, east, north) goes into the file header, as ``osmium extract``
+    writes it (``<bounds>`` in XML).
+    """
     path = Path(path)
     if path.exists():
         path.unlink()
     common = {"version": 1, "changeset": 1, "timestamp": TIMESTAMP, "uid": 1, "user": "t"}
-    writer = osmium.SimpleWriter(str(path))
+    header = osmium.io.Header()
+    if bbox is not None:
+        header.add_box(osmium.osm.Box(osmium.osm.Location(bbox[0], bbox[1]),
+                                      osmium.osm.Location(bbox[2], bbox[3])))  # fmt: skip
+    writer = osmium.SimpleWriter(str(path), header=header)
     try:
         for nid in sorted(nodes):
             spec = nodes[nid]

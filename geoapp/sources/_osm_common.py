@@ -85,7 +85,9 @@ def feature_keys(catalog: Mapping[str, Layer]) -> list[str]:
 def catalog_tags(catalog: Mapping[str, Layer]) -> dict[str, bool | list[str]]:
     """Return one osmnx-style ``tags`` dict wide enough for every layer of ``catalog``.
 
-    Keys are ORed (as osmnx and pyrosm do); ``True`` means any value.
+    Keys are ORed (as osmnx and pyrosm do); ``True`` means any value. ``place=*`` is
+    always included: settlement nodes and areas (city, town, village, hamlet, suburb
+    ...) carry the ``population`` tags that population estimates are checked against.
     """
     merged: dict[str, set[str] | bool] = {}
     for layer in catalog.values():
@@ -96,6 +98,7 @@ def catalog_tags(catalog: Mapping[str, Layer]) -> dict[str, bool | list[str]]:
             current = merged.setdefault(key, set())
             assert isinstance(current, set)
             current.update([value] if isinstance(value, str) else list(value))
+    merged["place"] = True
     return {k: (True if v is True else sorted(v)) for k, v in merged.items()}
 
 

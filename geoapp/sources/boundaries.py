@@ -14,6 +14,7 @@ import sqlite3
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -429,6 +430,29 @@ def read_boundaries(
     return out
 
 
+_POP_PLAIN = r"^\d+(?:\.\d+)?$"
+_POP_GROUPED = r"^\d{1,3}(?:[,\s\u00a0\u202f']\d{3})+$"
+
+
+def parse_population(values: Any) -> np.ndarray:
+    """Parse OSM ``population`` tag values to floats.
+
+    ``"12345"`` -> 12345.0, ``"12,345"``, ``"12 345"`` (also non-breaking or thin
+    spaces, ``'``) -> 12345.0, ``"1234.0"`` -> 1234.0; anything else (``"ca. 5000"``,
+    ``"5000;6000"``, ``"unknown"``, empty, missing, negative) -> NaN.
+    """
+    s = pd.Series(list(values) if not isinstance(values, pd.Series) else values, dtype=object)
+    text = s.astype("string").str.strip()
+    plain = text.str.match(_POP_PLAIN).fillna(False)
+    grouped = text.str.match(_POP_GROUPED).fillna(False)
+    digits = text.str.replace(r"[,\s\u00a0\u202f']", "", regex=True)
+    out = np.full(len(s), np.nan)
+    ok = (plain | grouped).to_numpy(dtype=bool)
+    if ok.any():
+        out[ok] = pd.to_numeric(digits[ok], errors="coerce").to_numpy(dtype=float)
+    return out
+
+
 def _bbox_text(b: np.ndarray) -> str:
     return f"lon {b[0]:.4f}..{b[2]:.4f}, lat {b[1]:.4f}..{b[3]:.4f}"
 
@@ -502,10 +526,12 @@ def osm_admin_boundaries(
     Returns
     -------
     geopandas.GeoDataFrame
-        Polygonal boundaries at that level (possibly empty), EPSG:4326.
+        Polygonal boundaries at that level (possibly empty), EPSG:4326, with a
+        ``population`` column (float from the ``population`` tag, NaN if absent or
+        unparsable; see :func:`parse_population`).
     """
     if features_or_gdf is None or len(features_or_gdf) == 0 or "admin_level" not in features_or_gdf:
-        return empty_gdf(BOUNDARY_COLUMNS)
+        return _empty_admin()
     gdf = features_or_gdf
     level = str(admin_level).strip()
     mask = (gdf["admin_level"].astype("string").str.strip() == level).fillna(False)
@@ -523,7 +549,7 @@ def osm_admin_boundaries(
         elif "name" in gdf.columns:
             mask &= gdf["name"].notna().to_numpy(dtype=bool)
     if not mask.any():
-        return empty_gdf(BOUNDARY_COLUMNS)
+        return _empty_admin()
     sub = gdf.loc[mask]
     name = pd.Series(pd.NA, index=sub.index, dtype="string")
     for col in ("name", "name:en", "official_name"):
@@ -540,17 +566,25 @@ def osm_admin_boundaries(
         g = g.copy()
         g[bad] = _polygonal_parts(shapely.make_valid(g[bad]))
     crs = gdf.crs if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None else WGS84
+    pop = sub["population"] if "population" in sub.columns else [None] * len(sub)
     out = gpd.GeoDataFrame(
         {
             "district": name,
             "district_code": code.to_numpy(dtype=object),
             "zone_type": "unknown",
             "zone_fine": "",
+            "population": parse_population(pop),
         },
         geometry=g,
         crs=crs,
     )
     return out.to_crs(WGS84).reset_index(drop=True)
+
+
+def _empty_admin() -> gpd.GeoDataFrame:
+    out = empty_gdf((*BOUNDARY_COLUMNS, "population"))
+    out["population"] = out["population"].astype(float)
+    return out
 
 
 def _element_types(gdf: pd.DataFrame) -> np.ndarray | None:

@@ -45,6 +45,7 @@ from geoapp.region import (
     BUILDING_COLUMNS,
     EDGE_COLUMNS,
     LANDUSE_COLUMNS,
+    META_WARNINGS,
     NODE_COLUMNS,
     Region,
     empty_gdf,
@@ -67,7 +68,7 @@ from geoapp.sources._osm_common import (
     simplify_walk_graph,
     widen_tags,
 )
-from geoapp.sources.boundaries import osm_admin_boundaries
+from geoapp.sources.osm_admin import read_admin_boundaries
 
 log = logging.getLogger(__name__)
 
@@ -176,8 +177,17 @@ def read_osm_file(
 
     extent = data_extent(edges, bld, features, landuse, nodes)
     boundaries = empty_gdf(BOUNDARY_COLUMNS)
+    warnings_: list[str] = []
     if level is not None:
-        boundaries = osm_admin_boundaries(admin, level)
+        try:
+            admin_read = read_admin_boundaries(path, level, buildings=bld, extent=extent)
+        except (RuntimeError, OSError, ValueError) as exc:  # osmium on a corrupt file
+            raise InputError(
+                f"{path}: cannot read the administrative boundaries ({type(exc).__name__}: "
+                f"{str(exc)[:200]}). {_GET_EXTRACT}"
+            ) from None
+        boundaries = admin_read.boundaries
+        warnings_.extend(admin_read.warnings)
         if len(boundaries) == 0:
             log.warning(
                 "%s: no administrative boundaries at admin_level=%s; using one district "
@@ -195,6 +205,7 @@ def read_osm_file(
         "reader": "pyrosm" if kind == "pbf" else "osmnx",
         "admin_level": level,
         "bbox": list(extent.bounds) if extent is not None else None,
+        META_WARNINGS: warnings_,
     }
     region = Region(
         name=region_name,
@@ -311,11 +322,7 @@ def _read_pbf(
                     bld = make_buildings(raw_b, _pyrosm_ids(raw_b))
             raw_l = osm.get_landuse(custom_filter={"landuse": ["residential"]})
             landuse = make_landuse(raw_l) if raw_l is not None else empty_gdf(LANDUSE_COLUMNS)
-            admin = None
-            if level is not None:
-                admin = osm.get_boundaries(
-                    boundary_type="administrative", custom_filter={"admin_level": [level]}
-                )
+            admin = None  # admin boundaries are read by read_admin_boundaries (osmium)
     except GeoappError:
         raise
     except MemoryError:
@@ -521,8 +528,6 @@ def _read_xml(
     if buildings:
         wanted["building"] = True
     widen_tags(wanted, "landuse", "residential")
-    if level is not None:
-        widen_tags(wanted, "boundary", "administrative")
     with tempfile.TemporaryDirectory(prefix="geoapp-osm-") as tmp:
         try:
             net_path, feat_path, stats = _clean_xml(path, Path(tmp))
@@ -557,4 +562,4 @@ def _read_xml(
     features = make_features(raw, ids, keys, tags)
     bld = make_buildings(raw, ids) if buildings else empty_gdf(BUILDING_COLUMNS)
     landuse = make_landuse(raw)
-    return features, nodes, edges, bld, landuse, (raw if level is not None else None)
+    return features, nodes, edges, bld, landuse, None
