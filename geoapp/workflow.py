@@ -163,6 +163,7 @@ def load_region(
             region.edges,
             normalise_coords_name(coords),
             buildings=region.buildings,
+            extent=region.extent(),
             source=str(path),
         )
         kept = guards.guard_facilities(

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -77,6 +78,17 @@ def _street_distance(points: np.ndarray, edges: gpd.GeoDataFrame, crs) -> np.nda
     return np.asarray(dist, dtype=float)
 
 
+def _area(extent: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) -> Any:
+    """Return the extent as one shapely geometry in EPSG:4326, or None."""
+    if extent is None:
+        return None
+    if isinstance(extent, gpd.GeoDataFrame | gpd.GeoSeries):
+        area = extent.to_crs(WGS84).geometry.union_all() if len(extent) else None
+    else:
+        area = extent
+    return None if area is None or area.is_empty else area
+
+
 def _label(osm_id: object, name: object) -> str:
     return f"{osm_id} ({name})" if isinstance(name, str) and name else str(osm_id)
 
@@ -116,13 +128,9 @@ def guard_facilities(
     geoms = np.asarray(facilities.geometry.to_numpy(), dtype=object)
     pts = shapely.point_on_surface(geoms) if n else geoms
     outside = np.zeros(n, dtype=bool)
-    if extent is not None and n:
-        if isinstance(extent, gpd.GeoDataFrame | gpd.GeoSeries):
-            area = extent.to_crs(WGS84).geometry.union_all() if len(extent) else None
-        else:
-            area = extent
-        if area is not None and not area.is_empty:
-            outside = ~shapely.covers(area, pts) | shapely.is_missing(pts)
+    area = _area(extent)
+    if area is not None and n:
+        outside = ~shapely.covers(area, pts) | shapely.is_missing(pts)
     street = np.full(n, np.nan)
     far = np.zeros(n, dtype=bool)
     inside = ~outside
@@ -222,6 +230,7 @@ def check_datum(
     declared: str,
     *,
     buildings: gpd.GeoDataFrame | None = None,
+    extent: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None = None,
     source: str = "facility table",
     min_points: int = DATUM_MIN_POINTS,
     ratio: float = DATUM_RATIO,
@@ -255,6 +264,9 @@ def check_datum(
         The coordinate system the table was read with (``wgs84`` | ``gcj02`` | ``bd09``).
     buildings
         The region's building footprints (EPSG:4326), if any.
+    extent
+        The region's area: points outside it (wrong geocodes, see
+        :func:`guard_facilities`) are left out of the check.
     source
         The file name, for the warning.
     min_points
@@ -272,6 +284,9 @@ def check_datum(
     pts = pts[~shapely.is_missing(pts)]
     if len(pts):
         pts = shapely.point_on_surface(pts)
+    area = _area(extent)
+    if area is not None and len(pts):
+        pts = pts[shapely.covers(area, pts)]
     if len(pts) < min_points or len(edges) == 0:
         return DatumCheck(declared=declared, median_m={}, best=declared)
     lon, lat = shapely.get_x(pts), shapely.get_y(pts)
