@@ -21,6 +21,7 @@ import pytest
 from osm_extract_builder import write_extract
 
 from geoapp import network
+from geoapp.sources._osm_common import is_walkable_way, walk_tags
 from geoapp.sources.osm_file import read_osm_file
 from geoapp.sources.osm_online import network_frames
 
@@ -37,6 +38,7 @@ def _extract() -> tuple[dict, list]:
     nodes.update({19: _p(8, 2), 20: _p(8, 3), 21: _p(9, 4), 22: _p(8, 5), 23: _p(7, 4)})
     nodes.update({31: _p(2, -2), 32: _p(3.5, -3.5), 34: _p(2, -5), 33: _p(0.5, -3.5)})
     nodes.update({36: _p(2, -7), 50: _p(12, 0), 51: _p(13, 1), 52: _p(12, 2), 53: _p(11, 1)})
+    nodes.update({60: _p(6, -1), 61: _p(6, -2), 62: _p(-1, -1)})
     ways = [
         (100, [1, 2, 3, 4, 5], {"highway": "residential", "name": "Main"}),
         (101, [3, 10, 11, 12, 3], {"highway": "residential", "name": "Loop"}),
@@ -45,6 +47,9 @@ def _extract() -> tuple[dict, list]:
         (104, [2, 31, 34, 36], {"highway": "residential", "name": "Through"}),
         (105, [31, 32, 34, 33, 31], {"highway": "residential", "name": "Ring"}),
         (106, [50, 51, 52, 53, 50], {"highway": "service"}),
+        # closed to pedestrians by the access hierarchy / open by foot=yes
+        (107, [4, 60, 61], {"highway": "service", "access": "no"}),
+        (108, [1, 62], {"highway": "footway", "access": "no", "foot": "yes"}),
     ]
     nid, wid = 1000, 2000
     # (4.3, 4.2) is nearest the loop's far side, (9.3, 4.2) the service ring,
@@ -98,6 +103,28 @@ def test_loop_street_is_in_the_network(files):
     # the isolated closed service ring (4 x 120.86 m) is kept
     iso = edges[edges["u"].isin([50, 51, 52, 53]) | edges["v"].isin([50, 51, 52, 53])]
     assert iso["length_m"].sum() == pytest.approx(4 * 120.86, abs=0.5)
+    ends = set(edges["u"]) | set(edges["v"])
+    assert 62 in ends  # access=no, foot=yes: walkable
+    assert not {60, 61} & ends  # access=no alone: closed
+
+
+@pytest.mark.parametrize(
+    ("tags", "walkable"),
+    [
+        ({"highway": "service", "access": "no"}, False),
+        ({"highway": "footway", "access": "no", "foot": "yes"}, True),
+        ({"highway": "path", "access": "private;delivery"}, False),
+        ({"highway": "path", "foot": "private"}, False),
+        ({"highway": "residential", "access": "destination"}, True),
+        ({"highway": "motorway_link"}, False),
+        ({"highway": "cycleway", "foot": "yes"}, False),
+        ({"highway": "footway", "area": "yes"}, False),
+        ({"highway": "service", "service": "private"}, False),
+        ({"building": "yes"}, False),
+    ],
+)
+def test_walk_filter_follows_the_access_hierarchy(tags, walkable):
+    assert is_walkable_way(tags) is walkable
 
 
 @pytest.mark.parametrize("kind", ["xml", "bz2"])
@@ -134,7 +161,8 @@ def test_online_graph_goes_through_the_same_code(files):
     xml = write_extract(files["xml"].with_name("streets.osm"), {k: nodes[k] for k in used}, streets)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        G = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
+        with walk_tags():
+            G = ox.graph_from_xml(xml, bidirectional=True, simplify=False, retain_all=True)
     nodes, edges = network_frames(G)
     ids = sorted(a.buildings["building_id"])
     da = _distances(a.nodes, a.edges, a.buildings, ids)

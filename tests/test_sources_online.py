@@ -112,6 +112,9 @@ def test_fetch_place_by_name_builds_a_region(fake_osmnx, tmp_path):
     tags = fake_osmnx["features"][1]
     assert tags["building"] is True and "residential" in tags["landuse"]
     assert tags["historic"] is True  # from the heritage layer
+    assert tags["place"] is True  # settlements with population tags, for the checks
+    assert fake_osmnx["graph"][1]["simplify"] is False  # simplified here, rings kept
+    assert {"place", "population"} <= set(region.features.columns)
     assert region.source == "osm-place:Dongcheng"
     assert "OpenStreetMap contributors" in region.meta["attribution"]
 

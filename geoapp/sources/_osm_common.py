@@ -7,9 +7,9 @@ contract (docs/architecture.md): ``features``, ``nodes``, ``edges``, ``buildings
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -39,29 +39,54 @@ OSM_ATTRIBUTION = (
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
 
-# The osmnx "walk" network filter (osmnx 2.x ``_overpass._get_network_filter``),
-# applied to OSM way tags read from a file. Each entry: key -> regex that EXCLUDES.
+# The walking network filter, the same as pyrosm's "walking" (which follows osmnx's
+# "walk" and adds OSM's access hierarchy), applied to way tags read from a file and to
+# the ways of an online graph, so every reader keeps the same ways. Each entry: key ->
+# values that EXCLUDE (also as one of several ``;``-separated values).
 _WALK_EXCLUDE = {
-    "area": re.compile("yes"),
-    "access": re.compile("private"),
-    "highway": re.compile(
-        "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|"
-        "raceway|razed|rest_area|services"
-    ),
-    "foot": re.compile("no"),
-    "service": re.compile("private"),
-    "sidewalk": re.compile("separate"),
-    "sidewalk:both": re.compile("separate"),
-    "sidewalk:left": re.compile("separate"),
-    "sidewalk:right": re.compile("separate"),
-}
+    "area": {"yes"},
+    "highway": {
+        "abandoned", "bus_guideway", "construction", "cycleway", "motor", "motorway",
+        "motorway_link", "no", "planned", "platform", "proposed", "raceway", "razed",
+        "rest_area", "services",
+    },
+    "service": {"private"},
+    "sidewalk": {"separate"},
+    "sidewalk:both": {"separate"},
+    "sidewalk:left": {"separate"},
+    "sidewalk:right": {"separate"},
+}  # fmt: skip
+_CLOSED = {"no", "private"}
 
 
-def is_walkable_way(tags: Mapping[str, str]) -> bool:
-    """Return True when a way's tags pass osmnx's ``walk`` network filter."""
+def _parts(value: Any) -> set[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return set()
+    values = value if isinstance(value, list) else [value]
+    return {p.strip() for v in values for p in str(v).split(";")}
+
+
+def walk_access_closed(tags: Mapping[str, Any]) -> bool:
+    """Return True when OSM's access hierarchy closes a way to pedestrians.
+
+    The most specific tag present decides: ``foot`` if the way has one, else
+    ``access``; the way is closed when it is ``no`` or ``private`` (also as one of
+    several values). So ``access=no`` + ``foot=yes`` stays open, ``access=no`` alone
+    is closed.
+    """
+    for key in ("foot", "access"):
+        if tags.get(key) is not None and _parts(tags.get(key)):
+            return bool(_parts(tags.get(key)) & _CLOSED)
+    return False
+
+
+def is_walkable_way(tags: Mapping[str, Any]) -> bool:
+    """Return True when a way's tags pass the walking network filter (pyrosm's "walking")."""
     if "highway" not in tags:
         return False
-    return not any(k in tags and rx.search(tags[k]) for k, rx in _WALK_EXCLUDE.items())
+    if any(_parts(tags.get(k)) & bad for k, bad in _WALK_EXCLUDE.items()):
+        return False
+    return not walk_access_closed(tags)
 
 
 # ---------------------------------------------------------------------------
@@ -564,18 +589,44 @@ def split_loops(
     return out_nodes, out_edges
 
 
+@contextlib.contextmanager
+def walk_tags() -> Iterator[None]:
+    """Keep the ``foot`` and ``access`` tags on osmnx graph edges while building a graph.
+
+    :func:`simplify_walk_graph` needs them to apply the access hierarchy; osmnx's
+    settings are restored afterwards.
+    """
+    import osmnx as ox
+
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = [*saved, *(t for t in ("foot", "access") if t not in saved)]
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved
+
+
 def simplify_walk_graph(G: Any) -> Any:
     """Simplify an unsimplified osmnx graph, keeping isolated rings.
 
     osmnx's default simplification drops rings with no intersection (a closed service
     road on its own, a roundabout cut off by a clipped extract); pyrosm keeps them, so
     the XML and online readers simplify with ``remove_rings=False`` to give the same
-    network as the PBF reader.
+    network as the PBF reader. Way segments closed to pedestrians by the access
+    hierarchy (:func:`walk_access_closed`: ``access=no`` without ``foot=yes``, which
+    osmnx's "walk" query keeps) are dropped first, as pyrosm drops them; this needs the
+    ``foot`` and ``access`` tags on the edges (``ox.settings.useful_tags_way``).
     """
     import osmnx as ox
 
     if G is None or len(G) == 0 or G.graph.get("simplified"):
         return G
+    closed = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if walk_access_closed(d)]
+    if closed:
+        G = G.copy()
+        G.remove_edges_from(closed)
+        G.remove_nodes_from([n for n, deg in dict(G.degree()).items() if deg == 0])
+        log.info("walking network: dropped %d way segments closed to pedestrians", len(closed))
     return ox.simplify_graph(G, remove_rings=False)
 
 

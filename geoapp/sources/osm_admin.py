@@ -89,6 +89,22 @@ def _runs(coords: list[tuple[float, float] | None]) -> list[np.ndarray]:
     return out
 
 
+def _osm_file(path: Path) -> Any:
+    """Return an ``osmium.io.File`` with its format named (``.xml`` is not guessed)."""
+    import osmium
+
+    name = path.name.lower()
+    if name.endswith(".pbf"):
+        fmt = "pbf"
+    elif name.endswith(".bz2"):
+        fmt = "osm.bz2"
+    elif name.endswith(".gz"):
+        fmt = "osm.gz"
+    else:
+        fmt = "osm"
+    return osmium.io.File(str(path), fmt)
+
+
 def _scan(
     path: Path, level: str
 ) -> tuple[dict[int, _Relation], dict[int, list[np.ndarray]], dict[int, bool], dict, Any]:
@@ -98,7 +114,7 @@ def _scan(
     from osmium.osm import NODE, RELATION, WAY
 
     rels: dict[int, _Relation] = {}
-    for r in osmium.FileProcessor(str(path), RELATION).with_filter(
+    for r in osmium.FileProcessor(_osm_file(path), RELATION).with_filter(
         TagFilter(("boundary", "administrative"))
     ):
         tags = {t.k: t.v for t in r.tags}
@@ -115,7 +131,7 @@ def _scan(
     lines: dict[int, list[np.ndarray]] = {}
     whole: dict[int, bool] = {}
     closed_ways: dict[int, tuple[dict[str, str], np.ndarray]] = {}
-    fp = osmium.FileProcessor(str(path), NODE | WAY).with_locations()
+    fp = osmium.FileProcessor(_osm_file(path), NODE | WAY).with_locations()
     fp = fp.with_filter(EntityFilter(WAY))
     if rels:
         fp = fp.with_filter(IdFilter(way_ids))
@@ -140,10 +156,10 @@ def _scan(
     centres: dict[int, tuple[float, float]] = {}
     node_ids = {n for r in rels.values() for n in r.centre}
     if node_ids:
-        for n in osmium.FileProcessor(str(path), NODE).with_filter(IdFilter(node_ids)):
+        for n in osmium.FileProcessor(_osm_file(path), NODE).with_filter(IdFilter(node_ids)):
             if n.location.valid():
                 centres[int(n.id)] = (n.location.lon, n.location.lat)
-    header = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING).header().box()
+    header = osmium.io.Reader(_osm_file(path), osmium.osm.osm_entity_bits.NOTHING).header().box()
     hbox = None
     if header.valid():
         bl, tr = header.bottom_left, header.top_right
@@ -155,7 +171,10 @@ def _rings(parts: list[np.ndarray]) -> tuple[list[Any], list[Any]]:
     """Merge line parts; return (polygons of the closed rings, open chains)."""
     if not parts:
         return [], []
-    merged = shapely.line_merge(shapely.union_all(shapely.linestrings(parts)))
+    coords = np.vstack(parts)
+    index = np.repeat(np.arange(len(parts)), [len(p) for p in parts])
+    lines = shapely.linestrings(coords, indices=index)
+    merged = shapely.line_merge(shapely.union_all(lines))
     pieces = [g for g in shapely.get_parts(merged) if not g.is_empty]
     closed = [g for g in pieces if g.is_ring or g.is_closed]
     open_ = [g for g in pieces if not (g.is_ring or g.is_closed)]
@@ -244,6 +263,7 @@ def read_admin_boundaries(
     warnings: list[str] = []
     closed_ids: list[int] = []
     incomplete_ids: list[int] = []
+    unused: list[str] = []
     pts = None
     if buildings is not None and len(buildings):
         pts = shapely.point_on_surface(np.asarray(buildings.geometry.to_numpy(), dtype=object))
@@ -321,13 +341,19 @@ def read_admin_boundaries(
             gone = f"{missing} of its {n_ways} member ways are missing"
         else:
             gone = "some of its member ways are cut"
-        warnings.append(
+        unused.append(
             f"{label}: {what} is incomplete in this extract ({gone}, and the ways present "
             f"do not close its boundary), so it is not used as a district. {n_bld} "
-            "buildings of the extract lie in the area its available ways span; their "
-            f'residents are counted under "{OUTSIDE_DISTRICTS}". {_COMPLETE_HINT}'
+            "buildings of the extract lie in the area its available ways span; {where} "
+            f"{_COMPLETE_HINT}"
         )
         incomplete_ids.append(rel.rid)
+    where = (
+        f'their residents are counted under "{OUTSIDE_DISTRICTS}".'
+        if rows
+        else "with no usable district at this level, the whole extract is one district."
+    )
+    warnings.extend(u.replace("{where}", where) for u in unused)
     for w in warnings:
         log.warning("%s", w)
     if rows:

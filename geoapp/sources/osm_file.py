@@ -66,6 +66,7 @@ from geoapp.sources._osm_common import (
     osm_ids,
     resolve_catalog,
     simplify_walk_graph,
+    walk_tags,
     widen_tags,
 )
 from geoapp.sources.osm_admin import read_admin_boundaries
@@ -181,7 +182,7 @@ def read_osm_file(
     if level is not None:
         try:
             admin_read = read_admin_boundaries(path, level, buildings=bld, extent=extent)
-        except (RuntimeError, OSError, ValueError) as exc:  # osmium on a corrupt file
+        except (RuntimeError, OSError) as exc:  # osmium on a corrupt file
             raise InputError(
                 f"{path}: cannot read the administrative boundaries ({type(exc).__name__}: "
                 f"{str(exc)[:200]}). {_GET_EXTRACT}"
@@ -539,9 +540,10 @@ def _read_xml(
         try:
             with _quiet_osmnx():
                 if network and stats["walkable_ways"]:
-                    G = ox.graph_from_xml(
-                        net_path, bidirectional=True, simplify=False, retain_all=True
-                    )
+                    with walk_tags():
+                        G = ox.graph_from_xml(
+                            net_path, bidirectional=True, simplify=False, retain_all=True
+                        )
                     nodes, edges = graph_to_frames(simplify_walk_graph(G))
                 try:
                     raw = ox.features_from_xml(feat_path, tags=wanted)

@@ -48,6 +48,7 @@ from geoapp.sources._osm_common import (
     osm_ids,
     resolve_catalog,
     simplify_walk_graph,
+    walk_tags,
     widen_tags,
 )
 from geoapp.sources.boundaries import osm_admin_boundaries
@@ -173,7 +174,9 @@ def network_frames(G: Any) -> tuple[Any, Any]:
     ----------
     G
         An osmnx ``MultiDiGraph`` built with ``simplify=False`` (e.g.
-        ``ox.graph_from_polygon(..., simplify=False)`` or ``ox.graph_from_xml``).
+        ``ox.graph_from_polygon(..., simplify=False)`` or ``ox.graph_from_xml``) inside
+        ``with walk_tags():`` (from the shared OSM helpers), so its edges carry the
+        ``foot`` and ``access`` tags the access hierarchy needs.
 
     Returns
     -------
@@ -257,9 +260,10 @@ def fetch_place(
             if network:
                 step = "walking network"
                 try:
-                    G = ox.graph_from_polygon(
-                        polygon, network_type="walk", simplify=False, retain_all=True
-                    )
+                    with walk_tags():
+                        G = ox.graph_from_polygon(
+                            polygon, network_type="walk", simplify=False, retain_all=True
+                        )
                     nodes, edges = network_frames(G)
                 except InsufficientResponseError:
                     log.warning("%s: no walkable streets found on OpenStreetMap", label)
