@@ -155,3 +155,26 @@ def test_online_admin_boundaries_carry_population():
     )
     out = osm_admin_boundaries(raw, 8)
     assert out["population"].iloc[0] == 12345.0 and np.isnan(out["population"].iloc[1])
+
+
+def test_no_usable_relation_says_the_whole_extract_is_one_district(tmp_path):
+    nodes, ways, relations = _extract()
+    only_gamma = [r for r in relations if r[0] == 3]
+    path = write_extract(tmp_path / "g.osm.pbf", nodes, ways, only_gamma, bbox=BBOX)
+    region = read_osm_file(path, admin_level=8)
+    assert len(region.boundaries) == 1 and region.boundaries["district"].iloc[0] == "g"
+    text = " ".join(region.meta[META_WARNINGS])
+    assert "Gamma (relation 3" in text and "the whole extract is one district" in text
+    assert OUTSIDE_DISTRICTS not in text
+
+
+def test_edge_closure_takes_the_side_without_other_boundaries(tmp_path):
+    # only Beta (cut at the box's east edge) and Gamma: no complete neighbour, no admin
+    # centre; Beta's chain splits the box, and Gamma's ways lie on the west side
+    nodes, ways, relations = _extract()
+    rels = [r for r in relations if r[0] in (2, 3)]
+    path = write_extract(tmp_path / "b.osm", nodes, ways, rels, bbox=BBOX)
+    region = read_osm_file(path, admin_level=8)
+    beta = region.boundaries.set_index("district").loc["Beta"].geometry
+    # lon 10.020..10.040, lat 50.000..50.020 (and not the west remainder of the box)
+    np.testing.assert_allclose(beta.bounds, (10.02, 50.0, 10.04, 50.02), atol=1e-6)

@@ -193,6 +193,7 @@ def _close_along_edge(
     area: Any,
     taken: Any,
     centre: list[tuple[float, float]],
+    others: Any = None,
 ) -> tuple[Any | None, str]:
     """Close open chains along the box ``area``; return (polygon or None, how chosen)."""
     clipped = [shapely.intersection(c, area) for c in chains]
@@ -219,6 +220,13 @@ def _close_along_edge(
         hit = [f for f in faces if any(f.contains(shapely.Point(p)) for p in inside)]
         if hit:
             return shapely.union_all(hit), "the side holding its admin centre"
+    if others is not None and not others.is_empty:
+        # a district holds no other district's boundary inside it
+        tol = 1e-6 * max(1.0, float(np.hypot(*np.subtract(area.bounds[2:], area.bounds[:2]))))
+        inner = [shapely.intersection(others, f.buffer(-tol)).length for f in faces]
+        clean = [f for f, length in zip(faces, inner, strict=True) if length <= tol]
+        if clean and len(clean) < len(faces):
+            return shapely.union_all(clean), "the side that holds no other district's boundary"
     if taken is not None and not taken.is_empty:
         free = [f for f in faces if shapely.intersection(f, taken).area < 0.5 * f.area]
         if len(free) == 1 or (free and len(free) < len(faces)):
@@ -316,7 +324,12 @@ def read_admin_boundaries(
             ends_on_edge = bool(_on_edge(ends, area, tol).all())
         if ends_on_edge:
             centre = [extra["centres"][n] for n in rel.centre if n in extra["centres"]]
-            face, how = _close_along_edge(open_chains, area, taken, centre)
+            own = {*rel.outer, *rel.inner}
+            other_lines = [
+                shapely.linestrings(p) for w, parts in lines.items() if w not in own for p in parts
+            ]
+            others = shapely.union_all(other_lines) if other_lines else None
+            face, how = _close_along_edge(open_chains, area, taken, centre, others)
             if face is not None:
                 geom = shapely.union_all([face, *outers])
                 if inners:
