@@ -153,6 +153,7 @@ def load_region(
     elif zones is not None:
         region.meta = {**region.meta, "zone_method": "density"}
     extra, table_warnings = [], []
+    area = guards.region_area(region.boundaries, region.edges, region.buildings)
     for path, layer_id, coords in facility_tables:
         table = facilities_table.read_facility_table(
             path, coords=coords, layer=layer_id, catalog=catalog
@@ -163,12 +164,12 @@ def load_region(
             region.edges,
             normalise_coords_name(coords),
             buildings=region.buildings,
-            extent=region.extent(),
+            extent=area,
             source=str(path),
         )
         kept = guards.guard_facilities(
             table,
-            region.extent(),
+            area,
             region.edges,
             max_street_m=facility_max_street_m,
             source=str(path),

@@ -142,3 +142,16 @@ def test_load_region_excludes_and_warns(tmp_path):
     assert "table/22 (Paris)" in warnings and "table/23 (Null)" in warnings
     assert "coords = gcj02" in warnings
     assert shapely.box(*region.extent().total_bounds).contains(table.geometry).all()
+
+
+def test_region_area_covers_the_data_outside_every_district():
+    from geoapp.sources.guards import region_area
+
+    edges = _grid_edges()
+    west_half = gpd.GeoDataFrame(
+        {"district": ["W"]}, geometry=[box(LON0, LAT0, LON0 + 5 * DX, LAT0 + 10 * DY)], crs=4326
+    )
+    area = region_area(west_half, edges)
+    table = _table([(LON0 + 8.5 * DX, LAT0 + 5.1 * DY)])  # east half: outside district W
+    out = guard_facilities(table, area, edges)
+    assert len(out.kept) == 1 and out.warnings == ()

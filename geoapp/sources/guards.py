@@ -89,6 +89,35 @@ def _area(extent: gpd.GeoDataFrame | gpd.GeoSeries | shapely.Geometry | None) ->
     return None if area is None or area.is_empty else area
 
 
+def region_area(boundaries: gpd.GeoDataFrame, *frames: gpd.GeoDataFrame) -> Any:
+    """Return the area a region's facilities may lie in: its districts plus its data's box.
+
+    Demand outside every district is kept (counted under "(outside districts)"), so a
+    facility there is inside the study area too; the box of the data frames (streets,
+    buildings) covers it.
+
+    Parameters
+    ----------
+    boundaries
+        The region's districts (EPSG:4326).
+    *frames
+        The region's data frames (edges, buildings ...; EPSG:4326).
+
+    Returns
+    -------
+    shapely geometry or None
+    """
+    parts = []
+    if boundaries is not None and len(boundaries):
+        parts.append(boundaries.to_crs(WGS84).geometry.union_all())
+    bounds = [f.to_crs(WGS84).total_bounds for f in frames if f is not None and len(f)]
+    bounds = [b for b in bounds if np.all(np.isfinite(b))]
+    if bounds:
+        b = np.vstack(bounds)
+        parts.append(shapely.box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max()))
+    return shapely.union_all(parts) if parts else None
+
+
 def _label(osm_id: object, name: object) -> str:
     return f"{osm_id} ({name})" if isinstance(name, str) and name else str(osm_id)
 
