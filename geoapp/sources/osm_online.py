@@ -163,29 +163,6 @@ def _resolve_area(query: PlaceQuery) -> tuple[Polygon | MultiPolygon, str, str]:
     return geom, name, "osm-place"
 
 
-def network_frames(G: Any) -> tuple[Any, Any]:
-    """Return ``(nodes, edges)`` frames from an UNSIMPLIFIED osmnx walking graph.
-
-    The graph is simplified keeping isolated rings, and its loops and parallel edges
-    are split into segments (:func:`geoapp.sources._osm_common.split_loops`), so an
-    online fetch gives the same network as the same data read from a file.
-
-    Parameters
-    ----------
-    G
-        An osmnx ``MultiDiGraph`` built with ``simplify=False`` (e.g.
-        ``ox.graph_from_polygon(..., simplify=False)`` or ``ox.graph_from_xml``) inside
-        ``with walk_tags():`` (from the shared OSM helpers), so its edges carry the
-        ``foot`` and ``access`` tags the access hierarchy needs.
-
-    Returns
-    -------
-    (GeoDataFrame, GeoDataFrame)
-        ``nodes`` and ``edges`` of the contract (docs/architecture.md).
-    """
-    return graph_to_frames(simplify_walk_graph(G))
-
-
 def fetch_place(
     query: PlaceQuery,
     *,
@@ -337,3 +314,26 @@ def fetch_place(
     region.meta["counts"] = region.counts()
     log.info("fetched %s: %s", label, region.meta["counts"])
     return region
+
+
+def network_frames(G: Any) -> tuple[Any, Any]:
+    """Return ``(nodes, edges)`` frames from an UNSIMPLIFIED osmnx walking graph.
+
+    The graph is simplified keeping isolated rings, and its loops and parallel edges
+    are split into segments (:func:`geoapp.sources._osm_common.split_loops`), so an
+    online fetch gives the same network as the same data read from a file.
+
+    Parameters
+    ----------
+    G
+        An osmnx ``MultiDiGraph`` built with ``simplify=False`` (e.g.
+        ``ox.graph_from_polygon(..., simplify=False)`` or ``ox.graph_from_xml``) inside
+        ``with walk_tags():`` (from the shared OSM helpers), so its edges carry the
+        ``foot`` and ``access`` tags the access hierarchy needs.
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame)
+        ``nodes`` and ``edges`` of the contract (docs/architecture.md).
+    """
+    return graph_to_frames(simplify_walk_graph(G))
