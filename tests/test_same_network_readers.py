@@ -13,15 +13,20 @@ import shutil
 import warnings
 
 import geopandas as gpd
+import hypothesis.strategies as st
 import numpy as np
 import osmium
 import osmnx as ox
+import pandas as pd
 import pyrosm
 import pytest
+import shapely
+from hypothesis import given, settings
 from osm_extract_builder import write_extract
+from shapely.geometry import LineString, Point
 
 from geoapp import network
-from geoapp.sources._osm_common import is_walkable_way, walk_tags
+from geoapp.sources._osm_common import is_walkable_way, split_loops, walk_tags
 from geoapp.sources.osm_file import read_osm_file
 from geoapp.sources.osm_online import network_frames
 
@@ -190,3 +195,55 @@ def test_pyrosm_test_pbf_as_xml_gives_the_same_network(tmp_path):
     assert fin.mean() > 0.5
     assert np.array_equal(fin, np.isfinite(db))
     np.testing.assert_allclose(db[fin], da[fin], atol=1.0)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.integers(0, 3),
+            st.integers(0, 3),
+            st.lists(st.tuples(st.floats(-1, 1), st.floats(-1, 1)), min_size=1, max_size=4),
+        ),
+        min_size=1,
+        max_size=8,
+    )
+)
+def test_split_loops_leaves_no_loop_or_parallel_edge_and_keeps_lengths(specs):
+    node_xy = {0: (0.0, 0.0), 1: (1.0, 0.0), 2: (1.0, 1.0), 3: (0.0, 1.0)}
+
+    def deg(x: float, y: float) -> tuple[float, float]:
+        return (LON0 + D * x, LAT0 + D * y)
+
+    rows = []
+    for u, v, mid in specs:
+        pts = [deg(*node_xy[u]), *[deg(x, y) for x, y in mid], deg(*node_xy[v])]
+        rows.append({"u": u, "v": v, "length_m": 100.0, "highway": "path", "name": None,
+                     "geometry": LineString(pts)})  # fmt: skip
+    edges = gpd.GeoDataFrame(rows, geometry="geometry", crs=4326)
+    nodes = gpd.GeoDataFrame(
+        {"node_id": list(node_xy)},
+        geometry=[Point(deg(x, y)) for x, y in node_xy.values()],
+        crs=4326,
+    )
+    before = edges.copy()
+    out_nodes, out = split_loops(nodes, edges)
+    pd.testing.assert_frame_equal(edges, before)  # the input is unchanged
+    assert (out["u"] != out["v"]).all()
+    pairs = [frozenset(p) for p in zip(out["u"], out["v"], strict=True)]
+    assert len(set(pairs)) == len(pairs)
+    # lengths are kept, but for exact duplicates (the same line twice), dropped once,
+    # and loops of no length, dropped
+    canon = {}
+    for r in rows:
+        if r["u"] == r["v"] and r["geometry"].length == 0:
+            continue
+        key = (frozenset((r["u"], r["v"])), shapely.normalize(r["geometry"]).wkb)
+        canon[key] = r["length_m"]
+    assert out["length_m"].sum() == pytest.approx(sum(canon.values()), rel=1e-9)
+    # every edge runs from its u node to its v node
+    pos = out_nodes.set_index("node_id").geometry
+    start = shapely.get_point(out.geometry.to_numpy(), 0)
+    end = shapely.get_point(out.geometry.to_numpy(), -1)
+    assert np.allclose(shapely.distance(start, pos.loc[out["u"]].to_numpy()), 0, atol=1e-9)
+    assert np.allclose(shapely.distance(end, pos.loc[out["v"]].to_numpy()), 0, atol=1e-9)

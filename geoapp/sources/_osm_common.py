@@ -495,7 +495,8 @@ def split_loops(
     would give other distances than the PBF reader (which splits every way at every
     node). Here every self-loop is cut into three pieces (at a third and two thirds of
     its length) and every parallel edge but the first (shortest) one of its node pair
-    into two (at half its length); exact duplicates (the same line twice) are dropped.
+    into two (at half its length); exact duplicates (the same line twice) and loops of
+    no length are dropped.
 
     New nodes get negative ids (``-1, -2, ...``, in edge order); piece lengths are the
     edge's ``length_m`` shared in proportion to the pieces' lengths. Only the affected
@@ -533,10 +534,13 @@ def split_loops(
     new_nodes: list[Any] = []
     next_id = -1 - max(0, -int(nodes["node_id"].min())) if len(nodes) else -1
     done: list[int] = []
+    degenerate: list[int] = []
     for i in cut:
         line = geoms[i]
         fractions = [1 / 3, 2 / 3] if loop[i] else [0.5]
         if len(shapely.get_coordinates(line)) < 2 or not (shapely.length(line) > 0):
+            if loop[i]:
+                degenerate.append(int(i))  # a loop of no length leads nowhere: dropped
             continue
         pieces = _cut_line(line, fractions)
         done.append(int(i))
@@ -559,7 +563,7 @@ def split_loops(
             )
         new_nodes.extend((nid, shapely.get_point(pieces[k], -1)) for k, nid in enumerate(ids))
     keep = ~dup
-    keep[list(done)] = False  # an edge that could not be cut (no length) stays as it was
+    keep[done + degenerate] = False  # a parallel edge of no length stays as it was
     if rows:
         added = gpd.GeoDataFrame(rows, geometry="geometry", crs=edges.crs)
     else:
