@@ -284,3 +284,32 @@ def normalise_coords_name(coords: object) -> str:
             "(wgs84 = GPS/OpenStreetMap, gcj02 = Amap/Gaode or Tencent, bd09 = Baidu)."
         )
     return aliases[key]
+
+
+def geometries_to_wgs84(geoms: ArrayLike, coords: str) -> np.ndarray:
+    """Convert every vertex of shapely geometries given in ``coords`` to WGS84.
+
+    Parameters
+    ----------
+    geoms
+        Array of shapely geometries with lon/lat coordinates in ``coords``.
+    coords
+        ``"wgs84"`` (returned as is), ``"gcj02"`` or ``"bd09"``.
+
+    Returns
+    -------
+    numpy.ndarray
+        New geometries (object array); the input is not changed.
+    """
+    import shapely
+
+    key = normalise_coords_name(coords)
+    arr = np.asarray(geoms, dtype=object)
+    if key == "wgs84":
+        return arr.copy()
+
+    def _xy(xy: np.ndarray) -> np.ndarray:
+        lon, lat = convert_to_wgs84(xy[:, 0], xy[:, 1], key)
+        return np.column_stack([lon, lat])
+
+    return np.asarray(shapely.transform(arr, _xy), dtype=object)

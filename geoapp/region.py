@@ -29,6 +29,8 @@ FEATURE_TAG_KEYS = (
     "leisure",
     "tourism",
     "office",
+    "place",
+    "population",
 )
 
 BOUNDARY_COLUMNS = ("district", "district_code", "zone_type", "zone_fine")

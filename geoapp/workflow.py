@@ -66,6 +66,7 @@ def load_region(
     admin_level: int | None = None,
     timeout: float = 180.0,
     progress: Progress | None = None,
+    facility_max_street_m: float = 500.0,
 ) -> Region:
     """Load a study region from one source and optional user files.
 
@@ -89,12 +90,20 @@ def load_region(
         Zone mapping: ``"beijing"`` (the Master Plan preset), a TOML path, or
         ``"density"`` (classified later from population, see :func:`prepare_demand`).
     facility_tables
-        ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add.
+        ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add
+        (``FILE.xlsx#Sheet2`` picks a sheet). Rows outside the region or farther than
+        ``facility_max_street_m`` from every street are excluded, and a table that fits
+        the streets clearly better in another datum is flagged
+        (:mod:`geoapp.sources.guards`); both go to ``region.meta["warnings"]``.
+    facility_max_street_m
+        Largest distance (m) from a table's facility to the nearest street edge.
     timeout
         Seconds the whole ``place`` download may take (``--timeout``).
     """
+    from geoapp.crs import normalise_coords_name
+    from geoapp.region import META_WARNINGS
     from geoapp.sources import boundaries as _bnd
-    from geoapp.sources import facilities_table
+    from geoapp.sources import facilities_table, guards
 
     catalog = catalog if catalog is not None else _catalog.load_catalog()
     if osm is not None:
@@ -132,6 +141,8 @@ def load_region(
         else:
             bnd = _bnd.read_boundaries(boundaries)
         given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
+        frames = (region.edges, region.buildings, region.features)
+        _bnd.check_overlap(bnd, *frames, source=str(given), data=region.label)
         region = replace_districts(region, bnd, source=str(given))
     if census is not None:
         if isinstance(census, pd.DataFrame):
@@ -147,13 +158,33 @@ def load_region(
         region.meta = {**region.meta, "zone_method": f"mapping:{zones}"}
     elif zones is not None:
         region.meta = {**region.meta, "zone_method": "density"}
-    extra = []
+    extra, table_warnings = [], []
+    area = guards.region_area(region.boundaries, region.edges, region.buildings)
     for path, layer_id, coords in facility_tables:
-        extra.append(
-            facilities_table.read_facility_table(
-                path, coords=coords, layer=layer_id, catalog=catalog
-            )
+        table = facilities_table.read_facility_table(
+            path, coords=coords, layer=layer_id, catalog=catalog
         )
+        # coordinate guards: wrong datum, rows off the region or off the streets
+        datum = guards.check_datum(
+            table,
+            region.edges,
+            normalise_coords_name(coords),
+            buildings=region.buildings,
+            extent=area,
+            source=str(path),
+        )
+        kept = guards.guard_facilities(
+            table,
+            area,
+            region.edges,
+            max_street_m=facility_max_street_m,
+            source=str(path),
+        )
+        table_warnings += [w for w in (datum.warning, *kept.warnings) if w]
+        extra.append(kept.kept)
+    if table_warnings:
+        old_warnings = list(region.meta.get(META_WARNINGS, []))
+        region = region.with_(meta={**region.meta, META_WARNINGS: old_warnings + table_warnings})
     if extra:
         feats = pd.concat([region.features, *extra], ignore_index=True)
         region = region.with_(

@@ -180,7 +180,8 @@ def test_osm_admin_boundaries_prefers_relations():
         crs=4326,
     )
     out = osm_admin_boundaries(gdf, 6)
-    assert list(out.columns) == COLUMNS
+    assert list(out.columns) == [*COLUMNS[:-1], "population", "geometry"]
+    assert out["population"].isna().all()  # no population tag
     assert list(out["district"]) == ["Alpha", "Beta"]
     assert list(out["district_code"]) == ["A1", ""]
     assert len(osm_admin_boundaries(gdf, "10")) == 0

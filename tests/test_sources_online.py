@@ -20,8 +20,12 @@ AREA = box(116.30, 39.90, 116.31, 39.91)
 
 
 def fake_graph() -> nx.MultiDiGraph:
-    """Three nodes, two streets, both directions (as osmnx's walk network is)."""
-    G = nx.MultiDiGraph(crs="epsg:4326")
+    """Three nodes, two streets, both directions (as osmnx's walk network is).
+
+    Already simplified (list-valued tags are what osmnx's simplification makes), and
+    marked so, as osmnx marks the graphs it simplified.
+    """
+    G = nx.MultiDiGraph(crs="epsg:4326", simplified=True)
     G.add_node(1, x=116.301, y=39.901)
     G.add_node(2, x=116.302, y=39.901)
     G.add_node(3, x=116.302, y=39.902)
@@ -108,6 +112,9 @@ def test_fetch_place_by_name_builds_a_region(fake_osmnx, tmp_path):
     tags = fake_osmnx["features"][1]
     assert tags["building"] is True and "residential" in tags["landuse"]
     assert tags["historic"] is True  # from the heritage layer
+    assert tags["place"] is True  # settlements with population tags, for the checks
+    assert fake_osmnx["graph"][1]["simplify"] is False  # simplified here, rings kept
+    assert {"place", "population"} <= set(region.features.columns)
     assert region.source == "osm-place:Dongcheng"
     assert "OpenStreetMap contributors" in region.meta["attribution"]
 

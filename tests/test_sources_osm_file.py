@@ -87,13 +87,11 @@ def check_contract(region: Region, catalog=None) -> None:
         "name",
         "geometry",
     ]
-    assert list(region.boundaries.columns) == [
-        "district",
-        "district_code",
-        "zone_type",
-        "zone_fine",
-        "geometry",
-    ]
+    # admin boundaries (admin_level) also carry the population tag as a float
+    bcols = [c for c in region.boundaries.columns if c != "population"]
+    assert bcols == ["district", "district_code", "zone_type", "zone_fine", "geometry"]
+    if "population" in region.boundaries.columns:
+        assert region.boundaries["population"].dtype == np.float64
     assert list(region.landuse.columns) == ["landuse", "geometry"]
     for frame in region.layers().values():
         assert frame.crs == "EPSG:4326"
@@ -164,34 +162,6 @@ def test_helsinki_admin_level_absent_falls_back_to_one_district(caplog):
     assert region.boundaries["zone_type"].iloc[0] == "unknown"
     assert "admin_level=8" in caplog.text
     assert len(region.edges) == 0 and len(region.buildings) == 0
-
-
-def test_pbf_admin_boundaries_are_used_when_present(monkeypatch):
-    import geopandas as gpd
-
-    seen = {}
-
-    def fake_boundaries(self, boundary_type="administrative", custom_filter=None, **kw):
-        seen["filter"] = custom_filter
-        return gpd.GeoDataFrame(
-            {
-                "id": [7, 8],
-                "osm_type": ["relation", "way"],
-                "boundary": ["administrative"] * 2,
-                "admin_level": ["9", "9"],
-                "name": ["North", "North"],
-                "ref": ["N1", None],
-            },
-            geometry=[shapely.box(26.93, 60.52, 26.97, 60.54)] * 2,
-            crs="EPSG:4326",
-        )
-
-    monkeypatch.setattr(pyrosm.OSM, "get_boundaries", fake_boundaries)
-    region = read_osm_file(TEST_PBF, admin_level=9, network=False, buildings=False)
-    assert seen["filter"] == {"admin_level": ["9"]}
-    assert list(region.boundaries["district"]) == ["North"]  # the relation, not its way
-    assert list(region.boundaries["district_code"]) == ["N1"]
-    assert region.meta["admin_level"] == "9"
 
 
 def test_test_pbf_loads(caplog):

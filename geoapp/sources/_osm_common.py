@@ -7,9 +7,9 @@ contract (docs/architecture.md): ``features``, ``nodes``, ``edges``, ``buildings
 
 from __future__ import annotations
 
+import contextlib
 import logging
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import geopandas as gpd
@@ -39,29 +39,54 @@ OSM_ATTRIBUTION = (
 
 _POLYGONAL = ("Polygon", "MultiPolygon")
 
-# The osmnx "walk" network filter (osmnx 2.x ``_overpass._get_network_filter``),
-# applied to OSM way tags read from a file. Each entry: key -> regex that EXCLUDES.
+# The walking network filter, the same as pyrosm's "walking" (which follows osmnx's
+# "walk" and adds OSM's access hierarchy), applied to way tags read from a file and to
+# the ways of an online graph, so every reader keeps the same ways. Each entry: key ->
+# values that EXCLUDE (also as one of several ``;``-separated values).
 _WALK_EXCLUDE = {
-    "area": re.compile("yes"),
-    "access": re.compile("private"),
-    "highway": re.compile(
-        "abandoned|bus_guideway|construction|cycleway|motor|no|planned|platform|proposed|"
-        "raceway|razed|rest_area|services"
-    ),
-    "foot": re.compile("no"),
-    "service": re.compile("private"),
-    "sidewalk": re.compile("separate"),
-    "sidewalk:both": re.compile("separate"),
-    "sidewalk:left": re.compile("separate"),
-    "sidewalk:right": re.compile("separate"),
-}
+    "area": {"yes"},
+    "highway": {
+        "abandoned", "bus_guideway", "construction", "cycleway", "motor", "motorway",
+        "motorway_link", "no", "planned", "platform", "proposed", "raceway", "razed",
+        "rest_area", "services",
+    },
+    "service": {"private"},
+    "sidewalk": {"separate"},
+    "sidewalk:both": {"separate"},
+    "sidewalk:left": {"separate"},
+    "sidewalk:right": {"separate"},
+}  # fmt: skip
+_CLOSED = {"no", "private"}
 
 
-def is_walkable_way(tags: Mapping[str, str]) -> bool:
-    """Return True when a way's tags pass osmnx's ``walk`` network filter."""
+def _parts(value: Any) -> set[str]:
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return set()
+    values = value if isinstance(value, list) else [value]
+    return {p.strip() for v in values for p in str(v).split(";")}
+
+
+def walk_access_closed(tags: Mapping[str, Any]) -> bool:
+    """Return True when OSM's access hierarchy closes a way to pedestrians.
+
+    The most specific tag present decides: ``foot`` if the way has one, else
+    ``access``; the way is closed when it is ``no`` or ``private`` (also as one of
+    several values). So ``access=no`` + ``foot=yes`` stays open, ``access=no`` alone
+    is closed.
+    """
+    for key in ("foot", "access"):
+        if tags.get(key) is not None and _parts(tags.get(key)):
+            return bool(_parts(tags.get(key)) & _CLOSED)
+    return False
+
+
+def is_walkable_way(tags: Mapping[str, Any]) -> bool:
+    """Return True when a way's tags pass the walking network filter (pyrosm's "walking")."""
     if "highway" not in tags:
         return False
-    return not any(k in tags and rx.search(tags[k]) for k, rx in _WALK_EXCLUDE.items())
+    if any(_parts(tags.get(k)) & bad for k, bad in _WALK_EXCLUDE.items()):
+        return False
+    return not walk_access_closed(tags)
 
 
 # ---------------------------------------------------------------------------
@@ -85,7 +110,9 @@ def feature_keys(catalog: Mapping[str, Layer]) -> list[str]:
 def catalog_tags(catalog: Mapping[str, Layer]) -> dict[str, bool | list[str]]:
     """Return one osmnx-style ``tags`` dict wide enough for every layer of ``catalog``.
 
-    Keys are ORed (as osmnx and pyrosm do); ``True`` means any value.
+    Keys are ORed (as osmnx and pyrosm do); ``True`` means any value. ``place=*`` is
+    always included: settlement nodes and areas (city, town, village, hamlet, suburb
+    ...) carry the ``population`` tags that population estimates are checked against.
     """
     merged: dict[str, set[str] | bool] = {}
     for layer in catalog.values():
@@ -96,6 +123,7 @@ def catalog_tags(catalog: Mapping[str, Layer]) -> dict[str, bool | list[str]]:
             current = merged.setdefault(key, set())
             assert isinstance(current, set)
             current.update([value] if isinstance(value, str) else list(value))
+    merged["place"] = True
     return {k: (True if v is True else sorted(v)) for k, v in merged.items()}
 
 
@@ -421,7 +449,189 @@ def make_network(
     if bad.any():
         local = edges.geometry[bad].to_crs(edges.estimate_utm_crs())
         edges.loc[bad, "length_m"] = local.length.to_numpy()
-    return nodes, edges.reset_index(drop=True)
+    return split_loops(nodes, edges.reset_index(drop=True))
+
+
+def _scaled_lengths(geoms: np.ndarray) -> np.ndarray:
+    """Planar lengths of lon/lat lines with longitude scaled by cos(latitude) (relative use)."""
+    coords, index = shapely.get_coordinates(geoms, return_index=True)
+    if len(coords) == 0:
+        return np.zeros(len(geoms))
+    scale = np.cos(np.radians(coords[:, 1]))
+    same = index[1:] == index[:-1]
+    seg = np.hypot(np.diff(coords[:, 0]) * scale[1:], np.diff(coords[:, 1]))
+    return np.bincount(index[1:][same], weights=seg[same], minlength=len(geoms))
+
+
+def _cut_line(line: Any, fractions: list[float]) -> list[Any]:
+    """Cut a LineString at fractions of its (scaled) length; return the pieces in order."""
+    coords = np.asarray(line.coords)
+    scale = np.cos(np.radians(coords[:, 1]))
+    seg = np.hypot(np.diff(coords[:, 0]) * scale[1:], np.diff(coords[:, 1]))
+    cum = np.concatenate([[0.0], np.cumsum(seg)])
+    total = cum[-1]
+    pieces, start = [], 0.0
+    for f in [*fractions, 1.0]:
+        stop = f * total
+        inside = (cum > start) & (cum < stop)
+        a = np.interp(start, cum, coords[:, 0]), np.interp(start, cum, coords[:, 1])
+        b = np.interp(stop, cum, coords[:, 0]), np.interp(stop, cum, coords[:, 1])
+        pts = np.vstack([a, coords[inside], b])
+        pieces.append(shapely.linestrings(pts))
+        start = stop
+    return pieces
+
+
+def split_loops(
+    nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split self-loops and parallel edges into proper segments at new nodes.
+
+    osmnx simplifies a closed way (a loop street, a service ring) into an edge from a
+    node back to itself, and two ways joining the same two intersections (the two
+    halves of a ring crossed by a through street) into parallel edges. A routing graph
+    keeps no self-loop and only the shortest of parallel edges, so those streets would
+    vanish, and buildings along them would snap elsewhere: the XML and online readers
+    would give other distances than the PBF reader (which splits every way at every
+    node). Here every self-loop is cut into three pieces (at a third and two thirds of
+    its length) and every parallel edge but the first (shortest) one of its node pair
+    into two (at half its length); exact duplicates (the same line twice) and loops of
+    no length are dropped.
+
+    New nodes get negative ids (``-1, -2, ...``, in edge order); piece lengths are the
+    edge's ``length_m`` shared in proportion to the pieces' lengths. Only the affected
+    edges are cut (a loop over those few); the rest pass through unchanged.
+
+    Parameters
+    ----------
+    nodes, edges
+        Frames of the nodes/edges contract, edge geometries oriented from ``u`` to ``v``.
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame)
+        New ``(nodes, edges)`` with no self-loop and no parallel edge (inputs unchanged).
+    """
+    if len(edges) == 0:
+        return nodes, edges
+    u = edges["u"].to_numpy(dtype="int64")
+    v = edges["v"].to_numpy(dtype="int64")
+    geoms = np.asarray(edges.geometry.to_numpy(), dtype=object)
+    lo, hi = np.minimum(u, v), np.maximum(u, v)
+    order = np.lexsort((edges["length_m"].to_numpy(dtype=float), hi, lo))
+    # exact duplicates: same node pair and the same line (either direction)
+    norm = shapely.to_wkb(shapely.normalize(geoms))
+    dup = pd.DataFrame({"lo": lo, "hi": hi, "g": norm}).iloc[order].duplicated()
+    dup = dup.sort_index().to_numpy()
+    loop = u == v
+    pair = pd.DataFrame({"lo": lo, "hi": hi}).iloc[order]
+    later = pair.duplicated().sort_index().to_numpy()  # not the first of its pair
+    parallel = later & ~loop & ~dup
+    if not (loop.any() or parallel.any() or dup.any()):
+        return nodes, edges
+    cut = np.flatnonzero((loop | parallel) & ~dup)
+    rows: list[dict[str, Any]] = []
+    new_nodes: list[Any] = []
+    next_id = -1 - max(0, -int(nodes["node_id"].min())) if len(nodes) else -1
+    done: list[int] = []
+    degenerate: list[int] = []
+    for i in cut:
+        line = geoms[i]
+        fractions = [1 / 3, 2 / 3] if loop[i] else [0.5]
+        if len(shapely.get_coordinates(line)) < 2 or not (shapely.length(line) > 0):
+            if loop[i]:
+                degenerate.append(int(i))  # a loop of no length leads nowhere: dropped
+            continue
+        pieces = _cut_line(line, fractions)
+        done.append(int(i))
+        ids = list(range(next_id, next_id - len(fractions), -1))
+        next_id -= len(fractions)
+        ends = [int(u[i]), *ids, int(v[i])]
+        plen = _scaled_lengths(np.asarray(pieces, dtype=object))
+        share = plen / plen.sum() if plen.sum() > 0 else np.full(len(pieces), 1 / len(pieces))
+        total = float(edges["length_m"].iat[i])
+        for k, piece in enumerate(pieces):
+            rows.append(
+                {
+                    "u": ends[k],
+                    "v": ends[k + 1],
+                    "length_m": total * float(share[k]),
+                    "highway": edges["highway"].iat[i],
+                    "name": edges["name"].iat[i],
+                    "geometry": piece,
+                }
+            )
+        new_nodes.extend((nid, shapely.get_point(pieces[k], -1)) for k, nid in enumerate(ids))
+    keep = ~dup
+    keep[done + degenerate] = False  # a parallel edge of no length stays as it was
+    if rows:
+        added = gpd.GeoDataFrame(rows, geometry="geometry", crs=edges.crs)
+    else:
+        added = edges.iloc[0:0]
+    out_edges = pd.concat([edges.loc[keep], added], ignore_index=True)
+    out_edges = gpd.GeoDataFrame(out_edges, geometry="geometry", crs=edges.crs)
+    out_edges["u"] = out_edges["u"].astype("int64")
+    out_edges["v"] = out_edges["v"].astype("int64")
+    out_edges["length_m"] = out_edges["length_m"].astype(float)
+    out_nodes = nodes
+    if new_nodes:
+        extra = gpd.GeoDataFrame(
+            {"node_id": np.array([n for n, _ in new_nodes], dtype="int64")},
+            geometry=[g for _, g in new_nodes],
+            crs=nodes.crs,
+        )
+        out_nodes = gpd.GeoDataFrame(
+            pd.concat([nodes, extra], ignore_index=True), geometry="geometry", crs=nodes.crs
+        )
+    log.info(
+        "walking network: split %d loop and %d parallel edges into segments, dropped %d "
+        "duplicate edges",
+        int(loop[done].sum()),
+        int(parallel[done].sum()),
+        int(dup.sum()),
+    )
+    return out_nodes, out_edges
+
+
+@contextlib.contextmanager
+def walk_tags() -> Iterator[None]:
+    """Keep the ``foot`` and ``access`` tags on osmnx graph edges while building a graph.
+
+    :func:`simplify_walk_graph` needs them to apply the access hierarchy; osmnx's
+    settings are restored afterwards.
+    """
+    import osmnx as ox
+
+    saved = list(ox.settings.useful_tags_way)
+    ox.settings.useful_tags_way = [*saved, *(t for t in ("foot", "access") if t not in saved)]
+    try:
+        yield
+    finally:
+        ox.settings.useful_tags_way = saved
+
+
+def simplify_walk_graph(G: Any) -> Any:
+    """Simplify an unsimplified osmnx graph, keeping isolated rings.
+
+    osmnx's default simplification drops rings with no intersection (a closed service
+    road on its own, a roundabout cut off by a clipped extract); pyrosm keeps them, so
+    the XML and online readers simplify with ``remove_rings=False`` to give the same
+    network as the PBF reader. Way segments closed to pedestrians by the access
+    hierarchy (:func:`walk_access_closed`: ``access=no`` without ``foot=yes``, which
+    osmnx's "walk" query keeps) are dropped first, as pyrosm drops them; this needs the
+    ``foot`` and ``access`` tags on the edges (``ox.settings.useful_tags_way``).
+    """
+    import osmnx as ox
+
+    if G is None or len(G) == 0 or G.graph.get("simplified"):
+        return G
+    closed = [(u, v, k) for u, v, k, d in G.edges(keys=True, data=True) if walk_access_closed(d)]
+    if closed:
+        G = G.copy()
+        G.remove_edges_from(closed)
+        G.remove_nodes_from([n for n, deg in dict(G.degree()).items() if deg == 0])
+        log.info("walking network: dropped %d way segments closed to pedestrians", len(closed))
+    return ox.simplify_graph(G, remove_rings=False)
 
 
 def graph_to_frames(G: Any) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:

@@ -12,14 +12,17 @@ import logging
 import os
 import sqlite3
 import zipfile
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+import shapely.ops
 
-from geoapp.crs import gcj02_to_wgs84
+from geoapp.crs import gcj02_to_wgs84, geometries_to_wgs84, normalise_coords_name
 from geoapp.errors import CRSError, InputError
 from geoapp.region import BOUNDARY_COLUMNS, WGS84, ZONE_TYPES, empty_gdf
 
@@ -70,6 +73,64 @@ _FIX_CRS = (
 )
 
 
+_DATUM_SUFFIXES = {"wgs84", "gcj02", "gcj-02", "bd09", "bd-09", "bd09ll", "epsg4326"}
+
+
+@dataclass(frozen=True)
+class BoundarySpec:
+    """A boundary file as given on the command line: ``PATH[#LAYER][:DATUM]``.
+
+    Attributes
+    ----------
+    path
+        The file.
+    layer
+        Layer of a GeoPackage (``FILE.gpkg#districts``), or None for the first.
+    coords
+        Datum of the file's lon/lat coordinates: ``wgs84`` (default), ``gcj02`` or ``bd09``.
+    """
+
+    path: Path
+    layer: str | None = None
+    coords: str = "wgs84"
+
+
+def parse_boundary_spec(spec: str | os.PathLike[str]) -> BoundarySpec:
+    r"""Split ``PATH[#LAYER][:DATUM]`` into its parts.
+
+    ``districts.geojson:gcj02`` declares GCJ-02 (Amap) coordinates, ``:bd09`` Baidu's,
+    ``:wgs84`` the default; ``regions.gpkg#districts`` picks a GeoPackage layer; both
+    combine (``regions.gpkg#districts:gcj02``). A path that exists as given is never
+    split, and only a known datum name after the LAST colon counts, so Windows paths
+    (``C:\data\d.geojson``) and names with colons stay whole.
+
+    Parameters
+    ----------
+    spec
+        The string (a ``PathLike`` is returned whole).
+
+    Returns
+    -------
+    BoundarySpec
+    """
+    if not isinstance(spec, str):
+        return BoundarySpec(Path(spec))
+    text = spec.strip()
+    if Path(text).exists():
+        return BoundarySpec(Path(text))
+    coords = "wgs84"
+    head, sep, tail = text.rpartition(":")
+    if sep and head and tail.strip().lower() in _DATUM_SUFFIXES:
+        coords = normalise_coords_name(tail)
+        text = head
+    layer = None
+    if not Path(text).exists() and "#" in text:
+        base, _, name = text.rpartition("#")
+        if base and name:
+            text, layer = base, name
+    return BoundarySpec(Path(text), layer, coords)
+
+
 def _describe(row: int, names: pd.Series) -> str:
     name = names.iloc[row] if names is not None else None
     label = f" (district {name!r})" if name is not None and str(name) != "" else ""
@@ -112,12 +173,26 @@ def _read_any(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
             "(.gpkg) or a zipped Shapefile (.zip)."
         )
     source = _zip_member(path) if path.suffix.lower() == ".zip" else str(path)
+    if layer is not None:
+        try:
+            names = [str(x) for x in pyogrio.list_layers(source)[:, 0]]
+        except Exception:
+            names = []
+        if (
+            names
+            and str(layer) not in names
+            and not (isinstance(layer, int) and layer < len(names))
+        ):
+            raise InputError(
+                f"{path}: no layer {layer!r}; the file's layers are {', '.join(names)}. "
+                f"Choose one as {path.name}#<layer> (e.g. {path.name}#{names[0]})."
+            )
     try:
         if layer is None:
             layers = pyogrio.list_layers(source)
             if len(layers) > 1:
                 log.info(
-                    "%s: %d layers (%s); reading the first, %r (pass layer= to choose)",
+                    "%s: %d layers (%s); reading the first, %r (choose one as FILE#layer)",
                     path,
                     len(layers),
                     ", ".join(str(x) for x in layers[:, 0]),
@@ -191,6 +266,7 @@ def read_boundaries(
     zone_field: str | None = None,
     repair: bool = False,
     layer: str | int | None = None,
+    coords: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read district boundaries from a GeoJSON, GeoPackage or zipped Shapefile.
 
@@ -198,7 +274,9 @@ def read_boundaries(
     ----------
     path
         ``.geojson``/``.json``, ``.gpkg`` (first layer unless ``layer`` is given),
-        ``.zip`` holding a Shapefile (with its ``.prj``), or ``.shp``.
+        ``.zip`` holding a Shapefile (with its ``.prj``), or ``.shp``. A string may
+        carry a layer and a datum, ``PATH[#LAYER][:DATUM]`` (:func:`parse_boundary_spec`):
+        ``regions.gpkg#districts``, ``districts.geojson:gcj02``.
     name_field
         Field holding the district names; guessed from common names (``district``,
         ``name``, ``NAME``, ``name_zh``, ``名称`` ...) when not given. The choice is
@@ -213,7 +291,11 @@ def read_boundaries(
         Repair invalid polygons with :func:`shapely.make_valid` (logged) instead of
         rejecting the file.
     layer
-        Layer name or index for multi-layer files.
+        Layer name or index for multi-layer files (overrides a ``#LAYER`` in ``path``).
+    coords
+        Datum of the lon/lat coordinates: ``wgs84``, ``gcj02`` (Amap/Gaode, Tencent) or
+        ``bd09`` (Baidu); converted to WGS84 vertex by vertex. Overrides a ``:DATUM`` in
+        ``path``; default ``wgs84``.
 
     Returns
     -------
@@ -229,7 +311,10 @@ def read_boundaries(
     CRSError
         The file has no CRS, or declares lon/lat but holds projected coordinates.
     """
-    path = Path(path)
+    spec = parse_boundary_spec(path)
+    path = spec.path
+    layer = spec.layer if layer is None else layer
+    datum = normalise_coords_name(coords if coords is not None else spec.coords)
     raw = _read_any(path, layer)
     if len(raw) == 0:
         raise InputError(f"{path}: the file holds no features; export the district polygons again.")
@@ -253,8 +338,9 @@ def read_boundaries(
     if name_col is None:
         names = pd.Series([f"{path.stem} {i + 1}" for i in range(len(raw))], dtype=object)
         log.warning(
-            "%s: no district name field found (tried %s); naming districts '%s 1'..; pass "
-            "name_field= to choose one",
+            "%s: no district name field found (tried %s); naming districts '%s 1'..; rename "
+            "the name field to 'district' in the file (or, from Python, "
+            "read_boundaries(path, name_field=...))",
             path,
             ", ".join(NAME_FIELD_CANDIDATES[:8]),
             path.stem,
@@ -304,8 +390,9 @@ def read_boundaries(
         zone_type = z.to_numpy(dtype=object)
     if problems:
         hint = (
-            " Fix them in QGIS (Vector > Geometry Tools > Check Validity / Fix Geometries) "
-            "or pass repair=True (--repair) to repair invalid polygons automatically."
+            " Fix them in QGIS (Vector > Geometry Tools > Check Validity / Fix Geometries), "
+            "or read the file in Python with geoapp.sources.boundaries.read_boundaries(path, "
+            "repair=True) to repair invalid polygons automatically."
             if invalid.any() and not repair
             else ""
         )
@@ -327,6 +414,13 @@ def read_boundaries(
     )
     if not out.crs.equals(WGS84):
         out = out.to_crs(WGS84)
+    if datum != "wgs84":
+        g = geometries_to_wgs84(out.geometry.to_numpy(), datum)
+        bad = ~shapely.is_valid(g)
+        if bad.any():
+            g[bad] = _polygonal_parts(shapely.make_valid(g[bad]))
+        out = out.set_geometry(gpd.GeoSeries(g, index=out.index, crs=WGS84))
+        log.info("%s: converted %d districts from %s to WGS84", path, len(out), datum)
     if out["district"].duplicated().any():
         log.warning(
             "%s: duplicate district names: %s",
@@ -334,6 +428,83 @@ def read_boundaries(
             ", ".join(sorted(set(out.loc[out["district"].duplicated(), "district"]))),
         )
     return out
+
+
+_POP_PLAIN = r"^\d+(?:\.\d+)?$"
+_POP_GROUPED = r"^\d{1,3}(?:[,\s\u00a0\u202f']\d{3})+$"
+
+
+def parse_population(values: Any) -> np.ndarray:
+    """Parse OSM ``population`` tag values to floats.
+
+    ``"12345"`` -> 12345.0, ``"12,345"``, ``"12 345"`` (also non-breaking or thin
+    spaces, ``'``) -> 12345.0, ``"1234.0"`` -> 1234.0; anything else (``"ca. 5000"``,
+    ``"5000;6000"``, ``"unknown"``, empty, missing, negative) -> NaN.
+    """
+    s = pd.Series(list(values) if not isinstance(values, pd.Series) else values, dtype=object)
+    text = s.astype("string").str.strip()
+    plain = text.str.match(_POP_PLAIN).fillna(False)
+    grouped = text.str.match(_POP_GROUPED).fillna(False)
+    digits = text.str.replace(r"[,\s\u00a0\u202f']", "", regex=True)
+    out = np.full(len(s), np.nan)
+    ok = (plain | grouped).to_numpy(dtype=bool)
+    if ok.any():
+        out[ok] = pd.to_numeric(digits[ok], errors="coerce").to_numpy(dtype=float)
+    return out
+
+
+def _bbox_text(b: np.ndarray) -> str:
+    return f"lon {b[0]:.4f}..{b[2]:.4f}, lat {b[1]:.4f}..{b[3]:.4f}"
+
+
+def _haversine_km(lon1: float, lat1: float, lon2: float, lat2: float) -> float:
+    p1, p2 = np.radians(lat1), np.radians(lat2)
+    dp, dl = p2 - p1, np.radians(lon2 - lon1)
+    a = np.sin(dp / 2) ** 2 + np.cos(p1) * np.cos(p2) * np.sin(dl / 2) ** 2
+    return float(2 * 6371.0088 * np.arcsin(np.sqrt(min(1.0, a))))
+
+
+def check_overlap(
+    boundaries: gpd.GeoDataFrame,
+    *frames: gpd.GeoDataFrame,
+    source: str = "boundaries",
+    data: str = "the region's data",
+) -> None:
+    """Raise when district boundaries and the region's data do not overlap at all.
+
+    Parameters
+    ----------
+    boundaries
+        District boundaries (EPSG:4326).
+    *frames
+        The region's data frames (edges, buildings, features ...; EPSG:4326).
+    source, data
+        Names of the boundaries (file) and of the data (extract), for the message.
+
+    Raises
+    ------
+    InputError
+        Naming both extents (lon/lat bounding boxes) and the distance between them (km).
+    """
+    bounds = [f.to_crs(WGS84).total_bounds for f in frames if f is not None and len(f)]
+    bounds = [b for b in bounds if np.all(np.isfinite(b))]
+    if not len(boundaries) or not bounds:
+        return
+    stack = np.vstack(bounds)
+    dbox = np.array([stack[:, 0].min(), stack[:, 1].min(), stack[:, 2].max(), stack[:, 3].max()])
+    bnd = boundaries.to_crs(WGS84)
+    bbox = bnd.total_bounds
+    data_area = shapely.box(*dbox)
+    if bnd.geometry.intersects(data_area).any():
+        return
+    a, b = shapely.ops.nearest_points(shapely.box(*bbox), data_area)
+    km = _haversine_km(a.x, a.y, b.x, b.y)
+    raise InputError(
+        f"{source}: the district boundaries ({_bbox_text(bbox)}) do not overlap {data} "
+        f"({_bbox_text(dbox)}); they are {km:,.1f} km apart. Give boundaries of the same "
+        "area as the extract (or an extract of the boundaries' area), and check that the "
+        "boundary file's coordinates are lon/lat in the right order and datum."
+    )
 
 
 def osm_admin_boundaries(
@@ -355,10 +526,12 @@ def osm_admin_boundaries(
     Returns
     -------
     geopandas.GeoDataFrame
-        Polygonal boundaries at that level (possibly empty), EPSG:4326.
+        Polygonal boundaries at that level (possibly empty), EPSG:4326, with a
+        ``population`` column (float from the ``population`` tag, NaN if absent or
+        unparsable; see :func:`parse_population`).
     """
     if features_or_gdf is None or len(features_or_gdf) == 0 or "admin_level" not in features_or_gdf:
-        return empty_gdf(BOUNDARY_COLUMNS)
+        return _empty_admin()
     gdf = features_or_gdf
     level = str(admin_level).strip()
     mask = (gdf["admin_level"].astype("string").str.strip() == level).fillna(False)
@@ -376,7 +549,7 @@ def osm_admin_boundaries(
         elif "name" in gdf.columns:
             mask &= gdf["name"].notna().to_numpy(dtype=bool)
     if not mask.any():
-        return empty_gdf(BOUNDARY_COLUMNS)
+        return _empty_admin()
     sub = gdf.loc[mask]
     name = pd.Series(pd.NA, index=sub.index, dtype="string")
     for col in ("name", "name:en", "official_name"):
@@ -393,17 +566,25 @@ def osm_admin_boundaries(
         g = g.copy()
         g[bad] = _polygonal_parts(shapely.make_valid(g[bad]))
     crs = gdf.crs if isinstance(gdf, gpd.GeoDataFrame) and gdf.crs is not None else WGS84
+    pop = sub["population"] if "population" in sub.columns else [None] * len(sub)
     out = gpd.GeoDataFrame(
         {
             "district": name,
             "district_code": code.to_numpy(dtype=object),
             "zone_type": "unknown",
             "zone_fine": "",
+            "population": parse_population(pop),
         },
         geometry=g,
         crs=crs,
     )
     return out.to_crs(WGS84).reset_index(drop=True)
+
+
+def _empty_admin() -> gpd.GeoDataFrame:
+    out = empty_gdf((*BOUNDARY_COLUMNS, "population"))
+    out["population"] = out["population"].astype(float)
+    return out
 
 
 def _element_types(gdf: pd.DataFrame) -> np.ndarray | None:

@@ -1112,10 +1112,14 @@ def _generate(seed: int) -> Region:
 def _cached(seed: int) -> Region:
     """Generate once per process; reuse a copy pickled on disk by an earlier run.
 
-    The disk copy is keyed by the seed and a hash of this module's source, so any change
-    to the generator makes a new one. A missing, unreadable or stale file is rebuilt.
+    The disk copy is keyed by the seed and a hash of this module's source and of
+    ``geoapp/region.py`` (the Region class and its column contracts), so any change to
+    either makes a new one. A missing, unreadable or stale file is rebuilt.
     """
-    digest = hashlib.sha1(Path(__file__).read_bytes()).hexdigest()[:12]
+    from geoapp import region as _region_module
+
+    sources = Path(__file__).read_bytes() + Path(_region_module.__file__).read_bytes()
+    digest = hashlib.sha1(sources).hexdigest()[:12]
     path = cache_root() / "demo" / f"demo-{seed}-{digest}.pkl"
     try:
         with open(path, "rb") as fh:

@@ -39,6 +39,21 @@ _EXCEL = (".xlsx", ".xlsm")
 _TEXT = (".csv", ".txt", ".tsv")
 
 
+def split_sheet(path: str | os.PathLike[str]) -> tuple[Path, str | None]:
+    """Split ``FILE.xlsx#Sheet2`` into the file and the sheet name.
+
+    A path that exists as given, or whose part before the last ``#`` is not an Excel
+    file, is returned whole with no sheet.
+    """
+    text = os.fspath(path)
+    if not isinstance(text, str) or Path(text).exists() or "#" not in text:
+        return Path(text), None
+    base, _, sheet = text.rpartition("#")
+    if base.lower().endswith(_EXCEL) and sheet:
+        return Path(base), sheet
+    return Path(text), None
+
+
 def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: facility table not found; check the path.")
@@ -49,14 +64,32 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in _EXCEL:
         try:
+            sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
+        except Exception as exc:
+            raise InputError(
+                f"{path}: cannot read this Excel file ({type(exc).__name__}: {exc}); save it "
+                "again as .xlsx or export it as CSV (UTF-8)."
+            ) from None
+        if isinstance(sheet, str) and sheet not in sheets and sheet.isdigit():
+            sheet = int(sheet)
+        known = sheet is None or sheet in sheets or (isinstance(sheet, int) and sheet < len(sheets))
+        if not known:
+            raise InputError(
+                f"{path}: no sheet {sheet!r}; the workbook's sheets are "
+                f"{', '.join(map(str, sheets))}. Choose one as {path.name}#<sheet> "
+                f"(e.g. {path.name}#{sheets[0]})."
+            )
+        if sheet is None and len(sheets) > 1:
+            log.info(
+                "%s: %d sheets (%s); reading the first (choose one as FILE.xlsx#sheet)",
+                path,
+                len(sheets),
+                ", ".join(map(str, sheets)),
+            )
+        try:
             return pd.read_excel(
                 path, sheet_name=0 if sheet is None else sheet, dtype=str, engine="openpyxl"
             )
-        except (ValueError, KeyError) as exc:
-            raise InputError(
-                f"{path}: cannot read sheet {sheet!r} ({exc}); pass sheet= with an existing "
-                "sheet name or index."
-            ) from None
         except Exception as exc:
             raise InputError(
                 f"{path}: cannot read this Excel file ({type(exc).__name__}: {exc}); save it "
@@ -147,7 +180,7 @@ def read_facility_table(
     ----------
     path
         ``.csv`` (UTF-8, UTF-8 with BOM, or GBK/GB18030; comma, semicolon or tab
-        separated) or ``.xlsx``.
+        separated) or ``.xlsx``; ``FILE.xlsx#Sheet2`` reads the sheet named after ``#``.
     coords
         Coordinate system of the table, REQUIRED: ``"wgs84"`` (GPS, OpenStreetMap),
         ``"gcj02"`` (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu).
@@ -166,7 +199,7 @@ def read_facility_table(
         Tags to set on every row, e.g. ``{"amenity": "pharmacy"}`` (applied after
         ``layer``). Tag columns already in the table are kept where these do not set them.
     sheet
-        Excel sheet name or index (default the first).
+        Excel sheet name or index (default the ``#`` part of ``path``, else the first).
     catalog
         Catalog in which to look up a ``layer`` id; default the shipped catalog.
 
@@ -184,7 +217,8 @@ def read_facility_table(
         Missing/unknown ``coords`` (listing the choices), unreadable file, missing
         coordinate columns, or no usable row (listing every problem).
     """
-    path = Path(path)
+    path, named_sheet = split_sheet(path)
+    sheet = named_sheet if sheet is None else sheet
     if coords is None or str(coords).strip() == "":
         raise InputError(
             f"{path}: say which coordinate system the table uses: coords= one of "
@@ -218,8 +252,10 @@ def read_facility_table(
             missing.append(f"latitude column {lat!r}" if lat else "a latitude column")
         raise InputError(
             f"{path}: cannot find {' and '.join(missing)}; the columns are "
-            f"{', '.join(map(str, df.columns))}. Pass lon= and lat= with the column names "
-            f"(tried {', '.join(LON_CANDIDATES[:5])} / {', '.join(LAT_CANDIDATES[:4])})."
+            f"{', '.join(map(str, df.columns))}. Rename the coordinate columns to lon and "
+            f"lat (tried {', '.join(LON_CANDIDATES[:5])} / {', '.join(LAT_CANDIDATES[:4])}), "
+            "or a single location column holding 'lon,lat'; from Python, "
+            "read_facility_table(path, lon='<column>', lat='<column>') names them."
         )
     if lon_col is not None and lat_col is not None:
         x, x_missing = _numbers(df[lon_col])
@@ -256,7 +292,8 @@ def read_facility_table(
     if swapped.any():
         problems.append(
             f"{int(swapped.sum())} rows look like longitude and latitude are swapped; "
-            "check the lon=/lat= columns"
+            f"check that column {lon_col or loc_col!r} holds longitudes and "
+            f"{lat_col or loc_col!r} latitudes (swap the column names in the file if not)"
         )
     for p in problems:
         log.warning("%s: %s", path, p)

@@ -5,10 +5,15 @@ same :class:`~geoapp.region.Region` frames (docs/architecture.md).
 
 Extracts are usually clipped to a bounding box or polygon, so ways and relations may
 reference nodes that are not in the file. Such references are trimmed: an XML way is
-cut at its missing nodes (a walkable way becomes one way per run of present nodes;
+cut at its missing nodes (a walkable way becomes one way per run of present nodes; a
+closed way such as a building keeps its present nodes, closed again, as pyrosm does;
 any other way keeps its longest run), relation members that are missing are dropped,
 and network edges whose end nodes are missing are dropped. The load never fails on
 a clipped extract.
+
+Both readers give the same walking network: the XML reader keeps isolated rings and
+splits loop streets, closed service rings and parallel ways (the halves of a ring
+crossed by a street) into segments, as the PBF reader's per-node segments are.
 
 Example
 -------
@@ -40,6 +45,7 @@ from geoapp.region import (
     BUILDING_COLUMNS,
     EDGE_COLUMNS,
     LANDUSE_COLUMNS,
+    META_WARNINGS,
     NODE_COLUMNS,
     Region,
     empty_gdf,
@@ -59,9 +65,11 @@ from geoapp.sources._osm_common import (
     make_network,
     osm_ids,
     resolve_catalog,
+    simplify_walk_graph,
+    walk_tags,
     widen_tags,
 )
-from geoapp.sources.boundaries import osm_admin_boundaries
+from geoapp.sources.osm_admin import read_admin_boundaries
 
 log = logging.getLogger(__name__)
 
@@ -140,11 +148,22 @@ def read_osm_file(
         If the file is missing, empty, of an unsupported type, corrupt or truncated.
     """
     path = Path(path)
+    if path.is_dir():
+        inside = sorted(
+            p.name for p in path.iterdir() if p.name.lower().endswith(SUPPORTED_SUFFIXES)
+        )
+        hint = (
+            f" It holds {', '.join(inside[:5])}: pass one of them, e.g. --osm {path / inside[0]}."
+            if inside
+            else f" It holds no OpenStreetMap extract ({', '.join(SUPPORTED_SUFFIXES)})."
+        )
+        raise InputError(
+            f"{path}: is a folder, not an OpenStreetMap extract file; give the extract "
+            f"file itself.{hint}"
+        )
     kind = _file_kind(path)
     if not path.exists():
         raise InputError(f"{path}: file not found. Check the path; {_GET_EXTRACT}")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder, not an OpenStreetMap extract file.")
     if path.stat().st_size == 0:
         raise InputError(f"{path}: the file is empty. {_GET_EXTRACT}")
     catalog = resolve_catalog(catalog)
@@ -159,8 +178,17 @@ def read_osm_file(
 
     extent = data_extent(edges, bld, features, landuse, nodes)
     boundaries = empty_gdf(BOUNDARY_COLUMNS)
+    warnings_: list[str] = []
     if level is not None:
-        boundaries = osm_admin_boundaries(admin, level)
+        try:
+            admin_read = read_admin_boundaries(path, level, buildings=bld, extent=extent)
+        except (RuntimeError, OSError) as exc:  # osmium on a corrupt file
+            raise InputError(
+                f"{path}: cannot read the administrative boundaries ({type(exc).__name__}: "
+                f"{str(exc)[:200]}). {_GET_EXTRACT}"
+            ) from None
+        boundaries = admin_read.boundaries
+        warnings_.extend(admin_read.warnings)
         if len(boundaries) == 0:
             log.warning(
                 "%s: no administrative boundaries at admin_level=%s; using one district "
@@ -178,6 +206,7 @@ def read_osm_file(
         "reader": "pyrosm" if kind == "pbf" else "osmnx",
         "admin_level": level,
         "bbox": list(extent.bounds) if extent is not None else None,
+        META_WARNINGS: warnings_,
     }
     region = Region(
         name=region_name,
@@ -294,11 +323,7 @@ def _read_pbf(
                     bld = make_buildings(raw_b, _pyrosm_ids(raw_b))
             raw_l = osm.get_landuse(custom_filter={"landuse": ["residential"]})
             landuse = make_landuse(raw_l) if raw_l is not None else empty_gdf(LANDUSE_COLUMNS)
-            admin = None
-            if level is not None:
-                admin = osm.get_boundaries(
-                    boundary_type="administrative", custom_filter={"admin_level": [level]}
-                )
+            admin = None  # admin boundaries are read by read_admin_boundaries (osmium)
     except GeoappError:
         raise
     except MemoryError:
@@ -428,6 +453,12 @@ def _clean_xml(path: Path, out_dir: Path) -> tuple[Path, Path, dict[str, int]]:
                 kept_ways.add(wid)
                 if len(runs) == 1 and len(runs[0]) == len(refs):
                     feat.write(ET.tostring(elem, encoding="unicode"))
+                elif len(refs) > 3 and refs[0] == refs[-1]:
+                    # a closed way (building, area) keeps its present nodes, closed again,
+                    # as pyrosm does with a PBF: the same data gives the same footprints
+                    kept = [r for r in refs[:-1] if r in present_nodes]
+                    kept = kept + kept[:1] if len(kept) >= 3 else max(runs, key=len)
+                    feat.write(ET.tostring(_way_element(elem, wid, kept), encoding="unicode"))
                 else:
                     longest = max(runs, key=len)
                     feat.write(ET.tostring(_way_element(elem, wid, longest), encoding="unicode"))
@@ -498,8 +529,6 @@ def _read_xml(
     if buildings:
         wanted["building"] = True
     widen_tags(wanted, "landuse", "residential")
-    if level is not None:
-        widen_tags(wanted, "boundary", "administrative")
     with tempfile.TemporaryDirectory(prefix="geoapp-osm-") as tmp:
         try:
             net_path, feat_path, stats = _clean_xml(path, Path(tmp))
@@ -511,10 +540,11 @@ def _read_xml(
         try:
             with _quiet_osmnx():
                 if network and stats["walkable_ways"]:
-                    G = ox.graph_from_xml(
-                        net_path, bidirectional=True, simplify=True, retain_all=True
-                    )
-                    nodes, edges = graph_to_frames(G)
+                    with walk_tags():
+                        G = ox.graph_from_xml(
+                            net_path, bidirectional=True, simplify=False, retain_all=True
+                        )
+                    nodes, edges = graph_to_frames(simplify_walk_graph(G))
                 try:
                     raw = ox.features_from_xml(feat_path, tags=wanted)
                 except InsufficientResponseError:
@@ -534,4 +564,4 @@ def _read_xml(
     features = make_features(raw, ids, keys, tags)
     bld = make_buildings(raw, ids) if buildings else empty_gdf(BUILDING_COLUMNS)
     landuse = make_landuse(raw)
-    return features, nodes, edges, bld, landuse, (raw if level is not None else None)
+    return features, nodes, edges, bld, landuse, None

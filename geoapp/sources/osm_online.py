@@ -50,6 +50,8 @@ from geoapp.sources._osm_common import (
     make_landuse,
     osm_ids,
     resolve_catalog,
+    simplify_walk_graph,
+    walk_tags,
     widen_tags,
 )
 from geoapp.sources.boundaries import osm_admin_boundaries
@@ -241,10 +243,11 @@ def _fetch_place(
             if network:
                 step = "walking network"
                 try:
-                    G = ox.graph_from_polygon(
-                        polygon, network_type="walk", simplify=True, retain_all=True
-                    )
-                    nodes, edges = graph_to_frames(G)
+                    with walk_tags():
+                        G = ox.graph_from_polygon(
+                            polygon, network_type="walk", simplify=False, retain_all=True
+                        )
+                    nodes, edges = network_frames(G)
                 except InsufficientResponseError:
                     log.warning("%s: no walkable streets found on OpenStreetMap", label)
             step = "features"
@@ -445,3 +448,26 @@ def fetch_place(
     if "error" in outcome:
         raise outcome["error"]
     return outcome["region"]
+
+
+def network_frames(G: Any) -> tuple[Any, Any]:
+    """Return ``(nodes, edges)`` frames from an UNSIMPLIFIED osmnx walking graph.
+
+    The graph is simplified keeping isolated rings, and its loops and parallel edges
+    are split into segments (:func:`geoapp.sources._osm_common.split_loops`), so an
+    online fetch gives the same network as the same data read from a file.
+
+    Parameters
+    ----------
+    G
+        An osmnx ``MultiDiGraph`` built with ``simplify=False`` (e.g.
+        ``ox.graph_from_polygon(..., simplify=False)`` or ``ox.graph_from_xml``) inside
+        ``with walk_tags():`` (from the shared OSM helpers), so its edges carry the
+        ``foot`` and ``access`` tags the access hierarchy needs.
+
+    Returns
+    -------
+    (GeoDataFrame, GeoDataFrame)
+        ``nodes`` and ``edges`` of the contract (docs/architecture.md).
+    """
+    return graph_to_frames(simplify_walk_graph(G))

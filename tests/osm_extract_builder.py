@@ -1,0 +1,50 @@
+"""Build small OpenStreetMap extracts in tests with pyosmium (``.osm`` and ``.osm.pbf``).
+
+Not a test module: helpers imported by the source tests.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+
+import osmium
+from osmium.osm.mutable import Node, Relation, Way
+
+TIMESTAMP = "2024-01-01T00:00:00Z"
+
+
+def write_extract(
+    path: str | Path,
+    nodes: Mapping[int, tuple[float, float] | tuple[float, float, Mapping[str, str]]],
+    ways: Iterable[tuple[int, list[int], Mapping[str, str]]],
+    relations: Iterable[tuple[int, list[tuple[str, int, str]], Mapping[str, str]]] = (),
+    bbox: tuple[float, float, float, float] | None = None,
+) -> Path:
+    """Write nodes ``{id: (lon, lat[, tags])}``, ways ``(id, refs, tags)`` and relations
+    ``(id, [(type "n"|"w"|"r", ref, role)], tags)`` to ``path`` (format from its suffix).
+
+    ``bbox`` (west, south, east, north) goes into the file header, as ``osmium extract``
+    writes it (``<bounds>`` in XML).
+    """
+    path = Path(path)
+    if path.exists():
+        path.unlink()
+    common = {"version": 1, "changeset": 1, "timestamp": TIMESTAMP, "uid": 1, "user": "t"}
+    header = osmium.io.Header()
+    if bbox is not None:
+        header.add_box(osmium.osm.Box(osmium.osm.Location(bbox[0], bbox[1]),
+                                      osmium.osm.Location(bbox[2], bbox[3])))  # fmt: skip
+    writer = osmium.SimpleWriter(str(path), header=header)
+    try:
+        for nid in sorted(nodes):
+            spec = nodes[nid]
+            tags = dict(spec[2]) if len(spec) > 2 else {}
+            writer.add_node(Node(id=nid, location=(spec[0], spec[1]), tags=tags, **common))
+        for wid, refs, tags in sorted(ways, key=lambda w: w[0]):
+            writer.add_way(Way(id=wid, nodes=list(refs), tags=dict(tags), **common))
+        for rid, members, tags in sorted(relations, key=lambda r: r[0]):
+            writer.add_relation(Relation(id=rid, members=list(members), tags=dict(tags), **common))
+    finally:
+        writer.close()
+    return path

@@ -1,0 +1,180 @@
+"""Admin boundaries of clipped extracts, and place/population tags (extracts built here).
+
+The extract's box is lon 9.995..10.040, lat 49.995..50.025 (in its header, as
+``osmium extract`` writes it). Three admin_level=8 relations:
+
+* ``Alpha`` (relation 1): a complete square, lon 10.000..10.020, lat 50.000..50.020,
+  ``population=12,345``;
+* ``Beta`` (relation 2): the square lon 10.020..10.060 east of it, cut by the box's
+  east edge: its north and south ways end at lon 10.0398 (the nodes beyond are not in
+  the file) and its east way is missing; ``population=ca. 5000``;
+* ``Gamma`` (relation 3): a small square lon 10.005..10.015, lat 50.021..50.024 whose
+  north way is missing, inside the box (not on its edge).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from osm_extract_builder import write_extract
+
+from geoapp.region import META_WARNINGS, OUTSIDE_DISTRICTS
+from geoapp.sources.boundaries import osm_admin_boundaries, parse_population
+from geoapp.sources.osm_file import read_osm_file
+
+BBOX = (9.995, 49.995, 10.040, 50.025)
+LON, LAT = 10.0, 50.0
+
+
+def _extract():
+    nodes = {}
+
+    def n(i, x, y, tags=None):
+        nodes[i] = (LON + x, LAT + y, tags or {})
+
+    # Alpha corners 1..4; Beta's inside nodes 5, 6 (on x=0.0398)
+    n(1, 0.000, 0.000), n(2, 0.020, 0.000), n(3, 0.020, 0.020), n(4, 0.000, 0.020)
+    n(5, 0.0398, 0.020), n(6, 0.0398, 0.000)
+    # Gamma corners 11..14 (north side 13-14 missing)
+    n(11, 0.005, 0.021), n(12, 0.015, 0.021), n(13, 0.015, 0.024), n(14, 0.005, 0.024)
+    # places
+    n(50, 0.010, 0.010, {"place": "village", "name": "Vill", "population": "1200"})
+    n(51, 0.030, 0.010, {"place": "suburb", "name": "Sub"})
+    n(52, 0.012, 0.012, {"amenity": "bench"})  # matches no layer, no place: not kept
+    ways = [
+        (101, [1, 2], {"boundary": "administrative", "admin_level": "8"}),  # A south
+        (102, [2, 3], {"boundary": "administrative", "admin_level": "8"}),  # A/B shared
+        (103, [3, 4], {"boundary": "administrative", "admin_level": "8"}),  # A north
+        (104, [4, 1], {"boundary": "administrative", "admin_level": "8"}),  # A west
+        (105, [3, 5, 900], {"boundary": "administrative", "admin_level": "8"}),  # B north, cut
+        (106, [2, 6, 901], {"boundary": "administrative", "admin_level": "8"}),  # B south, cut
+        (111, [11, 12], {"boundary": "administrative", "admin_level": "8"}),
+        (112, [12, 13], {"boundary": "administrative", "admin_level": "8"}),
+        (114, [14, 11], {"boundary": "administrative", "admin_level": "8"}),
+        (200, [1, 2, 6], {"highway": "residential", "name": "South Road"}),
+    ]
+    nid, wid = 1000, 3000
+    for x, y in ((0.004, 0.004), (0.014, 0.006), (0.030, 0.004), (0.032, 0.015),
+                 (0.007, 0.022), (0.011, 0.0225)):  # fmt: skip
+        ids = []
+        for dx, dy in ((0, 0), (0.0003, 0), (0.0003, 0.0003), (0, 0.0003)):
+            n(nid, x + dx, y + dy)
+            ids.append(nid)
+            nid += 1
+        ways.append((wid, [*ids, ids[0]], {"building": "house"}))
+        wid += 1
+    # a place area (closed way) with no layer tag either
+    n(60, 0.001, 0.001), n(61, 0.003, 0.001), n(62, 0.003, 0.003)
+    ways.append((400, [60, 61, 62, 60], {"place": "hamlet", "name": "Ham", "population": "12 345"}))
+    admin = {"type": "boundary", "boundary": "administrative", "admin_level": "8"}
+    relations = [
+        (1, [("w", w, "outer") for w in (101, 102, 103, 104)] + [("n", 50, "admin_centre")],
+         {**admin, "name": "Alpha", "population": "12,345", "ref": "A1"}),
+        (2, [("w", w, "outer") for w in (102, 105, 902, 106)],
+         {**admin, "name": "Beta", "population": "ca. 5000"}),
+        (3, [("w", w, "outer") for w in (111, 112, 113, 114)], {**admin, "name": "Gamma"}),
+    ]  # fmt: skip
+    return nodes, ways, relations
+
+
+@pytest.fixture(scope="module", params=["osm", "osm.pbf"])
+def region(request, tmp_path_factory):
+    nodes, ways, relations = _extract()
+    path = tmp_path_factory.mktemp("admin") / f"x.{request.param}"
+    write_extract(path, nodes, ways, relations, bbox=BBOX)
+    return read_osm_file(path, admin_level=8)
+
+
+def test_complete_and_edge_closed_relations_are_districts(region):
+    b = region.boundaries.set_index("district")
+    assert set(b.index) == {"Alpha", "Beta"}
+    local = region.boundaries.to_crs(region.boundaries.estimate_utm_crs())
+    area = dict(zip(region.boundaries["district"], local.area / 1e6, strict=True))
+    # Alpha: 0.020 deg x 0.020 deg at lat 50 = 1.43 km x 2.22 km = 3.18 km2
+    assert area["Alpha"] == pytest.approx(0.020 * 71.7 * 0.020 * 111.2, rel=0.02)
+    # Beta closed along the box's east edge at lon 10.040: 0.020 deg x 0.020 deg too
+    assert area["Beta"] == pytest.approx(0.020 * 71.7 * 0.020 * 111.2, rel=0.02)
+    assert b.loc["Alpha", "district_code"] == "A1"
+
+
+def test_population_tag_of_admin_boundaries(region):
+    pop = region.boundaries.set_index("district")["population"]
+    assert pop.dtype == np.float64
+    assert pop["Alpha"] == 12345.0
+    assert np.isnan(pop["Beta"])  # "ca. 5000" is not a number
+
+
+def test_incomplete_and_closed_relations_are_named(region):
+    warnings = region.meta[META_WARNINGS]
+    gamma = [w for w in warnings if "Gamma" in w]
+    assert len(gamma) == 1
+    text = gamma[0]
+    assert "relation 3" in text and "admin_level 8" in text
+    assert "1 of its 4 member ways are missing" in text
+    # the two buildings at lat 50.022..50.0228 lie inside Gamma's available ways' span
+    assert "2 buildings" in text and OUTSIDE_DISTRICTS in text
+    assert "--boundaries" in text
+    beta = [w for w in warnings if "Beta" in w]
+    assert len(beta) == 1 and "relation 2" in beta[0] and "closed along" in beta[0]
+    assert not [w for w in warnings if "Alpha" in w]
+
+
+def test_place_nodes_and_areas_are_kept_with_population_tags(region):
+    f = region.features.set_index("name")
+    assert {"place", "population"} <= set(region.features.columns)
+    assert f.loc["Vill", "place"] == "village" and f.loc["Vill", "population"] == "1200"
+    assert f.loc["Sub", "place"] == "suburb" and f.loc["Sub", "population"] is None
+    assert f.loc["Ham", "place"] == "hamlet"
+    assert f.loc["Ham"].geometry.geom_type == "Polygon"
+    assert "node/52" not in set(region.features["osm_id"])
+
+
+def test_parse_population():
+    got = parse_population(["12345", "12,345", "12 345", "ca. 5000", None, "", "7;8", "1,23"])
+    np.testing.assert_array_equal(
+        got, [12345, 12345, 12345, np.nan, np.nan, np.nan, np.nan, np.nan]
+    )
+
+
+def test_online_admin_boundaries_carry_population():
+    import geopandas as gpd
+    import pandas as pd
+    from shapely.geometry import box
+
+    idx = pd.MultiIndex.from_tuples([("relation", 1), ("relation", 2)], names=["element", "id"])
+    raw = gpd.GeoDataFrame(
+        {
+            "boundary": ["administrative"] * 2,
+            "admin_level": ["8", "8"],
+            "name": ["A", "B"],
+            "population": ["12 345", "about 40"],
+        },
+        geometry=[box(0, 0, 1, 1), box(1, 0, 2, 1)],
+        index=idx,
+        crs="EPSG:4326",
+    )
+    out = osm_admin_boundaries(raw, 8)
+    assert out["population"].iloc[0] == 12345.0 and np.isnan(out["population"].iloc[1])
+
+
+def test_no_usable_relation_says_the_whole_extract_is_one_district(tmp_path):
+    nodes, ways, relations = _extract()
+    only_gamma = [r for r in relations if r[0] == 3]
+    path = write_extract(tmp_path / "g.osm.pbf", nodes, ways, only_gamma, bbox=BBOX)
+    region = read_osm_file(path, admin_level=8)
+    assert len(region.boundaries) == 1 and region.boundaries["district"].iloc[0] == "g"
+    text = " ".join(region.meta[META_WARNINGS])
+    assert "Gamma (relation 3" in text and "the whole extract is one district" in text
+    assert OUTSIDE_DISTRICTS not in text
+
+
+def test_edge_closure_takes_the_side_without_other_boundaries(tmp_path):
+    # only Beta (cut at the box's east edge) and Gamma: no complete neighbour, no admin
+    # centre; Beta's chain splits the box, and Gamma's ways lie on the west side
+    nodes, ways, relations = _extract()
+    rels = [r for r in relations if r[0] in (2, 3)]
+    path = write_extract(tmp_path / "b.osm", nodes, ways, rels, bbox=BBOX)
+    region = read_osm_file(path, admin_level=8)
+    beta = region.boundaries.set_index("district").loc["Beta"].geometry
+    # lon 10.020..10.040, lat 50.000..50.020 (and not the west remainder of the box)
+    np.testing.assert_allclose(beta.bounds, (10.02, 50.0, 10.04, 50.02), atol=1e-6)
