@@ -18,27 +18,17 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import contourpy
 import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
 
+from geoapp import network
 from geoapp.catalog import radius_label
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
-from geoapp.network import (
-    SnapResult,
-    WalkGraph,
-    _augmented,
-    _local_points,
-    _snap_geoms,
-    _valid,
-    euclidean_nearest,
-    nearest_from_snapped,
-)
+from geoapp.network import Snapped, WalkGraph
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +80,7 @@ def compute_access(
     max_dist_m: float,
     speed_kmh: float = WALK_SPEED_KMH,
     layer_id: str = "",
+    demand_snap: Snapped | None = None,
 ) -> gpd.GeoDataFrame:
     """Distance from every demand point to its nearest facility.
 
@@ -112,11 +103,15 @@ def compute_access(
         Walking speed for ``walk_min`` (see :data:`SPEED_PRESETS`).
     layer_id
         Written to the ``layer`` column.
+    demand_snap
+        ``geoapp.network.snap(graph, demand)`` computed once and reused across layers
+        (network mode); None snaps the demand here. The answers are the same.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        A copy of ``demand`` plus ``dist_m`` (float, ``inf`` when no facility within
+        A copy of ``demand`` (with empty ``attrs``: the search bound and the speed are
+        this call's parameters, recorded by the caller) plus ``dist_m`` (float, ``inf`` when no facility within
         ``max_dist_m`` or unreachable), ``facility_id`` (str, ``""`` when none),
         ``walk_min``, ``access_mode`` and ``layer``.
 
@@ -132,6 +127,11 @@ def compute_access(
         problems.append(f"max_dist_m {max_dist_m!r} must be a positive number of metres")
     if not np.isfinite(speed_kmh) or speed_kmh <= 0:
         problems.append(f"speed_kmh {speed_kmh!r} must be a positive number (e.g. 4.5)")
+    if demand_snap is not None and len(demand_snap) != len(demand):
+        problems.append(
+            f"demand_snap has {len(demand_snap)} points but demand has {len(demand)} rows; "
+            "pass geoapp.network.snap(graph, demand) of this demand, or None"
+        )
     if mode == "network" and graph is None:
         problems.append(
             "mode 'network' needs a walking network: build one with "
@@ -145,6 +145,7 @@ def compute_access(
         raise InputError(f"Cannot compute access for layer {layer_id!r}:", problems)
 
     out = demand.copy()
+    out.attrs = {}  # nothing travels in attrs: the bound and speed are the caller's parameters
     n = len(out)
     if len(facilities) == 0:
         log.warning(
@@ -158,9 +159,7 @@ def compute_access(
         dist = np.zeros(0)
         fidx = np.zeros(0, dtype=np.int64)
     elif mode == "network":
-        dgeoms = _local_points(demand, graph.crs)
-        fgeoms = _local_points(facilities, graph.crs)
-        fsnap = _snap_geoms(graph, fgeoms)
+        fsnap = network.snap(graph, facilities)
         far = int((fsnap.access_m > max_dist_m).sum())
         if far:
             log.warning(
@@ -171,10 +170,11 @@ def compute_access(
                 len(facilities),
                 max_dist_m,
             )
-        dist, fidx = nearest_from_snapped(graph, _snap_geoms(graph, dgeoms), fsnap, max_dist_m)
+        dsnap = network.snap(graph, demand) if demand_snap is None else demand_snap
+        dist, fidx = network.nearest(graph, dsnap, fsnap, max_dist_m)
     else:
         crs = graph.crs if graph is not None else local_crs(demand)
-        dist, fidx = euclidean_nearest(demand, facilities, max_dist_m, crs=crs)
+        dist, fidx = network.euclidean_nearest(demand, facilities, max_dist_m, crs=crs)
 
     ids = facility_ids(facilities)
     fid = np.full(n, "", dtype=object)
@@ -185,9 +185,6 @@ def compute_access(
     out["walk_min"] = walk_minutes(dist, speed_kmh)
     out["access_mode"] = mode
     out["layer"] = layer_id
-    out.attrs.update(
-        {"access_mode": mode, "max_dist_m": float(max_dist_m), "speed_kmh": float(speed_kmh)}
-    )
     log.info(
         "layer %r (%s): %d of %d demand points within %.0f m",
         layer_id,
@@ -431,14 +428,13 @@ def catchments(
     buffer_m: float = 40.0,
     cell_m: float = 5.0,
     max_batch_values: int = 20_000_000,
+    facilities_snap: Snapped | None = None,
 ) -> gpd.GeoDataFrame:
     """Network service area of each facility at each radius, and the population it serves.
 
-    The service area is the union of every street stretch reachable within the radius
-    (whole edges, the reached part of an edge where the radius ends midway, and the
-    facility's own edge on both sides of it), each buffered by ``buffer_m``: blocks that
-    no reached street passes through stay holes, unlike a convex hull. Distances include
-    the facility's off-network access leg, as in :func:`compute_access`.
+    The polygons are :func:`geoapp.network.catchments` (reached streets buffered by
+    ``buffer_m``, holes where no reached street passes); this adds the facility ids,
+    the layer and the residents each facility serves.
 
     Parameters
     ----------
@@ -454,13 +450,11 @@ def catchments(
         it the served columns are NaN.
     layer_id
         Written to the ``layer`` column (default: ``demand_access``'s layer).
-    buffer_m
-        Half-width of the street buffer, metres.
-    cell_m
-        Resolution of the union, metres (see Notes).
-    max_batch_values
-        Memory cap: facilities are processed in batches so that one batch's distance
-        table holds at most about this many float64 values.
+    buffer_m, cell_m, max_batch_values
+        As for :func:`geoapp.network.catchments`.
+    facilities_snap
+        ``geoapp.network.snap(graph, facilities)`` when already computed; None snaps
+        here (same answers).
 
     Returns
     -------
@@ -469,44 +463,29 @@ def catchments(
         ``radius_m``, ``pop_served``, ``pop_60plus_served``, ``area_km2`` (measured in
         the local CRS) and ``geometry`` (Polygon/MultiPolygon; empty when the facility
         is farther than the radius from any street).
-
-    Notes
-    -----
-    One bounded multi-source Dijkstra call (per batch of facilities) gives each
-    facility's distance to every node; the reached streets are sampled every
-    ``cell_m`` metres with their network distance. Buffering and unioning thousands of
-    street segments per facility with GEOS takes minutes on a city, so the union is
-    computed on a ``cell_m`` grid instead: the exact Euclidean distance transform of
-    the reached samples is contoured at ``buffer_m``. The outline is the buffered
-    union to within about ``cell_m`` (default 5 m against a 40 m buffer).
     """
-    radii = sorted(float(r) for r in radii_m)
-    if not radii or any((not np.isfinite(r)) or r <= 0 for r in radii):
-        raise InputError(f"catchments: radii {list(radii_m)} must be positive numbers of metres")
-    if not (buffer_m > 0 and cell_m > 0):
-        raise InputError("catchments: buffer_m and cell_m must be positive numbers of metres")
     if not layer_id and demand_access is not None and "layer" in demand_access.columns:
         layer_id = str(demand_access["layer"].iloc[0]) if len(demand_access) else ""
-    k = len(facilities)
-    nr = len(radii)
+    if facilities_snap is not None and len(facilities_snap) != len(facilities):
+        raise InputError(
+            f"catchments: facilities_snap has {len(facilities_snap)} points but facilities has "
+            f"{len(facilities)} rows; pass geoapp.network.snap(graph, facilities), or None"
+        )
+    areas = network.catchments(
+        graph,
+        facilities if facilities_snap is None else facilities_snap,
+        radii_m,
+        buffer_m=buffer_m,
+        cell_m=cell_m,
+        max_batch_values=max_batch_values,
+    )
+    radii = sorted(float(r) for r in radii_m)
     ids = facility_ids(facilities)
-    geoms_out = np.full(k * nr, None, dtype=object)
-    if k:
-        fsnap = _snap_geoms(graph, _local_points(facilities, graph.crs))
-        fok = np.flatnonzero(_valid(fsnap))
-        if len(fok):
-            _catchment_geoms(
-                graph, fsnap, fok, radii, buffer_m, cell_m, max_batch_values, geoms_out
-            )
-    empty = shapely.is_missing(geoms_out)
-    geoms_out[empty] = shapely.Polygon()
-    area = shapely.area(geoms_out) / 1e6
-
     out = pd.DataFrame(
         {
-            "facility_id": np.repeat(ids, nr).astype(str),
+            "facility_id": ids[areas["facility"].to_numpy()].astype(str),
             "layer": layer_id,
-            "radius_m": np.tile(np.asarray(radii, dtype=float), k),
+            "radius_m": areas["radius_m"].to_numpy(float),
         }
     )
     served = _served(demand_access, radii)
@@ -517,9 +496,9 @@ def catchments(
         out = out.merge(served, on=["facility_id", "radius_m"], how="left")
         cols = ["pop_served", "pop_60plus_served"]
         out[cols] = out[cols].fillna(0.0)
-    out["area_km2"] = area
-    gdf = gpd.GeoDataFrame(out, geometry=geoms_out, crs=graph.crs).to_crs(WGS84)
-    log.info("catchments: %d facilities x %d radii", k, nr)
+    out["area_km2"] = areas["area_km2"].to_numpy(float)
+    gdf = gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    log.info("catchments: %d facilities x %d radii", len(facilities), len(radii))
     return gdf
 
 
@@ -552,151 +531,3 @@ def _served(demand_access: gpd.GeoDataFrame | None, radii: list[float]) -> pd.Da
         s["radius_m"] = float(r)
         frames.append(s)
     return pd.concat(frames, ignore_index=True)
-
-
-def _edge_samples(
-    graph: WalkGraph, edges: np.ndarray, step: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sample points every ``step`` metres (ends included) along the given edges.
-
-    Returns ``(start, count, pos_m, xy)``: the samples of ``edges[i]`` are
-    ``start[i] : start[i] + count[i]`` of ``pos_m`` (metres from ``u``) and ``xy``.
-    Interpolation is done in numpy on the edges' vertices (shapely's per-point
-    interpolation is several times slower for hundreds of thousands of samples).
-    """
-    geoms = graph.geometry[edges]
-    coords, vidx = shapely.get_coordinates(geoms, return_index=True)
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    seg[vidx[1:] != vidx[:-1]] = 0.0  # no segment between two edges
-    cum = np.r_[0.0, np.cumsum(seg)]  # global, non-decreasing
-    nverts = np.bincount(vidx, minlength=len(edges))
-    vstart = np.cumsum(nverts) - nverts
-    geo_len = cum[vstart + nverts - 1] - cum[vstart]
-    length = graph.length_m[edges]
-    count = np.maximum(2, np.ceil(np.maximum(length, geo_len) / step).astype(np.int64) + 1)
-    start = np.cumsum(count) - count
-    owner = np.repeat(np.arange(len(edges)), count)
-    frac = (np.arange(count.sum()) - start[owner]) / (count[owner] - 1)
-    pos_m = frac * length[owner]
-    target = cum[vstart[owner]] + frac * geo_len[owner]
-    k = np.searchsorted(cum, target, side="right") - 1
-    k = np.clip(k, vstart[owner], vstart[owner] + nverts[owner] - 2)
-    t = np.divide(target - cum[k], seg[k], out=np.zeros_like(target), where=seg[k] > 0)
-    t = np.clip(t, 0.0, 1.0)[:, None]
-    xy = coords[k] * (1 - t) + coords[k + 1] * t
-    return start, count, pos_m, xy
-
-
-def _expand(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (owner, index) pairs enumerating ``start[i] : start[i] + count[i]``."""
-    owner = np.repeat(np.arange(len(count)), count)
-    index = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + start[owner]
-    return owner, index
-
-
-def _catchment_geoms(
-    graph: WalkGraph,
-    fsnap: SnapResult,
-    fok: np.ndarray,
-    radii: list[float],
-    buffer_m: float,
-    cell_m: float,
-    max_batch_values: int,
-    geoms_out: np.ndarray,
-) -> None:
-    """Fill ``geoms_out[f * len(radii) + i]`` with facility ``f``'s area at radius ``i``."""
-    from scipy.ndimage import distance_transform_edt  # imported here: 0.5 s at app start
-
-    nr = len(radii)
-    rmax = radii[-1]
-    fac = SnapResult(fsnap.edge[fok], fsnap.along_m[fok], fsnap.access_m[fok])
-    aug, sources = _augmented(graph, fac)
-    width = max(aug.shape[0], graph.n_edges)
-    batch = max(1, int(max_batch_values // max(1, 3 * width)))
-    S_j, S_xy, S_d = [], [], []
-    for b0 in range(0, len(fok), batch):
-        sl = slice(b0, min(len(fok), b0 + batch))
-        D = dijkstra(aug, directed=True, indices=sources[sl], limit=rmax)
-        du = D[:, graph.u_idx]
-        dv = D[:, graph.v_idx]
-        del D
-        bi, ei = np.nonzero((du < rmax) | (dv < rmax))
-        dU, dV = du[bi, ei], dv[bi, ei]
-        del du, dv
-        # the facilities' own edges are reached directly along the edge; pairs are
-        # ordered by facility so that the samples come out grouped by facility
-        n_own = sl.stop - sl.start
-        pair_j = np.concatenate([bi + b0, np.arange(sl.start, sl.stop)])
-        pair_e = np.concatenate([ei, fac.edge[sl]])
-        pair_own = np.r_[np.zeros(len(ei), dtype=bool), np.ones(n_own, dtype=bool)]
-        pair_u = np.r_[dU, np.full(n_own, np.inf)]
-        pair_v = np.r_[dV, np.full(n_own, np.inf)]
-        po = np.argsort(pair_j, kind="stable")
-        pair_j, pair_e, pair_own = pair_j[po], pair_e[po], pair_own[po]
-        pair_u, pair_v = pair_u[po], pair_v[po]
-        uniq, inv = np.unique(pair_e, return_inverse=True)
-        start, count, pos_m, xy = _edge_samples(graph, uniq, cell_m)
-        owner, sidx = _expand(start[inv], count[inv])
-        pos = pos_m[sidx]
-        length = graph.length_m[pair_e[owner]]
-        d = np.minimum(pair_u[owner] + pos, pair_v[owner] + length - pos)
-        own = pair_own[owner]
-        j_own = pair_j[owner[own]]
-        d[own] = fac.access_m[j_own] + np.abs(pos[own] - fac.along_m[j_own])
-        keep = d <= rmax
-        S_j.append(pair_j[owner[keep]])
-        S_xy.append(xy[sidx[keep]])
-        S_d.append(d[keep])
-    j = np.concatenate(S_j)
-    sxy = np.concatenate(S_xy)
-    sd = np.concatenate(S_d)
-    bounds = np.searchsorted(j, np.arange(len(fok) + 1))
-
-    ring_xy: list[np.ndarray] = []
-    ring_poly: list[np.ndarray] = []
-    poly_group: list[int] = []
-    pad = buffer_m + 2 * cell_m
-    for jpos in range(len(fok)):
-        pxy, pdist = sxy[bounds[jpos] : bounds[jpos + 1]], sd[bounds[jpos] : bounds[jpos + 1]]
-        for r_i, r in enumerate(radii):
-            sel = pxy[pdist <= r]
-            if len(sel) == 0:
-                continue
-            origin = sel.min(axis=0) - pad
-            cells = np.rint((sel - origin) / cell_m).astype(np.int64)
-            shape = np.floor((sel.max(axis=0) + pad - origin) / cell_m).astype(np.int64) + 1
-            free = np.ones((shape[1], shape[0]), dtype=bool)
-            free[cells[:, 1], cells[:, 0]] = False
-            field_m = distance_transform_edt(free) * cell_m
-            xs = origin[0] + np.arange(shape[0]) * cell_m
-            ys = origin[1] + np.arange(shape[1]) * cell_m
-            gen = contourpy.contour_generator(
-                xs, ys, field_m, fill_type=contourpy.FillType.OuterOffset
-            )
-            points, offsets = gen.filled(-1.0, buffer_m)
-            group = int(fok[jpos]) * nr + r_i
-            for pts_, offs in zip(points, offsets, strict=True):
-                n_rings = len(offs) - 1
-                ring_xy.append(pts_)
-                ring_poly.append(np.repeat(np.arange(n_rings), np.diff(offs)))
-                poly_group.append(group)
-    if not ring_xy:
-        return
-    # assemble every ring, polygon and multipolygon in three vectorised calls
-    n_rings_per_poly = np.array([r.max() + 1 for r in ring_poly], dtype=np.int64)
-    ring_base = np.cumsum(n_rings_per_poly) - n_rings_per_poly
-    ring_ids = np.concatenate([r + b for r, b in zip(ring_poly, ring_base, strict=True)])
-    rings = shapely.linearrings(np.concatenate(ring_xy), indices=ring_ids)
-    polys = shapely.polygons(rings, indices=np.repeat(np.arange(len(poly_group)), n_rings_per_poly))
-    # contours step at every grid cell: drop vertices that add < cell_m / 4
-    polys = shapely.simplify(polys, cell_m / 4, preserve_topology=False)
-    groups = np.asarray(poly_group)
-    order = np.argsort(groups, kind="stable")
-    uniq, first = np.unique(groups[order], return_index=True)
-    multi = shapely.multipolygons(polys[order], indices=np.searchsorted(uniq, groups[order]))
-    single = np.diff(np.r_[first, len(order)]) == 1
-    out = np.where(single, polys[order][first], multi)
-    bad = ~shapely.is_valid(out)
-    if bad.any():
-        out[bad] = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
-    geoms_out[uniq] = out
