@@ -23,12 +23,14 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from geoapp import network
 from geoapp.catalog import radius_label
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.network import Snapped, WalkGraph
+from geoapp.region import OUTSIDE_DISTRICTS, SETTLEMENT_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,8 @@ SPEED_PRESETS = {"adult": WALK_SPEED_KMH, "elderly": ELDERLY_SPEED_KMH}
 MODES = ("network", "euclidean")
 #: H3 resolution of the settled-area approximation used by ``share_area_R``.
 AREA_H3_RES = 9
-NO_DISTRICT = "(no district)"
+#: District name of demand outside every district (see :data:`geoapp.region.OUTSIDE_DISTRICTS`).
+NO_DISTRICT = OUTSIDE_DISTRICTS
 
 
 def walk_minutes(
@@ -236,8 +239,9 @@ def _settled_area_weights(access: gpd.GeoDataFrame, pop: np.ndarray) -> np.ndarr
 def coverage_summary(
     access: gpd.GeoDataFrame,
     layer: Any,
-    boundaries: gpd.GeoDataFrame | None = None,
     *,
+    boundaries: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
     region_name: str = "region",
 ) -> pd.DataFrame:
     """Covered population and coverage shares per radius, for the region and each group.
@@ -245,14 +249,20 @@ def coverage_summary(
     Parameters
     ----------
     access
-        Output of :func:`compute_access` (needs ``dist_m``, ``pop``, ``pop_60plus``,
-        ``district``, ``zone_type``; ``district_code`` and ``h3`` when present).
+        Output of :func:`compute_access` (needs ``dist_m``, ``pop``, ``pop_60plus``;
+        uses ``district``, ``zone_type``, and ``district_code``, ``settlement`` and
+        ``h3`` when present).
     layer
         A :class:`geoapp.catalog.Layer` (its ``radii_m`` and ``id`` are used) or a
         sequence of radii in metres.
     boundaries
         District boundaries; when given, every district appears (even with no
-        demand) and ``area_km2`` is the district's land area.
+        demand), ``area_km2`` is the district's land area and facilities are placed
+        in districts by point in polygon.
+    facilities
+        The layer's facilities as passed to :func:`compute_access` (any CRS; polygons
+        use a point on their surface). They fill ``n_facilities`` and ``status``;
+        None leaves ``n_facilities`` empty (<NA>) and ``status`` ``"ok"``.
     region_name
         ``group`` of the region row.
 
@@ -260,25 +270,44 @@ def coverage_summary(
     -------
     pandas.DataFrame
         One row per group: ``layer``, ``level`` (``"region"`` | ``"district"`` |
-        ``"zone_type"``), ``group``, ``district_code``, ``pop``, ``pop_60plus``,
+        ``"zone_type"`` | ``"settlement"``), ``group``, ``district_code``, ``status``
+        (``"ok"`` | ``"no_data"``), ``n_facilities`` (Int64), ``pop``, ``pop_60plus``,
         ``area_km2``, ``settled_km2`` and for every radius ``R`` (integer metres):
         ``covered_pop_R``, ``covered_pop_60plus_R`` (residents with ``dist_m <= R``),
-        ``share_pop_R``, ``share_pop_60plus_R`` (covered / total, NaN when the group
-        has no residents) and ``share_area_R``.
+        ``share_pop_R``, ``share_pop_60plus_R`` (covered / all residents of the group,
+        resp. covered / residents aged 60+; NaN when the group has none) and
+        ``share_area_R``.
 
     Notes
     -----
-    ``share_area_R`` is area-weighted coverage: the share of the group's SETTLED area
-    within reach. Settled area (``settled_km2``) is approximated by the H3 resolution-9
-    cells (about 0.1 km² each) holding at least one demand point with residents; each
-    cell's area is split equally among those points (so a cell straddling two districts
-    is shared between them and district rows still add up) and a point's share counts
-    as covered when its ``dist_m <= R``. It answers "how much of the inhabited land is
-    served", independent of how many people live on it; NaN when nothing is settled.
-    ``area_km2`` is the district's area from ``boundaries`` when given (zone rows and
-    the region row sum their districts), otherwise ``settled_km2``. District rows
-    (including a ``"(no district)"`` row for demand outside every district, if any)
-    sum to the region row.
+    **Status.** ``"no_data"`` on every row when ``facilities`` is given and empty:
+    the data holds no facility of the layer, so zero coverage says nothing about the
+    service. A district row is also ``"no_data"`` when no facility lies inside that
+    district (its shares are still computed: residents may be served from next
+    door). Zone-type and settlement rows take the region's status.
+
+    **n_facilities.** Region row: all facilities. District rows: facilities inside the
+    district's boundary (point in polygon; those inside no district form the
+    :data:`geoapp.region.OUTSIDE_DISTRICTS` row, added with zero residents if no
+    demand lies there), so district rows sum to the region. Without ``boundaries``,
+    and for zone-type and settlement rows, a facility counts in the group of its
+    nearest demand point (straight line).
+
+    **Groups.** Demand with no district, or with district
+    :data:`geoapp.region.OUTSIDE_DISTRICTS`, forms the ``"(outside districts)"``
+    district row. District rows sum to the region row, and so do zone-type rows and
+    (when ``access`` has a ``settlement`` column) settlement rows, which always list
+    ``core``, ``new_town`` and ``rural``.
+
+    **Area.** ``share_area_R`` is area-weighted coverage: the share of the group's
+    SETTLED area within reach. Settled area (``settled_km2``) is approximated by the
+    H3 resolution-9 cells (about 0.1 km² each) holding at least one demand point with
+    residents; each cell's area is split equally among those points (so a cell
+    straddling two districts is shared between them and district rows still add up)
+    and a point's share counts as covered when its ``dist_m <= R``; NaN when nothing
+    is settled. ``area_km2`` is the district's area from ``boundaries`` when given
+    (zone rows and the region row sum their districts), otherwise ``settled_km2``;
+    settlement rows always use ``settled_km2``.
     """
     radii, layer_id = _layer_radii(layer)
     if not layer_id and "layer" in access.columns and len(access):
@@ -293,9 +322,11 @@ def coverage_summary(
     pop = pd.to_numeric(access["pop"], errors="coerce").fillna(0).to_numpy(float)
     pop60 = pd.to_numeric(access["pop_60plus"], errors="coerce").fillna(0).to_numpy(float)
     dist = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(float)
-    district = _text(access, "district", NO_DISTRICT)
+    district = _text(access, "district", OUTSIDE_DISTRICTS)
     code = _text(access, "district_code", "")
     zone = _text(access, "zone_type", "unknown")
+    has_settlement = "settlement" in access.columns
+    settlement = _text(access, "settlement", "unknown") if has_settlement else None
     area_w = _settled_area_weights(access, pop) if len(access) else np.zeros(0)
 
     vals: dict[str, np.ndarray] = {"pop": pop, "pop_60plus": pop60, "settled_km2": area_w}
@@ -306,17 +337,23 @@ def coverage_summary(
         vals[f"covered_pop_60plus_{lab}"] = np.where(cov, pop60, 0.0)
         vals[f"_covered_area_{lab}"] = np.where(cov, area_w, 0.0)
     frame = pd.DataFrame(vals)
+    num_cols = list(frame.columns)
     frame["_district"] = district
     frame["_code"] = code
-    frame["_zone"] = zone
 
     codes = frame.loc[frame["_code"] != ""].groupby("_district")["_code"].first()
-    by_d = frame.drop(columns=["_zone", "_code"]).groupby("_district", sort=True).sum()
+    by_d = frame.drop(columns=["_code"]).groupby("_district", sort=True).sum()
     by_d.insert(0, "district_code", codes.reindex(by_d.index).fillna("").astype(str))
     by_d = by_d.reset_index().rename(columns={"_district": "group"})
-    by_z = frame.drop(columns=["_district", "_code"]).groupby("_zone", sort=True).sum()
-    by_z = by_z.reset_index().rename(columns={"_zone": "group"})
-    by_z["district_code"] = ""
+    by_z = _group_sum(frame[num_cols], zone)
+
+    fac = _FacilityPlaces(facilities, access, boundaries)
+    if fac.outside_only and OUTSIDE_DISTRICTS not in set(by_d["group"]):
+        # facilities inside no district: their own row, so district counts add up
+        extra = pd.DataFrame({c: [0.0] for c in num_cols})
+        extra.insert(0, "district_code", "")
+        extra.insert(0, "group", OUTSIDE_DISTRICTS)
+        by_d = pd.concat([by_d, extra], ignore_index=True)
 
     if boundaries is not None and len(boundaries):
         by_d, by_z = _with_boundaries(by_d, by_z, boundaries)
@@ -324,14 +361,19 @@ def coverage_summary(
         by_d["area_km2"] = by_d["settled_km2"]
         by_z["area_km2"] = by_z["settled_km2"]
 
-    num_cols = [c for c in by_d.columns if c not in ("group", "district_code")]
-    region = by_d[num_cols].sum().to_frame().T
+    region = by_d[[*num_cols, "area_km2"]].sum().to_frame().T
     region["group"] = region_name
     region["district_code"] = ""
     region["level"] = "region"
     by_d["level"] = "district"
     by_z["level"] = "zone_type"
-    out = pd.concat([region, by_d, by_z], ignore_index=True)
+    parts = [region, by_d, by_z]
+    if settlement is not None:
+        by_s = _group_sum(frame[num_cols], settlement, always=SETTLEMENT_TYPES)
+        by_s["area_km2"] = by_s["settled_km2"]
+        by_s["level"] = "settlement"
+        parts.append(by_s)
+    out = pd.concat(parts, ignore_index=True)
 
     for r in radii:
         lab = radius_label(r)
@@ -339,11 +381,15 @@ def coverage_summary(
         out[f"share_pop_60plus_{lab}"] = _share(out[f"covered_pop_60plus_{lab}"], out["pop_60plus"])
         out[f"share_area_{lab}"] = _share(out[f"_covered_area_{lab}"], out["settled_km2"])
     out["layer"] = layer_id
+    out["n_facilities"] = fac.counts(out, district, zone, settlement)
+    out["status"] = fac.status(out)
     cols = [
         "layer",
         "level",
         "group",
         "district_code",
+        "status",
+        "n_facilities",
         "pop",
         "pop_60plus",
         "area_km2",
@@ -359,9 +405,131 @@ def coverage_summary(
             f"share_area_{lab}",
         ]
     out = out[cols]
-    for c in ("layer", "level", "group", "district_code"):
+    for c in ("layer", "level", "group", "district_code", "status"):
         out[c] = out[c].astype(str)
     return out.reset_index(drop=True)
+
+
+def _group_sum(
+    values: pd.DataFrame, labels: np.ndarray, always: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Sum ``values`` per label (sorted), listing ``always`` labels even when absent."""
+    g = values.groupby(pd.Index(labels, name="group"), sort=True).sum()
+    if always:
+        extra = [a for a in always if a not in g.index]
+        if extra:
+            g = pd.concat(
+                [g, pd.DataFrame(0.0, index=pd.Index(extra, name="group"), columns=g.columns)]
+            )
+        order = [*always, *sorted(x for x in g.index if x not in always)]
+        g = g.reindex(order)
+    g = g.reset_index()
+    g["district_code"] = ""
+    return g
+
+
+class _FacilityPlaces:
+    """Where the layer's facilities lie: per district, zone type and settlement."""
+
+    def __init__(
+        self,
+        facilities: gpd.GeoDataFrame | None,
+        access: gpd.GeoDataFrame,
+        boundaries: gpd.GeoDataFrame | None,
+    ) -> None:
+        self.known = facilities is not None
+        self.total = 0 if facilities is None else len(facilities)
+        self.district: np.ndarray | None = None  # per facility, when placed by polygon
+        self.nearest: np.ndarray | None = None  # per facility: nearest demand row, or -1
+        self.outside_only = False
+        if not self.total:
+            return
+        if facilities.crs is None:
+            raise InputError(
+                "coverage_summary: facilities have no coordinate reference system; "
+                "set one (e.g. EPSG:4326) first"
+            )
+        crs = local_crs(access) if len(access) else local_crs(facilities)
+        fpts = _points(facilities, crs)
+        placed = ~(shapely.is_missing(fpts) | shapely.is_empty(fpts))
+        if not placed.all():
+            log.warning(
+                "coverage_summary: %d facilities have no geometry and count only in the region row",
+                int((~placed).sum()),
+            )
+        self.nearest = np.full(self.total, -1, dtype=np.int64)
+        if len(access) and placed.any():
+            dpts = _points(access, crs)
+            dok = np.flatnonzero(~(shapely.is_missing(dpts) | shapely.is_empty(dpts)))
+            if len(dok):
+                tree = cKDTree(shapely.get_coordinates(dpts[dok]))
+                _, i = tree.query(shapely.get_coordinates(fpts[placed]), k=1)
+                self.nearest[placed] = dok[i]
+        if boundaries is not None and len(boundaries):
+            bnames = _text(boundaries, "district", OUTSIDE_DISTRICTS)
+            bgeoms = boundaries.geometry.to_crs(crs).to_numpy()
+            tree = shapely.STRtree(bgeoms)
+            fi, bi = tree.query(fpts[placed], predicate="intersects")
+            where = np.full(int(placed.sum()), OUTSIDE_DISTRICTS, dtype=object)
+            first = np.ones(len(fi), dtype=bool)
+            first[1:] = fi[1:] != fi[:-1]
+            where[fi[first]] = bnames[bi[first]]
+            self.district = np.full(self.total, "", dtype=object)
+            self.district[placed] = where
+            self.outside_only = bool((where == OUTSIDE_DISTRICTS).any())
+
+    def counts(
+        self,
+        out: pd.DataFrame,
+        district: np.ndarray,
+        zone: np.ndarray,
+        settlement: np.ndarray | None,
+    ) -> pd.Series:
+        """Return ``n_facilities`` for every row of the summary ``out``.
+
+        ``district``, ``zone`` and ``settlement`` are the labels of the demand rows.
+        """
+        if not self.known:
+            return pd.Series(pd.NA, index=out.index, dtype="Int64")
+        n = pd.Series(0, index=out.index, dtype="Int64")
+        n[out["level"] == "region"] = self.total
+        if not self.total:
+            return n
+        near = self.nearest[self.nearest >= 0]
+        labels = {
+            "district": (
+                self.district[self.district != ""] if self.district is not None else district[near]
+            ),
+            "zone_type": zone[near],
+        }
+        if settlement is not None:
+            labels["settlement"] = settlement[near]
+        for level, lab in labels.items():
+            vc = pd.Series(lab, dtype=object).value_counts()
+            rows = out["level"] == level
+            n[rows] = out.loc[rows, "group"].map(vc).fillna(0).astype("int64").to_numpy()
+        return n
+
+    def status(self, out: pd.DataFrame) -> np.ndarray:
+        """Return ``status`` for every row of the summary ``out``."""
+        if not self.known:
+            return np.full(len(out), "ok", dtype=object)
+        if not self.total:
+            return np.full(len(out), "no_data", dtype=object)
+        st = np.full(len(out), "ok", dtype=object)
+        district_rows = (out["level"] == "district").to_numpy()
+        empty = out["n_facilities"].fillna(0).to_numpy() == 0
+        st[district_rows & empty] = "no_data"
+        return st
+
+
+def _points(frame: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
+    geoms = frame.geometry.to_crs(crs).to_numpy()
+    not_point = (shapely.get_type_id(geoms) != 0) & ~shapely.is_missing(geoms)
+    if not_point.any():
+        geoms = geoms.copy()
+        geoms[not_point] = shapely.point_on_surface(geoms[not_point])
+    return geoms
 
 
 def _text(frame: pd.DataFrame, col: str, default: str) -> np.ndarray:
@@ -390,7 +558,7 @@ def _with_boundaries(
     area = b.geometry.to_crs(local_crs(b)).area.to_numpy(float) / 1e6
     bd = pd.DataFrame(
         {
-            "group": _text(b, "district", NO_DISTRICT),
+            "group": _text(b, "district", OUTSIDE_DISTRICTS),
             "_bcode": _text(b, "district_code", ""),
             "_zone": _text(b, "zone_type", "unknown"),
             "area_km2": area,
