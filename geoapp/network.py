@@ -1101,17 +1101,27 @@ def od_matrix(
 def _csr_from_pairs(
     rows: np.ndarray, cols: np.ndarray, data: np.ndarray, shape: tuple[int, int]
 ) -> csr_array:
-    """Assemble a canonical CSR from unique pairs, keeping explicit zeros."""
-    order = np.lexsort((cols, rows))
-    rows, cols, data = rows[order], cols[order], np.asarray(data, dtype=np.float64)[order]
-    indptr = np.zeros(shape[0] + 1, dtype=np.int64)
-    np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
-    idx_dtype = np.int32 if max(shape[1], len(cols)) < np.iinfo(np.int32).max else np.int64
-    out = csr_array(
-        (data, cols.astype(idx_dtype), indptr.astype(idx_dtype)), shape=shape, copy=False
-    )
-    out.has_canonical_format = True
+    """Assemble a canonical CSR from UNIQUE pairs, keeping explicit zeros.
+
+    scipy's COO -> CSR conversion (a counting sort) keeps explicit zeros; if a scipy
+    version ever dropped them, the CSR is assembled from sorted arrays instead.
+    """
+    data = np.asarray(data, dtype=np.float64)
+    out = csr_array((data, (rows, cols)), shape=shape)
+    if out.nnz != len(data):  # pragma: no cover - depends on the scipy version
+        order = np.lexsort((cols, rows))
+        indptr = np.zeros(shape[0] + 1, dtype=np.int64)
+        np.cumsum(np.bincount(rows, minlength=shape[0]), out=indptr[1:])
+        out = csr_array((data[order], cols[order], indptr), shape=shape, copy=False)
+    out.sort_indices()
     return out
+
+
+def _expand_ranges(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(owner, index)`` enumerating ``start[i] : start[i] + count[i]`` for every i."""
+    owner = np.repeat(np.arange(len(count)), count)
+    index = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+    return owner, index + start[owner]
 
 
 def _bounded_pairs(
@@ -1123,73 +1133,83 @@ def _bounded_pairs(
     limit: float,
     max_batch_values: int,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Return ``(source position, target position, metres)`` of every pair within ``limit``."""
+    """Return ``(source position, target position, metres)`` of every pair within ``limit``.
+
+    Sources become virtual nodes of the junction graph; one bounded Dijkstra row per
+    source gives its distance to every junction. A target on chain ``c`` is then at
+    ``min(D[a_c] + leg_a, D[b_c] + leg_b)`` (and directly along the chain when the
+    source lies on ``c`` too). Each (source, chain) pair is enumerated once, from the
+    reached chain ends, so every (source, target) pair comes out once, unsorted.
+    """
     route = graph.route
     ccsr, node_c = route.junction_graph()
     nc = ccsr.shape[0]
     length = graph.length_m
+    ja, jb = node_c[route.chain_a], node_c[route.chain_b]  # chain ends, junction indices
 
     s_chain = route.edge_chain[src.edge[sv]]
     s_pos = route.locate(src.edge[sv], src.along_m[sv], length)
     s_acc = src.access_m[sv]
     aug, vsrc = _virtual_sources(
-        ccsr,
-        node_c[route.chain_a[s_chain]],
-        node_c[route.chain_b[s_chain]],
-        s_acc + s_pos,
-        s_acc + (route.chain_len[s_chain] - s_pos),
+        ccsr, ja[s_chain], jb[s_chain], s_acc + s_pos, s_acc + (route.chain_len[s_chain] - s_pos)
     )
 
+    # targets grouped by chain, with their legs to either end of it
     t_chain = route.edge_chain[tgt.edge[tv]]
-    t_pos = route.locate(tgt.edge[tv], tgt.along_m[tv], length)
-    t_acc = tgt.access_m[tv]
-    # each target hangs off the two ends of its chain
-    end_node = np.concatenate([node_c[route.chain_a[t_chain]], node_c[route.chain_b[t_chain]]])
-    end_leg = np.concatenate([t_acc + t_pos, t_acc + (route.chain_len[t_chain] - t_pos)])
-    end_tgt = np.concatenate([np.arange(len(tv)), np.arange(len(tv))])
-    near = end_leg <= limit
-    end_node, end_leg, end_tgt = end_node[near], end_leg[near], end_tgt[near]
-    order = np.argsort(end_node, kind="stable")
-    end_node, end_leg, end_tgt = end_node[order], end_leg[order], end_tgt[order]
-
-    # same chain, directly along it
-    w_s, w_t = _same_chain_pairs(s_chain, t_chain)
-    w_d = s_acc[w_s] + np.abs(s_pos[w_s] - t_pos[w_t]) + t_acc[w_t]
-    w_keep = w_d <= limit
-    w_s, w_t, w_d = w_s[w_keep], w_t[w_keep], w_d[w_keep]
+    t_order = np.argsort(t_chain, kind="stable")
+    t_chain = t_chain[t_order]
+    t_id = tv[t_order]
+    t_pos = route.locate(tgt.edge[t_id], tgt.along_m[t_id], length)
+    t_acc = tgt.access_m[t_id]
+    t_leg_a = t_acc + t_pos
+    t_leg_b = t_acc + (route.chain_len[t_chain] - t_pos)
+    n_chain = len(route.chain_len)
+    c_count = np.bincount(t_chain, minlength=n_chain)
+    c_start = np.cumsum(c_count) - c_count
+    # the ends of the chains holding targets, sorted by junction (a loop has one end)
+    held = np.flatnonzero(c_count)
+    two = ja[held] != jb[held]
+    e_node = np.concatenate([ja[held], jb[held][two]])
+    e_chain = np.concatenate([held, held[two]])
+    e_is_a = np.r_[np.ones(len(held), dtype=bool), np.zeros(int(two.sum()), dtype=bool)]
+    e_order = np.argsort(e_node, kind="stable")
+    e_node, e_chain, e_is_a = e_node[e_order], e_chain[e_order], e_is_a[e_order]
 
     batch = max(1, int(max_batch_values // max(1, aug.shape[0])))
     out_s, out_t, out_d = [], [], []
-    nt = len(tv)
     for b0 in range(0, len(sv), batch):
         b1 = min(len(sv), b0 + batch)
-        dmat = dijkstra(aug, directed=True, indices=vsrc[b0:b1], limit=limit)[:, :nc]
-        bj, node = np.nonzero(dmat <= limit)
-        dn = dmat[bj, node]
-        del dmat
-        lo = np.searchsorted(end_node, node, side="left")
-        hi = np.searchsorted(end_node, node, side="right")
-        cnt = hi - lo
-        which = np.repeat(np.arange(len(node)), cnt)
-        k = np.repeat(lo, cnt) + (np.arange(int(cnt.sum())) - np.repeat(np.cumsum(cnt) - cnt, cnt))
-        ps = bj[which] + b0
-        pt = end_tgt[k]
-        pd_ = dn[which] + end_leg[k]
-        keep = pd_ <= limit
-        ps, pt, pd_ = ps[keep], pt[keep], pd_[keep]
-        in_b = (w_s >= b0) & (w_s < b1)
-        ps = np.concatenate([ps, w_s[in_b]])
-        pt = np.concatenate([pt, w_t[in_b]])
-        pd_ = np.concatenate([pd_, w_d[in_b]])
-        # one entry per pair: the shortest of its ways (via either end, or direct)
-        key = ps.astype(np.int64) * nt + pt
-        o = np.lexsort((pd_, key))
-        key, pd_ = key[o], pd_[o]
-        first = np.ones(len(key), dtype=bool)
-        first[1:] = key[1:] != key[:-1]
-        out_s.append(sv[key[first] // nt])
-        out_t.append(tv[key[first] % nt])
-        out_d.append(pd_[first])
+        dmat = dijkstra(aug, directed=True, indices=vsrc[b0:b1], limit=limit)
+        row, node = np.nonzero(dmat[:, :nc] <= limit)
+        lo = np.searchsorted(e_node, node, side="left")
+        hi = np.searchsorted(e_node, node, side="right")
+        which, k = _expand_ranges(lo, hi - lo)
+        ps, pc = row[which], e_chain[k]
+        # once per (source, chain): from end a, or from end b when a is not reached;
+        # the source's own chain is added below, reached or not (the direct way)
+        once = e_is_a[k] | ~(dmat[ps, ja[pc]] <= limit)
+        once &= pc != s_chain[b0 + ps]
+        ps, pc = ps[once], pc[once]
+        own = np.flatnonzero(c_count[s_chain[b0:b1]] > 0)
+        ps = np.concatenate([ps, own])
+        pc = np.concatenate([pc, s_chain[b0 + own]])
+        # every target on each of those chains
+        flat = dmat.reshape(-1)
+        base = ps * dmat.shape[1]
+        da, db = flat[base + ja[pc]], flat[base + jb[pc]]
+        own_chain = pc == s_chain[b0 + ps]
+        del dmat, flat
+        w, k = _expand_ranges(c_start[pc], c_count[pc])
+        d = np.minimum(da[w] + t_leg_a[k], db[w] + t_leg_b[k])
+        on = np.flatnonzero(own_chain[w])
+        g = b0 + ps[w[on]]
+        kk = k[on]
+        d[on] = np.minimum(d[on], s_acc[g] + np.abs(s_pos[g] - t_pos[kk]) + t_acc[kk])
+        s_w = ps[w]
+        keep = d <= limit
+        out_s.append(sv[b0 + s_w[keep]])
+        out_t.append(t_id[k[keep]])
+        out_d.append(d[keep])
     return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
 
 
