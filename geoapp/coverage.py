@@ -3,13 +3,16 @@
 * :func:`compute_access` adds to every demand point the distance to, and the id of, its
   nearest facility (network or straight-line) and the walking time.
 * :func:`coverage_summary` turns that into covered population and coverage shares per
-  radius for the whole region, each district and each zone type.
-* :func:`catchments` draws each facility's network service area per radius (reached
-  streets buffered and unioned, with holes where streets do not reach) and counts the
-  population it serves.
+  radius for the whole region, each district, each zone type and each settlement
+  class, with a ``status`` that tells missing data (no facility mapped) from missing
+  service.
+* :func:`catchments` adds the population served to each facility's network service
+  area (:func:`geoapp.network.catchments`).
 
-Distances are metres measured in a local projected CRS; frames are returned in the CRS
-of the input demand (EPSG:4326 by the project's rules); catchments in EPSG:4326.
+Only public names of :mod:`geoapp.network` are used. Nothing is passed in ``attrs``:
+whatever changes a result is a parameter. Distances are metres measured in a local
+projected CRS; frames are returned in the CRS of the input demand (EPSG:4326 by the
+project's rules); catchments in EPSG:4326.
 """
 
 from __future__ import annotations

@@ -1,20 +1,28 @@
-"""Walking network engine: compressed sparse graph, edge snapping, nearest facility.
+"""Walking network engine: compressed sparse graph, snapping, nearest, OD pairs, catchments.
 
 The walking network (``nodes`` / ``edges`` of a :class:`geoapp.region.Region`) is turned
 once into numpy arrays and a symmetric :class:`scipy.sparse.csr_array` (the minimum of
 parallel edges is kept; self-loops are dropped) in a local projected CRS, and cached on
-disk as ``.npz`` so repeated runs skip the build.
+disk as ``.npz`` so repeated runs skip the build (:func:`cached_graph`).
 
-Points (demand, facilities) are snapped to the nearest network EDGE, not node: each
-point gets the edge index, its position along the edge (metres from ``u``) and its
-off-network access leg (perpendicular distance). The distance from every demand point
-to its nearest facility is then one multi-source Dijkstra pass over the graph augmented
-with one virtual node per facility (``scipy.sparse.csgraph.dijkstra`` with
-``min_only=True`` and a ``limit``), whose ``sources`` output says which facility is the
-nearest.
+Public API (everything else is private):
 
-Every distance is in metres in :attr:`WalkGraph.crs`; unreachable or beyond the bound is
-``inf`` (never 0) with facility index ``-1``.
+* :func:`snap` -> :class:`Snapped`: points (any CRS; polygons use a point on their
+  surface) meet their nearest network EDGE, not node: edge index, position along the
+  edge (metres from ``u``) and the off-network access leg. Snap once, reuse the
+  result in every query below; the answers equal those of passing the frames.
+* :func:`nearest`: every origin's nearest facility within a bound, one bounded
+  multi-source Dijkstra pass (``scipy.sparse.csgraph.dijkstra`` with
+  ``min_only=True`` and ``limit``) on the contracted routing graph with one virtual
+  node per facility. :func:`nearest_facility` does the same for frames.
+* :func:`od_matrix`: every origin-destination pair within a bound, as a sparse
+  ``csr_array`` of metres (explicit zeros are real zero distances).
+* :func:`catchments`: each facility's service-area polygon per radius.
+* :func:`euclidean_nearest`, :func:`node_distances`, :func:`snap_nodes`.
+
+Every distance is in metres in :attr:`WalkGraph.crs` and includes the access legs of
+both ends; unreachable or beyond the bound is ``inf`` (never 0) with facility index
+``-1``, or no stored entry in :func:`od_matrix`.
 """
 
 from __future__ import annotations
