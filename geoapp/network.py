@@ -1076,7 +1076,8 @@ def od_matrix(
     beyond the bound or unreachable. So test membership with the sparsity structure
     (``m.indptr`` / ``m.indices``, ``m.nnz``, ``m.tocoo()``), never with
     ``m.toarray() == 0`` or ``m[i, j] == 0``, and do not call ``m.eliminate_zeros()``.
-    Unreachable is never 0.
+    Unreachable is never 0. Every way is walked over the street: two points at the
+    same spot OFF the street (a point and itself, say) are two access legs apart.
 
     The searches are bounded multi-source Dijkstra calls
     (``scipy.sparse.csgraph.dijkstra`` with ``limit``) on the contracted routing graph

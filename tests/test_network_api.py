@@ -255,6 +255,25 @@ def test_od_matrix_keeps_explicit_zero(graph):
     assert pairs == [(2, 3, pytest.approx(34.0)), (4, 3, 0.0)]
     assert m.nnz == 2  # the zero is a stored entry: "within the bound, at 0 m"
     assert m.has_canonical_format
+    # the other way round (the search runs from the other side): the same zero
+    mt = network.od_matrix(graph, pts(DESTINATIONS), pts(ORIGINS), limit_m=50)
+    assert (
+        mt.nnz == 2
+        and mt[3, 4] == 0.0
+        and mt.indices[mt.indptr[3] : mt.indptr[4]].tolist()
+        == [
+            2,
+            4,
+        ]
+    )
+
+
+def test_od_matrix_point_and_itself(graph):
+    # on the street: 0 m; 5 m off it: to the street and back, 10 m
+    p = pts([(100, 0), (50, -5)])
+    m = network.od_matrix(graph, p, p, 20)
+    assert dense(m)[0, 0] == 0.0 and dense(m)[1, 1] == pytest.approx(10.0)
+    assert m.nnz == 2
     # a bound of 0 m keeps exactly the zero-distance pair
     z = network.od_matrix(graph, pts(ORIGINS), pts(DESTINATIONS), limit_m=0)
     assert z.nnz == 1 and z.indices.tolist() == [3] and z.indptr.tolist() == [0, 0, 0, 0, 0, 1]
@@ -481,3 +500,23 @@ def test_catchment_radius_bound_by_hand(graph):
         ]
     )
     assert poly.symmetric_difference(exact).area / exact.area < 0.08
+
+
+# --------------------------------------------------------------------------- boundaries
+
+
+def test_coverage_uses_only_public_network_names():
+    import ast
+    from pathlib import Path
+
+    src = Path(coverage.__file__).read_text(encoding="utf-8")
+    used = set()
+    for node in ast.walk(ast.parse(src)):
+        if isinstance(node, ast.ImportFrom) and node.module == "geoapp.network":
+            used |= {a.name for a in node.names}
+        elif isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name):
+            if node.value.id == "network":
+                used.add(node.attr)
+    assert used, "coverage no longer uses geoapp.network?"
+    assert not {u for u in used if u.startswith("_")}
+    assert used <= set(dir(network))
