@@ -1085,9 +1085,12 @@ def od_matrix(
     (:attr:`WalkGraph.route`, junctions only, which is exact: a shortest path only
     turns at junctions). They run from the smaller side (the network is undirected),
     one virtual source node per point, and each reached junction is joined to the
-    points of the other side on the chains ending there. Time and memory grow with
-    the number of pairs within the bound; no dense origins x destinations table is
-    ever built.
+    points of the other side on the chains ending there. On a large network the
+    sources are grouped in tiles and each group searches only the junctions near its
+    tile; a source whose search reaches the edge of that region within the bound
+    (a street much shorter than the straight line, say) is searched again on the
+    whole network, so the result stays exact. Time and memory grow with the number
+    of pairs within the bound; no dense origins x destinations table is ever built.
     """
     o = _as_snapped(graph, origins, "origins")
     d = _as_snapped(graph, destinations, "destinations")
@@ -1176,7 +1179,7 @@ def _bounded_pairs(
 
     # targets grouped by chain, with their legs to either end of it
     t_chain = route.edge_chain[tgt.edge[tv]]
-    t_order = np.argsort(t_chain, kind="stable")
+    t_order = np.argsort(t_chain)
     t_chain = t_chain[t_order]
     t_id = tv[t_order]
     t_pos = route.locate(tgt.edge[t_id], tgt.along_m[t_id], length)
@@ -1191,7 +1194,7 @@ def _bounded_pairs(
     e_node = np.concatenate([ja[held], jb[held][two]])
     e_chain = np.concatenate([held, held[two]])
     e_is_a = np.r_[np.ones(len(held), dtype=bool), np.zeros(int(two.sum()), dtype=bool)]
-    e_order = np.argsort(e_node, kind="stable")
+    e_order = np.argsort(e_node)
     e_node, e_chain, e_is_a = e_node[e_order], e_chain[e_order], e_is_a[e_order]
 
     out_s: list[np.ndarray] = []
@@ -1298,10 +1301,10 @@ def _regions(
     cell = np.floor(centre / tile).astype(np.int64)
     _, inv = np.unique(cell, axis=0, return_inverse=True)
     inv = inv.reshape(-1)
-    order = np.argsort(inv, kind="stable")
+    order = np.argsort(inv)
     bounds = np.flatnonzero(np.r_[True, inv[order][1:] != inv[order][:-1], True])
     # junctions bucketed by x for the range queries
-    x_order = np.argsort(jxy[:, 0], kind="stable")
+    x_order = np.argsort(jxy[:, 0])
     xs = jxy[x_order, 0]
     for g0, g1 in pairwise(bounds):
         group = order[g0:g1]
@@ -1310,9 +1313,11 @@ def _regions(
         i0, i1 = np.searchsorted(xs, [lo[0], hi[0]], side="left")
         cand = x_order[i0:i1]
         y = jxy[cand, 1]
-        inside = cand[(y >= lo[1]) & (y <= hi[1])]
-        ends = np.concatenate([ja[s_chain[group]], jb[s_chain[group]]])
-        yield group, np.union1d(inside, ends)
+        mask = np.zeros(len(jxy), dtype=bool)
+        mask[cand[(y >= lo[1]) & (y <= hi[1])]] = True
+        mask[ja[s_chain[group]]] = True
+        mask[jb[s_chain[group]]] = True
+        yield group, np.flatnonzero(mask)
 
 
 def euclidean_nearest(
