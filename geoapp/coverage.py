@@ -3,13 +3,16 @@
 * :func:`compute_access` adds to every demand point the distance to, and the id of, its
   nearest facility (network or straight-line) and the walking time.
 * :func:`coverage_summary` turns that into covered population and coverage shares per
-  radius for the whole region, each district and each zone type.
-* :func:`catchments` draws each facility's network service area per radius (reached
-  streets buffered and unioned, with holes where streets do not reach) and counts the
-  population it serves.
+  radius for the whole region, each district, each zone type and each settlement
+  class, with a ``status`` that tells missing data (no facility mapped) from missing
+  service.
+* :func:`catchments` adds the population served to each facility's network service
+  area (:func:`geoapp.network.catchments`).
 
-Distances are metres measured in a local projected CRS; frames are returned in the CRS
-of the input demand (EPSG:4326 by the project's rules); catchments in EPSG:4326.
+Only public names of :mod:`geoapp.network` are used. Nothing is passed in ``attrs``:
+whatever changes a result is a parameter. Distances are metres measured in a local
+projected CRS; frames are returned in the CRS of the input demand (EPSG:4326 by the
+project's rules); catchments in EPSG:4326.
 """
 
 from __future__ import annotations
@@ -18,27 +21,19 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
-import contourpy
 import geopandas as gpd
 import h3
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.sparse.csgraph import dijkstra
+from scipy.spatial import cKDTree
 
+from geoapp import network
 from geoapp.catalog import radius_label
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
-from geoapp.network import (
-    SnapResult,
-    WalkGraph,
-    _augmented,
-    _local_points,
-    _snap_geoms,
-    _valid,
-    euclidean_nearest,
-    nearest_from_snapped,
-)
+from geoapp.network import Snapped, WalkGraph
+from geoapp.region import OUTSIDE_DISTRICTS, SETTLEMENT_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -52,7 +47,8 @@ SPEED_PRESETS = {"adult": WALK_SPEED_KMH, "elderly": ELDERLY_SPEED_KMH}
 MODES = ("network", "euclidean")
 #: H3 resolution of the settled-area approximation used by ``share_area_R``.
 AREA_H3_RES = 9
-NO_DISTRICT = "(no district)"
+#: District name of demand outside every district (see :data:`geoapp.region.OUTSIDE_DISTRICTS`).
+NO_DISTRICT = OUTSIDE_DISTRICTS
 
 
 def walk_minutes(
@@ -90,6 +86,7 @@ def compute_access(
     max_dist_m: float,
     speed_kmh: float = WALK_SPEED_KMH,
     layer_id: str = "",
+    demand_snap: Snapped | None = None,
 ) -> gpd.GeoDataFrame:
     """Distance from every demand point to its nearest facility.
 
@@ -112,11 +109,15 @@ def compute_access(
         Walking speed for ``walk_min`` (see :data:`SPEED_PRESETS`).
     layer_id
         Written to the ``layer`` column.
+    demand_snap
+        ``geoapp.network.snap(graph, demand)`` computed once and reused across layers
+        (network mode); None snaps the demand here. The answers are the same.
 
     Returns
     -------
     geopandas.GeoDataFrame
-        A copy of ``demand`` plus ``dist_m`` (float, ``inf`` when no facility within
+        A copy of ``demand`` (with empty ``attrs``: the search bound and the speed are
+        this call's parameters, recorded by the caller) plus ``dist_m`` (float, ``inf`` when no facility within
         ``max_dist_m`` or unreachable), ``facility_id`` (str, ``""`` when none),
         ``walk_min``, ``access_mode`` and ``layer``.
 
@@ -132,6 +133,11 @@ def compute_access(
         problems.append(f"max_dist_m {max_dist_m!r} must be a positive number of metres")
     if not np.isfinite(speed_kmh) or speed_kmh <= 0:
         problems.append(f"speed_kmh {speed_kmh!r} must be a positive number (e.g. 4.5)")
+    if demand_snap is not None and len(demand_snap) != len(demand):
+        problems.append(
+            f"demand_snap has {len(demand_snap)} points but demand has {len(demand)} rows; "
+            "pass geoapp.network.snap(graph, demand) of this demand, or None"
+        )
     if mode == "network" and graph is None:
         problems.append(
             "mode 'network' needs a walking network: build one with "
@@ -145,6 +151,7 @@ def compute_access(
         raise InputError(f"Cannot compute access for layer {layer_id!r}:", problems)
 
     out = demand.copy()
+    out.attrs = {}  # nothing travels in attrs: the bound and speed are the caller's parameters
     n = len(out)
     if len(facilities) == 0:
         log.warning(
@@ -158,9 +165,7 @@ def compute_access(
         dist = np.zeros(0)
         fidx = np.zeros(0, dtype=np.int64)
     elif mode == "network":
-        dgeoms = _local_points(demand, graph.crs)
-        fgeoms = _local_points(facilities, graph.crs)
-        fsnap = _snap_geoms(graph, fgeoms)
+        fsnap = network.snap(graph, facilities)
         far = int((fsnap.access_m > max_dist_m).sum())
         if far:
             log.warning(
@@ -171,10 +176,11 @@ def compute_access(
                 len(facilities),
                 max_dist_m,
             )
-        dist, fidx = nearest_from_snapped(graph, _snap_geoms(graph, dgeoms), fsnap, max_dist_m)
+        dsnap = network.snap(graph, demand) if demand_snap is None else demand_snap
+        dist, fidx = network.nearest(graph, dsnap, fsnap, max_dist_m)
     else:
         crs = graph.crs if graph is not None else local_crs(demand)
-        dist, fidx = euclidean_nearest(demand, facilities, max_dist_m, crs=crs)
+        dist, fidx = network.euclidean_nearest(demand, facilities, max_dist_m, crs=crs)
 
     ids = facility_ids(facilities)
     fid = np.full(n, "", dtype=object)
@@ -185,9 +191,6 @@ def compute_access(
     out["walk_min"] = walk_minutes(dist, speed_kmh)
     out["access_mode"] = mode
     out["layer"] = layer_id
-    out.attrs.update(
-        {"access_mode": mode, "max_dist_m": float(max_dist_m), "speed_kmh": float(speed_kmh)}
-    )
     log.info(
         "layer %r (%s): %d of %d demand points within %.0f m",
         layer_id,
@@ -239,8 +242,9 @@ def _settled_area_weights(access: gpd.GeoDataFrame, pop: np.ndarray) -> np.ndarr
 def coverage_summary(
     access: gpd.GeoDataFrame,
     layer: Any,
-    boundaries: gpd.GeoDataFrame | None = None,
     *,
+    boundaries: gpd.GeoDataFrame | None = None,
+    facilities: gpd.GeoDataFrame | None = None,
     region_name: str = "region",
 ) -> pd.DataFrame:
     """Covered population and coverage shares per radius, for the region and each group.
@@ -248,14 +252,20 @@ def coverage_summary(
     Parameters
     ----------
     access
-        Output of :func:`compute_access` (needs ``dist_m``, ``pop``, ``pop_60plus``,
-        ``district``, ``zone_type``; ``district_code`` and ``h3`` when present).
+        Output of :func:`compute_access` (needs ``dist_m``, ``pop``, ``pop_60plus``;
+        uses ``district``, ``zone_type``, and ``district_code``, ``settlement`` and
+        ``h3`` when present).
     layer
         A :class:`geoapp.catalog.Layer` (its ``radii_m`` and ``id`` are used) or a
         sequence of radii in metres.
     boundaries
         District boundaries; when given, every district appears (even with no
-        demand) and ``area_km2`` is the district's land area.
+        demand), ``area_km2`` is the district's land area and facilities are placed
+        in districts by point in polygon.
+    facilities
+        The layer's facilities as passed to :func:`compute_access` (any CRS; polygons
+        use a point on their surface). They fill ``n_facilities`` and ``status``;
+        None leaves ``n_facilities`` empty (<NA>) and ``status`` ``"ok"``.
     region_name
         ``group`` of the region row.
 
@@ -263,25 +273,44 @@ def coverage_summary(
     -------
     pandas.DataFrame
         One row per group: ``layer``, ``level`` (``"region"`` | ``"district"`` |
-        ``"zone_type"``), ``group``, ``district_code``, ``pop``, ``pop_60plus``,
+        ``"zone_type"`` | ``"settlement"``), ``group``, ``district_code``, ``status``
+        (``"ok"`` | ``"no_data"``), ``n_facilities`` (Int64), ``pop``, ``pop_60plus``,
         ``area_km2``, ``settled_km2`` and for every radius ``R`` (integer metres):
         ``covered_pop_R``, ``covered_pop_60plus_R`` (residents with ``dist_m <= R``),
-        ``share_pop_R``, ``share_pop_60plus_R`` (covered / total, NaN when the group
-        has no residents) and ``share_area_R``.
+        ``share_pop_R``, ``share_pop_60plus_R`` (covered / all residents of the group,
+        resp. covered / residents aged 60+; NaN when the group has none) and
+        ``share_area_R``.
 
     Notes
     -----
-    ``share_area_R`` is area-weighted coverage: the share of the group's SETTLED area
-    within reach. Settled area (``settled_km2``) is approximated by the H3 resolution-9
-    cells (about 0.1 km² each) holding at least one demand point with residents; each
-    cell's area is split equally among those points (so a cell straddling two districts
-    is shared between them and district rows still add up) and a point's share counts
-    as covered when its ``dist_m <= R``. It answers "how much of the inhabited land is
-    served", independent of how many people live on it; NaN when nothing is settled.
-    ``area_km2`` is the district's area from ``boundaries`` when given (zone rows and
-    the region row sum their districts), otherwise ``settled_km2``. District rows
-    (including a ``"(no district)"`` row for demand outside every district, if any)
-    sum to the region row.
+    **Status.** ``"no_data"`` on every row when ``facilities`` is given and empty:
+    the data holds no facility of the layer, so zero coverage says nothing about the
+    service. A district row is also ``"no_data"`` when no facility lies inside that
+    district (its shares are still computed: residents may be served from next
+    door). Zone-type and settlement rows take the region's status.
+
+    **n_facilities.** Region row: all facilities. District rows: facilities inside the
+    district's boundary (point in polygon; those inside no district form the
+    :data:`geoapp.region.OUTSIDE_DISTRICTS` row, added with zero residents if no
+    demand lies there), so district rows sum to the region. Without ``boundaries``,
+    and for zone-type and settlement rows, a facility counts in the group of its
+    nearest demand point (straight line).
+
+    **Groups.** Demand with no district, or with district
+    :data:`geoapp.region.OUTSIDE_DISTRICTS`, forms the ``"(outside districts)"``
+    district row. District rows sum to the region row, and so do zone-type rows and
+    (when ``access`` has a ``settlement`` column) settlement rows, which always list
+    ``core``, ``new_town`` and ``rural``.
+
+    **Area.** ``share_area_R`` is area-weighted coverage: the share of the group's
+    SETTLED area within reach. Settled area (``settled_km2``) is approximated by the
+    H3 resolution-9 cells (about 0.1 km² each) holding at least one demand point with
+    residents; each cell's area is split equally among those points (so a cell
+    straddling two districts is shared between them and district rows still add up)
+    and a point's share counts as covered when its ``dist_m <= R``; NaN when nothing
+    is settled. ``area_km2`` is the district's area from ``boundaries`` when given
+    (zone rows and the region row sum their districts), otherwise ``settled_km2``;
+    settlement rows always use ``settled_km2``.
     """
     radii, layer_id = _layer_radii(layer)
     if not layer_id and "layer" in access.columns and len(access):
@@ -296,9 +325,11 @@ def coverage_summary(
     pop = pd.to_numeric(access["pop"], errors="coerce").fillna(0).to_numpy(float)
     pop60 = pd.to_numeric(access["pop_60plus"], errors="coerce").fillna(0).to_numpy(float)
     dist = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(float)
-    district = _text(access, "district", NO_DISTRICT)
+    district = _text(access, "district", OUTSIDE_DISTRICTS)
     code = _text(access, "district_code", "")
     zone = _text(access, "zone_type", "unknown")
+    has_settlement = "settlement" in access.columns
+    settlement = _text(access, "settlement", "unknown") if has_settlement else None
     area_w = _settled_area_weights(access, pop) if len(access) else np.zeros(0)
 
     vals: dict[str, np.ndarray] = {"pop": pop, "pop_60plus": pop60, "settled_km2": area_w}
@@ -309,17 +340,23 @@ def coverage_summary(
         vals[f"covered_pop_60plus_{lab}"] = np.where(cov, pop60, 0.0)
         vals[f"_covered_area_{lab}"] = np.where(cov, area_w, 0.0)
     frame = pd.DataFrame(vals)
+    num_cols = list(frame.columns)
     frame["_district"] = district
     frame["_code"] = code
-    frame["_zone"] = zone
 
     codes = frame.loc[frame["_code"] != ""].groupby("_district")["_code"].first()
-    by_d = frame.drop(columns=["_zone", "_code"]).groupby("_district", sort=True).sum()
+    by_d = frame.drop(columns=["_code"]).groupby("_district", sort=True).sum()
     by_d.insert(0, "district_code", codes.reindex(by_d.index).fillna("").astype(str))
     by_d = by_d.reset_index().rename(columns={"_district": "group"})
-    by_z = frame.drop(columns=["_district", "_code"]).groupby("_zone", sort=True).sum()
-    by_z = by_z.reset_index().rename(columns={"_zone": "group"})
-    by_z["district_code"] = ""
+    by_z = _group_sum(frame[num_cols], zone)
+
+    fac = _FacilityPlaces(facilities, access, boundaries)
+    if fac.any_outside and OUTSIDE_DISTRICTS not in set(by_d["group"]):
+        # facilities inside no district: their own row, so district counts add up
+        extra = pd.DataFrame({c: [0.0] for c in num_cols})
+        extra.insert(0, "district_code", "")
+        extra.insert(0, "group", OUTSIDE_DISTRICTS)
+        by_d = pd.concat([by_d, extra], ignore_index=True)
 
     if boundaries is not None and len(boundaries):
         by_d, by_z = _with_boundaries(by_d, by_z, boundaries)
@@ -327,14 +364,19 @@ def coverage_summary(
         by_d["area_km2"] = by_d["settled_km2"]
         by_z["area_km2"] = by_z["settled_km2"]
 
-    num_cols = [c for c in by_d.columns if c not in ("group", "district_code")]
-    region = by_d[num_cols].sum().to_frame().T
+    region = by_d[[*num_cols, "area_km2"]].sum().to_frame().T
     region["group"] = region_name
     region["district_code"] = ""
     region["level"] = "region"
     by_d["level"] = "district"
     by_z["level"] = "zone_type"
-    out = pd.concat([region, by_d, by_z], ignore_index=True)
+    parts = [region, by_d, by_z]
+    if settlement is not None:
+        by_s = _group_sum(frame[num_cols], settlement, always=SETTLEMENT_TYPES)
+        by_s["area_km2"] = by_s["settled_km2"]
+        by_s["level"] = "settlement"
+        parts.append(by_s)
+    out = pd.concat(parts, ignore_index=True)
 
     for r in radii:
         lab = radius_label(r)
@@ -342,11 +384,15 @@ def coverage_summary(
         out[f"share_pop_60plus_{lab}"] = _share(out[f"covered_pop_60plus_{lab}"], out["pop_60plus"])
         out[f"share_area_{lab}"] = _share(out[f"_covered_area_{lab}"], out["settled_km2"])
     out["layer"] = layer_id
+    out["n_facilities"] = fac.counts(out, district, zone, settlement)
+    out["status"] = fac.status(out)
     cols = [
         "layer",
         "level",
         "group",
         "district_code",
+        "status",
+        "n_facilities",
         "pop",
         "pop_60plus",
         "area_km2",
@@ -362,9 +408,133 @@ def coverage_summary(
             f"share_area_{lab}",
         ]
     out = out[cols]
-    for c in ("layer", "level", "group", "district_code"):
+    for c in ("layer", "level", "group", "district_code", "status"):
         out[c] = out[c].astype(str)
     return out.reset_index(drop=True)
+
+
+def _group_sum(
+    values: pd.DataFrame, labels: np.ndarray, always: Sequence[str] = ()
+) -> pd.DataFrame:
+    """Sum ``values`` per label (sorted), listing ``always`` labels even when absent."""
+    g = values.groupby(pd.Index(labels, name="group"), sort=True).sum()
+    if always:
+        extra = [a for a in always if a not in g.index]
+        if extra:
+            g = pd.concat(
+                [g, pd.DataFrame(0.0, index=pd.Index(extra, name="group"), columns=g.columns)]
+            )
+        order = [*always, *sorted(x for x in g.index if x not in always)]
+        g = g.reindex(order)
+    g = g.reset_index()
+    g["district_code"] = ""
+    return g
+
+
+class _FacilityPlaces:
+    """Where the layer's facilities lie: per district, zone type and settlement."""
+
+    def __init__(
+        self,
+        facilities: gpd.GeoDataFrame | None,
+        access: gpd.GeoDataFrame,
+        boundaries: gpd.GeoDataFrame | None,
+    ) -> None:
+        self.known = facilities is not None
+        self.total = 0 if facilities is None else len(facilities)
+        self.district: np.ndarray | None = None  # per facility, when placed by polygon
+        self.nearest: np.ndarray | None = None  # per facility: nearest demand row, or -1
+        self.any_outside = False
+        if not self.total:
+            return
+        if facilities.crs is None:
+            raise InputError(
+                "coverage_summary: facilities have no coordinate reference system; "
+                "set one (e.g. EPSG:4326) first"
+            )
+        crs = local_crs(access) if len(access) else local_crs(facilities)
+        fpts = _points(facilities, crs)
+        placed = ~(shapely.is_missing(fpts) | shapely.is_empty(fpts))
+        if not placed.all():
+            log.warning(
+                "coverage_summary: %d facilities have no geometry and count only in the region row",
+                int((~placed).sum()),
+            )
+        self.nearest = np.full(self.total, -1, dtype=np.int64)
+        if len(access) and placed.any():
+            dpts = _points(access, crs)
+            dok = np.flatnonzero(~(shapely.is_missing(dpts) | shapely.is_empty(dpts)))
+            if len(dok):
+                tree = cKDTree(shapely.get_coordinates(dpts[dok]))
+                _, i = tree.query(shapely.get_coordinates(fpts[placed]), k=1)
+                self.nearest[placed] = dok[i]
+        if boundaries is not None and len(boundaries):
+            bnames = _text(boundaries, "district", OUTSIDE_DISTRICTS)
+            bgeoms = boundaries.geometry.to_crs(crs).to_numpy()
+            tree = shapely.STRtree(bgeoms)
+            fi, bi = tree.query(fpts[placed], predicate="intersects")
+            o = np.lexsort((bi, fi))  # on a shared edge: the first district listed
+            fi, bi = fi[o], bi[o]
+            where = np.full(int(placed.sum()), OUTSIDE_DISTRICTS, dtype=object)
+            first = np.ones(len(fi), dtype=bool)
+            first[1:] = fi[1:] != fi[:-1]
+            where[fi[first]] = bnames[bi[first]]
+            self.district = np.full(self.total, "", dtype=object)
+            self.district[placed] = where
+            self.any_outside = bool((where == OUTSIDE_DISTRICTS).any())
+
+    def counts(
+        self,
+        out: pd.DataFrame,
+        district: np.ndarray,
+        zone: np.ndarray,
+        settlement: np.ndarray | None,
+    ) -> pd.Series:
+        """Return ``n_facilities`` for every row of the summary ``out``.
+
+        ``district``, ``zone`` and ``settlement`` are the labels of the demand rows.
+        """
+        if not self.known:
+            return pd.Series(pd.NA, index=out.index, dtype="Int64")
+        n = pd.Series(0, index=out.index, dtype="Int64")
+        n[out["level"] == "region"] = self.total
+        if not self.total:
+            return n
+        near = self.nearest[self.nearest >= 0]
+        labels = {
+            "district": (
+                self.district[self.district != ""] if self.district is not None else district[near]
+            ),
+            "zone_type": zone[near],
+        }
+        if settlement is not None:
+            labels["settlement"] = settlement[near]
+        for level, lab in labels.items():
+            vc = pd.Series(lab, dtype=object).value_counts()
+            rows = out["level"] == level
+            n[rows] = out.loc[rows, "group"].map(vc).fillna(0).astype("int64").to_numpy()
+        return n
+
+    def status(self, out: pd.DataFrame) -> np.ndarray:
+        """Return ``status`` for every row of the summary ``out``."""
+        if not self.known:
+            return np.full(len(out), "ok", dtype=object)
+        if not self.total:
+            return np.full(len(out), "no_data", dtype=object)
+        st = np.full(len(out), "ok", dtype=object)
+        district_rows = (out["level"] == "district").to_numpy()
+        empty = out["n_facilities"].fillna(0).to_numpy() == 0
+        st[district_rows & empty] = "no_data"
+        return st
+
+
+def _points(frame: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
+    geoms = frame.geometry.to_crs(crs).to_numpy()
+    not_point = (shapely.get_type_id(geoms) != 0) & ~shapely.is_missing(geoms)
+    if not_point.any():
+        geoms = geoms.copy()
+        geoms[not_point] = shapely.point_on_surface(geoms[not_point])
+    return geoms
 
 
 def _text(frame: pd.DataFrame, col: str, default: str) -> np.ndarray:
@@ -393,7 +563,7 @@ def _with_boundaries(
     area = b.geometry.to_crs(local_crs(b)).area.to_numpy(float) / 1e6
     bd = pd.DataFrame(
         {
-            "group": _text(b, "district", NO_DISTRICT),
+            "group": _text(b, "district", OUTSIDE_DISTRICTS),
             "_bcode": _text(b, "district_code", ""),
             "_zone": _text(b, "zone_type", "unknown"),
             "area_km2": area,
@@ -431,14 +601,13 @@ def catchments(
     buffer_m: float = 40.0,
     cell_m: float = 5.0,
     max_batch_values: int = 20_000_000,
+    facilities_snap: Snapped | None = None,
 ) -> gpd.GeoDataFrame:
     """Network service area of each facility at each radius, and the population it serves.
 
-    The service area is the union of every street stretch reachable within the radius
-    (whole edges, the reached part of an edge where the radius ends midway, and the
-    facility's own edge on both sides of it), each buffered by ``buffer_m``: blocks that
-    no reached street passes through stay holes, unlike a convex hull. Distances include
-    the facility's off-network access leg, as in :func:`compute_access`.
+    The polygons are :func:`geoapp.network.catchments` (reached streets buffered by
+    ``buffer_m``, holes where no reached street passes); this adds the facility ids,
+    the layer and the residents each facility serves.
 
     Parameters
     ----------
@@ -454,13 +623,11 @@ def catchments(
         it the served columns are NaN.
     layer_id
         Written to the ``layer`` column (default: ``demand_access``'s layer).
-    buffer_m
-        Half-width of the street buffer, metres.
-    cell_m
-        Resolution of the union, metres (see Notes).
-    max_batch_values
-        Memory cap: facilities are processed in batches so that one batch's distance
-        table holds at most about this many float64 values.
+    buffer_m, cell_m, max_batch_values
+        As for :func:`geoapp.network.catchments`.
+    facilities_snap
+        ``geoapp.network.snap(graph, facilities)`` when already computed; None snaps
+        here (same answers).
 
     Returns
     -------
@@ -469,44 +636,29 @@ def catchments(
         ``radius_m``, ``pop_served``, ``pop_60plus_served``, ``area_km2`` (measured in
         the local CRS) and ``geometry`` (Polygon/MultiPolygon; empty when the facility
         is farther than the radius from any street).
-
-    Notes
-    -----
-    One bounded multi-source Dijkstra call (per batch of facilities) gives each
-    facility's distance to every node; the reached streets are sampled every
-    ``cell_m`` metres with their network distance. Buffering and unioning thousands of
-    street segments per facility with GEOS takes minutes on a city, so the union is
-    computed on a ``cell_m`` grid instead: the exact Euclidean distance transform of
-    the reached samples is contoured at ``buffer_m``. The outline is the buffered
-    union to within about ``cell_m`` (default 5 m against a 40 m buffer).
     """
-    radii = sorted(float(r) for r in radii_m)
-    if not radii or any((not np.isfinite(r)) or r <= 0 for r in radii):
-        raise InputError(f"catchments: radii {list(radii_m)} must be positive numbers of metres")
-    if not (buffer_m > 0 and cell_m > 0):
-        raise InputError("catchments: buffer_m and cell_m must be positive numbers of metres")
     if not layer_id and demand_access is not None and "layer" in demand_access.columns:
         layer_id = str(demand_access["layer"].iloc[0]) if len(demand_access) else ""
-    k = len(facilities)
-    nr = len(radii)
+    if facilities_snap is not None and len(facilities_snap) != len(facilities):
+        raise InputError(
+            f"catchments: facilities_snap has {len(facilities_snap)} points but facilities has "
+            f"{len(facilities)} rows; pass geoapp.network.snap(graph, facilities), or None"
+        )
+    areas = network.catchments(
+        graph,
+        facilities if facilities_snap is None else facilities_snap,
+        radii_m,
+        buffer_m=buffer_m,
+        cell_m=cell_m,
+        max_batch_values=max_batch_values,
+    )
+    radii = sorted(float(r) for r in radii_m)
     ids = facility_ids(facilities)
-    geoms_out = np.full(k * nr, None, dtype=object)
-    if k:
-        fsnap = _snap_geoms(graph, _local_points(facilities, graph.crs))
-        fok = np.flatnonzero(_valid(fsnap))
-        if len(fok):
-            _catchment_geoms(
-                graph, fsnap, fok, radii, buffer_m, cell_m, max_batch_values, geoms_out
-            )
-    empty = shapely.is_missing(geoms_out)
-    geoms_out[empty] = shapely.Polygon()
-    area = shapely.area(geoms_out) / 1e6
-
     out = pd.DataFrame(
         {
-            "facility_id": np.repeat(ids, nr).astype(str),
+            "facility_id": ids[areas["facility"].to_numpy()].astype(str),
             "layer": layer_id,
-            "radius_m": np.tile(np.asarray(radii, dtype=float), k),
+            "radius_m": areas["radius_m"].to_numpy(float),
         }
     )
     served = _served(demand_access, radii)
@@ -517,9 +669,9 @@ def catchments(
         out = out.merge(served, on=["facility_id", "radius_m"], how="left")
         cols = ["pop_served", "pop_60plus_served"]
         out[cols] = out[cols].fillna(0.0)
-    out["area_km2"] = area
-    gdf = gpd.GeoDataFrame(out, geometry=geoms_out, crs=graph.crs).to_crs(WGS84)
-    log.info("catchments: %d facilities x %d radii", k, nr)
+    out["area_km2"] = areas["area_km2"].to_numpy(float)
+    gdf = gpd.GeoDataFrame(out, geometry=areas.geometry.to_numpy(), crs=areas.crs)
+    log.info("catchments: %d facilities x %d radii", len(facilities), len(radii))
     return gdf
 
 
@@ -552,151 +704,3 @@ def _served(demand_access: gpd.GeoDataFrame | None, radii: list[float]) -> pd.Da
         s["radius_m"] = float(r)
         frames.append(s)
     return pd.concat(frames, ignore_index=True)
-
-
-def _edge_samples(
-    graph: WalkGraph, edges: np.ndarray, step: float
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Sample points every ``step`` metres (ends included) along the given edges.
-
-    Returns ``(start, count, pos_m, xy)``: the samples of ``edges[i]`` are
-    ``start[i] : start[i] + count[i]`` of ``pos_m`` (metres from ``u``) and ``xy``.
-    Interpolation is done in numpy on the edges' vertices (shapely's per-point
-    interpolation is several times slower for hundreds of thousands of samples).
-    """
-    geoms = graph.geometry[edges]
-    coords, vidx = shapely.get_coordinates(geoms, return_index=True)
-    seg = np.hypot(*np.diff(coords, axis=0).T)
-    seg[vidx[1:] != vidx[:-1]] = 0.0  # no segment between two edges
-    cum = np.r_[0.0, np.cumsum(seg)]  # global, non-decreasing
-    nverts = np.bincount(vidx, minlength=len(edges))
-    vstart = np.cumsum(nverts) - nverts
-    geo_len = cum[vstart + nverts - 1] - cum[vstart]
-    length = graph.length_m[edges]
-    count = np.maximum(2, np.ceil(np.maximum(length, geo_len) / step).astype(np.int64) + 1)
-    start = np.cumsum(count) - count
-    owner = np.repeat(np.arange(len(edges)), count)
-    frac = (np.arange(count.sum()) - start[owner]) / (count[owner] - 1)
-    pos_m = frac * length[owner]
-    target = cum[vstart[owner]] + frac * geo_len[owner]
-    k = np.searchsorted(cum, target, side="right") - 1
-    k = np.clip(k, vstart[owner], vstart[owner] + nverts[owner] - 2)
-    t = np.divide(target - cum[k], seg[k], out=np.zeros_like(target), where=seg[k] > 0)
-    t = np.clip(t, 0.0, 1.0)[:, None]
-    xy = coords[k] * (1 - t) + coords[k + 1] * t
-    return start, count, pos_m, xy
-
-
-def _expand(start: np.ndarray, count: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return (owner, index) pairs enumerating ``start[i] : start[i] + count[i]``."""
-    owner = np.repeat(np.arange(len(count)), count)
-    index = np.arange(count.sum()) - np.repeat(np.cumsum(count) - count, count) + start[owner]
-    return owner, index
-
-
-def _catchment_geoms(
-    graph: WalkGraph,
-    fsnap: SnapResult,
-    fok: np.ndarray,
-    radii: list[float],
-    buffer_m: float,
-    cell_m: float,
-    max_batch_values: int,
-    geoms_out: np.ndarray,
-) -> None:
-    """Fill ``geoms_out[f * len(radii) + i]`` with facility ``f``'s area at radius ``i``."""
-    from scipy.ndimage import distance_transform_edt  # imported here: 0.5 s at app start
-
-    nr = len(radii)
-    rmax = radii[-1]
-    fac = SnapResult(fsnap.edge[fok], fsnap.along_m[fok], fsnap.access_m[fok])
-    aug, sources = _augmented(graph, fac)
-    width = max(aug.shape[0], graph.n_edges)
-    batch = max(1, int(max_batch_values // max(1, 3 * width)))
-    S_j, S_xy, S_d = [], [], []
-    for b0 in range(0, len(fok), batch):
-        sl = slice(b0, min(len(fok), b0 + batch))
-        D = dijkstra(aug, directed=True, indices=sources[sl], limit=rmax)
-        du = D[:, graph.u_idx]
-        dv = D[:, graph.v_idx]
-        del D
-        bi, ei = np.nonzero((du < rmax) | (dv < rmax))
-        dU, dV = du[bi, ei], dv[bi, ei]
-        del du, dv
-        # the facilities' own edges are reached directly along the edge; pairs are
-        # ordered by facility so that the samples come out grouped by facility
-        n_own = sl.stop - sl.start
-        pair_j = np.concatenate([bi + b0, np.arange(sl.start, sl.stop)])
-        pair_e = np.concatenate([ei, fac.edge[sl]])
-        pair_own = np.r_[np.zeros(len(ei), dtype=bool), np.ones(n_own, dtype=bool)]
-        pair_u = np.r_[dU, np.full(n_own, np.inf)]
-        pair_v = np.r_[dV, np.full(n_own, np.inf)]
-        po = np.argsort(pair_j, kind="stable")
-        pair_j, pair_e, pair_own = pair_j[po], pair_e[po], pair_own[po]
-        pair_u, pair_v = pair_u[po], pair_v[po]
-        uniq, inv = np.unique(pair_e, return_inverse=True)
-        start, count, pos_m, xy = _edge_samples(graph, uniq, cell_m)
-        owner, sidx = _expand(start[inv], count[inv])
-        pos = pos_m[sidx]
-        length = graph.length_m[pair_e[owner]]
-        d = np.minimum(pair_u[owner] + pos, pair_v[owner] + length - pos)
-        own = pair_own[owner]
-        j_own = pair_j[owner[own]]
-        d[own] = fac.access_m[j_own] + np.abs(pos[own] - fac.along_m[j_own])
-        keep = d <= rmax
-        S_j.append(pair_j[owner[keep]])
-        S_xy.append(xy[sidx[keep]])
-        S_d.append(d[keep])
-    j = np.concatenate(S_j)
-    sxy = np.concatenate(S_xy)
-    sd = np.concatenate(S_d)
-    bounds = np.searchsorted(j, np.arange(len(fok) + 1))
-
-    ring_xy: list[np.ndarray] = []
-    ring_poly: list[np.ndarray] = []
-    poly_group: list[int] = []
-    pad = buffer_m + 2 * cell_m
-    for jpos in range(len(fok)):
-        pxy, pdist = sxy[bounds[jpos] : bounds[jpos + 1]], sd[bounds[jpos] : bounds[jpos + 1]]
-        for r_i, r in enumerate(radii):
-            sel = pxy[pdist <= r]
-            if len(sel) == 0:
-                continue
-            origin = sel.min(axis=0) - pad
-            cells = np.rint((sel - origin) / cell_m).astype(np.int64)
-            shape = np.floor((sel.max(axis=0) + pad - origin) / cell_m).astype(np.int64) + 1
-            free = np.ones((shape[1], shape[0]), dtype=bool)
-            free[cells[:, 1], cells[:, 0]] = False
-            field_m = distance_transform_edt(free) * cell_m
-            xs = origin[0] + np.arange(shape[0]) * cell_m
-            ys = origin[1] + np.arange(shape[1]) * cell_m
-            gen = contourpy.contour_generator(
-                xs, ys, field_m, fill_type=contourpy.FillType.OuterOffset
-            )
-            points, offsets = gen.filled(-1.0, buffer_m)
-            group = int(fok[jpos]) * nr + r_i
-            for pts_, offs in zip(points, offsets, strict=True):
-                n_rings = len(offs) - 1
-                ring_xy.append(pts_)
-                ring_poly.append(np.repeat(np.arange(n_rings), np.diff(offs)))
-                poly_group.append(group)
-    if not ring_xy:
-        return
-    # assemble every ring, polygon and multipolygon in three vectorised calls
-    n_rings_per_poly = np.array([r.max() + 1 for r in ring_poly], dtype=np.int64)
-    ring_base = np.cumsum(n_rings_per_poly) - n_rings_per_poly
-    ring_ids = np.concatenate([r + b for r, b in zip(ring_poly, ring_base, strict=True)])
-    rings = shapely.linearrings(np.concatenate(ring_xy), indices=ring_ids)
-    polys = shapely.polygons(rings, indices=np.repeat(np.arange(len(poly_group)), n_rings_per_poly))
-    # contours step at every grid cell: drop vertices that add < cell_m / 4
-    polys = shapely.simplify(polys, cell_m / 4, preserve_topology=False)
-    groups = np.asarray(poly_group)
-    order = np.argsort(groups, kind="stable")
-    uniq, first = np.unique(groups[order], return_index=True)
-    multi = shapely.multipolygons(polys[order], indices=np.searchsorted(uniq, groups[order]))
-    single = np.diff(np.r_[first, len(order)]) == 1
-    out = np.where(single, polys[order][first], multi)
-    bad = ~shapely.is_valid(out)
-    if bad.any():
-        out[bad] = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
-    geoms_out[uniq] = out

@@ -405,7 +405,9 @@ def analyse_layer(
     timings["distance_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
-    summary = coverage.coverage_summary(access, layer, boundaries=region.boundaries)
+    summary = coverage.coverage_summary(
+        access, layer, boundaries=region.boundaries, facilities=facilities
+    )
     timings["summary_s"] = time.perf_counter() - t
 
     catchments = None

@@ -393,3 +393,211 @@ def test_raising_a_radius_never_lowers_covered_population(grid, dem, facs, r1, e
     s = coverage.coverage_summary(acc, [r1, r2])
     assert (s[f"covered_pop_{r2}"] >= s[f"covered_pop_{r1}"] - 1e-9).all()
     assert (s[f"share_pop_{r2}"].fillna(0) <= 1 + 1e-12).all()
+
+
+# --------------------------------------------------------------------------- no attrs
+
+
+def test_access_carries_no_attrs_and_leaves_demand_alone(graph, demand, facilities):
+    demand = demand.copy()
+    demand.attrs = {"max_dist_m": 5.0, "search_limit_m": 5.0, "demand_method": "buildings"}
+    acc = coverage.compute_access(demand, facilities, graph=graph, max_dist_m=300)
+    assert acc.attrs == {}
+    assert demand.attrs["max_dist_m"] == 5.0  # the input is not changed
+    # the bound came from the parameter, not from the input's attrs
+    assert acc["dist_m"].iloc[:3].tolist() == pytest.approx([105, 65, 205], abs=1e-6)
+
+
+def test_summary_ignores_attrs(access, facilities):
+    plain = coverage.coverage_summary(access, [100, 300], facilities=facilities)
+    odd = access.copy()
+    odd.attrs = {"max_dist_m": 1.0, "speed_kmh": 1.0, "access_mode": "euclidean"}
+    pd.testing.assert_frame_equal(
+        coverage.coverage_summary(odd, [100, 300], facilities=facilities), plain
+    )
+
+
+def test_reused_demand_snap_gives_the_same_access(graph, demand, facilities):
+    snap = network.snap(graph, demand)
+    a = coverage.compute_access(demand, facilities, graph=graph, max_dist_m=300)
+    b = coverage.compute_access(demand, facilities, graph=graph, max_dist_m=300, demand_snap=snap)
+    pd.testing.assert_frame_equal(a, b)
+    with pytest.raises(InputError, match="demand_snap"):
+        coverage.compute_access(
+            demand, facilities, graph=graph, max_dist_m=300, demand_snap=snap.take(slice(0, 2))
+        )
+
+
+# --------------------------------------------------------------------------- status
+
+
+@pytest.fixture()
+def boundaries():
+    return gpd.GeoDataFrame(
+        {
+            "district": ["North", "South", "Empty"],
+            "district_code": ["N1", "S1", "E1"],
+            "zone_type": ["core", "rural", "new_town"],
+            "zone_fine": "",
+        },
+        geometry=[
+            box(X0 - 500, Y0, X0 + 500, Y0 + 500),
+            box(X0 + 500, Y0 - 500, X0 + 2500, Y0),
+            box(X0 - 3000, Y0, X0 - 2000, Y0 + 1000),
+        ],
+        crs=CRS,
+    ).to_crs(4326)
+
+
+def rows(s, level):
+    return s[s.level == level].set_index("group")
+
+
+def test_no_facilities_in_the_data_is_no_data_everywhere(graph, demand, facilities, boundaries):
+    none = facilities.iloc[:0]
+    acc = coverage.compute_access(demand, none, graph=graph, max_dist_m=300)
+    s = coverage.coverage_summary(acc, [300], boundaries=boundaries, facilities=none)
+    assert (s["status"] == "no_data").all()
+    assert (s["n_facilities"] == 0).all()
+    # the shares are still there (zero), the status says what they are worth
+    assert rows(s, "region").loc["region", "share_pop_300"] == 0
+
+
+def test_district_without_a_facility_is_no_data(access, facilities, boundaries):
+    s = coverage.coverage_summary(access, [100, 300], boundaries=boundaries, facilities=facilities)
+    assert s.columns[:6].tolist() == [
+        "layer", "level", "group", "district_code", "status", "n_facilities"
+    ]  # fmt: skip
+    d = rows(s, "district")
+    # the facility at (100,10) lies inside North's box
+    assert d["n_facilities"].to_dict() == {"Empty": 0, "North": 1, "South": 0}
+    assert d["status"].to_dict() == {"Empty": "no_data", "North": "ok", "South": "no_data"}
+    # South has no facility of its own, but its residents are served from North:
+    # the share is computed, the status says the data holds no facility there
+    assert d.loc["South", "share_pop_300"] == pytest.approx(30 / 50)
+    region = rows(s, "region").iloc[0]
+    assert region["status"] == "ok" and region["n_facilities"] == 1
+    z = rows(s, "zone_type")
+    assert (z["status"] == "ok").all()
+    # zones count a facility in the zone of its nearest demand point (d2: core)
+    assert z.loc["core", "n_facilities"] == 1 and z["n_facilities"].sum() == 1
+
+
+def test_status_without_boundaries_uses_the_nearest_demand_point(access, facilities):
+    s = coverage.coverage_summary(access, [300], facilities=facilities)
+    d = rows(s, "district")
+    assert d["n_facilities"].to_dict() == {"North": 1, "South": 0}
+    assert d["status"].to_dict() == {"North": "ok", "South": "no_data"}
+
+
+def test_status_unknown_without_facilities_argument(access):
+    s = coverage.coverage_summary(access, [300])
+    assert (s["status"] == "ok").all()
+    assert s["n_facilities"].isna().all() and str(s["n_facilities"].dtype) == "Int64"
+
+
+def test_facility_outside_every_district_has_its_own_row(access, facilities, boundaries):
+    from geoapp.region import OUTSIDE_DISTRICTS
+
+    far = gpd.GeoDataFrame(
+        {"facility_id": ["node/7", "node/8"]}, geometry=[P(100, 10), P(5000, 5000)], crs=CRS
+    )
+    s = coverage.coverage_summary(access, [300], boundaries=boundaries, facilities=far)
+    d = rows(s, "district")
+    assert d.loc[OUTSIDE_DISTRICTS, "n_facilities"] == 1
+    assert d.loc[OUTSIDE_DISTRICTS, "pop"] == 0
+    assert d["n_facilities"].sum() == rows(s, "region").iloc[0]["n_facilities"] == 2
+
+
+# --------------------------------------------------------------------------- groups
+
+
+def test_settlement_rows(graph, demand, facilities):
+    dem = demand.assign(settlement=["core", "new_town", "rural", "rural"])
+    acc = coverage.compute_access(dem, facilities, graph=graph, max_dist_m=300)
+    s = coverage.coverage_summary(acc, [100, 300], facilities=facilities)
+    st_ = rows(s, "settlement")
+    assert st_.index.tolist() == ["core", "new_town", "rural"]
+    assert st_["pop"].tolist() == [100, 50, 50]
+    assert st_["covered_pop_300"].tolist() == [100, 50, 30]
+    assert st_["share_pop_100"].tolist() == pytest.approx([0, 1, 0])
+    assert st_.loc["rural", "share_pop_60plus_300"] == pytest.approx(30 / 35)
+    assert st_["n_facilities"].tolist() == [0, 1, 0]  # nearest demand point: d2, new town
+    assert (st_["status"] == "ok").all()
+    # zone_type rows are still there
+    assert rows(s, "zone_type").index.tolist() == ["core", "rural"]
+    num = [c for c in s.columns if c.startswith(("pop", "covered_", "settled"))]
+    pd.testing.assert_series_equal(
+        st_[num].sum(), rows(s, "region")[num].iloc[0], check_names=False
+    )
+
+
+def test_settlement_rows_list_every_class(graph, demand, facilities):
+    acc = coverage.compute_access(
+        demand.assign(settlement="rural"), facilities, graph=graph, max_dist_m=300
+    )
+    st_ = rows(coverage.coverage_summary(acc, [300]), "settlement")
+    assert st_.index.tolist() == ["core", "new_town", "rural"]
+    assert st_["pop"].tolist() == [0, 0, 200]
+    assert np.isnan(st_.loc["core", "share_pop_300"])  # nobody there: NaN, not 0
+
+
+def test_no_settlement_column_no_settlement_rows(access):
+    assert "settlement" not in set(coverage.coverage_summary(access, [300])["level"])
+
+
+def test_demand_outside_districts_forms_its_own_row(graph, demand, facilities, boundaries):
+    from geoapp.region import OUTSIDE_DISTRICTS
+
+    dem = demand.copy()
+    dem.loc[2, "district"] = OUTSIDE_DISTRICTS
+    dem.loc[3, "district"] = None  # no district at all: the same group
+    acc = coverage.compute_access(dem, facilities, graph=graph, max_dist_m=300)
+    for b in (None, boundaries):
+        s = coverage.coverage_summary(acc, [300], boundaries=b, facilities=facilities)
+        d = rows(s, "district")
+        assert d.loc[OUTSIDE_DISTRICTS, "pop"] == 50
+        assert d.loc[OUTSIDE_DISTRICTS, "covered_pop_300"] == 30
+        num = [c for c in s.columns if c.startswith(("pop", "covered_", "area_km2", "settled"))]
+        pd.testing.assert_series_equal(
+            d[num].sum(), rows(s, "region")[num].iloc[0], check_names=False
+        )
+        assert d["n_facilities"].sum() == 1
+
+
+districts = st.sampled_from(["West", "East", "(outside districts)"])
+settlements = st.sampled_from(["core", "new_town", "rural"])
+
+
+@PROP
+@given(
+    st.lists(st.tuples(coords, st.floats(0, 100), districts, settlements), min_size=1, max_size=15),
+    st.lists(coords, min_size=0, max_size=4),
+)
+def test_every_level_sums_to_the_region(grid, dem, facs):
+    demand = _demand([p for p, *_ in dem], [w for _, w, *_ in dem]).assign(
+        district=[d for *_, d, _ in dem], settlement=[s for *_, s in dem]
+    )
+    fac = gpd.GeoDataFrame(geometry=[P(*p) for p in facs], crs=CRS)
+    halves = gpd.GeoDataFrame(
+        {"district": ["West", "East"], "zone_type": ["core", "rural"]},
+        geometry=[
+            box(X0 - 100, Y0 - 100, X0 + 200, Y0 + 500),
+            box(X0 + 200, Y0 - 100, X0 + 500, Y0 + 500),
+        ],
+        crs=CRS,
+    )
+    acc = coverage.compute_access(demand, fac, graph=grid, max_dist_m=250)
+    s = coverage.coverage_summary(acc, [100, 250], boundaries=halves, facilities=fac)
+    num = [c for c in s.columns if c.startswith(("pop", "covered_", "settled"))] + ["n_facilities"]
+    region = s[s.level == "region"][num].iloc[0].astype(float)
+    for level in ("district", "zone_type", "settlement"):
+        part = s[s.level == level][num].astype(float).sum()
+        np.testing.assert_allclose(part.to_numpy(), region.to_numpy(), rtol=1e-9, atol=1e-9)
+    assert region["n_facilities"] == len(facs)
+    assert set(s["status"]) <= {"ok", "no_data"}
+    if not facs:
+        assert (s["status"] == "no_data").all()
+    else:
+        d = s[s.level == "district"]
+        assert ((d["n_facilities"] == 0) == (d["status"] == "no_data")).all()

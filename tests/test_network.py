@@ -193,7 +193,7 @@ def test_snap_to_nearest_edge_not_node(graph):
     # (50,-5): 5 m below the middle of straight A-B; the nearest NODE would be 50 m away
     # (150,10): 10 m above B-C, 50 m from B
     # (104,-30): 4 m right of D-B, 20 m from D (its u end), i.e. 30 m from B
-    s = network.snap_points(graph, pts((50, -5), (150, 10), (104, -30)))
+    s = network.snap(graph, pts((50, -5), (150, 10), (104, -30)))
     u = graph.node_ids[graph.u_idx[s.edge]]
     v = graph.node_ids[graph.v_idx[s.edge]]
     assert list(zip(u, v, strict=True)) == [(1, 2), (2, 3), (4, 2)]
@@ -205,7 +205,7 @@ def test_snap_to_nearest_edge_not_node(graph):
 def test_snap_empty_geometry():
     g = network.build_graph(make_nodes(), make_edges(), crs=CRS)
     frame = gpd.GeoDataFrame(geometry=[P(50, -5), None, Point()], crs=CRS)
-    s = network.snap_points(g, frame)
+    s = network.snap(g, frame)
     assert s.edge.tolist()[1:] == [-1, -1]
     assert np.isinf(s.access_m[1:]).all()
 
@@ -216,7 +216,7 @@ def test_snap_scales_along_to_length_m():
     edges = make_edges()
     edges.loc[0, "length_m"] = 110.0
     g = network.build_graph(make_nodes(), edges, crs=CRS)
-    s = network.snap_points(g, pts((50, 63)))
+    s = network.snap(g, pts((50, 63)))
     assert g.length_m[s.edge[0]] == 110.0
     assert s.along_m[0] == pytest.approx(55.0)
     assert s.access_m[0] == pytest.approx(3.0)
@@ -323,7 +323,7 @@ def test_snap_nodes_places_points_on_nodes(graph):
     s = network.snap_nodes(graph, nodes)
     d_nodes = network.node_distances(graph, idx(graph, 1))
     f = network.snap_nodes(graph, [idx(graph, 1)])
-    dist, _ = network.nearest_from_snapped(graph, s, f, limit_m=np.inf)
+    dist, _ = network.nearest(graph, s, f, limit_m=np.inf)
     assert np.array_equal(np.isinf(dist), np.isinf(d_nodes))
     assert np.allclose(dist[np.isfinite(dist)], d_nodes[np.isfinite(d_nodes)])
 
@@ -456,9 +456,9 @@ def _brute_force(g, dsnap, fsnap, limit):
 @given(random_network(), st.floats(50, 800))
 def test_contracted_search_matches_brute_force(case, limit):
     g, demand, facilities = case
-    dsnap = network.snap_points(g, demand)
-    fsnap = network.snap_points(g, facilities)
-    dist, fac = network.nearest_from_snapped(g, dsnap, fsnap, limit)
+    dsnap = network.snap(g, demand)
+    fsnap = network.snap(g, facilities)
+    dist, fac = network.nearest(g, dsnap, fsnap, limit)
     expected = _brute_force(g, dsnap, fsnap, limit)
     assert np.array_equal(np.isinf(dist), np.isinf(expected))
     np.testing.assert_allclose(dist[np.isfinite(dist)], expected[np.isfinite(expected)], atol=1e-6)
