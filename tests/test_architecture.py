@@ -55,3 +55,49 @@ def test_no_upward_import(path):
     tree = ast.parse(path.read_text(encoding="utf-8"))
     upward = {m for m in _imported(tree) if m in LEVEL and LEVEL[m] > own}
     assert not upward, f"{path.name} (level {own}) imports {sorted(upward)}"
+
+
+def _private_uses(tree: ast.AST) -> set[str]:
+    """Names starting with one underscore taken from another geoapp module."""
+    aliases: dict[str, str] = {}
+    out = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and node.module and node.module.startswith("geoapp"):
+            for a in node.names:
+                mod_file = PKG.joinpath(*node.module.split(".")[1:], f"{a.name}.py")
+                if mod_file.exists():  # a private MODULE of the package (shared internals)
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+                elif a.name.startswith("_") and not a.name.startswith("__"):
+                    out.add(f"{node.module}.{a.name}")
+                elif node.module == "geoapp" or a.name[:1].islower():
+                    aliases[a.asname or a.name] = f"{node.module}.{a.name}"
+        elif isinstance(node, ast.Import):
+            for a in node.names:
+                if a.name.startswith("geoapp"):
+                    aliases[a.asname or a.name.split(".")[0]] = a.name
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.Attribute)
+            and isinstance(node.value, ast.Name)
+            and node.value.id in aliases
+            and node.attr.startswith("_")
+            and not node.attr.startswith("__")
+        ):
+            out.add(f"{aliases[node.value.id]}.{node.attr}")
+    return out
+
+
+OUTSIDE = sorted(
+    [
+        *PKG.parent.glob("app_pages/*.py"),
+        *PKG.parent.glob("analyses/*.py"),
+        PKG.parent / "streamlit_app.py",
+    ]
+)
+
+
+@pytest.mark.parametrize("path", FILES + OUTSIDE, ids=lambda p: str(p.relative_to(PKG.parent)))
+def test_no_private_names_of_other_modules(path):
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    used = _private_uses(tree)
+    assert not used, f"{path.name} uses private names of other modules: {sorted(used)}"
