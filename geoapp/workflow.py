@@ -35,7 +35,7 @@ from geoapp import zones as _zones
 from geoapp.catalog import Layer
 from geoapp.errors import InputError
 from geoapp.layers import select_features
-from geoapp.region import SYNTHETIC_LABEL, Region
+from geoapp.region import META_WARNINGS, SYNTHETIC_LABEL, Region
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +64,7 @@ def load_region(
     facility_tables: Iterable[tuple[str | os.PathLike[str], str, str]] = (),
     catalog: Mapping[str, Layer] | None = None,
     admin_level: int | None = None,
+    population: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
 ) -> Region:
     """Load a study region from one source and optional user files.
@@ -87,6 +88,9 @@ def load_region(
         ``"density"`` (classified later from population, see :func:`prepare_demand`).
     facility_tables
         ``(path, layer_id, coords)`` triples of CSV/Excel facility lists to add.
+    population
+        A population GeoTIFF (WorldPop, GHS-POP ...) used as the demand source
+        (``Region.population_raster``, read by :func:`prepare_demand`).
     """
     from geoapp.sources import boundaries as _bnd
     from geoapp.sources import facilities_table
@@ -137,10 +141,20 @@ def load_region(
         region = region.with_(census=table)
     if zones is not None and str(zones) != "density":
         mapping = _zones.load_zone_mapping(zones)
-        region = region.with_(boundaries=_zones.apply_zone_mapping(region.boundaries, mapping))
-        region.meta = {**region.meta, "zone_method": f"mapping:{zones}"}
+        region = region.with_(
+            boundaries=_zones.apply_zone_mapping(region.boundaries, mapping),
+            zone_method=f"mapping:{mapping.name}",
+            meta={**region.meta, "zone_method": f"mapping:{mapping.name}"},
+        )
     elif zones is not None:
-        region.meta = {**region.meta, "zone_method": "density"}
+        region = region.with_(zone_method="density", meta={**region.meta, "zone_method": "density"})
+    if population is not None:
+        if not Path(population).is_file():
+            raise InputError(
+                f"--population {population}: file not found; give a GeoTIFF of residents "
+                "per cell (WorldPop, GHS-POP)"
+            )
+        region = region.with_(population_raster=str(population))
     extra = []
     for path, layer_id, coords in facility_tables:
         extra.append(
@@ -160,36 +174,54 @@ def load_region(
 def prepare_demand(
     region: Region,
     *,
-    m2_per_person: float = population.DEFAULT_M2_PER_PERSON,
+    zones: str | None = None,
+    profile: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    m2_per_person: float | None = None,
+    share_60plus: float | None = None,
+    zone_params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
-) -> gpd.GeoDataFrame:
-    """Estimate residents per building (scaled to the region's census when present).
+) -> population.Demand:
+    """Estimate the region's demand (a :class:`~geoapp.population.Demand`); pure.
 
-    When the region's zones are to be classified from density (``zones="density"``),
-    the district zone types are set here from the demand and recorded in
-    ``demand.attrs["zone_method"]``.
+    The region is not changed. Zones: ``zones`` (default ``region.zone_method``):
+    ``"density"`` gives every point the zone type of the settlement it lies in; any
+    other value keeps the districts' zone types (``settlement`` is filled either way).
+    The population raster (``region.population_raster``) is read here when set.
+
+    Parameters
+    ----------
+    region
+        The loaded region.
+    zones
+        ``"density"`` or ``"mapping:<name>"``/None (district zone types).
+    profile, m2_per_person, share_60plus
+        Demand profile (``"china"``, ``"world"``, a TOML path) and overrides; default
+        chosen from the region's location.
+    zone_params
+        Settlement thresholds (:data:`geoapp.zones.SETTLEMENT_DEFAULTS`).
     """
+    from geoapp.sources.raster import read_population_raster
+
     _tick(progress, "Estimating population", 0.1)
+    zones = zones if zones is not None else region.zone_method or region.meta.get("zone_method")
+    raster = None
+    if region.population_raster:
+        extent = region.boundaries if len(region.boundaries) else region.extent()
+        raster = read_population_raster(region.population_raster, extent)
     demand = population.estimate_population(
         region.buildings,
         region.boundaries,
         census=region.census,
         landuse=region.landuse,
+        raster=raster,
+        features=region.features,
+        profile=profile,
         m2_per_person=m2_per_person,
+        share_60plus=share_60plus,
+        zones=zones,
+        zone_params=zone_params,
     )
-    if region.meta.get("zone_method") == "density":
-        bnd = _zones.zone_boundaries_by_density(region.boundaries, demand)
-        region.boundaries = bnd
-        region.meta = {**region.meta, "zone_method": bnd.attrs.get("zone_method", "density")}
-        demand = population.estimate_population(
-            region.buildings,
-            bnd,
-            census=region.census,
-            landuse=region.landuse,
-            m2_per_person=m2_per_person,
-        )
-        demand.attrs["zone_method"] = "density"
-    _tick(progress, f"{len(demand):,} demand points, {demand['pop'].sum():,.0f} residents", 1.0)
+    _tick(progress, f"{len(demand.points):,} demand points, {demand.total:,.0f} residents", 1.0)
     return demand
 
 
@@ -208,7 +240,7 @@ def get_graph(region: Region, *, progress: Progress | None = None) -> network.Wa
 
 def prepare(
     region: Region, *, mode: str = "network", progress: Progress | None = None
-) -> tuple[gpd.GeoDataFrame, network.WalkGraph | None]:
+) -> tuple[population.Demand, network.WalkGraph | None]:
     """Return the region's demand and, in network mode, its walking graph.
 
     The two inputs every :func:`analyse_layer` call needs; compute them once per region.
@@ -264,7 +296,8 @@ def region_meta(region: Region) -> dict[str, Any]:
         "region": region.label,
         "source": region.source,
         "synthetic": bool(region.synthetic),
-        "zone_method": region.meta.get("zone_method")
+        "zone_method": region.zone_method
+        or region.meta.get("zone_method")
         or (
             "district attributes"
             if (region.boundaries.get("zone_type", "unknown") != "unknown").any()
@@ -283,7 +316,7 @@ def analyse_layer(
     region: Region,
     layer: Layer,
     *,
-    demand: gpd.GeoDataFrame,
+    demand: population.Demand,
     graph: network.WalkGraph | None = None,
     mode: str = "network",
     speed_kmh: float = coverage.WALK_SPEED_KMH,
@@ -299,7 +332,8 @@ def analyse_layer(
     layer
         The catalog layer to analyse.
     demand
-        Output of :func:`prepare_demand`.
+        Output of :func:`prepare_demand` (its ``points`` are the demand; its warnings,
+        profile and data-quality table go into the metadata).
     graph
         Output of :func:`get_graph`; required for ``mode="network"``.
     mode
@@ -309,6 +343,7 @@ def analyse_layer(
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    warnings = [*region.meta.get(META_WARNINGS, []), *demand.warnings]
     _tick(progress, f"{layer.name()}: selecting facilities", 0.05)
     facilities = select_features(region.features, layer)
     if len(facilities) == 0:
@@ -321,7 +356,7 @@ def analyse_layer(
     _tick(progress, f"{layer.name()}: walking distances", 0.2)
     limit = layer.max_radius_m * SEARCH_FACTOR
     access = coverage.compute_access(
-        demand,
+        demand.points,
         facilities,
         graph=graph,
         mode=mode,
@@ -359,15 +394,33 @@ def analyse_layer(
         "radii_m": list(layer.radii_m),
         "target_m": layer.target_m,
         "search_limit_m": limit,
-        "demand_method": demand.attrs.get("demand_method", "buildings"),
-        "assumptions": demand.attrs.get("assumptions", {}),
+        "demand_method": demand.method,
+        "assumptions": list(demand.assumptions),
+        "population_profile": dict(demand.profile),
+        "zone_method": demand.zone_method,
+        "zone_params": dict(demand.zone_params),
+        "control_totals": demand.control_totals,
+        "data_quality": demand.quality.astype(object)
+        .where(demand.quality.notna(), None)
+        .to_dict(orient="records"),
+        "warnings": list(warnings),
         "n_facilities": len(facilities),
-        "n_demand_points": len(demand),
+        "n_demand_points": len(demand.points),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "versions": _versions(),
     }
     _tick(progress, f"{layer.name()}: done", 1.0)
-    return LayerAnalysis(layer, facilities, access, summary, catchments, gap_areas, hexes, meta)
+    return LayerAnalysis(
+        layer,
+        facilities,
+        access,
+        summary,
+        catchments,
+        gap_areas,
+        hexes,
+        meta,
+        warnings=tuple(warnings),
+    )
 
 
 def compare(
