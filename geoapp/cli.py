@@ -61,6 +61,11 @@ def add_region_arguments(parser: argparse.ArgumentParser) -> None:
         "--zones", metavar="TOML", help="zone mapping: 'beijing', a TOML file, or 'density'"
     )
     g.add_argument(
+        "--population",
+        metavar="FILE.tif",
+        help="population raster (GeoTIFF, e.g. WorldPop or GHS-POP) as the demand source",
+    )
+    g.add_argument(
         "--facilities",
         metavar="CSV:LAYER:COORDS",
         action="append",
@@ -121,6 +126,7 @@ def region_from_args(args: argparse.Namespace, progress: Callable | None = None)
         facility_tables=tables,
         catalog=load_catalog_from_args(args),
         admin_level=args.admin_level,
+        population=getattr(args, "population", None),
         progress=progress,
     )
     if region.synthetic:

@@ -662,22 +662,31 @@ def unbuilt_landuse(
             cover = pairs.dissolve(by="_i")
             hit = cover.index.to_numpy()
             geoms = lu.geometry.to_numpy().copy()
-            geoms[hit] = shapely.difference(geoms[hit], cover.geometry.to_numpy())
-            part = gpd.GeoDataFrame({"_i": lu["_i"].to_numpy()}, geometry=geoms, crs=crs)
-            part = part.loc[~part.geometry.is_empty]
+            # only polygons with buildings are cut and opened; the others stay whole
+            cut = shapely.difference(geoms[hit], cover.geometry.to_numpy())
+            opened = shapely.intersection(
+                shapely.buffer(shapely.buffer(cut, -OPENING_M), OPENING_M), geoms[hit]
+            )
+            pieces = gpd.GeoDataFrame({"_i": hit}, geometry=opened, crs=crs).explode(
+                index_parts=False
+            )
+            pieces = pieces.loc[
+                (pieces.geometry.geom_type == "Polygon").to_numpy()
+                & (pieces.area.to_numpy() >= MIN_UNBUILT_M2)
+            ]
+            whole = np.setdiff1d(lu["_i"].to_numpy(), hit)
+            part = pd.concat(
+                [
+                    pieces,
+                    gpd.GeoDataFrame({"_i": whole}, geometry=geoms[whole], crs=crs),
+                ],
+                ignore_index=True,
+            )
+    part = gpd.GeoDataFrame(part, geometry="geometry", crs=crs)
+    part = part.loc[~part.geometry.is_empty & part.geometry.notna()]
     if not len(part):
         return empty
-    opened = shapely.intersection(
-        part.geometry.buffer(-OPENING_M).buffer(OPENING_M).to_numpy(),
-        lu.geometry.to_numpy()[part["_i"].to_numpy()],
-    )
-    pieces = gpd.GeoDataFrame({"_i": part["_i"].to_numpy()}, geometry=opened, crs=crs)
-    pieces = pieces.explode(index_parts=False)
-    pieces = pieces.loc[pieces.geometry.geom_type == "Polygon"]
-    pieces = pieces.loc[pieces.area.to_numpy() >= MIN_UNBUILT_M2]
-    if not len(pieces):
-        return empty
-    merged = pieces.dissolve(by="_i").reset_index()
+    merged = part.dissolve(by="_i").reset_index()
     i = merged["_i"].to_numpy()
     return gpd.GeoDataFrame(
         {
@@ -942,6 +951,7 @@ def estimate_population(
     control_totals: bool = True,
     zones: str | None = None,
     zone_params: Mapping[str, Any] | None = None,
+    data_extent: Any = None,
 ) -> Demand:
     """Estimate residents per demand point (the demand table) and how it was made.
 
@@ -995,6 +1005,11 @@ def estimate_population(
         name, None): ``zone_type`` stays the district's.
     zone_params
         Settlement thresholds (:data:`geoapp.zones.SETTLEMENT_DEFAULTS`).
+    data_extent
+        Shapely geometry (EPSG:4326) the extract's data covers. A boundary's
+        ``population`` is a control total only when 95% of the boundary lies inside it
+        (a clipped district would be inflated); the place checks report circles the
+        extract cuts. None: the districts are taken as fully covered.
 
     Returns
     -------
@@ -1210,9 +1225,10 @@ def estimate_population(
         warnings.append("The census table was ignored: there are no district boundaries.")
     elif control_totals and has_b and "population" in boundaries.columns:
         tags = pd.to_numeric(boundaries["population"], errors="coerce").to_numpy(dtype=float)
-        data_box = box(*pts.total_bounds)
-        inside = bgeo.intersection(data_box).area.to_numpy() / np.maximum(
-            bgeo.area.to_numpy(), 1e-18
+        inside = (
+            bgeo.intersection(data_extent).area.to_numpy() / np.maximum(bgeo.area.to_numpy(), 1e-18)
+            if data_extent is not None
+            else np.ones(nb)
         )
         used = []
         for bi in np.flatnonzero(np.isfinite(tags) & (tags > 0)):
@@ -1303,7 +1319,7 @@ def estimate_population(
     )
 
     # ---- checks against the data's own population tags
-    extent = boundaries.geometry.to_crs(WGS84).union_all() if has_b else box(*out.total_bounds)
+    extent = data_extent if data_extent is not None else box(*out.total_bounds)
     _, place_warnings = check_places(
         out,
         features,

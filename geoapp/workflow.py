@@ -171,6 +171,17 @@ def load_region(
     return region
 
 
+def _data_extent(region: Region):
+    """Bounding box (EPSG:4326) of the region's streets, buildings and landuse, or None."""
+    from shapely.geometry import box
+
+    frames = [f for f in (region.edges, region.buildings, region.landuse) if len(f)]
+    if not frames:
+        return None
+    b = pd.concat([f.geometry.bounds for f in frames])
+    return box(b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max())
+
+
 def prepare_demand(
     region: Region,
     *,
@@ -220,6 +231,7 @@ def prepare_demand(
         share_60plus=share_60plus,
         zones=zones,
         zone_params=zone_params,
+        data_extent=_data_extent(region),
     )
     _tick(progress, f"{len(demand.points):,} demand points, {demand.total:,.0f} residents", 1.0)
     return demand
