@@ -524,6 +524,8 @@ def write_bundle(
             "floor_area_m2",
             "zone_type",
             "zone_fine",
+            "settlement",
+            "pop_source",
             "district",
             "district_code",
             "h3",

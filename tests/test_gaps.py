@@ -354,7 +354,7 @@ def test_demo_pipeline_gaps_ranked_and_core_above_rural():
     region = demo_region()
     demand = estimate_population(
         region.buildings, region.boundaries, census=region.census, landuse=region.landuse
-    )
+    ).points
     graph = cached_graph(region.nodes, region.edges, cache_dir=False)
     from geoapp.layers import select_features
 
