@@ -118,6 +118,11 @@ PLACE_RADIUS_M = {"city": 5_000.0, "town": 2_500.0, "village": 1_000.0, "hamlet"
 #: Buildings per km² of residential land below which a warning blames sparse mapping.
 FEW_BUILDINGS_PER_KM2 = 300.0
 
+#: ``highway`` values of residential streets (for the sparse-mapping check).
+RESIDENTIAL_STREETS = frozenset({"residential", "living_street"})
+#: Fewer housing buildings per km of residential street than this gives a warning.
+FEW_BUILDINGS_PER_STREET_KM = 10.0
+
 #: ``building`` values that always house residents.
 RESIDENTIAL_BUILDINGS = frozenset(
     {
@@ -952,6 +957,7 @@ def estimate_population(
     zones: str | None = None,
     zone_params: Mapping[str, Any] | None = None,
     data_extent: Any = None,
+    edges: gpd.GeoDataFrame | None = None,
 ) -> Demand:
     """Estimate residents per demand point (the demand table) and how it was made.
 
@@ -1010,6 +1016,10 @@ def estimate_population(
         ``population`` is a control total only when 95% of the boundary lies inside it
         (a clipped district would be inflated); the place checks report circles the
         extract cuts. None: the districts are taken as fully covered.
+    edges
+        The walking network (``highway``, ``length_m``): when residential streets are
+        mapped but homes are not (fewer than :data:`FEW_BUILDINGS_PER_STREET_KM`
+        housing buildings per km of residential street), a warning says so.
 
     Returns
     -------
@@ -1330,6 +1340,9 @@ def estimate_population(
     )
     warnings += place_warnings
 
+    w = _street_check(edges, len(hb), float(out["pop"].sum()), method)
+    if w:
+        warnings.append(w)
     quality = _quality(out, d_name, hb, landuse, bgeo)
     for w in warnings:
         log.warning("%s", w)
@@ -1352,6 +1365,29 @@ def estimate_population(
         control_totals=control,
         assumptions=tuple(assumptions),
         outside_pop=outside_pop,
+    )
+
+
+def _street_check(
+    edges: gpd.GeoDataFrame | None, n_housing: int, total: float, method: str
+) -> str | None:
+    """Warn when residential streets are mapped but the homes along them are not."""
+    if edges is None or not len(edges) or "highway" not in edges.columns or method == "raster":
+        return None
+    res = _tags(edges, "highway").isin(RESIDENTIAL_STREETS).to_numpy()
+    length = pd.to_numeric(edges.get("length_m"), errors="coerce").fillna(0.0).to_numpy()
+    km = float(length[res].sum()) / 1000.0
+    if km < 1.0:
+        return None
+    per_km = n_housing / km
+    if per_km >= FEW_BUILDINGS_PER_STREET_KM:
+        return None
+    return (
+        f"The extract has {km:,.0f} km of residential streets but only {n_housing:,} housing "
+        f"buildings ({per_km:.1f} per km; a street lined with homes has about 100): most "
+        f"homes are not mapped, so the {total:,.0f} residents estimated are far too few. "
+        "Give a population raster (--population FILE.tif, e.g. WorldPop or GHS-POP) or a "
+        "district census (--census)."
     )
 
 

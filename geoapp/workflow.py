@@ -232,6 +232,7 @@ def prepare_demand(
         zones=zones,
         zone_params=zone_params,
         data_extent=_data_extent(region),
+        edges=region.edges,
     )
     _tick(progress, f"{len(demand.points):,} demand points, {demand.total:,.0f} residents", 1.0)
     return demand

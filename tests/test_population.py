@@ -502,3 +502,20 @@ def test_raster_outside_region_is_an_input_error(tmp_path):
         read_population_raster(path, far)
     with pytest.raises(InputError, match="not found"):
         read_population_raster(tmp_path / "missing.tif", far)
+
+
+def test_streets_without_homes_are_named():
+    b = _buildings([(0, 0, 10, 10, "house", 1.0)])
+    edges = gpd.GeoDataFrame(
+        {"u": [1], "v": [2], "length_m": [5000.0], "highway": ["residential"], "name": [None]},
+        geometry=[box(X0, Y0, X0 + 1, Y0 + 1).boundary],
+        crs=UTM,
+    ).to_crs(4326)
+    dem = estimate_population(b, _two_districts(), edges=edges)
+    hits = [w for w in dem.warnings if "5 km of residential streets" in w]
+    assert len(hits) == 1 and "--population" in hits[0]
+    dense = _buildings([(x, 0, 10, 10, "house", 1.0) for x in range(0, 1000, 20)])
+    assert not any(
+        "residential streets" in w
+        for w in estimate_population(dense, _two_districts(), edges=edges).warnings
+    )
