@@ -12,9 +12,11 @@ default number of levels when missing). Which buildings house residents:
 * values of :data:`NON_RESIDENTIAL` (sheds, garages, shops, churches ...) never;
 * any other value (mostly untagged ``building=yes``) only with residential evidence:
   a footprint of at least :data:`MIN_HOME_FOOTPRINT_M2` (smaller ones are sheds and
-  garages) **and** either its representative point inside residential landuse, or
-  within :data:`NEAR_HOME_M` of a building that houses residents by the two rules
-  above. When the extract carries no residential evidence at all (no residential
+  garages) **and** one of: its representative point inside residential landuse; at
+  least :data:`MULTI_STOREY_LEVELS` tagged ``building:levels`` (multi-storey untagged
+  buildings are mostly flats, often above shops); a footprint within
+  :data:`NEAR_HOME_M` of a building that houses residents by these rules. Large
+  single-storey untagged halls away from homes (supermarkets, depots) do not count. When the extract carries no residential evidence at all (no residential
   building value, no residential landuse), untagged buildings of
   :data:`MIN_HOME_FOOTPRINT_M2`–:data:`MAX_UNTAGGED_HOME_M2` count, with a warning.
 
@@ -101,8 +103,10 @@ CHINA_BBOX = (73.5, 18.1, 135.1, 53.6)
 
 #: Untagged buildings smaller than this footprint (m²) are sheds, garages, kiosks.
 MIN_HOME_FOOTPRINT_M2 = 30.0
-#: Untagged buildings within this distance (m, representative points) of a home count.
+#: Untagged buildings within this distance (m, footprint to footprint) of a home count.
 NEAR_HOME_M = 50.0
+#: Untagged buildings with at least this many ``building:levels`` count (mostly flats).
+MULTI_STOREY_LEVELS = 3
 #: Largest untagged footprint (m²) counted when the extract has no residential evidence.
 MAX_UNTAGGED_HOME_M2 = 1_000.0
 #: Plot around each housing building taken as built (m) when finding unbuilt landuse.
@@ -612,12 +616,18 @@ def housing_mask(
                 "housing. Give a census (--census) or a population raster (--population)."
             )
         return housing, in_res, warnings
-    anchor = explicit | (untagged & in_res)
+    levels = (
+        pd.to_numeric(buildings["levels"], errors="coerce").to_numpy(dtype=float)
+        if "levels" in buildings.columns
+        else np.full(n, np.nan)
+    )
+    tall = untagged & (np.nan_to_num(levels, nan=0.0) >= MULTI_STOREY_LEVELS)
+    anchor = explicit | (untagged & (in_res | tall))
     near = np.zeros(n, dtype=bool)
-    cand = np.flatnonzero(untagged & ~in_res)
+    cand = np.flatnonzero(untagged & ~anchor)
     if len(cand) and anchor.any():
-        a = gpd.GeoSeries(reps.to_numpy()[anchor], crs=crs)
-        c = reps.to_numpy()[cand]
+        a = gpd.GeoSeries(loc.to_numpy()[anchor], crs=crs)
+        c = loc.to_numpy()[cand]
         hit = np.unique(a.sindex.query(c, predicate="dwithin", distance=NEAR_HOME_M)[0])
         near[cand[hit]] = True
     housing = anchor | near
