@@ -739,6 +739,15 @@ def _components(mask: np.ndarray, pop: np.ndarray, conn: int) -> tuple[np.ndarra
     return labels, sums
 
 
+def _groups(n: int, share: float) -> str:
+    if n == 0:
+        return f"no other group holds {share:.0%} of its residents, so there is no new town"
+    return (
+        f"{n} other group{'s' if n > 1 else ''} holding at least {share:.0%} of its "
+        f"residents {'are new towns' if n > 1 else 'is a new town'}"
+    )
+
+
 def settlement_grid(
     pop: np.ndarray, **params: float | int | bool
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict, list[str]]:
@@ -821,8 +830,8 @@ def settlement_grid(
                 f"at {p['cluster_density']:,.0f}/km²). Zones are relative to this extract: "
                 f"the largest group of {p['cell_m']:,.0f} m cells at "
                 f"{p['cluster_density']:,.0f}+ residents/km² ({f_sum[core]:,.0f} residents) "
-                f"is the core, the {int(keep.sum() - 1)} other groups holding at least "
-                f"{p['fallback_share']:.0%} of its residents are new towns, the rest rural."
+                f"is the core; {_groups(int(keep.sum() - 1), float(p['fallback_share']))}; "
+                "the rest is rural."
             )
         else:
             sid = np.full(pop.shape, -1)
