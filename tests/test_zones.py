@@ -4,6 +4,8 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geoapp.errors import InputError
@@ -345,3 +347,26 @@ def test_settlements_empty_demand():
     empty = gpd.GeoDataFrame({"pop": pd.Series(dtype=float)}, geometry=[], crs=4326)
     res = classify_settlements(empty)
     assert len(res.grid) == 0 and len(res.settlement) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cells=st.dictionaries(
+        st.tuples(st.integers(0, 8), st.integers(0, 8)),
+        st.floats(0, 20_000),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_settlement_invariants(cells):
+    res = classify_settlements(_grid_demand(cells))
+    assert set(res.settlement) <= {"core", "new_town", "rural"}
+    assert res.grid["pop"].sum() == pytest.approx(sum(cells.values()), rel=1e-9, abs=1e-6)
+    dense = any(v >= 300.0 for v in cells.values())
+    # a core exists exactly when some cell reaches the cluster density
+    assert ("core" in set(res.settlement)) == dense
+    # core cells are at least as dense, on average, as rural ones
+    z = np.asarray(res.settlement)
+    pops = np.array(list(cells.values()))
+    if (z == "core").any() and (z == "rural").any():
+        assert pops[z == "core"].mean() >= pops[z == "rural"].mean()
