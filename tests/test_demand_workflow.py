@@ -309,3 +309,61 @@ def test_steps_leave_the_region_unchanged(zones, tmp_path):
         assert set(demand.points["zone_type"]) <= set(SETTLEMENT_TYPES)
     else:
         assert (demand.points["zone_type"] != "unknown").all()
+
+
+def test_cli_population_option(extract_pbf, tmp_path):
+    import rasterio
+    from rasterio.transform import from_origin
+
+    from geoapp.cli import main
+
+    path = tmp_path / "pop.tif"
+    with rasterio.open(
+        path,
+        "w",
+        driver="GTiff",
+        height=4,
+        width=4,
+        count=1,
+        dtype="float32",
+        crs="EPSG:4326",
+        transform=from_origin(LON0 + 0.001, LAT0 + 0.009, 0.002, 0.002),
+        nodata=-1,
+    ) as dst:
+        dst.write(
+            np.array(
+                [[1, 2, 3, 4], [5, 6, 7, 8], [9, 10, -1, 12], [13, 14, 15, 16]], dtype="float32"
+            ),
+            1,
+        )
+    out = tmp_path / "out"
+    args = [
+        "coverage",
+        "--osm",
+        str(extract_pbf),
+        "--population",
+        str(path),
+        "--layer",
+        "elderly_care",
+    ]
+    assert main([*args, "--out", str(out), "--quiet", "--no-map"]) == 0
+    demand = gpd.read_file(out / "demand.geojson")
+    # every cell lies inside the extract: all but the nodata cell count
+    assert demand["pop"].sum() == pytest.approx(136 - 11, rel=1e-6)
+    meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    assert meta["demand_method"].startswith("raster")
+    assert (
+        main(
+            [
+                *args[:-4],
+                "--population",
+                str(tmp_path / "nope.tif"),
+                "--layer",
+                "elderly_care",
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 2
+    )
