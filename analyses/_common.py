@@ -67,13 +67,21 @@ def load(args: argparse.Namespace) -> Region:
 def setup(args: argparse.Namespace, layer_ids: Sequence[str] | None = None):
     """Load the layers (default: the whole catalog), the region, its demand and graph.
 
-    Returns ``(catalog, layers, region, demand, graph)``; ``graph`` is None in
-    straight-line mode.
+    Returns ``(catalog, layers, region, demand, graph)``; ``demand`` is a
+    :class:`geoapp.population.Demand`, ``graph`` is None in straight-line mode. Prints
+    the population profile and the data warnings.
     """
     catalog = load_catalog_from_args(args)
     layers: list[Layer] = [get_layer(lid, catalog) for lid in (layer_ids or list(catalog))]
     region = load(args)
     demand, graph = workflow.prepare(region, mode=args.mode)
+    p = demand.profile
+    print(
+        f"Population ({demand.method}): {demand.total:,.0f} residents; profile {p['name']!r}: "
+        f"{p['m2_per_person']:g} m² per person, {p['share_60plus']:.1%} aged 60+"
+    )
+    for w in [*region.meta.get("warnings", []), *demand.warnings]:
+        print(f"warning: {w}")
     return catalog, layers, region, demand, graph
 
 

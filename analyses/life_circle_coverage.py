@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     catalog, layers, region, demand, graph = setup(args, args.layer)
     print(headline(region))
     print(
-        f"{demand['pop'].sum():,.0f} residents ({demand['pop_60plus'].sum():,.0f} aged 60+), "
+        f"{demand.total:,.0f} residents ({demand.points['pop_60plus'].sum():,.0f} aged 60+), "
         f"{'walking distance' if args.mode == 'network' else 'straight-line distance'}:"
     )
     for layer in layers:

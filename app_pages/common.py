@@ -37,12 +37,12 @@ import pandas as pd
 import streamlit as st
 
 from app_pages.uploads import FACILITY_CRS, Upload, load_uploads
-from geoapp import coverage, maps, workflow
+from geoapp import coverage, maps, population, workflow
 from geoapp.catalog import Layer, load_catalog
 from geoapp.errors import GeoappError, NetworkUnavailableError
 from geoapp.i18n import LANGUAGE_NAMES, STRINGS, t
 from geoapp.layers import select_features
-from geoapp.region import Region
+from geoapp.region import META_WARNINGS, Region
 
 log = logging.getLogger(__name__)
 
@@ -101,6 +101,7 @@ def page_header(page: str) -> tuple[Region, str, str]:
     st.title(tr(f"page_{page}"))
     st.caption(region.label)
     synthetic_banner(region)
+    show_data_warnings(key, region)
     if f"{page}_intro" in STRINGS:
         st.write(tr(f"{page}_intro"))
     return region, key, lang()
@@ -116,9 +117,32 @@ def synthetic_banner(region: Region) -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
-def demand(region_key: str, _region: Region) -> gpd.GeoDataFrame:
-    """Return the demand table of the region (shared, read-only)."""
+def demand(region_key: str, _region: Region) -> population.Demand:
+    """Return the region's demand (a :class:`geoapp.population.Demand`, shared, read-only)."""
     return workflow.prepare_demand(_region)
+
+
+def show_data_warnings(region_key: str, region: Region) -> None:
+    """Show the region's data warnings and demand profile (sources and population)."""
+    try:
+        dem = demand(region_key, region)
+    except GeoappError:
+        return
+    warnings = [*region.meta.get(META_WARNINGS, []), *dem.warnings]
+    p = dem.profile
+    zh = lang() == "zh"
+    note = (
+        f"人口估算：{p['name']}（{p['m2_per_person']:g} m²/人，60岁及以上 {p['share_60plus']:.1%}）"
+        if zh
+        else f"Population profile {p['name']!r}: {p['m2_per_person']:g} m² per person, "
+        f"{p['share_60plus']:.1%} aged 60+ ({dem.method})"
+    )
+    st.caption(note)
+    if warnings:
+        label = f"数据提示（{len(warnings)}）" if zh else f"Data warnings ({len(warnings)})"
+        with st.expander(f"⚠️ {label}"):
+            for w in warnings:
+                st.markdown(f"- {w}")
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -169,7 +193,7 @@ def facilities_by_layer(region_key: str, _region: Region) -> dict[str, gpd.GeoDa
 @st.cache_data(show_spinner=False, max_entries=8)
 def district_stats(region_key: str, _region: Region) -> pd.DataFrame:
     """Return population, 60+ and facility counts per district."""
-    dem = demand(region_key, _region)
+    dem = demand(region_key, _region).points
     stats = (
         pd.DataFrame(
             {

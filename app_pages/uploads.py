@@ -120,7 +120,6 @@ def _apply_files(
     region = base
     if "boundaries" in paths:
         from geoapp.sources.boundaries import read_boundaries
-
         from geoapp.workflow import replace_districts
 
         # user districts replace the source's districts and census (a census upload below

@@ -73,6 +73,11 @@ def add_region_arguments(parser: argparse.ArgumentParser) -> None:
         "--zones", metavar="TOML", help="zone mapping: 'beijing', a TOML file, or 'density'"
     )
     g.add_argument(
+        "--population",
+        metavar="FILE.tif",
+        help="population raster (GeoTIFF, e.g. WorldPop or GHS-POP) as the demand source",
+    )
+    g.add_argument(
         "--facilities",
         metavar="CSV:LAYER:COORDS",
         action="append",
@@ -139,6 +144,7 @@ def region_from_args(
         catalog=layers if layers is not None else load_catalog_from_args(args),
         admin_level=args.admin_level,
         timeout=getattr(args, "timeout", DEFAULT_TIMEOUT_S),
+        population=getattr(args, "population", None),
         progress=progress,
     )
     if region.synthetic:

@@ -54,11 +54,18 @@ def empty_gdf(columns: tuple[str, ...] | list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame({c: pd.Series(dtype=object) for c in columns}, geometry=[], crs=WGS84)
 
 
-@dataclass
+@dataclass(frozen=True, eq=False)
 class Region:
     """Everything loaded for one study area, every frame in EPSG:4326.
 
-    Column contracts are in docs/architecture.md.
+    Immutable: fields cannot be reassigned (use :meth:`with_` for a changed copy) and no
+    step changes the frames in place. Column contracts are in docs/architecture.md.
+
+    ``zone_method`` says how zone types are decided: ``None`` (the districts' own
+    ``zone_type``), ``"density"`` (every demand point takes the class of the settlement
+    it lies in, see :func:`geoapp.zones.classify_settlements`) or ``"mapping:<name>"``
+    (a zone mapping already applied to ``boundaries``). ``population_raster`` is the
+    path of a population GeoTIFF used as the demand source (``--population``).
     """
 
     name: str
@@ -72,6 +79,8 @@ class Region:
     census: pd.DataFrame | None = None
     synthetic: bool = False
     meta: dict[str, Any] = field(default_factory=dict)
+    zone_method: str | None = None
+    population_raster: str | None = None
 
     @property
     def label(self) -> str:

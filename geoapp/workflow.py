@@ -35,7 +35,7 @@ from geoapp import zones as _zones
 from geoapp.catalog import Layer
 from geoapp.errors import InputError
 from geoapp.layers import select_features
-from geoapp.region import SYNTHETIC_LABEL, Region
+from geoapp.region import META_WARNINGS, SYNTHETIC_LABEL, Region
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +65,7 @@ def load_region(
     catalog: Mapping[str, Layer] | None = None,
     admin_level: int | None = None,
     timeout: float = 180.0,
+    population: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     facility_max_street_m: float = 500.0,
 ) -> Region:
@@ -99,6 +100,9 @@ def load_region(
         Largest distance (m) from a table's facility to the nearest street edge.
     timeout
         Seconds the whole ``place`` download may take (``--timeout``).
+    population
+        A population GeoTIFF (WorldPop, GHS-POP ...) used as the demand source
+        (``Region.population_raster``, read by :func:`prepare_demand`).
     """
     from geoapp.crs import normalise_coords_name
     from geoapp.region import META_WARNINGS
@@ -154,10 +158,20 @@ def load_region(
         region = region.with_(census=table)
     if zones is not None and str(zones) != "density":
         mapping = _zones.load_zone_mapping(zones)
-        region = region.with_(boundaries=_zones.apply_zone_mapping(region.boundaries, mapping))
-        region.meta = {**region.meta, "zone_method": f"mapping:{zones}"}
+        region = region.with_(
+            boundaries=_zones.apply_zone_mapping(region.boundaries, mapping),
+            zone_method=f"mapping:{mapping.name}",
+            meta={**region.meta, "zone_method": f"mapping:{mapping.name}"},
+        )
     elif zones is not None:
-        region.meta = {**region.meta, "zone_method": "density"}
+        region = region.with_(zone_method="density", meta={**region.meta, "zone_method": "density"})
+    if population is not None:
+        if not Path(population).is_file():
+            raise InputError(
+                f"--population {population}: file not found; give a GeoTIFF of residents "
+                "per cell (WorldPop, GHS-POP)"
+            )
+        region = region.with_(population_raster=str(population))
     extra, table_warnings = [], []
     area = guards.region_area(region.boundaries, region.edges, region.buildings)
     for path, layer_id, coords in facility_tables:
@@ -224,39 +238,70 @@ def replace_districts(region: Region, boundaries: gpd.GeoDataFrame, *, source: s
     return region.with_(boundaries=boundaries, census=None, meta={**region.meta, "warnings": warns})
 
 
+def _data_extent(region: Region):
+    """Bounding box (EPSG:4326) of the region's streets, buildings and landuse, or None."""
+    from shapely.geometry import box
+
+    frames = [f for f in (region.edges, region.buildings, region.landuse) if len(f)]
+    if not frames:
+        return None
+    b = pd.concat([f.geometry.bounds for f in frames])
+    return box(b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max())
+
+
 def prepare_demand(
     region: Region,
     *,
-    m2_per_person: float = population.DEFAULT_M2_PER_PERSON,
+    zones: str | None = None,
+    profile: str | os.PathLike[str] | Mapping[str, Any] | None = None,
+    m2_per_person: float | None = None,
+    share_60plus: float | None = None,
+    zone_params: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
-) -> gpd.GeoDataFrame:
-    """Estimate residents per building (scaled to the region's census when present).
+) -> population.Demand:
+    """Estimate the region's demand (a :class:`~geoapp.population.Demand`); pure.
 
-    When the region's zones are to be classified from density (``zones="density"``),
-    the district zone types are set here from the demand and recorded in
-    ``demand.attrs["zone_method"]``.
+    The region is not changed. Zones: ``zones`` (default ``region.zone_method``):
+    ``"density"`` gives every point the zone type of the settlement it lies in; any
+    other value keeps the districts' zone types (``settlement`` is filled either way).
+    The population raster (``region.population_raster``) is read here when set.
+
+    Parameters
+    ----------
+    region
+        The loaded region.
+    zones
+        ``"density"`` or ``"mapping:<name>"``/None (district zone types).
+    profile, m2_per_person, share_60plus
+        Demand profile (``"china"``, ``"world"``, a TOML path) and overrides; default
+        chosen from the region's location.
+    zone_params
+        Settlement thresholds (:data:`geoapp.zones.SETTLEMENT_DEFAULTS`).
     """
+    from geoapp.sources.raster import read_population_raster
+
     _tick(progress, "Estimating population", 0.1)
+    zones = zones if zones is not None else region.zone_method or region.meta.get("zone_method")
+    raster = None
+    if region.population_raster:
+        extent = region.boundaries if len(region.boundaries) else region.extent()
+        raster = read_population_raster(region.population_raster, extent)
     demand = population.estimate_population(
         region.buildings,
         region.boundaries,
         census=region.census,
         landuse=region.landuse,
+        raster=raster,
+        features=region.features,
+        profile=profile,
         m2_per_person=m2_per_person,
+        share_60plus=share_60plus,
+        zones=zones,
+        zone_params=zone_params,
+        data_extent=_data_extent(region),
+        edges=region.edges,
     )
-    if region.meta.get("zone_method") == "density":
-        bnd = _zones.zone_boundaries_by_density(region.boundaries, demand)
-        region.boundaries = bnd
-        region.meta = {**region.meta, "zone_method": bnd.attrs.get("zone_method", "density")}
-        demand = population.estimate_population(
-            region.buildings,
-            bnd,
-            census=region.census,
-            landuse=region.landuse,
-            m2_per_person=m2_per_person,
-        )
-        demand.attrs["zone_method"] = "density"
-    _tick(progress, f"{len(demand):,} demand points, {demand['pop'].sum():,.0f} residents", 1.0)
+    _tick(progress, f"{len(demand.points):,} demand points, {demand.total:,.0f} residents", 1.0)
     return demand
 
 
@@ -276,7 +321,7 @@ def get_graph(region: Region, *, progress: Progress | None = None) -> network.Wa
 
 def prepare(
     region: Region, *, mode: str = "network", progress: Progress | None = None
-) -> tuple[gpd.GeoDataFrame, network.WalkGraph | None]:
+) -> tuple[population.Demand, network.WalkGraph | None]:
     """Return the region's demand and, in network mode, its walking graph.
 
     The two inputs every :func:`analyse_layer` call needs; compute them once per region.
@@ -332,7 +377,8 @@ def region_meta(region: Region) -> dict[str, Any]:
         "region": region.label,
         "source": region.source,
         "synthetic": bool(region.synthetic),
-        "zone_method": region.meta.get("zone_method")
+        "zone_method": region.zone_method
+        or region.meta.get("zone_method")
         or (
             "district attributes"
             if (region.boundaries.get("zone_type", "unknown") != "unknown").any()
@@ -351,7 +397,7 @@ def analyse_layer(
     region: Region,
     layer: Layer,
     *,
-    demand: gpd.GeoDataFrame,
+    demand: population.Demand,
     graph: network.WalkGraph | None = None,
     mode: str = "network",
     speed_kmh: float = coverage.WALK_SPEED_KMH,
@@ -367,7 +413,8 @@ def analyse_layer(
     layer
         The catalog layer to analyse.
     demand
-        Output of :func:`prepare_demand`.
+        Output of :func:`prepare_demand` (its ``points`` are the demand; its warnings,
+        profile and data-quality table go into the metadata).
     graph
         Output of :func:`get_graph`; required for ``mode="network"``.
     mode
@@ -377,24 +424,26 @@ def analyse_layer(
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    warnings = [*region.meta.get(META_WARNINGS, []), *demand.warnings]
     _tick(progress, f"{layer.name()}: selecting facilities", 0.05)
     facilities = select_features(region.features, layer)
-    status, warnings = "ok", ()
+    status = "ok"
     if len(facilities) == 0:
         status = "no_data"
-        warnings = (
+        no_data = (
             f"No {layer.name('en')} facilities were found in the data for {region.name}; "
             "coverage cannot be assessed. Import a facility table with "
-            "--facilities FILE:LAYER:COORDS.",
+            "--facilities FILE:LAYER:COORDS."
         )
-        log.warning("%s", warnings[0])
+        warnings.append(no_data)
+        log.warning("%s", no_data)
     timings["select_s"] = time.perf_counter() - t0
 
     t = time.perf_counter()
     _tick(progress, f"{layer.name()}: walking distances", 0.2)
     limit = layer.max_radius_m * SEARCH_FACTOR
     access = coverage.compute_access(
-        demand,
+        demand.points,
         facilities,
         graph=graph,
         mode=mode,
@@ -439,10 +488,18 @@ def analyse_layer(
         "radii_m": list(layer.radii_m),
         "target_m": layer.target_m,
         "search_limit_m": limit,
-        "demand_method": demand.attrs.get("demand_method", "buildings"),
-        "assumptions": demand.attrs.get("assumptions", {}),
+        "demand_method": demand.method,
+        "assumptions": list(demand.assumptions),
+        "population_profile": dict(demand.profile),
+        "zone_method": demand.zone_method,
+        "zone_params": dict(demand.zone_params),
+        "control_totals": demand.control_totals,
+        "data_quality": demand.quality.astype(object)
+        .where(demand.quality.notna(), None)
+        .to_dict(orient="records"),
+        "warnings": list(warnings),
         "n_facilities": len(facilities),
-        "n_demand_points": len(demand),
+        "n_demand_points": len(demand.points),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "versions": _versions(),
     }
@@ -457,7 +514,7 @@ def analyse_layer(
         hexes,
         meta,
         status=status,
-        warnings=warnings,
+        warnings=tuple(warnings),
     )
 
 
@@ -586,6 +643,8 @@ def write_bundle(
             "floor_area_m2",
             "zone_type",
             "zone_fine",
+            "settlement",
+            "pop_source",
             "district",
             "district_code",
             "h3",

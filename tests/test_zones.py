@@ -4,17 +4,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geoapp.errors import InputError
 from geoapp.zones import (
     apply_zone_mapping,
     beijing_census,
-    classify_degree_of_urbanisation,
+    classify_settlements,
     load_zone_mapping,
     normalize_district_name,
     read_census,
-    zone_boundaries_by_density,
 )
 
 UTM = "EPSG:32650"  # metres, around Beijing
@@ -78,7 +79,6 @@ def test_beijing_preset_assigns_all_16(how):
     assert list(out["zone_type"]) == [BEIJING[c][1] for c in codes]
     assert list(out["zone_fine"]) == [BEIJING[c][2] for c in codes]
     assert list(out["district_code"]) == codes
-    assert out.attrs["zone_method"] == "mapping:beijing"
     assert (b["zone_type"] == "unknown").all()  # input untouched
 
 
@@ -120,7 +120,6 @@ def test_user_mapping_file(tmp_path):
     )
     out = apply_zone_mapping(_districts(["old town", "X"], ["", "9"]), p)
     assert list(out["zone_type"]) == ["core", "rural"]
-    assert out.attrs["zone_method"] == "mapping:gotham"
 
 
 def test_malformed_mapping_names_file_and_keys(tmp_path):
@@ -220,12 +219,12 @@ def _grid_demand(pops: dict[tuple[int, int], float], cell=1000.0) -> gpd.GeoData
     return gpd.GeoDataFrame({"pop": [pops[k] for k in rc]}, geometry=pts, crs=UTM).to_crs(4326)
 
 
-def _classes(grid: gpd.GeoDataFrame, pops) -> dict[tuple[int, int], str]:
+def _classes(grid: gpd.GeoDataFrame, pops, col="dou_class") -> dict[tuple[int, int], str]:
     """Class by the test's own (row, col); the grid starts at the lowest populated cell."""
     r0 = min(r for r, _ in pops)
     c0 = min(c for _, c in pops)
     rows, cols = grid["row"] + r0, grid["col"] + c0
-    return {(r, c): k for r, c, k in zip(rows, cols, grid["dou_class"], strict=True)}
+    return {(r, c): k for r, c, k in zip(rows, cols, grid[col], strict=True)}
 
 
 def test_dou_dense_blob_sparse_ring_isolated_cells():
@@ -242,63 +241,132 @@ def test_dou_dense_blob_sparse_ring_isolated_cells():
     # isolated cells far away: dense but tiny totals -> rural
     pops[(0, 12)] = 2000.0
     pops[(9, 12)] = 350.0
-    grid = classify_degree_of_urbanisation(_grid_demand(pops))
-    cls = _classes(grid, pops)
+    res = classify_settlements(_grid_demand(pops))
+    cls = _classes(res.grid, pops)
+    zone = _classes(res.grid, pops, "settlement")
     assert len(cls) == len(pops)
     blob = [(r, c) for r in range(2, 5) for c in range(2, 5)]
     ring = [(r, c) for r in range(1, 6) for c in range(1, 6) if (r, c) not in blob]
     assert len(ring) == 16
-    assert all(cls[k] == "urban_centre" for k in blob)
-    assert all(cls[k] == "urban_cluster" for k in ring)
-    assert cls[(0, 12)] == "rural" and cls[(9, 12)] == "rural"
-    assert set(grid["zone_type"]) == {"core", "new_town", "rural"}
-    assert grid.crs.to_epsg() == 4326
-    assert grid["density_per_km2"].max() == pytest.approx(6000.0)
-    assert grid["pop"].sum() == pytest.approx(sum(pops.values()))
+    assert all(cls[k] == "urban_centre" and zone[k] == "core" for k in blob)
+    assert all(cls[k] == "urban_cluster" and zone[k] == "new_town" for k in ring)
+    assert zone[(0, 12)] == "rural" and zone[(9, 12)] == "rural"
+    assert res.params["core_rule"] == "urban_centre" and not res.warnings
+    assert res.grid.crs.to_epsg() == 4326
+    assert res.grid["density_per_km2"].max() == pytest.approx(6000.0)
+    assert res.grid["pop"].sum() == pytest.approx(sum(pops.values()))
+    # per point: one point per cell, in input order
+    assert list(res.settlement) == [zone[k] for k in pops]
 
 
 def test_dou_centre_needs_edge_contiguity_cluster_allows_corners():
     # two dense cells touching only at a corner: 30,000 each
     pops = {(0, 0): 30_000.0, (1, 1): 30_000.0}
-    cls = _classes(classify_degree_of_urbanisation(_grid_demand(pops)), pops)
+    cls = _classes(classify_settlements(_grid_demand(pops)).grid, pops)
     # 4-connectivity: two centres of 30k each < 50k -> not centres; 8-connectivity
     # cluster of 60k -> urban cluster
     assert cls == {(0, 0): "urban_cluster", (1, 1): "urban_cluster"}
     # sharing an edge: one centre of 60k
     pops = {(0, 0): 3e4, (0, 1): 3e4}
-    cls = _classes(classify_degree_of_urbanisation(_grid_demand(pops)), pops)
+    cls = _classes(classify_settlements(_grid_demand(pops)).grid, pops)
     assert set(cls.values()) == {"urban_centre"}
 
 
 def test_dou_thresholds_are_parameters():
     pops = {(0, 0): 2000.0, (0, 1): 2000.0}
-    grid = classify_degree_of_urbanisation(
-        _grid_demand(pops), centre_min_pop=3000, cluster_min_pop=100
-    )
-    assert set(grid["dou_class"]) == {"urban_centre"}
+    res = classify_settlements(_grid_demand(pops), centre_min_pop=3000, cluster_min_pop=100)
+    assert set(res.grid["dou_class"]) == {"urban_centre"}
+    assert res.params["centre_min_pop"] == 3000
+    with pytest.raises(InputError, match="unknown settlement parameters"):
+        classify_settlements(_grid_demand(pops), centre_pop=1)
 
 
-def test_zone_boundaries_by_density():
-    pops = {(r, c): 6000.0 for r in range(3) for c in range(3)}  # 54k dense
-    pops[(0, 8)] = 100.0  # a village
+def test_two_towns_and_villages_without_an_urban_centre():
+    # town A 3 x 3 cells of 1,000 (9,000), town B 2 cells of 3,000 (6,000), villages 200
+    pops = {(r, c): 1000.0 for r in range(3) for c in range(3)}
+    pops.update({(0, 10): 3000.0, (1, 10): 3000.0})
+    pops.update({(8, 0): 200.0, (8, 5): 250.0, (8, 10): 900.0})
+    res = classify_settlements(_grid_demand(pops))
+    zone = _classes(res.grid, pops, "settlement")
+    assert res.params["core_rule"] == "urban_cluster"  # the highest class present
+    assert {zone[(r, c)] for r in range(3) for c in range(3)} == {"core"}
+    assert zone[(0, 10)] == zone[(1, 10)] == "new_town"
+    assert zone[(8, 0)] == zone[(8, 5)] == zone[(8, 10)] == "rural"
+
+
+def test_small_extract_falls_back_and_says_so():
+    # nothing reaches 5,000 residents: the largest dense group is the core
+    pops = {(0, 0): 1200.0, (0, 1): 900.0, (0, 6): 600.0, (0, 12): 100.0, (5, 5): 350.0}
+    res = classify_settlements(_grid_demand(pops))
+    zone = _classes(res.grid, pops, "settlement")
+    assert res.params["core_rule"] == "relative_fallback"
+    assert zone[(0, 0)] == zone[(0, 1)] == "core"
+    assert zone[(0, 6)] == "new_town" and zone[(5, 5)] == "new_town"  # >= 10% of 2,100
+    assert zone[(0, 12)] == "rural"  # below 300/km²
+    assert len(res.warnings) == 1 and "relative" in res.warnings[0]
+    # nothing dense at all: all rural, with a warning
+    res = classify_settlements(_grid_demand({(0, 0): 100.0, (3, 3): 50.0}))
+    assert set(res.settlement) == {"rural"} and "one zone type" in res.warnings[0]
+
+
+def test_thresholds_count_the_whole_extract_not_each_district():
+    """A capital split over two districts is one urban centre (the 'rural capital' bug)."""
+    from geoapp.population import estimate_population
+
+    pops = {(r, c): 8000.0 for r in range(2) for c in range(4)}  # 64,000 in 8 cells
+    pops[(0, 12)] = 2000.0  # a village
     demand = _grid_demand(pops)
-    left = box(X0 - 10, Y0 - 10, X0 + 5000, Y0 + 5000)
-    right = box(X0 + 5000, Y0 - 10, X0 + 10000, Y0 + 5000)
-    empty = box(X0 + 20000, Y0, X0 + 21000, Y0 + 1000)
+    n = len(demand)
+    # buildings standing in for the demand: 8000 residents = 280,000 m² floor at 35 m²
+    local = demand.to_crs(UTM)
+    side = 50.0
+    levels = np.array([pops[k] for k in pops]) * 35.0 / side**2
     b = gpd.GeoDataFrame(
-        {"district": ["A", "B", "C"], "district_code": "", "zone_type": "unknown", "zone_fine": ""},
-        geometry=[left, right, empty],
+        {"building_id": [f"w{i}" for i in range(n)], "building": "apartments", "levels": levels},
+        geometry=local.buffer(side / 2, cap_style="square").to_numpy(),
         crs=UTM,
     ).to_crs(4326)
-    out = zone_boundaries_by_density(b, demand)
-    assert list(out["zone_type"]) == ["core", "rural", "rural"]
-    assert list(out["zone_fine"]) == ["urban_centre", "rural", "rural"]
-    assert out["zone_share"].iloc[0] == pytest.approx(1.0)
-    assert np.isnan(out["zone_share"].iloc[2])
-    assert out.attrs["zone_method"] == "degree_of_urbanisation"
-    assert (b["zone_type"] == "unknown").all()
+    # two districts, each holding half the capital (32,000 < 50,000 each)
+    west = box(X0 - 10, Y0 - 10, X0 + 2000, Y0 + 3000)
+    east = box(X0 + 2000, Y0 - 10, X0 + 20000, Y0 + 3000)
+    bnd = gpd.GeoDataFrame(
+        {"district": ["W", "E"], "district_code": "", "zone_type": "unknown", "zone_fine": ""},
+        geometry=[west, east],
+        crs=UTM,
+    ).to_crs(4326)
+    dem = estimate_population(b, bnd, zones="density")
+    by = dem.points.groupby(["district", "zone_type"])["pop"].sum()
+    assert by[("W", "core")] == pytest.approx(32_000, rel=1e-3)
+    assert by[("E", "core")] == pytest.approx(32_000, rel=1e-3)
+    assert by[("E", "rural")] == pytest.approx(2_000, rel=1e-3)
+    assert dem.zone_method == "density" and dem.zone_params["core_rule"] == "urban_centre"
+    assert (bnd["zone_type"] == "unknown").all()  # input untouched
 
 
-def test_dou_empty_demand():
+def test_settlements_empty_demand():
     empty = gpd.GeoDataFrame({"pop": pd.Series(dtype=float)}, geometry=[], crs=4326)
-    assert len(classify_degree_of_urbanisation(empty)) == 0
+    res = classify_settlements(empty)
+    assert len(res.grid) == 0 and len(res.settlement) == 0
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    cells=st.dictionaries(
+        st.tuples(st.integers(0, 8), st.integers(0, 8)),
+        st.floats(0, 20_000),
+        min_size=1,
+        max_size=40,
+    )
+)
+def test_settlement_invariants(cells):
+    res = classify_settlements(_grid_demand(cells))
+    assert set(res.settlement) <= {"core", "new_town", "rural"}
+    assert res.grid["pop"].sum() == pytest.approx(sum(cells.values()), rel=1e-9, abs=1e-6)
+    dense = any(v >= 300.0 for v in cells.values())
+    # a core exists exactly when some cell reaches the cluster density
+    assert ("core" in set(res.settlement)) == dense
+    # core cells are at least as dense, on average, as rural ones
+    z = np.asarray(res.settlement)
+    pops = np.array(list(cells.values()))
+    if (z == "core").any() and (z == "rural").any():
+        assert pops[z == "core"].mean() >= pops[z == "rural"].mean()
