@@ -271,6 +271,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
         )
         paths = workflow.write_bundle(result, region, args.out, html_map=not args.no_map)
     _print_summary(result)
+    _print_assumptions(result.meta, result.warnings)
     _say(f"Wrote {len(paths)} files to {args.out} in {time.perf_counter() - t0:.1f} s")
     return 0
 
@@ -297,8 +298,32 @@ def _print_summary(result) -> None:
             *[Text("no data" if v != v else f"{v:.0%}") for v in shares],
         )
     out.print(table)
+    if result.status == "no_data":
+        _say(f"status: no_data (no {result.layer.name('en')} facilities in the data)", "yellow")
     if result.meta.get("synthetic"):
         _say(SYNTHETIC_LABEL, "yellow")
+
+
+def _print_assumptions(meta: dict, warnings: Sequence[str]) -> None:
+    """Print the population profile, how zones were decided and every data warning."""
+    prof = meta.get("population_profile") or {}
+    if prof:
+        share = prof.get("share_60plus")
+        share_txt = f"{share:.1%}" if isinstance(share, int | float) else "from the census"
+        chosen = f" ({prof['chosen']})" if prof.get("chosen") else ""
+        _say(
+            f"Population profile: {prof.get('name', '?')}{chosen}: "
+            f"{prof.get('m2_per_person', '?')} m² floor area per resident, {share_txt} aged "
+            "60+ (override with --census CSV or --population FILE.tif)"
+        )
+        if prof.get("source"):
+            _say(f"  sources: {prof['source']}")
+    if meta.get("zone_method"):
+        _say(f"Zones: {meta['zone_method']}")
+    if warnings:
+        _say(f"Data warnings ({len(warnings)}):", "yellow")
+        for w in warnings:
+            _say(f"  - {w}", "yellow")
 
 
 def _cmd_compare(args: argparse.Namespace) -> int:
@@ -333,6 +358,11 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         export.write_csv(table, outdir / "zones.csv")
         charts.zone_comparison_chart(table, outdir / "zones.png")
     out.print(table.to_string(index=False, max_cols=12), markup=False, highlight=False)
+    seen: dict[str, None] = {}  # every warning once, in order, across the layers
+    for a in analyses.values():
+        seen.update(dict.fromkeys(a.warnings))
+    first = next(iter(analyses.values()), None)
+    _print_assumptions(first.meta if first is not None else {}, list(seen))
     _say(f"Wrote {outdir / 'zones.csv'} and {outdir / 'zones.png'}")
     return 0
 

@@ -116,13 +116,14 @@ def test_csvs_read_back_with_the_expected_columns(demo_runs):
     zones = pd.read_csv(demo_runs["zone_comparison"][0] / "zones.csv")
     assert ZONES_COLUMNS <= set(zones.columns)
     assert set(zones["layer"]) == {"elderly_care", "community_services", "heritage"}
-    assert set(zones["status"]) <= {"ok", "no data"}
+    assert set(zones["status"]) <= {"ok", "no_data", "no_residents"}
     for layer_dir in demo_runs["life_circle_coverage"][0].iterdir():
         summary = pd.read_csv(layer_dir / "summary.csv")
         assert {"layer", "level", "group", "pop", "share_pop_300", "share_pop_60plus_1000"} <= set(
             summary.columns
         )
-        assert set(summary["level"]) == {"region", "district", "zone_type"}
+        assert set(summary["level"]) == {"region", "district", "zone_type", "settlement"}
+        assert set(summary["status"]) <= {"ok", "no_data"}
         shares = summary.filter(like="share_pop").to_numpy()
         assert ((shares >= 0) & (shares <= 1)).all()
     heritage = pd.read_csv(demo_runs["heritage_zones"][0] / "heritage_summary.csv")

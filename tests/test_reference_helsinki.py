@@ -769,11 +769,12 @@ def test_extract_without_buildings_falls_back_to_landuse(tmp_path, caplog):
                 dist = result.access["dist_m"].to_numpy()
                 if layer_id == "community_services":
                     assert np.isfinite(dist).all() and result.meta["demand_method"] == "landuse"
-                else:  # no feature of this layer: zero coverage and a warning, no crash
+                else:  # no feature of this layer: no data (not a service gap), no crash
                     assert np.isinf(dist).all()
-                    region_row = result.summary.loc[result.summary["level"] == "region"]
-                    assert (region_row.filter(like="share_pop_") == 0).all(axis=None)
-    assert any("has no features" in r.getMessage() for r in caplog.records)
+                    assert result.status == "no_data" and len(result.gaps) == 0
+                    assert (result.summary["status"] == "no_data").all()
+                    assert any("facilities were found in the data" in w for w in result.warnings)
+    assert any("facilities were found in the data" in r.getMessage() for r in caplog.records)
 
 
 def test_xml_extract_matches_multi_valued_tags_too(tmp_path):
