@@ -290,12 +290,17 @@ def _print_summary(result) -> None:
     table.add_column("group")
     for r in radii:
         table.add_column(f"{r} m", justify="right")
+    flagged = "status" in s.columns and (s["status"] != "ok").any()
+    if flagged:
+        table.add_column("status")
     for _, row in s.iterrows():
         shares = [row.get(f"share_{col}_{r}") for r in radii]
+        status = [Text(str(row["status"]), "yellow" if row["status"] != "ok" else "")]
         table.add_row(
             Text(str(row["level"])),
             Text(str(row["group"])),  # district names are data: never markup
             *[Text("no data" if v != v else f"{v:.0%}") for v in shares],
+            *(status if flagged else []),
         )
     out.print(table)
     if result.status == "no_data":

@@ -194,7 +194,8 @@ def load_region(
             max_street_m=facility_max_street_m,
             source=str(path),
         )
-        table_warnings += [w for w in (datum.warning, *kept.warnings) if w]
+        rejected = [f"{path}: row rejected: {p}" for p in table.attrs.get("problems", [])]
+        table_warnings += [w for w in (*rejected, datum.warning, *kept.warnings) if w]
         extra.append(kept.kept)
     if table_warnings:
         old_warnings = list(region.meta.get(META_WARNINGS, []))
