@@ -14,7 +14,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 # conda-forge names that differ from PyPI's
-CONDA_TO_PYPI = {"h3-py": "h3", "matplotlib-base": "matplotlib"}
+CONDA_TO_PYPI = {"h3-py": "h3", "matplotlib-base": "matplotlib", "pyosmium": "osmium"}
 
 
 def _name(req: str) -> str:
