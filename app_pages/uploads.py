@@ -15,9 +15,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-import geopandas as gpd
-import pandas as pd
-
 from geoapp.errors import GeoappError, InputError
 from geoapp.i18n import t
 from geoapp.region import Region
@@ -136,15 +133,10 @@ def _apply_files(
             boundaries=bnd, meta={**region.meta, "zone_method": f"mapping:{paths['zones'].name}"}
         )
     if "facilities" in paths:
-        from geoapp.sources.facilities_table import read_facility_table
+        from geoapp.workflow import add_facility_tables
 
-        extra = read_facility_table(paths["facilities"], coords=facility_crs, layer=facility_layer)
-        feats = pd.concat([region.features, extra], ignore_index=True)
-        region = region.with_(
-            features=gpd.GeoDataFrame(
-                feats, geometry="geometry", crs=region.features.crs or "EPSG:4326"
-            )
-        )
+        # the same checks as the command line: datum, rows off the region or the streets
+        region = add_facility_tables(region, [(paths["facilities"], facility_layer, facility_crs)])
     return region
 
 

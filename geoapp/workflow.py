@@ -104,10 +104,7 @@ def load_region(
         A population GeoTIFF (WorldPop, GHS-POP ...) used as the demand source
         (``Region.population_raster``, read by :func:`prepare_demand`).
     """
-    from geoapp.crs import normalise_coords_name
-    from geoapp.region import META_WARNINGS
     from geoapp.sources import boundaries as _bnd
-    from geoapp.sources import facilities_table, guards
 
     catalog = catalog if catalog is not None else _catalog.load_catalog()
     if osm is not None:
@@ -172,9 +169,37 @@ def load_region(
                 "per cell (WorldPop, GHS-POP)"
             )
         region = region.with_(population_raster=str(population))
+    if facility_tables:
+        region = add_facility_tables(
+            region, facility_tables, catalog=catalog, max_street_m=facility_max_street_m
+        )
+    _tick(progress, f"Region loaded: {region.label}", 1.0)
+    return region
+
+
+def add_facility_tables(
+    region: Region,
+    tables: Iterable[tuple[str | os.PathLike[str], str, str]],
+    *,
+    catalog: Mapping[str, Layer] | None = None,
+    max_street_m: float = 500.0,
+) -> Region:
+    """Return ``region`` with facility tables (CSV/Excel) added to its features.
+
+    Each ``(path, layer_id, coords)`` table is read with its declared datum
+    (``wgs84`` | ``gcj02`` | ``bd09``) and checked (:mod:`geoapp.sources.guards`): rows
+    outside the region or farther than ``max_street_m`` from every street are excluded
+    and named, a table that fits the streets clearly better in another datum is flagged,
+    and rejected rows are reported; every finding goes to ``meta["warnings"]``. The
+    input region is not changed.
+    """
+    from geoapp.crs import normalise_coords_name
+    from geoapp.region import META_WARNINGS
+    from geoapp.sources import facilities_table, guards
+
     extra, table_warnings = [], []
     area = guards.region_area(region.boundaries, region.edges, region.buildings)
-    for path, layer_id, coords in facility_tables:
+    for path, layer_id, coords in tables:
         table = facilities_table.read_facility_table(
             path, coords=coords, layer=layer_id, catalog=catalog
         )
@@ -188,11 +213,7 @@ def load_region(
             source=str(path),
         )
         kept = guards.guard_facilities(
-            table,
-            area,
-            region.edges,
-            max_street_m=facility_max_street_m,
-            source=str(path),
+            table, area, region.edges, max_street_m=max_street_m, source=str(path)
         )
         rejected = [f"{path}: row rejected: {p}" for p in table.attrs.get("problems", [])]
         table_warnings += [w for w in (*rejected, datum.warning, *kept.warnings) if w]
@@ -205,7 +226,6 @@ def load_region(
         region = region.with_(
             features=gpd.GeoDataFrame(feats, geometry="geometry", crs=region.features.crs)
         )
-    _tick(progress, f"Region loaded: {region.label}", 1.0)
     return region
 
 

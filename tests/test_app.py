@@ -253,3 +253,35 @@ def test_load_uploads_reports_the_bad_file_by_name():
     assert good.region.census["pop"].sum() == 1000 * 45  # 1+2+...+9 thousand
     assert good.region.source == "demo+upload:census.csv" and good.key.startswith("upload:")
     assert prev.census is None or prev.census is not good.region.census  # previous untouched
+
+
+def test_uploaded_facility_table_goes_through_the_coordinate_guards():
+    """An upload gets the CLI's checks: a row at (0, 0) is excluded and named."""
+    from geoapp.layers import select_features
+    from geoapp.sources.demo import demo_region
+
+    prev = demo_region()
+    centre = prev.edges.geometry.union_all().centroid
+    csv = f"name,lon,lat\nNear the streets,{centre.x:.6f},{centre.y:.6f}\nNull Island,0,0\n"
+    out = load_uploads(
+        {"facilities": Upload("homes.csv", csv.encode())},
+        previous=prev,
+        facility_crs="wgs84",
+        facility_layer="elderly_care",
+    )
+    assert out.error is None
+    warnings = out.region.meta.get("warnings", [])
+    assert any("Null Island" in w or "line 3" in w or "table/3" in w for w in warnings), warnings
+    ids = set(out.region.features["osm_id"])
+    assert "table/2" in ids and "table/3" not in ids
+    assert (
+        len(select_features(out.region.features, CATALOG_ELDERLY()))
+        == len(select_features(prev.features, CATALOG_ELDERLY())) + 1
+    )
+    assert len(prev.features) < len(out.region.features)  # previous region untouched
+
+
+def CATALOG_ELDERLY():  # noqa: N802 - a tiny helper, named like the layer it returns
+    from geoapp.catalog import get_layer
+
+    return get_layer("elderly_care")
