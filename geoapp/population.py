@@ -515,14 +515,17 @@ def _landuse_points(
     counts = pts["_lu"].map(pts["_lu"].value_counts()).to_numpy()
     pts["pop"] = area_km2[pts["_lu"].to_numpy()] * density_per_km2 / counts
     pts = gpd.GeoDataFrame(pts, geometry="geometry", crs=crs).to_crs(WGS84)
-    if "landuse_id" in lu.columns:
-        ids = lu["landuse_id"].astype(str).to_numpy()
-    elif "osm_id" in lu.columns:
-        ids = lu["osm_id"].astype(str).to_numpy()
-    else:
-        ids = np.array([f"landuse/{i}" for i in range(len(lu))], dtype=object)
+    ids = _landuse_ids(lu)
     pts["_source"] = ids[pts["_lu"].to_numpy()]
     return pts
+
+
+def _landuse_ids(lu: pd.DataFrame) -> np.ndarray:
+    """Ids of landuse polygons: ``landuse_id``, else ``osm_id``, else ``landuse/<n>``."""
+    for col in ("landuse_id", "osm_id"):
+        if col in lu.columns:
+            return lu[col].astype(str).to_numpy()
+    return np.array([f"landuse/{i}" for i in range(len(lu))], dtype=object)
 
 
 def _tags(gdf: gpd.GeoDataFrame, col: str, default: str = "") -> pd.Series:
@@ -537,12 +540,7 @@ def _residential_landuse(landuse: gpd.GeoDataFrame | None) -> gpd.GeoDataFrame:
     lu = landuse.loc[_polygonal(landuse)]
     if "landuse" in lu.columns:
         lu = lu.loc[_tags(lu, "landuse").isin(RESIDENTIAL_LANDUSE).to_numpy()]
-    if "landuse_id" in lu.columns:
-        ids = lu["landuse_id"].astype(str).to_numpy()
-    elif "osm_id" in lu.columns:
-        ids = lu["osm_id"].astype(str).to_numpy()
-    else:
-        ids = np.array([f"landuse/{i}" for i in range(len(lu))], dtype=object)
+    ids = _landuse_ids(lu)
     return gpd.GeoDataFrame(
         {"_lu_id": ids}, geometry=lu.geometry.to_crs(WGS84).to_numpy(), crs=WGS84
     )

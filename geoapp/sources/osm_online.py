@@ -179,44 +179,7 @@ def _fetch_place(
     timeout: float = 180,
     cache_dir: str | os.PathLike[str] | None = None,
 ) -> Region:
-    """Download a study area from OpenStreetMap into a :class:`~geoapp.region.Region`.
-
-    Parameters
-    ----------
-    query
-        A place name geocoded by Nominatim (``"Dongcheng District, Beijing, China"``),
-        a bounding box ``(west, south, east, north)`` in degrees, or a shapely
-        (Multi)Polygon in EPSG:4326.
-    catalog
-        Layer catalog whose tags decide which features to fetch; default the shipped one.
-    admin_level
-        Also fetch administrative boundaries at this OSM ``admin_level`` and use them
-        as districts; otherwise (or when none are found) the region is one district.
-    network
-        Fetch the walking network (osmnx ``network_type="walk"``).
-    buildings
-        Fetch building footprints (with ``building:levels``).
-    timeout
-        Seconds osmnx waits for each HTTP response (``ox.settings.requests_timeout``).
-    cache_dir
-        osmnx response cache folder (default osmnx's ``./cache``); the cache is always on.
-
-    Returns
-    -------
-    Region
-        Frames in EPSG:4326 per docs/architecture.md; ``source`` is
-        ``"osm-place:<name>"``, ``"osm-bbox:<w,s,e,n>"`` or ``"osm-polygon"``.
-
-    Raises
-    ------
-    NetworkUnavailableError
-        OpenStreetMap servers cannot be reached (no connection, DNS failure, timeout,
-        server error).
-    PlaceNotFoundError
-        The place name does not geocode to an area.
-    InputError
-        A malformed bounding box or polygon.
-    """
+    """Download the study area (no total deadline): the body of :func:`fetch_place`."""
     import osmnx as ox
     import requests
     from osmnx._errors import InsufficientResponseError, ResponseStatusCodeError
