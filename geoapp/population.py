@@ -472,8 +472,9 @@ def _match_census(
     if problems:
         msg = (
             "The census table does not match the district boundaries (matched by "
-            "district_code, else by name with or without 区/县). Fix the names or codes, or "
-            "pass strict=False to scale only the matched districts."
+            "district_code, else by name with or without 区/县). Fix the names or codes in the "
+            "census CSV (--census), or, from Python, call estimate_population(..., "
+            "strict=False) to scale only the matched districts."
         )
         if strict:
             raise InputError(msg, problems)
