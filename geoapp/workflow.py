@@ -382,6 +382,8 @@ def _versions() -> dict[str, str]:
         "pandas",
         "osmnx",
         "pyrosm",
+        "osmium",
+        "rasterio",
         "h3",
         "folium",
     ):
