@@ -278,6 +278,7 @@ def prepare_demand(
     m2_per_person: float | None = None,
     share_60plus: float | None = None,
     zone_params: Mapping[str, Any] | None = None,
+    cache: bool = True,
     progress: Progress | None = None,
 ) -> population.Demand:
     """Estimate the region's demand (a :class:`~geoapp.population.Demand`); pure.
@@ -298,11 +299,22 @@ def prepare_demand(
         chosen from the region's location.
     zone_params
         Settlement thresholds (:data:`geoapp.zones.SETTLEMENT_DEFAULTS`).
+    cache
+        Reuse a result stored on disk (``$GEOAPP_CACHE_DIR/demand``) by an earlier call
+        with the same inputs: every frame the estimate reads, the raster file's size and
+        time, every parameter and the source of the population and zone modules make
+        the key, so any change recomputes.
     """
     from geoapp.sources.raster import read_population_raster
 
     _tick(progress, "Estimating population", 0.1)
     zones = zones if zones is not None else region.zone_method or region.meta.get("zone_method")
+    params = (zones, profile, m2_per_person, share_60plus, zone_params)
+    path = _demand_cache_path(region, params) if cache else None
+    cached = _read_cached_demand(path)
+    if cached is not None:
+        _tick(progress, f"{len(cached.points):,} demand points (cached)", 1.0)
+        return cached
     raster = None
     if region.population_raster:
         extent = region.boundaries if len(region.boundaries) else region.extent()
@@ -322,8 +334,81 @@ def prepare_demand(
         data_extent=_data_extent(region),
         edges=region.edges,
     )
+    _write_cached_demand(path, demand)
     _tick(progress, f"{len(demand.points):,} demand points, {demand.total:,.0f} residents", 1.0)
     return demand
+
+
+#: Demand results kept on disk (the newest are kept).
+_DEMAND_CACHE_KEEP = 16
+
+
+def _demand_cache_path(region: Region, params: tuple) -> Path | None:
+    """Return the cache file of a demand estimate, or None when the inputs cannot be hashed."""
+    import hashlib
+    import pickle
+
+    import shapely
+
+    from geoapp import region as _region_module
+    from geoapp import zones as _zones_module
+    from geoapp._cache import cache_root
+
+    h = hashlib.sha256()
+    for mod in (population, _zones_module, _region_module):
+        h.update(Path(mod.__file__).read_bytes())
+    for prof in sorted(population.PROFILE_DIR.glob("*.toml")):
+        h.update(prof.read_bytes())
+    try:
+        for frame in (region.buildings, region.boundaries, region.landuse, region.features,
+                      region.edges):  # fmt: skip
+            attrs = frame.drop(columns=frame.geometry.name)
+            h.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
+            h.update(b"".join(shapely.to_wkb(frame.geometry.to_numpy())))
+            h.update(repr(list(frame.columns)).encode())
+        if region.census is not None:
+            h.update(pd.util.hash_pandas_object(region.census, index=False).to_numpy().tobytes())
+        if region.population_raster:
+            st = Path(region.population_raster).stat()
+            h.update(
+                f"{Path(region.population_raster).resolve()}|{st.st_size}|{st.st_mtime_ns}".encode()
+            )
+        h.update(pickle.dumps(params, protocol=4))
+    except (TypeError, ValueError, OSError, pickle.PicklingError) as exc:
+        log.info("demand not cached: inputs cannot be hashed (%s)", exc)
+        return None
+    return cache_root() / "demand" / f"demand-{h.hexdigest()[:24]}.pkl"
+
+
+def _read_cached_demand(path: Path | None) -> population.Demand | None:
+    import pickle
+
+    if path is None or not path.is_file():
+        return None
+    try:
+        with open(path, "rb") as fh:
+            demand = pickle.load(fh)  # our own cache file (see _write_cached_demand)
+    except Exception as exc:  # noqa: BLE001 - a broken or stale cache file is recomputed
+        log.info("demand cache %s unreadable (%s); recomputing", path, exc)
+        return None
+    return demand if isinstance(demand, population.Demand) else None
+
+
+def _write_cached_demand(path: Path | None, demand: population.Demand) -> None:
+    import pickle
+
+    from geoapp._atomic import atomic_path
+
+    if path is None:
+        return
+    try:
+        with atomic_path(path) as tmp:
+            tmp.write_bytes(pickle.dumps(demand, protocol=pickle.HIGHEST_PROTOCOL))
+        old = sorted(path.parent.glob("demand-*.pkl"), key=lambda p: p.stat().st_mtime)
+        for stale in old[:-_DEMAND_CACHE_KEEP]:
+            stale.unlink(missing_ok=True)
+    except OSError as exc:  # read-only home or full disk: the result is still returned
+        log.info("could not cache the demand at %s: %s", path, exc)
 
 
 def get_graph(region: Region, *, progress: Progress | None = None) -> network.WalkGraph:

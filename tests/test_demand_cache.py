@@ -1,0 +1,52 @@
+"""prepare_demand's disk cache: the same inputs give the same Demand, any change recomputes."""
+
+import pandas as pd
+import pytest
+
+from geoapp import workflow
+from geoapp.sources.demo import demo_region
+
+
+@pytest.fixture()
+def cache_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    return tmp_path
+
+
+def _same(a, b):
+    pd.testing.assert_frame_equal(pd.DataFrame(a.points), pd.DataFrame(b.points))
+    assert a.profile == b.profile and a.warnings == b.warnings
+    assert a.zone_method == b.zone_method and a.zone_params == b.zone_params
+    pd.testing.assert_frame_equal(a.quality, b.quality)
+
+
+def test_cached_demand_equals_a_fresh_estimate(cache_dir):
+    region = demo_region()
+    first = workflow.prepare_demand(region)
+    again = workflow.prepare_demand(region)
+    fresh = workflow.prepare_demand(region, cache=False)
+    _same(first, again)
+    _same(again, fresh)
+    assert list((cache_dir / "demand").glob("demand-*.pkl"))
+
+
+def test_any_changed_input_recomputes(cache_dir):
+    region = demo_region()
+    base = workflow.prepare_demand(region)
+    doubled = region.census.assign(pop=region.census["pop"] * 2)
+    scaled = workflow.prepare_demand(region.with_(census=doubled))
+    assert scaled.total == pytest.approx(2 * base.total)
+    density = workflow.prepare_demand(region, zones="density")
+    assert (density.points["zone_type"] == density.points["settlement"]).all()
+    assert not (base.points["zone_type"] == base.points["settlement"]).all()
+    fewer = workflow.prepare_demand(region.with_(buildings=region.buildings.iloc[::2]))
+    assert len(fewer.points) < len(base.points)
+    _same(base, workflow.prepare_demand(region))  # the first result is still right
+
+
+def test_a_broken_cache_file_is_recomputed(cache_dir):
+    region = demo_region()
+    good = workflow.prepare_demand(region)
+    for f in (cache_dir / "demand").glob("demand-*.pkl"):
+        f.write_bytes(b"not a pickle")
+    _same(good, workflow.prepare_demand(region))
