@@ -360,7 +360,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         }
         table = workflow.compare(region, analyses)
         outdir.mkdir(parents=True, exist_ok=True)
-        export.write_csv(table, outdir / "zones.csv")
+        export.write_csv(workflow.zones_table(region, analyses), outdir / "zones.csv")
         charts.zone_comparison_chart(table, outdir / "zones.png")
     out.print(table.to_string(index=False, max_cols=12), markup=False, highlight=False)
     seen: dict[str, None] = {}  # every warning once, in order, across the layers

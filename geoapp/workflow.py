@@ -648,6 +648,28 @@ def compare(
     )
 
 
+def zones_table(
+    region: Region, analyses: Mapping[str, LayerAnalysis], targets: Mapping | None = None
+) -> pd.DataFrame:
+    """Return ``zones.csv``: the comparison by zone type, then by settlement class.
+
+    A ``grouping`` column says which (``"zone_type"`` or ``"settlement"``); each row
+    fills the column of its own grouping. With planned zones (the Beijing preset, a zone
+    TOML) the two differ: the township seats of an ecological district are ``new_town``
+    settlements inside a ``rural`` zone type.
+    """
+    by_zone = compare(region, analyses, targets).assign(grouping="zone_type")
+    has_settlement = all("settlement" in a.access.columns for a in analyses.values())
+    if not analyses or not has_settlement:
+        return by_zone[["grouping", *by_zone.columns[:-1]]]
+    by_settlement = compare(region, analyses, targets, by="settlement").assign(
+        grouping="settlement"
+    )
+    both = pd.concat([by_zone, by_settlement], ignore_index=True)
+    first = ["grouping", "layer", "zone_type", "settlement"]
+    return both[[*first, *[c for c in both.columns if c not in first]]]
+
+
 def heritage(
     region: Region,
     access: gpd.GeoDataFrame | None = None,

@@ -175,9 +175,16 @@ def test_demo_gaps_exist_and_are_ranked(demo_runs):
 
 
 def test_demo_core_coverage_beats_rural_for_elderly_care(demo_runs):
-    zones = pd.read_csv(demo_runs["zone_comparison"][0] / "zones.csv").set_index(
-        ["layer", "zone_type"]
+    table = pd.read_csv(demo_runs["zone_comparison"][0] / "zones.csv")
+    assert set(table["grouping"]) == {"zone_type", "settlement"}
+    by_settlement = table[table["grouping"] == "settlement"].set_index(["layer", "settlement"])
+    # the same residents, grouped two ways
+    assert by_settlement.loc["elderly_care", "pop"].sum() == pytest.approx(
+        table.loc[
+            (table["grouping"] == "zone_type") & (table["layer"] == "elderly_care"), "pop"
+        ].sum()
     )
+    zones = table[table["grouping"] == "zone_type"].set_index(["layer", "zone_type"])
     care = zones.loc["elderly_care"]
     assert care.loc["core", "share_demand_1000"] > care.loc["rural", "share_demand_1000"]
     assert care.loc["core", "ratio_to_core_1000"] == pytest.approx(1.0)
@@ -209,6 +216,7 @@ def test_extract_without_boundaries_is_one_unknown_region(name, tmp_path, test_p
     assert "test.osm.pbf" in text
     if name == "zone_comparison":
         zones = pd.read_csv(tmp_path / "zones.csv")
+        zones = zones[zones["grouping"] == "zone_type"]
         present = zones[zones["status"] == "ok"]
         assert set(present["zone_type"]) == {"unknown"}
         # layers with facilities: no residents in the three zone types; layers without
@@ -272,6 +280,7 @@ def test_zone_mapping_file_and_density_zones(tmp_path):
     text = _run("zone_comparison", tmp_path / "density", "--zones", "density", *args)
     assert "density" in text
     zones = pd.read_csv(tmp_path / "density" / "zones.csv")
+    zones = zones[zones["grouping"] == "zone_type"]
     assert set(zones["layer"]) == {"elderly_care"}
     assert zones.loc[zones["zone_type"] == "core", "status"].item() == "ok"
 
