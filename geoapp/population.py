@@ -1244,11 +1244,13 @@ def estimate_population(
         warnings.append("The census table was ignored: there are no district boundaries.")
     elif control_totals and has_b and "population" in boundaries.columns:
         tags = pd.to_numeric(boundaries["population"], errors="coerce").to_numpy(dtype=float)
-        inside = (
-            bgeo.intersection(data_extent).area.to_numpy() / np.maximum(bgeo.area.to_numpy(), 1e-18)
-            if data_extent is not None
-            else np.ones(nb)
-        )
+        if data_extent is not None:  # share of each district's area inside the data, in metres
+            crs = local_crs(bgeo)
+            bloc = bgeo.to_crs(crs)
+            ext = gpd.GeoSeries([data_extent], crs=WGS84).to_crs(crs).iloc[0]
+            inside = bloc.intersection(ext).area.to_numpy() / np.maximum(bloc.area.to_numpy(), 1e-9)
+        else:
+            inside = np.ones(nb)
         used = []
         for bi in np.flatnonzero(np.isfinite(tags) & (tags > 0)):
             name = dist["district"].iloc[bi] or f"boundary {bi}"
