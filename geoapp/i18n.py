@@ -116,6 +116,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "正在显示区县 {name}（在地图上点击选择）。",
     },
     "zone_type": {"en": "Zone type", "zh": "分区类型"},
+    "settlement": {"en": "Settlement", "zh": "聚落类型"},
     "zone_fine": {"en": "Fine zone type", "zh": "细分类型"},
     "population": {"en": "Population", "zh": "人口"},
     "population_60plus": {"en": "Aged 60+", "zh": "60岁及以上人口"},

@@ -867,8 +867,10 @@ def add_hex_layer(
     dlabel = _esc(t("straight_distance" if mode == "euclidean" else "walk_distance", lang))
     plabel = _esc(t("cell_residents", lang))
     olabel = _esc(t("population_60plus", lang))
+    slabel = _esc(t("settlement", lang))
+    settle = _col(g, "settlement", "").astype(object).fillna("").astype(str).tolist()
     tips = []
-    for d, p, p6 in zip(dist, pop, pop60, strict=True):
+    for d, p, p6, s_type in zip(dist, pop, pop60, settle, strict=True):
         tip = f"{dlabel}: {_fmt_m(d)}"
         if speed_kmh and math.isfinite(d):
             tip += f" ({_esc(t('walk_minutes', lang, minutes=d / (speed_kmh * 1000 / 60)))})"
@@ -876,6 +878,8 @@ def add_hex_layer(
             tip += f"<br>{plabel}: {_fmt_int(p)}"
         if math.isfinite(p6):
             tip += f"<br>{olabel}: {_fmt_int(p6)}"
+        if s_type:
+            tip += f"<br>{slabel}: {_esc(zone_name(s_type, lang))}"
         tips.append(tip)
     props = {"_s": [{"fillColor": c} for c in colors], "_t": tips}
     _GeoJsonLayer(

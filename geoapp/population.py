@@ -1459,7 +1459,7 @@ def aggregate_h3(
     res: int = 9,
     sum_cols: tuple[str, ...] = ("pop", "pop_60plus"),
     mean_cols: tuple[str, ...] = (),
-    mode_cols: tuple[str, ...] = ("district", "zone_type"),
+    mode_cols: tuple[str, ...] = ("district", "zone_type", "settlement"),
     weight_col: str = "pop",
 ) -> gpd.GeoDataFrame:
     """Aggregate a demand (or access) table to H3 hexagons, for maps.

@@ -309,3 +309,24 @@ def test_zone_colours_and_names_come_from_styles(small):
         for z in ("core", "rural"):  # the two zone types of the fixture
             assert zone_color(z) in seen and zone_name(z, lang) in seen
         assert zone_color("new_town") not in seen  # the legend lists only those present
+
+
+def test_hex_tooltips_name_the_settlement_holding_most_residents():
+    from geoapp.population import aggregate_h3
+
+    # three points in one H3 cell: 30 residents in the core, 10 rural -> the cell is core
+    pts = gpd.GeoDataFrame(
+        {
+            "pop": [20.0, 10.0, 10.0],
+            "pop_60plus": [4.0, 2.0, 2.0],
+            "dist_m": [100.0, 200.0, 300.0],
+            "settlement": ["core", "core", "rural"],
+        },
+        geometry=[Point(116.4, 39.9), Point(116.40005, 39.90005), Point(116.4001, 39.9)],
+        crs="EPSG:4326",
+    )
+    hexes = aggregate_h3(pts, res=9)
+    assert hexes["settlement"].tolist() == ["core"]
+    for lang, text in (("en", "Settlement: Urban core"), ("zh", "聚落类型: 中心城区")):
+        m = maps.add_hex_layer(folium.Map(), hexes, radii_m=[300, 500, 1000], lang=lang)
+        assert text in m.get_root().render()
