@@ -225,11 +225,15 @@ def district_stats(region_key: str, _region: Region) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def zones_table(
-    region_key: str, _region: Region, layer_ids: tuple[str, ...], mode: str
+    region_key: str,
+    _region: Region,
+    layer_ids: tuple[str, ...],
+    mode: str,
+    by: str = "zone_type",
 ) -> pd.DataFrame:
-    """Return the zone comparison of the given layers."""
+    """Return the zone comparison of the given layers, by zone type or by settlement."""
     analyses = {lid: analysis(region_key, _region, lid, mode) for lid in layer_ids}
-    return workflow.compare(_region, analyses)
+    return workflow.compare(_region, analyses, by=by)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)

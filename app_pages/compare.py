@@ -24,10 +24,18 @@ layer_ids = st.multiselect(
 mode = "network" if len(region.edges) else "euclidean"
 if not layer_ids:
     st.stop()
+by = st.radio(
+    common.tr("group_by"),
+    ["zone_type", "settlement"],
+    format_func=common.tr,
+    horizontal=True,
+    key="cmp_group_by",
+    help=common.tr("group_by_help"),
+)
 
 try:
     with st.spinner(common.tr("working")):
-        table = common.zones_table(key, region, tuple(layer_ids), mode)
+        table = common.zones_table(key, region, tuple(layer_ids), mode, by)
 except GeoappError as exc:
     common.error_box(exc)
     st.stop()
@@ -36,15 +44,13 @@ st.subheader(common.tr("zones_table"))
 shown = table.copy()
 shown["layer"] = shown["layer"].map(common.layer_label)
 shown = shown.drop(columns=[c for c in ("layer_label", "layer_label_zh") if c in shown.columns])
-shown["zone_type"] = shown["zone_type"].map(lambda z: zone_name(str(z), lg))
+shown[by] = shown[by].map(lambda z: zone_name(str(z), lg))
 st.dataframe(shown, hide_index=True, width="stretch")
 
 share_cols = [c for c in table.columns if c.startswith("share_demand_")]
 if share_cols:
     target_col = share_cols[-1]
-    pivot = table.pivot_table(
-        index="zone_type", columns="layer", values=target_col, aggfunc="first"
-    )
+    pivot = table.pivot_table(index=by, columns="layer", values=target_col, aggfunc="first")
     pivot.index = [zone_name(str(z), lg) for z in pivot.index]
     pivot.columns = [common.layer_label(c) for c in pivot.columns]
     st.bar_chart(pd.DataFrame(pivot), stack=False)

@@ -117,6 +117,14 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "zone_type": {"en": "Zone type", "zh": "分区类型"},
     "settlement": {"en": "Settlement", "zh": "聚落类型"},
+    "group_by": {"en": "Group residents by", "zh": "居民分组方式"},
+    "group_by_help": {
+        "en": "Zone type: the district's planned type (or the density class). Settlement: the "
+        "settlement each resident lives in, on a 1 km population grid, so township seats "
+        "inside a rural district count as new towns.",
+        "zh": "分区类型：所在区的规划类型（或密度分类）。聚落类型：按 1 公里人口网格判断每位居民"
+        "所在的聚落，因此乡村区中的镇区按新城计。",
+    },
     "zone_fine": {"en": "Fine zone type", "zh": "细分类型"},
     "population": {"en": "Population", "zh": "人口"},
     "population_60plus": {"en": "Aged 60+", "zh": "60岁及以上人口"},

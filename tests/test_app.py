@@ -152,6 +152,13 @@ def test_other_pages(app, page):
         assert len(app.dataframe) == 1
         table = app.dataframe[0].value
         assert set(table["zone_type"]) >= {"Urban core", "New town", "Rural"}
+        app.radio(key="cmp_group_by").set_value("settlement").run()
+        _ok(app)
+        by_settlement = app.dataframe[0].value
+        assert "zone_type" not in by_settlement.columns
+        assert set(by_settlement["settlement"]) >= {"Urban core", "New town", "Rural"}
+        # the same residents, grouped the other way
+        assert by_settlement["pop"].sum() == pytest.approx(table["pop"].sum(), rel=1e-9)
     if page == "heritage":
         labels = [m.label for m in app.metric]
         assert labels[:3] == ["Heritage sites", "Protected zones", "Unprotected"]
