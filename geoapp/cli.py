@@ -309,6 +309,48 @@ def _print_summary(result) -> None:
         _say(SYNTHETIC_LABEL, "yellow")
 
 
+def _print_zones(table) -> None:
+    """Print the zone comparison as a table: shares of the layer's own demand per radius."""
+    import math
+
+    from geoapp.styles import zone_name
+
+    radii = [
+        c.removeprefix("share_demand_") for c in table.columns if c.startswith("share_demand_")
+    ]
+    t = Table(title=Text("Coverage by zone type (share of each layer's own demand)"))
+    for col in ("layer", "zone type", "demand", "residents"):
+        t.add_column(col, justify="right" if col == "residents" else "left")
+    for r in radii:
+        t.add_column(f"{r} m", justify="right")
+    t.add_column("median", justify="right")
+    t.add_column("status")
+
+    def pct(v) -> str:
+        return "–" if v is None or v != v else f"{v:.0%}"
+
+    for _, row in table.iterrows():
+        demand = "60+" if row.get("demand") == "pop_60plus" else "all"
+        med = row.get("median_dist_m")
+        limit = row.get("search_limit_m", float("nan"))
+        beyond = f"> {limit:,.0f} m" if limit == limit else "beyond the search"
+        if med is None or med != med:
+            med_txt = "–"
+        else:
+            med_txt = beyond if math.isinf(med) else f"{med:,.0f} m"
+        residents = row.get(row.get("demand") or "pop", float("nan"))
+        t.add_row(
+            Text(str(row["layer"])),
+            Text(zone_name(str(row["zone_type"]))),
+            Text(demand),
+            Text("–" if residents != residents else f"{residents:,.0f}"),
+            *[Text(pct(row.get(f"share_demand_{r}"))) for r in radii],
+            Text(med_txt),
+            Text(str(row.get("status", "")), "yellow" if row.get("status") != "ok" else ""),
+        )
+    out.print(t)
+
+
 def _print_assumptions(meta: dict, warnings: Sequence[str]) -> None:
     """Print the population profile, how zones were decided and every data warning."""
     prof = meta.get("population_profile") or {}
@@ -362,7 +404,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         outdir.mkdir(parents=True, exist_ok=True)
         export.write_csv(workflow.zones_table(region, analyses), outdir / "zones.csv")
         charts.zone_comparison_chart(table, outdir / "zones.png")
-    out.print(table.to_string(index=False, max_cols=12), markup=False, highlight=False)
+    _print_zones(table)
     seen: dict[str, None] = {}  # every warning once, in order, across the layers
     for a in analyses.values():
         seen.update(dict.fromkeys(a.warnings))

@@ -154,10 +154,8 @@ def compute_access(
     out.attrs = {}  # nothing travels in attrs: the bound and speed are the caller's parameters
     n = len(out)
     if len(facilities) == 0:
-        log.warning(
-            "layer %r has no facilities in this region: coverage is zero for all %d demand points",
-            layer_id,
-            n,
+        log.info(  # the caller reports it as missing data (status no_data), not as a gap
+            "layer %r has no facilities: no distance for the %d demand points", layer_id, n
         )
         dist = np.full(n, np.inf)
         fidx = np.full(n, -1, dtype=np.int64)

@@ -795,7 +795,7 @@ def compare_zones(
                 )
         rows.extend(layer_rows)
         if not has_data:
-            log.warning("layer %s: no facility in the data; zones status no_data", lid)
+            log.info("layer %s: no facility in the data; zones status no_data", lid)
         below = [r[by] for r in layer_rows if r["below_target"]]
         if below:
             log.info("layer %s below target in: %s", lid, ", ".join(map(str, below)))
