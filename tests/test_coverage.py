@@ -159,14 +159,15 @@ def test_polygon_facility_uses_representative_point(graph, demand):
     assert acc["dist_m"].iloc[:3].tolist() == pytest.approx([105, 65, 205], abs=1e-6)
 
 
-def test_no_facilities_is_zero_coverage_with_warning(graph, demand, facilities, caplog):
-    with caplog.at_level(logging.WARNING, logger="geoapp.coverage"):
+def test_no_facilities_is_no_data_not_zero_service(graph, demand, facilities, caplog):
+    with caplog.at_level(logging.INFO, logger="geoapp.coverage"):
         acc = coverage.compute_access(demand, facilities.iloc[:0], graph=graph, max_dist_m=300)
     assert np.isinf(acc["dist_m"]).all()
     assert (acc["facility_id"] == "").all()
     assert "no facilities" in caplog.text
-    summary = coverage.coverage_summary(acc, [300])
+    summary = coverage.coverage_summary(acc, [300], facilities=facilities.iloc[:0])
     assert (summary["covered_pop_300"] == 0).all()
+    assert (summary["status"] == "no_data").all()  # missing data, not missing service
 
 
 def test_network_mode_without_graph_is_a_clear_error(demand, facilities):
