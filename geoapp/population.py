@@ -15,8 +15,12 @@ default number of levels when missing). Which buildings house residents:
   garages) **and** one of: its representative point inside residential landuse; at
   least :data:`MULTI_STOREY_LEVELS` tagged ``building:levels`` (multi-storey untagged
   buildings are mostly flats, often above shops); a footprint within
-  :data:`NEAR_HOME_M` of a building that houses residents by these rules. Large
-  single-storey untagged halls away from homes (supermarkets, depots) do not count. When the extract carries no residential evidence at all (no residential
+  :data:`NEAR_HOME_M` of a building that houses residents by these rules; or a
+  house-sized footprint (up to :data:`MAX_UNTAGGED_HOME_M2`) with at least
+  :data:`CLUSTER_NEIGHBOURS` house-sized or housing buildings within :data:`NEAR_HOME_M`
+  (a village or neighbourhood whose homes are not tagged, far from any tagged home or
+  residential landuse: its residents must not vanish). Large single-storey untagged
+  halls away from homes (supermarkets, depots) do not count. When the extract carries no residential evidence at all (no residential
   building value, no residential landuse), untagged buildings of
   :data:`MIN_HOME_FOOTPRINT_M2`–:data:`MAX_UNTAGGED_HOME_M2` count, with a warning.
 
@@ -107,8 +111,13 @@ MIN_HOME_FOOTPRINT_M2 = 30.0
 NEAR_HOME_M = 50.0
 #: Untagged buildings with at least this many ``building:levels`` count (mostly flats).
 MULTI_STOREY_LEVELS = 3
-#: Largest untagged footprint (m²) counted when the extract has no residential evidence.
+#: Largest untagged footprint (m²) counted without other evidence (no residential
+#: evidence in the extract, or in a cluster of house-sized buildings).
 MAX_UNTAGGED_HOME_M2 = 1_000.0
+#: An untagged house-sized building with at least this many house-sized or housing
+#: buildings within :data:`NEAR_HOME_M` is a home of a village or neighbourhood whose
+#: homes are not tagged.
+CLUSTER_NEIGHBOURS = 3
 #: Plot around each housing building taken as built (m) when finding unbuilt landuse.
 PLOT_M = 25.0
 #: Opening radius (m): unbuilt strips narrower than twice this are dropped.
@@ -629,12 +638,32 @@ def housing_mask(
         c = loc.to_numpy()[cand]
         hit = np.unique(a.sindex.query(c, predicate="dwithin", distance=NEAR_HOME_M)[0])
         near[cand[hit]] = True
-    housing = anchor | near
-    n_skipped = int((untagged & ~housing).sum())
-    if n_skipped:
+    # clusters of house-sized untagged buildings (villages mapped without tags)
+    cluster = np.zeros(n, dtype=bool)
+    house_sized = untagged & ~anchor & ~near & (footprint <= MAX_UNTAGGED_HOME_M2)
+    cand = np.flatnonzero(house_sized)
+    if len(cand):
+        peers = np.flatnonzero(house_sized | anchor | near)
+        tree = shapely.STRtree(loc.to_numpy()[peers])
+        ci, pj = tree.query(loc.to_numpy()[cand], predicate="dwithin", distance=NEAR_HOME_M)
+        other = peers[pj] != cand[ci]
+        counts = np.bincount(ci[other], minlength=len(cand))
+        cluster[cand[counts >= CLUSTER_NEIGHBOURS]] = True
+    housing = anchor | near | cluster
+    skipped = untagged & ~housing
+    if skipped.any():
         log.info(
             "%d untagged buildings without residential evidence not counted as housing",
-            n_skipped,
+            int(skipped.sum()),
+        )
+    if skipped.sum() >= max(50, 0.2 * untagged.sum()):
+        warnings.append(
+            f"{int(skipped.sum()):,} untagged buildings ({footprint[skipped].sum() / 1e6:.2f} "
+            "km² of footprint) show no residential evidence (not in residential landuse, "
+            f"fewer than {MULTI_STOREY_LEVELS} levels, not near a home, not in a cluster of "
+            "house-sized buildings) and were not counted as housing. If many are homes, the "
+            "population is too low there: give a census (--census) or a population raster "
+            "(--population)."
         )
     return housing, in_res, warnings
 

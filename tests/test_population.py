@@ -519,3 +519,32 @@ def test_streets_without_homes_are_named():
         "residential streets" in w
         for w in estimate_population(dense, _two_districts(), edges=edges).warnings
     )
+
+
+def test_untagged_village_far_from_any_evidence_still_houses_people():
+    """Evidence elsewhere in the extract must not make an untagged village vanish."""
+    from shapely.geometry import box
+
+    from geoapp.population import housing_mask
+
+    deg = 1 / 111_320  # about one metre of latitude, in degrees
+
+    def square(x_m, y_m, side_m=10.0):
+        x0, y0 = 10.0 + x_m * deg / 0.64, 50.0 + y_m * deg  # cos(50°) ≈ 0.64
+        return box(x0, y0, x0 + side_m * deg / 0.64, y0 + side_m * deg)
+
+    town = [square(i * 20, 0) for i in range(3)]  # tagged houses: the extract has evidence
+    village = [square(3000 + i * 20, 3000 + j * 20) for i in range(3) for j in range(3)]
+    lone = [square(-3000, -3000)]  # one untagged house-sized building, nothing near
+    sheds = [square(6000 + i * 15, 0, 5.0) for i in range(5)]  # 25 m²: sheds, never homes
+    tags = ["house"] * 3 + ["yes"] * 9 + ["yes"] + ["yes"] * 5
+    b = gpd.GeoDataFrame(
+        {"building_id": [str(i) for i in range(len(tags))], "building": tags, "levels": np.nan},
+        geometry=town + village + lone + sheds,
+        crs="EPSG:4326",
+    )
+    housing, _, _ = housing_mask(b)
+    assert housing[:3].all()  # tagged houses
+    assert housing[3:12].all()  # the untagged village: a cluster of house-sized buildings
+    assert not housing[12]  # a lone untagged building far from any home
+    assert not housing[13:].any()  # below the smallest home footprint
