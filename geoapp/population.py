@@ -72,6 +72,7 @@ import pandas as pd
 import shapely
 from shapely import box, points
 
+from geoapp._presets import preset_path
 from geoapp.crs import local_crs
 from geoapp.errors import EmptyResultError, InputError
 from geoapp.region import OUTSIDE_DISTRICTS
@@ -331,14 +332,12 @@ def load_profile(name_or_path: str | os.PathLike[str]) -> dict[str, Any]:
     InputError
         When the file is missing or a value is out of range, naming the key.
     """
-    preset = PROFILE_DIR / f"{str(name_or_path).lower()}.toml"
-    path = preset if preset.is_file() else Path(name_or_path)
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in PROFILE_DIR.glob("*.toml")))
-        raise InputError(
-            f"{name_or_path}: demand profile not found; give a shipped profile ({known}) or "
-            "the path of a TOML file like geoapp/data/profiles/world.toml"
-        )
+    path = preset_path(
+        PROFILE_DIR,
+        name_or_path,
+        "demand profile",
+        "the path of a TOML file like geoapp/data/profiles/world.toml",
+    )
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:

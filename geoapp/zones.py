@@ -36,6 +36,7 @@ import pandas as pd
 from scipy import ndimage
 from shapely import box
 
+from geoapp._presets import preset_path
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.styles import BROAD_ZONE_TYPES
@@ -215,14 +216,7 @@ def load_zone_mapping(name_or_path: str | os.PathLike[str]) -> ZoneMapping:
         When the file is missing or malformed, listing every problem with the file and
         the key at fault.
     """
-    preset = ZONE_DIR / f"{str(name_or_path).lower()}.toml"
-    path = preset if preset.is_file() else Path(name_or_path)
-    if not path.is_file():
-        known = ", ".join(sorted(p.stem for p in ZONE_DIR.glob("*.toml")))
-        raise InputError(
-            f"{name_or_path}: zone mapping not found; give a preset name ({known}) or the "
-            "path of a TOML mapping file"
-        )
+    path = preset_path(ZONE_DIR, name_or_path, "zone mapping", "the path of a TOML mapping file")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:

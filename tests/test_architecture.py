@@ -12,7 +12,7 @@ import pytest
 
 PKG = Path(__file__).resolve().parent.parent / "geoapp"
 LEVEL = {
-    "errors": 0, "_atomic": 0, "_cache": 0, "crs": 0, "i18n": 0, "styles": 0, "__init__": 0,
+    "errors": 0, "_atomic": 0, "_presets": 0, "_cache": 0, "crs": 0, "i18n": 0, "styles": 0, "__init__": 0,
     "region": 1, "sources": 1, "catalog": 1,
     "layers": 2, "network": 2, "population": 2, "zones": 2,
     "coverage": 3, "gaps": 3, "heritage": 3,

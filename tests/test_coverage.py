@@ -229,22 +229,8 @@ def test_district_rows_sum_to_region(access):
     pd.testing.assert_series_equal(zones, region, check_names=False)
 
 
-def test_summary_with_boundaries_and_an_empty_district(access):
-    boundaries = gpd.GeoDataFrame(
-        {
-            "district": ["North", "South", "Empty"],
-            "district_code": ["N1", "S1", "E1"],
-            "zone_type": ["core", "rural", "new_town"],
-            "zone_fine": "",
-        },
-        # 1 km x 0.5 km, 2 km x 0.5 km and 1 km x 1 km
-        geometry=[
-            box(X0 - 500, Y0, X0 + 500, Y0 + 500),
-            box(X0 + 500, Y0 - 500, X0 + 2500, Y0),
-            box(X0 - 3000, Y0, X0 - 2000, Y0 + 1000),
-        ],
-        crs=CRS,
-    ).to_crs(4326)
+def test_summary_with_boundaries_and_an_empty_district(access, boundaries):
+    # districts of 1 km x 0.5 km, 2 km x 0.5 km and 1 km x 1 km (the boundaries fixture)
     s = coverage.coverage_summary(access, [100, 300], boundaries=boundaries)
     d = s[s.level == "district"].set_index("group")
     assert set(d.index) == {"North", "South", "Empty"}
