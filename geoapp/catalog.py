@@ -108,6 +108,38 @@ class Layer:
     source_file: str = ""
     target_share: float = DEFAULT_TARGET_SHARE
     capacity: Mapping[str, object] = field(default_factory=dict)
+    #: Life-circle walking times in minutes (ascending). Empty for a layer defined in
+    #: metres. A minute-based layer's ``radii_m`` are ``minutes x speed`` at the speed
+    #: of the run (see :meth:`at_speed`).
+    minutes: tuple[float, ...] = ()
+    #: Default walking speed (km/h) of a minute-based layer; None: the adult preset.
+    speed_kmh: float | None = None
+
+    @property
+    def labels(self) -> tuple[str, ...]:
+        """Column suffix of each radius, aligned with ``radii_m``.
+
+        ``"300"`` (whole metres) for a metre-based layer, ``"15min"`` for a
+        minute-based one: ``share_pop_300``, ``share_pop_15min``.
+        """
+        if self.minutes:
+            return tuple(minutes_label(m) for m in self.minutes)
+        return tuple(radius_label(r) for r in self.radii_m)
+
+    def label_of(self, radius_m: float) -> str:
+        """Column suffix of one of ``radii_m`` (see :attr:`labels`)."""
+        for r, lab in zip(self.radii_m, self.labels, strict=True):
+            if abs(float(r) - float(radius_m)) < 1e-6:
+                return lab
+        return radius_label(radius_m)
+
+    def at_speed(self, speed_kmh: float | None = None) -> Layer:
+        """Return the layer with ``radii_m`` and ``target_m`` for a walking speed.
+
+        A metre-based layer is returned unchanged. (Stub: minute-based layers are
+        being implemented.)
+        """
+        return self
 
     def name(self, lang: str = "en") -> str:
         """Return the label in ``lang``, falling back to English then the id."""
@@ -152,6 +184,12 @@ class Layer:
 def radius_label(radius_m: float) -> str:
     """Return the column suffix for a radius: whole metres, e.g. ``share_pop_500``."""
     return str(int(round(float(radius_m))))
+
+
+def minutes_label(minutes: float) -> str:
+    """Return the column suffix for a walking time, e.g. ``share_pop_15min``."""
+    m = float(minutes)
+    return f"{int(m)}min" if m.is_integer() else f"{m:g}min"
 
 
 def _problem(path: Path, key: str, what: str) -> str:
