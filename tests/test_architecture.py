@@ -13,11 +13,12 @@ import pytest
 PKG = Path(__file__).resolve().parent.parent / "geoapp"
 LEVEL = {
     "errors": 0, "_atomic": 0, "_presets": 0, "_cache": 0, "crs": 0, "i18n": 0, "styles": 0, "__init__": 0,
-    "region": 1, "sources": 1, "catalog": 1,
-    "layers": 2, "network": 2, "population": 2, "zones": 2,
-    "coverage": 3, "gaps": 3, "heritage": 3,
-    "maps": 4, "export": 4, "charts": 4,
-    "workflow": 5, "cli": 5,
+    "region": 1, "sources": 1, "catalog": 1, "standards": 1,
+    "layers": 2, "network": 2, "population": 2, "zones": 2, "projection": 2,
+    "coverage": 3, "gaps": 3, "heritage": 3, "scenario": 3, "siting": 3, "supply": 3,
+    "compliance": 3,
+    "maps": 4, "export": 4, "charts": 4, "report": 4, "lookback": 4,
+    "workflow": 5, "cli": 5, "verify": 5, "batch": 5,
 }  # fmt: skip
 
 
