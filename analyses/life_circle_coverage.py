@@ -1,4 +1,7 @@
-"""Life-circle coverage: share of residents within each layer's walking radii (300/500/1000 m).
+"""Life-circle coverage: share of residents within each layer's life circles.
+
+Minute-based layers (elderly care, community services: 5 / 10 / 15 minutes) reach
+minutes x walking speed; metre-based ones (heritage: 300 / 500 / 1,000 m) their radii.
 
 Writes one folder per layer (<out>/<layer>/): facilities/demand/catchments/gaps GeoJSON,
 summary.csv (per region, district and zone type), metadata.json, bundle.gpkg and
@@ -14,6 +17,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import headline, parser, pct, run, setup  # noqa: E402
 
 from geoapp import workflow  # noqa: E402
+
+
+def _reach(label: str, metres: float) -> str:
+    if label.endswith("min"):
+        return f"{label.removesuffix('min')} min ({metres:,.0f} m)"
+    return f"{metres:,.0f} m"
 
 
 def main(argv=None) -> int:
@@ -41,7 +50,8 @@ def main(argv=None) -> int:
         print(f"  {layer.name()} ({len(result.facilities):,} facilities), share of {who} within:")
         for key in rows:
             shares = ", ".join(
-                f"{r:,.0f} m {pct(s.loc[key, f'share_{col}_{round(r)}'])}" for r in layer.radii_m
+                f"{_reach(lab, r)} {pct(s.loc[key, f'share_{col}_{lab}'])}"
+                for lab, r in zip(result.layer.labels, result.layer.radii_m, strict=True)
             )
             print(f"    {'all' if key[0] == 'region' else key[1]:<9} {shares}")
     print(

@@ -26,12 +26,13 @@ def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
         a = analyses[z["layer"]]
         r = max(a.layer.radii_m)
         limit = a.meta.get("search_limit_m")
-        ratio = z.get(f"ratio_to_core_{round(r)}", float("nan"))
+        lab = a.layer.label_of(r)
+        ratio = z.get(f"ratio_to_core_{lab}", float("nan"))
         out.append(
             {
                 "layer": z["layer"],
                 "zone": z["zone_type"],
-                "covered": f"{pct(z.get(f'share_demand_{round(r)}', float('nan')))} <= {r:,.0f} m",
+                "covered": f"{pct(z.get(f'share_demand_{lab}', float('nan')))} <= {r:,.0f} m",
                 "vs core": "-" if ratio != ratio else f"x{ratio:.2f}",
                 "median": metres(z["median_dist_m"], limit),
                 "p90": metres(z["p90_dist_m"], limit),

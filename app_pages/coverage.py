@@ -20,14 +20,16 @@ layer_id = c1.selectbox(
     common.tr("layer"), list(cat), key="cov_layer", format_func=common.layer_formatter()
 )
 layer = cat[layer_id]
-radius = c2.select_slider(
+labels = list(layer.labels)
+target_label = layer.label_of(layer.target_m)
+radius_label = c2.select_slider(
     common.tr("radius"),
-    options=[int(r) for r in layer.radii_m],
-    value=int(layer.target_m)
-    if int(layer.target_m) in [int(r) for r in layer.radii_m]
-    else int(layer.radii_m[-1]),
+    options=labels,
+    value=target_label if target_label in labels else labels[-1],
+    format_func=lambda lab: f"{lab.removesuffix('min')} min" if lab.endswith("min") else f"{lab} m",
     key=f"cov_radius_{layer_id}",
 )
+radius = layer.reach_m[radius_label]
 mode = c3.radio(
     common.tr("mode"),
     ["network", "euclidean"] if has_network else ["euclidean"],
@@ -78,18 +80,27 @@ level_rows = summary[summary["level"] == ("district" if district else "region")]
 if district:
     level_rows = level_rows[level_rows["group"].astype(str) == district]
 row = level_rows.iloc[0] if len(level_rows) else None
-r = int(radius)
+r = radius_label  # column suffix of the chosen reach
+res_layer = res.layer  # the layer at the analysis's speed (reach in metres)
+metres = res_layer.reach_m.get(r, radius)
 dcol = layer.demand_column
-minutes = r / (speed * 1000 / 60)
+minutes = metres / (speed * 1000 / 60)
 m1, m2, m3, m4 = st.columns(4)
 if row is not None:
     share = row.get(f"share_{dcol}_{r}", float("nan"))
     covered = row.get(f"covered_{dcol}_{r}", float("nan"))
-    m1.metric(common.tr("covered_share", radius=r), "–" if pd.isna(share) else f"{share:.0%}")
+    m1.metric(
+        common.tr("covered_share", radius=f"{metres:,.0f}"),
+        "–" if pd.isna(share) else f"{share:.0%}",
+    )
     label = "covered_pop_60plus" if dcol == "pop_60plus" else "covered_pop"
-    m2.metric(common.tr(label, radius=r), "–" if pd.isna(covered) else f"{covered:,.0f}")
+    m2.metric(
+        common.tr(label, radius=f"{metres:,.0f}"), "–" if pd.isna(covered) else f"{covered:,.0f}"
+    )
 m3.metric(
-    common.tr("speed"), common.tr("walk_minutes", minutes=minutes), help=f"{r} m @ {speed} km/h"
+    common.tr("speed"),
+    common.tr("walk_minutes", minutes=minutes),
+    help=f"{metres:,.0f} m @ {speed} km/h",
 )
 m4.metric(common.tr("facilities"), f"{len(res.facilities):,}")
 
@@ -103,7 +114,7 @@ with left:
     col = f"share_{dcol}_{r}"
     if col in dist_rows.columns and len(dist_rows):
         chart = dist_rows.set_index(dist_rows["group"].astype(str))[[col]].rename(
-            columns={col: common.tr("covered_share", radius=r)}
+            columns={col: common.tr("covered_share", radius=f"{metres:,.0f}")}
         )
         st.bar_chart(chart, horizontal=True)
 with right:
@@ -112,7 +123,7 @@ with right:
     if col in zone_rows.columns and len(zone_rows):
         chart = zone_rows.set_index(zone_rows["group"].map(lambda z: zone_name(str(z), lg)))[
             [col]
-        ].rename(columns={col: common.tr("covered_share", radius=r)})
+        ].rename(columns={col: common.tr("covered_share", radius=f"{metres:,.0f}")})
         st.bar_chart(chart)
 
 st.subheader(common.tr("top_gaps"))

@@ -10,14 +10,20 @@ pointing ``$GEOAPP_LAYERS`` at another folder, or by passing ``extra_files``
 (``--layer-file PATH`` on the command line; a file whose id is a shipped layer's
 overrides it, with a warning).
 
-Schema (``id``, ``label``, ``population``, ``radii_m``, ``target_m`` and ``match`` are
-required; the others optional)::
+Schema (``id``, ``label``, ``population`` and ``match`` are required, and the reach:
+either ``radii_m`` and ``target_m`` in metres, or ``minutes`` and ``target_min`` in
+walking minutes; the others optional)::
 
     id = "pharmacy"
     label = { en = "Pharmacies", zh = "药店" }
     population = "total"            # "total" or "age_60plus"
     radii_m = [300, 500, 1000]      # ascending, whole metres, at most 50 000 (MAX_RADIUS_M)
     target_m = 500                  # distance a resident should be within
+    # ... or, for a life circle written in minutes (GB 50180-2018: 5, 10, 15 minutes):
+    # minutes = [5, 10, 15]         # ascending walking times; reach = minutes x speed
+    # target_min = 15               # time a resident should be within
+    # speed_kmh = 3.6               # default walking speed of the layer's residents
+    #                               # (km/h; default: the adult preset, 4.5)
     target_share = 0.85             # share of the layer's residents that should be
                                     # within target_m (0..1; default 0.85)
     [capacity]                      # reserved for capacity modelling: a table,
@@ -38,10 +44,10 @@ import math
 import os
 import tomllib
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from geoapp.errors import LayerFileError
+from geoapp.errors import InputError, LayerFileError
 
 log = logging.getLogger(__name__)
 
@@ -57,9 +63,31 @@ DEFAULT_LAYER_DIR = Path(str(importlib.resources.files("geoapp").joinpath(*LAYER
 #: the radius (1e8 m ran out of memory).
 MAX_RADIUS_M = 50_000.0
 
+#: Walking speed of an adult, km/h (the default of every layer that sets none).
+WALK_SPEED_KMH = 4.5
+#: Walking speed of older residents, km/h (the default of the elderly-care layer).
+ELDERLY_SPEED_KMH = 3.6
+#: The walking-speed presets of the command line and the app (the one source).
+SPEED_PRESETS = {"adult": WALK_SPEED_KMH, "elderly": ELDERLY_SPEED_KMH}
+#: Plausible walking speeds, km/h: slower is a typo, faster is not walking.
+SPEED_RANGE_KMH = (0.5, 30.0)
+
 POPULATIONS = ("total", "age_60plus")
-_REQUIRED = ("id", "label", "population", "radii_m", "target_m", "match")
-_OPTIONAL = ("description", "standard", "color", "icon", "order", "target_share", "capacity")
+_REQUIRED = ("id", "label", "population", "match")
+_METRES = ("radii_m", "target_m")
+_MINUTES = ("minutes", "target_min")
+_OPTIONAL = (
+    "description",
+    "standard",
+    "color",
+    "icon",
+    "order",
+    "target_share",
+    "capacity",
+    "speed_kmh",
+    *_METRES,
+    *_MINUTES,
+)
 
 #: Share of a layer's residents that should live within its ``target_m`` when the layer
 #: file sets no ``target_share``: 85%, the 15-minute life-circle coverage target
@@ -67,6 +95,27 @@ _OPTIONAL = ("description", "standard", "color", "icon", "order", "target_share"
 #: walk of community public services by 2025).
 DEFAULT_TARGET_SHARE = 0.85
 _KNOWN = set(_REQUIRED) | set(_OPTIONAL)
+
+
+def check_speed(speed_kmh: object, what: str = "walking speed") -> float:
+    """Return ``speed_kmh`` as a float, or raise if it is not a plausible walking speed.
+
+    Raises
+    ------
+    InputError
+        Naming the value and the accepted range.
+    """
+    lo, hi = SPEED_RANGE_KMH
+    try:
+        v = float(speed_kmh)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        v = math.nan
+    if isinstance(speed_kmh, bool) or not math.isfinite(v) or not lo <= v <= hi:
+        raise InputError(
+            f"{what} {speed_kmh!r} km/h must be a number from {lo:g} to {hi:g} "
+            f"(presets: {', '.join(f'{k} {x:g}' for k, x in SPEED_PRESETS.items())})"
+        )
+    return v
 
 
 @dataclass(frozen=True)
@@ -82,9 +131,11 @@ class Layer:
     population
         ``"total"`` or ``"age_60plus"``: which demand the layer serves.
     radii_m
-        Life-circle distances to report, ascending, in metres.
+        Life-circle distances to report, ascending, in metres. For a minute-based
+        layer, ``minutes`` x the speed (``speed_kmh``, see :meth:`at_speed`).
     target_m
-        Distance a resident should be within, in metres.
+        Distance a resident should be within, in metres (for a minute-based layer,
+        ``target_min`` x the speed).
     match
         Tag tables; a feature belongs to the layer when it matches any of them.
     target_share
@@ -112,7 +163,10 @@ class Layer:
     #: metres. A minute-based layer's ``radii_m`` are ``minutes x speed`` at the speed
     #: of the run (see :meth:`at_speed`).
     minutes: tuple[float, ...] = ()
-    #: Default walking speed (km/h) of a minute-based layer; None: the adult preset.
+    #: Walking time a resident should be within (minute-based layers), else None.
+    target_min: float | None = None
+    #: Walking speed (km/h) the radii were computed at, or the layer file's default
+    #: speed; None: the adult preset (:data:`WALK_SPEED_KMH`).
     speed_kmh: float | None = None
 
     @property
@@ -133,13 +187,53 @@ class Layer:
                 return lab
         return radius_label(radius_m)
 
+    @property
+    def minute_based(self) -> bool:
+        """True when the layer's life circles are walking times (``minutes``)."""
+        return bool(self.minutes)
+
+    @property
+    def walk_speed_kmh(self) -> float:
+        """The layer's walking speed: ``speed_kmh``, else the adult preset."""
+        return float(self.speed_kmh) if self.speed_kmh else WALK_SPEED_KMH
+
+    @property
+    def reach_m(self) -> dict[str, float]:
+        """Reach of each life circle in metres, by column suffix (``{"15min": 900.0}``)."""
+        return {lab: float(r) for lab, r in zip(self.labels, self.radii_m, strict=True)}
+
     def at_speed(self, speed_kmh: float | None = None) -> Layer:
         """Return the layer with ``radii_m`` and ``target_m`` for a walking speed.
 
-        A metre-based layer is returned unchanged. (Stub: minute-based layers are
-        being implemented.)
+        For a minute-based layer the reach is ``minutes x speed``: a slower walker
+        reaches less in the same minutes, so the speed changes the coverage. A
+        metre-based layer keeps its radii (the speed only converts its distances to
+        minutes) and records the speed.
+
+        Parameters
+        ----------
+        speed_kmh
+            Walking speed in km/h; None keeps the layer's own (its file's
+            ``speed_kmh``, else the adult preset).
+
+        Raises
+        ------
+        InputError
+            If the speed is implausible, or the reach would pass ``MAX_RADIUS_M``.
         """
-        return self
+        speed = self.walk_speed_kmh if speed_kmh is None else check_speed(speed_kmh)
+        if not self.minute_based:
+            return self if speed_kmh is None else replace(self, speed_kmh=speed)
+        per_min = speed * 1000.0 / 60.0
+        radii = tuple(float(m) * per_min for m in self.minutes)
+        target = float(self.target_min if self.target_min is not None else self.minutes[-1])
+        if max(radii[-1], target * per_min) > MAX_RADIUS_M:
+            raise InputError(
+                f"layer {self.id!r}: {max(self.minutes[-1], target):g} minutes at "
+                f"{speed:g} km/h reach more than {MAX_RADIUS_M:,.0f} m; use a walking "
+                "speed (e.g. --speed 4.5)"
+            )
+        return replace(self, radii_m=radii, target_m=target * per_min, speed_kmh=speed)
 
     def name(self, lang: str = "en") -> str:
         """Return the label in ``lang``, falling back to English then the id."""
@@ -231,6 +325,34 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
     for key in _REQUIRED:
         if key not in data:
             problems.append(_problem(path, key, "missing; every layer file must set it"))
+    has_m = [k for k in _METRES if k in data]
+    has_min = [k for k in _MINUTES if k in data]
+    if has_m and has_min:
+        problems.append(
+            _problem(
+                path,
+                has_min[0],
+                f"the file also sets {', '.join(has_m)}: give the reach either in metres "
+                "(radii_m, target_m) or in walking minutes (minutes, target_min), not both",
+            )
+        )
+    elif not has_min:
+        for key in _METRES:
+            if key not in data:
+                problems.append(
+                    _problem(
+                        path,
+                        key,
+                        "missing; set radii_m and target_m (metres), or minutes and "
+                        "target_min (walking minutes)",
+                    )
+                )
+    else:
+        for key in _MINUTES:
+            if key not in data:
+                problems.append(
+                    _problem(path, key, "missing; a minute-based layer sets minutes and target_min")
+                )
 
     lid = data.get("id")
     if "id" in data and (
@@ -306,6 +428,50 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
                 )
             )
 
+    minutes = data.get("minutes")
+    if "minutes" in data:
+        if (
+            not isinstance(minutes, list)
+            or not minutes
+            or not all(isinstance(m, int | float) and not isinstance(m, bool) for m in minutes)
+        ):
+            problems.append(
+                _problem(path, "minutes", "must be a non-empty list of numbers (minutes)")
+            )
+        elif not all(math.isfinite(m) and m > 0 for m in minutes):
+            problems.append(
+                _problem(path, "minutes", f"{minutes} must be positive, finite numbers")
+            )
+        elif any(b <= a for a, b in zip(minutes, minutes[1:], strict=False)):
+            problems.append(_problem(path, "minutes", f"{minutes} must be strictly ascending"))
+    target_min = data.get("target_min")
+    if "target_min" in data and (
+        not isinstance(target_min, int | float)
+        or isinstance(target_min, bool)
+        or not math.isfinite(target_min)
+        or target_min <= 0
+    ):
+        problems.append(
+            _problem(path, "target_min", f"{target_min!r} must be a positive, finite number")
+        )
+    speed = data.get("speed_kmh")
+    if "speed_kmh" in data:
+        try:
+            speed = check_speed(speed)
+        except InputError as exc:
+            problems.append(_problem(path, "speed_kmh", str(exc)))
+    if not problems and "minutes" in data:
+        reach = max(max(minutes), target_min) * float(speed or WALK_SPEED_KMH) / 60.0 * 1000.0
+        if reach > MAX_RADIUS_M:
+            problems.append(
+                _problem(
+                    path,
+                    "minutes",
+                    f"{max(minutes):g} minutes at {float(speed or WALK_SPEED_KMH):g} km/h "
+                    f"reach {reach:,.0f} m, more than {MAX_RADIUS_M:,.0f} m (50 km)",
+                )
+            )
+
     share = data.get("target_share", DEFAULT_TARGET_SHARE)
     if "target_share" in data and (
         not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1
@@ -364,12 +530,28 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
     if problems:
         raise LayerFileError(f"Layer file {path} is malformed:", problems)
 
+    if minutes:
+        layer = Layer(
+            id=lid,
+            label=dict(label),
+            population=pop,
+            radii_m=(),
+            target_m=0.0,
+            match=(),
+            minutes=tuple(float(m) for m in minutes),
+            target_min=float(target_min),
+            speed_kmh=float(speed) if speed is not None else None,
+        ).at_speed(None)
+        radii, target = list(layer.radii_m), layer.target_m
     return Layer(
         id=lid,
         label=dict(label),
         population=pop,
         radii_m=tuple(float(r) for r in radii),
         target_m=float(target),
+        minutes=tuple(float(m) for m in minutes or ()),
+        target_min=float(target_min) if minutes else None,
+        speed_kmh=float(speed) if speed is not None else None,
         match=tuple(dict(t) for t in match),
         description=dict(data.get("description", {})),
         standard=data.get("standard", ""),

@@ -60,12 +60,21 @@ def _font_family() -> list[str]:
 
 
 def _radii(columns: pd.Index) -> list[tuple[str, float]]:
+    """``share_demand_R`` columns with their reach: metres (``300``) or minutes (``15min``).
+
+    A table of one layer has one kind; minutes sort after metres when mixed.
+    """
     out = []
     for c in columns:
-        m = re.fullmatch(r"share_demand_(\d+(?:_\d+)?)", str(c))
+        m = re.fullmatch(r"share_demand_(\d+(?:[._]\d+)?)(min)?", str(c))
         if m:
-            out.append((c, float(m.group(1).replace("_", "."))))
+            v = float(m.group(1).replace("_", "."))
+            out.append((c, v + (1e6 if m.group(2) else 0.0)))
     return sorted(out, key=lambda t: t[1])
+
+
+def _reach_tick(col: str, value: float) -> str:
+    return f"{value - 1e6:g} min" if col.endswith("min") else f"{value:,.0f}"
 
 
 def zone_comparison_chart(
@@ -141,7 +150,7 @@ def zone_comparison_chart(
                             va="bottom",
                             fontsize=7,
                         )
-            ax.set_xticks(x, [f"{r:,.0f}" for _, r in radii])
+            ax.set_xticks(x, [_reach_tick(c, r) for c, r in radii])
             ax.set_ylim(0, 1.05)
             ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
             ax.set_xlabel(text["xlabel"])

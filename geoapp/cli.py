@@ -111,6 +111,38 @@ def progress_bar(enabled: bool = True):
         yield update
 
 
+def speed_value(text: str) -> float:
+    """Parse ``--speed``: km/h as a number, or a preset name (``adult``, ``elderly``)."""
+    key = str(text).strip().lower()
+    if key in catalog.SPEED_PRESETS:
+        return catalog.SPEED_PRESETS[key]
+    try:
+        return catalog.check_speed(float(key), "--speed")
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a walking speed: give km/h (e.g. 3.6) or a preset "
+            f"({', '.join(catalog.SPEED_PRESETS)})"
+        ) from None
+    except GeoappError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def add_speed_argument(parser: argparse.ArgumentParser) -> None:
+    """Add ``--speed KMH|adult|elderly`` (default: each layer's own walking speed)."""
+    presets = ", ".join(f"{k} {v:g}" for k, v in catalog.SPEED_PRESETS.items())
+    parser.add_argument(
+        "--speed",
+        type=speed_value,
+        default=None,
+        metavar="KMH",
+        help=(
+            f"walking speed in km/h or a preset ({presets}); default: each layer's own "
+            "(elderly care 3.6). For layers defined in minutes (life circles) the speed "
+            "sets the reach: minutes x speed"
+        ),
+    )
+
+
 def load_catalog_from_args(args: argparse.Namespace) -> dict[str, catalog.Layer]:
     """Return the layer catalog with any ``--layer-file`` additions."""
     return catalog.load_catalog(extra_files=getattr(args, "layer_file", []) or [])
@@ -185,9 +217,18 @@ def _check_out_file(path: str) -> Path:
 def _cmd_layers(args: argparse.Namespace) -> int:
     layers = load_catalog_from_args(args)
     table = Table(title="geoapp layer catalog")
-    for col in ("id", "label (en)", "label (zh)", "serves", "radii (m)", "target (m)", "file"):
+    for col in ("id", "label (en)", "label (zh)", "serves", "reach", "target", "file"):
         table.add_column(col)
     for layer in layers.values():
+        if layer.minute_based:
+            reach = ", ".join(
+                f"{m:g} min ({r:,.0f} m)" for m, r in zip(layer.minutes, layer.radii_m, strict=True)
+            )
+            reach += f" at {layer.walk_speed_kmh:g} km/h"
+            target = f"{layer.target_min:g} min ({layer.target_m:,.0f} m)"
+        else:
+            reach = ", ".join(f"{r:,.0f} m" for r in layer.radii_m)
+            target = f"{layer.target_m:,.0f} m"
         table.add_row(
             *(
                 Text(cell)  # cells are data from layer files: never markup
@@ -196,8 +237,8 @@ def _cmd_layers(args: argparse.Namespace) -> int:
                     layer.name("en"),
                     layer.name("zh"),
                     "residents 60+" if layer.population == "age_60plus" else "all residents",
-                    ", ".join(f"{r:g}" for r in layer.radii_m),
-                    f"{layer.target_m:g}",
+                    reach,
+                    target,
                     Path(layer.source_file).name,
                 )
             )
@@ -278,23 +319,26 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 def _print_summary(result) -> None:
     s = result.summary
-    radii = [int(r) for r in result.layer.radii_m]
-    col = "pop_60plus" if result.layer.population == "age_60plus" else "pop"
+    layer = result.layer
+    labels = list(layer.labels)
+    col = "pop_60plus" if layer.population == "age_60plus" else "pop"
+    speed = f" at {layer.walk_speed_kmh:g} km/h" if layer.minute_based else ""
     table = Table(
         title=Text(
-            f"{result.layer.name('en')} — share of "
-            f"{'residents 60+' if col != 'pop' else 'residents'} within reach"
+            f"{layer.name('en')} — share of "
+            f"{'residents 60+' if col != 'pop' else 'residents'} within reach{speed}"
         )
     )
     table.add_column("level")
     table.add_column("group")
-    for r in radii:
-        table.add_column(f"{r} m", justify="right")
+    for lab, r in zip(labels, layer.radii_m, strict=True):
+        head = f"{_reach_header(lab)} ({r:,.0f} m)" if layer.minute_based else f"{r:,.0f} m"
+        table.add_column(head, justify="right")
     flagged = "status" in s.columns and (s["status"] != "ok").any()
     if flagged:
         table.add_column("status")
     for _, row in s.iterrows():
-        shares = [row.get(f"share_{col}_{r}") for r in radii]
+        shares = [row.get(f"share_{col}_{lab}") for lab in labels]
         status = [Text(str(row["status"]), "yellow" if row["status"] != "ok" else "")]
         table.add_row(
             Text(str(row["level"])),
@@ -307,6 +351,11 @@ def _print_summary(result) -> None:
         _say(f"status: no_data (no {result.layer.name('en')} facilities in the data)", "yellow")
     if result.meta.get("synthetic"):
         _say(SYNTHETIC_LABEL, "yellow")
+
+
+def _reach_header(label: str) -> str:
+    """Column header of a radius suffix: ``"15min"`` -> ``"15 min"``, ``"300"`` -> ``"300 m"``."""
+    return f"{label.removesuffix('min')} min" if label.endswith("min") else f"{label} m"
 
 
 def _print_zones(table) -> None:
@@ -322,7 +371,7 @@ def _print_zones(table) -> None:
     for col in ("layer", "zone type", "demand", "residents"):
         t.add_column(col, justify="right" if col == "residents" else "left")
     for r in radii:
-        t.add_column(f"{r} m", justify="right")
+        t.add_column(_reach_header(r), justify="right")
     t.add_column("median", justify="right")
     t.add_column("status")
 
@@ -395,6 +444,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
                 demand=demand,
                 graph=graph,
                 mode=args.mode,
+                speed_kmh=args.speed,
                 with_catchments=False,
                 progress=progress,
             )
@@ -492,15 +542,7 @@ def build_parser() -> argparse.ArgumentParser:
         default="network",
         help="walking network or straight line",
     )
-    from geoapp.coverage import SPEED_PRESETS  # the one source of the speed presets
-
-    s.add_argument(
-        "--speed",
-        type=float,
-        default=SPEED_PRESETS["adult"],
-        metavar="KMH",
-        help="walking speed ({})".format(", ".join(f"{v:g} {k}" for k, v in SPEED_PRESETS.items())),
-    )
+    add_speed_argument(s)
     s.add_argument("--no-map", action="store_true", help="skip the HTML map")
     s.add_argument(
         "--no-catchments",
@@ -525,6 +567,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_region_arguments(s)
     s.add_argument("--layer", action="append", help="layer id (repeatable; default all)")
     s.add_argument("--mode", choices=["network", "euclidean"], default="network")
+    add_speed_argument(s)
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_compare)

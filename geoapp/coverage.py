@@ -28,7 +28,7 @@ import pandas as pd
 import shapely
 from scipy.spatial import cKDTree
 
-from geoapp import network
+from geoapp import catalog, network
 from geoapp.catalog import radius_label
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
@@ -39,11 +39,11 @@ log = logging.getLogger(__name__)
 
 WGS84 = "EPSG:4326"
 
-#: Default walking speed of an adult, km/h.
-WALK_SPEED_KMH = 4.5
-#: Walking speed preset for older residents, km/h.
-ELDERLY_SPEED_KMH = 3.6
-SPEED_PRESETS = {"adult": WALK_SPEED_KMH, "elderly": ELDERLY_SPEED_KMH}
+# The walking-speed presets live with the layers (a minute-based layer's reach depends
+# on them); re-exported here for the callers of compute_access.
+WALK_SPEED_KMH = catalog.WALK_SPEED_KMH
+ELDERLY_SPEED_KMH = catalog.ELDERLY_SPEED_KMH
+SPEED_PRESETS = catalog.SPEED_PRESETS
 MODES = ("network", "euclidean")
 #: H3 resolution of the settled-area approximation used by ``share_area_R``.
 AREA_H3_RES = 9
@@ -203,11 +203,14 @@ def compute_access(
 # --------------------------------------------------------------------------- summary
 
 
-def _layer_radii(layer: Any) -> tuple[list[float], str]:
+def _layer_radii(layer: Any) -> tuple[list[float], str, list[str]]:
+    """Radii in metres, layer id and column suffixes (``"300"`` or ``"15min"``)."""
     if hasattr(layer, "radii_m"):
-        return [float(r) for r in layer.radii_m], str(getattr(layer, "id", ""))
+        radii = [float(r) for r in layer.radii_m]
+        labels = list(getattr(layer, "labels", [radius_label(r) for r in radii]))
+        return radii, str(getattr(layer, "id", "")), labels
     radii = [float(r) for r in np.atleast_1d(layer)]
-    return radii, ""
+    return radii, "", [radius_label(r) for r in radii]
 
 
 def _h3_cells(access: gpd.GeoDataFrame) -> np.ndarray:
@@ -254,7 +257,8 @@ def coverage_summary(
         uses ``district``, ``zone_type``, and ``district_code``, ``settlement`` and
         ``h3`` when present).
     layer
-        A :class:`geoapp.catalog.Layer` (its ``radii_m`` and ``id`` are used) or a
+        A :class:`geoapp.catalog.Layer` (its ``radii_m``, ``labels`` and ``id`` are
+        used; pass ``layer.at_speed(speed)`` for a minute-based layer) or a
         sequence of radii in metres.
     boundaries
         District boundaries; when given, every district appears (even with no
@@ -273,7 +277,9 @@ def coverage_summary(
         One row per group: ``layer``, ``level`` (``"region"`` | ``"district"`` |
         ``"zone_type"`` | ``"settlement"``), ``group``, ``district_code``, ``status``
         (``"ok"`` | ``"no_data"``), ``n_facilities`` (Int64), ``pop``, ``pop_60plus``,
-        ``area_km2``, ``settled_km2`` and for every radius ``R`` (integer metres):
+        ``area_km2``, ``settled_km2`` and for every radius, with ``R`` its column
+        suffix (``layer.labels``: whole metres such as ``1000``, or minutes such as
+        ``15min`` for a minute-based layer, whose reach is minutes x speed):
         ``covered_pop_R``, ``covered_pop_60plus_R`` (residents with ``dist_m <= R``),
         ``share_pop_R``, ``share_pop_60plus_R`` (covered / all residents of the group,
         resp. covered / residents aged 60+; NaN when the group has none) and
@@ -310,7 +316,7 @@ def coverage_summary(
     (zone rows and the region row sum their districts), otherwise ``settled_km2``;
     settlement rows always use ``settled_km2``.
     """
-    radii, layer_id = _layer_radii(layer)
+    radii, layer_id, labels = _layer_radii(layer)
     if not layer_id and "layer" in access.columns and len(access):
         layer_id = str(access["layer"].iloc[0])
     required = ["dist_m", "pop", "pop_60plus"]
@@ -331,8 +337,7 @@ def coverage_summary(
     area_w = _settled_area_weights(access, pop) if len(access) else np.zeros(0)
 
     vals: dict[str, np.ndarray] = {"pop": pop, "pop_60plus": pop60, "settled_km2": area_w}
-    for r in radii:
-        lab = radius_label(r)
+    for r, lab in zip(radii, labels, strict=True):
         cov = dist <= r
         vals[f"covered_pop_{lab}"] = np.where(cov, pop, 0.0)
         vals[f"covered_pop_60plus_{lab}"] = np.where(cov, pop60, 0.0)
@@ -376,8 +381,7 @@ def coverage_summary(
         parts.append(by_s)
     out = pd.concat(parts, ignore_index=True)
 
-    for r in radii:
-        lab = radius_label(r)
+    for lab in labels:
         out[f"share_pop_{lab}"] = _share(out[f"covered_pop_{lab}"], out["pop"])
         out[f"share_pop_60plus_{lab}"] = _share(out[f"covered_pop_60plus_{lab}"], out["pop_60plus"])
         out[f"share_area_{lab}"] = _share(out[f"_covered_area_{lab}"], out["settled_km2"])
@@ -396,8 +400,7 @@ def coverage_summary(
         "area_km2",
         "settled_km2",
     ]
-    for r in radii:
-        lab = radius_label(r)
+    for lab in labels:
         cols += [
             f"covered_pop_{lab}",
             f"covered_pop_60plus_{lab}",

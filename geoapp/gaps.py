@@ -26,7 +26,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoapp.catalog import Layer, radius_label
+from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.population import h3_polygons
@@ -299,9 +299,19 @@ def gap_reason(
     else:
         tail = f"no {noun} within the {lim} m search limit"
         tail_zh = f"{lim}米搜索范围内没有{noun_zh}"
-    en = f"{count} {who} {verb} more than {tgt} m {mode} from the nearest {noun}; {tail}"
     who_zh = "60岁及以上居民" if age else "居民"
     mode_zh = "直线距离" if euclidean else "步行距离"
+    if layer.minute_based and layer.target_min and not euclidean:
+        # a life circle in minutes: say the minutes, and the metres at the run's pace
+        tmin = f"{layer.target_min:g}"
+        kmh = f"{layer.walk_speed_kmh:g}"
+        en = (
+            f"{count} {who} {verb} more than a {tmin}-minute walk ({tgt} m at {kmh} km/h) "
+            f"from the nearest {noun}; {tail}"
+        )
+        zh = f"{count}名{who_zh}步行{tmin}分钟（{kmh}公里/小时，{tgt}米）内没有{noun_zh}；{tail_zh}"
+        return en, zh
+    en = f"{count} {who} {verb} more than {tgt} m {mode} from the nearest {noun}; {tail}"
     zh = f"{count}名{who_zh}距最近的{noun_zh}{mode_zh}超过{tgt}米；{tail_zh}"
     return en, zh
 
@@ -762,10 +772,8 @@ def compare_zones(
                 "pop": float(pop[m].sum()),
                 "pop_60plus": float(p60[m].sum()),
             }
-            for r in layer.radii_m:
-                row[f"share_demand_{radius_label(r)}"] = (
-                    float(wz[dz <= r].sum() / total) if ok else np.nan
-                )
+            for r, lab in zip(layer.radii_m, layer.labels, strict=True):
+                row[f"share_demand_{lab}"] = float(wz[dz <= r].sum() / total) if ok else np.nan
             nfac = int((fz == z).sum())
             row["median_dist_m"] = weighted_percentile(dz, wz, 50) if ok else np.nan
             row["p90_dist_m"] = weighted_percentile(dz, wz, 90) if ok else np.nan
@@ -787,8 +795,7 @@ def compare_zones(
             layer_rows.append(row)
         core = next(r for r in layer_rows if r[by] == "core")
         for row in layer_rows:
-            for r in layer.radii_m:
-                key = radius_label(r)
+            for key in layer.labels:
                 c, s = core[f"share_demand_{key}"], row[f"share_demand_{key}"]
                 row[f"ratio_to_core_{key}"] = (
                     float(s / c) if np.isfinite(c) and c > 0 and np.isfinite(s) else np.nan

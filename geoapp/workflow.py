@@ -508,7 +508,7 @@ def analyse_layer(
     demand: population.Demand,
     graph: network.WalkGraph | None = None,
     mode: str = "network",
-    speed_kmh: float = coverage.WALK_SPEED_KMH,
+    speed_kmh: float | None = None,
     with_catchments: bool = True,
     progress: Progress | None = None,
 ) -> LayerAnalysis:
@@ -528,10 +528,16 @@ def analyse_layer(
     mode
         ``"network"`` (walking distance over streets) or ``"euclidean"``.
     speed_kmh
-        Walking speed for ``walk_min`` (4.5 adult, 3.6 elderly preset).
+        Walking speed in km/h (presets: 4.5 adult, 3.6 elderly); None: the layer's
+        own (its file's ``speed_kmh``, else the adult preset). For a minute-based layer
+        the speed sets the reach (minutes x speed), so a slower walker is covered
+        less; for a metre-based layer it only converts distances to ``walk_min``.
+        ``LayerAnalysis.layer`` is the layer at this speed (``layer.at_speed``).
     """
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
+    layer = layer.at_speed(speed_kmh)
+    speed_kmh = layer.walk_speed_kmh
     warnings = [*region.meta.get(META_WARNINGS, []), *demand.warnings]
     _tick(progress, f"{layer.name()}: selecting facilities", 0.05)
     facilities = select_features(region.features, layer)
@@ -595,6 +601,9 @@ def analyse_layer(
         "speed_kmh": speed_kmh,
         "radii_m": list(layer.radii_m),
         "target_m": layer.target_m,
+        "minutes": list(layer.minutes),
+        "target_min": layer.target_min,
+        "reach_m": {k: round(v, 3) for k, v in layer.reach_m.items()},
         "search_limit_m": limit,
         "demand_method": demand.method,
         "assumptions": list(demand.assumptions),

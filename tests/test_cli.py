@@ -55,7 +55,8 @@ def test_layers_lists_catalog(capsys):
         "社区服务",
         "历史文化遗产",
         "Elderly care",
-        "300, 500, 1000",
+        "300 m, 500 m, 1,000 m",  # heritage, in metres
+        "5 min (300 m)",  # elderly care, in minutes at 3.6 km/h
     ):
         assert text in out
 
@@ -112,13 +113,14 @@ def test_summary_rows_add_up(coverage_bundle):
     for col in [c for c in s.columns if c.startswith("covered_pop") or c in ("pop", "pop_60plus")]:
         assert math.isclose(districts[col].sum(), region[col], rel_tol=1e-9), col
         assert math.isclose(zones[col].sum(), region[col], rel_tol=1e-9), col
-    for r in (300, 500, 1000):
-        assert 0 <= region[f"share_pop_60plus_{r}"] <= 1
-    # shares never fall as the radius grows
+    # elderly care is minute-based: its columns are named by minutes
+    for lab in ("5min", "10min", "15min"):
+        assert 0 <= region[f"share_pop_60plus_{lab}"] <= 1
+    # shares never fall as the reach grows
     assert (
-        region["share_pop_60plus_300"]
-        <= region["share_pop_60plus_500"]
-        <= region["share_pop_60plus_1000"]
+        region["share_pop_60plus_5min"]
+        <= region["share_pop_60plus_10min"]
+        <= region["share_pop_60plus_15min"]
     )
 
 

@@ -254,10 +254,13 @@ def test_summary_with_boundaries_and_an_empty_district(access, boundaries):
 def test_summary_of_a_layer_object(access):
     from geoapp.catalog import get_layer
 
-    layer = get_layer("elderly_care")
+    layer = get_layer("elderly_care")  # minute-based: columns named by minutes
     s = coverage.coverage_summary(access, layer)
-    for r in layer.radii_m:
-        assert f"share_pop_60plus_{int(r)}" in s.columns
+    for lab, r in zip(layer.labels, layer.radii_m, strict=True):
+        assert f"share_pop_60plus_{lab}" in s.columns
+        region = s[s["level"] == "region"].iloc[0]
+        expect = access.loc[access["dist_m"] <= r, "pop_60plus"].sum()
+        assert region[f"covered_pop_60plus_{lab}"] == pytest.approx(expect)
 
 
 # --------------------------------------------------------------------------- catchments

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import geopandas as gpd
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from matplotlib.figure import Figure
 from shapely.geometry import Point
 
+from geoapp import gaps as gaps_mod
 from geoapp.catalog import load_catalog
 from geoapp.charts import zone_comparison_chart
 from geoapp.errors import InputError
@@ -27,8 +29,20 @@ from geoapp.gaps import (
 )
 
 CAT = load_catalog()
-ELDERLY = CAT["elderly_care"]
-COMMUNITY = CAT["community_services"]
+# The hand-worked fixtures below are in metres (targets of 1,000 m); the shipped elderly
+# and community layers are minute-based (tests/test_minutes.py), so the tests use their
+# metre-based versions: same demand, labels and match rules, radii 300 / 500 / 1,000 m.
+ELDERLY_MIN = CAT["elderly_care"]
+ELDERLY = dataclasses.replace(
+    ELDERLY_MIN, minutes=(), target_min=None, radii_m=(300.0, 500.0, 1000.0), target_m=1000.0
+)
+COMMUNITY = dataclasses.replace(
+    CAT["community_services"],
+    minutes=(),
+    target_min=None,
+    radii_m=(300.0, 500.0, 1000.0),
+    target_m=1000.0,
+)
 
 # --------------------------------------------------------------------------- statistics
 
@@ -647,3 +661,15 @@ def test_no_facilities_is_no_data_not_a_gap(tmp_path):
     # a layer with facilities in the same run is assessed as usual
     ok = _run(region, ELDERLY, demand, graph)
     assert ok.status == "ok" and ok.warnings == () and len(ok.gaps)
+
+
+def test_gap_reason_of_a_minute_layer_says_minutes_and_metres():
+    layer = ELDERLY_MIN.at_speed(3.6)  # 15 minutes at 3.6 km/h = 900 m
+    en, zh = gaps_mod.gap_reason(
+        55, layer, target_m=layer.target_m, median_m=1500.0, max_m=2100.0, search_limit_m=2700
+    )
+    assert en == (
+        "55 residents aged 60+ live more than a 15-minute walk (900 m at 3.6 km/h) from the "
+        "nearest elderly care; median distance 1,500 m, maximum 2,100 m"
+    )
+    assert zh.startswith("55名60岁及以上居民步行15分钟（3.6公里/小时，900米）内没有养老服务")

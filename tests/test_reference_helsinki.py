@@ -626,10 +626,14 @@ def test_cli_bundle_on_test_pbf_is_plausible(tmp_path, monkeypatch, osm_readers)
         assert len(facilities) == 4
         summary = pd.read_csv(out / "summary.csv")
         region_row = summary.loc[summary["level"] == "region"].iloc[0]
-        for r in (300, 500, 1000):
-            covered = props.loc[dist.le(r).fillna(False), "pop"].sum()
-            assert region_row[f"covered_pop_{r}"] == pytest.approx(covered, rel=1e-9)
         meta = json.loads((out / "metadata.json").read_text())
+        # community services are minute-based: reach in metres from metadata.json
+        assert meta["reach_m"] == pytest.approx(
+            {"5min": 1000 / 3, "10min": 2000 / 3, "15min": 1000}
+        )
+        for lab, r in meta["reach_m"].items():
+            covered = props.loc[dist.le(r).fillna(False), "pop"].sum()
+            assert region_row[f"covered_pop_{lab}"] == pytest.approx(covered, rel=1e-9)
         assert meta["mode"] == mode and meta["synthetic"] is False
 
 
