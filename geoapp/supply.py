@@ -533,8 +533,9 @@ def supply_table(
     out["layer"] = layer.id
     out["unit"] = _unit(layer)
     out["demand_col"] = col
+    code = out["group"].map(codes).astype(object)
     out["district_code"] = np.where(
-        out["level"] == "district", out["group"].map(codes).fillna(""), ""
+        (out["level"] == "district") & code.notna(), code.where(code.notna(), ""), ""
     )
     per = _per_1000(layer)
     out["standard_per_1000"] = np.nan if per is None else per
@@ -607,7 +608,7 @@ def compute_supply(
     )
     warnings = _warnings(fac, layer, col, reach, mode)
     for w in warnings:
-        log.warning("%s", w)
+        log.info("%s", w)
     return Supply(
         demand=demand,
         facilities=fac,

@@ -897,7 +897,8 @@ def _facilities(
 
 #: Bed counts of the demo's elderly care, by kind: (low, high), drawn uniformly in
 #: steps of 5 (community day-care stations / 养老驿站 10-30 beds, senior apartments
-#: 60-200, nursing homes 100-400). Senior activity centres have no beds (no tag).
+#: 60-200, nursing homes 100-400). Senior activity centres have ``beds=0``; one care
+#: home (和平敬老院) has no capacity tag, as real OSM often has none.
 _BEDS = {"day_care": (10, 30), "assisted_living": (60, 200), "nursing_home": (100, 400)}
 
 
@@ -915,8 +916,13 @@ def _with_beds(feats: pd.DataFrame, seed: int) -> pd.DataFrame:
     out = feats.copy()
     for col in ("beds", "capacity:beds", "capacity"):
         out[col] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    centre = feats.get("community_centre:for", pd.Series(None, index=feats.index)) == "senior"
+    out.loc[centre.to_numpy(dtype=bool), "beds"] = "0"  # activity centres: no beds
     rows = np.flatnonzero(kind.isin(list(_BEDS)).to_numpy(dtype=bool))
+    untagged = {int(i) for i in np.flatnonzero((feats["name"] == "和平敬老院").to_numpy())}
     for n, i in enumerate(rows):
+        if i in untagged:  # one care home left untagged, as in real OSM data
+            continue
         lo, hi = _BEDS[str(kind.iloc[i])]
         beds = int(rng.integers(lo // 5, hi // 5 + 1)) * 5
         if n % 12 == 7:
