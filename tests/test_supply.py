@@ -171,11 +171,19 @@ def test_gaussian_decay_by_hand(graph, layer):
         supply.two_step_fca(demand_frame(), facility_frame(), layer, graph=graph, decay="linear")
 
 
-def test_against_pysal_access(graph, layer):
+def _gauss(d, d0=120.0):
+    e = math.exp(-0.5)
+    return (math.exp(-0.5 * (d / d0) ** 2) - e) / (1 - e)
+
+
+@pytest.mark.parametrize("decay", [None, "gaussian"])
+def test_against_pysal_access(graph, layer, decay):
     """PySAL access's 2SFCA on the same cost table (our sparse OD matrix) agrees."""
     from access import fca
 
-    dem = demand_frame()
+    # moved off the symmetric positions so that the decay weights differ: f1 is 30 and
+    # 50 m from d1 and d2, f2 70 and 50 m from d3 and d4
+    dem = demand_frame().set_geometry([P(20), P(100), P(180), P(300), P(1050)], crs=CRS)
     fac = facility_frame().iloc[:3]  # access has no notion of unknown capacity
     od = network.od_matrix(graph, dem, fac, 120.0).tocoo()
     cost = pd.DataFrame(
@@ -191,8 +199,10 @@ def test_against_pysal_access(graph, layer):
         demand_name="pop_60plus",
         supply_index=True,
         supply_name="capacity",
+        weight_fn=_gauss if decay else None,
     )
-    ours = supply.two_step_fca(dem, fac, layer, graph=graph).set_index("demand_id")["sfca"]
+    ours = supply.two_step_fca(dem, fac, layer, graph=graph, decay=decay)
+    ours = ours.set_index("demand_id")["sfca"]
     ref = ref.reindex(ours.index).fillna(0.0)
     np.testing.assert_allclose(ours.to_numpy(), ref.to_numpy(), rtol=1e-12)
 
@@ -469,3 +479,32 @@ def test_demo_supply_cli(tmp_path, capsys):
         )
         == 2
     )
+
+
+def test_table_capacity_reaches_the_supply_of_a_region(tmp_path):
+    """A facility table on the demo: its beds count as ``table``, a bad cell is a warning."""
+    from geoapp import workflow
+
+    region = workflow.load_region("demo")
+    homes = select_features(region.features, load_catalog()["elderly_care"])
+    x, y = homes.geometry.x.to_numpy()[:2], homes.geometry.y.to_numpy()[:2]
+    path = tmp_path / "homes.csv"
+    path.write_text(
+        "name,lon,lat,床位数\n"
+        f"New Home,{x[0] + 0.0003:.6f},{y[0]:.6f},250\n"
+        f"Other Home,{x[1] + 0.0003:.6f},{y[1]:.6f},unknown\n",
+        encoding="utf-8",
+    )
+    with_table = workflow.add_facility_tables(region, [(path, "elderly_care", "wgs84")])
+    fac = select_features(with_table.features, load_catalog()["elderly_care"])
+    added = fac[fac["facility_id"].str.startswith("table/")].set_index("name")
+    assert added.loc["New Home", "capacity"] == 250
+    assert added.loc["New Home", "capacity_source"] == "table"
+    assert np.isnan(added.loc["Other Home", "capacity"])
+    warnings = with_table.meta["warnings"]
+    assert any(
+        "line 3: 床位数 'unknown' is not a number" in w and "homes.csv" in w for w in warnings
+    )
+    assert not any("row rejected: line 3" in w for w in warnings)
+    # the demo's own beds are unchanged; the table's 250 beds add to the total
+    assert fac["capacity"].sum() == pytest.approx(homes["capacity"].sum() + 250)
