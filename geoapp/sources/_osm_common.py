@@ -183,8 +183,8 @@ def capacity_columns(facilities: pd.DataFrame, layer: Layer) -> dict[str, np.nda
         cap[fill] = float(default)
         source[fill] = "layer_default"
     n_bad = int(((raw != "") & ~known).sum())
-    if n_bad:
-        log.warning(
+    if n_bad:  # geoapp.supply turns this into a warning sentence of the run
+        log.info(
             "layer %s: %d facilities have a capacity tag that is not a number (e.g. %r); "
             "their capacity is %s",
             layer.id,
