@@ -492,6 +492,34 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
                 f"{data['capacity']!r} must be a table ([capacity] with keys under it)",
             )
         )
+    elif "capacity" in data:
+        # [capacity]: unit = "beds" (text), default = 30 (per facility of unknown
+        # capacity, optional), per_1000 = 40 (the standard's indicator: capacity per
+        # 1,000 of the layer's demand, optional), source = "..." (citation, text).
+        cap = data["capacity"]
+        for key in sorted(set(cap) - {"unit", "default", "per_1000", "source"}):
+            problems.append(
+                _problem(
+                    path,
+                    f"capacity.{key}",
+                    "unknown key; [capacity] takes unit, default, per_1000 and source",
+                )
+            )
+        for key in ("unit", "source"):
+            if key in cap and not (isinstance(cap[key], str) and cap[key].strip()):
+                problems.append(_problem(path, f"capacity.{key}", f"{cap[key]!r} must be text"))
+        for key, example in (("default", "30 beds per facility"), ("per_1000", "40 per 1,000")):
+            v = cap.get(key)
+            if key in cap and (
+                not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v < 1e6
+            ):
+                problems.append(
+                    _problem(
+                        path,
+                        f"capacity.{key}",
+                        f"{v!r} must be a positive number (e.g. {example})",
+                    )
+                )
 
     match = data.get("match")
     if "match" in data:

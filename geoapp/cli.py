@@ -10,6 +10,7 @@ Examples
     geoapp export --gpkg demo.gpkg --format geojson --out demo_geojson/
     geoapp coverage --region demo --layer elderly_care --out out/elderly_care/
     geoapp compare --region demo --out out/compare/
+    geoapp supply --region demo --layer elderly_care --out out/supply/
 """
 
 from __future__ import annotations
@@ -464,6 +465,170 @@ def _cmd_compare(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_supply(args: argparse.Namespace) -> int:
+    from geoapp import export, supply, workflow  # heavy: imported when needed
+    from geoapp.errors import OutputError, output_error
+
+    layers = load_catalog_from_args(args)
+    layer = catalog.get_layer(args.layer, layers)
+    target = _check_out_folder(args.out)
+    export.check_bundle_target(target)  # before the work, not after it
+    if args.reach is not None and not (args.reach > 0 and args.reach < float("inf")):
+        raise GeoappError(f"--reach {args.reach:g}: give a distance in metres > 0, e.g. 1000")
+    t0 = time.perf_counter()
+    speed = {} if args.speed is None else {"speed_kmh": args.speed}
+    with progress_bar(not args.quiet) as progress:
+        region = region_from_args(args, progress, layers)
+        demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
+        analysis = workflow.analyse_layer(
+            region,
+            layer,
+            demand=demand,
+            graph=graph,
+            mode=args.mode,
+            with_catchments=False,
+            progress=progress,
+            **speed,
+        )
+        if progress:
+            progress(f"{layer.name()}: capacity and 2SFCA", 0.9)
+        result = supply.compute_supply(
+            demand.points,
+            analysis.facilities,
+            analysis.layer,
+            graph=graph,
+            mode=args.mode,
+            reach_m=args.reach,
+            decay=None if args.decay == "none" else args.decay,
+            boundaries=region.boundaries,
+            region_name=region.name,
+        )
+        run_id = export.new_run_id()
+        fac = result.facilities
+        sfca_total = float((result.demand["sfca"] * result.demand[result.demand_col]).sum())
+        meta = {
+            **analysis.meta,
+            "run_id": run_id,
+            "command": "supply",
+            "supply": {
+                "method": "2SFCA (Luo & Wang 2003)"
+                + (", Gaussian distance decay" if result.decay else ", no distance decay"),
+                "reach_m": result.reach_m,
+                "decay": result.decay,
+                "mode": result.mode,
+                "demand_col": result.demand_col,
+                "unit": result.unit,
+                "standard_per_1000": result.per_1000,
+                "standard_source": str((analysis.layer.capacity or {}).get("source", "")),
+                "unknown_capacity": "layer default when the layer file gives one, "
+                "else excluded from totals and the 2SFCA ratio and counted",
+                "n_facilities": len(fac),
+                "capacity_sources": {
+                    (k or "unknown"): int(v)
+                    for k, v in fac["capacity_source"].value_counts().items()
+                },
+                "capacity_total": float(fac["capacity"].sum()),
+                "capacity_serving_demand": float(fac.loc[fac["serves_demand"], "capacity"].sum()),
+                "sum_sfca_x_demand": sfca_total,
+            },
+            "warnings": [*analysis.warnings, *result.warnings],
+        }
+        dcols = [
+            c
+            for c in (
+                "demand_id",
+                "building_id",
+                "pop",
+                "pop_60plus",
+                "district",
+                "district_code",
+                "zone_type",
+                "settlement",
+                "h3",
+                "sfca",
+                "sfca_per_1000",
+            )
+            if c in result.demand.columns
+        ]
+        fcols = [
+            c
+            for c in (
+                "facility_id",
+                "name",
+                "layer",
+                "kind",
+                "capacity",
+                "capacity_source",
+                "capacity_raw",
+                "demand_in_reach",
+                "serves_demand",
+                "supply_ratio",
+            )
+            if c in fac.columns
+        ]
+        kept = (
+            f"The previous bundle in {target} is unchanged."
+            if export.read_bundle_metadata(target) is not None
+            else "Nothing was written."
+        )
+        names: list[str] = []
+        try:
+            with export.bundle_folder(target, run_id) as tmp:
+                names.append(export.write_csv(result.table, tmp / "supply.csv").name)
+                for name, gdf in (
+                    ("demand", result.demand[[*dcols, "geometry"]]),
+                    ("facilities", fac[[*fcols, "geometry"]]),
+                ):
+                    names.append(export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name)
+                export.write_json(
+                    {**meta, "files": sorted([*names, export.BUNDLE_METADATA])},
+                    tmp / export.BUNDLE_METADATA,
+                )
+        except OutputError as exc:
+            raise OutputError(f"{exc} {kept}") from None
+        except OSError as exc:
+            raise output_error(OSError(exc.errno, exc.strerror), target, kept) from None
+    _print_supply(result, analysis.layer)
+    _print_assumptions(analysis.meta, [*analysis.warnings, *result.warnings])
+    _say(f"Wrote {len(names) + 1} files to {target} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _print_supply(result, layer) -> None:
+    """Print the supply table: capacity, demand, per 1,000 against the standard."""
+    unit = result.unit
+    who = "60+" if result.demand_col == "pop_60plus" else "residents"
+    std = "no standard" if result.per_1000 is None else f"standard {result.per_1000:g}"
+    t = Table(
+        title=Text(
+            f"{layer.name('en')} — {unit} per 1,000 {who} ({std}); 2SFCA within "
+            f"{result.reach_m:,.0f} m"
+        )
+    )
+    for col in ("level", "group", "facilities", "known", unit, who, "per 1,000", "2SFCA", "met"):
+        t.add_column(col, justify="right" if col not in ("level", "group", "met") else "left")
+
+    def num(v, fmt=",.0f") -> str:
+        return "–" if v is None or v != v else format(v, fmt)
+
+    for _, row in result.table.iterrows():
+        met = str(row["met"])
+        t.add_row(
+            Text(str(row["level"])),
+            Text(str(row["group"])),  # data: never markup
+            Text(str(row["n_facilities"])),
+            Text(str(row["n_capacity_known"])),
+            Text(num(row["capacity"])),
+            Text(num(row["demand"])),
+            Text(num(row["capacity_per_1000"], ".1f")),
+            Text(num(row["sfca_per_1000"], ".1f")),
+            Text(met, {"met": "green", "not_met": "red"}.get(met, "yellow")),
+        )
+    out.print(t)
+    if result.demand.empty or result.facilities.empty:
+        _say(f"no {layer.name('en')} facilities or no demand in the data", "yellow")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``geoapp`` command."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -571,6 +736,49 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_compare)
+
+    s = sub.add_parser(
+        "supply",
+        help="capacity (beds) per 1,000 of a layer's demand, and the 2SFCA ratio",
+        description=(
+            "Capacity against demand for one layer: capacity (e.g. beds) per 1,000 of the\n"
+            "layer's demand per district, zone type and settlement against the standard of the\n"
+            "layer file ([capacity] per_1000), and the 2SFCA accessibility ratio per demand\n"
+            "point (Luo & Wang 2003). Capacity comes from capacity:beds / beds / capacity tags,\n"
+            "a facility table's capacity or beds column, or the layer's [capacity] default;\n"
+            "facilities of unknown capacity are excluded and counted.\n"
+            "Writes supply.csv, demand.geojson (sfca), facilities.geojson (capacity,\n"
+            "capacity_source, serves_demand) and metadata.json.\n\n"
+            "Example:\n  geoapp supply --region demo --layer elderly_care --out out/supply/"
+        ),
+        formatter_class=fmt,
+    )
+    add_region_arguments(s)
+    s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
+    s.add_argument("--mode", choices=["network", "euclidean"], default="network")
+    s.add_argument(
+        "--speed",
+        type=float,
+        default=None,
+        metavar="KMH",
+        help="walking speed for minute-based layers (default: the layer's own)",
+    )
+    s.add_argument(
+        "--reach",
+        type=float,
+        default=None,
+        metavar="M",
+        help="2SFCA catchment in metres (default: the layer's target_m)",
+    )
+    s.add_argument(
+        "--decay",
+        choices=["none", "gaussian"],
+        default="none",
+        help="distance decay inside the catchment (default none, as Luo & Wang 2003)",
+    )
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_supply)
     return p
 
 

@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geoapp.catalog import Layer
+from geoapp.sources._osm_common import capacity_columns
 
 log = logging.getLogger(__name__)
 
@@ -70,8 +71,12 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
         In the CRS of ``features``, columns: ``facility_id`` (str, unique: the
         ``osm_id`` when present), ``name`` (str, may be empty), ``layer`` (layer id),
         ``kind`` (the value of the first matching table's first key, e.g.
-        ``nursing_home``), every tag column the match rules read, and ``geometry``
-        (the original point or polygon).
+        ``nursing_home``), every tag column the match rules read, ``capacity``
+        (float, NaN = unknown), ``capacity_source`` (``"table"`` | ``"osm"`` |
+        ``"layer_default"`` | ``""``) and ``capacity_raw`` (the capacity tag text read)
+        from the ``capacity:beds`` / ``beds`` / ``capacity`` / ``capacity:persons`` tags
+        or the layer's ``[capacity] default``, and ``geometry`` (the original point or
+        polygon).
     """
     mask = match_mask(features, layer)
     sub = features.loc[mask]
@@ -95,6 +100,7 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
     for k in layer.tag_keys():
         if k in sub.columns and k not in cols:
             cols[k] = sub[k].to_numpy()
+    cols.update(capacity_columns(sub, layer))
     out = gpd.GeoDataFrame(cols, geometry=sub.geometry.to_numpy(), crs=features.crs)
     if out["facility_id"].duplicated().any():
         out["facility_id"] = (

@@ -216,6 +216,7 @@ def add_facility_tables(
             table, area, region.edges, max_street_m=max_street_m, source=str(path)
         )
         rejected = [f"{path}: row rejected: {p}" for p in table.attrs.get("problems", [])]
+        rejected += [f"{path}: {p}" for p in table.attrs.get("capacity_problems", [])]
         table_warnings += [w for w in (*rejected, datum.warning, *kept.warnings) if w]
         extra.append(kept.kept)
     if table_warnings:

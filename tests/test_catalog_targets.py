@@ -32,9 +32,9 @@ def test_target_share_must_be_a_share(tmp_path, bad):
     assert "pharmacy.toml" in str(exc.value) and "between 0 and 1" in str(exc.value)
 
 
-def test_capacity_is_a_reserved_table(tmp_path):
-    layer = parse_layer_file(_write(tmp_path, tables='[capacity]\nbeds = "capacity"\nper = 1\n'))
-    assert layer.capacity == {"beds": "capacity", "per": 1}
+def test_capacity_is_a_table(tmp_path):
+    layer = parse_layer_file(_write(tmp_path, tables='[capacity]\nunit = "beds"\nper_1000 = 40\n'))
+    assert layer.capacity == {"unit": "beds", "per_1000": 40}
     assert parse_layer_file(_write(tmp_path)).capacity == {}
     with pytest.raises(LayerFileError, match="capacity.*must be a table"):
         parse_layer_file(_write(tmp_path, "capacity = 12\n"))

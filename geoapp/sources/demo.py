@@ -44,6 +44,7 @@ from scipy.sparse.csgraph import connected_components, minimum_spanning_tree
 from geoapp._atomic import atomic_path
 from geoapp._cache import cache_root
 from geoapp.region import FEATURE_TAG_KEYS, SYNTHETIC_LABEL, WGS84, Region
+from geoapp.sources._osm_common import CAPACITY_TAG_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -894,6 +895,45 @@ def _facilities(
 # --------------------------------------------------------------------------- assembly
 
 
+#: Bed counts of the demo's elderly care, by kind: (low, high), drawn uniformly in
+#: steps of 5 (community day-care stations / 养老驿站 10-30 beds, senior apartments
+#: 60-200, nursing homes 100-400). Senior activity centres have ``beds=0``; one care
+#: home (和平敬老院) has no capacity tag, as real OSM often has none.
+_BEDS = {"day_care": (10, 30), "assisted_living": (60, 200), "nursing_home": (100, 400)}
+
+
+def _with_beds(feats: pd.DataFrame, seed: int) -> pd.DataFrame:
+    """Tag the elderly-care features with bed counts (OSM ``beds`` / ``capacity:beds``).
+
+    Drawn from a generator of its own (``seed + 1``), so the rest of the demo is the
+    same as without beds. Every fifth home is tagged ``capacity:beds`` and one in
+    twelve ``capacity = "approx. N"``, as real mappers do, so the tag parsing is used.
+    """
+    rng = np.random.default_rng(seed + 1)
+    kind = feats.get("social_facility", pd.Series(None, index=feats.index)).astype(object)
+    amenity = feats.get("amenity", pd.Series(None, index=feats.index)).astype(object)
+    kind = kind.where(amenity != "nursing_home", "nursing_home")
+    out = feats.copy()
+    for col in ("beds", "capacity:beds", "capacity"):
+        out[col] = pd.Series([None] * len(out), dtype=object, index=out.index)
+    centre = feats.get("community_centre:for", pd.Series(None, index=feats.index)) == "senior"
+    out.loc[centre.to_numpy(dtype=bool), "beds"] = "0"  # activity centres: no beds
+    rows = np.flatnonzero(kind.isin(list(_BEDS)).to_numpy(dtype=bool))
+    untagged = {int(i) for i in np.flatnonzero((feats["name"] == "和平敬老院").to_numpy())}
+    for n, i in enumerate(rows):
+        if i in untagged:  # one care home left untagged, as in real OSM data
+            continue
+        lo, hi = _BEDS[str(kind.iloc[i])]
+        beds = int(rng.integers(lo // 5, hi // 5 + 1)) * 5
+        if n % 12 == 7:
+            out.iat[i, out.columns.get_loc("capacity")] = f"approx. {beds}"
+        elif n % 5 == 2:
+            out.iat[i, out.columns.get_loc("capacity:beds")] = str(beds)
+        else:
+            out.iat[i, out.columns.get_loc("beds")] = str(beds)
+    return out
+
+
 def _census(
     rng: np.random.Generator,
     boundaries_local: gpd.GeoDataFrame,
@@ -1065,10 +1105,12 @@ def _generate(seed: int) -> Region:
         crs=WGS84,
     )
     feats = pd.concat(acc.features, ignore_index=True)
-    for key in FEATURE_TAG_KEYS:
+    feats = _with_beds(feats, seed)
+    keys = [*FEATURE_TAG_KEYS, *(k for k in CAPACITY_TAG_KEYS if k not in FEATURE_TAG_KEYS)]
+    for key in keys:
         if key not in feats.columns:
             feats[key] = pd.Series([None] * len(feats), dtype=object)
-    cols = ["osm_id", "name", *FEATURE_TAG_KEYS]
+    cols = ["osm_id", "name", *keys]
     feats["osm_id"] = [f"demo/{i + 1}" for i in range(len(feats))]
     data = {c: pd.Series(feats[c].to_numpy(dtype=object), dtype=object) for c in cols}
     features = gpd.GeoDataFrame(data, geometry=to_wgs(feats["geometry"].to_numpy()), crs=WGS84)

@@ -27,12 +27,15 @@ from geoapp.catalog import Layer, get_layer
 from geoapp.crs import COORD_SYSTEMS, convert_to_wgs84, normalise_coords_name
 from geoapp.errors import CRSError, InputError
 from geoapp.region import FEATURE_TAG_KEYS, WGS84
+from geoapp.sources._osm_common import parse_capacity
 
 log = logging.getLogger(__name__)
 
 LON_CANDIDATES = ("lon", "lng", "long", "longitude", "x", "经度", "lon_wgs84", "lng_wgs84")
 LAT_CANDIDATES = ("lat", "latitude", "y", "纬度", "lat_wgs84")
 LOCATION_CANDIDATES = ("location", "lnglat", "lonlat", "经纬度", "坐标")
+#: Capacity columns (beds or places), first found wins; stored as the ``capacity`` tag.
+CAPACITY_CANDIDATES = ("capacity", "beds", "床位数", "床位", "核定床位数", "床位数(张)", "容量")
 NAME_CANDIDATES = ("name", "名称", "机构名称", "单位名称", "设施名称", "title", "name_zh", "名字")
 _ENCODINGS = ("utf-8-sig", "gb18030")
 _EXCEL = (".xlsx", ".xlsm")
@@ -207,9 +210,13 @@ def read_facility_table(
     -------
     geopandas.GeoDataFrame
         EPSG:4326 features: ``osm_id`` (``"table/<line>"``), ``name``, one column per
-        tag key (at least :data:`geoapp.region.FEATURE_TAG_KEYS`) and Point geometry
+        tag key (at least :data:`geoapp.region.FEATURE_TAG_KEYS`), ``capacity`` (the
+        ``capacity`` tag, text: the number read from a ``capacity``, ``beds`` or
+        ``床位数`` column, None when empty or unreadable; unreadable cells are named by
+        line in ``attrs["capacity_problems"]`` and the row is kept) and Point geometry
         converted to WGS84. ``attrs["problems"]`` lists the rejected rows by line
-        number, ``attrs["coords"]`` the input coordinate system.
+        number, ``attrs["capacity_problems"]`` the kept rows whose capacity cell could
+        not be read, ``attrs["coords"]`` the input coordinate system.
 
     Raises
     ------
@@ -287,6 +294,19 @@ def read_facility_table(
         for i in np.flatnonzero(out_of_range):
             problems.append(f"line {lines[i]}: {what} {vals[i]:g} is outside {lo:g}..{hi:g}")
         bad |= miss | nonnum | out_of_range
+    cap_col = _find_column(df, None, CAPACITY_CANDIDATES)
+    capacity = None
+    cap_problems: list[str] = []
+    if cap_col is not None:
+        raw_cap = df[cap_col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+        capacity, cap_bad = parse_capacity(raw_cap)
+        for i in np.flatnonzero(cap_bad & ~bad):
+            cap_problems.append(
+                f"line {lines[i]}: {cap_col} {raw_cap[i]!r} is not a number of beds or "
+                "places; the facility is kept with unknown capacity (write a whole number, "
+                "e.g. 120, or leave the cell empty)"
+            )
+        log.info("%s: capacity from column %r", path, cap_col)
     problems.sort(key=lambda p: int(p.split(":")[0].split()[1]))
     swapped = bad & (np.abs(x) <= 90) & (np.abs(y) > 90) & (np.abs(y) <= 180)
     if swapped.any():
@@ -295,7 +315,7 @@ def read_facility_table(
             f"check that column {lon_col or loc_col!r} holds longitudes and "
             f"{lat_col or loc_col!r} latitudes (swap the column names in the file if not)"
         )
-    for p in problems:
+    for p in [*problems, *cap_problems]:
         log.warning("%s: %s", path, p)
     good = ~bad
     if not good.any():
@@ -327,8 +347,13 @@ def read_facility_table(
             data[k] = _text_or_none(sub[k])
         else:
             data[k] = pd.Series([None] * n, dtype=object)
+    cap = np.full(n, np.nan) if capacity is None else capacity[good]
+    data["capacity"] = pd.Series(
+        [None if np.isnan(c) else f"{c:g}" for c in cap], dtype=object
+    )  # the ``capacity`` tag: select_features makes it the facilities' float capacity
     out = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(wx, wy), crs=WGS84)
     out.attrs["problems"] = problems
+    out.attrs["capacity_problems"] = cap_problems
     out.attrs["coords"] = system
     out.attrs["source_file"] = str(path)
     log.info("%s: %d facilities loaded, %d rows rejected", path, n, int(bad.sum()))
