@@ -1436,17 +1436,16 @@ def distance_legend(
         f"{_esc(_tr('beyond_class', lang, radius=last))}</div>"
     )
     title = t("legend_distance_euclid" if mode == "euclidean" else "legend_distance", lang)
+    if not any(x is not None for x in mins) and radii:
+        title += f"; {_tr('minutes_at', lang, speed=f'{speed:g}')}"
     notes = []
     if math.isfinite(target) and radii:
         tgt = _radius_text(
             target, lang, minutes=_layer_minutes(layer, [target])[0], speed_kmh=speed
         )
         notes.append(_tr("covered_pale", lang, target=tgt))
-    if not any(mins) and radii:
-        notes.append(_tr("minutes_at", lang, speed=f"{speed:g}"))
-    if res is not None:
+    if merged and res is not None:
         notes.append(_tr("cells_at", lang, res=res, km2=_cell_km2(res)))
-    if merged:
         notes.append(_tr("cells_merged", lang))
     sub = "".join(f'<div class="sub">{_esc(n)}</div>' for n in notes)
     return f'<div class="ttl">{_esc(title)}</div>' + "".join(rows) + sub
