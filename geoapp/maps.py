@@ -82,6 +82,9 @@ BEYOND_COLOR = "#6a1b4d"
 COVERED_OPACITY = 0.28
 UNCOVERED_OPACITY = 0.78
 
+#: Fill of demand cells when the layer has no facility in the data (not "unreachable").
+NO_DATA_COLOR = "#b9b9b9"
+
 #: Outline colour of gap areas (also their rank labels).
 GAP_COLOR = "#b00020"
 
@@ -212,6 +215,12 @@ MAP_TEXT: dict[str, dict[str, str]] = {
     "listed_level": {"en": "Listed heritage (level {level})", "zh": "文物保护单位（{level}级）"},
     "facilities_count": {"en": "{name} ({n:,})", "zh": "{name}（{n:,}）"},
     "residents": {"en": "Residents", "zh": "居民"},
+    "cannot_assess": {
+        "en": "No facilities of this layer in the data: coverage cannot be assessed",
+        "zh": "数据中没有此类设施：无法评估覆盖率",
+    },
+    "no_data_title": {"en": "{layer}: no data", "zh": "{layer}：无数据"},
+    "no_data_cells": {"en": "residents (coverage not assessed)", "zh": "居民（未评估覆盖率）"},
 }
 
 
@@ -964,24 +973,83 @@ def coarsen_hexes(hexes: gpd.GeoDataFrame, res: int) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(out, geometry=list(geoms), crs=WGS84)
 
 
+def display_resolution(diagonal_km: float, *, max_res: int = 10, min_res: int = 4) -> int:
+    """Return the H3 resolution for demand cells on a map of this size.
+
+    The finest resolution whose cells are still a few pixels wide when the whole
+    region fills a 1,440-pixel screen (edge at least 1/400 of the diagonal): res 10
+    (66 m edge) for a neighbourhood, res 9 (174 m) for a 40-60 km region, res 8 (460 m)
+    or 7 (1.2 km) for a city the size of Beijing.
+    """
+    need_km = max(float(diagonal_km), 0.0) / 400.0
+    for r in range(int(max_res), int(min_res) - 1, -1):
+        if h3.average_hexagon_edge_length(r, unit="km") >= need_km:
+            return r
+    return int(min_res)
+
+
+def demand_cells(
+    access: gpd.GeoDataFrame, *, res: int, max_cells: int
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Aggregate demand (access) points to H3 cells for a map.
+
+    ``res`` is the wanted resolution (:func:`display_resolution`); it is lowered until
+    at most ``max_cells`` cells remain. Resolutions up to 9 reuse the points' ``h3``
+    column (res 9) through parent cells; res 10 indexes the points. Output as
+    :func:`geoapp.population.aggregate_h3` (``dist_m_mean``, ``share_beyond`` ...).
+    """
+    from geoapp.population import aggregate_h3, h3_cells
+
+    have9 = "h3" in access.columns and len(access) and _h3_res(access["h3"].iloc[0]) == 9
+    if res > 9 or not have9:
+        base_res = max(res, 0)
+        cells = np.asarray(h3_cells(access.geometry, base_res), dtype=object)
+    else:
+        base_res, cells = 9, access["h3"].astype(str).to_numpy(dtype=object)
+    uniq, inv = np.unique(cells, return_inverse=True)
+    r = min(res, base_res)
+    cur = _parents(uniq, r)
+    while len(np.unique(cur)) > max(int(max_cells), 1) and r > 0:
+        r -= 1
+        cur = _parents(uniq, r)
+    table = access.assign(h3=cur[inv])
+    return aggregate_h3(table, res=r), r
+
+
+def _h3_res(cell: object) -> int | None:
+    try:
+        return int(h3.get_resolution(str(cell)))
+    except (ValueError, TypeError, h3.H3BaseException):
+        return None
+
+
+def _parents(cells: np.ndarray, res: int) -> np.ndarray:
+    return np.array(
+        [c if not c or h3.get_resolution(c) <= res else h3.cell_to_parent(c, res) for c in cells],
+        dtype=object,
+    )
+
+
 def hexes_for_display(
-    hexes: gpd.GeoDataFrame | None, max_cells: int
+    hexes: gpd.GeoDataFrame | None, max_cells: int, *, res: int | None = None
 ) -> tuple[gpd.GeoDataFrame | None, int | None]:
     """Return demand cells coarse enough that at most ``max_cells`` are drawn.
 
-    The H3 resolution is the finest (at most the input's) whose cell count fits:
-    a district-sized region keeps res 9 (about 0.1 km² cells), a city-sized one gets
-    res 8 or 7 (0.7 or 5 km²). Returns the cells and their resolution (None when the
-    cells carry no ``h3`` id; they are then returned unchanged).
+    The H3 resolution is the finest (at most the input's, and at most ``res`` when
+    given, see :func:`display_resolution`) whose cell count fits: a district-sized
+    region keeps res 9 (about 0.1 km² cells), a city-sized one gets res 8 or 7 (0.7 or
+    5 km²). Returns the cells and their resolution (None when the cells carry no
+    ``h3`` id; they are then returned unchanged).
     """
     if hexes is None or len(hexes) == 0 or "h3" not in hexes.columns:
         return hexes, None
-    first = str(hexes["h3"].iloc[0])
-    try:
-        res = h3.get_resolution(first)
-    except (ValueError, TypeError, h3.H3BaseException):
+    in_res = _h3_res(hexes["h3"].iloc[0])
+    if in_res is None:
         return hexes, None
     out = hexes
+    if res is not None and res < in_res:
+        out = coarsen_hexes(hexes, res)
+    res = min(in_res, res) if res is not None else in_res
     cap = max(int(max_cells), 1)
     while len(out) > cap and res > 0:
         res -= 1
@@ -1459,6 +1527,17 @@ def distance_legend(
     return f'<div class="ttl">{_esc(title)}</div>' + "".join(rows) + sub
 
 
+def no_data_legend(layer: Layer | None, lang: str = "en") -> str:
+    """Legend of a layer with no facility in the data: grey cells, no distance classes."""
+    name = layer.name(lang) if layer is not None else t("facilities", lang)
+    return (
+        f'<div class="ttl">{_esc(_tr("no_data_title", lang, layer=name))}</div>'
+        f'<div><span class="sw" style="background:{NO_DATA_COLOR}"></span>'
+        f"{_esc(_tr('no_data_cells', lang))}</div>"
+        f'<div class="sub">{_esc(_tr("cannot_assess", lang))}</div>'
+    )
+
+
 def _distance_legend(radii_m: Sequence[float], lang: str, mode: str) -> str:
     return distance_legend(radii_m, lang, mode)
 
@@ -1507,6 +1586,7 @@ def add_hex_layer(
     target_m: float | None = None,
     search_limit_m: float | None = None,
     layer: Layer | None = None,
+    no_data: bool = False,
 ) -> folium.Map:
     """Draw demand on H3 cells coloured by walking distance, with a legend.
 
@@ -1541,6 +1621,9 @@ def add_hex_layer(
         limit").
     layer
         The layer (minute-based radii are labelled in minutes).
+    no_data
+        The layer has no facility in the data: cells are drawn in neutral grey with
+        their residents only (missing data is not missing service).
 
     Returns
     -------
@@ -1574,7 +1657,9 @@ def add_hex_layer(
     limit = f"{search_limit_m:,.0f}" if search_limit_m and math.isfinite(search_limit_m) else None
     tips = []
     for d, p, p6, sb, s_type in zip(mean_d, pop, pop60, beyond, settle, strict=True):
-        if math.isfinite(d):
+        if no_data:
+            tip = _esc(_tr("cannot_assess", lang))
+        elif math.isfinite(d):
             tip = f"{dlabel}: {_esc(_dist_text(d, lang))}"
             tip += f" · {_esc(_tr('minutes', lang, m=_fmt_minutes(d, speed)))}"
             if math.isfinite(sb) and sb >= 0.005:
@@ -1596,13 +1681,17 @@ def add_hex_layer(
         }
         for c in cls.tolist()
     ]
+    if no_data:
+        styles = [{"fillColor": NO_DATA_COLOR, "fillOpacity": 0.45}] * len(g)
     _GeoJsonLayer(
         _collection(g, {"_s": styles, "_t": tips}),
         name=name or t("demand_cells", lang),
         style={"stroke": False, "fillOpacity": COVERED_OPACITY, "className": "geoapp-demand"},
         pane="geoapp-demand",
     ).add_to(m)
-    if legend:
+    if legend and no_data:
+        add_legend(m, no_data_legend(layer, lang))
+    elif legend:
         add_legend(
             m,
             distance_legend(
@@ -2057,6 +2146,7 @@ def coverage_map(
     search_limit_m: float | None = None,
     max_features: int = MAX_FEATURES,
     label_top: int = LABEL_TOP,
+    access: gpd.GeoDataFrame | None = None,
 ) -> folium.Map:
     """Return the coverage map of one layer, gaps first.
 
@@ -2084,6 +2174,11 @@ def coverage_map(
         needed, so a city-sized map.html stays small; the bundle keeps full detail.
     label_top
         How many of the best-ranked gaps carry a rank label.
+    access
+        The access table (demand points with ``dist_m``). When given, the demand cells
+        are aggregated from it at the resolution the region's size calls for
+        (:func:`display_resolution`: res 10 for a neighbourhood, 9 for a 50 km region,
+        8 or 7 for a city) instead of using ``hexes`` (res 9).
     """
     radii = tuple(layer.radii_m) if layer is not None else (300.0, 500.0, 1000.0)
     color = _safe_color(layer.color if layer is not None else "#3366cc")
@@ -2118,8 +2213,14 @@ def coverage_map(
     used += 1 if catch_dissolve else catch_n
     hex_budget = max(budget - used, budget // 4)
 
-    shown_hexes, res = hexes_for_display(hexes, hex_budget)
-    merged = hexes is not None and shown_hexes is not None and len(shown_hexes) < len(hexes)
+    no_data = n_fac == 0
+    want = display_resolution(extent_km(region_boundaries, hexes, access))
+    if access is not None and len(access):
+        shown_hexes, res = demand_cells(access, res=want, max_cells=hex_budget)
+        merged = res < 9
+    else:
+        shown_hexes, res = hexes_for_display(hexes, hex_budget, res=want)
+        merged = hexes is not None and shown_hexes is not None and len(shown_hexes) < len(hexes)
     if shown_hexes is not None and len(shown_hexes):
         pop_col = layer.demand_column if layer is not None else "pop"
         add_hex_layer(
@@ -2135,6 +2236,7 @@ def coverage_map(
             search_limit_m=search_limit_m,
             layer=layer,
             legend=False,
+            no_data=no_data,
         )
     if catchments is not None and len(catchments):
         add_catchments(
@@ -2169,7 +2271,9 @@ def coverage_map(
         parts.append(facility_legend([(fname, color, n_fac, clustered)], lang))
     if n_gaps:
         parts.append(gap_legend(n_gaps_drawn, n_gaps, lang))
-    if shown_hexes is not None and len(shown_hexes):
+    if no_data:
+        parts.append(no_data_legend(layer, lang))
+    elif shown_hexes is not None and len(shown_hexes):
         parts.append(
             distance_legend(
                 radii,

@@ -711,6 +711,7 @@ def coverage_map(
         mode=analysis.meta.get("mode", "network"),
         speed_kmh=analysis.meta.get("speed_kmh"),
         search_limit_m=analysis.meta.get("search_limit_m"),
+        access=analysis.access,
     )
 
 
