@@ -641,3 +641,58 @@ def test_city_scale_map_is_capped_and_small(tmp_path, layer):
     path = maps.save_html(m, tmp_path / "map.html")
     assert path.stat().st_size < 10_000_000, path.stat().st_size
     assert maps.external_urls(path.read_text(encoding="utf-8")) == []
+
+
+def test_resolution_follows_the_region_size():
+    assert maps.display_resolution(2.0) == 10  # a neighbourhood
+    assert maps.display_resolution(60.0) == 9  # the demo metropolis
+    assert maps.display_resolution(150.0) in (7, 8)  # a city the size of Beijing
+    assert maps.display_resolution(150.0) < maps.display_resolution(60.0)
+
+
+def test_demand_cells_from_access_points_keep_every_resident():
+    rng = np.random.default_rng(3)
+    n = 2_000
+    pts = gpd.GeoDataFrame(
+        {
+            "pop": rng.random(n) * 10,
+            "pop_60plus": rng.random(n),
+            "dist_m": np.where(rng.random(n) < 0.1, np.inf, rng.random(n) * 900),
+        },
+        geometry=gpd.points_from_xy(24.93 + rng.random(n) * 0.02, 60.16 + rng.random(n) * 0.01),
+        crs="EPSG:4326",
+    )
+    fine, res = maps.demand_cells(pts, res=10, max_cells=10_000)
+    assert res == 10 and fine["pop"].sum() == pytest.approx(pts["pop"].sum())
+    capped, res_c = maps.demand_cells(pts, res=10, max_cells=20)
+    assert len(capped) <= 20 and res_c < 10
+    assert capped["pop"].sum() == pytest.approx(pts["pop"].sum())
+    # share beyond reach is the residents' share, whatever the resolution
+    beyond = pts.loc[np.isinf(pts["dist_m"]), "pop"].sum() / pts["pop"].sum()
+    got = (capped["share_beyond"] * capped["pop"]).sum() / capped["pop"].sum()
+    assert got == pytest.approx(beyond)
+
+
+def test_layer_without_facilities_is_no_data_not_unreachable(small, layer):
+    hexes = small["hexes"].assign(share_beyond=1.0, dist_m_mean=np.nan)
+    for lang, words in (("en", "coverage cannot be assessed"), ("zh", "无法评估覆盖率")):
+        m = maps.coverage_map(
+            region_boundaries=small["bnd"], hexes=hexes, facilities=None, layer=layer, lang=lang
+        )
+        coll = next(c for ch, c in _layers(m).values() if ch.pane == "geoapp-demand")
+        fills = {f["properties"]["_s"]["fillColor"] for f in coll["features"]}
+        assert fills == {maps.NO_DATA_COLOR}
+        seen = _decode_js(maps.map_html(m))
+        assert words in seen and "Not reachable" not in seen and "不可达" not in seen
+
+
+def test_minute_layer_legend_names_minutes_first(small, layer):
+    from dataclasses import replace
+
+    mins = replace(layer, minutes=(5.0, 10.0, 15.0), radii_m=(300.0, 600.0, 900.0), target_m=900.0)
+    m = maps.coverage_map(
+        region_boundaries=small["bnd"], hexes=small["hexes"], facilities=small["fac"], layer=mins
+    )
+    box_html = _decode_js(maps.map_html(m))
+    box_html = box_html[box_html.index("geoapp-coverage-legend") :]
+    assert "5 min · 300 m" in box_html and "15 min · 900 m" in box_html
