@@ -219,6 +219,8 @@ MAP_TEXT: dict[str, dict[str, str]] = {
         "en": "No facilities of this layer in the data: coverage cannot be assessed",
         "zh": "数据中没有此类设施：无法评估覆盖率",
     },
+    "capacity": {"en": "Capacity (beds / places)", "zh": "容量（床位/名额）"},
+    "uncovered_60plus": {"en": "Uncovered residents aged 60+", "zh": "未覆盖的60岁以上居民"},
     "no_data_title": {"en": "{layer}: no data", "zh": "{layer}：无数据"},
     "no_data_cells": {"en": "residents (coverage not assessed)", "zh": "居民（未评估覆盖率）"},
 }
@@ -382,16 +384,6 @@ def _fmt_int(value: object) -> str:
     if not math.isfinite(f):
         return "–"
     return f"{round(f):,}"
-
-
-def _fmt_m(value: object) -> str:
-    try:
-        f = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        return ""
-    if not math.isfinite(f):
-        return "–"
-    return f"{round(f):,} m"
 
 
 def _col(gdf: pd.DataFrame, name: str, default: object = "") -> pd.Series:
@@ -650,6 +642,10 @@ class _HtmlControl(folium.MacroElement):
 class _MapSetup(folium.MacroElement):
     """Background, panes, zoom classes, a metric scale bar and the tile-error note.
 
+    Also makes the click that focuses the map (for the keyboard) not scroll the page:
+    inside the app's iframe Leaflet's ``focus()`` moved the page by the part of the
+    map below the fold, so a drill-in click landed elsewhere.
+
     The map container's background is set here because the app's iframe renames the
     map div. The container carries ``geoapp-zlow`` / ``geoapp-zmid`` / ``geoapp-zhigh``
     (zoom below 12, 12-14, 15 and above): facility dots are sized by CSS from them.
@@ -661,6 +657,16 @@ class _MapSetup(folium.MacroElement):
         (function (map) {
             map.getContainer().style.background = {{ this.color_json }};
             if (map.options.maxZoom === undefined) { map.options.maxZoom = 19; }
+            // a click focuses the map for the keyboard; inside the app's iframe a plain
+            // focus() scrolls the page to the map, so focus without scrolling
+            if (map.keyboard && map.keyboard.enabled()) {
+                map.keyboard.disable();
+                map.keyboard._onMouseDown = function () {
+                    if (this._focused) { return; }
+                    this._map._container.focus({preventScroll: true});
+                };
+                map.keyboard.enable();
+            }
             var panes = {{ this.panes_json }};
             Object.keys(panes).forEach(function (p) {
                 if (!map.getPane(p)) { map.createPane(p); }
@@ -1538,10 +1544,6 @@ def no_data_legend(layer: Layer | None, lang: str = "en") -> str:
     )
 
 
-def _distance_legend(radii_m: Sequence[float], lang: str, mode: str) -> str:
-    return distance_legend(radii_m, lang, mode)
-
-
 def _hex_distance(g: pd.DataFrame, column: str) -> np.ndarray:
     """Return the distance that colours each cell (``inf`` = beyond reach).
 
@@ -1744,7 +1746,7 @@ def add_facilities(
     districts = [_esc(v) for v in _localized(g, "district", lang).tolist()]
     caps = pd.to_numeric(_col(g, "capacity", np.nan), errors="coerce").to_numpy(float)
     lname = _esc(layer.name(lang)) if layer is not None else ""
-    cap_label = _esc(MAP_TEXT_CAPACITY.get(lang, MAP_TEXT_CAPACITY["en"]))
+    cap_label = _esc(_tr("capacity", lang))
     tips, pops = [], []
     for nm, kd, fid, dist, cap in zip(names, kinds, ids, districts, caps, strict=True):
         title = nm or kd or fid
@@ -1778,9 +1780,6 @@ def add_facilities(
         cluster=do_cluster,
     ).add_to(m)
     return m
-
-
-MAP_TEXT_CAPACITY = {"en": "Capacity (beds / places)", "zh": "容量（床位/名额）"}
 
 
 def facility_legend(items: Sequence[tuple[str, str, int, bool]], lang: str = "en") -> str:
@@ -1914,7 +1913,7 @@ def add_gaps(
     limits = pd.to_numeric(_col(g, "search_limit_m", np.nan), errors="coerce").tolist()
     gl = _esc(t("gap", lang))
     u_all = _esc(t("uncovered_pop", lang))
-    u_60 = _esc(UNCOVERED_60.get(lang, UNCOVERED_60["en"]))
+    u_60 = _esc(_tr("uncovered_60plus", lang))
     nl, xl = _esc(t("gap_median_m", lang)), _esc(t("gap_max_m", lang))
     sl = _esc(t("gap_share_uncovered", lang))
     points = shapely.point_on_surface(np.asarray(g.geometry.array))
@@ -1968,9 +1967,6 @@ def add_gaps(
         labels="geoapp-gap-label",
     ).add_to(m)
     return m
-
-
-UNCOVERED_60 = {"en": "Uncovered residents aged 60+", "zh": "未覆盖的60岁以上居民"}
 
 
 def gap_legend(n_shown: int, n_total: int, lang: str = "en") -> str:

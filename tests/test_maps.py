@@ -696,3 +696,65 @@ def test_minute_layer_legend_names_minutes_first(small, layer):
     box_html = _decode_js(maps.map_html(m))
     box_html = box_html[box_html.index("geoapp-coverage-legend") :]
     assert "5 min · 300 m" in box_html and "15 min · 900 m" in box_html
+
+
+@pytest.mark.browser
+def test_in_a_browser_gaps_lie_above_demand_and_a_click_does_not_scroll(tmp_path, small, layer):
+    """Headless Chromium: gap outlines drawn in view above the demand cells; a click on a
+    map in an iframe partly below the fold leaves the page where it was."""
+    from pathlib import Path
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium not found")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    m = maps.coverage_map(
+        region_boundaries=small["bnd"],
+        hexes=small["hexes"],
+        facilities=small["fac"],
+        gaps=small["gaps"],
+        layer=layer,
+        synthetic=True,
+    )
+    inner = maps.save_html(m, tmp_path / "map.html")
+    outer = tmp_path / "outer.html"
+    outer.write_text(
+        '<html><body style="margin:0"><div style="height:700px"></div>'
+        f'<iframe src="{inner.as_uri()}" width="1000" height="600"></iframe>'
+        '<div style="height:900px"></div></body></html>',
+        encoding="utf-8",
+    )
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"], headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+                ),
+            )
+            page.goto(outer.as_uri())
+            frame = page.frames[1]
+            frame.wait_for_selector("path.geoapp-gap", timeout=30_000)
+            got = frame.evaluate(
+                """() => {
+                const z = el => +getComputedStyle(el.closest('.leaflet-pane')).zIndex;
+                const gap = document.querySelector('path.geoapp-gap');
+                const dem = document.querySelector('path.geoapp-demand');
+                const r = gap.getBoundingClientRect();
+                return {gapZ: z(gap), demZ: z(dem), w: r.width, h: r.height,
+                        inView: r.left >= 0 && r.top >= 0 && r.right <= innerWidth
+                                && r.bottom <= innerHeight,
+                        labels: document.querySelectorAll('.geoapp-gap-label').length,
+                        scale: document.querySelector('.leaflet-control-scale').innerText};
+            }"""
+            )
+            assert got["gapZ"] > got["demZ"] and got["w"] > 3 and got["inView"], got
+            assert got["labels"] == 1 and "mi" not in got["scale"] and "ft" not in got["scale"]
+            page.mouse.click(500, 850)  # on the map, which starts 700 px down
+            page.wait_for_timeout(300)
+            assert page.evaluate("window.scrollY") == 0
+        finally:
+            browser.close()
