@@ -680,6 +680,21 @@ class _MapSetup(folium.MacroElement):
             };
             map.on("zoomend", zc);
             zc();
+            // popups open clear of the legend (bottom right) and the notes (bottom left):
+            // Leaflet pans the map so the popup stays inside this padding
+            map.on("popupopen", function (e) {
+                var c = map.getContainer();
+                var br = c.querySelector(".leaflet-bottom.leaflet-right");
+                var bl = c.querySelector(".leaflet-bottom.leaflet-left");
+                var tr = c.querySelector(".leaflet-top.leaflet-right");
+                e.popup.options.autoPanPaddingTopLeft = L.point(50, 12);
+                e.popup.options.autoPanPaddingBottomRight = L.point(
+                    Math.max(br ? br.offsetWidth : 0, tr ? tr.offsetWidth : 0) + 12,
+                    (bl ? bl.offsetHeight : 0) + 12);
+                if (e.popup.options.autoPan !== false && e.popup._adjustPan) {
+                    e.popup._adjustPan();
+                }
+            });
             L.control.scale({metric: true, imperial: false, maxWidth: 140,
                              position: "bottomleft"}).addTo(map);
             var warned = false;
@@ -742,7 +757,8 @@ _MAP_CSS = f"""
 .leaflet-control-layers {{ font: 13px/1.4 sans-serif; }}
 .leaflet-control-scale-line {{ font: 11px sans-serif; }}
 path.leaflet-interactive:focus {{ outline: none; }}
-.leaflet-tooltip, .leaflet-popup-content {{ font: 12px/1.4 sans-serif; }}
+.leaflet-container .leaflet-tooltip {{ font: 12px/1.4 sans-serif; }}
+.leaflet-container .leaflet-popup-content {{ font: 13px/1.45 sans-serif; margin: 10px 14px; }}
 .geoapp-fac {{ width: 0; height: 0; }}
 .geoapp-fac span {{
     position: absolute; left: 0; top: 0; transform: translate(-50%, -50%);
