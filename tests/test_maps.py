@@ -756,5 +756,20 @@ def test_in_a_browser_gaps_lie_above_demand_and_a_click_does_not_scroll(tmp_path
             page.mouse.click(500, 850)  # on the map, which starts 700 px down
             page.wait_for_timeout(300)
             assert page.evaluate("window.scrollY") == 0
+            # a popup opened at the bottom right corner is panned clear of the legend
+            overlap = frame.evaluate(
+                """() => new Promise(done => {
+                for (const k in window) { const m = window[k];
+                  if (m && m instanceof L.Map) {
+                    const s = m.getSize();
+                    m.openPopup("<b>x</b><br>y<br>z", m.containerPointToLatLng([s.x - 20, s.y - 20]));
+                  } }
+                setTimeout(() => {
+                  const a = document.querySelector('.leaflet-popup').getBoundingClientRect();
+                  const b = document.querySelector('.geoapp-legend').getBoundingClientRect();
+                  done(a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom);
+                }, 800); })"""
+            )
+            assert overlap is False
         finally:
             browser.close()
