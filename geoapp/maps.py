@@ -107,7 +107,8 @@ LABEL_TOP = 10
 
 #: Leaflet panes and their z-index: the drawing order of every map, whatever order the
 #: layers are added or toggled in. Leaflet's own: overlays 400, markers 600, tooltips
-#: 650, popups 700; map controls are lowered to 640 so popups open above them.
+#: 650, popups 700 (all inside the map pane; the controls sit above it, so an opening
+#: popup is panned clear of the legend and notes instead).
 PANES: dict[str, int] = {
     "geoapp-streets": 402,
     "geoapp-districts": 404,
@@ -123,7 +124,6 @@ PANES: dict[str, int] = {
     "geoapp-fac-1": 614,
     "geoapp-gap-labels": 630,
 }
-CONTROL_Z = 640
 
 #: OSM highway values drawn as "main streets".
 MAIN_HIGHWAYS = (
@@ -729,7 +729,6 @@ class _MapSetup(folium.MacroElement):
 _MAP_CSS = f"""
 <style>
 .folium-map.leaflet-container {{ background: {BACKGROUND}; }}
-.leaflet-top, .leaflet-bottom {{ z-index: {CONTROL_Z}; }}
 .geoapp-box {{
     background: rgba(255,255,255,0.93); padding: 5px 8px; border-radius: 4px;
     box-shadow: 0 1px 4px rgba(0,0,0,0.3); font: 12px/1.35 sans-serif; color: #222;
