@@ -820,10 +820,13 @@ def _prepare(
     *,
     tolerance_m: float = _TOLERANCE_M,
     decimals: int = _DECIMALS,
+    preserve_topology: bool = True,
 ) -> gpd.GeoDataFrame:
     """Return a copy in EPSG:4326, simplified in the local CRS and rounded.
 
-    Rows with missing or empty geometry are dropped.
+    Rows with missing or empty geometry are dropped. ``preserve_topology=False`` is
+    several times faster (plain Douglas-Peucker) and is used for lines and for
+    catchments, whose exact validity does not matter for drawing.
     """
     if gdf is None or len(gdf) == 0:
         return gpd.GeoDataFrame(geometry=[], crs=WGS84)
@@ -837,7 +840,11 @@ def _prepare(
     all_points = bool((geoms.geom_type == "Point").all())
     if tolerance_m > 0 and not all_points:
         crs = _map_crs(geoms)
-        geoms = geoms.to_crs(crs).simplify(tolerance_m, preserve_topology=True).to_crs(WGS84)
+        geoms = (
+            geoms.to_crs(crs)
+            .simplify(tolerance_m, preserve_topology=preserve_topology)
+            .to_crs(WGS84)
+        )
     elif str(geoms.crs) != WGS84 and geoms.crs != WGS84:
         geoms = geoms.to_crs(WGS84)
     arr = shapely.transform(np.asarray(geoms.array), lambda c: np.round(c, decimals))
@@ -1407,7 +1414,7 @@ def add_streets(
         {"cls": [c for c, _ in parts]}, geometry=[g for _, g in parts], crs=sel.crs
     )
     tol = tolerance_m if tolerance_m is not None else display_tolerance_m(extent_km(merged))
-    g = _prepare(merged, tolerance_m=tol)
+    g = _prepare(merged, tolerance_m=tol, preserve_topology=False)
     widths = {"major": 3.0, "minor": 1.6}
     props = {"_s": [{"weight": widths.get(c, 1.6)} for c in g["cls"].tolist()]}
     _GeoJsonLayer(
@@ -1842,7 +1849,7 @@ def add_catchments(
     if dissolve:
         g = _dissolve_catchments(g)
     tol = tolerance_m if tolerance_m is not None else display_tolerance_m(extent_km(g))
-    g = _prepare(g, tolerance_m=tol)
+    g = _prepare(g, tolerance_m=tol, preserve_topology=False)
     served = pd.to_numeric(_col(g, "pop_served", np.nan), errors="coerce").tolist()
     ids = _text_col(g, "facility_id")
     label = _esc(t("pop_served", lang))
