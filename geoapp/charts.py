@@ -317,13 +317,12 @@ def zone_chart(
     radii = _chart_radii(part, layer_obj)
     ttl = text["title_settlement" if group == "settlement" else "title"].format(layer=lname)
     if len(part) == 0 or not radii:
-        return (
+        empty = (
             alt.Chart(pd.DataFrame({"t": [text["empty"]]}))
             .mark_text(fontSize=14)
-            .encode(text="t:N")
-            .properties(width=width, height=height, title=ttl)
-            + alt.Chart(pd.DataFrame({"y": []})).mark_rule()
+            .encode(text="t:N", x=alt.value(width / 2), y=alt.value(height / 2))
         )
+        return alt.layer(empty).properties(width=width, height=height, title=ttl)
     zones = sorted(part[group].astype(str).unique(), key=zone_sort_key)
     names = [zone_name(z, lang) for z in zones]
     colors = [zone_color(z) for z in zones]

@@ -170,3 +170,11 @@ def test_zone_chart_exports_offline(tmp_path):
     assert "http://" not in svg.replace("http://www.w3.org", "")
     png = charts.to_png(chart, tmp_path / "zones.png")
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "zones.png").read_bytes() == png
+
+
+def test_zone_chart_without_rows_says_so_and_renders():
+    from geoapp import charts
+
+    for table, layer in ((_demo_rows(), "heritage"), (pd.DataFrame(columns=["layer"]), None)):
+        svg = charts.to_svg(charts.zone_chart(table, layer))
+        assert "No zone comparison to show" in svg
