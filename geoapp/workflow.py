@@ -720,6 +720,8 @@ def coverage_map(
         radius_m=catchments_radius_m,
         mode=analysis.meta.get("mode", "network"),
         speed_kmh=analysis.meta.get("speed_kmh"),
+        search_limit_m=analysis.meta.get("search_limit_m"),
+        access=analysis.access,
     )
 
 

@@ -1,5 +1,7 @@
 """The zone chart: settlement classes, and layers without facilities in the data."""
 
+import json
+
 import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
@@ -41,3 +43,138 @@ def test_chart_says_no_facilities_instead_of_zero_coverage():
         texts = [t.get_text() for t in fig.axes[0].texts]
         assert any(words in t for t in texts)
         assert all(p.get_height() == 0 for p in fig.axes[0].patches)
+
+
+# --------------------------------------------------------------------------- Altair
+
+
+def _spec(chart):
+    return chart.to_dict()
+
+
+def _layers(spec):
+    return spec["layer"]
+
+
+def _demo_rows(status="ok", shares=(0.9, 0.5, 0.2)):
+    rows = []
+    for z, s in zip(("rural", "core", "new_town"), shares, strict=True):  # scrambled order
+        rows.append(
+            {
+                "grouping": "zone_type",
+                "layer": "elderly_care",
+                "zone_type": z,
+                "demand": "pop_60plus",
+                "share_demand_300": s / 2,
+                "share_demand_500": s / 1.5,
+                "share_demand_1000": s,
+                "target_radius_m": 1000.0,
+                "target_share": 0.85,
+                "status": status,
+                "access_mode": "network",
+                "layer_label": "Elderly care",
+                "layer_label_zh": "养老服务",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_zone_chart_axes_scale_target_and_zone_order():
+    from geoapp import charts
+    from geoapp.catalog import load_catalog
+    from geoapp.styles import zone_name
+
+    layer = load_catalog()["elderly_care"]
+    spec = _spec(charts.zone_chart(_demo_rows(), layer, lang="en"))
+    bars, _nodata, rule, _label = _layers(spec)
+    enc = bars["encoding"]
+    assert enc["y"]["title"] == "Residents aged 60+ within reach (%)"
+    assert enc["x"]["title"] == "Walking distance to the nearest facility"
+    assert enc["y"]["scale"]["domain"] == [0.0, 1.0]  # fixed 0-100 %, whatever the data
+    assert enc["y"]["axis"]["format"] == "%"
+    order = [zone_name(z, "en") for z in ("core", "new_town", "rural")]
+    assert enc["color"]["scale"]["domain"] == order
+    assert enc["color"]["scale"]["range"] == [zone_color(z) for z in ("core", "new_town", "rural")]
+    assert enc["xOffset"]["sort"] == order
+    assert enc["x"]["sort"] == ["300 m", "500 m", "1,000 m"]
+    # the target: a rule at 0.85 on the same 0-1 scale
+    assert rule["mark"]["type"] == "rule"
+    data = spec["datasets"][rule["data"]["name"]]
+    assert data[0]["target"] == 0.85 and "85% within 1,000 m" in data[0]["label"]
+    values = spec["datasets"][bars["data"]["name"]]
+    assert {v["zone"] for v in values} == set(order)
+    assert all(v["share_text"] != "0.000000" for v in values)
+
+
+def test_zone_chart_says_no_data_instead_of_zero():
+    from geoapp import charts
+
+    rows = _demo_rows(status="no_data", shares=(np.nan, np.nan, np.nan))
+    for lang, word, why in (
+        ("en", "no data", "coverage cannot be assessed"),
+        ("zh", "无数据", "无法评估覆盖率"),
+    ):
+        spec = _spec(charts.zone_chart(rows, "elderly_care", lang=lang))
+        values = next(v for k, v in spec["datasets"].items() if v and "share" in v[0])
+        assert all(v["share"] is None and v["nodata"] == word for v in values)
+        texts = json.dumps(spec, ensure_ascii=False)
+        assert "0.000000" not in texts and why in texts
+    # one group without residents: only its bars say "no data"
+    rows = _demo_rows()
+    rows.loc[
+        rows["zone_type"] == "rural", ["share_demand_300", "share_demand_500", "share_demand_1000"]
+    ] = np.nan
+    spec = _spec(charts.zone_chart(rows, "elderly_care"))
+    values = next(v for k, v in spec["datasets"].items() if v and "share" in v[0])
+    assert {v["zone"] for v in values if v["nodata"]} == {"Rural"}
+
+
+def test_zone_chart_minute_layer_and_settlement_grouping():
+    from dataclasses import replace
+
+    from geoapp import charts
+    from geoapp.catalog import load_catalog
+
+    base = load_catalog()["community_services"]
+    layer = replace(base, minutes=(5.0, 15.0), radii_m=(375.0, 1125.0), target_m=1125.0)
+    rows = pd.DataFrame(
+        [
+            {
+                "grouping": g,
+                "layer": layer.id,
+                "zone_type": z if g == "zone_type" else None,
+                "settlement": z if g == "settlement" else None,
+                "share_demand_5min": 0.4,
+                "share_demand_15min": 0.8,
+                "target_radius_m": 1125.0,
+                "target_share": 0.85,
+                "status": "ok",
+            }
+            for g in ("zone_type", "settlement")
+            for z in ("core", "new_town", "rural")
+        ]
+    )
+    spec = _spec(charts.zone_chart(rows, layer, grouping="settlement", lang="en"))
+    enc = spec["layer"][0]["encoding"]
+    assert enc["x"]["sort"] == ["5 min (375 m)", "15 min (1,125 m)"]
+    assert enc["color"]["legend"]["title"] == "Settlement"
+    assert enc["y"]["title"] == "Residents within reach (%)"
+
+
+def test_zone_chart_exports_offline(tmp_path):
+    from geoapp import charts
+
+    chart = charts.zone_chart(_demo_rows(), "elderly_care", lang="zh")
+    svg = charts.to_svg(chart)
+    assert svg.startswith("<svg") and "养老服务" in svg and "中心城区" in svg
+    assert "http://" not in svg.replace("http://www.w3.org", "")
+    png = charts.to_png(chart, tmp_path / "zones.png")
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and (tmp_path / "zones.png").read_bytes() == png
+
+
+def test_zone_chart_without_rows_says_so_and_renders():
+    from geoapp import charts
+
+    for table, layer in ((_demo_rows(), "heritage"), (pd.DataFrame(columns=["layer"]), None)):
+        svg = charts.to_svg(charts.zone_chart(table, layer))
+        assert "No zone comparison to show" in svg

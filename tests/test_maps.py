@@ -146,7 +146,9 @@ def test_layers_legend_scale_and_note(page, layer):
         layer.name("en"),
     ):
         assert f'"{name}"' in page, name
-    assert "L.control.scale()" in page
+    # a metric scale bar only (no miles / feet)
+    assert "L.control.scale({metric: true, imperial: false" in page
+    assert "L.control.scale()" not in page and "imperial: true" not in page
     assert "L.control.layers(" in page
     assert "Walking distance to nearest (m)" in page
     assert "Synthetic demo data" in page
@@ -291,12 +293,16 @@ def test_demo_coverage_map_is_small_and_complete(tmp_path):
 
 def test_gap_popup_states_median_maximum_and_purity(small):
     gaps = small["gaps"].assign(
-        nearest_m=[1500.0], max_nearest_m=[math.inf], share_uncovered=[0.97]
+        nearest_m=[1500.0],
+        max_nearest_m=[math.inf],
+        share_uncovered=[0.97],
+        reason=[""],
+        search_limit_m=[3000.0],
     )
     m = maps.base_map(small["bnd"])
     seen = _decode_js(maps.map_html(maps.add_gaps(m, gaps, lang="en")))
     assert "Median distance: 1,500 m" in seen
-    assert "Maximum distance: beyond the search limit" in seen
+    assert "Maximum distance: not reachable within 3,000 m" in seen
     assert "Uncovered share of the residents inside: 97%" in seen
 
 
@@ -330,3 +336,438 @@ def test_hex_tooltips_name_the_settlement_holding_most_residents():
     for lang, text in (("en", "Settlement: Urban core"), ("zh", "聚落类型: 中心城区")):
         m = maps.add_hex_layer(folium.Map(), hexes, radii_m=[300, 500, 1000], lang=lang)
         assert text in m.get_root().render()
+
+
+# --------------------------------------------------------------------------- gaps first
+
+
+def _layers(m):
+    """The geoapp GeoJSON layers of a map, with their decoded feature collections."""
+    out = {}
+    for child in m._children.values():
+        if isinstance(child, maps._GeoJsonLayer):
+            out[child.layer_name] = (child, json.loads(child.data_json))
+    return out
+
+
+def test_gaps_are_drawn_above_the_demand_cells(small, layer):
+    m = maps.coverage_map(
+        region_boundaries=small["bnd"],
+        hexes=small["hexes"],
+        facilities=small["fac"],
+        gaps=small["gaps"],
+        edges=small["edges"],
+        layer=layer,
+    )
+    order = maps.map_layers(m)
+    classes = [d["css_class"] for d in order]
+    assert classes.index("geoapp-demand") < classes.index("geoapp-gap")
+    by_class = {d["css_class"]: d for d in order}
+    assert by_class["geoapp-gap"]["z"] > by_class["geoapp-demand"]["z"]
+    assert by_class["geoapp-district"]["z"] < by_class["geoapp-demand"]["z"]
+    # facilities sit above the gap outlines, the gap rank labels above everything drawn
+    assert by_class["geoapp-facility"]["z"] > by_class["geoapp-gap"]["z"]
+    assert maps.PANES["geoapp-gap-labels"] > by_class["geoapp-facility"]["z"]
+    # the panes really get those z-indexes in the page, and the paths those classes
+    page = maps.map_html(m)
+    panes = json.loads(re.search(r"var panes = (\{.*?\});", page).group(1))
+    assert panes["geoapp-gaps"] > panes["geoapp-demand"]
+    assert '"className":"geoapp-gap"' in page and '"className":"geoapp-demand"' in page
+    # the best-ranked gap carries its rank label at a point inside it
+    gap = _layers(m)["Gaps"][1]["features"][0]["properties"]
+    lat, lng, text = gap["_lbl"]
+    assert text == "1" and small["gaps"].geometry.iloc[0].contains(Point(lng, lat))
+
+
+def test_covered_cells_pale_uncovered_strong(small, layer):
+    m = maps.base_map(small["bnd"])
+    maps.add_hex_layer(m, small["hexes"], radii_m=layer.radii_m, target_m=1000)
+    (_, coll) = next(iter(_layers(m).values()))
+    ops = [f["properties"]["_s"]["fillOpacity"] for f in coll["features"]]
+    # 100 m and 700 m are within the 1,000 m target; the other two are beyond reach
+    assert ops == [maps.COVERED_OPACITY] * 2 + [maps.UNCOVERED_OPACITY] * 2
+    assert maps.UNCOVERED_OPACITY > 2 * maps.COVERED_OPACITY
+
+
+def test_legend_lists_facility_colours_minutes_and_metres(small, layer):
+    other = load_catalog()["community_services"]
+    for lang, word in (("en", "min"), ("zh", "分钟")):
+        m = maps.overview_map(
+            small["bnd"],
+            {"community_services": small["fac"], "elderly_care": small["fac"]},
+            lang,
+            catalog={"elderly_care": layer, "community_services": other},
+        )
+        page = _decode_js(maps.map_html(m))
+        legend = re.search(r'"geoapp-box geoapp-legend geoapp-overview-legend"', page)
+        assert legend
+        for lay in (layer, other):
+            assert f"background:{lay.color}" in page and lay.name(lang) in page
+        cov = maps.coverage_map(
+            region_boundaries=small["bnd"],
+            hexes=small["hexes"],
+            facilities=small["fac"],
+            gaps=small["gaps"],
+            layer=layer,
+            lang=lang,
+        )
+        text = _decode_js(maps.map_html(cov))
+        box = text[text.index("geoapp-coverage-legend") :]
+        assert f"background:{layer.color}" in box
+        unit = " 米" if lang == "zh" else " m"
+        assert f"1,000{unit}" in box and f"13 {word}" in box  # 1,000 m at 4.5 km/h
+
+
+def test_overview_keeps_elderly_care_on_top(small, layer):
+    other = load_catalog()["community_services"]
+    many = gpd.GeoDataFrame(
+        {"facility_id": [f"c/{i}" for i in range(maps.CLUSTER_OVER + 1)], "kind": "pharmacy"},
+        geometry=[Point(116.30 + i * 1e-4, 39.91) for i in range(maps.CLUSTER_OVER + 1)],
+        crs="EPSG:4326",
+    )
+    # the community layer is passed first, but elderly care (order 1) is drawn on top
+    m = maps.overview_map(
+        small["bnd"],
+        {"community_services": many, "elderly_care": small["fac"]},
+        "en",
+        catalog={"elderly_care": layer, "community_services": other},
+    )
+    lay = {d["name"]: d for d in maps.map_layers(m)}
+    assert lay["Elderly care"]["z"] > lay["Community services"]["z"]
+    assert lay["Community services"]["clustered"] and not lay["Elderly care"]["clustered"]
+    page = maps.map_html(m)
+    assert "L.markerClusterGroup(" in page and maps.external_urls(page) == []
+    assert "geoapp-fac geoapp-fac-first" in page  # larger dots for the top layer
+
+
+def test_tooltips_use_readable_kinds_and_never_infinity(small, layer):
+    fac = small["fac"].assign(
+        kind=["social_facility", "community_centre", "nursing_home"],
+        social_facility=["day_care", None, None],
+        **{"community_centre:for": [None, "senior", None]},
+    )
+    hexes = small["hexes"].assign(dist_m_mean=[100.0, 700.0, np.nan, np.nan])
+    for lang, names in (
+        ("en", ["Day-care centre", "Senior centre", "Nursing home"]),
+        ("zh", ["日间照料中心", "老年活动中心", "养老院"]),
+    ):
+        m = maps.coverage_map(
+            region_boundaries=small["bnd"],
+            hexes=hexes,
+            facilities=fac,
+            gaps=small["gaps"],
+            layer=layer,
+            lang=lang,
+            search_limit_m=3000,
+        )
+        layers = _layers(m)
+        tips = [
+            f["properties"].get("_t", "") + f["properties"].get("_p", "")
+            for _, coll in layers.values()
+            for f in coll["features"]
+        ]
+        fac_tips = [f["properties"]["_t"] for f in layers[layer.name(lang)][1]["features"]]
+        for name, tip in zip(names, fac_tips, strict=True):
+            assert name in tip
+        joined = " ".join(tips)
+        for raw in ("social_facility", "community_centre", "nursing_home", "day_care"):
+            assert raw not in joined
+        assert "∞" not in maps.map_html(m)
+        unreach = "Not reachable within 3,000 m" if lang == "en" else "3,000 米内不可达"
+        assert unreach in joined
+
+
+def test_kind_names():
+    assert maps.kind_name("social_facility", "en", detail="nursing_home") == "Nursing home"
+    assert maps.kind_name("social_facility", "zh", detail="nursing_home") == "养老院"
+    assert maps.kind_name("social_facility", "en") == "Social facility"
+    assert maps.kind_name("4", "en") == "Listed heritage (level 4)"
+    assert maps.kind_name("bus_stop", "en") == "Bus stop"
+    assert maps.kind_name(None, "en") == ""
+
+
+def test_gap_popup_states_each_distance_once(small):
+    # the issue's popup: 1,364 m from the table next to "1,360 m" in the reason
+    reason = (
+        "8,084 residents aged 60+ live more than 1,000 m walk from the nearest elderly care; "
+        "median distance 1,360 m, maximum 2,420 m"
+    )
+    gaps = small["gaps"].assign(nearest_m=[1363.7], max_nearest_m=[2417.0], reason=[reason])
+    m = maps.base_map(small["bnd"])
+    seen = _decode_js(maps.map_html(maps.add_gaps(m, gaps, lang="en")))
+    assert "1,364" not in seen and "2,417" not in seen
+    assert seen.count("1,360 m") == 1  # the rank label's popup is the same string
+    # without a reason the figures are rounded the same way
+    m = maps.base_map(small["bnd"])
+    seen = _decode_js(maps.map_html(maps.add_gaps(m, gaps.assign(reason=[""]), lang="en")))
+    assert "Median distance: 1,360 m" in seen and "1,364" not in seen
+
+
+def test_online_basemaps_say_they_need_internet(small):
+    for lang, word in (("en", "(needs internet)"), ("zh", "(需联网)")):
+        for bm in ("osm", "positron"):
+            page = maps.map_html(
+                maps.finish_map(maps.base_map(small["bnd"], basemap=bm, lang=lang))
+            )
+            word = word.strip("（）()")
+            assert word in page or json.dumps(word)[1:-1] in page
+            assert "tileerror" in page  # a note replaces the blank when tiles are blocked
+    offline = maps.map_html(maps.base_map(small["bnd"]))
+    assert "needs internet" not in offline and maps.BACKGROUND in offline
+
+
+def test_notes_sit_bottom_left_and_let_clicks_through(small, layer):
+    m = maps.coverage_map(
+        region_boundaries=small["bnd"], hexes=None, facilities=None, layer=layer, synthetic=True
+    )
+    page = maps.map_html(m)
+    notes = re.findall(
+        r'L\.control\(\{position: "(\w+)"\}\);\s*\S+\.onAdd = function \(\) \{\s*'
+        r'var div = L\.DomUtil\.create\("div", "geoapp-box geoapp-(note|title)"',
+        page,
+    )
+    assert sorted(n[1] for n in notes) == ["note", "title"]
+    assert {n[0] for n in notes} == {"bottomleft"}
+    assert re.search(r"\.geoapp-note \{[^}]*pointer-events: none", page)
+
+
+def test_heritage_map_has_a_legend(small):
+    sites = small["fac"].assign(protected=[True, False, True], kind=["temple", "4", "ruins"])
+    zones = gpd.GeoDataFrame(
+        {"name": ["Old city"]}, geometry=[box(116.30, 39.90, 116.32, 39.92)], crs=4326
+    )
+    seen = _decode_js(maps.map_html(maps.heritage_map(small["bnd"], sites, zones, lang="en")))
+    box_html = seen[seen.index("geoapp-heritage-legend") :]
+    assert "site inside a protected zone (2)" in box_html
+    assert "site outside every protected zone in the data (1)" in box_html
+    assert "protected zone (1)" in box_html
+    assert "Listed heritage (level 4)" in seen and "Temple" in seen
+
+
+# --------------------------------------------------------------------------- city scale
+
+
+def test_coarsen_hexes_keeps_totals_and_weights():
+    import h3
+
+    parent = h3.latlng_to_cell(39.9, 116.4, 7)
+    kids = sorted(h3.cell_to_children(parent, 8))[:2]
+    hexes = gpd.GeoDataFrame(
+        {
+            "h3": kids,
+            "n_points": [3, 1],
+            "pop": [300.0, 100.0],
+            "pop_60plus": [30.0, 50.0],
+            "dist_m_mean": [400.0, 1200.0],
+            "share_beyond": [0.0, 0.5],
+            "settlement": ["core", "rural"],
+        },
+        geometry=[box(0, 0, 1, 1)] * 2,
+        crs="EPSG:4326",
+    )
+    before = hexes.copy()
+    out = maps.coarsen_hexes(hexes, 7)
+    assert out["h3"].tolist() == [parent]
+    row = out.iloc[0]
+    assert row["pop"] == 400 and row["pop_60plus"] == 80 and row["n_points"] == 4
+    # share beyond weighted by residents: (0*300 + 0.5*100) / 400
+    assert row["share_beyond"] == pytest.approx(0.125)
+    # mean distance weighted by residents within reach: (400*300 + 1200*50) / 350
+    assert row["dist_m_mean"] == pytest.approx((400 * 300 + 1200 * 50) / 350)
+    assert row["settlement"] == "core"
+    assert out.geometry.iloc[0].equals_exact(maps.coarsen_hexes(out, 7).geometry.iloc[0], 1e-12)
+    assert hexes.equals(before)
+
+
+@pytest.mark.slow
+def test_city_scale_map_is_capped_and_small(tmp_path, layer):
+    """300,000 demand points over a 100 x 100 km city: features capped, map.html small."""
+    from geoapp.population import aggregate_h3
+
+    rng = np.random.default_rng(7)
+    n = 300_000
+    lon = 116.1 + rng.random(n) * 1.2
+    lat = 39.7 + rng.random(n) * 0.9
+    dist = rng.gamma(2.0, 400.0, n)
+    dist[rng.random(n) < 0.05] = np.inf
+    pts = gpd.GeoDataFrame(
+        {"pop": rng.random(n) * 20, "pop_60plus": rng.random(n) * 4, "dist_m": dist},
+        geometry=gpd.points_from_xy(lon, lat),
+        crs="EPSG:4326",
+    )
+    hexes = aggregate_h3(pts, res=9)
+    assert len(hexes) > 50_000  # far more cells than a browser should get
+    fac = gpd.GeoDataFrame(
+        {"facility_id": [f"f/{i}" for i in range(20_000)], "kind": "pharmacy"},
+        geometry=gpd.points_from_xy(
+            116.1 + rng.random(20_000) * 1.2, 39.7 + rng.random(20_000) * 0.9
+        ),
+        crs="EPSG:4326",
+    )
+    bnd = gpd.GeoDataFrame(
+        {"district": ["City"], "zone_type": ["core"]},
+        geometry=[box(116.1, 39.7, 117.3, 40.6)],
+        crs="EPSG:4326",
+    )
+    gaps = gpd.GeoDataFrame(
+        {"gap_id": [f"g/{i}" for i in range(5_000)], "rank": np.arange(1, 5_001)},
+        geometry=[
+            Point(116.1 + (i % 70) * 0.017, 39.7 + (i // 70) * 0.0125).buffer(0.002)
+            for i in range(5_000)
+        ],
+        crs="EPSG:4326",
+    )
+    cap = 12_000
+    m = maps.coverage_map(
+        region_boundaries=bnd,
+        hexes=hexes,
+        facilities=fac,
+        gaps=gaps,
+        layer=layer,
+        max_features=cap,
+    )
+    assert maps.feature_count(m) <= cap
+    drawn = _layers(m)
+    demand = next(c for c, _ in drawn.values() if c.pane == "geoapp-demand")
+    assert 1_000 < demand.n_features <= cap
+    # the cells were re-aggregated, not dropped: every resident is still on the map
+    shown, res = maps.hexes_for_display(hexes, demand.n_features)
+    assert res < 9 and shown["pop"].sum() == pytest.approx(hexes["pop"].sum())
+    # the best-ranked gaps are drawn (rank 1 first), facilities merged per H3 cell
+    gap_layer = drawn["Gaps"][1]["features"]
+    assert gap_layer[0]["properties"]["rank"] == 1 and len(gap_layer) < 5_000
+    path = maps.save_html(m, tmp_path / "map.html")
+    assert path.stat().st_size < 10_000_000, path.stat().st_size
+    assert maps.external_urls(path.read_text(encoding="utf-8")) == []
+
+
+def test_resolution_follows_the_region_size():
+    assert maps.display_resolution(2.0) == 10  # a neighbourhood
+    assert maps.display_resolution(60.0) == 9  # the demo metropolis
+    assert maps.display_resolution(150.0) in (7, 8)  # a city the size of Beijing
+    assert maps.display_resolution(150.0) < maps.display_resolution(60.0)
+
+
+def test_demand_cells_from_access_points_keep_every_resident():
+    rng = np.random.default_rng(3)
+    n = 2_000
+    pts = gpd.GeoDataFrame(
+        {
+            "pop": rng.random(n) * 10,
+            "pop_60plus": rng.random(n),
+            "dist_m": np.where(rng.random(n) < 0.1, np.inf, rng.random(n) * 900),
+        },
+        geometry=gpd.points_from_xy(24.93 + rng.random(n) * 0.02, 60.16 + rng.random(n) * 0.01),
+        crs="EPSG:4326",
+    )
+    fine, res = maps.demand_cells(pts, res=10, max_cells=10_000)
+    assert res == 10 and fine["pop"].sum() == pytest.approx(pts["pop"].sum())
+    capped, res_c = maps.demand_cells(pts, res=10, max_cells=20)
+    assert len(capped) <= 20 and res_c < 10
+    assert capped["pop"].sum() == pytest.approx(pts["pop"].sum())
+    # share beyond reach is the residents' share, whatever the resolution
+    beyond = pts.loc[np.isinf(pts["dist_m"]), "pop"].sum() / pts["pop"].sum()
+    got = (capped["share_beyond"] * capped["pop"]).sum() / capped["pop"].sum()
+    assert got == pytest.approx(beyond)
+
+
+def test_layer_without_facilities_is_no_data_not_unreachable(small, layer):
+    hexes = small["hexes"].assign(share_beyond=1.0, dist_m_mean=np.nan)
+    for lang, words in (("en", "coverage cannot be assessed"), ("zh", "无法评估覆盖率")):
+        m = maps.coverage_map(
+            region_boundaries=small["bnd"], hexes=hexes, facilities=None, layer=layer, lang=lang
+        )
+        coll = next(c for ch, c in _layers(m).values() if ch.pane == "geoapp-demand")
+        fills = {f["properties"]["_s"]["fillColor"] for f in coll["features"]}
+        assert fills == {maps.NO_DATA_COLOR}
+        seen = _decode_js(maps.map_html(m))
+        assert words in seen and "Not reachable" not in seen and "不可达" not in seen
+
+
+def test_minute_layer_legend_names_minutes_first(small, layer):
+    from dataclasses import replace
+
+    mins = replace(layer, minutes=(5.0, 10.0, 15.0), radii_m=(300.0, 600.0, 900.0), target_m=900.0)
+    m = maps.coverage_map(
+        region_boundaries=small["bnd"], hexes=small["hexes"], facilities=small["fac"], layer=mins
+    )
+    box_html = _decode_js(maps.map_html(m))
+    box_html = box_html[box_html.index("geoapp-coverage-legend") :]
+    assert "5 min · 300 m" in box_html and "15 min · 900 m" in box_html
+
+
+@pytest.mark.browser
+def test_in_a_browser_gaps_lie_above_demand_and_a_click_does_not_scroll(tmp_path, small, layer):
+    """Headless Chromium: gap outlines drawn in view above the demand cells; a click on a
+    map in an iframe partly below the fold leaves the page where it was."""
+    from pathlib import Path
+
+    if not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium not found")
+    sync_api = pytest.importorskip("playwright.sync_api")
+    m = maps.coverage_map(
+        region_boundaries=small["bnd"],
+        hexes=small["hexes"],
+        facilities=small["fac"],
+        gaps=small["gaps"],
+        layer=layer,
+        synthetic=True,
+    )
+    inner = maps.save_html(m, tmp_path / "map.html")
+    outer = tmp_path / "outer.html"
+    outer.write_text(
+        '<html><body style="margin:0"><div style="height:700px"></div>'
+        f'<iframe src="{inner.as_uri()}" width="1000" height="600"></iframe>'
+        '<div style="height:900px"></div></body></html>',
+        encoding="utf-8",
+    )
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path="/usr/bin/chromium", args=["--no-sandbox"], headless=True
+        )
+        try:
+            page = browser.new_page(viewport={"width": 1200, "height": 900})
+            page.route(
+                "**/*",
+                lambda r: (
+                    r.continue_() if r.request.url.startswith(("file:", "data:")) else r.abort()
+                ),
+            )
+            page.goto(outer.as_uri())
+            frame = page.frames[1]
+            frame.wait_for_selector("path.geoapp-gap", timeout=30_000)
+            got = frame.evaluate(
+                """() => {
+                const z = el => +getComputedStyle(el.closest('.leaflet-pane')).zIndex;
+                const gap = document.querySelector('path.geoapp-gap');
+                const dem = document.querySelector('path.geoapp-demand');
+                const r = gap.getBoundingClientRect();
+                return {gapZ: z(gap), demZ: z(dem), w: r.width, h: r.height,
+                        inView: r.left >= 0 && r.top >= 0 && r.right <= innerWidth
+                                && r.bottom <= innerHeight,
+                        labels: document.querySelectorAll('.geoapp-gap-label').length,
+                        scale: document.querySelector('.leaflet-control-scale').innerText};
+            }"""
+            )
+            assert got["gapZ"] > got["demZ"] and got["w"] > 3 and got["inView"], got
+            assert got["labels"] == 1 and "mi" not in got["scale"] and "ft" not in got["scale"]
+            page.mouse.click(500, 850)  # on the map, which starts 700 px down
+            page.wait_for_timeout(300)
+            assert page.evaluate("window.scrollY") == 0
+            # a popup opened at the bottom right corner is panned clear of the legend
+            overlap = frame.evaluate(
+                """() => new Promise(done => {
+                for (const k in window) { const m = window[k];
+                  if (m && m instanceof L.Map) {
+                    const s = m.getSize();
+                    m.openPopup("<b>x</b><br>y<br>z", m.containerPointToLatLng([s.x - 20, s.y - 20]));
+                  } }
+                setTimeout(() => {
+                  const a = document.querySelector('.leaflet-popup').getBoundingClientRect();
+                  const b = document.querySelector('.geoapp-legend').getBoundingClientRect();
+                  done(a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom);
+                }, 800); })"""
+            )
+            assert overlap is False
+        finally:
+            browser.close()
