@@ -26,8 +26,11 @@ walking minutes; the others optional)::
     #                               # (km/h; default: the adult preset, 4.5)
     target_share = 0.85             # share of the layer's residents that should be
                                     # within target_m (0..1; default 0.85)
-    [capacity]                      # reserved for capacity modelling: a table,
-                                    # accepted and stored, not used yet
+    [capacity]                      # optional: what a facility holds (geoapp supply)
+    unit = "beds"                   # text
+    default = 30                    # per facility of unknown capacity (optional)
+    per_1000 = 40                   # the standard: capacity per 1,000 of the demand
+    source = "GB 50437 ..."         # where per_1000 comes from
     description = { en = "...", zh = "..." }
     standard = "GB 50180-2018 ..."  # where the radii come from
     color = "#1f77b4"
@@ -141,8 +144,8 @@ class Layer:
     target_share
         Share (0..1) of the layer's residents that should be within ``target_m``.
     capacity
-        Reserved for capacity modelling: the layer file's ``[capacity]`` table as read,
-        stored but not used yet.
+        The layer file's ``[capacity]`` table (``unit``, ``default``, ``per_1000``,
+        ``source``), read by :mod:`geoapp.supply`; empty when the file sets none.
     """
 
     id: str
