@@ -59,7 +59,8 @@ MAX_RADIUS_M = 50_000.0
 
 POPULATIONS = ("total", "age_60plus")
 _REQUIRED = ("id", "label", "population", "radii_m", "target_m", "match")
-_OPTIONAL = ("description", "standard", "color", "icon", "order", "target_share", "capacity")
+_OPTIONAL = ("description", "standard", "color", "icon", "order", "target_share", "capacity",
+             "standard_profile")  # fmt: skip
 
 #: Share of a layer's residents that should live within its ``target_m`` when the layer
 #: file sets no ``target_share``: 85%, the 15-minute life-circle coverage target
@@ -114,6 +115,8 @@ class Layer:
     minutes: tuple[float, ...] = ()
     #: Default walking speed (km/h) of a minute-based layer; None: the adult preset.
     speed_kmh: float | None = None
+    #: Standards profile judging this layer (``geoapp.standards``; "" = the default).
+    standard_profile: str = ""
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -355,7 +358,7 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
     for key in ("description",):
         if key in data and not isinstance(data[key], dict):
             problems.append(_problem(path, key, "must be a table like { en = '...', zh = '...' }"))
-    for key in ("standard", "color", "icon"):
+    for key in ("standard", "color", "icon", "standard_profile"):
         if key in data and not isinstance(data[key], str):
             problems.append(_problem(path, key, "must be a string"))
     if "order" in data and not isinstance(data["order"], int):
@@ -379,6 +382,7 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
         source_file=str(path),
         target_share=float(share),
         capacity=dict(data.get("capacity", {})),
+        standard_profile=data.get("standard_profile", ""),
     )
 
 
