@@ -133,7 +133,7 @@ def apply_projection(
     if unmatched and default60 is None:
         warnings.append(
             f"The projection for {year} has no row for {len(unmatched)} district(s) "
-            f"({', '.join(unmatched[:5])}) and no '*' row: their population is left as today."
+            f"({', '.join(unmatched[:20])}{', ...' if len(unmatched) > 20 else ''}) and no '*' row: their population is left as today."
         )
     a60 = dist.map(f60).fillna(default60 if default60 is not None else 1.0).to_numpy(float)
     atot = dist.map(ftot).fillna(defaulttot if defaulttot is not None else 1.0).to_numpy(float)
