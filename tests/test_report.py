@@ -227,3 +227,18 @@ def test_report_refuses_a_folder_with_other_files(tmp_path):
     (tmp_path / "mine.txt").write_text("keep me")
     assert cli.main(["report", "--region", "demo", "--out", str(tmp_path), "-q"]) == 2
     assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def test_app_export_page_builds_the_report():
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+    at = AppTest.from_file(app, default_timeout=600)
+    at.run()
+    at.switch_page("app_pages/export.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.button(key="rep_build").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [b.label for b in at.get("download_button")]
+    assert "report.pdf" in labels and "report.html" in labels
