@@ -314,7 +314,7 @@ def write_diff(
 
 
 def comparison_html(diff: BundleDiff, *, lang: str = "en", boundaries=None) -> str:
-    """The before/after section of a report (escaped HTML; map as an inline PNG)."""
+    """Return the before/after section of a report (escaped HTML; map as an inline PNG)."""
     import base64
     import html
 

@@ -27,7 +27,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geoapp import charts
@@ -309,7 +308,7 @@ def fmt_pct(v: object) -> str:
 
 
 def fmt_num(v: object, digits: int = 0) -> str:
-    """Number with thousands separators, "–" when missing, "∞" when infinite."""
+    """Format a number with thousands separators, "–" when missing, "∞" when infinite."""
     try:
         f = float(v)
     except (TypeError, ValueError):
@@ -322,7 +321,7 @@ def fmt_num(v: object, digits: int = 0) -> str:
 
 
 def fmt_value(indicator: str, v: object) -> str:
-    """A compliance value: a share as a percentage, beds per 1,000 with one decimal."""
+    """Format a compliance value: a share as a percentage, beds per 1,000 with one decimal."""
     return fmt_pct(v) if indicator == "share_within_reach" else fmt_num(v, 1)
 
 
@@ -369,7 +368,7 @@ def _share_col(layer: Layer, radius: float) -> str:
 
 
 def zone_chart_svg(zones: pd.DataFrame, lang: str) -> str:
-    """The zone comparison chart (core → new towns → rural) as inline SVG."""
+    """Draw the zone comparison chart (core → new towns → rural) as inline SVG."""
     df = zones
     if "grouping" in df.columns:
         df = df[df["grouping"] == "zone_type"].drop(
@@ -386,7 +385,7 @@ def gaps_map_png(
     top: int = 10,
     title: str = "",
 ) -> str:
-    """A static map (PNG data URI): districts by zone type, facilities, ranked gaps."""
+    """Draw a static map (PNG data URI): districts by zone type, facilities, ranked gaps."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
@@ -511,7 +510,7 @@ def _method(d: ReportData, t, lang) -> str:
         (t["method_zone_params"], ", ".join(f"{k}={v}" for k, v in zp.items() if not isinstance(v, dict))),
         (t["method_standard"], f"{d.profile.id} v{d.profile.version}: {d.profile.name(lang)}"),
     ]  # fmt: skip
-    for lid, a in d.analyses.items():
+    for a in d.analyses.values():
         lay = a.layer
         rows.append(
             (f"{t['method_targets']}: {_layer_name(lay, lang)}",
@@ -625,7 +624,7 @@ def _league(d: ReportData, t, lang) -> str:
 
 def _gaps(d: ReportData, t, lang, top: int = 10) -> str:
     out = ""
-    for lid, a in d.analyses.items():
+    for a in d.analyses.values():
         out += f"<h3>{esc(_layer_name(a.layer, lang))}</h3>"
         g = a.gaps
         if g is None or not len(g):

@@ -79,7 +79,7 @@ def _sha256(path: Path) -> str:
 
 
 def _roundtrip(df: pd.DataFrame) -> pd.DataFrame:
-    """The table as read back from its CSV (the types the recorded file has)."""
+    """Return the table as read back from its CSV (the types the recorded file has)."""
     if hasattr(df, "geometry") and "geometry" in df.columns:
         df = pd.DataFrame(df.drop(columns="geometry"))
     return pd.read_csv(io.StringIO(df.to_csv(index=False)))
