@@ -20,6 +20,7 @@ import json
 import logging
 import math
 import os
+import re
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -348,7 +349,9 @@ def _svg(fig) -> str:
         warnings.simplefilter("ignore")
         fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
-    return text[text.find("<svg") :]
+    # matplotlib writes each label into an XML comment (escaped); drop them: the text is
+    # drawn as paths, and no data string needs to stay in the page raw
+    return re.sub(r"<!--.*?-->", "", text[text.find("<svg") :], flags=re.S)
 
 
 def _png(fig, dpi: int = 110) -> str:

@@ -233,3 +233,52 @@ def test_compliance_does_not_change_inputs(tiny_profile):
     )  # fmt: skip
     pd.testing.assert_frame_equal(acc, before[0])
     pd.testing.assert_frame_equal(fac, before[1])
+
+
+def test_report_html_escapes_every_data_string(tiny_profile):
+    """District names, warnings and reasons are data: they reach the page escaped."""
+    from types import SimpleNamespace
+
+    from geoapp import gaps, report
+
+    evil = '<img src=x onerror="alert(1)">'
+    bnd, acc, fac = _fixture()
+    bnd = bnd.assign(district=[evil, "B", "C"])
+    acc = acc.assign(district=acc["district"].replace({"A": evil}))
+    layer = catalog.load_catalog()["elderly_care"]
+    t = compliance.compliance_table(
+        {"elderly_care": acc}, {"elderly_care": fac}, {"elderly_care": layer}, tiny_profile,
+        boundaries=bnd, region_name=f"Region {evil}",
+    )  # fmt: skip
+    summary = pd.DataFrame(
+        {
+            "level": ["region", "district", "district"],
+            "group": ["r", evil, "B"],
+            "status": ["ok", "ok", "ok"],
+            "n_facilities": [2, 1, 1],
+            "pop": [1.0, 1.0, 1.0],
+            "pop_60plus": [140.0, 100.0, 40.0],
+            **{f"share_pop_60plus_{r}": [0.5, 0.6, 0.2] for r in (300, 500, 1000)},
+        }
+    )
+    g = gaps.empty_gaps()
+    analysis = SimpleNamespace(
+        layer=layer, summary=summary, gaps=g, facilities=fac, access=acc, status="ok",
+        warnings=(evil,), meta={"assumptions": [evil], "population_profile": {"name": evil}},
+    )  # fmt: skip
+    zones = pd.DataFrame(
+        {"layer": ["elderly_care"], "zone_type": ["core"], "share_demand_1000": [0.5],
+         "status": ["ok"], "layer_label": [evil], "layer_label_zh": [evil]}
+    )  # fmt: skip
+    data = report.ReportData(
+        region_name=f"Region {evil}", source=evil, synthetic=False, boundaries=bnd,
+        region_meta={"attribution": evil}, analyses={"elderly_care": analysis}, zones=zones,
+        compliance=t, profile=tiny_profile,
+        inputs=[{"role": evil, "path": evil, "sha256": "0" * 64, "bytes": 1}],
+        params={"out": evil}, command=f"geoapp report --out '{evil}'", versions={"x": evil},
+        created="now", warnings=(evil,),
+    )  # fmt: skip
+    for lang in ("en", "zh"):
+        page = report.render_html(data, lang)
+        assert "<img src=x" not in page and 'onerror="alert' not in page
+        assert "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
