@@ -155,6 +155,7 @@ T: dict[str, dict[str, str]] = {
         "verified_help": "Verified: 'text' seen in a copy of the standard's text; 'secondary' seen in a summary only; 'unverified' not confirmed while writing the profile.",
         "sources_profile": "Standards cited",
         "limit_synthetic": "The data are synthetic: figures describe an invented city.",
+        "limit_foreign": "The standards profile {profile} is Chinese, but the region lies outside China (its demand profile is '{demand}'): the thresholds are a benchmark there, not the local rule; pass --standard FILE for a local profile.",
         "limit_unverified": "Rule {rule} uses a value not confirmed against its source ({clause}).",
         "limit_nodata": "{n} compliance rows are 'no data': the data cannot tell whether the standard is met there.",
         "projection_text": "Population aged 60+ re-weighted to {year} with the factors of {file} ({note}).",
@@ -254,6 +255,7 @@ T: dict[str, dict[str, str]] = {
         "verified_help": "核实程度：text 已在标准文本副本中核对；secondary 仅见于二手资料；unverified 编写时未能核实。",
         "sources_profile": "引用的标准",
         "limit_synthetic": "数据为合成数据：所有数字描述的是一座虚构城市。",
+        "limit_foreign": "标准配置 {profile} 为中国标准，但该区域位于中国境外（人口参数为“{demand}”）：这些标准值在当地仅作参照，并非当地规定；可用 --standard FILE 指定当地标准。",
         "limit_unverified": "规则 {rule} 使用的数值未能与其来源核实（{clause}）。",
         "limit_nodata": "达标表中有 {n} 行为“无数据”：数据无法判断该处是否达标。",
         "projection_text": "60岁及以上人口按 {file} 的系数调整至 {year} 年（{note}）。",
@@ -732,6 +734,12 @@ def _limitations(d: ReportData, t, lang) -> str:
     if d.synthetic:
         items.append(t["limit_synthetic"])
     items.extend(dict.fromkeys(d.warnings))
+    first = next(iter(d.analyses.values()), None)
+    demand_profile = (
+        (first.meta if first is not None else {}).get("population_profile") or {}
+    ).get("name")
+    if d.profile.id.startswith("cn-") and demand_profile and demand_profile != "china":
+        items.append(t["limit_foreign"].format(profile=d.profile.id, demand=demand_profile))
     for rule in d.profile.rules:
         for th in [rule.for_zone(None), *rule.zones.values()]:
             if th.verified == "unverified":
