@@ -158,6 +158,7 @@ T: dict[str, dict[str, str]] = {
         "limit_foreign": "The standards profile {profile} is Chinese, but the region lies outside China (its demand profile is '{demand}'): the thresholds are a benchmark there, not the local rule; pass --standard FILE for a local profile.",
         "limit_unverified": "Rule {rule} uses a value not confirmed against its source ({clause}).",
         "limit_nodata": "{n} compliance rows are 'no data': the data cannot tell whether the standard is met there.",
+        "proj_gap": "Aged 60+ beyond the target:",
         "projection_text": "Population aged 60+ re-weighted to {year} with the factors of {file} ({note}).",
     },
     "zh": {
@@ -258,6 +259,7 @@ T: dict[str, dict[str, str]] = {
         "limit_foreign": "标准配置 {profile} 为中国标准，但该区域位于中国境外（人口参数为“{demand}”）：这些标准值在当地仅作参照，并非当地规定；可用 --standard FILE 指定当地标准。",
         "limit_unverified": "规则 {rule} 使用的数值未能与其来源核实（{clause}）。",
         "limit_nodata": "达标表中有 {n} 行为“无数据”：数据无法判断该处是否达标。",
+        "proj_gap": "目标距离外60岁及以上人口：",
         "projection_text": "60岁及以上人口按 {file} 的系数调整至 {year} 年（{note}）。",
     },
 }
@@ -718,13 +720,25 @@ def _projection(d: ReportData, t, lang) -> str:
     out = f"<p>{esc(t['projection_text'].format(year=p.get('year'), file=p.get('file'), note=p.get('note', '')))}</p>"
     table = p.get("table")
     if isinstance(table, pd.DataFrame) and len(table):
-        head = [t["district"], t["before"], t["after"], t["change"]]
-        rows = [
-            "<tr>" + _td(esc(r["district"])) + _td(esc(fmt_num(r["pop_60plus_before"])), cls="n")
-            + _td(esc(fmt_num(r["pop_60plus_after"])), cls="n")
-            + _td(esc(fmt_num(r["pop_60plus_after"] - r["pop_60plus_before"])), cls="n") + "</tr>"
-            for _, r in table.iterrows()
-        ]  # fmt: skip
+        gl = list(p.get("gap_layers") or [])
+        head = [
+            t["district"],
+            f"{t['residents60']} ({t['before']})",
+            f"{t['residents60']} ({t['after']})",
+        ]
+        for lid in gl:
+            head += [
+                f"{t['proj_gap']} {lid} ({t['before']})",
+                f"{t['proj_gap']} {lid} ({t['after']})",
+            ]
+        rows = []
+        for _, r in table.iterrows():
+            cells = _td(esc(r["district"])) + _td(esc(fmt_num(r["pop_60plus_before"])), cls="n")
+            cells += _td(esc(fmt_num(r["pop_60plus_after"])), r["pop_60plus_after"], "n")
+            for lid in gl:
+                cells += _td(esc(fmt_num(r[f"uncovered_60plus_before_{lid}"])), cls="n")
+                cells += _td(esc(fmt_num(r[f"uncovered_60plus_after_{lid}"])), cls="n")
+            rows.append(f"<tr>{cells}</tr>")
         out += _table(head, rows)
     return out
 

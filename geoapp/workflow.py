@@ -914,6 +914,7 @@ def assess(
     ]
     demand = prepare_demand(region, progress=progress)
     proj_info = None
+    before_demand = demand
     if projection:
         table = _projection.read_projection(projection)
         demand, proj_info = _projection.apply_projection(demand, table, year=year)
@@ -931,6 +932,8 @@ def assess(
             region, layer, demand=demand, graph=graph, mode=mode, with_catchments=False, **extra
         )
     zones = zones_table(region, analyses) if analyses else pd.DataFrame()
+    if proj_info is not None:
+        proj_info = _projection_gap(proj_info, analyses, before_demand)
     profile = _standards.profile_for_layers(chosen, standard)
     comp = _compliance.compliance_table(
         {k: a.access for k, a in analyses.items()},
@@ -946,6 +949,26 @@ def assess(
         her_access = analyses["heritage"].access if "heritage" in analyses else None
         her = heritage(region, her_access, layer=cat["heritage"])
     return Assessment(region, cat, demand, analyses, zones, comp, profile, proj_info, her)
+
+
+def _projection_gap(info: dict, analyses: Mapping[str, LayerAnalysis], before) -> dict:
+    """Add the residents aged 60+ beyond each 60+ layer's target, today and projected."""
+    table = info["table"].set_index("district")
+    old = before.points.set_index("demand_id")["pop_60plus"]
+    gap_layers = []
+    for lid, a in analyses.items():
+        if a.layer.population != "age_60plus" or a.status != "ok":
+            continue
+        acc = a.access
+        beyond = (acc["dist_m"].astype(float) > a.layer.target_m).to_numpy()
+        dist = acc["district"].astype(str)
+        after = acc["pop_60plus"].where(beyond, 0.0).groupby(dist).sum()
+        was = old.reindex(acc["demand_id"]).to_numpy()
+        before_s = pd.Series(was, index=acc.index).where(beyond, 0.0).groupby(dist).sum()
+        table[f"uncovered_60plus_before_{lid}"] = before_s.reindex(table.index).fillna(0.0)
+        table[f"uncovered_60plus_after_{lid}"] = after.reindex(table.index).fillna(0.0)
+        gap_layers.append(lid)
+    return {**info, "table": table.reset_index(), "gap_layers": gap_layers}
 
 
 def _sha256(path: Path) -> str:

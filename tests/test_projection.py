@@ -114,3 +114,9 @@ def test_projection_raises_the_elderly_gap(tmp_path):
     s1 = after.analyses["elderly_care"].summary.set_index(["level", "group"])["pop_60plus"]
     pd.testing.assert_series_equal(s1, s0 * 1.6, rtol=1e-9)
     assert after.projection["year"] == 2035
+    # the report's table: residents aged 60+ beyond the target per district, today and 2035
+    t = after.projection["table"].set_index("district")
+    np.testing.assert_allclose(
+        t["uncovered_60plus_after_elderly_care"], 1.6 * t["uncovered_60plus_before_elderly_care"]
+    )
+    assert t["uncovered_60plus_before_elderly_care"].sum() == pytest.approx(uncovered(before))
