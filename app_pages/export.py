@@ -74,3 +74,51 @@ st.download_button(
     key="dl_zip",
     type="primary",
 )
+
+# ---- assessment report (REP, issue 12): report.html + report.pdf for the current region ----
+st.divider()
+_zh = lg == "zh"
+st.subheader("评估报告" if _zh else "Assessment report")
+_src = str(getattr(region, "source", ""))
+_region_args = (
+    {}
+    if _src == "demo"
+    else {"osm": _src.split(":", 1)[1]}
+    if _src.startswith("osm-file:")
+    else None
+)
+if _region_args is None:
+    st.info(
+        "报告需基于演示数据或本地OSM文件；其他来源请使用命令行 geoapp report。"
+        if _zh
+        else "The report is built from the demo or a local OSM file; for other sources use "
+        "the command line: geoapp report."
+    )
+elif st.button("生成报告" if _zh else "Build report", key="rep_build"):
+    import tempfile
+    from pathlib import Path
+
+    from geoapp import workflow
+
+    _bar = st.progress(0.0, text="…")
+    _out = Path(tempfile.mkdtemp(prefix="geoapp_report_")) / "report"
+    try:
+        _paths = workflow.build_report(
+            _out,
+            region_args=_region_args,
+            lang=lg,
+            mode=mode,
+            progress=lambda m, f: _bar.progress(min(max(float(f), 0.0), 1.0), text=m),
+        )
+    except GeoappError as exc:
+        common.error_box(exc)
+    else:
+        _bar.progress(1.0, text="✓")
+        for _kind, _mime in (("pdf", "application/pdf"), ("html", "text/html")):
+            st.download_button(
+                f"report.{_kind}",
+                data=_paths[_kind].read_bytes(),
+                file_name=f"geoapp_report_{lg}.{_kind}",
+                mime=_mime,
+                key=f"rep_dl_{_kind}",
+            )

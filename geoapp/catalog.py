@@ -88,6 +88,7 @@ _OPTIONAL = (
     "target_share",
     "capacity",
     "speed_kmh",
+    "standard_profile",
     *_METRES,
     *_MINUTES,
 )
@@ -171,6 +172,8 @@ class Layer:
     #: Walking speed (km/h) the radii were computed at, or the layer file's default
     #: speed; None: the adult preset (:data:`WALK_SPEED_KMH`).
     speed_kmh: float | None = None
+    #: Standards profile judging this layer (``geoapp.standards``; "" = the default).
+    standard_profile: str = ""
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -552,7 +555,7 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
     for key in ("description",):
         if key in data and not isinstance(data[key], dict):
             problems.append(_problem(path, key, "must be a table like { en = '...', zh = '...' }"))
-    for key in ("standard", "color", "icon"):
+    for key in ("standard", "color", "icon", "standard_profile"):
         if key in data and not isinstance(data[key], str):
             problems.append(_problem(path, key, "must be a string"))
     if "order" in data and not isinstance(data["order"], int):
@@ -592,6 +595,7 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
         source_file=str(path),
         target_share=float(share),
         capacity=dict(data.get("capacity", {})),
+        standard_profile=data.get("standard_profile", ""),
     )
 
 

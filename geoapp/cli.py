@@ -629,6 +629,83 @@ def _print_supply(result, layer) -> None:
         _say(f"no {layer.name('en')} facilities or no demand in the data", "yellow")
 
 
+def _region_args(args: argparse.Namespace) -> dict:
+    """Return the region options as JSON-able ``workflow.load_region`` keywords."""
+    tables = []
+    for spec in getattr(args, "facilities", []) or []:
+        parts = spec.rsplit(":", 2)
+        if len(parts) != 3:
+            raise GeoappError(
+                f"--facilities {spec!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02"
+            )
+        tables.append(list(parts))
+    keys = ("osm", "place", "gpkg", "boundaries", "census", "zones", "admin_level", "population")
+    out = {k: getattr(args, k, None) for k in keys if getattr(args, k, None) not in (None, "")}
+    if getattr(args, "place", None):
+        out["timeout"] = args.timeout
+    if tables:
+        out["facility_tables"] = tables
+    return out
+
+
+def _cmd_report(args: argparse.Namespace) -> int:
+    from geoapp import report, workflow  # heavy: imported when needed
+
+    report.check_report_target(args.out)  # before the work, not after it
+    t0 = time.perf_counter()
+    with progress_bar(not args.quiet) as progress:
+        paths = workflow.build_report(
+            args.out,
+            region_args=_region_args(args),
+            layers=args.layer,
+            layer_files=args.layer_file,
+            lang=args.lang,
+            standard=args.standard,
+            compare=args.compare,
+            projection=args.projection,
+            year=args.year,
+            mode=args.mode,
+            speed_kmh=args.speed,
+            pdf=not args.no_pdf,
+            progress=progress,
+        )
+    for p in paths.values():
+        _say(f"Wrote {p}")
+    _say(
+        f"Report in {args.out} ({time.perf_counter() - t0:.1f} s); check it with: geoapp verify {args.out}"
+    )
+    return 0
+
+
+def _cmd_verify(args: argparse.Namespace) -> int:
+    from geoapp import verify  # heavy: imported when needed
+
+    with progress_bar(not args.quiet) as progress:
+        result = verify.verify(args.dir, progress=progress, rtol=args.rtol)
+    for line in result.lines():
+        _say(line, "" if result.ok else "red")
+    return 0 if result.ok else 1
+
+
+def _cmd_diff(args: argparse.Namespace) -> int:
+    from geoapp import lookback  # heavy: imported when needed
+
+    diff = lookback.diff_reports(args.old, args.new)
+    paths = lookback.write_diff(diff, _check_out_folder(args.out))
+    for lid, d in diff.layers.items():
+        _say(
+            f"{lid}: {d.gained:,.0f} residents ({d.demand}) gained coverage within {d.target_m:,.0f} m, "
+            f"{d.lost:,.0f} lost"
+        )
+        reg = d.changes[d.changes["level"] == "region"].iloc[0]
+        _say(f"  region share {reg['share_before']:.1%} -> {reg['share_after']:.1%}")
+    for w in [*diff.warnings, *(w for d in diff.layers.values() for w in d.warnings)]:
+        _say(f"  - {w}", "yellow")
+    for p in paths.values():
+        _say(f"Wrote {p}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """Return the argument parser of the ``geoapp`` command."""
     fmt = argparse.RawDescriptionHelpFormatter
@@ -779,6 +856,81 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     s.set_defaults(func=_cmd_supply)
+
+    s = sub.add_parser(
+        "report",
+        help="write the assessment report (HTML + PDF, zh or en) with its bundles",
+        description=(
+            "Assess the layers against a standards profile and write report.html (self-contained,\n"
+            "offline), report.pdf (Chinese font embedded), compliance.csv, report.json (inputs'\n"
+            "SHA-256, parameters, versions, the command) and bundles/<layer>/.\n\n"
+            "Examples:\n  geoapp report --region demo --lang zh --out out/report_zh/\n"
+            "  geoapp report --region demo --layer elderly_care --standard cn-shanghai-2024 --lang en --out out/r/\n"
+            "  geoapp report --region demo --projection geoapp/data/projections/beijing_2035_illustration.csv --out out/r2035/"
+        ),
+        formatter_class=fmt,
+    )
+    add_region_arguments(s)
+    s.add_argument(
+        "--layer",
+        "--layers",
+        action="append",
+        help="layer id (repeatable; default all but heritage)",
+    )
+    s.add_argument("--lang", choices=["zh", "en"], default="en", help="report language")
+    s.add_argument(
+        "--standard", metavar="FILE", help="standards profile: a shipped id or a TOML file"
+    )
+    s.add_argument(
+        "--compare",
+        metavar="OLD",
+        help="an earlier report folder or bundle: adds a before/after section",
+    )
+    s.add_argument(
+        "--projection", metavar="FILE.csv", help="district, year, factor_60plus[, factor_total]"
+    )
+    s.add_argument("--year", type=int, help="year of the projection table to use")
+    s.add_argument("--mode", choices=["network", "euclidean"], default="network")
+    s.add_argument(
+        "--speed", type=float, metavar="KMH", help="walking speed (default: the layer's)"
+    )
+    s.add_argument("--no-pdf", action="store_true", help="HTML only")
+    s.add_argument("--out", required=True, metavar="DIR", help="report folder")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_report)
+
+    s = sub.add_parser(
+        "verify",
+        help="re-run a report's inputs and parameters and compare every indicator",
+        description=(
+            "Re-run the recorded inputs and parameters of a report folder and compare every\n"
+            "indicator (summary.csv, zones.csv of each bundle, compliance.csv) and every input's\n"
+            "SHA-256. Exit 0 when all match, 1 with the list of differences otherwise.\n\n"
+            "Example:\n  geoapp verify out/report_zh/"
+        ),
+        formatter_class=fmt,
+    )
+    s.add_argument("dir", metavar="DIR", help="a folder written by 'geoapp report'")
+    s.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
+    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    s.set_defaults(func=_cmd_verify)
+
+    s = sub.add_parser(
+        "diff",
+        help="compare two reports or bundles: change per district and zone, coverage gained and lost",
+        description=(
+            "Compare two report folders or bundles (two dates of data, a baseline and a scenario):\n"
+            "share within the target per district and zone type before and after, and the demand\n"
+            "points that gained or lost coverage. Writes changes.csv, points_changed.geojson,\n"
+            "map_<layer>.png and diff.json.\n\n"
+            "Example:\n  geoapp diff out/report_2024/ out/report_2025/ --out out/diff/"
+        ),
+        formatter_class=fmt,
+    )
+    s.add_argument("old", metavar="OLD")
+    s.add_argument("new", metavar="NEW")
+    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
+    s.set_defaults(func=_cmd_diff)
     return p
 
 

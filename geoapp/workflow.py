@@ -872,3 +872,315 @@ def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
         raise
     except OSError as exc:
         raise output_error(exc, path, "Nothing was replaced.") from None
+
+
+# ---- assessment report (issue 12): standards, report, verify ------------------------------
+
+
+@dataclass
+class Assessment:
+    """Everything one report run computed (:func:`assess`); nothing read from ``attrs``."""
+
+    region: Region
+    layers: dict[str, Layer]
+    demand: population.Demand
+    analyses: dict[str, LayerAnalysis]
+    zones: pd.DataFrame
+    compliance: pd.DataFrame
+    profile: Any
+    projection: dict[str, Any] | None = None
+    heritage: Any = None
+
+
+def assess(
+    *,
+    region_args: Mapping[str, Any] | None = None,
+    layers: Iterable[str] | None = None,
+    layer_files: Iterable[str] = (),
+    standard: str | None = None,
+    projection: str | None = None,
+    year: int | None = None,
+    mode: str = "network",
+    speed_kmh: float | None = None,
+    progress: Progress | None = None,
+) -> Assessment:
+    """Load the region, analyse the layers and judge them against a standards profile.
+
+    The computation behind ``geoapp report`` and ``geoapp verify`` (same arguments, same
+    figures). ``region_args`` are :func:`load_region` keywords (JSON-able: paths as
+    strings, ``facility_tables`` as ``[path, layer, coords]`` lists).
+    """
+    from geoapp import compliance as _compliance
+    from geoapp import projection as _projection
+    from geoapp import standards as _standards
+
+    args = dict(region_args or {})
+    cat = _catalog.load_catalog(extra_files=list(layer_files))
+    tables = [tuple(t) for t in args.pop("facility_tables", [])]
+    region = load_region(
+        args.pop("source", "demo"), facility_tables=tables, catalog=cat, progress=progress, **args
+    )
+    chosen = [
+        _catalog.get_layer(lid, cat)
+        for lid in (layers or [lid for lid in cat if lid != "heritage"])
+    ]
+    demand = prepare_demand(region, progress=progress)
+    proj_info = None
+    before_demand = demand
+    if projection:
+        table = _projection.read_projection(projection)
+        demand, proj_info = _projection.apply_projection(demand, table, year=year)
+        proj_info = {**proj_info, "file": str(projection)}
+    graph = get_graph(region, progress=progress) if mode == "network" else None
+    extra = {} if speed_kmh is None else {"speed_kmh": speed_kmh}
+    analyses = {}
+    for k, layer in enumerate(chosen):
+        _tick(
+            progress,
+            f"Analysing {layer.name()} ({k + 1}/{len(chosen)})",
+            0.3 + 0.4 * k / len(chosen),
+        )
+        analyses[layer.id] = analyse_layer(
+            region, layer, demand=demand, graph=graph, mode=mode, with_catchments=False, **extra
+        )
+    zones = zones_table(region, analyses) if analyses else pd.DataFrame()
+    if proj_info is not None:
+        proj_info = _projection_gap(proj_info, analyses, before_demand)
+    profile = _standards.profile_for_layers(chosen, standard)
+    comp = _compliance.compliance_table(
+        {k: a.access for k, a in analyses.items()},
+        {k: a.facilities for k, a in analyses.items()},
+        {k: a.layer for k, a in analyses.items()},
+        profile,
+        boundaries=region.boundaries,
+        search_limit_m={k: float(a.meta["search_limit_m"]) for k, a in analyses.items()},
+        region_name=region.name,
+    )
+    her = None
+    if "heritage" in cat:
+        her_access = analyses["heritage"].access if "heritage" in analyses else None
+        her = heritage(region, her_access, layer=cat["heritage"])
+    return Assessment(region, cat, demand, analyses, zones, comp, profile, proj_info, her)
+
+
+def _projection_gap(info: dict, analyses: Mapping[str, LayerAnalysis], before) -> dict:
+    """Add the residents aged 60+ beyond each 60+ layer's target, today and projected."""
+    table = info["table"].set_index("district")
+    old = before.points.set_index("demand_id")["pop_60plus"]
+    gap_layers = []
+    for lid, a in analyses.items():
+        if a.layer.population != "age_60plus" or a.status != "ok":
+            continue
+        acc = a.access
+        beyond = (acc["dist_m"].astype(float) > a.layer.target_m).to_numpy()
+        dist = acc["district"].astype(str)
+        after = acc["pop_60plus"].where(beyond, 0.0).groupby(dist).sum()
+        was = old.reindex(acc["demand_id"]).to_numpy()
+        before_s = pd.Series(was, index=acc.index).where(beyond, 0.0).groupby(dist).sum()
+        table[f"uncovered_60plus_before_{lid}"] = before_s.reindex(table.index).fillna(0.0)
+        table[f"uncovered_60plus_after_{lid}"] = after.reindex(table.index).fillna(0.0)
+        gap_layers.append(lid)
+    return {**info, "table": table.reset_index(), "gap_layers": gap_layers}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_files(result: Assessment, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every input file of an assessment with its SHA-256, size and modification date.
+
+    The region's files (extract, GeoPackage, boundaries, census, zones, population
+    raster, facility tables), every layer file of the catalog, the standards profile,
+    the demand profile and the projection table; the demo region is recorded by the
+    source of its generator (``geoapp/sources/demo.py``).
+    """
+    from geoapp.sources import demo as _demo
+
+    args = dict(params.get("region_args") or {})
+    found: list[tuple[str, str]] = []
+    src = args.get("source", "demo")
+    if not any(args.get(k) for k in ("osm", "place", "gpkg")) and src == "demo":
+        found.append(("region (demo generator)", _demo.__file__))
+    for key in ("osm", "gpkg", "boundaries", "census", "zones", "population"):
+        v = args.get(key)
+        if v and Path(str(v)).is_file():
+            found.append((key, str(v)))
+        elif v == "beijing" and key == "census":
+            found.append(
+                (
+                    "census (shipped)",
+                    str(Path(_zones.__file__).parent / "data" / "census" / "beijing_2020.csv"),
+                )
+            )
+    for path, layer_id, _coords in args.get("facility_tables", []):
+        found.append((f"facilities ({layer_id})", str(path)))
+    for layer in result.layers.values():
+        found.append((f"layer {layer.id}", layer.source_file))
+    found.append(("standards profile", result.profile.file))
+    prof = result.demand.profile
+    pfile = Path(str(prof.get("file", "")))
+    if not pfile.is_file():
+        pfile = population.PROFILE_DIR / f"{prof.get('name', '')}.toml"
+    if pfile.is_file():
+        found.append(("demand profile", str(pfile)))
+    if params.get("projection"):
+        found.append(("projection", str(params["projection"])))
+    out = []
+    for role, path in dict.fromkeys(found):
+        p = Path(path)
+        if not p.is_file():
+            out.append({"role": role, "path": str(p), "sha256": "", "bytes": None, "date": ""})
+            continue
+        st = p.stat()
+        out.append({
+            "role": role,
+            "path": str(p.resolve()),
+            "sha256": _sha256(p),
+            "bytes": st.st_size,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(st.st_mtime)),
+        })  # fmt: skip
+    return out
+
+
+def report_command(params: Mapping[str, Any]) -> str:
+    """Return the one ``geoapp report`` command line that re-creates a report."""
+    import shlex
+
+    args = dict(params.get("region_args") or {})
+    parts = ["geoapp", "report"]
+    if not any(args.get(k) for k in ("osm", "place", "gpkg")):
+        parts += ["--region", "demo"]
+    for key, flag in (("osm", "--osm"), ("place", "--place"), ("gpkg", "--gpkg"),
+                      ("boundaries", "--boundaries"), ("census", "--census"), ("zones", "--zones"),
+                      ("population", "--population"), ("admin_level", "--admin-level")):  # fmt: skip
+        if args.get(key) not in (None, ""):
+            parts += [flag, str(args[key])]
+    for path, layer_id, coords in args.get("facility_tables", []):
+        parts += ["--facilities", f"{path}:{layer_id}:{coords}"]
+    for f in params.get("layer_files", []):
+        parts += ["--layer-file", str(f)]
+    for lid in params.get("layers") or []:
+        parts += ["--layer", lid]
+    for key, flag in (("standard", "--standard"), ("projection", "--projection"), ("year", "--year"),
+                      ("compare", "--compare"), ("speed_kmh", "--speed")):  # fmt: skip
+        if params.get(key) not in (None, ""):
+            parts += [flag, str(params[key])]
+    if params.get("mode", "network") != "network":
+        parts += ["--mode", params["mode"]]
+    parts += ["--lang", params.get("lang", "en"), "--out", str(params.get("out", "DIR"))]
+    return shlex.join(parts)
+
+
+def build_report(
+    out_dir: str | os.PathLike[str],
+    *,
+    region_args: Mapping[str, Any] | None = None,
+    layers: Iterable[str] | None = None,
+    layer_files: Iterable[str] = (),
+    lang: str = "en",
+    standard: str | None = None,
+    compare: str | os.PathLike[str] | None = None,
+    projection: str | None = None,
+    year: int | None = None,
+    mode: str = "network",
+    speed_kmh: float | None = None,
+    pdf: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
+    """Write an assessment report folder: report.html/.pdf, compliance.csv, bundles/.
+
+    The folder (new, empty or an earlier report: :func:`geoapp.report.check_report_target`)
+    is written aside and swapped in as a whole. ``bundles/<layer>/`` holds each layer's
+    bundle (:func:`write_bundle`, with zones.csv); ``report.json`` records the inputs'
+    SHA-256, every parameter, the versions and the command, for ``geoapp verify``.
+    ``compare``: an earlier report folder or bundle for the before/after section.
+    """
+    from geoapp import lookback
+    from geoapp import report as _report
+
+    out = Path(out_dir)
+    _report.check_report_target(out)
+    params = {
+        "region_args": {
+            k: v for k, v in dict(region_args or {}).items() if v not in (None, [], ())
+        },
+        "layers": list(layers) if layers else None,
+        "layer_files": [str(f) for f in layer_files],
+        "lang": lang,
+        "standard": str(standard) if standard else None,
+        "compare": str(compare) if compare else None,
+        "projection": str(projection) if projection else None,
+        "year": year,
+        "mode": mode,
+        "speed_kmh": speed_kmh,
+        "out": str(out),
+    }
+    if params["region_args"].get("facility_tables"):
+        params["region_args"]["facility_tables"] = [
+            [str(p), lid, c] for p, lid, c in params["region_args"]["facility_tables"]
+        ]
+    result = assess(
+        region_args=params["region_args"],
+        layers=params["layers"],
+        layer_files=params["layer_files"],
+        standard=standard,
+        projection=projection,
+        year=year,
+        mode=mode,
+        speed_kmh=speed_kmh,
+        progress=progress,
+    )
+    inputs = input_files(result, params)
+    run_id = export.new_run_id()
+    seen: dict[str, None] = {}
+    for a in result.analyses.values():
+        seen.update(dict.fromkeys(a.warnings))
+    with export.bundle_folder(out, run_id) as tmp:
+        bundles = {}
+        for k, (lid, a) in enumerate(result.analyses.items()):
+            _tick(
+                progress,
+                f"Writing the {a.layer.name()} bundle",
+                0.7 + 0.1 * k / len(result.analyses),
+            )
+            zt = result.zones[result.zones["layer"] == lid] if len(result.zones) else None
+            write_bundle(a, result.region, tmp / _report.BUNDLES / lid, html_map=False, gpkg=False,
+                         zones_table=zt, run_id=run_id)  # fmt: skip
+            bundles[lid] = f"{_report.BUNDLES}/{lid}"
+        comparison = None
+        if compare:
+            comparison = lookback.diff_reports(compare, tmp)
+        data = _report.ReportData(
+            region_name=result.region.label,
+            source=result.region.source,
+            synthetic=bool(result.region.synthetic),
+            boundaries=result.region.boundaries,
+            region_meta={**region_meta(result.region), "bbox": result.region.meta.get("bbox")},
+            analyses=result.analyses,
+            zones=result.zones,
+            compliance=result.compliance,
+            profile=result.profile,
+            inputs=inputs,
+            params=params,
+            command=report_command(params),
+            versions=_versions(),
+            created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            warnings=tuple(seen),
+            heritage=result.heritage,
+            comparison=comparison,
+            projection=result.projection,
+        )
+        _tick(progress, "Writing the report", 0.85)
+        paths = _report.write_report(
+            data, tmp, lang=lang, pdf=pdf, record={"run_id": run_id, "bundles": bundles},
+            progress=progress,
+        )  # fmt: skip
+    _tick(progress, f"Report written to {out}", 1.0)
+    return {k: out / p.name for k, p in paths.items()}

@@ -1,0 +1,361 @@
+"""Look back: compare two result bundles (two dates of data, or a baseline and a scenario).
+
+:func:`diff_bundles` reads two bundles of the same layer (``demand.geojson``,
+``metadata.json``) and returns, per district and zone type, the share of the layer's
+residents within its target before and after, and the demand points whose status
+changed (``gained``: beyond the target before, within it after; ``lost``: the
+reverse). Demand points are matched by ``demand_id``; points present on one side only
+(new or demolished buildings between two dates of OSM data) are counted and named in
+the warnings, not guessed. :func:`diff_reports` does the same for every layer two
+report folders share. :func:`write_diff` writes ``changes.csv``,
+``points_changed.geojson``, ``map_<layer>.png`` and ``diff.json``.
+
+``changes.csv`` columns: ``layer``, ``level`` (``region`` | ``district`` |
+``zone_type``), ``group``, ``demand`` (``pop`` | ``pop_60plus``), ``target_m``,
+``residents_before``, ``residents_after``, ``covered_before``, ``covered_after``,
+``share_before``, ``share_after``, ``change`` (share after - before), ``gained``,
+``lost`` (residents of the layer's demand whose status changed).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from geoapp import catalog
+from geoapp.errors import InputError
+from geoapp.export import write_csv, write_geojson, write_json
+
+log = logging.getLogger(__name__)
+
+CHANGE_COLUMNS = [
+    "layer", "level", "group", "demand", "target_m", "residents_before", "residents_after",
+    "covered_before", "covered_after", "share_before", "share_after", "change", "gained", "lost",
+]  # fmt: skip
+
+
+@dataclass
+class LayerDiff:
+    """The change of one layer between two bundles."""
+
+    layer: str
+    target_m: float
+    demand: str
+    changes: pd.DataFrame
+    points: gpd.GeoDataFrame
+    gained: float
+    lost: float
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass
+class BundleDiff:
+    """The change of every layer two bundles / report folders share."""
+
+    old: str
+    new: str
+    layers: dict[str, LayerDiff] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+
+def _read_bundle(folder: Path) -> tuple[dict, gpd.GeoDataFrame]:
+    meta_path = folder / "metadata.json"
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        raise InputError(
+            f"{folder}: not a geoapp bundle (no readable metadata.json); give a folder "
+            "written by 'geoapp coverage' or a report folder"
+        ) from None
+    demand_path = folder / "demand.geojson"
+    if not demand_path.is_file():
+        raise InputError(f"{folder}: the bundle has no demand.geojson; re-run the analysis")
+    demand = gpd.read_file(demand_path)
+    for col in ("demand_id", "dist_m", "pop", "pop_60plus"):
+        if col not in demand.columns:
+            raise InputError(f"{demand_path}: column {col!r} missing; re-run the analysis")
+    demand["dist_m"] = pd.to_numeric(demand["dist_m"], errors="coerce").fillna(np.inf)
+    return meta, demand
+
+
+def _demand_col(meta: dict) -> str:
+    lid = str(meta.get("layer", ""))
+    pop = meta.get("population")
+    if pop in ("age_60plus", "total"):
+        return "pop_60plus" if pop == "age_60plus" else "pop"
+    try:
+        return catalog.get_layer(lid).demand_column
+    except InputError:
+        return "pop"
+
+
+def _groups(df: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
+    out = [("region", "region", np.ones(len(df), bool))]
+    if "district" in df.columns:
+        for d in dict.fromkeys(df["district"].astype(str)):
+            out.append(("district", d, (df["district"].astype(str) == d).to_numpy()))
+    if "zone_type" in df.columns:
+        for z in ("core", "new_town", "rural", "unknown"):
+            m = (df["zone_type"].astype(str) == z).to_numpy()
+            if m.any():
+                out.append(("zone_type", z, m))
+    return out
+
+
+def diff_bundles(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> LayerDiff:
+    """Compare two bundles of one layer (see the module docstring)."""
+    old, new = Path(old), Path(new)
+    meta_o, dem_o = _read_bundle(old)
+    meta_n, dem_n = _read_bundle(new)
+    if meta_o.get("layer") != meta_n.get("layer"):
+        raise InputError(
+            f"{old} is layer {meta_o.get('layer')!r} but {new} is {meta_n.get('layer')!r}; "
+            "compare bundles of the same layer"
+        )
+    lid = str(meta_n.get("layer"))
+    target = float(meta_n.get("target_m") or meta_o.get("target_m"))
+    warnings: list[str] = []
+    if meta_o.get("target_m") != meta_n.get("target_m"):
+        warnings.append(
+            f"{lid}: the target differs ({meta_o.get('target_m')} m before, {target:g} m "
+            f"after); both sides are judged at {target:g} m."
+        )
+    col = _demand_col(meta_n)
+    o = dem_o.set_index("demand_id")
+    n = dem_n.set_index("demand_id")
+    common = n.index.intersection(o.index)
+    only_new, only_old = n.index.difference(o.index), o.index.difference(n.index)
+    if len(only_new) or len(only_old):
+        warnings.append(
+            f"{lid}: {len(only_old):,} demand points of {old} and {len(only_new):,} of {new} "
+            "have no counterpart (different buildings); they count in the shares of their "
+            "side but not as gained or lost."
+        )
+    cov_o = o["dist_m"].to_numpy(float) <= target
+    cov_n = n["dist_m"].to_numpy(float) <= target
+    before = pd.Series(cov_o, index=o.index)
+    after = pd.Series(cov_n, index=n.index)
+    status = np.where(
+        after.loc[common].to_numpy() & ~before.loc[common].to_numpy(),
+        "gained",
+        np.where(~after.loc[common].to_numpy() & before.loc[common].to_numpy(), "lost", ""),
+    )
+    changed_ids = common[status != ""]
+    pts = n.loc[changed_ids].reset_index()
+    pts = gpd.GeoDataFrame(
+        {
+            "demand_id": pts["demand_id"].astype(str),
+            "change": status[status != ""],
+            "layer": lid,
+            "demand": col,
+            "weight": pts[col].to_numpy(float),
+            "dist_before_m": o.loc[changed_ids, "dist_m"].to_numpy(float),
+            "dist_after_m": pts["dist_m"].to_numpy(float),
+            "facility_before": o.loc[changed_ids]
+            .get("facility_id", pd.Series("", index=changed_ids))
+            .to_numpy(),
+            "facility_after": pts.get("facility_id", pd.Series([""] * len(pts))).to_numpy(),
+            "district": pts.get("district", pd.Series([""] * len(pts))).astype(str).to_numpy(),
+            "zone_type": pts.get("zone_type", pd.Series([""] * len(pts))).astype(str).to_numpy(),
+        },
+        geometry=pts.geometry.to_numpy() if len(pts) else [],
+        crs="EPSG:4326",
+    )
+    rows = []
+    n_r = n.reset_index()
+    o_r = o.reset_index()
+    gained_by = {"region": {}, "district": {}, "zone_type": {}}
+    for level, name, mask in _groups(n_r):
+        w_n = n_r[col].to_numpy(float)[mask]
+        m_o = (
+            np.ones(len(o_r), bool)
+            if level == "region"
+            else (o_r[level].astype(str) == name).to_numpy()
+        )
+        w_o = o_r[col].to_numpy(float)[m_o]
+        c_n = float((w_n * cov_n[mask]).sum())
+        c_o = float((w_o * cov_o[m_o]).sum())
+        pm = (
+            np.ones(len(pts), bool)
+            if level == "region"
+            else (pts[level].astype(str) == name).to_numpy()
+        )
+        g = float(pts.loc[pm & (pts["change"] == "gained").to_numpy(), "weight"].sum())
+        lo = float(pts.loc[pm & (pts["change"] == "lost").to_numpy(), "weight"].sum())
+        s_o = c_o / w_o.sum() if w_o.sum() > 0 else np.nan
+        s_n = c_n / w_n.sum() if w_n.sum() > 0 else np.nan
+        rows.append([lid, level, "region" if level == "region" else name, col, target, float(w_o.sum()),
+                     float(w_n.sum()), c_o, c_n, s_o, s_n, s_n - s_o, g, lo])  # fmt: skip
+        gained_by[level][name] = g
+    changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
+    gained = float(pts.loc[pts["change"] == "gained", "weight"].sum())
+    lost = float(pts.loc[pts["change"] == "lost", "weight"].sum())
+    return LayerDiff(lid, target, col, changes, pts, gained, lost, tuple(warnings))
+
+
+def _bundle_dirs(folder: Path) -> dict[str, Path]:
+    """Layer id -> bundle folder, for a report folder or a single bundle."""
+    rec_path = folder / "report.json"
+    if rec_path.is_file():
+        try:
+            rec = json.loads(rec_path.read_text(encoding="utf-8"))
+        except ValueError:
+            raise InputError(f"{rec_path}: not valid JSON; re-create the report") from None
+        return {lid: folder / sub for lid, sub in (rec.get("bundles") or {}).items()}
+    bundles = folder / "bundles"
+    if bundles.is_dir():
+        return {p.name: p for p in sorted(bundles.iterdir()) if (p / "metadata.json").is_file()}
+    if (folder / "metadata.json").is_file():
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+        return {str(meta.get("layer", folder.name)): folder}
+    raise InputError(
+        f"{folder}: neither a report folder (report.json) nor a bundle (metadata.json); give "
+        "a folder written by 'geoapp report' or 'geoapp coverage'"
+    )
+
+
+def diff_reports(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> BundleDiff:
+    """Compare every layer two report folders (or bundles) share."""
+    old, new = Path(old), Path(new)
+    a, b = _bundle_dirs(old), _bundle_dirs(new)
+    shared = [lid for lid in b if lid in a]
+    warnings = []
+    for lid in sorted(set(a) ^ set(b)):
+        side = old if lid in a else new
+        warnings.append(f"Layer {lid} is only in {side}; it is not compared.")
+    if not shared:
+        raise InputError(f"{old} and {new} share no layer; nothing to compare")
+    out = BundleDiff(str(old), str(new), warnings=tuple(warnings))
+    for lid in shared:
+        out.layers[lid] = diff_bundles(a[lid], b[lid])
+    return out
+
+
+def diff_map_png(diff: LayerDiff, boundaries: gpd.GeoDataFrame | None = None) -> bytes:
+    """PNG map of the points that gained (green) or lost (red) coverage."""
+    import io
+
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from geoapp.crs import local_crs
+
+    fig = Figure(figsize=(7.0, 5.6))
+    FigureCanvasAgg(fig)
+    ax = fig.add_subplot(1, 1, 1)
+    ax.set_axis_off()
+    ref = boundaries if boundaries is not None and len(boundaries) else diff.points
+    if len(ref):
+        crs = local_crs(ref)
+        if boundaries is not None and len(boundaries):
+            boundaries.to_crs(crs).plot(ax=ax, color="#f2f2f2", edgecolor="#777777", linewidth=0.6)
+        if len(diff.points):
+            p = diff.points.to_crs(crs)
+            for kind, color in (("gained", "#1a9850"), ("lost", "#d73027")):
+                sel = p[p["change"] == kind]
+                if len(sel):
+                    ax.scatter(
+                        sel.geometry.x, sel.geometry.y, s=4, color=color, label=kind, zorder=5
+                    )
+            ax.legend(loc="lower right", fontsize=8)
+        ax.set_aspect("equal")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    return buf.getvalue()
+
+
+def write_diff(
+    diff: BundleDiff, out_dir: str | os.PathLike[str], *, boundaries=None
+) -> dict[str, Path]:
+    """Write ``changes.csv``, ``points_changed.geojson``, ``map_<layer>.png``, ``diff.json``."""
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {out} is a file; give a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    changes = pd.concat([d.changes for d in diff.layers.values()], ignore_index=True)
+    pts = pd.concat([d.points for d in diff.layers.values()], ignore_index=True)
+    pts = gpd.GeoDataFrame(pts, geometry="geometry", crs="EPSG:4326")
+    paths = {
+        "changes": write_csv(changes, out / "changes.csv"),
+        "points": write_geojson(
+            pts, out / "points_changed.geojson", meta={"old": diff.old, "new": diff.new}
+        ),
+    }
+    for lid, d in diff.layers.items():
+        p = out / f"map_{lid}.png"
+        p.write_bytes(diff_map_png(d, boundaries))
+        paths[f"map_{lid}"] = p
+    warnings = [*diff.warnings, *(w for d in diff.layers.values() for w in d.warnings)]
+    paths["diff"] = write_json(
+        {
+            "old": diff.old,
+            "new": diff.new,
+            "layers": {
+                lid: {
+                    "target_m": d.target_m,
+                    "demand": d.demand,
+                    "gained": d.gained,
+                    "lost": d.lost,
+                }
+                for lid, d in diff.layers.items()
+            },  # fmt: skip
+            "warnings": warnings,
+        },
+        out / "diff.json",
+    )
+    return paths
+
+
+def comparison_html(diff: BundleDiff, *, lang: str = "en", boundaries=None) -> str:
+    """Return the before/after section of a report (escaped HTML; map as an inline PNG)."""
+    import base64
+    import html
+
+    from geoapp.styles import zone_name
+
+    e = lambda v: html.escape(str(v), quote=True)  # noqa: E731
+    zh = lang == "zh"
+    head = (
+        ["层级", "单元", "之前", "之后", "变化", "新增覆盖", "失去覆盖"]
+        if zh
+        else ["Level", "Group", "Before", "After", "Change", "Gained", "Lost"]
+    )
+
+    def pct(v):
+        return "–" if not np.isfinite(v) else f"{v * 100:.1f}%"
+
+    out = f"<p>{e(('对比：' if zh else 'Compared with: ') + diff.old)}</p>"
+    for lid, d in diff.layers.items():
+        out += f"<h3>{e(lid)} ({e(f'{d.target_m:,.0f}')} m)</h3>"
+        rows = []
+        for _, r in d.changes.iterrows():
+            group = zone_name(r["group"], lang) if r["level"] == "zone_type" else r["group"]
+            rows.append(
+                "<tr>" + "".join(
+                    f"<td>{e(x)}</td>"
+                    for x in (r["level"], group, pct(r["share_before"]), pct(r["share_after"]),
+                              f"{r['change'] * 100:+.1f} pp" if np.isfinite(r["change"]) else "–",
+                              f"{r['gained']:,.0f}", f"{r['lost']:,.0f}")
+                ) + "</tr>"
+            )  # fmt: skip
+        out += (
+            "<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>"
+        )  # fmt: skip
+        img = base64.b64encode(diff_map_png(d, boundaries)).decode("ascii")
+        cap = (
+            "在目标距离内新增覆盖（绿色）或失去覆盖（红色）的居民。"
+            if zh
+            else "Residents who gained (green) or lost (red) coverage at the target."
+        )
+        out += f'<figure><img alt="map" src="data:image/png;base64,{img}"/><figcaption>{e(cap)}</figcaption></figure>'
+        for w in d.warnings:
+            out += f"<p>{e(w)}</p>"
+    return out

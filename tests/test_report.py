@@ -1,0 +1,243 @@
+"""geoapp report on the demo: HTML + PDF in zh and en, offline, with the bundle's figures.
+
+One report per language is built per module (the demo takes seconds); every test reads
+those folders.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from html.parser import HTMLParser
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+from geoapp import cli, report, standards, workflow
+
+pytestmark = pytest.mark.skipif(
+    shutil.which("pdftotext") is None or shutil.which("pdftoppm") is None,
+    reason="poppler-utils (pdftotext, pdftoppm) not installed",
+)
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    base = tmp_path_factory.mktemp("reports")
+    zh = base / "zh"
+    workflow.build_report(zh, region_args={}, lang="zh")
+    en = base / "en"
+    assert cli.main(["report", "--region", "demo", "--lang", "en", "--out", str(en), "-q"]) == 0
+    return {"zh": zh, "en": en}
+
+
+def _pdftext(path: Path, *extra: str) -> str:
+    return subprocess.run(
+        ["pdftotext", *extra, str(path), "-"], check=True, capture_output=True, text=True
+    ).stdout
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_files_and_offline(reports, lang):
+    d = reports[lang]
+    for name in ("report.html", "report.pdf", "compliance.csv", "report.json"):
+        assert (d / name).is_file() and (d / name).stat().st_size > 0
+    html_text = (d / "report.html").read_text(encoding="utf-8")
+    # self-contained: no external script, stylesheet, image or font
+    assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", html_text)
+    assert "@import" not in html_text and "url(http" not in html_text
+    assert "<script" not in html_text
+    assert "<svg" in html_text and "data:image/png;base64," in html_text
+    rec = json.loads((d / "report.json").read_text(encoding="utf-8"))
+    assert set(rec["bundles"]) == {"elderly_care", "community_services"}
+    for sub in rec["bundles"].values():
+        assert (d / sub / "summary.csv").is_file() and (d / sub / "zones.csv").is_file()
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pdf_has_every_section_and_the_compliance_table(reports, lang):
+    flat = re.sub(r"\s+", "", _pdftext(reports[lang] / "report.pdf"))  # reading order
+    t = report.T[lang]
+    assert re.sub(r"\s+", "", t["title"]) in flat
+    for sid in report.SECTIONS:
+        heading = re.sub(r"\s+", "", t[f"h_{sid}"])
+        assert heading in flat, f"section heading {t[f'h_{sid}']!r} not in the PDF text"
+    prof = standards.load_profile("cn-gb50180-2018")
+    comp = pd.read_csv(reports[lang] / "compliance.csv")
+    for rule in prof.rules:
+        assert re.sub(r"\s+", "", rule.name(lang)) in flat  # each rule's table is there
+    # the region row of the elderly-care share rule, with its figure and threshold
+    reg = comp[(comp["rule"] == "elderly_care_15min_share") & (comp["level"] == "region")].iloc[0]
+    status = re.sub(r"\s+", "", report.T[lang][reg["status"]])
+    assert f"{report.fmt_pct(reg['value'])}85.0%{status}" in flat  # value, threshold, status
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pdf_embeds_the_chinese_font(reports, lang):
+    out = subprocess.run(
+        ["pdffonts", str(reports[lang] / "report.pdf")], check=True, capture_output=True, text=True
+    ).stdout
+    rows = [line for line in out.splitlines() if "WenQuanYi" in line]
+    assert rows, out
+    assert all(" yes " in f" {line} " for line in rows), out  # emb column
+
+
+def _glyph(img: np.ndarray) -> np.ndarray:
+    """Ink of one character cell cropped to its bounding box, resized to 24x24 (0/1)."""
+    from PIL import Image
+
+    ys, xs = np.nonzero(img)
+    assert len(ys), "an empty character cell: nothing drawn"
+    crop = img[ys.min() : ys.max() + 1, xs.min() : xs.max() + 1].astype(np.uint8) * 255
+    return np.asarray(Image.fromarray(crop).resize((24, 24), Image.BILINEAR)) > 96
+
+
+def _reference_glyphs(text: str, font_file: str, px: int) -> list[np.ndarray]:
+    from PIL import Image, ImageDraw, ImageFont
+
+    font = ImageFont.truetype(font_file, px)
+    out = []
+    for ch in text:
+        im = Image.new("L", (px * 2, px * 2), 255)
+        ImageDraw.Draw(im).text((px // 2, px // 4), ch, font=font, fill=0)
+        out.append(_glyph(np.asarray(im) < 128))
+    return out
+
+
+def _similarity(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max(1, (a | b).sum()))  # Jaccard of the ink
+
+
+def test_chinese_title_is_drawn_not_boxes(reports, tmp_path):
+    """Page 1 rendered to PNG: each CJK title glyph matches that character in the CJK
+    font (better than any other character of the title), and none looks like the
+    missing-glyph box a font without CJK draws."""
+    from PIL import Image
+
+    pdf = reports["zh"] / "report.pdf"
+    title = report.T["zh"]["title"]
+    bbox = subprocess.run(
+        ["pdftotext", "-bbox", "-f", "1", "-l", "1", str(pdf), "-"],
+        check=True, capture_output=True, text=True,
+    ).stdout  # fmt: skip
+    m = re.search(
+        r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="([\d.]+)">'
+        + re.escape(title) + "</word>", bbox,
+    )  # fmt: skip
+    assert m, "the Chinese title is not text in the PDF"
+    x0, y0, x1, y1 = map(float, m.groups())
+    dpi = 200
+    subprocess.run(
+        ["pdftoppm", "-f", "1", "-l", "1", "-r", str(dpi), "-png", "-singlefile", str(pdf),
+         str(tmp_path / "page1")], check=True,
+    )  # fmt: skip
+    page = np.asarray(Image.open(tmp_path / "page1.png").convert("L")) < 128
+    s = dpi / 72.0
+    cell_w = (x1 - x0) / len(title)  # CJK glyphs are full width: equal cells
+    glyphs = [
+        _glyph(page[int(y0 * s) : int(y1 * s), int((x0 + i * cell_w) * s) : int((x0 + (i + 1) * cell_w) * s)])
+        for i in range(len(title))
+    ]  # fmt: skip
+    ref = _reference_glyphs(title, report.CJK_FONT_FILE, int(cell_w * s))
+    tofu = _reference_glyphs(
+        title, "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", int(cell_w * s)
+    )
+    for i, ch in enumerate(title):
+        own = _similarity(glyphs[i], ref[i])
+        others = [_similarity(glyphs[i], ref[j]) for j, c in enumerate(title) if c != ch]
+        assert own > 0.5 and own > max(others), (ch, own, max(others))
+        assert _similarity(glyphs[i], tofu[i]) < own, ch
+    # distinct characters are drawn differently (boxes would all be alike)
+    assert len({g.tobytes() for g in glyphs}) == len(set(title))
+
+
+def _cells(html_text: str, row_attr: str):
+    """{(attrs of the <tr>): [data-v of its cells]} for rows carrying ``row_attr``."""
+
+    class P(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.rows, self.cur = [], None
+
+        def handle_starttag(self, tag, attrs):
+            a = dict(attrs)
+            if tag == "tr" and row_attr in a:
+                self.cur = (a, [])
+                self.rows.append(self.cur)
+            elif tag == "td" and self.cur is not None:
+                self.cur[1].append(a.get("data-v"))
+
+        def handle_endtag(self, tag):
+            if tag == "tr":
+                self.cur = None
+
+    p = P()
+    p.feed(html_text)
+    return p.rows
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_figures_equal_the_bundle(reports, lang):
+    d = reports[lang]
+    html_text = (d / "report.html").read_text(encoding="utf-8")
+    summary = pd.read_csv(d / "bundles" / "elderly_care" / "summary.csv", encoding="utf-8-sig")
+    districts = summary[summary["level"] == "district"].set_index("group")
+    rows = [r for r in _cells(html_text, "data-district") if r[0]["data-layer"] == "elderly_care"]
+    assert len(rows) == len(districts)
+    for attrs, vals in rows:
+        row = districts.loc[attrs["data-district"]]
+        numbers = [float(v) for v in vals if v not in (None, "", "nan")]
+        # residents 60+ and the share at 300 / 500 / 1000 m, as in summary.csv
+        expect = [row["pop_60plus"], row["share_pop_60plus_300"], row["share_pop_60plus_500"],
+                  row["share_pop_60plus_1000"]]  # fmt: skip
+        assert numbers == pytest.approx(expect, rel=1e-12)
+    # the league table is ranked by the share at the target
+    shares = [float(v[5]) for _, v in rows]  # rank, district, 60+, 300, 500, 1000 m
+    assert shares == sorted(shares, reverse=True)
+    # compliance rows of the HTML equal compliance.csv, and the region share equals the
+    # bundle's demand.geojson recomputed by hand (60+ residents within 1,000 m; the demo
+    # region's rural reach is 2,000 m)
+    comp = pd.read_csv(d / "compliance.csv")
+    html_rows = _cells(html_text, "data-rule")
+    assert len(html_rows) == len(comp)
+    key = comp.set_index(["rule", "level", "group"])
+    for attrs, vals in html_rows:
+        row = key.loc[(attrs["data-rule"], attrs["data-level"], attrs["data-group"])]
+        v = vals[4]
+        assert (float(v) if v not in ("nan", "None") else np.nan) == pytest.approx(
+            row["value"], nan_ok=True
+        )
+    dem = gpd.read_file(d / "bundles" / "elderly_care" / "demand.geojson")
+    reach = np.where(dem["zone_type"] == "rural", 2000.0, 1000.0)
+    hand = (dem["pop_60plus"] * (dem["dist_m"].astype(float) <= reach)).sum() / dem[
+        "pop_60plus"
+    ].sum()
+    reg = key.loc[("elderly_care_15min_share", "region", workflow.load_region("demo").label)]
+    assert reg["value"] == pytest.approx(hand, rel=1e-6)
+    assert reg["status"] == ("met" if hand >= 0.85 else "not_met")
+
+
+def test_report_refuses_a_folder_with_other_files(tmp_path):
+    (tmp_path / "mine.txt").write_text("keep me")
+    assert cli.main(["report", "--region", "demo", "--out", str(tmp_path), "-q"]) == 2
+    assert (tmp_path / "mine.txt").read_text() == "keep me"
+
+
+def test_app_export_page_builds_the_report():
+    from streamlit.testing.v1 import AppTest
+
+    app = str(Path(__file__).resolve().parent.parent / "streamlit_app.py")
+    at = AppTest.from_file(app, default_timeout=600)
+    at.run()
+    at.switch_page("app_pages/export.py")
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    at.button(key="rep_build").click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    labels = [b.label for b in at.get("download_button")]
+    assert "report.pdf" in labels and "report.html" in labels
