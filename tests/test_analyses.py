@@ -174,7 +174,8 @@ def test_demo_gaps_exist_and_are_ranked(demo_runs):
     gaps = gaps.sort_values("rank")
     assert gaps["rank"].tolist() == list(range(1, len(gaps) + 1))
     assert np.all(np.diff(gaps["uncovered_pop_60plus"].to_numpy()) <= 1e-6)
-    assert (gaps["nearest_m"].fillna(np.inf) > 1000).all()
+    # elderly care: 15 minutes at the elderly pace, 900 m
+    assert (gaps["nearest_m"].fillna(np.inf) > 900).all()
     assert gaps["reason"].str.contains("aged 60+").all()
 
 
@@ -190,9 +191,9 @@ def test_demo_core_coverage_beats_rural_for_elderly_care(demo_runs):
     )
     zones = table[table["grouping"] == "zone_type"].set_index(["layer", "zone_type"])
     care = zones.loc["elderly_care"]
-    assert care.loc["core", "share_demand_1000"] > care.loc["rural", "share_demand_1000"]
-    assert care.loc["core", "ratio_to_core_1000"] == pytest.approx(1.0)
-    assert care.loc["rural", "ratio_to_core_1000"] < 1.0
+    assert care.loc["core", "share_demand_15min"] > care.loc["rural", "share_demand_15min"]
+    assert care.loc["core", "ratio_to_core_15min"] == pytest.approx(1.0)
+    assert care.loc["rural", "ratio_to_core_15min"] < 1.0
     assert (care["status"] == "ok").all()
 
 

@@ -43,6 +43,7 @@ COMMUNITY = dataclasses.replace(
     radii_m=(300.0, 500.0, 1000.0),
     target_m=1000.0,
 )
+METRE_CAT = {**CAT, "elderly_care": ELDERLY, "community_services": COMMUNITY}
 
 # --------------------------------------------------------------------------- statistics
 
@@ -394,7 +395,7 @@ def test_compare_zones_hand_computed():
     z = compare_zones(
         {"community_services": _zone_access()},
         {"community_services": _facilities(["core", "core", "new_town"])},
-        CAT,
+        METRE_CAT,
     )
     z = z.set_index("zone_type")
     assert list(z.index) == ["core", "new_town", "rural"]
@@ -431,7 +432,7 @@ def test_compare_zones_explicit_search_limit_per_layer():
     z = compare_zones(
         {"community_services": _zone_access()},
         {"community_services": _facilities(["core"])},
-        CAT,
+        METRE_CAT,
         search_limit_m={"community_services": 3000.0},
     ).set_index("zone_type")
     # values 400 (w300) and 3000 (w100): mean 1050, Σ|xi-xj| w w = 2·300·100·2600
@@ -445,14 +446,14 @@ def test_compare_zones_status_no_data_and_reached_from_outside():
     acc = _zone_access()
     # no facility of the layer anywhere in the data: coverage cannot be assessed
     for fac in ({}, {"community_services": _facilities([])}):
-        z = compare_zones({"community_services": acc}, fac, CAT).set_index("zone_type")
+        z = compare_zones({"community_services": acc}, fac, METRE_CAT).set_index("zone_type")
         assert (z["status"] == "no_data").all()
         assert z["share_demand_1000"].isna().all() and z["median_dist_m"].isna().all()
         assert not z["below_target"].any()
         assert z.loc["core", "pop"] == 200  # residents are still counted
     # facilities only in the core: new town residents reached from there are "ok"
     z = compare_zones(
-        {"community_services": acc}, {"community_services": _facilities(["core"])}, CAT
+        {"community_services": acc}, {"community_services": _facilities(["core"])}, METRE_CAT
     ).set_index("zone_type")
     assert z.loc["new_town", "facilities"] == 0 and z.loc["new_town", "status"] == "ok"
     assert z.loc["new_town", "share_demand_1000"] == 0.75
@@ -465,7 +466,7 @@ def test_compare_zones_by_settlement():
     fac = _facilities(["core"]).drop(columns="zone_type")
     fac["settlement"] = ["rural"]
     z = compare_zones(
-        {"community_services": acc}, {"community_services": fac}, CAT, by="settlement"
+        {"community_services": acc}, {"community_services": fac}, METRE_CAT, by="settlement"
     )
     assert "zone_type" not in z.columns
     z = z.set_index("settlement")
@@ -482,11 +483,11 @@ def test_compare_zones_by_settlement():
         compare_zones(
             {"community_services": _zone_access()},
             {"community_services": fac},
-            CAT,
+            METRE_CAT,
             by="settlement",
         )
     with pytest.raises(InputError, match="by="):
-        compare_zones({"community_services": acc}, {}, CAT, by="district")
+        compare_zones({"community_services": acc}, {}, METRE_CAT, by="district")
 
 
 def test_compare_zones_elderly_per_10k_aged_60plus_and_targets_override():
@@ -495,7 +496,7 @@ def test_compare_zones_elderly_per_10k_aged_60plus_and_targets_override():
     z = compare_zones(
         {"elderly_care": acc},
         {"elderly_care": _facilities(["new_town"])},
-        CAT,
+        METRE_CAT,
         targets={"elderly_care": (500.0, 0.6)},
     ).set_index("zone_type")
     assert z.loc["new_town", "demand"] == "pop_60plus"
@@ -527,7 +528,7 @@ def test_compare_zones_facilities_by_boundaries_and_nearest():
         geometry=[_cell_point(a1), _cell_point(b1)],
         crs=4326,
     )
-    z = compare_zones({"community_services": acc}, {"community_services": fac}, CAT)
+    z = compare_zones({"community_services": acc}, {"community_services": fac}, METRE_CAT)
     assert z.set_index("zone_type")["facilities"].to_dict() == {
         "core": 1,
         "new_town": 1,
@@ -538,7 +539,7 @@ def test_compare_zones_facilities_by_boundaries_and_nearest():
         {"zone_type": ["rural"]}, geometry=[box(p.x - 1, p.y - 1, p.x + 1, p.y + 1)], crs=4326
     )
     z = compare_zones(
-        {"community_services": acc}, {"community_services": fac}, CAT, boundaries=bounds
+        {"community_services": acc}, {"community_services": fac}, METRE_CAT, boundaries=bounds
     )
     assert z.set_index("zone_type")["facilities"].to_dict() == {
         "core": 0,
@@ -551,7 +552,7 @@ def test_zone_chart_png(tmp_path):
     z = compare_zones(
         {"community_services": _zone_access()},
         {"community_services": _facilities(["core"])},
-        CAT,
+        METRE_CAT,
     )
     for lang in ("en", "zh"):
         path = tmp_path / f"zones_{lang}.png"
