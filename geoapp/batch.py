@@ -448,8 +448,8 @@ def _validate_run(
         v = merged.get(key, key != "split")
         if not isinstance(v, bool):
             bad(key, f"{v!r} must be true or false")
-        flags[key] = bool(v)
-    if flags["split"] and mode != "network":
+        flags[key] = v is True
+    if flags["split"] and mode == "euclidean":
         bad("split", 'a split run needs mode = "network" (the halo bounds walking paths)')
 
     if len(problems) > start:
@@ -676,6 +676,8 @@ def write_summary(
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     table = pd.DataFrame([o.as_row() for o in outcomes], columns=list(SUMMARY_COLUMNS))
+    for col in ("n_demand_points", "n_facilities"):
+        table[col] = table[col].astype("Int64")
     csv = export.write_csv(table, out / SUMMARY_CSV)
     doc = {
         "spec": str(spec.path) if spec is not None else "",
@@ -770,7 +772,7 @@ def run_batch(
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=None,
+            dashboard_address=":0",  # a free port: never clash with another cluster
             local_directory=str(local_directory) if local_directory is not None else None,
             memory_limit=memory_limit,
         )
@@ -1018,7 +1020,9 @@ def _xy(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 @dataclass(frozen=True)
-class _PartJob:
+class PartJob:
+    """One part and the layer to analyse on it (the unit a cluster worker runs)."""
+
     part: Part
     layer: Layer
     speed_kmh: float | None
@@ -1031,7 +1035,7 @@ def _speed_of(layer: Layer, speed_kmh: float | None) -> float:
     return float(getattr(layer, "speed_kmh", None) or coverage.WALK_SPEED_KMH)
 
 
-def analyse_part(job: _PartJob) -> gpd.GeoDataFrame:
+def analyse_part(job: PartJob) -> gpd.GeoDataFrame:
     """Return the access table of one part (its district's demand points).
 
     The part's network is built in the whole region's CRS, so access legs are measured
@@ -1198,7 +1202,7 @@ def analyse_split(
     if progress is not None:
         progress(f"{layer.name()}: splitting by district (halo {limit:,.0f} m)", 0.05)
     parts = split_by_district(region, demand, limit)
-    jobs = [_PartJob(p, layer, speed_kmh) for p in parts]
+    jobs = [PartJob(p, layer, speed_kmh) for p in parts]
     mapper = map_parts or (lambda f, items: list(map(f, items)))
     if progress is not None:
         progress(f"{layer.name()}: {len(parts)} parts", 0.2)
