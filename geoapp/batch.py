@@ -772,7 +772,7 @@ def run_batch(
             threads_per_worker=1,
             processes=True,
             host="127.0.0.1",
-            dashboard_address=":0",  # a free port: never clash with another cluster
+            dashboard_address="127.0.0.1:0",  # a free local port: never clash, never public
             local_directory=str(local_directory) if local_directory is not None else None,
             memory_limit=memory_limit,
         )

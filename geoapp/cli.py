@@ -425,8 +425,11 @@ def _cmd_batch(args: argparse.Namespace) -> int:
         raise GeoappError(f"--workers {args.workers}: give at least 1 worker process")
     n_layers = sum(len(r.layers) for r in spec.runs)
     if not args.verbose:  # dask's cluster start and stop messages only with -v
-        for name in ("distributed", "distributed.scheduler", "distributed.nanny"):
-            logging.getLogger(name).setLevel(logging.WARNING)
+        import distributed  # noqa: F401 - it sets its loggers' levels on import
+
+        for name in [*logging.root.manager.loggerDict, "distributed"]:
+            if name.startswith("distributed"):
+                logging.getLogger(name).setLevel(logging.WARNING)
     where = args.scheduler or f"a local cluster of {args.workers} worker processes"
     err.print(Text(f"Batch: {len(spec.runs)} runs, {n_layers} bundles, on {where}"))
 

@@ -127,6 +127,7 @@ def _assert_same_bundle(got: Path, want: Path, *, catchments: bool = True) -> No
 # --------------------------------------------------------------------------- the cluster
 
 
+@pytest.mark.slow
 def test_batch_on_local_cluster_equals_single_runs(tmp_path, monkeypatch, inputs):
     spec = _spec(
         inputs["dir"] / "cluster_spec.toml",
@@ -192,11 +193,13 @@ split = true
         ("town/community_services", ["--osm", str(inputs["town"]), "--layer", "community_services"], True),
         ("town/elderly_care", ["--osm", str(inputs["town"]), "--layer", "elderly_care"], True),
         ("test-split/near_services", [*quads, *small, "--layer", "near_services", "--no-catchments"], False),
-        ("test-split/community_services", [*quads, "--layer", "community_services", "--no-catchments"], False),
     ]  # fmt: skip
     for folder, args, with_catchments in cases:
         want = _single(tmp_path, ref / folder.replace("/", "__"), args)
         _assert_same_bundle(out / folder, want, catchments=with_catchments)
+    # split by district, community services: the same bundle as the whole region's
+    want = ref / "test quadrants__community_services"
+    _assert_same_bundle(out / "test-split/community_services", want, catchments=False)
     # the split runs say so and name their parts; the whole ones do not
     meta = json.loads((out / "test-split/near_services/metadata.json").read_text())
     districts = [p["district"] for p in meta["split"]["parts"]]
@@ -206,6 +209,7 @@ split = true
     assert len(town) == 36 and town["dist_m"].notna().all()
 
 
+@pytest.mark.slow
 def test_failing_region_is_reported_and_the_others_finish(tmp_path, monkeypatch, inputs, capsys):
     spec = _spec(
         inputs["dir"] / "failing_spec.toml",
