@@ -56,7 +56,6 @@ import os
 import re
 import time
 import tomllib
-import traceback
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -87,6 +86,7 @@ SUMMARY_JSON = "batch.json"
 #: Columns of ``batch.csv`` (one row per run and layer).
 SUMMARY_COLUMNS = (
     "run",
+    "scenario",
     "layer",
     "status",
     "error",
@@ -126,6 +126,7 @@ RUN_KEYS = {
     "map": "true/false: map.html in each bundle (default true)",
     "gpkg_bundle": "true/false: bundle.gpkg in each bundle (default true)",
     "split": "true/false: analyse district by district with a halo (default false)",
+    "scenario": "[[run.scenario]] tables: name and facilities added to the run's region",
 }
 _COORDS = ("wgs84", "gcj02", "bd09")
 _NAME_RE = re.compile(r"[^\W][\w.\- ]*")
@@ -138,6 +139,22 @@ HALO_PAD_M = 1.0
 
 
 # --------------------------------------------------------------------------- the spec
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """A scenario of a run: the run's region with more facility tables.
+
+    Attributes
+    ----------
+    name
+        Folder of its bundles: ``DIR/<run>/<name>/<layer>/``.
+    facility_tables
+        ``(path, layer, coords)`` triples added to the run's own tables.
+    """
+
+    name: str
+    facility_tables: tuple[tuple[str, str, str], ...]
 
 
 @dataclass(frozen=True)
@@ -165,6 +182,9 @@ class RunSpec:
         Which optional outputs each bundle gets.
     split
         Analyse the region district by district (:func:`analyse_split`).
+    scenarios
+        Variants of the region with extra facility tables; each writes its bundles to
+        ``DIR/<name>/<scenario>/<layer>/``.
     """
 
     name: str
@@ -178,6 +198,7 @@ class RunSpec:
     html_map: bool = True
     gpkg_bundle: bool = True
     split: bool = False
+    scenarios: tuple[ScenarioSpec, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -365,42 +386,9 @@ def _validate_run(
             else:
                 load[key] = float(v)
 
-    tables = []
-    facilities = merged.get("facilities", [])
-    if not isinstance(facilities, list):
-        bad("facilities", 'must be a list, e.g. ["homes.csv:elderly_care:gcj02"]')
-        facilities = []
-    for j, item in enumerate(facilities, start=1):
-        if isinstance(item, str):
-            parts = item.rsplit(":", 2)
-            if len(parts) != 3:
-                bad(
-                    "facilities",
-                    f"entry {j} {item!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02",
-                )
-                continue
-            file, lid, coords = parts
-        elif isinstance(item, dict) and {"file", "layer"} <= set(item) <= {
-            "file",
-            "layer",
-            "coords",
-        }:
-            file, lid, coords = item["file"], item["layer"], item.get("coords", "wgs84")
-        else:
-            bad(
-                "facilities",
-                f"entry {j} {item!r}: a string FILE:LAYER:COORDS or a table {{file, layer, coords}}",
-            )
-            continue
-        if not all(isinstance(x, str) for x in (file, lid, coords)):
-            bad("facilities", f"entry {j}: file, layer and coords must be strings")
-            continue
-        if coords.lower() not in _COORDS:
-            bad("facilities", f"entry {j}: coords {coords!r} must be one of {', '.join(_COORDS)}")
-        full = _resolve(base, file)
-        plain = full if Path(full).is_file() or "#" not in full else full.rpartition("#")[0]
-        _check_file(problems, where, "facilities", file, Path(plain))
-        tables.append((full, lid, coords))
+    tables = _facility_tables(
+        merged.get("facilities", []), "facilities", bad, where, base, problems
+    )
     if tables:
         load["facility_tables"] = tuple(tables)
 
@@ -424,6 +412,41 @@ def _validate_run(
         layers = []
     elif len(set(layers)) != len(layers):
         bad("layers", f"{layers!r} names a layer twice")
+    scenarios: list[ScenarioSpec] = []
+    raw_scen = merged.get("scenario", [])
+    if not isinstance(raw_scen, list) or not all(isinstance(x, dict) for x in raw_scen):
+        bad("scenario", "must be [[run.scenario]] tables with a name and facilities")
+        raw_scen = []
+    scen_names: set[str] = set()
+    for k, sc in enumerate(raw_scen, start=1):
+        swhere = f"{where}: scenario {k}" + (
+            f" ({sc['name']!r})" if isinstance(sc.get("name"), str) else ""
+        )
+
+        def sbad(key: str, what: str, swhere: str = swhere) -> None:
+            problems.append(f"{swhere}: key '{key}': {what}")
+
+        for key in sorted(set(sc) - {"name", "facilities"}):
+            sbad(key, "unknown key; a scenario has a name and facilities")
+        sname = sc.get("name")
+        if not isinstance(sname, str) or not _NAME_RE.fullmatch(sname) or sname != sname.strip():
+            sbad(
+                "name", f"{sname!r} must be a folder name (letters, digits, '_', '-', '.', spaces)"
+            )
+        elif sname in layers or sname.casefold() in scen_names:
+            sbad("name", f"{sname!r} is already a layer or scenario of this run; choose another")
+        else:
+            scen_names.add(sname.casefold())
+        if not sc.get("facilities"):
+            sbad("facilities", "missing; list the facility tables this scenario adds")
+        stables = _facility_tables(
+            sc.get("facilities", []), "facilities", sbad, swhere, base, problems
+        )
+        for _, lid, _ in stables:
+            if cat is not None and lid not in cat:
+                sbad("facilities", f"unknown layer {lid!r}; known: {', '.join(cat)}")
+        if isinstance(sname, str):
+            scenarios.append(ScenarioSpec(sname, tuple(stables)))
     if cat is not None:
         for lid in layers:
             if lid not in cat:
@@ -466,7 +489,55 @@ def _validate_run(
         html_map=flags["map"],
         gpkg_bundle=flags["gpkg_bundle"],
         split=flags["split"],
+        scenarios=tuple(scenarios),
     )
+
+
+def _facility_tables(
+    facilities: Any,
+    key: str,
+    bad: Callable[[str, str], None],
+    where: str,
+    base: Path,
+    problems: list[str],
+) -> list[tuple[str, str, str]]:
+    """Validate a list of facility tables; return ``(path, layer, coords)`` triples."""
+    tables: list[tuple[str, str, str]] = []
+    if not isinstance(facilities, list):
+        bad(key, 'must be a list, e.g. ["homes.csv:elderly_care:gcj02"]')
+        return tables
+    for j, item in enumerate(facilities, start=1):
+        if isinstance(item, str):
+            parts = item.rsplit(":", 2)
+            if len(parts) != 3:
+                bad(
+                    key,
+                    f"entry {j} {item!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02",
+                )
+                continue
+            file, lid, coords = parts
+        elif isinstance(item, dict) and {"file", "layer"} <= set(item) <= {
+            "file",
+            "layer",
+            "coords",
+        }:
+            file, lid, coords = item["file"], item["layer"], item.get("coords", "wgs84")
+        else:
+            bad(
+                key,
+                f"entry {j} {item!r}: a string FILE:LAYER:COORDS or a table {{file, layer, coords}}",
+            )
+            continue
+        if not all(isinstance(x, str) for x in (file, lid, coords)):
+            bad(key, f"entry {j}: file, layer and coords must be strings")
+            continue
+        if coords.lower() not in _COORDS:
+            bad(key, f"entry {j}: coords {coords!r} must be one of {', '.join(_COORDS)}")
+        full = _resolve(base, file)
+        plain = full if Path(full).is_file() or "#" not in full else full.rpartition("#")[0]
+        _check_file(problems, where, key, file, Path(plain))
+        tables.append((full, lid, coords))
+    return tables
 
 
 # --------------------------------------------------------------------------- one run
@@ -480,6 +551,7 @@ class Outcome:
     layer: str
     status: str
     error: str = ""
+    scenario: str = ""
     seconds: float = 0.0
     load_seconds: float = 0.0
     output: str = ""
@@ -514,7 +586,9 @@ def run_one(
     This is the task :func:`run_batch` sends to the workers; it never raises for a
     failing region or layer (the failure is the returned outcome). The bundle of layer
     ``L`` goes to ``out_dir/<run name>/<L>/`` (:func:`geoapp.workflow.write_bundle`,
-    atomic), exactly what ``geoapp coverage`` writes for that region and layer.
+    atomic), exactly what ``geoapp coverage`` writes for that region and layer; each
+    scenario's to ``out_dir/<run name>/<scenario>/<L>/`` (the region with the
+    scenario's facility tables added, the network reused).
 
     Parameters
     ----------
@@ -530,78 +604,137 @@ def run_one(
     Returns
     -------
     list of Outcome
-        One per layer, in the run's order.
+        One per scenario (the run itself first) and layer, in the run's order.
     """
     out = Path(out_dir) / run.name
     t0 = time.perf_counter()
+    variants = [("", ()), *((sc.name, sc.facility_tables) for sc in run.scenarios)]
     try:
         layers = _catalog.load_catalog(extra_files=list(run.layer_files))
         region = workflow.load_region(**dict(run.load), catalog=layers)
-        demand, graph = (
-            (workflow.prepare_demand(region), None)
-            if run.split
-            else workflow.prepare(region, mode=run.mode)
-        )
+        graph = None
+        if run.mode == "network" and not run.split:
+            graph = workflow.get_graph(region)
     except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
         msg = _message(exc)
-        log.error("run %r failed while loading its region: %s", run.name, msg)
-        if not isinstance(exc, GeoappError):
-            log.debug("%s", traceback.format_exc())
-        secs = time.perf_counter() - t0
-        return [Outcome(run.name, lid, "failed", msg, 0.0, round(secs, 3)) for lid in run.layers]
-    load_s = round(time.perf_counter() - t0, 3)
+        log.error(
+            "run %r failed while loading its region: %s",
+            run.name,
+            msg,
+            exc_info=not isinstance(exc, GeoappError),
+        )
+        secs = round(time.perf_counter() - t0, 3)
+        return [
+            Outcome(run.name, lid, "failed", msg, scenario=sc, load_seconds=secs)
+            for sc, _ in variants
+            for lid in run.layers
+        ]
+    base_s = time.perf_counter() - t0
     outcomes = []
-    for lid in run.layers:
-        t = time.perf_counter()
-        target = out / lid
+    for scenario, tables in variants:
+        t1 = time.perf_counter()
         try:
-            layer = _catalog.get_layer(lid, layers)
-            if run.split:
-                result = analyse_split(
+            reg = region
+            if tables:
+                reg = workflow.add_facility_tables(
                     region,
-                    layer,
-                    demand=demand,
-                    with_catchments=run.catchments,
-                    map_parts=map_parts,
-                    **_speed_kwargs(run.speed_kmh),
+                    tables,
+                    catalog=layers,
+                    max_street_m=float(run.load.get("facility_max_street_m", 500.0)),
                 )
-            else:
-                result = workflow.analyse_layer(
-                    region,
-                    layer,
-                    demand=demand,
-                    graph=graph,
-                    mode=run.mode,
-                    with_catchments=run.catchments,
-                    **_speed_kwargs(run.speed_kmh),
-                )
-            paths = workflow.write_bundle(
-                result, region, target, html_map=run.html_map, gpkg=run.gpkg_bundle
-            )
-            meta = json.loads(paths["metadata"].read_text(encoding="utf-8"))
-            outcomes.append(
-                Outcome(
-                    run.name,
-                    lid,
-                    "ok",
-                    "",
-                    round(time.perf_counter() - t, 3),
-                    load_s,
-                    str(target),
-                    result.status,
-                    len(result.access),
-                    len(result.facilities),
-                    str(meta.get("run_id", "")),
-                )
-            )
-            log.info("run %r layer %r: bundle written to %s", run.name, lid, target)
+            demand = workflow.prepare_demand(reg)
         except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
             msg = _message(exc)
-            log.error("run %r layer %r failed: %s", run.name, lid, msg)
+            log.error("run %r scenario %r failed: %s", run.name, scenario, msg)
+            secs = round(base_s + time.perf_counter() - t1, 3)
+            outcomes += [
+                Outcome(run.name, lid, "failed", msg, scenario=scenario, load_seconds=secs)
+                for lid in run.layers
+            ]
+            continue
+        load_s = round(base_s + time.perf_counter() - t1, 3)
+        folder = out / scenario if scenario else out
+        for lid in run.layers:
             outcomes.append(
-                Outcome(run.name, lid, "failed", msg, round(time.perf_counter() - t, 3), load_s)
+                _one_layer(
+                    run, reg, demand, graph, layers, lid, folder, scenario, load_s, map_parts
+                )
             )
     return outcomes
+
+
+def _one_layer(
+    run: RunSpec,
+    region: Region,
+    demand: population.Demand,
+    graph: network.WalkGraph | None,
+    layers: Mapping[str, Layer],
+    lid: str,
+    folder: Path,
+    scenario: str,
+    load_s: float,
+    map_parts: Callable[[Callable, list], list] | None,
+) -> Outcome:
+    """Analyse and write one layer of a run (or scenario); the failure is the outcome."""
+    t = time.perf_counter()
+    target = folder / lid
+    try:
+        layer = _catalog.get_layer(lid, layers)
+        if run.split:
+            result = analyse_split(
+                region,
+                layer,
+                demand=demand,
+                with_catchments=run.catchments,
+                map_parts=map_parts,
+                **_speed_kwargs(run.speed_kmh),
+            )
+        else:
+            result = workflow.analyse_layer(
+                region,
+                layer,
+                demand=demand,
+                graph=graph,
+                mode=run.mode,
+                with_catchments=run.catchments,
+                **_speed_kwargs(run.speed_kmh),
+            )
+        paths = workflow.write_bundle(
+            result, region, target, html_map=run.html_map, gpkg=run.gpkg_bundle
+        )
+        meta = json.loads(paths["metadata"].read_text(encoding="utf-8"))
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
+        msg = _message(exc)
+        log.error(
+            "run %r %slayer %r failed: %s",
+            run.name,
+            f"scenario {scenario!r} " if scenario else "",
+            lid,
+            msg,
+        )
+        return Outcome(
+            run.name,
+            lid,
+            "failed",
+            msg,
+            scenario=scenario,
+            seconds=round(time.perf_counter() - t, 3),
+            load_seconds=load_s,
+        )
+    log.info("run %r layer %r: bundle written to %s", run.name, lid, target)
+    return Outcome(
+        run.name,
+        lid,
+        "ok",
+        scenario=scenario,
+        seconds=round(time.perf_counter() - t, 3),
+        load_seconds=load_s,
+        output=str(target),
+        analysis_status=result.status,
+        n_demand_points=len(result.access),
+        n_facilities=len(result.facilities),
+        run_id=str(meta.get("run_id", "")),
+    )
 
 
 # --------------------------------------------------------------------------- the batch
@@ -629,16 +762,18 @@ class BatchResult:
         return not self.failed and not self.interrupted
 
 
+def _scenarios(run: RunSpec) -> tuple[str, ...]:
+    return ("", *(sc.name for sc in run.scenarios))
+
+
 def check_targets(spec: BatchSpec, out_dir: str | os.PathLike[str]) -> None:
     """Raise before any work when a bundle folder of the batch may not be written.
 
     Raises
     ------
     OutputError
-        ``out_dir`` is a file or a bundle, or a ``<run>/<layer>`` folder holds other
-        files (:func:`geoapp.export.check_bundle_target`).
-    InputError
-        Listing every such folder.
+        ``out_dir`` is a file or a bundle, or ``<run>/<layer>`` folders hold other
+        files (:func:`geoapp.export.check_bundle_target`); every such folder is named.
     """
     from geoapp.errors import OutputError
 
@@ -652,11 +787,12 @@ def check_targets(spec: BatchSpec, out_dir: str | os.PathLike[str]) -> None:
         )
     problems = []
     for run in spec.runs:
-        for lid in run.layers:
-            try:
-                export.check_bundle_target(out / run.name / lid)
-            except GeoappError as exc:
-                problems.append(str(exc))
+        for scenario in ("", *(sc.name for sc in run.scenarios)):
+            for lid in run.layers:
+                try:
+                    export.check_bundle_target(out / run.name / scenario / lid)
+                except GeoappError as exc:
+                    problems.append(str(exc))
     if problems:
         raise OutputError(
             f"{len(problems)} bundle folder(s) in {out} may not be written:\n"
@@ -750,7 +886,7 @@ def run_batch(
     check_targets(spec, out)
     out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    n_total = sum(len(r.layers) for r in spec.runs)
+    n_total = sum(len(r.layers) * len(_scenarios(r)) for r in spec.runs)
     done: dict[int, list[Outcome]] = {}
 
     def finish(run: RunSpec, outcomes: list[Outcome]) -> None:
@@ -803,7 +939,11 @@ def run_batch(
                         outcomes = fut.result()
                     except Exception as exc:  # noqa: BLE001 - a dead worker fails its run
                         msg = f"the worker running it failed: {_message(exc)}"
-                        outcomes = [Outcome(run.name, lid, "failed", msg) for lid in run.layers]
+                        outcomes = [
+                            Outcome(run.name, lid, "failed", msg, scenario=sc)
+                            for sc in _scenarios(run)
+                            for lid in run.layers
+                        ]
                     finish(run, outcomes)
             except KeyboardInterrupt:
                 interrupted = True
@@ -817,7 +957,8 @@ def run_batch(
             outcomes += done.get(
                 run.index,
                 [
-                    Outcome(run.name, lid, "cancelled", "the batch was interrupted")
+                    Outcome(run.name, lid, "cancelled", "the batch was interrupted", scenario=sc)
+                    for sc in _scenarios(run)
                     for lid in run.layers
                 ],
             )

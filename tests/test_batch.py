@@ -84,6 +84,11 @@ def inputs(tmp_path_factory):
         crs="EPSG:4326",
     )
     quads.to_file(d / "quadrants.geojson", driver="GeoJSON")
+    (d / "new_homes.csv").write_text(  # two planned care homes on the town's streets
+        f"name,lon,lat\nNorth home,{X0 + 5 * DX:.6f},{Y0 + 1 * DY:.6f}\n"
+        f"South home,{X0 + 1 * DX:.6f},{Y0 + 3.5 * DY:.6f}\n",
+        encoding="utf-8",
+    )
     corrupt = d / "corrupt.osm.pbf"
     corrupt.write_bytes(b"\x00\x00\x00\x0dnot a pbf at all" * 64)
     small = d / "near_services.toml"
@@ -153,6 +158,10 @@ osm = "town.osm.pbf"
 layers = ["community_services", "elderly_care"]
 catchments = true
 
+[[run.scenario]]
+name = "two new homes"
+facilities = ["new_homes.csv:elderly_care:wgs84"]
+
 [[run]]
 name = "test-split"
 osm = "{TEST_PBF}"
@@ -170,28 +179,33 @@ split = true
     )  # fmt: skip
     assert code == 0
     summary = pd.read_csv(out / "batch.csv", encoding="utf-8-sig", keep_default_na=False)
-    assert list(summary["status"]) == ["ok"] * 6
-    assert list(zip(summary["run"], summary["layer"], strict=True)) == [
-        ("demo", "elderly_care"),
-        ("test quadrants", "community_services"),
-        ("town", "community_services"),
-        ("town", "elderly_care"),
-        ("test-split", "near_services"),
-        ("test-split", "community_services"),
+    assert list(summary["status"]) == ["ok"] * 8
+    assert list(zip(summary["run"], summary["scenario"], summary["layer"], strict=True)) == [
+        ("demo", "", "elderly_care"),
+        ("test quadrants", "", "community_services"),
+        ("town", "", "community_services"),
+        ("town", "", "elderly_care"),
+        ("town", "two new homes", "community_services"),
+        ("town", "two new homes", "elderly_care"),
+        ("test-split", "", "near_services"),
+        ("test-split", "", "community_services"),
     ]
     doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
-    assert doc["n_ok"] == 6 and doc["n_failed"] == 0
+    assert doc["n_ok"] == 8 and doc["n_failed"] == 0
 
     # the same inputs, one `geoapp coverage` at a time, with a cache of their own
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache_single"))
     ref = tmp_path / "single"
     quads = ["--osm", TEST_PBF, "--boundaries", str(inputs["quadrants"])]
     small = ["--layer-file", str(inputs["small_layer"])]
+    homes = inputs["dir"] / "new_homes.csv"
     cases = [
         ("demo/elderly_care", ["--region", "demo", "--layer", "elderly_care", "--no-catchments"], False),
         ("test quadrants/community_services", [*quads, "--layer", "community_services", "--no-catchments"], False),
         ("town/community_services", ["--osm", str(inputs["town"]), "--layer", "community_services"], True),
         ("town/elderly_care", ["--osm", str(inputs["town"]), "--layer", "elderly_care"], True),
+        ("town/two new homes/elderly_care", ["--osm", str(inputs["town"]), "--layer", "elderly_care",
+                                             "--facilities", f"{homes}:elderly_care:wgs84"], True),
         ("test-split/near_services", [*quads, *small, "--layer", "near_services", "--no-catchments"], False),
     ]  # fmt: skip
     for folder, args, with_catchments in cases:
@@ -207,6 +221,13 @@ split = true
     assert "split" not in json.loads((out / "town/elderly_care/metadata.json").read_text())
     town = _props(out / "town/community_services/demand.geojson")
     assert len(town) == 36 and town["dist_m"].notna().all()
+    # the scenario adds two elderly-care homes and brings the residents 60+ closer
+    base = _props(out / "town/elderly_care/facilities.geojson")
+    more = _props(out / "town/two new homes/facilities.geojson")
+    assert len(more) == len(base) + 2
+    d_base = _props(out / "town/elderly_care/demand.geojson")["dist_m"]
+    d_more = _props(out / "town/two new homes/elderly_care/demand.geojson")["dist_m"]
+    assert (d_more <= d_base + 1e-9).all() and (d_more < d_base - 1).any()
 
 
 @pytest.mark.slow
@@ -277,6 +298,9 @@ region = "demo"
 layers = ["elderly_care", "no_such_layer"]
 speed_kmh = -3
 
+[[run.scenario]]
+name = "elderly_care"
+
 [[run]]
 name = "a"
 osm = "missing.osm.pbf"
@@ -303,6 +327,8 @@ facilities = ["homes.csv:elderly_care:gcj02", "nonsense"]
         f"{spec}: key 'colour': unknown top-level key",
         f"{spec}: run 1 ('a'): key 'layers': unknown layer 'no_such_layer'",
         f"{spec}: run 1 ('a'): key 'speed_kmh': -3 must be a positive number",
+        f"{spec}: run 1 ('a'): scenario 1 ('elderly_care'): key 'name': 'elderly_care' is already",
+        f"{spec}: run 1 ('a'): scenario 1 ('elderly_care'): key 'facilities': missing",
         f"{spec}: run 2 ('a'): key 'name': 'a' is also the name of run 1",
         f"{spec}: run 2 ('a'): key 'place': a run takes one region source",
         f"{spec}: run 3: key 'name': missing",
