@@ -592,7 +592,10 @@ def build_parser() -> argparse.ArgumentParser:
             '  region = "demo"          # or osm = "city.osm.pbf", place = "...", gpkg = "..."\n'
             '  layers = ["elderly_care", "community_services"]\n'
             "  # boundaries, census, zones, population, facilities = [...], layer_files = [...],\n"
-            "  # mode, speed_kmh, catchments, map, gpkg_bundle, split = true (by district)\n\n"
+            "  # mode, speed_kmh, catchments, map, gpkg_bundle, split = true (by district)\n"
+            "  [[run.scenario]]         # the same region with more facilities\n"
+            '  name = "new homes"\n'
+            '  facilities = ["homes.csv:elderly_care:wgs84"]\n\n'
             "Examples:\n  geoapp batch cities.toml --out out/batch/ --workers 2\n"
             "  geoapp batch cities.toml --out /shared/out --scheduler tcp://10.0.0.5:8786"
         ),
