@@ -884,7 +884,6 @@ def run_batch(
 
     out = Path(out_dir).resolve()
     check_targets(spec, out)
-    out.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
     n_total = sum(len(r.layers) * len(_scenarios(r)) for r in spec.runs)
     done: dict[int, list[Outcome]] = {}
@@ -915,9 +914,19 @@ def run_batch(
         address = cluster.scheduler_address
     else:
         address = scheduler
-    interrupted = False
+    interrupted = connected = False
     try:
-        with Client(cluster if cluster is not None else scheduler) as client:
+        try:
+            client = Client(cluster if cluster is not None else scheduler)
+            connected = True
+            out.mkdir(parents=True, exist_ok=True)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise GeoappError(
+                f"--scheduler {scheduler}: cannot connect to a dask scheduler there ({exc}); "
+                "start one (`dask scheduler`, then `dask worker ADDRESS`) or leave out "
+                "--scheduler to use a local cluster."
+            ) from None
+        with client:
             log.info("batch of %d runs on %s", len(spec.runs), address)
             if progress is not None:
                 progress(f"{len(spec.runs)} runs on {address}", 0.0)
@@ -952,18 +961,21 @@ def run_batch(
     finally:
         if cluster is not None:
             cluster.close()
-        outcomes = []
-        for run in spec.runs:
-            outcomes += done.get(
-                run.index,
-                [
-                    Outcome(run.name, lid, "cancelled", "the batch was interrupted", scenario=sc)
-                    for sc in _scenarios(run)
-                    for lid in run.layers
-                ],
-            )
-        seconds = time.perf_counter() - t0
-        csv, js = write_summary(outcomes, out, spec=spec, seconds=seconds, scheduler=address)
+        if connected:  # also on Ctrl-C: what finished is recorded, the rest cancelled
+            outcomes = []
+            for run in spec.runs:
+                outcomes += done.get(
+                    run.index,
+                    [
+                        Outcome(
+                            run.name, lid, "cancelled", "the batch was interrupted", scenario=sc
+                        )
+                        for sc in _scenarios(run)
+                        for lid in run.layers
+                    ],
+                )
+            seconds = time.perf_counter() - t0
+            csv, js = write_summary(outcomes, out, spec=spec, seconds=seconds, scheduler=address)
     return BatchResult(outcomes, csv, js, seconds, address, interrupted)
 
 
