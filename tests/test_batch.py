@@ -457,3 +457,28 @@ def test_split_rejects_a_bad_halo_and_a_region_without_streets():
             batch.split_by_district(region, demand, halo)
     with pytest.raises(InputError, match="no walking network"):
         batch.split_by_district(region.with_(edges=region.edges.iloc[0:0]), demand, 100.0)
+
+
+def test_a_failing_scenario_fails_alone(tmp_path, monkeypatch, inputs):
+    """run_one in this process: the run's own bundle is written, the bad scenario reported."""
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
+    (inputs["dir"] / "no_coords.csv").write_text("name,address\nA home,Main street 1\n")
+    spec = _spec(
+        inputs["dir"] / "scenario_spec.toml",
+        '[[run]]\nname = "town"\nosm = "town.osm.pbf"\nlayers = ["elderly_care"]\n'
+        "map = false\ngpkg_bundle = false\n\n"
+        '[[run.scenario]]\nname = "bad table"\nfacilities = ["no_coords.csv:elderly_care:wgs84"]\n'
+        '\n[[run.scenario]]\nname = "good table"\nfacilities = ["new_homes.csv:elderly_care:wgs84"]\n',
+    )
+    (run,) = batch.read_spec(spec).runs
+    got = batch.run_one(run, tmp_path / "out")
+    assert [(o.scenario, o.layer, o.status) for o in got] == [
+        ("", "elderly_care", "ok"),
+        ("bad table", "elderly_care", "failed"),
+        ("good table", "elderly_care", "ok"),
+    ]
+    assert "no_coords.csv" in got[1].error
+    assert (tmp_path / "out/town/elderly_care/summary.csv").is_file()
+    assert (tmp_path / "out/town/good table/elderly_care/summary.csv").is_file()
+    assert not (tmp_path / "out/town/bad table").exists()
+    assert got[2].n_facilities == got[0].n_facilities + 2
