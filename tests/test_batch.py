@@ -223,7 +223,7 @@ split = true
     assert len(town) == 36 and town["dist_m"].notna().all()
     # the scenario adds two elderly-care homes and brings the residents 60+ closer
     base = _props(out / "town/elderly_care/facilities.geojson")
-    more = _props(out / "town/two new homes/facilities.geojson")
+    more = _props(out / "town/two new homes/elderly_care/facilities.geojson")
     assert len(more) == len(base) + 2
     d_base = _props(out / "town/elderly_care/demand.geojson")["dist_m"]
     d_more = _props(out / "town/two new homes/elderly_care/demand.geojson")["dist_m"]
