@@ -482,3 +482,31 @@ def test_a_failing_scenario_fails_alone(tmp_path, monkeypatch, inputs):
     assert (tmp_path / "out/town/good table/elderly_care/summary.csv").is_file()
     assert not (tmp_path / "out/town/bad table").exists()
     assert got[2].n_facilities == got[0].n_facilities + 2
+
+
+@pytest.mark.slow
+def test_batch_on_an_existing_scheduler_leaves_it_running(tmp_path, monkeypatch, inputs):
+    from distributed import Client, LocalCluster
+
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
+    spec = _spec(
+        inputs["dir"] / "scheduler_spec.toml",
+        '[[run]]\nname = "town"\nosm = "town.osm.pbf"\nlayers = ["community_services"]\n'
+        "map = false\ngpkg_bundle = false\n",
+    )
+    with LocalCluster(
+        n_workers=1,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address="127.0.0.1:0",
+        local_directory=str(tmp_path / "dask"),
+    ) as cluster:
+        address = cluster.scheduler_address
+        out = tmp_path / "out"
+        assert main(["batch", str(spec), "--out", str(out), "--scheduler", address, "-q"]) == 0
+        doc = json.loads((out / "batch.json").read_text(encoding="utf-8"))
+        assert doc["scheduler"] == address and doc["n_ok"] == 1
+        assert len(_props(out / "town/community_services/demand.geojson")) == 36
+        with Client(address) as client:  # the batch did not close someone else's cluster
+            assert client.submit(sum, [1, 2]).result() == 3
