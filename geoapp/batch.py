@@ -1,0 +1,1373 @@
+"""Many regions x layers on ``dask.distributed``, and one large region split by district.
+
+A batch spec is a TOML file listing runs; each run names a region the way the CLI's
+region options do and the layers to analyse::
+
+    [defaults]                        # optional: keys every run takes unless it sets them
+    mode = "network"
+
+    [[run]]
+    name = "demo"                     # the run's folder: DIR/demo/<layer>/
+    region = "demo"                   # or osm = "city.osm.pbf", place = "...", gpkg = "..."
+    layers = ["elderly_care", "community_services"]
+
+    [[run]]
+    name = "helsinki"
+    osm = "data/helsinki.osm.pbf"     # relative paths resolve against the spec's folder
+    boundaries = "data/districts.geojson"
+    facilities = ["homes.csv:elderly_care:wgs84"]
+    layers = ["elderly_care"]
+    speed_kmh = 3.6
+    split = true                      # analyse district by district (see below)
+
+:func:`read_spec` validates the whole file at once (every problem named by file, run
+and key, raised together); :func:`run_batch` runs one task per run on a ``LocalCluster``
+or an existing scheduler, each task loading its region, demand and network once and
+then analysing and writing every layer (:func:`run_one`). A run that fails (a corrupt
+extract, a layer without data) is reported in ``batch.csv`` / ``batch.json`` and does
+not stop the others.
+
+Split and merge
+---------------
+A region too large for one worker's network can be analysed district by district
+(:func:`split_by_district`, :func:`analyse_split`). Each part holds the demand points of
+one district, and the streets and facilities within the district's area (its polygon
+and its demand points' hull) grown by a halo as wide as the search distance ``L``. This
+is exact: a walk of length at most ``L`` from a demand point never leaves the disc of
+radius ``L`` around it (a path is at least as long as the straight line), so every
+street it uses and the facility it reaches lie within ``L`` of the district, inside the
+part. A part's network is a subgraph of the whole, so it cannot invent shorter paths;
+it holds every path of length ``<= L``, so it finds the same nearest facility at the
+same distance, and anything farther is ``inf`` in both. Facilities whose nearest street
+in the whole region lies outside the part are dropped from the part: in the whole they
+join the network more than ``L`` from the district and serve nobody there, but in the
+part they would snap to a nearer street that is left. The merge takes each demand
+point's distance from its own district's part and recomputes the summary, gaps and
+hexagons from the merged access table, so they equal the whole region's.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import math
+import os
+import re
+import time
+import tomllib
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+from pyproj import CRS
+
+from geoapp import catalog as _catalog
+from geoapp import coverage, export, network, population, workflow
+from geoapp import gaps as _gaps
+from geoapp.catalog import Layer
+from geoapp.crs import local_crs
+from geoapp.errors import GeoappError, InputError
+from geoapp.layers import select_features
+from geoapp.region import META_WARNINGS, OUTSIDE_DISTRICTS, Region, whole_region_boundary
+
+log = logging.getLogger(__name__)
+
+Progress = Callable[[str, float], None]
+
+#: The summary files :func:`run_batch` writes into the output folder.
+SUMMARY_CSV = "batch.csv"
+SUMMARY_JSON = "batch.json"
+#: Columns of ``batch.csv`` (one row per run and layer).
+SUMMARY_COLUMNS = (
+    "run",
+    "scenario",
+    "layer",
+    "status",
+    "error",
+    "seconds",
+    "load_seconds",
+    "output",
+    "analysis_status",
+    "n_demand_points",
+    "n_facilities",
+    "run_id",
+)
+#: ``status`` values: written, failed, or not finished when the batch was interrupted.
+STATUSES = ("ok", "failed", "cancelled")
+
+#: Region source keys of a run (exactly one; ``region`` may only be ``"demo"``).
+SOURCE_KEYS = ("region", "osm", "place", "gpkg")
+#: Keys of a run table (and of ``[defaults]``, except ``name``).
+RUN_KEYS = {
+    "name": "the run's name, also its output folder (DIR/<name>/<layer>/)",
+    "region": '"demo" (the embedded synthetic demo)',
+    "osm": "a local .osm / .osm.pbf / .osm.bz2 extract",
+    "place": "a place name fetched from OpenStreetMap",
+    "gpkg": "a region saved by 'geoapp fetch'",
+    "boundaries": "district boundaries file (PATH[#LAYER][:DATUM]) or 'beijing'",
+    "admin_level": "OSM admin_level of the districts (an integer)",
+    "census": "district population CSV or 'beijing'",
+    "zones": "zone mapping: 'beijing', a TOML file or 'density'",
+    "population": "population GeoTIFF",
+    "facilities": "list of facility tables 'FILE:LAYER:COORDS' or {file, layer, coords}",
+    "layer_files": "list of extra layer TOML files",
+    "timeout": "seconds a place download may take",
+    "facility_max_street_m": "largest distance (m) of a table's facility from a street",
+    "layers": "list of layer ids (see 'geoapp layers')",
+    "mode": "'network' or 'euclidean'",
+    "speed_kmh": "walking speed in km/h",
+    "catchments": "true/false: catchment polygons (default true)",
+    "map": "true/false: map.html in each bundle (default true)",
+    "gpkg_bundle": "true/false: bundle.gpkg in each bundle (default true)",
+    "split": "true/false: analyse district by district with a halo (default false)",
+    "scenario": "[[run.scenario]] tables: name and facilities added to the run's region",
+}
+_COORDS = ("wgs84", "gcj02", "bd09")
+_NAME_RE = re.compile(r"[^\W][\w.\- ]*")
+
+#: Extra width of the halo beyond the search distance: access legs are measured in the
+#: projected CRS and edge lengths may be geodesic (the UTM scale factor differs from 1
+#: by up to 0.1 %), so the halo is grown by 1 % plus 1 m to stay on the safe side.
+HALO_SLACK = 0.01
+HALO_PAD_M = 1.0
+
+
+# --------------------------------------------------------------------------- the spec
+
+
+@dataclass(frozen=True)
+class ScenarioSpec:
+    """A scenario of a run: the run's region with more facility tables.
+
+    Attributes
+    ----------
+    name
+        Folder of its bundles: ``DIR/<run>/<name>/<layer>/``.
+    facility_tables
+        ``(path, layer, coords)`` triples added to the run's own tables.
+    """
+
+    name: str
+    facility_tables: tuple[tuple[str, str, str], ...]
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One validated run of a batch spec.
+
+    Attributes
+    ----------
+    name
+        The run's name and output folder (``DIR/<name>/<layer>/``).
+    index
+        Position in the spec, from 1.
+    load
+        Keyword arguments of :func:`geoapp.workflow.load_region` (paths resolved
+        against the spec's folder; ``facility_tables`` as ``(path, layer, coords)``).
+    layers
+        Layer ids, in the spec's order.
+    layer_files
+        Extra layer TOML files (absolute paths).
+    mode
+        ``"network"`` or ``"euclidean"``.
+    speed_kmh
+        Walking speed, or None for the analysis default.
+    catchments, html_map, gpkg_bundle
+        Which optional outputs each bundle gets.
+    split
+        Analyse the region district by district (:func:`analyse_split`).
+    scenarios
+        Variants of the region with extra facility tables; each writes its bundles to
+        ``DIR/<name>/<scenario>/<layer>/``.
+    """
+
+    name: str
+    index: int
+    load: Mapping[str, Any]
+    layers: tuple[str, ...]
+    layer_files: tuple[str, ...] = ()
+    mode: str = "network"
+    speed_kmh: float | None = None
+    catchments: bool = True
+    html_map: bool = True
+    gpkg_bundle: bool = True
+    split: bool = False
+    scenarios: tuple[ScenarioSpec, ...] = ()
+
+
+@dataclass(frozen=True)
+class BatchSpec:
+    """A validated batch spec: its file and its runs."""
+
+    path: Path
+    runs: tuple[RunSpec, ...]
+
+
+def _resolve(base: Path, value: str) -> str:
+    return str(base / Path(os.path.expanduser(value)))
+
+
+def _check_file(problems: list[str], where: str, key: str, value: str, path: Path) -> None:
+    if not path.is_file():
+        problems.append(f"{where}: key '{key}': file {value!r} not found (looked for {path})")
+
+
+def read_spec(path: str | os.PathLike[str]) -> BatchSpec:
+    """Read and validate a batch spec TOML file.
+
+    Parameters
+    ----------
+    path
+        The spec file: ``[[run]]`` tables (and an optional ``[defaults]`` table), see
+        the module docstring. Relative paths in it resolve against its folder.
+
+    Returns
+    -------
+    BatchSpec
+
+    Raises
+    ------
+    InputError
+        Listing every problem found, each naming the file, the run (number and name)
+        and the key: unknown keys, missing or duplicate names, no or several region
+        sources, missing input files, unknown layers, bad values.
+    """
+    path = Path(path)
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise InputError(f"{path}: batch spec not found; give the path of a TOML file") from None
+    except IsADirectoryError:
+        raise InputError(f"{path}: is a folder; give the batch spec TOML file") from None
+    except UnicodeDecodeError as exc:
+        raise InputError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise InputError(f"{path}: not valid TOML: {exc}. Fix the syntax.") from None
+
+    base = path.resolve().parent
+    problems: list[str] = []
+    for key in sorted(set(data) - {"run", "defaults"}):
+        problems.append(
+            f"{path}: key '{key}': unknown top-level key; a spec holds [[run]] tables and "
+            "an optional [defaults] table"
+        )
+    defaults = data.get("defaults", {})
+    if not isinstance(defaults, dict):
+        problems.append(f"{path}: key 'defaults': must be a table ([defaults])")
+        defaults = {}
+    for key in sorted(set(defaults) - set(RUN_KEYS)):
+        problems.append(
+            f"{path}: [defaults]: key '{key}': unknown key; allowed: {', '.join(RUN_KEYS)}"
+        )
+    if "name" in defaults:
+        problems.append(f"{path}: [defaults]: key 'name': each run sets its own name")
+    runs_raw = data.get("run")
+    if runs_raw is None:
+        problems.append(f"{path}: no runs; add [[run]] tables with name, a region and layers")
+        runs_raw = []
+    elif not isinstance(runs_raw, list) or not all(isinstance(r, dict) for r in runs_raw):
+        problems.append(f"{path}: key 'run': must be [[run]] tables")
+        runs_raw = []
+
+    runs: list[RunSpec] = []
+    seen: dict[str, int] = {}
+    for i, raw in enumerate(runs_raw, start=1):
+        name = raw.get("name")
+        where = f"{path}: run {i}" + (f" ({name!r})" if isinstance(name, str) else "")
+        merged = {**{k: v for k, v in defaults.items() if k in RUN_KEYS and k != "name"}, **raw}
+        run = _validate_run(merged, raw, i, where, base, problems)
+        if isinstance(name, str) and name:
+            folded = name.casefold()
+            if folded in seen:
+                problems.append(
+                    f"{where}: key 'name': {name!r} is also the name of run {seen[folded]}; "
+                    "every run needs its own name (it is its output folder)"
+                )
+            seen.setdefault(folded, i)
+        if run is not None:
+            runs.append(run)
+    if problems:
+        raise InputError(f"{path}: the batch spec has {len(problems)} problem(s):", problems)
+    return BatchSpec(path, tuple(runs))
+
+
+def _validate_run(
+    merged: dict, raw: dict, index: int, where: str, base: Path, problems: list[str]
+) -> RunSpec | None:
+    """Validate one run table; append problems; return the run when it is sound."""
+    start = len(problems)
+
+    def bad(key: str, what: str) -> None:
+        problems.append(f"{where}: key '{key}': {what}")
+
+    for key in sorted(set(raw) - set(RUN_KEYS)):
+        bad(key, f"unknown key; allowed keys are {', '.join(RUN_KEYS)}")
+    name = merged.get("name")
+    if name is None:
+        bad("name", "missing; every run needs a name (its output folder)")
+    elif (
+        not isinstance(name, str)
+        or not _NAME_RE.fullmatch(name)
+        or name in (".", "..")
+        or name != name.strip()
+    ):
+        bad(
+            "name",
+            f"{name!r} must be a folder name: letters, digits, '_', '-', '.' and spaces, "
+            "starting with a letter or digit",
+        )
+
+    sources = [k for k in SOURCE_KEYS if k in merged]
+    load: dict[str, Any] = {}
+    if not sources:
+        bad(
+            "region", 'no region; set one of region = "demo", osm = FILE, place = NAME, gpkg = FILE'
+        )
+    elif len(sources) > 1:
+        bad(sources[1], f"a run takes one region source; it sets {', '.join(sources)}")
+    else:
+        key = sources[0]
+        value = merged[key]
+        if not isinstance(value, str) or not value.strip():
+            bad(key, f"{value!r} must be a non-empty string")
+        elif key == "region":
+            if value != "demo":
+                bad(key, f'{value!r}: the only named region is "demo"; use osm/place/gpkg')
+            load["source"] = "demo"
+        elif key == "place":
+            load["place"] = value
+        else:
+            full = _resolve(base, value)
+            _check_file(problems, where, key, value, Path(full))
+            load[key] = full
+
+    for key, named in (("boundaries", ("beijing",)), ("census", ("beijing",)),
+                       ("zones", ("beijing", "density")), ("population", ())):  # fmt: skip
+        if key not in merged:
+            continue
+        value = merged[key]
+        if not isinstance(value, str) or not value.strip():
+            bad(key, f"{value!r} must be a file path" + (f" or {named[0]!r}" if named else ""))
+            continue
+        if value in named:
+            load[key] = value
+            continue
+        full = _resolve(base, value)
+        target = Path(full)
+        if key == "boundaries":
+            from geoapp.sources.boundaries import parse_boundary_spec
+
+            target = parse_boundary_spec(full).path
+        _check_file(problems, where, key, value, target)
+        load[key] = full
+
+    if "admin_level" in merged:
+        v = merged["admin_level"]
+        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 12:
+            bad("admin_level", f"{v!r} must be an integer from 1 to 12 (e.g. 6)")
+        else:
+            load["admin_level"] = v
+    for key in ("timeout", "facility_max_street_m"):
+        if key in merged:
+            v = merged[key]
+            if (
+                not isinstance(v, int | float)
+                or isinstance(v, bool)
+                or not v > 0
+                or not math.isfinite(v)
+            ):
+                bad(key, f"{v!r} must be a positive number")
+            else:
+                load[key] = float(v)
+
+    tables = _facility_tables(
+        merged.get("facilities", []), "facilities", bad, where, base, problems
+    )
+    if tables:
+        load["facility_tables"] = tuple(tables)
+
+    layer_files = merged.get("layer_files", [])
+    if not isinstance(layer_files, list) or not all(isinstance(f, str) for f in layer_files):
+        bad("layer_files", "must be a list of layer TOML paths")
+        layer_files = []
+    layer_files = [_resolve(base, f) for f in layer_files]
+    cat = None
+    try:
+        cat = _catalog.load_catalog(extra_files=layer_files)
+    except GeoappError as exc:
+        bad("layer_files", str(exc))
+
+    layers = merged.get("layers")
+    if layers is None:
+        bad("layers", 'missing; list the layer ids to analyse, e.g. layers = ["elderly_care"]')
+        layers = []
+    elif not isinstance(layers, list) or not layers or not all(isinstance(x, str) for x in layers):
+        bad("layers", f"{layers!r} must be a non-empty list of layer ids")
+        layers = []
+    elif len(set(layers)) != len(layers):
+        bad("layers", f"{layers!r} names a layer twice")
+    scenarios: list[ScenarioSpec] = []
+    raw_scen = merged.get("scenario", [])
+    if not isinstance(raw_scen, list) or not all(isinstance(x, dict) for x in raw_scen):
+        bad("scenario", "must be [[run.scenario]] tables with a name and facilities")
+        raw_scen = []
+    scen_names: set[str] = set()
+    for k, sc in enumerate(raw_scen, start=1):
+        swhere = f"{where}: scenario {k}" + (
+            f" ({sc['name']!r})" if isinstance(sc.get("name"), str) else ""
+        )
+
+        def sbad(key: str, what: str, swhere: str = swhere) -> None:
+            problems.append(f"{swhere}: key '{key}': {what}")
+
+        for key in sorted(set(sc) - {"name", "facilities"}):
+            sbad(key, "unknown key; a scenario has a name and facilities")
+        sname = sc.get("name")
+        if not isinstance(sname, str) or not _NAME_RE.fullmatch(sname) or sname != sname.strip():
+            sbad(
+                "name", f"{sname!r} must be a folder name (letters, digits, '_', '-', '.', spaces)"
+            )
+        elif sname in layers or sname.casefold() in scen_names:
+            sbad("name", f"{sname!r} is already a layer or scenario of this run; choose another")
+        else:
+            scen_names.add(sname.casefold())
+        if not sc.get("facilities"):
+            sbad("facilities", "missing; list the facility tables this scenario adds")
+        stables = _facility_tables(
+            sc.get("facilities", []), "facilities", sbad, swhere, base, problems
+        )
+        for _, lid, _ in stables:
+            if cat is not None and lid not in cat:
+                sbad("facilities", f"unknown layer {lid!r}; known: {', '.join(cat)}")
+        if isinstance(sname, str):
+            scenarios.append(ScenarioSpec(sname, tuple(stables)))
+    if cat is not None:
+        for lid in layers:
+            if lid not in cat:
+                bad("layers", f"unknown layer {lid!r}; known: {', '.join(cat)}")
+        for _, lid, _ in tables:
+            if lid not in cat:
+                bad("facilities", f"unknown layer {lid!r}; known: {', '.join(cat)}")
+
+    mode = merged.get("mode", "network")
+    if mode not in coverage.MODES:
+        bad("mode", f"{mode!r} must be one of {', '.join(coverage.MODES)}")
+    speed = merged.get("speed_kmh")
+    if speed is not None and (
+        not isinstance(speed, int | float)
+        or isinstance(speed, bool)
+        or not speed > 0
+        or not math.isfinite(speed)
+    ):
+        bad("speed_kmh", f"{speed!r} must be a positive number of km/h (e.g. 4.5 or 3.6)")
+    flags = {}
+    for key in ("catchments", "map", "gpkg_bundle", "split"):
+        v = merged.get(key, key != "split")
+        if not isinstance(v, bool):
+            bad(key, f"{v!r} must be true or false")
+        flags[key] = v is True
+    if flags["split"] and mode == "euclidean":
+        bad("split", 'a split run needs mode = "network" (the halo bounds walking paths)')
+
+    if len(problems) > start:
+        return None
+    return RunSpec(
+        name=name,
+        index=index,
+        load=load,
+        layers=tuple(layers),
+        layer_files=tuple(layer_files),
+        mode=mode,
+        speed_kmh=float(speed) if speed is not None else None,
+        catchments=flags["catchments"],
+        html_map=flags["map"],
+        gpkg_bundle=flags["gpkg_bundle"],
+        split=flags["split"],
+        scenarios=tuple(scenarios),
+    )
+
+
+def _facility_tables(
+    facilities: Any,
+    key: str,
+    bad: Callable[[str, str], None],
+    where: str,
+    base: Path,
+    problems: list[str],
+) -> list[tuple[str, str, str]]:
+    """Validate a list of facility tables; return ``(path, layer, coords)`` triples."""
+    tables: list[tuple[str, str, str]] = []
+    if not isinstance(facilities, list):
+        bad(key, 'must be a list, e.g. ["homes.csv:elderly_care:gcj02"]')
+        return tables
+    for j, item in enumerate(facilities, start=1):
+        if isinstance(item, str):
+            parts = item.rsplit(":", 2)
+            if len(parts) != 3:
+                bad(
+                    key,
+                    f"entry {j} {item!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02",
+                )
+                continue
+            file, lid, coords = parts
+        elif isinstance(item, dict) and {"file", "layer"} <= set(item) <= {
+            "file",
+            "layer",
+            "coords",
+        }:
+            file, lid, coords = item["file"], item["layer"], item.get("coords", "wgs84")
+        else:
+            bad(
+                key,
+                f"entry {j} {item!r}: a string FILE:LAYER:COORDS or a table {{file, layer, coords}}",
+            )
+            continue
+        if not all(isinstance(x, str) for x in (file, lid, coords)):
+            bad(key, f"entry {j}: file, layer and coords must be strings")
+            continue
+        if coords.lower() not in _COORDS:
+            bad(key, f"entry {j}: coords {coords!r} must be one of {', '.join(_COORDS)}")
+        full = _resolve(base, file)
+        plain = full if Path(full).is_file() or "#" not in full else full.rpartition("#")[0]
+        _check_file(problems, where, key, file, Path(plain))
+        tables.append((full, lid, coords))
+    return tables
+
+
+# --------------------------------------------------------------------------- one run
+
+
+@dataclass
+class Outcome:
+    """One row of ``batch.csv``: what happened to one layer of one run."""
+
+    run: str
+    layer: str
+    status: str
+    error: str = ""
+    scenario: str = ""
+    seconds: float = 0.0
+    load_seconds: float = 0.0
+    output: str = ""
+    analysis_status: str = ""
+    n_demand_points: int | None = None
+    n_facilities: int | None = None
+    run_id: str = ""
+
+    def as_row(self) -> dict[str, Any]:
+        """Return the outcome as a ``batch.csv`` row."""
+        return {c: getattr(self, c) for c in SUMMARY_COLUMNS}
+
+
+def _message(exc: BaseException) -> str:
+    if isinstance(exc, GeoappError):
+        return str(exc)
+    return f"{type(exc).__name__}: {exc}"
+
+
+def _speed_kwargs(speed_kmh: float | None) -> dict[str, float]:
+    return {} if speed_kmh is None else {"speed_kmh": float(speed_kmh)}
+
+
+def run_one(
+    run: RunSpec,
+    out_dir: str | os.PathLike[str],
+    *,
+    map_parts: Callable[[Callable, list], list] | None = None,
+) -> list[Outcome]:
+    """Load one run's region once and analyse and write each of its layers.
+
+    This is the task :func:`run_batch` sends to the workers; it never raises for a
+    failing region or layer (the failure is the returned outcome). The bundle of layer
+    ``L`` goes to ``out_dir/<run name>/<L>/`` (:func:`geoapp.workflow.write_bundle`,
+    atomic), exactly what ``geoapp coverage`` writes for that region and layer; each
+    scenario's to ``out_dir/<run name>/<scenario>/<L>/`` (the region with the
+    scenario's facility tables added, the network reused).
+
+    Parameters
+    ----------
+    run
+        A run from :func:`read_spec`.
+    out_dir
+        The batch output folder.
+    map_parts
+        For split runs: ``map_parts(func, parts)`` applies ``func`` to every part
+        (default: one after the other here; :func:`run_batch` spreads them over the
+        cluster).
+
+    Returns
+    -------
+    list of Outcome
+        One per scenario (the run itself first) and layer, in the run's order.
+    """
+    out = Path(out_dir) / run.name
+    t0 = time.perf_counter()
+    variants = [("", ()), *((sc.name, sc.facility_tables) for sc in run.scenarios)]
+    try:
+        layers = _catalog.load_catalog(extra_files=list(run.layer_files))
+        region = workflow.load_region(**dict(run.load), catalog=layers)
+        graph = None
+        if run.mode == "network" and not run.split:
+            graph = workflow.get_graph(region)
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
+        msg = _message(exc)
+        log.error(
+            "run %r failed while loading its region: %s",
+            run.name,
+            msg,
+            exc_info=not isinstance(exc, GeoappError),
+        )
+        secs = round(time.perf_counter() - t0, 3)
+        return [
+            Outcome(run.name, lid, "failed", msg, scenario=sc, load_seconds=secs)
+            for sc, _ in variants
+            for lid in run.layers
+        ]
+    base_s = time.perf_counter() - t0
+    outcomes = []
+    for scenario, tables in variants:
+        t1 = time.perf_counter()
+        try:
+            reg = region
+            if tables:
+                reg = workflow.add_facility_tables(
+                    region,
+                    tables,
+                    catalog=layers,
+                    max_street_m=float(run.load.get("facility_max_street_m", 500.0)),
+                )
+            demand = workflow.prepare_demand(reg)
+        except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
+            msg = _message(exc)
+            log.error("run %r scenario %r failed: %s", run.name, scenario, msg)
+            secs = round(base_s + time.perf_counter() - t1, 3)
+            outcomes += [
+                Outcome(run.name, lid, "failed", msg, scenario=scenario, load_seconds=secs)
+                for lid in run.layers
+            ]
+            continue
+        load_s = round(base_s + time.perf_counter() - t1, 3)
+        folder = out / scenario if scenario else out
+        for lid in run.layers:
+            outcomes.append(
+                _one_layer(
+                    run, reg, demand, graph, layers, lid, folder, scenario, load_s, map_parts
+                )
+            )
+    return outcomes
+
+
+def _one_layer(
+    run: RunSpec,
+    region: Region,
+    demand: population.Demand,
+    graph: network.WalkGraph | None,
+    layers: Mapping[str, Layer],
+    lid: str,
+    folder: Path,
+    scenario: str,
+    load_s: float,
+    map_parts: Callable[[Callable, list], list] | None,
+) -> Outcome:
+    """Analyse and write one layer of a run (or scenario); the failure is the outcome."""
+    t = time.perf_counter()
+    target = folder / lid
+    try:
+        layer = _catalog.get_layer(lid, layers)
+        if run.split:
+            result = analyse_split(
+                region,
+                layer,
+                demand=demand,
+                with_catchments=run.catchments,
+                map_parts=map_parts,
+                **_speed_kwargs(run.speed_kmh),
+            )
+        else:
+            result = workflow.analyse_layer(
+                region,
+                layer,
+                demand=demand,
+                graph=graph,
+                mode=run.mode,
+                with_catchments=run.catchments,
+                **_speed_kwargs(run.speed_kmh),
+            )
+        paths = workflow.write_bundle(
+            result, region, target, html_map=run.html_map, gpkg=run.gpkg_bundle
+        )
+        meta = json.loads(paths["metadata"].read_text(encoding="utf-8"))
+    except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
+        msg = _message(exc)
+        log.error(
+            "run %r %slayer %r failed: %s",
+            run.name,
+            f"scenario {scenario!r} " if scenario else "",
+            lid,
+            msg,
+        )
+        return Outcome(
+            run.name,
+            lid,
+            "failed",
+            msg,
+            scenario=scenario,
+            seconds=round(time.perf_counter() - t, 3),
+            load_seconds=load_s,
+        )
+    log.info("run %r layer %r: bundle written to %s", run.name, lid, target)
+    return Outcome(
+        run.name,
+        lid,
+        "ok",
+        scenario=scenario,
+        seconds=round(time.perf_counter() - t, 3),
+        load_seconds=load_s,
+        output=str(target),
+        analysis_status=result.status,
+        n_demand_points=len(result.access),
+        n_facilities=len(result.facilities),
+        run_id=str(meta.get("run_id", "")),
+    )
+
+
+# --------------------------------------------------------------------------- the batch
+
+
+@dataclass
+class BatchResult:
+    """What :func:`run_batch` did: one outcome per run and layer, and the summary files."""
+
+    outcomes: list[Outcome]
+    csv: Path
+    json: Path
+    seconds: float
+    scheduler: str = ""
+    interrupted: bool = False
+
+    @property
+    def failed(self) -> list[Outcome]:
+        """The outcomes that are not ``ok``."""
+        return [o for o in self.outcomes if o.status != "ok"]
+
+    @property
+    def ok(self) -> bool:
+        """True when every layer of every run was written."""
+        return not self.failed and not self.interrupted
+
+
+def _scenarios(run: RunSpec) -> tuple[str, ...]:
+    return ("", *(sc.name for sc in run.scenarios))
+
+
+def check_targets(spec: BatchSpec, out_dir: str | os.PathLike[str]) -> None:
+    """Raise before any work when a bundle folder of the batch may not be written.
+
+    Raises
+    ------
+    OutputError
+        ``out_dir`` is a file or a bundle, or ``<run>/<layer>`` folders hold other
+        files (:func:`geoapp.export.check_bundle_target`); every such folder is named.
+    """
+    from geoapp.errors import OutputError
+
+    out = Path(out_dir)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out {out} is an existing file; give a folder for the batch")
+    if export.read_bundle_metadata(out) is not None:
+        raise OutputError(
+            f"--out {out} is a coverage bundle; give a folder of its own for the batch "
+            "(each run writes DIR/<run>/<layer>/)"
+        )
+    problems = []
+    for run in spec.runs:
+        for scenario in ("", *(sc.name for sc in run.scenarios)):
+            for lid in run.layers:
+                try:
+                    export.check_bundle_target(out / run.name / scenario / lid)
+                except GeoappError as exc:
+                    problems.append(str(exc))
+    if problems:
+        raise OutputError(
+            f"{len(problems)} bundle folder(s) in {out} may not be written:\n"
+            + "\n".join(f"  - {p}" for p in problems)
+        )
+
+
+def write_summary(
+    outcomes: Sequence[Outcome],
+    out_dir: str | os.PathLike[str],
+    *,
+    spec: BatchSpec | None = None,
+    seconds: float | None = None,
+    scheduler: str = "",
+) -> tuple[Path, Path]:
+    """Write ``batch.csv`` (one row per run and layer) and ``batch.json``, atomically."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    table = pd.DataFrame([o.as_row() for o in outcomes], columns=list(SUMMARY_COLUMNS))
+    for col in ("n_demand_points", "n_facilities"):
+        table[col] = table[col].astype("Int64")
+    csv = export.write_csv(table, out / SUMMARY_CSV)
+    doc = {
+        "spec": str(spec.path) if spec is not None else "",
+        "scheduler": scheduler,
+        "seconds": round(seconds, 3) if seconds is not None else None,
+        "n_ok": sum(o.status == "ok" for o in outcomes),
+        "n_failed": sum(o.status == "failed" for o in outcomes),
+        "n_cancelled": sum(o.status == "cancelled" for o in outcomes),
+        "results": [o.as_row() for o in outcomes],
+    }
+    js = export.write_json(doc, out / SUMMARY_JSON)
+    return csv, js
+
+
+def _dask_map(func: Callable, items: list) -> list:
+    """Map ``func`` over ``items`` on the cluster this task runs on (from inside a task)."""
+    from distributed import worker_client
+
+    with worker_client() as client:
+        futures = client.map(func, items, pure=False)
+        return client.gather(futures)
+
+
+def run_batch(
+    spec: BatchSpec,
+    out_dir: str | os.PathLike[str],
+    *,
+    workers: int = 2,
+    scheduler: str | None = None,
+    local_directory: str | os.PathLike[str] | None = None,
+    memory_limit: str | float | None = "auto",
+    progress: Progress | None = None,
+    on_outcome: Callable[[Outcome], None] | None = None,
+) -> BatchResult:
+    """Run every run of ``spec`` on dask.distributed and write the batch summary.
+
+    Parameters
+    ----------
+    spec
+        From :func:`read_spec`.
+    out_dir
+        Output folder: each bundle goes to ``out_dir/<run>/<layer>/``, the summary to
+        ``out_dir/batch.csv`` and ``batch.json``. With ``scheduler`` the workers write
+        there too, so it must be the same path on every worker (a shared disk).
+    workers
+        Worker processes of the ``LocalCluster`` (one thread each); ignored with
+        ``scheduler``.
+    scheduler
+        Address of a running scheduler (``tcp://host:8786``) instead of a local cluster.
+    local_directory
+        Scratch folder of the local workers (default: dask's temporary folder).
+    memory_limit
+        Per local worker, as for ``LocalCluster``.
+    progress
+        ``progress(message, fraction)``, called as runs finish.
+    on_outcome
+        Called with every outcome as its run finishes.
+
+    Returns
+    -------
+    BatchResult
+        Failed runs are in it (``status = "failed"`` with the error message); they
+        never stop the others. On Ctrl-C the unfinished runs are cancelled, the
+        summary marks them ``cancelled``, the cluster is closed and
+        :class:`KeyboardInterrupt` propagates.
+    """
+    from distributed import Client, LocalCluster, as_completed
+
+    out = Path(out_dir).resolve()
+    check_targets(spec, out)
+    t0 = time.perf_counter()
+    n_total = sum(len(r.layers) * len(_scenarios(r)) for r in spec.runs)
+    done: dict[int, list[Outcome]] = {}
+
+    def finish(run: RunSpec, outcomes: list[Outcome]) -> None:
+        done[run.index] = outcomes
+        for o in outcomes:
+            if on_outcome is not None:
+                on_outcome(o)
+        n_done = sum(len(v) for v in done.values())
+        bad = sum(o.status != "ok" for o in outcomes)
+        msg = f"{run.name}: {len(outcomes) - bad} of {len(outcomes)} layers written"
+        (log.warning if bad else log.info)("%s", msg)
+        if progress is not None:
+            progress(msg, n_done / max(n_total, 1))
+
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(
+            n_workers=int(workers),
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address="127.0.0.1:0",  # a free local port: never clash, never public
+            local_directory=str(local_directory) if local_directory is not None else None,
+            memory_limit=memory_limit,
+        )
+        address = cluster.scheduler_address
+    else:
+        address = scheduler
+    interrupted = connected = False
+    try:
+        try:
+            client = Client(cluster if cluster is not None else scheduler)
+            connected = True
+            out.mkdir(parents=True, exist_ok=True)
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise GeoappError(
+                f"--scheduler {scheduler}: cannot connect to a dask scheduler there ({exc}); "
+                "start one (`dask scheduler`, then `dask worker ADDRESS`) or leave out "
+                "--scheduler to use a local cluster."
+            ) from None
+        with client:
+            log.info("batch of %d runs on %s", len(spec.runs), address)
+            if progress is not None:
+                progress(f"{len(spec.runs)} runs on {address}", 0.0)
+            futures = {}
+            for run in spec.runs:
+                fut = client.submit(
+                    run_one,
+                    run,
+                    str(out),
+                    map_parts=_dask_map if run.split else None,
+                    key=f"geoapp-run-{run.index}-{run.name}",
+                    pure=False,
+                )
+                futures[fut] = run
+            try:
+                for fut in as_completed(futures):
+                    run = futures[fut]
+                    try:
+                        outcomes = fut.result()
+                    except Exception as exc:  # noqa: BLE001 - a dead worker fails its run
+                        msg = f"the worker running it failed: {_message(exc)}"
+                        outcomes = [
+                            Outcome(run.name, lid, "failed", msg, scenario=sc)
+                            for sc in _scenarios(run)
+                            for lid in run.layers
+                        ]
+                    finish(run, outcomes)
+            except KeyboardInterrupt:
+                interrupted = True
+                client.cancel(list(futures))
+                raise
+    finally:
+        if cluster is not None:
+            cluster.close()
+        if connected:  # also on Ctrl-C: what finished is recorded, the rest cancelled
+            outcomes = []
+            for run in spec.runs:
+                outcomes += done.get(
+                    run.index,
+                    [
+                        Outcome(
+                            run.name, lid, "cancelled", "the batch was interrupted", scenario=sc
+                        )
+                        for sc in _scenarios(run)
+                        for lid in run.layers
+                    ],
+                )
+            seconds = time.perf_counter() - t0
+            csv, js = write_summary(outcomes, out, spec=spec, seconds=seconds, scheduler=address)
+    return BatchResult(outcomes, csv, js, seconds, address, interrupted)
+
+
+# --------------------------------------------------------------------------- split and merge
+
+
+def _versions() -> dict[str, str]:
+    import importlib.metadata as md
+
+    from geoapp import __version__
+
+    out = {"geoapp": __version__}
+    for pkg in ("geopandas", "shapely", "scipy", "numpy", "pandas", "dask", "distributed"):
+        try:
+            out[pkg] = md.version(pkg)
+        except md.PackageNotFoundError:
+            pass
+    return out
+
+
+def search_limit_m(layer: Layer, speed_kmh: float | None = None) -> float:
+    """Return the search distance of a layer's analysis (metres).
+
+    :func:`geoapp.workflow.analyse_layer` searches up to ``SEARCH_FACTOR`` times the
+    layer's largest radius at the run's speed; a split needs a halo this wide.
+    """
+    resolved = layer.at_speed(speed_kmh)
+    return float(resolved.max_radius_m) * workflow.SEARCH_FACTOR
+
+
+@dataclass(frozen=True, eq=False)
+class Part:
+    """One district of a split region, with its halo.
+
+    Attributes
+    ----------
+    district
+        The district's name (``district`` of its demand points).
+    region
+        The part: the district's boundary, the streets (``nodes``/``edges``) and
+        features within the district's area grown by the halo; no buildings or
+        landuse (the demand is given).
+    demand
+        The whole region's demand with only this district's points.
+    halo_m
+        The halo's nominal width (the search distance it was built for).
+    crs
+        The whole region's local CRS (every part measures in it, as the whole does).
+    """
+
+    district: str
+    region: Region
+    demand: population.Demand
+    halo_m: float
+    crs: CRS = field(repr=False)
+
+
+def _area_of(region: Region, points: gpd.GeoSeries, district: str, crs: CRS):
+    """Return a district's area in ``crs``: its polygon(s) and its demand points' hull."""
+    geoms = []
+    rows = region.boundaries.loc[region.boundaries["district"].astype(str) == district]
+    if len(rows):
+        geoms.append(rows.geometry.to_crs(crs).union_all())
+    if len(points):
+        geoms.append(shapely.convex_hull(shapely.multipoints(points.to_crs(crs).to_numpy())))
+    return shapely.union_all(geoms)
+
+
+def _edge_lines(region: Region, crs: CRS) -> np.ndarray:
+    """Edge geometries in ``crs``; straight node-to-node lines where one is missing."""
+    lines = np.array(region.edges.geometry.to_crs(crs).to_numpy(), dtype=object)
+    missing = shapely.is_missing(lines) | shapely.is_empty(lines)
+    if missing.any():
+        xy = region.nodes.set_index("node_id").geometry.to_crs(crs)
+        u = xy.reindex(region.edges["u"].to_numpy()[missing]).to_numpy()
+        v = xy.reindex(region.edges["v"].to_numpy()[missing]).to_numpy()
+        lines[missing] = shapely.linestrings(
+            np.stack([shapely.get_coordinates(u), shapely.get_coordinates(v)], axis=1)
+        )
+    return lines
+
+
+def _feature_points(features: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
+    """Features as points in ``crs``, as :func:`geoapp.network.snap` places them."""
+    geoms = np.array(features.geometry.to_crs(crs).to_numpy(), dtype=object)
+    other = ~(shapely.get_type_id(geoms) == 0) & ~shapely.is_missing(geoms)
+    geoms[other] = shapely.point_on_surface(geoms[other])
+    return geoms
+
+
+def split_by_district(region: Region, demand: population.Demand, halo_m: float) -> list[Part]:
+    """Split a region into one part per district of its demand, each with a halo.
+
+    Parameters
+    ----------
+    region
+        The whole region (not changed).
+    demand
+        The whole region's demand (:func:`geoapp.workflow.prepare_demand`); it is
+        estimated once for the whole region because census scaling and settlement
+        classes depend on all of it. Each part keeps its district's points.
+    halo_m
+        The search distance of the analysis (:func:`search_limit_m`); the halo is
+        this plus :data:`HALO_SLACK` and :data:`HALO_PAD_M`.
+
+    Returns
+    -------
+    list of Part
+        One per district holding demand (demand outside every district forms the
+        :data:`~geoapp.region.OUTSIDE_DISTRICTS` part), in name order.
+
+    Raises
+    ------
+    InputError
+        When the halo is not a positive number or the region has no streets.
+    """
+    if not (isinstance(halo_m, int | float) and math.isfinite(halo_m) and halo_m > 0):
+        raise InputError(
+            f"split_by_district: halo_m {halo_m!r} must be a positive number of metres"
+        )
+    if len(region.edges) == 0:
+        raise InputError(
+            f"Region {region.name!r} has no walking network to split; a split needs streets."
+        )
+    crs = local_crs(region.nodes)
+    pts = demand.points
+    if not pts.index.is_unique:
+        raise InputError("split_by_district: the demand points' index must be unique")
+    districts = pts["district"].astype(object).where(pts["district"].notna(), OUTSIDE_DISTRICTS)
+    districts = districts.astype(str)
+    lines = _edge_lines(region, crs)
+    tree = shapely.STRtree(lines)
+    fpts = _feature_points(region.features, crs)
+    has_f = ~shapely.is_missing(fpts) & ~shapely.is_empty(fpts)
+    whole_d = np.full(len(fpts), np.inf)
+    if has_f.any():
+        (src, _), dist = tree.query_nearest(fpts[has_f], return_distance=True, all_matches=False)
+        whole_d[np.flatnonzero(has_f)[src]] = dist
+    width = float(halo_m) * (1.0 + HALO_SLACK) + HALO_PAD_M
+    parts = []
+    for name in sorted(districts.unique()):
+        mask = (districts == name).to_numpy()
+        area = _area_of(region, pts.geometry[mask], name, crs)
+        zone = shapely.buffer(area, width)
+        shapely.prepare(zone)
+        eidx = np.sort(tree.query(zone, predicate="intersects"))
+        edges = region.edges.iloc[eidx]
+        ends = np.union1d(edges["u"].to_numpy(), edges["v"].to_numpy())
+        nodes = region.nodes.loc[region.nodes["node_id"].isin(ends)]
+        inside = has_f & shapely.contains_xy(zone, *_xy(fpts))
+        keep = inside.copy()
+        if inside.any() and len(eidx):
+            part_tree = shapely.STRtree(lines[eidx])
+            _, dist = part_tree.query_nearest(fpts[inside], return_distance=True, all_matches=False)
+            # A facility whose nearest street lies outside the part joins the whole network
+            # more than the halo away from the district: it serves nobody here.
+            keep[np.flatnonzero(inside)] = dist <= whole_d[inside] + 1e-9
+        dropped = int(inside.sum() - keep.sum())
+        if dropped:
+            log.info(
+                "part %r: %d features join the network outside the halo; left out", name, dropped
+            )
+        bnd = region.boundaries.loc[region.boundaries["district"].astype(str) == name]
+        if len(bnd) == 0:
+            zone_ll = gpd.GeoSeries([zone], crs=crs).to_crs("EPSG:4326").iloc[0]
+            bnd = whole_region_boundary(name, zone_ll)
+        part_region = region.with_(
+            name=f"{region.name} [{name}]",
+            boundaries=bnd,
+            features=region.features.loc[keep],
+            nodes=nodes,
+            edges=edges,
+            buildings=region.buildings.iloc[0:0],
+            landuse=region.landuse.iloc[0:0],
+            census=None,
+        )
+        part_demand = dataclasses.replace(demand, points=pts.loc[mask])
+        parts.append(Part(name, part_region, part_demand, float(halo_m), crs))
+        log.info(
+            "part %r: %d demand points, %d of %d edges, %d features",
+            name,
+            int(mask.sum()),
+            len(edges),
+            len(region.edges),
+            int(keep.sum()),
+        )
+    return parts
+
+
+def _xy(points: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    out = np.full((len(points), 2), np.nan)
+    ok = ~shapely.is_missing(points) & ~shapely.is_empty(points)
+    out[ok] = shapely.get_coordinates(points[ok])
+    return out[:, 0], out[:, 1]
+
+
+@dataclass(frozen=True)
+class PartJob:
+    """One part and the layer to analyse on it (the unit a cluster worker runs)."""
+
+    part: Part
+    layer: Layer
+    speed_kmh: float | None
+
+
+def _speed_of(layer: Layer, speed_kmh: float | None) -> float:
+    """Return the walking speed of an analysis: the given one, the layer's or the adult preset."""
+    if speed_kmh is not None:
+        return float(speed_kmh)
+    return float(getattr(layer, "speed_kmh", None) or coverage.WALK_SPEED_KMH)
+
+
+def analyse_part(job: PartJob) -> gpd.GeoDataFrame:
+    """Return the access table of one part (its district's demand points).
+
+    The part's network is built in the whole region's CRS, so access legs are measured
+    as in the whole; the search distance is the layer's, as in the whole analysis.
+    """
+    part, layer = job.part, job.layer.at_speed(job.speed_kmh)
+    facilities = select_features(part.region.features, layer)
+    if len(part.region.edges) == 0:
+        # no street within the halo: in the whole region every point here is farther
+        # than the search distance from the network, so nobody is reached either way
+        graph, facilities = None, facilities.iloc[0:0]
+        mode = "euclidean"
+    else:
+        graph = network.cached_graph(part.region.nodes, part.region.edges, crs=part.crs)
+        mode = "network"
+    access = coverage.compute_access(
+        part.demand.points,
+        facilities,
+        graph=graph,
+        mode=mode,
+        max_dist_m=search_limit_m(job.layer, job.speed_kmh),
+        speed_kmh=_speed_of(layer, job.speed_kmh),
+        layer_id=job.layer.id,
+    )
+    return access.assign(access_mode="network")
+
+
+def merge_parts(
+    region: Region,
+    layer: Layer,
+    demand: population.Demand,
+    accesses: Iterable[gpd.GeoDataFrame],
+    *,
+    speed_kmh: float | None = None,
+    with_catchments: bool = True,
+    parts: Sequence[Part] = (),
+) -> workflow.LayerAnalysis:
+    """Merge the parts' access tables into the whole region's analysis.
+
+    Each demand point keeps the distance of its own district's part; the summary, gaps
+    and hexagons are recomputed from the merged table, in the whole demand's order, so
+    they equal :func:`geoapp.workflow.analyse_layer` on the whole region.
+    Catchments are not computed for a split run (``catchments`` is None; a warning
+    says so when they were asked for).
+    """
+    t0 = time.perf_counter()
+    frames = [a for a in accesses]
+    access = pd.concat(frames) if frames else demand.points.iloc[0:0]
+    access = gpd.GeoDataFrame(access, geometry="geometry", crs=demand.points.crs)
+    access = access.loc[demand.points.index]
+    access.attrs = {}
+    rlayer = layer.at_speed(speed_kmh)
+    limit = search_limit_m(layer, speed_kmh)
+    facilities = select_features(region.features, layer)
+    warnings = [*region.meta.get(META_WARNINGS, []), *demand.warnings]
+    status = "ok"
+    if len(facilities) == 0:
+        status = "no_data"
+        warnings.append(
+            f"No {layer.name('en')} facilities were found in the data for {region.name}; "
+            "coverage cannot be assessed. Import a facility table with "
+            "--facilities FILE:LAYER:COORDS."
+        )
+    if with_catchments:
+        warnings.append(
+            "Catchment polygons are not computed for a run split by district (split = true); "
+            "run it whole for catchments."
+        )
+    summary = coverage.coverage_summary(
+        access, rlayer, boundaries=region.boundaries, facilities=facilities
+    )
+    gaps = (
+        _gaps.find_gaps(access, rlayer, search_limit_m=limit)
+        if len(facilities)
+        else _gaps.empty_gaps()
+    )
+    hexes = population.aggregate_h3(access)
+    speed = _speed_of(rlayer, speed_kmh)
+    meta = {
+        **workflow.region_meta(region),
+        "layer": layer.id,
+        "layer_label": dict(layer.label),
+        "layer_file": layer.source_file,
+        "mode": "network",
+        "speed_kmh": speed,
+        "radii_m": list(rlayer.radii_m),
+        "target_m": rlayer.target_m,
+        "search_limit_m": limit,
+        "demand_method": demand.method,
+        "assumptions": list(demand.assumptions),
+        "population_profile": dict(demand.profile),
+        "zone_method": demand.zone_method,
+        "zone_params": dict(demand.zone_params),
+        "control_totals": demand.control_totals,
+        "data_quality": demand.quality.astype(object)
+        .where(demand.quality.notna(), None)
+        .to_dict(orient="records"),
+        "warnings": list(warnings),
+        "n_facilities": len(facilities),
+        "n_demand_points": len(access),
+        "split": {
+            "by": "district",
+            "parts": [
+                {
+                    "district": p.district,
+                    "n_demand_points": len(p.demand.points),
+                    "n_edges": len(p.region.edges),
+                }
+                for p in parts
+            ],
+            "halo_m": limit * (1.0 + HALO_SLACK) + HALO_PAD_M,
+        },
+        "timings_s": {"merge_s": round(time.perf_counter() - t0, 3)},
+        "versions": _versions(),
+    }
+    return workflow.LayerAnalysis(
+        rlayer,
+        facilities,
+        access,
+        summary,
+        None,
+        gaps,
+        hexes,
+        meta,
+        status=status,
+        warnings=tuple(warnings),
+    )
+
+
+def analyse_split(
+    region: Region,
+    layer: Layer,
+    *,
+    demand: population.Demand,
+    speed_kmh: float | None = None,
+    with_catchments: bool = True,
+    map_parts: Callable[[Callable, list], list] | None = None,
+    progress: Progress | None = None,
+) -> workflow.LayerAnalysis:
+    """Analyse one layer district by district and merge: equal to the whole analysis.
+
+    Parameters
+    ----------
+    region, layer, demand
+        As for :func:`geoapp.workflow.analyse_layer` (network mode).
+    speed_kmh
+        Walking speed; None for the analysis default.
+    with_catchments
+        Asked-for catchments are not computed for a split run; a warning says so.
+    map_parts
+        ``map_parts(func, items)`` -> list of results; default the built-in ``map``
+        (one part after the other); :func:`run_batch` passes one that spreads the
+        parts over the cluster.
+    progress
+        ``progress(message, fraction)``.
+
+    Returns
+    -------
+    geoapp.workflow.LayerAnalysis
+        ``distances`` and ``summary`` equal to the whole region's (see the module
+        docstring for why), ``catchments`` None, ``meta["split"]`` naming the parts.
+    """
+    limit = search_limit_m(layer, speed_kmh)
+    if progress is not None:
+        progress(f"{layer.name()}: splitting by district (halo {limit:,.0f} m)", 0.05)
+    parts = split_by_district(region, demand, limit)
+    jobs = [PartJob(p, layer, speed_kmh) for p in parts]
+    mapper = map_parts or (lambda f, items: list(map(f, items)))
+    if progress is not None:
+        progress(f"{layer.name()}: {len(parts)} parts", 0.2)
+    accesses = mapper(analyse_part, jobs)
+    if progress is not None:
+        progress(f"{layer.name()}: merging {len(parts)} parts", 0.8)
+    return merge_parts(
+        region,
+        layer,
+        demand,
+        accesses,
+        speed_kmh=speed_kmh,
+        with_catchments=with_catchments,
+        parts=parts,
+    )
