@@ -1596,3 +1596,176 @@ def _catchment_geoms(
     if bad.any():
         out[bad] = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
     geoms_out[uniq] = out
+
+
+# --------------------------------------------------------------------------- single-source
+
+
+@dataclass(frozen=True, eq=False)
+class TargetIndex:
+    """Points grouped by the routing chain they lie on, for repeated searches.
+
+    Built once by :func:`index_targets` and reused by every :func:`distances_from`
+    call, so a single-source search costs only the part of the network it reaches
+    (no pass over all the points per call).
+    """
+
+    n: int
+    order: np.ndarray  # target positions sorted by chain (valid targets only)
+    pos: np.ndarray  # chain position of each sorted target, metres from chain_a
+    leg_a: np.ndarray  # access + pos: metres from the chain's a end
+    leg_b: np.ndarray  # access + (chain_len - pos): metres from the b end
+    acc: np.ndarray  # access leg of each sorted target, metres
+    c_start: np.ndarray  # per chain: first sorted target
+    c_count: np.ndarray  # per chain: number of targets
+    j_ptr: np.ndarray  # per junction: CSR pointer into j_chain
+    j_chain: np.ndarray  # chains holding targets that end at each junction
+    graph_key: str = ""
+
+
+def index_targets(
+    graph: WalkGraph, targets: Snapped | gpd.GeoDataFrame | gpd.GeoSeries
+) -> TargetIndex:
+    """Group points by routing chain once, for :func:`distances_from`.
+
+    Parameters
+    ----------
+    graph
+        The walking network.
+    targets
+        :class:`Snapped` from :func:`snap` (or a frame, snapped here).
+
+    Returns
+    -------
+    TargetIndex
+    """
+    t = _as_snapped(graph, targets, "targets")
+    route = graph.route
+    _, node_c = route.junction_graph()
+    nj = int((node_c >= 0).sum())
+    tv = np.flatnonzero(t.valid)
+    chain = route.edge_chain[t.edge[tv]]
+    o = np.argsort(chain, kind="stable")
+    chain, tid = chain[o], tv[o]
+    pos = route.locate(t.edge[tid], t.along_m[tid], graph.length_m)
+    acc = t.access_m[tid]
+    nch = len(route.chain_len)
+    c_count = np.bincount(chain, minlength=nch)
+    c_start = np.cumsum(c_count) - c_count
+    held = np.flatnonzero(c_count)
+    ja, jb = node_c[route.chain_a[held]], node_c[route.chain_b[held]]
+    two = ja != jb
+    e_node = np.concatenate([ja, jb[two]])
+    e_chain = np.concatenate([held, held[two]])
+    eo = np.argsort(e_node, kind="stable")
+    j_ptr = np.zeros(nj + 1, dtype=np.int64)
+    np.cumsum(np.bincount(e_node, minlength=nj), out=j_ptr[1:])
+    return TargetIndex(
+        n=len(t),
+        order=tid,
+        pos=pos,
+        leg_a=acc + pos,
+        leg_b=acc + (route.chain_len[chain] - pos),
+        acc=acc,
+        c_start=c_start,
+        c_count=c_count,
+        j_ptr=j_ptr,
+        j_chain=e_chain[eo],
+        graph_key=t.graph_key,
+    )
+
+
+def distances_from(
+    graph: WalkGraph,
+    sites: Snapped | gpd.GeoDataFrame | gpd.GeoSeries,
+    targets: TargetIndex | Snapped | gpd.GeoDataFrame | gpd.GeoSeries,
+    limit_m: float,
+) -> csr_array:
+    """Network distance from a few sites to every target within a bound.
+
+    One bounded single-source search per site on the junction graph
+    (:meth:`Route.junction_graph`): the search starts at the two ends of the site's
+    chain (offset by the legs to them), and only the chains it reaches are read, so
+    the cost follows the reached area, not the network or target count. Meant for
+    what-if edits (one changed site); for many sources use :func:`od_matrix`.
+
+    Parameters
+    ----------
+    graph
+        The walking network.
+    sites
+        :class:`Snapped` (or a frame) of the sites; keep them few (one search each).
+    targets
+        A :class:`TargetIndex` from :func:`index_targets` (reuse it), a
+        :class:`Snapped` or a frame.
+    limit_m
+        Search bound in metres (inclusive, finite, >= 0).
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Shape ``(len(sites), n_targets)``, metres, access legs of both ends included
+        (and straight along the street when both lie on the same chain): the same
+        distances as :func:`od_matrix`; a stored 0.0 is a real zero distance.
+    """
+    s = _as_snapped(graph, sites, "sites")
+    if not isinstance(targets, TargetIndex):
+        targets = index_targets(graph, targets)
+    elif targets.graph_key and graph.key and targets.graph_key != graph.key:
+        raise InputError(
+            "distances_from: this TargetIndex was made on another walking network; build it "
+            "again with geoapp.network.index_targets(graph, targets)."
+        )
+    limit = _check_limit(limit_m, "distances_from")
+    ti = targets
+    route = graph.route
+    ccsr, node_c = route.junction_graph()
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for i in np.flatnonzero(s.valid & (s.access_m <= limit)):
+        e = int(s.edge[i])
+        c = int(route.edge_chain[e])
+        p = float(route.locate(np.array([e]), s.along_m[i : i + 1], graph.length_m)[0])
+        acc = float(s.access_m[i])
+        ja, jb = int(node_c[route.chain_a[c]]), int(node_c[route.chain_b[c]])
+        wa, wb = acc + p, acc + (float(route.chain_len[c]) - p)
+        ends = [ja] if ja == jb else [ja, jb]
+        offs = np.array([min(wa, wb)] if ja == jb else [wa, wb])
+        reach = limit - float(offs.min())
+        chains = np.zeros(0, dtype=np.int64)
+        dj = None
+        if reach >= 0:
+            dm = dijkstra(ccsr, directed=True, indices=ends, limit=reach)
+            dj = (dm + offs[:, None]).min(axis=0)
+            hit = np.flatnonzero(dj <= limit)
+            lo, hi = ti.j_ptr[hit], ti.j_ptr[hit + 1]
+            _, k = _expand_ranges(lo, hi - lo)
+            chains = np.unique(ti.j_chain[k])
+        if ti.c_count[c] > 0 and not np.isin(c, chains):
+            chains = np.append(chains, c)
+        if len(chains) == 0:
+            continue
+        w, k = _expand_ranges(ti.c_start[chains], ti.c_count[chains])
+        pc = chains[w]
+        if dj is None:
+            d = np.full(len(k), np.inf)
+        else:
+            da = dj[node_c[route.chain_a[pc]]]
+            db = dj[node_c[route.chain_b[pc]]]
+            d = np.minimum(da + ti.leg_a[k], db + ti.leg_b[k])
+        own = pc == c
+        if own.any():
+            ko = k[own]
+            d[own] = np.minimum(d[own], acc + np.abs(p - ti.pos[ko]) + ti.acc[ko])
+        keep = d <= limit
+        rows.append(np.full(int(keep.sum()), i, dtype=np.int64))
+        cols.append(ti.order[k[keep]])
+        vals.append(d[keep])
+    if not rows:
+        return _csr_from_pairs(
+            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), (len(s), ti.n)
+        )
+    return _csr_from_pairs(
+        np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), (len(s), ti.n)
+    )
