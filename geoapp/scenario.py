@@ -520,7 +520,12 @@ class Scenario:
         cols: list[str] = []
         vals: list[np.ndarray] = []
         for j, lab in enumerate(b.labels):
-            cp, c6, ca = self._cov[:, j, 0], self._cov[:, j, 1], self._cov[:, j, 2]
+            # totals kept by adding and taking away: clear the rounding residue of an
+            # emptied row (1e-9 of a resident or km² is nothing)
+            cp, c6, ca = (
+                np.where(np.abs(self._cov[:, j, q]) < 1e-9, 0.0, self._cov[:, j, q])
+                for q in range(3)
+            )
             cols += [
                 f"covered_pop_{lab}",
                 f"covered_pop_60plus_{lab}",
