@@ -1762,10 +1762,25 @@ def distances_from(
         rows.append(np.full(int(keep.sum()), i, dtype=np.int64))
         cols.append(ti.order[k[keep]])
         vals.append(d[keep])
+    # rows come out in site order: assemble the CSR directly, columns sorted per row
+    indptr = np.zeros(len(s) + 1, dtype=np.int64)
     if not rows:
-        return _csr_from_pairs(
-            np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0), (len(s), ti.n)
-        )
-    return _csr_from_pairs(
-        np.concatenate(rows), np.concatenate(cols), np.concatenate(vals), (len(s), ti.n)
-    )
+        return csr_array((np.zeros(0), np.zeros(0, np.int64), indptr), shape=(len(s), ti.n))
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    v = np.concatenate(vals)
+    o = np.lexsort((c, r))
+    np.cumsum(np.bincount(r, minlength=len(s)), out=indptr[1:])
+    return csr_array((v[o], c[o], indptr), shape=(len(s), ti.n), copy=False)
+
+
+def snap_xy(graph: WalkGraph, xy: np.ndarray) -> Snapped:
+    """Snap points given as ``(k, 2)`` coordinates in :attr:`WalkGraph.crs` (no CRS work).
+
+    The same as :func:`snap` of those points; for interactive edits where building a
+    GeoSeries per click would cost more than the snap. NaN coordinates are not snapped.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    geoms = shapely.points(xy)
+    geoms[~np.isfinite(xy).all(axis=1)] = None
+    return _snap_geoms(graph, geoms)

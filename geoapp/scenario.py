@@ -37,6 +37,7 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import Transformer
 from scipy.spatial import cKDTree
 
 from geoapp import coverage, network, population
@@ -103,6 +104,10 @@ class _Base:
     outside_demand: bool
     outside_row: bool
     initial: gpd.GeoDataFrame
+    to_local: Transformer | None  # EPSG:4326 -> crs
+    to_graph: Transformer | None  # EPSG:4326 -> graph.crs
+    columns: dict[str, Any]  # summary0's columns as arrays (the parts an edit never changes)
+    level: np.ndarray  # summary0's level column
 
 
 @dataclass(frozen=True, eq=False)
@@ -295,6 +300,14 @@ class Scenario:
             outside_demand=bool((district == OUTSIDE_DISTRICTS).any()),
             outside_row=outside_row,
             initial=fac,
+            to_local=Transformer.from_crs(WGS84, crs, always_xy=True) if crs is not None else None,
+            to_graph=(
+                Transformer.from_crs(WGS84, graph.crs, always_xy=True)
+                if graph is not None
+                else None
+            ),
+            columns={c: summary0[c].array.copy() for c in summary0.columns},
+            level=summary0["level"].to_numpy(dtype=object),
         )
         ids = tuple(str(x) for x in fac["facility_id"])
         code_of = {fid: i for i, fid in enumerate(ids)}
@@ -513,12 +526,10 @@ class Scenario:
             return coverage.coverage_summary(
                 self.access(), b.layer, boundaries=b.boundaries, facilities=self.facilities
             )
-        out = b.summary0.copy()
-        pop = out["pop"].to_numpy(float)
-        pop60 = out["pop_60plus"].to_numpy(float)
-        settled = out["settled_km2"].to_numpy(float)
-        cols: list[str] = []
-        vals: list[np.ndarray] = []
+        cols = dict(b.columns)
+        pop, pop60, settled = (
+            np.asarray(cols[c], dtype=float) for c in ("pop", "pop_60plus", "settled_km2")
+        )
         for j, lab in enumerate(b.labels):
             # totals kept by adding and taking away: clear the rounding residue of an
             # emptied row (1e-9 of a resident or km² is nothing)
@@ -526,25 +537,24 @@ class Scenario:
                 np.where(np.abs(self._cov[:, j, q]) < 1e-9, 0.0, self._cov[:, j, q])
                 for q in range(3)
             )
-            cols += [
-                f"covered_pop_{lab}",
-                f"covered_pop_60plus_{lab}",
-                f"share_pop_{lab}",
-                f"share_pop_60plus_{lab}",
-                f"share_area_{lab}",
-            ]
-            vals += [cp, c6, _share(cp, pop), _share(c6, pop60), _share(ca, settled)]
-        out[cols] = np.column_stack(vals)
+            cols[f"covered_pop_{lab}"] = cp
+            cols[f"covered_pop_60plus_{lab}"] = c6
+            cols[f"share_pop_{lab}"] = _share(cp, pop)
+            cols[f"share_pop_60plus_{lab}"] = _share(c6, pop60)
+            cols[f"share_area_{lab}"] = _share(ca, settled)
         total = len(self._fids)
+        level = b.level
         nfac = self._nfac.copy()
-        nfac[out["level"].to_numpy() == "region"] = total
-        out["n_facilities"] = pd.array(nfac, dtype="Int64")
-        status = np.full(len(out), "ok", dtype=object)
+        nfac[level == "region"] = total
+        cols["n_facilities"] = pd.array(nfac, dtype="Int64")
+        status = np.full(len(nfac), "ok", dtype=object)
         if total == 0:
             status[:] = "no_data"
         else:
-            status[(out["level"].to_numpy() == "district") & (nfac == 0)] = "no_data"
-        out["status"] = status.astype(str)
+            status[(level == "district") & (nfac == 0)] = "no_data"
+        cols["status"] = status
+        out = pd.DataFrame(cols, columns=list(b.summary0.columns))
+        out["status"] = out["status"].astype(str)  # as coverage_summary types it
         return out
 
     def changes(self) -> pd.DataFrame:
@@ -639,18 +649,18 @@ class Scenario:
         like: dict[str, Any] | None = None,
     ) -> Scenario:
         b = self._b
-        pt = gpd.GeoSeries([shapely.Point(lon, lat)], crs=WGS84)
+        site_xy = np.array([b.to_local.transform(lon, lat)]) if b.to_local is not None else None
         ids = self._ids if fid in self._ids else (*self._ids, fid)
         c = ids.index(fid)
         dist = self._dist.copy()
         code = self._code.copy()
         fsnap = None
         if b.mode == "network":
-            fsnap = network.snap(b.graph, pt)
+            fsnap = network.snap_xy(b.graph, np.array([b.to_graph.transform(lon, lat)]))
             m = network.distances_from(b.graph, fsnap, b.tindex, b.limit_m)
             idx, d = m.indices.astype(np.int64), m.data
         else:
-            xy = _xy(pt, b.crs)
+            xy = site_xy
             if b.dtree is None:
                 idx, d = np.zeros(0, np.int64), np.zeros(0)
             else:
@@ -671,7 +681,7 @@ class Scenario:
         row.pop(b.initial.geometry.name, None)
         row.update(facility_id=fid, name=name, capacity=capacity, scenario_action=action)
         row["geometry"] = shapely.Point(lon, lat)
-        fxy = np.vstack([self._fxy, _xy(pt, b.crs)]) if b.crs is not None else self._fxy
+        fxy = np.vstack([self._fxy, site_xy]) if site_xy is not None else self._fxy
         frow = _place(b, fxy[-1:])
         nfac = self._nfac.copy()
         _count(nfac, frow, +1)
