@@ -166,6 +166,8 @@ def base_map(
     scn = start(region_key, _region, layer_id, mode, speed)
     basemap, tkey = common.basemap_choice()
     m = maps.base_map(_region.boundaries, basemap=basemap, tianditu_key=tkey, lang=lang_code)
+    if len(_region.edges):
+        maps.add_streets(m, _region.edges, lang=lang_code)
     maps.add_boundaries(m, _region.boundaries, lang=lang_code)
     maps.add_facilities(m, scn.initial, scn.layer, lang=lang_code)
     if _region.synthetic:
