@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -1621,6 +1622,9 @@ class TargetIndex:
     j_ptr: np.ndarray  # per junction: CSR pointer into j_chain
     j_chain: np.ndarray  # chains holding targets that end at each junction
     graph_key: str = ""
+    #: the junction graph plus one virtual source row whose two edges each search sets
+    search_csr: csr_array | None = field(default=None, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
 
 def index_targets(
@@ -1660,7 +1664,19 @@ def index_targets(
     eo = np.argsort(e_node, kind="stable")
     j_ptr = np.zeros(nj + 1, dtype=np.int64)
     np.cumsum(np.bincount(e_node, minlength=nj), out=j_ptr[1:])
+    ccsr, _ = route.junction_graph()
+    idx_t = ccsr.indices.dtype
+    search_csr = csr_array(
+        (
+            np.concatenate([ccsr.data, [np.inf, np.inf]]),
+            np.concatenate([ccsr.indices, np.array([0, min(1, nj - 1)], dtype=idx_t)]),
+            np.concatenate([ccsr.indptr, [ccsr.indptr[-1] + 2]]).astype(ccsr.indptr.dtype),
+        ),
+        shape=(nj + 1, nj + 1),
+        copy=False,
+    )
     return TargetIndex(
+        search_csr=search_csr,
         n=len(t),
         order=tid,
         pos=pos,
@@ -1730,20 +1746,19 @@ def distances_from(
         acc = float(s.access_m[i])
         ja, jb = int(node_c[route.chain_a[c]]), int(node_c[route.chain_b[c]])
         wa, wb = acc + p, acc + (float(route.chain_len[c]) - p)
-        ends = [ja] if ja == jb else [ja, jb]
-        offs = np.array([min(wa, wb)] if ja == jb else [wa, wb])
-        reach = limit - float(offs.min())
         chains = np.zeros(0, dtype=np.int64)
         dj = None
-        if reach >= 0:
-            dm = dijkstra(ccsr, directed=True, indices=ends, limit=reach)
-            dj = (dm + offs[:, None]).min(axis=0)
+        if min(wa, wb) <= limit and ti.search_csr is not None:
+            dj = _one_source(ti, ja, jb, wa, wb, limit)
             hit = np.flatnonzero(dj <= limit)
             lo, hi = ti.j_ptr[hit], ti.j_ptr[hit + 1]
             _, k = _expand_ranges(lo, hi - lo)
-            chains = np.unique(ti.j_chain[k])
-        if ti.c_count[c] > 0 and not np.isin(c, chains):
-            chains = np.append(chains, c)
+            mark = np.zeros(len(ti.c_count), dtype=bool)  # each reached chain once
+            mark[ti.j_chain[k]] = True
+            mark[c] = ti.c_count[c] > 0 or mark[c]
+            chains = np.flatnonzero(mark)
+        elif ti.c_count[c] > 0:
+            chains = np.array([c], dtype=np.int64)
         if len(chains) == 0:
             continue
         w, k = _expand_ranges(ti.c_start[chains], ti.c_count[chains])
@@ -1772,6 +1787,29 @@ def distances_from(
     o = np.lexsort((c, r))
     np.cumsum(np.bincount(r, minlength=len(s)), out=indptr[1:])
     return csr_array((v[o], c[o], indptr), shape=(len(s), ti.n), copy=False)
+
+
+def _one_source(
+    ti: TargetIndex, ja: int, jb: int, wa: float, wb: float, limit: float
+) -> np.ndarray:
+    """Distances to every junction from a site joined to junctions ``ja`` / ``jb``.
+
+    One bounded Dijkstra from the index's virtual source row, whose two edges are set
+    to the site's legs (under the index's lock: the row is shared).
+    """
+    csr = ti.search_csr
+    nj = csr.shape[0] - 1
+    if ja == jb:  # a loop: one real edge, the other never used
+        cols, wts = (ja, (ja + 1) % max(nj, 1)), (min(wa, wb), np.inf)
+    else:
+        cols, wts = ((ja, jb), (wa, wb)) if ja < jb else ((jb, ja), (wb, wa))
+    if cols[0] > cols[1]:
+        cols, wts = cols[::-1], wts[::-1]
+    with ti.lock:
+        csr.indices[-2:] = cols
+        csr.data[-2:] = wts
+        d = dijkstra(csr, directed=True, indices=nj, limit=limit, min_only=True)
+    return d[:nj]
 
 
 def snap_xy(graph: WalkGraph, xy: np.ndarray) -> Snapped:

@@ -415,3 +415,27 @@ def test_inputs_are_never_changed(line, demand, facilities, boundaries):
     f = s0.facilities
     f.loc[0, "name"] = "changed"
     assert s0.facilities.loc[0, "name"] == "Home"
+
+
+# --------------------------------------------------------------------------- the search
+
+
+@PROP
+@given(
+    st.lists(coords, min_size=1, max_size=20),
+    st.lists(coords, min_size=1, max_size=4),
+    st.sampled_from([0.0, 60.0, 250.0, 900.0]),
+)
+def test_distances_from_equals_od_matrix(grid, targets, sites, limit):
+    t = gpd.GeoDataFrame(geometry=[P(*p) for p in targets], crs=CRS)
+    sgdf = gpd.GeoDataFrame(geometry=[P(*p) for p in sites], crs=CRS)
+    ref = network.od_matrix(grid, sgdf, t, limit)
+    index = network.index_targets(grid, t)
+    got = network.distances_from(grid, network.snap(grid, sgdf), index, limit)
+    assert got.shape == ref.shape
+    a, b = ref.tocoo(), got.tocoo()
+    assert set(zip(a.row, a.col, strict=True)) == set(zip(b.row, b.col, strict=True))
+    np.testing.assert_allclose(got.toarray(), ref.toarray(), rtol=1e-12, atol=1e-9)
+    # the index is reused: a second call gives the same answer
+    again = network.distances_from(grid, network.snap(grid, sgdf), index, limit)
+    assert (again != got).nnz == 0
