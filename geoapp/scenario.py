@@ -914,18 +914,18 @@ def _accumulate(b: _Base, cov: np.ndarray, idx: np.ndarray, dist: np.ndarray, si
     """Add (``sign`` +1) or take away (-1) the points ``idx`` at ``dist`` from ``cov``."""
     if len(idx) == 0:
         return
+    nrow = cov.shape[0]
     w = b.weights[idx] * sign
     rows = b.rows[idx]
     for j, r in enumerate(b.radii):
         inside = dist <= r
         if not inside.any():
             continue
-        wi = w[inside]
-        for lv in range(rows.shape[1]):
-            ri = rows[inside, lv]
-            ok = ri >= 0
-            for q in range(3):
-                np.add.at(cov[:, j, q], ri[ok], wi[ok, q])
+        ri = rows[inside].ravel()  # every level's row of each point inside
+        ok = ri >= 0
+        for q in range(3):
+            wq = np.repeat(w[inside, q], rows.shape[1])
+            cov[:, j, q] += np.bincount(ri[ok], weights=wq[ok], minlength=nrow)
 
 
 def _place(b: _Base, fxy: np.ndarray) -> np.ndarray:
