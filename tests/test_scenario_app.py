@@ -7,6 +7,7 @@ figures; closing a facility lowers them; the page speaks Chinese too.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -93,3 +94,72 @@ def test_chinese_page():
     _ok(at)
     assert at.title[0].value == "情景推演"
     assert "设施数" in _metrics(at)
+
+
+def test_suggested_sites_can_be_adopted():
+    pytest.importorskip("geoapp.siting")
+    at = AppTest.from_file(APP, default_timeout=600)
+    at.run()
+    at.switch_page("app_pages/scenario.py")
+    at.run()
+    _ok(at)
+    before = _covered(at)
+    at.number_input(key="scn_k").set_value(2).run()
+    at.button(key="scn_suggest").click().run()
+    _ok(at)
+    at.button(key="scn_adopt").click().run()
+    _ok(at)
+    assert _metrics(at)["Facilities"] == "113"
+    assert _covered(at) >= before
+
+
+def test_suggestions_follow_the_siting_interface(monkeypatch):
+    """The page passes the scenario's facilities to siting.site and adopts what it returns.
+
+    A stand-in for geoapp.siting (its documented interface) returns two sites: the
+    most populous spot beyond the target reach and the one next to it.
+    """
+    import types
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    import geoapp
+
+    calls = []
+
+    def site(region, layer, k, *, demand, graph, facilities=None, speed_kmh=None, **kw):
+        calls.append((layer.id, k, len(facilities), speed_kmh))
+        pts = demand.points
+        far = pts.iloc[(-pts["pop"]).argsort()[:k]]
+        sites = gpd.GeoDataFrame(
+            {
+                "rank": list(range(1, k + 1)),
+                "added_pop": [100.0] * k,
+                "added_pop_60plus": [20.0] * k,
+                "district": far["district"].to_numpy(),
+                "zone_type": far["zone_type"].to_numpy(),
+            },
+            geometry=[Point(p.x, p.y) for p in far.geometry],
+            crs=4326,
+        )
+        return types.SimpleNamespace(sites=sites)
+
+    fake = types.ModuleType("geoapp.siting")
+    fake.site = site
+    monkeypatch.setitem(sys.modules, "geoapp.siting", fake)
+    monkeypatch.setattr(geoapp, "siting", fake, raising=False)
+
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.switch_page("app_pages/scenario.py")
+    at.run()
+    _ok(at)
+    at.number_input(key="scn_k").set_value(2).run()
+    at.button(key="scn_suggest").click().run()
+    _ok(at)
+    assert calls == [("elderly_care", 2, 111, 4.5)]
+    assert len(at.dataframe) == 2  # the before/after table and the suggestions
+    at.button(key="scn_adopt").click().run()
+    _ok(at)
+    assert _metrics(at)["Facilities"] == "113"
