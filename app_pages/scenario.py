@@ -260,6 +260,7 @@ common.synthetic_banner(region)
 common.show_data_warnings(key, region)
 st.write(s("intro"))
 lg = common.lang()
+WORDS = STRINGS.get(lg, STRINGS["en"])  # bound now: widgets may format after the run
 cat = common.catalog()
 
 has_network = len(region.edges) > 0
@@ -284,7 +285,7 @@ action = c4.radio(
     s("action"),
     ["add", "close", "move"],
     key="scn_action",
-    format_func=lambda a: s(f"act_{a}"),
+    format_func=lambda a, _words=WORDS: _words[f"act_{a}"],
     horizontal=True,
 )
 
