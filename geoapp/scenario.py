@@ -108,6 +108,7 @@ class _Base:
     to_graph: Transformer | None  # EPSG:4326 -> graph.crs
     columns: dict[str, Any]  # summary0's columns as arrays (the parts an edit never changes)
     level: np.ndarray  # summary0's level column
+    geom_name: str  # geometry column of the facility frames
 
 
 @dataclass(frozen=True, eq=False)
@@ -308,6 +309,7 @@ class Scenario:
             ),
             columns={c: summary0[c].array.copy() for c in summary0.columns},
             level=summary0["level"].to_numpy(dtype=object),
+            geom_name=str(fac.geometry.name),
         )
         ids = tuple(str(x) for x in fac["facility_id"])
         code_of = {fid: i for i, fid in enumerate(ids)}
@@ -552,9 +554,9 @@ class Scenario:
             status[:] = "no_data"
         else:
             status[(level == "district") & (nfac == 0)] = "no_data"
-        cols["status"] = status
-        out = pd.DataFrame(cols, columns=list(b.summary0.columns))
-        out["status"] = out["status"].astype(str)  # as coverage_summary types it
+        cols["status"] = pd.array(status.astype(str), dtype=b.columns["status"].dtype)
+        # pandas >= 3 copies on write, so sharing the unchanged columns is safe (and 3x faster)
+        out = pd.DataFrame(cols, columns=list(b.summary0.columns), copy=not _COW)
         return out
 
     def changes(self) -> pd.DataFrame:
@@ -678,7 +680,7 @@ class Scenario:
         _accumulate(b, cov, idx, d, +1.0)
 
         row: dict[str, Any] = {} if like is None else dict(like)
-        row.pop(b.initial.geometry.name, None)
+        row.pop(b.geom_name, None)
         row.update(facility_id=fid, name=name, capacity=capacity, scenario_action=action)
         row["geometry"] = shapely.Point(lon, lat)
         fxy = np.vstack([self._fxy, site_xy]) if site_xy is not None else self._fxy
@@ -790,6 +792,8 @@ class Scenario:
 
 # --------------------------------------------------------------------------- helpers
 
+#: pandas copies on write (pandas >= 3): frames may share arrays safely.
+_COW = int(pd.__version__.split(".")[0]) >= 3
 #: Placeholder summary row of a facility inside no district when that row is missing.
 _NEW_OUTSIDE = -2
 
