@@ -43,8 +43,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "move_from": "Moving {fid}: click its new place on the map.",
         "radius": "Reach shown",
         "covered": "Covered within {reach}",
-        "covered_n": "Residents covered within {reach}",
-        "covered_60": "Aged 60+ covered within {reach}",
+        "covered_n": "Residents covered",
+        "covered_60": "Aged 60+ covered",
         "facilities": "Facilities",
         "by_group": "Before and after, by district and zone",
         "level": "Level",
@@ -97,8 +97,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "move_from": "正在迁移 {fid}：请在地图上点击新位置。",
         "radius": "显示的可达范围",
         "covered": "{reach} 内覆盖率",
-        "covered_n": "{reach} 内覆盖人口",
-        "covered_60": "{reach} 内覆盖 60 岁及以上",
+        "covered_n": "覆盖人口",
+        "covered_60": "覆盖 60 岁及以上",
         "facilities": "设施数",
         "by_group": "分区与分类的前后对比",
         "level": "层级",
@@ -400,14 +400,16 @@ m1.metric(
     delta=f"{reg['share_change_pp']:+.1f} pp" if pd.notna(reg["share_change_pp"]) else None,
 )
 m2.metric(
-    s("covered_n", reach=reach),
+    s("covered_n"),
     f"{reg['covered_pop_after']:,.0f}",
     delta=f"{reg['covered_pop_change']:+,.0f}",
+    help=s("covered", reach=reach),
 )
 m3.metric(
-    s("covered_60", reach=reach),
+    s("covered_60"),
     f"{reg['covered_pop_60plus_after']:,.0f}",
     delta=f"{reg['covered_pop_60plus_change']:+,.0f}",
+    help=s("covered", reach=reach),
 )
 m4.metric(
     s("facilities"),

@@ -40,7 +40,7 @@ def app():
 
 
 def _covered(at: AppTest) -> float:
-    (label,) = [k for k in _metrics(at) if k.startswith("Residents covered within")]
+    (label,) = [k for k in _metrics(at) if k.startswith("Residents covered")]
     return _number(_metrics(at)[label])
 
 
@@ -48,7 +48,7 @@ def test_scenario_page_shows_todays_figures(app):
     assert app.title[0].value == "What-if scenario"
     labels = list(_metrics(app))
     assert any(k.startswith("Covered within 1,000 m") for k in labels), labels
-    assert any(k.startswith("Aged 60+ covered within") for k in labels), labels
+    assert any(k.startswith("Aged 60+ covered") for k in labels), labels
     assert _metrics(app)["Facilities"] == "111"
     assert len(app.dataframe) >= 1  # the before/after table
 
