@@ -38,6 +38,11 @@ pages = [
         url_path="heritage",
     ),
     st.Page(
+        "app_pages/scenario.py",
+        title="情景推演" if common.lang() == "zh" else "What-if scenario",
+        url_path="scenario",
+    ),
+    st.Page(
         "app_pages/export.py",
         title=common.tr("page_export"),
         url_path="export",

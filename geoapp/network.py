@@ -30,6 +30,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -1596,3 +1597,228 @@ def _catchment_geoms(
     if bad.any():
         out[bad] = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
     geoms_out[uniq] = out
+
+
+# --------------------------------------------------------------------------- single-source
+
+
+@dataclass(frozen=True, eq=False)
+class TargetIndex:
+    """Points grouped by the routing chain they lie on, for repeated searches.
+
+    Built once by :func:`index_targets` and reused by every :func:`distances_from`
+    call, so a single-source search costs only the part of the network it reaches
+    (no pass over all the points per call).
+    """
+
+    n: int
+    order: np.ndarray  # target positions sorted by chain (valid targets only)
+    pos: np.ndarray  # chain position of each sorted target, metres from chain_a
+    leg_a: np.ndarray  # access + pos: metres from the chain's a end
+    leg_b: np.ndarray  # access + (chain_len - pos): metres from the b end
+    acc: np.ndarray  # access leg of each sorted target, metres
+    c_start: np.ndarray  # per chain: first sorted target
+    c_count: np.ndarray  # per chain: number of targets
+    j_ptr: np.ndarray  # per junction: CSR pointer into j_chain
+    j_chain: np.ndarray  # chains holding targets that end at each junction
+    graph_key: str = ""
+    #: the junction graph plus one virtual source row whose two edges each search sets
+    search_csr: csr_array | None = field(default=None, repr=False)
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+
+def index_targets(
+    graph: WalkGraph, targets: Snapped | gpd.GeoDataFrame | gpd.GeoSeries
+) -> TargetIndex:
+    """Group points by routing chain once, for :func:`distances_from`.
+
+    Parameters
+    ----------
+    graph
+        The walking network.
+    targets
+        :class:`Snapped` from :func:`snap` (or a frame, snapped here).
+
+    Returns
+    -------
+    TargetIndex
+    """
+    t = _as_snapped(graph, targets, "targets")
+    route = graph.route
+    _, node_c = route.junction_graph()
+    nj = int((node_c >= 0).sum())
+    tv = np.flatnonzero(t.valid)
+    chain = route.edge_chain[t.edge[tv]]
+    o = np.argsort(chain, kind="stable")
+    chain, tid = chain[o], tv[o]
+    pos = route.locate(t.edge[tid], t.along_m[tid], graph.length_m)
+    acc = t.access_m[tid]
+    nch = len(route.chain_len)
+    c_count = np.bincount(chain, minlength=nch)
+    c_start = np.cumsum(c_count) - c_count
+    held = np.flatnonzero(c_count)
+    ja, jb = node_c[route.chain_a[held]], node_c[route.chain_b[held]]
+    two = ja != jb
+    e_node = np.concatenate([ja, jb[two]])
+    e_chain = np.concatenate([held, held[two]])
+    eo = np.argsort(e_node, kind="stable")
+    j_ptr = np.zeros(nj + 1, dtype=np.int64)
+    np.cumsum(np.bincount(e_node, minlength=nj), out=j_ptr[1:])
+    ccsr, _ = route.junction_graph()
+    idx_t = ccsr.indices.dtype
+    search_csr = csr_array(
+        (
+            np.concatenate([ccsr.data, [np.inf, np.inf]]),
+            np.concatenate([ccsr.indices, np.array([0, min(1, nj - 1)], dtype=idx_t)]),
+            np.concatenate([ccsr.indptr, [ccsr.indptr[-1] + 2]]).astype(ccsr.indptr.dtype),
+        ),
+        shape=(nj + 1, nj + 1),
+        copy=False,
+    )
+    return TargetIndex(
+        search_csr=search_csr,
+        n=len(t),
+        order=tid,
+        pos=pos,
+        leg_a=acc + pos,
+        leg_b=acc + (route.chain_len[chain] - pos),
+        acc=acc,
+        c_start=c_start,
+        c_count=c_count,
+        j_ptr=j_ptr,
+        j_chain=e_chain[eo],
+        graph_key=t.graph_key,
+    )
+
+
+def distances_from(
+    graph: WalkGraph,
+    sites: Snapped | gpd.GeoDataFrame | gpd.GeoSeries,
+    targets: TargetIndex | Snapped | gpd.GeoDataFrame | gpd.GeoSeries,
+    limit_m: float,
+) -> csr_array:
+    """Network distance from a few sites to every target within a bound.
+
+    One bounded single-source search per site on the junction graph
+    (:meth:`Route.junction_graph`): the search starts at the two ends of the site's
+    chain (offset by the legs to them), and only the chains it reaches are read, so
+    the cost follows the reached area, not the network or target count. Meant for
+    what-if edits (one changed site); for many sources use :func:`od_matrix`.
+
+    Parameters
+    ----------
+    graph
+        The walking network.
+    sites
+        :class:`Snapped` (or a frame) of the sites; keep them few (one search each).
+    targets
+        A :class:`TargetIndex` from :func:`index_targets` (reuse it), a
+        :class:`Snapped` or a frame.
+    limit_m
+        Search bound in metres (inclusive, finite, >= 0).
+
+    Returns
+    -------
+    scipy.sparse.csr_array
+        Shape ``(len(sites), n_targets)``, metres, access legs of both ends included
+        (and straight along the street when both lie on the same chain): the same
+        distances as :func:`od_matrix`; a stored 0.0 is a real zero distance.
+    """
+    s = _as_snapped(graph, sites, "sites")
+    if not isinstance(targets, TargetIndex):
+        targets = index_targets(graph, targets)
+    elif targets.graph_key and graph.key and targets.graph_key != graph.key:
+        raise InputError(
+            "distances_from: this TargetIndex was made on another walking network; build it "
+            "again with geoapp.network.index_targets(graph, targets)."
+        )
+    limit = _check_limit(limit_m, "distances_from")
+    ti = targets
+    route = graph.route
+    ccsr, node_c = route.junction_graph()
+    rows: list[np.ndarray] = []
+    cols: list[np.ndarray] = []
+    vals: list[np.ndarray] = []
+    for i in np.flatnonzero(s.valid & (s.access_m <= limit)):
+        e = int(s.edge[i])
+        c = int(route.edge_chain[e])
+        p = float(route.locate(np.array([e]), s.along_m[i : i + 1], graph.length_m)[0])
+        acc = float(s.access_m[i])
+        ja, jb = int(node_c[route.chain_a[c]]), int(node_c[route.chain_b[c]])
+        wa, wb = acc + p, acc + (float(route.chain_len[c]) - p)
+        chains = np.zeros(0, dtype=np.int64)
+        dj = None
+        if min(wa, wb) <= limit and ti.search_csr is not None:
+            dj = _one_source(ti, ja, jb, wa, wb, limit)
+            hit = np.flatnonzero(dj <= limit)
+            lo, hi = ti.j_ptr[hit], ti.j_ptr[hit + 1]
+            _, k = _expand_ranges(lo, hi - lo)
+            mark = np.zeros(len(ti.c_count), dtype=bool)  # each reached chain once
+            mark[ti.j_chain[k]] = True
+            mark[c] = ti.c_count[c] > 0 or mark[c]
+            chains = np.flatnonzero(mark)
+        elif ti.c_count[c] > 0:
+            chains = np.array([c], dtype=np.int64)
+        if len(chains) == 0:
+            continue
+        w, k = _expand_ranges(ti.c_start[chains], ti.c_count[chains])
+        pc = chains[w]
+        if dj is None:
+            d = np.full(len(k), np.inf)
+        else:
+            da = dj[node_c[route.chain_a[pc]]]
+            db = dj[node_c[route.chain_b[pc]]]
+            d = np.minimum(da + ti.leg_a[k], db + ti.leg_b[k])
+        own = pc == c
+        if own.any():
+            ko = k[own]
+            d[own] = np.minimum(d[own], acc + np.abs(p - ti.pos[ko]) + ti.acc[ko])
+        keep = d <= limit
+        rows.append(np.full(int(keep.sum()), i, dtype=np.int64))
+        cols.append(ti.order[k[keep]])
+        vals.append(d[keep])
+    # rows come out in site order: assemble the CSR directly, columns sorted per row
+    indptr = np.zeros(len(s) + 1, dtype=np.int64)
+    if not rows:
+        return csr_array((np.zeros(0), np.zeros(0, np.int64), indptr), shape=(len(s), ti.n))
+    r = np.concatenate(rows)
+    c = np.concatenate(cols)
+    v = np.concatenate(vals)
+    o = np.lexsort((c, r))
+    np.cumsum(np.bincount(r, minlength=len(s)), out=indptr[1:])
+    return csr_array((v[o], c[o], indptr), shape=(len(s), ti.n), copy=False)
+
+
+def _one_source(
+    ti: TargetIndex, ja: int, jb: int, wa: float, wb: float, limit: float
+) -> np.ndarray:
+    """Distances to every junction from a site joined to junctions ``ja`` / ``jb``.
+
+    One bounded Dijkstra from the index's virtual source row, whose two edges are set
+    to the site's legs (under the index's lock: the row is shared).
+    """
+    csr = ti.search_csr
+    nj = csr.shape[0] - 1
+    if ja == jb:  # a loop: one real edge, the other never used
+        cols, wts = (ja, (ja + 1) % max(nj, 1)), (min(wa, wb), np.inf)
+    else:
+        cols, wts = ((ja, jb), (wa, wb)) if ja < jb else ((jb, ja), (wb, wa))
+    if cols[0] > cols[1]:
+        cols, wts = cols[::-1], wts[::-1]
+    with ti.lock:
+        csr.indices[-2:] = cols
+        csr.data[-2:] = wts
+        d = dijkstra(csr, directed=True, indices=nj, limit=limit, min_only=True)
+    return d[:nj]
+
+
+def snap_xy(graph: WalkGraph, xy: np.ndarray) -> Snapped:
+    """Snap points given as ``(k, 2)`` coordinates in :attr:`WalkGraph.crs` (no CRS work).
+
+    The same as :func:`snap` of those points; for interactive edits where building a
+    GeoSeries per click would cost more than the snap. NaN coordinates are not snapped.
+    """
+    xy = np.asarray(xy, dtype=np.float64).reshape(-1, 2)
+    geoms = shapely.points(xy)
+    geoms[~np.isfinite(xy).all(axis=1)] = None
+    return _snap_geoms(graph, geoms)
