@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geoapp import __version__, coverage, export, maps, network, population
@@ -713,6 +714,43 @@ def coverage_map(
     )
 
 
+def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Round a result table for CSV: shares and ratios 4 decimals, counts integers."""
+    out = pd.DataFrame(df).copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
+            continue
+        name = str(col)
+        if name.startswith(("share_", "ratio_", "gini_", "target_share")):
+            out[col] = out[col].round(4)
+        elif name in ("pop", "pop_60plus", "n_facilities", "facilities", "rank") or name.startswith(
+            ("covered_pop", "uncovered_pop", "uncovered_demand", "covered_demand", "n_")
+        ):
+            vals = out[col].astype(float)
+            finite = np.isfinite(vals)
+            out[col] = vals.round(0).where(finite).astype("Int64")
+        elif name.endswith("_km2"):
+            out[col] = out[col].round(3)
+        elif name.endswith("_m") or name.endswith("_per_10k"):
+            out[col] = out[col].round(2)
+    return out
+
+
+def _public_meta(value: Any) -> Any:
+    """Return metadata without the server's file paths (file names are kept)."""
+    if isinstance(value, Mapping):
+        return {k: _public_meta(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_public_meta(v) for v in value]
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        prefix, sep, rest = value.partition(":")
+        if sep and "/" not in prefix and "\\" not in prefix and len(prefix) > 1:
+            return f"{prefix}:{_public_meta(rest)}"
+        if value.startswith(("/", "~")) or (len(value) > 2 and value[1] == ":"):
+            return Path(value.replace("\\", "/")).name
+    return value
+
+
 def write_bundle(
     analysis: LayerAnalysis,
     region: Region,
@@ -759,7 +797,8 @@ def write_bundle(
     out = Path(out_dir)
     export.check_bundle_target(out)
     run_id = run_id or export.new_run_id()
-    meta = {**analysis.meta, "run_id": run_id}
+    # no server paths in what is shipped (layer file, profile file, extract path)
+    meta = _public_meta({**analysis.meta, "run_id": run_id})
     demand_cols = [
         c
         for c in (
@@ -813,9 +852,11 @@ def write_bundle(
         with export.bundle_folder(out, run_id) as tmp:
             for name, gdf in frames.items():
                 names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
-            names["summary"] = export.write_csv(analysis.summary, tmp / "summary.csv").name
+            names["summary"] = export.write_csv(
+                _csv_ready(analysis.summary), tmp / "summary.csv"
+            ).name
             if zones_table is not None:
-                names["zones"] = export.write_csv(zones_table, tmp / "zones.csv").name
+                names["zones"] = export.write_csv(_csv_ready(zones_table), tmp / "zones.csv").name
             if gpkg:
                 names["gpkg"] = export.write_gpkg(
                     {
