@@ -380,13 +380,34 @@ def bundle_files(
         paths = workflow.write_bundle(res, _region, tmp, zones_table=zt, html_map=False)
         out = {Path(p).name: Path(p).read_bytes() for p in paths.values()}
     catch = res.catchments
-    if catch is None or len(catch) == 0:
-        out.pop("catchments.geojson", None)
+    if (catch is None or len(catch) == 0) and out.pop("catchments.geojson", None) is not None:
+        import json
+
+        meta = json.loads(out["metadata.json"].decode("utf-8"))
+        meta["files"] = [f for f in meta.get("files", []) if f != "catchments.geojson"]
+        out["metadata.json"] = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
     m = coverage_map(
         region_key, _region, layer_id, mode, speed, None, with_catch, lang_code, None, None
     )
     out["map.html"] = maps.map_html(copy.deepcopy(m)).encode("utf-8")
     return out
+
+
+def bundle_names(with_catch: bool) -> list[str]:
+    """Return the file names of an export bundle (catchments only when they are on)."""
+    names = [
+        "bundle.gpkg",
+        "demand.geojson",
+        "facilities.geojson",
+        "gaps.geojson",
+        "map.html",
+        "metadata.json",
+        "summary.csv",
+        "zones.csv",
+    ]
+    if with_catch:
+        names.insert(1, "catchments.geojson")
+    return names
 
 
 @st.cache_resource(show_spinner=False, max_entries=6)
@@ -686,6 +707,12 @@ def _warm_steps(
         ("zones table", lambda: zones_table(k, r, compare_ids, mode, "zone_type", SPEEDS["adult"]))
     )
     steps.append(("heritage", lambda: heritage_basic(k, r)))
+    if layer_ids:
+        # the Export page's files at its default settings, ready for the first click
+        first = layer_ids[0]
+        steps.append(
+            ("export", lambda: bundle_zip(k, r, first, mode, sk(first), False, lang_code))
+        )
     return steps
 
 
@@ -1023,7 +1050,10 @@ def share_chart(
             "share:Q", title=f"{title} (%)", scale=alt.Scale(domain=[0, 100])
         ),
         ("y" if horizontal else "x"): cat(
-            "group:N", sort=order, title=gtitle, axis=alt.Axis(labelAngle=0, labelLimit=200)
+            "group:N",
+            sort=order,
+            title=gtitle,
+            axis=alt.Axis(labelAngle=0, labelLimit=200, labelOverlap=False),
         ),
     }
     bars = (

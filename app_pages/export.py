@@ -26,13 +26,21 @@ speed_k = common.speed_key(layer_id, speed)
 with_catch = bool(st.session_state.get("_keep_cov_catch", False)) and mode == "network"
 
 try:
-    with st.spinner(common.tr("preparing_bundle")):
+    with st.spinner(common.tr("working")):
         res = common.analysis(key, region, layer_id, mode, speed_k)
-        files = common.bundle_files(key, region, layer_id, mode, speed_k, with_catch, lg)
-        zipped = common.bundle_zip(key, region, layer_id, mode, speed_k, with_catch, lg)
 except GeoappError as exc:
     common.error_box(exc)
     st.stop()
+
+# The files are built when a download is first clicked (then cached per settings), so
+# the page draws at once and every button keeps the same link across reruns.
+names = common.bundle_names(with_catch and len(res.facilities) > 0)
+settings = (key, region, layer_id, mode, speed_k, with_catch, lg)
+
+
+def _file(name: str):
+    return lambda: common.bundle_files(*settings).get(name, b"")
+
 
 layer = res.layer
 reach_m = {lab: float(r) for lab, r in zip(layer.labels, layer.radii_m, strict=True)}
@@ -49,6 +57,7 @@ st.info(
     )
 )
 st.caption(common.tr("export_settings_hint"))
+st.caption(common.tr("export_first_click"))
 
 MIME = {
     ".geojson": "application/geo+json",
@@ -59,7 +68,7 @@ MIME = {
 }
 prefix = f"{layer_id}_"
 col_a, col_b = st.columns(2)
-for i, (name, data) in enumerate(sorted(files.items())):
+for i, name in enumerate(names):
     ext = name[name.rfind(".") :]
     if ext == ".geojson":
         label = common.tr("download_geojson", name=name)
@@ -73,7 +82,7 @@ for i, (name, data) in enumerate(sorted(files.items())):
         label = name
     (col_a if i % 2 == 0 else col_b).download_button(
         label,
-        data=data,
+        data=_file(name),
         file_name=prefix + name,
         mime=MIME.get(ext, "application/octet-stream"),
         key=f"dl_{name}",
@@ -83,7 +92,7 @@ for i, (name, data) in enumerate(sorted(files.items())):
 
 st.download_button(
     common.tr("download_zip"),
-    data=zipped,
+    data=lambda: common.bundle_zip(*settings),
     file_name=f"geoapp_{layer_id}.zip",
     mime="application/zip",
     key="dl_zip",

@@ -301,6 +301,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "en": "The distance mode, walking speed and catchments come from the Coverage page.",
         "zh": "距离计算方式、步行速度和服务范围取自“覆盖分析”页。",
     },
+    "export_first_click": {
+        "en": "The files are prepared on the first click (about 10 s for a city), then kept.",
+        "zh": "文件在第一次点击时生成（一个城市约 10 秒），之后直接下载。",
+    },
     "catch_on": {"en": "included", "zh": "已包含"},
     "catch_off": {"en": "not included (turn them on on the Coverage page)", "zh": "未包含（可在覆盖分析页开启）"},
     "preparing_bundle": {"en": "Preparing the download files…", "zh": "正在准备下载文件…"},
