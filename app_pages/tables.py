@@ -109,7 +109,7 @@ _PER_RADIUS: dict[str, tuple[str, str, str]] = {
         FLOAT2,
     ),
 }
-_RADIUS_RE = re.compile(r"^(?P<prefix>[a-z_]+?_)(?P<label>\d+(?:\.\d+)?(?:min)?)$")
+_RADIUS_RE = re.compile(r"^(?P<prefix>[a-z0-9_]+?_)(?P<label>\d+(?:\.\d+)?(?:min)?)$")
 
 #: Readable names of heritage ``kind`` values (OSM ``historic=*`` and a few others).
 HERITAGE_KINDS: dict[str, tuple[str, str]] = {
