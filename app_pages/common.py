@@ -40,8 +40,8 @@ from app_pages.uploads import FACILITY_CRS, Upload, load_uploads
 from geoapp import coverage, maps, population, workflow
 from geoapp.catalog import Layer, load_catalog
 from geoapp.errors import GeoappError, NetworkUnavailableError
-from geoapp.i18n import LANGUAGE_NAMES, STRINGS, t
 from geoapp.gaps import find_gaps
+from geoapp.i18n import LANGUAGE_NAMES, STRINGS, t
 from geoapp.layers import select_features
 from geoapp.region import META_WARNINGS, Region
 
@@ -472,8 +472,10 @@ def coverage_map(
     catch = None
     if with_catch and mode == "network":
         catch = catchments(region_key, _region, layer_id, radius_m, speed)
-    gaps = res.gaps if radius_m is None else gaps_at(
-        region_key, _region, layer_id, mode, speed, float(radius_m)
+    gaps = (
+        res.gaps
+        if radius_m is None
+        else gaps_at(region_key, _region, layer_id, mode, speed, float(radius_m))
     )
     m = maps.coverage_map(
         region_boundaries=_region.boundaries,
@@ -710,9 +712,7 @@ def _warm_steps(
     if layer_ids:
         # the Export page's files at its default settings, ready for the first click
         first = layer_ids[0]
-        steps.append(
-            ("export", lambda: bundle_zip(k, r, first, mode, sk(first), False, lang_code))
-        )
+        steps.append(("export", lambda: bundle_zip(k, r, first, mode, sk(first), False, lang_code)))
     return steps
 
 
@@ -929,7 +929,9 @@ def sidebar() -> Region:
         elif source == "beijing":
             _beijing_form()
         elif source == "place":
-            place = st.text_input(t("place_name", lg), help=t("place_help", lg), **keep("place", ""))
+            place = st.text_input(
+                t("place_name", lg), help=t("place_help", lg), **keep("place", "")
+            )
             if st.button(t("fetch", lg), key="fetch_place", disabled=not place.strip()):
                 _on_place(place.strip())
             if st.session_state.get("place_error"):
@@ -1005,9 +1007,7 @@ def number_config(table: Any) -> dict[str, Any]:
 def show_table(table: Any, *, height: int | str = "auto") -> None:
     """Show a :class:`app_pages.tables.Table` with its number formats."""
     config = number_config(table)
-    st.dataframe(
-        table.frame, hide_index=True, width="stretch", column_config=config, height=height
-    )
+    st.dataframe(table.frame, hide_index=True, width="stretch", column_config=config, height=height)
 
 
 def share_chart(

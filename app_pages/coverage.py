@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import common
-from app_pages.tables import as_text, readable, reach_text
+from app_pages.tables import as_text, reach_text, readable
 from geoapp.errors import GeoappError
 from geoapp.i18n import t
 
@@ -64,7 +64,9 @@ radius_label = c2.select_slider(
     common.tr("radius_reach"),
     options=labels,
     format_func=lambda lab, lg=lg: reach_text(lab, lg, reach_m),
-    **common.keep(f"cov_radius_{layer_id}", target_label if target_label in labels else labels[-1], labels),
+    **common.keep(
+        f"cov_radius_{layer_id}", target_label if target_label in labels else labels[-1], labels
+    ),
 )
 radius_m = reach_m[radius_label]
 reach = reach_text(radius_label, lg, reach_m)

@@ -45,7 +45,9 @@ def _file(name: str):
 layer = res.layer
 reach_m = {lab: float(r) for lab, r in zip(layer.labels, layer.radii_m, strict=True)}
 reaches = ", ".join(reach_text(lab, lg, reach_m) for lab in layer.labels)
-speed_text = f"{common.tr('speed')} {speed:g} km/h" if lg != "zh" else f"步行速度 {speed:g} 公里/小时"
+speed_text = (
+    f"{common.tr('speed')} {speed:g} km/h" if lg != "zh" else f"步行速度 {speed:g} 公里/小时"
+)
 st.info(
     common.tr(
         "export_settings",

@@ -97,7 +97,11 @@ _FIXED: dict[str, tuple[str, str, str]] = {
 # radius-dependent columns: prefix -> (English header, Chinese header, kind); {reach}
 # is the radius or walking time ("300 m", "15 min walk (1,125 m)")
 _PER_RADIUS: dict[str, tuple[str, str, str]] = {
-    "share_pop_60plus_": ("Aged 60+ covered within {reach} (%)", "{reach}内60岁以上覆盖率（%）", PERCENT),
+    "share_pop_60plus_": (
+        "Aged 60+ covered within {reach} (%)",
+        "{reach}内60岁以上覆盖率（%）",
+        PERCENT,
+    ),
     "share_pop_": ("Residents covered within {reach} (%)", "{reach}内居民覆盖率（%）", PERCENT),
     "share_area_": ("Settled area within {reach} (%)", "{reach}内建成区占比（%）", PERCENT),
     "share_demand_": ("Covered within {reach} (%)", "{reach}内覆盖率（%）", PERCENT),
@@ -300,12 +304,12 @@ def readable(
             )
         elif values.dtype == bool or col in ("below_target", "protected", "unprotected"):
             yes, no = t("yes", lang), t("no", lang)
-            values = values.map(lambda b: yes if bool(b) else no)
+            values = values.map(lambda b, yes=yes, no=no: yes if bool(b) else no)
             kind = TEXT
         elif kind != TEXT:
             num = _number(values)
             if (~np.isfinite(num.to_numpy())).any():
-                values = num.map(lambda v: _fmt_number(v, kind, lang))
+                values = num.map(lambda v, k=kind: _fmt_number(v, k, lang))
                 kind = TEXT
             elif kind == PERCENT:
                 values = (num * 100).round(1)
@@ -316,7 +320,9 @@ def readable(
             else:
                 values = num.round(2)
         else:
-            values = values.map(lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v))
+            values = values.map(
+                lambda v: "" if v is None or (isinstance(v, float) and math.isnan(v)) else str(v)
+            )
         if header in out:  # two internal columns with one header: keep the first
             continue
         out[header] = values.reset_index(drop=True)
@@ -339,4 +345,13 @@ def as_text(table: Table, lang: str = "en") -> pd.DataFrame:
     return pd.DataFrame(out, index=table.frame.index)
 
 
-__all__ = ["HERITAGE_KINDS", "HIDDEN", "Table", "as_text", "column_header", "heritage_kind", "reach_text", "readable"]
+__all__ = [
+    "HERITAGE_KINDS",
+    "HIDDEN",
+    "Table",
+    "as_text",
+    "column_header",
+    "heritage_kind",
+    "reach_text",
+    "readable",
+]

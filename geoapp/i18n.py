@@ -86,9 +86,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "synthetic_short": {"en": "synthetic demo data", "zh": "合成演示数据"},
     "basemap": {"en": "Basemap", "zh": "底图"},
     "basemap_none": {"en": "None (works offline)", "zh": "无（可离线使用）"},
-    "basemap_osm": {"en": "OpenStreetMap", "zh": "OpenStreetMap"},
-    "basemap_positron": {"en": "CartoDB Positron", "zh": "CartoDB Positron"},
-    "basemap_tianditu": {"en": "Tianditu (needs a key)", "zh": "天地图（需要密钥）"},
+    "basemap_osm": {"en": "OpenStreetMap (needs internet)", "zh": "OpenStreetMap（需联网）"},
+    "basemap_positron": {
+        "en": "CartoDB Positron (needs internet)",
+        "zh": "CartoDB Positron（需联网）",
+    },
+    "basemap_tianditu": {
+        "en": "Tianditu (needs internet and a key)",
+        "zh": "天地图（需联网和密钥）",
+    },
     "tianditu_key": {"en": "Tianditu key", "zh": "天地图密钥"},
     "tianditu_needs_key": {
         "en": "The Tianditu basemap needs a key; enter it or choose another basemap.",
@@ -306,7 +312,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "文件在第一次点击时生成（一个城市约 10 秒），之后直接下载。",
     },
     "catch_on": {"en": "included", "zh": "已包含"},
-    "catch_off": {"en": "not included (turn them on on the Coverage page)", "zh": "未包含（可在覆盖分析页开启）"},
+    "catch_off": {
+        "en": "not included (turn them on on the Coverage page)",
+        "zh": "未包含（可在覆盖分析页开启）",
+    },
     "preparing_bundle": {"en": "Preparing the download files…", "zh": "正在准备下载文件…"},
     # heritage
     "unprotected_note": {

@@ -8,8 +8,8 @@ request is recorded and checked.
 from __future__ import annotations
 
 import contextlib
-import re
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -464,7 +464,6 @@ def test_switching_language_keeps_every_choice(app_page):
     side = page.locator('[data-testid="stSidebar"]')
     side.locator("label", has_text="Demo region (synthetic)").first.click()
     _wait_idle(page)
-
 
 
 def _current_lang(page) -> str:
