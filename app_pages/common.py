@@ -738,6 +738,36 @@ def warm_up(region: Region, region_key: str) -> None:
     in_background(f"{region_key}:{lang_code}:{basemap}:{tkey}", steps, delay_s=WARM_DELAY_S)
 
 
+def warm_radii(
+    region: Region,
+    region_key: str,
+    layer_id: str,
+    mode: str,
+    speed: float | None,
+    radii_m: Sequence[float],
+    lang_code: str,
+) -> None:
+    """Build the coverage map (and gaps) of one layer at its other radii in the background.
+
+    The map shows the gaps at the chosen radius, so each radius has its own map; with
+    them ready, moving the radius slider only shows a cached map.
+    """
+    basemap, tkey = basemap_choice()
+    r, k = region, region_key
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (
+            f"coverage map {layer_id} {rad:g}",
+            lambda rad=float(rad): coverage_map(
+                k, r, layer_id, mode, speed, rad, False, lang_code, basemap, tkey
+            ),
+        )
+        for rad in radii_m
+    ]
+    in_background(
+        f"{region_key}:radii:{layer_id}:{mode}:{speed}:{lang_code}:{basemap}:{tkey}", steps
+    )
+
+
 def warm_catchments(
     region: Region, region_key: str, layer_id: str, speed_kmh: float | None = None
 ) -> None:

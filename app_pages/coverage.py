@@ -175,6 +175,9 @@ else:
     text = as_text(table, lg)
     st.table(text.set_index(text.columns[0]))
 
-if with_catch:
+if not with_catch:
+    # the other radii's maps (gaps differ by radius), so moving the slider is quick too
+    common.warm_radii(region, key, layer_id, mode, speed_k, list(run_layer.radii_m), lg)
+else:
     # the other radii's catchments, so moving the radius slider is quick too
     common.warm_catchments(region, key, layer_id, speed)
