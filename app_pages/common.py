@@ -377,7 +377,9 @@ def bundle_files(
         )
     zt = zones_table(region_key, _region, (layer_id,), mode, "zone_type", speed)
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
-        paths = workflow.write_bundle(res, _region, tmp, zones_table=zt, html_map=False)
+        paths = workflow.write_bundle(
+            res, _region, tmp, zones_table=zt, html_map=False, strip_paths=True
+        )
         out = {Path(p).name: Path(p).read_bytes() for p in paths.values()}
     catch = res.catchments
     if (catch is None or len(catch) == 0) and out.pop("catchments.geojson", None) is not None:

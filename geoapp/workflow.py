@@ -760,6 +760,7 @@ def write_bundle(
     gpkg: bool = True,
     zones_table: pd.DataFrame | None = None,
     run_id: str | None = None,
+    strip_paths: bool = False,
 ) -> dict[str, Path]:
     """Write one layer's results as a bundle of files for QGIS and reports.
 
@@ -780,6 +781,10 @@ def write_bundle(
     ----------
     run_id
         Identifier of this run; default a new one (:func:`geoapp.export.new_run_id`).
+    strip_paths
+        Reduce the file paths in the metadata (layer file, profile file, extract) to
+        file names: for bundles served to others (the app), which must not show the
+        server's folders. The CLI keeps full paths (the user's own provenance).
 
     Returns
     -------
@@ -797,8 +802,9 @@ def write_bundle(
     out = Path(out_dir)
     export.check_bundle_target(out)
     run_id = run_id or export.new_run_id()
-    # no server paths in what is shipped (layer file, profile file, extract path)
-    meta = _public_meta({**analysis.meta, "run_id": run_id})
+    meta = {**analysis.meta, "run_id": run_id}
+    if strip_paths:  # no server paths in what is served (layer file, profile, extract)
+        meta = _public_meta(meta)
     demand_cols = [
         c
         for c in (
