@@ -57,7 +57,7 @@ def main(argv=None) -> int:
     }
     table = workflow.compare(region, analyses)
     out = Path(args.out)
-    export.write_csv(workflow.zones_table(region, analyses), out / "zones.csv")
+    export.write_csv(workflow.csv_ready(workflow.zones_table(region, analyses)), out / "zones.csv")
     charts.zone_comparison_chart(table, out / "zones.png")
     export.write_geojson(
         region.boundaries, out / "districts.geojson", meta=workflow.region_meta(region)

@@ -714,7 +714,7 @@ def coverage_map(
     )
 
 
-def _csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
     """Round a result table for CSV: shares and ratios 4 decimals, counts integers."""
     out = pd.DataFrame(df).copy()
     for col in out.columns:
@@ -859,10 +859,10 @@ def write_bundle(
             for name, gdf in frames.items():
                 names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
             names["summary"] = export.write_csv(
-                _csv_ready(analysis.summary), tmp / "summary.csv"
+                csv_ready(analysis.summary), tmp / "summary.csv"
             ).name
             if zones_table is not None:
-                names["zones"] = export.write_csv(_csv_ready(zones_table), tmp / "zones.csv").name
+                names["zones"] = export.write_csv(csv_ready(zones_table), tmp / "zones.csv").name
             if gpkg:
                 names["gpkg"] = export.write_gpkg(
                     {

@@ -110,8 +110,9 @@ def test_summary_rows_add_up(coverage_bundle):
     districts = s[s["level"] == "district"]
     zones = s[s["level"] == "zone_type"]
     for col in [c for c in s.columns if c.startswith("covered_pop") or c in ("pop", "pop_60plus")]:
-        assert math.isclose(districts[col].sum(), region[col], rel_tol=1e-9), col
-        assert math.isclose(zones[col].sum(), region[col], rel_tol=1e-9), col
+        # counts are written as whole numbers: each row may be off by half a resident
+        assert math.isclose(districts[col].sum(), region[col], abs_tol=0.5 * (len(districts) + 1))
+        assert math.isclose(zones[col].sum(), region[col], abs_tol=0.5 * (len(zones) + 1)), col
     for r in (300, 500, 1000):
         assert 0 <= region[f"share_pop_60plus_{r}"] <= 1
     # shares never fall as the radius grows
