@@ -17,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import headline, metres, parser, pct, run, setup  # noqa: E402
 
 from geoapp import charts, export, maps, workflow  # noqa: E402
+from geoapp.styles import zone_name  # noqa: E402
 
 
 def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
@@ -31,7 +32,7 @@ def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
         out.append(
             {
                 "layer": z["layer"],
-                "zone": z["zone_type"],
+                "zone": zone_name(z["zone_type"]),
                 "covered": f"{pct(z.get(f'share_demand_{lab}', float('nan')))} <= {r:,.0f} m",
                 "vs core": "-" if ratio != ratio else f"x{ratio:.2f}",
                 "median": metres(z["median_dist_m"], limit),
@@ -56,7 +57,7 @@ def main(argv=None) -> int:
     }
     table = workflow.compare(region, analyses)
     out = Path(args.out)
-    export.write_csv(workflow.zones_table(region, analyses), out / "zones.csv")
+    export.write_csv(workflow.csv_ready(workflow.zones_table(region, analyses)), out / "zones.csv")
     charts.zone_comparison_chart(table, out / "zones.png")
     export.write_geojson(
         region.boundaries, out / "districts.geojson", meta=workflow.region_meta(region)
@@ -89,7 +90,8 @@ def main(argv=None) -> int:
         )
     for _, z in table[table["below_target"]].iterrows():
         print(
-            f"Below target: {z['layer_label']} in {z['zone_type']}, {pct(z['share_at_target'])} "
+            f"Below target: {z['layer_label']} in {zone_name(z['zone_type'])}, "
+            f"{pct(z['share_at_target'])} "
             f"within {z['target_radius_m']:,.0f} m (target {pct(z['target_share'])})."
         )
     print("per 10k = facilities per 10,000 of the layer's demand (aged 60+ for elderly care).")

@@ -27,7 +27,7 @@ import logging
 import tempfile
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -40,6 +40,7 @@ from app_pages.uploads import FACILITY_CRS, Upload, load_uploads
 from geoapp import coverage, maps, population, workflow
 from geoapp.catalog import Layer, load_catalog
 from geoapp.errors import GeoappError, NetworkUnavailableError
+from geoapp.gaps import find_gaps
 from geoapp.i18n import LANGUAGE_NAMES, STRINGS, t
 from geoapp.layers import select_features
 from geoapp.region import META_WARNINGS, Region
@@ -62,6 +63,34 @@ def lang() -> str:
 def tr(key: str, **fmt: object) -> str:
     """Return a UI string in the current language."""
     return t(key, lang(), **fmt)
+
+
+def keep(key: str, default: Any, options: Sequence[Any] | None = None) -> dict[str, Any]:
+    """Make widget ``key`` keep its value across pages, languages and reruns.
+
+    Streamlit forgets a widget's value when the widget is not drawn in a run (another
+    page) or when its label changes (another language). The value is kept in a shadow
+    entry, restored into ``st.session_state[key]`` before the widget is drawn and
+    updated by the widget's ``on_change``. Pass the returned ``key`` and ``on_change``
+    to the widget, and no ``index``/``value``/``default``. A kept value no longer among
+    ``options`` falls back to ``default`` (a list keeps its valid items).
+    """
+    shadow = f"_keep_{key}"
+    state = st.session_state
+    value = state[shadow] if shadow in state else state.get(key, default)
+    if options is not None:
+        opts = list(options)
+        if isinstance(value, list):
+            value = [v for v in value if v in opts]
+        elif value not in opts:
+            value = default
+    state[key] = value
+    state[shadow] = value
+
+    def _save() -> None:
+        st.session_state[shadow] = st.session_state[key]
+
+    return {"key": key, "on_change": _save}
 
 
 @st.cache_resource(show_spinner=False)
@@ -151,31 +180,90 @@ def graph(region_key: str, _region: Region):
     return workflow.get_graph(_region)
 
 
+def coverage_speed() -> float:
+    """Return the walking speed (km/h) chosen on the Coverage page (kept across pages)."""
+    state = st.session_state
+    choice = state.get("_keep_cov_speed", state.get("cov_speed", "adult"))
+    if choice == "custom":
+        return float(state.get("_keep_cov_speed_kmh", state.get("cov_speed_kmh", 4.0)))
+    return float(SPEEDS.get(choice, SPEEDS["adult"]))
+
+
+def coverage_mode(region: Region) -> str:
+    """Return the distance mode chosen on the Coverage page (network when it has streets)."""
+    if not len(region.edges):
+        return "euclidean"
+    state = st.session_state
+    return str(state.get("_keep_cov_mode", state.get("cov_mode", "network")))
+
+
+def speed_key(layer_id: str, speed_kmh: float | None) -> float | None:
+    """Return the speed an analysis of ``layer_id`` depends on (None for a metre layer).
+
+    Distances do not depend on the walking speed, so a layer defined in metres has one
+    analysis for every speed. A minute-based layer's reach (``minutes x speed``), hence
+    its coverage shares and gaps, does: its analyses are keyed by the speed.
+    """
+    layer = catalog().get(layer_id)
+    if layer is None or not layer.minutes or speed_kmh is None:
+        return None
+    return round(float(speed_kmh), 2)
+
+
 @st.cache_resource(show_spinner=False, max_entries=24)
-def analysis(region_key: str, _region: Region, layer_id: str, mode: str) -> workflow.LayerAnalysis:
+def analysis(
+    region_key: str, _region: Region, layer_id: str, mode: str, speed: float | None = None
+) -> workflow.LayerAnalysis:
     """Return one layer's coverage and gaps, without catchments (see :func:`catchments`).
 
-    The walking speed is not part of the key: distances do not depend on it, and
-    pages derive minutes from ``dist_m``.
+    ``speed`` is :func:`speed_key`: None for a metre-based layer (distances do not
+    depend on the speed; pages derive minutes from ``dist_m``), the walking speed
+    (km/h) for a minute-based one, whose reach it sets.
     """
     layer = catalog()[layer_id]
     dem = demand(region_key, _region)
     g = graph(region_key, _region) if mode == "network" else None
+    kwargs: dict[str, Any] = {} if speed is None else {"speed_kmh": float(speed)}
     return workflow.analyse_layer(
-        _region, layer, demand=dem, graph=g, mode=mode, with_catchments=False
+        _region, layer, demand=dem, graph=g, mode=mode, with_catchments=False, **kwargs
     )
+
+
+@st.cache_resource(show_spinner=False, max_entries=48)
+def gaps_at(
+    region_key: str,
+    _region: Region,
+    layer_id: str,
+    mode: str,
+    speed: float | None,
+    radius_m: float,
+) -> gpd.GeoDataFrame:
+    """Return the layer's gaps at the radius the planner chose (shared, read-only).
+
+    The analysis finds gaps at the layer's target; the map and the gaps table show
+    the ones at the chosen radius, counted in the layer's population.
+    """
+    res = analysis(region_key, _region, layer_id, mode, speed)
+    if abs(float(radius_m) - float(res.layer.target_m)) < 1e-6 or len(res.facilities) == 0:
+        return res.gaps
+    limit = float(res.meta.get("search_limit_m", max(res.layer.radii_m) * 3))
+    return find_gaps(res.access, res.layer, search_limit_m=limit, target_m=float(radius_m))
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
 def catchments(
-    region_key: str, _region: Region, layer_id: str, radius_m: float | None = None
+    region_key: str,
+    _region: Region,
+    layer_id: str,
+    radius_m: float | None = None,
+    speed: float | None = None,
 ) -> gpd.GeoDataFrame | None:
     """Return network catchments of one layer's facilities at one radius (or all radii).
 
     Catchments are the slow part of an analysis (0.4 s to 6 s per radius on the demo),
     so the map asks only for the radius it shows; the export asks for all of them.
     """
-    res = analysis(region_key, _region, layer_id, "network")
+    res = analysis(region_key, _region, layer_id, "network", speed)
     if len(res.facilities) == 0:
         return None
     radii = list(res.layer.radii_m) if radius_m is None else [float(radius_m)]
@@ -209,6 +297,13 @@ def district_stats(region_key: str, _region: Region) -> pd.DataFrame:
     stats = bnd.merge(stats, on="district", how="left").fillna({"pop": 0.0, "pop_60plus": 0.0})
     total = 0
     for lid, fac in facilities_by_layer(region_key, _region).items():
+        if lid == "heritage":
+            # heritage sites, as the Heritage page counts them (protected zones apart)
+            sites = heritage_basic(region_key, _region).sites
+            counts = sites["district"].astype(str).value_counts() if len(sites) else {}
+            stats[lid] = stats["district"].map(counts).fillna(0).astype(int)
+            total = total + stats[lid]
+            continue
         if len(fac) == 0 or len(_region.boundaries) == 0:
             stats[lid] = 0
             continue
@@ -230,10 +325,23 @@ def zones_table(
     layer_ids: tuple[str, ...],
     mode: str,
     by: str = "zone_type",
+    speed_kmh: float | None = None,
 ) -> pd.DataFrame:
-    """Return the zone comparison of the given layers, by zone type or by settlement."""
-    analyses = {lid: analysis(region_key, _region, lid, mode) for lid in layer_ids}
+    """Return the zone comparison of the given layers, by zone type or by settlement.
+
+    ``speed_kmh`` sets the reach of minute-based layers (metre layers ignore it).
+    """
+    analyses = {
+        lid: analysis(region_key, _region, lid, mode, speed_key(lid, speed_kmh))
+        for lid in layer_ids
+    }
     return workflow.compare(_region, analyses, by=by)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def heritage_basic(region_key: str, _region: Region):
+    """Return the heritage report without residents' access (sites, zones, counts)."""
+    return workflow.heritage(_region)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -246,23 +354,89 @@ def heritage_report(region_key: str, _region: Region):
     return workflow.heritage(_region, access=access)
 
 
-@st.cache_data(show_spinner=False, max_entries=6)
+@st.cache_resource(show_spinner=False, max_entries=6)
 def bundle_files(
-    region_key: str, _region: Region, layer_id: str, mode: str, with_catch: bool, lang_code: str
+    region_key: str,
+    _region: Region,
+    layer_id: str,
+    mode: str,
+    speed: float | None,
+    with_catch: bool,
+    lang_code: str,
 ) -> dict[str, bytes]:
-    """Return the export bundle of one layer as ``{file name: bytes}``."""
-    res = analysis(region_key, _region, layer_id, mode)
+    """Return the export bundle of one layer as ``{file name: bytes}`` (built once).
+
+    Empty layers are not shipped: without catchments there is no catchments.geojson
+    (and no empty table in the GeoPackage). The bytes are cached per settings, so the
+    download buttons get the same content, hence the same link, on every rerun.
+    """
+    res = analysis(region_key, _region, layer_id, mode, speed)
     if with_catch and mode == "network":
         res = workflow.LayerAnalysis(
-            **{**res.__dict__, "catchments": catchments(region_key, _region, layer_id)}
+            **{**res.__dict__, "catchments": catchments(region_key, _region, layer_id, None, speed)}
         )
-    zt = zones_table(region_key, _region, (layer_id,), mode)
+    zt = zones_table(region_key, _region, (layer_id,), mode, "zone_type", speed)
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
-        paths = workflow.write_bundle(res, _region, tmp, zones_table=zt, html_map=False)
+        paths = workflow.write_bundle(
+            res, _region, tmp, zones_table=zt, html_map=False, strip_paths=True
+        )
         out = {Path(p).name: Path(p).read_bytes() for p in paths.values()}
-    m = coverage_map(region_key, _region, layer_id, mode, None, with_catch, lang_code, None, None)
+    catch = res.catchments
+    if (catch is None or len(catch) == 0) and out.pop("catchments.geojson", None) is not None:
+        import json
+
+        meta = json.loads(out["metadata.json"].decode("utf-8"))
+        meta["files"] = [f for f in meta.get("files", []) if f != "catchments.geojson"]
+        out["metadata.json"] = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
+    m = coverage_map(
+        region_key, _region, layer_id, mode, speed, None, with_catch, lang_code, None, None
+    )
     out["map.html"] = maps.map_html(copy.deepcopy(m)).encode("utf-8")
     return out
+
+
+def bundle_names(with_catch: bool) -> list[str]:
+    """Return the file names of an export bundle (catchments only when they are on)."""
+    names = [
+        "bundle.gpkg",
+        "demand.geojson",
+        "facilities.geojson",
+        "gaps.geojson",
+        "map.html",
+        "metadata.json",
+        "summary.csv",
+        "zones.csv",
+    ]
+    if with_catch:
+        names.insert(1, "catchments.geojson")
+    return names
+
+
+@st.cache_resource(show_spinner=False, max_entries=6)
+def bundle_zip(
+    region_key: str,
+    _region: Region,
+    layer_id: str,
+    mode: str,
+    speed: float | None,
+    with_catch: bool,
+    lang_code: str,
+) -> bytes:
+    """Return the whole export bundle as ZIP bytes (built once per settings).
+
+    The ZIP entries carry a fixed date, so the same settings give the same bytes.
+    """
+    import io
+    import zipfile
+
+    files = bundle_files(region_key, _region, layer_id, mode, speed, with_catch, lang_code)
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for name, data in sorted(files.items()):
+            info = zipfile.ZipInfo(f"{layer_id}_{name}", date_time=(2020, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_DEFLATED
+            zf.writestr(info, data)
+    return buf.getvalue()
 
 
 # --------------------------------------------------------------------------- maps
@@ -283,6 +457,7 @@ def coverage_map(
     _region: Region,
     layer_id: str,
     mode: str,
+    speed: float | None,
     radius_m: float | None,
     with_catch: bool,
     lang_code: str,
@@ -291,20 +466,25 @@ def coverage_map(
 ) -> folium.Map:
     """Return the coverage map (shared: show it with :func:`show_map`, which copies it).
 
-    Only the catchments depend on the radius, so pages pass ``radius_m=None`` when
-    catchments are off and every radius shares one map. With catchments on and
-    ``radius_m=None`` (the export), catchments are drawn at the largest radius.
+    ``speed`` is :func:`speed_key`. The gaps drawn are those at ``radius_m`` (the
+    layer's target when None), the catchments (when on) those at ``radius_m``; with
+    catchments on and ``radius_m=None`` (the export) they are drawn at every radius.
     """
-    res = analysis(region_key, _region, layer_id, mode)
+    res = analysis(region_key, _region, layer_id, mode, speed)
     catch = None
     if with_catch and mode == "network":
-        catch = catchments(region_key, _region, layer_id, radius_m)
+        catch = catchments(region_key, _region, layer_id, radius_m, speed)
+    gaps = (
+        res.gaps
+        if radius_m is None
+        else gaps_at(region_key, _region, layer_id, mode, speed, float(radius_m))
+    )
     m = maps.coverage_map(
         region_boundaries=_region.boundaries,
         hexes=res.hexes,
         facilities=res.facilities,
         catchments=catch,
-        gaps=res.gaps,
+        gaps=gaps,
         edges=_region.edges,
         layer=res.layer,
         lang=lang_code,
@@ -313,7 +493,7 @@ def coverage_map(
         synthetic=_region.synthetic,
         radius_m=radius_m,
         mode=mode,
-        speed_kmh=None,
+        speed_kmh=speed,
     )
     return m
 
@@ -368,6 +548,20 @@ def district_bounds(region: Region, district: str | None) -> list[list[float]] |
     return [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]]
 
 
+#: Leaflet focuses the map container on the first mouse-down (for its keyboard
+#: handler); in the st_folium iframe that focus scrolled the app page to bring the
+#: whole map into view (the first click on a map partly below the fold moved the page
+#: by ~170 px, so the click landed elsewhere). Focus without scrolling instead.
+NO_SCROLL_FOCUS = """<script>
+(function () {
+  var focus = HTMLElement.prototype.focus;
+  HTMLElement.prototype.focus = function (opts) {
+    return focus.call(this, Object.assign({}, opts || {}, {preventScroll: true}));
+  };
+})();
+</script>"""
+
+
 def show_map(m: folium.Map, key: str, bounds: list[list[float]] | None = None) -> str | None:
     """Show a map with st_folium; return the district clicked (changes only).
 
@@ -380,6 +574,7 @@ def show_map(m: folium.Map, key: str, bounds: list[list[float]] | None = None) -
     # st_folium alters the map it renders; render a copy so a cached map gives the
     # same script (hence the same component, keeping its state) on every rerun.
     shown = copy.deepcopy(m)
+    shown.get_root().header.add_child(folium.Element(NO_SCROLL_FOCUS), name="geoapp_no_scroll")
     if bounds is not None:
         shown.fit_bounds(bounds)
     out = st_folium(
@@ -490,6 +685,10 @@ def _warm_steps(
     mode = "network" if len(region.edges) else "euclidean"
     compare_ids = tuple(lid for lid in layer_ids if lid != "heritage") or tuple(layer_ids)
     r, k = region, region_key
+
+    def sk(lid: str) -> float | None:
+        return speed_key(lid, SPEEDS["adult"])
+
     steps: list[tuple[str, Callable[[], object]]] = [
         ("overview map", lambda: overview_map(k, r, lang_code, basemap, tkey)),
     ]
@@ -498,13 +697,24 @@ def _warm_steps(
         steps.append(
             (
                 "coverage map",
-                lambda: coverage_map(k, r, first, mode, None, False, lang_code, basemap, tkey),
+                lambda: coverage_map(
+                    k, r, first, mode, sk(first), None, False, lang_code, basemap, tkey
+                ),
             )
         )
     if "heritage" in cat:
         steps.append(("heritage map", lambda: heritage_map(k, r, lang_code, basemap, tkey)))
-    steps += [(f"analysis {lid}", lambda lid=lid: analysis(k, r, lid, mode)) for lid in layer_ids]
-    steps.append(("zones table", lambda: zones_table(k, r, compare_ids, mode)))
+    steps += [
+        (f"analysis {lid}", lambda lid=lid: analysis(k, r, lid, mode, sk(lid))) for lid in layer_ids
+    ]
+    steps.append(
+        ("zones table", lambda: zones_table(k, r, compare_ids, mode, "zone_type", SPEEDS["adult"]))
+    )
+    steps.append(("heritage", lambda: heritage_basic(k, r)))
+    if layer_ids:
+        # the Export page's files at its default settings, ready for the first click
+        first = layer_ids[0]
+        steps.append(("export", lambda: bundle_zip(k, r, first, mode, sk(first), False, lang_code)))
     return steps
 
 
@@ -530,17 +740,54 @@ def warm_up(region: Region, region_key: str) -> None:
     in_background(f"{region_key}:{lang_code}:{basemap}:{tkey}", steps, delay_s=WARM_DELAY_S)
 
 
-def warm_catchments(region: Region, region_key: str, layer_id: str) -> None:
+def warm_radii(
+    region: Region,
+    region_key: str,
+    layer_id: str,
+    mode: str,
+    speed: float | None,
+    radii_m: Sequence[float],
+    lang_code: str,
+) -> None:
+    """Build the coverage map (and gaps) of one layer at its other radii in the background.
+
+    The map shows the gaps at the chosen radius, so each radius has its own map; with
+    them ready, moving the radius slider only shows a cached map.
+    """
+    basemap, tkey = basemap_choice()
+    r, k = region, region_key
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (
+            f"coverage map {layer_id} {rad:g}",
+            lambda rad=float(rad): coverage_map(
+                k, r, layer_id, mode, speed, rad, False, lang_code, basemap, tkey
+            ),
+        )
+        for rad in radii_m
+    ]
+    in_background(
+        f"{region_key}:radii:{layer_id}:{mode}:{speed}:{lang_code}:{basemap}:{tkey}", steps
+    )
+
+
+def warm_catchments(
+    region: Region, region_key: str, layer_id: str, speed_kmh: float | None = None
+) -> None:
     """Compute one layer's catchments at its other radii in the background."""
     layer = catalog().get(layer_id)
     if layer is None:
         return
     r, k = region, region_key
+    speed = speed_key(layer_id, speed_kmh)
+    radii = analysis(k, r, layer_id, "network", speed).layer.radii_m
     steps: list[tuple[str, Callable[[], object]]] = [
-        (f"catchments {layer_id} {rad:g}", lambda rad=float(rad): catchments(k, r, layer_id, rad))
-        for rad in layer.radii_m
+        (
+            f"catchments {layer_id} {rad:g}",
+            lambda rad=float(rad): catchments(k, r, layer_id, rad, speed),
+        )
+        for rad in radii
     ]
-    in_background(f"{region_key}:catchments:{layer_id}", steps)
+    in_background(f"{region_key}:catchments:{layer_id}:{speed}", steps)
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -555,16 +802,70 @@ def _on_place(place: str) -> None:
                 catalog=catalog(),
                 progress=lambda msg, frac: status.write(msg),
             )
-        except NetworkUnavailableError as exc:
+        except NetworkUnavailableError:
+            log.info("place fetch %r: no network", place, exc_info=True)
             status.update(label=t("fetch_failed", lg), state="error")
-            st.error(t("offline", lg, detail=str(exc)))
+            st.session_state["place_error"] = t("offline_place", lg)
             return
         except GeoappError as exc:
             status.update(label=t("fetch_failed", lg), state="error")
-            st.error(str(exc))
+            st.session_state["place_error"] = str(exc)
             return
         status.update(label=t("fetch_done", lg, place=place), state="complete")
+    st.session_state.pop("place_error", None)
     set_region(region, f"place:{place}")
+
+
+def _on_beijing(osm_path: Path, label: str) -> None:
+    """Load Beijing: the extract ``osm_path`` with the 16 districts, 2020 census, zones."""
+    lg = lang()
+    with st.status(t("beijing_loading", lg), expanded=True) as status:
+        try:
+            region = workflow.load_region(
+                osm=osm_path,
+                boundaries="beijing",
+                census="beijing",
+                zones="beijing",
+                catalog=catalog(),
+                progress=lambda msg, frac: status.write(msg),
+            )
+        except GeoappError as exc:
+            status.update(label=t("fetch_failed", lg), state="error")
+            st.session_state["beijing_error"] = str(exc).replace(str(osm_path.parent) + "/", "")
+            return
+        status.update(label=t("fetch_done", lg, place=region.label), state="complete")
+    st.session_state.pop("beijing_error", None)
+    set_region(region, f"beijing:{label}")
+
+
+def _beijing_form() -> None:
+    lg = lang()
+    st.caption(t("beijing_intro", lg))
+    up = st.file_uploader(t("upload_osm", lg), type=["pbf", "osm", "bz2"], key="bj_osm")
+    path_text = st.text_input(t("beijing_osm_path", lg), **keep("bj_osm_path", ""))
+    if st.button(t("beijing_load", lg), key="bj_go", type="primary"):
+        if up is not None:
+            import hashlib
+
+            digest = hashlib.sha256(up.getvalue()).hexdigest()[:16]
+            folder = Path(tempfile.gettempdir()) / f"geoapp-beijing-{digest}"
+            folder.mkdir(parents=True, exist_ok=True)
+            name = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(up.name).name)
+            path = folder / (name or "beijing.osm.pbf")
+            if not path.exists():
+                path.write_bytes(up.getvalue())
+            _on_beijing(path, f"upload:{digest}")
+        elif path_text.strip():
+            path = Path(path_text.strip()).expanduser()
+            if not path.is_file():
+                st.session_state["beijing_error"] = t("beijing_no_file", lg, path=path.name)
+            else:
+                st.session_state.pop("beijing_error", None)
+                _on_beijing(path, f"path:{path.resolve()}:{path.stat().st_mtime_ns}")
+        else:
+            st.session_state["beijing_error"] = t("beijing_need_osm", lg)
+    if st.session_state.get("beijing_error"):
+        st.error(st.session_state["beijing_error"])
 
 
 def process_pending_uploads() -> None:
@@ -600,10 +901,19 @@ def _upload_form() -> None:
     files["facilities"] = st.file_uploader(
         t("upload_facilities", lg), type=["csv", "xlsx"], key="up_fac"
     )
-    crs = st.selectbox(t("upload_facilities_crs", lg), FACILITY_CRS, key="up_fac_crs")
+    crs = st.selectbox(
+        t("upload_facilities_crs", lg),
+        FACILITY_CRS,
+        format_func=formatter("crs_"),
+        help=t("facility_crs_help", lg),
+        **keep("up_fac_crs", FACILITY_CRS[0], FACILITY_CRS),
+    )
     layer_ids = list(catalog())
     layer = st.selectbox(
-        t("layer", lg), layer_ids, key="up_fac_layer", format_func=lambda i: catalog()[i].name(lg)
+        t("layer", lg),
+        layer_ids,
+        format_func=layer_formatter(),
+        **keep("up_fac_layer", layer_ids[0], layer_ids),
     )
     files["census"] = st.file_uploader(t("upload_census", lg), type=["csv"], key="up_census")
     files["zones"] = st.file_uploader(t("upload_zones", lg), type=["toml"], key="up_zones")
@@ -618,34 +928,46 @@ def _upload_form() -> None:
             st.session_state["upload_error"] = t("upload_need_data", lg)
 
 
+REGION_SOURCES = ("demo", "beijing", "place", "upload")
+BASEMAPS = ("none", "osm", "positron", "tianditu")
+
+
 def sidebar() -> Region:
-    """Draw the shared sidebar (language, region, basemap) and return the region."""
+    """Draw the shared sidebar (language, region, basemap) and return the region.
+
+    Every choice is kept across pages and languages (:func:`keep`).
+    """
     with st.sidebar:
         st.radio(
             "Language / 语言",
             list(LANGUAGE_NAMES),
-            key="lang",
             format_func=lambda c: LANGUAGE_NAMES[c],
             horizontal=True,
-            index=1,
+            **keep("lang", "en", list(LANGUAGE_NAMES)),
         )
         lg = lang()
         st.subheader(t("region", lg))
         source = st.radio(
             t("region_source", lg),
-            ["demo", "place", "upload"],
-            key="region_source",
-            format_func=lambda s: t(f"source_{s}", lg),
+            list(REGION_SOURCES),
+            format_func=formatter("source_"),
+            **keep("region_source", "demo", REGION_SOURCES),
         )
         if source == "demo":
             if st.session_state.get("region_key") not in (None, DEMO_KEY) and st.button(
                 t("source_demo", lg), key="back_to_demo"
             ):
                 set_region(demo_region(), DEMO_KEY)
+        elif source == "beijing":
+            _beijing_form()
         elif source == "place":
-            place = st.text_input(t("place_name", lg), key="place", help=t("place_help", lg))
+            place = st.text_input(
+                t("place_name", lg), help=t("place_help", lg), **keep("place", "")
+            )
             if st.button(t("fetch", lg), key="fetch_place", disabled=not place.strip()):
                 _on_place(place.strip())
+            if st.session_state.get("place_error"):
+                st.error(st.session_state["place_error"])
         else:
             _upload_form()
 
@@ -663,13 +985,13 @@ def sidebar() -> Region:
         st.subheader(t("basemap", lg))
         st.selectbox(
             t("basemap", lg),
-            ["none", "osm", "positron", "tianditu"],
-            key="basemap",
-            format_func=lambda b: t(f"basemap_{b}", lg),
+            list(BASEMAPS),
+            format_func=formatter("basemap_"),
             label_visibility="collapsed",
+            **keep("basemap", "none", BASEMAPS),
         )
         if st.session_state.get("basemap") == "tianditu":
-            st.text_input(t("tianditu_key", lg), key="tianditu_key", type="password")
+            st.text_input(t("tianditu_key", lg), type="password", **keep("tianditu_key", ""))
             if not st.session_state.get("tianditu_key"):
                 st.info(t("tianditu_needs_key", lg))
     return region
@@ -700,3 +1022,89 @@ def formatter(prefix: str) -> Callable[[str], str]:
 def error_box(exc: GeoappError) -> None:
     """Show a user-caused error without a traceback."""
     st.error(f"{tr('error')}: {exc}")
+
+
+def number_config(table: Any) -> dict[str, Any]:
+    """Return the ``column_config`` of a :class:`app_pages.tables.Table`'s number columns."""
+    from app_pages.tables import FLOAT1, FLOAT2, INT, PERCENT
+
+    fmt = {PERCENT: "%.1f%%", INT: "localized", FLOAT1: "%.1f", FLOAT2: "%.2f"}
+    return {
+        header: st.column_config.NumberColumn(header, format=fmt[kind])
+        for header, kind in table.column_kinds.items()
+        if kind in fmt
+    }
+
+
+def show_table(table: Any, *, height: int | str = "auto") -> None:
+    """Show a :class:`app_pages.tables.Table` with its number formats."""
+    config = number_config(table)
+    st.dataframe(table.frame, hide_index=True, width="stretch", column_config=config, height=height)
+
+
+def share_chart(
+    groups: Sequence[str],
+    shares: Sequence[float],
+    *,
+    title: str,
+    target: float | None = None,
+    zones: bool = False,
+    horizontal: bool = False,
+) -> None:
+    """Draw a bar chart of coverage shares: 0-100 % fixed, the target line, zone order.
+
+    ``groups`` are district names or, with ``zones``, zone-type ids (shown by name,
+    in zone order and colours from :mod:`geoapp.styles`).
+    """
+    import altair as alt
+
+    from geoapp.styles import zone_color, zone_name, zone_sort_key
+
+    lg = lang()
+    frame = pd.DataFrame({"group": list(groups), "share": [float(v) * 100 for v in shares]})
+    if zones:
+        frame = frame.assign(_o=frame["group"].map(zone_sort_key)).sort_values("_o")
+        colors = [zone_color(z) for z in frame["group"]]
+        frame["group"] = frame["group"].map(lambda z: zone_name(z, lg))
+        color = alt.Color(
+            "group:N",
+            scale=alt.Scale(domain=frame["group"].tolist(), range=colors),
+            legend=None,
+        )
+    else:
+        color = alt.value("#3b6ea8")
+    order = frame["group"].tolist()
+    gtitle = tr("zone_type") if zones else tr("district")
+    value = alt.X if horizontal else alt.Y
+    cat = alt.Y if horizontal else alt.X
+    enc = {
+        ("x" if horizontal else "y"): value(
+            "share:Q", title=f"{title} (%)", scale=alt.Scale(domain=[0, 100])
+        ),
+        ("y" if horizontal else "x"): cat(
+            "group:N",
+            sort=order,
+            title=gtitle,
+            axis=alt.Axis(labelAngle=0, labelLimit=200, labelOverlap=False),
+        ),
+    }
+    bars = (
+        alt.Chart(frame)
+        .mark_bar()
+        .encode(
+            color=color,
+            tooltip=[
+                alt.Tooltip("group:N", title=gtitle),
+                alt.Tooltip("share:Q", title=f"{title} (%)", format=".1f"),
+            ],
+            **enc,
+        )
+    )
+    chart = bars
+    if target is not None:
+        line = pd.DataFrame({"target": [float(target) * 100]})
+        rule = alt.Chart(line).mark_rule(color="#b00020", strokeDash=[4, 3])
+        rule = rule.encode(**{("x" if horizontal else "y"): "target:Q"})
+        chart = bars + rule
+    height = max(160, 26 * len(frame)) if horizontal else 280
+    st.altair_chart(chart.properties(height=height), width="stretch")

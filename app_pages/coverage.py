@@ -2,71 +2,82 @@
 
 from __future__ import annotations
 
-import math
-
 import pandas as pd
 import streamlit as st
 
 from app_pages import common
+from app_pages.tables import as_text, reach_text, readable
 from geoapp.errors import GeoappError
-from geoapp.i18n import zone_name
+from geoapp.i18n import t
 
 region, key, lg = common.page_header("coverage")
 cat = common.catalog()
 
 has_network = len(region.edges) > 0
+layer_ids = list(cat)
 c1, c2, c3, c4 = st.columns([1.3, 1.2, 1.1, 1.4])
 layer_id = c1.selectbox(
-    common.tr("layer"), list(cat), key="cov_layer", format_func=common.layer_formatter()
+    common.tr("layer"),
+    layer_ids,
+    format_func=common.layer_formatter(),
+    **common.keep("cov_layer", layer_ids[0], layer_ids),
 )
 layer = cat[layer_id]
-labels = list(layer.labels)
-target_label = layer.label_of(layer.target_m)
-radius_label = c2.select_slider(
-    common.tr("radius"),
-    options=labels,
-    value=target_label if target_label in labels else labels[-1],
-    format_func=lambda lab: f"{lab.removesuffix('min')} min" if lab.endswith("min") else f"{lab} m",
-    key=f"cov_radius_{layer_id}",
-)
-radius = layer.reach_m[radius_label]
-mode = c3.radio(
-    common.tr("mode"),
-    ["network", "euclidean"] if has_network else ["euclidean"],
-    key="cov_mode",
-    format_func=common.formatter("mode_"),
-)
+modes = ["network", "euclidean"] if has_network else ["euclidean"]
 speed_choice = c4.radio(
     common.tr("speed"),
     ["adult", "elderly", "custom"],
-    key="cov_speed",
     format_func=common.formatter("speed_"),
     horizontal=True,
+    **common.keep("cov_speed", "adult", ["adult", "elderly", "custom"]),
 )
 if speed_choice == "custom":
-    speed = c4.slider(common.tr("speed_kmh"), 2.0, 6.0, 4.0, 0.1, key="cov_speed_kmh")
+    speed = c4.slider(
+        common.tr("speed_kmh"), 2.0, 6.0, step=0.1, **common.keep("cov_speed_kmh", 4.0)
+    )
 else:
     speed = common.SPEEDS[speed_choice]
+speed_k = common.speed_key(layer_id, speed)
+mode = c3.radio(
+    common.tr("mode"),
+    modes,
+    format_func=common.formatter("mode_"),
+    **common.keep("cov_mode", modes[0], modes),
+)
 with_catch = False
 if mode == "network":
-    with_catch = st.toggle(common.tr("catchments"), key="cov_catch", value=False)
+    with_catch = st.toggle(common.tr("catchments"), **common.keep("cov_catch", False))
 
 try:
     with st.spinner(common.tr("working")):
-        res = common.analysis(key, region, layer_id, mode)
+        res = common.analysis(key, region, layer_id, mode, speed_k)
+except GeoappError as exc:
+    common.error_box(exc)
+    st.stop()
+
+# the layer as run: a minute-based layer's radii are minutes x the chosen speed
+run_layer = res.layer
+labels = list(run_layer.labels)
+reach_m = {lab: float(r) for lab, r in zip(labels, run_layer.radii_m, strict=True)}
+target_label = run_layer.label_of(run_layer.target_m)
+radius_label = c2.select_slider(
+    common.tr("radius_reach"),
+    options=labels,
+    format_func=lambda lab, lg=lg: reach_text(lab, lg, reach_m),
+    **common.keep(
+        f"cov_radius_{layer_id}", target_label if target_label in labels else labels[-1], labels
+    ),
+)
+radius_m = reach_m[radius_label]
+reach = reach_text(radius_label, lg, reach_m)
+
+try:
+    with st.spinner(common.tr("working")):
         basemap, tkey = common.basemap_choice()
-        # only catchments depend on the radius: without them every radius shares a map
         m = common.coverage_map(
-            key,
-            region,
-            layer_id,
-            mode,
-            float(radius) if with_catch else None,
-            with_catch,
-            lg,
-            basemap,
-            tkey,
+            key, region, layer_id, mode, speed_k, radius_m, with_catch, lg, basemap, tkey
         )
+        gaps = common.gaps_at(key, region, layer_id, mode, speed_k, radius_m)
 except GeoappError as exc:
     common.error_box(exc)
     st.stop()
@@ -80,74 +91,93 @@ level_rows = summary[summary["level"] == ("district" if district else "region")]
 if district:
     level_rows = level_rows[level_rows["group"].astype(str) == district]
 row = level_rows.iloc[0] if len(level_rows) else None
-r = radius_label  # column suffix of the chosen reach
-res_layer = res.layer  # the layer at the analysis's speed (reach in metres)
-metres = res_layer.reach_m.get(r, radius)
 dcol = layer.demand_column
-minutes = metres / (speed * 1000 / 60)
 m1, m2, m3, m4 = st.columns(4)
 if row is not None:
-    share = row.get(f"share_{dcol}_{r}", float("nan"))
-    covered = row.get(f"covered_{dcol}_{r}", float("nan"))
-    m1.metric(
-        common.tr("covered_share", radius=f"{metres:,.0f}"),
-        "–" if pd.isna(share) else f"{share:.0%}",
-    )
+    share = row.get(f"share_{dcol}_{radius_label}", float("nan"))
+    covered = row.get(f"covered_{dcol}_{radius_label}", float("nan"))
+    m1.metric(common.tr("covered_share", radius=reach), "–" if pd.isna(share) else f"{share:.0%}")
     label = "covered_pop_60plus" if dcol == "pop_60plus" else "covered_pop"
-    m2.metric(
-        common.tr(label, radius=f"{metres:,.0f}"), "–" if pd.isna(covered) else f"{covered:,.0f}"
-    )
-m3.metric(
-    common.tr("speed"),
-    common.tr("walk_minutes", minutes=minutes),
-    help=f"{metres:,.0f} m @ {speed} km/h",
-)
-m4.metric(common.tr("facilities"), f"{len(res.facilities):,}")
+    m2.metric(common.tr(label, radius=reach), "–" if pd.isna(covered) else f"{covered:,.0f}")
+if run_layer.minutes:
+    minutes = float(run_layer.minutes[labels.index(radius_label)])
+    walk = t("walk_minutes", lg, minutes=minutes)
+    walk_help = t("speed_reach", lg, minutes=minutes, speed=speed, metres=radius_m)
+else:
+    minutes = radius_m / (speed * 1000 / 60)
+    walk = t("walk_minutes", lg, minutes=minutes)
+    walk_help = t("speed_walk", lg, minutes=minutes, speed=speed, metres=radius_m)
+m3.metric(common.tr("speed"), walk, help=walk_help)
+# the facility count of the area shown: the district's when drilled in
+n_fac = len(res.facilities)
+if row is not None and "n_facilities" in row.index and pd.notna(row["n_facilities"]):
+    n_fac = int(row["n_facilities"])
+m4.metric(common.tr("facilities"), f"{n_fac:,}")
 
 clicked = common.show_map(m, key="coverage_map", bounds=common.district_bounds(region, district))
 common.drill(clicked)
 
 left, right = st.columns(2)
+col = f"share_{dcol}_{radius_label}"
+target_share = float(getattr(run_layer, "target_share", 0.85))
 with left:
     st.subheader(common.tr("coverage_by_district"))
     dist_rows = summary[summary["level"] == "district"]
-    col = f"share_{dcol}_{r}"
     if col in dist_rows.columns and len(dist_rows):
-        chart = dist_rows.set_index(dist_rows["group"].astype(str))[[col]].rename(
-            columns={col: common.tr("covered_share", radius=f"{metres:,.0f}")}
+        common.share_chart(
+            dist_rows["group"].astype(str).tolist(),
+            dist_rows[col].tolist(),
+            title=common.tr("covered_share", radius=reach),
+            target=target_share,
+            horizontal=True,
         )
-        st.bar_chart(chart, horizontal=True)
 with right:
     st.subheader(common.tr("coverage_by_zone"))
     zone_rows = summary[summary["level"] == "zone_type"]
     if col in zone_rows.columns and len(zone_rows):
-        chart = zone_rows.set_index(zone_rows["group"].map(lambda z: zone_name(str(z), lg)))[
-            [col]
-        ].rename(columns={col: common.tr("covered_share", radius=f"{metres:,.0f}")})
-        st.bar_chart(chart)
+        common.share_chart(
+            zone_rows["group"].astype(str).tolist(),
+            zone_rows[col].tolist(),
+            title=common.tr("covered_share", radius=reach),
+            target=target_share,
+            zones=True,
+        )
 
 st.subheader(common.tr("top_gaps"))
-gaps = res.gaps
 if district and len(gaps):
     gaps = gaps[gaps["district"].astype(str) == district]
+who = t("who_60plus" if dcol == "pop_60plus" else "who_all", lg)
+st.caption(
+    t(
+        "gaps_note",
+        lg,
+        reach=reach,
+        who=who,
+        layer=layer.name(lg),
+        mode=common.tr(f"mode_{mode}"),
+    )
+)
 if len(gaps) == 0:
     st.info(common.tr("no_gaps"))
 else:
-    reason_col = "reason_zh" if lg == "zh" and "reason_zh" in gaps.columns else "reason"
-    show = pd.DataFrame(
-        {
-            common.tr("gap_rank"): gaps["rank"].to_numpy(),
-            common.tr("district"): gaps["district"].astype(str).to_numpy(),
-            common.tr("zone_type"): [zone_name(str(z), lg) for z in gaps["zone_type"]],
-            common.tr("uncovered_pop"): gaps["uncovered_pop"].round(0).to_numpy(),
-            common.tr("nearest_m"): [
-                None if not math.isfinite(v) else round(v) for v in gaps["nearest_m"]
-            ],
-            common.tr("reason"): gaps[reason_col].astype(str).to_numpy(),
-        }
-    ).head(10)
-    st.dataframe(show, hide_index=True, width="stretch")
+    # counts in the layer's population (60+ for elderly care), as the ranking and reason
+    unc = "uncovered_pop_60plus" if dcol == "pop_60plus" else "uncovered_pop"
+    shown = gaps.head(10).assign(
+        reason=gaps.head(10)["reason_zh" if lg == "zh" and "reason_zh" in gaps else "reason"]
+    )
+    table = readable(
+        shown,
+        lg,
+        columns=["rank", "district", "zone_type", unc, "share_uncovered", "nearest_m", "reason"],
+        sort_zones=False,
+    )
+    # a short table as HTML: the reasons wrap instead of being cut off
+    text = as_text(table, lg)
+    st.table(text.set_index(text.columns[0]))
 
-if with_catch:
+if not with_catch:
+    # the other radii's maps (gaps differ by radius), so moving the slider is quick too
+    common.warm_radii(region, key, layer_id, mode, speed_k, list(run_layer.radii_m), lg)
+else:
     # the other radii's catchments, so moving the radius slider is quick too
-    common.warm_catchments(region, key, layer_id)
+    common.warm_catchments(region, key, layer_id, speed)

@@ -2,35 +2,64 @@
 
 from __future__ import annotations
 
-import io
-import zipfile
-
 import streamlit as st
 
 from app_pages import common
+from app_pages.tables import reach_text
 from geoapp.errors import GeoappError
 
 region, key, lg = common.page_header("export")
 cat = common.catalog()
 
 layer_ids = list(cat)
-current = st.session_state.get("cov_layer", layer_ids[0])
+current = st.session_state.get("_keep_cov_layer", layer_ids[0])
 layer_id = st.selectbox(
     common.tr("layer"),
     layer_ids,
-    index=layer_ids.index(current) if current in layer_ids else 0,
-    key="exp_layer",
     format_func=common.layer_formatter(),
+    **common.keep("exp_layer", current if current in layer_ids else layer_ids[0], layer_ids),
 )
-mode = st.session_state.get("cov_mode", "network") if len(region.edges) else "euclidean"
-with_catch = bool(st.session_state.get("cov_catch", False)) and mode == "network"
+# the distance mode, speed and catchments chosen on the Coverage page
+mode = common.coverage_mode(region)
+speed = common.coverage_speed()
+speed_k = common.speed_key(layer_id, speed)
+with_catch = bool(st.session_state.get("_keep_cov_catch", False)) and mode == "network"
 
 try:
     with st.spinner(common.tr("working")):
-        files = common.bundle_files(key, region, layer_id, mode, with_catch, lg)
+        res = common.analysis(key, region, layer_id, mode, speed_k)
 except GeoappError as exc:
     common.error_box(exc)
     st.stop()
+
+# The files are built when a download is first clicked (then cached per settings), so
+# the page draws at once and every button keeps the same link across reruns.
+names = common.bundle_names(with_catch and len(res.facilities) > 0)
+settings = (key, region, layer_id, mode, speed_k, with_catch, lg)
+
+
+def _file(name: str):
+    return lambda: common.bundle_files(*settings).get(name, b"")
+
+
+layer = res.layer
+reach_m = {lab: float(r) for lab, r in zip(layer.labels, layer.radii_m, strict=True)}
+reaches = ", ".join(reach_text(lab, lg, reach_m) for lab in layer.labels)
+speed_text = (
+    f"{common.tr('speed')} {speed:g} km/h" if lg != "zh" else f"步行速度 {speed:g} 公里/小时"
+)
+st.info(
+    common.tr(
+        "export_settings",
+        layer=layer.name(lg),
+        mode=common.tr(f"mode_{mode}"),
+        speed=speed_text,
+        reach=f"{common.tr('radius_reach')} {reaches}",
+        catch=common.tr("catch_on" if with_catch else "catch_off"),
+    )
+)
+st.caption(common.tr("export_settings_hint"))
+st.caption(common.tr("export_first_click"))
 
 MIME = {
     ".geojson": "application/geo+json",
@@ -41,7 +70,7 @@ MIME = {
 }
 prefix = f"{layer_id}_"
 col_a, col_b = st.columns(2)
-for i, (name, data) in enumerate(sorted(files.items())):
+for i, name in enumerate(names):
     ext = name[name.rfind(".") :]
     if ext == ".geojson":
         label = common.tr("download_geojson", name=name)
@@ -55,24 +84,22 @@ for i, (name, data) in enumerate(sorted(files.items())):
         label = name
     (col_a if i % 2 == 0 else col_b).download_button(
         label,
-        data=data,
+        data=_file(name),
         file_name=prefix + name,
         mime=MIME.get(ext, "application/octet-stream"),
         key=f"dl_{name}",
         width="stretch",
+        on_click="ignore",
     )
 
-buf = io.BytesIO()
-with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-    for name, data in sorted(files.items()):
-        zf.writestr(prefix + name, data)
 st.download_button(
     common.tr("download_zip"),
-    data=buf.getvalue(),
+    data=lambda: common.bundle_zip(*settings),
     file_name=f"geoapp_{layer_id}.zip",
     mime="application/zip",
     key="dl_zip",
     type="primary",
+    on_click="ignore",
 )
 
 # ---- assessment report (REP, issue 12): report.html + report.pdf for the current region ----

@@ -5,8 +5,8 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import common
+from app_pages.tables import readable
 from geoapp.errors import GeoappError
-from geoapp.i18n import zone_name
 
 region, key, lg = common.page_header("heritage")
 
@@ -26,37 +26,59 @@ c1, c2, c3, c4 = st.columns(4)
 c1.metric(common.tr("heritage_sites"), f"{len(sites):,}")
 c2.metric(common.tr("heritage_zones"), f"{len(zones):,}")
 n_unprot = int(sites["unprotected"].sum()) if "unprotected" in sites.columns else 0
-c3.metric(common.tr("unprotected"), f"{n_unprot:,}")
+c3.metric(common.tr("unprotected"), f"{n_unprot:,}", help=common.tr("unprotected_note"))
 if len(region_row) and "protected_area_km2" in region_row.columns:
     c4.metric(
-        common.tr("heritage_zones") + " km²",
+        common.tr("protected_area"),
         f"{float(region_row['protected_area_km2'].iloc[0]):,.2f}",
     )
+st.caption(
+    common.tr(
+        "heritage_count_note",
+        sites=len(sites),
+        zones=len(zones),
+        total=len(sites) + len(zones),
+    )
+)
+st.info(common.tr("unprotected_note"))
 
 basemap, tkey = common.basemap_choice()
 try:
-    m = common.heritage_map(key, region, lg, basemap, tkey)
+    with st.spinner(common.tr("working")):
+        m = common.heritage_map(key, region, lg, basemap, tkey)
 except GeoappError as exc:
     common.error_box(exc)
     st.stop()
 common.drill(common.show_map(m, key="heritage_map"))
 
 for level, title in (("district", "heritage_by_district"), ("zone_type", "heritage_by_zone")):
-    part = report.summary[report.summary["level"] == level].drop(columns=["level"])
-    if level == "zone_type":
-        part = part.assign(group=part["group"].map(lambda z: zone_name(str(z), lg)))
-    if "zone_type" in part.columns:
-        part = part.assign(
-            zone_type=part["zone_type"].map(lambda z: zone_name(str(z), lg) if z else "")
+    part = report.summary[report.summary["level"] == level]
+    if level == "district":
+        part = part.rename(columns={"group": "district"})
+        cols = ["district", "zone_type"]
+    else:
+        part = part.drop(columns=["zone_type"], errors="ignore")
+        part = part.rename(columns={"group": "zone_type"})
+        cols = ["zone_type"]
+    cols += [
+        c
+        for c in (
+            "n_sites",
+            "n_protected_sites",
+            "n_unprotected_sites",
+            "share_sites_protected",
+            "n_zones",
+            "protected_area_km2",
+            "land_area_km2",
+            "share_land_protected",
         )
+        if c in part.columns
+    ]
+    cols += [c for c in part.columns if c.startswith("share_pop_")]
     st.subheader(common.tr(title))
-    st.dataframe(part, hide_index=True, width="stretch")
+    common.show_table(readable(part, lg, columns=cols, sort_zones=level == "zone_type"))
 
 if n_unprot:
-    st.subheader(common.tr("unprotected"))
+    st.subheader(common.tr("unprotected_sites"))
     cols = [c for c in ("name", "kind", "district", "zone_type") if c in sites.columns]
-    st.dataframe(
-        sites.loc[sites["unprotected"].astype(bool), cols],
-        hide_index=True,
-        width="stretch",
-    )
+    common.show_table(readable(sites.loc[sites["unprotected"].astype(bool)], lg, columns=cols))

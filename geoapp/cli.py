@@ -454,7 +454,9 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         }
         table = workflow.compare(region, analyses)
         outdir.mkdir(parents=True, exist_ok=True)
-        export.write_csv(workflow.zones_table(region, analyses), outdir / "zones.csv")
+        export.write_csv(
+            workflow.csv_ready(workflow.zones_table(region, analyses)), outdir / "zones.csv"
+        )
         charts.zone_comparison_chart(table, outdir / "zones.png")
     _print_zones(table)
     seen: dict[str, None] = {}  # every warning once, in order, across the layers

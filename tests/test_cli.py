@@ -111,8 +111,9 @@ def test_summary_rows_add_up(coverage_bundle):
     districts = s[s["level"] == "district"]
     zones = s[s["level"] == "zone_type"]
     for col in [c for c in s.columns if c.startswith("covered_pop") or c in ("pop", "pop_60plus")]:
-        assert math.isclose(districts[col].sum(), region[col], rel_tol=1e-9), col
-        assert math.isclose(zones[col].sum(), region[col], rel_tol=1e-9), col
+        # counts are written as whole numbers: each row may be off by half a resident
+        assert math.isclose(districts[col].sum(), region[col], abs_tol=0.5 * (len(districts) + 1))
+        assert math.isclose(zones[col].sum(), region[col], abs_tol=0.5 * (len(zones) + 1)), col
     # elderly care is minute-based: its columns are named by minutes
     for lab in ("5min", "10min", "15min"):
         assert 0 <= region[f"share_pop_60plus_{lab}"] <= 1

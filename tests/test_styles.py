@@ -27,7 +27,9 @@ def test_names_are_true_for_the_broad_classes():
     # the capital core functional area is only Dongcheng and Xicheng: a fine type
     assert styles.zone_fine_name("capital_core", "zh") == "首都功能核心区"
     assert "首都功能核心区" not in {s.zh for s in styles.ZONE_STYLES.values()}
-    assert styles.zone_name("new_town", "en") == "New town"
+    assert styles.zone_name("new_town", "en") == "New towns"
+    assert styles.zone_name("rural", "en") == "Rural areas"
+    assert styles.zone_name("rural", "zh") == "乡村地区"
     assert styles.zone_name("elsewhere", "zh") == "elsewhere"
     # i18n re-exports the same functions: one source
     assert i18n.zone_name is styles.zone_name and i18n.zone_fine_name is styles.zone_fine_name

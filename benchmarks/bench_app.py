@@ -1,0 +1,160 @@
+"""Time the Streamlit app in a real browser (Debian chromium + Playwright): not a test.
+
+Starts ``streamlit run streamlit_app.py`` on the demo, then prints
+
+* the first map after start (cold: server just started, first visit), and a second
+  visit (warm caches);
+* every control change on the Coverage page (layer, radius, mode, speed, catchments
+  off), a language switch, the Compare page's layer selection and a page switch:
+  time from the click until the script run has finished and the map (where the page
+  has one) has its features again.
+
+Baseline: the figures of issue 11 (first map 8.5 s, layer change 1.4-1.8 s, compare
+layer selection 3.4 s); goals: first map under 5 s, every control change under 1 s.
+Usage: ``python benchmarks/bench_app.py`` (set APP_DIR to time another checkout).
+Figures depend on the machine's load; say so when quoting them.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(os.environ.get("APP_DIR", Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(ROOT / "tests"))
+
+from playwright import sync_api  # noqa: E402
+from test_browser import (  # noqa: E402
+    ARGS,
+    CHROMIUM,
+    _free_port,
+    _map_frame,
+    _wait_healthy,
+)
+
+BASELINE = {"first map (cold)": 8.5, "layer change": 1.8, "compare layer selection": 3.4}
+
+
+def _run_done(page, timeout_s: float = 120.0) -> None:
+    """Wait for the script run a click started to begin (briefly) and to end."""
+    state = """() => { const a = document.querySelector('[data-testid="stApp"]');
+                       return a ? a.getAttribute('data-test-script-state') : null; }"""
+    deadline = time.perf_counter() + 1.5
+    while time.perf_counter() < deadline and page.evaluate(state) != "running":
+        page.wait_for_timeout(20)
+    page.wait_for_function(
+        """() => { const a = document.querySelector('[data-testid="stApp"]');
+                   return !a || a.getAttribute('data-test-script-state') !== 'running'; }""",
+        timeout=timeout_s * 1000,
+    )
+
+
+def _timed(page, label: str, action, with_map: bool = True) -> float:
+    t = time.perf_counter()
+    action()
+    _run_done(page)
+    if with_map:
+        _map_frame(page)
+    dt = time.perf_counter() - t
+    base = BASELINE.get(label)
+    ratio = f"  ({dt / base:.2f}x the issue's {base} s)" if base else ""
+    print(f"{label:32s} {dt:6.2f} s{ratio}", flush=True)
+    return dt
+
+
+def main() -> None:
+    port = _free_port()
+    log = open(os.environ.get("BENCH_LOG", "/tmp/geoapp-bench-app.log"), "w")  # noqa: SIM115
+    t_start = time.perf_counter()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
+         "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
+         "--server.fileWatcherType", "none"],
+        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_healthy(url, proc)
+        print(f"{'server healthy':32s} {time.perf_counter() - t_start:6.2f} s", flush=True)
+        with sync_api.sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+            page = b.new_page(viewport={"width": 1440, "height": 900})
+            t = time.perf_counter()
+            page.goto(url + "/coverage", wait_until="domcontentloaded")
+            _map_frame(page)
+            dt = time.perf_counter() - t
+            print(f"{'first map (cold)':32s} {dt:6.2f} s  ({dt / 8.5:.2f}x the issue's 8.5 s)")
+            page.wait_for_timeout(20_000)  # let the background warm-up finish
+            warm = b.new_page(viewport={"width": 1440, "height": 900})
+            t = time.perf_counter()
+            warm.goto(url + "/coverage", wait_until="domcontentloaded")
+            _map_frame(warm)
+            print(f"{'first map (second visit)':32s} {time.perf_counter() - t:6.2f} s")
+            warm.close()
+            page.reload(wait_until="domcontentloaded")
+            _map_frame(page)
+            page.wait_for_timeout(1000)
+
+            def click_label(text: str):
+                return lambda: page.locator("label", has_text=text).first.click()
+
+            def pick_layer(name: str):
+                def act():
+                    box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first
+                    box.locator('button[aria-label="Open"]').click()
+                    page.get_by_role("option", name=name).first.click()
+
+                return act
+
+            def slider(key: str):
+                def act():
+                    s = page.locator('[data-testid="stSlider"] input[type="range"]').first
+                    s.focus()
+                    s.press(key)
+
+                return act
+
+            _timed(page, "layer change", pick_layer("Community services"))
+            _timed(page, "layer change (back)", pick_layer("Elderly care"))
+            _timed(page, "radius change", slider("Home"))
+            _timed(page, "radius change (back)", slider("End"))
+            _timed(page, "mode: straight line", click_label("Straight line"))
+            _timed(page, "mode: walking network", click_label("Walking network"))
+            _timed(page, "speed: elderly", click_label("Elderly"))
+            _timed(page, "speed: adult", click_label("Adult"))
+            _timed(page, "language: 中文", click_label("中文"))
+            _timed(page, "language: English", click_label("English"))
+            _timed(
+                page,
+                "page switch: Overview",
+                lambda: page.locator('[data-testid="stSidebarNav"] a', has_text="Overview").click(),
+            )
+            _timed(
+                page,
+                "page switch: Compare",
+                lambda: page.locator('[data-testid="stSidebarNav"] a', has_text="Compare").click(),
+                with_map=False,
+            )
+
+            def drop_layer():
+                # remove the last chosen layer (its tag's close button)
+                ms = page.locator('[data-testid="stMultiSelect"]').first
+                ms.locator('[aria-label*="emove"], [role="button"]').last.click()
+
+            _timed(page, "compare layer selection", drop_layer, with_map=False)
+            b.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+if __name__ == "__main__":
+    main()
