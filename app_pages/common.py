@@ -180,13 +180,25 @@ def graph(region_key: str, _region: Region):
     return workflow.get_graph(_region)
 
 
-def coverage_speed() -> float:
-    """Return the walking speed (km/h) chosen on the Coverage page (kept across pages)."""
+#: The speed choices of the Coverage page: the layer's own pace (the default), the
+#: presets, or a custom speed.
+SPEED_CHOICES = ("layer", *SPEEDS, "custom")
+
+
+def coverage_speed(layer_id: str | None = None) -> float | None:
+    """Return the walking speed (km/h) chosen on the Coverage page (kept across pages).
+
+    With "the layer's own pace" chosen: that layer's speed when ``layer_id`` is given,
+    else None (each layer its own).
+    """
     state = st.session_state
-    choice = state.get("_keep_cov_speed", state.get("cov_speed", "adult"))
+    choice = state.get("_keep_cov_speed", state.get("cov_speed", "layer"))
     if choice == "custom":
         return float(state.get("_keep_cov_speed_kmh", state.get("cov_speed_kmh", 4.0)))
-    return float(SPEEDS.get(choice, SPEEDS["adult"]))
+    if choice == "layer" or choice not in SPEEDS:
+        layer = catalog().get(layer_id) if layer_id else None
+        return layer.walk_speed_kmh if layer is not None else None
+    return float(SPEEDS[choice])
 
 
 def coverage_mode(region: Region) -> str:
@@ -494,6 +506,8 @@ def coverage_map(
         radius_m=radius_m,
         mode=mode,
         speed_kmh=speed,
+        search_limit_m=res.meta.get("search_limit_m"),
+        access=res.access,
     )
     return m
 

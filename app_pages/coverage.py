@@ -26,15 +26,17 @@ layer = cat[layer_id]
 modes = ["network", "euclidean"] if has_network else ["euclidean"]
 speed_choice = c4.radio(
     common.tr("speed"),
-    ["adult", "elderly", "custom"],
+    list(common.SPEED_CHOICES),
     format_func=common.formatter("speed_"),
     horizontal=True,
-    **common.keep("cov_speed", "adult", ["adult", "elderly", "custom"]),
+    **common.keep("cov_speed", "layer", list(common.SPEED_CHOICES)),
 )
 if speed_choice == "custom":
     speed = c4.slider(
         common.tr("speed_kmh"), 2.0, 6.0, step=0.1, **common.keep("cov_speed_kmh", 4.0)
     )
+elif speed_choice == "layer":
+    speed = layer.walk_speed_kmh  # the layer's own pace (elderly care: 3.6 km/h)
 else:
     speed = common.SPEEDS[speed_choice]
 speed_k = common.speed_key(layer_id, speed)

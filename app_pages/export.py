@@ -21,7 +21,7 @@ layer_id = st.selectbox(
 )
 # the distance mode, speed and catchments chosen on the Coverage page
 mode = common.coverage_mode(region)
-speed = common.coverage_speed()
+speed = common.coverage_speed(layer_id)
 speed_k = common.speed_key(layer_id, speed)
 with_catch = bool(st.session_state.get("_keep_cov_catch", False)) and mode == "network"
 

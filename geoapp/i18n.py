@@ -148,6 +148,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "mode_euclidean": {"en": "Straight line", "zh": "直线距离"},
     "speed": {"en": "Walking speed", "zh": "步行速度"},
     # the preset speeds themselves are geoapp.coverage.SPEED_PRESETS
+    "speed_layer": {"en": "Layer's own", "zh": "图层默认"},
     "speed_adult": {"en": "Adult", "zh": "成年人"},
     "speed_elderly": {"en": "Elderly", "zh": "老年人"},
     "speed_custom": {"en": "Custom", "zh": "自定义"},
