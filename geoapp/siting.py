@@ -328,6 +328,24 @@ def _lagrangian(
     return bound, best_sol, best, it
 
 
+def _quiet_highs(highspy: Any) -> Any:
+    """Return a new ``highspy.Highs`` without its banner on stdout (the library never prints)."""
+    import sys
+
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to protect
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "w") as null:
+            os.dup2(null.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def _highs_mip(
     cover: csr_array, w: np.ndarray, k: int, start: np.ndarray, time_limit_s: float
 ) -> tuple[np.ndarray | None, float, float, str]:
@@ -354,7 +372,7 @@ def _highs_mip(
     value[nnz_x:] = 1.0
     a_start = np.concatenate([start_x[:-1], nnz_x + np.arange(n_d + 1)]).astype(np.int32)
 
-    h = highspy.Highs()
+    h = _quiet_highs(highspy)
     h.setOptionValue("output_flag", False)
     h.setOptionValue("time_limit", max(0.5, float(time_limit_s)))
     h.setOptionValue("mip_rel_gap", 1e-7)
