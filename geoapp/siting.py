@@ -922,8 +922,10 @@ def site(
     _tick(progress, f"siting: coverage of {len(usable):,} candidates", 0.2)
     cover = network.od_matrix(graph, csnap.take(usable), dsnap.take(open_), target)
     w = w_all[open_]
-    cover_pop = cover @ pop[open_]
-    cover_60 = cover @ pop60[open_]
+    # a stored entry (an explicit 0 m included) means "within reach": use the structure
+    reach = csr_array((np.ones(cover.nnz), cover.indices, cover.indptr), shape=cover.shape)
+    cover_pop = reach @ pop[open_]
+    cover_60 = reach @ pop60[open_]
 
     sol = maximise_coverage(
         cover,
