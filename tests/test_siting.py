@@ -189,14 +189,14 @@ def test_greedy_alone_is_trapped_and_says_so(line, demand):
     )
     # without the MIP the Lagrangian (LP) step still finds left + right here
     assert res.objective == pytest.approx(11.0)
-    sol = siting.maximise_coverage(
-        csr_array(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=float)),
-        np.array([2.5, 3, 3, 2.5]),
-        2,
-        exact=False,
-        lagrangian=False,
-    )
+    cover = csr_array(np.array([[1, 1, 0, 0], [0, 1, 1, 0], [0, 0, 1, 1]], dtype=float))
+    w = np.array([2.5, 3, 3, 2.5])
+    sol = siting.maximise_coverage(cover, w, 2, exact=False, lagrangian=False, local_search=False)
     assert sol.objective == pytest.approx(8.5)  # mid, then one side
+    assert sol.solver == "lazy-greedy"
+    swapped = siting.maximise_coverage(cover, w, 2, exact=False, lagrangian=False)
+    assert swapped.objective == pytest.approx(11.0)  # one swap: mid -> the other side
+    assert swapped.solver == "lazy-greedy+swaps"
     assert sol.bound >= 11.0 - 1e-9  # the greedy bound still covers the optimum
     assert sol.gap == pytest.approx((sol.bound - 8.5) / sol.bound)
 
@@ -376,7 +376,9 @@ def test_exact_and_greedy_against_brute_force(n_c, n_d, k, density, seed):
     exact = siting.maximise_coverage(cover, w, k, exact=True)
     assert exact.objective == pytest.approx(opt)
     assert exact.gap == pytest.approx(0.0, abs=1e-6)
-    greedy = siting.maximise_coverage(cover, w, k, exact=False, lagrangian=False)
+    greedy = siting.maximise_coverage(
+        cover, w, k, exact=False, lagrangian=False, local_search=False
+    )
     # the greedy answer is feasible, below the optimum, and the bound covers the optimum
     assert greedy.objective <= opt + 1e-9
     assert greedy.bound >= opt - 1e-9
