@@ -65,8 +65,9 @@ DEFAULT_DEDUPE_M = 25.0
 DEFAULT_GRID_M = 100.0
 #: Candidates farther than this from every street are dropped (metres).
 DEFAULT_MAX_STREET_M = 200.0
-#: The exact MIP is tried when the reduced instance has at most this many coverage pairs.
-EXACT_MAX_PAIRS = 2_000_000
+#: The exact MIP is tried when the reduced instance has at most this many coverage pairs
+#: plus demand groups (larger ones rarely finish the root LP within a minute here).
+EXACT_MAX_PAIRS = 200_000
 #: Reasons a candidate is left out (``candidates.excluded_reason``).
 EXCLUDED_REASONS = ("heritage_area", "heritage_belt", "far_from_street")
 
