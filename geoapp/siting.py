@@ -359,13 +359,9 @@ def _lagrangian(
                 mu /= 2.0
                 since = 0
         # the iterate's candidates as a solution
-        cols = cover.indices[
-            np.concatenate(
-                [np.arange(cover.indptr[j], cover.indptr[j + 1]) for j in top]
-                or [np.zeros(0, dtype=np.int64)]
-            )
-        ]
-        cnt = np.bincount(cols, minlength=len(w)).astype(np.float64)
+        sel = np.zeros(n)
+        sel[top] = 1.0
+        cnt = cover_t @ sel  # chosen candidates reaching each demand group
         val = float(w[cnt > 0].sum())
         if val > best:
             best, best_sol = val, top.copy()
@@ -569,7 +565,7 @@ def maximise_coverage(
         # leave most of the budget to the exact MIP when it follows
         l_deadline = t0 + 0.35 * time_limit_s if use_mip else deadline
         l_bound, l_sol, l_best, iters = _lagrangian(
-            red, rw, k, best, l_deadline, max_iter=200 if use_mip else 1000
+            red, rw, k, best, l_deadline, max_iter=200 if use_mip else 5000
         )
         meta.update(lagrangian_bound=l_bound, lagrangian_iterations=iters)
         bound = min(bound, l_bound)
