@@ -901,6 +901,62 @@ def write_bundle(
     return {kind: out / name for kind, name in names.items()}
 
 
+def write_siting_bundle(
+    result: Any,
+    region: Region,
+    out_dir: str | os.PathLike[str],
+    *,
+    run_id: str | None = None,
+) -> dict[str, Path]:
+    """Write a :class:`geoapp.siting.SitingResult` as one atomic bundle folder.
+
+    ``sites.geojson``, ``candidates.geojson``, ``summary_before.csv``,
+    ``summary_after.csv`` and ``metadata.json`` (region provenance, the siting
+    parameters, objective, bound, gap, solver and seconds, ``run_id``, ``files``), with
+    the same guarantees as :func:`write_bundle` (the previous bundle stays complete if
+    the run fails; ``out_dir`` must be new, empty or a geoapp bundle).
+    """
+    from geoapp.errors import OutputError, output_error
+
+    out = Path(out_dir)
+    export.check_bundle_target(out)
+    run_id = run_id or export.new_run_id()
+    meta = {
+        **region_meta(region),
+        "command": "site",
+        **result.meta,
+        "objective": result.objective,
+        "bound": result.bound,
+        "gap": result.gap,
+        "solver": result.solver,
+        "seconds": round(result.seconds, 3),
+        "run_id": run_id,
+        "versions": _versions(),
+    }
+    kept = (
+        f"The previous bundle in {out} is unchanged."
+        if export.read_bundle_metadata(out) is not None
+        else "Nothing was written."
+    )
+    names: dict[str, str] = {}
+    try:
+        with export.bundle_folder(out, run_id) as tmp:
+            for name, gdf in (("sites", result.sites), ("candidates", result.candidates)):
+                names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
+            for name in ("summary_before", "summary_after"):
+                names[name] = export.write_csv(getattr(result, name), tmp / f"{name}.csv").name
+            names["metadata"] = export.write_json(
+                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA])},
+                tmp / export.BUNDLE_METADATA,
+            ).name
+    except OutputError as exc:
+        raise OutputError(f"{exc} {kept}") from None
+    except OSError as exc:
+        raise output_error(OSError(exc.errno, exc.strerror), out, kept) from None
+    log.info("wrote siting bundle %s (run %s)", out, run_id)
+    return {kind: out / name for kind, name in names.items()}
+
+
 def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
     """Save a region's layers into one GeoPackage (read back with ``gpkg=``)."""
     layers: dict[str, Any] = dict(region.layers())
