@@ -968,13 +968,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_region_arguments(s)
     s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
     s.add_argument("--mode", choices=["network", "euclidean"], default="network")
-    s.add_argument(
-        "--speed",
-        type=float,
-        default=None,
-        metavar="KMH",
-        help="walking speed for minute-based layers (default: the layer's own)",
-    )
+    add_speed_argument(s)
     s.add_argument(
         "--reach",
         type=float,
@@ -1026,9 +1020,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--year", type=int, help="year of the projection table to use")
     s.add_argument("--mode", choices=["network", "euclidean"], default="network")
-    s.add_argument(
-        "--speed", type=float, metavar="KMH", help="walking speed (default: the layer's)"
-    )
+    add_speed_argument(s)
     s.add_argument("--no-pdf", action="store_true", help="HTML only")
     s.add_argument("--out", required=True, metavar="DIR", help="report folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -1143,9 +1135,7 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="heritage|none",
         help="exclude protected heritage areas and their control belt (default) or nothing",
     )
-    s.add_argument(
-        "--speed", type=float, default=None, metavar="KMH", help="walking speed (minute layers)"
-    )
+    add_speed_argument(s)
     s.add_argument(
         "--time-limit",
         type=float,
