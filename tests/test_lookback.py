@@ -10,6 +10,10 @@ import pandas as pd
 import pytest
 
 from geoapp import cli, lookback, workflow
+from geoapp.catalog import get_layer
+
+# elderly care: 15 minutes at the elderly pace (3.6 km/h), 900 m
+TARGET_M = get_layer("elderly_care").target_m
 
 
 @pytest.fixture(scope="module")
@@ -21,7 +25,7 @@ def pair(tmp_path_factory):
     gaps = gpd.read_file(base / "bundles" / "elderly_care" / "gaps.geojson")
     dem = gpd.read_file(base / "bundles" / "elderly_care" / "demand.geojson")
     gap = gaps.sort_values("rank").iloc[0].geometry
-    inside = dem[dem.within(gap) & (dem["dist_m"].astype(float) > 1000)]
+    inside = dem[dem.within(gap) & (dem["dist_m"].astype(float) > TARGET_M)]
     c = gap.centroid
     d2 = (inside.geometry.x - c.x) ** 2 + (inside.geometry.y - c.y) ** 2  # ranking only
     p = inside.geometry.iloc[int(np.argmin(d2.to_numpy()))]
@@ -56,7 +60,8 @@ def test_diff_shows_the_new_facility_gain_and_nothing_else(pair):
     assert d.gained > 0 and d.lost == 0
     assert (d.points["change"] == "gained").all()
     assert (d.points["facility_after"] == new_id).all()
-    assert (d.points["dist_after_m"] <= 1000).all() and (d.points["dist_before_m"] > 1000).all()
+    assert (d.points["dist_after_m"] <= TARGET_M).all()
+    assert (d.points["dist_before_m"] > TARGET_M).all()
 
     # every other demand point is exactly as before; the others only got closer to the new home
     a = gpd.read_file(base / "bundles" / "elderly_care" / "demand.geojson").set_index("demand_id")

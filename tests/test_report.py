@@ -193,8 +193,8 @@ def test_report_figures_equal_the_bundle(reports, lang):
         row = districts.loc[attrs["data-district"]]
         numbers = [float(v) for v in vals if v not in (None, "", "nan")]
         # residents 60+ and the share at 300 / 500 / 1000 m, as in summary.csv
-        expect = [row["pop_60plus"], row["share_pop_60plus_300"], row["share_pop_60plus_500"],
-                  row["share_pop_60plus_1000"]]  # fmt: skip
+        expect = [row["pop_60plus"], row["share_pop_60plus_5min"], row["share_pop_60plus_10min"],
+                  row["share_pop_60plus_15min"]]  # fmt: skip
         assert numbers == pytest.approx(expect, rel=1e-12)
     # the league table is ranked by the share at the target
     shares = [float(v[5]) for _, v in rows]  # rank, district, 60+, 300, 500, 1000 m

@@ -526,7 +526,7 @@ def test_cli_on_the_demo(tmp_path):
     assert not shapely.intersects(sites.geometry.to_numpy(), belts).any()
     before = pd.read_csv(out / "summary_before.csv")
     after = pd.read_csv(out / "summary_after.csv")
-    col = "covered_pop_60plus_1000"
+    col = "covered_pop_60plus_15min"  # the target of the minute-based layer
     gain = (
         after.loc[after.level == "region", col].item()
         - before.loc[before.level == "region", col].item()

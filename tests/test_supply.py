@@ -77,8 +77,14 @@ def graph():
 @pytest.fixture(scope="module")
 def layer():
     base = load_catalog()["elderly_care"]
+    # a metre-based version of the shipped (minute-based) layer, for hand-worked reaches
     return replace(
-        base, target_m=120.0, radii_m=(120.0,), capacity={"unit": "beds", "per_1000": 40}
+        base,
+        minutes=(),
+        target_min=None,
+        target_m=120.0,
+        radii_m=(120.0,),
+        capacity={"unit": "beds", "per_1000": 40},
     )
 
 

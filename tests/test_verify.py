@@ -49,13 +49,13 @@ def test_edited_indicator_fails(built, tmp_path):
     path = copy / "bundles" / "elderly_care" / "summary.csv"
     s = pd.read_csv(path, encoding="utf-8-sig")
     row = s.index[(s["level"] == "district")][0]
-    s.loc[row, "share_pop_60plus_1000"] = s.loc[row, "share_pop_60plus_1000"] * 0.9 + 0.01
+    s.loc[row, "share_pop_60plus_15min"] = s.loc[row, "share_pop_60plus_15min"] * 0.9 + 0.01
     s.to_csv(path, index=False, encoding="utf-8-sig")
     res = verify.verify(copy)
     assert not res.ok
     assert len(res.differences) == 1, res.differences
     d = res.differences[0]
-    assert "summary.csv" in d and "share_pop_60plus_1000" in d and str(s.loc[row, "group"]) in d
+    assert "summary.csv" in d and "share_pop_60plus_15min" in d and str(s.loc[row, "group"]) in d
 
 
 def test_edited_compliance_fails(built, tmp_path):
