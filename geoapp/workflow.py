@@ -68,6 +68,7 @@ def load_region(
     population: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     facility_max_street_m: float = 500.0,
+    region_cache: bool | None = None,
 ) -> Region:
     """Load a study region from one source and optional user files.
 
@@ -103,6 +104,10 @@ def load_region(
     population
         A population GeoTIFF (WorldPop, GHS-POP ...) used as the demand source
         (``Region.population_raster``, read by :func:`prepare_demand`).
+    region_cache
+        Reuse the parsed ``osm`` extract from the parsed-region cache
+        (:func:`geoapp.sources.osm_file.read_osm_file`, keyed by the file's SHA-256
+        and the catalog); None: on unless ``$GEOAPP_REGION_CACHE`` is ``0``.
     """
     from geoapp.sources import boundaries as _bnd
 
@@ -121,7 +126,11 @@ def load_region(
     elif source == "osm":
         from geoapp.sources.osm_file import read_osm_file
 
-        region = read_osm_file(osm, catalog=catalog, admin_level=admin_level)
+        if region_cache is None:
+            region_cache = os.environ.get("GEOAPP_REGION_CACHE", "1").lower() not in (
+                "0", "false", "no", "off"
+            )  # fmt: skip
+        region = read_osm_file(osm, catalog=catalog, admin_level=admin_level, cache=region_cache)
     elif source == "place":
         from geoapp.sources.osm_online import fetch_place
 
