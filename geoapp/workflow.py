@@ -731,6 +731,7 @@ def write_bundle(
     gpkg: bool = True,
     zones_table: pd.DataFrame | None = None,
     run_id: str | None = None,
+    parquet: bool = False,
 ) -> dict[str, Path]:
     """Write one layer's results as a bundle of files for QGIS and reports.
 
@@ -751,6 +752,11 @@ def write_bundle(
     ----------
     run_id
         Identifier of this run; default a new one (:func:`geoapp.export.new_run_id`).
+    parquet
+        Also write ``facilities``, ``demand``, ``catchments``, ``gaps`` and ``hexes``
+        as GeoParquet (``*.parquet``, full detail). ``catchments.geojson`` is
+        simplified (5 m) when the catchments hold over 200,000 vertices; the
+        GeoPackage and GeoParquet keep every vertex.
 
     Returns
     -------
@@ -821,7 +827,16 @@ def write_bundle(
     try:
         with export.bundle_folder(out, run_id) as tmp:
             for name, gdf in frames.items():
+                if name == "catchments" and len(gdf):
+                    gdf = export.simplified_for_web(
+                        gdf, 5.0, max_vertices=200_000, coverage_by="radius_m"
+                    )
                 names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
+            if parquet:
+                for name, gdf in {**frames, "hexes": analysis.hexes}.items():
+                    if gdf is not None:
+                        path = tmp / f"{name}.parquet"
+                        names[f"{name}_parquet"] = export.write_parquet(gdf, path).name
             names["summary"] = export.write_csv(analysis.summary, tmp / "summary.csv").name
             if zones_table is not None:
                 names["zones"] = export.write_csv(zones_table, tmp / "zones.csv").name
