@@ -165,13 +165,14 @@ class _Stages:
     def start(self, name: str) -> None:
         self.stop()
         _reset_peak()
-        self.name, self.t0 = name, time.perf_counter()
+        self.name, self.t0, self.c0 = name, time.perf_counter(), time.process_time()
 
     def stop(self) -> None:
         if self.name is None:
             return
-        row = self.rows.setdefault(self.name, {"s": 0.0, "peak_mb": 0.0})
+        row = self.rows.setdefault(self.name, {"s": 0.0, "cpu_s": 0.0, "peak_mb": 0.0})
         row["s"] += time.perf_counter() - self.t0
+        row["cpu_s"] += time.process_time() - self.c0
         row["peak_mb"] = max(row["peak_mb"], _status("VmHWM") / 2**20)
         self.name = None
 
@@ -274,7 +275,7 @@ def _print_run(label: str, res: dict, base: dict | None) -> None:
         f"{c['demand_points']:,} demand points, {c['facilities']:,} facilities, "
         f"{c['catchment_rows']:,} catchment rows"
     )
-    head = f"{'stage':<11} | {'time':>8} | {'peak RSS':>9}" + (
+    head = f"{'stage':<11} | {'time':>8} | {'CPU':>8} | {'peak RSS':>9}" + (
         f" | {'baseline':>8} | {'ratio':>7}" if base else ""
     )
     print(head)
@@ -283,13 +284,14 @@ def _print_run(label: str, res: dict, base: dict | None) -> None:
         r = res["stages"].get(st)
         if r is None:
             continue
-        line = f"{st:<11} | {r['s']:>7.2f}s | {r['peak_mb']:>6,.0f} MB"
+        line = f"{st:<11} | {r['s']:>7.2f}s | {r.get('cpu_s', float('nan')):>7.2f}s | {r['peak_mb']:>6,.0f} MB"
         if base and st in base["stages"]:
             b = base["stages"][st]["s"]
             line += f" | {b:>7.2f}s | {b / max(r['s'], 1e-9):>6.1f}x"
         print(line)
+    cpu = sum(res["stages"][st].get("cpu_s", 0.0) for st in STAGES[:-1] if st in res["stages"])
     line = (
-        f"{'end to end':<11} | {res['end_to_end_s']:>7.2f}s | {res['peak_mb']:>6,.0f} MB"
+        f"{'end to end':<11} | {res['end_to_end_s']:>7.2f}s | {cpu:>7.2f}s | {res['peak_mb']:>6,.0f} MB"
         "  (read to written bundle, map excluded)"
     )
     if base:
@@ -375,6 +377,11 @@ def main(argv: list[str] | None = None) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     code = Path(__file__).resolve().parent.parent
     print(f"geoapp from {code}" + (f"; baseline geoapp from {a.baseline}" if a.baseline else ""))
+    print(
+        "load average at start: {:.1f} {:.1f} {:.1f} on {} cores".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
     results: dict[str, dict] = {}
     for size in a.sizes.split(","):
         nx, ny = parse_size(size)

@@ -1446,8 +1446,7 @@ def catchments(
     distance transform (with nearest-sample indices) gives each cell its distance to
     the nearest reached street and that street's facility, and the cells within
     ``buffer_m`` are contoured per facility in its own window (see
-    ``_partition_geoms``) and simplified as a coverage, so shared borders stay
-    shared. Radii are nested: a spot in F's catchment at a smaller radius stays F's
+    ``_partition_geoms``), so that neighbours share their border vertex for vertex. Radii are nested: a spot in F's catchment at a smaller radius stays F's
     at the larger ones. Outlines are within about ``cell_m`` of the exact buffered
     union, as below.
 
@@ -1724,8 +1723,6 @@ def _partition_geoms(
     # the nearest sample of a cell is written last, so it names the cell
     order = np.argsort(-sd, kind="stable")
     col, row, sd, slab = col[order], row[order], sd[order], slab[order]
-    xs = lo[0] + np.arange(shape[1]) * cell
-    ys = lo[1] + np.arange(shape[0]) * cell
     label_grid = np.empty(shape, dtype=np.int32)
     ring_xy: list[np.ndarray] = []
     ring_poly: list[np.ndarray] = []
@@ -1762,13 +1759,13 @@ def _partition_geoms(
             dw = dist_c[r0:r1, c0:c1] + jit
             own = lab[r0:r1, c0:c1] == l_i
             field_ = np.where(own | (dw > b), dw - b, b - dw)
-            gen = contourpy.contour_generator(
-                xs[c0:c1], ys[r0:r1], field_, fill_type=contourpy.FillType.OuterOffset
-            )
+            # contoured in cell indices (no coordinate grids to build), placed after
+            gen = contourpy.contour_generator(z=field_, fill_type=contourpy.FillType.OuterOffset)
             points, offsets = gen.filled(-2.0 * b - 1.0, 0.0)
             group = int(fok[l_i]) * nr + r_i
+            origin = (lo[0] + c0 * cell, lo[1] + r0 * cell)
             for pts_, offs in zip(points, offsets, strict=True):
-                ring_xy.append(pts_)
+                ring_xy.append(pts_ * cell + origin)
                 ring_poly.append(np.repeat(np.arange(len(offs) - 1), np.diff(offs)))
                 poly_group.append(group)
         del dist_c
@@ -1781,15 +1778,8 @@ def _partition_geoms(
     rings = shapely.linearrings(np.concatenate(ring_xy), indices=ring_ids)
     polys = shapely.polygons(rings, indices=np.repeat(np.arange(len(poly_group)), n_rings_per_poly))
     grp = np.asarray(poly_group, dtype=np.int64)
-    # contours step at every grid cell: simplified as one coverage per radius, so the
-    # borders that neighbours share stay shared
-    radius_of = grp % nr
-    for r_i in range(nr):
-        m = radius_of == r_i
-        if m.any():
-            # shared vertices are equal only to ~1e-9 m: snap them to 1 mm first
-            snapped = shapely.set_precision(polys[m], 1e-3)
-            polys[m] = shapely.coverage_simplify(snapped, cell / 4, simplify_boundary=True)
+    # not simplified here: neighbours share their border vertex for vertex (to ~1e-9
+    # m); light copies are simplified as a coverage (geoapp.export.simplified_for_web)
     keep = ~shapely.is_empty(polys)
     polys, grp = polys[keep], grp[keep]
     order = np.argsort(grp, kind="stable")
