@@ -114,11 +114,37 @@ def geojson_dict(gdf: gpd.GeoDataFrame, meta: Mapping[str, Any] | None = None) -
 def write_geojson(
     gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None
 ) -> Path:
-    """Write ``gdf`` as RFC 7946 GeoJSON, atomically; return the path."""
-    text = json.dumps(
-        geojson_dict(gdf, meta), ensure_ascii=False, separators=(",", ":"), allow_nan=False
-    )
-    return _atomic.write_text(path, text)
+    """Write ``gdf`` as RFC 7946 GeoJSON, atomically; return the path.
+
+    The same document as ``json.dumps(geojson_dict(gdf, meta))``, but each geometry
+    goes straight from GEOS's GeoJSON writer into the text (no Python objects per
+    coordinate), which matters for city-sized layers.
+    """
+    clean = _clean_geometry(gdf)
+    geoms = shapely.to_geojson(clean.geometry.to_numpy())
+    props = clean.drop(columns=clean.geometry.name)
+    cols = list(props.columns)
+    records = props.astype(object).to_numpy()
+
+    def dumps(obj: Any) -> str:
+        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+    parts = ['{"type":"FeatureCollection","features":[']
+    for i, (row, g) in enumerate(zip(records, geoms, strict=True)):
+        properties = dumps({c: _jsonable(v) for c, v in zip(cols, row, strict=True)})
+        parts.append(
+            f'{"," if i else ""}{{"type":"Feature","properties":{properties},'
+            f'"geometry":{g if g is not None else "null"}}}'
+        )
+    parts.append("]")
+    if len(clean):
+        b = clean.total_bounds
+        if np.isfinite(b).all():
+            parts.append(',"bbox":' + dumps([round(float(x), COORD_DECIMALS) for x in b]))
+    if meta:
+        parts.append(',"geoapp":' + dumps(_jsonable(dict(meta))))
+    parts.append("}")
+    return _atomic.write_text(path, "".join(parts))
 
 
 def _gpkg_ready(df: pd.DataFrame) -> pd.DataFrame:
