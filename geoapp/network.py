@@ -1649,8 +1649,9 @@ def _sample_labels(
     )
     dn = dist[:n]
     lab = np.where(src[:n] >= 0, src[:n] - n, -1)
-    reached = np.flatnonzero((dn[graph.u_idx] <= rmax) | (dn[graph.v_idx] <= rmax))
-    edges = np.union1d(reached, fac.edge)
+    take = (dn[graph.u_idx] <= rmax) | (dn[graph.v_idx] <= rmax)
+    take[fac.edge] = True  # the facilities' own edges
+    edges = np.flatnonzero(take)
     start, count, pos, xy = _edge_samples(graph, edges, step)
     owner = np.repeat(np.arange(len(edges)), count)
     e = edges[owner]
