@@ -755,7 +755,8 @@ def write_bundle(
     parquet
         Also write ``facilities``, ``demand``, ``catchments``, ``gaps`` and ``hexes``
         as GeoParquet (``*.parquet``, full detail). ``catchments.geojson`` is
-        simplified (5 m) when the catchments hold over 200,000 vertices; the
+        simplified (5 m; as a coverage up to 500,000 vertices) when the catchments
+        hold over 200,000 vertices; the
         GeoPackage and GeoParquet keep every vertex.
 
     Returns

@@ -98,3 +98,14 @@ def test_bundle_with_parquet(demo_bundle):
     assert len(gpkg) == len(catch)
     # the bundle can be replaced by the next run
     export.check_bundle_target(out)
+
+
+def test_simplified_for_web_large_frames_geometry_by_geometry():
+    tiles = _wiggly_tiles()
+    out = export.simplified_for_web(tiles, 5.0, coverage_by="radius_m", max_coverage_vertices=10)
+    after = shapely.get_num_coordinates(out.geometry.to_numpy()).sum()
+    assert after < 100
+    a, b = out.to_crs(CRS).geometry
+    # each tile on its own: the shared border may part by up to the tolerance
+    assert a.intersection(b).area < 5.0 * 1000
+    assert shapely.union_all([a, b]).area == pytest.approx(1e6, rel=0.01)
