@@ -312,7 +312,9 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
             with_catchments=not args.no_catchments,
             progress=progress,
         )
-        paths = workflow.write_bundle(result, region, args.out, html_map=not args.no_map)
+        paths = workflow.write_bundle(
+            result, region, args.out, html_map=not args.no_map, parquet=args.parquet
+        )
     _print_summary(result)
     _print_assumptions(result.meta, result.warnings)
     _say(f"Wrote {len(paths)} files to {args.out} in {time.perf_counter() - t0:.1f} s")
@@ -924,7 +926,12 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument(
         "--no-catchments",
         action="store_true",
-        help="skip catchment polygons (the slowest step on large regions)",
+        help="skip catchment polygons",
+    )
+    s.add_argument(
+        "--parquet",
+        action="store_true",
+        help="also write every layer as GeoParquet (full detail; *.parquet)",
     )
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -603,12 +603,16 @@ def catchments(
     cell_m: float = 5.0,
     max_batch_values: int = 20_000_000,
     facilities_snap: Snapped | None = None,
+    overlapping: bool = False,
 ) -> gpd.GeoDataFrame:
     """Network service area of each facility at each radius, and the population it serves.
 
     The polygons are :func:`geoapp.network.catchments` (reached streets buffered by
     ``buffer_m``, holes where no reached street passes); this adds the facility ids,
-    the layer and the residents each facility serves.
+    the layer and the residents each facility serves. By default a catchment is the
+    area whose NEAREST facility is this one, within the radius (the catchments of one
+    radius partition the reached area, and ``pop_served`` counts the residents in
+    it); ``overlapping=True`` gives each facility's full, overlapping service area.
 
     Parameters
     ----------
@@ -629,6 +633,9 @@ def catchments(
     facilities_snap
         ``geoapp.network.snap(graph, facilities)`` when already computed; None snaps
         here (same answers).
+    overlapping
+        As for :func:`geoapp.network.catchments`: False (default) nearest-facility
+        catchments in one pass; True each facility's own service area.
 
     Returns
     -------
@@ -652,6 +659,7 @@ def catchments(
         buffer_m=buffer_m,
         cell_m=cell_m,
         max_batch_values=max_batch_values,
+        overlapping=overlapping,
     )
     radii = sorted(float(r) for r in radii_m)
     ids = facility_ids(facilities)

@@ -17,7 +17,8 @@ Public API (everything else is private):
   node per facility. :func:`nearest_facility` does the same for frames.
 * :func:`od_matrix`: every origin-destination pair within a bound, as a sparse
   ``csr_array`` of metres (explicit zeros are real zero distances).
-* :func:`catchments`: each facility's service-area polygon per radius.
+* :func:`catchments`: each facility's service-area polygon per radius (by default
+  the area whose nearest facility it is, from one multi-source pass).
 * :func:`euclidean_nearest`, :func:`node_distances`, :func:`snap_nodes`.
 
 Every distance is in metres in :attr:`WalkGraph.crs` and includes the access legs of
@@ -1377,14 +1378,26 @@ def catchments(
     buffer_m: float = 40.0,
     cell_m: float = 5.0,
     max_batch_values: int = 20_000_000,
+    overlapping: bool = False,
+    max_cells: int = 20_000_000,
 ) -> gpd.GeoDataFrame:
     """Network service area of each facility at each radius.
 
-    The service area is the union of every street stretch reachable within the radius
-    (whole edges, the reached part of an edge where the radius ends midway, and the
-    facility's own edge on both sides of it), each buffered by ``buffer_m``: blocks that
-    no reached street passes through stay holes, unlike a convex hull. Distances include
-    the facility's off-network access leg, as in :func:`nearest`.
+    By default a catchment is **the area whose nearest facility is F, within reach
+    R**: every street stretch (whole edges, and the part of an edge up to where it
+    tips to another facility or the radius ends) is labelled with its nearest facility
+    in ONE bounded multi-source Dijkstra pass, the labelled stretches reached within R
+    are buffered by ``buffer_m``, and every spot of the buffer goes to the facility of
+    the nearest reached street. The catchments of one radius therefore partition the
+    reached area (no two overlap) and their union is the area within R of some
+    facility; blocks that no reached street passes through stay holes.
+
+    With ``overlapping=True`` each facility instead gets its full service area (the
+    streets IT reaches within R, whether or not another facility is nearer), computed
+    per facility on a grid bounded to its own neighbourhood; these overlap where
+    facilities' reaches do and cost one search and one grid per facility.
+
+    Distances include the facility's off-network access leg, as in :func:`nearest`.
 
     Parameters
     ----------
@@ -1400,8 +1413,15 @@ def catchments(
     cell_m
         Resolution of the union, metres (see Notes).
     max_batch_values
-        Memory cap: facilities are processed in batches so that one batch's distance
-        table holds at most about this many float64 values.
+        Memory cap of ``overlapping=True``: facilities are processed in batches so
+        that one batch's distance table holds at most about this many float64 values.
+    overlapping
+        False (default): nearest-facility catchments (a partition, one pass).
+        True: each facility's own, overlapping service area.
+    max_cells
+        Memory cap of the default method: the grid covering every reached street
+        holds at most this many cells; a larger region is gridded coarser than
+        ``cell_m`` (logged).
 
     Returns
     -------
@@ -1419,8 +1439,20 @@ def catchments(
 
     Notes
     -----
-    One bounded multi-source Dijkstra call (per batch of facilities) gives each
-    facility's distance to every node; the reached streets are sampled every
+    Default method: one bounded multi-source Dijkstra (``min_only``, one virtual
+    source per facility) labels every node with its nearest facility; the streets are
+    sampled every ``cell_m`` metres, each sample taking the nearer of its edge's two
+    ends (or the facility itself on the facility's own edge). Per radius, the reached
+    samples are burnt into one grid over the whole region, one exact Euclidean
+    distance transform (with nearest-sample indices) gives each cell its distance to
+    the nearest reached street and that street's facility, and the cells within
+    ``buffer_m`` are contoured per facility in its own window (see
+    ``_partition_geoms``), so that neighbours share their border vertex for vertex. Radii are nested: a spot in F's catchment at a smaller radius stays F's
+    at the larger ones. Outlines are within about ``cell_m`` of the exact buffered
+    union, as below.
+
+    ``overlapping=True``: one bounded multi-source Dijkstra call (per batch of
+    facilities) gives each facility's distance to every node; the reached streets are sampled every
     ``cell_m`` metres with their network distance. Buffering and unioning thousands of
     street segments per facility with GEOS takes minutes on a city, so the union is
     computed on a ``cell_m`` grid instead: the exact Euclidean distance transform of
@@ -1437,8 +1469,10 @@ def catchments(
     nr = len(radii)
     geoms_out = np.full(k * nr, None, dtype=object)
     fok = np.flatnonzero(fsnap.valid)
-    if len(fok):
+    if len(fok) and overlapping:
         _catchment_geoms(graph, fsnap, fok, radii, buffer_m, cell_m, max_batch_values, geoms_out)
+    elif len(fok):
+        _partition_geoms(graph, fsnap, fok, radii, buffer_m, cell_m, max_cells, geoms_out)
     empty = shapely.is_missing(geoms_out)
     geoms_out[empty] = shapely.Polygon()
     frame = pd.DataFrame(
@@ -1593,6 +1627,169 @@ def _catchment_geoms(
     multi = shapely.multipolygons(polys[order], indices=np.searchsorted(uniq, groups[order]))
     single = np.diff(np.r_[first, len(order)]) == 1
     out = np.where(single, polys[order][first], multi)
+    bad = ~shapely.is_valid(out)
+    if bad.any():
+        out[bad] = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)
+    geoms_out[uniq] = out
+
+
+def _sample_labels(
+    graph: WalkGraph, fac: Snapped, rmax: float, step: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Sample the streets within ``rmax`` of any facility, each with its nearest facility.
+
+    Returns ``(xy, dist_m, label)`` of the samples with ``dist_m <= rmax``; ``label`` is
+    the position in ``fac``. One bounded multi-source Dijkstra labels the nodes; a
+    sample takes the nearer of its edge's ends, or a facility on the same edge when
+    that is nearer straight along the edge.
+    """
+    n = graph.n_nodes
+    aug, sources = _augmented(graph, fac)
+    dist, _, src = dijkstra(
+        aug, directed=True, indices=sources, min_only=True, limit=rmax, return_predecessors=True
+    )
+    dn = dist[:n]
+    lab = np.where(src[:n] >= 0, src[:n] - n, -1)
+    take = (dn[graph.u_idx] <= rmax) | (dn[graph.v_idx] <= rmax)
+    take[fac.edge] = True  # the facilities' own edges
+    edges = np.flatnonzero(take)
+    start, count, pos, xy = _edge_samples(graph, edges, step)
+    owner = np.repeat(np.arange(len(edges)), count)
+    e = edges[owner]
+    via_u = dn[graph.u_idx[e]] + pos
+    via_v = dn[graph.v_idx[e]] + (graph.length_m[e] - pos)
+    d = np.minimum(via_u, via_v)
+    label = np.where(via_u <= via_v, lab[graph.u_idx[e]], lab[graph.v_idx[e]])
+    # facilities on their own edge: straight along it (several per edge: the nearest)
+    f_slot = np.searchsorted(edges, fac.edge)
+    f_owner, f_sample = _expand(start[f_slot], count[f_slot])
+    direct = fac.access_m[f_owner] + np.abs(pos[f_sample] - fac.along_m[f_owner])
+    order = np.lexsort((direct, f_sample))
+    f_sample, direct, f_owner = f_sample[order], direct[order], f_owner[order]
+    first = np.r_[True, f_sample[1:] != f_sample[:-1]]
+    f_sample, direct, f_owner = f_sample[first], direct[first], f_owner[first]
+    better = direct < d[f_sample]
+    d[f_sample[better]] = direct[better]
+    label[f_sample[better]] = f_owner[better]
+    keep = (d <= rmax) & (label >= 0)
+    return xy[keep], d[keep], label[keep]
+
+
+def _partition_geoms(
+    graph: WalkGraph,
+    fsnap: Snapped,
+    fok: np.ndarray,
+    radii: list[float],
+    buffer_m: float,
+    cell_m: float,
+    max_cells: int,
+    geoms_out: np.ndarray,
+) -> None:
+    """Fill ``geoms_out[f * len(radii) + i]`` with facility ``f``'s nearest-facility area.
+
+    Per radius: one distance transform (with nearest-sample indices) over the grid of
+    the whole region gives each cell its distance ``d`` to the nearest reached street
+    sample and that sample's facility. Each facility's area is then contoured in its
+    own window on the field ``d - buffer`` (own cells, and every cell beyond the
+    buffer) / ``buffer - d`` (cells of other facilities within the buffer), whose zero
+    line is the buffer's outline outside and, between two facilities, the same line
+    seen from both sides (linear interpolation is symmetric), so neighbours share
+    their border.
+    """
+    from scipy.ndimage import distance_transform_edt, find_objects
+
+    nr = len(radii)
+    fac = fsnap.take(fok)
+    sxy, sd, slab = _sample_labels(graph, fac, radii[-1], cell_m)
+    if len(sxy) == 0:
+        return
+    b = float(buffer_m)
+    cell = float(cell_m)
+    pad = b + 3 * cell
+    lo = sxy.min(axis=0) - pad
+    span = sxy.max(axis=0) + pad - lo
+    if (span[0] / cell + 1) * (span[1] / cell + 1) > max_cells:
+        cell = float(np.sqrt(span[0] * span[1] / max_cells)) * 1.01
+        log.info(
+            "catchments: %.1f x %.1f km of reached streets; gridded at %.1f m instead of "
+            "%.1f m (max_cells=%d)",
+            span[0] / 1e3,
+            span[1] / 1e3,
+            cell,
+            cell_m,
+            max_cells,
+        )
+    shape = (int(np.floor(span[1] / cell)) + 1, int(np.floor(span[0] / cell)) + 1)
+    col = np.clip(np.rint((sxy[:, 0] - lo[0]) / cell).astype(np.int64), 0, shape[1] - 1)
+    row = np.clip(np.rint((sxy[:, 1] - lo[1]) / cell).astype(np.int64), 0, shape[0] - 1)
+    # the nearest sample of a cell is written last, so it names the cell
+    order = np.argsort(-sd, kind="stable")
+    col, row, sd, slab = col[order], row[order], sd[order], slab[order]
+    label_grid = np.empty(shape, dtype=np.int32)
+    ring_xy: list[np.ndarray] = []
+    ring_poly: list[np.ndarray] = []
+    poly_group: list[int] = []
+    prev_lab: np.ndarray | None = None
+    for r_i, r in enumerate(radii):
+        sel = sd <= r
+        if not sel.any():
+            continue
+        free = np.ones(shape, dtype=bool)
+        free[row[sel], col[sel]] = False
+        label_grid.fill(-1)
+        label_grid[row[sel], col[sel]] = slab[sel]
+        dist_c, (ir, ic) = distance_transform_edt(free, return_indices=True)
+        del free
+        dist_c *= cell
+        lab = label_grid[ir, ic]
+        del ir, ic
+        lab[dist_c > b] = -1
+        if prev_lab is not None:
+            # nested radii: a spot keeps the facility it had at the smaller radius (a
+            # street reached only farther out may be nearer to it as the crow flies)
+            np.copyto(lab, prev_lab, where=prev_lab >= 0)
+        prev_lab = lab
+        for l_i, win in enumerate(find_objects(lab + 1)):
+            if win is None:
+                continue
+            r0, r1 = max(win[0].start - 1, 0), min(win[0].stop + 1, shape[0])
+            c0, c1 = max(win[1].start - 1, 0), min(win[1].stop + 1, shape[1])
+            # a tiny deterministic jitter per cell breaks the exact ties of lattice
+            # distances, so a saddle quad goes to the same side in both fields
+            jit = ((np.arange(r0, r1)[:, None] * 7919 + np.arange(c0, c1)[None, :] * 104729)
+                   % 1009) * (cell * 1e-9)  # fmt: skip
+            dw = dist_c[r0:r1, c0:c1] + jit
+            own = lab[r0:r1, c0:c1] == l_i
+            field_ = np.where(own | (dw > b), dw - b, b - dw)
+            # contoured in cell indices (no coordinate grids to build), placed after
+            gen = contourpy.contour_generator(z=field_, fill_type=contourpy.FillType.OuterOffset)
+            points, offsets = gen.filled(-2.0 * b - 1.0, 0.0)
+            group = int(fok[l_i]) * nr + r_i
+            origin = (lo[0] + c0 * cell, lo[1] + r0 * cell)
+            for pts_, offs in zip(points, offsets, strict=True):
+                ring_xy.append(pts_ * cell + origin)
+                ring_poly.append(np.repeat(np.arange(len(offs) - 1), np.diff(offs)))
+                poly_group.append(group)
+        del dist_c
+    if not ring_xy:
+        return
+    # assemble every ring, polygon and multipolygon in three vectorised calls
+    n_rings_per_poly = np.array([r.max() + 1 for r in ring_poly], dtype=np.int64)
+    ring_base = np.cumsum(n_rings_per_poly) - n_rings_per_poly
+    ring_ids = np.concatenate([r + b_ for r, b_ in zip(ring_poly, ring_base, strict=True)])
+    rings = shapely.linearrings(np.concatenate(ring_xy), indices=ring_ids)
+    polys = shapely.polygons(rings, indices=np.repeat(np.arange(len(poly_group)), n_rings_per_poly))
+    grp = np.asarray(poly_group, dtype=np.int64)
+    # not simplified here: neighbours share their border vertex for vertex (to ~1e-9
+    # m); light copies are simplified as a coverage (geoapp.export.simplified_for_web)
+    keep = ~shapely.is_empty(polys)
+    polys, grp = polys[keep], grp[keep]
+    order = np.argsort(grp, kind="stable")
+    polys, grp = polys[order], grp[order]
+    uniq, first = np.unique(grp, return_index=True)
+    multi = shapely.multipolygons(polys, indices=np.searchsorted(uniq, grp))
+    single = np.diff(np.r_[first, len(grp)]) == 1
+    out = np.where(single, polys[first], multi)
     bad = ~shapely.is_valid(out)
     if bad.any():
         out[bad] = shapely.make_valid(out[bad], method="structure", keep_collapsed=False)

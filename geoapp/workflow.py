@@ -69,6 +69,7 @@ def load_region(
     population: str | os.PathLike[str] | None = None,
     progress: Progress | None = None,
     facility_max_street_m: float = 500.0,
+    region_cache: bool | None = None,
 ) -> Region:
     """Load a study region from one source and optional user files.
 
@@ -104,6 +105,10 @@ def load_region(
     population
         A population GeoTIFF (WorldPop, GHS-POP ...) used as the demand source
         (``Region.population_raster``, read by :func:`prepare_demand`).
+    region_cache
+        Reuse the parsed ``osm`` extract from the parsed-region cache
+        (:func:`geoapp.sources.osm_file.read_osm_file`, keyed by the file's SHA-256
+        and the catalog); None: on unless ``$GEOAPP_REGION_CACHE`` is ``0``.
     """
     from geoapp.sources import boundaries as _bnd
 
@@ -122,7 +127,11 @@ def load_region(
     elif source == "osm":
         from geoapp.sources.osm_file import read_osm_file
 
-        region = read_osm_file(osm, catalog=catalog, admin_level=admin_level)
+        if region_cache is None:
+            region_cache = os.environ.get("GEOAPP_REGION_CACHE", "1").lower() not in (
+                "0", "false", "no", "off"
+            )  # fmt: skip
+        region = read_osm_file(osm, catalog=catalog, admin_level=admin_level, cache=region_cache)
     elif source == "place":
         from geoapp.sources.osm_online import fetch_place
 
@@ -773,6 +782,7 @@ def write_bundle(
     zones_table: pd.DataFrame | None = None,
     run_id: str | None = None,
     strip_paths: bool = False,
+    parquet: bool = False,
 ) -> dict[str, Path]:
     """Write one layer's results as a bundle of files for QGIS and reports.
 
@@ -797,6 +807,12 @@ def write_bundle(
         Reduce the file paths in the metadata (layer file, profile file, extract) to
         file names: for bundles served to others (the app), which must not show the
         server's folders. The CLI keeps full paths (the user's own provenance).
+    parquet
+        Also write ``facilities``, ``demand``, ``catchments``, ``gaps`` and ``hexes``
+        as GeoParquet (``*.parquet``, full detail). ``catchments.geojson`` is
+        simplified (5 m; as a coverage up to 500,000 vertices) when the catchments
+        hold over 200,000 vertices; the
+        GeoPackage and GeoParquet keep every vertex.
 
     Returns
     -------
@@ -869,7 +885,16 @@ def write_bundle(
     try:
         with export.bundle_folder(out, run_id) as tmp:
             for name, gdf in frames.items():
+                if name == "catchments" and len(gdf):
+                    gdf = export.simplified_for_web(
+                        gdf, 5.0, max_vertices=200_000, coverage_by="radius_m"
+                    )
                 names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
+            if parquet:
+                for name, gdf in {**frames, "hexes": analysis.hexes}.items():
+                    if gdf is not None:
+                        path = tmp / f"{name}.parquet"
+                        names[f"{name}_parquet"] = export.write_parquet(gdf, path).name
             names["summary"] = export.write_csv(
                 csv_ready(analysis.summary), tmp / "summary.csv"
             ).name

