@@ -152,7 +152,7 @@ def test_build_matches_the_worked_distances(scn):
     assert nearest_id(scn) == {"d1": "node/7", "d2": "node/7", "d3": "node/7", "d4": ""}
     assert covered(scn, 100) == 50.0 and covered(scn, 300) == 180.0
     assert scn.facilities["scenario_action"].tolist() == ["existing"]
-    assert scn.limit_m == 900.0
+    assert scn.limit_m == 300.0  # default bound: the largest radius (all the summary needs)
 
 
 def test_add_takes_the_nearer_site_only(scn):
