@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 
 from geoapp.charts import zone_comparison_chart
-from geoapp.styles import zone_color
+from geoapp.styles import zone_color, zone_name
 
 
 def _rows(group: str, status: str, share: float) -> pd.DataFrame:
@@ -126,7 +126,7 @@ def test_zone_chart_says_no_data_instead_of_zero():
     ] = np.nan
     spec = _spec(charts.zone_chart(rows, "elderly_care"))
     values = next(v for k, v in spec["datasets"].items() if v and "share" in v[0])
-    assert {v["zone"] for v in values if v["nodata"]} == {"Rural"}
+    assert {v["zone"] for v in values if v["nodata"]} == {zone_name("rural")}
 
 
 def test_zone_chart_minute_layer_and_settlement_grouping():

@@ -415,7 +415,8 @@ def test_legend_lists_facility_colours_minutes_and_metres(small, layer):
         box = text[text.index("geoapp-coverage-legend") :]
         assert f"background:{layer.color}" in box
         unit = " 米" if lang == "zh" else " m"
-        assert f"1,000{unit}" in box and f"13 {word}" in box  # 1,000 m at 4.5 km/h
+        # elderly care is minute-based: 15 minutes at the elderly pace is 900 m
+        assert f"900{unit}" in box and f"15 {word}" in box
 
 
 def test_overview_keeps_elderly_care_on_top(small, layer):

@@ -220,7 +220,9 @@ def instances(draw):
     coords = st.floats(0, 2000, allow_nan=False)
     dx = draw(st.lists(coords, min_size=n, max_size=n))
     dy = draw(st.lists(coords, min_size=n, max_size=n))
-    pop = draw(st.lists(st.floats(0, 500, allow_nan=False), min_size=n, max_size=n))
+    pop = draw(
+        st.lists(st.floats(0, 500, allow_nan=False, allow_subnormal=False), min_size=n, max_size=n)
+    )
     fx = draw(st.lists(coords, min_size=m, max_size=m))
     fy = draw(st.lists(coords, min_size=m, max_size=m))
     cap = draw(
