@@ -460,3 +460,29 @@ def _probe_writable(folder: Path) -> None:
         raise output_error(
             OSError(exc.errno, exc.strerror), folder, "Nothing was written."
         ) from None
+
+
+def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Round a result table for CSV: shares and ratios 4 decimals, counts integers.
+
+    summary.csv and zones.csv are written through it; the report shows the same rounded
+    figures, and ``geoapp verify`` rounds a re-run the same way before comparing.
+    """
+    out = pd.DataFrame(df).copy()
+    for col in out.columns:
+        if not pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
+            continue
+        name = str(col)
+        if name.startswith(("share_", "ratio_", "gini_", "target_share")):
+            out[col] = out[col].round(4)
+        elif name in ("pop", "pop_60plus", "n_facilities", "facilities", "rank") or name.startswith(
+            ("covered_pop", "uncovered_pop", "uncovered_demand", "covered_demand", "n_")
+        ):
+            vals = out[col].astype(float)
+            finite = np.isfinite(vals)
+            out[col] = vals.round(0).where(finite).astype("Int64")
+        elif name.endswith("_km2"):
+            out[col] = out[col].round(3)
+        elif name.endswith("_m") or name.endswith("_per_10k"):
+            out[col] = out[col].round(2)
+    return out

@@ -30,7 +30,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoapp import charts
+from geoapp import charts, export
 from geoapp._atomic import atomic_path
 from geoapp.catalog import Layer
 from geoapp.errors import OutputError
@@ -592,7 +592,7 @@ def _compliance(d: ReportData, t, lang) -> str:
 
 def league_rows(analysis) -> pd.DataFrame:
     """District rows of a layer's summary, ranked by the share at the target (best first)."""
-    s = analysis.summary
+    s = export.csv_ready(analysis.summary)  # the figures of summary.csv
     lay = analysis.layer
     col = _share_col(lay, lay.target_m)
     dist = s[s["level"] == "district"].copy()

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
-import numpy as np
 import pandas as pd
 
 from geoapp import __version__, coverage, export, maps, network, population
@@ -735,26 +734,9 @@ def coverage_map(
     )
 
 
-def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
-    """Round a result table for CSV: shares and ratios 4 decimals, counts integers."""
-    out = pd.DataFrame(df).copy()
-    for col in out.columns:
-        if not pd.api.types.is_numeric_dtype(out[col]) or pd.api.types.is_bool_dtype(out[col]):
-            continue
-        name = str(col)
-        if name.startswith(("share_", "ratio_", "gini_", "target_share")):
-            out[col] = out[col].round(4)
-        elif name in ("pop", "pop_60plus", "n_facilities", "facilities", "rank") or name.startswith(
-            ("covered_pop", "uncovered_pop", "uncovered_demand", "covered_demand", "n_")
-        ):
-            vals = out[col].astype(float)
-            finite = np.isfinite(vals)
-            out[col] = vals.round(0).where(finite).astype("Int64")
-        elif name.endswith("_km2"):
-            out[col] = out[col].round(3)
-        elif name.endswith("_m") or name.endswith("_per_10k"):
-            out[col] = out[col].round(2)
-    return out
+#: Rounding of result tables for CSV (shares 4 decimals, counts integers): see
+#: :func:`geoapp.export.csv_ready`.
+csv_ready = export.csv_ready
 
 
 def _public_meta(value: Any) -> Any:

@@ -633,7 +633,8 @@ def test_cli_bundle_on_test_pbf_is_plausible(tmp_path, monkeypatch, osm_readers)
         )
         for lab, r in meta["reach_m"].items():
             covered = props.loc[dist.le(r).fillna(False), "pop"].sum()
-            assert region_row[f"covered_pop_{lab}"] == pytest.approx(covered, rel=1e-9)
+            # summary.csv writes counts as whole residents
+            assert region_row[f"covered_pop_{lab}"] == pytest.approx(covered, abs=0.5)
         assert meta["mode"] == mode and meta["synthetic"] is False
 
 
