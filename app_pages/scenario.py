@@ -268,6 +268,7 @@ c1, c2, c3, c4 = st.columns([1.3, 1.1, 1.1, 1.3])
 layer_id = c1.selectbox(
     common.tr("layer"), list(cat), key="scn_layer", format_func=common.layer_formatter()
 )
+cat_layer = cat[layer_id]
 mode = c2.radio(
     common.tr("mode"),
     ["network", "euclidean"] if has_network else ["euclidean"],
@@ -276,11 +277,12 @@ mode = c2.radio(
 )
 speed_choice = c3.radio(
     common.tr("speed"),
-    ["adult", "elderly"],
+    ["layer", *common.SPEEDS],
     key="scn_speed",
     format_func=common.formatter("speed_"),
 )
-speed = float(common.SPEEDS[speed_choice])
+# the layer's own pace by default (elderly care: 3.6 km/h); minute layers reach minutes x speed
+speed = cat_layer.walk_speed_kmh if speed_choice == "layer" else float(common.SPEEDS[speed_choice])
 action = c4.radio(
     s("action"),
     ["add", "close", "move"],
@@ -304,13 +306,20 @@ suggestions = st.session_state.get("scn_suggestions", {}).get(state_key)
 
 layer = scn.layer
 labels = dict(zip(layer.radii_m, layer.labels, strict=True))
-radius = st.select_slider(
+reach_m = layer.reach_m  # label -> metres at the scenario's speed
+target_label = layer.label_of(layer.target_m)
+radius_label = st.select_slider(
     s("radius"),
-    options=list(layer.radii_m),
-    value=layer.target_m if layer.target_m in layer.radii_m else layer.radii_m[-1],
-    format_func=lambda r: f"{r:,.0f} m",
+    options=list(reach_m),
+    value=target_label if target_label in reach_m else list(reach_m)[-1],
+    format_func=lambda lab: (
+        f"{lab.removesuffix('min')} min ({reach_m[lab]:,.0f} m)"
+        if lab.endswith("min")
+        else f"{reach_m[lab]:,.0f} m"
+    ),
     key=f"scn_radius_{layer_id}",
 )
+radius = reach_m[radius_label]
 
 
 def reach_text(r: float) -> str:

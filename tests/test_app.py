@@ -58,17 +58,21 @@ def test_coverage_page_and_controls(app):
     _switch(app, "coverage")
     assert app.title[0].value == "Coverage"
     first = {m.label: m.value for m in app.metric}
-    assert first["Covered within 1,000 m"].endswith("%")
-    assert first["Walking speed"] == "13 min walk"  # 1000 m at 4.5 km/h
-    app.select_slider(key="cov_radius_elderly_care").set_value("300").run()
+    # elderly care is minute-based: 15 minutes at the layer's own (elderly) pace = 900 m
+    assert first["Covered within 15 min (900 m)"].endswith("%")
+    assert first["Walking speed"] == "15 min walk"
+    app.select_slider(key="cov_radius_elderly_care").set_value("5min").run()
     _ok(app)
     second = {m.label: m.value for m in app.metric}
-    assert "Covered within 300 m" in second
-    assert int(second["Covered within 300 m"].rstrip("%")) <= int(
-        first["Covered within 1,000 m"].rstrip("%")
-    )
+    share_5 = int(second["Covered within 5 min (300 m)"].rstrip("%"))
+    assert share_5 <= int(first["Covered within 15 min (900 m)"].rstrip("%"))
+    # a faster walker reaches farther in the same 5 minutes: the coverage changes
+    app.radio(key="cov_speed").set_value("adult").run()
+    _ok(app)
+    third = {m.label: m.value for m in app.metric}
+    assert third["Walking speed"] == "5 min walk"
+    assert int(third["Covered within 5 min (375 m)"].rstrip("%")) > share_5
     app.radio(key="cov_speed").set_value("elderly").run()
-    assert {m.label: m.value for m in app.metric}["Walking speed"] == "5 min walk"  # 300 m at 3.6
     app.radio(key="cov_mode").set_value("euclidean").run()
     _ok(app)
     assert len(app.table) == 1  # the gaps table
@@ -88,9 +92,9 @@ def test_catchments_follow_the_radius(app):
     _switch(app, "coverage")
     app.toggle(key="cov_catch").set_value(True).run()
     _ok(app)
-    app.select_slider(key="cov_radius_elderly_care").set_value("300").run()
+    app.select_slider(key="cov_radius_elderly_care").set_value("5min").run()
     _ok(app)
-    assert "Covered within 300 m" in [m.label for m in app.metric]
+    assert "Covered within 5 min (300 m)" in [m.label for m in app.metric]
     region, key = common.demo_region(), common.DEMO_KEY
     at_300 = common.catchments(key, region, "elderly_care", 300.0)
     assert set(at_300["radius_m"]) == {300.0}
@@ -180,7 +184,7 @@ def test_other_pages(app, page):
         assert not any("catchments" in label for label in labels)
         info = " ".join(i.value for i in app.info)
         # the settings chosen on the Coverage page (the speed set by an earlier test is kept)
-        assert "Walking network" in info and " km/h" in info and "1,000 m" in info
+        assert "Walking network" in info and " km/h" in info and "15 min (" in info
 
 
 def test_chinese_interface():
@@ -416,7 +420,7 @@ def test_choices_survive_language_and_page_switches():
     _switch(at, "coverage")
     at.radio(key="cov_mode").set_value("euclidean").run()
     at.radio(key="cov_speed").set_value("elderly").run()
-    at.select_slider(key="cov_radius_elderly_care").set_value("300").run()
+    at.select_slider(key="cov_radius_elderly_care").set_value("5min").run()
     at.selectbox(key="basemap").set_value("positron").run()
     at.radio(key="region_source").set_value("place").run()
     _ok(at)
@@ -426,12 +430,14 @@ def test_choices_survive_language_and_page_switches():
         _switch(at, page)
     assert at.radio(key="cov_mode").value == "euclidean"
     assert at.radio(key="cov_speed").value == "elderly"
-    assert at.select_slider(key="cov_radius_elderly_care").value == "300"
+    assert at.select_slider(key="cov_radius_elderly_care").value == "5min"
     assert at.selectbox(key="basemap").value == "positron"
     assert at.radio(key="region_source").value == "place"
     # the drop-downs show the new language at once
     assert at.radio(key="cov_mode").options[1] == "直线距离"
-    assert "300 米内覆盖率" in [m.label for m in at.metric]
+    assert any(m.label.startswith("5 分钟") and "300 米" in m.label for m in at.metric), [
+        m.label for m in at.metric
+    ]
 
 
 def test_export_zip_is_stable_and_ships_no_empty_layer():

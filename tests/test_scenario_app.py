@@ -47,7 +47,8 @@ def _covered(at: AppTest) -> float:
 def test_scenario_page_shows_todays_figures(app):
     assert app.title[0].value == "What-if scenario"
     labels = list(_metrics(app))
-    assert any(k.startswith("Covered within 1,000 m") for k in labels), labels
+    # elderly care: 15 minutes at the layer's own pace (3.6 km/h) = 900 m
+    assert any(k.startswith("Covered within 900 m") for k in labels), labels
     assert any(k.startswith("Aged 60+ covered") for k in labels), labels
     assert _metrics(app)["Facilities"] == "111"
     assert len(app.dataframe) >= 1  # the before/after table
@@ -158,7 +159,7 @@ def test_suggestions_follow_the_siting_interface(monkeypatch):
     at.number_input(key="scn_k").set_value(2).run()
     at.button(key="scn_suggest").click().run()
     _ok(at)
-    assert calls == [("elderly_care", 2, 111, 4.5)]
+    assert calls == [("elderly_care", 2, 111, 3.6)]  # the layer's own pace
     assert len(at.dataframe) == 2  # the before/after table and the suggestions
     at.button(key="scn_adopt").click().run()
     _ok(at)
