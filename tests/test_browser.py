@@ -429,9 +429,9 @@ def test_switching_language_keeps_every_choice(app_page):
 
     expected = {
         "en": {"mode": "Straight line", "speed": "Elderly", "source": "Place name (OpenStreetMap)",
-               "group": "Settlement", "radius": "300 m"},
+               "group": "Settlement", "radius": "5 min (300 m)"},
         "zh": {"mode": "直线距离", "speed": "老年人", "source": "地名（OpenStreetMap）",
-               "group": "聚落类型", "radius": "300 米"},
+               "group": "聚落类型", "radius": "5 分钟（300 米）"},
     }  # fmt: skip
     labels = {
         "en": {"mode": "Distance", "speed": "Walking speed", "source": "Load a region from",
