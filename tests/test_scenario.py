@@ -129,6 +129,19 @@ def scn(line, demand, facilities, boundaries):
     )
 
 
+@pytest.fixture()
+def scn_far(line, demand, facilities, boundaries):
+    """The same scenario searching 3 x the largest radius (analyse_layer's distance table)."""
+    return Scenario.build(
+        region_of(boundaries),
+        LAYER,
+        demand=demand,
+        graph=line,
+        facilities=facilities,
+        max_dist_m=900.0,
+    )
+
+
 def dist(s: Scenario) -> dict[str, float]:
     a = s.access()
     return dict(zip(a["demand_id"], a["dist_m"].round(6), strict=True))
@@ -167,8 +180,12 @@ def test_add_takes_the_nearer_site_only(scn):
     assert s.facilities.crs.to_epsg() == 4326
 
 
-def test_remove_re_searches_the_closed_sites_demand(scn):
-    s = scn.add(*lonlat(300, 10)).remove("node/7")
+def test_remove_re_searches_the_closed_sites_demand(scn, scn_far):
+    # the default bound is the largest radius (300 m): d1, 305 m away, reads as unreached
+    near = scn.add(*lonlat(300, 10)).remove("node/7")
+    assert dist(near) == {"d1": np.inf, "d2": 165.0, "d3": 25.0, "d4": np.inf}
+    assert covered(near, 300) == 80.0
+    s = scn_far.add(*lonlat(300, 10)).remove("node/7")
     assert dist(s) == {"d1": 305.0, "d2": 165.0, "d3": 25.0, "d4": np.inf}
     assert set(nearest_id(s).values()) == {"new-1", ""}
     assert covered(s, 300) == 80.0  # d2 + d3; d1 is 305 m away
@@ -176,8 +193,8 @@ def test_remove_re_searches_the_closed_sites_demand(scn):
     assert s.facility_ids == ("new-1",)
 
 
-def test_move_is_remove_plus_add_under_the_same_id(scn):
-    s = scn.move("node/7", *lonlat(0, 10))
+def test_move_is_remove_plus_add_under_the_same_id(scn_far):
+    s = scn_far.move("node/7", *lonlat(0, 10))
     assert dist(s) == {"d1": 25.0, "d2": 165.0, "d3": 305.0, "d4": np.inf}
     assert nearest_id(s)["d1"] == "node/7"
     f = s.facilities
