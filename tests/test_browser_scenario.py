@@ -10,37 +10,30 @@ served on 127.0.0.1 and every request is checked.
 
 from __future__ import annotations
 
-import contextlib
 import os
-import socket
 import subprocess
 import sys
 import tempfile
-import time
-import urllib.request
 from pathlib import Path
-from urllib.parse import urlparse
 
 import pytest
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = "/usr/bin/chromium"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
 ROOT = Path(__file__).resolve().parent.parent
 SHOTS = ROOT / "test-artifacts" / "screenshots"
-LOCAL_HOSTS = {"localhost", "127.0.0.1", "[::1]", "::1"}
 
-if not Path(CHROMIUM).exists():
-    pytest.skip(f"{CHROMIUM} not found (apt-get install chromium)", allow_module_level=True)
-sync_api = pytest.importorskip("playwright.sync_api", reason="playwright (python) is not installed")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+# the browser, its flags and the helpers are test_browser's (it skips the module, with the
+# reason, when chromium or Playwright is missing)
+from test_browser import (  # noqa: E402
+    ARGS,
+    CHROMIUM,
+    _external,
+    _free_port,
+    _map_frame,
+    _wait_healthy,
+    sync_api,
+)
 
 
 @pytest.fixture(scope="module")
@@ -57,17 +50,7 @@ def app_url():
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"streamlit exited with code {proc.returncode}")
-            with contextlib.suppress(OSError):
-                with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:  # noqa: S310
-                    if r.status == 200:
-                        break
-            if time.monotonic() > deadline:
-                raise TimeoutError("streamlit did not become healthy")
-            time.sleep(0.3)
+        _wait_healthy(url, proc, timeout=120.0)
         yield url
     finally:
         proc.terminate()
@@ -84,31 +67,6 @@ def browser():
         b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         yield b
         b.close()
-
-
-def _external(urls: list[str]) -> list[str]:
-    bad = []
-    for u in urls:
-        parsed = urlparse(u)
-        if parsed.scheme in ("data", "blob", "about", "file"):
-            continue
-        if parsed.hostname not in LOCAL_HOSTS:
-            bad.append(u)
-    return bad
-
-
-def _map_frame(page, timeout_ms: int = 180_000):
-    """Return the st_folium iframe's Frame once its Leaflet map has features."""
-    deadline = time.monotonic() + timeout_ms / 1000
-    while time.monotonic() < deadline:
-        for frame in page.frames:
-            if frame == page.main_frame:
-                continue
-            with contextlib.suppress(Exception):
-                if frame.locator(".leaflet-container path.leaflet-interactive").count() > 0:
-                    return frame
-        page.wait_for_timeout(300)
-    raise TimeoutError("no Leaflet map with features appeared")
 
 
 def _metric(page, prefix: str) -> str:
@@ -129,7 +87,7 @@ def test_clicking_the_map_adds_a_facility(app_url, browser):
     requests: list[str] = []
     page.on("request", lambda r: requests.append(r.url))
     page.goto(app_url + "/scenario", wait_until="domcontentloaded")
-    frame = _map_frame(page)
+    frame = _map_frame(page, 180_000)
     page.wait_for_timeout(1500)
     page.wait_for_function(
         """() => [...document.querySelectorAll('[data-testid="stMetricLabel"]')]
@@ -167,7 +125,7 @@ def test_clicking_the_map_adds_a_facility(app_url, browser):
     after = _metric(page, "Residents covered")
     assert float(after.replace(",", "")) > float(before.replace(",", "")), (before, after)
     # the added facility is drawn (green, by the scenario's feature group)
-    frame = _map_frame(page)
+    frame = _map_frame(page, 180_000)
     assert frame.locator('path.leaflet-interactive[fill="#1a9850"]').count() >= 1
 
     SHOTS.mkdir(parents=True, exist_ok=True)
