@@ -24,9 +24,8 @@ from __future__ import annotations
 
 import copy
 import logging
+import os
 import tempfile
-import threading
-import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -36,7 +35,9 @@ import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
+from app_pages import disk
 from app_pages.uploads import FACILITY_CRS, Upload, load_uploads
+from app_pages.warm import Warmer
 from geoapp import coverage, maps, population, workflow
 from geoapp.catalog import Layer, load_catalog
 from geoapp.errors import GeoappError, NetworkUnavailableError
@@ -50,6 +51,9 @@ log = logging.getLogger(__name__)
 DEMO_KEY = "demo"
 SPEEDS = coverage.SPEED_PRESETS  # one source of the walking-speed presets
 MAP_HEIGHT = 560
+#: Most GeoJSON features one map sends to the browser (``GEOAPP_MAP_MAX_FEATURES``
+#: overrides :data:`geoapp.maps.MAX_FEATURES`); larger layers are aggregated.
+MAP_MAX_FEATURES = int(os.environ.get("GEOAPP_MAP_MAX_FEATURES", "0") or 0) or maps.MAX_FEATURES
 
 
 # --------------------------------------------------------------------------- state
@@ -115,6 +119,9 @@ def current_region() -> tuple[Region, str]:
 
 def set_region(region: Region, key: str) -> None:
     """Make ``region`` the loaded region and forget the district drill-down."""
+    previous = st.session_state.get("region_key")
+    if previous and previous != key:
+        WARMER.forget(f"{previous}:")  # nothing more to warm for the region replaced
     st.session_state["region"] = region
     st.session_state["region_key"] = key
     st.session_state.pop("district", None)
@@ -214,12 +221,14 @@ def speed_key(layer_id: str, speed_kmh: float | None) -> float | None:
 
     Distances do not depend on the walking speed, so a layer defined in metres has one
     analysis for every speed. A minute-based layer's reach (``minutes x speed``), hence
-    its coverage shares and gaps, does: its analyses are keyed by the speed.
+    its coverage shares and gaps, does: its analyses are keyed by the speed (None:
+    the layer's own pace).
     """
     layer = catalog().get(layer_id)
-    if layer is None or not layer.minutes or speed_kmh is None:
+    if layer is None or not layer.minutes:
         return None
-    return round(float(speed_kmh), 2)
+    # None is the layer's own pace: one key (and one analysis) for both spellings
+    return round(float(layer.walk_speed_kmh if speed_kmh is None else speed_kmh), 2)
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
@@ -233,12 +242,17 @@ def analysis(
     (km/h) for a minute-based one, whose reach it sets.
     """
     layer = catalog()[layer_id]
-    dem = demand(region_key, _region)
-    g = graph(region_key, _region) if mode == "network" else None
-    kwargs: dict[str, Any] = {} if speed is None else {"speed_kmh": float(speed)}
-    return workflow.analyse_layer(
-        _region, layer, demand=dem, graph=g, mode=mode, with_catchments=False, **kwargs
-    )
+
+    def compute() -> workflow.LayerAnalysis:
+        dem = demand(region_key, _region)
+        g = graph(region_key, _region) if mode == "network" else None
+        kwargs: dict[str, Any] = {} if speed is None else {"speed_kmh": float(speed)}
+        return workflow.analyse_layer(
+            _region, layer, demand=dem, graph=g, mode=mode, with_catchments=False, **kwargs
+        )
+
+    # kept on disk too: a restarted app (or a region loaded again) draws at once
+    return disk.cached("analysis", region_key, (repr(layer), mode, speed), compute)
 
 
 @st.cache_resource(show_spinner=False, max_entries=48)
@@ -259,7 +273,12 @@ def gaps_at(
     if abs(float(radius_m) - float(res.layer.target_m)) < 1e-6 or len(res.facilities) == 0:
         return res.gaps
     limit = float(res.meta.get("search_limit_m", max(res.layer.radii_m) * 3))
-    return find_gaps(res.access, res.layer, search_limit_m=limit, target_m=float(radius_m))
+    return disk.cached(
+        "gaps",
+        region_key,
+        (repr(res.layer), mode, speed, float(radius_m)),
+        lambda: find_gaps(res.access, res.layer, search_limit_m=limit, target_m=float(radius_m)),
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=24)
@@ -279,8 +298,13 @@ def catchments(
     if len(res.facilities) == 0:
         return None
     radii = list(res.layer.radii_m) if radius_m is None else [float(radius_m)]
-    return coverage.catchments(
-        graph(region_key, _region), res.facilities, radii, demand_access=res.access
+    return disk.cached(
+        "catchments",
+        region_key,
+        (repr(res.layer), tuple(radii), speed),
+        lambda: coverage.catchments(
+            graph(region_key, _region), res.facilities, radii, demand_access=res.access
+        ),
     )
 
 
@@ -350,6 +374,31 @@ def zones_table(
     return workflow.compare(_region, analyses, by=by)
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def zone_chart_png(
+    region_key: str,
+    _region: Region,
+    layer_ids: tuple[str, ...],
+    mode: str,
+    by: str,
+    speed_kmh: float | None,
+    lang_code: str,
+) -> bytes:
+    """Return the Compare page's zone chart as PNG bytes (drawn once per settings)."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    from geoapp import charts
+
+    table = zones_table(region_key, _region, layer_ids, mode, by, speed_kmh)
+    fig = charts.zone_comparison_chart(table, lang=lang_code)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return buf.getvalue()
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def heritage_basic(region_key: str, _region: Region):
     """Return the heritage report without residents' access (sites, zones, counts)."""
@@ -400,10 +449,13 @@ def bundle_files(
         meta = json.loads(out["metadata.json"].decode("utf-8"))
         meta["files"] = [f for f in meta.get("files", []) if f != "catchments.geojson"]
         out["metadata.json"] = json.dumps(meta, ensure_ascii=False, indent=2).encode("utf-8")
-    m = coverage_map(
-        region_key, _region, layer_id, mode, speed, None, with_catch, lang_code, None, None
+    # the whole map as the CLI writes it (with catchments on: at every radius)
+    m = maps.coverage_map(
+        **_coverage_kwargs(
+            region_key, _region, layer_id, mode, speed, None, with_catch, lang_code, None, None
+        )
     )
-    out["map.html"] = maps.map_html(copy.deepcopy(m)).encode("utf-8")
+    out["map.html"] = maps.map_html(m).encode("utf-8")
     return out
 
 
@@ -463,7 +515,49 @@ def basemap_choice() -> tuple[str | None, str | None]:
     return (None if bm == "none" else bm), key
 
 
-@st.cache_resource(show_spinner=False, max_entries=32)
+def _coverage_kwargs(
+    region_key: str,
+    _region: Region,
+    layer_id: str,
+    mode: str,
+    speed: float | None,
+    radius_m: float | None,
+    with_catch: bool,
+    lang_code: str,
+    basemap: str | None,
+    tianditu_key: str | None,
+) -> dict[str, Any]:
+    res = analysis(region_key, _region, layer_id, mode, speed)
+    catch = None
+    if with_catch and mode == "network":
+        catch = catchments(region_key, _region, layer_id, radius_m, speed)
+    gaps = (
+        res.gaps
+        if radius_m is None
+        else gaps_at(region_key, _region, layer_id, mode, speed, float(radius_m))
+    )
+    return {
+        "region_boundaries": _region.boundaries,
+        "hexes": res.hexes,
+        "facilities": res.facilities,
+        "catchments": catch,
+        "gaps": gaps,
+        "edges": _region.edges,
+        "layer": res.layer,
+        "lang": lang_code,
+        "basemap": basemap,
+        "tianditu_key": tianditu_key,
+        "synthetic": _region.synthetic,
+        "radius_m": radius_m,
+        "mode": mode,
+        "speed_kmh": speed,
+        "search_limit_m": res.meta.get("search_limit_m"),
+        "access": res.access,
+        "max_features": MAP_MAX_FEATURES,
+    }
+
+
+@st.cache_resource(show_spinner=False, max_entries=48)
 def coverage_map(
     region_key: str,
     _region: Region,
@@ -475,41 +569,28 @@ def coverage_map(
     lang_code: str,
     basemap: str | None,
     tianditu_key: str | None,
-) -> folium.Map:
-    """Return the coverage map (shared: show it with :func:`show_map`, which copies it).
+) -> maps.MapParts:
+    """Return the Coverage page's map as a base and overlays (shared, read-only).
 
     ``speed`` is :func:`speed_key`. The gaps drawn are those at ``radius_m`` (the
-    layer's target when None), the catchments (when on) those at ``radius_m``; with
-    catchments on and ``radius_m=None`` (the export) they are drawn at every radius.
+    layer's target when None), the catchments (when on) those at ``radius_m``. Every
+    setting of one region shares the base, so :func:`show_map` keeps the map in the
+    browser and redraws only the overlays.
     """
-    res = analysis(region_key, _region, layer_id, mode, speed)
-    catch = None
-    if with_catch and mode == "network":
-        catch = catchments(region_key, _region, layer_id, radius_m, speed)
-    gaps = (
-        res.gaps
-        if radius_m is None
-        else gaps_at(region_key, _region, layer_id, mode, speed, float(radius_m))
-    )
-    m = maps.coverage_map(
-        region_boundaries=_region.boundaries,
-        hexes=res.hexes,
-        facilities=res.facilities,
-        catchments=catch,
-        gaps=gaps,
-        edges=_region.edges,
-        layer=res.layer,
-        lang=lang_code,
-        basemap=basemap,
-        tianditu_key=tianditu_key,
-        synthetic=_region.synthetic,
-        radius_m=radius_m,
-        mode=mode,
-        speed_kmh=speed,
-        search_limit_m=res.meta.get("search_limit_m"),
-        access=res.access,
-    )
-    return m
+
+    def compute() -> maps.MapParts:
+        return maps.coverage_map_parts(
+            **_coverage_kwargs(
+                region_key, _region, layer_id, mode, speed, radius_m, with_catch, lang_code,
+                basemap, tianditu_key,
+            )
+        )  # fmt: skip
+
+    if tianditu_key:  # a map holding the planner's key is never written to disk
+        return compute()
+    settings = (repr(catalog()[layer_id]), mode, speed, radius_m, with_catch, lang_code, basemap,
+                MAP_MAX_FEATURES)  # fmt: skip
+    return disk.cached("map", region_key, settings, compute)
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -528,6 +609,7 @@ def overview_map(
         tianditu_key=tianditu_key,
         synthetic=_region.synthetic,
         title=_region.label,
+        max_features=MAP_MAX_FEATURES,
     )
 
 
@@ -547,6 +629,7 @@ def heritage_map(
         tianditu_key=tianditu_key,
         synthetic=_region.synthetic,
         title=layer_label("heritage", lang_code),
+        max_features=MAP_MAX_FEATURES,
     )
 
 
@@ -576,27 +659,38 @@ NO_SCROLL_FOCUS = """<script>
 </script>"""
 
 
-def show_map(m: folium.Map, key: str, bounds: list[list[float]] | None = None) -> str | None:
+def show_map(
+    m: folium.Map | maps.MapParts, key: str, bounds: list[list[float]] | None = None
+) -> str | None:
     """Show a map with st_folium; return the district clicked (changes only).
 
     ``m`` is usually a shared cached map: it is copied, and ``bounds`` (e.g. from
-    :func:`district_bounds`) zooms the copy. Only ``last_active_drawing`` is returned
-    to Python, so panning and zooming do not rerun the app.
+    :func:`district_bounds`) zooms the copy. With :class:`geoapp.maps.MapParts` the
+    base stays in the browser from one setting to the next (its script, hence the
+    component, is unchanged) and only the overlays are replaced: no new iframe, no
+    reloaded Leaflet. Only ``last_active_drawing`` is returned to Python, so panning
+    and zooming do not rerun the app.
     """
     from streamlit_folium import st_folium
 
+    parts = m if isinstance(m, maps.MapParts) else None
     # st_folium alters the map it renders; render a copy so a cached map gives the
     # same script (hence the same component, keeping its state) on every rerun.
-    shown = copy.deepcopy(m)
+    shown = copy.deepcopy(parts.base if parts is not None else m)
     shown.get_root().header.add_child(folium.Element(NO_SCROLL_FOCUS), name="geoapp_no_scroll")
     if bounds is not None:
         shown.fit_bounds(bounds)
+    extra: dict[str, Any] = {}
+    if parts is not None:
+        extra["feature_group_to_add"] = [copy.deepcopy(fg) for fg in parts.overlays]
+        extra["layer_control"] = parts.layer_control()
     out = st_folium(
         shown,
         height=MAP_HEIGHT,
         use_container_width=True,
         returned_objects=["last_active_drawing"],
         key=key,
+        **extra,
     )
     feature = (out or {}).get("last_active_drawing") or {}
     props = feature.get("properties") or {}
@@ -648,87 +742,163 @@ def drill(clicked: str | None) -> None:
 
 # --------------------------------------------------------------------------- warm-up
 
-#: Seconds between the first page of a region and the warm-up of the others.
-WARM_DELAY_S = 1.5
-_WARM_LOCK = threading.Lock()
-_WARM_DONE: set[str] = set()
+#: Seconds of quiet after a page's last warm-up request before the worker starts, so
+#: the browser draws the page without competing for the CPU.
+WARM_IDLE_S = 0.4
+#: Regions up to this many street edges get every "one click away" map warmed; larger
+#: ones only the other radii of the layer shown (each analysis costs seconds there).
+WARM_NEIGHBOURS_MAX_EDGES = 250_000
+WARMER = Warmer(idle_s=WARM_IDLE_S)
 
 
-def _run_steps(
-    name: str, steps: list[tuple[str, Callable[[], object]]], delay_s: float = 0.0
+def _speed_for(layer_id: str, choice: str, custom_kmh: float) -> float | None:
+    """Return :func:`speed_key` of ``layer_id`` under a Coverage-page speed choice."""
+    layer = catalog().get(layer_id)
+    if layer is None:
+        return None
+    if choice == "custom":
+        kmh: float | None = custom_kmh
+    elif choice in SPEEDS:
+        kmh = float(SPEEDS[choice])
+    else:
+        kmh = layer.walk_speed_kmh
+    return speed_key(layer_id, kmh)
+
+
+def _coverage_map_at(
+    k: str,
+    r: Region,
+    layer_id: str,
+    mode: str,
+    speed: float | None,
+    label: str | None,
+    with_catch: bool,
+    lang_code: str,
+    basemap: str | None,
+    tkey: str | None,
 ) -> None:
-    if delay_s > 0:
-        time.sleep(delay_s)
-    for label, step in steps:
-        try:
-            step()
-        except Exception:  # noqa: BLE001 - a failed warm-up only means a slower page later
-            log.warning("warm-up %s: %s failed", name, label, exc_info=True)
-    log.info("warm-up %s done", name)
+    """Fill the caches the Coverage page needs for one set of settings.
 
-
-def in_background(
-    name: str, steps: list[tuple[str, Callable[[], object]]], delay_s: float = 0.0
-) -> bool:
-    """Run cache-filling ``steps`` once per ``name`` in a daemon thread, after ``delay_s``.
-
-    The steps call this module's cached functions, which lock per cache key: a page
-    that needs a value being computed here waits for it instead of computing it again.
-    Steps must not touch ``st.session_state`` (there is no session in the thread).
-    Returns True when a thread was started.
+    ``label`` is the radius label (``"15min"``, ``"300"``); None or unknown: the
+    layer's target, as the page shows by default.
     """
-    with _WARM_LOCK:
-        if name in _WARM_DONE:
-            return False
-        _WARM_DONE.add(name)
-    threading.Thread(
-        target=_run_steps,
-        args=(name, steps, delay_s),
-        name=f"geoapp-warm-{name}",
-        daemon=True,
-    ).start()
-    return True
+    res = analysis(k, r, layer_id, mode, speed)
+    run = res.layer
+    labels = list(run.labels)
+    radius = float(run.radii_m[labels.index(label)]) if label in labels else float(run.target_m)
+    if with_catch and mode == "network":
+        catchments(k, r, layer_id, radius, speed)
+    gaps_at(k, r, layer_id, mode, speed, radius)
+    coverage_map(k, r, layer_id, mode, speed, radius, with_catch, lang_code, basemap, tkey)
+
+
+def _kept(key: str, default: Any) -> Any:
+    state = st.session_state
+    return state.get(f"_keep_{key}", state.get(key, default))
+
+
+def warm_coverage(
+    region: Region,
+    region_key: str,
+    layer_id: str,
+    mode: str,
+    radius_label: str,
+    with_catch: bool,
+) -> None:
+    """Warm what one click on the Coverage page can ask for next (in the background).
+
+    Newest first: the other radii of the layer shown; then (regions up to
+    :data:`WARM_NEIGHBOURS_MAX_EDGES` street edges) the other layers at the radius the
+    planner left them at, the other distance mode, the other walking speeds, the
+    catchments toggle and the other language -- each one click away from the
+    settings on screen.
+    """
+    lg = lang()
+    bm, tk = basemap_choice()
+    choice = str(_kept("cov_speed", "layer"))
+    custom = float(_kept("cov_speed_kmh", 4.0))
+    sk = _speed_for(layer_id, choice, custom)
+    r, k = region, region_key
+    res = analysis(k, r, layer_id, mode, sk)
+
+    def at(lid: str, md: str, spd: float | None, lab: str | None, catch: bool, lc: str):
+        return lambda: _coverage_map_at(k, r, lid, md, spd, lab, catch, lc, bm, tk)
+
+    steps: list[tuple[str, Callable[[], object]]] = [
+        (f"radius {lab}", at(layer_id, mode, sk, lab, with_catch, lg))
+        for lab in res.layer.labels
+        if lab != radius_label
+    ]
+    if len(region.edges) <= WARM_NEIGHBOURS_MAX_EDGES:
+        for lid in catalog():
+            if lid != layer_id:
+                lab = _kept(f"cov_radius_{lid}", None)
+                steps.append((f"layer {lid}", at(lid, mode, _speed_for(lid, choice, custom), lab,
+                                                 with_catch, lg)))  # fmt: skip
+        if len(region.edges):
+            other = "euclidean" if mode == "network" else "network"
+            steps.append((f"mode {other}", at(layer_id, other, sk, radius_label, False, lg)))
+        for ch in ("layer", *SPEEDS):
+            spd = _speed_for(layer_id, ch, custom)
+            if spd != sk:
+                steps.append((f"speed {ch}", at(layer_id, mode, spd, radius_label, with_catch, lg)))
+        if mode == "network":
+            steps.append(("catchments", at(layer_id, mode, sk, radius_label, not with_catch, lg)))
+        other_lang = "zh" if lg == "en" else "en"
+        steps.append(
+            (f"language {other_lang}", at(layer_id, mode, sk, radius_label, with_catch, other_lang))
+        )
+    name = (
+        f"{region_key}:coverage:{layer_id}:{mode}:{sk}:{radius_label}:{with_catch}:{lg}:{bm}:{tk}"
+    )
+    WARMER.request(name, steps)
 
 
 def _warm_steps(
     region: Region, region_key: str, lang_code: str, basemap: str | None, tkey: str | None
 ) -> list[tuple[str, Callable[[], object]]]:
-    """Return the cache-filling steps of every page, the default page first."""
+    """Return the cache-filling steps of every page at the settings kept in the session."""
     cat = catalog()
     layer_ids = list(cat)
-    mode = "network" if len(region.edges) else "euclidean"
-    compare_ids = tuple(lid for lid in layer_ids if lid != "heritage") or tuple(layer_ids)
+    mode = coverage_mode(region)
     r, k = region, region_key
-
-    def sk(lid: str) -> float | None:
-        return speed_key(lid, SPEEDS["adult"])
-
+    choice = str(_kept("cov_speed", "layer"))
+    custom = float(_kept("cov_speed_kmh", 4.0))
+    compare_ids = tuple(
+        _kept("cmp_layers", [lid for lid in layer_ids if lid != "heritage"] or layer_ids)
+    )
+    by = str(_kept("cmp_group_by", "zone_type"))
+    cmp_speed = coverage_speed()
     steps: list[tuple[str, Callable[[], object]]] = [
         ("overview map", lambda: overview_map(k, r, lang_code, basemap, tkey)),
     ]
     if layer_ids:
-        first = layer_ids[0]
-        steps.append(
-            (
-                "coverage map",
-                lambda: coverage_map(
-                    k, r, first, mode, sk(first), None, False, lang_code, basemap, tkey
-                ),
+        first = str(_kept("cov_layer", layer_ids[0]))
+        if first in cat:
+            sk = _speed_for(first, choice, custom)
+            lab = _kept(f"cov_radius_{first}", None)
+            catch = bool(_kept("cov_catch", False)) and mode == "network"
+            steps.append(
+                (
+                    "coverage map",
+                    lambda: _coverage_map_at(
+                        k, r, first, mode, sk, lab, catch, lang_code, basemap, tkey
+                    ),
+                )
             )
-        )
     if "heritage" in cat:
+        steps.append(("heritage", lambda: heritage_report(k, r)))
         steps.append(("heritage map", lambda: heritage_map(k, r, lang_code, basemap, tkey)))
-    steps += [
-        (f"analysis {lid}", lambda lid=lid: analysis(k, r, lid, mode, sk(lid))) for lid in layer_ids
-    ]
-    steps.append(
-        ("zones table", lambda: zones_table(k, r, compare_ids, mode, "zone_type", SPEEDS["adult"]))
-    )
-    steps.append(("heritage", lambda: heritage_basic(k, r)))
+    if compare_ids:
+        steps.append(("zones table", lambda: zones_table(k, r, compare_ids, mode, by, cmp_speed)))
+        steps.append(("zone chart", lambda: zone_chart_png(k, r, compare_ids, mode, by,
+                                                           cmp_speed, lang_code)))  # fmt: skip
     if layer_ids:
-        # the Export page's files at its default settings, ready for the first click
-        first = layer_ids[0]
-        steps.append(("export", lambda: bundle_zip(k, r, first, mode, sk(first), False, lang_code)))
+        # the Export page's files at its settings, ready for the first click
+        exp = str(_kept("exp_layer", layer_ids[0]))
+        if exp in cat:
+            esk = speed_key(exp, coverage_speed(exp))
+            steps.append(("export", lambda: bundle_zip(k, r, exp, mode, esk, False, lang_code)))
     return steps
 
 
@@ -741,67 +911,22 @@ def _import_lazy_modules() -> None:
 
 
 def warm_up(region: Region, region_key: str) -> None:
-    """Fill every page's caches for ``region`` in the background (once per region).
+    """Fill the other pages' caches for ``region`` at the session's settings (background).
 
-    Called after the first page of a session has been sent; starts after
-    :data:`WARM_DELAY_S` so the browser draws that page's map without competing for
-    the CPU. By the time the user switches page, its analyses and map are ready.
+    Called after every page run, so it always queues behind that page's own
+    neighbours (:func:`warm_coverage`); each set of settings is queued once.
     """
     lang_code = lang()
     basemap, tkey = basemap_choice()
     steps = _warm_steps(region, region_key, lang_code, basemap, tkey)
     steps.insert(1, ("lazy imports", _import_lazy_modules))
-    in_background(f"{region_key}:{lang_code}:{basemap}:{tkey}", steps, delay_s=WARM_DELAY_S)
-
-
-def warm_radii(
-    region: Region,
-    region_key: str,
-    layer_id: str,
-    mode: str,
-    speed: float | None,
-    radii_m: Sequence[float],
-    lang_code: str,
-) -> None:
-    """Build the coverage map (and gaps) of one layer at its other radii in the background.
-
-    The map shows the gaps at the chosen radius, so each radius has its own map; with
-    them ready, moving the radius slider only shows a cached map.
-    """
-    basemap, tkey = basemap_choice()
-    r, k = region, region_key
-    steps: list[tuple[str, Callable[[], object]]] = [
-        (
-            f"coverage map {layer_id} {rad:g}",
-            lambda rad=float(rad): coverage_map(
-                k, r, layer_id, mode, speed, rad, False, lang_code, basemap, tkey
-            ),
-        )
-        for rad in radii_m
-    ]
-    in_background(
-        f"{region_key}:radii:{layer_id}:{mode}:{speed}:{lang_code}:{basemap}:{tkey}", steps
-    )
-
-
-def warm_catchments(
-    region: Region, region_key: str, layer_id: str, speed_kmh: float | None = None
-) -> None:
-    """Compute one layer's catchments at its other radii in the background."""
-    layer = catalog().get(layer_id)
-    if layer is None:
-        return
-    r, k = region, region_key
-    speed = speed_key(layer_id, speed_kmh)
-    radii = analysis(k, r, layer_id, "network", speed).layer.radii_m
-    steps: list[tuple[str, Callable[[], object]]] = [
-        (
-            f"catchments {layer_id} {rad:g}",
-            lambda rad=float(rad): catchments(k, r, layer_id, rad, speed),
-        )
-        for rad in radii
-    ]
-    in_background(f"{region_key}:catchments:{layer_id}:{speed}", steps)
+    settings = ":".join(
+        str(_kept(key, "")) for key in ("cov_layer", "cov_speed", "cov_speed_kmh", "cov_mode",
+                                        "cmp_layers", "cmp_group_by", "exp_layer")
+    )  # fmt: skip
+    name = f"{region_key}:pages:{lang_code}:{basemap}:{tkey}:{settings}"
+    # behind the page's own neighbours: the other pages are further than one click away
+    WARMER.request(name, steps, first=False)
 
 
 # --------------------------------------------------------------------------- sidebar
@@ -895,7 +1020,18 @@ def process_pending_uploads() -> None:
     opts = {k: pending.pop(k) for k in ("facility_crs", "facility_layer") if k in pending}
     uploads = {k: Upload(name=v[0], data=bytes(v[1])) for k, v in pending.items() if v}
     prev, _ = current_region()
-    outcome = load_uploads(uploads, previous=prev, lang=lang(), catalog=catalog(), **opts)
+    lg = lang()
+    # a city-sized extract takes a while: say what is being read
+    with st.status(t("working", lg), expanded=False) as status:
+        outcome = load_uploads(
+            uploads,
+            previous=prev,
+            lang=lg,
+            catalog=catalog(),
+            progress=lambda msg, frac: status.update(label=f"{msg} ({frac:.0%})"),
+            **opts,
+        )
+        status.update(state="error" if outcome.error else "complete")
     if outcome.error:
         st.session_state["upload_error"] = outcome.error
         return

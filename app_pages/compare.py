@@ -6,7 +6,6 @@ import streamlit as st
 
 from app_pages import common
 from app_pages.tables import readable
-from geoapp import charts
 from geoapp.errors import GeoappError
 
 region, key, lg = common.page_header("compare")
@@ -63,5 +62,5 @@ shown = readable(table, lg, columns=shown_cols, layer_name=common.layer_formatte
 common.show_table(shown)
 
 if share_cols:
-    fig = charts.zone_comparison_chart(table, lang=lg)
-    st.pyplot(fig, clear_figure=False)
+    # drawn once per settings (matplotlib takes ~0.5 s a figure)
+    st.image(common.zone_chart_png(key, region, tuple(layer_ids), mode, by, speed, lg))

@@ -177,9 +177,5 @@ else:
     text = as_text(table, lg)
     st.table(text.set_index(text.columns[0]))
 
-if not with_catch:
-    # the other radii's maps (gaps differ by radius), so moving the slider is quick too
-    common.warm_radii(region, key, layer_id, mode, speed_k, list(run_layer.radii_m), lg)
-else:
-    # the other radii's catchments, so moving the radius slider is quick too
-    common.warm_catchments(region, key, layer_id, speed)
+# what one click can ask for next: other radii, layers, mode, speeds, language
+common.warm_coverage(region, key, layer_id, mode, radius_label, with_catch)

@@ -148,6 +148,7 @@ def load_uploads(
     facility_layer: str = "elderly_care",
     lang: str = "en",
     catalog=None,
+    progress=None,
 ) -> UploadOutcome:
     """Build a region from uploaded files, or explain why not.
 
@@ -166,6 +167,8 @@ def load_uploads(
         Language of the messages.
     catalog
         Layer catalog (default the shipped one).
+    progress
+        ``progress(message, fraction)`` while an extract is read (shown by the app).
 
     Returns
     -------
@@ -207,7 +210,7 @@ def load_uploads(
             if "osm" in paths:
                 from geoapp import workflow
 
-                base = workflow.load_region(osm=paths["osm"], catalog=catalog)
+                base = workflow.load_region(osm=paths["osm"], catalog=catalog, progress=progress)
             else:
                 assert previous is not None
                 base = previous

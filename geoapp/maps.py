@@ -39,6 +39,8 @@ the other layers capped so that a map holds at most ``max_features`` features
 from __future__ import annotations
 
 import base64
+import copy
+import dataclasses
 import functools
 import html
 import json
@@ -623,10 +625,22 @@ class _HtmlControl(folium.MacroElement):
             L.DomEvent.disableScrollPropagation(div);
             return div;
         };
+        {%- if this.in_group %}
+        // inside a feature group (the app redraws only those): shown while it is
+        {{ this._parent.get_name() }}.on("add", function (e) {
+            {{ this.get_name() }}.addTo(e.target._map);
+        });
+        {{ this._parent.get_name() }}.on("remove", function () {
+            {{ this.get_name() }}.remove();
+        });
+        {%- else %}
         {{ this.get_name() }}.addTo({{ this._parent.get_name() }});
+        {%- endif %}
         {% endmacro %}
         """
     )
+
+    in_group = False
 
     def __init__(self, html_text: str, *, position: str = "bottomright", css_class: str) -> None:
         super().__init__()
@@ -636,6 +650,7 @@ class _HtmlControl(folium.MacroElement):
         self.css_class_json = _js_json(css_class)
 
     def render(self, **kwargs: Any) -> None:
+        self.in_group = not isinstance(self._parent, folium.Map)
         _render_raw(self, kwargs)
 
 
@@ -1236,7 +1251,14 @@ def map_layers(m: folium.Map) -> list[dict[str, Any]]:
     check that the gaps lie above the demand cells without a browser.
     """
     out = []
+    children = []
     for child in m._children.values():
+        # the app's overlays (:class:`MapParts`) hold their layer in a feature group
+        if isinstance(child, folium.FeatureGroup):
+            children.extend(child._children.values())
+        else:
+            children.append(child)
+    for child in children:
         if isinstance(child, _GeoJsonLayer):
             style = json.loads(child.style_json)
             out.append(
@@ -2198,19 +2220,229 @@ def coverage_map(
         (:func:`display_resolution`: res 10 for a neighbourhood, 9 for a 50 km region,
         8 or 7 for a city) instead of using ``hexes`` (res 9).
     """
+    m, tol = _coverage_base(
+        region_boundaries,
+        edges,
+        extent_of=(region_boundaries, hexes, facilities),
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        lang=lang,
+        height=height,
+    )
+    _add_coverage_overlays(
+        m,
+        tol=tol,
+        region_boundaries=region_boundaries,
+        hexes=hexes,
+        facilities=facilities,
+        catchments=catchments,
+        gaps=gaps,
+        layer=layer,
+        lang=lang,
+        radius_m=radius_m,
+        mode=mode,
+        speed_kmh=speed_kmh,
+        hex_column=hex_column,
+        target_m=target_m,
+        search_limit_m=search_limit_m,
+        max_features=max_features,
+        label_top=label_top,
+        access=access,
+    )
+    if title is None and layer is not None:
+        title = layer.name(lang)
+    return _finish(m, synthetic=synthetic, lang=lang, title=title)
+
+
+@dataclasses.dataclass(frozen=True)
+class MapParts:
+    """A coverage map as a base drawn once and overlays redrawn per setting.
+
+    ``base`` (Leaflet, panes, scale bar, the extent, the basemap tiles) depends only
+    on the region and the basemap, so the app keeps one map in the browser and
+    replaces only ``overlays`` -- one :class:`folium.FeatureGroup` per layer drawn
+    (streets, districts, demand cells, catchments, gaps, facilities) and per box
+    (legend, notes, title) -- when the planner changes the layer, radius, mode, speed
+    or language. ``layer_control`` lists the overlays' layers.
+    """
+
+    base: folium.Map
+    overlays: tuple[folium.FeatureGroup, ...]
+
+    def layer_control(self) -> folium.LayerControl:
+        """Return a new layer control for the base map and its overlays."""
+        return folium.LayerControl(collapsed=False)
+
+    def combined(self) -> folium.Map:
+        """Return one map holding the base and the overlays (a copy; for tests, export)."""
+        m = copy.deepcopy(self.base)
+        for fg in self.overlays:
+            copy.deepcopy(fg).add_to(m)
+        return finish_map(m)
+
+
+def coverage_map_parts(
+    *,
+    region_boundaries: gpd.GeoDataFrame,
+    hexes: gpd.GeoDataFrame | None,
+    facilities: gpd.GeoDataFrame | None,
+    catchments: gpd.GeoDataFrame | None = None,
+    gaps: gpd.GeoDataFrame | None = None,
+    edges: gpd.GeoDataFrame | None = None,
+    layer: Layer | None = None,
+    lang: str = "en",
+    basemap: str | None = None,
+    tianditu_key: str | None = None,
+    synthetic: bool = False,
+    radius_m: float | None = None,
+    mode: str = "network",
+    speed_kmh: float | None = None,
+    title: str | None = None,
+    hex_column: str = "dist_m",
+    height: str | int = "100%",
+    target_m: float | None = None,
+    search_limit_m: float | None = None,
+    max_features: int = MAX_FEATURES,
+    label_top: int = LABEL_TOP,
+    access: gpd.GeoDataFrame | None = None,
+) -> MapParts:
+    """Return :func:`coverage_map` split into a base and overlays (:class:`MapParts`).
+
+    Same parameters and the same layers, legend and notes as :func:`coverage_map`;
+    the base's extent and simplification follow ``region_boundaries`` only, so every
+    layer of a region shares one base.
+    """
+    m = base_map(
+        region_boundaries, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height
+    )
+    for child in m._children.values():
+        if isinstance(child, _MapSetup):  # the one text of the base: in both languages
+            child.offline_json = _js_json(
+                f"{_tr('tiles_failed', 'en')} / {_tr('tiles_failed', 'zh')}"
+            )
+    _use_clusters(m)  # scripts load once per map: the overlays may cluster
+    before = set(m._children)
+    tol = display_tolerance_m(extent_km(region_boundaries))
+    if edges is not None:
+        add_streets(m, edges, lang=lang, tolerance_m=tol)
+    add_boundaries(m, region_boundaries, lang=lang, tolerance_m=2 * tol)
+    if synthetic:
+        add_note(m, t("synthetic_note", lang), position="bottomleft")
+    _add_coverage_overlays(
+        m,
+        tol=tol,
+        region_boundaries=region_boundaries,
+        hexes=hexes,
+        facilities=facilities,
+        catchments=catchments,
+        gaps=gaps,
+        layer=layer,
+        lang=lang,
+        radius_m=radius_m,
+        mode=mode,
+        speed_kmh=speed_kmh,
+        hex_column=hex_column,
+        target_m=target_m,
+        search_limit_m=search_limit_m,
+        max_features=max_features,
+        label_top=label_top,
+        access=access,
+    )
+    if title is None and layer is not None:
+        title = layer.name(lang)
+    if title:
+        add_note(m, title, position="bottomleft", title=True)
+    overlays = []
+    for key in [k for k in m._children if k not in before]:
+        child = m._children.pop(key)
+        if isinstance(child, _GeoJsonLayer):
+            fg = folium.FeatureGroup(
+                name=child.layer_name, overlay=True, control=child.control, show=True
+            )
+            if not child.show:
+                _HideOnAdd().add_to(fg)
+            child.control, child.show = False, True
+        else:
+            fg = folium.FeatureGroup(name=key, overlay=True, control=False, show=True)
+        child._parent = None
+        fg.add_child(child, name=key)
+        overlays.append(fg)
+    return MapParts(base=m, overlays=tuple(overlays))
+
+
+class _HideOnAdd(folium.MacroElement):
+    """Take a feature group off the map right after it is added (a hidden overlay).
+
+    streamlit-folium adds every feature group it is given; a layer hidden by default
+    (e.g. many catchments) is removed at once and stays ticked off in the layer
+    control until the reader ticks it.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        {{ this._parent.get_name() }}.once("add", function (e) {
+            var layer = e.target, map = layer._map;
+            setTimeout(function () { map.removeLayer(layer); }, 0);
+        });
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._name = "HideOnAdd"
+
+
+def _coverage_base(
+    region_boundaries: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame | None,
+    *,
+    extent_of: tuple[gpd.GeoDataFrame | None, ...],
+    basemap: str | None,
+    tianditu_key: str | None,
+    lang: str,
+    height: str | int,
+) -> tuple[folium.Map, float]:
+    """Return the coverage map's base (streets, districts) and its tolerance in metres."""
+    m = base_map(
+        region_boundaries, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height
+    )
+    tol = display_tolerance_m(extent_km(*extent_of))
+    if edges is not None:
+        add_streets(m, edges, lang=lang, tolerance_m=tol)
+    add_boundaries(m, region_boundaries, lang=lang, tolerance_m=2 * tol)
+    return m, tol
+
+
+def _add_coverage_overlays(
+    m: folium.Map,
+    *,
+    tol: float,
+    region_boundaries: gpd.GeoDataFrame,
+    hexes: gpd.GeoDataFrame | None,
+    facilities: gpd.GeoDataFrame | None,
+    catchments: gpd.GeoDataFrame | None,
+    gaps: gpd.GeoDataFrame | None,
+    layer: Layer | None,
+    lang: str,
+    radius_m: float | None,
+    mode: str,
+    speed_kmh: float | None,
+    hex_column: str,
+    target_m: float | None,
+    search_limit_m: float | None,
+    max_features: int,
+    label_top: int,
+    access: gpd.GeoDataFrame | None,
+) -> None:
+    """Add the demand cells, catchments, gaps, facilities and the legend to ``m``."""
     radii = tuple(layer.radii_m) if layer is not None else (300.0, 500.0, 1000.0)
     color = _safe_color(layer.color if layer is not None else "#3366cc")
     target = target_m if target_m is not None else (layer.target_m if layer is not None else None)
     speed = speed_kmh or (layer.speed_kmh if layer is not None else None) or DEFAULT_SPEED_KMH
     budget = max(int(max_features), 100)
-    m = base_map(
-        region_boundaries, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height
-    )
-    tol = display_tolerance_m(extent_km(region_boundaries, hexes, facilities))
     n_fixed = (len(region_boundaries) if region_boundaries is not None else 0) + 2
-    if edges is not None:
-        add_streets(m, edges, lang=lang, tolerance_m=tol)
-    add_boundaries(m, region_boundaries, lang=lang, tolerance_m=2 * tol)
 
     fac = facilities
     fac_cap = max(budget // 4, 50)
@@ -2321,9 +2553,6 @@ def coverage_map(
         )
     if parts:
         add_legend(m, "".join(parts), css_class="geoapp-coverage-legend")
-    if title is None and layer is not None:
-        title = layer.name(lang)
-    return _finish(m, synthetic=synthetic, lang=lang, title=title)
 
 
 def overview_map(

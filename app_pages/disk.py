@@ -1,0 +1,96 @@
+"""Disk copies of the app's analyses and maps, so a restarted app draws at once.
+
+The in-memory caches of :mod:`app_pages.common` die with the server. For regions
+whose key names their content (the embedded demo, uploaded files by their SHA-256,
+a Beijing extract by path and modification time), an analysis and a map are also
+kept on disk under ``<geoapp cache>/app/``, keyed by the region key, the settings
+and a fingerprint of the code that computes them (every file of the ``geoapp``
+package and of ``app_pages``). A changed file, setting or code is computed again; a
+place fetched online is never kept (its data can change under the same name).
+``GEOAPP_APP_DISK_CACHE=0`` turns it off. Files are written aside and renamed in,
+so a crash never leaves half a file; an unreadable file is only logged and
+recomputed.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import os
+import pickle
+from collections.abc import Callable
+from pathlib import Path
+from typing import TypeVar
+
+from geoapp._cache import cache_root
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+#: Region-key prefixes whose content can change under the same key.
+UNSTABLE_PREFIXES = ("place:",)
+
+
+@functools.lru_cache(maxsize=1)
+def code_fingerprint() -> str:
+    """Return a hash of every file of the ``geoapp`` package and of ``app_pages``."""
+    import geoapp
+
+    h = hashlib.sha256()
+    roots = (Path(geoapp.__file__).resolve().parent, Path(__file__).resolve().parent)
+    for root in roots:
+        for path in sorted(root.rglob("*")):
+            if path.is_file() and "__pycache__" not in path.parts:
+                h.update(str(path.relative_to(root)).encode())
+                h.update(path.read_bytes())
+    return h.hexdigest()[:20]
+
+
+def enabled(region_key: str) -> bool:
+    """Return whether results of the region ``region_key`` are kept on disk."""
+    if os.environ.get("GEOAPP_APP_DISK_CACHE", "1").strip().lower() in ("0", "false", "no"):
+        return False
+    return not region_key.startswith(UNSTABLE_PREFIXES)
+
+
+def _path(kind: str, region_key: str, settings: tuple) -> Path:
+    h = hashlib.sha256(repr((code_fingerprint(), region_key, settings)).encode())
+    return cache_root() / "app" / f"{kind}-{h.hexdigest()[:24]}.pkl"
+
+
+def cached(kind: str, region_key: str, settings: tuple, compute: Callable[[], T]) -> T:
+    """Return ``compute()``, read from disk when an earlier run kept it.
+
+    Parameters
+    ----------
+    kind
+        What is kept (``"analysis"``, ``"map"``): part of the file name.
+    region_key
+        The app's region key (see :func:`enabled`).
+    settings
+        Everything else the result depends on (layer, mode, speed, radius ...), as
+        a tuple with a stable ``repr``.
+    compute
+        Computes the result when no disk copy exists.
+    """
+    if not enabled(region_key):
+        return compute()
+    path = _path(kind, region_key, settings)
+    if path.is_file():
+        try:
+            with open(path, "rb") as fh:
+                return pickle.load(fh)  # our own file (written below)
+        except Exception as exc:  # noqa: BLE001 - a broken cache file is recomputed
+            log.info("app disk cache: cannot read %s (%s); recomputing", path.name, exc)
+    value = compute()
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = path.with_suffix(f".{os.getpid()}.tmp")
+        with open(tmp, "wb") as fh:
+            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(tmp, path)
+    except Exception as exc:  # noqa: BLE001 - an unwritable cache only costs time
+        log.info("app disk cache: cannot write %s (%s)", path.name, exc)
+    return value

@@ -1,0 +1,90 @@
+"""The app's background warm-up queue and its disk cache (no Streamlit needed)."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from app_pages import disk
+from app_pages.warm import Warmer
+
+
+def test_warmer_runs_newest_first_once_per_name():
+    out: list[str] = []
+    gate = threading.Event()
+    w = Warmer(idle_s=0.0)
+    w.request(
+        "old",
+        [("a", lambda: (gate.wait(5), out.append("old-1"))), ("b", lambda: out.append("old-2"))],
+    )
+    time.sleep(0.1)  # old-1 runs and waits on the gate
+    assert w.request("new", [("c", lambda: out.append("new-1"))])
+    assert not w.request("new", [("c", lambda: out.append("again"))])
+    w.request("far", [("d", lambda: out.append("far-1"))], first=False)
+    gate.set()
+    assert w.wait_idle(10)
+    # the step running finishes; then the newest request, the rest of the old one, the far one
+    assert out == ["old-1", "new-1", "old-2", "far-1"]
+
+
+def test_warmer_survives_a_failing_step(caplog):
+    out: list[str] = []
+    w = Warmer()
+
+    def boom():
+        raise RuntimeError("broken")
+
+    w.request("x", [("boom", boom), ("ok", lambda: out.append("ok"))])
+    assert w.wait_idle(10)
+    assert out == ["ok"]
+    assert any("boom failed" in r.getMessage() for r in caplog.records)
+
+
+def test_warmer_forgets_a_region():
+    out: list[str] = []
+    gate = threading.Event()
+    w = Warmer()
+    w.request("r1:a", [("block", lambda: gate.wait(5))])
+    time.sleep(0.1)
+    w.request("r1:b", [("b", lambda: out.append("r1"))])
+    w.request("r2:a", [("c", lambda: out.append("r2"))])
+    w.forget("r1:")
+    gate.set()
+    assert w.wait_idle(10)
+    assert out == ["r2"]
+    assert w.request("r1:b", [("b", lambda: out.append("r1 again"))])  # may be asked again
+
+
+def test_disk_cache_keeps_results_per_key_and_settings(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    calls: list[int] = []
+
+    def compute(v):
+        def f():
+            calls.append(v)
+            return {"value": v}
+
+        return f
+
+    assert disk.cached("analysis", "demo", ("elderly", 3.6), compute(1)) == {"value": 1}
+    assert disk.cached("analysis", "demo", ("elderly", 3.6), compute(2)) == {"value": 1}
+    assert calls == [1]  # the second came from disk
+    assert disk.cached("analysis", "demo", ("elderly", 4.5), compute(3)) == {"value": 3}
+    assert disk.cached("analysis", "upload:abc", ("elderly", 3.6), compute(4)) == {"value": 4}
+    # a place fetched online may change under the same name: never kept
+    disk.cached("analysis", "place:Helsinki", (), compute(5))
+    disk.cached("analysis", "place:Helsinki", (), compute(6))
+    assert calls == [1, 3, 4, 5, 6]
+    files = list((tmp_path / "app").glob("*.pkl"))
+    assert len(files) == 3 and not list((tmp_path / "app").glob("*.tmp"))
+
+
+def test_disk_cache_recomputes_a_broken_file_and_can_be_off(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    disk.cached("map", "demo", (1,), lambda: "first")
+    (f,) = (tmp_path / "app").glob("*.pkl")
+    f.write_bytes(b"not a pickle")
+    assert disk.cached("map", "demo", (1,), lambda: "again") == "again"
+    assert disk.cached("map", "demo", (1,), lambda: "third") == "again"  # rewritten
+    monkeypatch.setenv("GEOAPP_APP_DISK_CACHE", "0")
+    assert disk.cached("map", "demo", (1,), lambda: "off") == "off"
