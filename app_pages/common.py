@@ -11,13 +11,21 @@ string that identifies the loaded region and the region itself as an unhashed
 Speed
 -----
 * Distances do not depend on the radius or the walking speed: one analysis per
-  (layer, mode) serves every radius and speed; the map is keyed by the radius only
-  when catchments (the one radius-dependent layer) are shown.
+  (layer, mode) serves every radius of a metre layer; a minute-based layer has one
+  per walking speed (its reach is minutes x speed). :func:`speed_key` gives both
+  spellings of "the layer's own pace" one key.
 * Catchments are computed lazily, for the selected radius only.
-* Maps are built once per (layer, mode, language, basemap) and copied per rerun; a
-  district drill-down only changes the copy's bounds.
-* :func:`warm_up` fills the caches of the other pages in a background thread once the
-  first page of a session has been drawn, so switching pages is instant.
+* The Coverage map is a base kept in the browser plus overlays
+  (:class:`geoapp.maps.MapParts`): a change of layer, radius, mode, speed or language
+  replaces only the overlays (``st_folium(feature_group_to_add=...)``), so no new
+  iframe and no reloaded Leaflet. A district drill-down only changes the bounds.
+* One background worker (:mod:`app_pages.warm`) fills the caches newest request
+  first: after each run of the Coverage page, every setting one click away (other
+  radii, layers, mode, speeds, catchments, language); after every page, the other
+  pages at the session's settings.
+* Analyses, gaps, catchments and maps of regions keyed by their content are also
+  kept on disk (:mod:`app_pages.disk`), so a restarted app, or a region loaded again,
+  draws at once.
 """
 
 from __future__ import annotations
