@@ -606,6 +606,19 @@ def overview_map(
     region_key: str, _region: Region, lang_code: str, basemap: str | None, tianditu_key: str | None
 ) -> folium.Map:
     """Return the overview map: districts by zone type, streets, every layer's facilities."""
+    if tianditu_key:
+        return _overview_map(region_key, _region, lang_code, basemap, tianditu_key)
+    return disk.cached(
+        "overview",
+        region_key,
+        (lang_code, basemap, MAP_MAX_FEATURES, tuple(repr(v) for v in catalog().values())),
+        lambda: _overview_map(region_key, _region, lang_code, basemap, None),
+    )
+
+
+def _overview_map(
+    region_key: str, _region: Region, lang_code: str, basemap: str | None, tianditu_key: str | None
+) -> folium.Map:
     return maps.overview_map(
         _region.boundaries,
         facilities_by_layer(region_key, _region),
