@@ -26,7 +26,6 @@ import h3
 import numpy as np
 import pandas as pd
 import shapely
-from scipy.spatial import cKDTree
 
 from geoapp import catalog, network
 from geoapp.catalog import radius_label
@@ -466,6 +465,7 @@ class _FacilityPlaces:
             dpts = _points(access, crs)
             dok = np.flatnonzero(~(shapely.is_missing(dpts) | shapely.is_empty(dpts)))
             if len(dok):
+                from scipy.spatial import cKDTree  # ~0.8 s to import: only when needed
                 tree = cKDTree(shapely.get_coordinates(dpts[dok]))
                 _, i = tree.query(shapely.get_coordinates(fpts[placed]), k=1)
                 self.nearest[placed] = dok[i]

@@ -46,7 +46,6 @@ import shapely
 from pyproj import CRS
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components, dijkstra
-from scipy.spatial import cKDTree
 
 from geoapp._atomic import atomic_path
 from geoapp._cache import cache_root
@@ -1358,6 +1357,7 @@ def euclidean_nearest(
     dok = np.flatnonzero(~shapely.is_missing(dg) & ~shapely.is_empty(dg))
     if len(fok) == 0 or len(dok) == 0:
         return dist_out, fac_out
+    from scipy.spatial import cKDTree  # ~0.8 s to import: only when needed
     tree = cKDTree(shapely.get_coordinates(fg[fok]))
     bound = np.nextafter(float(limit_m), np.inf)
     d, i = tree.query(shapely.get_coordinates(dg[dok]), k=1, distance_upper_bound=bound)
