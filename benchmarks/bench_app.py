@@ -11,7 +11,9 @@ Starts ``streamlit run streamlit_app.py`` on the demo, then prints
 
 Baseline: the figures of issue 11 (first map 8.5 s, layer change 1.4-1.8 s, compare
 layer selection 3.4 s); goals: first map under 5 s, every control change under 1 s.
-Usage: ``python benchmarks/bench_app.py`` (set APP_DIR to time another checkout).
+Usage: ``python benchmarks/bench_app.py [--empty-cache]`` (set APP_DIR to time another
+checkout); ``--empty-cache`` starts as on a fresh machine (no disk cache), without it the
+disk caches a previous start left are used, as on any later start.
 
 City scale (issue 13): ``python benchmarks/bench_app.py --osm city.osm.pbf`` uploads
 the extract through the sidebar twice, each time in a freshly started server: first
@@ -169,16 +171,16 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="geoapp-bench-city-") as tmp:
             city(osm, Path(tmp))
         return
+    env = None
+    if "--empty-cache" in sys.argv:  # a fresh machine: no demo, demand or app cache on disk
+        import tempfile
+
+        env = {**os.environ, "GEOAPP_CACHE_DIR": tempfile.mkdtemp(prefix="geoapp-bench-cache-")}
+        print("empty cache:", env["GEOAPP_CACHE_DIR"])
     port = _free_port()
     log = open(os.environ.get("BENCH_LOG", "/tmp/geoapp-bench-app.log"), "w")  # noqa: SIM115
     t_start = time.perf_counter()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "streamlit_app.py",
-         "--server.headless", "true", "--server.port", str(port),
-         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-         "--server.fileWatcherType", "none"],
-        cwd=ROOT, stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+    proc = _server(port, log, env)
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc)
