@@ -31,6 +31,7 @@ Speed
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 import tempfile
@@ -1225,14 +1226,40 @@ def share_chart(
     """Draw a bar chart of coverage shares: 0-100 % fixed, the target line, zone order.
 
     ``groups`` are district names or, with ``zones``, zone-type ids (shown by name,
-    in zone order and colours from :mod:`geoapp.styles`).
+    in zone order and colours from :mod:`geoapp.styles`). The Vega-Lite spec is built
+    once per content (Altair validates every spec against its schema, ~0.2 s a chart).
     """
+    lg = lang()
+    gtitle = tr("zone_type") if zones else tr("district")
+    spec = _share_spec(
+        tuple(str(g) for g in groups),
+        tuple(float(v) for v in shares),
+        title,
+        None if target is None else float(target),
+        zones,
+        horizontal,
+        lg,
+        gtitle,
+    )
+    st.vega_lite_chart(spec=copy.deepcopy(spec), width="stretch")
+
+
+@functools.lru_cache(maxsize=256)
+def _share_spec(
+    groups: tuple[str, ...],
+    shares: tuple[float, ...],
+    title: str,
+    target: float | None,
+    zones: bool,
+    horizontal: bool,
+    lg: str,
+    gtitle: str,
+) -> dict[str, Any]:
     import altair as alt
 
     from geoapp.styles import zone_color, zone_name, zone_sort_key
 
-    lg = lang()
-    frame = pd.DataFrame({"group": list(groups), "share": [float(v) * 100 for v in shares]})
+    frame = pd.DataFrame({"group": list(groups), "share": [v * 100 for v in shares]})
     if zones:
         frame = frame.assign(_o=frame["group"].map(zone_sort_key)).sort_values("_o")
         colors = [zone_color(z) for z in frame["group"]]
@@ -1245,7 +1272,6 @@ def share_chart(
     else:
         color = alt.value("#3b6ea8")
     order = frame["group"].tolist()
-    gtitle = tr("zone_type") if zones else tr("district")
     value = alt.X if horizontal else alt.Y
     cat = alt.Y if horizontal else alt.X
     enc = {
@@ -1273,9 +1299,9 @@ def share_chart(
     )
     chart = bars
     if target is not None:
-        line = pd.DataFrame({"target": [float(target) * 100]})
+        line = pd.DataFrame({"target": [target * 100]})
         rule = alt.Chart(line).mark_rule(color="#b00020", strokeDash=[4, 3])
         rule = rule.encode(**{("x" if horizontal else "y"): "target:Q"})
         chart = bars + rule
     height = max(160, 26 * len(frame)) if horizontal else 280
-    st.altair_chart(chart.properties(height=height), width="stretch")
+    return chart.properties(height=height).to_dict()

@@ -543,3 +543,21 @@ def test_beijing_preset_without_an_extract_says_what_to_do(tmp_path):
     at.button(key="bj_go").click().run()
     assert any("missing.osm.pbf" in e.value and str(tmp_path) not in e.value for e in at.error)
     assert at.session_state["region_key"] == "demo"
+
+
+def test_coverage_charts_read_at_a_glance(app):
+    """Both share charts: a fixed 0-100 % axis with its title, the target line, zone order."""
+    import json
+
+    _switch(app, "coverage")
+    specs = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
+    assert len(specs) == 2  # by district, by zone type
+    for spec in specs:
+        bars, rule = spec["layer"]
+        axis = bars["encoding"]["x"] if "scale" in bars["encoding"]["x"] else bars["encoding"]["y"]
+        assert axis["scale"]["domain"] == [0, 100]
+        assert axis["title"].endswith("(%)")
+        assert rule["mark"]["type"] == "rule"  # the target share, on the share axis
+        assert [v["field"] for v in rule["encoding"].values()] == ["target"]
+    zone_axis = specs[1]["layer"][0]["encoding"]["x"]
+    assert zone_axis["sort"] == ["Urban core", "New towns", "Rural areas"]
