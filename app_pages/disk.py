@@ -7,7 +7,8 @@ kept on disk under ``<geoapp cache>/app/``, keyed by the region key, the setting
 and a fingerprint of the code that computes them (every file of the ``geoapp``
 package and of ``app_pages``). A changed file, setting or code is computed again; a
 place fetched online is never kept (its data can change under the same name).
-``GEOAPP_APP_DISK_CACHE=0`` turns it off. Files are written aside and renamed in,
+``GEOAPP_APP_DISK_CACHE=0`` turns it off; beyond ``GEOAPP_APP_DISK_CACHE_MB``
+(1,024) the oldest files are deleted. Files are written aside and renamed in,
 so a crash never leaves half a file; an unreadable file is only logged and
 recomputed.
 """
@@ -91,6 +92,35 @@ def cached(kind: str, region_key: str, settings: tuple, compute: Callable[[], T]
         with open(tmp, "wb") as fh:
             pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
         os.replace(tmp, path)
+        prune(path.parent)
     except Exception as exc:  # noqa: BLE001 - an unwritable cache only costs time
         log.info("app disk cache: cannot write %s (%s)", path.name, exc)
     return value
+
+
+#: Most bytes the app's disk cache keeps; beyond it the least recently written go.
+MAX_BYTES = int(float(os.environ.get("GEOAPP_APP_DISK_CACHE_MB", "1024")) * 1e6)
+
+
+def prune(folder: Path, max_bytes: int | None = None) -> int:
+    """Delete the oldest cache files of ``folder`` beyond ``max_bytes``; return how many."""
+    limit = MAX_BYTES if max_bytes is None else max_bytes
+    files = []
+    for p in folder.glob("*.pkl"):
+        try:
+            st = p.stat()
+        except OSError:
+            continue
+        files.append((st.st_mtime, st.st_size, p))
+    total = sum(size for _, size, _ in files)
+    gone = 0
+    for _, size, p in sorted(files):
+        if total <= limit:
+            break
+        try:
+            p.unlink()
+        except OSError:
+            continue
+        total -= size
+        gone += 1
+    return gone

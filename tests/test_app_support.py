@@ -88,3 +88,15 @@ def test_disk_cache_recomputes_a_broken_file_and_can_be_off(tmp_path, monkeypatc
     assert disk.cached("map", "demo", (1,), lambda: "third") == "again"  # rewritten
     monkeypatch.setenv("GEOAPP_APP_DISK_CACHE", "0")
     assert disk.cached("map", "demo", (1,), lambda: "off") == "off"
+
+
+def test_disk_cache_keeps_the_newest_within_its_size(tmp_path):
+    import os
+
+    for i, size in enumerate([400, 300, 200, 100]):
+        p = tmp_path / f"map-{i}.pkl"
+        p.write_bytes(b"x" * size)
+        os.utime(p, (1000 + i, 1000 + i))  # map-0 oldest
+    assert disk.prune(tmp_path, max_bytes=350) == 2
+    assert sorted(p.name for p in tmp_path.glob("*.pkl")) == ["map-2.pkl", "map-3.pkl"]
+    assert disk.prune(tmp_path, max_bytes=350) == 0
