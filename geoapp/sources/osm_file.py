@@ -799,6 +799,7 @@ def _read_pbf_osmium(
     from osmium.filter import KeyFilter
     from osmium.osm import NODE, RELATION, WAY
     from pyrosm.config.polygon_features import is_area
+    from pyrosm.geometry import orient_polygons
 
     keys = feature_keys(catalog)
     tags = catalog_tags(catalog)
@@ -939,6 +940,8 @@ def _read_pbf_osmium(
 
     def frame(*parts: tuple[list, list, list, list], columns: list[str]) -> gpd.GeoDataFrame:
         joined = [sum((p[i] for p in parts), []) for i in range(4)]
+        # rings by the right-hand rule (exterior counter-clockwise), as pyrosm gives them
+        joined[3] = list(orient_polygons(np.asarray(joined[3], dtype=object)))
         f = _frame(*joined, columns)
         return f[~shapely.is_missing(np.asarray(f.geometry.to_numpy(), dtype=object))]
 
