@@ -630,6 +630,54 @@ def _way_geometry(refs: np.ndarray, xy: np.ndarray, area: bool) -> Any:
         return None
 
 
+def _way_geometries(ways: _Ways, rows: list[int]) -> list[Any]:
+    """Return :func:`_way_geometry` of the stored ways ``rows``, batched.
+
+    Ways whose nodes are all in the file are built in two vectorised calls (rings of at
+    least four nodes as Polygons, the other ways as LineStrings), as pyrosm builds
+    them; the others (clipped, degenerate) one by one.
+    """
+    if not rows:
+        return []
+    rows_a = np.asarray(rows, dtype=np.int64)
+    start = ways.offsets[rows_a]
+    counts = ways.offsets[rows_a + 1] - start
+    owner = np.repeat(np.arange(len(rows_a)), counts)
+    take = (
+        np.repeat(start, counts)
+        + np.arange(int(counts.sum()))
+        - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    xy = ways.xy[take]
+    missing = np.bincount(owner, weights=np.isnan(xy[:, 0]), minlength=len(rows_a)) > 0
+    refs = ways.flat_refs
+    last = ways.offsets[rows_a + 1] - 1
+    closed = (counts > 0) & (refs[start] == refs[np.maximum(last, start)])
+    area = np.asarray(ways.area, dtype=bool)[rows_a] & closed
+    out = np.full(len(rows_a), None, dtype=object)
+    done = np.zeros(len(rows_a), dtype=bool)
+    for batch, build in (
+        (
+            area & ~missing & (counts >= 4),
+            lambda c, i: shapely.polygons(shapely.linearrings(c, indices=i)),
+        ),
+        (~area & ~missing & (counts >= 2), lambda c, i: shapely.linestrings(c, indices=i)),
+    ):
+        if not batch.any():
+            continue
+        sel = batch[owner]
+        # indices must count 0, 1, 2, ... over the batch's ways
+        idx = np.cumsum(batch)[owner[sel]] - 1
+        try:
+            out[batch] = build(xy[sel], idx)
+            done |= batch
+        except shapely.errors.GEOSException:  # a degenerate ring: way by way below
+            pass
+    for k in np.flatnonzero(~done):
+        out[k] = _way_geometry(*ways.way(int(rows_a[k])), ways.area[int(rows_a[k])])
+    return list(out)
+
+
 def _relation_geometry(tags: dict[str, str], members: list[int], ways: _Ways) -> Any:
     """Return a relation's geometry from its member ways, as pyrosm builds it.
 
@@ -923,7 +971,7 @@ def _read_pbf_osmium(
     def way_part(rows: list[int]) -> tuple[list, list, list, list]:
         ids = [store.ids[p] for p in rows]
         tg = [store.tags[p] for p in rows]
-        geoms = [_way_geometry(*store.way(p), store.area[p]) for p in rows]
+        geoms = _way_geometries(store, rows)
         return ids, ["way"] * len(rows), tg, geoms
 
     def rel_part(group: list) -> tuple[list, list, list, list]:
