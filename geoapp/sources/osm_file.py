@@ -837,8 +837,9 @@ def _read_pbf_osmium(
 ) -> _Frames:
     """Read a PBF with pyosmium into the frames the pyrosm reader gives.
 
-    Two passes, both filtered in C++: one over the relations carrying a catalog key,
-    ``building`` or ``landuse`` (to learn their member ways), then one over nodes and
+    Two passes, both filtered in C++: one over the ways and relations carrying a catalog
+    key, ``building`` or ``landuse`` (to learn the relations' member ways and which ways
+    are facilities, buildings or landuse), then one over nodes and
     ways with node locations, where only the nodes carrying a catalog key, the ways
     carrying ``highway``, ``building``, ``landuse`` or a catalog key, and the member
     ways of those relations reach Python.
@@ -860,8 +861,20 @@ def _read_pbf_osmium(
     # 1. relations (routes and multipolygons) and their member ways
     rel_keys = sorted(fset | {"landuse"} | ({"building"} if buildings else set()))
     rels: list[tuple[int, dict[str, str], list[int]]] = []
-    for r in osmium.FileProcessor(src, RELATION).with_filter(KeyFilter(*rel_keys)):
-        rels.append((r.id, dict(r.tags), [m.ref for m in r.members if m.type == "w"]))
+    # the same pass learns which ways carry those keys (few), so that the main pass
+    # asks a kept way for its tags once instead of testing every key on every way
+    special: dict[int, tuple[bool, bool, bool]] = {}
+    for obj in osmium.FileProcessor(src, WAY | RELATION).with_filter(KeyFilter(*rel_keys)):
+        raw_ = obj._pyosmium_data
+        if obj.is_way():
+            has = raw_.tags_has_key
+            special[raw_.id()] = (
+                any(has(k) for k in fkeys),
+                buildings and has("building"),
+                raw_.tags_get_value_by_key("landuse", None) == "residential",
+            )
+        else:
+            rels.append((obj.id, dict(obj.tags), [m.ref for m in obj.members if m.type == "w"]))
     feat_rels = [r for r in rels if fset.intersection(r[1])]
     bld_rels = [r for r in rels if buildings and "building" in r[1]]
     lu_rels = [r for r in rels if r[1].get("landuse") == "residential"]
@@ -902,7 +915,6 @@ def _read_pbf_osmium(
         proc = proc.handler_for_filtered(_Members())
     walk_keys = ("highway", "area", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
                  "sidewalk:right", "foot", "access")  # fmt: skip
-    fkeys_t = tuple(fkeys)
     colset = set(cols)
     for obj in proc:
         if obj.is_node():
@@ -919,12 +931,11 @@ def _read_pbf_osmium(
             continue
         # the C++ accessors directly: the Python wrappers cost as much as the read
         raw_ = obj._pyosmium_data
-        has = raw_.tags_has_key
         get = raw_.tags_get_value_by_key
         wid = raw_.id()
-        is_feat = any(has(k) for k in fkeys_t)
-        is_bld = buildings and has("building") and wid not in bld_members
-        is_lu = get("landuse", None) == "residential" and wid not in lu_members
+        is_feat, is_bld, is_lu = special.get(wid, (False, False, False))
+        is_bld = is_bld and wid not in bld_members
+        is_lu = is_lu and wid not in lu_members
         pos = len(store.ids)
         if is_feat or is_bld or is_lu or wid in members:
             t = dict(obj.tags)  # all tags: the area rule reads them all
