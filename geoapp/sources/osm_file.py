@@ -847,7 +847,7 @@ def _read_pbf_osmium(
     import osmium
     from osmium.filter import KeyFilter
     from osmium.osm import NODE, RELATION, WAY
-    from pyrosm.config.polygon_features import is_area
+    from pyrosm.config.polygon_features import POLYGON_FEATURES, is_area
     from pyrosm.geometry import orient_polygons
 
     keys = feature_keys(catalog)
@@ -915,15 +915,21 @@ def _read_pbf_osmium(
         proc = proc.handler_for_filtered(_Members())
     walk_keys = ("highway", "area", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
                  "sidewalk:right", "foot", "access")  # fmt: skip
-    colset = set(cols)
+    way_tag_keys = tuple(
+        dict.fromkeys(
+            [*cols, *POLYGON_FEATURES, *walk_keys, "area", "building", "building:levels",
+             "landuse", "highway", "name"]
+        )
+    )  # fmt: skip
     for obj in proc:
         if obj.is_node():
             loc = obj.location
             if loc.valid():
+                get = obj._pyosmium_data.tags_get_value_by_key
                 node_rows.append(
                     (
                         obj.id,
-                        {k: v for k, v in dict(obj.tags).items() if k in colset},
+                        {c: v for c in cols if (v := get(c, None)) is not None},
                         loc.lon,
                         loc.lat,
                     )
@@ -938,7 +944,9 @@ def _read_pbf_osmium(
         is_lu = is_lu and wid not in lu_members
         pos = len(store.ids)
         if is_feat or is_bld or is_lu or wid in members:
-            t = dict(obj.tags)  # all tags: the area rule reads them all
+            # the tags any rule or column reads (asking for them is cheaper than
+            # iterating the tag list)
+            t = {k: v for k in way_tag_keys if (v := get(k, None)) is not None}
             is_walk = network and "highway" in t and is_walkable_way(t)
             store.add(obj, t, bool(is_area(t)), factory, mode)
         else:
