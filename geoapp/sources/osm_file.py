@@ -1,7 +1,9 @@
 """OpenStreetMap offline: read a local ``.osm.pbf``, ``.osm`` or ``.osm.bz2`` extract.
 
-PBF files are read with pyrosm; OSM XML (plain or bzip2) with osmnx. Both give the
-same :class:`~geoapp.region.Region` frames (docs/architecture.md).
+PBF files are read with pyosmium (``reader="osmium"``, the default) or pyrosm
+(``reader="pyrosm"``, the reference the osmium reader is tested against); OSM XML
+(plain or bzip2) with osmnx. All give the same :class:`~geoapp.region.Region` frames
+(docs/architecture.md).
 
 Extracts are usually clipped to a bounding box or polygon, so ways and relations may
 reference nodes that are not in the file. Such references are trimmed: an XML way is
