@@ -235,15 +235,22 @@ def _worker(pbf: Path, out: Path, quick: bool) -> dict:
     }
 
 
-def _run(pbf: Path, code: Path, cache_dir: Path, quick: bool) -> dict:
+def _run(pbf: Path, code: Path, cache_dir: Path, quick: bool, reader: str | None = None) -> dict:
     out_root = Path(tempfile.mkdtemp(prefix="geoapp-bench-out-"))
     result = out_root / "result.json"
+    # pyrosm keeps the results of its reads in <tempdir>/pyrosm/cache: a cold run gets
+    # its own temporary folder (inside the geoapp cache folder, so a warm run reuses it)
+    tmp = cache_dir / "tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
     env = {
         **os.environ,
         "PYTHONPATH": str(code),
         "GEOAPP_CACHE_DIR": str(cache_dir),
+        "TMPDIR": str(tmp),
         "OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", str(os.cpu_count() or 1)),
     }
+    if reader:
+        env["GEOAPP_PBF_READER"] = reader
     cmd = [
         sys.executable,
         str(Path(__file__).resolve()),
@@ -363,6 +370,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", default=None, help="folder of the built PBF files")
     p.add_argument("--warm", action="store_true", help="also run each size with filled caches")
     p.add_argument("--baseline", default=None, help="folder holding another geoapp package")
+    p.add_argument(
+        "--reader",
+        choices=("osmium", "pyrosm"),
+        default=None,
+        help="PBF reader (GEOAPP_PBF_READER; default osmium)",
+    )
     p.add_argument("--quick", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--worker", help=argparse.SUPPRESS)
     p.add_argument("--out", help=argparse.SUPPRESS)
@@ -377,6 +390,7 @@ def main(argv: list[str] | None = None) -> int:
     cache.mkdir(parents=True, exist_ok=True)
     code = Path(__file__).resolve().parent.parent
     print(f"geoapp from {code}" + (f"; baseline geoapp from {a.baseline}" if a.baseline else ""))
+    print(f"PBF reader: {a.reader or os.environ.get('GEOAPP_PBF_READER', 'osmium')}")
     print(
         "load average at start: {:.1f} {:.1f} {:.1f} on {} cores".format(
             *os.getloadavg(), os.cpu_count()
@@ -396,13 +410,13 @@ def main(argv: list[str] | None = None) -> int:
         base = None
         if a.baseline:
             with tempfile.TemporaryDirectory(prefix="geoapp-bench-cache-") as cdir:
-                base = _run(pbf, Path(a.baseline), Path(cdir), a.quick)
+                base = _run(pbf, Path(a.baseline), Path(cdir), a.quick, a.reader)
         with tempfile.TemporaryDirectory(prefix="geoapp-bench-cache-") as cdir:
-            res = _run(pbf, code, Path(cdir), a.quick)
+            res = _run(pbf, code, Path(cdir), a.quick, a.reader)
             _print_run(f"{label}, cold (empty caches)", res, base)
             results[label] = res
             if a.warm:
-                warm = _run(pbf, code, Path(cdir), a.quick)
+                warm = _run(pbf, code, Path(cdir), a.quick, a.reader)
                 _print_run(f"{label}, warm (parsed region and network cached)", warm, res)
                 results[label + " warm"] = warm
         if (nx, ny) == (9, 8):

@@ -66,6 +66,8 @@ def _jsonable(value: Any) -> Any:
         return int(value)
     if isinstance(value, np.bool_):
         return bool(value)
+    if value is pd.NaT:
+        return None
     if isinstance(value, pd.Timestamp):
         return value.isoformat()
     if isinstance(value, list | tuple | np.ndarray):
@@ -75,6 +77,23 @@ def _jsonable(value: Any) -> Any:
     if value is pd.NA or (isinstance(value, float) and math.isnan(value)):
         return None
     return value
+
+
+def _json_column(values: pd.Series) -> list[Any]:
+    """Return a column's values as :func:`_jsonable` makes them, a column at a time.
+
+    Numpy float, integer and boolean columns convert in one ``tolist`` (non-finite
+    floats become None); other columns value by value, strings passing through.
+    """
+    dtype = values.dtype
+    if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
+        arr = values.to_numpy()
+        out = arr.tolist()
+        if dtype.kind == "f":
+            for i in np.flatnonzero(~np.isfinite(arr)):
+                out[i] = None
+        return out
+    return [v if type(v) is str else _jsonable(v) for v in values.astype(object).to_numpy()]
 
 
 def geojson_dict(gdf: gpd.GeoDataFrame, meta: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -124,14 +143,15 @@ def write_geojson(
     geoms = shapely.to_geojson(clean.geometry.to_numpy())
     props = clean.drop(columns=clean.geometry.name)
     cols = list(props.columns)
-    records = props.astype(object).to_numpy()
+    columns = [_json_column(props.iloc[:, k]) for k in range(len(cols))]
+    records = zip(*columns, strict=True) if cols else iter([()] * len(props))
 
     def dumps(obj: Any) -> str:
         return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
 
     parts = ['{"type":"FeatureCollection","features":[']
     for i, (row, g) in enumerate(zip(records, geoms, strict=True)):
-        properties = dumps({c: _jsonable(v) for c, v in zip(cols, row, strict=True)})
+        properties = dumps(dict(zip(cols, row, strict=True)))
         parts.append(
             f'{"," if i else ""}{{"type":"Feature","properties":{properties},'
             f'"geometry":{g if g is not None else "null"}}}'

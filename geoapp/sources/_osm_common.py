@@ -85,6 +85,9 @@ def is_walkable_way(tags: Mapping[str, Any]) -> bool:
     """Return True when a way's tags pass the walking network filter (pyrosm's "walking")."""
     if "highway" not in tags:
         return False
+    highway = tags["highway"]
+    if len(tags) == 1 and isinstance(highway, str) and ";" not in highway:
+        return highway.strip() not in _WALK_EXCLUDE["highway"]  # the common case, fast
     if any(_parts(tags.get(k)) & bad for k, bad in _WALK_EXCLUDE.items()):
         return False
     return not walk_access_closed(tags)

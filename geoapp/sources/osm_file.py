@@ -1,7 +1,9 @@
 """OpenStreetMap offline: read a local ``.osm.pbf``, ``.osm`` or ``.osm.bz2`` extract.
 
-PBF files are read with pyrosm; OSM XML (plain or bzip2) with osmnx. Both give the
-same :class:`~geoapp.region.Region` frames (docs/architecture.md).
+PBF files are read with pyosmium (``reader="osmium"``, the default) or pyrosm
+(``reader="pyrosm"``, the reference the osmium reader is tested against); OSM XML
+(plain or bzip2) with osmnx. All give the same :class:`~geoapp.region.Region` frames
+(docs/architecture.md).
 
 Extracts are usually clipped to a bounding box or polygon, so ways and relations may
 reference nodes that are not in the file. Such references are trimmed: an XML way is
@@ -31,6 +33,7 @@ import logging
 import os
 import shutil
 import tempfile
+import time
 import warnings
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Mapping
@@ -40,6 +43,7 @@ from typing import IO, Any
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 
 from geoapp._cache import cache_root
 from geoapp.catalog import Layer
@@ -51,6 +55,7 @@ from geoapp.region import (
     LANDUSE_COLUMNS,
     META_WARNINGS,
     NODE_COLUMNS,
+    WGS84,
     Region,
     empty_gdf,
     whole_region_boundary,
@@ -118,6 +123,7 @@ def read_osm_file(
     admin_level: int | str | None = None,
     name: str | None = None,
     cache: bool | str | os.PathLike[str] = False,
+    reader: str | None = None,
 ) -> Region:
     """Read a local OpenStreetMap extract into a :class:`~geoapp.region.Region`.
 
@@ -145,6 +151,11 @@ def read_osm_file(
         always parses. The cache is keyed by the file's SHA-256, the catalog's tags,
         the other arguments and :data:`REGION_CACHE_VERSION`, so a changed file or
         catalog is parsed again; an unreadable or unwritable cache only logs.
+    reader
+        PBF reader: ``"osmium"`` (pyosmium, one filtered pass; the default) or
+        ``"pyrosm"`` (the reference); default :func:`default_pbf_reader`
+        (``$GEOAPP_PBF_READER``). Both give the same frames (docs/architecture.md
+        says where they may differ). Ignored for OSM XML, which osmnx reads.
 
     Returns
     -------
@@ -180,17 +191,26 @@ def read_osm_file(
     catalog = resolve_catalog(catalog)
     level = None if admin_level is None else str(admin_level).strip()
     region_name = name or _region_name(path)
+    if kind == "pbf":
+        reader = (reader or default_pbf_reader()).strip().lower()
+        if reader not in PBF_READERS:
+            raise InputError(
+                f"reader={reader!r}: unknown PBF reader; use one of {', '.join(PBF_READERS)}."
+            )
+    else:
+        reader = "osmnx"
     cached: Path | None = None
     if cache is not False:
         folder = default_region_cache_dir() if cache is True else Path(cache)
         cached = (
-            folder / f"region-{_region_key(path, catalog, network, buildings, level, region_name)}"
+            folder
+            / f"region-{_region_key(path, catalog, network, buildings, level, region_name, reader)}"
         )
         region = _load_cached_region(cached, path)
         if region is not None:
             log.info("read %s from the parsed-region cache %s", path, cached)
             return region
-    region = _parse_osm_file(path, kind, catalog, network, buildings, level, region_name)
+    region = _parse_osm_file(path, reader, catalog, network, buildings, level, region_name)
     if cached is not None:
         _store_cached_region(cached, region)
     return region
@@ -198,15 +218,17 @@ def read_osm_file(
 
 def _parse_osm_file(
     path: Path,
-    kind: str,
+    reader: str,
     catalog: Mapping[str, Layer],
     network: bool,
     buildings: bool,
     level: str | None,
     region_name: str,
 ) -> Region:
-    log.info("reading OSM extract %s (%s)", path, kind)
-    if kind == "pbf":
+    log.info("reading OSM extract %s (%s)", path, reader)
+    if reader == "osmium":
+        frames = _read_pbf_osmium_checked(path, catalog, network, buildings, level)
+    elif reader == "pyrosm":
         frames = _read_pbf(path, catalog, network, buildings, level)
     else:
         frames = _read_xml(path, catalog, network, buildings, level)
@@ -239,7 +261,7 @@ def _parse_osm_file(
     meta: dict[str, Any] = {
         "attribution": OSM_ATTRIBUTION,
         "file": str(path),
-        "reader": "pyrosm" if kind == "pbf" else "osmnx",
+        "reader": reader,
         "admin_level": level,
         "bbox": list(extent.bounds) if extent is not None else None,
         META_WARNINGS: warnings_,
@@ -266,7 +288,7 @@ def _parse_osm_file(
 # ---------------------------------------------------------------------------
 
 #: Bump when the readers' output or the cache layout changes.
-REGION_CACHE_VERSION = 1
+REGION_CACHE_VERSION = 2
 _CACHED_FRAMES = ("boundaries", "features", "nodes", "edges", "buildings", "landuse")
 
 
@@ -295,6 +317,7 @@ def _region_key(
     buildings: bool,
     level: str | None,
     region_name: str,
+    reader: str = "pyrosm",
 ) -> str:
     from geoapp import __version__
 
@@ -309,6 +332,7 @@ def _region_key(
         "buildings": buildings,
         "admin_level": level,
         "name": region_name,
+        "reader": reader,
         "cache_version": REGION_CACHE_VERSION,
         "geoapp": __version__,
     }
@@ -447,7 +471,9 @@ def _read_pbf(
             warnings.simplefilter("ignore", FutureWarning)
             warnings.simplefilter("ignore", DeprecationWarning)
             warnings.simplefilter("ignore", UserWarning)  # "Could not find any ..."
-            osm = pyrosm.OSM(str(path))
+            osm = pyrosm.OSM(
+                str(path), engine=os.environ.get("GEOAPP_PYROSM_ENGINE", "out_of_core")
+            )
             nodes, edges = empty_gdf(NODE_COLUMNS), empty_gdf(EDGE_COLUMNS)
             if network:
                 res = osm.get_network(network_type="walking", nodes=True)
@@ -489,6 +515,534 @@ def _read_pbf(
     except Exception as exc:  # pyrosm/protobuf raise many kinds on a corrupt file
         raise _corrupt(path, exc) from None
     return features, nodes, edges, bld, landuse, admin
+
+
+# ---------------------------------------------------------------------------
+# PBF via pyosmium: a relations-only pass, then one pass over nodes and ways
+# ---------------------------------------------------------------------------
+
+#: The PBF readers :func:`read_osm_file` knows; ``GEOAPP_PBF_READER`` picks the default.
+PBF_READERS = ("osmium", "pyrosm")
+
+
+def default_pbf_reader() -> str:
+    """Return the PBF reader to use: ``$GEOAPP_PBF_READER`` if set, else ``"osmium"``."""
+    name = os.environ.get("GEOAPP_PBF_READER", "osmium").strip().lower() or "osmium"
+    if name not in PBF_READERS:
+        raise InputError(
+            f"GEOAPP_PBF_READER={name!r}: unknown PBF reader; use one of {', '.join(PBF_READERS)}."
+        )
+    return name
+
+
+class _Ways:
+    """Hold the ways the osmium pass keeps.
+
+    Id, the tags asked for, node ids and node lon/lat (NaN where the node is not in
+    the file).
+    """
+
+    def __init__(self) -> None:
+        self.ids: list[int] = []
+        self.tags: list[dict[str, str]] = []
+        self.area: list[bool] = []
+        self.refs: list[list[int]] = []
+        self.wkb: list[Any] = []
+        self.fallback: dict[int, list[tuple[float, float]]] = {}
+        self.pos: dict[int, int] = {}
+
+    def add(self, way: Any, tags: dict[str, str], area: bool, factory: Any, mode: Any) -> None:
+        pos = len(self.ids)
+        raw = way._pyosmium_data
+        wid = raw.id()
+        self.pos[wid] = pos
+        self.ids.append(wid)
+        self.tags.append(tags)
+        self.area.append(area)
+        nodes = raw.nodes()
+        get = nodes.get
+        refs = [get(raw, i).ref for i in range(nodes.size(raw))]
+        self.refs.append(refs)
+        wkb = None
+        if len(refs) >= 2:
+            try:
+                wkb = factory.create_linestring(way, mode)
+            except Exception:  # noqa: BLE001 - some nodes are not in the file (clipped)
+                wkb = None
+        self.wkb.append(wkb)
+        if wkb is None:
+            self.fallback[pos] = [
+                (n.location.lon, n.location.lat) if n.location.valid() else (np.nan, np.nan)
+                for n in way.nodes
+            ]
+
+    def finish(self) -> None:
+        """Build the flat arrays ``refs``, ``xy`` and ``offsets`` (and free the lists)."""
+        counts = np.fromiter(map(len, self.refs), dtype=np.int64, count=len(self.refs))
+        self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
+        np.cumsum(counts, out=self.offsets[1:])
+        total = int(self.offsets[-1])
+        self.flat_refs = np.fromiter(
+            (r for way in self.refs for r in way), dtype=np.int64, count=total
+        )
+        self.xy = np.full((total, 2), np.nan)
+        have = np.flatnonzero([w is not None for w in self.wkb])
+        if len(have):
+            lines = shapely.from_wkb(np.asarray(self.wkb, dtype=object)[have])
+            coords, owner = shapely.get_coordinates(lines, return_index=True)
+            n_pts = np.bincount(owner, minlength=len(have))
+            aligned = n_pts == counts[have]
+            if not aligned.all():  # never expected: those ways take the slow path
+                for w in have[~aligned]:
+                    self.fallback[int(w)] = [(np.nan, np.nan)] * int(counts[w])
+            keep = aligned[owner]
+            way_of = have[owner[keep]]
+            start = np.r_[0, np.cumsum(n_pts)[:-1]]
+            rank = np.arange(len(owner))[keep] - start[owner[keep]]
+            self.xy[self.offsets[way_of] + rank] = coords[keep]
+        for pos, coords in self.fallback.items():
+            if coords:
+                self.xy[self.offsets[pos] : self.offsets[pos + 1]] = np.asarray(coords, float)
+        self.refs, self.wkb = [], []
+
+    def way(self, pos: int) -> tuple[np.ndarray, np.ndarray]:
+        seg = slice(self.offsets[pos], self.offsets[pos + 1])
+        return self.flat_refs[seg], self.xy[seg]
+
+
+def _present(xy: np.ndarray) -> np.ndarray:
+    """Return the coordinates of the nodes present in the file, in order."""
+    return xy[~np.isnan(xy[:, 0])]
+
+
+def _way_geometry(refs: np.ndarray, xy: np.ndarray, area: bool) -> Any:
+    """Return a way's geometry as pyrosm builds it from a PBF.
+
+    A way closed by its node ids whose tags make it an area (pyrosm's polygon-feature
+    rule) is a Polygon through the nodes present in the file (None with fewer than three
+    or when GEOS cannot build the ring); any other way a LineString through its present
+    nodes (None with fewer than two).
+    """
+    pts = _present(xy)
+    try:
+        if len(refs) and refs[0] == refs[-1] and area:
+            return shapely.polygons(pts) if len(pts) > 2 else None
+        return shapely.linestrings(pts) if len(pts) >= 2 else None
+    except (shapely.errors.GEOSException, ValueError):
+        return None
+
+
+def _way_geometries(ways: _Ways, rows: list[int]) -> list[Any]:
+    """Return :func:`_way_geometry` of the stored ways ``rows``, batched.
+
+    Ways whose nodes are all in the file are built in two vectorised calls (rings of at
+    least four nodes as Polygons, the other ways as LineStrings), as pyrosm builds
+    them; the others (clipped, degenerate) one by one.
+    """
+    if not rows:
+        return []
+    rows_a = np.asarray(rows, dtype=np.int64)
+    start = ways.offsets[rows_a]
+    counts = ways.offsets[rows_a + 1] - start
+    owner = np.repeat(np.arange(len(rows_a)), counts)
+    take = (
+        np.repeat(start, counts)
+        + np.arange(int(counts.sum()))
+        - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    xy = ways.xy[take]
+    missing = np.bincount(owner, weights=np.isnan(xy[:, 0]), minlength=len(rows_a)) > 0
+    refs = ways.flat_refs
+    last = ways.offsets[rows_a + 1] - 1
+    closed = (counts > 0) & (refs[start] == refs[np.maximum(last, start)])
+    area = np.asarray(ways.area, dtype=bool)[rows_a] & closed
+    out = np.full(len(rows_a), None, dtype=object)
+    done = np.zeros(len(rows_a), dtype=bool)
+    for batch, build in (
+        (
+            area & ~missing & (counts >= 4),
+            lambda c, i: shapely.polygons(shapely.linearrings(c, indices=i)),
+        ),
+        (~area & ~missing & (counts >= 2), lambda c, i: shapely.linestrings(c, indices=i)),
+    ):
+        if not batch.any():
+            continue
+        sel = batch[owner]
+        # indices must count 0, 1, 2, ... over the batch's ways
+        idx = np.cumsum(batch)[owner[sel]] - 1
+        try:
+            out[batch] = build(xy[sel], idx)
+            done |= batch
+        except shapely.errors.GEOSException:  # a degenerate ring: way by way below
+            pass
+    for k in np.flatnonzero(~done):
+        out[k] = _way_geometry(*ways.way(int(rows_a[k])), ways.area[int(rows_a[k])])
+    return list(out)
+
+
+def _relation_geometry(tags: dict[str, str], members: list[int], ways: _Ways) -> Any:
+    """Return a relation's geometry from its member ways, as pyrosm builds it.
+
+    Member ways are taken in id order (each once); routes and other linear relations
+    (pyrosm's ``relation_kind``) give their merged lines, every other relation the
+    even-odd overlay of the closed rings its merged member lines form (holes and
+    islands by geometry, not by role), repaired when invalid. None when no member way
+    is in the file or no ring closes.
+    """
+    from pyrosm.geometry import _polygonal_only, fix_geometry, ring_polygon
+    from pyrosm.relations import relation_kind
+
+    force_line, _ = relation_kind(tags)
+    lines = []
+    for wid in sorted(set(members)):
+        pos = ways.pos.get(wid)
+        if pos is None:
+            continue
+        pts = _present(ways.way(pos)[1])
+        if len(pts) >= 2:
+            lines.append(shapely.linestrings(pts))
+    if not lines:
+        return None
+    if force_line:
+        return lines[0] if len(lines) == 1 else shapely.line_merge(shapely.multilinestrings(lines))
+    merged = shapely.line_merge(shapely.multilinestrings(lines))
+    kind = shapely.get_type_id(merged)
+    parts = [merged] if kind == 1 else list(shapely.get_parts(merged)) if kind in (5, 7) else []
+    rings = []
+    for line in parts:
+        if shapely.get_type_id(line) != 1:
+            continue
+        c = shapely.get_coordinates(line)
+        if len(c) < 4 or c[0, 0] != c[-1, 0] or c[0, 1] != c[-1, 1]:
+            continue
+        poly = ring_polygon(c)
+        if poly is not None and not poly.is_empty:
+            rings.append(poly)
+    if not rings:
+        return None
+    try:
+        parts_ = np.asarray(rings, dtype=object)
+        while len(parts_) > 1:
+            paired = len(parts_) // 2 * 2
+            sym = shapely.symmetric_difference(parts_[0:paired:2], parts_[1:paired:2])
+            parts_ = np.concatenate([sym, parts_[paired:]])
+        area = parts_[0]
+    except shapely.errors.GEOSException:
+        return None
+    area = _polygonal_only(area)
+    if area is None:
+        return None
+    if not shapely.is_valid(area):
+        area = _polygonal_only(fix_geometry(area))
+    return area
+
+
+def _frame(
+    ids: list[int],
+    element: list[str],
+    tags: list[dict[str, str]],
+    geoms: list[Any],
+    cols: list[str],
+) -> gpd.GeoDataFrame:
+    data: dict[str, Any] = {
+        "id": np.asarray(ids, dtype="int64"),
+        "osm_type": np.asarray(element, dtype=object),
+    }
+    for c in cols:
+        data[c] = np.asarray([t.get(c) for t in tags], dtype=object)
+    return gpd.GeoDataFrame(data, geometry=np.asarray(geoms, dtype=object), crs=WGS84)
+
+
+def _osmium_network(ways: _Ways, rows: list[int]) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Return the walking network of the walkable ways ``rows``.
+
+    One edge per pair of consecutive nodes present in the file (a clipped way joins
+    the nodes that remain, as pyrosm does), lengths by pyrosm's haversine to the
+    millimetre, nodes in order of first use.
+    """
+    from pyrosm.distance import segment_lengths
+
+    if not rows:
+        return empty_gdf(NODE_COLUMNS), empty_gdf(EDGE_COLUMNS)
+    rows_a = np.asarray(rows, dtype=np.int64)
+    counts = ways.offsets[rows_a + 1] - ways.offsets[rows_a]
+    take = np.repeat(ways.offsets[rows_a], counts) + (
+        np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
+    )
+    owner = np.repeat(np.arange(len(rows_a)), counts)
+    ids = ways.flat_refs[take]
+    xy = ways.xy[take]
+    ok = ~np.isnan(xy[:, 0])
+    ids, xy, owner = ids[ok], xy[ok], owner[ok]
+    # ways left with fewer than two present nodes give no edge
+    same = owner[1:] == owner[:-1]
+    start = np.flatnonzero(same)
+    u, v = ids[start], ids[start + 1]
+    a, b = xy[start], xy[start + 1]
+    length = segment_lengths(a, b)
+    used = np.bincount(owner, minlength=len(rows_a)) >= 2
+    in_edge = used[owner]
+    node_ids, first = np.unique(ids[in_edge], return_index=True)
+    order = np.sort(first)
+    node_xy = xy[in_edge][order]
+    w_of = rows_a[owner[start]]
+    highway = np.asarray([ways.tags[w].get("highway") for w in w_of], dtype=object)
+    name = np.asarray([ways.tags[w].get("name") for w in w_of], dtype=object)
+    return make_network(
+        ids[in_edge][order],
+        shapely.points(node_xy),
+        u,
+        v,
+        length,
+        highway,
+        name,
+        shapely.linestrings(np.stack([a, b], axis=1)) if len(a) else np.array([], dtype=object),
+    )
+
+
+def _read_pbf_osmium_checked(
+    path: Path,
+    catalog: Mapping[str, Layer],
+    network: bool,
+    buildings: bool,
+    level: str | None,
+) -> _Frames:
+    """:func:`_read_pbf_osmium`, its errors on a corrupt or too large file as InputError."""
+    import gc
+
+    # the pass makes a few hundred thousand small Python objects, all kept: the cyclic
+    # garbage collector would walk them again and again (minutes at city scale)
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _read_pbf_osmium(path, catalog, network, buildings, level)
+    except GeoappError:
+        raise
+    except MemoryError:
+        raise InputError(
+            f"{path}: the extract is too large for this machine's memory; cut a smaller "
+            "area (e.g. `osmium extract -b W,S,E,N in.osm.pbf -o small.osm.pbf`)."
+        ) from None
+    except Exception as exc:  # osmium raises RuntimeError on a corrupt file
+        raise _corrupt(path, exc) from None
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _read_pbf_osmium(
+    path: Path,
+    catalog: Mapping[str, Layer],
+    network: bool,
+    buildings: bool,
+    level: str | None,
+) -> _Frames:
+    """Read a PBF with pyosmium into the frames the pyrosm reader gives.
+
+    Two passes, both filtered in C++: one over the ways and relations carrying a catalog
+    key, ``building`` or ``landuse`` (to learn the relations' member ways and which ways
+    are facilities, buildings or landuse), then one over nodes and
+    ways with node locations, where only the nodes carrying a catalog key, the ways
+    carrying ``highway``, ``building``, ``landuse`` or a catalog key, and the member
+    ways of those relations reach Python.
+    """
+    import osmium
+    from osmium.filter import KeyFilter
+    from osmium.osm import NODE, RELATION, WAY
+    from pyrosm.config.polygon_features import POLYGON_FEATURES, is_area
+    from pyrosm.geometry import orient_polygons
+
+    keys = feature_keys(catalog)
+    tags = catalog_tags(catalog)
+    fkeys = list(tags)
+    cols = list(dict.fromkeys(["name", *keys]))
+    fset = set(fkeys)
+    src = str(path)
+
+    t0, c0 = time.perf_counter(), time.process_time()
+    # 1. relations (routes and multipolygons) and their member ways
+    rel_keys = sorted(fset | {"landuse"} | ({"building"} if buildings else set()))
+    rels: list[tuple[int, dict[str, str], list[int]]] = []
+    # the same pass learns which ways carry those keys (few), so that the main pass
+    # asks a kept way for its tags once instead of testing every key on every way
+    special: dict[int, tuple[bool, bool, bool]] = {}
+    for obj in osmium.FileProcessor(src, WAY | RELATION).with_filter(KeyFilter(*rel_keys)):
+        raw_ = obj._pyosmium_data
+        if obj.is_way():
+            has = raw_.tags_has_key
+            special[raw_.id()] = (
+                any(has(k) for k in fkeys),
+                buildings and has("building"),
+                raw_.tags_get_value_by_key("landuse", None) == "residential",
+            )
+        else:
+            rels.append((obj.id, dict(obj.tags), [m.ref for m in obj.members if m.type == "w"]))
+    feat_rels = [r for r in rels if fset.intersection(r[1])]
+    bld_rels = [r for r in rels if buildings and "building" in r[1]]
+    lu_rels = [r for r in rels if r[1].get("landuse") == "residential"]
+    members = {m for r in rels for m in r[2]}
+    bld_members = {m for r in bld_rels for m in r[2]}
+    lu_members = {m for r in lu_rels for m in r[2]}
+
+    log.debug(
+        "osmium reader, relations: %.2f s wall, %.2f s CPU",
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
+    # 2. nodes and ways
+    way_keys = sorted(fset | {"highway", "landuse"} | ({"building"} if buildings else set()))
+    store = _Ways()
+    factory = osmium.geom.WKBFactory()
+    mode = osmium.geom.use_nodes.ALL
+    node_rows: list[tuple[int, dict[str, str], float, float]] = []
+    walk: list[int] = []
+    feat_ways: list[int] = []
+    bld_ways: list[int] = []
+    lu_ways: list[int] = []
+
+    class _Members(osmium.SimpleHandler):
+        """Ways without the keys that are relation members (only ways reach it)."""
+
+        def way(self, w: Any) -> None:
+            if w.id in members:
+                store.add(w, {}, False, factory, mode)
+
+    proc = (
+        osmium.FileProcessor(src, NODE | WAY)
+        .with_locations("flex_mem")
+        .with_filter(KeyFilter(*fkeys).enable_for(NODE))
+        .with_filter(KeyFilter(*way_keys).enable_for(WAY))
+    )
+    if members:
+        proc = proc.handler_for_filtered(_Members())
+    walk_keys = ("highway", "area", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
+                 "sidewalk:right", "foot", "access")  # fmt: skip
+    way_tag_keys = tuple(
+        dict.fromkeys(
+            [*cols, *POLYGON_FEATURES, *walk_keys, "area", "building", "building:levels",
+             "landuse", "highway", "name"]
+        )
+    )  # fmt: skip
+    for obj in proc:
+        if obj.is_node():
+            loc = obj.location
+            if loc.valid():
+                get = obj._pyosmium_data.tags_get_value_by_key
+                node_rows.append(
+                    (
+                        obj.id,
+                        {c: v for c in cols if (v := get(c, None)) is not None},
+                        loc.lon,
+                        loc.lat,
+                    )
+                )
+            continue
+        # the C++ accessors directly: the Python wrappers cost as much as the read
+        raw_ = obj._pyosmium_data
+        get = raw_.tags_get_value_by_key
+        wid = raw_.id()
+        is_feat, is_bld, is_lu = special.get(wid, (False, False, False))
+        is_bld = is_bld and wid not in bld_members
+        is_lu = is_lu and wid not in lu_members
+        pos = len(store.ids)
+        if is_feat or is_bld or is_lu or wid in members:
+            # the tags any rule or column reads (asking for them is cheaper than
+            # iterating the tag list)
+            t = {k: v for k in way_tag_keys if (v := get(k, None)) is not None}
+            is_walk = network and "highway" in t and is_walkable_way(t)
+            store.add(obj, t, bool(is_area(t)), factory, mode)
+        else:
+            hw = get("highway", None)
+            if not network or hw is None:
+                continue
+            t = {k: v for k in walk_keys if (v := get(k, None)) is not None}
+            if not is_walkable_way(t):
+                continue
+            is_walk = True
+            store.add(obj, {"highway": hw, "name": get("name", None)}, False, factory, mode)
+        if is_walk:
+            walk.append(pos)
+        if is_feat:
+            feat_ways.append(pos)
+        if is_bld:
+            bld_ways.append(pos)
+        if is_lu:
+            lu_ways.append(pos)
+    log.debug(
+        "osmium reader, pass: %.2f s wall, %.2f s CPU",
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
+    store.finish()
+    log.debug(
+        "osmium reader, finish: %.2f s wall, %.2f s CPU",
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
+
+    nodes, edges = _osmium_network(store, walk) if network else (
+        empty_gdf(NODE_COLUMNS), empty_gdf(EDGE_COLUMNS))  # fmt: skip
+
+    log.debug(
+        "osmium reader, network: %.2f s wall, %.2f s CPU",
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
+
+    def way_part(rows: list[int]) -> tuple[list, list, list, list]:
+        ids = [store.ids[p] for p in rows]
+        tg = [store.tags[p] for p in rows]
+        geoms = _way_geometries(store, rows)
+        return ids, ["way"] * len(rows), tg, geoms
+
+    def rel_part(group: list) -> tuple[list, list, list, list]:
+        out: tuple[list, list, list, list] = ([], [], [], [])
+        for rid, rt, mem in group:
+            g = _relation_geometry(rt, mem, store)
+            if g is None:
+                continue
+            out[0].append(rid)
+            out[1].append("relation")
+            out[2].append(rt)
+            out[3].append(g)
+        return out
+
+    def frame(*parts: tuple[list, list, list, list], columns: list[str]) -> gpd.GeoDataFrame:
+        joined = [sum((p[i] for p in parts), []) for i in range(4)]
+        # rings by the right-hand rule (exterior counter-clockwise), as pyrosm gives them
+        joined[3] = list(orient_polygons(np.asarray(joined[3], dtype=object)))
+        f = _frame(*joined, columns)
+        return f[~shapely.is_missing(np.asarray(f.geometry.to_numpy(), dtype=object))]
+
+    node_part = (
+        [r[0] for r in node_rows],
+        ["node"] * len(node_rows),
+        [r[1] for r in node_rows],
+        list(shapely.points(np.array([(r[2], r[3]) for r in node_rows], dtype=float)))
+        if node_rows
+        else [],
+    )
+    raw = frame(node_part, way_part(feat_ways), rel_part(feat_rels), columns=cols)
+    features = (
+        make_features(raw, _pyrosm_ids(raw), keys, tags)
+        if len(raw)
+        else make_features(None, np.array([]), keys, tags)
+    )
+    bld = empty_gdf(BUILDING_COLUMNS)
+    if buildings:
+        raw_b = frame(
+            way_part(bld_ways), rel_part(bld_rels), columns=["building", "building:levels", "name"]
+        )
+        if len(raw_b):
+            bld = make_buildings(raw_b, _pyrosm_ids(raw_b))
+    log.debug(
+        "osmium reader, feat+bld: %.2f s wall, %.2f s CPU",
+        time.perf_counter() - t0,
+        time.process_time() - c0,
+    )
+    raw_l = frame(way_part(lu_ways), rel_part(lu_rels), columns=["landuse"])
+    landuse = make_landuse(raw_l) if len(raw_l) else empty_gdf(LANDUSE_COLUMNS)
+    return features, nodes, edges, bld, landuse, None
 
 
 # ---------------------------------------------------------------------------

