@@ -842,8 +842,8 @@ def _fragments(net, analyses, pts, dxy, eval_idx, samp, path, notes, details) ->
                                      all_matches=False)  # fmt: skip
     pop = pd.to_numeric(pts["pop"]).fillna(0).to_numpy(float)[idx]
     unreached = [
-        lid for lid, a in analyses.items()
-        if len(a.facilities) and np.isinf(a.access["dist_m"].to_numpy(float)[idx[frag]]).all()
+        f"{int(np.isinf(a.access['dist_m'].to_numpy(float)[idx[frag]]).sum())} for {lid}"
+        for lid, a in analyses.items() if len(a.facilities)
     ]  # fmt: skip
     details["fragments"] = pd.DataFrame(
         {"demand_id": pts["demand_id"].to_numpy()[idx[frag]], "pop": pop[frag],
@@ -854,8 +854,8 @@ def _fragments(net, analyses, pts, dxy, eval_idx, samp, path, notes, details) ->
         f"({pop[frag].sum():,.0f} of {pop.sum():,.0f} residents) have as nearest street a "
         f"fragment of less than {small:,.0f} m of walkable way connected to no other street "
         f"(a courtyard path, a clipped stub); geoapp and the reference both snap them there, so "
-        f"they count as beyond the search limit{' for ' + ', '.join(unreached) if unreached else ''}"
-        f" although a connected street is a median {np.median(far):,.0f} m away. Whether "
+        f"they reach only what lies on it (unreached: {', '.join(unreached) or 'none'}) "
+        f"although a connected street is a median {np.median(far):,.0f} m away. Whether "
         "they can walk out (a gate, an unmapped path) the data does not say."
     )
 
@@ -1068,9 +1068,13 @@ def _cannot_tell(path, region, demand, analyses, raw, notes, grid, districts) ->
             "landuse areas are mapped. No census is in an OSM extract, so the totals and the "
             "ages (a profile's share aged 60+, not counted) cannot be checked here."
         )
-    if n_b < 500:
+    dp = demand.points
+    is_bld = dp["pop_source"].astype(str) == "building" if "pop_source" in dp else False
+    bpop = float(pd.to_numeric(dp["pop"]).where(is_bld, 0.0).sum())
+    if bpop < 0.5 * max(demand.total, 1e-9):
         out.append(
-            f"{path.name}: only {n_b} buildings are mapped; where homes are not mapped the "
+            f"{path.name}: most residents are placed from landuse, not buildings ({n_b} "
+            "footprints mapped); where homes are not mapped the "
             "demand rests on landuse areas or nothing, and coverage shares say little about "
             "real residents."
         )

@@ -94,3 +94,15 @@ def test_the_sentence_names_only_unreached_demand_on_fragments(tmp_path):
     assert text is not None and "e.g. way/100" in text
     reached = acc.assign(dist_m=0.0)
     assert coverage.fragment_warning(graph, reached, layer_id="x") is None
+
+
+def test_a_negligible_share_stays_quiet(tmp_path):
+    region = workflow.load_region(osm=_extract(tmp_path / "stub.osm.pbf"))
+    demand = workflow.prepare_demand(region)
+    graph = workflow.get_graph(region)
+    acc = coverage.compute_access(
+        demand.points, region.features.iloc[:0], graph=graph, max_dist_m=1000
+    )
+    share = acc.set_index("demand_id").loc["way/100", "pop"] / acc["pop"].sum()
+    assert coverage.fragment_warning(graph, acc, min_share=share * 1.01) is None
+    assert coverage.fragment_warning(graph, acc, min_share=share * 0.99) is not None
