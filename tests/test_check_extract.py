@@ -195,3 +195,12 @@ def test_walking_filter_and_tag_rules_by_hand():
     assert mod.layer_matches({"healthcare": "doctor"}, match)
     assert not mod.layer_matches({"healthcare": "no"}, match)
     assert not mod.layer_matches({"amenity": "bank"}, match)
+
+
+def test_bad_input_is_exit_2_with_one_line(tmp_path, capsys):
+    mod = _script()
+    missing = tmp_path / "nowhere.osm.pbf"
+    assert mod.run(mod.main, [str(missing), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "nowhere.osm.pbf: file not found" in err and "Traceback" not in err
+    assert mod.run(mod.main, [str(missing), "--sample", "0"]) == 2
