@@ -224,6 +224,27 @@ def street_fragments(graph: WalkGraph, min_length_m: float = FRAGMENT_M) -> np.n
     return length[comp[graph.u_idx]] < float(min_length_m)
 
 
+def on_fragments(
+    graph: WalkGraph,
+    points: gpd.GeoDataFrame,
+    *,
+    demand_snap: Snapped | None = None,
+    min_length_m: float = FRAGMENT_M,
+) -> np.ndarray:
+    """Return, per row of ``points``, whether its nearest street lies on a fragment.
+
+    ``demand_snap`` is ``geoapp.network.snap(graph, points)`` when already computed.
+    Points that meet no street are False.
+    """
+    frag = np.zeros(len(points), dtype=bool)
+    if graph is None or graph.n_edges == 0 or not len(points):
+        return frag
+    dsnap = network.snap(graph, points) if demand_snap is None else demand_snap
+    ok = dsnap.valid
+    frag[ok] = street_fragments(graph, min_length_m)[dsnap.edge[ok]]
+    return frag
+
+
 def fragment_warning(
     graph: WalkGraph,
     access: gpd.GeoDataFrame,
@@ -259,10 +280,7 @@ def fragment_warning(
     """
     if graph is None or graph.n_edges == 0 or not len(access):
         return None
-    dsnap = network.snap(graph, access) if demand_snap is None else demand_snap
-    ok = dsnap.valid
-    frag = np.zeros(len(dsnap), dtype=bool)
-    frag[ok] = street_fragments(graph, min_length_m)[dsnap.edge[ok]]
+    frag = on_fragments(graph, access, demand_snap=demand_snap, min_length_m=min_length_m)
     dist = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(float)
     cut = frag & ~np.isfinite(dist)
     if not cut.any():

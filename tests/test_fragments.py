@@ -19,8 +19,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from osm_extract_builder import write_extract  # noqa: E402
 
-from geoapp import coverage, network, workflow  # noqa: E402
+from geoapp import coverage, gaps, network, workflow  # noqa: E402
 from geoapp.catalog import get_layer  # noqa: E402
+from geoapp.errors import InputError  # noqa: E402
 
 LON0, LAT0 = 100.0, 17.5
 M = 1 / 111_320  # about one metre of latitude, in degrees
@@ -54,7 +55,7 @@ def _extract(path: Path) -> Path:
     nodes[21] = (LON0 + 65 * M, y)
     ways.append((11, [20, 21], {"highway": "footway"}))
     nodes[30] = (LON0 + 1 * M, LAT0 + 1 * M, {"amenity": "clinic"})  # at the SW corner
-    _flats(nodes, ways, 100, 100, LON0 + 25 * M, y - 10 * M, half_m=5)  # by the stub
+    _flats(nodes, ways, 100, 100, LON0 + 25 * M, y - 10 * M)  # by the stub
     _flats(nodes, ways, 101, 110, LON0 + 150 * M, LAT0 + 20 * M)  # by the south street
     return write_extract(path, nodes, ways)
 
@@ -106,3 +107,24 @@ def test_a_negligible_share_stays_quiet(tmp_path):
     share = acc.set_index("demand_id").loc["way/100", "pop"] / acc["pop"].sum()
     assert coverage.fragment_warning(graph, acc, min_share=share * 1.01) is None
     assert coverage.fragment_warning(graph, acc, min_share=share * 0.99) is not None
+
+
+def test_a_gap_made_by_a_fragment_says_so(tmp_path):
+    region = workflow.load_region(osm=_extract(tmp_path / "stub.osm.pbf"))
+    demand = workflow.prepare_demand(region)
+    graph = workflow.get_graph(region)
+    ana = workflow.analyse_layer(
+        region, get_layer("community_services"), demand=demand, graph=graph, with_catchments=False
+    )
+    pop = ana.access.set_index("demand_id").loc["way/100", "pop"]
+    assert pop >= 10  # enough for a gap area (DEFAULT_MIN_UNCOVERED)
+    assert len(ana.gaps) == 1
+    gap = ana.gaps.iloc[0]
+    assert np.isclose(gap["uncovered_demand"], pop)
+    assert f"{pop:,.0f} of them have as nearest street a fragment" in gap["reason"]
+    assert "孤立路段" in gap["reason_zh"]
+    # without the flag the reason is the plain one
+    plain = gaps.find_gaps(ana.access, ana.layer, search_limit_m=3000.0)
+    assert "fragment" not in plain.iloc[0]["reason"]
+    with pytest.raises(InputError, match="on_fragment has 1 values"):
+        gaps.find_gaps(ana.access, ana.layer, search_limit_m=3000.0, on_fragment=[True])
