@@ -328,9 +328,9 @@ def _fragment_note(en: str, zh: str, on_fragment: float, n: float) -> tuple[str,
     k = _fmt_int(on_fragment)
     en += (
         f". {k} of them have as nearest street a fragment connected to no other street: "
-        "check the walking network there (a missing link makes this gap)"
+        "check the walking network there (a missing link may be the cause)"
     )
-    zh += f"。其中{k}名居民最近的道路是与路网不相连的孤立路段：请核查该处步行路网（缺失的连接会造成此缺口）"
+    zh += f"。其中{k}名居民最近的道路是与路网不相连的孤立路段：请核查该处步行路网（可能缺少连接）"
     return en, zh
 
 
