@@ -575,11 +575,8 @@ def analyse_layer(
         speed_kmh=speed_kmh,
         layer_id=layer.id,
     )
-    on_fragment = None
     if mode == "network" and graph is not None and len(facilities):
-        dsnap = network.snap(graph, access)
-        on_fragment = coverage.on_fragments(graph, access, demand_snap=dsnap)
-        fragments = coverage.fragment_warning(graph, access, layer_id=layer.id, demand_snap=dsnap)
+        fragments = coverage.fragment_warning(graph, access, layer_id=layer.id)
         if fragments:
             warnings.append(fragments)
     timings["distance_s"] = time.perf_counter() - t
@@ -601,7 +598,7 @@ def analyse_layer(
     _tick(progress, f"{layer.name()}: gaps", 0.8)
     # no facility in the data is missing data, not missing service: no gaps
     gap_areas = (
-        _gaps.find_gaps(access, layer, search_limit_m=limit, on_fragment=on_fragment)
+        _gaps.find_gaps(access, layer, search_limit_m=limit)
         if len(facilities)
         else _gaps.empty_gaps()
     )

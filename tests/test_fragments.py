@@ -118,8 +118,11 @@ def test_a_gap_made_by_a_fragment_says_so(tmp_path):
     )
     pop = ana.access.set_index("demand_id").loc["way/100", "pop"]
     assert pop >= 10  # enough for a gap area (DEFAULT_MIN_UNCOVERED)
-    assert len(ana.gaps) == 1
-    gap = ana.gaps.iloc[0]
+    flag = coverage.on_fragments(graph, ana.access)
+    assert list(ana.access.loc[flag, "demand_id"]) == ["way/100"]
+    found = gaps.find_gaps(ana.access, ana.layer, search_limit_m=3000.0, on_fragment=flag)
+    assert len(found) == 1
+    gap = found.iloc[0]
     assert np.isclose(gap["uncovered_demand"], pop)
     assert f"{pop:,.0f} of them have as nearest street a fragment" in gap["reason"]
     assert "孤立路段" in gap["reason_zh"]
