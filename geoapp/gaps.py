@@ -248,6 +248,7 @@ def gap_reason(
     search_limit_m: float,
     euclidean: bool = False,
     min_m: float = np.inf,
+    on_fragment: float = 0.0,
 ) -> tuple[str, str]:
     """Return the plain-language reason of one gap area, in English and Chinese.
 
@@ -268,6 +269,10 @@ def gap_reason(
         Whether the distances are straight-line rather than walking distances.
     min_m
         Smallest of those distances (only read when the median is ``inf``).
+    on_fragment
+        How many of the ``n`` residents have as nearest street a fragment connected to
+        no other street (:func:`geoapp.coverage.street_fragments`); when more than half,
+        the reason says so: the gap may be the network's, not the service's.
 
     Returns
     -------
@@ -310,9 +315,22 @@ def gap_reason(
             f"from the nearest {noun}; {tail}"
         )
         zh = f"{count}名{who_zh}步行{tmin}分钟（{kmh}公里/小时，{tgt}米）内没有{noun_zh}；{tail_zh}"
-        return en, zh
+        return _fragment_note(en, zh, on_fragment, n)
     en = f"{count} {who} {verb} more than {tgt} m {mode} from the nearest {noun}; {tail}"
     zh = f"{count}名{who_zh}距最近的{noun_zh}{mode_zh}超过{tgt}米；{tail_zh}"
+    return _fragment_note(en, zh, on_fragment, n)
+
+
+def _fragment_note(en: str, zh: str, on_fragment: float, n: float) -> tuple[str, str]:
+    """Add the street-fragment sentence when most of the gap's residents are on one."""
+    if not (n > 0 and on_fragment > 0.5 * n):
+        return en, zh
+    k = _fmt_int(on_fragment)
+    en += (
+        f". {k} of them have as nearest street a fragment connected to no other street: "
+        "check the walking network there (a missing link may be the cause)"
+    )
+    zh += f"。其中{k}名居民最近的道路是与路网不相连的孤立路段：请核查该处步行路网（可能缺少连接）"
     return en, zh
 
 
@@ -407,6 +425,7 @@ def find_gaps(
     min_uncovered: float = DEFAULT_MIN_UNCOVERED,
     min_share: float = DEFAULT_MIN_SHARE,
     refine: int = DEFAULT_REFINE,
+    on_fragment: np.ndarray | None = None,
 ) -> gpd.GeoDataFrame:
     """Outline, rank and explain the areas that hold the layer's uncovered residents.
 
@@ -442,6 +461,10 @@ def find_gaps(
         Share (0..1] of a cell's layer demand that must be uncovered to flag it.
     refine
         How many H3 resolutions finer a mixed cell is split (0: no splitting).
+    on_fragment
+        Optional bool per row of ``access``: the demand point's nearest street is a
+        fragment connected to no other street (``coverage.street_fragments``). A gap
+        whose uncovered demand is mostly on fragments says so in its reason.
 
     Returns
     -------
@@ -468,9 +491,23 @@ def find_gaps(
     if not (isinstance(min_share, int | float) and 0 < min_share <= 1):
         raise InputError(f"min_share={min_share!r} must be a share in (0, 1], e.g. 0.9")
     target = float(layer.target_m if target_m is None else target_m)
+    frag_all = (
+        np.zeros(len(access), dtype=bool)
+        if on_fragment is None
+        else np.asarray(on_fragment, dtype=bool).reshape(-1)
+    )
+    if len(frag_all) != len(access):
+        raise InputError(
+            f"find_gaps: on_fragment has {len(frag_all)} values but access has {len(access)} "
+            "rows; pass one per access row, or None"
+        )
     acc = _layer_rows(access, layer)
     if not len(acc):
         return empty_gaps()
+    if len(acc) != len(access):  # the rows _layer_rows kept, by position
+        frag = frag_all[(access["layer"].astype(str) == layer.id).to_numpy()]
+    else:
+        frag = frag_all
     dcol = layer.demand_column
     dist = _dist(acc)
     unc = dist > target
@@ -517,6 +554,7 @@ def find_gaps(
             "zone_type": _text(acc, "zone_type", "unknown")[pi],
             "settlement": _text(acc, "settlement", "")[pi],
             "euclid": (_text(acc, "access_mode", "network") == "euclidean")[pi],
+            "fw": np.where(u & frag[pi], w[pi], 0.0),
         }
     )
     g = sub.groupby("gap", sort=True)
@@ -526,6 +564,7 @@ def find_gaps(
             "covered_demand": g["cw"].sum(),
             "uncovered_pop": g["upop"].sum(),
             "uncovered_pop_60plus": g["up60"].sum(),
+            "on_fragment": g["fw"].sum(),
         }
     )
     un = sub[sub["unc"]]
@@ -567,6 +606,7 @@ def find_gaps(
             search_limit_m=limit,
             euclidean=bool(r.euclid_all),
             min_m=r.min_d,
+            on_fragment=float(r.on_fragment),
         )
         for r in res.itertuples()
     ]

@@ -575,6 +575,10 @@ def analyse_layer(
         speed_kmh=speed_kmh,
         layer_id=layer.id,
     )
+    if mode == "network" and graph is not None and len(facilities):
+        fragments = coverage.fragment_warning(graph, access, layer_id=layer.id)
+        if fragments:
+            warnings.append(fragments)
     timings["distance_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
