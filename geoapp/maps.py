@@ -2258,12 +2258,12 @@ def coverage_map(
 class MapParts:
     """A coverage map as a base drawn once and overlays redrawn per setting.
 
-    ``base`` (Leaflet, panes, scale bar, the extent, the basemap tiles) depends only
-    on the region and the basemap, so the app keeps one map in the browser and
-    replaces only ``overlays`` -- one :class:`folium.FeatureGroup` per layer drawn
-    (streets, districts, demand cells, catchments, gaps, facilities) and per box
+    ``base`` (Leaflet, panes, scale bar, the extent, the basemap tiles, the streets)
+    depends only on the region and the basemap, so the app keeps one map in the
+    browser and replaces only ``overlays`` -- one :class:`folium.FeatureGroup` per
+    layer drawn (districts, demand cells, catchments, gaps, facilities) and per box
     (legend, notes, title) -- when the planner changes the layer, radius, mode, speed
-    or language. ``layer_control`` lists the overlays' layers.
+    or language. ``layer_control`` lists the streets and the overlays' layers.
     """
 
     base: folium.Map
@@ -2321,10 +2321,11 @@ def coverage_map_parts(
                 f"{_tr('tiles_failed', 'en')} / {_tr('tiles_failed', 'zh')}"
             )
     _use_clusters(m)  # scripts load once per map: the overlays may cluster
-    before = set(m._children)
     tol = display_tolerance_m(extent_km(region_boundaries))
     if edges is not None:
+        # the streets' script holds no text (their name is the layer control's): in the base
         add_streets(m, edges, lang=lang, tolerance_m=tol)
+    before = set(m._children)
     add_boundaries(m, region_boundaries, lang=lang, tolerance_m=2 * tol)
     if synthetic:
         add_note(m, t("synthetic_note", lang), position="bottomleft")
