@@ -11,7 +11,7 @@ Starts ``streamlit run streamlit_app.py`` on the demo, then prints
 
 Baseline: the figures of issue 11 (first map 8.5 s, layer change 1.4-1.8 s, compare
 layer selection 3.4 s); goals: first map under 5 s, every control change under 1 s.
-Usage: ``python benchmarks/bench_app.py [--empty-cache]`` (set APP_DIR to time another
+Usage: ``python benchmarks/bench_app.py [--empty-cache] [--pause S]`` (set APP_DIR to time another
 checkout); ``--empty-cache`` starts as on a fresh machine (no disk cache), without it the
 disk caches a previous start left are used, as on any later start.
 
@@ -102,7 +102,14 @@ def _timed(page, label: str, action, with_map: bool = True) -> float:
     base = BASELINE.get(label)
     ratio = f"  ({dt / base:.2f}x the issue's {base} s)" if base else ""
     print(f"{label:32s} {dt:6.2f} s{ratio}", flush=True)
+    if PAUSE_S:
+        page.wait_for_timeout(PAUSE_S * 1000)  # a planner looking at the result
     return dt
+
+
+#: ``--pause S``: seconds between steps (default 0: every click right after the last
+#: result, so the background warm-up never rests).
+PAUSE_S = float(sys.argv[sys.argv.index("--pause") + 1]) if "--pause" in sys.argv else 0.0
 
 
 def _server(port: int, log, env: dict | None = None) -> subprocess.Popen:
