@@ -570,6 +570,7 @@ class _FacilityPlaces:
             dok = np.flatnonzero(~(shapely.is_missing(dpts) | shapely.is_empty(dpts)))
             if len(dok):
                 from scipy.spatial import cKDTree  # ~0.8 s to import: only when needed
+
                 tree = cKDTree(shapely.get_coordinates(dpts[dok]))
                 _, i = tree.query(shapely.get_coordinates(fpts[placed]), k=1)
                 self.nearest[placed] = dok[i]

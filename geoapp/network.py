@@ -1358,6 +1358,7 @@ def euclidean_nearest(
     if len(fok) == 0 or len(dok) == 0:
         return dist_out, fac_out
     from scipy.spatial import cKDTree  # ~0.8 s to import: only when needed
+
     tree = cKDTree(shapely.get_coordinates(fg[fok]))
     bound = np.nextafter(float(limit_m), np.inf)
     d, i = tree.query(shapely.get_coordinates(dg[dok]), k=1, distance_upper_bound=bound)
