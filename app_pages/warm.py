@@ -40,6 +40,7 @@ class Warmer:
         self._pending: list[tuple[str, list[Step]]] = []
         self._seen: set[str] = set()
         self._last_request = 0.0
+        self._busy = False  # a step is running
         self._thread: threading.Thread | None = None
 
     def request(self, name: str, steps: Sequence[Step], *, first: bool = True) -> bool:
@@ -70,11 +71,6 @@ class Warmer:
             self._pending = [(n, s) for n, s in self._pending if not n.startswith(prefix)]
             self._seen = {n for n in self._seen if not n.startswith(prefix)}
 
-    def pending(self) -> int:
-        """Return the number of steps still queued."""
-        with self._lock:
-            return sum(len(s) for _, s in self._pending)
-
     def wait_idle(self, timeout_s: float = 60.0) -> bool:
         """Block until the queue is empty and no step runs (tests); True when idle."""
         deadline = time.monotonic() + timeout_s
@@ -84,8 +80,6 @@ class Warmer:
                     return True
             time.sleep(0.05)
         return False
-
-    _busy = False
 
     def _pop(self) -> tuple[str, Step]:
         name, steps = self._pending[0]
