@@ -525,7 +525,10 @@ def build_graph(
 
 def _graph_key(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: CRS | None) -> str:
     h = hashlib.blake2b(digest_size=16)
-    h.update(f"v{_CACHE_VERSION}|{nodes.crs}|{edges.crs}|{crs}".encode())
+    # the same CRS prints differently after a GeoParquet round trip ("EPSG:4326" vs
+    # PROJJSON): key on its WKT so a cached region finds the graph built from the parse
+    names = [c.to_wkt() if c is not None else "" for c in (nodes.crs, edges.crs, crs)]
+    h.update(f"v{_CACHE_VERSION}|{'|'.join(names)}".encode())
     h.update(nodes["node_id"].to_numpy(dtype=np.int64).tobytes())
     h.update(shapely.get_coordinates(nodes.geometry.to_numpy()).tobytes())
     h.update(edges["u"].to_numpy(dtype=np.int64).tobytes())

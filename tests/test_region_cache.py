@@ -115,3 +115,19 @@ def test_load_region_uses_the_cache_unless_disabled(tmp_path, monkeypatch):
     _same(a, b)
     c = workflow.load_region(osm=path, region_cache=False)
     assert "region_cache" not in c.meta
+
+
+def test_a_cached_region_finds_the_network_built_from_the_parse(helsinki, tmp_path):
+    # A GeoParquet round trip prints the same CRS differently ("EPSG:4326" vs PROJJSON);
+    # the network cache key must not see the difference, or every repeated run rebuilds
+    from geoapp import network
+
+    parsed = read_osm_file(helsinki, cache=tmp_path / "regions")
+    cached = read_osm_file(helsinki, cache=tmp_path / "regions")
+    assert cached.meta["region_cache"]
+    network.clear_memo()
+    built = network.cached_graph(parsed.nodes, parsed.edges, cache_dir=tmp_path / "nets")
+    network.clear_memo()
+    loaded = network.cached_graph(cached.nodes, cached.edges, cache_dir=tmp_path / "nets")
+    assert loaded.key == built.key
+    assert len(list((tmp_path / "nets").iterdir())) == 1
