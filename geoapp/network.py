@@ -33,8 +33,8 @@ import logging
 import os
 import threading
 from collections import OrderedDict
-from concurrent.futures import ThreadPoolExecutor
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -1839,8 +1839,13 @@ def _partition_geoms(
             dist_c += jit
             dist_c -= b
             wins = [
-                (l_i, max(w[0].start - 1, 0), min(w[0].stop + 1, shape[0]),
-                 max(w[1].start - 1, 0), min(w[1].stop + 1, shape[1]))  # fmt: skip
+                (
+                    l_i,
+                    max(w[0].start - 1, 0),
+                    min(w[0].stop + 1, shape[0]),
+                    max(w[1].start - 1, 0),
+                    min(w[1].stop + 1, shape[1]),
+                )  # fmt: skip
                 for l_i, w in enumerate(find_objects(lab + 1))
                 if w is not None
             ]
