@@ -41,17 +41,39 @@ WGS84 = "EPSG:4326"
 COORD_DECIMALS = 7
 
 
-def _clean_geometry(gdf: gpd.GeoDataFrame, decimals: int = COORD_DECIMALS) -> gpd.GeoDataFrame:
-    """Return ``gdf`` in WGS84 with rounded, valid, RFC-oriented geometries."""
+def _clean_geometry(
+    gdf: gpd.GeoDataFrame, decimals: int | None = COORD_DECIMALS
+) -> gpd.GeoDataFrame:
+    """Return ``gdf`` in WGS84 with rounded, valid, RFC-oriented geometries.
+
+    ``decimals=None`` keeps every digit (the GeoPackage: full detail). A geometry that
+    rounding makes invalid (a ring that touches itself at 1 cm) keeps its unrounded
+    coordinates, which are valid; an invalid input is repaired with ``make_valid``.
+    """
     if gdf.crs is None:
         raise InputError("Cannot export data without a CRS; set one (e.g. EPSG:4326).")
     out = gdf.to_crs(WGS84) if not gdf.crs.equals(WGS84) else gdf.copy()
-    geom = out.geometry.to_numpy()
-    geom = shapely.transform(geom, lambda c: np.round(c, decimals))
+    source = out.geometry.to_numpy()
+    geom = source
+    if decimals is not None:
+        geom = shapely.transform(source, lambda c: np.round(c, decimals))
     bad = ~shapely.is_valid(geom) & ~shapely.is_missing(geom)
     if bad.any():
-        geom[bad] = shapely.make_valid(geom[bad])
-        log.info("repaired %d geometries that rounding made invalid", int(bad.sum()))
+        geom = geom.copy()
+        idx = np.flatnonzero(bad)
+        unrounded_ok = (
+            shapely.is_valid(source[idx]) if decimals is not None else np.zeros(len(idx), bool)
+        )
+        geom[idx[unrounded_ok]] = source[idx[unrounded_ok]]
+        broken = idx[~unrounded_ok]
+        if len(broken):
+            geom[broken] = shapely.make_valid(source[broken])
+            log.info("repaired %d invalid geometries", len(broken))
+        if unrounded_ok.any():
+            log.info(
+                "%d geometries keep unrounded coordinates (rounding made them invalid)",
+                int(unrounded_ok.sum()),
+            )
     geom = shapely.orient_polygons(geom, exterior_cw=False)
     out = out.set_geometry(geom, crs=WGS84)
     return out
@@ -196,7 +218,8 @@ def write_gpkg(
     ----------
     layers
         Layer name -> frame. GeoDataFrames become spatial layers in EPSG:4326 (empty
-        ones are skipped); plain DataFrames become attribute tables.
+        ones are skipped), with full coordinates (GeoJSON rounds to
+        :data:`COORD_DECIMALS`); plain DataFrames become attribute tables.
     path
         Target ``.gpkg`` file; replaced only when every layer was written.
     meta
@@ -245,7 +268,7 @@ def _write_gpkg(
                 if len(frame) == 0:
                     log.info("GeoPackage %s: layer %s is empty, skipped", path, name)
                     continue
-                frame = _clean_geometry(frame)
+                frame = _clean_geometry(frame, decimals=None)  # full detail
             frame = _gpkg_ready(frame)
             pyogrio.write_dataframe(
                 frame, tmp, layer=name, driver="GPKG", append=written > 0, use_arrow=True
@@ -300,8 +323,9 @@ def simplified_for_web(
     the ``radius_m`` of nearest-facility catchments) each group is simplified as a
     coverage, so shared borders stay shared; otherwise, and when the frame holds more
     than ``max_coverage_vertices`` vertices (GEOS's coverage simplification takes
-    about 18 s CPU for 2.4 million), each geometry on its own, preserving its
-    topology: neighbours' borders may then part by up to ``tolerance_m``.
+    about 18 s CPU for 2.4 million), each geometry on its own (Douglas-Peucker; any it
+    would make invalid or empty are simplified preserving their topology instead):
+    neighbours' borders may then part by up to ``tolerance_m``.
     Simplified in the local projected CRS.
     """
     from geoapp.crs import local_crs
@@ -318,7 +342,12 @@ def simplified_for_web(
             snapped = shapely.set_precision(local[idx], 1e-3)
             out[idx] = shapely.coverage_simplify(snapped, tolerance_m, simplify_boundary=True)
     else:
-        out = shapely.simplify(local, tolerance_m, preserve_topology=True)
+        # plain Douglas-Peucker is about 10x faster than the topology-preserving one;
+        # the few it breaks (invalid) or wipes out (empty) are simplified again with it
+        out = shapely.simplify(local, tolerance_m, preserve_topology=False)
+        redo = (~shapely.is_valid(out) | shapely.is_empty(out)) & ~shapely.is_empty(local)
+        if redo.any():
+            out[redo] = shapely.simplify(local[redo], tolerance_m, preserve_topology=True)
     res = gdf.copy()
     res = res.set_geometry(gpd.GeoSeries(out, crs=crs, index=gdf.index).to_crs(gdf.crs))
     return res

@@ -109,3 +109,34 @@ def test_simplified_for_web_large_frames_geometry_by_geometry():
     # each tile on its own: the shared border may part by up to the tolerance
     assert a.intersection(b).area < 5.0 * 1000
     assert shapely.union_all([a, b]).area == pytest.approx(1e6, rel=0.01)
+
+
+def test_rounding_never_makes_an_exported_polygon_invalid(tmp_path):
+    # a hole's edge 4 mm from the shell's: rounded to 1 cm it lies on it (invalid)
+    import json
+
+    import geopandas as gpd
+    import shapely
+
+    from geoapp import export
+
+    x0, y0 = 24.9, 60.1
+    outer = [(x0, y0), (x0 + 0.001, y0), (x0 + 0.001, y0 + 0.001), (x0, y0 + 0.001)]
+    hole = [(x0 + 0.0002, y0 + 4e-8), (x0 + 0.0005, y0 + 4e-8), (x0 + 0.0004, y0 + 0.0004)]
+    poly = shapely.Polygon(outer, [hole])
+    assert poly.is_valid
+    rounded = shapely.transform(poly, lambda c: c.round(7))
+    assert not rounded.is_valid
+    box = shapely.box(x0, y0, x0 + 1.23456789e-3, y0 + 1e-3)
+    gdf = gpd.GeoDataFrame({"n": [1, 2]}, geometry=[poly, box], crs=4326)
+    path = export.write_geojson(gdf, tmp_path / "p.geojson")
+    back = gpd.read_file(path)
+    assert back.geometry.is_valid.all()
+    # it kept its full coordinates (rings re-oriented to RFC 7946)
+    assert shapely.equals_exact(shapely.normalize(back.geometry[0]), shapely.normalize(poly), 1e-12)
+    coords = json.loads(path.read_text())["features"][1]["geometry"]["coordinates"][0]
+    assert all(len(repr(c).split(".")[-1]) <= 7 for xy in coords for c in xy)
+    # the GeoPackage keeps full coordinates
+    gpkg = export.write_gpkg({"p": gdf}, tmp_path / "b.gpkg")
+    kept = gpd.read_file(gpkg).geometry[0]
+    assert shapely.equals_exact(shapely.normalize(kept), shapely.normalize(poly), 0)
