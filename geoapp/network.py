@@ -672,8 +672,10 @@ def cached_graph(
 
 
 def clear_memo() -> None:
-    """Forget the in-process graph memo (the disk cache is kept)."""
+    """Forget the in-process graph and snap memos (the disk cache is kept)."""
     _MEMO.clear()
+    with _SNAP_LOCK:
+        _SNAP_MEMO.clear()
 
 
 # --------------------------------------------------------------------------- snapping
@@ -726,7 +728,42 @@ def snap(graph: WalkGraph, points: gpd.GeoDataFrame | gpd.GeoSeries) -> Snapped:
     A :class:`Snapped` passed to :func:`nearest`, :func:`od_matrix` or
     :func:`catchments` gives exactly the same answers as the frame it was made from.
     """
-    return _snap_geoms(graph, _local_points(points, graph.crs))
+    memo_key = _snap_key(graph, points)
+    if memo_key is not None:
+        with _SNAP_LOCK:
+            hit = _SNAP_MEMO.get(memo_key)
+            if hit is not None:
+                _SNAP_MEMO.move_to_end(memo_key)
+                return hit
+    snapped = _snap_geoms(graph, _local_points(points, graph.crs))
+    if memo_key is not None:
+        for arr in (snapped.edge, snapped.along_m, snapped.access_m):
+            arr.flags.writeable = False  # shared by every caller of the same points
+        with _SNAP_LOCK:
+            _SNAP_MEMO[memo_key] = snapped
+            while len(_SNAP_MEMO) > _SNAP_MEMO_SIZE:
+                _SNAP_MEMO.popitem(last=False)
+    return snapped
+
+
+#: Snaps of the last few point sets, keyed by network and the points' content: the
+#: demand of a region is snapped once for every layer, the fragment check and the app.
+_SNAP_MEMO: OrderedDict[tuple[str, str], Snapped] = OrderedDict()
+_SNAP_MEMO_SIZE = 16
+_SNAP_LOCK = threading.Lock()
+
+
+def _snap_key(graph: WalkGraph, points: object) -> tuple[str, str] | None:
+    """Key of ``points`` on ``graph`` for the snap memo (None: not memoised)."""
+    if not graph.key or not isinstance(points, gpd.GeoDataFrame | gpd.GeoSeries):
+        return None
+    if points.crs is None or not len(points):
+        return None
+    h = hashlib.blake2b(digest_size=16)
+    h.update(points.crs.to_wkt().encode())
+    for wkb in shapely.to_wkb(points.geometry.to_numpy()):
+        h.update(wkb if wkb is not None else b"\x00")
+    return graph.key, h.hexdigest()
 
 
 #: Former name of :func:`snap` (kept for existing callers).

@@ -202,6 +202,22 @@ def test_snap_to_nearest_edge_not_node(graph):
     assert np.allclose(s.access_m, [5, 10, 4])
 
 
+def test_the_same_points_are_snapped_once_and_shared_read_only(tmp_path):
+    network.clear_memo()
+    g = network.cached_graph(make_nodes(), make_edges(), cache_dir=False, crs=CRS)
+    first = network.snap(g, pts((50, -5), (150, 10)))
+    again = network.snap(g, pts((50, -5), (150, 10)))  # a new frame, same content
+    assert again is first
+    with pytest.raises(ValueError):
+        again.access_m[0] = 0.0  # shared: no caller may change it
+    moved = network.snap(g, pts((50, -6), (150, 10)))
+    assert moved is not first
+    assert np.allclose(moved.access_m, [6, 10])
+    # a graph without a key (built directly) is never memoised
+    direct = network.build_graph(make_nodes(), make_edges(), crs=CRS)
+    assert network.snap(direct, pts((50, -5))) is not network.snap(direct, pts((50, -5)))
+
+
 def test_snap_empty_geometry():
     g = network.build_graph(make_nodes(), make_edges(), crs=CRS)
     frame = gpd.GeoDataFrame(geometry=[P(50, -5), None, Point()], crs=CRS)
