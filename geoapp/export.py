@@ -61,9 +61,8 @@ def _clean_geometry(
     if bad.any():
         geom = geom.copy()
         idx = np.flatnonzero(bad)
-        unrounded_ok = (
-            shapely.is_valid(source[idx]) if decimals is not None else np.zeros(len(idx), bool)
-        )
+        # unrounded (or, without rounding, the same invalid input): valid ones are kept
+        unrounded_ok = shapely.is_valid(source[idx])
         geom[idx[unrounded_ok]] = source[idx[unrounded_ok]]
         broken = idx[~unrounded_ok]
         if len(broken):

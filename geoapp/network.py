@@ -1730,8 +1730,8 @@ def _contour_windows(
     """Contour each facility's own area in its window, many windows per contourpy call.
 
     ``field`` is the signed distance to the buffer outline (< 0 inside), ``lab`` the
-    facility of every cell; ``wins`` holds ``(label, r0, r1, c0, c1)``; ``lower`` is below every value of the field. In its window a
-    facility's field is ``field`` on its own cells and beyond the buffer and
+    facility of every cell; ``wins`` holds ``(label, r0, r1, c0, c1)``; ``lower`` is
+    below every value of the field. In its window a facility's field is ``field`` on its own cells and beyond the buffer and
     ``-field`` on other facilities' cells within it, whose zero line is the buffer's
     outline outside and, between two facilities, the same line seen from both sides
     (linear interpolation is symmetric), so neighbours share their border. Windows of
