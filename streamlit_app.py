@@ -14,41 +14,50 @@ from app_pages import common
 # from fonts.gstatic.com (material icons), and the app must not reach the network.
 st.set_page_config(page_title="geoapp", layout="wide")
 
-common.sidebar()
 
-pages = [
-    st.Page(
-        "app_pages/overview.py",
-        title=common.tr("page_overview"),
-        default=True,
-    ),
-    st.Page(
-        "app_pages/coverage.py",
-        title=common.tr("page_coverage"),
-        url_path="coverage",
-    ),
-    st.Page(
-        "app_pages/compare.py",
-        title=common.tr("page_compare"),
-        url_path="compare",
-    ),
-    st.Page(
-        "app_pages/heritage.py",
-        title=common.tr("page_heritage"),
-        url_path="heritage",
-    ),
-    st.Page(
-        "app_pages/scenario.py",
-        title="情景推演" if common.lang() == "zh" else "What-if scenario",
-        url_path="scenario",
-    ),
-    st.Page(
-        "app_pages/export.py",
-        title=common.tr("page_export"),
-        url_path="export",
-    ),
-]
-st.navigation(pages).run()
+def _pages() -> list:
+    """Return the app's pages, titled in the language chosen in the sidebar."""
+    return [
+        st.Page(
+            "app_pages/overview.py",
+            title=common.tr("page_overview"),
+            default=True,
+        ),
+        st.Page(
+            "app_pages/coverage.py",
+            title=common.tr("page_coverage"),
+            url_path="coverage",
+        ),
+        st.Page(
+            "app_pages/compare.py",
+            title=common.tr("page_compare"),
+            url_path="compare",
+        ),
+        st.Page(
+            "app_pages/heritage.py",
+            title=common.tr("page_heritage"),
+            url_path="heritage",
+        ),
+        st.Page(
+            "app_pages/scenario.py",
+            title="情景推演" if common.lang() == "zh" else "What-if scenario",
+            url_path="scenario",
+        ),
+        st.Page(
+            "app_pages/export.py",
+            title=common.tr("page_export"),
+            url_path="export",
+        ),
+    ]
+
+
+# No warm-up step starts while the page runs (a step already running goes on).
+common.WARMER.hold(common.WARM_PAGE_HOLD_S)
+try:
+    common.sidebar()
+    st.navigation(_pages()).run()
+finally:
+    common.WARMER.release()
 
 # The page is drawn: fill the other pages' caches in the background (once per region).
 common.warm_up(*common.current_region())

@@ -319,13 +319,28 @@ def catchments(
 
 @st.cache_resource(show_spinner=False, max_entries=8)
 def facilities_by_layer(region_key: str, _region: Region) -> dict[str, gpd.GeoDataFrame]:
-    """Return every catalog layer's facilities in the region (shared, read-only)."""
-    return {lid: select_features(_region.features, layer) for lid, layer in catalog().items()}
+    """Return every catalog layer's facilities in the region (shared, read-only; on disk)."""
+    cat = catalog()
+    return disk.cached(
+        "facilities",
+        region_key,
+        tuple(repr(v) for v in cat.values()),
+        lambda: {lid: select_features(_region.features, layer) for lid, layer in cat.items()},
+    )
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
 def district_stats(region_key: str, _region: Region) -> pd.DataFrame:
-    """Return population, 60+ and facility counts per district."""
+    """Return population, 60+ and facility counts per district (kept on disk)."""
+    return disk.cached(
+        "stats",
+        region_key,
+        tuple(repr(v) for v in catalog().values()),
+        lambda: _district_stats(region_key, _region),
+    )
+
+
+def _district_stats(region_key: str, _region: Region) -> pd.DataFrame:
     dem = demand(region_key, _region).points
     stats = (
         pd.DataFrame(
@@ -767,10 +782,23 @@ def drill(clicked: str | None) -> None:
 #: Seconds of quiet after a page's last warm-up request before the worker starts, so
 #: the browser draws the page without competing for the CPU.
 WARM_IDLE_S = 0.4
+#: Longest a page run keeps the warm-up from starting a step (the run's end releases it).
+WARM_PAGE_HOLD_S = 60.0
+#: Seconds without a page run before the Export bundle is built in the background.
+WARM_QUIET_S = 6.0
 #: Regions up to this many street edges get every "one click away" map warmed; larger
 #: ones only the other radii of the layer shown (each analysis costs seconds there).
 WARM_NEIGHBOURS_MAX_EDGES = 250_000
 WARMER = Warmer(idle_s=WARM_IDLE_S)
+#: Seconds the warm-up waits after a page of a region over
+#: :data:`WARM_NEIGHBOURS_MAX_EDGES` street edges: the browser is still receiving and
+#: drawing its map (1.5-2 s at city scale on two cores), which the warm-up's CPU slows.
+WARM_HOLD_LARGE_S = 2.5
+
+
+def _hold_if_large(region: Region) -> None:
+    if len(region.edges) > WARM_NEIGHBOURS_MAX_EDGES:
+        WARMER.hold(WARM_HOLD_LARGE_S)
 
 
 def _speed_for(layer_id: str, choice: str, custom_kmh: float) -> float | None:
@@ -873,6 +901,7 @@ def warm_coverage(
     name = (
         f"{region_key}:coverage:{layer_id}:{mode}:{sk}:{radius_label}:{with_catch}:{lg}:{bm}:{tk}"
     )
+    _hold_if_large(region)
     WARMER.request(name, steps)
 
 
@@ -915,13 +944,23 @@ def _warm_steps(
         steps.append(("zones table", lambda: zones_table(k, r, compare_ids, mode, by, cmp_speed)))
         steps.append(("zone chart", lambda: zone_chart_png(k, r, compare_ids, mode, by,
                                                            cmp_speed, lang_code)))  # fmt: skip
-    if layer_ids:
-        # the Export page's files at its settings, ready for the first click
-        exp = str(_kept("exp_layer", layer_ids[0]))
-        if exp in cat:
-            esk = speed_key(exp, coverage_speed(exp))
-            steps.append(("export", lambda: bundle_zip(k, r, exp, mode, esk, False, lang_code)))
     return steps
+
+
+def _export_steps(
+    region: Region, region_key: str, lang_code: str
+) -> list[tuple[str, Callable[[], object]]]:
+    """Return the step that builds the Export page's files at its settings (or none)."""
+    cat = catalog()
+    if not cat or len(region.edges) > WARM_NEIGHBOURS_MAX_EDGES:
+        return []  # a city's bundle takes many seconds: built when the page asks
+    exp = str(_kept("exp_layer", next(iter(cat))))
+    if exp not in cat:
+        return []
+    mode = coverage_mode(region)
+    esk = speed_key(exp, coverage_speed(exp))
+    r, k = region, region_key
+    return [("export", lambda: bundle_zip(k, r, exp, mode, esk, False, lang_code))]
 
 
 def _import_lazy_modules() -> None:
@@ -947,8 +986,13 @@ def warm_up(region: Region, region_key: str) -> None:
                                         "cmp_layers", "cmp_group_by", "exp_layer")
     )  # fmt: skip
     name = f"{region_key}:pages:{lang_code}:{basemap}:{tkey}:{settings}"
+    _hold_if_large(region)
     # behind the page's own neighbours: the other pages are further than one click away
     WARMER.request(name, steps, first=False)
+    # the whole bundle (seconds of work) only once the planner has paused: begun just
+    # before a click, it would slow that page
+    WARMER.request(f"{name}:export", _export_steps(region, region_key, lang_code),
+                   first=False, quiet_s=WARM_QUIET_S)  # fmt: skip
 
 
 # --------------------------------------------------------------------------- sidebar

@@ -49,14 +49,14 @@ from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components, dijkstra
 
 from geoapp._atomic import atomic_path
-from geoapp._cache import cache_root
+from geoapp._cache import cache_root, frame_digest
 from geoapp.crs import local_crs
 from geoapp.errors import EmptyResultError, InputError
 
 log = logging.getLogger(__name__)
 
 #: Bump when the cached array layout changes.
-_CACHE_VERSION = 2
+_CACHE_VERSION = 3
 _MEMO: OrderedDict[str, WalkGraph] = OrderedDict()
 _MEMO_SIZE = 4
 WGS84 = "EPSG:4326"
@@ -528,18 +528,10 @@ def _graph_key(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame, crs: CRS | None
     h = hashlib.blake2b(digest_size=16)
     # the same CRS prints differently after a GeoParquet round trip ("EPSG:4326" vs
     # PROJJSON): key on its WKT so a cached region finds the graph built from the parse
-    names = [c.to_wkt() if c is not None else "" for c in (nodes.crs, edges.crs, crs)]
-    h.update(f"v{_CACHE_VERSION}|{'|'.join(names)}".encode())
-    h.update(nodes["node_id"].to_numpy(dtype=np.int64).tobytes())
-    h.update(shapely.get_coordinates(nodes.geometry.to_numpy()).tobytes())
-    h.update(edges["u"].to_numpy(dtype=np.int64).tobytes())
-    h.update(edges["v"].to_numpy(dtype=np.int64).tobytes())
-    if "length_m" in edges.columns:
-        h.update(pd.to_numeric(edges["length_m"], errors="coerce").to_numpy(float).tobytes())
-    if "geometry" in edges.columns:
-        geoms = edges.geometry.to_numpy()
-        h.update(shapely.get_num_coordinates(geoms).astype(np.int64).tobytes())
-        h.update(shapely.get_coordinates(geoms).tobytes())
+    h.update(f"v{_CACHE_VERSION}|{crs.to_wkt() if crs is not None else ''}".encode())
+    # content digests, once per frame object (a parsed extract's frames come with theirs)
+    h.update(frame_digest(nodes).encode())
+    h.update(frame_digest(edges).encode())
     return h.hexdigest()
 
 

@@ -358,11 +358,9 @@ def _demand_cache_path(region: Region, params: tuple) -> Path | None:
     import hashlib
     import pickle
 
-    import shapely
-
     from geoapp import region as _region_module
     from geoapp import zones as _zones_module
-    from geoapp._cache import cache_root
+    from geoapp._cache import cache_root, frame_digest
 
     h = hashlib.sha256()
     for mod in (population, _zones_module, _region_module):
@@ -372,10 +370,8 @@ def _demand_cache_path(region: Region, params: tuple) -> Path | None:
     try:
         for frame in (region.buildings, region.boundaries, region.landuse, region.features,
                       region.edges):  # fmt: skip
-            attrs = frame.drop(columns=frame.geometry.name)
-            h.update(pd.util.hash_pandas_object(attrs, index=False).to_numpy().tobytes())
-            h.update(b"".join(shapely.to_wkb(frame.geometry.to_numpy())))
-            h.update(repr(list(frame.columns)).encode())
+            # once per frame object (a parsed extract's frames come with their digest)
+            h.update(frame_digest(frame).encode())
         if region.census is not None:
             h.update(pd.util.hash_pandas_object(region.census, index=False).to_numpy().tobytes())
         if region.population_raster:

@@ -27,6 +27,29 @@ def test_warmer_runs_newest_first_once_per_name():
     assert out == ["old-1", "new-1", "old-2", "far-1"]
 
 
+def test_warmer_runs_a_quiet_batch_only_after_the_requests_stop():
+    out: list[tuple[str, float]] = []
+    w = Warmer(idle_s=0.0)
+    t0 = time.monotonic()
+    w.request("bundle", [("zip", lambda: out.append(("zip", time.monotonic())))], quiet_s=0.6)
+    time.sleep(0.3)
+    w.request("page", [("map", lambda: out.append(("map", time.monotonic())))], first=False)
+    assert w.wait_idle(10)
+    # queued first, but run last: 0.6 s after the last request (at 0.3 s), not after its own
+    assert [name for name, _ in out] == ["map", "zip"]
+    assert out[1][1] - t0 >= 0.85
+
+
+def test_warmer_hold_delays_every_step():
+    out: list[float] = []
+    w = Warmer(idle_s=0.0)
+    t0 = time.monotonic()
+    w.hold(0.5)
+    w.request("a", [("a", lambda: out.append(time.monotonic()))])
+    assert w.wait_idle(10)
+    assert len(out) == 1 and out[0] - t0 >= 0.45
+
+
 def test_warmer_survives_a_failing_step(caplog):
     out: list[str] = []
     w = Warmer()

@@ -131,3 +131,22 @@ def test_a_cached_region_finds_the_network_built_from_the_parse(helsinki, tmp_pa
     loaded = network.cached_graph(cached.nodes, cached.edges, cache_dir=tmp_path / "nets")
     assert loaded.key == built.key
     assert len(list((tmp_path / "nets").iterdir())) == 1
+
+
+def test_a_cached_region_finds_the_demand_estimated_from_the_parse(helsinki, tmp_path, monkeypatch):
+    # the parsed frames and the frames read back carry the digest of the cache key, so
+    # the demand estimated on the first run is found by the second without hashing
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    parsed = read_osm_file(helsinki, cache=tmp_path / "regions")
+    first = workflow.prepare_demand(parsed)
+    cached = read_osm_file(helsinki, cache=tmp_path / "regions")
+    seen: list[str] = []
+    again = workflow.prepare_demand(cached, progress=lambda msg, frac: seen.append(msg))
+    assert any("(cached)" in m for m in seen), seen
+    assert_geodataframe_equal(again.points, first.points)
+    # a changed frame is a new object, hashed by its content: no stale estimate
+    fewer = cached.with_(buildings=cached.buildings.iloc[:-50])
+    seen.clear()
+    other = workflow.prepare_demand(fewer, progress=lambda msg, frac: seen.append(msg))
+    assert not any("(cached)" in m for m in seen), seen
+    assert other.points["pop"].sum() < first.points["pop"].sum()

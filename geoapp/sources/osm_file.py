@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from geoapp._cache import cache_root
+from geoapp._cache import cache_root, remember_digest
 from geoapp.catalog import Layer
 from geoapp.errors import GeoappError, InputError
 from geoapp.region import (
@@ -209,11 +209,24 @@ def read_osm_file(
         region = _load_cached_region(cached, path)
         if region is not None:
             log.info("read %s from the parsed-region cache %s", path, cached)
+            _name_digests(region, cached.name)
             return region
     region = _parse_osm_file(path, reader, catalog, network, buildings, level, region_name)
     if cached is not None:
         _store_cached_region(cached, region)
+        _name_digests(region, cached.name)
     return region
+
+
+def _name_digests(region: Region, key: str) -> None:
+    """Name each frame's content digest after the parsed-region cache key.
+
+    The frames parsed from a file and those read back from its cache hold the same
+    content, which the key (file hash, tags, reader options) determines, so the
+    demand and network caches find each other's entries without hashing the frames.
+    """
+    for name, frame in region.layers().items():
+        remember_digest(frame, f"{key}:{name}")
 
 
 def _parse_osm_file(
