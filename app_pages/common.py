@@ -780,8 +780,10 @@ def drill(clicked: str | None) -> None:
 # --------------------------------------------------------------------------- warm-up
 
 #: Seconds of quiet after a page's last warm-up request before the worker starts, so
-#: the browser draws the page without competing for the CPU.
-WARM_IDLE_S = 0.4
+#: the browser draws the page without competing for the CPU (it takes 0.7-1.2 s to draw
+#: a Coverage rerun on two cores; back-to-back control changes took 1.66 s on average
+#: with 1.5 s, 1.88 s with 0.4 s).
+WARM_IDLE_S = 1.5
 #: Longest a page run keeps the warm-up from starting a step (the run's end releases it).
 WARM_PAGE_HOLD_S = 60.0
 #: Seconds without a page run before the Export bundle is built in the background.
