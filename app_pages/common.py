@@ -35,7 +35,7 @@ import functools
 import logging
 import os
 import tempfile
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -425,8 +425,13 @@ def zone_chart_png(
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def heritage_basic(region_key: str, _region: Region):
-    """Return the heritage report without residents' access (sites, zones, counts)."""
-    return workflow.heritage(_region)
+    """Return the heritage report without residents' access (sites, zones, counts; on disk)."""
+    return disk.cached(
+        "heritage",
+        region_key,
+        tuple(repr(v) for v in catalog().values()),
+        lambda: workflow.heritage(_region),
+    )
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -849,6 +854,26 @@ def _kept(key: str, default: Any) -> Any:
     return state.get(f"_keep_{key}", state.get(key, default))
 
 
+#: Sidebar widgets that hold an extract to load instead of the region shown.
+EXTRACT_UPLOADERS = ("up_osm", "bj_osm")
+
+
+def about_to_switch(state: Mapping[str, Any]) -> bool:
+    """Return True when an extract is picked in the sidebar but not loaded yet.
+
+    The planner is about to replace the region: warming its other pages would only
+    slow the load (a step cannot be stopped once begun).
+    """
+    loaded = set(state.get("_loaded_file_ids", ()))
+    picked = (state.get(k) for k in EXTRACT_UPLOADERS)
+    return any(f is not None and getattr(f, "file_id", None) not in loaded for f in picked)
+
+
+def _loaded_files(*files: Any) -> None:
+    """Record the sidebar files a Load button took (see :func:`about_to_switch`)."""
+    st.session_state["_loaded_file_ids"] = [f.file_id for f in files if f is not None]
+
+
 def warm_coverage(
     region: Region,
     region_key: str,
@@ -865,6 +890,9 @@ def warm_coverage(
     catchments toggle and the other language -- each one click away from the
     settings on screen.
     """
+    if about_to_switch(st.session_state):
+        WARMER.forget(f"{region_key}:")
+        return
     lg = lang()
     bm, tk = basemap_choice()
     choice = str(_kept("cov_speed", "layer"))
@@ -979,6 +1007,9 @@ def warm_up(region: Region, region_key: str) -> None:
     Called after every page run, so it always queues behind that page's own
     neighbours (:func:`warm_coverage`); each set of settings is queued once.
     """
+    if about_to_switch(st.session_state):
+        WARMER.forget(f"{region_key}:")
+        return
     lang_code = lang()
     basemap, tkey = basemap_choice()
     steps = _warm_steps(region, region_key, lang_code, basemap, tkey)
@@ -1051,6 +1082,7 @@ def _beijing_form() -> None:
     up = st.file_uploader(t("upload_osm", lg), type=["pbf", "osm", "bz2"], key="bj_osm")
     path_text = st.text_input(t("beijing_osm_path", lg), **keep("bj_osm_path", ""))
     if st.button(t("beijing_load", lg), key="bj_go", type="primary"):
+        _loaded_files(up)
         if up is not None:
             import hashlib
 
@@ -1136,6 +1168,7 @@ def _upload_form() -> None:
     files["census"] = st.file_uploader(t("upload_census", lg), type=["csv"], key="up_census")
     files["zones"] = st.file_uploader(t("upload_zones", lg), type=["toml"], key="up_zones")
     if st.button(t("load_uploads", lg), key="up_go", type="primary"):
+        _loaded_files(files["osm"])
         pending: dict[str, Any] = {
             k: (f.name, f.getvalue()) for k, f in files.items() if f is not None
         }

@@ -123,3 +123,16 @@ def test_disk_cache_keeps_the_newest_within_its_size(tmp_path):
     assert disk.prune(tmp_path, max_bytes=350) == 2
     assert sorted(p.name for p in tmp_path.glob("*.pkl")) == ["map-2.pkl", "map-3.pkl"]
     assert disk.prune(tmp_path, max_bytes=350) == 0
+
+
+def test_no_warm_up_while_an_extract_waits_to_be_loaded():
+    from types import SimpleNamespace
+
+    from app_pages.common import about_to_switch
+
+    picked = SimpleNamespace(file_id="f1", name="city.osm.pbf")
+    assert not about_to_switch({})  # nothing picked: warm the region shown
+    assert about_to_switch({"up_osm": picked})  # picked, not loaded: the region goes
+    assert about_to_switch({"bj_osm": picked, "_loaded_file_ids": ["f0"]})
+    # once loaded, the file stays in the widget: the new region is warmed again
+    assert not about_to_switch({"up_osm": picked, "_loaded_file_ids": ["f1"]})
