@@ -118,6 +118,11 @@ def demo_region() -> Region:
     return workflow.load_region("demo")
 
 
+def catalog_settings() -> tuple[str, ...]:
+    """Return the catalog as disk-cache settings (a result made with other layers is stale)."""
+    return tuple(repr(v) for v in catalog().values())
+
+
 def current_region() -> tuple[Region, str]:
     """Return the loaded region and its cache key (the demo until another is loaded)."""
     if st.session_state.get("region") is None:
@@ -324,7 +329,7 @@ def facilities_by_layer(region_key: str, _region: Region) -> dict[str, gpd.GeoDa
     return disk.cached(
         "facilities",
         region_key,
-        tuple(repr(v) for v in cat.values()),
+        catalog_settings(),
         lambda: {lid: select_features(_region.features, layer) for lid, layer in cat.items()},
     )
 
@@ -335,7 +340,7 @@ def district_stats(region_key: str, _region: Region) -> pd.DataFrame:
     return disk.cached(
         "stats",
         region_key,
-        tuple(repr(v) for v in catalog().values()),
+        catalog_settings(),
         lambda: _district_stats(region_key, _region),
     )
 
@@ -429,7 +434,7 @@ def heritage_basic(region_key: str, _region: Region):
     return disk.cached(
         "heritage",
         region_key,
-        tuple(repr(v) for v in catalog().values()),
+        catalog_settings(),
         lambda: workflow.heritage(_region),
     )
 
@@ -632,7 +637,7 @@ def overview_map(
     return disk.cached(
         "overview",
         region_key,
-        (lang_code, basemap, MAP_MAX_FEATURES, tuple(repr(v) for v in catalog().values())),
+        (lang_code, basemap, MAP_MAX_FEATURES, catalog_settings()),
         lambda: _overview_map(region_key, _region, lang_code, basemap, None),
     )
 
