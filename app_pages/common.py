@@ -160,7 +160,9 @@ def page_header(page: str) -> tuple[Region, str, str]:
 def synthetic_banner(region: Region) -> None:
     """Show the 'synthetic demo data' label when the demo is loaded."""
     if region.synthetic:
-        st.warning(tr("synthetic_note"), icon="⚠️")
+        # the sign in the text, not as ``icon=``: validating an icon imports Streamlit's
+        # table of every emoji (0.3-0.5 s of the first page)
+        st.warning(f"⚠️ {tr('synthetic_note')}")
 
 
 # --------------------------------------------------------------------------- caches
@@ -999,9 +1001,8 @@ def _export_steps(
 
 
 def _import_lazy_modules() -> None:
-    # imported on first use by st.bar_chart and the charts (~1 s); not streamlit_folium:
-    # it registers its component with the runtime when imported, so a session imports it
-    import altair  # noqa: F401
+    # imported on first use (~1 s); not streamlit_folium: it registers its component
+    # with the runtime when imported, so a session imports it
     import folium.plugins  # noqa: F401
     import matplotlib.pyplot  # noqa: F401
 
@@ -1310,82 +1311,82 @@ def share_chart(
     """Draw a bar chart of coverage shares: 0-100 % fixed, the target line, zone order.
 
     ``groups`` are district names or, with ``zones``, zone-type ids (shown by name,
-    in zone order and colours from :mod:`geoapp.styles`). The Vega-Lite spec is built
-    once per content (Altair validates every spec against its schema, ~0.2 s a chart).
+    in zone order and colours from :mod:`geoapp.styles`); ``title`` is the share axis's
+    title. The Vega-Lite spec is written by hand (Altair takes ~1 s to import and
+    ~0.2 s to validate a chart) and holds no data: the shares and the target travel as
+    the chart's data, so a change of radius, layer or mode leaves the spec as it was
+    and the browser updates the drawn chart in place instead of building it anew.
     """
     lg = lang()
     gtitle = tr("zone_type") if zones else tr("district")
-    spec = _share_spec(
-        tuple(str(g) for g in groups),
-        tuple(float(v) for v in shares),
-        title,
-        None if target is None else float(target),
-        zones,
-        horizontal,
-        lg,
-        gtitle,
+    frame = pd.DataFrame(
+        {"group": [str(g) for g in groups], "share": [float(v) * 100 for v in shares]}
     )
-    st.vega_lite_chart(spec=copy.deepcopy(spec), width="stretch")
+    if zones:
+        from geoapp.styles import zone_name, zone_sort_key
+
+        frame = frame.assign(_o=frame["group"].map(zone_sort_key)).sort_values("_o", kind="stable")
+        ids = tuple(frame["group"])
+        frame = frame.drop(columns="_o").assign(group=[zone_name(z, lg) for z in ids])
+    else:
+        ids = tuple(frame["group"])
+    frame["target"] = float("nan") if target is None else float(target) * 100
+    spec = _share_spec(ids, title, zones, horizontal, lg, gtitle)
+    st.vega_lite_chart(frame.reset_index(drop=True), copy.deepcopy(spec), width="stretch")
 
 
 @functools.lru_cache(maxsize=256)
 def _share_spec(
-    groups: tuple[str, ...],
-    shares: tuple[float, ...],
+    ids: tuple[str, ...],
     title: str,
-    target: float | None,
     zones: bool,
     horizontal: bool,
     lg: str,
     gtitle: str,
 ) -> dict[str, Any]:
-    import altair as alt
+    """Return the Vega-Lite spec of :func:`share_chart` (no data: it is passed apart)."""
+    from geoapp.styles import zone_color, zone_name
 
-    from geoapp.styles import zone_color, zone_name, zone_sort_key
-
-    frame = pd.DataFrame({"group": list(groups), "share": [v * 100 for v in shares]})
-    if zones:
-        frame = frame.assign(_o=frame["group"].map(zone_sort_key)).sort_values("_o")
-        colors = [zone_color(z) for z in frame["group"]]
-        frame["group"] = frame["group"].map(lambda z: zone_name(z, lg))
-        color = alt.Color(
-            "group:N",
-            scale=alt.Scale(domain=frame["group"].tolist(), range=colors),
-            legend=None,
-        )
-    else:
-        color = alt.value("#3b6ea8")
-    order = frame["group"].tolist()
-    value = alt.X if horizontal else alt.Y
-    cat = alt.Y if horizontal else alt.X
-    enc = {
-        ("x" if horizontal else "y"): value(
-            "share:Q", title=f"{title} (%)", scale=alt.Scale(domain=[0, 100])
-        ),
-        ("y" if horizontal else "x"): cat(
-            "group:N",
-            sort=order,
-            title=gtitle,
-            axis=alt.Axis(labelAngle=0, labelLimit=200, labelOverlap=False),
-        ),
-    }
-    bars = (
-        alt.Chart(frame)
-        .mark_bar()
-        .encode(
-            color=color,
-            tooltip=[
-                alt.Tooltip("group:N", title=gtitle),
-                alt.Tooltip("share:Q", title=f"{title} (%)", format=".1f"),
-            ],
-            **enc,
-        )
+    order = [zone_name(z, lg) for z in ids] if zones else list(ids)
+    share_ch, group_ch = ("x", "y") if horizontal else ("y", "x")
+    share_title = f"{title} (%)"
+    color: dict[str, Any] = (
+        {
+            "field": "group",
+            "type": "nominal",
+            "scale": {"domain": order, "range": [zone_color(z) for z in ids]},
+            "legend": None,
+        }
+        if zones
+        else {"value": "#3b6ea8"}
     )
-    chart = bars
-    if target is not None:
-        line = pd.DataFrame({"target": [target * 100]})
-        rule = alt.Chart(line).mark_rule(color="#b00020", strokeDash=[4, 3])
-        rule = rule.encode(**{("x" if horizontal else "y"): "target:Q"})
-        chart = bars + rule
-    height = max(160, 26 * len(frame)) if horizontal else 280
-    return chart.properties(height=height).to_dict()
+    bars = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            share_ch: {
+                "field": "share",
+                "type": "quantitative",
+                "title": share_title,
+                "scale": {"domain": [0, 100]},
+            },
+            group_ch: {
+                "field": "group",
+                "type": "nominal",
+                "sort": order,
+                "title": gtitle,
+                "axis": {"labelAngle": 0, "labelLimit": 200, "labelOverlap": False},
+            },
+            "color": color,
+            "tooltip": [
+                {"field": "group", "type": "nominal", "title": gtitle},
+                {"field": "share", "type": "quantitative", "title": share_title, "format": ".1f"},
+            ],
+        },
+    }
+    # one dashed line at the target share (the same on every row; none when NaN)
+    rule = {
+        "mark": {"type": "rule", "color": "#b00020", "strokeDash": [4, 3]},
+        "encoding": {share_ch: {"field": "target", "type": "quantitative", "aggregate": "max"}},
+    }
+    height = max(160, 26 * len(ids)) if horizontal else 280
+    return {"height": height, "layer": [bars, rule]}

@@ -123,24 +123,24 @@ left, right = st.columns(2)
 col = f"share_{dcol}_{radius_label}"
 target_share = float(getattr(run_layer, "target_share", 0.85))
 with left:
-    st.subheader(common.tr("coverage_by_district"))
+    st.subheader(common.tr("coverage_by_district_at", radius=reach))
     dist_rows = summary[summary["level"] == "district"]
     if col in dist_rows.columns and len(dist_rows):
         common.share_chart(
             dist_rows["group"].astype(str).tolist(),
             dist_rows[col].tolist(),
-            title=common.tr("covered_share", radius=reach),
+            title=common.tr("share_covered"),  # the radius is in the heading: same spec
             target=target_share,
             horizontal=True,
         )
 with right:
-    st.subheader(common.tr("coverage_by_zone"))
+    st.subheader(common.tr("coverage_by_zone_at", radius=reach))
     zone_rows = summary[summary["level"] == "zone_type"]
     if col in zone_rows.columns and len(zone_rows):
         common.share_chart(
             zone_rows["group"].astype(str).tolist(),
             zone_rows[col].tolist(),
-            title=common.tr("covered_share", radius=reach),
+            title=common.tr("share_covered"),  # the radius is in the heading: same spec
             target=target_share,
             zones=True,
         )

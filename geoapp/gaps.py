@@ -307,8 +307,10 @@ def gap_reason(
     who_zh = "60岁及以上居民" if age else "居民"
     mode_zh = "直线距离" if euclidean else "步行距离"
     if layer.minute_based and layer.target_min and not euclidean:
-        # a life circle in minutes: say the minutes, and the metres at the run's pace
-        tmin = f"{layer.target_min:g}"
+        # a life circle in minutes: say the minutes, and the metres at the run's pace;
+        # the minutes of this distance (a 300 m gap run of a 15-minute layer is 5 min)
+        minutes = float(target_m) / (float(layer.walk_speed_kmh) * 1000.0 / 60.0)
+        tmin = f"{round(minutes, 1):g}"
         kmh = f"{layer.walk_speed_kmh:g}"
         en = (
             f"{count} {who} {verb} more than a {tmin}-minute walk ({tgt} m at {kmh} km/h) "

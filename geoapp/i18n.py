@@ -176,8 +176,15 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "reason": {"en": "Why", "zh": "原因"},
     "pop_served": {"en": "Residents served", "zh": "服务人口"},
-    "coverage_by_district": {"en": "Coverage by district", "zh": "各区县覆盖率"},
-    "coverage_by_zone": {"en": "Coverage by zone type", "zh": "各分区覆盖率"},
+    "coverage_by_district_at": {
+        "en": "Coverage by district within {radius}",
+        "zh": "{radius}内各区县覆盖率",
+    },
+    "coverage_by_zone_at": {
+        "en": "Coverage by zone type within {radius}",
+        "zh": "{radius}内各分区覆盖率",
+    },
+    "share_covered": {"en": "Share covered", "zh": "覆盖率"},
     "no_facilities": {
         "en": "No facilities of this layer were found in the data for this region; coverage "
         "cannot be assessed and no service gaps are flagged. Import a facility table "

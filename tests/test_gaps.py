@@ -674,3 +674,13 @@ def test_gap_reason_of_a_minute_layer_says_minutes_and_metres():
         "nearest elderly care; median distance 1,500 m, maximum 2,100 m"
     )
     assert zh.startswith("55名60岁及以上居民步行15分钟（3.6公里/小时，900米）内没有养老服务")
+
+
+def test_gap_reason_of_a_minute_layer_at_a_shorter_radius_says_its_minutes():
+    """A gap run at 300 m of a 15-minute layer is a 5-minute walk, not a 15-minute one."""
+    layer = ELDERLY_MIN.at_speed(3.6)  # 5 / 10 / 15 min = 300 / 600 / 900 m
+    en, zh = gaps_mod.gap_reason(
+        7, layer, target_m=300.0, median_m=450.0, max_m=800.0, search_limit_m=2700
+    )
+    assert en.startswith("7 residents aged 60+ live more than a 5-minute walk (300 m at 3.6 km/h)")
+    assert zh.startswith("7名60岁及以上居民步行5分钟（3.6公里/小时，300米）内没有养老服务")
