@@ -293,7 +293,13 @@ def gaps_at(
         "gaps",
         region_key,
         (repr(res.layer), mode, speed, float(radius_m)),
-        lambda: find_gaps(res.access, res.layer, search_limit_m=limit, target_m=float(radius_m)),
+        lambda: find_gaps(
+            res.access,
+            res.layer,
+            search_limit_m=limit,
+            target_m=float(radius_m),
+            on_fragment=res.on_fragment,
+        ),
     )
 
 

@@ -1204,16 +1204,28 @@ def analyse_part(job: PartJob) -> gpd.GeoDataFrame:
     else:
         graph = network.cached_graph(part.region.nodes, part.region.edges, crs=part.crs)
         mode = "network"
+    points = part.demand.points
+    dsnap = network.snap(graph, points) if graph is not None and len(points) else None
     access = coverage.compute_access(
-        part.demand.points,
+        points,
         facilities,
         graph=graph,
         mode=mode,
         max_dist_m=search_limit_m(job.layer, job.speed_kmh),
         speed_kmh=_speed_of(layer, job.speed_kmh),
         layer_id=job.layer.id,
+        demand_snap=dsnap,
     )
-    return access.assign(access_mode="network")
+    # the street-fragment flag as the whole gives it: the part holds every street within
+    # the halo, so with a halo wider than a fragment (coverage.FRAGMENT_M) a point's
+    # street is cut off here exactly when it is in the whole region (a narrower halo can
+    # only flag more: a street cut at its edge)
+    frag = (
+        coverage.on_fragments(graph, points, demand_snap=dsnap)
+        if dsnap is not None
+        else np.zeros(len(points), dtype=bool)
+    )
+    return access.assign(access_mode="network", on_fragment=frag)
 
 
 def merge_parts(
@@ -1240,6 +1252,10 @@ def merge_parts(
     access = gpd.GeoDataFrame(access, geometry="geometry", crs=demand.points.crs)
     access = access.loc[demand.points.index]
     access.attrs = {}
+    on_fragment = None
+    if "on_fragment" in access.columns:
+        on_fragment = access["on_fragment"].fillna(False).to_numpy(bool)
+        access = access.drop(columns="on_fragment")
     rlayer = layer.at_speed(speed_kmh)
     limit = search_limit_m(layer, speed_kmh)
     facilities = select_features(region.features, layer)
@@ -1260,8 +1276,14 @@ def merge_parts(
     summary = coverage.coverage_summary(
         access, rlayer, boundaries=region.boundaries, facilities=facilities
     )
+    if len(facilities) and on_fragment is not None:
+        fragments = coverage.fragment_warning(
+            None, access, layer_id=layer.id, on_fragment=on_fragment
+        )
+        if fragments:
+            warnings.append(fragments)
     gaps = (
-        _gaps.find_gaps(access, rlayer, search_limit_m=limit)
+        _gaps.find_gaps(access, rlayer, search_limit_m=limit, on_fragment=on_fragment)
         if len(facilities)
         else _gaps.empty_gaps()
     )
@@ -1318,6 +1340,7 @@ def merge_parts(
         meta,
         status=status,
         warnings=tuple(warnings),
+        on_fragment=on_fragment if len(facilities) else None,
     )
 
 

@@ -245,13 +245,14 @@ def on_fragments(
 
 
 def fragment_warning(
-    graph: WalkGraph,
+    graph: WalkGraph | None,
     access: gpd.GeoDataFrame,
     *,
     layer_id: str = "",
     demand_snap: Snapped | None = None,
     min_length_m: float = FRAGMENT_M,
     min_share: float = FRAGMENT_MIN_SHARE,
+    on_fragment: np.ndarray | None = None,
 ) -> str | None:
     """Say how much unreached demand has a street fragment as its nearest street.
 
@@ -270,6 +271,9 @@ def fragment_warning(
     min_share
         Say nothing when these residents are less than this share of all (logged at
         INFO level instead).
+    on_fragment
+        :func:`on_fragments` of ``access`` when already known (e.g. merged from the
+        parts of a split run); then ``graph`` is not read.
 
     Returns
     -------
@@ -277,9 +281,19 @@ def fragment_warning(
         A plain sentence naming the count, the residents, an example demand id and the
         remedy; None when no unreached demand point's nearest street is a fragment.
     """
-    if graph is None or graph.n_edges == 0 or not len(access):
+    if not len(access):
         return None
-    frag = on_fragments(graph, access, demand_snap=demand_snap, min_length_m=min_length_m)
+    if on_fragment is not None:
+        frag = np.asarray(on_fragment, dtype=bool)
+        if len(frag) != len(access):
+            raise InputError(
+                f"on_fragment has {len(frag)} values but the access table has "
+                f"{len(access)} rows; pass coverage.on_fragments(graph, access)"
+            )
+    elif graph is None or graph.n_edges == 0:
+        return None
+    else:
+        frag = on_fragments(graph, access, demand_snap=demand_snap, min_length_m=min_length_m)
     dist = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(float)
     cut = frag & ~np.isfinite(dist)
     if not cut.any():

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from geoapp import __version__, coverage, export, maps, network, population
@@ -459,6 +460,10 @@ class LayerAnalysis:
     status: str = "ok"
     #: Plain-sentence warnings for this analysis (region, demand and layer), in order.
     warnings: tuple[str, ...] = ()
+    #: Per row of ``access`` (network mode): the demand point's nearest street is a
+    #: fragment connected to no other street (``coverage.on_fragments``); None in
+    #: straight-line mode. Gap reasons at any radius say so when most of a gap is on one.
+    on_fragment: np.ndarray | None = None
 
 
 def _versions() -> dict[str, str]:
@@ -562,6 +567,9 @@ def analyse_layer(
     t = time.perf_counter()
     _tick(progress, f"{layer.name()}: walking distances", 0.2)
     limit = layer.max_radius_m * SEARCH_FACTOR
+    on_net = mode == "network" and graph is not None and len(facilities) > 0
+    # one snap of the demand to the streets serves distances, fragments and gaps
+    dsnap = network.snap(graph, demand.points) if on_net and len(demand.points) else None
     access = coverage.compute_access(
         demand.points,
         facilities,
@@ -570,9 +578,12 @@ def analyse_layer(
         max_dist_m=limit,
         speed_kmh=speed_kmh,
         layer_id=layer.id,
+        demand_snap=dsnap,
     )
-    if mode == "network" and graph is not None and len(facilities):
-        fragments = coverage.fragment_warning(graph, access, layer_id=layer.id)
+    on_fragment = None
+    if on_net and dsnap is not None and len(access) == len(demand.points):
+        on_fragment = coverage.on_fragments(graph, access, demand_snap=dsnap)
+        fragments = coverage.fragment_warning(graph, access, layer_id=layer.id, demand_snap=dsnap)
         if fragments:
             warnings.append(fragments)
     timings["distance_s"] = time.perf_counter() - t
@@ -594,7 +605,7 @@ def analyse_layer(
     _tick(progress, f"{layer.name()}: gaps", 0.8)
     # no facility in the data is missing data, not missing service: no gaps
     gap_areas = (
-        _gaps.find_gaps(access, layer, search_limit_m=limit)
+        _gaps.find_gaps(access, layer, search_limit_m=limit, on_fragment=on_fragment)
         if len(facilities)
         else _gaps.empty_gaps()
     )
@@ -642,6 +653,7 @@ def analyse_layer(
         meta,
         status=status,
         warnings=tuple(warnings),
+        on_fragment=on_fragment,
     )
 
 

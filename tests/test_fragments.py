@@ -131,3 +131,37 @@ def test_a_gap_made_by_a_fragment_says_so(tmp_path):
     assert "fragment" not in plain.iloc[0]["reason"]
     with pytest.raises(InputError, match="on_fragment has 1 values"):
         gaps.find_gaps(ana.access, ana.layer, search_limit_m=3000.0, on_fragment=[True])
+
+
+def test_the_analysis_gaps_say_when_a_fragment_made_them(tmp_path):
+    """The workflow flags fragments itself: its gaps (and gaps at another radius found
+    with the analysis's ``on_fragment``) say so, as the CLI bundle and the app show."""
+    region = workflow.load_region(osm=_extract(tmp_path / "stub.osm.pbf"))
+    demand = workflow.prepare_demand(region)
+    graph = workflow.get_graph(region)
+    ana = workflow.analyse_layer(
+        region, get_layer("community_services"), demand=demand, graph=graph, with_catchments=False
+    )
+    assert ana.on_fragment is not None
+    assert list(ana.access.loc[ana.on_fragment, "demand_id"]) == ["way/100"]
+    pop = ana.access.set_index("demand_id").loc["way/100", "pop"]
+    assert len(ana.gaps) == 1
+    assert f"{pop:,.0f} of them have as nearest street a fragment" in ana.gaps.iloc[0]["reason"]
+    other = gaps.find_gaps(
+        ana.access,
+        ana.layer,
+        search_limit_m=3000.0,
+        target_m=float(min(ana.layer.radii_m)),
+        on_fragment=ana.on_fragment,
+    )
+    assert any("fragment" in r for r in other["reason"])
+    # straight-line distances know no streets: nothing is flagged
+    line = workflow.analyse_layer(
+        region,
+        get_layer("community_services"),
+        demand=demand,
+        graph=graph,
+        mode="euclidean",
+        with_catchments=False,
+    )
+    assert line.on_fragment is None
