@@ -56,8 +56,40 @@ from test_browser import (  # noqa: E402
 BASELINE = {"first map (cold)": 8.5, "layer change": 1.8, "compare layer selection": 3.4}
 
 
-def _run_done(page, timeout_s: float = 120.0) -> None:
-    """Wait for the script run a click started to begin (briefly) and to end."""
+#: Counts the changes of the app's script state in the page (a MutationObserver sees
+#: every change, even a run too short for a poll to catch "running"); returns the count.
+_COUNT_RUNS = """() => {
+  if (window.__geoappRuns === undefined) {
+    window.__geoappRuns = 0;
+    new MutationObserver(r => { window.__geoappRuns += r.length; }).observe(document.body,
+      {attributes: true, subtree: true, attributeFilter: ['data-test-script-state']});
+  }
+  return window.__geoappRuns; }"""
+
+
+def _runs_seen(page) -> tuple[int, float]:
+    """Start counting script state changes (once per page); return the count and now."""
+    return page.evaluate(f"() => [({_COUNT_RUNS})(), performance.now()]")
+
+
+def _run_done(page, timeout_s: float = 120.0, before: tuple[int, float] | None = None) -> None:
+    """Wait for the script run a click started to begin and to end.
+
+    With ``before`` (:func:`_runs_seen` just before the click) the run is seen by the
+    state changes counted since (a run too short for a poll to catch is counted too);
+    when none is seen within 1.5 s the click is taken to have started none.
+    Without it, "running" is polled for 1.5 s.
+    """
+    if before is not None:
+        runs, t0 = before
+        page.wait_for_function(
+            f"""() => {{ const a = document.querySelector('[data-testid="stApp"]');
+                const seen = window.__geoappRuns > {runs} || performance.now() - {t0} > 1500;
+                return seen && (!a || a.getAttribute('data-test-script-state') !== 'running'); }}""",
+            timeout=timeout_s * 1000,
+            polling=20,
+        )
+        return
     state = """() => { const a = document.querySelector('[data-testid="stApp"]');
                        return a ? a.getAttribute('data-test-script-state') : null; }"""
     deadline = time.perf_counter() + 1.5
@@ -109,12 +141,13 @@ def _timed(
     for f in _map_frames(page):
         with contextlib.suppress(Exception):
             f.evaluate(_MARK)
+    before = _runs_seen(page)
     t = time.perf_counter()
     action()
-    _run_done(page)
+    _run_done(page, before=before)
     dt = time.perf_counter() - t
     if with_map:
-        _map_frame(page)
+        _first_map(page)  # a page switch builds a new map
         deadline = time.perf_counter() + 3.0
         while time.perf_counter() < deadline:
             new = 0
@@ -222,7 +255,7 @@ def floor(rounds: int) -> tuple[float, float]:
         page.wait_for_timeout(1500)
         changes: list[float] = []
         for k in range(2 * rounds):
-            label = "b" if k % 2 == 0 else "a"
+            label = "second" if k % 2 == 0 else "first"
             changes.append(_timed(page, f"floor: radio {label}", _click(page, label), quiet=True))
     print(
         f"{'floor (Streamlit + one map)':32s} first map {first:5.2f} s from streamlit run, "

@@ -9,6 +9,7 @@ app's own work. Run by ``bench_app.py``; not part of the package.
 
 from __future__ import annotations
 
+import copy
 import os
 import random
 
@@ -22,9 +23,15 @@ from geoapp import maps
 
 N = int(os.environ.get("FLOOR_FEATURES", "1337"))
 
-choice = st.radio("Squares", ["a", "b"], horizontal=True)
-rng = random.Random(1 if choice == "a" else 2)
-base = maps.base_map(gpd.GeoDataFrame(geometry=[box(24.85, 60.12, 25.05, 60.22)], crs=4326))
+
+@st.cache_resource
+def _base():  # one base map, as the app's: the map stays in the browser across reruns
+    return maps.base_map(gpd.GeoDataFrame(geometry=[box(24.85, 60.12, 25.05, 60.22)], crs=4326))
+
+
+choice = st.radio("Squares", ["first", "second"], horizontal=True)
+rng = random.Random(1 if choice == "first" else 2)
+base = copy.deepcopy(_base())  # st_folium alters the map it renders
 features = []
 for _ in range(N):
     x, y, d = 24.85 + rng.random() * 0.2, 60.12 + rng.random() * 0.1, 0.002
