@@ -469,7 +469,8 @@ def main() -> None:
             ratio = [f"{median(dts) / base:.2f}x the issue's {base} s"] if base else []
             if floor_change:
                 ratio.append(f"{median(dts) / floor_change:.1f}x the floor")
-            print(f"{label:32s} {_stats(dts)}  ({', '.join(ratio)})")
+            extra = f"  ({', '.join(ratio)})" if ratio else ""
+            print(f"{label:32s} {_stats(dts)}{extra}")
             under += median(dts) < 1.0
         print(f"{under} of {len(times)} control changes under 1 s (median)")
 
