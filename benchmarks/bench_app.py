@@ -294,7 +294,7 @@ def city(
     """Time loading ``osm`` into the app: empty caches, then the caches left on disk."""
     import re
 
-    feature = re.compile(rb'type\\?":\\?"Feature\\?"')
+    feature = re.compile(rb'type(?:\\)*":(?:\\)*"Feature(?:\\)*"')
     env = {**os.environ, "GEOAPP_CACHE_DIR": str(cache_dir)}
     name = osm.name.split(".")[0]
     print(

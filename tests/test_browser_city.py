@@ -34,7 +34,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api")
 
 CAP = 1500
-FEATURE = re.compile(rb'type\\?":\\?"Feature\\?"')
+FEATURE = re.compile(rb'type(?:\\)*":(?:\\)*"Feature(?:\\)*"')
 
 
 def _tiler():

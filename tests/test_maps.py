@@ -21,6 +21,11 @@ from geoapp.errors import InputError
 HOSTILE = "<img src=x onerror=alert(1)>"
 
 
+def _n_features(page: str) -> int:
+    """Count the GeoJSON features a map page holds (data sits in JSON.parse strings)."""
+    return page.count('\\"type\\":\\"Feature\\"') + page.count('"type":"Feature"')
+
+
 def _decode_js(page: str) -> str:
     """Undo the JSON escapes used to embed data in <script> (what the browser sees)."""
     return (
@@ -154,13 +159,14 @@ def test_layers_legend_scale_and_note(page, layer):
     assert "Synthetic demo data" in page
     # four hexes, two districts, one gap, three facilities, and the primary street only
     # (main streets; the residential one is left out)
-    assert page.count('"type":"Feature"') == 4 + 2 + 1 + 3 + 1
+    assert _n_features(page) == 4 + 2 + 1 + 3 + 1
 
 
 def test_hex_colours_follow_distance_classes(small, layer):
     m = maps.base_map(small["bnd"])
     maps.add_hex_layer(m, small["hexes"], radii_m=layer.radii_m)
-    collection = json.loads(re.search(r"L\.geoJSON\((\{.*?\}), \{", m.get_root().render()).group(1))
+    found = re.search(r'L\.geoJSON\(JSON\.parse\(("(?:[^"\\]|\\.)*")\)', m.get_root().render())
+    collection = json.loads(json.loads(found.group(1)))  # the JS string, then its JSON
     fills = [f["properties"]["_s"]["fillColor"] for f in collection["features"]]
     cmap = maps.distance_colormap(layer.radii_m)
     # 100 m -> first class; 700 m -> third class (500-1000); all beyond -> beyond;
@@ -287,7 +293,7 @@ def test_demo_coverage_map_is_small_and_complete(tmp_path):
     assert maps.external_urls(page) == []
     assert "&lt;img src=x onerror=alert(1)&gt;" in _decode_js(page)  # the demo's hostile name
     assert HOSTILE not in _decode_js(page)
-    n = page.count('"type":"Feature"')
+    n = _n_features(page)
     assert n >= len(region.boundaries) + len(res.hexes) + len(res.facilities) + len(res.gaps)
 
 
