@@ -583,7 +583,9 @@ def analyse_layer(
     on_fragment = None
     if on_net and dsnap is not None and len(access) == len(demand.points):
         on_fragment = coverage.on_fragments(graph, access, demand_snap=dsnap)
-        fragments = coverage.fragment_warning(graph, access, layer_id=layer.id, demand_snap=dsnap)
+        fragments = coverage.fragment_warning(
+            graph, access, layer_id=layer.id, on_fragment=on_fragment
+        )
         if fragments:
             warnings.append(fragments)
     timings["distance_s"] = time.perf_counter() - t
