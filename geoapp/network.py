@@ -44,7 +44,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from pyproj import CRS
+from pyproj import CRS, Transformer
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import connected_components, dijkstra
 
@@ -390,6 +390,82 @@ def graph_from_arrays(
     )
 
 
+def _project_coordinates(geoms: np.ndarray, src: CRS | None, dst: CRS) -> np.ndarray:
+    """Return the 2-D coordinates of ``geoms`` (in order) transformed from ``src`` to ``dst``.
+
+    The coordinates are transformed as arrays, without building projected geometries
+    (what ``GeoSeries.to_crs`` would do; the same pyproj transformation, so the same
+    numbers).
+    """
+    if src is None:
+        raise InputError(
+            "The walking network cannot be used: nodes have no coordinate reference "
+            "system; set one (e.g. EPSG:4326) first."
+        )
+    coords = shapely.get_coordinates(geoms).astype(np.float64)
+    if CRS.from_user_input(src) == dst or not len(coords):
+        return coords
+    tr = Transformer.from_crs(CRS.from_user_input(src), dst, always_xy=True)
+    x, y = tr.transform(coords[:, 0], coords[:, 1])
+    return np.column_stack([x, y])
+
+
+def _local_edge_lines(
+    geoms: np.ndarray,
+    src: CRS | None,
+    dst: CRS,
+    xy: np.ndarray,
+    u_idx: np.ndarray,
+    v_idx: np.ndarray,
+) -> np.ndarray:
+    """Return the edge lines in ``dst``, each running from its ``u`` node to its ``v`` node.
+
+    Missing or empty geometries become straight segments; a line whose first vertex is
+    nearer ``v`` than ``u`` is reversed. Plain 2-D LineStrings (every reader's output)
+    are projected and oriented as one coordinate array; anything else (Z values, other
+    geometry types) through ``GeoSeries.to_crs`` and ``shapely.reverse``.
+    """
+    geoms = np.array(geoms, dtype=object)
+    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    have = np.flatnonzero(~missing)
+    plain = bool(
+        (shapely.get_type_id(geoms[have]) == 1).all() and not shapely.has_z(geoms[have]).any()
+    )
+    if plain and len(have):
+        coords, owner = shapely.get_coordinates(geoms[have], return_index=True)
+        if src is not None and CRS.from_user_input(src) != dst:
+            tr = Transformer.from_crs(CRS.from_user_input(src), dst, always_xy=True)
+            x, y = tr.transform(coords[:, 0], coords[:, 1])
+            coords = np.column_stack([x, y])
+        counts = np.bincount(owner, minlength=len(have))
+        start = np.zeros(len(have), dtype=np.int64)
+        np.cumsum(counts[:-1], out=start[1:])
+        first = coords[start]
+        d_u = np.hypot(*(first - xy[u_idx[have]]).T)
+        d_v = np.hypot(*(first - xy[v_idx[have]]).T)
+        flip = d_v < d_u
+        if flip.any():
+            # within a flipped line, vertex k takes vertex (count - 1 - k)'s coordinates
+            rank = np.arange(len(owner)) - start[owner]
+            take = np.where(
+                flip[owner], start[owner] + counts[owner] - 1 - rank, np.arange(len(owner))
+            )
+            coords = coords[take]
+        geoms[have] = shapely.linestrings(coords, indices=owner)
+    elif len(have):
+        local = gpd.GeoSeries(geoms[have], crs=src).to_crs(dst).to_numpy()
+        starts = shapely.get_point(local, 0)
+        d_u = shapely.distance(starts, shapely.points(xy[u_idx[have]]))
+        d_v = shapely.distance(starts, shapely.points(xy[v_idx[have]]))
+        flip = d_v < d_u
+        local = np.array(local, dtype=object)
+        local[flip] = shapely.reverse(local[flip])
+        geoms[have] = local
+    if missing.any():
+        geoms[missing] = _straight_lines(xy, u_idx[missing], v_idx[missing])
+    return geoms
+
+
 def _straight_lines(xy: np.ndarray, u_idx: np.ndarray, v_idx: np.ndarray) -> np.ndarray:
     coords = np.stack([xy[u_idx], xy[v_idx]], axis=1).reshape(-1, 2)
     return shapely.linestrings(coords, indices=np.repeat(np.arange(len(u_idx)), 2))
@@ -453,8 +529,7 @@ def build_graph(
         log.warning("walking network: %d duplicate node_id values; keeping the first", dup.sum())
         nodes = nodes.loc[~dup]
         node_ids = node_ids[~dup]
-    nodes_local = nodes.geometry.to_crs(crs)
-    xy = shapely.get_coordinates(nodes_local.to_numpy()).astype(np.float64)
+    xy = _project_coordinates(np.asarray(nodes.geometry.to_numpy(), dtype=object), nodes.crs, crs)
     if len(xy) != len(node_ids):
         raise InputError(
             "The walking network cannot be used: nodes: every row needs a Point geometry "
@@ -479,19 +554,12 @@ def build_graph(
         if egeo.crs is None:
             log.warning("walking network edges have no CRS; assuming the nodes' %s", nodes.crs)
             egeo = egeo.set_crs(nodes.crs)
-        geoms = np.array(egeo.to_crs(crs).to_numpy(), dtype=object)
+        geoms = np.array(egeo.to_numpy(), dtype=object)
+        src_crs = egeo.crs
     else:
         geoms = np.full(len(rows), None, dtype=object)
-    missing = shapely.is_missing(geoms) | shapely.is_empty(geoms)
-    if missing.any():
-        geoms[missing] = _straight_lines(xy, u_idx[missing], v_idx[missing])
-    # orient every geometry from u to v
-    starts = shapely.get_point(geoms, 0)
-    d_u = shapely.distance(starts, shapely.points(xy[u_idx]))
-    d_v = shapely.distance(starts, shapely.points(xy[v_idx]))
-    flip = d_v < d_u
-    if flip.any():
-        geoms[flip] = shapely.reverse(geoms[flip])
+        src_crs = crs
+    geoms = _local_edge_lines(geoms, src_crs, crs, xy, u_idx, v_idx)
 
     if "length_m" in edges.columns:
         length = np.array(pd.to_numeric(edges["length_m"].iloc[rows], errors="coerce"), float)

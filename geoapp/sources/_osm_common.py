@@ -495,6 +495,23 @@ def make_landuse(gdf: pd.DataFrame) -> gpd.GeoDataFrame:
     )
 
 
+def _starts_nearer(lines: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Return, per line, whether its first vertex is nearer point ``a`` than point ``b``.
+
+    Read off one coordinate array (no point objects are built); lines or points that
+    are missing or empty go through shapely's distances.
+    """
+    pa, pb = shapely.get_coordinates(a), shapely.get_coordinates(b)
+    counts = shapely.get_num_coordinates(lines)
+    if len(pa) != len(lines) or len(pb) != len(lines) or not (counts > 0).all():
+        first = shapely.get_point(lines, 0)
+        return shapely.distance(first, a) < shapely.distance(first, b)
+    start = np.zeros(len(lines), dtype=np.int64)
+    np.cumsum(counts[:-1], out=start[1:])
+    first = shapely.get_coordinates(lines)[start]
+    return np.hypot(*(first - pa).T) < np.hypot(*(first - pb).T)
+
+
 def make_network(
     node_ids: Any,
     node_geoms: Any,
@@ -540,8 +557,7 @@ def make_network(
                 axis=1,
             )
         )
-    first = shapely.get_point(geoms, 0)
-    flip = shapely.distance(first, pv) < shapely.distance(first, pu)
+    flip = _starts_nearer(geoms, pv, pu)
     if flip.any():
         geoms[flip] = shapely.reverse(geoms[flip])
     length = np.asarray(length_m, dtype=float)[ok]
@@ -632,13 +648,24 @@ def split_loops(
     geoms = np.asarray(edges.geometry.to_numpy(), dtype=object)
     lo, hi = np.minimum(u, v), np.maximum(u, v)
     order = np.lexsort((edges["length_m"].to_numpy(dtype=float), hi, lo))
-    # exact duplicates: same node pair and the same line (either direction)
-    norm = shapely.to_wkb(shapely.normalize(geoms))
-    dup = pd.DataFrame({"lo": lo, "hi": hi, "g": norm}).iloc[order].duplicated()
-    dup = dup.sort_index().to_numpy()
+    # in that order, an edge whose node pair is the previous edge's is not the first
+    # of its pair
+    same = (lo[order][1:] == lo[order][:-1]) & (hi[order][1:] == hi[order][:-1])
+    later = np.zeros(len(u), dtype=bool)
+    later[order[1:][same]] = True
+    # exact duplicates: same node pair and the same line (either direction); only
+    # edges sharing their pair with another are compared
+    shared = np.zeros(len(u), dtype=bool)
+    shared[order[1:][same]] = True
+    shared[order[:-1][same]] = True
+    sub = order[shared[order]]
+    dup = np.zeros(len(u), dtype=bool)
+    if len(sub):
+        norm = shapely.to_wkb(shapely.normalize(geoms[sub]))
+        dup[
+            sub[pd.DataFrame({"lo": lo[sub], "hi": hi[sub], "g": norm}).duplicated().to_numpy()]
+        ] = True
     loop = u == v
-    pair = pd.DataFrame({"lo": lo, "hi": hi}).iloc[order]
-    later = pair.duplicated().sort_index().to_numpy()  # not the first of its pair
     parallel = later & ~loop & ~dup
     if not (loop.any() or parallel.any() or dup.any()):
         return nodes, edges
