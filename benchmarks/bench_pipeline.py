@@ -8,7 +8,8 @@ the PBF). The built files are cached in ``--cache`` (default
 
 For each size (default 1x, 9x and 72x = 9 x 8 tiles) the pipeline runs in its own
 subprocess, with an empty geoapp cache (``GEOAPP_CACHE_DIR`` set to a fresh folder):
-read (``workflow.load_region``), demand (``prepare_demand``), graph (``get_graph``),
+read (``workflow.load_region``), demand+graph (``workflow.prepare``, as the CLI calls
+it: the walking graph is built in a second thread while the demand is estimated),
 distances, catchments and gaps (``analyse_layer``; stages split at its progress
 ticks), write (``write_bundle`` without the map) and map (``coverage_map`` +
 ``maps.save_html`` into the bundle). ``--warm`` runs every size a second time with the
@@ -40,7 +41,7 @@ import tempfile
 import time
 from pathlib import Path
 
-STAGES = ("read", "demand", "graph", "distances", "catchments", "gaps", "write", "map")
+STAGES = ("read", "demand+graph", "distances", "catchments", "gaps", "write", "map")
 #: Issue 13's figures for the 72x extract (``geoapp coverage``, community services).
 ISSUE_BASELINE_72X = {
     "wall_s": 65.8,
@@ -199,10 +200,9 @@ def _worker(pbf: Path, out: Path, quick: bool) -> dict:
     t_all = time.perf_counter()
     stages.start("read")
     region = workflow.load_region(osm=pbf)
-    stages.start("demand")
-    demand = workflow.prepare_demand(region)
-    stages.start("graph")
-    graph = workflow.get_graph(region)
+    # as the CLI does: the graph is built in a second thread while the demand is estimated
+    stages.start("demand+graph")
+    demand, graph = workflow.prepare(region)
     stages.start("distances")
     analysis = workflow.analyse_layer(region, layer, demand=demand, graph=graph, progress=tick)
     stages.start("write")
@@ -282,7 +282,7 @@ def _print_run(label: str, res: dict, base: dict | None) -> None:
         f"{c['demand_points']:,} demand points, {c['facilities']:,} facilities, "
         f"{c['catchment_rows']:,} catchment rows"
     )
-    head = f"{'stage':<11} | {'time':>8} | {'CPU':>8} | {'peak RSS':>9}" + (
+    head = f"{'stage':<12} | {'time':>8} | {'CPU':>8} | {'peak RSS':>9}" + (
         f" | {'baseline':>8} | {'ratio':>7}" if base else ""
     )
     print(head)
@@ -291,20 +291,20 @@ def _print_run(label: str, res: dict, base: dict | None) -> None:
         r = res["stages"].get(st)
         if r is None:
             continue
-        line = f"{st:<11} | {r['s']:>7.2f}s | {r.get('cpu_s', float('nan')):>7.2f}s | {r['peak_mb']:>6,.0f} MB"
+        line = f"{st:<12} | {r['s']:>7.2f}s | {r.get('cpu_s', float('nan')):>7.2f}s | {r['peak_mb']:>6,.0f} MB"
         if base and st in base["stages"]:
             b = base["stages"][st]["s"]
             line += f" | {b:>7.2f}s | {b / max(r['s'], 1e-9):>6.1f}x"
         print(line)
     cpu = sum(res["stages"][st].get("cpu_s", 0.0) for st in STAGES[:-1] if st in res["stages"])
     line = (
-        f"{'end to end':<11} | {res['end_to_end_s']:>7.2f}s | {cpu:>7.2f}s | {res['peak_mb']:>6,.0f} MB"
+        f"{'end to end':<12} | {res['end_to_end_s']:>7.2f}s | {cpu:>7.2f}s | {res['peak_mb']:>6,.0f} MB"
         "  (read to written bundle, map excluded)"
     )
     if base:
         line += f"  baseline {base['end_to_end_s']:.2f}s: {base['end_to_end_s'] / res['end_to_end_s']:.1f}x"
     print(line)
-    print(f"{'with map':<11} | {res['wall_s']:>7.2f}s")
+    print(f"{'with map':<12} | {res['wall_s']:>7.2f}s")
     files = ", ".join(f"{k} {v:,.1f} MB" for k, v in res["files_mb"].items())
     print(f"files: {files}")
     if base:
@@ -319,10 +319,10 @@ def _growth(results: dict[str, dict]) -> None:
     print("\ngrowth (time per stage relative to the smallest size; edges grow by the first row)")
     first = results[labels[0]]
     e0 = first["counts"]["directed_edges"]
-    head = f"{'stage':<11} | " + " | ".join(f"{lab:>14}" for lab in labels)
+    head = f"{'stage':<12} | " + " | ".join(f"{lab:>14}" for lab in labels)
     print(head)
     print("-" * len(head))
-    print(f"{'edges':<11} | " + " | ".join(
+    print(f"{'edges':<12} | " + " | ".join(
         f"{results[lab]['counts']['directed_edges'] / e0:>13.1f}x" for lab in labels))  # fmt: skip
     for st in STAGES:
         if st not in first["stages"]:
@@ -332,7 +332,7 @@ def _growth(results: dict[str, dict]) -> None:
         for lab in labels:
             r = results[lab]["stages"].get(st)
             cells.append(f"{r['s'] / t0:>13.1f}x" if r else f"{'':>14}")
-        print(f"{st:<11} | " + " | ".join(cells))
+        print(f"{st:<12} | " + " | ".join(cells))
 
 
 def _targets(res: dict) -> None:

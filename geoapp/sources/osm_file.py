@@ -853,6 +853,10 @@ def _read_pbf_osmium_checked(
     was_enabled = gc.isenabled()
     gc.disable()
     try:
+        if network and _split_read(path):
+            split = _read_pbf_osmium_split(path, catalog, buildings, level)
+            if split is not None:
+                return split
         return _read_pbf_osmium(path, catalog, network, buildings, level)
     except GeoappError:
         raise
@@ -868,14 +872,103 @@ def _read_pbf_osmium_checked(
             gc.enable()
 
 
+#: Extracts at least this large are read by two processes (see :func:`_split_read`).
+SPLIT_READ_MIN_BYTES = 8 * 2**20
+
+
+def _split_read(path: Path) -> bool:
+    """Return whether to read ``path`` in two processes.
+
+    The walking network is read here, the features, buildings and landuse in a
+    second process at the same time. Only for extracts of at least :data:`SPLIT_READ_MIN_BYTES` (starting the second
+    process costs about 1.5 s of its own time) on a machine with two or more cores;
+    ``GEOAPP_READ_PROCESSES=1`` turns it off.
+    """
+    if os.environ.get("GEOAPP_READ_PROCESSES", "").strip() == "1":
+        return False
+    if (os.cpu_count() or 1) < 2:
+        return False
+    try:
+        return path.stat().st_size >= SPLIT_READ_MIN_BYTES
+    except OSError:
+        return False
+
+
+def _read_rest_in_child(
+    path: str, catalog: Mapping[str, Layer], buildings: bool, level: str | None
+) -> tuple[str, Any]:
+    """Read the features, buildings and landuse: the second process of a split read.
+
+    Returns ``("ok", frames)``, or ``("error", message)``: the parent then reads
+    everything itself, so that errors are raised (and worded) as in a single read.
+    """
+    import gc
+
+    gc.disable()
+    try:
+        return "ok", _read_pbf_osmium(Path(path), catalog, False, buildings, level)
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which reads again
+        return "error", f"{type(exc).__name__}: {exc}"
+
+
+def _read_pbf_osmium_split(
+    path: Path, catalog: Mapping[str, Layer], buildings: bool, level: str | None
+) -> _Frames | None:
+    """Read the walking network here while a second process reads everything else.
+
+    The two passes select exactly the ways a single pass would (a way is walkable by
+    the same tags either way), so the frames are those of :func:`_read_pbf_osmium`.
+    None when the second process could not be used (the caller then reads in one
+    process).
+    """
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    t0 = time.perf_counter()
+    try:
+        # spawn, not fork: the caller may be a threaded server (the app)
+        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
+    except (OSError, ValueError) as exc:
+        log.info("split read unavailable (%s); reading in one process", exc)
+        return None
+    with pool:
+        try:
+            rest = pool.submit(_read_rest_in_child, str(path), dict(catalog), buildings, level)
+        except Exception as exc:  # noqa: BLE001 - e.g. a catalog that does not pickle
+            log.info("split read unavailable (%s); reading in one process", exc)
+            return None
+        # here: the network; there: the features, the buildings and the landuse (a
+        # more even split, buildings here, measured slower: both then pass relations)
+        _, nodes, edges, _, _, _ = _read_pbf_osmium(
+            path, catalog, True, False, level, features=False, landuse=False
+        )
+        log.debug("split read, network: %.2f s", time.perf_counter() - t0)
+        try:
+            status, value = rest.result()
+        except Exception as exc:  # noqa: BLE001 - a broken worker process
+            status, value = "error", f"{type(exc).__name__}: {exc}"
+    log.debug("split read, both: %.2f s", time.perf_counter() - t0)
+    if status != "ok":
+        log.info("split read: the second process failed (%s); reading in one process", value)
+        return None
+    features, _, _, bld, landuse, admin = value
+    return features, nodes, edges, bld, landuse, admin
+
+
 def _read_pbf_osmium(
     path: Path,
     catalog: Mapping[str, Layer],
     network: bool,
     buildings: bool,
     level: str | None,
+    features: bool = True,
+    landuse: bool = True,
 ) -> _Frames:
     """Read a PBF with pyosmium into the frames the pyrosm reader gives.
+
+    ``network``, ``buildings``, ``features`` and ``landuse`` say which frames to read
+    (the others come back empty); a frame read alone is the one a read of everything
+    gives.
 
     Two passes, both filtered in C++: one over the ways and relations carrying a catalog
     key, ``building`` or ``landuse`` (to learn the relations' member ways and which ways
@@ -885,13 +978,15 @@ def _read_pbf_osmium(
     ways of those relations reach Python.
     """
     import osmium
-    from osmium.filter import KeyFilter
+    from osmium.filter import EntityFilter, KeyFilter
     from osmium.osm import NODE, RELATION, WAY
     from pyrosm.config.polygon_features import POLYGON_FEATURES, is_area
     from pyrosm.geometry import orient_polygons
 
     keys = feature_keys(catalog)
     tags = catalog_tags(catalog)
+    if not features:
+        keys, tags = [], {}
     fkeys = list(tags)
     cols = list(dict.fromkeys(["name", *keys]))
     fset = set(fkeys)
@@ -899,25 +994,32 @@ def _read_pbf_osmium(
 
     t0, c0 = time.perf_counter(), time.process_time()
     # 1. relations (routes and multipolygons) and their member ways
-    rel_keys = sorted(fset | {"landuse"} | ({"building"} if buildings else set()))
+    rel_keys = sorted(
+        fset | ({"landuse"} if landuse else set()) | ({"building"} if buildings else set())
+    )
     rels: list[tuple[int, dict[str, str], list[int]]] = []
     # the same pass learns which ways carry those keys (few), so that the main pass
     # asks a kept way for its tags once instead of testing every key on every way
     special: dict[int, tuple[bool, bool, bool]] = {}
-    for obj in osmium.FileProcessor(src, WAY | RELATION).with_filter(KeyFilter(*rel_keys)):
+    relations = (
+        osmium.FileProcessor(src, WAY | RELATION).with_filter(KeyFilter(*rel_keys))
+        if rel_keys
+        else []
+    )
+    for obj in relations:
         raw_ = obj._pyosmium_data
         if obj.is_way():
             has = raw_.tags_has_key
             special[raw_.id()] = (
                 any(has(k) for k in fkeys),
                 buildings and has("building"),
-                raw_.tags_get_value_by_key("landuse", None) == "residential",
+                landuse and raw_.tags_get_value_by_key("landuse", None) == "residential",
             )
         else:
             rels.append((obj.id, dict(obj.tags), [m.ref for m in obj.members if m.type == "w"]))
     feat_rels = [r for r in rels if fset.intersection(r[1])]
     bld_rels = [r for r in rels if buildings and "building" in r[1]]
-    lu_rels = [r for r in rels if r[1].get("landuse") == "residential"]
+    lu_rels = [r for r in rels if landuse and r[1].get("landuse") == "residential"]
     members = {m for r in rels for m in r[2]}
     bld_members = {m for r in bld_rels for m in r[2]}
     lu_members = {m for r in lu_rels for m in r[2]}
@@ -928,7 +1030,12 @@ def _read_pbf_osmium(
         time.process_time() - c0,
     )
     # 2. nodes and ways
-    way_keys = sorted(fset | {"highway", "landuse"} | ({"building"} if buildings else set()))
+    way_keys = sorted(
+        fset
+        | {"highway"}
+        | ({"landuse"} if landuse else set())
+        | ({"building"} if buildings else set())
+    )
     store = _Ways()
     factory = osmium.geom.WKBFactory()
     mode = osmium.geom.use_nodes.ALL
@@ -948,7 +1055,8 @@ def _read_pbf_osmium(
     proc = (
         osmium.FileProcessor(src, NODE | WAY)
         .with_locations("flex_mem")
-        .with_filter(KeyFilter(*fkeys).enable_for(NODE))
+        # node locations are stored before the filters: no node needs to reach Python
+        .with_filter(KeyFilter(*fkeys).enable_for(NODE) if fkeys else EntityFilter(WAY))
         .with_filter(KeyFilter(*way_keys).enable_for(WAY))
     )
     if members:
