@@ -27,9 +27,9 @@ def test_pipeline_benchmark_one_tile(tmp_path):
     out = proc.stdout
     assert (tmp_path / "helsinki-1x1.osm.pbf").stat().st_size > 100_000
     for stage in STAGES:
-        assert re.search(rf"^{re.escape(stage)}\s+\|\s+\d+\.\d+s \|\s+\d+\.\d+s \|\s+[\d,]+ MB", out, re.M), (
-            stage
-        )
+        assert re.search(
+            rf"^{re.escape(stage)}\s+\|\s+\d+\.\d+s \|\s+\d+\.\d+s \|\s+[\d,]+ MB", out, re.M
+        ), stage
     assert re.search(r"(\d[\d,]*) facilities, (\d[\d,]*) catchment rows", out)
     m = re.search(r"(\d[\d,]*) facilities, (\d[\d,]*) catchment rows", out)
     n_fac, n_rows = (int(x.replace(",", "")) for x in m.groups())

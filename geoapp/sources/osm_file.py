@@ -36,7 +36,7 @@ import tempfile
 import time
 import warnings
 import xml.etree.ElementTree as ET
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from pathlib import Path
 from typing import IO, Any
 
@@ -212,9 +212,12 @@ def read_osm_file(
             log.info("read %s from the parsed-region cache %s", path, cached)
             _name_digests(region, cached.name)
             return region
-    region = _parse_osm_file(path, reader, catalog, network, buildings, level, region_name)
+    early = _EarlyFrames(cached) if cached is not None else None
+    region = _parse_osm_file(
+        path, reader, catalog, network, buildings, level, region_name, early=early
+    )
     if cached is not None:
-        _store_cached_region(cached, region)
+        _store_cached_region(cached, region, written=early.written if early else ())
         _name_digests(region, cached.name)
     return region
 
@@ -238,10 +241,11 @@ def _parse_osm_file(
     buildings: bool,
     level: str | None,
     region_name: str,
+    early: Callable[[str, gpd.GeoDataFrame], None] | None = None,
 ) -> Region:
     log.info("reading OSM extract %s (%s)", path, reader)
     if reader == "osmium":
-        frames = _read_pbf_osmium_checked(path, catalog, network, buildings, level)
+        frames = _read_pbf_osmium_checked(path, catalog, network, buildings, level, early)
     elif reader == "pyrosm":
         frames = _read_pbf(path, catalog, network, buildings, level)
     else:
@@ -355,16 +359,53 @@ def _region_key(
     return hashlib.sha256(text.encode()).hexdigest()[:32]
 
 
-def _store_cached_region(folder: Path, region: Region) -> None:
-    """Write the region's frames as GeoParquet and its metadata as JSON (atomically)."""
+def _cache_tmp(folder: Path) -> Path:
+    return folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+
+
+def _write_cached_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
     import pyarrow  # noqa: F401 - geopandas' parquet writer needs it
 
-    tmp = folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
+    frame.to_parquet(path, index=False, compression="zstd")
+
+
+class _EarlyFrames:
+    """Write frames of the parsed-region cache before the region is complete.
+
+    A split read calls it with the walking network while the second process is still
+    reading; :func:`_store_cached_region` then skips the frames in :attr:`written`.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self.tmp = _cache_tmp(folder)
+        self.written: set[str] = set()
+
+    def __call__(self, name: str, frame: gpd.GeoDataFrame) -> None:
+        try:
+            if not self.written:
+                shutil.rmtree(self.tmp, ignore_errors=True)  # a crashed run's leftovers
+            self.tmp.mkdir(parents=True, exist_ok=True)
+            _write_cached_frame(frame, self.tmp / f"{name}.parquet")
+            self.written.add(name)
+        except Exception as exc:  # noqa: BLE001 - written again with the others
+            log.info("could not write %s to the region cache early (%s)", name, exc)
+
+
+def _store_cached_region(folder: Path, region: Region, written: Iterable[str] = ()) -> None:
+    """Write the region's frames as GeoParquet and its metadata as JSON (atomically).
+
+    Frames named in ``written`` are already in the temporary folder (:class:`_EarlyFrames`).
+    """
+    tmp = _cache_tmp(folder)
+    done = set(written)
     try:
+        if not done:
+            shutil.rmtree(tmp, ignore_errors=True)
         tmp.mkdir(parents=True, exist_ok=True)
         for name in _CACHED_FRAMES:
-            frame = getattr(region, name)
-            frame.to_parquet(tmp / f"{name}.parquet", index=False, compression="zstd")
+            if name in done and (tmp / f"{name}.parquet").exists():
+                continue
+            _write_cached_frame(getattr(region, name), tmp / f"{name}.parquet")
         info = {
             "name": region.name,
             "synthetic": region.synthetic,
@@ -844,8 +885,13 @@ def _read_pbf_osmium_checked(
     network: bool,
     buildings: bool,
     level: str | None,
+    early: Callable[[str, gpd.GeoDataFrame], None] | None = None,
 ) -> _Frames:
-    """:func:`_read_pbf_osmium`, its errors on a corrupt or too large file as InputError."""
+    """:func:`_read_pbf_osmium`, its errors on a corrupt or too large file as InputError.
+
+    ``early`` is called with the walking network's frames (``"nodes"``, ``"edges"``)
+    when a split read has them before the rest.
+    """
     import gc
 
     # the pass makes a few hundred thousand small Python objects, all kept: the cyclic
@@ -854,7 +900,7 @@ def _read_pbf_osmium_checked(
     gc.disable()
     try:
         if network and _split_read(path):
-            split = _read_pbf_osmium_split(path, catalog, buildings, level)
+            split = _read_pbf_osmium_split(path, catalog, buildings, level, early)
             if split is not None:
                 return split
         return _read_pbf_osmium(path, catalog, network, buildings, level)
@@ -912,7 +958,11 @@ def _read_rest_in_child(
 
 
 def _read_pbf_osmium_split(
-    path: Path, catalog: Mapping[str, Layer], buildings: bool, level: str | None
+    path: Path,
+    catalog: Mapping[str, Layer],
+    buildings: bool,
+    level: str | None,
+    early: Callable[[str, gpd.GeoDataFrame], None] | None = None,
 ) -> _Frames | None:
     """Read the walking network here while a second process reads everything else.
 
@@ -943,6 +993,9 @@ def _read_pbf_osmium_split(
             path, catalog, True, False, level, features=False, landuse=False
         )
         log.debug("split read, network: %.2f s", time.perf_counter() - t0)
+        if early is not None:  # while the second process is still reading
+            early("nodes", nodes)
+            early("edges", edges)
         try:
             status, value = rest.result()
         except Exception as exc:  # noqa: BLE001 - a broken worker process
