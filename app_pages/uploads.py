@@ -210,7 +210,9 @@ def load_uploads(
             if "osm" in paths:
                 from geoapp import workflow
 
-                base = workflow.load_region(osm=paths["osm"], catalog=catalog, progress=progress)
+                base = workflow.load_region(
+                    osm=paths["osm"], catalog=catalog, progress=progress, prepare_graph=True
+                )
             else:
                 assert previous is not None
                 base = previous

@@ -208,7 +208,9 @@ def _worker(pbf: Path, out: Path, quick: bool) -> dict:
 
     t_all = time.perf_counter()
     stages.start("read")
-    region = workflow.load_region(osm=pbf)
+    # as the CLI does in network mode: the graph is built while the second reader
+    # process (large extracts) finishes, and found in memory by prepare below
+    region = workflow.load_region(osm=pbf, prepare_graph=True)
     # as the CLI does: the graph is built in a second thread while the demand is estimated
     stages.start("demand+graph")
     demand, graph = workflow.prepare(region)

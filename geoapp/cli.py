@@ -180,6 +180,9 @@ def region_from_args(
         timeout=getattr(args, "timeout", DEFAULT_TIMEOUT_S),
         population=getattr(args, "population", None),
         progress=progress,
+        # commands that route on the network: the graph is built while a large
+        # extract's second reader process finishes
+        prepare_graph=getattr(args, "mode", None) == "network",
     )
     if region.synthetic:
         err.print(

@@ -53,6 +53,11 @@ def _tick(progress: Progress | None, message: str, fraction: float) -> None:
         progress(message, fraction)
 
 
+def _build_graph_early(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
+    if len(edges):
+        network.cached_graph(nodes, edges)
+
+
 def load_region(
     source: str = "demo",
     *,
@@ -70,6 +75,7 @@ def load_region(
     progress: Progress | None = None,
     facility_max_street_m: float = 500.0,
     region_cache: bool | None = None,
+    prepare_graph: bool = False,
 ) -> Region:
     """Load a study region from one source and optional user files.
 
@@ -109,6 +115,11 @@ def load_region(
         Reuse the parsed ``osm`` extract from the parsed-region cache
         (:func:`geoapp.sources.osm_file.read_osm_file`, keyed by the file's SHA-256
         and the catalog); None: on unless ``$GEOAPP_REGION_CACHE`` is ``0``.
+    prepare_graph
+        Build the walking graph (:func:`get_graph`'s, into its caches) as soon as the
+        streets of a large ``osm`` extract are read, while the second reader process
+        still reads the rest; :func:`get_graph` then returns at once. For callers
+        that will route on the network; nothing is built otherwise.
     """
     from geoapp.sources import boundaries as _bnd
 
@@ -131,7 +142,13 @@ def load_region(
             region_cache = os.environ.get("GEOAPP_REGION_CACHE", "1").lower() not in (
                 "0", "false", "no", "off"
             )  # fmt: skip
-        region = read_osm_file(osm, catalog=catalog, admin_level=admin_level, cache=region_cache)
+        region = read_osm_file(
+            osm,
+            catalog=catalog,
+            admin_level=admin_level,
+            cache=region_cache,
+            on_network=_build_graph_early if prepare_graph else None,
+        )
     elif source == "place":
         from geoapp.sources.osm_online import fetch_place
 

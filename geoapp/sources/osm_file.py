@@ -125,6 +125,7 @@ def read_osm_file(
     name: str | None = None,
     cache: bool | str | os.PathLike[str] = False,
     reader: str | None = None,
+    on_network: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], None] | None = None,
 ) -> Region:
     """Read a local OpenStreetMap extract into a :class:`~geoapp.region.Region`.
 
@@ -157,6 +158,11 @@ def read_osm_file(
         ``"pyrosm"`` (the reference); default :func:`default_pbf_reader`
         (``$GEOAPP_PBF_READER``). Both give the same frames (docs/architecture.md
         says where they may differ). Ignored for OSM XML, which osmnx reads.
+    on_network
+        Called with the region's ``(nodes, edges)`` when a large PBF is read by two
+        processes and the walking network is ready before the rest (the caller may
+        build its routing graph meanwhile); these are the frame objects the region
+        will hold. Not called otherwise; an error in it is logged, not raised.
 
     Returns
     -------
@@ -212,12 +218,12 @@ def read_osm_file(
             log.info("read %s from the parsed-region cache %s", path, cached)
             _name_digests(region, cached.name)
             return region
-    early = _EarlyFrames(cached) if cached is not None else None
+    early = _EarlyNetwork(cached, on_network)
     region = _parse_osm_file(
         path, reader, catalog, network, buildings, level, region_name, early=early
     )
     if cached is not None:
-        _store_cached_region(cached, region, written=early.written if early else ())
+        _store_cached_region(cached, region, written=early.written)
         _name_digests(region, cached.name)
     return region
 
@@ -241,7 +247,7 @@ def _parse_osm_file(
     buildings: bool,
     level: str | None,
     region_name: str,
-    early: Callable[[str, gpd.GeoDataFrame], None] | None = None,
+    early: _EarlyNetwork | None = None,
 ) -> Region:
     log.info("reading OSM extract %s (%s)", path, reader)
     if reader == "osmium":
@@ -369,26 +375,41 @@ def _write_cached_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
     frame.to_parquet(path, index=False, compression="zstd")
 
 
-class _EarlyFrames:
-    """Write frames of the parsed-region cache before the region is complete.
+class _EarlyNetwork:
+    """What a split read does with the walking network while the rest is still read.
 
-    A split read calls it with the walking network while the second process is still
-    reading; :func:`_store_cached_region` then skips the frames in :attr:`written`.
+    Writes its frames to the parsed-region cache's temporary folder (when caching;
+    :func:`_store_cached_region` then skips the frames in :attr:`written`), names
+    their digests after the cache key as :func:`_name_digests` will, and calls the
+    caller's ``on_network``.
     """
 
-    def __init__(self, folder: Path) -> None:
-        self.tmp = _cache_tmp(folder)
+    def __init__(
+        self,
+        folder: Path | None,
+        on_network: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], None] | None,
+    ) -> None:
+        self.folder = folder
+        self.on_network = on_network
         self.written: set[str] = set()
 
-    def __call__(self, name: str, frame: gpd.GeoDataFrame) -> None:
-        try:
-            if not self.written:
-                shutil.rmtree(self.tmp, ignore_errors=True)  # a crashed run's leftovers
-            self.tmp.mkdir(parents=True, exist_ok=True)
-            _write_cached_frame(frame, self.tmp / f"{name}.parquet")
-            self.written.add(name)
-        except Exception as exc:  # noqa: BLE001 - written again with the others
-            log.info("could not write %s to the region cache early (%s)", name, exc)
+    def __call__(self, nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
+        if self.folder is not None:
+            tmp = _cache_tmp(self.folder)
+            shutil.rmtree(tmp, ignore_errors=True)  # a crashed run's leftovers
+            for name, frame in (("nodes", nodes), ("edges", edges)):
+                try:
+                    tmp.mkdir(parents=True, exist_ok=True)
+                    _write_cached_frame(frame, tmp / f"{name}.parquet")
+                    self.written.add(name)
+                except Exception as exc:  # noqa: BLE001 - written again with the others
+                    log.info("could not write %s to the region cache early (%s)", name, exc)
+                remember_digest(frame, f"{self.folder.name}:{name}")
+        if self.on_network is not None:
+            try:
+                self.on_network(nodes, edges)
+            except Exception as exc:  # noqa: BLE001 - the caller meets it again later
+                log.info("on_network failed (%s: %s)", type(exc).__name__, exc)
 
 
 def _store_cached_region(folder: Path, region: Region, written: Iterable[str] = ()) -> None:
@@ -885,12 +906,12 @@ def _read_pbf_osmium_checked(
     network: bool,
     buildings: bool,
     level: str | None,
-    early: Callable[[str, gpd.GeoDataFrame], None] | None = None,
+    early: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], None] | None = None,
 ) -> _Frames:
     """:func:`_read_pbf_osmium`, its errors on a corrupt or too large file as InputError.
 
-    ``early`` is called with the walking network's frames (``"nodes"``, ``"edges"``)
-    when a split read has them before the rest.
+    ``early`` is called with the walking network's ``(nodes, edges)`` when a split
+    read has them before the rest.
     """
     import gc
 
@@ -962,7 +983,7 @@ def _read_pbf_osmium_split(
     catalog: Mapping[str, Layer],
     buildings: bool,
     level: str | None,
-    early: Callable[[str, gpd.GeoDataFrame], None] | None = None,
+    early: Callable[[gpd.GeoDataFrame, gpd.GeoDataFrame], None] | None = None,
 ) -> _Frames | None:
     """Read the walking network here while a second process reads everything else.
 
@@ -994,8 +1015,7 @@ def _read_pbf_osmium_split(
         )
         log.debug("split read, network: %.2f s", time.perf_counter() - t0)
         if early is not None:  # while the second process is still reading
-            early("nodes", nodes)
-            early("edges", edges)
+            early(nodes, edges)
         try:
             status, value = rest.result()
         except Exception as exc:  # noqa: BLE001 - a broken worker process
@@ -1085,7 +1105,7 @@ def _read_pbf_osmium(
     # 2. nodes and ways
     way_keys = sorted(
         fset
-        | {"highway"}
+        | ({"highway"} if network else set())  # a split read's second process: none
         | ({"landuse"} if landuse else set())
         | ({"building"} if buildings else set())
     )
