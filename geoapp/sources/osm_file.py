@@ -961,21 +961,28 @@ def _split_read(path: Path) -> bool:
         return False
 
 
-def _read_rest_in_child(
-    path: str, catalog: Mapping[str, Layer], buildings: bool, level: str | None
-) -> tuple[str, Any]:
-    """Read the features, buildings and landuse: the second process of a split read.
+def split_read_child() -> None:
+    """Run the second process of a split read (``python -c``; not for direct use).
 
-    Returns ``("ok", frames)``, or ``("error", message)``: the parent then reads
-    everything itself, so that errors are raised (and worded) as in a single read.
+    Reads ``(path, catalog, buildings, level, out)`` pickled on stdin, reads the
+    features, buildings and landuse of ``path`` and pickles the frames to ``out``; any
+    error ends the process with a non-zero status and the message on stderr (the
+    parent then reads everything itself, so errors keep their single-read wording).
     """
     import gc
+    import pickle
+    import sys
 
     gc.disable()
-    try:
-        return "ok", _read_pbf_osmium(Path(path), catalog, False, buildings, level)
-    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which reads again
-        return "error", f"{type(exc).__name__}: {exc}"
+    path, catalog, buildings, level, out = pickle.load(sys.stdin.buffer)
+    frames = _read_pbf_osmium(Path(path), catalog, False, buildings, level)
+    with open(out, "wb") as fh:
+        pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
+
+
+#: What the second reader process runs (a fresh interpreter: no import of the caller's
+#: script, which ``multiprocessing``'s spawn would run again without a main guard).
+_CHILD_CODE = "from geoapp.sources.osm_file import split_read_child; split_read_child()"
 
 
 def _read_pbf_osmium_split(
@@ -989,42 +996,77 @@ def _read_pbf_osmium_split(
 
     The two passes select exactly the ways a single pass would (a way is walkable by
     the same tags either way), so the frames are those of :func:`_read_pbf_osmium`.
-    None when the second process could not be used (the caller then reads in one
-    process).
+    The second process is a fresh interpreter running :func:`split_read_child` with the
+    same geoapp package; it may take 120 s plus 2 s per MB of the file. None when it
+    could not be used (the caller then reads in one process).
     """
-    import multiprocessing
-    from concurrent.futures import ProcessPoolExecutor
+    import pickle
+    import subprocess
+    import sys
+
+    import geoapp
 
     t0 = time.perf_counter()
-    try:
-        # spawn, not fork: the caller may be a threaded server (the app)
-        pool = ProcessPoolExecutor(max_workers=1, mp_context=multiprocessing.get_context("spawn"))
-    except (OSError, ValueError) as exc:
-        log.info("split read unavailable (%s); reading in one process", exc)
-        return None
-    with pool:
+    package_root = str(Path(geoapp.__file__).resolve().parent.parent)
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join(
+            [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+    }
+    limit_s = 120.0 + 2.0 * path.stat().st_size / 2**20
+    with tempfile.TemporaryDirectory(prefix="geoapp-read-") as tmp:
+        out, err_path = Path(tmp) / "rest.pkl", Path(tmp) / "stderr.txt"
         try:
-            rest = pool.submit(_read_rest_in_child, str(path), dict(catalog), buildings, level)
+            job = pickle.dumps((str(path), dict(catalog), buildings, level, str(out)))
+            with open(err_path, "wb") as err:
+                proc = subprocess.Popen(
+                    [sys.executable, "-c", _CHILD_CODE],
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.DEVNULL,
+                    stderr=err,
+                    env=env,
+                )
+            assert proc.stdin is not None
+            proc.stdin.write(job)
+            proc.stdin.close()
         except Exception as exc:  # noqa: BLE001 - e.g. a catalog that does not pickle
             log.info("split read unavailable (%s); reading in one process", exc)
             return None
-        # here: the network; there: the features, the buildings and the landuse (a
-        # more even split, buildings here, measured slower: both then pass relations)
-        _, nodes, edges, _, _, _ = _read_pbf_osmium(
-            path, catalog, True, False, level, features=False, landuse=False
-        )
-        log.debug("split read, network: %.2f s", time.perf_counter() - t0)
-        if early is not None:  # while the second process is still reading
-            early(nodes, edges)
         try:
-            status, value = rest.result()
-        except Exception as exc:  # noqa: BLE001 - a broken worker process
-            status, value = "error", f"{type(exc).__name__}: {exc}"
-    log.debug("split read, both: %.2f s", time.perf_counter() - t0)
-    if status != "ok":
-        log.info("split read: the second process failed (%s); reading in one process", value)
-        return None
-    features, _, _, bld, landuse, admin = value
+            # here: the network; there: the features, the buildings and the landuse (a
+            # more even split, buildings here, measured slower: both then pass relations)
+            _, nodes, edges, _, _, _ = _read_pbf_osmium(
+                path, catalog, True, False, level, features=False, landuse=False
+            )
+            log.debug("split read, network: %.2f s", time.perf_counter() - t0)
+            if early is not None:  # while the second process is still reading
+                early(nodes, edges)
+            status = proc.wait(timeout=max(1.0, limit_s - (time.perf_counter() - t0)))
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            log.warning(
+                "split read: the second process took over %.0f s; reading %s in one process",
+                limit_s,
+                path,
+            )
+            return None
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        log.debug("split read, both: %.2f s", time.perf_counter() - t0)
+        if status != 0 or not out.exists():
+            tail = err_path.read_text(encoding="utf-8", errors="replace")[-500:].strip()
+            log.info(
+                "split read: the second process failed (status %s: %s); reading in one process",
+                status,
+                tail,
+            )
+            return None
+        with open(out, "rb") as fh:
+            features, _, _, bld, landuse, admin = pickle.load(fh)
     return features, nodes, edges, bld, landuse, admin
 
 
