@@ -906,8 +906,31 @@ def write_bundle(
         else "Nothing was written."
     )
     names: dict[str, str] = {}
+    from concurrent.futures import ThreadPoolExecutor
+
     try:
-        with export.bundle_folder(out, run_id) as tmp:
+        # the GeoPackage is written in a second thread while the GeoJSON files are
+        # built here (GDAL writes without the GIL); the pool is joined before the
+        # bundle folder is swapped in or discarded
+        with (
+            export.bundle_folder(out, run_id) as tmp,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="geoapp-gpkg") as pool,
+        ):
+            gpkg_job = (
+                pool.submit(
+                    export.write_gpkg,
+                    {
+                        **frames,
+                        "boundaries": region.boundaries,
+                        "hexes": analysis.hexes,
+                        "summary": analysis.summary,
+                    },
+                    tmp / "bundle.gpkg",
+                    meta=meta,
+                )
+                if gpkg
+                else None
+            )
             for name, gdf in frames.items():
                 if name == "catchments" and len(gdf):
                     gdf = export.simplified_for_web(
@@ -924,17 +947,8 @@ def write_bundle(
             ).name
             if zones_table is not None:
                 names["zones"] = export.write_csv(csv_ready(zones_table), tmp / "zones.csv").name
-            if gpkg:
-                names["gpkg"] = export.write_gpkg(
-                    {
-                        **frames,
-                        "boundaries": region.boundaries,
-                        "hexes": analysis.hexes,
-                        "summary": analysis.summary,
-                    },
-                    tmp / "bundle.gpkg",
-                    meta=meta,
-                ).name
+            if gpkg_job is not None:
+                names["gpkg"] = gpkg_job.result().name
             if html_map:
                 names["map"] = maps.save_html(coverage_map(region, analysis), tmp / "map.html").name
             names["metadata"] = export.write_json(
