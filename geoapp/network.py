@@ -34,7 +34,7 @@ import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterator, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from itertools import pairwise
 from pathlib import Path
@@ -59,6 +59,9 @@ log = logging.getLogger(__name__)
 _CACHE_VERSION = 3
 _MEMO: OrderedDict[str, WalkGraph] = OrderedDict()
 _MEMO_SIZE = 4
+#: Graphs being built, by key: a second caller waits for the first one's build.
+_BUILDING: dict[str, Future] = {}
+_MEMO_LOCK = threading.Lock()
 WGS84 = "EPSG:4326"
 
 
@@ -700,12 +703,45 @@ def cached_graph(
     Notes
     -----
     Files are written atomically; an unreadable or unwritable cache only logs a
-    warning and the graph is rebuilt.
+    warning and the graph is rebuilt. Thread-safe: a call for a graph that another
+    thread is building waits for that build (and gets its result or its error).
     """
     key = _graph_key(nodes, edges, CRS.from_user_input(crs) if crs is not None else None)
-    if key in _MEMO:
-        _MEMO.move_to_end(key)
-        return _MEMO[key]
+    with _MEMO_LOCK:
+        if key in _MEMO:
+            _MEMO.move_to_end(key)
+            return _MEMO[key]
+        pending = _BUILDING.get(key)
+        if pending is None:
+            pending = _BUILDING[key] = Future()
+            owner = True
+        else:
+            owner = False
+    if not owner:  # the same graph is being built in another thread: wait for it
+        return pending.result()
+    try:
+        graph = _load_or_build(nodes, edges, cache_dir, crs, key)
+    except BaseException as exc:
+        with _MEMO_LOCK:
+            _BUILDING.pop(key, None)
+        pending.set_exception(exc)
+        raise
+    with _MEMO_LOCK:
+        _MEMO[key] = graph
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.popitem(last=False)
+        _BUILDING.pop(key, None)
+    pending.set_result(graph)
+    return graph
+
+
+def _load_or_build(
+    nodes: gpd.GeoDataFrame,
+    edges: gpd.GeoDataFrame,
+    cache_dir: str | os.PathLike[str] | bool | None,
+    crs: CRS | str | None,
+    key: str,
+) -> WalkGraph:
     graph = None
     path = None
     if cache_dir is not False:
@@ -725,15 +761,13 @@ def cached_graph(
                 _save_graph(graph, path)
             except OSError as exc:
                 log.warning("could not write walking network cache %s: %s", path, exc)
-    _MEMO[key] = graph
-    while len(_MEMO) > _MEMO_SIZE:
-        _MEMO.popitem(last=False)
     return graph
 
 
 def clear_memo() -> None:
     """Forget the in-process graph and snap memos (the disk cache is kept)."""
-    _MEMO.clear()
+    with _MEMO_LOCK:
+        _MEMO.clear()
     with _SNAP_LOCK:
         _SNAP_MEMO.clear()
 

@@ -54,8 +54,17 @@ def _tick(progress: Progress | None, message: str, fraction: float) -> None:
 
 
 def _build_graph_early(nodes: gpd.GeoDataFrame, edges: gpd.GeoDataFrame) -> None:
+    """Start building the walking graph in a thread (:func:`get_graph` joins that build)."""
+    import threading
+
+    def build() -> None:
+        try:
+            network.cached_graph(nodes, edges)
+        except Exception as exc:  # noqa: BLE001 - get_graph meets it again and raises it
+            log.info("walking graph not built early (%s: %s)", type(exc).__name__, exc)
+
     if len(edges):
-        network.cached_graph(nodes, edges)
+        threading.Thread(target=build, name="geoapp-early-graph").start()
 
 
 def load_region(
@@ -116,10 +125,11 @@ def load_region(
         (:func:`geoapp.sources.osm_file.read_osm_file`, keyed by the file's SHA-256
         and the catalog); None: on unless ``$GEOAPP_REGION_CACHE`` is ``0``.
     prepare_graph
-        Build the walking graph (:func:`get_graph`'s, into its caches) as soon as the
-        streets of a large ``osm`` extract are read, while the second reader process
-        still reads the rest; :func:`get_graph` then returns at once. For callers
-        that will route on the network; nothing is built otherwise.
+        Start building the walking graph (:func:`get_graph`'s, in a thread) as soon as
+        the streets of a large ``osm`` extract are read, while the second reader
+        process still reads the rest; :func:`get_graph` then waits for that build
+        instead of starting its own. For callers that will route on the network;
+        nothing is built otherwise.
     """
     from geoapp.sources import boundaries as _bnd
 

@@ -501,3 +501,38 @@ def test_cache_keeps_the_route(tmp_path):
     for name in ("chain_a", "chain_b", "chain_len", "edge_chain", "edge_offset", "edge_forward"):
         assert np.array_equal(getattr(g2.route, name), getattr(g1.route, name))
     assert (g2.route.csr != g1.route.csr).nnz == 0
+
+
+def test_concurrent_calls_for_one_graph_share_one_build():
+    # the CLI starts the graph while a large extract is still read; get_graph then
+    # waits for that build instead of building it again
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    from geoapp.sources.demo import demo_region
+
+    region = demo_region()
+    network.clear_memo()
+    start = threading.Barrier(4)
+
+    def build(_):
+        start.wait()  # the four calls at once
+        return network.cached_graph(region.nodes, region.edges, cache_dir=False)
+
+    with ThreadPoolExecutor(4) as pool:
+        graphs = list(pool.map(build, range(4)))
+    assert all(g is graphs[0] for g in graphs)
+    fresh = network.build_graph(region.nodes, region.edges)
+    assert np.array_equal(graphs[0].u_idx, fresh.u_idx)
+    assert np.array_equal(graphs[0].length_m, fresh.length_m)
+    # a failing build fails every caller waiting for it, with its own error
+    broken = region.edges.drop(columns=["u"])
+    network.clear_memo()
+    with ThreadPoolExecutor(3) as pool:
+        jobs = [
+            pool.submit(network.cached_graph, region.nodes, broken, cache_dir=False)
+            for _ in range(3)
+        ]
+        for job in jobs:
+            with pytest.raises(InputError, match="'u' is missing"):
+                job.result()

