@@ -986,7 +986,39 @@ def split_read_child() -> None:
 
 #: What the second reader process runs (a fresh interpreter: no import of the caller's
 #: script, which ``multiprocessing``'s spawn would run again without a main guard).
-_CHILD_CODE = "from geoapp.sources.osm_file import split_read_child; split_read_child()"
+#: Its argument is the folder to import geoapp from, or "" (see :func:`_source_root`).
+_CHILD_CODE = (
+    "import sys\n"
+    "if sys.argv[1]:\n"
+    "    sys.path.insert(0, sys.argv[1])\n"
+    "from geoapp.sources.osm_file import split_read_child\n"
+    "split_read_child()\n"
+)
+
+
+def _source_root() -> str:
+    """Return the folder holding this geoapp package when it is not an installed one.
+
+    A source checkout (imported through the working directory or ``sys.path``) must
+    be the one the second process imports too; an installed package is found there
+    anyway, and its site-packages folder is not put before the standard library.
+    """
+    import site
+    import sysconfig
+
+    import geoapp
+
+    root = Path(geoapp.__file__).resolve().parent.parent
+    installed = {
+        Path(p).resolve()
+        for p in [
+            *site.getsitepackages(),
+            site.getusersitepackages(),
+            *(sysconfig.get_paths().get(k, "") for k in ("purelib", "platlib")),
+        ]
+        if p
+    }
+    return "" if root in installed else str(root)
 
 
 def _read_pbf_osmium_split(
@@ -1008,16 +1040,7 @@ def _read_pbf_osmium_split(
     import subprocess
     import sys
 
-    import geoapp
-
     t0 = time.perf_counter()
-    package_root = str(Path(geoapp.__file__).resolve().parent.parent)
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join(
-            [package_root, *filter(None, [os.environ.get("PYTHONPATH")])]
-        ),
-    }
     limit_s = 120.0 + 2.0 * path.stat().st_size / 2**20
     with tempfile.TemporaryDirectory(prefix="geoapp-read-") as tmp:
         out, err_path = Path(tmp) / "rest.pkl", Path(tmp) / "stderr.txt"
@@ -1025,11 +1048,10 @@ def _read_pbf_osmium_split(
             job = pickle.dumps((str(path), dict(catalog), buildings, level, str(out)))
             with open(err_path, "wb") as err:
                 proc = subprocess.Popen(
-                    [sys.executable, "-c", _CHILD_CODE],
+                    [sys.executable, "-c", _CHILD_CODE, _source_root()],
                     stdin=subprocess.PIPE,
                     stdout=subprocess.DEVNULL,
                     stderr=err,
-                    env=env,
                 )
             assert proc.stdin is not None
             proc.stdin.write(job)
