@@ -1304,11 +1304,14 @@ def _read_pbf_osmium(
             out[3].append(g)
         return out
 
-    def frame(*parts: tuple[list, list, list, list], columns: list[str]) -> gpd.GeoDataFrame:
+    def frame(
+        *parts: tuple[list, list, list, list], columns: list[str], present: bool = True
+    ) -> gpd.GeoDataFrame:
         joined = [sum((p[i] for p in parts), []) for i in range(4)]
         # rings by the right-hand rule (exterior counter-clockwise), as pyrosm gives them
         joined[3] = list(orient_polygons(np.asarray(joined[3], dtype=object)))
-        return _present_rows(_frame(*joined, columns))
+        rows = _frame(*joined, columns)
+        return _present_rows(rows) if present else rows
 
     node_part = (
         [r[0] for r in node_rows],
@@ -1318,17 +1321,11 @@ def _read_pbf_osmium(
         if node_rows
         else [],
     )
-    if raw_features:  # the rows, missing geometries included (_features_from_raw)
-        parts = [node_part, way_part(feat_ways), rel_part(feat_rels)]
-        joined = [sum((p[i] for p in parts), []) for i in range(4)]
-        joined[3] = list(orient_polygons(np.asarray(joined[3], dtype=object)))
-        features_out = _frame(*joined, cols)
-    else:
-        features_out = _features_from_raw(
-            [frame(node_part, way_part(feat_ways), rel_part(feat_rels), columns=cols)],
-            keys,
-            tags,
-        )
+    # with raw_features, the rows with missing geometries too (_features_from_raw)
+    raw = frame(
+        node_part, way_part(feat_ways), rel_part(feat_rels), columns=cols, present=not raw_features
+    )
+    features_out = raw if raw_features else _features_from_raw([raw], keys, tags)
     bld = empty_gdf(BUILDING_COLUMNS)
     if buildings:
         raw_b = frame(
