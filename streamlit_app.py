@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import sidebar, state, warm
 
 # No page or page_icon icons: Streamlit turns the current page's icon into a favicon fetched
 # from fonts.gstatic.com (material icons), and the app must not reach the network.
@@ -20,44 +20,44 @@ def _pages() -> list:
     return [
         st.Page(
             "app_pages/overview.py",
-            title=common.tr("page_overview"),
+            title=state.tr("page_overview"),
             default=True,
         ),
         st.Page(
             "app_pages/coverage.py",
-            title=common.tr("page_coverage"),
+            title=state.tr("page_coverage"),
             url_path="coverage",
         ),
         st.Page(
             "app_pages/compare.py",
-            title=common.tr("page_compare"),
+            title=state.tr("page_compare"),
             url_path="compare",
         ),
         st.Page(
             "app_pages/heritage.py",
-            title=common.tr("page_heritage"),
+            title=state.tr("page_heritage"),
             url_path="heritage",
         ),
         st.Page(
             "app_pages/scenario.py",
-            title="情景推演" if common.lang() == "zh" else "What-if scenario",
+            title="情景推演" if state.lang() == "zh" else "What-if scenario",
             url_path="scenario",
         ),
         st.Page(
             "app_pages/export.py",
-            title=common.tr("page_export"),
+            title=state.tr("page_export"),
             url_path="export",
         ),
     ]
 
 
 # No warm-up step starts while the page runs (a step already running goes on).
-common.WARMER.hold(common.WARM_PAGE_HOLD_S)
+warm.WARMER.hold(warm.WARM_PAGE_HOLD_S)
 try:
-    common.sidebar()
+    sidebar.sidebar()
     st.navigation(_pages()).run()
 finally:
-    common.WARMER.release()
+    warm.WARMER.release()
 
 # The page is drawn: fill the other pages' caches in the background (once per region).
-common.warm_up(*common.current_region())
+warm.warm_up(*state.current_region())

@@ -68,7 +68,7 @@ def setup(args: argparse.Namespace, layer_ids: Sequence[str] | None = None):
     """Load the layers (default: the whole catalog), the region, its demand and graph.
 
     Returns ``(catalog, layers, region, demand, graph)``; ``demand`` is a
-    :class:`geoapp.population.Demand`, ``graph`` is None in straight-line mode. Prints
+    :class:`geoapp.demand.Demand`, ``graph`` is None in straight-line mode. Prints
     the population profile and the data warnings.
     """
     catalog = load_catalog_from_args(args)

@@ -5,56 +5,54 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from app_pages import common
+from app_pages import compute, state, warm, widgets
 from app_pages.tables import as_text, reach_text, readable
 from geoapp.errors import GeoappError
 from geoapp.i18n import t
 
-region, key, lg = common.page_header("coverage")
-cat = common.catalog()
+region, key, lg = widgets.page_header("coverage")
+cat = compute.catalog()
 
 has_network = len(region.edges) > 0
 layer_ids = list(cat)
 c1, c2, c3, c4 = st.columns([1.3, 1.2, 1.1, 1.4])
 layer_id = c1.selectbox(
-    common.tr("layer"),
+    state.tr("layer"),
     layer_ids,
-    format_func=common.layer_formatter(),
-    **common.keep("cov_layer", layer_ids[0], layer_ids),
+    format_func=widgets.layer_formatter(),
+    **state.keep("cov_layer", layer_ids[0], layer_ids),
 )
 layer = cat[layer_id]
 modes = ["network", "euclidean"] if has_network else ["euclidean"]
 speed_choice = c4.radio(
-    common.tr("speed"),
-    list(common.SPEED_CHOICES),
-    format_func=common.formatter("speed_"),
+    state.tr("speed"),
+    list(state.SPEED_CHOICES),
+    format_func=widgets.formatter("speed_"),
     horizontal=True,
-    **common.keep("cov_speed", "layer", list(common.SPEED_CHOICES)),
+    **state.keep("cov_speed", "layer", list(state.SPEED_CHOICES)),
 )
 if speed_choice == "custom":
-    speed = c4.slider(
-        common.tr("speed_kmh"), 2.0, 6.0, step=0.1, **common.keep("cov_speed_kmh", 4.0)
-    )
+    speed = c4.slider(state.tr("speed_kmh"), 2.0, 6.0, step=0.1, **state.keep("cov_speed_kmh", 4.0))
 elif speed_choice == "layer":
     speed = layer.walk_speed_kmh  # the layer's own pace (elderly care: 3.6 km/h)
 else:
-    speed = common.SPEEDS[speed_choice]
-speed_k = common.speed_key(layer_id, speed)
+    speed = compute.SPEEDS[speed_choice]
+speed_k = compute.speed_key(layer_id, speed)
 mode = c3.radio(
-    common.tr("mode"),
+    state.tr("mode"),
     modes,
-    format_func=common.formatter("mode_"),
-    **common.keep("cov_mode", modes[0], modes),
+    format_func=widgets.formatter("mode_"),
+    **state.keep("cov_mode", modes[0], modes),
 )
 with_catch = False
 if mode == "network":
-    with_catch = st.toggle(common.tr("catchments"), **common.keep("cov_catch", False))
+    with_catch = st.toggle(state.tr("catchments"), **state.keep("cov_catch", False))
 
 try:
-    with st.spinner(common.tr("working")):
-        res = common.analysis(key, region, layer_id, mode, speed_k)
+    with st.spinner(state.tr("working")):
+        res = compute.analysis(key, region, layer_id, mode, speed_k)
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
 
 # the layer as run: a minute-based layer's radii are minutes x the chosen speed
@@ -63,10 +61,10 @@ labels = list(run_layer.labels)
 reach_m = {lab: float(r) for lab, r in zip(labels, run_layer.radii_m, strict=True)}
 target_label = run_layer.label_of(run_layer.target_m)
 radius_label = c2.select_slider(
-    common.tr("radius_reach"),
+    state.tr("radius_reach"),
     options=labels,
     format_func=lambda lab, lg=lg: reach_text(lab, lg, reach_m),
-    **common.keep(
+    **state.keep(
         f"cov_radius_{layer_id}", target_label if target_label in labels else labels[-1], labels
     ),
 )
@@ -74,20 +72,20 @@ radius_m = reach_m[radius_label]
 reach = reach_text(radius_label, lg, reach_m)
 
 try:
-    with st.spinner(common.tr("working")):
-        basemap, tkey = common.basemap_choice()
-        m = common.coverage_map(
+    with st.spinner(state.tr("working")):
+        basemap, tkey = state.basemap_choice()
+        m = compute.coverage_map(
             key, region, layer_id, mode, speed_k, radius_m, with_catch, lg, basemap, tkey
         )
-        gaps = common.gaps_at(key, region, layer_id, mode, speed_k, radius_m)
+        gaps = compute.gaps_at(key, region, layer_id, mode, speed_k, radius_m)
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
 
 if len(res.facilities) == 0:
-    st.warning(common.tr("no_facilities"))
+    st.warning(state.tr("no_facilities"))
 
-district = common.district_picker(region, key="cov_district_pick")
+district = widgets.district_picker(region, key="cov_district_pick")
 summary = res.summary
 level_rows = summary[summary["level"] == ("district" if district else "region")]
 if district:
@@ -98,9 +96,9 @@ m1, m2, m3, m4 = st.columns(4)
 if row is not None:
     share = row.get(f"share_{dcol}_{radius_label}", float("nan"))
     covered = row.get(f"covered_{dcol}_{radius_label}", float("nan"))
-    m1.metric(common.tr("covered_share", radius=reach), "–" if pd.isna(share) else f"{share:.0%}")
+    m1.metric(state.tr("covered_share", radius=reach), "–" if pd.isna(share) else f"{share:.0%}")
     label = "covered_pop_60plus" if dcol == "pop_60plus" else "covered_pop"
-    m2.metric(common.tr(label, radius=reach), "–" if pd.isna(covered) else f"{covered:,.0f}")
+    m2.metric(state.tr(label, radius=reach), "–" if pd.isna(covered) else f"{covered:,.0f}")
 if run_layer.minutes:
     minutes = float(run_layer.minutes[labels.index(radius_label)])
     walk = t("walk_minutes", lg, minutes=minutes)
@@ -109,43 +107,43 @@ else:
     minutes = radius_m / (speed * 1000 / 60)
     walk = t("walk_minutes", lg, minutes=minutes)
     walk_help = t("speed_walk", lg, minutes=minutes, speed=speed, metres=radius_m)
-m3.metric(common.tr("speed"), walk, help=walk_help)
+m3.metric(state.tr("speed"), walk, help=walk_help)
 # the facility count of the area shown: the district's when drilled in
 n_fac = len(res.facilities)
 if row is not None and "n_facilities" in row.index and pd.notna(row["n_facilities"]):
     n_fac = int(row["n_facilities"])
-m4.metric(common.tr("facilities"), f"{n_fac:,}")
+m4.metric(state.tr("facilities"), f"{n_fac:,}")
 
-clicked = common.show_map(m, key="coverage_map", bounds=common.district_bounds(region, district))
-common.drill(clicked)
+clicked = widgets.show_map(m, key="coverage_map", bounds=widgets.district_bounds(region, district))
+widgets.drill(clicked)
 
 left, right = st.columns(2)
 col = f"share_{dcol}_{radius_label}"
 target_share = float(getattr(run_layer, "target_share", 0.85))
 with left:
-    st.subheader(common.tr("coverage_by_district_at", radius=reach))
+    st.subheader(state.tr("coverage_by_district_at", radius=reach))
     dist_rows = summary[summary["level"] == "district"]
     if col in dist_rows.columns and len(dist_rows):
-        common.share_chart(
+        widgets.share_chart(
             dist_rows["group"].astype(str).tolist(),
             dist_rows[col].tolist(),
-            title=common.tr("share_covered"),  # the radius is in the heading: same spec
+            title=state.tr("share_covered"),  # the radius is in the heading: same spec
             target=target_share,
             horizontal=True,
         )
 with right:
-    st.subheader(common.tr("coverage_by_zone_at", radius=reach))
+    st.subheader(state.tr("coverage_by_zone_at", radius=reach))
     zone_rows = summary[summary["level"] == "zone_type"]
     if col in zone_rows.columns and len(zone_rows):
-        common.share_chart(
+        widgets.share_chart(
             zone_rows["group"].astype(str).tolist(),
             zone_rows[col].tolist(),
-            title=common.tr("share_covered"),  # the radius is in the heading: same spec
+            title=state.tr("share_covered"),  # the radius is in the heading: same spec
             target=target_share,
             zones=True,
         )
 
-st.subheader(common.tr("top_gaps"))
+st.subheader(state.tr("top_gaps"))
 if district and len(gaps):
     gaps = gaps[gaps["district"].astype(str) == district]
 who = t("who_60plus" if dcol == "pop_60plus" else "who_all", lg)
@@ -156,11 +154,11 @@ st.caption(
         reach=reach,
         who=who,
         layer=layer.name(lg),
-        mode=common.tr(f"mode_{mode}"),
+        mode=state.tr(f"mode_{mode}"),
     )
 )
 if len(gaps) == 0:
-    st.info(common.tr("no_gaps"))
+    st.info(state.tr("no_gaps"))
 else:
     # counts in the layer's population (60+ for elderly care), as the ranking and reason
     unc = "uncovered_pop_60plus" if dcol == "pop_60plus" else "uncovered_pop"
@@ -178,4 +176,4 @@ else:
     st.table(text.set_index(text.columns[0]))
 
 # what one click can ask for next: other radii, layers, mode, speeds, language
-common.warm_coverage(region, key, layer_id, mode, radius_label, with_catch)
+warm.warm_coverage(region, key, layer_id, mode, radius_label, with_catch)

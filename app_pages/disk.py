@@ -1,6 +1,6 @@
 """Disk copies of the app's analyses and maps, so a restarted app draws at once.
 
-The in-memory caches of :mod:`app_pages.common` die with the server. For regions
+The in-memory caches of :mod:`app_pages.compute` die with the server. For regions
 whose key names their content (the embedded demo, uploaded files by their SHA-256,
 a Beijing extract by path and modification time), an analysis and a map are also
 kept on disk under ``<geoapp cache>/app/``, keyed by the region key, the settings
@@ -24,7 +24,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from geoapp._cache import cache_root
+from geoapp import settings
+from geoapp.cache import cache_root
 
 log = logging.getLogger(__name__)
 
@@ -51,7 +52,7 @@ def code_fingerprint() -> str:
 
 def enabled(region_key: str) -> bool:
     """Return whether results of the region ``region_key`` are kept on disk."""
-    if os.environ.get("GEOAPP_APP_DISK_CACHE", "1").strip().lower() in ("0", "false", "no"):
+    if not settings.app_disk_cache_enabled():
         return False
     return not region_key.startswith(UNSTABLE_PREFIXES)
 
@@ -98,13 +99,13 @@ def cached(kind: str, region_key: str, settings: tuple, compute: Callable[[], T]
     return value
 
 
-#: Most bytes the app's disk cache keeps; beyond it the least recently written go.
-MAX_BYTES = int(float(os.environ.get("GEOAPP_APP_DISK_CACHE_MB", "1024")) * 1e6)
-
-
 def prune(folder: Path, max_bytes: int | None = None) -> int:
-    """Delete the oldest cache files of ``folder`` beyond ``max_bytes``; return how many."""
-    limit = MAX_BYTES if max_bytes is None else max_bytes
+    """Delete the oldest cache files of ``folder`` beyond ``max_bytes``; return how many.
+
+    ``max_bytes`` defaults to :func:`geoapp.settings.app_disk_cache_bytes` (the most
+    bytes the app's disk cache keeps); beyond it the least recently written go.
+    """
+    limit = settings.app_disk_cache_bytes() if max_bytes is None else max_bytes
     files = []
     for p in folder.glob("*.pkl"):
         try:

@@ -4,62 +4,62 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import compute, state, widgets
 from app_pages.tables import reach_text
 from geoapp.errors import GeoappError
 
-region, key, lg = common.page_header("export")
-cat = common.catalog()
+region, key, lg = widgets.page_header("export")
+cat = compute.catalog()
 
 layer_ids = list(cat)
 current = st.session_state.get("_keep_cov_layer", layer_ids[0])
 layer_id = st.selectbox(
-    common.tr("layer"),
+    state.tr("layer"),
     layer_ids,
-    format_func=common.layer_formatter(),
-    **common.keep("exp_layer", current if current in layer_ids else layer_ids[0], layer_ids),
+    format_func=widgets.layer_formatter(),
+    **state.keep("exp_layer", current if current in layer_ids else layer_ids[0], layer_ids),
 )
 # the distance mode, speed and catchments chosen on the Coverage page
-mode = common.coverage_mode(region)
-speed = common.coverage_speed(layer_id)
-speed_k = common.speed_key(layer_id, speed)
+mode = state.coverage_mode(region)
+speed = state.coverage_speed(layer_id)
+speed_k = compute.speed_key(layer_id, speed)
 with_catch = bool(st.session_state.get("_keep_cov_catch", False)) and mode == "network"
 
 try:
-    with st.spinner(common.tr("working")):
-        res = common.analysis(key, region, layer_id, mode, speed_k)
+    with st.spinner(state.tr("working")):
+        res = compute.analysis(key, region, layer_id, mode, speed_k)
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
 
 # The files are built when a download is first clicked (then cached per settings), so
 # the page draws at once and every button keeps the same link across reruns.
-names = common.bundle_names(with_catch and len(res.facilities) > 0)
+names = compute.bundle_names(with_catch and len(res.facilities) > 0)
 settings = (key, region, layer_id, mode, speed_k, with_catch, lg)
 
 
 def _file(name: str):
-    return lambda: common.bundle_files(*settings).get(name, b"")
+    return lambda: compute.bundle_files(*settings).get(name, b"")
 
 
 layer = res.layer
 reach_m = {lab: float(r) for lab, r in zip(layer.labels, layer.radii_m, strict=True)}
 reaches = ", ".join(reach_text(lab, lg, reach_m) for lab in layer.labels)
 speed_text = (
-    f"{common.tr('speed')} {speed:g} km/h" if lg != "zh" else f"步行速度 {speed:g} 公里/小时"
+    f"{state.tr('speed')} {speed:g} km/h" if lg != "zh" else f"步行速度 {speed:g} 公里/小时"
 )
 st.info(
-    common.tr(
+    state.tr(
         "export_settings",
         layer=layer.name(lg),
-        mode=common.tr(f"mode_{mode}"),
+        mode=state.tr(f"mode_{mode}"),
         speed=speed_text,
-        reach=f"{common.tr('radius_reach')} {reaches}",
-        catch=common.tr("catch_on" if with_catch else "catch_off"),
+        reach=f"{state.tr('radius_reach')} {reaches}",
+        catch=state.tr("catch_on" if with_catch else "catch_off"),
     )
 )
-st.caption(common.tr("export_settings_hint"))
-st.caption(common.tr("export_first_click"))
+st.caption(state.tr("export_settings_hint"))
+st.caption(state.tr("export_first_click"))
 
 MIME = {
     ".geojson": "application/geo+json",
@@ -73,13 +73,13 @@ col_a, col_b = st.columns(2)
 for i, name in enumerate(names):
     ext = name[name.rfind(".") :]
     if ext == ".geojson":
-        label = common.tr("download_geojson", name=name)
+        label = state.tr("download_geojson", name=name)
     elif ext == ".csv":
-        label = common.tr("download_csv", name=name)
+        label = state.tr("download_csv", name=name)
     elif ext == ".gpkg":
-        label = common.tr("download_gpkg")
+        label = state.tr("download_gpkg")
     elif ext == ".html":
-        label = common.tr("download_html")
+        label = state.tr("download_html")
     else:
         label = name
     (col_a if i % 2 == 0 else col_b).download_button(
@@ -93,8 +93,8 @@ for i, name in enumerate(names):
     )
 
 st.download_button(
-    common.tr("download_zip"),
-    data=lambda: common.bundle_zip(*settings),
+    state.tr("download_zip"),
+    data=lambda: compute.bundle_zip(*settings),
     file_name=f"geoapp_{layer_id}.zip",
     mime="application/zip",
     key="dl_zip",
@@ -138,7 +138,7 @@ elif st.button("生成报告" if _zh else "Build report", key="rep_build"):
             progress=lambda m, f: _bar.progress(min(max(float(f), 0.0), 1.0), text=m),
         )
     except GeoappError as exc:
-        common.error_box(exc)
+        widgets.error_box(exc)
     else:
         _bar.progress(1.0, text="✓")
         for _kind, _mime in (("pdf", "application/pdf"), ("html", "text/html")):

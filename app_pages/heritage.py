@@ -4,52 +4,52 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import compute, state, widgets
 from app_pages.tables import readable
 from geoapp.errors import GeoappError
 
-region, key, lg = common.page_header("heritage")
+region, key, lg = widgets.page_header("heritage")
 
 try:
-    with st.spinner(common.tr("working")):
-        report = common.heritage_report(key, region)
+    with st.spinner(state.tr("working")):
+        report = compute.heritage_report(key, region)
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
 
 sites, zones = report.sites, report.zones
 if len(sites) == 0 and len(zones) == 0:
-    st.info(common.tr("no_heritage"))
+    st.info(state.tr("no_heritage"))
 
 region_row = report.summary[report.summary["level"] == "region"]
 c1, c2, c3, c4 = st.columns(4)
-c1.metric(common.tr("heritage_sites"), f"{len(sites):,}")
-c2.metric(common.tr("heritage_zones"), f"{len(zones):,}")
+c1.metric(state.tr("heritage_sites"), f"{len(sites):,}")
+c2.metric(state.tr("heritage_zones"), f"{len(zones):,}")
 n_unprot = int(sites["unprotected"].sum()) if "unprotected" in sites.columns else 0
-c3.metric(common.tr("unprotected"), f"{n_unprot:,}", help=common.tr("unprotected_note"))
+c3.metric(state.tr("unprotected"), f"{n_unprot:,}", help=state.tr("unprotected_note"))
 if len(region_row) and "protected_area_km2" in region_row.columns:
     c4.metric(
-        common.tr("protected_area"),
+        state.tr("protected_area"),
         f"{float(region_row['protected_area_km2'].iloc[0]):,.2f}",
     )
 st.caption(
-    common.tr(
+    state.tr(
         "heritage_count_note",
         sites=len(sites),
         zones=len(zones),
         total=len(sites) + len(zones),
     )
 )
-st.info(common.tr("unprotected_note"))
+st.info(state.tr("unprotected_note"))
 
-basemap, tkey = common.basemap_choice()
+basemap, tkey = state.basemap_choice()
 try:
-    with st.spinner(common.tr("working")):
-        m = common.heritage_map(key, region, lg, basemap, tkey)
+    with st.spinner(state.tr("working")):
+        m = compute.heritage_map(key, region, lg, basemap, tkey)
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
-common.drill(common.show_map(m, key="heritage_map"))
+widgets.drill(widgets.show_map(m, key="heritage_map"))
 
 for level, title in (("district", "heritage_by_district"), ("zone_type", "heritage_by_zone")):
     part = report.summary[report.summary["level"] == level]
@@ -75,10 +75,10 @@ for level, title in (("district", "heritage_by_district"), ("zone_type", "herita
         if c in part.columns
     ]
     cols += [c for c in part.columns if c.startswith("share_pop_")]
-    st.subheader(common.tr(title))
-    common.show_table(readable(part, lg, columns=cols, sort_zones=level == "zone_type"))
+    st.subheader(state.tr(title))
+    widgets.show_table(readable(part, lg, columns=cols, sort_zones=level == "zone_type"))
 
 if n_unprot:
-    st.subheader(common.tr("unprotected_sites"))
+    st.subheader(state.tr("unprotected_sites"))
     cols = [c for c in ("name", "kind", "district", "zone_type") if c in sites.columns]
-    common.show_table(readable(sites.loc[sites["unprotected"].astype(bool)], lg, columns=cols))
+    widgets.show_table(readable(sites.loc[sites["unprotected"].astype(bool)], lg, columns=cols))

@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import streamlit as st
 
-from app_pages import common
+from app_pages import compute, state, widgets
 from app_pages.tables import readable
 from geoapp.errors import GeoappError
 
-region, key, lg = common.page_header("overview")
+region, key, lg = widgets.page_header("overview")
 
 try:
-    with st.spinner(common.tr("working")):
-        stats = common.district_stats(key, region)
-        facilities = common.facilities_by_layer(key, region)
-        heritage = common.heritage_basic(key, region) if "heritage" in facilities else None
+    with st.spinner(state.tr("working")):
+        stats = compute.district_stats(key, region)
+        facilities = compute.facilities_by_layer(key, region)
+        heritage = compute.heritage_basic(key, region) if "heritage" in facilities else None
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
 
-district = common.district_picker(region)
+district = widgets.district_picker(region)
 shown = stats[stats["district"] == district] if district else stats
 
 cols = st.columns(3 + len(facilities))
-cols[0].metric(common.tr("districts"), f"{len(shown):,}")
-cols[1].metric(common.tr("population"), f"{shown['pop'].sum():,.0f}")
-cols[2].metric(common.tr("population_60plus"), f"{shown['pop_60plus'].sum():,.0f}")
+cols[0].metric(state.tr("districts"), f"{len(shown):,}")
+cols[1].metric(state.tr("population"), f"{shown['pop'].sum():,.0f}")
+cols[2].metric(state.tr("population_60plus"), f"{shown['pop_60plus'].sum():,.0f}")
 for col, lid in zip(cols[3:], facilities, strict=False):
     if lid == "heritage" and heritage is not None:
         # the Heritage page's count: sites (protected zones are counted apart)
         n_zones = len(heritage.zones)
         col.metric(
-            common.tr("heritage_sites"),
+            state.tr("heritage_sites"),
             f"{int(shown[lid].sum()):,}",
-            help=common.tr(
+            help=state.tr(
                 "heritage_count_note",
                 sites=len(heritage.sites),
                 zones=n_zones,
@@ -41,17 +41,17 @@ for col, lid in zip(cols[3:], facilities, strict=False):
             ),
         )
     else:
-        col.metric(common.layer_label(lid), f"{int(shown[lid].sum()):,}")
+        col.metric(widgets.layer_label(lid), f"{int(shown[lid].sum()):,}")
 
-basemap, tkey = common.basemap_choice()
+basemap, tkey = state.basemap_choice()
 try:
-    with st.spinner(common.tr("working")):
-        m = common.overview_map(key, region, lg, basemap, tkey)
+    with st.spinner(state.tr("working")):
+        m = compute.overview_map(key, region, lg, basemap, tkey)
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
-bounds = common.district_bounds(region, district)
-common.drill(common.show_map(m, key="overview_map", bounds=bounds))
+bounds = widgets.district_bounds(region, district)
+widgets.drill(widgets.show_map(m, key="overview_map", bounds=bounds))
 
 layer_cols = list(facilities)
 table = readable(
@@ -59,14 +59,14 @@ table = readable(
     lg,
     columns=["district", "zone_type", "pop", "pop_60plus", *layer_cols, "facilities"],
     headers={
-        **{lid: common.tr("count_header", name=common.layer_label(lid)) for lid in layer_cols},
+        **{lid: state.tr("count_header", name=widgets.layer_label(lid)) for lid in layer_cols},
         **(
-            {"heritage": common.tr("count_header", name=common.tr("heritage_sites"))}
+            {"heritage": state.tr("count_header", name=state.tr("heritage_sites"))}
             if "heritage" in layer_cols
             else {}
         ),
-        "facilities": common.tr("facilities_total"),
+        "facilities": state.tr("facilities_total"),
     },
     kinds={lid: "int" for lid in layer_cols},
 )
-common.show_table(table)
+widgets.show_table(table)

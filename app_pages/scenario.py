@@ -21,7 +21,7 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages import common
+from app_pages import compute, state, widgets
 from geoapp import maps
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
@@ -145,16 +145,16 @@ STRINGS: dict[str, dict[str, str]] = {
 
 def s(key: str, **fmt: object) -> str:
     """Return this page's string ``key`` in the current language."""
-    text = STRINGS.get(common.lang(), STRINGS["en"]).get(key, STRINGS["en"][key])
+    text = STRINGS.get(state.lang(), STRINGS["en"]).get(key, STRINGS["en"][key])
     return text.format(**fmt) if fmt else text
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
 def start(region_key: str, _region: Region, layer_id: str, mode: str, speed: float) -> Scenario:
     """Return the starting scenario (today's facilities); immutable, shared."""
-    dem = common.demand(region_key, _region)
-    g = common.graph(region_key, _region) if mode == "network" else None
-    layer = common.catalog()[layer_id]
+    dem = compute.demand(region_key, _region)
+    g = compute.graph(region_key, _region) if mode == "network" else None
+    layer = compute.catalog()[layer_id]
     return Scenario.build(_region, layer, demand=dem, graph=g, mode=mode, speed_kmh=speed)
 
 
@@ -164,14 +164,14 @@ def base_map(
 ) -> folium.Map:
     """Return the map of districts and today's facilities (drawn once)."""
     scn = start(region_key, _region, layer_id, mode, speed)
-    basemap, tkey = common.basemap_choice()
+    basemap, tkey = state.basemap_choice()
     m = maps.base_map(_region.boundaries, basemap=basemap, tianditu_key=tkey, lang=lang_code)
     if len(_region.edges):
         maps.add_streets(m, _region.edges, lang=lang_code)
     maps.add_boundaries(m, _region.boundaries, lang=lang_code)
     maps.add_facilities(m, scn.initial, scn.layer, lang=lang_code)
     if _region.synthetic:
-        maps.add_note(m, common.tr("synthetic_note"), position="topleft")
+        maps.add_note(m, state.tr("synthetic_note"), position="topleft")
     return m
 
 
@@ -253,36 +253,36 @@ def apply(scn: Scenario, action: str, clicked: dict, feature: dict) -> Scenario:
 
 # --------------------------------------------------------------------------- page
 
-region, key = common.current_region()
+region, key = state.current_region()
 st.title(s("title"))
 st.caption(region.label)
-common.synthetic_banner(region)
-common.show_data_warnings(key, region)
+widgets.synthetic_banner(region)
+widgets.show_data_warnings(key, region)
 st.write(s("intro"))
-lg = common.lang()
+lg = state.lang()
 WORDS = STRINGS.get(lg, STRINGS["en"])  # bound now: widgets may format after the run
-cat = common.catalog()
+cat = compute.catalog()
 
 has_network = len(region.edges) > 0
 c1, c2, c3, c4 = st.columns([1.3, 1.1, 1.1, 1.3])
 layer_id = c1.selectbox(
-    common.tr("layer"), list(cat), key="scn_layer", format_func=common.layer_formatter()
+    state.tr("layer"), list(cat), key="scn_layer", format_func=widgets.layer_formatter()
 )
 cat_layer = cat[layer_id]
 mode = c2.radio(
-    common.tr("mode"),
+    state.tr("mode"),
     ["network", "euclidean"] if has_network else ["euclidean"],
     key="scn_mode",
-    format_func=common.formatter("mode_"),
+    format_func=widgets.formatter("mode_"),
 )
 speed_choice = c3.radio(
-    common.tr("speed"),
-    ["layer", *common.SPEEDS],
+    state.tr("speed"),
+    ["layer", *compute.SPEEDS],
     key="scn_speed",
-    format_func=common.formatter("speed_"),
+    format_func=widgets.formatter("speed_"),
 )
 # the layer's own pace by default (elderly care: 3.6 km/h); minute layers reach minutes x speed
-speed = cat_layer.walk_speed_kmh if speed_choice == "layer" else float(common.SPEEDS[speed_choice])
+speed = cat_layer.walk_speed_kmh if speed_choice == "layer" else float(compute.SPEEDS[speed_choice])
 action = c4.radio(
     s("action"),
     ["add", "close", "move"],
@@ -292,11 +292,11 @@ action = c4.radio(
 )
 
 try:
-    with st.spinner(common.tr("working")):
+    with st.spinner(state.tr("working")):
         scn0 = start(key, region, layer_id, mode, speed)
         m = base_map(key, region, layer_id, mode, speed, lg)
 except GeoappError as exc:
-    common.error_box(exc)
+    widgets.error_box(exc)
     st.stop()
 
 state_key = f"{key}|{layer_id}|{mode}|{speed}"
@@ -325,7 +325,7 @@ radius = reach_m[radius_label]
 def reach_text(r: float) -> str:
     """Return a reach as metres and walking minutes."""
     minutes = r / (scn.speed_kmh * 1000 / 60)
-    return f"{r:,.0f} m ({common.tr('walk_minutes', minutes=minutes)})"
+    return f"{r:,.0f} m ({state.tr('walk_minutes', minutes=minutes)})"
 
 
 # --- the map: base drawn once, the edits as one feature group
@@ -334,7 +334,7 @@ if action == "move":
     st.info(s("move_from", fid=moving) if moving else s("move_pick"))
 out = st_folium(
     copy.deepcopy(m),
-    height=common.MAP_HEIGHT,
+    height=widgets.MAP_HEIGHT,
     use_container_width=True,
     returned_objects=["last_clicked", "last_active_drawing"],
     feature_group_to_add=edits_layer(scn, suggestions),
@@ -461,20 +461,20 @@ else:
     k = int(k1.number_input(s("suggest_k"), min_value=1, max_value=50, value=3, key="scn_k"))
     if k2.button(s("suggest_btn"), key="scn_suggest"):
         try:
-            with st.spinner(common.tr("working")):
+            with st.spinner(state.tr("working")):
                 res = siting.site(
                     region,
-                    common.catalog()[layer_id],
+                    compute.catalog()[layer_id],
                     k,
-                    demand=common.demand(key, region),
-                    graph=common.graph(key, region) if mode == "network" else None,
+                    demand=compute.demand(key, region),
+                    graph=compute.graph(key, region) if mode == "network" else None,
                     facilities=scn.facilities,
                     speed_kmh=scn.speed_kmh,
                 )
             st.session_state.setdefault("scn_suggestions", {})[state_key] = res.sites
             st.rerun()
         except GeoappError as exc:
-            common.error_box(exc)
+            widgets.error_box(exc)
     if suggestions is not None and len(suggestions):
         st.caption(s("suggested"))
         cols = [c for c in ("rank", "added_pop", "added_pop_60plus", "district", "zone_type")]

@@ -92,6 +92,35 @@ def check_upload(kind: str, upload: Upload, lang: str = "en") -> list[str]:
     return problems
 
 
+def keep_extract(name: str, data: bytes) -> tuple[Path, str]:
+    """Write an uploaded OSM extract to a temporary folder named by its content.
+
+    The Beijing form reads the extract from a path; the same content is written once
+    (a second upload of it reuses the file).
+
+    Parameters
+    ----------
+    name
+        The uploaded file's name (reduced to safe characters; ``beijing.osm.pbf``
+        when nothing is left).
+    data
+        The file's content.
+
+    Returns
+    -------
+    tuple of (Path, str)
+        The file's path and the first 16 hex digits of its SHA-256 (a cache key).
+    """
+    digest = hashlib.sha256(data).hexdigest()[:16]
+    folder = Path(tempfile.gettempdir()) / f"geoapp-beijing-{digest}"
+    folder.mkdir(parents=True, exist_ok=True)
+    safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
+    path = folder / (safe or "beijing.osm.pbf")
+    if not path.exists():
+        path.write_bytes(data)
+    return path, digest
+
+
 def uploads_key(uploads: Mapping[str, Upload], options: Mapping[str, str]) -> str:
     """Return a stable key of the uploads' contents (for caches)."""
     h = hashlib.sha256()
@@ -125,7 +154,9 @@ def _apply_files(
             region, read_boundaries(paths["boundaries"]), source=paths["boundaries"].name
         )
     if "census" in paths:
-        region = region.with_(census=gzones.read_census(paths["census"]))
+        from geoapp.sources.census import read_census
+
+        region = region.with_(census=read_census(paths["census"]))
     if "zones" in paths:
         mapping = gzones.load_zone_mapping(paths["zones"])
         bnd = gzones.apply_zone_mapping(region.boundaries, mapping)

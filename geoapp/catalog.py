@@ -50,6 +50,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from geoapp import settings
 from geoapp.errors import InputError, LayerFileError
 
 log = logging.getLogger(__name__)
@@ -636,7 +637,7 @@ def load_catalog(
     LayerFileError
         Naming every malformed file and key, or duplicate ids within the folder.
     """
-    folder = layer_dir or os.environ.get("GEOAPP_LAYERS")
+    folder = layer_dir or settings.layer_dir()
     if folder is None:
         with shipped_layer_dir() as shipped:
             return _load_catalog(shipped, extra_files)

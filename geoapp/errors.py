@@ -37,6 +37,10 @@ class LayerFileError(InputError):
     """A layer catalog TOML file is malformed."""
 
 
+class StandardFileError(InputError):
+    """A standards profile TOML file is malformed."""
+
+
 class CRSError(InputError):
     """A coordinate reference system is missing, unknown or unsuitable."""
 

@@ -29,7 +29,7 @@ import shapely
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
-from geoapp.population import h3_polygons
+from geoapp.hexes import h3_polygons
 from geoapp.styles import BROAD_ZONE_TYPES, ZONE_ORDER, zone_sort_key
 
 log = logging.getLogger(__name__)

@@ -1,7 +1,9 @@
 """User-interface strings in English and Chinese, kept in one place.
 
-Every label the app and the maps show comes from :data:`STRINGS` through :func:`t`.
-Layer labels are not here: they come from the layer catalog (``Layer.name(lang)``);
+Every label the app and the maps show comes from :data:`STRINGS` through :func:`t`,
+including the maps' legends and tooltips and the readable names of facility and
+heritage kinds (keys ``kind_<OSM tag value>``, read by
+:func:`geoapp.maps.display.kind_name`). Layer labels are not here: they come from the layer catalog (``Layer.name(lang)``);
 zone-type names and colours come from :mod:`geoapp.styles` (re-exported here as
 :func:`zone_name` and :func:`zone_fine_name`). This module is level 0 and imports only
 the level-0 :mod:`geoapp.styles`.
@@ -359,6 +361,111 @@ STRINGS: dict[str, dict[str, str]] = {
     "legend_zone": {"en": "Zone type", "zh": "分区类型"},
     "scale": {"en": "Scale", "zh": "比例尺"},
     "data_source": {"en": "Data: {source}", "zh": "数据来源：{source}"},
+    # map legends, tooltips and notes (geoapp.maps)
+    "needs_internet": {"en": "needs internet", "zh": "需联网"},
+    "no_basemap": {"en": "No basemap (offline)", "zh": "无底图（离线）"},
+    "tiles_failed": {
+        "en": "The online basemap could not be loaded (no internet?); the map works without it.",
+        "zh": "在线底图无法加载（未联网？）；地图无需底图也可使用。",
+    },
+    "map_not_reachable": {"en": "not reachable within {limit} m", "zh": "{limit} 米内不可达"},
+    "not_reachable_any": {
+        "en": "not reachable within the search limit",
+        "zh": "搜索范围内不可达",
+    },
+    "share_not_reachable": {
+        "en": "{share} of residents not reachable within {limit} m",
+        "zh": "{share} 的居民在 {limit} 米内不可达",
+    },
+    "share_not_reachable_any": {
+        "en": "{share} of residents not reachable within the search limit",
+        "zh": "{share} 的居民在搜索范围内不可达",
+    },
+    "mean_walk": {"en": "Mean walking distance", "zh": "平均步行距离"},
+    "mean_straight": {"en": "Mean straight-line distance", "zh": "平均直线距离"},
+    "minutes": {"en": "{m} min", "zh": "{m} 分钟"},
+    "minutes_at": {"en": "minutes at {speed} km/h", "zh": "分钟按 {speed} 公里/小时计"},
+    "covered_pale": {
+        "en": "pale: within the target ({target}); strong: beyond it",
+        "zh": "浅色：目标（{target}）以内；深色：超出目标",
+    },
+    "beyond_class": {"en": "beyond {radius} / not reachable", "zh": "超过 {radius} 或不可达"},
+    "legend_facilities": {"en": "Facilities", "zh": "设施"},
+    "legend_gaps": {"en": "Service gaps", "zh": "服务缺口"},
+    "gap_area": {
+        "en": "gap area, numbered by rank (1 = most uncovered)",
+        "zh": "缺口区域，按排名编号（1 = 未覆盖最多）",
+    },
+    "gaps_shown": {
+        "en": "{shown} of {total} gaps drawn",
+        "zh": "显示 {total} 个缺口中的 {shown} 个",
+    },
+    "cluster_note": {"en": "numbers: facilities grouped", "zh": "数字：聚合的设施数"},
+    "catchment_of": {"en": "area reached within {radius}", "zh": "{radius} 内可达范围"},
+    "district_outline": {"en": "district boundary", "zh": "区县边界"},
+    "cells_at": {
+        "en": "residents on H3 cells (resolution {res}, about {km2} km² each)",
+        "zh": "居民按 H3 网格汇总（分辨率 {res}，每格约 {km2} 平方公里）",
+    },
+    "cells_merged": {
+        "en": "cells merged for display; full detail in the GeoPackage",
+        "zh": "为显示已合并网格；完整数据见 GeoPackage",
+    },
+    "legend_heritage": {"en": "Heritage", "zh": "历史文化遗产"},
+    "site_protected": {"en": "site inside a protected zone", "zh": "位于保护区内的遗产点"},
+    "site_unprotected": {
+        "en": "site outside every protected zone in the data",
+        "zh": "数据中不在任何保护区内的遗产点",
+    },
+    "protected_zone": {"en": "protected zone", "zh": "保护区"},
+    "listed_level": {"en": "Listed heritage (level {level})", "zh": "文物保护单位（{level}级）"},
+    "facilities_count": {"en": "{name} ({n:,})", "zh": "{name}（{n:,}）"},
+    "map_residents": {"en": "Residents", "zh": "居民"},
+    "cannot_assess": {
+        "en": "No facilities of this layer in the data: coverage cannot be assessed",
+        "zh": "数据中没有此类设施：无法评估覆盖率",
+    },
+    "capacity": {"en": "Capacity (beds / places)", "zh": "容量（床位/名额）"},
+    "uncovered_60plus": {"en": "Uncovered residents aged 60+", "zh": "未覆盖的60岁以上居民"},
+    "no_data_title": {"en": "{layer}: no data", "zh": "{layer}：无数据"},
+    "no_data_cells": {"en": "residents (coverage not assessed)", "zh": "居民（未评估覆盖率）"},
+    # readable names of facility and heritage kinds (OSM tag values): "kind_<value>",
+    # read by geoapp.maps.display.kind_name
+    "kind_nursing_home": {"en": "Nursing home", "zh": "养老院"},
+    "kind_retirement_home": {"en": "Retirement home", "zh": "养老院"},
+    "kind_assisted_living": {"en": "Assisted living", "zh": "老年公寓"},
+    "kind_group_home": {"en": "Group home", "zh": "养老公寓"},
+    "kind_day_care": {"en": "Day-care centre", "zh": "日间照料中心"},
+    "kind_senior_centre": {"en": "Senior centre", "zh": "老年活动中心"},
+    "kind_social_facility": {"en": "Social facility", "zh": "社会福利设施"},
+    "kind_community_centre": {"en": "Community centre", "zh": "社区中心"},
+    "kind_social_centre": {"en": "Social centre", "zh": "社会活动中心"},
+    "kind_clinic": {"en": "Clinic", "zh": "诊所"},
+    "kind_doctors": {"en": "Doctor's practice", "zh": "诊所"},
+    "kind_doctor": {"en": "Doctor's practice", "zh": "诊所"},
+    "kind_hospital": {"en": "Hospital", "zh": "医院"},
+    "kind_pharmacy": {"en": "Pharmacy", "zh": "药店"},
+    "kind_dentist": {"en": "Dentist", "zh": "牙科诊所"},
+    "kind_library": {"en": "Library", "zh": "图书馆"},
+    "kind_marketplace": {"en": "Market", "zh": "菜市场"},
+    "kind_post_office": {"en": "Post office", "zh": "邮局"},
+    "kind_kindergarten": {"en": "Kindergarten", "zh": "幼儿园"},
+    "kind_childcare": {"en": "Childcare", "zh": "托儿所"},
+    "kind_school": {"en": "School", "zh": "学校"},
+    "kind_supermarket": {"en": "Supermarket", "zh": "超市"},
+    "kind_convenience": {"en": "Convenience store", "zh": "便利店"},
+    "kind_greengrocer": {"en": "Greengrocer", "zh": "果蔬店"},
+    "kind_building": {"en": "Historic building", "zh": "历史建筑"},
+    "kind_temple": {"en": "Temple", "zh": "寺庙"},
+    "kind_memorial": {"en": "Memorial", "zh": "纪念物"},
+    "kind_monument": {"en": "Monument", "zh": "纪念碑"},
+    "kind_ruins": {"en": "Ruins", "zh": "遗址"},
+    "kind_city_gate": {"en": "City gate", "zh": "城门"},
+    "kind_milestone": {"en": "Milestone", "zh": "里程碑"},
+    "kind_castle": {"en": "Castle", "zh": "城堡"},
+    "kind_archaeological_site": {"en": "Archaeological site", "zh": "考古遗址"},
+    "kind_wayside_shrine": {"en": "Wayside shrine", "zh": "路边神龛"},
+    "kind_protected_area": {"en": "Protected area", "zh": "保护区"},
 }
 
 

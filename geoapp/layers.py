@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from geoapp.catalog import Layer
-from geoapp.sources._osm_common import capacity_columns
+from geoapp.sources.capacity import capacity_columns
 
 log = logging.getLogger(__name__)
 

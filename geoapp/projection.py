@@ -23,8 +23,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from geoapp.demand import Demand
 from geoapp.errors import InputError
-from geoapp.population import Demand
 
 #: The shipped example (an illustration, see ``geoapp/data/projections/SOURCE.md``).
 EXAMPLE = Path(__file__).parent / "data" / "projections" / "beijing_2035_illustration.csv"

@@ -40,9 +40,10 @@ import shapely
 from pyproj import Transformer
 from scipy.spatial import cKDTree
 
-from geoapp import coverage, network, population
+from geoapp import coverage, network
 from geoapp.catalog import Layer, radius_label
 from geoapp.crs import local_crs
+from geoapp.demand import Demand, estimate_population
 from geoapp.errors import InputError
 from geoapp.layers import select_features
 from geoapp.region import OUTSIDE_DISTRICTS, Region
@@ -153,7 +154,7 @@ class Scenario:
         region: Region,
         layer: Layer,
         *,
-        demand: population.Demand | gpd.GeoDataFrame | None = None,
+        demand: Demand | gpd.GeoDataFrame | None = None,
         graph: network.WalkGraph | None = None,
         facilities: gpd.GeoDataFrame | None = None,
         speed_kmh: float | None = None,
@@ -170,9 +171,9 @@ class Scenario:
         layer
             The catalog layer; resolved at the walking speed (``layer.at_speed``).
         demand
-            ``workflow.prepare_demand(region)`` (a :class:`~geoapp.population.Demand`)
+            ``workflow.prepare_demand(region)`` (a :class:`~geoapp.demand.Demand`)
             or its ``points``. None estimates it here with
-            :func:`geoapp.population.estimate_population` from the region's frames
+            :func:`geoapp.demand.estimate_population` from the region's frames
             (no disk cache, no population raster: pass ``prepare_demand``'s result to
             match the rest of the app).
         graph
@@ -204,10 +205,10 @@ class Scenario:
         if not np.isfinite(speed) or speed <= 0:
             raise InputError(f"Scenario: walking speed {speed_kmh!r} km/h must be positive")
         layer = layer.at_speed(speed)
-        if isinstance(demand, population.Demand):
+        if isinstance(demand, Demand):
             points = demand.points
         elif demand is None:
-            points = population.estimate_population(
+            points = estimate_population(
                 region.buildings,
                 region.boundaries,
                 census=region.census,

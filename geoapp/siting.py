@@ -49,9 +49,9 @@ from scipy.sparse import csc_array, csr_array
 
 from geoapp import catalog, coverage, heritage, network
 from geoapp.catalog import Layer
+from geoapp.demand import Demand
 from geoapp.errors import InputError
 from geoapp.layers import select_features
-from geoapp.population import Demand
 from geoapp.region import OUTSIDE_DISTRICTS, Region
 
 log = logging.getLogger(__name__)

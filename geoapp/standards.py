@@ -39,7 +39,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from geoapp.errors import InputError
+from geoapp.errors import StandardFileError
 
 #: Folder of the shipped profiles (package data).
 STANDARDS_DIR = Path(str(importlib.resources.files("geoapp").joinpath("data", "standards")))
@@ -58,10 +58,6 @@ _CIRCLE = {"id", "label", "minutes", "reach_m", "residents", "facilities", "sour
 _RULE = {"id", "layer", "indicator", "life_circle", "reach_m", "threshold", "label", "source",
          "clause", "verified", "note", "zones"}  # fmt: skip
 _ZONE = {"reach_m", "threshold", "source", "clause", "verified", "note"}
-
-
-class StandardFileError(InputError):
-    """A standards profile TOML file is malformed."""
 
 
 @dataclass(frozen=True)

@@ -28,13 +28,15 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoapp import __version__, coverage, export, maps, network, population
+from geoapp import __version__, coverage, export, maps, network, settings
 from geoapp import catalog as _catalog
 from geoapp import gaps as _gaps
 from geoapp import heritage as _heritage
 from geoapp import zones as _zones
 from geoapp.catalog import Layer
+from geoapp.demand import PROFILE_DIR, Demand, DemandOptions, estimate_population
 from geoapp.errors import InputError
+from geoapp.hexes import aggregate_h3
 from geoapp.layers import select_features
 from geoapp.region import META_WARNINGS, SYNTHETIC_LABEL, Region
 
@@ -149,9 +151,7 @@ def load_region(
         from geoapp.sources.osm_file import read_osm_file
 
         if region_cache is None:
-            region_cache = os.environ.get("GEOAPP_REGION_CACHE", "1").lower() not in (
-                "0", "false", "no", "off"
-            )  # fmt: skip
+            region_cache = settings.region_cache_enabled()
         region = read_osm_file(
             osm,
             catalog=catalog,
@@ -172,23 +172,29 @@ def load_region(
 
     if boundaries is not None:
         _tick(progress, "Reading district boundaries", 0.6)
+        bnd_source = ""
         if isinstance(boundaries, gpd.GeoDataFrame):
             bnd = boundaries
         elif str(boundaries) == "beijing":
-            bnd = _bnd.china_districts("北京市")
+            districts = _bnd.china_districts("北京市")
+            bnd, bnd_source = districts.frame, districts.source
         else:
             bnd = _bnd.read_boundaries(boundaries)
         given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
         frames = (region.edges, region.buildings, region.features)
         _bnd.check_overlap(bnd, *frames, source=str(given), data=region.label)
         region = replace_districts(region, bnd, source=str(given))
+        if bnd_source:  # provenance of shipped boundaries (package, version, datum)
+            region = region.with_(meta={**region.meta, "boundaries_source": bnd_source})
     if census is not None:
+        from geoapp.sources.census import beijing_census, read_census
+
         if isinstance(census, pd.DataFrame):
             table = census
         elif str(census) == "beijing":
-            table = _zones.beijing_census()
+            table = beijing_census()
         else:
-            table = _zones.read_census(census)
+            table = read_census(census)
         region = region.with_(census=table)
     if zones is not None and str(zones) != "density":
         mapping = _zones.load_zone_mapping(zones)
@@ -237,9 +243,10 @@ def add_facility_tables(
     extra, table_warnings = [], []
     area = guards.region_area(region.boundaries, region.edges, region.buildings)
     for path, layer_id, coords in tables:
-        table = facilities_table.read_facility_table(
+        read = facilities_table.read_facility_table(
             path, coords=coords, layer=layer_id, catalog=catalog
         )
+        table = read.frame
         # coordinate guards: wrong datum, rows off the region or off the streets
         datum = guards.check_datum(
             table,
@@ -252,8 +259,8 @@ def add_facility_tables(
         kept = guards.guard_facilities(
             table, area, region.edges, max_street_m=max_street_m, source=str(path)
         )
-        rejected = [f"{path}: row rejected: {p}" for p in table.attrs.get("problems", [])]
-        rejected += [f"{path}: {p}" for p in table.attrs.get("capacity_problems", [])]
+        rejected = [f"{path}: row rejected: {p}" for p in read.problems]
+        rejected += [f"{path}: {p}" for p in read.capacity_problems]
         table_warnings += [w for w in (*rejected, datum.warning, *kept.warnings) if w]
         extra.append(kept.kept)
     if table_warnings:
@@ -318,8 +325,8 @@ def prepare_demand(
     zone_params: Mapping[str, Any] | None = None,
     cache: bool = True,
     progress: Progress | None = None,
-) -> population.Demand:
-    """Estimate the region's demand (a :class:`~geoapp.population.Demand`); pure.
+) -> Demand:
+    """Estimate the region's demand (a :class:`~geoapp.demand.Demand`); pure.
 
     The region is not changed. Zones: ``zones`` (default ``region.zone_method``):
     ``"density"`` gives every point the zone type of the settlement it lies in; any
@@ -340,7 +347,7 @@ def prepare_demand(
     cache
         Reuse a result stored on disk (``$GEOAPP_CACHE_DIR/demand``) by an earlier call
         with the same inputs: every frame the estimate reads, the raster file's size and
-        time, every parameter and the source of the population and zone modules make
+        time, every parameter and the source of the demand package and zone modules make
         the key, so any change recomputes.
     """
     from geoapp.sources.raster import read_population_raster
@@ -357,20 +364,22 @@ def prepare_demand(
     if region.population_raster:
         extent = region.boundaries if len(region.boundaries) else region.extent()
         raster = read_population_raster(region.population_raster, extent)
-    demand = population.estimate_population(
+    demand = estimate_population(
         region.buildings,
         region.boundaries,
         census=region.census,
         landuse=region.landuse,
         raster=raster,
         features=region.features,
-        profile=profile,
-        m2_per_person=m2_per_person,
-        share_60plus=share_60plus,
-        zones=zones,
-        zone_params=zone_params,
-        data_extent=_data_extent(region),
         edges=region.edges,
+        data_extent=_data_extent(region),
+        options=DemandOptions(
+            profile=profile,
+            m2_per_person=m2_per_person,
+            share_60plus=share_60plus,
+            zones=zones,
+            zone_params=zone_params,
+        ),
     )
     _write_cached_demand(path, demand)
     _tick(progress, f"{len(demand.points):,} demand points, {demand.total:,.0f} residents", 1.0)
@@ -386,14 +395,19 @@ def _demand_cache_path(region: Region, params: tuple) -> Path | None:
     import hashlib
     import pickle
 
+    from geoapp import demand as _demand_package
+    from geoapp import hexes as _hexes_module
     from geoapp import region as _region_module
     from geoapp import zones as _zones_module
-    from geoapp._cache import cache_root, frame_digest
+    from geoapp.cache import cache_root, frame_digest
 
     h = hashlib.sha256()
-    for mod in (population, _zones_module, _region_module):
-        h.update(Path(mod.__file__).read_bytes())
-    for prof in sorted(population.PROFILE_DIR.glob("*.toml")):
+    for src in (
+        *sorted(Path(_demand_package.__file__).parent.glob("*.py")),
+        *(Path(mod.__file__) for mod in (_hexes_module, _zones_module, _region_module)),
+    ):
+        h.update(src.read_bytes())
+    for prof in sorted(PROFILE_DIR.glob("*.toml")):
         h.update(prof.read_bytes())
     try:
         for frame in (region.buildings, region.boundaries, region.landuse, region.features,
@@ -414,7 +428,7 @@ def _demand_cache_path(region: Region, params: tuple) -> Path | None:
     return cache_root() / "demand" / f"demand-{h.hexdigest()[:24]}.pkl"
 
 
-def _read_cached_demand(path: Path | None) -> population.Demand | None:
+def _read_cached_demand(path: Path | None) -> Demand | None:
     import pickle
 
     if path is None or not path.is_file():
@@ -425,10 +439,10 @@ def _read_cached_demand(path: Path | None) -> population.Demand | None:
     except Exception as exc:  # noqa: BLE001 - a broken or stale cache file is recomputed
         log.info("demand cache %s unreadable (%s); recomputing", path, exc)
         return None
-    return demand if isinstance(demand, population.Demand) else None
+    return demand if isinstance(demand, Demand) else None
 
 
-def _write_cached_demand(path: Path | None, demand: population.Demand) -> None:
+def _write_cached_demand(path: Path | None, demand: Demand) -> None:
     import pickle
 
     from geoapp._atomic import atomic_path
@@ -461,7 +475,7 @@ def get_graph(region: Region, *, progress: Progress | None = None) -> network.Wa
 
 def prepare(
     region: Region, *, mode: str = "network", progress: Progress | None = None
-) -> tuple[population.Demand, network.WalkGraph | None]:
+) -> tuple[Demand, network.WalkGraph | None]:
     """Return the region's demand and, in network mode, its walking graph.
 
     The two inputs every :func:`analyse_layer` call needs; compute them once per region.
@@ -554,7 +568,7 @@ def analyse_layer(
     region: Region,
     layer: Layer,
     *,
-    demand: population.Demand,
+    demand: Demand,
     graph: network.WalkGraph | None = None,
     mode: str = "network",
     speed_kmh: float | None = None,
@@ -649,7 +663,7 @@ def analyse_layer(
         if len(facilities)
         else _gaps.empty_gaps()
     )
-    hexes = population.aggregate_h3(access)
+    hexes = aggregate_h3(access)
     timings["gaps_s"] = time.perf_counter() - t
     timings["total_s"] = time.perf_counter() - t0
 
@@ -1059,7 +1073,7 @@ class Assessment:
 
     region: Region
     layers: dict[str, Layer]
-    demand: population.Demand
+    demand: Demand
     analyses: dict[str, LayerAnalysis]
     zones: pd.DataFrame
     compliance: pd.DataFrame
@@ -1203,7 +1217,7 @@ def input_files(result: Assessment, params: Mapping[str, Any]) -> list[dict[str,
     prof = result.demand.profile
     pfile = Path(str(prof.get("file", "")))
     if not pfile.is_file():
-        pfile = population.PROFILE_DIR / f"{prof.get('name', '')}.toml"
+        pfile = PROFILE_DIR / f"{prof.get('name', '')}.toml"
     if pfile.is_file():
         found.append(("demand profile", str(pfile)))
     if params.get("projection"):

@@ -87,7 +87,7 @@ def test_coverage_page_and_controls(app):
 
 def test_catchments_follow_the_radius(app):
     """Catchments are computed for the radius on the slider, lazily, per radius."""
-    from app_pages import common
+    from app_pages import compute, state
 
     _switch(app, "coverage")
     app.toggle(key="cov_catch").set_value(True).run()
@@ -95,25 +95,25 @@ def test_catchments_follow_the_radius(app):
     app.select_slider(key="cov_radius_elderly_care").set_value("5min").run()
     _ok(app)
     assert "Covered within 5 min (300 m)" in [m.label for m in app.metric]
-    region, key = common.demo_region(), common.DEMO_KEY
-    at_300 = common.catchments(key, region, "elderly_care", 300.0)
+    region, key = compute.demo_region(), state.DEMO_KEY
+    at_300 = compute.catchments(key, region, "elderly_care", 300.0)
     assert set(at_300["radius_m"]) == {300.0}
-    assert len(at_300) == len(common.analysis(key, region, "elderly_care", "network").facilities)
+    assert len(at_300) == len(compute.analysis(key, region, "elderly_care", "network").facilities)
     app.toggle(key="cov_catch").set_value(False).run()
     _ok(app)
 
 
 def test_district_bounds_zoom_inside_the_region():
-    from app_pages import common
+    from app_pages.widgets import district_bounds
     from geoapp.sources.demo import demo_region
 
     region = demo_region()
-    (s, w), (n, e) = common.district_bounds(region, "Old Town")
+    (s, w), (n, e) = district_bounds(region, "Old Town")
     minx, miny, maxx, maxy = region.boundaries.total_bounds
     assert minx <= w < e <= maxx and miny <= s < n <= maxy
     assert (e - w) < (maxx - minx) and (n - s) < (maxy - miny)
-    assert common.district_bounds(region, "No Such District") is None
-    assert common.district_bounds(region, None) is None
+    assert district_bounds(region, "No Such District") is None
+    assert district_bounds(region, None) is None
 
 
 def test_map_data_is_never_evaluated_as_a_template():
@@ -441,11 +441,11 @@ def test_choices_survive_language_and_page_switches():
 
 
 def test_export_zip_is_stable_and_ships_no_empty_layer():
-    from app_pages import common
+    from app_pages import compute, state
 
-    region, key = common.demo_region(), common.DEMO_KEY
-    a = common.bundle_zip(key, region, "elderly_care", "euclidean", None, False, "en")
-    b = common.bundle_zip(key, region, "elderly_care", "euclidean", None, False, "en")
+    region, key = compute.demo_region(), state.DEMO_KEY
+    a = compute.bundle_zip(key, region, "elderly_care", "euclidean", None, False, "en")
+    b = compute.bundle_zip(key, region, "elderly_care", "euclidean", None, False, "en")
     assert a is b  # built once, the same bytes (and link) on every rerun
     with zipfile.ZipFile(io.BytesIO(a)) as zf:
         names = zf.namelist()
@@ -466,11 +466,11 @@ def test_export_zip_is_stable_and_ships_no_empty_layer():
 
 
 def test_speed_keys_only_minute_layers():
-    from app_pages import common
+    from app_pages import compute
 
-    for lid, layer in common.catalog().items():
+    for lid, layer in compute.catalog().items():
         expected = 3.6 if layer.minutes else None
-        assert common.speed_key(lid, 3.6) == expected, lid
+        assert compute.speed_key(lid, 3.6) == expected, lid
 
 
 def _beijing_extract(path: Path) -> Path:

@@ -128,7 +128,7 @@ def test_disk_cache_keeps_the_newest_within_its_size(tmp_path):
 def test_no_warm_up_while_an_extract_waits_to_be_loaded():
     from types import SimpleNamespace
 
-    from app_pages.common import about_to_switch
+    from app_pages.state import about_to_switch
 
     picked = SimpleNamespace(file_id="f1", name="city.osm.pbf")
     assert not about_to_switch({})  # nothing picked: warm the region shown
@@ -136,3 +136,22 @@ def test_no_warm_up_while_an_extract_waits_to_be_loaded():
     assert about_to_switch({"bj_osm": picked, "_loaded_file_ids": ["f0"]})
     # once loaded, the file stays in the widget: the new region is warmed again
     assert not about_to_switch({"up_osm": picked, "_loaded_file_ids": ["f1"]})
+
+
+def test_an_uploaded_beijing_extract_is_kept_once_under_a_safe_name(tmp_path, monkeypatch):
+    import tempfile
+
+    from app_pages.uploads import keep_extract
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    # sha256(b"abc") = ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad
+    path, digest = keep_extract("../my city (2024).osm.pbf", b"abc")
+    assert digest == "ba7816bf8f01cfea"
+    assert path == tmp_path / "geoapp-beijing-ba7816bf8f01cfea" / "my_city__2024_.osm.pbf"
+    assert path.read_bytes() == b"abc"
+    path.write_bytes(b"abc")  # the same content again: the file is reused, not rewritten
+    before = path.stat().st_mtime_ns
+    assert keep_extract("../my city (2024).osm.pbf", b"abc") == (path, digest)
+    assert path.stat().st_mtime_ns == before
+    # a name with nothing left gets the default name
+    assert keep_extract("", b"abc")[0].name == "beijing.osm.pbf"

@@ -20,7 +20,7 @@ import pytest
 from osm_extract_builder import write_extract
 from shapely.geometry import box
 
-from geoapp import batch, catalog, workflow
+from geoapp import batch, batch_split, catalog, workflow
 from geoapp.cli import main
 from geoapp.errors import InputError
 
@@ -391,7 +391,7 @@ def test_existing_foreign_folder_is_refused_before_any_work(tmp_path):
 
 def _assert_split_equals_whole(region, layer, demand, graph):
     whole = workflow.analyse_layer(region, layer, demand=demand, graph=graph, with_catchments=False)
-    split = batch.analyse_split(region, layer, demand=demand, with_catchments=False)
+    split = batch_split.analyse_split(region, layer, demand=demand, with_catchments=False)
     a, b = whole.access, split.access
     assert list(a.index) == list(b.index)
     da, db = a["dist_m"].to_numpy(float), b["dist_m"].to_numpy(float)
@@ -438,15 +438,15 @@ def test_split_and_merge_equals_the_whole_on_a_real_extract(tmp_path, monkeypatc
     assert (
         np.isfinite(whole.access["dist_m"]).sum() > 100 and np.isinf(whole.access["dist_m"]).any()
     )
-    parts = batch.split_by_district(region, demand, batch.search_limit_m(layer))
+    parts = batch_split.split_by_district(region, demand, batch_split.search_limit_m(layer))
     # the buildings beyond the streets' bounding box form the outside-districts part
     assert [p.district for p in parts] == ["(outside districts)", "NE", "NW", "SE", "SW"]
     assert all(len(p.region.edges) < len(region.edges) for p in parts)
     # and the halo matters: a halo a quarter as wide misses paths the whole one holds
-    limit = batch.search_limit_m(layer)
-    narrow = batch.split_by_district(region, demand, limit / 4)
-    accesses = [batch.analyse_part(batch.PartJob(p, layer, None)) for p in narrow]
-    merged = batch.merge_parts(region, layer, demand, accesses, with_catchments=False)
+    limit = batch_split.search_limit_m(layer)
+    narrow = batch_split.split_by_district(region, demand, limit / 4)
+    accesses = [batch_split.analyse_part(batch_split.PartJob(p, layer, None)) for p in narrow]
+    merged = batch_split.merge_parts(region, layer, demand, accesses, with_catchments=False)
     d_whole = whole.access["dist_m"].to_numpy(float)
     d_narrow = merged.access["dist_m"].to_numpy(float)
     assert (d_narrow >= d_whole - 1e-9).all()  # a subgraph never finds a shorter path
@@ -460,9 +460,9 @@ def test_split_rejects_a_bad_halo_and_a_region_without_streets():
     demand = workflow.prepare_demand(region)
     for halo in (0, -5, float("nan")):
         with pytest.raises(InputError, match="halo_m"):
-            batch.split_by_district(region, demand, halo)
+            batch_split.split_by_district(region, demand, halo)
     with pytest.raises(InputError, match="no walking network"):
-        batch.split_by_district(region.with_(edges=region.edges.iloc[0:0]), demand, 100.0)
+        batch_split.split_by_district(region.with_(edges=region.edges.iloc[0:0]), demand, 100.0)
 
 
 def test_a_failing_scenario_fails_alone(tmp_path, monkeypatch, inputs):

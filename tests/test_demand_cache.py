@@ -50,3 +50,36 @@ def test_a_broken_cache_file_is_recomputed(cache_dir):
     for f in (cache_dir / "demand").glob("demand-*.pkl"):
         f.write_bytes(b"not a pickle")
     _same(good, workflow.prepare_demand(region))
+
+
+def test_a_stale_pickle_of_the_old_module_is_a_cache_miss(cache_dir):
+    """A file written before Demand moved (geoapp.population.Demand) is recomputed."""
+    region = demo_region()
+    good = workflow.prepare_demand(region)
+    files = list((cache_dir / "demand").glob("demand-*.pkl"))
+    assert files
+    for f in files:  # GLOBAL geoapp.population.Demand, called with no arguments
+        f.write_bytes(b"cgeoapp.population\nDemand\n)R.")
+    again = workflow.prepare_demand(region)
+    _same(good, again)
+    assert type(again).__module__ == "geoapp.demand.estimate"
+
+
+def test_the_key_covers_every_demand_module(cache_dir, monkeypatch):
+    """Editing any module of the demand package (or hexes) must change the cache key."""
+    from pathlib import Path
+
+    import geoapp.demand
+
+    read: list[Path] = []
+    real = Path.read_bytes
+
+    def spy(self):
+        read.append(self.resolve())
+        return real(self)
+
+    monkeypatch.setattr(Path, "read_bytes", spy)
+    workflow.prepare_demand(demo_region())
+    package = Path(geoapp.demand.__file__).resolve().parent
+    expected = {*package.glob("*.py"), package.parent / "hexes.py", package.parent / "zones.py"}
+    assert len(expected) > 5 and expected <= set(read)

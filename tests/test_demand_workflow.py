@@ -15,7 +15,7 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import box
 
 from geoapp import workflow
-from geoapp.population import Demand
+from geoapp.demand import Demand
 from geoapp.region import SETTLEMENT_TYPES
 
 LON0, LAT0 = -8.0, 39.6  # central Portugal: the "world" profile

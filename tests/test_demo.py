@@ -1,4 +1,4 @@
-"""Tests of the embedded demo region (geoapp.sources.demo)."""
+"""Tests of the embedded demo region (geoapp.sources.demo and demo_city)."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from scipy.sparse.csgraph import connected_components
 from geoapp.catalog import load_catalog
 from geoapp.layers import select_features
 from geoapp.region import FEATURE_TAG_KEYS, SYNTHETIC_LABEL, Region
-from geoapp.sources import demo
+from geoapp.sources import demo, demo_city
 from geoapp.sources.demo import demo_census, demo_region
 
 LOCAL = "EPSG:32650"
@@ -359,7 +359,7 @@ def test_demo_census_is_the_region_census(region):
 )
 def test_road_points_keep_ends_and_split_evenly(x0, y0, dx, dy, seed):
     rng = np.random.default_rng(seed)
-    pts = demo._road_points(x0, y0, x0 + dx, y0 + dy, rng, max_seg=150.0)
+    pts = demo_city._road_points(x0, y0, x0 + dx, y0 + dy, rng, max_seg=150.0)
     length = float(np.hypot(dx, dy))
     assert pts.shape == (max(1, int(np.ceil(length / 150.0))) + 1, 2)
     assert tuple(pts[0]) == (x0, y0)

@@ -25,15 +25,19 @@ def test_broken_rows_are_reported_by_line_and_good_rows_load(tmp_path, caplog):
     path = tmp_path / "homes.csv"
     path.write_text(BROKEN_CSV, encoding="utf-8")
     with caplog.at_level(logging.WARNING):
-        gdf = read_facility_table(path, coords="wgs84")
+        table = read_facility_table(path, coords="wgs84")
+    gdf = table.frame
     # header is line 1; the blank line 4 is skipped but still counted
     assert list(gdf["osm_id"]) == ["table/2", "table/7"]
     assert list(gdf["name"]) == ["Good One", "Good Two"]
-    assert gdf.attrs["problems"] == [
+    assert table.problems == (
         "line 3: missing latitude",
         "line 5: longitude 'east' is not a number",
         "line 6: longitude 216.4 is outside -180..180",
-    ]
+    )
+    assert table.capacity_problems == ()
+    assert table.coords == "wgs84" and table.source_file == str(path)
+    assert gdf.attrs == {}  # results travel in the FacilityTable fields, not in attrs
     assert "line 5" in caplog.text
     assert gdf.crs == "EPSG:4326"
     assert gdf.geometry.x.tolist() == [116.40, 116.42]
@@ -47,13 +51,14 @@ def test_gbk_csv_with_chinese_headers_in_gcj02(tmp_path):
     path = tmp_path / "养老机构.csv"
     text = "名称,经度,纬度\n东城区第一养老院,116.417,39.928\n西城区日间照料中心,116.366,39.912\n"
     path.write_bytes(text.encode("gbk"))
-    gdf = read_facility_table(path, coords="gcj02", layer="elderly_care")
+    table = read_facility_table(path, coords="gcj02", layer="elderly_care")
+    gdf = table.frame
     assert list(gdf["name"]) == ["东城区第一养老院", "西城区日间照料中心"]
     lon, lat = gcj02_to_wgs84(np.array([116.417, 116.366]), np.array([39.928, 39.912]))
     np.testing.assert_allclose(gdf.geometry.x, lon, atol=1e-9)
     np.testing.assert_allclose(gdf.geometry.y, lat, atol=1e-9)
     assert np.all(gdf.geometry.x < 116.417 + 1e-9 - 0.004)  # ~500 m west of the GCJ-02 input
-    assert gdf.attrs["coords"] == "gcj02" and gdf.attrs["problems"] == []
+    assert table.coords == "gcj02" and table.problems == ()
     # the layer's first [[match]] table: every key set to its first value
     assert gdf["amenity"].tolist() == ["social_facility"] * 2
     assert gdf["social_facility"].tolist() == ["nursing_home"] * 2
@@ -65,7 +70,7 @@ def test_gbk_csv_with_chinese_headers_in_gcj02(tmp_path):
 def test_utf8_bom_semicolon_csv_with_tags(tmp_path):
     path = tmp_path / "pharmacies.csv"
     path.write_text("Name;Longitude;Latitude\nApteekki;24.94;60.17\n", encoding="utf-8-sig")
-    gdf = read_facility_table(path, coords="WGS84", tags={"amenity": "pharmacy"})
+    gdf = read_facility_table(path, coords="WGS84", tags={"amenity": "pharmacy"}).frame
     assert list(gdf["name"]) == ["Apteekki"]
     picked = select_features(gdf, load_catalog()["community_services"])
     assert list(picked["kind"]) == ["pharmacy"]
@@ -79,7 +84,7 @@ def test_excel_in_bd09_with_explicit_columns_and_sheet(tmp_path):
         df.to_excel(xw, sheet_name="data", index=False)
     gdf = read_facility_table(
         path, coords="bd09", lon="bd_x", lat="bd_y", name="机构", sheet="data", layer="heritage"
-    )
+    ).frame
     lon, lat = bd09_to_wgs84(np.array([116.41, 116.42]), np.array([39.92, 39.93]))
     np.testing.assert_allclose(gdf.geometry.x, lon, atol=1e-9)
     np.testing.assert_allclose(gdf.geometry.y, lat, atol=1e-9)
@@ -93,15 +98,15 @@ def test_excel_in_bd09_with_explicit_columns_and_sheet(tmp_path):
 def test_amap_location_column(tmp_path):
     path = tmp_path / "amap.csv"
     path.write_text('name,location\nA,"116.40,39.91"\nB,"116.41"\n', encoding="utf-8")
-    gdf = read_facility_table(path, coords="gcj02")
-    assert list(gdf["name"]) == ["A"]
-    assert gdf.attrs["problems"] == ["line 3: missing latitude"]
+    table = read_facility_table(path, coords="gcj02")
+    assert list(table.frame["name"]) == ["A"]
+    assert table.problems == ("line 3: missing latitude",)
 
 
 def test_table_tag_columns_are_kept(tmp_path):
     path = tmp_path / "mixed.csv"
     path.write_text("name,x,y,amenity\nClinic,116.4,39.9,clinic\nLib,116.5,39.9,library\n")
-    gdf = read_facility_table(path, coords="wgs84")
+    gdf = read_facility_table(path, coords="wgs84").frame
     assert gdf["amenity"].tolist() == ["clinic", "library"]
 
 

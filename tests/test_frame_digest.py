@@ -8,7 +8,7 @@ import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from geoapp._cache import frame_digest, remember_digest
+from geoapp.cache import frame_digest, remember_digest
 
 
 def _frame(xs, names, crs="EPSG:4326") -> gpd.GeoDataFrame:

@@ -17,6 +17,7 @@ from shapely.geometry import LineString, Point, box
 from geoapp import maps
 from geoapp.catalog import load_catalog
 from geoapp.errors import InputError
+from geoapp.maps import display, leaflet
 
 HOSTILE = "<img src=x onerror=alert(1)>"
 
@@ -175,7 +176,9 @@ def test_hex_colours_follow_distance_classes(small, layer):
 
 
 def test_distance_class_edges_are_inclusive():
-    colors = maps._distance_color(np.array([0, 300, 300.5, 1000, 1000.1, np.inf]), (300, 500, 1000))
+    colors = display._distance_color(
+        np.array([0, 300, 300.5, 1000, 1000.1, np.inf]), (300, 500, 1000)
+    )
     cmap = maps.distance_colormap((300, 500, 1000))
     c0, c1, c2 = cmap(150), cmap(400), cmap(750)
     assert colors == [c0, c0, c1, c2, maps.BEYOND_COLOR, maps.BEYOND_COLOR]
@@ -187,7 +190,7 @@ def test_prepare_simplifies_rounds_and_keeps_input(small):
         {"a": [1]}, geometry=[Point(116.3, 39.9).buffer(0.01, quad_segs=256)], crs="EPSG:4326"
     )
     before = circle.geometry.iloc[0].wkb
-    out = maps._prepare(circle, tolerance_m=10.0, decimals=5)
+    out = display.prepare(circle, tolerance_m=10.0, decimals=5)
     assert circle.geometry.iloc[0].wkb == before
     assert (
         len(out.geometry.iloc[0].exterior.coords) < len(circle.geometry.iloc[0].exterior.coords) / 4
@@ -197,7 +200,7 @@ def test_prepare_simplifies_rounds_and_keeps_input(small):
     assert out.crs == "EPSG:4326"
     # a projected input comes back in EPSG:4326 at the same place
     utm = small["bnd"].to_crs(32650)
-    back = maps._prepare(utm, tolerance_m=0)
+    back = display.prepare(utm, tolerance_m=0)
     assert np.allclose(back.total_bounds, small["bnd"].total_bounds, atol=1e-5)
 
 
@@ -256,7 +259,7 @@ def test_empty_inputs_give_a_plain_map():
 
 @given(st.text())
 def test_escape_leaves_no_markup(s):
-    out = maps._esc(s)
+    out = display.esc(s)
     for ch in "<>\"'`$":
         assert ch not in out
 
@@ -269,7 +272,7 @@ def test_escape_leaves_no_markup(s):
     )
 )
 def test_js_json_is_script_safe_and_round_trips(obj):
-    text = maps._js_json(obj)
+    text = leaflet.js_json(obj)
     assert "<" not in text and ">" not in text and "&" not in text
     assert json.loads(text) == obj
 
@@ -324,7 +327,7 @@ def test_zone_colours_and_names_come_from_styles(small):
 
 
 def test_hex_tooltips_name_the_settlement_holding_most_residents():
-    from geoapp.population import aggregate_h3
+    from geoapp.hexes import aggregate_h3
 
     # three points in one H3 cell: 30 residents in the core, 10 rural -> the cell is core
     pts = gpd.GeoDataFrame(
@@ -351,7 +354,7 @@ def _layers(m):
     """The geoapp GeoJSON layers of a map, with their decoded feature collections."""
     out = {}
     for child in m._children.values():
-        if isinstance(child, maps._GeoJsonLayer):
+        if isinstance(child, leaflet.GeoJsonLayer):
             out[child.layer_name] = (child, json.loads(child.data_json))
     return out
 
@@ -589,7 +592,7 @@ def test_coarsen_hexes_keeps_totals_and_weights():
 @pytest.mark.slow
 def test_city_scale_map_is_capped_and_small(tmp_path, layer):
     """300,000 demand points over a 100 x 100 km city: features capped, map.html small."""
-    from geoapp.population import aggregate_h3
+    from geoapp.hexes import aggregate_h3
 
     rng = np.random.default_rng(7)
     n = 300_000

@@ -49,6 +49,7 @@ from shapely.geometry import LineString, Point
 
 from geoapp import coverage, network
 from geoapp.errors import InputError
+from geoapp.network import routing
 
 CRS = "EPSG:32650"
 X0, Y0 = 440_000.0, 4_420_000.0
@@ -362,7 +363,7 @@ def _random_points(graph, n, seed, pad=50.0) -> gpd.GeoDataFrame:
 @pytest.fixture()
 def regional(monkeypatch):
     """Search regional subgraphs on any network (normally only on large ones)."""
-    monkeypatch.setattr(network, "_REGION_MIN_JUNCTIONS", 0)
+    monkeypatch.setattr(routing, "_REGION_MIN_JUNCTIONS", 0)
 
 
 @pytest.mark.parametrize("regions", [False, True], ids=["whole", "regions"])
@@ -505,7 +506,7 @@ def test_od_matrix_regional_search_matches_networkx(case, limit):
     g, o, d = case
     so, sd = network.snap(g, o), network.snap(g, d)
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(network, "_REGION_MIN_JUNCTIONS", 0)
+        mp.setattr(routing, "_REGION_MIN_JUNCTIONS", 0)
         m = network.od_matrix(g, so, sd, limit)
     assert_matches_reference(m, nx_od(g, so, sd, limit), limit)
 

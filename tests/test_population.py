@@ -11,17 +11,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
-from geoapp.errors import EmptyResultError, InputError
-from geoapp.population import (
+from geoapp.demand import (
     DEFAULT_LEVELS,
     DEFAULT_M2_PER_PERSON,
     DEFAULT_SHARE_60PLUS,
     LANDUSE_DENSITY_PER_KM2,
     NON_RESIDENTIAL,
     Demand,
-    aggregate_h3,
+    DemandOptions,
     estimate_population,
 )
+from geoapp.errors import EmptyResultError, InputError
+from geoapp.hexes import aggregate_h3
 from geoapp.region import OUTSIDE_DISTRICTS
 
 UTM = "EPSG:32650"
@@ -95,7 +96,9 @@ def test_levels_default_non_residential_and_parameters():
         ]
     )
     d = estimate_population(
-        b, _two_districts(), m2_per_person=20.0, default_levels=2, share_60plus=0.5
+        b,
+        _two_districts(),
+        options=DemandOptions(m2_per_person=20.0, default_levels=2, share_60plus=0.5),
     ).points
     assert list(d["building_id"]) == ["way/0", "way/3"]
     assert d["floor_area_m2"].to_numpy() == pytest.approx([200.0, 400.0], rel=1e-4)
@@ -147,8 +150,10 @@ def test_census_unmatched_named_both_ways(caplog):
         estimate_population(b, _two_districts(), census=c)
     msg = str(exc.value)
     assert "Gotham" in msg and "西城区" in msg
-    with caplog.at_level(logging.WARNING, logger="geoapp.population"):
-        dem = estimate_population(b, _two_districts(), census=c, strict=False)
+    with caplog.at_level(logging.WARNING, logger="geoapp.demand"):
+        dem = estimate_population(
+            b, _two_districts(), census=c, options=DemandOptions(strict=False)
+        )
     assert "Gotham" in caplog.text
     by = dem.points.groupby("district")["pop"].sum()
     assert by["东城区"] == pytest.approx(1000.0)
@@ -159,7 +164,7 @@ def test_census_unmatched_named_both_ways(caplog):
 def test_census_district_without_buildings_warns(caplog):
     b = _buildings([(0, 0, 10, 10, "yes", 1.0)])
     c = _census(["东城区", "西城区"], ["", ""], [1000, 500], [100, 50])
-    with caplog.at_level(logging.WARNING, logger="geoapp.population"):
+    with caplog.at_level(logging.WARNING, logger="geoapp.demand"):
         d = estimate_population(b, _two_districts(), census=c).points
     assert d["pop"].sum() == pytest.approx(1000.0)
     assert "西城区" in caplog.text
@@ -195,7 +200,9 @@ def test_landuse_fallback():
         ],
         crs=UTM,
     ).to_crs(4326)
-    dem = estimate_population(b, _two_districts(), landuse=lu, share_60plus=0.2)
+    dem = estimate_population(
+        b, _two_districts(), landuse=lu, options=DemandOptions(share_60plus=0.2)
+    )
     d = dem.points
     assert dem.method == "landuse"
     assert any("landuse" in a for a in dem.assumptions)
@@ -291,7 +298,9 @@ def test_untagged_buildings_need_residential_evidence():
         ]
     )
     lu = _landuse([(550, -50, 700, 100)])
-    d = estimate_population(b, _two_districts(), landuse=lu, hybrid_landuse=False).points
+    d = estimate_population(
+        b, _two_districts(), landuse=lu, options=DemandOptions(hybrid_landuse=False)
+    ).points
     assert sorted(d["building_id"]) == ["way/0", "way/1", "way/2"]
 
 
@@ -315,7 +324,9 @@ def test_hybrid_landuse_adds_the_unbuilt_part_polygon_by_polygon():
         geometry=[box(X0 - 100, Y0 - 100, X0 + 2000, Y0 + 1000)],
         crs=UTM,
     ).to_crs(4326)
-    dem = estimate_population(b, bounds, landuse=lu, landuse_density_per_km2=10_000.0)
+    dem = estimate_population(
+        b, bounds, landuse=lu, options=DemandOptions(landuse_density_per_km2=10_000.0)
+    )
     d = dem.points
     assert dem.method == "buildings+landuse"
     lu_pop = d.loc[d["pop_source"] == "landuse"]
@@ -363,14 +374,18 @@ def test_profile_chosen_from_location_and_overridable():
     area = gpd.GeoSeries(lisbon.geometry).to_crs(lisbon.estimate_utm_crs()).area.iloc[0]
     assert dem.points["pop"].iloc[0] == pytest.approx(area / dem.profile["m2_per_person"])
     assert "World Population Prospects" in dem.profile["source"]
-    dem2 = estimate_population(lisbon, None, profile="china", m2_per_person=25.0)
+    dem2 = estimate_population(
+        lisbon, None, options=DemandOptions(profile="china", m2_per_person=25.0)
+    )
     assert dem2.profile["name"] == "china" and dem2.profile["m2_per_person"] == 25.0
     assert dem2.points["pop"].iloc[0] == pytest.approx(area / 25.0)
 
 
 def test_unknown_profile_is_an_input_error():
     with pytest.raises(InputError, match="demand profile not found"):
-        estimate_population(_buildings([(0, 0, 10, 10, "house", 1.0)]), None, profile="mars")
+        estimate_population(
+            _buildings([(0, 0, 10, 10, "house", 1.0)]), None, options=DemandOptions(profile="mars")
+        )
 
 
 # --------------------------------------------------------------------------- data checks
@@ -525,7 +540,7 @@ def test_untagged_village_far_from_any_evidence_still_houses_people():
     """Evidence elsewhere in the extract must not make an untagged village vanish."""
     from shapely.geometry import box
 
-    from geoapp.population import housing_mask
+    from geoapp.demand import housing_mask
 
     deg = 1 / 111_320  # about one metre of latitude, in degrees
 
@@ -548,3 +563,20 @@ def test_untagged_village_far_from_any_evidence_still_houses_people():
     assert housing[3:12].all()  # the untagged village: a cluster of house-sized buildings
     assert not housing[12]  # a lone untagged building far from any home
     assert not housing[13:].any()  # below the smallest home footprint
+
+
+def test_demand_options_are_checked_and_frozen():
+    import dataclasses
+
+    with pytest.raises(InputError, match="default_levels must be positive"):
+        DemandOptions(default_levels=0)
+    with pytest.raises(InputError, match="share_60plus must be between 0 and 1"):
+        DemandOptions(share_60plus=1.5)
+    opts = DemandOptions(m2_per_person=20.0)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        opts.m2_per_person = 30.0  # type: ignore[misc]
+    # a profile dict given with the options: its figures, the rest from ``world``
+    b = _buildings([(0, 0, 10, 10, "house", 1.0)])  # 100 m² floor
+    dem = estimate_population(b, None, options=DemandOptions(profile={"m2_per_person": 50}))
+    assert dem.total == pytest.approx(2.0, rel=1e-3)
+    assert dem.profile["chosen"] == "given" and dem.profile["name"] == "world"

@@ -215,7 +215,7 @@ def _levels(value) -> float:
 
 
 def _non_residential() -> set[str]:
-    from geoapp.population import NON_RESIDENTIAL  # the documented definition, data only
+    from geoapp.demand import NON_RESIDENTIAL  # the documented definition, data only
 
     return set(NON_RESIDENTIAL)
 
@@ -322,13 +322,13 @@ def reference_network(osm_readers):
 @pytest.fixture(scope="module")
 def reference_points(osm_readers, reference_network, regions):
     """Buildings and facilities as UTM points, snapped by brute force to their nearest edge."""
-    from geoapp.population import housing_mask
+    from geoapp.demand import housing_mask
 
     net = reference_network
     tr = net["tr"]
     pop = _reference_population(osm_readers["helsinki"])
     # distances are checked for the buildings geoapp counts as housing (untagged ones
-    # need residential evidence, see geoapp.population)
+    # need residential evidence, see geoapp.demand.housing)
     hel = regions["helsinki"]
     homes = set(hel.buildings["building_id"][housing_mask(hel.buildings, hel.landuse)[0]])
     pop = pop.loc[pop["building_id"].isin(homes)].reset_index(drop=True)

@@ -14,7 +14,7 @@ from osm_extract_builder import write_extract
 
 from geoapp import workflow
 from geoapp.region import Region
-from geoapp.sources import osm_file
+from geoapp.sources import region_cache
 from geoapp.sources.osm_file import read_osm_file
 
 FRAMES = ("boundaries", "features", "nodes", "edges", "buildings", "landuse")
@@ -93,7 +93,7 @@ def test_a_broken_cache_is_parsed_again(tmp_path, caplog):
     a = read_osm_file(path, cache=cache)
     (folder,) = list(cache.iterdir())
     (folder / "edges.parquet").write_bytes(b"not parquet")
-    with caplog.at_level(logging.WARNING, logger=osm_file.__name__):
+    with caplog.at_level(logging.WARNING, logger=region_cache.__name__):
         b = read_osm_file(path, cache=cache)
     assert "unreadable" in caplog.text and str(path) in caplog.text
     _same(a, b)

@@ -37,7 +37,7 @@ from hypothesis import strategies as st
 from scipy.sparse import csr_array
 from shapely.geometry import LineString, Point, box
 
-from geoapp import network, population, siting
+from geoapp import hexes, network, siting
 from geoapp.catalog import Layer
 from geoapp.errors import InputError
 from geoapp.region import FEATURE_TAG_KEYS, Region
@@ -108,7 +108,7 @@ def demand_frame(xs_pops: list[tuple[tuple[float, float], float]]) -> gpd.GeoDat
             "district_code": "R1",
             "zone_type": "core",
             "settlement": "core",
-            "h3": population.h3_cells(g),
+            "h3": hexes.h3_cells(g),
         },
         geometry=geoms,
         crs=4326,

@@ -32,7 +32,7 @@ def test_excel_sheet_after_hash(tmp_path):
         pd.DataFrame({"name": ["A"], "lon": [116.1], "lat": [39.9]}).to_excel(
             xw, sheet_name="Sheet2", index=False
         )
-    gdf = read_facility_table(f"{path}#Sheet2", coords="wgs84", layer="elderly_care")
+    gdf = read_facility_table(f"{path}#Sheet2", coords="wgs84", layer="elderly_care").frame
     assert list(gdf["name"]) == ["A"]
     with pytest.raises(InputError) as err:
         read_facility_table(f"{path}#Nope", coords="wgs84")
@@ -148,4 +148,4 @@ def test_hints_name_options_that_exist(tmp_path):
     msg = str(err.value)
     assert "t.csv" in msg and "lon=" not in msg.replace("lon='", "")
     assert "Rename the coordinate columns to lon and lat" in msg
-    assert len(read_facility_table(csv, coords="wgs84", lon="east", lat="north")) == 1
+    assert len(read_facility_table(csv, coords="wgs84", lon="east", lat="north").frame) == 1

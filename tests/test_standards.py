@@ -11,7 +11,7 @@ import pytest
 from shapely.geometry import Point, box
 
 from geoapp import catalog, compliance, standards
-from geoapp.standards import StandardFileError
+from geoapp.errors import StandardFileError
 
 PROFILE = """
 id = "tiny"

@@ -35,7 +35,7 @@ from geoapp import network, supply
 from geoapp.catalog import load_catalog, parse_layer_file
 from geoapp.errors import InputError, LayerFileError
 from geoapp.layers import select_features
-from geoapp.sources._osm_common import parse_capacity
+from geoapp.sources.capacity import parse_capacity
 from geoapp.sources.facilities_table import read_facility_table
 
 CRS = "EPSG:32650"
@@ -397,10 +397,10 @@ def test_facility_table_capacity_column_and_bad_values_by_line(tmp_path):
         encoding="utf-8",
     )
     table = read_facility_table(path, coords="wgs84", layer="elderly_care")
-    assert table.attrs["problems"] == []  # every row kept
-    assert len(table.attrs["capacity_problems"]) == 1
-    assert table.attrs["capacity_problems"][0].startswith("line 3: beds 'lots' is not a number")
-    fac = select_features(table, load_catalog()["elderly_care"])
+    assert table.problems == ()  # every row kept
+    assert len(table.capacity_problems) == 1
+    assert table.capacity_problems[0].startswith("line 3: beds 'lots' is not a number")
+    fac = select_features(table.frame, load_catalog()["elderly_care"])
     assert fac["capacity"].tolist()[:1] == [120] and fac["capacity"].tolist()[3] == 30
     assert np.isnan(fac["capacity"].iloc[1]) and np.isnan(fac["capacity"].iloc[2])
     assert fac["capacity_source"].tolist() == ["table", "", "", "table"]

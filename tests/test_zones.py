@@ -9,14 +9,8 @@ from hypothesis import strategies as st
 from shapely.geometry import Point, box
 
 from geoapp.errors import InputError
-from geoapp.zones import (
-    apply_zone_mapping,
-    beijing_census,
-    classify_settlements,
-    load_zone_mapping,
-    normalize_district_name,
-    read_census,
-)
+from geoapp.sources.census import beijing_census, normalize_district_name, read_census
+from geoapp.zones import apply_zone_mapping, classify_settlements, load_zone_mapping
 
 UTM = "EPSG:32650"  # metres, around Beijing
 X0, Y0 = 440_000.0, 4_420_000.0
@@ -311,7 +305,7 @@ def test_small_extract_falls_back_and_says_so():
 
 def test_thresholds_count_the_whole_extract_not_each_district():
     """A capital split over two districts is one urban centre (the 'rural capital' bug)."""
-    from geoapp.population import estimate_population
+    from geoapp.demand import DemandOptions, estimate_population
 
     pops = {(r, c): 8000.0 for r in range(2) for c in range(4)}  # 64,000 in 8 cells
     pops[(0, 12)] = 2000.0  # a village
@@ -334,7 +328,7 @@ def test_thresholds_count_the_whole_extract_not_each_district():
         geometry=[west, east],
         crs=UTM,
     ).to_crs(4326)
-    dem = estimate_population(b, bnd, zones="density")
+    dem = estimate_population(b, bnd, options=DemandOptions(zones="density"))
     by = dem.points.groupby(["district", "zone_type"])["pop"].sum()
     assert by[("W", "core")] == pytest.approx(32_000, rel=1e-3)
     assert by[("E", "core")] == pytest.approx(32_000, rel=1e-3)

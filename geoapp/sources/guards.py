@@ -286,7 +286,7 @@ def check_datum(
     Parameters
     ----------
     facilities
-        The table's rows (EPSG:4326 points, as :func:`read_facility_table` returns).
+        The table's rows (EPSG:4326 points: the ``frame`` of :func:`read_facility_table`).
     edges
         The region's street edges (EPSG:4326).
     declared

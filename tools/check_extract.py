@@ -1,11 +1,12 @@
 """Check geoapp's results on an OSM extract against independent references.
 
-    python analyses/check_extract.py EXTRACT.osm.pbf|.osm [--layer ID ...] [--sample N]
+    python tools/check_extract.py EXTRACT.osm.pbf|.osm [--layer ID ...] [--sample N]
         [--windows K] [--seed S] [--out DIR]
 
 geoapp runs on the extract as a user would (workflow.load_region, prepare_demand,
 get_graph, analyse_layer with catchments). Every result is then compared with a
-reference computed HERE, without geoapp's engine:
+reference computed without geoapp's engine (here and in
+tools/check_reference.py, which imports nothing from geoapp):
 
 * distances: a networkx graph built from the raw ways (read with osmium, a hand-written
   walking filter, one edge per pair of consecutive nodes, geodesic lengths), points
@@ -36,26 +37,32 @@ import math
 import sys
 import time
 from collections import defaultdict
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import geopandas as gpd
 import networkx as nx
 import numpy as np
-import osmium
 import pandas as pd
 import shapely
-from pyproj import Geod
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import run  # noqa: E402
+from check_reference import (  # noqa: E402
+    RefNet,
+    RefSearch,
+    build_refnet,
+    layer_matches,
+    read_raw,
+    ref_point_distances,
+    ref_search,
+)
 
 from geoapp import network, workflow  # noqa: E402
 from geoapp.catalog import load_catalog  # noqa: E402
-from geoapp.errors import InputError  # noqa: E402
+from geoapp.errors import GeoappError, InputError  # noqa: E402
 
 log = logging.getLogger("check_extract")
-GEOD = Geod(ellps="WGS84")
 
 #: Distance tolerance: a few metres or 1%, whichever is larger.
 TOL_M = 5.0
@@ -64,272 +71,17 @@ TOL_REL = 0.01
 BUFFER_M = 40.0
 CELL_M = 5.0
 
-# ------------------------------------------------------------------ walking filter
-# Written by hand from OSM's tagging rules and osmnx's "walk" network (not geoapp's code):
-# a way with a highway tag is walkable unless its highway value is not for people on
-# foot, it is an area, a private service road, a street drawn with separately mapped
-# sidewalks, or the access hierarchy closes it (foot=* decides when present, else access=*).
-NOT_WALKABLE_HIGHWAY = {
-    "abandoned", "bus_guideway", "construction", "cycleway", "motor", "motorway",
-    "motorway_link", "no", "planned", "platform", "proposed", "raceway", "razed",
-    "rest_area", "services",
-}  # fmt: skip
-SEPARATE_SIDEWALK_KEYS = ("sidewalk", "sidewalk:both", "sidewalk:left", "sidewalk:right")
-
-
-def _values(v: str | None) -> set[str]:
-    return set() if not v else {p.strip() for p in v.split(";")}
-
-
-def walkable(tags: dict[str, str]) -> bool:
-    """Return True when a way with these tags belongs to the walking network."""
-    hw = tags.get("highway")
-    if not hw or _values(hw) & NOT_WALKABLE_HIGHWAY:
-        return False
-    if "yes" in _values(tags.get("area")) or "private" in _values(tags.get("service")):
-        return False
-    if any("separate" in _values(tags.get(k)) for k in SEPARATE_SIDEWALK_KEYS):
-        return False
-    for key in ("foot", "access"):
-        if _values(tags.get(key)):
-            return not (_values(tags.get(key)) & {"no", "private"})
-    return True
-
-
-def layer_matches(tags: dict[str, str], match: tuple) -> bool:
-    """A layer's rules by hand: ANY table, EVERY key; list = any of; true = present, not no."""
-    for table in match:
-        ok = True
-        for key, want in table.items():
-            have = tags.get(key)
-            if have is None or have == "":
-                ok = False
-            elif want is True:
-                ok = have != "no"
-            else:
-                wanted = {want} if isinstance(want, str) else set(want)
-                ok = bool(_values(have) & wanted) or have in wanted
-            if not ok:
-                break
-        if ok:
-            return True
-    return False
-
-
-# ------------------------------------------------------------------ raw file reading
-
-
-@dataclass
-class Raw:
-    """What the script read from the file itself (osmium)."""
-
-    # walkable segments: node ids and lon/lat of both ends
-    seg_u: np.ndarray
-    seg_v: np.ndarray
-    seg_xy: np.ndarray  # (m, 4) lon_u, lat_u, lon_v, lat_v
-    n_walk_ways: int
-    n_clipped_ways: int
-    tagged: dict[str, tuple[dict[str, str], float, float, int, int]]  # id -> tags, lon, lat
-    # (nan when no node is in the file), nodes in the file, nodes referenced
-    n_buildings: int
-    n_residential_landuse: int
-    bounds: tuple[float, float, float, float] | None
-
-
-def read_raw(path: Path, keys: list[str], keep=None) -> Raw:
-    """Read walkable ways and the elements carrying any catalog key, in one osmium pass.
-
-    ``keep(lon, lat) -> bool mask`` limits the segments kept (the windows).
-    """
-    fp = (
-        osmium.FileProcessor(str(path))
-        .with_locations()
-        .with_filter(osmium.filter.KeyFilter("highway", "building", "landuse", *keys))
-    )
-    su, sv, sxy = [], [], []
-    n_walk = n_clipped = n_bld = n_lu = 0
-    tagged: dict[str, tuple[dict[str, str], float, float, int, int]] = {}
-    keyset = set(keys)
-    for o in fp:
-        tags = {t.k: t.v for t in o.tags}
-        kind = "node" if o.is_node() else "way" if o.is_way() else "relation"
-        if "building" in tags and tags["building"] != "no" and kind != "node":
-            n_bld += 1
-        if tags.get("landuse") == "residential" and kind != "node":
-            n_lu += 1
-        if keyset & tags.keys():
-            lon = lat = math.nan
-            n_in = n_ref = 1
-            if kind == "node":
-                lon, lat = o.location.lon, o.location.lat
-            elif kind == "way":
-                pts = [(n.location.lon, n.location.lat) for n in o.nodes if n.location.valid()]
-                n_in, n_ref = len(pts), len(o.nodes)
-                if pts:
-                    lon, lat = np.mean(pts, axis=0)
-            tagged[f"{kind}/{o.id}"] = (tags, lon, lat, n_in, n_ref)
-        if kind == "way" and walkable(tags):
-            n_walk += 1
-            nodes = [(n.ref, n.location) for n in o.nodes]
-            clipped = False
-            for (a, la), (b, lb) in zip(nodes[:-1], nodes[1:], strict=True):
-                if not (la.valid() and lb.valid()):
-                    clipped = True
-                    continue
-                if a == b:
-                    continue
-                su.append(a)
-                sv.append(b)
-                sxy.append((la.lon, la.lat, lb.lon, lb.lat))
-            n_clipped += clipped
-    xy = np.asarray(sxy, dtype=float).reshape(-1, 4)
-    u = np.asarray(su, dtype=np.int64)
-    v = np.asarray(sv, dtype=np.int64)
-    if keep is not None and len(xy):
-        m = keep(xy[:, 0], xy[:, 1]) | keep(xy[:, 2], xy[:, 3])
-        xy, u, v = xy[m], u[m], v[m]
-    header = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
-    box = header.header().box()
-    header.close()
-    bounds = (
-        (box.bottom_left.lon, box.bottom_left.lat, box.top_right.lon, box.top_right.lat)
-        if box.valid()
-        else None
-    )
-    return Raw(u, v, xy, n_walk, n_clipped, tagged, n_bld, n_lu, bounds)
-
-
-# ------------------------------------------------------------------ reference network
-
-
-@dataclass
-class RefNet:
-    """The reference walking network of the windows (networkx, geodesic metres)."""
-
-    G: nx.Graph
-    crs: object
-    seg_u: np.ndarray
-    seg_v: np.ndarray
-    seg_len: np.ndarray
-    seg_line: np.ndarray  # projected LineStrings, u -> v
-    tree: shapely.STRtree = field(repr=False)
-
-    def snap(self, pts: np.ndarray):
-        """Nearest raw segment of each projected point: (segment, metres from u, access leg)."""
-        (src, seg), dist = self.tree.query_nearest(pts, return_distance=True, all_matches=False)
-        order = np.argsort(src, kind="stable")
-        src, seg, dist = src[order], seg[order], dist[order]
-        first = np.r_[True, src[1:] != src[:-1]]
-        src, seg, dist = src[first], seg[first], dist[first]
-        out_seg = np.full(len(pts), -1)
-        out_pos = np.zeros(len(pts))
-        out_acc = np.full(len(pts), np.inf)
-        out_seg[src] = seg
-        out_acc[src] = dist
-        lines = self.seg_line[seg]
-        glen = shapely.length(lines)
-        frac = np.divide(
-            shapely.line_locate_point(lines, pts[src]), glen, out=np.zeros(len(src)), where=glen > 0
-        )
-        out_pos[src] = np.clip(frac, 0, 1) * self.seg_len[seg]
-        return out_seg, out_pos, out_acc
-
-
-def build_refnet(raw: Raw, crs) -> RefNet:
-    xy = raw.seg_xy
-    _, _, length = GEOD.inv(xy[:, 0], xy[:, 1], xy[:, 2], xy[:, 3])
-    length = np.asarray(length, dtype=float)
-    G = nx.Graph()
-    for a, b, w in zip(raw.seg_u.tolist(), raw.seg_v.tolist(), length.tolist(), strict=True):
-        if G.has_edge(a, b) and G[a][b]["w"] <= w:
-            continue
-        G.add_edge(a, b, w=w)
-    pu = gpd.GeoSeries(shapely.points(xy[:, 0], xy[:, 1]), crs="EPSG:4326").to_crs(crs)
-    pv = gpd.GeoSeries(shapely.points(xy[:, 2], xy[:, 3]), crs="EPSG:4326").to_crs(crs)
-    lines = shapely.linestrings(
-        np.stack([shapely.get_coordinates(pu.values), shapely.get_coordinates(pv.values)], axis=1)
-    )
-    return RefNet(G, crs, raw.seg_u, raw.seg_v, length, lines, shapely.STRtree(lines))
-
-
-@dataclass
-class RefSearch:
-    """One multi-source Dijkstra from a layer's facilities over the reference network."""
-
-    dist: dict  # node -> metres
-    label: dict  # node -> facility position
-    fac_seg: np.ndarray
-    fac_pos: np.ndarray
-    fac_acc: np.ndarray
-
-
-def ref_search(net: RefNet, fac_pts: np.ndarray, limit: float) -> RefSearch:
-    seg, pos, acc = net.snap(fac_pts) if len(fac_pts) else (np.zeros(0, int),) * 3
-    G = net.G
-    S = ("source",)
-    added = [S]
-    for i in range(len(fac_pts)):
-        if seg[i] < 0 or acc[i] > limit:
-            continue
-        F = ("facility", i)
-        added.append(F)
-        G.add_edge(S, F, w=float(acc[i]))
-        s = seg[i]
-        for node, off in ((net.seg_u[s], pos[i]), (net.seg_v[s], net.seg_len[s] - pos[i])):
-            if not G.has_edge(F, node) or G[F][node]["w"] > off:
-                G.add_edge(F, node, w=float(off))
-    try:
-        if len(added) == 1:
-            return RefSearch({}, {}, seg, pos, acc)
-        pred, dist = nx.dijkstra_predecessor_and_distance(G, S, cutoff=limit, weight="w")
-    finally:
-        G.remove_nodes_from(added)
-    label: dict = {}
-    for node in sorted(dist, key=dist.get):
-        if node == S:
-            continue
-        p = pred[node][0]
-        label[node] = node[1] if isinstance(node, tuple) else label[p]
-    dist = {k: v for k, v in dist.items() if not isinstance(k, tuple)}
-    label = {k: v for k, v in label.items() if not isinstance(k, tuple)}
-    return RefSearch(dist, label, seg, pos, acc)
-
-
-def ref_point_distances(net: RefNet, rs: RefSearch, pts: np.ndarray, limit: float):
-    """Reference distance (and nearest facility) of each projected point; inf beyond limit."""
-    seg, pos, acc = net.snap(pts)
-    out = np.full(len(pts), np.inf)
-    lab = np.full(len(pts), -1)
-    on_seg = defaultdict(list)
-    for i, s in enumerate(rs.fac_seg):
-        if s >= 0 and rs.fac_acc[i] <= limit:
-            on_seg[int(s)].append(i)
-    for i in range(len(pts)):
-        s = seg[i]
-        if s < 0:
-            continue
-        cands = []
-        for node, off in ((net.seg_u[s], pos[i]), (net.seg_v[s], net.seg_len[s] - pos[i])):
-            if node in rs.dist:
-                cands.append((rs.dist[node] + off, rs.label[node]))
-        for f in on_seg.get(int(s), ()):
-            cands.append((rs.fac_acc[f] + abs(rs.fac_pos[f] - pos[i]), f))
-        if cands:
-            d, f = min(cands)
-            d += acc[i]
-            if d <= limit:
-                out[i], lab[i] = d, f
-    return out, lab
-
-
 # ------------------------------------------------------------------ helpers
 
 
 @dataclass
 class Checks:
+    """The table of checks: one row per comparison of a geoapp value with its reference."""
+
     rows: list = field(default_factory=list)
 
     def add(self, layer, check, value, reference, tolerance, ok, note=""):
+        """Add one check; ``difference`` is ``value - reference`` when both are numbers."""
         diff = (
             value - reference
             if isinstance(value, int | float) and isinstance(reference, int | float)
@@ -349,6 +101,7 @@ class Checks:
         )
 
     def frame(self) -> pd.DataFrame:
+        """Return the checks as a table (the columns of checks.csv)."""
         return pd.DataFrame(
             self.rows,
             columns=[
@@ -385,6 +138,7 @@ def _fmt(v) -> str:
 
 
 def to_markdown(df: pd.DataFrame) -> str:
+    """Return ``df`` as a Markdown table (checks.md)."""
     cols = list(df.columns)
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in df.itertuples(index=False):
@@ -861,8 +615,11 @@ def _fragments(net, analyses, pts, dxy, eval_idx, samp, path, notes, details) ->
 
 
 def _clipped_away(v) -> bool:
-    """An element the extract's edge left without a shape: no node in the file, a closed
-    way with fewer than 3 of its nodes (no area), an open way with fewer than 2."""
+    """Return True for an element the extract's edge left without a shape.
+
+    That is: no node in the file, a closed way with fewer than 3 of its nodes (no area),
+    an open way with fewer than 2.
+    """
     tags, lon, _, n_in, n_ref = v
     if not math.isfinite(lon):
         return True
@@ -1108,6 +865,7 @@ def _cannot_tell(path, region, demand, analyses, raw, notes, grid, districts) ->
 
 
 def main(argv=None) -> int:
+    """Run the checks on the extract named in ``argv``; return 1 when one fails."""
     p = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
@@ -1156,6 +914,21 @@ def main(argv=None) -> int:
     n_fail = int((~table["pass"]).sum())
     print(f"{len(table) - n_fail} of {len(table)} checks pass; wrote {out}/checks.csv, checks.md")
     return 1 if n_fail else 0
+
+
+def run(
+    main: Callable[[Sequence[str] | None], int | None], argv: Sequence[str] | None = None
+) -> int:
+    """Run ``main``; a user error prints one line and returns exit code 2."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return main(argv) or 0
+    except (GeoappError, OSError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -6,7 +6,6 @@ Also the content digests of frames that key those caches (:func:`frame_digest`).
 from __future__ import annotations
 
 import hashlib
-import os
 import threading
 import weakref
 from collections.abc import Callable
@@ -14,13 +13,12 @@ from pathlib import Path
 
 import pandas as pd
 
+from geoapp import settings
+
 
 def cache_root() -> Path:
     """Return ``$GEOAPP_CACHE_DIR``, else ``$XDG_CACHE_HOME/geoapp``, else ``~/.cache/geoapp``."""
-    if os.environ.get("GEOAPP_CACHE_DIR"):
-        return Path(os.environ["GEOAPP_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(base) / "geoapp"
+    return settings.cache_root()
 
 
 # --------------------------------------------------------------------------- frame digests

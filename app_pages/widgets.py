@@ -1,0 +1,315 @@
+"""Widgets the app's pages share: headers, banners, maps, pickers, tables, charts.
+
+Each draws with Streamlit in the current language (:mod:`app_pages.state`) from the
+cached results of :mod:`app_pages.compute`.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import folium
+import pandas as pd
+import streamlit as st
+
+from app_pages.compute import demand, layer_name
+from app_pages.state import current_region, lang, tr
+from geoapp import maps
+from geoapp.errors import GeoappError
+from geoapp.i18n import STRINGS, t
+from geoapp.region import META_WARNINGS, Region
+
+MAP_HEIGHT = 560
+
+
+def page_header(page: str) -> tuple[Region, str, str]:
+    """Draw a page's title, region caption, synthetic banner and intro (when one exists).
+
+    Returns the current ``(region, region_key, language)``.
+    """
+    region, key = current_region()
+    st.title(tr(f"page_{page}"))
+    st.caption(region.label)
+    synthetic_banner(region)
+    show_data_warnings(key, region)
+    if f"{page}_intro" in STRINGS:
+        st.write(tr(f"{page}_intro"))
+    return region, key, lang()
+
+
+def synthetic_banner(region: Region) -> None:
+    """Show the 'synthetic demo data' label when the demo is loaded."""
+    if region.synthetic:
+        # the sign in the text, not as ``icon=``: validating an icon imports Streamlit's
+        # table of every emoji (0.3-0.5 s of the first page)
+        st.warning(f"⚠️ {tr('synthetic_note')}")
+
+
+def show_data_warnings(region_key: str, region: Region) -> None:
+    """Show the region's data warnings and demand profile (sources and population)."""
+    try:
+        dem = demand(region_key, region)
+    except GeoappError:
+        return
+    warnings = [*region.meta.get(META_WARNINGS, []), *dem.warnings]
+    p = dem.profile
+    zh = lang() == "zh"
+    note = (
+        f"人口估算：{p['name']}（{p['m2_per_person']:g} m²/人，60岁及以上 {p['share_60plus']:.1%}）"
+        if zh
+        else f"Population profile {p['name']!r}: {p['m2_per_person']:g} m² per person, "
+        f"{p['share_60plus']:.1%} aged 60+ ({dem.method})"
+    )
+    st.caption(note)
+    if warnings:
+        label = f"数据提示（{len(warnings)}）" if zh else f"Data warnings ({len(warnings)})"
+        with st.expander(f"⚠️ {label}"):
+            for w in warnings:
+                st.markdown(f"- {w}")
+
+
+def layer_label(layer_id: str, lang_code: str | None = None) -> str:
+    """Return a layer's label in the current language (or ``lang_code``)."""
+    return layer_name(layer_id, lang_code or lang())
+
+
+def layer_formatter() -> Callable[[str], str]:
+    """Return a ``format_func`` for layer ids, bound to the current language.
+
+    Widgets may call it after the script run, when the session's language can no
+    longer be read, so the language is fixed now.
+    """
+    lang_code = lang()
+    return lambda layer_id: layer_label(layer_id, lang_code)
+
+
+def formatter(prefix: str) -> Callable[[str], str]:
+    """Return a ``format_func`` showing the UI string ``prefix + value`` (language fixed now)."""
+    lang_code = lang()
+    return lambda value: t(f"{prefix}{value}", lang_code)
+
+
+def error_box(exc: GeoappError) -> None:
+    """Show a user-caused error without a traceback."""
+    st.error(f"{tr('error')}: {exc}")
+
+
+def number_config(table: Any) -> dict[str, Any]:
+    """Return the ``column_config`` of a :class:`app_pages.tables.Table`'s number columns."""
+    from app_pages.tables import FLOAT1, FLOAT2, INT, PERCENT
+
+    fmt = {PERCENT: "%.1f%%", INT: "localized", FLOAT1: "%.1f", FLOAT2: "%.2f"}
+    return {
+        header: st.column_config.NumberColumn(header, format=fmt[kind])
+        for header, kind in table.column_kinds.items()
+        if kind in fmt
+    }
+
+
+def show_table(table: Any, *, height: int | str = "auto") -> None:
+    """Show a :class:`app_pages.tables.Table` with its number formats."""
+    config = number_config(table)
+    st.dataframe(table.frame, hide_index=True, width="stretch", column_config=config, height=height)
+
+
+def share_chart(
+    groups: Sequence[str],
+    shares: Sequence[float],
+    *,
+    title: str,
+    target: float | None = None,
+    zones: bool = False,
+    horizontal: bool = False,
+) -> None:
+    """Draw a bar chart of coverage shares: 0-100 % fixed, the target line, zone order.
+
+    ``groups`` are district names or, with ``zones``, zone-type ids (shown by name,
+    in zone order and colours from :mod:`geoapp.styles`); ``title`` is the share axis's
+    title. The Vega-Lite spec is written by hand (Altair takes ~1 s to import and
+    ~0.2 s to validate a chart) and holds no data: the shares and the target travel as
+    the chart's data, so a change of radius, layer or mode leaves the spec as it was
+    and the browser updates the drawn chart in place instead of building it anew.
+    """
+    lg = lang()
+    gtitle = tr("zone_type") if zones else tr("district")
+    frame = pd.DataFrame(
+        {"group": [str(g) for g in groups], "share": [float(v) * 100 for v in shares]}
+    )
+    if zones:
+        from geoapp.styles import zone_name, zone_sort_key
+
+        frame = frame.assign(_o=frame["group"].map(zone_sort_key)).sort_values("_o", kind="stable")
+        ids = tuple(frame["group"])
+        frame = frame.drop(columns="_o").assign(group=[zone_name(z, lg) for z in ids])
+    else:
+        ids = tuple(frame["group"])
+    frame["target"] = float("nan") if target is None else float(target) * 100
+    spec = _share_spec(ids, title, zones, horizontal, lg, gtitle)
+    st.vega_lite_chart(frame.reset_index(drop=True), copy.deepcopy(spec), width="stretch")
+
+
+@functools.lru_cache(maxsize=256)
+def _share_spec(
+    ids: tuple[str, ...],
+    title: str,
+    zones: bool,
+    horizontal: bool,
+    lg: str,
+    gtitle: str,
+) -> dict[str, Any]:
+    """Return the Vega-Lite spec of :func:`share_chart` (no data: it is passed apart)."""
+    from geoapp.styles import zone_color, zone_name
+
+    order = [zone_name(z, lg) for z in ids] if zones else list(ids)
+    share_ch, group_ch = ("x", "y") if horizontal else ("y", "x")
+    share_title = f"{title} (%)"
+    color: dict[str, Any] = (
+        {
+            "field": "group",
+            "type": "nominal",
+            "scale": {"domain": order, "range": [zone_color(z) for z in ids]},
+            "legend": None,
+        }
+        if zones
+        else {"value": "#3b6ea8"}
+    )
+    bars = {
+        "mark": {"type": "bar"},
+        "encoding": {
+            share_ch: {
+                "field": "share",
+                "type": "quantitative",
+                "title": share_title,
+                "scale": {"domain": [0, 100]},
+            },
+            group_ch: {
+                "field": "group",
+                "type": "nominal",
+                "sort": order,
+                "title": gtitle,
+                "axis": {"labelAngle": 0, "labelLimit": 200, "labelOverlap": False},
+            },
+            "color": color,
+            "tooltip": [
+                {"field": "group", "type": "nominal", "title": gtitle},
+                {"field": "share", "type": "quantitative", "title": share_title, "format": ".1f"},
+            ],
+        },
+    }
+    # one dashed line at the target share (the same on every row; none when NaN)
+    rule = {
+        "mark": {"type": "rule", "color": "#b00020", "strokeDash": [4, 3]},
+        "encoding": {share_ch: {"field": "target", "type": "quantitative", "aggregate": "max"}},
+    }
+    height = max(160, 26 * len(ids)) if horizontal else 280
+    return {"height": height, "layer": [bars, rule]}
+
+
+def district_bounds(region: Region, district: str | None) -> list[list[float]] | None:
+    """Return ``[[south, west], [north, east]]`` of one district, or None."""
+    if not district or len(region.boundaries) == 0:
+        return None
+    bnd = region.boundaries
+    sel = bnd[bnd["district"].astype(str) == district]
+    if len(sel) == 0:
+        return None
+    b = sel.geometry.to_crs("EPSG:4326").total_bounds if sel.crs else sel.total_bounds
+    return [[float(b[1]), float(b[0])], [float(b[3]), float(b[2])]]
+
+
+#: Leaflet focuses the map container on the first mouse-down (for its keyboard
+#: handler); in the st_folium iframe that focus scrolled the app page to bring the
+#: whole map into view (the first click on a map partly below the fold moved the page
+#: by ~170 px, so the click landed elsewhere). Focus without scrolling instead.
+NO_SCROLL_FOCUS = """<script>
+(function () {
+  var focus = HTMLElement.prototype.focus;
+  HTMLElement.prototype.focus = function (opts) {
+    return focus.call(this, Object.assign({}, opts || {}, {preventScroll: true}));
+  };
+})();
+</script>"""
+
+
+def show_map(
+    m: folium.Map | maps.MapParts, key: str, bounds: list[list[float]] | None = None
+) -> str | None:
+    """Show a map with st_folium; return the district clicked (changes only).
+
+    ``m`` is usually a shared cached map: it is copied, and ``bounds`` (e.g. from
+    :func:`district_bounds`) zooms the copy. With :class:`geoapp.maps.MapParts` the
+    base stays in the browser from one setting to the next (its script, hence the
+    component, is unchanged) and only the overlays are replaced: no new iframe, no
+    reloaded Leaflet. Only ``last_active_drawing`` is returned to Python, so panning
+    and zooming do not rerun the app.
+    """
+    from streamlit_folium import st_folium
+
+    parts = m if isinstance(m, maps.MapParts) else None
+    # st_folium alters the map it renders; render a copy so a cached map gives the
+    # same script (hence the same component, keeping its state) on every rerun.
+    shown = copy.deepcopy(parts.base if parts is not None else m)
+    shown.get_root().header.add_child(folium.Element(NO_SCROLL_FOCUS), name="geoapp_no_scroll")
+    if bounds is not None:
+        shown.fit_bounds(bounds)
+    extra: dict[str, Any] = {}
+    if parts is not None:
+        extra["feature_group_to_add"] = [copy.deepcopy(fg) for fg in parts.overlays]
+        extra["layer_control"] = parts.layer_control()
+    out = st_folium(
+        shown,
+        height=MAP_HEIGHT,
+        use_container_width=True,
+        returned_objects=["last_active_drawing"],
+        key=key,
+        **extra,
+    )
+    feature = (out or {}).get("last_active_drawing") or {}
+    props = feature.get("properties") or {}
+    clicked = props.get("district")
+    if not clicked:
+        return None
+    seen_key = f"{key}_seen_click"
+    if st.session_state.get(seen_key) == clicked:
+        return None
+    st.session_state[seen_key] = clicked
+    return str(clicked)
+
+
+def district_picker(region: Region, key: str = "district_pick") -> str | None:
+    """Show a district filter (also set by clicking the map) and return the choice."""
+    names = (
+        [str(d) for d in region.boundaries["district"].tolist()] if len(region.boundaries) else []
+    )
+    if len(names) <= 1:
+        return None
+    options = ["", *names]
+    current = st.session_state.get("district")
+    if current not in names:
+        current = ""
+    if st.session_state.get(key) != current:
+        st.session_state[key] = current
+
+    def _changed() -> None:
+        st.session_state["district"] = st.session_state[key] or None
+
+    all_label = tr("all_districts")
+
+    st.selectbox(
+        tr("district_filter"),
+        options,
+        key=key,
+        format_func=lambda d: d or all_label,
+        on_change=_changed,
+    )
+    return st.session_state.get("district") or None
+
+
+def drill(clicked: str | None) -> None:
+    """Apply a district clicked on a map and rerun so the page shows it."""
+    if clicked and clicked != st.session_state.get("district"):
+        st.session_state["district"] = clicked
+        st.rerun()

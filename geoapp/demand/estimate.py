@@ -1,0 +1,592 @@
+"""The demand estimate: :func:`estimate_population` and its result :class:`Demand`.
+
+:func:`estimate_population` is a pipeline of named steps over the region's frames and a
+frozen :class:`DemandOptions` (the tuning parameters):
+
+1. **profile** (:func:`geoapp.demand.profile.resolve_profile`): floor area per person,
+   share aged 60+ and landuse density, chosen from the location or given;
+2. **housing** (:func:`geoapp.demand.housing.housing_buildings`): the buildings that
+   house residents and their floor area;
+3. **sources** (:func:`demand_points`): residents per housing building
+   (floor area / floor area per person) plus the unbuilt part of residential landuse
+   (:func:`geoapp.demand.landuse.landuse_demand`), or a population raster spread over
+   the housing buildings (:func:`raster_points`);
+4. **districts** (:func:`geoapp.demand.scaling.assign_districts`): each point's
+   district; points outside every district are kept;
+5. **control totals** (:func:`geoapp.demand.scaling.control_totals`): a census, else
+   the boundaries' ``population`` tags; then the share aged 60+ per point
+   (:func:`geoapp.demand.profile.shares_60plus`);
+6. **zones** (:func:`geoapp.demand.settlements.assign_zones`): the settlement each
+   point lies in and its zone type;
+7. **table** (:func:`demand_table`): the demand table, :data:`DEMAND_COLUMNS`;
+8. **checks** (:mod:`geoapp.demand.checks`): place nodes and residential streets
+   against the estimate, and the data-quality table per district.
+
+Each step returns its own warnings and assumptions; :class:`Demand` carries them in the
+order of the steps. Nothing travels in ``attrs``.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from shapely import box
+
+from geoapp.demand.checks import QUALITY_COLUMNS, check_places, data_quality, street_check
+from geoapp.demand.frames import WGS84, first_containing
+from geoapp.demand.housing import (
+    DEFAULT_LEVELS,
+    NON_RESIDENTIAL,
+    Homes,
+    building_points,
+    housing_buildings,
+)
+from geoapp.demand.landuse import landuse_demand
+from geoapp.demand.profile import profile_assumption, resolve_profile, shares_60plus
+from geoapp.demand.scaling import (
+    Districts,
+    assign_districts,
+    control_totals,
+    outside_districts,
+)
+from geoapp.demand.settlements import Zones, assign_zones
+from geoapp.errors import EmptyResultError, InputError
+from geoapp.hexes import h3_cells
+from geoapp.region import OUTSIDE_DISTRICTS
+
+log = logging.getLogger(__name__)
+
+#: Columns of the demand table (``Demand.points``), geometry last.
+DEMAND_COLUMNS = (
+    "demand_id",
+    "building_id",
+    "floor_area_m2",
+    "pop",
+    "pop_60plus",
+    "district",
+    "district_code",
+    "zone_type",
+    "zone_fine",
+    "settlement",
+    "pop_source",
+    "h3",
+)
+
+
+@dataclass(frozen=True)
+class DemandOptions:
+    """The tuning parameters of :func:`estimate_population` (defaults: the documented ones).
+
+    Attributes
+    ----------
+    profile
+        Profile name (``"china"``, ``"world"``), TOML path or dict; None: chosen from
+        the data's location (:func:`geoapp.demand.profile.profile_for`).
+    m2_per_person
+        Housing floor area per resident, m² (None: the profile's, e.g. 35 m² for China,
+        Seventh National Population Census 2020).
+    share_60plus
+        Share of residents aged 60+ (0..1) where no census gives it (None: the
+        profile's, e.g. 18.7 % for China, census 2020).
+    landuse_density_per_km2
+        Residents per km² of unbuilt residential landuse (None: the profile's, 10,000
+        per km², the low end of GB 50180-2018's residential-area indicators).
+    default_levels
+        Levels of a building without a usable ``levels`` value (default
+        :data:`~geoapp.demand.housing.DEFAULT_LEVELS`, a deliberately low choice).
+    non_residential
+        ``building`` values that house no residents (default
+        :data:`~geoapp.demand.housing.NON_RESIDENTIAL`).
+    hybrid_landuse
+        Add demand for the unbuilt part of residential landuse (default True).
+    landuse_spacing_m
+        Spacing of landuse demand points, m (None: about 100 m, coarser for very large
+        extents).
+    raster_spread
+        Spread raster cells over the housing buildings inside them (default True).
+    strict
+        A census not matching the boundaries raises (True) or warns and scales only the
+        matched districts (False).
+    control_totals
+        With no census, scale districts to their boundaries' ``population`` (default True).
+    zones
+        ``"density"``: ``zone_type`` = the point's settlement; anything else (a mapping
+        name, None): ``zone_type`` stays the district's.
+    zone_params
+        Settlement thresholds (:data:`geoapp.zones.SETTLEMENT_DEFAULTS`).
+    h3_res
+        H3 resolution of the ``h3`` column (default 9, cells of about 0.1 km²).
+
+    Raises
+    ------
+    InputError
+        ``default_levels`` not positive or ``share_60plus`` outside 0..1.
+    """
+
+    profile: str | os.PathLike[str] | Mapping[str, Any] | None = None
+    m2_per_person: float | None = None
+    share_60plus: float | None = None
+    landuse_density_per_km2: float | None = None
+    default_levels: float = DEFAULT_LEVELS
+    non_residential: frozenset[str] | set[str] = NON_RESIDENTIAL
+    hybrid_landuse: bool = True
+    landuse_spacing_m: float | None = None
+    raster_spread: bool = True
+    strict: bool = True
+    control_totals: bool = True
+    zones: str | None = None
+    zone_params: Mapping[str, Any] | None = None
+    h3_res: int = 9
+
+    def __post_init__(self) -> None:
+        if self.default_levels <= 0:
+            raise InputError(f"default_levels must be positive, not {self.default_levels}")
+        if self.share_60plus is not None and not 0 <= float(self.share_60plus) <= 1:
+            raise InputError(f"share_60plus must be between 0 and 1, not {self.share_60plus}")
+
+
+@dataclass(frozen=True)
+class Demand:
+    """The demand table and how it was made (the result of :func:`estimate_population`).
+
+    Attributes
+    ----------
+    points
+        EPSG:4326 demand points, columns :data:`DEMAND_COLUMNS` (docs/architecture.md).
+    method
+        ``"buildings"``, ``"buildings+landuse"``, ``"landuse"``, ``"raster"`` or
+        ``"raster+buildings"``.
+    profile
+        ``name``, ``m2_per_person``, ``share_60plus``, ``landuse_density_per_km2``,
+        ``source`` (the citations), ``chosen`` (how: location or given).
+    warnings
+        Plain sentences a planner should read (data checks, fallbacks, outside demand).
+    quality
+        One row per district: :data:`QUALITY_COLUMNS`.
+    census_scaled
+        True when district totals were scaled to a census table.
+    zone_method
+        ``"density"`` (``zone_type`` = settlement), ``"mapping:<name>"`` or
+        ``"district attributes"``.
+    zone_params
+        Settlement thresholds and how the core was chosen.
+    control_totals
+        ``"census"``, ``"boundary population"`` or ``""`` (none applied).
+    assumptions
+        Plain sentences on what was assumed (levels, densities ...).
+    outside_pop
+        Residents outside every district (district :data:`~geoapp.region.OUTSIDE_DISTRICTS`).
+    """
+
+    points: gpd.GeoDataFrame
+    method: str
+    profile: dict[str, Any]
+    warnings: tuple[str, ...] = ()
+    quality: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=QUALITY_COLUMNS))
+    census_scaled: bool = False
+    zone_method: str = "district attributes"
+    zone_params: dict[str, Any] = field(default_factory=dict)
+    control_totals: str = ""
+    assumptions: tuple[str, ...] = ()
+    outside_pop: float = 0.0
+
+    @property
+    def total(self) -> float:
+        """Total residents."""
+        return float(self.points["pop"].sum())
+
+
+@dataclass(frozen=True)
+class Sourced:
+    """Demand points before districts and scaling (the result of :func:`demand_points`).
+
+    Attributes
+    ----------
+    points
+        EPSG:4326: ``building_id``, ``floor_area_m2``, ``pop``, ``pop_source``, ``_src``
+        (the id of the building, landuse polygon or raster cell the point comes from).
+    method
+        ``"buildings"``, ``"buildings+landuse"``, ``"landuse"``, ``"raster"`` or
+        ``"raster+buildings"``.
+    warnings, assumptions
+        Sentences for ``Demand.warnings`` / ``Demand.assumptions``.
+    """
+
+    points: gpd.GeoDataFrame
+    method: str
+    warnings: tuple[str, ...] = ()
+    assumptions: tuple[str, ...] = ()
+
+
+def raster_points(
+    cells: gpd.GeoDataFrame, homes: Homes, spread: bool = True
+) -> tuple[gpd.GeoDataFrame, int]:
+    """Raster cells to demand points: spread over the housing inside, else the cell centre.
+
+    Each cell's residents go to the housing buildings whose representative point lies
+    in it, by floor area (``spread``), or to the cell centre when it holds none.
+
+    Returns
+    -------
+    tuple
+        ``(points, n_buildings)``: the points (as :class:`Sourced` ``points``) and how
+        many buildings received residents.
+    """
+    housing = gpd.GeoDataFrame({"building_id": homes.ids}, geometry=homes.points, crs=WGS84)
+    floor = homes.floor_area_m2
+    pop = cells["pop"].to_numpy(dtype=float)
+    cell_of = np.full(len(housing), -1, dtype=np.int64)
+    if spread and len(housing):
+        cell_of = first_containing(housing.geometry, cells.geometry)
+    has = cell_of >= 0
+    floor_cell = np.bincount(cell_of[has], weights=floor[has], minlength=len(cells))
+    spread_ok = floor_cell > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        b_pop = np.where(
+            has, pop[np.maximum(cell_of, 0)] * floor / floor_cell[np.maximum(cell_of, 0)], 0.0
+        )
+    b_pop = np.where(has & spread_ok[np.maximum(cell_of, 0)], b_pop, 0.0)
+    bsel = np.flatnonzero(b_pop > 0)
+    csel = np.flatnonzero(~spread_ok)
+    frame = pd.concat(
+        [
+            pd.DataFrame(
+                {
+                    "building_id": housing["building_id"].to_numpy()[bsel],
+                    "floor_area_m2": floor[bsel],
+                    "pop": b_pop[bsel],
+                    "pop_source": "raster",
+                    "_src": housing["building_id"].to_numpy()[bsel],
+                    "geometry": housing.geometry.to_numpy()[bsel],
+                }
+            ),
+            pd.DataFrame(
+                {
+                    "building_id": "",
+                    "floor_area_m2": np.nan,
+                    "pop": pop[csel],
+                    "pop_source": "raster",
+                    "_src": "raster/" + cells["cell_id"].astype(str).to_numpy()[csel],
+                    "geometry": gpd.GeoSeries(cells["centre"], crs=WGS84).to_numpy()[csel],
+                }
+            ),
+        ],
+        ignore_index=True,
+    )
+    return gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84), len(bsel)
+
+
+# ---------------------------------------------------------------------------- public
+
+
+def demand_points(
+    homes: Homes,
+    landuse: gpd.GeoDataFrame | None,
+    raster: gpd.GeoDataFrame | None,
+    *,
+    m2_per_person: float,
+    density_per_km2: float,
+    hybrid_landuse: bool = True,
+    landuse_spacing_m: float | None = None,
+    raster_spread: bool = True,
+) -> Sourced:
+    """Place the residents: a population raster when given, else buildings and landuse.
+
+    Raises
+    ------
+    EmptyResultError
+        When no resident can be placed.
+    """
+    frames: list[gpd.GeoDataFrame] = []
+    warnings: list[str] = []
+    assumptions: list[str] = []
+    hb = homes.frame
+    if raster is not None and len(raster):
+        pts, n_spread = raster_points(raster, homes, raster_spread)
+        frames.append(pts)
+        method = "raster+buildings" if n_spread else "raster"
+        assumptions.append(
+            f"residents from the population raster ({raster['pop'].sum():,.0f} in "
+            f"{len(raster):,} cells), "
+            + (
+                f"spread over {n_spread:,} housing buildings by floor area"
+                if n_spread
+                else "at the cell centres"
+            )
+        )
+    else:
+        b_pts = building_points(homes, m2_per_person)
+        if b_pts is not None:
+            frames.append(b_pts)
+        n_lu = 0
+        if hybrid_landuse or not len(hb):
+            lpts, note = landuse_demand(
+                landuse, hb if len(hb) else None, density_per_km2, landuse_spacing_m
+            )
+            if lpts is not None:
+                n_lu = len(lpts)
+                frames.append(lpts)
+                assumptions.append(note)
+        if len(hb) and n_lu:
+            method = "buildings+landuse"
+        elif len(hb):
+            method = "buildings"
+        elif n_lu:
+            method = "landuse"
+            msg = (
+                "No housing buildings: demand estimated from residential landuse area × "
+                f"{density_per_km2:,.0f} residents/km²."
+            )
+            warnings.append(msg)
+        else:
+            raise EmptyResultError(
+                "No population can be estimated: the region has no residential buildings "
+                "and no residential landuse (landuse=residential). Use an extract with "
+                "buildings, or give a population raster (--population FILE.tif)."
+            )
+    pts = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), geometry="geometry", crs=WGS84)
+    if not len(pts):
+        raise EmptyResultError(
+            "No population can be estimated: the population raster holds no residents "
+            "inside the region."
+        )
+    return Sourced(pts, method, tuple(warnings), tuple(assumptions))
+
+
+def demand_ids(points: gpd.GeoDataFrame) -> np.ndarray:
+    """Return the ``demand_id`` of each point.
+
+    A building's or raster cell's point keeps its source id; landuse points get
+    ``<landuse id>/<n>``; any duplicate or empty id makes them all ``demand/<n>``.
+    """
+    src = points["_src"].astype(str)
+    is_b = (points["pop_source"] != "landuse").to_numpy() & (src != "").to_numpy()
+    demand_id = np.where(is_b, src, src + "/" + src.groupby(src).cumcount().astype(str))
+    if pd.Series(demand_id).duplicated().any() or (pd.Series(demand_id) == "").any():
+        demand_id = np.array([f"demand/{i}" for i in range(len(points))], dtype=object)
+    return np.asarray(demand_id, dtype=object)
+
+
+def demand_table(
+    points: gpd.GeoDataFrame,
+    pop: np.ndarray,
+    share_60plus: np.ndarray,
+    districts: Districts,
+    zones: Zones,
+    h3_res: int = 9,
+) -> gpd.GeoDataFrame:
+    """Assemble the demand table (:data:`DEMAND_COLUMNS`, EPSG:4326) from the steps' results.
+
+    Parameters
+    ----------
+    points
+        The placed points (:class:`Sourced` ``points``).
+    pop, share_60plus
+        Residents (scaled) and share aged 60+ per point.
+    districts, zones
+        The points' districts and zones.
+    h3_res
+        H3 resolution of the ``h3`` column.
+    """
+    slot = districts.slot
+    return gpd.GeoDataFrame(
+        {
+            "demand_id": demand_ids(points),
+            "building_id": points["building_id"].astype(object).to_numpy(),
+            "floor_area_m2": points["floor_area_m2"].to_numpy(dtype=float),
+            "pop": pop,
+            "pop_60plus": pop * share_60plus,
+            "district": districts.column("district", OUTSIDE_DISTRICTS)[slot],
+            "district_code": districts.column("district_code", "")[slot],
+            "zone_type": np.asarray(zones.zone_type, dtype=object),
+            "zone_fine": np.asarray(zones.zone_fine, dtype=object),
+            "settlement": np.asarray(zones.settlement, dtype=object),
+            "pop_source": points["pop_source"].astype(object).to_numpy(),
+            "h3": h3_cells(points.geometry, h3_res),
+        },
+        geometry=points.geometry.to_numpy(),
+        crs=WGS84,
+    )
+
+
+def estimate_population(
+    buildings: gpd.GeoDataFrame | None,
+    boundaries: gpd.GeoDataFrame | None,
+    *,
+    census: pd.DataFrame | None = None,
+    landuse: gpd.GeoDataFrame | None = None,
+    raster: gpd.GeoDataFrame | None = None,
+    features: gpd.GeoDataFrame | None = None,
+    edges: gpd.GeoDataFrame | None = None,
+    data_extent: Any = None,
+    options: DemandOptions | None = None,
+) -> Demand:
+    """Estimate residents per demand point (the demand table) and how it was made.
+
+    Parameters
+    ----------
+    buildings
+        Building footprints (``building_id``, ``building``, ``levels``, geometry).
+    boundaries
+        Districts (``district``, ``district_code``, ``zone_type``, ``zone_fine``,
+        optional ``population``). Points are joined to them by location; points outside
+        every district are **kept** in district :data:`~geoapp.region.OUTSIDE_DISTRICTS`
+        (zone type ``unknown``) with a warning. None or empty: one unnamed region.
+    census
+        District totals (``district_code`` and/or ``district``, ``pop``, optional
+        ``pop_60plus``), matched by code, else name (with or without 区/县, any case).
+        Each matched district is scaled to its ``pop``; ``pop_60plus`` = ``pop`` × the
+        census 60+ share.
+    landuse
+        Landuse polygons (``landuse``; only ``residential`` is used): their unbuilt
+        parts add demand (``hybrid_landuse``) and they are evidence for housing.
+    raster
+        Population cells (:func:`geoapp.sources.raster.read_population_raster`): the
+        demand source when given.
+    features
+        Feature table; place nodes with ``place`` and ``population`` are checked.
+    edges
+        The walking network (``highway``, ``length_m``): when residential streets are
+        mapped but homes are not (fewer than
+        :data:`~geoapp.demand.checks.FEW_BUILDINGS_PER_STREET_KM` housing buildings per
+        km of residential street), a warning says so.
+    data_extent
+        Shapely geometry (EPSG:4326) the extract's data covers. A boundary's
+        ``population`` is a control total only when 95% of the boundary lies inside it
+        (a clipped district would be inflated); the place checks report circles the
+        extract cuts. None: the districts are taken as fully covered.
+    options
+        The tuning parameters (:class:`DemandOptions`; None: the defaults).
+
+    Returns
+    -------
+    Demand
+
+    Raises
+    ------
+    EmptyResultError
+        When no resident can be placed (no housing, no residential landuse, no raster).
+    InputError
+        Bad parameters; a census not matching the boundaries (``strict``).
+    """
+    opts = options if options is not None else DemandOptions()
+    prof = resolve_profile(
+        opts.profile,
+        [buildings, landuse, raster, boundaries],
+        m2_per_person=opts.m2_per_person,
+        share_60plus=opts.share_60plus,
+        landuse_density_per_km2=opts.landuse_density_per_km2,
+    )
+    m2 = float(prof["m2_per_person"])
+    homes = housing_buildings(
+        buildings,
+        landuse,
+        non_residential=opts.non_residential,
+        default_levels=opts.default_levels,
+    )
+    sourced = demand_points(
+        homes,
+        landuse,
+        raster,
+        m2_per_person=m2,
+        density_per_km2=float(prof["landuse_density_per_km2"]),
+        hybrid_landuse=opts.hybrid_landuse,
+        landuse_spacing_m=opts.landuse_spacing_m,
+        raster_spread=opts.raster_spread,
+    )
+    districts = assign_districts(sourced.points, boundaries)
+    scaling = control_totals(
+        sourced.points["pop"].to_numpy(dtype=float),
+        districts,
+        boundaries,
+        census,
+        strict=opts.strict,
+        boundary_population=opts.control_totals,
+        data_extent=data_extent,
+        m2_per_person=m2,
+    )
+    slot = districts.slot
+    pop = sourced.points["pop"].to_numpy(dtype=float) * scaling.factor[slot]
+    share = shares_60plus(scaling.share_60plus[slot], float(prof["share_60plus"]))
+    outside_pop, outside_warning = outside_districts(pop, districts)
+    zones = assign_zones(
+        pop,
+        sourced.points.geometry.to_numpy(),
+        districts.column("zone_type", "unknown")[slot],
+        districts.column("zone_fine", "")[slot],
+        zones=opts.zones,
+        zone_params=opts.zone_params,
+    )
+    out = demand_table(sourced.points, pop, share, districts, zones, opts.h3_res)
+
+    # checks against the data's own population tags
+    extent = data_extent if data_extent is not None else box(*out.total_bounds)
+    hb = homes.frame
+    _, place_warnings = check_places(
+        out,
+        features,
+        housing=hb.geometry if len(hb) else None,
+        landuse=landuse,
+        extent=extent,
+        m2_per_person=m2,
+    )
+    street_warning = street_check(edges, len(hb), float(out["pop"].sum()), sourced.method)
+    quality = data_quality(
+        out, districts.column("district", OUTSIDE_DISTRICTS), hb, landuse, districts.geometry
+    )
+    warnings = (
+        *homes.warnings,
+        *sourced.warnings,
+        *scaling.warnings,
+        *([outside_warning] if outside_warning else []),
+        *zones.warnings,
+        *place_warnings,
+        *([street_warning] if street_warning else []),
+    )
+    for w in warnings:
+        log.warning("%s", w)
+    log.info(
+        "demand (%s): %d points, %.0f residents, %.0f aged 60+",
+        sourced.method,
+        len(out),
+        out["pop"].sum(),
+        out["pop_60plus"].sum(),
+    )
+    return Demand(
+        points=out,
+        method=sourced.method,
+        profile=prof,
+        warnings=warnings,
+        quality=quality,
+        census_scaled=scaling.census_scaled,
+        zone_method=zones.method,
+        zone_params=zones.params,
+        control_totals=scaling.control,
+        assumptions=(
+            profile_assumption(prof),
+            *homes.assumptions,
+            *sourced.assumptions,
+            *scaling.assumptions,
+        ),
+        outside_pop=outside_pop,
+    )
+
+
+__all__ = [
+    "DEMAND_COLUMNS",
+    "Demand",
+    "DemandOptions",
+    "Sourced",
+    "demand_ids",
+    "demand_points",
+    "demand_table",
+    "estimate_population",
+    "raster_points",
+]
