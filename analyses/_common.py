@@ -98,6 +98,11 @@ def pct(v: float) -> str:
     return "-" if v is None or v != v else f"{v:.0%}"
 
 
+def share(v: float, status: str) -> str:
+    """Format a unit's share: "no data" when its status is no_data, never 0%."""
+    return "no data" if status == "no_data" or v is None or v != v else f"{v:.0%}"
+
+
 def metres(v: float, limit: float | None = None) -> str:
     """Format a distance in metres ('-' when missing, '> limit' when beyond the search)."""
     if v is None or v != v:

@@ -11,9 +11,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headline, parser, pct, run, setup  # noqa: E402
+from _common import headline, parser, run, setup, share  # noqa: E402
 
-from geoapp import workflow  # noqa: E402
+from geoapp import bundle, workflow  # noqa: E402
 from geoapp.coverage import SPEED_PRESETS  # noqa: E402
 
 
@@ -32,24 +32,41 @@ def main(argv=None) -> int:
     result = workflow.analyse_layer(
         region, layer, demand=demand, graph=graph, mode=args.mode, speed_kmh=args.speed
     )
-    workflow.write_bundle(result, region, args.out)
+    bundle.write_bundle(result, region, args.out)
 
-    gaps, col = result.gaps, layer.demand_column
+    # the layer as run (minutes x this speed) and the figures of summary.csv's region row
+    run_layer, gaps = result.layer, result.gaps
+    col = run_layer.demand_column
     who = "residents aged 60+" if col == "pop_60plus" else "residents"
-    acc = result.access
-    total = acc[col].sum()
-    share = acc.loc[acc["dist_m"] <= layer.target_m, col].sum() / total if total else float("nan")
+    reg = result.summary[result.summary["level"] == "region"].iloc[0]
+    status = str(reg["status"])
+    within = f"{run_layer.target_m:,.0f} m"
     print(headline(region))
     for warning in result.warnings:
         print(f"Warning: {warning}")
-    print(
-        f"{layer.name()}: {len(result.facilities):,} facilities; {pct(share)} of {who} within "
-        f"{layer.target_m:,.0f} m ({'walk' if args.mode == 'network' else 'straight line'})."
+    at_target = reg.get(f"share_{col}_{run_layer.label_of(run_layer.target_m)}")
+    how = "walk" if args.mode == "network" else "straight line"
+    covered = (
+        ""
+        if at_target is None or status == "no_data"
+        else f"{share(at_target, status)} of {who} within {within} ({how}); "
     )
-    uncovered = gaps[f"uncovered_{col}"].sum() if len(gaps) else 0.0
     print(
-        f"{len(gaps)} gap area{'' if len(gaps) == 1 else 's'}, {uncovered:,.0f} {who} beyond {layer.target_m:,.0f} m:"
+        f"{run_layer.name()}: {len(result.facilities):,} facilities; {covered}"
+        f"status {status}: {reg['status_reason']}."
     )
+    if status == "no_data":
+        # no facility in the data: how many live beyond reach cannot be said
+        print(
+            f"No data: whether the {reg[col]:,.0f} {who} live within {within} of "
+            f"{run_layer.name().lower()} cannot be said; no gap areas are drawn."
+        )
+    else:
+        uncovered = gaps[f"uncovered_{col}"].sum() if len(gaps) else 0.0
+        print(
+            f"{len(gaps)} gap area{'' if len(gaps) == 1 else 's'}, {uncovered:,.0f} {who} "
+            f"beyond {within}:"
+        )
     for _, g in gaps.head(args.top).iterrows():
         print(f"  #{g['rank']} {g['district']} ({g['zone_type']}): {g['reason']}")
     print(f"Wrote {args.out}/: gaps.geojson, map.html, facilities/demand/catchments.geojson,")

@@ -14,9 +14,9 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headline, parser, pct, run, setup  # noqa: E402
+from _common import headline, parser, run, setup, share  # noqa: E402
 
-from geoapp import workflow  # noqa: E402
+from geoapp import bundle, workflow  # noqa: E402
 
 
 def _reach(label: str, metres: float) -> str:
@@ -37,7 +37,7 @@ def main(argv=None) -> int:
     )
     for layer in layers:
         result = workflow.analyse_layer(region, layer, demand=demand, graph=graph, mode=args.mode)
-        workflow.write_bundle(result, region, Path(args.out) / layer.id)
+        bundle.write_bundle(result, region, Path(args.out) / layer.id)
         s = result.summary.set_index(["level", "group"])
         col = layer.demand_column
         zones = [
@@ -50,7 +50,7 @@ def main(argv=None) -> int:
         print(f"  {layer.name()} ({len(result.facilities):,} facilities), share of {who} within:")
         for key in rows:
             shares = ", ".join(
-                f"{_reach(lab, r)} {pct(s.loc[key, f'share_{col}_{lab}'])}"
+                f"{_reach(lab, r)} {share(s.loc[key, f'share_{col}_{lab}'], s.loc[key, 'status'])}"
                 for lab, r in zip(result.layer.labels, result.layer.radii_m, strict=True)
             )
             print(f"    {'all' if key[0] == 'region' else key[1]:<9} {shares}")

@@ -14,31 +14,39 @@ from pathlib import Path
 import pandas as pd
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _common import headline, metres, parser, pct, run, setup  # noqa: E402
+from _common import headline, metres, parser, pct, run, setup, share  # noqa: E402
 
 from geoapp import charts, export, maps, workflow  # noqa: E402
+from geoapp.coverage import NO_FACILITY_REASON  # noqa: E402
 from geoapp.styles import zone_name  # noqa: E402
+
+
+def _num(v: float, spec: str) -> str:
+    return "no data" if v is None or v != v else format(v, spec)
 
 
 def _rows(table: pd.DataFrame, analyses: dict) -> pd.DataFrame:
     """Return the printable view of zones.csv: one line per layer and zone with data."""
     out = []
-    for _, z in table[table["status"] == "ok"].iterrows():
+    for _, z in table[table["pop"] > 0].iterrows():
         a = analyses[z["layer"]]
         r = max(a.layer.radii_m)
         limit = a.meta.get("search_limit_m")
         lab = a.layer.label_of(r)
         ratio = z.get(f"ratio_to_core_{lab}", float("nan"))
+        nd = "no data" if z["status"] == "no_data" else ""
         out.append(
             {
                 "layer": z["layer"],
                 "zone": zone_name(z["zone_type"]),
-                "covered": f"{pct(z.get(f'share_demand_{lab}', float('nan')))} <= {r:,.0f} m",
+                "covered": f"{share(z.get(f'share_demand_{lab}'), z['status'])} <= {r:,.0f} m",
                 "vs core": "-" if ratio != ratio else f"x{ratio:.2f}",
-                "median": metres(z["median_dist_m"], limit),
-                "p90": metres(z["p90_dist_m"], limit),
-                "per 10k": f"{z['facilities_per_10k']:.1f}",
-                "Gini": f"{z['gini_dist']:.2f}",
+                "median": nd or metres(z["median_dist_m"], limit),
+                "p90": nd or metres(z["p90_dist_m"], limit),
+                "facilities": f"{z['facilities']:,.0f}",
+                "per 10k": _num(z["facilities_per_10k"], ".1f"),
+                "Gini": _num(z["gini_dist"], ".2f"),
+                "status": z["status"],
             }
         )
     return pd.DataFrame(out)
@@ -82,12 +90,14 @@ def main(argv=None) -> int:
     for a in analyses.values():
         for warning in a.warnings:
             print(f"Warning: {warning}")
-    missing = sorted(set(table.loc[table["status"] == "no_residents", "zone_type"]))
+    missing = sorted(set(table.loc[table["pop"] <= 0, "zone_type"]))
     if missing:
         print(
             f"No residents in zone type(s): {', '.join(missing)} "
-            "(status 'no_residents' in zones.csv)."
+            "(status 'no_data' in zones.csv: no share to judge)."
         )
+    for lid in table.loc[table["status_reason"] == NO_FACILITY_REASON, "layer"].unique():
+        print(f"No data for {lid}: no facility of the layer in the data (shares left empty).")
     for _, z in table[table["below_target"]].iterrows():
         print(
             f"Below target: {z['layer_label']} in {zone_name(z['zone_type'])}, "

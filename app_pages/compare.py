@@ -55,10 +55,19 @@ shown_cols = [
     "p90_dist_m",
     "facilities",
     "facilities_per_10k",
+    "area_km2",
     "share_at_target",
-    "below_target",
+    "verdict",
 ]
-shown = readable(table, lg, columns=shown_cols, layer_name=widgets.layer_formatter())
+# the one status of each zone (zones.csv's): met, not met, or no data (never a 0%)
+table = table.assign(verdict=table["status"].map(lambda s: state.tr(f"status_{s}")))
+shown = readable(
+    table,
+    lg,
+    columns=shown_cols,
+    layer_name=widgets.layer_formatter(),
+    headers={"verdict": state.tr("status_header")},
+)
 widgets.show_table(shown)
 
 if share_cols:

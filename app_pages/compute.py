@@ -38,7 +38,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import disk
-from geoapp import coverage, maps, settings, workflow
+from geoapp import bundle, coverage, maps, settings, workflow
 from geoapp.catalog import Layer, load_catalog
 from geoapp.demand import Demand
 from geoapp.gaps import find_gaps
@@ -228,11 +228,9 @@ def _district_stats(region_key: str, _region: Region) -> pd.DataFrame:
         if len(fac) == 0 or len(_region.boundaries) == 0:
             stats[lid] = 0
             continue
-        pts = fac.set_geometry(fac.geometry.representative_point())[["geometry"]]
-        joined = gpd.sjoin(
-            pts, _region.boundaries[["district", "geometry"]], how="inner", predicate="within"
-        )
-        counts = joined.groupby("district").size()
+        # placed as summary.csv places them (one rule: geoapp.coverage.facility_places)
+        places = coverage.facility_places(fac, dem, _region.boundaries)
+        counts = places["district"].value_counts()
         stats[lid] = stats["district"].map(counts).fillna(0).astype(int)
         total = total + stats[lid]
     stats["facilities"] = total
@@ -328,7 +326,7 @@ def bundle_files(
         )
     zt = zones_table(region_key, _region, (layer_id,), mode, "zone_type", speed)
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
-        paths = workflow.write_bundle(
+        paths = bundle.write_bundle(
             res, _region, tmp, zones_table=zt, html_map=False, strip_paths=True
         )
         out = {Path(p).name: Path(p).read_bytes() for p in paths.values()}

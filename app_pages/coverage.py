@@ -96,9 +96,22 @@ m1, m2, m3, m4 = st.columns(4)
 if row is not None:
     share = row.get(f"share_{dcol}_{radius_label}", float("nan"))
     covered = row.get(f"covered_{dcol}_{radius_label}", float("nan"))
-    m1.metric(state.tr("covered_share", radius=reach), "–" if pd.isna(share) else f"{share:.0%}")
+    # the one status of the unit (summary.csv's): no data is said, never "0%"
+    status = str(row.get("status", ""))
+    no_data = status == "no_data"
+    nd = state.tr("no_data_value")
+    why = state.tr(f"status_{status}") if status in ("met", "not_met", "no_data") else None
+    if why and lg == "en" and row.get("status_reason"):
+        why = f"{why}: {row['status_reason']}"
+    m1.metric(
+        state.tr("covered_share", radius=reach),
+        nd if no_data or pd.isna(share) else f"{share:.0%}",
+        help=why,
+    )
     label = "covered_pop_60plus" if dcol == "pop_60plus" else "covered_pop"
-    m2.metric(state.tr(label, radius=reach), "–" if pd.isna(covered) else f"{covered:,.0f}")
+    m2.metric(
+        state.tr(label, radius=reach), nd if no_data or pd.isna(covered) else f"{covered:,.0f}"
+    )
 if run_layer.minutes:
     minutes = float(run_layer.minutes[labels.index(radius_label)])
     walk = t("walk_minutes", lg, minutes=minutes)

@@ -9,8 +9,9 @@ package and of ``app_pages``). A changed file, setting or code is computed again
 place fetched online is never kept (its data can change under the same name).
 ``GEOAPP_APP_DISK_CACHE=0`` turns it off; beyond ``GEOAPP_APP_DISK_CACHE_MB``
 (1,024) the oldest files are deleted. Files are written aside and renamed in,
-so a crash never leaves half a file; an unreadable file is only logged and
-recomputed.
+so a crash never leaves half a file; each carries the SHA-256 of its bytes and the
+code fingerprint, so a damaged file is a miss with one warning, then recomputed
+(:func:`geoapp.cache.load_checked`).
 """
 
 from __future__ import annotations
@@ -18,14 +19,12 @@ from __future__ import annotations
 import functools
 import hashlib
 import logging
-import os
-import pickle
 from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
 from geoapp import settings
-from geoapp.cache import cache_root
+from geoapp.cache import cache_root, dump_checked, load_checked
 
 log = logging.getLogger(__name__)
 
@@ -80,19 +79,13 @@ def cached(kind: str, region_key: str, settings: tuple, compute: Callable[[], T]
     if not enabled(region_key):
         return compute()
     path = _path(kind, region_key, settings)
-    if path.is_file():
-        try:
-            with open(path, "rb") as fh:
-                return pickle.load(fh)  # our own file (written below)
-        except Exception as exc:  # noqa: BLE001 - a broken cache file is recomputed
-            log.info("app disk cache: cannot read %s (%s); recomputing", path.name, exc)
+    # a damaged, truncated or other version's file is a miss (one warning), never a crash
+    kept = load_checked(path, version=code_fingerprint())
+    if kept is not None:
+        return kept  # type: ignore[return-value]
     value = compute()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        with open(tmp, "wb") as fh:
-            pickle.dump(value, fh, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(tmp, path)
+        dump_checked(value, path, version=code_fingerprint())
         prune(path.parent)
     except Exception as exc:  # noqa: BLE001 - an unwritable cache only costs time
         log.info("app disk cache: cannot write %s (%s)", path.name, exc)

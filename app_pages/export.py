@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import compute, state, widgets
 from app_pages.tables import reach_text
 from geoapp.errors import GeoappError
+from geoapp.spec import RegionSpec
 
 region, key, lg = widgets.page_header("export")
 cat = compute.catalog()
@@ -107,14 +108,14 @@ st.divider()
 _zh = lg == "zh"
 st.subheader("评估报告" if _zh else "Assessment report")
 _src = str(getattr(region, "source", ""))
-_region_args = (
-    {}
+_spec = (
+    RegionSpec(region="demo")
     if _src == "demo"
-    else {"osm": _src.split(":", 1)[1]}
+    else RegionSpec(osm=_src.split(":", 1)[1])
     if _src.startswith("osm-file:")
     else None
 )
-if _region_args is None:
+if _spec is None:
     st.info(
         "报告需基于演示数据或本地OSM文件；其他来源请使用命令行 geoapp report。"
         if _zh
@@ -125,14 +126,14 @@ elif st.button("生成报告" if _zh else "Build report", key="rep_build"):
     import tempfile
     from pathlib import Path
 
-    from geoapp import workflow
+    from geoapp import assess
 
     _bar = st.progress(0.0, text="…")
     _out = Path(tempfile.mkdtemp(prefix="geoapp_report_")) / "report"
     try:
-        _paths = workflow.build_report(
+        _paths = assess.build_report(
             _out,
-            region_args=_region_args,
+            _spec,
             lang=lg,
             mode=mode,
             progress=lambda m, f: _bar.progress(min(max(float(f), 0.0), 1.0), text=m),

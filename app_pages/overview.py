@@ -41,7 +41,9 @@ for col, lid in zip(cols[3:], facilities, strict=False):
             ),
         )
     else:
-        col.metric(widgets.layer_label(lid), f"{int(shown[lid].sum()):,}")
+        # the whole region: every facility (those inside no district too), as summary.csv
+        n = int(shown[lid].sum()) if district else len(facilities[lid])
+        col.metric(widgets.layer_label(lid), f"{n:,}")
 
 basemap, tkey = state.basemap_choice()
 try:

@@ -22,7 +22,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import compute, state, widgets
-from geoapp import maps
+from geoapp import export, maps
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
 from geoapp.region import Region
@@ -516,7 +516,7 @@ e1.download_button(
 )
 e2.download_button(
     s("dl_csv"),
-    ch.to_csv(index=False).encode("utf-8"),
+    export.csv_safe(ch).to_csv(index=False).encode("utf-8"),
     file_name=f"scenario_{layer_id}_before_after.csv",
     mime="text/csv",
     key="scn_dl_csv",

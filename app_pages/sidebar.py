@@ -22,6 +22,7 @@ from geoapp import workflow
 from geoapp.errors import GeoappError, NetworkUnavailableError
 from geoapp.i18n import LANGUAGE_NAMES, t
 from geoapp.region import Region
+from geoapp.spec import RegionSpec
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +43,7 @@ def _on_place(place: str) -> None:
     with st.status(t("fetching", lg, place=place), expanded=True) as status:
         try:
             region = workflow.load_region(
-                place=place,
+                RegionSpec(place=place),
                 catalog=catalog(),
                 progress=lambda msg, frac: status.write(msg),
             )
@@ -66,10 +67,7 @@ def _on_beijing(osm_path: Path, label: str) -> None:
     with st.status(t("beijing_loading", lg), expanded=True) as status:
         try:
             region = workflow.load_region(
-                osm=osm_path,
-                boundaries="beijing",
-                census="beijing",
-                zones="beijing",
+                RegionSpec(osm=osm_path, boundaries="beijing", census="beijing", zones="beijing"),
                 catalog=catalog(),
                 progress=lambda msg, frac: status.write(msg),
             )
@@ -177,6 +175,35 @@ def _upload_form() -> None:
             st.session_state["upload_error"] = t("upload_need_data", lg)
 
 
+def _share_60plus(region: Region) -> Region:
+    """Draw the share aged 60+ input and apply it to the loaded region.
+
+    The share goes into ``region.meta["share_60plus"]`` (read by
+    :func:`geoapp.workflow.prepare_demand`) and the region's cache key, so every
+    cached result of another share stays apart. Empty: each country's share.
+    """
+    lg = lang()
+    share = st.number_input(
+        t("share_60plus", lg),
+        min_value=0.0,
+        max_value=1.0,
+        step=0.01,
+        format="%.2f",
+        help=t("share_60plus_help", lg),
+        **keep("share_60plus", None),
+    )
+    share = None if share is None else float(share)
+    if region.meta.get("share_60plus") == share:
+        return region
+    meta = {k: v for k, v in region.meta.items() if k != "share_60plus"}
+    if share is not None:
+        meta["share_60plus"] = share
+    key = str(st.session_state.get("region_key", DEMO_KEY)).split("|60+=")[0]
+    region = region.with_(meta=meta)
+    set_region(region, key if share is None else f"{key}|60+={share:g}")
+    return region
+
+
 REGION_SOURCES = ("demo", "beijing", "place", "upload")
 BASEMAPS = ("none", "osm", "positron", "tianditu")
 
@@ -227,6 +254,7 @@ def sidebar() -> Region:
             st.success(t("upload_ok", lg, name=st.session_state.pop("upload_ok")))
 
         region, _ = current_region()
+        region = _share_60plus(region)
         st.caption(t("region_loaded", lg, name=region.label))
         if region.synthetic:
             st.caption(f"⚠️ {t('synthetic_short', lg)}")

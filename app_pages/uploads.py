@@ -2,7 +2,9 @@
 
 The sidebar hands uploaded files here as ``(filename, bytes)``; :func:`load_uploads`
 checks sizes and extensions, writes the files to a private temporary folder, builds
-the region with :mod:`geoapp` and returns either the new region or a message. It never
+the region from a :class:`~geoapp.spec.RegionSpec` of them
+(:func:`geoapp.workflow.load_region`, on top of the region shown when no extract is
+uploaded) and returns either the new region or a message. It never
 raises for a bad file: the caller keeps the previous region.
 """
 
@@ -17,7 +19,8 @@ from pathlib import Path
 
 from geoapp.errors import GeoappError, InputError
 from geoapp.i18n import t
-from geoapp.region import Region
+from geoapp.region import META_WARNINGS, Region
+from geoapp.spec import RegionSpec
 
 log = logging.getLogger(__name__)
 
@@ -133,42 +136,13 @@ def uploads_key(uploads: Mapping[str, Upload], options: Mapping[str, str]) -> st
     return "upload:" + h.hexdigest()[:16]
 
 
-def _apply_files(
-    base: Region,
-    paths: Mapping[str, Path],
-    *,
-    facility_crs: str,
-    facility_layer: str,
-) -> Region:
-    """Apply boundaries, census, zone mapping and a facility table to ``base``."""
-    from geoapp import zones as gzones
-
-    region = base
-    if "boundaries" in paths:
-        from geoapp.sources.boundaries import read_boundaries
-        from geoapp.workflow import replace_districts
-
-        # user districts replace the source's districts and census (a census upload below
-        # applies to them)
-        region = replace_districts(
-            region, read_boundaries(paths["boundaries"]), source=paths["boundaries"].name
-        )
-    if "census" in paths:
-        from geoapp.sources.census import read_census
-
-        region = region.with_(census=read_census(paths["census"]))
-    if "zones" in paths:
-        mapping = gzones.load_zone_mapping(paths["zones"])
-        bnd = gzones.apply_zone_mapping(region.boundaries, mapping)
-        region = region.with_(
-            boundaries=bnd, meta={**region.meta, "zone_method": f"mapping:{paths['zones'].name}"}
-        )
-    if "facilities" in paths:
-        from geoapp.workflow import add_facility_tables
-
-        # the same checks as the command line: datum, rows off the region or the streets
-        region = add_facility_tables(region, [(paths["facilities"], facility_layer, facility_crs)])
-    return region
+def _hide_tmp_in_warnings(region: Region, tmp: str) -> Region:
+    """Return ``region`` with the private temporary folder taken out of its warnings."""
+    warnings = region.meta.get(META_WARNINGS)
+    if not tmp or not warnings:
+        return region
+    hidden = [_hide_tmp(str(w), tmp) for w in warnings]
+    return region.with_(meta={**region.meta, META_WARNINGS: hidden})
 
 
 def load_uploads(
@@ -238,19 +212,25 @@ def load_uploads(
                 path.parent.mkdir(parents=True, exist_ok=True)
                 path.write_bytes(up.data)
                 paths[kind] = path
-            if "osm" in paths:
-                from geoapp import workflow
+            from geoapp import workflow
 
-                base = workflow.load_region(
-                    osm=paths["osm"], catalog=catalog, progress=progress, prepare_graph=True
-                )
-            else:
-                assert previous is not None
-                base = previous
-            region = _apply_files(
-                base, paths, facility_crs=facility_crs, facility_layer=facility_layer
+            # the same recipe and checks as the command line (boundaries overlapping the
+            # data, the facility table's datum and rows off the region or the streets);
+            # without an extract the files go on top of the region shown
+            tables = [(p, facility_layer, facility_crs) for p in [paths.get("facilities")] if p]
+            spec = RegionSpec(
+                osm=paths.get("osm"),
+                boundaries=paths.get("boundaries"),
+                census=paths.get("census"),
+                zones=paths.get("zones"),
+                facilities=tables,
             )
-            if "osm" not in paths:
+            base = None if "osm" in paths else previous
+            region = workflow.load_region(
+                spec, base=base, catalog=catalog, progress=progress, prepare_graph=base is None
+            )
+            region = _hide_tmp_in_warnings(region, tmp)
+            if base is not None:
                 names = ", ".join(u.name for u in uploads.values())
                 region = region.with_(source=f"{base.source}+upload:{names}")
     except GeoappError as exc:

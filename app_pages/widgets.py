@@ -20,6 +20,7 @@ from app_pages.state import current_region, lang, tr
 from geoapp import maps
 from geoapp.errors import GeoappError
 from geoapp.i18n import STRINGS, t
+from geoapp.messages import group_warnings
 from geoapp.region import META_WARNINGS, Region
 
 MAP_HEIGHT = 560
@@ -54,7 +55,7 @@ def show_data_warnings(region_key: str, region: Region) -> None:
         dem = demand(region_key, region)
     except GeoappError:
         return
-    warnings = [*region.meta.get(META_WARNINGS, []), *dem.warnings]
+    warnings = group_warnings([*region.meta.get(META_WARNINGS, []), *dem.warnings])
     p = dem.profile
     zh = lang() == "zh"
     note = (

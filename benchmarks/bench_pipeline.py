@@ -193,7 +193,7 @@ class _Stages:
 def _worker(pbf: Path, out: Path, quick: bool) -> dict:
     import geopandas as gpd
 
-    from geoapp import catalog, maps, workflow
+    from geoapp import bundle, catalog, maps, workflow
 
     stages = _Stages()
     layer = catalog.get_layer(LAYER, catalog.load_catalog())
@@ -217,7 +217,7 @@ def _worker(pbf: Path, out: Path, quick: bool) -> dict:
     stages.start("distances")
     analysis = workflow.analyse_layer(region, layer, demand=demand, graph=graph, progress=tick)
     stages.start("write")
-    workflow.write_bundle(analysis, region, out, html_map=False)
+    bundle.write_bundle(analysis, region, out, html_map=False)
     stages.stop()
     end_to_end = time.perf_counter() - t_all
     stages.start("map")

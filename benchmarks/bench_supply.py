@@ -1,4 +1,4 @@
-"""2SFCA: geoapp.supply.two_step_fca against PySAL ``access`` on the same pairs.
+"""2SFCA: geoapp.sfca.two_step_fca against PySAL ``access`` on the same pairs.
 
 Baseline: ``access.fca.two_stage_fca`` (PySAL access) given the cost table of every
 demand-facility pair within the reach, built from the same distances. geoapp's time
@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 from shapely import points
 
-from geoapp import network, supply, workflow
+from geoapp import network, workflow
+from geoapp import sfca as supply
 from geoapp.catalog import load_catalog
 
 

@@ -17,6 +17,7 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any, Literal, overload
 
 try:
     import fcntl
@@ -80,7 +81,7 @@ _TMP_TAG = ".geoapp-tmp-"
 _OLD_TAG = ".geoapp-old-"
 
 
-def _renameat2():
+def _renameat2() -> Any:  # a ctypes function, or None
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         fn = libc.renameat2
@@ -112,6 +113,10 @@ def exchange(a: str | os.PathLike[str], b: str | os.PathLike[str]) -> bool:
     raise OSError(err, os.strerror(err), os.fspath(a), None, os.fspath(b))
 
 
+@overload
+def _lock(path: Path, *, block: Literal[True] = ...) -> int: ...
+@overload
+def _lock(path: Path, *, block: bool) -> int | None: ...
 def _lock(path: Path, *, block: bool = True) -> int | None:
     """Open ``path`` (a folder) and take an exclusive ``flock``; None if held elsewhere.
 

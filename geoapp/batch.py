@@ -38,7 +38,6 @@ from __future__ import annotations
 
 import json
 import logging
-import math
 import os
 import re
 import time
@@ -46,17 +45,20 @@ import tomllib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import pandas as pd
 
 from geoapp import catalog as _catalog
 from geoapp import coverage, export, network, workflow
+from geoapp._validate import Problems, Table, did_you_mean
 from geoapp.batch_split import Progress, analyse_split
+from geoapp.bundle import write_bundle
 from geoapp.catalog import Layer
 from geoapp.demand import Demand
 from geoapp.errors import GeoappError, InputError
 from geoapp.region import Region
+from geoapp.spec import RegionSpec, parse_facility_spec
 
 log = logging.getLogger(__name__)
 
@@ -142,8 +144,10 @@ class RunSpec:
     index
         Position in the spec, from 1.
     load
-        Keyword arguments of :func:`geoapp.workflow.load_region` (paths resolved
-        against the spec's folder; ``facility_tables`` as ``(path, layer, coords)``).
+        The run's region recipe (:class:`~geoapp.spec.RegionSpec`; paths resolved
+        against the spec's folder, ``layer_files`` included). A mapping of
+        :func:`geoapp.workflow.load_region` keywords is converted
+        (:meth:`RegionSpec.from_load_args <geoapp.spec.RegionSpec.from_load_args>`).
     layers
         Layer ids, in the spec's order.
     layer_files
@@ -163,7 +167,7 @@ class RunSpec:
 
     name: str
     index: int
-    load: Mapping[str, Any]
+    load: RegionSpec
     layers: tuple[str, ...]
     layer_files: tuple[str, ...] = ()
     mode: str = "network"
@@ -173,6 +177,11 @@ class RunSpec:
     gpkg_bundle: bool = True
     split: bool = False
     scenarios: tuple[ScenarioSpec, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.load, RegionSpec):
+            spec = RegionSpec.from_load_args(self.load, self.layer_files)
+            object.__setattr__(self, "load", spec)
 
 
 @dataclass(frozen=True)
@@ -271,66 +280,69 @@ def read_spec(path: str | os.PathLike[str]) -> BatchSpec:
     return BatchSpec(path, tuple(runs))
 
 
-def _validate_run(
-    merged: dict, raw: dict, index: int, where: str, base: Path, problems: list[str]
-) -> RunSpec | None:
-    """Validate one run table; append problems; return the run when it is sound."""
-    start = len(problems)
+_RUN_NAME = (
+    "{value!r} must be a folder name: letters, digits, '_', '-', '.' and spaces, "
+    "starting with a letter or digit"
+)
+#: Input keys of a run that name a file, and the named datasets each also accepts.
+_RUN_FILES = (("boundaries", ("beijing",)), ("census", ("beijing",)),
+              ("zones", ("beijing", "density")), ("population", ()))  # fmt: skip
 
-    def bad(key: str, what: str) -> None:
-        problems.append(f"{where}: key '{key}': {what}")
 
-    for key in sorted(set(raw) - set(RUN_KEYS)):
-        bad(key, f"unknown key; allowed keys are {', '.join(RUN_KEYS)}")
-    name = merged.get("name")
-    if name is None:
-        bad("name", "missing; every run needs a name (its output folder)")
-    elif (
-        not isinstance(name, str)
-        or not _NAME_RE.fullmatch(name)
-        or name in (".", "..")
-        or name != name.strip()
-    ):
-        bad(
-            "name",
-            f"{name!r} must be a folder name: letters, digits, '_', '-', '.' and spaces, "
-            "starting with a letter or digit",
-        )
+def _folder_name(v: object) -> bool:
+    return (
+        isinstance(v, str)
+        and bool(_NAME_RE.fullmatch(v))
+        and v not in (".", "..")
+        and v == v.strip()
+    )
 
-    sources = [k for k in SOURCE_KEYS if k in merged]
-    load: dict[str, Any] = {}
-    if not sources:
-        bad(
-            "region", 'no region; set one of region = "demo", osm = FILE, place = NAME, gpkg = FILE'
-        )
-    elif len(sources) > 1:
-        bad(sources[1], f"a run takes one region source; it sets {', '.join(sources)}")
-    else:
-        key = sources[0]
-        value = merged[key]
-        if not isinstance(value, str) or not value.strip():
-            bad(key, f"{value!r} must be a non-empty string")
-        elif key == "region":
-            if value != "demo":
-                bad(key, f'{value!r}: the only named region is "demo"; use osm/place/gpkg')
-            load["source"] = "demo"
-        elif key == "place":
-            load["place"] = value
+
+def _need_file(t: Table, key: str, value: str, path: Path) -> None:
+    _check_file(t.problems.lines, t.problems.where, key, value, path)
+
+
+def _run_source(t: Table, base: Path) -> dict[str, Any]:
+    """Return the run's one region source (region, osm, place or gpkg) as load keywords."""
+    sources = [k for k in SOURCE_KEYS if k in t]
+    if len(sources) != 1:
+        if sources:
+            t.bad(sources[1], f"a run takes one region source; it sets {', '.join(sources)}")
         else:
-            full = _resolve(base, value)
-            _check_file(problems, where, key, value, Path(full))
-            load[key] = full
+            t.bad(
+                "region",
+                'no region; set one of region = "demo", osm = FILE, place = NAME, gpkg = FILE',
+            )
+        return {}
+    key = sources[0]
+    value = t.text(key, what="{value!r} must be a non-empty string")
+    if value is None:
+        return {}
+    if key == "region":
+        t.check(
+            key,
+            (
+                lambda v: v == "demo",
+                '{value!r}: the only named region is "demo"; use osm/place/gpkg',
+            ),
+        )
+        return {"source": "demo"}
+    if key == "place":
+        return {"place": value}
+    full = _resolve(base, value)
+    _need_file(t, key, value, Path(full))
+    return {key: full}
 
-    for key, named in (("boundaries", ("beijing",)), ("census", ("beijing",)),
-                       ("zones", ("beijing", "density")), ("population", ())):  # fmt: skip
-        if key not in merged:
-            continue
-        value = merged[key]
-        if not isinstance(value, str) or not value.strip():
-            bad(key, f"{value!r} must be a file path" + (f" or {named[0]!r}" if named else ""))
-            continue
-        if value in named:
-            load[key] = value
+
+def _run_inputs(t: Table, base: Path) -> dict[str, Any]:
+    """Boundaries, census, zones, population (a file or a named dataset), admin level, limits."""
+    load: dict[str, Any] = {}
+    for key, named in _RUN_FILES:
+        what = "{value!r} must be a file path" + (f" or {named[0]!r}" if named else "")
+        value = t.text(key, what=what)
+        if value is None or value in named:
+            if value is not None:
+                load[key] = value
             continue
         full = _resolve(base, value)
         target = Path(full)
@@ -338,123 +350,151 @@ def _validate_run(
             from geoapp.sources.boundaries import parse_boundary_spec
 
             target = parse_boundary_spec(full).path
-        _check_file(problems, where, key, value, target)
+        _need_file(t, key, value, target)
         load[key] = full
-
-    if "admin_level" in merged:
-        v = merged["admin_level"]
-        if not isinstance(v, int) or isinstance(v, bool) or not 1 <= v <= 12:
-            bad("admin_level", f"{v!r} must be an integer from 1 to 12 (e.g. 6)")
-        else:
-            load["admin_level"] = v
+    level = t.integer(
+        "admin_level", lo=1, hi=12, what="{value!r} must be an integer from 1 to 12 (e.g. 6)"
+    )
+    if level is not None:
+        load["admin_level"] = level
     for key in ("timeout", "facility_max_street_m"):
-        if key in merged:
-            v = merged[key]
-            if (
-                not isinstance(v, int | float)
-                or isinstance(v, bool)
-                or not v > 0
-                or not math.isfinite(v)
-            ):
-                bad(key, f"{v!r} must be a positive number")
-            else:
-                load[key] = float(v)
+        v = t.number(key, lo=0, lo_open=True, what="{value!r} must be a positive number")
+        if v is not None:
+            load[key] = float(v)
+    return load
 
+
+def _run_catalog(t: Table, base: Path) -> tuple[list[str], Mapping[str, Layer] | None]:
+    """Return the run's extra layer files (resolved) and catalog (None if it cannot load)."""
+    files = t.texts("layer_files", default=[], what="must be a list of layer TOML paths") or []
+    files = [_resolve(base, f) for f in files]
+    try:
+        return files, _catalog.load_catalog(extra_files=files)
+    except GeoappError as exc:
+        t.bad("layer_files", str(exc))
+        return files, None
+
+
+def _run_layers(t: Table) -> list[str]:
+    layers = (
+        t.check(
+            "layers",
+            (
+                lambda v: isinstance(v, list) and bool(v) and all(isinstance(x, str) for x in v),
+                "{value!r} must be a non-empty list of layer ids",
+            ),
+            required='missing; list the layer ids to analyse, e.g. layers = ["elderly_care"]',
+        )
+        or []
+    )
+    if len(set(layers)) != len(layers):
+        t.bad("layers", f"{layers!r} names a layer twice")
+    return layers
+
+
+def _known_layers(t: Table, key: str, ids: Sequence[str], cat: Mapping[str, Layer] | None) -> None:
+    if cat is None:
+        return
+    for lid in ids:
+        if lid not in cat:
+            t.bad(key, f"unknown layer {lid!r}{did_you_mean(lid, cat)}; known: {', '.join(cat)}")
+
+
+def _run_scenario(
+    sc: Mapping[str, Any],
+    k: int,
+    layers: Sequence[str],
+    taken: set[str],
+    cat: Mapping[str, Layer] | None,
+    run: Problems,
+    base: Path,
+) -> ScenarioSpec | None:
+    """Validate one [[run.scenario]] table; ``taken``: scenario names used so far (folded)."""
+    sname = sc.get("name")
+    p = run.within(f"scenario {k}" + (f" ({sname!r})" if isinstance(sname, str) else ""))
+    s = Table(sc, p)
+    s.unknown(("name", "facilities"), hint="a scenario has a name and facilities")
+    name = s.check(
+        "name",
+        (_folder_name, "{value!r} must be a folder name (letters, digits, '_', '-', '.', spaces)"),
+        (
+            lambda v: v not in layers and v.casefold() not in taken,
+            "{value!r} is already a layer or scenario of this run; choose another",
+        ),
+        required="missing; every scenario needs a name (its output folder)",
+    )
+    if name is not None:
+        taken.add(name.casefold())
+    if not sc.get("facilities"):
+        s.bad("facilities", "missing; list the facility tables this scenario adds")
+    tables = _facility_tables(sc.get("facilities", []), "facilities", p.add, p.where, base, p.lines)
+    _known_layers(s, "facilities", [lid for _, lid, _ in tables], cat)
+    return ScenarioSpec(sname, tuple(tables)) if isinstance(sname, str) else None
+
+
+def _run_scenarios(
+    t: Table, layers: list[str], cat: Mapping[str, Layer] | None, base: Path
+) -> list[ScenarioSpec]:
+    raw = t.check(
+        "scenario",
+        (
+            lambda v: isinstance(v, list) and all(isinstance(x, dict) for x in v),
+            "must be [[run.scenario]] tables with a name and facilities",
+        ),
+        default=[],
+    )
+    taken: set[str] = set()
+    found = [
+        _run_scenario(sc, k, layers, taken, cat, t.problems, base)
+        for k, sc in enumerate(raw or (), 1)
+    ]
+    return [sc for sc in found if sc is not None]
+
+
+def _validate_run(
+    merged: dict, raw: dict, index: int, where: str, base: Path, problems: list[str]
+) -> RunSpec | None:
+    """Validate one run table; append problems; return the run when it is sound."""
+    start = len(problems)
+    p = Problems(where, lines=problems)
+    t = Table(merged, p)
+    Table(raw, p).unknown(RUN_KEYS, hint=f"allowed keys are {', '.join(RUN_KEYS)}")
+    name = t.check(
+        "name",
+        (_folder_name, _RUN_NAME),
+        required="missing; every run needs a name (its output folder)",
+    )
+    load = {**_run_source(t, base), **_run_inputs(t, base)}
     tables = _facility_tables(
-        merged.get("facilities", []), "facilities", bad, where, base, problems
+        merged.get("facilities", []), "facilities", p.add, where, base, problems
     )
     if tables:
         load["facility_tables"] = tuple(tables)
-
-    layer_files = merged.get("layer_files", [])
-    if not isinstance(layer_files, list) or not all(isinstance(f, str) for f in layer_files):
-        bad("layer_files", "must be a list of layer TOML paths")
-        layer_files = []
-    layer_files = [_resolve(base, f) for f in layer_files]
-    cat = None
-    try:
-        cat = _catalog.load_catalog(extra_files=layer_files)
-    except GeoappError as exc:
-        bad("layer_files", str(exc))
-
-    layers = merged.get("layers")
-    if layers is None:
-        bad("layers", 'missing; list the layer ids to analyse, e.g. layers = ["elderly_care"]')
-        layers = []
-    elif not isinstance(layers, list) or not layers or not all(isinstance(x, str) for x in layers):
-        bad("layers", f"{layers!r} must be a non-empty list of layer ids")
-        layers = []
-    elif len(set(layers)) != len(layers):
-        bad("layers", f"{layers!r} names a layer twice")
-    scenarios: list[ScenarioSpec] = []
-    raw_scen = merged.get("scenario", [])
-    if not isinstance(raw_scen, list) or not all(isinstance(x, dict) for x in raw_scen):
-        bad("scenario", "must be [[run.scenario]] tables with a name and facilities")
-        raw_scen = []
-    scen_names: set[str] = set()
-    for k, sc in enumerate(raw_scen, start=1):
-        swhere = f"{where}: scenario {k}" + (
-            f" ({sc['name']!r})" if isinstance(sc.get("name"), str) else ""
-        )
-
-        def sbad(key: str, what: str, swhere: str = swhere) -> None:
-            problems.append(f"{swhere}: key '{key}': {what}")
-
-        for key in sorted(set(sc) - {"name", "facilities"}):
-            sbad(key, "unknown key; a scenario has a name and facilities")
-        sname = sc.get("name")
-        if not isinstance(sname, str) or not _NAME_RE.fullmatch(sname) or sname != sname.strip():
-            sbad(
-                "name", f"{sname!r} must be a folder name (letters, digits, '_', '-', '.', spaces)"
-            )
-        elif sname in layers or sname.casefold() in scen_names:
-            sbad("name", f"{sname!r} is already a layer or scenario of this run; choose another")
-        else:
-            scen_names.add(sname.casefold())
-        if not sc.get("facilities"):
-            sbad("facilities", "missing; list the facility tables this scenario adds")
-        stables = _facility_tables(
-            sc.get("facilities", []), "facilities", sbad, swhere, base, problems
-        )
-        for _, lid, _ in stables:
-            if cat is not None and lid not in cat:
-                sbad("facilities", f"unknown layer {lid!r}; known: {', '.join(cat)}")
-        if isinstance(sname, str):
-            scenarios.append(ScenarioSpec(sname, tuple(stables)))
-    if cat is not None:
-        for lid in layers:
-            if lid not in cat:
-                bad("layers", f"unknown layer {lid!r}; known: {', '.join(cat)}")
-        for _, lid, _ in tables:
-            if lid not in cat:
-                bad("facilities", f"unknown layer {lid!r}; known: {', '.join(cat)}")
-
-    mode = merged.get("mode", "network")
-    if mode not in coverage.MODES:
-        bad("mode", f"{mode!r} must be one of {', '.join(coverage.MODES)}")
-    speed = merged.get("speed_kmh")
-    if speed is not None and (
-        not isinstance(speed, int | float)
-        or isinstance(speed, bool)
-        or not speed > 0
-        or not math.isfinite(speed)
-    ):
-        bad("speed_kmh", f"{speed!r} must be a positive number of km/h (e.g. 4.5 or 3.6)")
-    flags = {}
-    for key in ("catchments", "map", "gpkg_bundle", "split"):
-        v = merged.get(key, key != "split")
-        if not isinstance(v, bool):
-            bad(key, f"{v!r} must be true or false")
-        flags[key] = v is True
+    layer_files, cat = _run_catalog(t, base)
+    layers = _run_layers(t)
+    scenarios = _run_scenarios(t, layers, cat, base)
+    _known_layers(t, "layers", layers, cat)
+    _known_layers(t, "facilities", [lid for _, lid, _ in tables], cat)
+    mode = t.choice("mode", coverage.MODES, default="network")
+    speed = t.number(
+        "speed_kmh",
+        lo=0,
+        lo_open=True,
+        what="{value!r} must be a positive number of km/h (e.g. 4.5 or 3.6)",
+    )
+    flags = {
+        key: t.flag(key, default=key != "split") is True
+        for key in ("catchments", "map", "gpkg_bundle", "split")
+    }
     if flags["split"] and mode == "euclidean":
-        bad("split", 'a split run needs mode = "network" (the halo bounds walking paths)')
+        t.bad("split", 'a split run needs mode = "network" (the halo bounds walking paths)')
 
     if len(problems) > start:
         return None
     return RunSpec(
         name=name,
         index=index,
-        load=load,
+        load=cast(RegionSpec, load),  # keywords: __post_init__ makes the RegionSpec
         layers=tuple(layers),
         layer_files=tuple(layer_files),
         mode=mode,
@@ -482,14 +522,11 @@ def _facility_tables(
         return tables
     for j, item in enumerate(facilities, start=1):
         if isinstance(item, str):
-            parts = item.rsplit(":", 2)
-            if len(parts) != 3:
-                bad(
-                    key,
-                    f"entry {j} {item!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02",
-                )
+            try:
+                file, lid, coords = parse_facility_spec(item, where=f"entry {j}")
+            except InputError as exc:
+                bad(key, str(exc))
                 continue
-            file, lid, coords = parts
         elif isinstance(item, dict) and {"file", "layer"} <= set(item) <= {
             "file",
             "layer",
@@ -545,7 +582,7 @@ def _message(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
-def _speed_kwargs(speed_kmh: float | None) -> dict[str, float]:
+def _speed_kwargs(speed_kmh: float | None) -> dict[str, Any]:
     return {} if speed_kmh is None else {"speed_kmh": float(speed_kmh)}
 
 
@@ -559,7 +596,7 @@ def run_one(
 
     This is the task :func:`run_batch` sends to the workers; it never raises for a
     failing region or layer (the failure is the returned outcome). The bundle of layer
-    ``L`` goes to ``out_dir/<run name>/<L>/`` (:func:`geoapp.workflow.write_bundle`,
+    ``L`` goes to ``out_dir/<run name>/<L>/`` (:func:`geoapp.bundle.write_bundle`,
     atomic), exactly what ``geoapp coverage`` writes for that region and layer; each
     scenario's to ``out_dir/<run name>/<scenario>/<L>/`` (the region with the
     scenario's facility tables added, the network reused).
@@ -585,7 +622,7 @@ def run_one(
     variants = [("", ()), *((sc.name, sc.facility_tables) for sc in run.scenarios)]
     try:
         layers = _catalog.load_catalog(extra_files=list(run.layer_files))
-        region = workflow.load_region(**dict(run.load), catalog=layers)
+        region = workflow.load_region(run.load, catalog=layers)
         graph = None
         if run.mode == "network" and not run.split:
             graph = workflow.get_graph(region)
@@ -614,7 +651,7 @@ def run_one(
                     region,
                     tables,
                     catalog=layers,
-                    max_street_m=float(run.load.get("facility_max_street_m", 500.0)),
+                    max_street_m=run.load.facility_max_street_m,
                 )
             demand = workflow.prepare_demand(reg)
         except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
@@ -673,9 +710,7 @@ def _one_layer(
                 with_catchments=run.catchments,
                 **_speed_kwargs(run.speed_kmh),
             )
-        paths = workflow.write_bundle(
-            result, region, target, html_map=run.html_map, gpkg=run.gpkg_bundle
-        )
+        paths = write_bundle(result, region, target, html_map=run.html_map, gpkg=run.gpkg_bundle)
         meta = json.loads(paths["metadata"].read_text(encoding="utf-8"))
     except Exception as exc:  # noqa: BLE001 - every failure is reported, not raised
         msg = _message(exc)

@@ -26,6 +26,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -293,8 +294,8 @@ def analyse_part(job: PartJob) -> gpd.GeoDataFrame:
     # street is cut off here exactly when it is in the whole region (a narrower halo can
     # only flag more: a street cut at its edge)
     frag = (
-        coverage.on_fragments(graph, points, demand_snap=dsnap)
-        if dsnap is not None
+        coverage.on_fragments(cast(network.WalkGraph, graph), points, demand_snap=dsnap)
+        if dsnap is not None  # (then graph is not None)
         else np.zeros(len(points), dtype=bool)
     )
     return access.assign(access_mode="network", on_fragment=frag)
@@ -362,30 +363,17 @@ def merge_parts(
     hexes = aggregate_h3(access)
     speed = _speed_of(rlayer, speed_kmh)
     meta = {
-        **workflow.region_meta(region),
-        "layer": layer.id,
-        "layer_label": dict(layer.label),
-        "layer_file": layer.source_file,
-        "mode": "network",
-        "speed_kmh": speed,
-        "radii_m": list(rlayer.radii_m),
-        "target_m": rlayer.target_m,
-        "minutes": list(rlayer.minutes),
-        "target_min": rlayer.target_min,
-        "reach_m": {k: round(v, 3) for k, v in rlayer.reach_m.items()},
-        "search_limit_m": limit,
-        "demand_method": demand.method,
-        "assumptions": list(demand.assumptions),
-        "population_profile": dict(demand.profile),
-        "zone_method": demand.zone_method,
-        "zone_params": dict(demand.zone_params),
-        "control_totals": demand.control_totals,
-        "data_quality": demand.quality.astype(object)
-        .where(demand.quality.notna(), None)
-        .to_dict(orient="records"),
-        "warnings": list(warnings),
-        "n_facilities": len(facilities),
-        "n_demand_points": len(access),
+        **workflow.layer_meta(
+            region,
+            rlayer,
+            demand,
+            mode="network",
+            speed_kmh=speed,
+            search_limit_m=limit,
+            warnings=warnings,
+            n_facilities=len(facilities),
+            n_demand_points=len(access),
+        ),
         "split": {
             "by": "district",
             "parts": [

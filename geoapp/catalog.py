@@ -45,12 +45,13 @@ import importlib.resources
 import logging
 import math
 import os
-import tomllib
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Any, cast
 
 from geoapp import settings
+from geoapp._validate import Problems, Table, is_number, read_toml
 from geoapp.errors import InputError, LayerFileError
 
 log = logging.getLogger(__name__)
@@ -100,6 +101,25 @@ _OPTIONAL = (
 #: walk of community public services by 2025).
 DEFAULT_TARGET_SHARE = 0.85
 _KNOWN = set(_REQUIRED) | set(_OPTIONAL)
+#: Keys of a layer's ``[capacity]`` table.
+CAPACITY_KEYS = ("unit", "default", "per_1000", "source")
+#: Optional text keys of a layer file and their defaults.
+_TEXT_DEFAULTS = {"standard": "", "color": "#3366cc", "icon": "info-sign", "standard_profile": ""}
+
+
+def _speed_problem(speed_kmh: object, what: str = "walking speed") -> str | None:
+    """Return why ``speed_kmh`` is not a plausible walking speed, or None when it is."""
+    lo, hi = SPEED_RANGE_KMH
+    try:
+        v = float(speed_kmh)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        v = math.nan
+    if not isinstance(speed_kmh, bool) and math.isfinite(v) and lo <= v <= hi:
+        return None
+    return (
+        f"{what} {speed_kmh!r} km/h must be a number from {lo:g} to {hi:g} "
+        f"(presets: {', '.join(f'{k} {x:g}' for k, x in SPEED_PRESETS.items())})"
+    )
 
 
 def check_speed(speed_kmh: object, what: str = "walking speed") -> float:
@@ -110,17 +130,10 @@ def check_speed(speed_kmh: object, what: str = "walking speed") -> float:
     InputError
         Naming the value and the accepted range.
     """
-    lo, hi = SPEED_RANGE_KMH
-    try:
-        v = float(speed_kmh)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        v = math.nan
-    if isinstance(speed_kmh, bool) or not math.isfinite(v) or not lo <= v <= hi:
-        raise InputError(
-            f"{what} {speed_kmh!r} km/h must be a number from {lo:g} to {hi:g} "
-            f"(presets: {', '.join(f'{k} {x:g}' for k, x in SPEED_PRESETS.items())})"
-        )
-    return v
+    problem = _speed_problem(speed_kmh, what)
+    if problem is not None:
+        raise InputError(problem)
+    return float(speed_kmh)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True)
@@ -147,7 +160,7 @@ class Layer:
         Share (0..1) of the layer's residents that should be within ``target_m``.
     capacity
         The layer file's ``[capacity]`` table (``unit``, ``default``, ``per_1000``,
-        ``source``), read by :mod:`geoapp.supply`; empty when the file sets none.
+        ``source``), read by :mod:`geoapp.sfca`; empty when the file sets none.
     """
 
     id: str
@@ -271,8 +284,8 @@ class Layer:
                 continue
             values = tags.setdefault(key, set())
             assert isinstance(values, set)
-            values.update([value] if isinstance(value, str) else list(value))
-        return {k: (True if v is True else sorted(v)) for k, v in tags.items()}
+            values.update([value] if isinstance(value, str) else list(cast(Iterable[str], value)))
+        return {k: (True if v is True else sorted(cast(set[str], v))) for k, v in tags.items()}
 
     def tag_keys(self) -> list[str]:
         """Return every tag key the match rules read."""
@@ -293,8 +306,158 @@ def minutes_label(minutes: float) -> str:
     return f"{int(m)}min" if m.is_integer() else f"{m:g}min"
 
 
-def _problem(path: Path, key: str, what: str) -> str:
-    return f"{path}: key '{key}': {what}"
+def _is_id(v: object) -> bool:
+    return isinstance(v, str) and bool(v) and v.replace("_", "a").isalnum() and v == v.lower()
+
+
+def _number_list(v: object) -> bool:
+    return (
+        isinstance(v, list)
+        and bool(v)
+        and all(isinstance(r, int | float) and not isinstance(r, bool) for r in v)
+    )
+
+
+def _ascending(v: list[float]) -> bool:
+    return all(b > a for a, b in zip(v, v[1:], strict=False))
+
+
+def _tag_value(v: object) -> bool:
+    return (
+        v is True
+        or (isinstance(v, str) and bool(v))
+        or (isinstance(v, list) and bool(v) and all(isinstance(x, str) for x in v))
+    )
+
+
+_POSITIVE = (lambda v: is_number(v) and v > 0, "{value!r} must be a positive, finite number")
+_RADII_RULES = (
+    (_number_list, "must be a non-empty list of numbers (metres)"),
+    (lambda v: all(math.isfinite(r) for r in v), "{value} must be finite numbers (no nan or inf)"),
+    (lambda v: all(r > 0 for r in v), "{value} must all be positive"),
+    (
+        lambda v: all(r <= MAX_RADIUS_M for r in v),
+        f"{{value}} must be at most {MAX_RADIUS_M:,.0f} m (50 km); walking life "
+        "circles are a few hundred metres to a few kilometres",
+    ),
+    (
+        lambda v: all(float(r) == int(r) for r in v),
+        "{value} must be whole metres (they name output columns)",
+    ),
+    (_ascending, "{value} must be strictly ascending"),
+)
+_TARGET_RULES = (
+    _POSITIVE,
+    (lambda v: v <= MAX_RADIUS_M, f"{{value!r}} must be at most {MAX_RADIUS_M:,.0f} m (50 km)"),
+)
+_MINUTES_RULES = (
+    (_number_list, "must be a non-empty list of numbers (minutes)"),
+    (
+        lambda v: all(math.isfinite(m) and m > 0 for m in v),
+        "{value} must be positive, finite numbers",
+    ),
+    (_ascending, "{value} must be strictly ascending"),
+)
+_LANG_TABLE = "must be a table like { en = '...', zh = '...' }"
+
+
+def _check_reach_keys(t: Table) -> None:
+    """Check that the reach is in metres (radii_m, target_m) or minutes (minutes, target_min)."""
+    has_m = [k for k in _METRES if k in t]
+    has_min = [k for k in _MINUTES if k in t]
+    if has_m and has_min:
+        t.bad(
+            has_min[0],
+            f"the file also sets {', '.join(has_m)}: give the reach either in metres "
+            "(radii_m, target_m) or in walking minutes (minutes, target_min), not both",
+        )
+    elif has_min:
+        t.require(_MINUTES, "missing; a minute-based layer sets minutes and target_min")
+    else:
+        t.require(
+            _METRES,
+            "missing; set radii_m and target_m (metres), or minutes and target_min "
+            "(walking minutes)",
+        )
+
+
+def _check_minutes_reach(t: Table, minutes: list[float], target_min: float, speed: object) -> None:
+    kmh = float(speed or WALK_SPEED_KMH)  # type: ignore[arg-type]
+    reach = max(max(minutes), target_min) * kmh / 60.0 * 1000.0
+    if reach > MAX_RADIUS_M:
+        t.bad(
+            "minutes",
+            f"{max(minutes):g} minutes at {kmh:g} km/h reach {reach:,.0f} m, more than "
+            f"{MAX_RADIUS_M:,.0f} m (50 km)",
+        )
+
+
+def _check_capacity(t: Table) -> dict[str, object]:
+    """Check the ``[capacity]`` table and return it (``{}`` when the file sets none).
+
+    unit = "beds" (text), default = 30 (per facility of unknown capacity, optional),
+    per_1000 = 40 (the standard's indicator: capacity per 1,000 of the layer's demand,
+    optional), source = "..." (citation, text).
+    """
+    cap = t.table("capacity", what="{value!r} must be a table ([capacity] with keys under it)")
+    if cap is None:
+        return {}
+    cap.unknown(CAPACITY_KEYS, hint="[capacity] takes unit, default, per_1000 and source")
+    for key in ("unit", "source"):
+        cap.text(key)
+    for key, example in (("default", "30 beds per facility"), ("per_1000", "40 per 1,000")):
+        cap.number(
+            key,
+            lo=0,
+            hi=1e6,
+            lo_open=True,
+            hi_open=True,
+            what=f"{{value!r}} must be a positive number (e.g. {example})",
+        )
+    return dict(cap.data)
+
+
+def _check_match(t: Table) -> list[dict[str, object]]:
+    tables = t.tables("match", entry="must be a non-empty table of tags")
+    for m in tables:
+        if not m.data:
+            t.problems.add(m.prefix, "must be a non-empty table of tags")
+        for key in m.data:
+            m.check(key, (_tag_value, "{value!r}: use a string, a list of strings or true"))
+    return [dict(m.data) for m in tables]
+
+
+def _layer_values(t: Table) -> dict[str, Any]:
+    """Check every key of a layer file, in the order the problems are reported."""
+    v: dict[str, Any] = {
+        "id": t.check("id", (_is_id, "{value!r} must be lower-case letters, digits, '_'")),
+        "label": t.labels("label", need=("en",)),
+        "population": t.choice("population", POPULATIONS),
+        "radii_m": t.check("radii_m", *_RADII_RULES),
+        "target_m": t.check("target_m", *_TARGET_RULES),
+        "minutes": t.check("minutes", *_MINUTES_RULES),
+        "target_min": t.check("target_min", _POSITIVE),
+        "speed_kmh": t.check(
+            "speed_kmh", (lambda s: _speed_problem(s) is None, lambda s: str(_speed_problem(s)))
+        ),
+    }
+    if not t.problems and "minutes" in t:
+        _check_minutes_reach(t, v["minutes"], v["target_min"], v["speed_kmh"])
+    v["target_share"] = t.number(
+        "target_share",
+        lo=0,
+        hi=1,
+        lo_open=True,
+        default=DEFAULT_TARGET_SHARE,
+        what="{value!r} must be a share between 0 and 1 (e.g. 0.85 for 85%)",
+    )
+    v["capacity"] = _check_capacity(t)
+    v["match"] = _check_match(t)
+    v["description"] = t.check("description", (lambda d: isinstance(d, dict), _LANG_TABLE)) or {}
+    for key, default in _TEXT_DEFAULTS.items():
+        v[key] = t.text(key, blank=True, default=default, what="must be a string")
+    v["order"] = t.integer("order", default=100, what="must be an integer")
+    return v
 
 
 def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
@@ -315,288 +478,52 @@ def parse_layer_file(path: str | os.PathLike[str]) -> Layer:
         Listing every problem found, each naming the file and the key.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise LayerFileError(f"{path}: layer file not found") from None
-    except UnicodeDecodeError as exc:
-        raise LayerFileError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise LayerFileError(f"{path}: not valid TOML: {exc}. Fix the syntax.") from None
+    data = read_toml(path, what="layer file", error=LayerFileError)
+    problems = Problems(path, LayerFileError)
+    t = Table(data, problems)
+    t.unknown(_KNOWN)
+    t.require(_REQUIRED, "missing; every layer file must set it")
+    _check_reach_keys(t)
+    v = _layer_values(t)
+    problems.raise_if_any(f"Layer file {path} is malformed:")
+    return _build_layer(path, v)
 
-    problems: list[str] = []
-    for key in sorted(set(data) - _KNOWN):
-        problems.append(
-            _problem(path, key, f"unknown key; allowed keys are {', '.join(sorted(_KNOWN))}")
-        )
-    for key in _REQUIRED:
-        if key not in data:
-            problems.append(_problem(path, key, "missing; every layer file must set it"))
-    has_m = [k for k in _METRES if k in data]
-    has_min = [k for k in _MINUTES if k in data]
-    if has_m and has_min:
-        problems.append(
-            _problem(
-                path,
-                has_min[0],
-                f"the file also sets {', '.join(has_m)}: give the reach either in metres "
-                "(radii_m, target_m) or in walking minutes (minutes, target_min), not both",
-            )
-        )
-    elif not has_min:
-        for key in _METRES:
-            if key not in data:
-                problems.append(
-                    _problem(
-                        path,
-                        key,
-                        "missing; set radii_m and target_m (metres), or minutes and "
-                        "target_min (walking minutes)",
-                    )
-                )
-    else:
-        for key in _MINUTES:
-            if key not in data:
-                problems.append(
-                    _problem(path, key, "missing; a minute-based layer sets minutes and target_min")
-                )
 
-    lid = data.get("id")
-    if "id" in data and (
-        not isinstance(lid, str)
-        or not lid
-        or not lid.replace("_", "a").isalnum()
-        or lid != lid.lower()
-    ):
-        problems.append(_problem(path, "id", f"{lid!r} must be lower-case letters, digits, '_'"))
-
-    label = data.get("label")
-    if "label" in data:
-        if not isinstance(label, dict) or not all(isinstance(v, str) for v in label.values()):
-            problems.append(
-                _problem(path, "label", "must be a table like { en = '...', zh = '...' }")
-            )
-        elif "en" not in label:
-            problems.append(_problem(path, "label", "needs at least an 'en' entry"))
-
-    pop = data.get("population")
-    if "population" in data and pop not in POPULATIONS:
-        problems.append(_problem(path, "population", f"{pop!r} must be one of {POPULATIONS}"))
-
-    radii = data.get("radii_m")
-    if "radii_m" in data:
-        if (
-            not isinstance(radii, list)
-            or not radii
-            or not all(isinstance(r, int | float) and not isinstance(r, bool) for r in radii)
-        ):
-            problems.append(
-                _problem(path, "radii_m", "must be a non-empty list of numbers (metres)")
-            )
-        elif not all(math.isfinite(r) for r in radii):
-            problems.append(
-                _problem(path, "radii_m", f"{radii} must be finite numbers (no nan or inf)")
-            )
-        elif any(r <= 0 for r in radii):
-            problems.append(_problem(path, "radii_m", f"{radii} must all be positive"))
-        elif any(r > MAX_RADIUS_M for r in radii):
-            problems.append(
-                _problem(
-                    path,
-                    "radii_m",
-                    f"{radii} must be at most {MAX_RADIUS_M:,.0f} m (50 km); walking life "
-                    "circles are a few hundred metres to a few kilometres",
-                )
-            )
-        elif any(float(r) != int(r) for r in radii):
-            problems.append(
-                _problem(
-                    path, "radii_m", f"{radii} must be whole metres (they name output columns)"
-                )
-            )
-        elif any(b <= a for a, b in zip(radii, radii[1:], strict=False)):
-            problems.append(_problem(path, "radii_m", f"{radii} must be strictly ascending"))
-
-    target = data.get("target_m")
-    if "target_m" in data:
-        if (
-            not isinstance(target, int | float)
-            or isinstance(target, bool)
-            or not math.isfinite(target)
-            or target <= 0
-        ):
-            problems.append(
-                _problem(path, "target_m", f"{target!r} must be a positive, finite number")
-            )
-        elif target > MAX_RADIUS_M:
-            problems.append(
-                _problem(
-                    path, "target_m", f"{target!r} must be at most {MAX_RADIUS_M:,.0f} m (50 km)"
-                )
-            )
-
-    minutes = data.get("minutes")
-    if "minutes" in data:
-        if (
-            not isinstance(minutes, list)
-            or not minutes
-            or not all(isinstance(m, int | float) and not isinstance(m, bool) for m in minutes)
-        ):
-            problems.append(
-                _problem(path, "minutes", "must be a non-empty list of numbers (minutes)")
-            )
-        elif not all(math.isfinite(m) and m > 0 for m in minutes):
-            problems.append(
-                _problem(path, "minutes", f"{minutes} must be positive, finite numbers")
-            )
-        elif any(b <= a for a, b in zip(minutes, minutes[1:], strict=False)):
-            problems.append(_problem(path, "minutes", f"{minutes} must be strictly ascending"))
-    target_min = data.get("target_min")
-    if "target_min" in data and (
-        not isinstance(target_min, int | float)
-        or isinstance(target_min, bool)
-        or not math.isfinite(target_min)
-        or target_min <= 0
-    ):
-        problems.append(
-            _problem(path, "target_min", f"{target_min!r} must be a positive, finite number")
-        )
-    speed = data.get("speed_kmh")
-    if "speed_kmh" in data:
-        try:
-            speed = check_speed(speed)
-        except InputError as exc:
-            problems.append(_problem(path, "speed_kmh", str(exc)))
-    if not problems and "minutes" in data:
-        reach = max(max(minutes), target_min) * float(speed or WALK_SPEED_KMH) / 60.0 * 1000.0
-        if reach > MAX_RADIUS_M:
-            problems.append(
-                _problem(
-                    path,
-                    "minutes",
-                    f"{max(minutes):g} minutes at {float(speed or WALK_SPEED_KMH):g} km/h "
-                    f"reach {reach:,.0f} m, more than {MAX_RADIUS_M:,.0f} m (50 km)",
-                )
-            )
-
-    share = data.get("target_share", DEFAULT_TARGET_SHARE)
-    if "target_share" in data and (
-        not isinstance(share, int | float) or isinstance(share, bool) or not 0 < share <= 1
-    ):
-        problems.append(
-            _problem(
-                path,
-                "target_share",
-                f"{share!r} must be a share between 0 and 1 (e.g. 0.85 for 85%)",
-            )
-        )
-
-    if "capacity" in data and not isinstance(data["capacity"], dict):
-        problems.append(
-            _problem(
-                path,
-                "capacity",
-                f"{data['capacity']!r} must be a table ([capacity] with keys under it)",
-            )
-        )
-    elif "capacity" in data:
-        # [capacity]: unit = "beds" (text), default = 30 (per facility of unknown
-        # capacity, optional), per_1000 = 40 (the standard's indicator: capacity per
-        # 1,000 of the layer's demand, optional), source = "..." (citation, text).
-        cap = data["capacity"]
-        for key in sorted(set(cap) - {"unit", "default", "per_1000", "source"}):
-            problems.append(
-                _problem(
-                    path,
-                    f"capacity.{key}",
-                    "unknown key; [capacity] takes unit, default, per_1000 and source",
-                )
-            )
-        for key in ("unit", "source"):
-            if key in cap and not (isinstance(cap[key], str) and cap[key].strip()):
-                problems.append(_problem(path, f"capacity.{key}", f"{cap[key]!r} must be text"))
-        for key, example in (("default", "30 beds per facility"), ("per_1000", "40 per 1,000")):
-            v = cap.get(key)
-            if key in cap and (
-                not isinstance(v, int | float) or isinstance(v, bool) or not 0 < v < 1e6
-            ):
-                problems.append(
-                    _problem(
-                        path,
-                        f"capacity.{key}",
-                        f"{v!r} must be a positive number (e.g. {example})",
-                    )
-                )
-
-    match = data.get("match")
-    if "match" in data:
-        if not isinstance(match, list) or not match:
-            problems.append(_problem(path, "match", "needs at least one [[match]] table"))
-        else:
-            for i, table in enumerate(match):
-                where = f"match[{i}]"
-                if not isinstance(table, dict) or not table:
-                    problems.append(_problem(path, where, "must be a non-empty table of tags"))
-                    continue
-                for k, v in table.items():
-                    ok = (
-                        v is True
-                        or (isinstance(v, str) and v)
-                        or (isinstance(v, list) and v and all(isinstance(x, str) for x in v))
-                    )
-                    if not ok:
-                        problems.append(
-                            _problem(
-                                path,
-                                f"{where}.{k}",
-                                f"{v!r}: use a string, a list of strings or true",
-                            )
-                        )
-
-    for key in ("description",):
-        if key in data and not isinstance(data[key], dict):
-            problems.append(_problem(path, key, "must be a table like { en = '...', zh = '...' }"))
-    for key in ("standard", "color", "icon", "standard_profile"):
-        if key in data and not isinstance(data[key], str):
-            problems.append(_problem(path, key, "must be a string"))
-    if "order" in data and not isinstance(data["order"], int):
-        problems.append(_problem(path, "order", "must be an integer"))
-
-    if problems:
-        raise LayerFileError(f"Layer file {path} is malformed:", problems)
-
+def _build_layer(path: Path, v: dict[str, Any]) -> Layer:
+    minutes, speed = v["minutes"], v["speed_kmh"]
+    radii, target = v["radii_m"], v["target_m"]
     if minutes:
         layer = Layer(
-            id=lid,
-            label=dict(label),
-            population=pop,
+            id=v["id"],
+            label=dict(v["label"]),
+            population=v["population"],
             radii_m=(),
             target_m=0.0,
             match=(),
             minutes=tuple(float(m) for m in minutes),
-            target_min=float(target_min),
+            target_min=float(v["target_min"]),
             speed_kmh=float(speed) if speed is not None else None,
         ).at_speed(None)
         radii, target = list(layer.radii_m), layer.target_m
     return Layer(
-        id=lid,
-        label=dict(label),
-        population=pop,
+        id=v["id"],
+        label=dict(v["label"]),
+        population=v["population"],
         radii_m=tuple(float(r) for r in radii),
         target_m=float(target),
         minutes=tuple(float(m) for m in minutes or ()),
-        target_min=float(target_min) if minutes else None,
+        target_min=float(v["target_min"]) if minutes else None,
         speed_kmh=float(speed) if speed is not None else None,
-        match=tuple(dict(t) for t in match),
-        description=dict(data.get("description", {})),
-        standard=data.get("standard", ""),
-        color=data.get("color", "#3366cc"),
-        icon=data.get("icon", "info-sign"),
-        order=data.get("order", 100),
+        match=tuple(v["match"]),
+        description=dict(v["description"]),
+        standard=v["standard"],
+        color=v["color"],
+        icon=v["icon"],
+        order=v["order"],
         source_file=str(path),
-        target_share=float(share),
-        capacity=dict(data.get("capacity", {})),
-        standard_profile=data.get("standard_profile", ""),
+        target_share=float(v["target_share"]),
+        capacity=v["capacity"],
+        standard_profile=v["standard_profile"],
     )
 
 

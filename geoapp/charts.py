@@ -21,6 +21,7 @@ import re
 import warnings
 from functools import lru_cache
 from pathlib import Path
+from typing import Any, cast
 
 import altair as alt
 import matplotlib
@@ -331,7 +332,9 @@ def zone_chart(
             .mark_text(fontSize=14)
             .encode(text="t:N", x=alt.value(width / 2), y=alt.value(height / 2))
         )
-        return alt.layer(empty).properties(width=width, height=height, title=ttl)
+        return cast(
+            alt.LayerChart, alt.layer(empty).properties(width=width, height=height, title=ttl)
+        )
     zones = sorted(part[group].astype(str).unique(), key=zone_sort_key)
     names = [zone_name(z, lang) for z in zones]
     colors = [zone_color(z) for z in zones]
@@ -344,7 +347,7 @@ def zone_chart(
     for _, row in part.iterrows():
         z = str(row[group])
         for col, r, mn in radii:
-            v = pd.to_numeric(row.get(col), errors="coerce")
+            v = pd.to_numeric(cast(Any, row.get(col)), errors="coerce")
             ok = pd.notna(v) and not no_data_all
             rows.append(
                 {
@@ -419,7 +422,9 @@ def zone_chart(
             .mark_text(fontSize=13, color="#333", lineBreak="\n")
             .encode(text="t:N", x=alt.value(width / 2), y=alt.value(height / 2))
         )
-    chart = alt.layer(*layers).properties(width=width, height=height, title=ttl)
+    chart = cast(
+        alt.LayerChart, alt.layer(*layers).properties(width=width, height=height, title=ttl)
+    )
     if lang == "zh":
         chart = chart.configure(font=CJK_FONT)
     return chart

@@ -20,7 +20,7 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -30,65 +30,22 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
-from geoapp import __version__, catalog
+from geoapp import catalog
+from geoapp.cli_args import (
+    DEFAULT_TIMEOUT_S,
+    add_region_arguments,
+    add_speed_argument,
+    build_parser,
+    load_catalog_from_args,
+    region_spec_from_args,
+    speed_value,
+)
 from geoapp.errors import GeoappError, OutputError
+from geoapp.messages import group_warnings
 from geoapp.region import SYNTHETIC_LABEL, Region
-
-#: Default for ``--timeout``: seconds a whole ``--place`` download may take.
-DEFAULT_TIMEOUT_S = 180.0
 
 err = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 140)
-
-
-def add_region_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the region options shared by every command (and the analyses scripts)."""
-    g = parser.add_argument_group("region (default: the embedded synthetic demo)")
-    g.add_argument("--region", choices=["demo"], help="use the embedded synthetic demo region")
-    g.add_argument("--osm", metavar="FILE", help="a local .osm, .osm.pbf or .osm.bz2 extract")
-    g.add_argument(
-        "--place", metavar="NAME", help="a place name fetched from OpenStreetMap (needs internet)"
-    )
-    g.add_argument(
-        "--timeout",
-        type=float,
-        default=DEFAULT_TIMEOUT_S,
-        metavar="SECONDS",
-        help=f"bound on the whole --place download, retries included (default {DEFAULT_TIMEOUT_S:g})",
-    )
-    g.add_argument("--gpkg", metavar="FILE", help="a region saved by 'geoapp fetch'")
-    g.add_argument(
-        "--boundaries",
-        metavar="FILE",
-        help="district boundaries (GeoJSON, GeoPackage, zipped Shapefile), or 'beijing'",
-    )
-    g.add_argument(
-        "--admin-level",
-        type=int,
-        metavar="N",
-        help="use OSM admin boundaries at this admin_level as districts",
-    )
-    g.add_argument(
-        "--census", metavar="CSV", help="district population table, or 'beijing' (2020 census)"
-    )
-    g.add_argument(
-        "--zones", metavar="TOML", help="zone mapping: 'beijing', a TOML file, or 'density'"
-    )
-    g.add_argument(
-        "--population",
-        metavar="FILE.tif",
-        help="population raster (GeoTIFF, e.g. WorldPop or GHS-POP) as the demand source",
-    )
-    g.add_argument(
-        "--facilities",
-        metavar="CSV:LAYER:COORDS",
-        action="append",
-        default=[],
-        help="add a facility table, e.g. homes.csv:elderly_care:gcj02 (coords: wgs84, gcj02 or bd09)",
-    )
-    g.add_argument(
-        "--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file"
-    )
 
 
 @contextmanager
@@ -113,72 +70,23 @@ def progress_bar(enabled: bool = True):
         yield update
 
 
-def speed_value(text: str) -> float:
-    """Parse ``--speed``: km/h as a number, or a preset name (``adult``, ``elderly``)."""
-    key = str(text).strip().lower()
-    if key in catalog.SPEED_PRESETS:
-        return catalog.SPEED_PRESETS[key]
-    try:
-        return catalog.check_speed(float(key), "--speed")
-    except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a walking speed: give km/h (e.g. 3.6) or a preset "
-            f"({', '.join(catalog.SPEED_PRESETS)})"
-        ) from None
-    except GeoappError as exc:
-        raise argparse.ArgumentTypeError(str(exc)) from None
-
-
-def add_speed_argument(parser: argparse.ArgumentParser) -> None:
-    """Add ``--speed KMH|adult|elderly`` (default: each layer's own walking speed)."""
-    presets = ", ".join(f"{k} {v:g}" for k, v in catalog.SPEED_PRESETS.items())
-    parser.add_argument(
-        "--speed",
-        type=speed_value,
-        default=None,
-        metavar="KMH",
-        help=(
-            f"walking speed in km/h or a preset ({presets}); default: each layer's own "
-            "(elderly care 3.6). For layers defined in minutes (life circles) the speed "
-            "sets the reach: minutes x speed"
-        ),
-    )
-
-
-def load_catalog_from_args(args: argparse.Namespace) -> dict[str, catalog.Layer]:
-    """Return the layer catalog with any ``--layer-file`` additions."""
-    return catalog.load_catalog(extra_files=getattr(args, "layer_file", []) or [])
-
-
 def region_from_args(
     args: argparse.Namespace,
     progress: Callable | None = None,
     layers: dict[str, catalog.Layer] | None = None,
 ) -> Region:
-    """Load the region the arguments describe (``layers``: the catalog, if loaded already)."""
+    """Load the region the arguments describe (``layers``: the catalog, if loaded already).
+
+    The options become a :class:`~geoapp.spec.RegionSpec`
+    (:func:`~geoapp.cli_args.region_spec_from_args`) loaded by
+    :func:`geoapp.workflow.load_region`.
+    """
     from geoapp import workflow  # heavy: imported when needed
 
-    tables = []
-    for spec in getattr(args, "facilities", []) or []:
-        parts = spec.rsplit(":", 2)
-        if len(parts) != 3:
-            raise GeoappError(
-                f"--facilities {spec!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02"
-            )
-        tables.append((parts[0], parts[1], parts[2]))
+    spec = region_spec_from_args(args)
     region = workflow.load_region(
-        "demo",
-        osm=args.osm,
-        place=args.place,
-        gpkg=args.gpkg,
-        boundaries=args.boundaries,
-        census=args.census,
-        zones=args.zones,
-        facility_tables=tables,
+        spec,
         catalog=layers if layers is not None else load_catalog_from_args(args),
-        admin_level=args.admin_level,
-        timeout=getattr(args, "timeout", DEFAULT_TIMEOUT_S),
-        population=getattr(args, "population", None),
         progress=progress,
         # commands that route on the network: the graph is built while a large
         # extract's second reader process finishes
@@ -253,12 +161,12 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
-    from geoapp import workflow  # heavy: imported when needed
+    from geoapp import bundle  # heavy: imported when needed
 
     target = _check_out_file(args.out)
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
-        path = workflow.save_region(region, target)
+        path = bundle.save_region(region, target)
     _say(
         f"Wrote {path}: {len(region.boundaries)} districts, {len(region.features)} features, "
         f"{len(region.edges)} street edges, {len(region.buildings)} buildings"
@@ -268,7 +176,7 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 
 def _cmd_export(args: argparse.Namespace) -> int:
-    from geoapp import export, workflow  # heavy: imported when needed
+    from geoapp import bundle, export, workflow  # heavy: imported when needed
 
     target = Path(args.out) if args.format == "gpkg" else _check_out_folder(args.out)
     with progress_bar(not args.quiet) as progress:
@@ -278,7 +186,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
         if args.format == "gpkg":
             if target.suffix != ".gpkg":
                 target = target / "region.gpkg"
-            paths = [workflow.save_region(region, target)]
+            paths = [bundle.save_region(region, target)]
         else:
             target.mkdir(parents=True, exist_ok=True)
             paths = []
@@ -296,7 +204,7 @@ def _cmd_export(args: argparse.Namespace) -> int:
 
 
 def _cmd_coverage(args: argparse.Namespace) -> int:
-    from geoapp import export, workflow  # heavy: imported when needed
+    from geoapp import bundle, export, workflow  # heavy: imported when needed
 
     layers = load_catalog_from_args(args)
     layer = catalog.get_layer(args.layer, layers)
@@ -304,18 +212,15 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress, layers)
-        demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
-        result = workflow.analyse_layer(
+        result = workflow.analyse(
             region,
             layer,
-            demand=demand,
-            graph=graph,
             mode=args.mode,
-            speed_kmh=args.speed,
+            speed=args.speed,
             with_catchments=not args.no_catchments,
             progress=progress,
         )
-        paths = workflow.write_bundle(
+        paths = bundle.write_bundle(
             result, region, args.out, html_map=not args.no_map, parquet=args.parquet
         )
     _print_summary(result)
@@ -341,12 +246,12 @@ def _print_summary(result) -> None:
     for lab, r in zip(labels, layer.radii_m, strict=True):
         head = f"{_reach_header(lab)} ({r:,.0f} m)" if layer.minute_based else f"{r:,.0f} m"
         table.add_column(head, justify="right")
-    flagged = "status" in s.columns and (s["status"] != "ok").any()
+    flagged = "status" in s.columns  # met / not_met / no_data, judged at the layer's target
     if flagged:
-        table.add_column("status")
+        table.add_column(f"status ({layer.target_share:.0%} within {layer.target_m:,.0f} m)")
     for _, row in s.iterrows():
         shares = [row.get(f"share_{col}_{lab}") for lab in labels]
-        status = [Text(str(row["status"]), "yellow" if row["status"] != "ok" else "")]
+        status = [Text(str(row["status"]), _STATUS_STYLE.get(str(row["status"]), ""))]
         table.add_row(
             Text(str(row["level"])),
             Text(str(row["group"])),  # district names are data: never markup
@@ -358,6 +263,10 @@ def _print_summary(result) -> None:
         _say(f"status: no_data (no {result.layer.name('en')} facilities in the data)", "yellow")
     if result.meta.get("synthetic"):
         _say(SYNTHETIC_LABEL, "yellow")
+
+
+#: How the terminal tables colour a status (geoapp.coverage.judge).
+_STATUS_STYLE = {"not_met": "red", "no_data": "yellow"}
 
 
 def _reach_header(label: str) -> str:
@@ -402,7 +311,7 @@ def _print_zones(table) -> None:
             Text("–" if residents != residents else f"{residents:,.0f}"),
             *[Text(pct(row.get(f"share_demand_{r}"))) for r in radii],
             Text(med_txt),
-            Text(str(row.get("status", "")), "yellow" if row.get("status") != "ok" else ""),
+            Text(str(row.get("status", "")), _STATUS_STYLE.get(str(row.get("status")), "")),
         )
     out.print(t)
 
@@ -417,12 +326,13 @@ def _print_assumptions(meta: dict, warnings: Sequence[str]) -> None:
         _say(
             f"Population profile: {prof.get('name', '?')}{chosen}: "
             f"{prof.get('m2_per_person', '?')} m² floor area per resident, {share_txt} aged "
-            "60+ (override with --census CSV or --population FILE.tif)"
+            "60+ (override with --share-60plus SHARE or --census CSV)"
         )
         if prof.get("source"):
             _say(f"  sources: {prof['source']}")
     if meta.get("zone_method"):
         _say(f"Zones: {meta['zone_method']}")
+    warnings = group_warnings(warnings)
     if warnings:
         _say(f"Data warnings ({len(warnings)}):", "yellow")
         for w in warnings:
@@ -445,13 +355,13 @@ def _cmd_compare(args: argparse.Namespace) -> int:
         region = region_from_args(args, progress, layers)
         demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
         analyses = {
-            layer.id: workflow.analyse_layer(
+            layer.id: workflow.analyse(
                 region,
                 layer,
                 demand=demand,
                 graph=graph,
                 mode=args.mode,
-                speed_kmh=args.speed,
+                speed=args.speed,
                 with_catchments=False,
                 progress=progress,
             )
@@ -474,131 +384,28 @@ def _cmd_compare(args: argparse.Namespace) -> int:
 
 
 def _cmd_supply(args: argparse.Namespace) -> int:
-    from geoapp import export, supply, workflow  # heavy: imported when needed
-    from geoapp.errors import OutputError, output_error
+    from geoapp import bundle, export, workflow  # heavy: imported when needed
 
     layers = load_catalog_from_args(args)
     layer = catalog.get_layer(args.layer, layers)
     target = _check_out_folder(args.out)
     export.check_bundle_target(target)  # before the work, not after it
-    if args.reach is not None and not (args.reach > 0 and args.reach < float("inf")):
-        raise GeoappError(f"--reach {args.reach:g}: give a distance in metres > 0, e.g. 1000")
     t0 = time.perf_counter()
-    speed = {} if args.speed is None else {"speed_kmh": args.speed}
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress, layers)
-        demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
-        analysis = workflow.analyse_layer(
+        result = workflow.supply(
             region,
             layer,
-            demand=demand,
-            graph=graph,
             mode=args.mode,
-            with_catchments=False,
-            progress=progress,
-            **speed,
-        )
-        if progress:
-            progress(f"{layer.name()}: capacity and 2SFCA", 0.9)
-        result = supply.compute_supply(
-            demand.points,
-            analysis.facilities,
-            analysis.layer,
-            graph=graph,
-            mode=args.mode,
+            speed=args.speed,
             reach_m=args.reach,
-            decay=None if args.decay == "none" else args.decay,
-            boundaries=region.boundaries,
-            region_name=region.name,
+            decay=args.decay,
+            progress=progress,
         )
-        run_id = export.new_run_id()
-        fac = result.facilities
-        sfca_total = float((result.demand["sfca"] * result.demand[result.demand_col]).sum())
-        meta = {
-            **analysis.meta,
-            "run_id": run_id,
-            "command": "supply",
-            "supply": {
-                "method": "2SFCA (Luo & Wang 2003)"
-                + (", Gaussian distance decay" if result.decay else ", no distance decay"),
-                "reach_m": result.reach_m,
-                "decay": result.decay,
-                "mode": result.mode,
-                "demand_col": result.demand_col,
-                "unit": result.unit,
-                "standard_per_1000": result.per_1000,
-                "standard_source": str((analysis.layer.capacity or {}).get("source", "")),
-                "unknown_capacity": "layer default when the layer file gives one, "
-                "else excluded from totals and the 2SFCA ratio and counted",
-                "n_facilities": len(fac),
-                "capacity_sources": {
-                    (k or "unknown"): int(v)
-                    for k, v in fac["capacity_source"].value_counts().items()
-                },
-                "capacity_total": float(fac["capacity"].sum()),
-                "capacity_serving_demand": float(fac.loc[fac["serves_demand"], "capacity"].sum()),
-                "sum_sfca_x_demand": sfca_total,
-            },
-            "warnings": [*analysis.warnings, *result.warnings],
-        }
-        dcols = [
-            c
-            for c in (
-                "demand_id",
-                "building_id",
-                "pop",
-                "pop_60plus",
-                "district",
-                "district_code",
-                "zone_type",
-                "settlement",
-                "h3",
-                "sfca",
-                "sfca_per_1000",
-            )
-            if c in result.demand.columns
-        ]
-        fcols = [
-            c
-            for c in (
-                "facility_id",
-                "name",
-                "layer",
-                "kind",
-                "capacity",
-                "capacity_source",
-                "capacity_raw",
-                "demand_in_reach",
-                "serves_demand",
-                "supply_ratio",
-            )
-            if c in fac.columns
-        ]
-        kept = (
-            f"The previous bundle in {target} is unchanged."
-            if export.read_bundle_metadata(target) is not None
-            else "Nothing was written."
-        )
-        names: list[str] = []
-        try:
-            with export.bundle_folder(target, run_id) as tmp:
-                names.append(export.write_csv(result.table, tmp / "supply.csv").name)
-                for name, gdf in (
-                    ("demand", result.demand[[*dcols, "geometry"]]),
-                    ("facilities", fac[[*fcols, "geometry"]]),
-                ):
-                    names.append(export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name)
-                export.write_json(
-                    {**meta, "files": sorted([*names, export.BUNDLE_METADATA])},
-                    tmp / export.BUNDLE_METADATA,
-                )
-        except OutputError as exc:
-            raise OutputError(f"{exc} {kept}") from None
-        except OSError as exc:
-            raise output_error(OSError(exc.errno, exc.strerror), target, kept) from None
-    _print_supply(result, analysis.layer)
-    _print_assumptions(analysis.meta, [*analysis.warnings, *result.warnings])
-    _say(f"Wrote {len(names) + 1} files to {target} in {time.perf_counter() - t0:.1f} s")
+        paths = bundle.write_supply_bundle(result, target)
+    _print_supply(result.supply, result.layer)
+    _print_assumptions(result.analysis.meta, [*result.analysis.warnings, *result.supply.warnings])
+    _say(f"Wrote {len(paths)} files to {target} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -637,36 +444,17 @@ def _print_supply(result, layer) -> None:
         _say(f"no {layer.name('en')} facilities or no demand in the data", "yellow")
 
 
-def _region_args(args: argparse.Namespace) -> dict:
-    """Return the region options as JSON-able ``workflow.load_region`` keywords."""
-    tables = []
-    for spec in getattr(args, "facilities", []) or []:
-        parts = spec.rsplit(":", 2)
-        if len(parts) != 3:
-            raise GeoappError(
-                f"--facilities {spec!r}: use FILE:LAYER:COORDS, e.g. homes.csv:elderly_care:gcj02"
-            )
-        tables.append(list(parts))
-    keys = ("osm", "place", "gpkg", "boundaries", "census", "zones", "admin_level", "population")
-    out = {k: getattr(args, k, None) for k in keys if getattr(args, k, None) not in (None, "")}
-    if getattr(args, "place", None):
-        out["timeout"] = args.timeout
-    if tables:
-        out["facility_tables"] = tables
-    return out
-
-
 def _cmd_report(args: argparse.Namespace) -> int:
-    from geoapp import report, workflow  # heavy: imported when needed
+    from geoapp import assess, reporting  # heavy: imported when needed
 
-    report.check_report_target(args.out)  # before the work, not after it
+    reporting.check_report_target(args.out)  # before the work, not after it
+    spec = region_spec_from_args(args)
     t0 = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
-        paths = workflow.build_report(
+        paths = assess.build_report(
             args.out,
-            region_args=_region_args(args),
+            spec,
             layers=args.layer,
-            layer_files=args.layer_file,
             lang=args.lang,
             standard=args.standard,
             compare=args.compare,
@@ -711,6 +499,7 @@ def _cmd_diff(args: argparse.Namespace) -> int:
         _say(f"  - {w}", "yellow")
     for p in paths.values():
         _say(f"Wrote {p}")
+    return 0
 
 
 def _cmd_batch(args: argparse.Namespace) -> int:
@@ -761,7 +550,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 
 
 def _cmd_site(args: argparse.Namespace) -> int:
-    from geoapp import export, siting, workflow  # heavy: imported when needed
+    from geoapp import bundle, export, workflow  # heavy: imported when needed
     from geoapp.errors import InputError
 
     layers = load_catalog_from_args(args)
@@ -775,20 +564,17 @@ def _cmd_site(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress, layers)
-        demand, graph = workflow.prepare(region, progress=progress)
-        result = siting.site(
+        result = workflow.site(
             region,
             layer,
             args.new,
-            demand=demand,
-            graph=graph,
             candidates=args.candidates,
             exclude_heritage=args.exclude != "none",
-            speed_kmh=args.speed,
+            speed=args.speed,
             time_limit_s=args.time_limit,
             progress=progress,
         )
-        paths = workflow.write_siting_bundle(result, region, out_dir)
+        paths = bundle.write_siting_bundle(result, region, out_dir)
     _print_sites(result, layer)
     if region.synthetic:
         _say(SYNTHETIC_LABEL, "yellow")
@@ -842,321 +628,24 @@ def _print_sites(result, layer) -> None:
         + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in meta["n_excluded"].items() if v)
         + (" excluded)" if any(meta["n_excluded"].values()) else "none excluded)")
     )
-    for w in meta.get("warnings", []):
+    for w in group_warnings(meta.get("warnings", [])):
         _say(f"  - {w}", "yellow")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """Return the argument parser of the ``geoapp`` command."""
-    fmt = argparse.RawDescriptionHelpFormatter
-    p = argparse.ArgumentParser(
-        prog="geoapp",
-        description="Service coverage and gap analysis for planners (elderly care, community services, heritage).",
-        epilog="Run 'geoapp COMMAND --help' for the options and an example of each command.",
-        formatter_class=fmt,
-    )
-    p.add_argument("--version", action="version", version=f"geoapp {__version__}")
-    p.add_argument("-v", "--verbose", action="store_true", help="log details to stderr")
-    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    s = sub.add_parser(
-        "layers",
-        help="list the layer catalog",
-        description="List the layer catalog with labels, demand and life-circle radii.\n\nExample:\n  geoapp layers\n  geoapp layers --layer-file my_layers/pharmacy.toml",
-        formatter_class=fmt,
-    )
-    s.add_argument(
-        "--layer-file", metavar="PATH", action="append", default=[], help="an extra layer TOML file"
-    )
-    s.set_defaults(func=_cmd_layers)
-
-    s = sub.add_parser(
-        "fetch",
-        help="fetch a place or read an extract into a GeoPackage",
-        description=(
-            "Load a region (OSM place, local extract or the synthetic demo) and save all its layers\n"
-            "into one GeoPackage for QGIS or later runs (--gpkg).\n\nExamples:\n"
-            "  geoapp fetch --region demo --out demo.gpkg\n"
-            "  geoapp fetch --osm beijing.osm.pbf --admin-level 6 --out beijing.gpkg\n"
-            '  geoapp fetch --place "Dongcheng District, Beijing" --out dongcheng.gpkg'
-        ),
-        formatter_class=fmt,
-    )
-    add_region_arguments(s)
-    s.add_argument("--out", required=True, metavar="FILE.gpkg", help="GeoPackage to write")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_fetch)
-
-    s = sub.add_parser(
-        "export",
-        help="export a region's layers as GeoJSON, GeoPackage or CSV",
-        description=(
-            "Export a region's layers (districts, features, streets, buildings, landuse).\n"
-            "GeoJSON follows RFC 7946 (WGS84, 7 decimals); every file is written atomically.\n\n"
-            "Examples:\n  geoapp export --gpkg demo.gpkg --format geojson --out demo_geojson/\n"
-            "  geoapp export --region demo --format gpkg --out demo.gpkg"
-        ),
-        formatter_class=fmt,
-    )
-    add_region_arguments(s)
-    s.add_argument("--format", choices=["geojson", "gpkg", "csv"], default="geojson")
-    s.add_argument("--out", required=True, metavar="PATH", help="output folder (or .gpkg file)")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_export)
-
-    s = sub.add_parser(
-        "coverage",
-        help="who is within walking reach of a layer; writes the result bundle",
-        description=(
-            "Walking-distance coverage of one layer: distances from every building to the nearest\n"
-            "facility, coverage per district and zone type, catchments and gaps.\n"
-            "Writes facilities/demand/catchments/gaps GeoJSON, summary.csv, metadata.json,\n"
-            "bundle.gpkg and an offline map.html.\n\n"
-            "Example:\n  geoapp coverage --region demo --layer elderly_care --out out/elderly_care/"
-        ),
-        formatter_class=fmt,
-    )
-    add_region_arguments(s)
-    s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
-    s.add_argument(
-        "--mode",
-        choices=["network", "euclidean"],
-        default="network",
-        help="walking network or straight line",
-    )
-    add_speed_argument(s)
-    s.add_argument("--no-map", action="store_true", help="skip the HTML map")
-    s.add_argument(
-        "--no-catchments",
-        action="store_true",
-        help="skip catchment polygons",
-    )
-    s.add_argument(
-        "--parquet",
-        action="store_true",
-        help="also write every layer as GeoParquet (full detail; *.parquet)",
-    )
-    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_coverage)
-
-    s = sub.add_parser(
-        "compare",
-        help="compare coverage across urban core, new towns and rural areas",
-        description=(
-            "Compare every layer's coverage across zone types (core, new_town, rural):\n"
-            "shares per radius, ratios to the core, median/p90 distance, facilities per 10,000\n"
-            "and the Gini index of walking distance. Writes zones.csv and zones.png.\n\n"
-            "Example:\n  geoapp compare --region demo --out out/compare/"
-        ),
-        formatter_class=fmt,
-    )
-    add_region_arguments(s)
-    s.add_argument("--layer", action="append", help="layer id (repeatable; default all)")
-    s.add_argument("--mode", choices=["network", "euclidean"], default="network")
-    add_speed_argument(s)
-    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_compare)
-
-    s = sub.add_parser(
-        "supply",
-        help="capacity (beds) per 1,000 of a layer's demand, and the 2SFCA ratio",
-        description=(
-            "Capacity against demand for one layer: capacity (e.g. beds) per 1,000 of the\n"
-            "layer's demand per district, zone type and settlement against the standard of the\n"
-            "layer file ([capacity] per_1000), and the 2SFCA accessibility ratio per demand\n"
-            "point (Luo & Wang 2003). Capacity comes from capacity:beds / beds / capacity tags,\n"
-            "a facility table's capacity or beds column, or the layer's [capacity] default;\n"
-            "facilities of unknown capacity are excluded and counted.\n"
-            "Writes supply.csv, demand.geojson (sfca), facilities.geojson (capacity,\n"
-            "capacity_source, serves_demand) and metadata.json.\n\n"
-            "Example:\n  geoapp supply --region demo --layer elderly_care --out out/supply/"
-        ),
-        formatter_class=fmt,
-    )
-    add_region_arguments(s)
-    s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
-    s.add_argument("--mode", choices=["network", "euclidean"], default="network")
-    add_speed_argument(s)
-    s.add_argument(
-        "--reach",
-        type=float,
-        default=None,
-        metavar="M",
-        help="2SFCA catchment in metres (default: the layer's target_m)",
-    )
-    s.add_argument(
-        "--decay",
-        choices=["none", "gaussian"],
-        default="none",
-        help="distance decay inside the catchment (default none, as Luo & Wang 2003)",
-    )
-    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_supply)
-
-    s = sub.add_parser(
-        "report",
-        help="write the assessment report (HTML + PDF, zh or en) with its bundles",
-        description=(
-            "Assess the layers against a standards profile and write report.html (self-contained,\n"
-            "offline), report.pdf (Chinese font embedded), compliance.csv, report.json (inputs'\n"
-            "SHA-256, parameters, versions, the command) and bundles/<layer>/.\n\n"
-            "Examples:\n  geoapp report --region demo --lang zh --out out/report_zh/\n"
-            "  geoapp report --region demo --layer elderly_care --standard cn-shanghai-2024 --lang en --out out/r/\n"
-            "  geoapp report --region demo --projection geoapp/data/projections/beijing_2035_illustration.csv --out out/r2035/"
-        ),
-        formatter_class=fmt,
-    )
-    add_region_arguments(s)
-    s.add_argument(
-        "--layer",
-        "--layers",
-        action="append",
-        help="layer id (repeatable; default all but heritage)",
-    )
-    s.add_argument("--lang", choices=["zh", "en"], default="en", help="report language")
-    s.add_argument(
-        "--standard", metavar="FILE", help="standards profile: a shipped id or a TOML file"
-    )
-    s.add_argument(
-        "--compare",
-        metavar="OLD",
-        help="an earlier report folder or bundle: adds a before/after section",
-    )
-    s.add_argument(
-        "--projection", metavar="FILE.csv", help="district, year, factor_60plus[, factor_total]"
-    )
-    s.add_argument("--year", type=int, help="year of the projection table to use")
-    s.add_argument("--mode", choices=["network", "euclidean"], default="network")
-    add_speed_argument(s)
-    s.add_argument("--no-pdf", action="store_true", help="HTML only")
-    s.add_argument("--out", required=True, metavar="DIR", help="report folder")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_report)
-
-    s = sub.add_parser(
-        "verify",
-        help="re-run a report's inputs and parameters and compare every indicator",
-        description=(
-            "Re-run the recorded inputs and parameters of a report folder and compare every\n"
-            "indicator (summary.csv, zones.csv of each bundle, compliance.csv) and every input's\n"
-            "SHA-256. Exit 0 when all match, 1 with the list of differences otherwise.\n\n"
-            "Example:\n  geoapp verify out/report_zh/"
-        ),
-        formatter_class=fmt,
-    )
-    s.add_argument("dir", metavar="DIR", help="a folder written by 'geoapp report'")
-    s.add_argument("--rtol", type=float, default=1e-9, help="relative tolerance (default 1e-9)")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_verify)
-
-    s = sub.add_parser(
-        "diff",
-        help="compare two reports or bundles: change per district and zone, coverage gained and lost",
-        description=(
-            "Compare two report folders or bundles (two dates of data, a baseline and a scenario):\n"
-            "share within the target per district and zone type before and after, and the demand\n"
-            "points that gained or lost coverage. Writes changes.csv, points_changed.geojson,\n"
-            "map_<layer>.png and diff.json.\n\n"
-            "Example:\n  geoapp diff out/report_2024/ out/report_2025/ --out out/diff/"
-        ),
-        formatter_class=fmt,
-    )
-    s.add_argument("old", metavar="OLD")
-    s.add_argument("new", metavar="NEW")
-    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    s.set_defaults(func=_cmd_diff)
-
-    s = sub.add_parser(
-        "batch",
-        help="run many regions x layers on dask (a local cluster or a scheduler)",
-        description=(
-            "Run every [[run]] of a spec TOML (a region as the region options give it, and\n"
-            "its layers) on dask.distributed; every bundle lands in DIR/<run>/<layer>/ and\n"
-            "DIR/batch.csv + batch.json say what happened to each (ok or failed, with the\n"
-            "error). A failing run does not stop the others; the exit code is 1 when any\n"
-            "failed. Relative paths in the spec resolve against its folder.\n\n"
-            "Spec:\n"
-            "  [[run]]\n"
-            '  name = "demo"\n'
-            '  region = "demo"          # or osm = "city.osm.pbf", place = "...", gpkg = "..."\n'
-            '  layers = ["elderly_care", "community_services"]\n'
-            "  # boundaries, census, zones, population, facilities = [...], layer_files = [...],\n"
-            "  # mode, speed_kmh, catchments, map, gpkg_bundle, split = true (by district)\n"
-            "  [[run.scenario]]         # the same region with more facilities\n"
-            '  name = "new homes"\n'
-            '  facilities = ["homes.csv:elderly_care:wgs84"]\n\n'
-            "Examples:\n  geoapp batch cities.toml --out out/batch/ --workers 2\n"
-            "  geoapp batch cities.toml --out /shared/out --scheduler tcp://10.0.0.5:8786"
-        ),
-        formatter_class=fmt,
-    )
-    s.add_argument("spec", metavar="SPEC.toml", help="the batch spec")
-    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    s.add_argument(
-        "--workers",
-        type=int,
-        default=2,
-        metavar="N",
-        help="worker processes of the local cluster, one thread each (default 2)",
-    )
-    s.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="use a running dask scheduler (e.g. tcp://host:8786); its workers must see --out",
-    )
-    s.add_argument(
-        "--local-directory",
-        metavar="DIR",
-        help="scratch folder of the local workers (default: the system temporary folder)",
-    )
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_batch)
-
-    s = sub.add_parser(
-        "site",
-        help="suggest K new sites that bring the most residents within reach",
-        description=(
-            "Choose K new sites for a layer that maximise the residents (60+ for elderly\n"
-            "layers) newly within the layer's target walking distance; existing facilities\n"
-            "are kept. Candidates: building points, a street grid, or your own table (CSV\n"
-            "with lon/lat, GeoJSON); protected heritage areas and their 100 m control belt\n"
-            "are excluded. Solved exactly (HiGHS MIP) when small, else lazy greedy with a\n"
-            "proven bound. Writes sites.geojson, candidates.geojson, summary_before.csv,\n"
-            "summary_after.csv and metadata.json (objective, bound, gap, solver, time).\n\n"
-            "Example:\n  geoapp site --region demo --layer elderly_care --new 5 --out out/sites/"
-        ),
-        formatter_class=fmt,
-    )
-    add_region_arguments(s)
-    s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
-    s.add_argument("--new", required=True, type=int, metavar="K", help="number of new sites")
-    s.add_argument(
-        "--candidates",
-        default="buildings",
-        metavar="FILE|buildings|grid",
-        help="candidate sites: 'buildings' (default), 'grid' (100 m on the streets) or a file",
-    )
-    s.add_argument(
-        "--exclude",
-        default="heritage",
-        metavar="heritage|none",
-        help="exclude protected heritage areas and their control belt (default) or nothing",
-    )
-    add_speed_argument(s)
-    s.add_argument(
-        "--time-limit",
-        type=float,
-        default=60.0,
-        metavar="SECONDS",
-        help="budget of the bound and exact steps (default 60)",
-    )
-    s.add_argument("--out", required=True, metavar="DIR", help="output folder")
-    s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
-    s.set_defaults(func=_cmd_site)
-    return p
+#: The function that runs each command (``args.command`` from :func:`build_parser`).
+COMMANDS: Mapping[str, Callable[[argparse.Namespace], int | None]] = {
+    "layers": _cmd_layers,
+    "fetch": _cmd_fetch,
+    "export": _cmd_export,
+    "coverage": _cmd_coverage,
+    "compare": _cmd_compare,
+    "supply": _cmd_supply,
+    "report": _cmd_report,
+    "verify": _cmd_verify,
+    "diff": _cmd_diff,
+    "batch": _cmd_batch,
+    "site": _cmd_site,
+}
 
 
 def _error(message: str) -> None:
@@ -1207,7 +696,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     with _cli_logging(args.verbose):
         try:
-            return int(args.func(args) or 0)
+            return int(COMMANDS[args.command](args) or 0)
         except GeoappError as exc:
             _error(str(exc))
             return 2
@@ -1218,6 +707,20 @@ def main(argv: Sequence[str] | None = None) -> int:
             _error("interrupted; files already on disk were left as they were")
             return 130
 
+
+__all__ = [
+    "COMMANDS",
+    "DEFAULT_TIMEOUT_S",
+    "add_region_arguments",
+    "add_speed_argument",
+    "build_parser",
+    "load_catalog_from_args",
+    "main",
+    "progress_bar",
+    "region_from_args",
+    "region_spec_from_args",
+    "speed_value",
+]
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -1,90 +1,95 @@
 """The compliance table: each rule of a standards profile judged per district and zone.
 
 One row per rule and group (the region, every district, every zone type), with the
-figure against the threshold that applies there and a status:
+figure against the threshold that applies there and a status
+(:func:`geoapp.coverage.judge`, the one rule of every table):
 
 - ``met`` / ``not_met``: the figure is at / below the threshold;
 - ``no_data``: the data cannot tell: the layer has no facility in the data, the group
   has none of the rule's residents, no facility has a capacity (bed rules), or the
   figure is only a lower bound below the threshold (the reach is beyond the search
-  limit, or some facilities have no capacity). ``note`` says which.
+  limit, or some facilities have no capacity). ``status_reason`` says why.
 
 Columns: ``rule``, ``layer``, ``indicator``, ``level`` (``region`` | ``district`` |
 ``zone_type``), ``group``, ``zone_type`` (the zone whose threshold applies; a district's
 own zone type, "" for the region), ``demand`` (``pop`` / ``pop_60plus``), ``residents``
-(the rule's residents in the group), ``reach_m`` (share rules: the reach at the group's
-zone; NaN for bed rules and mixed reaches), ``value`` (share 0..1 or beds per 1,000),
-``threshold``, ``status``, ``lower_bound`` (bool: ``value`` is a lower bound),
-``n_facilities``, ``capacity`` (beds in the group; NaN for share rules), ``note``,
-``source``, ``clause``, ``verified``.
+(the rule's residents in the group), ``reach_m`` (share rules: the reach the share is
+judged at, :meth:`geoapp.standards.Profile.reach`; NaN for bed rules and for a
+metre-based layer whose group mixes zone types of different reaches),
+``standard_reach_m`` (the standard's own metre figure for the group's zone type: a
+reference beside the verdict, never a second one), ``value`` (share 0..1, empty when
+``no_data``; or beds per 1,000), ``threshold``, ``status``, ``status_reason``,
+``lower_bound`` (bool: ``value`` is a lower bound), ``n_facilities``, ``capacity``
+(beds in the group; NaN for share rules), ``source``, ``clause``, ``verified``.
 
-A share rule counts a resident as reached when ``dist_m`` is at most the reach of the
-resident's OWN zone type (so a district's share mixes reaches only when its residents
-lie in several zones under density zoning).
+**One reach.** A layer written in walking minutes is judged at its life circle's
+minutes x its walking speed in every zone type (15 minutes at 3.6 km/h: 900 m, the
+reach of the layer's summary, gaps, app and charts); a metre-based layer at the
+standard's metres for each resident's own zone type.
+
+**Counts.** Groups are those of ``summary.csv`` (:func:`geoapp.coverage.group_labels`),
+and facilities are placed by :func:`geoapp.coverage.facility_places` (district by
+boundary, zone type by the nearest demand point; facilities inside no district form
+the ``(outside districts)`` row), so residents and facilities of the districts, and of
+the zone types, add up to the region row.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import NamedTuple
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoapp import coverage
 from geoapp.catalog import Layer
+from geoapp.region import OUTSIDE_DISTRICTS
 from geoapp.standards import Profile, Rule
+from geoapp.styles import BROAD_ZONE_TYPES, zone_sort_key
 
 COLUMNS = [
     "rule", "layer", "indicator", "level", "group", "zone_type", "demand", "residents",
-    "reach_m", "value", "threshold", "status", "lower_bound", "n_facilities", "capacity",
-    "note", "source", "clause", "verified",
+    "reach_m", "standard_reach_m", "value", "threshold", "status", "status_reason",
+    "lower_bound", "n_facilities", "capacity", "source", "clause", "verified",
 ]  # fmt: skip
-STATUSES = ("met", "not_met", "no_data")
+STATUSES = coverage.STATUSES
 
 
 def _district_zones(access: pd.DataFrame, boundaries: gpd.GeoDataFrame | None) -> dict[str, str]:
-    """Zone type of each district: the boundaries' column, else the demand's majority."""
+    """Zone type of each district: its residents' (majority) or the boundaries' column.
+
+    Under district zoning both agree; under density zoning (a class of each point) the
+    district's zone is that of most of its residents.
+    """
     out: dict[str, str] = {}
+    majority: dict[str, str] = {}
+    if len(access) and "zone_type" in access.columns:
+        w = pd.DataFrame(
+            {
+                "district": coverage.group_labels(access, "district"),
+                "zone_type": coverage.group_labels(access, "zone_type"),
+                "pop": pd.to_numeric(access["pop"], errors="coerce").fillna(0.0).to_numpy(),
+            }
+        )
+        g = w.groupby(["district", "zone_type"])["pop"].sum().reset_index()
+        g = g.sort_values(["pop", "zone_type"], ascending=[False, True], kind="stable")
+        g = g.drop_duplicates("district")
+        majority = dict(zip(g["district"], g["zone_type"], strict=True))
+    if coverage.zones_by_point(access):
+        out.update(majority)
     if boundaries is not None and {"district", "zone_type"} <= set(boundaries.columns):
-        out.update(
-            zip(
-                boundaries["district"].astype(str),
-                boundaries["zone_type"].astype(str),
-                strict=False,
-            )
+        bz = zip(
+            coverage.group_labels(boundaries, "district"),
+            coverage.group_labels(boundaries, "zone_type"),
+            strict=True,
         )
-    if len(access) and {"district", "zone_type"} <= set(access.columns):
-        w = access.groupby(["district", "zone_type"], observed=True)["pop"].sum().reset_index()
-        w = w.sort_values("pop", ascending=False).drop_duplicates("district")
-        for d, z in zip(w["district"].astype(str), w["zone_type"].astype(str), strict=True):
+        for d, z in bz:
             out.setdefault(d, z)
+    for d, z in majority.items():
+        out.setdefault(d, z)
     return out
-
-
-def _facility_groups(
-    facilities: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | None, zones: Mapping[str, str]
-) -> pd.DataFrame:
-    """District and zone type of each facility (point in polygon)."""
-    n = len(facilities)
-    district = np.array([""] * n, dtype=object)
-    if n and boundaries is not None and len(boundaries):
-        pts = gpd.GeoDataFrame(
-            geometry=facilities.geometry.representative_point().to_crs(boundaries.crs).values,
-            crs=boundaries.crs,
-        )
-        hit = gpd.sjoin(pts, boundaries[["district", "geometry"]], predicate="within", how="left")
-        hit = hit[~hit.index.duplicated()]
-        district = hit["district"].fillna("").astype(str).to_numpy()
-    if "zone_type" in facilities.columns:
-        zone = facilities["zone_type"].fillna("unknown").astype(str).to_numpy()
-    else:
-        zone = np.array([zones.get(d, "unknown") for d in district], dtype=object)
-    cap = (
-        pd.to_numeric(facilities["capacity"], errors="coerce").to_numpy(float)
-        if "capacity" in facilities.columns
-        else np.full(n, np.nan)
-    )
-    return pd.DataFrame({"district": district, "zone_type": zone, "capacity": cap})
 
 
 def _row(rule: Rule, layer: Layer, level: str, group: str, zone: str, **kw) -> dict:
@@ -105,7 +110,8 @@ def _row(rule: Rule, layer: Layer, level: str, group: str, zone: str, **kw) -> d
         "n_facilities": 0,
         "capacity": np.nan,
         "reach_m": np.nan,
-        "note": "",
+        "standard_reach_m": np.nan,
+        "status_reason": "",
     }
     base.update(kw)
     return base
@@ -117,6 +123,14 @@ def _judge(value: float, threshold: float, lower_bound: bool) -> str:
     if value >= threshold - 1e-12:
         return "met"
     return "no_data" if lower_bound else "not_met"
+
+
+def _ordered_zones(*labels: np.ndarray | pd.Series) -> list[str]:
+    """Return the zone types in ``labels`` (non-empty): core, new towns, rural, others."""
+    present = {str(z) for group in labels for z in group if str(z)}
+    broad = [z for z in BROAD_ZONE_TYPES if z in present]
+    rest = sorted(present - set(BROAD_ZONE_TYPES), key=lambda z: (zone_sort_key(z), z))
+    return broad + rest
 
 
 def compliance_table(
@@ -135,13 +149,14 @@ def compliance_table(
     ----------
     access_by_layer
         Layer id -> access table (:func:`geoapp.coverage.compute_access`: ``dist_m``,
-        ``pop``, ``pop_60plus``, ``district``, ``zone_type``).
+        ``pop``, ``pop_60plus``, ``district``, ``zone_type``, point geometry).
     facilities_by_layer
         Layer id -> facilities (a ``capacity`` column, beds, NaN = unknown, feeds the
         bed rules; without it they are ``no_data``). An empty frame: the layer has no
         facility in the data, every row of its rules is ``no_data``.
     layers
-        Layer id -> :class:`~geoapp.catalog.Layer` (which residents a share counts).
+        Layer id -> :class:`~geoapp.catalog.Layer` as run (``layer.at_speed(speed)``:
+        a minute-based layer's reach is minutes x this speed).
     profile
         The standards profile (:func:`geoapp.standards.load_profile`).
     boundaries
@@ -166,99 +181,118 @@ def compliance_table(
         fac = facilities_by_layer.get(rule.layer)
         fac = fac if fac is not None else gpd.GeoDataFrame(geometry=[], crs="EPSG:4326")
         zones = _district_zones(acc, boundaries)
-        districts = list(
-            dict.fromkeys([*zones, *acc.get("district", pd.Series([], dtype=str)).astype(str)])
-        )
+        d_acc = coverage.group_labels(acc, "district")
+        z_acc = coverage.group_labels(acc, "zone_type")
+        places = coverage.facility_places(fac, acc, boundaries)
+        districts = list(dict.fromkeys(d_acc))
         if boundaries is not None and "district" in boundaries.columns:
-            order = list(boundaries["district"].astype(str))
+            order = list(dict.fromkeys(coverage.group_labels(boundaries, "district")))
             districts = [*order, *[d for d in districts if d not in order]]
-        present_zones = [z for z in ("core", "new_town", "rural", "unknown")
-                         if (acc.get("zone_type", pd.Series([], dtype=str)) == z).any()]  # fmt: skip
+        if (places["district"] == OUTSIDE_DISTRICTS).any() and OUTSIDE_DISTRICTS not in districts:
+            districts.append(OUTSIDE_DISTRICTS)  # facilities inside no district: counted there
         groups = [("region", region_name, "", np.ones(len(acc), bool))]
-        groups += [("district", d, zones.get(d, "unknown"), (acc["district"].astype(str) == d).to_numpy())
-                   for d in districts]  # fmt: skip
+        groups += [("district", d, zones.get(d, "unknown"), d_acc == d) for d in districts]
         groups += [
-            ("zone_type", z, z, (acc["zone_type"].astype(str) == z).to_numpy())
-            for z in present_zones
+            ("zone_type", z, z, z_acc == z) for z in _ordered_zones(z_acc, places["zone_type"])
         ]
-        fg = _facility_groups(fac, boundaries, zones)
         limit = (search_limit_m or {}).get(rule.layer, np.inf)
+        judged = _Judged(profile, rule, layer, acc, len(fac), float(limit))
         for level, group, zone, mask in groups:
             if level == "region":
-                f_in = np.ones(len(fg), bool)
-            elif level == "district":
-                f_in = (fg["district"] == group).to_numpy()
+                f_in = np.ones(len(places), bool)
             else:
-                f_in = (fg["zone_type"] == group).to_numpy()
-            n_fac = int(f_in.sum())
+                f_in = (places[level] == group).to_numpy()
             if rule.indicator == "share_within_reach":
-                rows.append(
-                    _share_row(rule, layer, level, group, zone, acc, mask, n_fac, len(fac), limit)
-                )
+                rows.append(_share_row(judged, level, group, zone, mask, int(f_in.sum())))
             else:
-                rows.append(
-                    _beds_row(rule, layer, level, group, zone, acc, mask, fg[f_in], len(fac))
+                cap = (
+                    pd.to_numeric(fac["capacity"], errors="coerce").to_numpy(float)
+                    if "capacity" in fac.columns
+                    else np.full(len(fac), np.nan)
                 )
+                rows.append(_beds_row(rule, layer, level, group, zone, acc, mask, cap[f_in],
+                                      len(fac)))  # fmt: skip
     out = pd.DataFrame(rows, columns=COLUMNS)
     out["lower_bound"] = out["lower_bound"].astype(bool)
     return out
 
 
-def _share_row(rule, layer, level, group, zone, acc, mask, n_fac, n_fac_all, limit) -> dict:
+class _Judged(NamedTuple):
+    """What every row of one rule shares."""
+
+    profile: Profile
+    rule: Rule
+    layer: Layer
+    access: pd.DataFrame
+    n_fac_all: int
+    limit: float
+
+
+def _share_row(j: _Judged, level: str, group: str, zone: str, mask: np.ndarray, n_fac: int) -> dict:
+    profile, rule, layer, acc, n_fac_all, limit = j
     col = layer.demand_column
     w = pd.to_numeric(acc[col], errors="coerce").fillna(0.0).to_numpy(float)[mask]
     dist = pd.to_numeric(acc["dist_m"], errors="coerce").to_numpy(float)[mask]
-    zone_of = (
-        acc["zone_type"].astype(str).to_numpy()[mask]
-        if "zone_type" in acc
-        else np.array(["unknown"] * int(mask.sum()))
-    )
-    reach = np.array([rule.for_zone(z).reach_m for z in zone_of], dtype=float)
+    zone_of = coverage.group_labels(acc, "zone_type")[mask]
+    by_zone = {z: profile.reach(rule, layer, z).judged_m for z in dict.fromkeys(zone_of)}
+    reach = np.array([by_zone[z] for z in zone_of], dtype=float)
+    own = profile.reach(rule, layer, zone if level != "region" else None)
     total = float(w.sum())
     uniq = np.unique(reach)
-    if len(uniq) == 1:
-        reach_m = float(uniq[0])
-    elif len(uniq) == 0:
-        reach_m = rule.for_zone(zone if level != "region" else None).reach_m
-    else:
-        reach_m = np.nan  # residents of several zones, each at its own reach
-    lower = bool((reach > limit).any())
-    kw = {"residents": total, "reach_m": reach_m, "n_facilities": n_fac, "lower_bound": lower}
-    if n_fac_all == 0:
-        return _row(rule, layer, level, group, zone, value=np.nan, status="no_data",
-                    note="no facility of the layer in the data: coverage cannot be assessed",
-                    **kw)  # fmt: skip
-    if total <= 0:
-        return _row(rule, layer, level, group, zone, value=np.nan, status="no_data",
-                    note="none of the rule's residents live here", **kw)  # fmt: skip
-    value = float((w * (dist <= reach)).sum() / total)
+    reach_m = float(uniq[0]) if len(uniq) == 1 else own.judged_m if not len(uniq) else np.nan
+    lower = bool((reach > limit).any()) or (not len(uniq) and own.judged_m > limit)
+    kw = {
+        "residents": total,
+        "reach_m": reach_m,
+        "standard_reach_m": own.standard_m if own.standard_m is not None else np.nan,
+        "n_facilities": n_fac,
+        "lower_bound": lower,
+    }
+    value = float((w * (dist <= reach)).sum() / total) if total > 0 else np.nan
     t = rule.for_zone(zone if level != "region" else None).threshold
-    status = _judge(value, t, lower)
-    notes = []
-    if lower:
-        notes.append(f"the reach exceeds the distance searched ({limit:,.0f} m): a lower bound")
-    if level == "district" and n_fac == 0:
-        notes.append("no facility of the layer inside this district in the data")
+    status, reason = coverage.judge(
+        value,
+        t,
+        residents=total,
+        layer_has_facilities=n_fac_all > 0,
+        lower_bound=lower,
+        reach_m=reach_m,
+    )
+    notes = [reason]
+    if status == "met" and lower:
+        notes.append(f"a lower bound: the reach exceeds the distance searched ({limit:,.0f} m)")
+    if status != "no_data" and len(uniq) > 1:
+        each = ", ".join(f"{z} {r:,.0f} m" for z, r in by_zone.items())
+        notes.append(f"each resident judged at the reach of their own zone type ({each})")
+    if level == "district" and n_fac == 0 and n_fac_all > 0:
+        notes.append(coverage.NO_FACILITY_INSIDE)
     return _row(
-        rule, layer, level, group, zone, value=value, status=status, note="; ".join(notes), **kw
+        rule,
+        layer,
+        level,
+        group,
+        zone,
+        value=value if status != "no_data" else np.nan,  # no data is empty, never 0%
+        status=status,
+        status_reason="; ".join(notes),
+        **kw,
     )
 
 
-def _beds_row(rule, layer, level, group, zone, acc, mask, fg, n_fac_all) -> dict:
+def _beds_row(rule, layer, level, group, zone, acc, mask, cap, n_fac_all) -> dict:
     pop60 = float(
         pd.to_numeric(acc["pop_60plus"], errors="coerce").fillna(0.0).to_numpy(float)[mask].sum()
     )
-    cap = fg["capacity"].to_numpy(float)
     known = np.isfinite(cap)
     beds = float(cap[known].sum())
-    kw = {"residents": pop60, "n_facilities": len(fg), "capacity": beds if known.any() else np.nan}
+    kw = {"residents": pop60, "n_facilities": len(cap), "capacity": beds if known.any() else np.nan}
     if n_fac_all == 0:
         return _row(rule, layer, level, group, zone, value=np.nan, status="no_data",
-                    note="no facility of the layer in the data", **kw)  # fmt: skip
+                    status_reason=coverage.NO_FACILITY_REASON, **kw)  # fmt: skip
     if pop60 <= 0:
         return _row(rule, layer, level, group, zone, value=np.nan, status="no_data",
-                    note="no residents aged 60+ here", **kw)  # fmt: skip
-    if len(fg) and not known.any():
+                    status_reason="no residents aged 60+ here", **kw)  # fmt: skip
+    if len(cap) and not known.any():
         return _row(
             rule,
             layer,
@@ -267,18 +301,23 @@ def _beds_row(rule, layer, level, group, zone, acc, mask, fg, n_fac_all) -> dict
             zone,
             value=np.nan,
             status="no_data",
-            note=f"none of the {len(fg)} facilities has a capacity (beds) in the data",
+            status_reason=f"none of the {len(cap)} facilities has a capacity (beds) in the data",
             **kw,
         )
     value = beds / pop60 * 1000.0
     lower = bool((~known).any())
     t = rule.for_zone(zone if level != "region" else None).threshold
-    notes = []
+    status = _judge(value, t, lower)
+    figure = f"{'at least ' if lower else ''}{value:,.1f} beds per 1,000 aged 60+"
+    notes = [
+        f"{figure} {'meets' if status == 'met' else 'is below'} the threshold {t:g}"
+        + (": a lower bound, so it cannot say 'not met'" if status == "no_data" else "")
+    ]
     if lower:
         notes.append(
-            f"{int((~known).sum())} of {len(fg)} facilities have no capacity: a lower bound"
+            f"{int((~known).sum())} of {len(cap)} facilities have no capacity: a lower bound"
         )
-    if len(fg) == 0:
+    if len(cap) == 0:
         notes.append("no facility of the layer inside this group in the data")
-    return _row(rule, layer, level, group, zone, value=value, status=_judge(value, t, lower),
-                lower_bound=lower, note="; ".join(notes), **kw)  # fmt: skip
+    return _row(rule, layer, level, group, zone, value=value, status=status,
+                lower_bound=lower, status_reason="; ".join(notes), **kw)  # fmt: skip

@@ -18,7 +18,7 @@ project's rules); catchments in EPSG:4326.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import geopandas as gpd
@@ -162,6 +162,7 @@ def compute_access(
         dist = np.zeros(0)
         fidx = np.zeros(0, dtype=np.int64)
     elif mode == "network":
+        assert graph is not None  # checked above
         fsnap = network.snap(graph, facilities)
         far = int((fsnap.access_m > max_dist_m).sum())
         if far:
@@ -317,6 +318,147 @@ def fragment_warning(
     return text
 
 
+# --------------------------------------------------------------------------- status
+
+#: Status of a unit (one layer in the region, a district, a zone type or a settlement
+#: class), derived once by :func:`judge` and used by every table, map and page.
+MET, NOT_MET, NO_DATA = "met", "not_met", "no_data"
+STATUSES = (MET, NOT_MET, NO_DATA)
+#: ``status_reason`` of every unit of a layer with no facility in the data.
+NO_FACILITY_REASON = "no facility of the layer in the data: coverage cannot be assessed"
+#: ``status_reason`` of a unit holding none of the layer's residents.
+NO_RESIDENTS_REASON = "none of the layer's residents live here: there is no share to judge"
+#: Added to the reason of a district with no facility inside (its residents may still
+#: be reached from next door, so the share and the verdict stand).
+NO_FACILITY_INSIDE = "no facility of the layer inside this district in the data"
+
+
+def _pct(v: float) -> str:
+    return f"{v * 100:.1f}%"
+
+
+def judge(
+    share: float,
+    target: float,
+    *,
+    residents: float,
+    layer_has_facilities: bool = True,
+    lower_bound: bool = False,
+    reach_m: float | None = None,
+) -> tuple[str, str]:
+    """Return the status of one unit and why: ``(status, status_reason)``.
+
+    The one rule behind the ``status`` of ``summary.csv``, ``zones.csv`` and the share
+    rules of ``compliance.csv``: ``no_data`` when the layer has no facility in the data,
+    the unit has none of the layer's residents, or the share is only a lower bound
+    below the target (the reach exceeds the distance searched); otherwise ``met`` when
+    ``share >= target`` and ``not_met`` below it.
+
+    Parameters
+    ----------
+    share
+        Share (0..1) of the unit's residents within the reach.
+    target
+        Share the unit should reach (the layer's ``target_share`` or a rule's threshold).
+    residents
+        The unit's residents the share counts (all, or aged 60+).
+    layer_has_facilities
+        False when the data holds no facility of the layer at all.
+    lower_bound
+        The share is a lower bound (residents beyond the search may be within reach).
+    reach_m
+        The reach the share is measured at, named in the reason.
+    """
+    if not layer_has_facilities:
+        return NO_DATA, NO_FACILITY_REASON
+    if not residents > 0:
+        return NO_DATA, NO_RESIDENTS_REASON
+    if share is None or not np.isfinite(share):
+        return NO_DATA, "the share cannot be computed"
+    within = f" within {reach_m:,.0f} m" if reach_m is not None and np.isfinite(reach_m) else ""
+    goal = f"the target {target * 100:g}%"
+    if share >= target - 1e-12:
+        return MET, f"{_pct(share)}{within} meets {goal}"
+    if lower_bound:
+        return NO_DATA, (
+            f"at least {_pct(share)}{within}, below {goal}: the reach exceeds the distance "
+            "searched, so the share is only a lower bound"
+        )
+    return NOT_MET, f"{_pct(share)}{within} is below {goal}"
+
+
+def _target(layer: Any, radii: list[float]) -> tuple[float, float]:
+    """Return the layer's target reach (m) and share; a list of radii: its largest at 85%."""
+    target = getattr(layer, "target_m", None)
+    share = getattr(layer, "target_share", None)
+    return (
+        float(target) if target else max(radii, default=np.nan),
+        float(share) if share is not None else catalog.DEFAULT_TARGET_SHARE,
+    )
+
+
+def judge_summary(
+    summary: pd.DataFrame,
+    layer: Any,
+    *,
+    has_facilities: bool = True,
+    covered_at_target: np.ndarray | pd.Series | None = None,
+) -> pd.DataFrame:
+    """Return a coverage summary with ``status`` and ``status_reason`` set by :func:`judge`.
+
+    Every row is judged at the layer's target (``target_m``, ``target_share``) on the
+    share of the layer's own residents (``pop_60plus`` for 60+ layers). The shares of a
+    ``no_data`` row are emptied (NaN): no data is never 0%.
+
+    Parameters
+    ----------
+    summary
+        A summary as :func:`coverage_summary` builds it (``level``, ``n_facilities``,
+        ``pop``, ``pop_60plus`` and the covered columns).
+    layer
+        The layer (or a sequence of radii: judged at the largest, against 85%).
+    has_facilities
+        False when the data holds no facility of the layer.
+    covered_at_target
+        The covered residents at the target reach per row; None reads the covered
+        column of the target radius (it must be one of the layer's radii).
+    """
+    radii, _, labels = _layer_radii(layer)
+    target, target_share = _target(layer, radii)
+    dcol = str(getattr(layer, "demand_column", "pop"))
+    if covered_at_target is None:
+        lab = labels[radii.index(target)]
+        covered_at_target = summary[f"covered_{dcol}_{lab}"]
+    residents = pd.to_numeric(summary[dcol], errors="coerce").to_numpy(float)
+    covered = np.asarray(covered_at_target, dtype=float)
+    share = np.full(len(summary), np.nan)
+    pos = residents > 0
+    share[pos] = np.minimum(covered[pos] / residents[pos], 1.0)
+    nfac = pd.to_numeric(summary["n_facilities"], errors="coerce").to_numpy(dtype=float)
+    level = summary["level"].astype(str).to_numpy()
+    status = np.empty(len(summary), dtype=object)
+    reason = np.empty(len(summary), dtype=object)
+    for i in range(len(summary)):
+        st_, why = judge(
+            share[i],
+            target_share,
+            residents=residents[i],
+            layer_has_facilities=has_facilities,
+            reach_m=target,
+        )
+        if level[i] == "district" and has_facilities and nfac[i] == 0:  # NaN: not known
+            why = f"{why}; {NO_FACILITY_INSIDE}"
+        status[i], reason[i] = st_, why
+    out = summary.copy()
+    out["status"] = pd.Series(status, index=out.index, dtype=object).astype(str)
+    out["status_reason"] = reason.astype(str)
+    blank = status == NO_DATA
+    if blank.any():
+        cols = [c for c in out.columns if str(c).startswith("share_")]
+        out.loc[blank, cols] = np.nan
+    return out
+
+
 # --------------------------------------------------------------------------- summary
 
 
@@ -357,6 +499,147 @@ def _settled_area_weights(access: gpd.GeoDataFrame, pop: np.ndarray) -> np.ndarr
     return w
 
 
+#: The label of each grouping for a demand point that has none.
+GROUP_DEFAULTS = {"district": OUTSIDE_DISTRICTS, "zone_type": "unknown", "settlement": "unknown"}
+#: Where a district's land beyond its settled area counts when the grouping is a class of
+#: each point (settlements, zone types by density): the rural class.
+LAND_REMAINDER = "rural"
+
+
+def group_labels(frame: pd.DataFrame, level: str) -> np.ndarray:
+    """Return each row's group at ``level`` (``district``, ``zone_type``, ``settlement``).
+
+    The labels every table groups by: missing or empty values are the level's default
+    (:data:`GROUP_DEFAULTS`: ``"(outside districts)"``, ``"unknown"``).
+    """
+    return _text(frame, level, GROUP_DEFAULTS.get(level, "unknown"))
+
+
+def zones_by_point(access: pd.DataFrame) -> bool:
+    """Return True when the zone type is a class of each point (a district holds several)."""
+    if not len(access) or "zone_type" not in access.columns:
+        return False
+    d = pd.DataFrame(
+        {"d": group_labels(access, "district"), "z": group_labels(access, "zone_type")}
+    )
+    return bool((d.groupby("d")["z"].nunique() > 1).any())
+
+
+def split_land(
+    district: np.ndarray,
+    label: np.ndarray,
+    settled: np.ndarray,
+    land_km2: Mapping[str, float],
+    *,
+    rest: Mapping[str, str] | str = LAND_REMAINDER,
+) -> pd.Series:
+    """Return the land area (km²) of each group: every district's land split among groups.
+
+    Within a district each group gets its settled area (scaled down when the settled
+    cells overhang the district's land) and the rest of the district's land goes to
+    ``rest`` (one label, or one per district). So the groups' areas add up to the
+    districts' land, whatever the grouping: a district zoned as a whole (one zone type,
+    given as its ``rest``) keeps all its land in its zone; under density zoning or by
+    settlement class, land without residents counts as rural.
+
+    Parameters
+    ----------
+    district, label, settled
+        Per demand point: district, group and share of settled area (km²).
+    land_km2
+        District -> land area in km² (every district of the summary).
+    rest
+        The group of each district's unsettled land: one label for all, or per district
+        (districts not listed: :data:`LAND_REMAINDER`).
+    """
+    s = (
+        pd.DataFrame({"d": district, "g": label, "a": settled})
+        .groupby(["d", "g"], sort=False)["a"]
+        .sum()
+    )
+    by_d: dict[str, pd.Series] = {str(d): part.droplevel(0) for d, part in s.groupby(level=0)}
+    out: dict[str, float] = {}
+    for d, land in land_km2.items():
+        land = float(land) if np.isfinite(land) else 0.0
+        part = by_d.get(str(d), pd.Series(dtype=float))
+        total = float(part.sum())
+        scale = min(1.0, land / total) if total > 0 else 0.0
+        for g, a in part.items():
+            out[str(g)] = out.get(str(g), 0.0) + float(a) * scale
+        r = rest if isinstance(rest, str) else rest.get(str(d), LAND_REMAINDER)
+        out[r] = out.get(r, 0.0) + land - total * scale
+    return pd.Series(out, dtype=float)
+
+
+def facility_places(
+    facilities: gpd.GeoDataFrame,
+    access: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Return where each facility counts: its ``district``, ``zone_type`` and ``settlement``.
+
+    The one rule of every table that counts facilities per group (``summary.csv``,
+    ``zones.csv``, ``compliance.csv``). District: the boundary that contains the
+    facility (the first listed on a shared edge; :data:`geoapp.region.OUTSIDE_DISTRICTS`
+    when none), or without boundaries the district of its nearest demand point. Zone
+    type and settlement class: those of its nearest demand point (straight line), so
+    they follow the zoning of the residents whatever the method (district attributes or
+    density). A facility without geometry, or with no demand point to be near, has
+    ``""`` where it cannot be placed (it counts in the region only).
+
+    Polygons count at a point on their surface. Returns a frame aligned with
+    ``facilities`` (``settlement`` is ``""`` when ``access`` has no such column).
+    """
+    n = len(facilities)
+    out = pd.DataFrame(
+        {k: np.full(n, "", dtype=object) for k in ("district", "zone_type", "settlement")}
+    )
+    if not n:
+        return out
+    if facilities.crs is None:
+        raise InputError(
+            "facilities have no coordinate reference system; set one (e.g. EPSG:4326) first"
+        )
+    crs = local_crs(access) if len(access) else local_crs(facilities)
+    fpts = _points(facilities, crs)
+    placed = ~(shapely.is_missing(fpts) | shapely.is_empty(fpts))
+    if not placed.all():
+        log.warning(
+            "%d facilities have no geometry and count only in the region row",
+            int((~placed).sum()),
+        )
+    near = np.full(n, -1, dtype=np.int64)
+    if len(access) and placed.any():
+        dpts = _points(access, crs)
+        dok = np.flatnonzero(~(shapely.is_missing(dpts) | shapely.is_empty(dpts)))
+        if len(dok):
+            from scipy.spatial import cKDTree  # ~0.8 s to import: only when needed
+
+            tree = cKDTree(shapely.get_coordinates(dpts[dok]))
+            _, i = tree.query(shapely.get_coordinates(fpts[placed]), k=1)
+            near[placed] = dok[i]
+    has = near >= 0
+    levels = ["district", "zone_type"] + (["settlement"] if "settlement" in access.columns else [])
+    for level in levels:
+        lab = group_labels(access, level)
+        out.loc[has, level] = lab[near[has]]
+    if boundaries is not None and len(boundaries):
+        bnames = group_labels(boundaries, "district")
+        bgeoms = boundaries.geometry.to_crs(crs).to_numpy()
+        tree = shapely.STRtree(bgeoms)
+        fi, bi = tree.query(fpts[placed], predicate="intersects")
+        o = np.lexsort((bi, fi))  # on a shared edge: the first district listed
+        fi, bi = fi[o], bi[o]
+        where = np.full(int(placed.sum()), OUTSIDE_DISTRICTS, dtype=object)
+        first = np.ones(len(fi), dtype=bool)
+        first[1:] = fi[1:] != fi[:-1]
+        where[fi[first]] = bnames[bi[first]]
+        district = np.full(n, "", dtype=object)
+        district[placed] = where
+        out["district"] = district
+    return out
+
+
 def coverage_summary(
     access: gpd.GeoDataFrame,
     layer: Any,
@@ -374,17 +657,18 @@ def coverage_summary(
         uses ``district``, ``zone_type``, and ``district_code``, ``settlement`` and
         ``h3`` when present).
     layer
-        A :class:`geoapp.catalog.Layer` (its ``radii_m``, ``labels`` and ``id`` are
-        used; pass ``layer.at_speed(speed)`` for a minute-based layer) or a
-        sequence of radii in metres.
+        A :class:`geoapp.catalog.Layer` (its ``radii_m``, ``labels``, ``id``,
+        ``target_m`` and ``target_share`` are used; pass ``layer.at_speed(speed)`` for a
+        minute-based layer) or a sequence of radii in metres (judged at the largest
+        against 85%).
     boundaries
         District boundaries; when given, every district appears (even with no
         demand), ``area_km2`` is the district's land area and facilities are placed
         in districts by point in polygon.
     facilities
         The layer's facilities as passed to :func:`compute_access` (any CRS; polygons
-        use a point on their surface). They fill ``n_facilities`` and ``status``;
-        None leaves ``n_facilities`` empty (<NA>) and ``status`` ``"ok"``.
+        use a point on their surface). They fill ``n_facilities``; an empty frame
+        makes every row ``no_data``; None leaves ``n_facilities`` empty (<NA>).
     region_name
         ``group`` of the region row.
 
@@ -393,35 +677,39 @@ def coverage_summary(
     pandas.DataFrame
         One row per group: ``layer``, ``level`` (``"region"`` | ``"district"`` |
         ``"zone_type"`` | ``"settlement"``), ``group``, ``district_code``, ``status``
-        (``"ok"`` | ``"no_data"``), ``n_facilities`` (Int64), ``pop``, ``pop_60plus``,
-        ``area_km2``, ``settled_km2`` and for every radius, with ``R`` its column
-        suffix (``layer.labels``: whole metres such as ``1000``, or minutes such as
-        ``15min`` for a minute-based layer, whose reach is minutes x speed):
-        ``covered_pop_R``, ``covered_pop_60plus_R`` (residents with ``dist_m <= R``),
-        ``share_pop_R``, ``share_pop_60plus_R`` (covered / all residents of the group,
-        resp. covered / residents aged 60+; NaN when the group has none) and
-        ``share_area_R``.
+        (``"met"`` | ``"not_met"`` | ``"no_data"``), ``status_reason``,
+        ``n_facilities`` (Int64), ``pop``, ``pop_60plus``, ``area_km2``,
+        ``settled_km2`` and for every radius, with ``R`` its column suffix
+        (``layer.labels``: whole metres such as ``1000``, or minutes such as ``15min``
+        for a minute-based layer, whose reach is minutes x speed): ``covered_pop_R``,
+        ``covered_pop_60plus_R`` (residents with ``dist_m <= R``), ``share_pop_R``,
+        ``share_pop_60plus_R`` (covered / all residents of the group, resp. covered /
+        residents aged 60+; NaN when the group has none) and ``share_area_R``.
 
     Notes
     -----
-    **Status.** ``"no_data"`` on every row when ``facilities`` is given and empty:
-    the data holds no facility of the layer, so zero coverage says nothing about the
-    service. A district row is also ``"no_data"`` when no facility lies inside that
-    district (its shares are still computed: residents may be served from next
-    door). Zone-type and settlement rows take the region's status.
+    **Status** (:func:`judge_summary`, :func:`judge`): each row is judged at the layer's
+    target: ``met`` when the share of the layer's residents within ``target_m`` is at
+    least ``target_share``, ``not_met`` below it, ``no_data`` on every row when
+    ``facilities`` is given and empty (the data holds no facility of the layer, so zero
+    coverage says nothing about the service) and on a row with none of the layer's
+    residents. ``status_reason`` says why. A no_data row has empty (NaN) shares. A district with no facility inside is judged like any other (its
+    residents may be reached from next door); its reason says it has none inside.
 
-    **n_facilities.** Region row: all facilities. District rows: facilities inside the
-    district's boundary (point in polygon; those inside no district form the
-    :data:`geoapp.region.OUTSIDE_DISTRICTS` row, added with zero residents if no
-    demand lies there), so district rows sum to the region. Without ``boundaries``,
-    and for zone-type and settlement rows, a facility counts in the group of its
-    nearest demand point (straight line).
+    **n_facilities** (:func:`facility_places`). Region row: all facilities. District
+    rows: facilities inside the district's boundary (point in polygon; those inside no
+    district form the :data:`geoapp.region.OUTSIDE_DISTRICTS` row, added with zero
+    residents if no demand lies there), so district rows sum to the region. Without
+    ``boundaries``, and for zone-type and settlement rows, a facility counts in the
+    group of its nearest demand point (straight line); a group holding facilities but
+    no resident gets a row. Every grouping sums to the region row.
 
     **Groups.** Demand with no district, or with district
     :data:`geoapp.region.OUTSIDE_DISTRICTS`, forms the ``"(outside districts)"``
     district row. District rows sum to the region row, and so do zone-type rows and
     (when ``access`` has a ``settlement`` column) settlement rows, which always list
-    ``core``, ``new_town`` and ``rural``.
+    ``core``, ``new_town`` and ``rural``: residents, residents aged 60+, facilities,
+    area and settled area.
 
     **Area.** ``share_area_R`` is area-weighted coverage: the share of the group's
     SETTLED area within reach. Settled area (``settled_km2``) is approximated by the
@@ -429,9 +717,13 @@ def coverage_summary(
     residents; each cell's area is split equally among those points (so a cell
     straddling two districts is shared between them and district rows still add up)
     and a point's share counts as covered when its ``dist_m <= R``; NaN when nothing
-    is settled. ``area_km2`` is the district's area from ``boundaries`` when given
-    (zone rows and the region row sum their districts), otherwise ``settled_km2``;
-    settlement rows always use ``settled_km2``.
+    is settled. ``area_km2`` of a district is its land area from ``boundaries`` when
+    given, otherwise its settled area; the region row sums the districts. Zone-type
+    and settlement rows split each district's land (:func:`split_land`): where the
+    zone type is the district's (district attributes, a zone mapping) the district's
+    land is its zone's; where it is a class of each point (settlements always, zone
+    types under density zoning: some district holds several), each class gets its
+    settled area and the district's land without residents counts as ``rural``.
     """
     radii, layer_id, labels = _layer_radii(layer)
     if not layer_id and "layer" in access.columns and len(access):
@@ -446,12 +738,14 @@ def coverage_summary(
     pop = pd.to_numeric(access["pop"], errors="coerce").fillna(0).to_numpy(float)
     pop60 = pd.to_numeric(access["pop_60plus"], errors="coerce").fillna(0).to_numpy(float)
     dist = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(float)
-    district = _text(access, "district", OUTSIDE_DISTRICTS)
+    district = group_labels(access, "district")
     code = _text(access, "district_code", "")
-    zone = _text(access, "zone_type", "unknown")
+    zone = group_labels(access, "zone_type")
     has_settlement = "settlement" in access.columns
-    settlement = _text(access, "settlement", "unknown") if has_settlement else None
+    settlement = group_labels(access, "settlement") if has_settlement else None
     area_w = _settled_area_weights(access, pop) if len(access) else np.zeros(0)
+    target, _ = _target(layer, radii)
+    dcol = str(getattr(layer, "demand_column", "pop"))
 
     vals: dict[str, np.ndarray] = {"pop": pop, "pop_60plus": pop60, "settled_km2": area_w}
     for r, lab in zip(radii, labels, strict=True):
@@ -459,6 +753,7 @@ def coverage_summary(
         vals[f"covered_pop_{lab}"] = np.where(cov, pop, 0.0)
         vals[f"covered_pop_60plus_{lab}"] = np.where(cov, pop60, 0.0)
         vals[f"_covered_area_{lab}"] = np.where(cov, area_w, 0.0)
+    vals["_at_target"] = np.where(dist <= target, pop60 if dcol == "pop_60plus" else pop, 0.0)
     frame = pd.DataFrame(vals)
     num_cols = list(frame.columns)
     frame["_district"] = district
@@ -468,10 +763,15 @@ def coverage_summary(
     by_d = frame.drop(columns=["_code"]).groupby("_district", sort=True).sum()
     by_d.insert(0, "district_code", codes.reindex(by_d.index).fillna("").astype(str))
     by_d = by_d.reset_index().rename(columns={"_district": "group"})
-    by_z = _group_sum(frame[num_cols], zone)
 
-    fac = _FacilityPlaces(facilities, access, boundaries)
-    if fac.any_outside and OUTSIDE_DISTRICTS not in set(by_d["group"]):
+    known = facilities is not None
+    places = (
+        facility_places(facilities, access, boundaries)
+        if facilities is not None and len(facilities)
+        else pd.DataFrame({"district": [], "zone_type": [], "settlement": []}, dtype=object)
+    )
+    f_district = places["district"].to_numpy(dtype=object)
+    if (f_district == OUTSIDE_DISTRICTS).any() and OUTSIDE_DISTRICTS not in set(by_d["group"]):
         # facilities inside no district: their own row, so district counts add up
         extra = pd.DataFrame({c: [0.0] for c in num_cols})
         extra.insert(0, "district_code", "")
@@ -479,10 +779,13 @@ def coverage_summary(
         by_d = pd.concat([by_d, extra], ignore_index=True)
 
     if boundaries is not None and len(boundaries):
-        by_d, by_z = _with_boundaries(by_d, by_z, boundaries)
+        by_d = _with_boundaries(by_d, boundaries)
     else:
         by_d["area_km2"] = by_d["settled_km2"]
-        by_z["area_km2"] = by_z["settled_km2"]
+    by_z = _group_sum(frame[num_cols], zone)
+    by_z = _with_area(
+        by_z, land_by_group(access, "zone_type", boundaries, settled_km2=area_w), num_cols
+    )
 
     region = by_d[[*num_cols, "area_km2"]].sum().to_frame().T
     region["group"] = region_name
@@ -493,18 +796,20 @@ def coverage_summary(
     parts = [region, by_d, by_z]
     if settlement is not None:
         by_s = _group_sum(frame[num_cols], settlement, always=SETTLEMENT_TYPES)
-        by_s["area_km2"] = by_s["settled_km2"]
+        land = land_by_group(access, "settlement", boundaries, settled_km2=area_w)
+        by_s = _with_area(by_s, land, num_cols)
         by_s["level"] = "settlement"
         parts.append(by_s)
     out = pd.concat(parts, ignore_index=True)
+    out = _with_facility_groups(out, places, num_cols)
 
     for lab in labels:
         out[f"share_pop_{lab}"] = _share(out[f"covered_pop_{lab}"], out["pop"])
         out[f"share_pop_60plus_{lab}"] = _share(out[f"covered_pop_60plus_{lab}"], out["pop_60plus"])
         out[f"share_area_{lab}"] = _share(out[f"_covered_area_{lab}"], out["settled_km2"])
     out["layer"] = layer_id
-    out["n_facilities"] = fac.counts(out, district, zone, settlement)
-    out["status"] = fac.status(out)
+    out["n_facilities"] = _facility_counts(out, places, known)
+    out["status"] = ""
     cols = [
         "layer",
         "level",
@@ -525,9 +830,18 @@ def coverage_summary(
             f"share_pop_60plus_{lab}",
             f"share_area_{lab}",
         ]
+    at_target = out["_at_target"].to_numpy(float)
     out = out[cols]
     for c in ("layer", "level", "group", "district_code", "status"):
         out[c] = out[c].astype(str)
+    out = judge_summary(
+        out,
+        layer,
+        has_facilities=facilities is None or len(facilities) > 0,
+        covered_at_target=at_target,
+    )
+    reason = out.pop("status_reason")
+    out.insert(list(out.columns).index("status") + 1, "status_reason", reason)
     return out.reset_index(drop=True)
 
 
@@ -549,103 +863,57 @@ def _group_sum(
     return g
 
 
-class _FacilityPlaces:
-    """Where the layer's facilities lie: per district, zone type and settlement."""
+def _with_area(groups: pd.DataFrame, area: pd.Series, num_cols: list[str]) -> pd.DataFrame:
+    """Add ``area_km2`` to a zone or settlement table; a group with land only gets a row."""
+    present = set(groups["group"].astype(str))
+    extra = [g for g in area.index if g not in present and abs(area[g]) > 1e-12]
+    if extra:
+        add = pd.DataFrame({c: [0.0] * len(extra) for c in num_cols})
+        add.insert(0, "group", extra)
+        add["district_code"] = ""
+        groups = pd.concat([groups, add], ignore_index=True)
+        groups = groups.iloc[_group_order(groups["group"].astype(str).tolist())]
+    groups = groups.reset_index(drop=True)
+    groups["area_km2"] = groups["group"].astype(str).map(area).fillna(0.0).to_numpy(float)
+    return groups
 
-    def __init__(
-        self,
-        facilities: gpd.GeoDataFrame | None,
-        access: gpd.GeoDataFrame,
-        boundaries: gpd.GeoDataFrame | None,
-    ) -> None:
-        self.known = facilities is not None
-        self.total = 0 if facilities is None else len(facilities)
-        self.district: np.ndarray | None = None  # per facility, when placed by polygon
-        self.nearest: np.ndarray | None = None  # per facility: nearest demand row, or -1
-        self.any_outside = False
-        if not self.total:
-            return
-        if facilities.crs is None:
-            raise InputError(
-                "coverage_summary: facilities have no coordinate reference system; "
-                "set one (e.g. EPSG:4326) first"
-            )
-        crs = local_crs(access) if len(access) else local_crs(facilities)
-        fpts = _points(facilities, crs)
-        placed = ~(shapely.is_missing(fpts) | shapely.is_empty(fpts))
-        if not placed.all():
-            log.warning(
-                "coverage_summary: %d facilities have no geometry and count only in the region row",
-                int((~placed).sum()),
-            )
-        self.nearest = np.full(self.total, -1, dtype=np.int64)
-        if len(access) and placed.any():
-            dpts = _points(access, crs)
-            dok = np.flatnonzero(~(shapely.is_missing(dpts) | shapely.is_empty(dpts)))
-            if len(dok):
-                from scipy.spatial import cKDTree  # ~0.8 s to import: only when needed
 
-                tree = cKDTree(shapely.get_coordinates(dpts[dok]))
-                _, i = tree.query(shapely.get_coordinates(fpts[placed]), k=1)
-                self.nearest[placed] = dok[i]
-        if boundaries is not None and len(boundaries):
-            bnames = _text(boundaries, "district", OUTSIDE_DISTRICTS)
-            bgeoms = boundaries.geometry.to_crs(crs).to_numpy()
-            tree = shapely.STRtree(bgeoms)
-            fi, bi = tree.query(fpts[placed], predicate="intersects")
-            o = np.lexsort((bi, fi))  # on a shared edge: the first district listed
-            fi, bi = fi[o], bi[o]
-            where = np.full(int(placed.sum()), OUTSIDE_DISTRICTS, dtype=object)
-            first = np.ones(len(fi), dtype=bool)
-            first[1:] = fi[1:] != fi[:-1]
-            where[fi[first]] = bnames[bi[first]]
-            self.district = np.full(self.total, "", dtype=object)
-            self.district[placed] = where
-            self.any_outside = bool((where == OUTSIDE_DISTRICTS).any())
+def _group_order(groups: list[str]) -> list[int]:
+    """Positions of ``groups`` in table order: settlement types first, then by name."""
+    first = {g: i for i, g in enumerate(SETTLEMENT_TYPES)}
+    return sorted(range(len(groups)), key=lambda i: (first.get(groups[i], len(first)), groups[i]))
 
-    def counts(
-        self,
-        out: pd.DataFrame,
-        district: np.ndarray,
-        zone: np.ndarray,
-        settlement: np.ndarray | None,
-    ) -> pd.Series:
-        """Return ``n_facilities`` for every row of the summary ``out``.
 
-        ``district``, ``zone`` and ``settlement`` are the labels of the demand rows.
-        """
-        if not self.known:
-            return pd.Series(pd.NA, index=out.index, dtype="Int64")
-        n = pd.Series(0, index=out.index, dtype="Int64")
-        n[out["level"] == "region"] = self.total
-        if not self.total:
-            return n
-        near = self.nearest[self.nearest >= 0]
-        labels = {
-            "district": (
-                self.district[self.district != ""] if self.district is not None else district[near]
-            ),
-            "zone_type": zone[near],
-        }
-        if settlement is not None:
-            labels["settlement"] = settlement[near]
-        for level, lab in labels.items():
-            vc = pd.Series(lab, dtype=object).value_counts()
-            rows = out["level"] == level
-            n[rows] = out.loc[rows, "group"].map(vc).fillna(0).astype("int64").to_numpy()
-        return n
+def _with_facility_groups(
+    out: pd.DataFrame, places: pd.DataFrame, num_cols: list[str]
+) -> pd.DataFrame:
+    """Add a zero-resident row for every group that holds facilities but no demand."""
+    extra = []
+    for level in ("district", "zone_type", "settlement"):
+        rows = out["level"] == level
+        if level == "settlement" and not rows.any():
+            continue
+        have = set(out.loc[rows, "group"].astype(str))
+        for g in dict.fromkeys(places[level].astype(str)):
+            if g and g not in have:
+                extra.append({**{c: 0.0 for c in num_cols}, "area_km2": 0.0, "group": g,
+                              "district_code": "", "level": level})  # fmt: skip
+    if not extra:
+        return out
+    return pd.concat([out, pd.DataFrame(extra)], ignore_index=True)
 
-    def status(self, out: pd.DataFrame) -> np.ndarray:
-        """Return ``status`` for every row of the summary ``out``."""
-        if not self.known:
-            return np.full(len(out), "ok", dtype=object)
-        if not self.total:
-            return np.full(len(out), "no_data", dtype=object)
-        st = np.full(len(out), "ok", dtype=object)
-        district_rows = (out["level"] == "district").to_numpy()
-        empty = out["n_facilities"].fillna(0).to_numpy() == 0
-        st[district_rows & empty] = "no_data"
-        return st
+
+def _facility_counts(out: pd.DataFrame, places: pd.DataFrame, known: bool) -> pd.Series:
+    """Return ``n_facilities`` for every row of the summary ``out``."""
+    if not known:
+        return pd.Series(pd.NA, index=out.index, dtype="Int64")
+    n = pd.Series(0, index=out.index, dtype="Int64")
+    n[out["level"] == "region"] = len(places)
+    for level in ("district", "zone_type", "settlement"):
+        vc = places[level].astype(str).value_counts()
+        rows = out["level"] == level
+        n[rows] = out.loc[rows, "group"].map(vc).fillna(0).astype("int64").to_numpy()
+    return n
 
 
 def _points(frame: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
@@ -671,14 +939,8 @@ def _share(num: pd.Series, den: pd.Series) -> pd.Series:
     return (num / den.where(den > 0)).clip(upper=1.0)
 
 
-def _with_boundaries(
-    by_d: pd.DataFrame, by_z: pd.DataFrame, boundaries: gpd.GeoDataFrame
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Add every district of ``boundaries`` (with its area) to the group tables.
-
-    Districts are matched on their name (``district``); the code comes from the
-    boundaries where the demand has none.
-    """
+def _district_land(boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Return each district of ``boundaries`` once: ``group``, ``_bcode``, ``_zone``, area."""
     b = boundaries
     area = b.geometry.to_crs(local_crs(b)).area.to_numpy(float) / 1e6
     bd = pd.DataFrame(
@@ -689,9 +951,64 @@ def _with_boundaries(
             "area_km2": area,
         }
     )
-    bd = bd.groupby("group", sort=False, as_index=False).agg(
+    return bd.groupby("group", sort=False, as_index=False).agg(
         {"_bcode": "first", "_zone": "first", "area_km2": "sum"}
     )
+
+
+def land_by_group(
+    access: pd.DataFrame,
+    by: str,
+    boundaries: gpd.GeoDataFrame | None = None,
+    *,
+    settled_km2: np.ndarray | None = None,
+) -> pd.Series:
+    """Return the land area (km²) of each ``zone_type`` or ``settlement`` group.
+
+    The ``area_km2`` of :func:`coverage_summary`'s zone-type and settlement rows (and of
+    ``zones.csv``): each district's land (its boundary's area; without boundaries its
+    settled area) split by :func:`split_land`. A zone type that is the district's own
+    keeps the district's land; a class of each point (settlements, density zones) gets
+    its settled area, the unsettled land counting as rural. The groups add up to the
+    region's area.
+
+    Parameters
+    ----------
+    access
+        Demand points (``pop``, ``district``, ``zone_type``, ``settlement``, ``h3``).
+    by
+        ``"zone_type"`` or ``"settlement"``.
+    boundaries
+        The districts (``district``, ``zone_type``); None: land is settled area.
+    settled_km2
+        Each point's settled area when already computed (``settled_km2`` weights).
+    """
+    pop = pd.to_numeric(access["pop"], errors="coerce").fillna(0).to_numpy(float)
+    area_w = _settled_area_weights(access, pop) if settled_km2 is None else settled_km2
+    district = group_labels(access, "district")
+    label = group_labels(access, by)
+    settled = pd.Series(area_w, dtype=float).groupby(district).sum()
+    rest: dict[str, str] = {}
+    if boundaries is not None and len(boundaries):
+        bd = _district_land(boundaries)
+        land = dict(zip(bd["group"].astype(str), bd["area_km2"].astype(float), strict=True))
+        land.update({d: 0.0 for d in settled.index if d not in land})  # no boundary: no land
+        rest = dict(zip(bd["group"].astype(str), bd["_zone"].astype(str), strict=True))
+    else:
+        land = {str(d): float(a) for d, a in settled.items()}
+    if by == "zone_type" and not zones_by_point(access):
+        rest.update(zip(district, label, strict=True))  # each district's own zone type
+        return split_land(district, label, area_w, land, rest=rest)
+    return split_land(district, label, area_w, land)
+
+
+def _with_boundaries(by_d: pd.DataFrame, boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
+    """Add every district of ``boundaries`` (with its area) to the district table.
+
+    Districts are matched on their name (``district``); the code comes from the
+    boundaries where the demand has none.
+    """
+    bd = _district_land(boundaries)
     num_cols = [c for c in by_d.columns if c not in ("group", "district_code")]
     merged = bd.merge(by_d, on="group", how="outer")
     merged[num_cols] = merged[num_cols].fillna(0.0)
@@ -699,13 +1016,7 @@ def _with_boundaries(
     code = merged["district_code"].fillna("").astype(str)
     merged["district_code"] = code.where(code != "", merged["_bcode"].fillna("").astype(str))
     merged = merged.drop(columns=["_bcode", "_zone"]).sort_values("group")
-
-    zone_area = bd.groupby("_zone", as_index=False)["area_km2"].sum()
-    by_z = by_z.merge(zone_area.rename(columns={"_zone": "group"}), on="group", how="outer")
-    by_z[num_cols] = by_z[num_cols].fillna(0.0)
-    by_z["area_km2"] = by_z["area_km2"].fillna(0.0)
-    by_z["district_code"] = ""
-    return merged.reset_index(drop=True), by_z.sort_values("group").reset_index(drop=True)
+    return merged.reset_index(drop=True)
 
 
 # --------------------------------------------------------------------------- catchments

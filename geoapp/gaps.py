@@ -18,7 +18,8 @@ A gap is demand lying beyond a layer's target distance.
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from typing import Any, cast
 
 import geopandas as gpd
 import h3
@@ -26,8 +27,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from geoapp import coverage
 from geoapp.catalog import Layer
-from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.hexes import h3_polygons
 from geoapp.styles import BROAD_ZONE_TYPES, ZONE_ORDER, zone_sort_key
@@ -50,10 +51,10 @@ DEFAULT_MIN_SHARE = 0.9
 #: 2,100 m², about a city block's building), so uncovered groups inside it still show.
 DEFAULT_REFINE = 2
 
-#: Values of the ``status`` column of :func:`compare_zones`.
-STATUS_OK = "ok"
-STATUS_NO_DATA = "no_data"
-STATUS_NO_RESIDENTS = "no_residents"
+#: Values of the ``status`` column of :func:`compare_zones` (:func:`geoapp.coverage.judge`).
+STATUS_MET = coverage.MET
+STATUS_NOT_MET = coverage.NOT_MET
+STATUS_NO_DATA = coverage.NO_DATA
 
 #: Groupings :func:`compare_zones` accepts (``by``).
 ZONE_GROUPINGS = ("zone_type", "settlement")
@@ -610,7 +611,7 @@ def find_gaps(
             min_m=r.min_d,
             on_fragment=float(r.on_fragment),
         )
-        for r in res.itertuples()
+        for r in cast("Iterable[Any]", res.itertuples())  # rows of res's columns
     ]
     out = gpd.GeoDataFrame(
         {
@@ -651,46 +652,6 @@ def find_gaps(
 # ---------------------------------------------------------------------------- zones
 
 
-def _facility_groups(
-    facilities: gpd.GeoDataFrame,
-    access: gpd.GeoDataFrame,
-    boundaries: gpd.GeoDataFrame | None,
-    by: str,
-) -> np.ndarray:
-    """Zone type (or settlement class) of each facility (see :func:`compare_zones`)."""
-    if not len(facilities):
-        return np.array([], dtype=object)
-    if by in facilities.columns:
-        return facilities[by].fillna("unknown").astype(object).to_numpy()
-    pts = gpd.GeoDataFrame(
-        {"_f": np.arange(len(facilities))},
-        geometry=facilities.geometry.to_crs(WGS84).representative_point().to_numpy(),
-        crs=WGS84,
-    )
-    out = np.full(len(facilities), "unknown", dtype=object)
-    if by == "zone_type" and boundaries is not None and len(boundaries) and by in boundaries:
-        b = gpd.GeoDataFrame(
-            {"_zt": boundaries[by].fillna("unknown").astype(object).to_numpy()},
-            geometry=boundaries.geometry.to_crs(WGS84).to_numpy(),
-            crs=WGS84,
-        )
-        j = gpd.sjoin(pts, b, how="inner", predicate="intersects")
-        j = j[~j.index.duplicated(keep="first")]
-        out[j["_f"].to_numpy()] = j["_zt"].to_numpy()
-        return out
-    if len(access) and by in access.columns:
-        crs = local_crs(access)
-        a = gpd.GeoDataFrame(
-            {"_zt": access[by].astype(object).to_numpy()},
-            geometry=access.geometry.to_numpy(),
-            crs=access.crs,
-        ).to_crs(crs)
-        j = gpd.sjoin_nearest(pts.to_crs(crs), a, how="inner")
-        j = j[~j.index.duplicated(keep="first")]
-        out[j["_f"].to_numpy()] = j["_zt"].to_numpy()
-    return out
-
-
 def _limit_for(
     search_limit_m: float | Mapping[str, float] | None, lid: str, layer: Layer, dist: np.ndarray
 ) -> float:
@@ -724,16 +685,15 @@ def compare_zones(
     facilities_by_layer
         Facility table per layer id. A layer that is missing here or has an empty table
         has no facility in the data: its rows get status "no_data" and no statistics.
-        A facility's group is its ``zone_type`` (or ``settlement``) column when present,
-        else (for zone types) that of the district in ``boundaries`` containing it, else
-        that of the nearest demand point.
+        A facility counts in the group of its nearest demand point
+        (:func:`geoapp.coverage.facility_places`, the rule of ``summary.csv``).
     layers
         Layers by id.
     targets
         ``{layer_id: (radius_m, share)}`` overriding the layers' own ``target_m`` and
         ``target_share``.
     boundaries
-        Districts with ``zone_type``, to place facilities.
+        Districts (``district``, ``zone_type``): their land gives ``area_km2``.
     search_limit_m
         Distance standing for ``inf`` in the Gini index, one number or one per layer id:
         unreached residents count as being at the search limit, so the index is a lower
@@ -747,19 +707,23 @@ def compare_zones(
     -------
     pandas.DataFrame
         One row per layer and group (``core``, ``new_town``, ``rural`` always, then
-        ``unknown`` and any other value present), in that order. Columns: ``layer``,
-        ``<by>`` (``zone_type`` or ``settlement``), ``demand`` (the weighting column),
-        ``pop``, ``pop_60plus``, ``share_demand_R`` per radius (share of the layer's own
-        demand within R m), ``ratio_to_core_R`` (the group's share over the core's),
-        ``median_dist_m``, ``p90_dist_m`` (``inf`` when beyond the search limit),
-        ``facilities``, ``facilities_per_10k`` (per 10,000 of the layer's demand),
+        ``unknown`` and any other value present among the residents, the facilities or
+        the land), in that order. Columns: ``layer``, ``<by>`` (``zone_type`` or
+        ``settlement``), ``demand`` (the weighting column), ``pop``, ``pop_60plus``,
+        ``share_demand_R`` per radius (share of the layer's own demand within R m),
+        ``ratio_to_core_R`` (the group's share over the core's), ``median_dist_m``,
+        ``p90_dist_m`` (``inf`` when beyond the search limit), ``facilities``,
+        ``facilities_per_10k`` (per 10,000 of the layer's demand), ``area_km2`` (the
+        group's land, :func:`geoapp.coverage.land_by_group`: as ``summary.csv``),
         ``gini_dist``, ``search_limit_m``, ``target_radius_m``, ``target_share``,
-        ``share_at_target``, ``below_target``, ``status``, ``access_mode``,
-        ``layer_label``, ``layer_label_zh``. ``status`` is "no_data" on every row of a
-        layer with no facility anywhere in the data (statistics NaN: coverage cannot be
-        assessed), "no_residents" for a group holding none of the layer's demand, and
-        "ok" otherwise, including a group with no facility inside whose residents are
-        reached from outside.
+        ``share_at_target``, ``below_target``, ``status``, ``status_reason``,
+        ``access_mode``, ``layer_label``, ``layer_label_zh``. ``status`` and
+        ``status_reason`` come from :func:`geoapp.coverage.judge` at the target:
+        ``met`` / ``not_met``, or ``no_data`` on every row of a layer with no facility
+        anywhere in the data and on a group holding none of the layer's demand
+        (statistics NaN: coverage cannot be assessed). A group with no facility inside
+        whose residents are reached from outside is judged like any other. Residents,
+        facilities and area of the groups add up to the region.
 
     Raises
     ------
@@ -783,16 +747,18 @@ def compare_zones(
         w = _weights(acc, dcol)
         pop = _weights(acc, "pop")
         p60 = _weights(acc, "pop_60plus")
-        zt = (
-            acc[by].fillna("unknown").astype(str).replace("", "unknown").to_numpy()
-            if by in acc.columns
-            else np.full(len(acc), "unknown", dtype=object)
-        )
-        extra = sorted(set(zt) - set(BROAD_ZONE_TYPES), key=lambda z: (zone_sort_key(z), z))
-        zones = list(BROAD_ZONE_TYPES) + extra
+        zt = coverage.group_labels(acc, by)
         fac = facilities_by_layer.get(lid)
         has_data = fac is not None and len(fac) > 0
-        fz = _facility_groups(fac, acc, boundaries, by) if has_data else np.array([], dtype=object)
+        fz = (
+            coverage.facility_places(fac, acc, boundaries)[by].to_numpy(dtype=object)
+            if has_data
+            else np.array([], dtype=object)
+        )
+        land = coverage.land_by_group(acc, by, boundaries) if len(acc) else pd.Series(dtype=float)
+        seen = {*zt, *(z for z in fz if z), *(z for z in land.index if abs(land[z]) > 1e-12)}
+        extra = sorted(seen - set(BROAD_ZONE_TYPES), key=lambda z: (zone_sort_key(z), z))
+        zones = list(BROAD_ZONE_TYPES) + extra
         limit = _limit_for(search_limit_m, lid, layer, dist)
         tr, ts = (targets or {}).get(lid, (layer.target_m, layer.target_share))
         tr, ts = float(tr), float(ts)
@@ -801,13 +767,17 @@ def compare_zones(
             if "access_mode" in acc.columns and len(acc)
             else ""
         )
-        layer_rows: list[dict[str, object]] = []
+        layer_rows: list[dict[str, Any]] = []
         for z in zones:
             m = zt == z
             wz, dz = w[m], dist[m]
             total = float(wz.sum())
-            ok = has_data and total > 0
-            row: dict[str, object] = {
+            at = float(wz[dz <= tr].sum() / total) if total > 0 and np.isfinite(tr) else np.nan
+            status, reason = coverage.judge(
+                at, ts, residents=total, layer_has_facilities=has_data, reach_m=tr
+            )
+            ok = status != STATUS_NO_DATA
+            row: dict[str, Any] = {
                 "layer": lid,
                 by: z,
                 "demand": dcol,
@@ -821,16 +791,15 @@ def compare_zones(
             row["p90_dist_m"] = weighted_percentile(dz, wz, 90) if ok else np.nan
             row["facilities"] = nfac
             row["facilities_per_10k"] = nfac / total * 1e4 if ok else np.nan
+            row["area_km2"] = float(land.get(z, 0.0))
             row["gini_dist"] = gini(np.minimum(dz, limit), wz) if ok else np.nan
             row["search_limit_m"] = limit
             row["target_radius_m"] = tr
             row["target_share"] = ts
-            at = float(wz[dz <= tr].sum() / total) if ok and np.isfinite(tr) else np.nan
-            row["share_at_target"] = at
-            row["below_target"] = bool(ok and np.isfinite(ts) and at < ts)
-            row["status"] = (
-                STATUS_NO_DATA if not has_data else STATUS_OK if total > 0 else STATUS_NO_RESIDENTS
-            )
+            row["share_at_target"] = at if ok else np.nan
+            row["below_target"] = status == STATUS_NOT_MET
+            row["status"] = status
+            row["status_reason"] = reason
             row["access_mode"] = mode
             row["layer_label"] = layer.name("en")
             row["layer_label_zh"] = layer.name("zh")
@@ -863,9 +832,9 @@ __all__ = [
     "DEFAULT_MIN_UNCOVERED",
     "DEFAULT_REFINE",
     "GAP_COLUMNS",
+    "STATUS_MET",
+    "STATUS_NOT_MET",
     "STATUS_NO_DATA",
-    "STATUS_NO_RESIDENTS",
-    "STATUS_OK",
     "ZONE_GROUPINGS",
     "ZONE_ORDER",
     "compare_zones",

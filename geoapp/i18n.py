@@ -81,6 +81,12 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "upload_ok": {"en": "Loaded region {name}", "zh": "已加载区域 {name}"},
     "region_loaded": {"en": "Region: {name}", "zh": "区域：{name}"},
+    "share_60plus": {"en": "Share aged 60+ (0–1)", "zh": "60岁及以上人口比例（0–1）"},
+    "share_60plus_help": {
+        "en": "Where no census gives it. Empty: each country's share from the UN World "
+        "Population Prospects 2024.",
+        "zh": "用于没有普查数据的地区。留空：采用联合国《世界人口展望2024》中各国的比例。",
+    },
     "synthetic_note": {
         "en": "Synthetic demo data: an invented city, not a real place.",
         "zh": "合成演示数据：虚构的城市，并非真实地点。",
@@ -428,6 +434,11 @@ STRINGS: dict[str, dict[str, str]] = {
     "capacity": {"en": "Capacity (beds / places)", "zh": "容量（床位/名额）"},
     "uncovered_60plus": {"en": "Uncovered residents aged 60+", "zh": "未覆盖的60岁以上居民"},
     "no_data_title": {"en": "{layer}: no data", "zh": "{layer}：无数据"},
+    "no_data_value": {"en": "no data", "zh": "无数据"},
+    "status_met": {"en": "Target met", "zh": "达标"},
+    "status_not_met": {"en": "Target not met", "zh": "未达标"},
+    "status_no_data": {"en": "No data", "zh": "无数据"},
+    "status_header": {"en": "Status at the target", "zh": "目标达成情况"},
     "no_data_cells": {"en": "residents (coverage not assessed)", "zh": "居民（未评估覆盖率）"},
     # readable names of facility and heritage kinds (OSM tag values): "kind_<value>",
     # read by geoapp.maps.display.kind_name

@@ -10,6 +10,8 @@ of their values.
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -24,7 +26,7 @@ log = logging.getLogger(__name__)
 def _value_mask(col: pd.Series, value: object) -> np.ndarray:
     if value is True:
         return (col.notna() & (col.astype(str) != "") & (col.astype(str) != "no")).to_numpy()
-    values = [value] if isinstance(value, str) else list(value)
+    values = [value] if isinstance(value, str) else list(cast(Iterable[object], value))
     # OSM allows several values separated by ';'
     s = col.astype("string")
     mask = s.isin(values).fillna(False).to_numpy(dtype=bool).copy()

@@ -24,6 +24,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import cast
 
 import geopandas as gpd
 import numpy as np
@@ -120,7 +121,7 @@ def diff_bundles(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> La
             "compare bundles of the same layer"
         )
     lid = str(meta_n.get("layer"))
-    target = float(meta_n.get("target_m") or meta_o.get("target_m"))
+    target = float(cast(float, meta_n.get("target_m") or meta_o.get("target_m")))
     warnings: list[str] = []
     if meta_o.get("target_m") != meta_n.get("target_m"):
         warnings.append(
@@ -171,7 +172,7 @@ def diff_bundles(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> La
     rows = []
     n_r = n.reset_index()
     o_r = o.reset_index()
-    gained_by = {"region": {}, "district": {}, "zone_type": {}}
+    gained_by: dict[str, dict[str, float]] = {"region": {}, "district": {}, "zone_type": {}}
     for level, name, mask in _groups(n_r):
         w_n = n_r[col].to_numpy(float)[mask]
         m_o = (

@@ -17,12 +17,14 @@ from __future__ import annotations
 import dataclasses
 import math
 import os
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from geoapp._validate import Problems
 from geoapp.demand import Demand
 from geoapp.errors import InputError
 
@@ -31,15 +33,44 @@ EXAMPLE = Path(__file__).parent / "data" / "projections" / "beijing_2035_illustr
 ALL_DISTRICTS = "*"
 
 
-def read_projection(path: str | os.PathLike[str]) -> pd.DataFrame:
-    """Read and check a projection table (``district``, ``year``, ``factor_60plus``[, ``factor_total``]).
+def _is_year(value: object) -> bool:
+    try:
+        return float(value).is_integer()  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return False
 
-    Raises
-    ------
-    InputError
-        Naming the file, row and column of every problem.
-    """
-    path = Path(path)
+
+def _bad_factors(values: pd.Series, *, blank_ok: bool) -> list[bool]:
+    """Which cells are not a number ≥ 0 (an empty cell is fine when ``blank_ok``)."""
+    num = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
+    blank = [blank_ok and (v is None or (isinstance(v, float) and math.isnan(v))) for v in values]
+    return [not b and not (np.isfinite(x) and x >= 0) for x, b in zip(num, blank, strict=True)]
+
+
+def _check_rows(df: pd.DataFrame, path: Path) -> None:
+    """Name the row and column of every bad cell (rows counted from 2, after the header)."""
+    raw = {c: df[c].astype(object).tolist() for c in df.columns}
+    checks: list[tuple[list[bool], Callable[..., str]]] = [
+        (
+            [not isinstance(v, str) or not v.strip() for v in raw["district"]],
+            lambda i: "column 'district' is empty (use * for all)",
+        ),
+        (
+            [not _is_year(v) for v in raw["year"]],
+            lambda i: f"column 'year' {raw['year'][i]!r} is not a year",
+        ),
+    ]
+    for col in ("factor_60plus", "factor_total"):
+        checks.append((
+            _bad_factors(df[col], blank_ok=col == "factor_total"),
+            lambda i, col=col: f"column '{col}' {raw[col][i]!r} must be a number ≥ 0",
+        ))  # fmt: skip
+    problems = Problems(path)
+    problems.rows([int(i) + 2 for i in df.index], checks)
+    problems.raise_if_any(f"Projection table {path} has problems:")
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
     try:
         df = pd.read_csv(path, dtype={"district": str}, comment="#", skipinitialspace=True)
     except FileNotFoundError:
@@ -54,28 +85,20 @@ def read_projection(path: str | os.PathLike[str]) -> pd.DataFrame:
         )
     if "factor_total" not in df.columns:
         df["factor_total"] = np.nan
-    problems = []
-    for i, row in df.iterrows():
-        line = i + 2
-        if not isinstance(row["district"], str) or not row["district"].strip():
-            problems.append(f"{path}: row {line}: column 'district' is empty (use * for all)")
-        try:
-            y = float(row["year"])
-            if not y.is_integer():
-                raise ValueError
-        except (TypeError, ValueError):
-            problems.append(f"{path}: row {line}: column 'year' {row['year']!r} is not a year")
-        for col in ("factor_60plus", "factor_total"):
-            v = pd.to_numeric(pd.Series([row[col]]), errors="coerce").iloc[0]
-            blank = col == "factor_total" and (
-                row[col] is None or (isinstance(row[col], float) and math.isnan(row[col]))
-            )
-            if not blank and (not np.isfinite(v) or v < 0):
-                problems.append(
-                    f"{path}: row {line}: column '{col}' {row[col]!r} must be a number ≥ 0"
-                )
-    if problems:
-        raise InputError(f"Projection table {path} has problems:", problems)
+    return df
+
+
+def read_projection(path: str | os.PathLike[str]) -> pd.DataFrame:
+    """Read and check a projection table (``district``, ``year``, ``factor_60plus``[, ``factor_total``]).
+
+    Raises
+    ------
+    InputError
+        Naming the file, row and column of every problem.
+    """
+    path = Path(path)
+    df = _read_csv(path)
+    _check_rows(df, path)
     df = df.assign(
         district=df["district"].str.strip(),
         year=df["year"].astype(float).astype(int),

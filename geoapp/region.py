@@ -8,6 +8,7 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 from shapely.geometry import box
+from shapely.geometry.base import BaseGeometry
 
 from geoapp.styles import BROAD_ZONE_TYPES, ZONE_ORDER
 
@@ -34,10 +35,34 @@ FEATURE_TAG_KEYS = (
 )
 
 BOUNDARY_COLUMNS = ("district", "district_code", "zone_type", "zone_fine")
+#: Columns of ``Region.admin_areas``: the administrative boundaries complete in the data,
+#: at every level, that may control the demand (geometry last). ``osm_id`` is
+#: ``"relation/<id>"``; ``admin_level`` a string; ``population`` the parsed tag (NaN when
+#: absent); ``centre`` the comma-separated ``"node/<id>"`` of its ``admin_centre`` and
+#: ``label`` members.
+ADMIN_AREA_COLUMNS = ("osm_id", "name", "admin_level", "population", "centre")
 NODE_COLUMNS = ("node_id",)
 EDGE_COLUMNS = ("u", "v", "length_m", "highway", "name")
 BUILDING_COLUMNS = ("building_id", "building", "levels", "name")
 LANDUSE_COLUMNS = ("landuse",)
+#: Tag keys of a building's own use that the OSM readers carry as ``buildings`` columns
+#: (str or None) beside :data:`BUILDING_COLUMNS`; :data:`BUILDING_POIS` holds the same
+#: keys of the POI nodes inside the footprint. :mod:`geoapp.demand.housing` reads both
+#: to keep non-residential buildings out of the homes.
+BUILDING_USE_KEYS = (
+    "amenity", "tourism", "historic", "office", "shop", "leisure", "military", "man_made",
+    "craft", "healthcare", "aeroway", "social_facility", "building:use",
+)  # fmt: skip
+#: ``buildings`` column: the ``key=value`` tags (keys of :data:`BUILDING_USE_KEYS`) of
+#: the nodes inside the footprint, sorted and joined by ``;`` (None: no such node).
+BUILDING_POIS = "pois"
+#: ``landuse`` values the OSM readers keep: residential (homes) and the non-residential
+#: uses a building inside of is no home (OSM wiki, Key:landuse).
+LANDUSE_VALUES = (
+    "residential", "industrial", "commercial", "retail", "military", "cemetery",
+    "religious", "education", "institutional", "railway", "port", "garages", "depot",
+    "landfill", "quarry",
+)  # fmt: skip
 ZONE_TYPES = ZONE_ORDER  # one source: geoapp.styles
 #: Per-point settlement classes (Degree-of-Urbanisation style, see geoapp.zones).
 SETTLEMENT_TYPES = BROAD_ZONE_TYPES
@@ -66,6 +91,9 @@ class Region:
     it lies in, see :func:`geoapp.zones.classify_settlements`) or ``"mapping:<name>"``
     (a zone mapping already applied to ``boundaries``). ``population_raster`` is the
     path of a population GeoTIFF used as the demand source (``--population``).
+    ``admin_areas`` (:data:`ADMIN_AREA_COLUMNS`) are the admin boundaries complete in a
+    local extract that tag ``population`` or hold a place node carrying it: the demand
+    estimate's control totals (not exported; empty for other sources).
     """
 
     name: str
@@ -81,6 +109,7 @@ class Region:
     meta: dict[str, Any] = field(default_factory=dict)
     zone_method: str | None = None
     population_raster: str | None = None
+    admin_areas: gpd.GeoDataFrame = field(default_factory=lambda: empty_gdf(ADMIN_AREA_COLUMNS))
 
     @property
     def label(self) -> str:
@@ -121,7 +150,7 @@ class Region:
         }
 
 
-def whole_region_boundary(region_name: str, geometry) -> gpd.GeoDataFrame:
+def whole_region_boundary(region_name: str, geometry: BaseGeometry) -> gpd.GeoDataFrame:
     """Return a one-row boundaries frame for data with no district boundaries."""
     return gpd.GeoDataFrame(
         {

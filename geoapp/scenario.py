@@ -30,7 +30,7 @@ from __future__ import annotations
 import dataclasses
 import logging
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import h3
@@ -43,10 +43,12 @@ from scipy.spatial import cKDTree
 from geoapp import coverage, network
 from geoapp.catalog import Layer, radius_label
 from geoapp.crs import local_crs
-from geoapp.demand import Demand, estimate_population
+from geoapp.demand import Demand
 from geoapp.errors import InputError
+from geoapp.inputs import as_layer, as_region, region_demand
 from geoapp.layers import select_features
 from geoapp.region import OUTSIDE_DISTRICTS, Region
+from geoapp.spec import RegionSpec
 
 log = logging.getLogger(__name__)
 
@@ -151,8 +153,8 @@ class Scenario:
     @classmethod
     def build(
         cls,
-        region: Region,
-        layer: Layer,
+        region: Region | RegionSpec | str,
+        layer: Layer | str,
         *,
         demand: Demand | gpd.GeoDataFrame | None = None,
         graph: network.WalkGraph | None = None,
@@ -166,16 +168,18 @@ class Scenario:
         Parameters
         ----------
         region
-            The loaded region (its ``boundaries`` group the summary, its ``features``
-            give the facilities).
+            The region (its ``boundaries`` group the summary, its ``features`` give the
+            facilities): a :class:`~geoapp.region.Region`, a
+            :class:`~geoapp.spec.RegionSpec` or a preset name (``"demo"``), as
+            ``geoapp.analyse`` takes it.
         layer
-            The catalog layer; resolved at the walking speed (``layer.at_speed``).
+            The catalog layer or its id; resolved at the walking speed
+            (``layer.at_speed``).
         demand
             ``workflow.prepare_demand(region)`` (a :class:`~geoapp.demand.Demand`)
-            or its ``points``. None estimates it here with
-            :func:`geoapp.demand.estimate_population` from the region's frames
-            (no disk cache, no population raster: pass ``prepare_demand``'s result to
-            match the rest of the app).
+            or its ``points``. None: :func:`geoapp.inputs.region_demand` (the demand
+            ``geoapp.analyse`` uses: ``prepare_demand``'s, kept for the region object
+            and cached on disk).
         graph
             ``workflow.get_graph(region)``; None builds it from the region's streets
             (network mode).
@@ -200,6 +204,8 @@ class Scenario:
         """
         if mode not in coverage.MODES:
             raise InputError(f"Scenario: mode {mode!r} is unknown; use one of {coverage.MODES}")
+        layer = as_layer(layer, region)
+        region = as_region(region)
         speed = speed_kmh if speed_kmh is not None else layer.speed_kmh
         speed = float(speed if speed is not None else coverage.WALK_SPEED_KMH)
         if not np.isfinite(speed) or speed <= 0:
@@ -208,14 +214,7 @@ class Scenario:
         if isinstance(demand, Demand):
             points = demand.points
         elif demand is None:
-            points = estimate_population(
-                region.buildings,
-                region.boundaries,
-                census=region.census,
-                landuse=region.landuse,
-                features=region.features,
-                edges=region.edges,
-            ).points
+            points = region_demand(region).points
         else:
             points = demand
         if mode == "network" and graph is None:
@@ -231,7 +230,8 @@ class Scenario:
         fac = select_features(region.features, layer) if facilities is None else facilities
         fac = _normalise_facilities(fac)
 
-        dsnap = network.snap(graph, points) if mode == "network" else None
+        net = cast(network.WalkGraph, graph)  # given or built above when mode is "network"
+        dsnap = network.snap(net, points) if mode == "network" else None
         access = coverage.compute_access(
             points,
             fac,
@@ -286,7 +286,7 @@ class Scenario:
             graph=graph,
             demand=points,
             dsnap=dsnap,
-            tindex=network.index_targets(graph, dsnap) if dsnap is not None else None,
+            tindex=network.index_targets(net, dsnap) if dsnap is not None else None,
             crs=crs,
             dxy=dxy,
             dtree=dtree,
@@ -337,7 +337,7 @@ class Scenario:
             _dist=_frozen(dist),
             _code=_frozen(code),
             _ids=ids,
-            _fsnap=network.snap(graph, fac) if mode == "network" else None,
+            _fsnap=network.snap(net, fac) if mode == "network" else None,
             _fxy=_frozen(fxy),
             _frows=_frozen(frows),
             _cov=_frozen(cov),
@@ -554,15 +554,15 @@ class Scenario:
         nfac = self._nfac.copy()
         nfac[level == "region"] = total
         cols["n_facilities"] = pd.array(nfac, dtype="Int64")
-        status = np.full(len(nfac), "ok", dtype=object)
-        if total == 0:
-            status[:] = "no_data"
-        else:
-            status[(level == "district") & (nfac == 0)] = "no_data"
-        cols["status"] = pd.array(status.astype(str), dtype=b.columns["status"].dtype)
         # pandas >= 3 copies on write, so sharing the unchanged columns is safe (and 3x faster)
         out = pd.DataFrame(cols, columns=list(b.summary0.columns), copy=not _COW)
-        return out
+        if float(b.layer.target_m) not in [float(r) for r in b.layer.radii_m]:
+            # the status is judged at the target, which is no kept radius: in full
+            return coverage.coverage_summary(
+                self.access(), b.layer, boundaries=b.boundaries, facilities=self.facilities
+            )
+        # status and status_reason by the one rule of every summary (coverage.judge)
+        return coverage.judge_summary(out, b.layer, has_facilities=total > 0)
 
     def changes(self) -> pd.DataFrame:
         """Before/after coverage per region, district, zone type and settlement.
@@ -663,6 +663,7 @@ class Scenario:
         code = self._code.copy()
         fsnap = None
         if b.mode == "network":
+            assert b.graph is not None and b.to_graph is not None  # network mode
             fsnap = network.snap_xy(b.graph, np.array([b.to_graph.transform(lon, lat)]))
             m = network.distances_from(b.graph, fsnap, b.tindex, b.limit_m)
             idx, d = m.indices.astype(np.int64), m.data
@@ -671,6 +672,7 @@ class Scenario:
             if b.dtree is None:
                 idx, d = np.zeros(0, np.int64), np.zeros(0)
             else:
+                assert xy is not None  # euclidean mode: to_local is set
                 near = np.asarray(b.dtree.query_ball_point(xy[0], b.limit_m), dtype=np.int64)
                 idx = b.dok[near]
                 d = np.hypot(*(b.dxy[idx] - xy[0]).T)
@@ -785,6 +787,9 @@ class Scenario:
             return network.euclidean_nearest(pts, fac, b.limit_m, crs=b.crs)
         # only facilities within twice the bound of the closed site can reach its demand
         cand = np.arange(len(rest_xy))
+        # network mode: the graph and every snap are set
+        assert b.graph is not None and b.dsnap is not None and self._fsnap is not None
+        assert rest_snap is not None
         if len(cand) > 32:
             site = self._fsnap.take(np.array([gone]))
             m = network.distances_from(b.graph, site, rest_snap, 2.0 * b.limit_m)

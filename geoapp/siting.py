@@ -207,7 +207,7 @@ def _covered_weight(cover: csr_array, w: np.ndarray, rows: np.ndarray) -> float:
 
 
 def _order_gains(
-    cover: csr_array, w: np.ndarray, rows: np.ndarray
+    cover: csr_array, w: np.ndarray, rows: np.ndarray | list[int]
 ) -> tuple[list[int], list[float]]:
     """Order ``rows`` greedily (largest newly covered weight first) and return the gains."""
     left = w.copy()
@@ -944,7 +944,7 @@ def site(
     lay = layer.at_speed(speed_kmh)
     target = float(lay.target_m)
     dcol = lay.demand_column
-    points = demand.points if hasattr(demand, "points") else demand
+    points: gpd.GeoDataFrame = demand.points if hasattr(demand, "points") else demand
     warnings: list[str] = []
 
     _tick(progress, "siting: candidates", 0.02)

@@ -27,19 +27,29 @@ Schema::
     source = "..."; clause = "..."; verified = "secondary"
     [rules.zones.rural]              # optional override per zone type
     reach_m = 2000; threshold = 0.85; source = "..."; clause = "..."; verified = "unverified"
+
+The reach a share rule is judged at (:meth:`Profile.reach`): one per layer and rule. A
+layer written in walking minutes (elderly care, community services) is judged at its
+life circle's minutes x the layer's walking speed, the reach of the layer's own outputs
+(15 minutes at 3.6 km/h = 900 m); the standard's metre figure (``reach_m``, per zone) is
+kept beside it as a reference, never as a second verdict. A layer written in metres is
+judged at the standard's metres for the resident's zone type.
 """
 
 from __future__ import annotations
 
 import importlib.resources
-import math
 import os
-import tomllib
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
+from geoapp._validate import Problems, Table, did_you_mean, is_number, read_toml
 from geoapp.errors import StandardFileError
+
+if TYPE_CHECKING:
+    from geoapp.catalog import Layer
 
 #: Folder of the shipped profiles (package data).
 STANDARDS_DIR = Path(str(importlib.resources.files("geoapp").joinpath("data", "standards")))
@@ -90,13 +100,28 @@ class Rule:
 
     def for_zone(self, zone_type: str | None) -> Threshold:
         """Return the threshold that applies in ``zone_type`` (the default if none set)."""
-        if zone_type in self.zones:
+        if zone_type is not None and zone_type in self.zones:
             return self.zones[zone_type]
         return Threshold(self.threshold, self.reach_m, self.source, self.clause, self.verified)
 
     def name(self, lang: str = "en") -> str:
         """Display name in ``lang`` (English, then the id, as fallbacks)."""
         return self.label.get(lang) or self.label.get("en") or self.id
+
+
+@dataclass(frozen=True)
+class Reach:
+    """The reach a share rule is judged at (:meth:`Profile.reach`)."""
+
+    #: Metres the rule's share is measured at (NaN for a rule without a reach).
+    judged_m: float
+    #: The standard's own metre figure for the zone type: a reference beside the verdict.
+    standard_m: float | None
+    #: Walking minutes of the life circle (minute-based layers), else None.
+    minutes: float | None
+    #: ``"minutes"`` (minutes x the layer's speed), ``"metres"`` (the standard's
+    #: metres) or ``"none"``.
+    basis: str
 
 
 @dataclass(frozen=True)
@@ -116,41 +141,178 @@ class Profile:
         """Rules judging one layer."""
         return tuple(r for r in self.rules if r.layer == layer_id)
 
+    def life_circle_minutes(self, circle_id: str) -> float | None:
+        """Return a life circle's walking minutes (``[[life_circles]]``); None if unknown or 0."""
+        for c in self.life_circles:
+            if c.get("id") == circle_id:
+                m = c.get("minutes")
+                if isinstance(m, int | float) and not isinstance(m, bool) and m > 0:
+                    return float(m)
+        return None
+
+    def reach(self, rule: Rule, layer: Layer, zone_type: str | None = None) -> Reach:
+        """Return the reach ``rule`` is judged at for ``layer`` in ``zone_type``.
+
+        One life-circle reach per layer, the one every output of the layer uses:
+
+        - a minute-based layer (``layer.minutes``) is judged at the rule's life circle
+          (``life_circle``: its ``minutes``; else the layer's ``target_min``) times the
+          layer's walking speed (``layer.walk_speed_kmh``; pass the layer as run,
+          ``layer.at_speed(speed)``), the same in every zone type: 15 minutes at 3.6 km/h
+          is 900 m in the layer's summary, its gaps, the app, the charts and the
+          compliance table alike. The standard's metre figure for the zone
+          (``rule.for_zone(zone_type).reach_m``, e.g. GB 50180's 1,000 m) is returned as
+          ``standard_m``, a reference, never a second verdict;
+        - a metre-based layer is judged at the standard's metres for the zone type.
+
+        Parameters
+        ----------
+        rule
+            A ``share_within_reach`` rule (other indicators have no reach: NaN).
+        layer
+            The layer at the run's speed.
+        zone_type
+            The zone type whose figures apply; None: the rule's default.
+        """
+        standard = rule.for_zone(zone_type).reach_m
+        if rule.indicator != "share_within_reach":
+            return Reach(float("nan"), standard, None, "none")
+        if getattr(layer, "minutes", ()):
+            minutes = self.life_circle_minutes(rule.life_circle)
+            if minutes is None:
+                minutes = float(layer.target_min or max(layer.minutes))
+            per_min = layer.walk_speed_kmh * 1000.0 / 60.0  # as Layer.at_speed
+            return Reach(float(minutes) * per_min, standard, float(minutes), "minutes")
+        return Reach(float(standard) if standard is not None else float("nan"), standard, None,
+                     "metres")  # fmt: skip
+
     def name(self, lang: str = "en") -> str:
         """Title in ``lang``."""
         return self.title.get(lang) or self.title.get("en") or self.id
 
 
-def _p(path: Path, key: str, what: str) -> str:
-    return f"{path}: key '{key}': {what}"
+def _is_profile_id(v: object) -> bool:
+    return isinstance(v, str) and bool(v) and v.replace("-", "_").replace("_", "a").isalnum()
 
 
-def _number(v: object) -> bool:
-    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+def _is_pair(v: object) -> bool:
+    return isinstance(v, list) and len(v) == 2 and all(is_number(r) for r in v)
 
 
-def _check_threshold(path, where, indicator, data, problems, *, need_reach: bool) -> None:
-    thr = data.get("threshold")
-    if "threshold" not in data:
-        if need_reach:
-            problems.append(_p(path, f"{where}.threshold", "missing; every rule sets a threshold"))
-    elif not _number(thr) or thr <= 0:
-        problems.append(_p(path, f"{where}.threshold", f"{thr!r} must be a positive number"))
-    elif indicator == "share_within_reach" and thr > 1:
-        problems.append(
-            _p(path, f"{where}.threshold", f"{thr!r} is a share: give it between 0 and 1 (0.85)")
+def _text_or(missing: str) -> Callable[[object], str]:
+    """Say ``missing`` for an empty string, ``"<value> must be text"`` for anything else."""
+    return lambda v: missing if isinstance(v, str) else f"{v!r} must be text"
+
+
+_LANG_TABLE = "must be a table like { en = '...', zh = '...' }"
+_SHARE = (lambda v: v <= 1, "{value!r} is a share: give it between 0 and 1 (0.85)")
+
+
+def _check_threshold(t: Table, indicator: object, *, need_reach: bool) -> None:
+    """Check a rule's (or a zone override's) threshold, reach and verification."""
+    share = indicator == "share_within_reach"
+    t.check(
+        "threshold",
+        (lambda v: is_number(v) and v > 0, "{value!r} must be a positive number"),
+        *([_SHARE] if share else []),
+        required="missing; every rule sets a threshold" if need_reach else None,
+    )
+    if share:
+        t.number(
+            "reach_m",
+            lo=0,
+            hi=50_000,
+            lo_open=True,
+            required="missing; a share rule needs a reach" if need_reach else None,
+            what="{value!r} must be metres between 0 and 50,000",
         )
-    if indicator == "share_within_reach":
-        reach = data.get("reach_m")
-        if reach is None and need_reach:
-            problems.append(_p(path, f"{where}.reach_m", "missing; a share rule needs a reach"))
-        elif reach is not None and (not _number(reach) or reach <= 0 or reach > 50_000):
-            problems.append(
-                _p(path, f"{where}.reach_m", f"{reach!r} must be metres between 0 and 50,000")
+    t.choice("verified", VERIFIED, default="unverified")
+
+
+def _check_sources(t: Table) -> list[dict[str, Any]]:
+    sources = t.tables("sources")
+    for s in sources:
+        s.unknown(_SOURCE)
+        for key in ("id", "title"):
+            s.text(
+                key, required="missing; name the source", what=_text_or("missing; name the source")
             )
-    verified = data.get("verified", "unverified")
-    if verified not in VERIFIED:
-        problems.append(_p(path, f"{where}.verified", f"{verified!r} must be one of {VERIFIED}"))
+        s.choice("verified", VERIFIED, default="unverified")
+    return [dict(s.data) for s in sources]
+
+
+def _check_circles(t: Table) -> list[dict[str, object]]:
+    circles = t.tables("life_circles", nonempty=False, what="must be [[life_circles]] tables")
+    for c in circles:
+        c.unknown(_CIRCLE)
+        c.check(
+            "reach_m",
+            (_is_pair, "must be [low, high] in metres"),
+            required="missing; give [low, high] in metres",
+        )
+    return [dict(c.data) for c in circles]
+
+
+def _check_rule(r: Table, seen: set[str]) -> None:
+    r.unknown(_RULE)
+    for key in ("id", "layer", "indicator", "source", "clause"):
+        r.text(
+            key,
+            required="missing; every rule sets it",
+            what=_text_or("missing; every rule sets it"),
+        )
+    rid = r.get("id")
+    if isinstance(rid, str):
+        if rid in seen:
+            r.bad("id", f"{rid!r} is used twice")
+        seen.add(rid)
+    ind = r.get("indicator")
+    if isinstance(ind, str):
+        r.choice("indicator", INDICATORS)
+    _check_threshold(r, ind, need_reach=True)
+    zones = r.table("zones", what="must be tables [rules.zones.<zone>]")
+    if zones is not None:
+        _check_zones(zones, ind)
+
+
+def _check_zones(zones: Table, indicator: object) -> None:
+    """Check ``[rules.zones.<zone>]``: known zone types, each a threshold override."""
+    for z in zones.data:
+        if z not in ZONE_KEYS:
+            zones.bad(z, f"unknown zone type{did_you_mean(z, ZONE_KEYS)}; use one of "
+                      f"{', '.join(ZONE_KEYS)}")  # fmt: skip
+            continue
+        zd = zones.table(z)
+        if zd is not None:
+            zd.unknown(_ZONE)
+            _check_threshold(zd, indicator, need_reach=False)
+
+
+def _rule(r: Mapping[str, Any]) -> Rule:
+    zones = {}
+    for z, zd in r.get("zones", {}).items():
+        reach = zd.get("reach_m", r.get("reach_m"))
+        zones[z] = Threshold(
+            float(zd.get("threshold", r.get("threshold"))),
+            float(reach) if reach is not None else None,
+            str(zd.get("source", r.get("source", ""))),
+            str(zd.get("clause", r.get("clause", ""))),
+            str(zd.get("verified", r.get("verified", "unverified"))),
+        )
+    return Rule(
+        id=r["id"],
+        layer=r["layer"],
+        indicator=r["indicator"],
+        threshold=float(r["threshold"]),
+        reach_m=float(r["reach_m"]) if r.get("reach_m") is not None else None,
+        source=r["source"],
+        clause=r["clause"],
+        verified=r.get("verified", "unverified"),
+        label=dict(r.get("label", {})),
+        life_circle=str(r.get("life_circle", "")),
+        note=str(r.get("note", "")),
+        zones=zones,
+    )
 
 
 def parse_profile(path: str | os.PathLike[str]) -> Profile:
@@ -162,144 +324,30 @@ def parse_profile(path: str | os.PathLike[str]) -> Profile:
         Listing every problem, each naming the file and the key.
     """
     path = Path(path)
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise StandardFileError(f"{path}: standards profile not found") from None
-    except UnicodeDecodeError as exc:
-        raise StandardFileError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise StandardFileError(f"{path}: not valid TOML: {exc}. Fix the syntax.") from None
-
-    problems: list[str] = []
-    for key in sorted(set(data) - _TOP):
-        problems.append(_p(path, key, f"unknown key; allowed: {', '.join(sorted(_TOP))}"))
-    for key in ("id", "version", "title", "sources", "rules"):
-        if key not in data:
-            problems.append(_p(path, key, "missing; every profile must set it"))
-    pid = data.get("id")
-    if "id" in data and (
-        not isinstance(pid, str) or not pid or not pid.replace("-", "_").replace("_", "a").isalnum()
-    ):
-        problems.append(_p(path, "id", f"{pid!r} must be letters, digits, '-' and '_'"))
-    if "version" in data and not isinstance(data["version"], str | int | float):
-        problems.append(_p(path, "version", "must be a string like '2018.1'"))
+    data = read_toml(path, what="standards profile", error=StandardFileError)
+    problems = Problems(path, StandardFileError)
+    t = Table(data, problems)
+    t.unknown(_TOP)
+    t.require(("id", "version", "title", "sources", "rules"), "missing; every profile must set it")
+    t.check("id", (_is_profile_id, "{value!r} must be letters, digits, '-' and '_'"))
+    t.check(
+        "version", (lambda v: isinstance(v, str | int | float), "must be a string like '2018.1'")
+    )
     for key in ("title", "description"):
-        if key in data and (
-            not isinstance(data[key], dict) or "en" not in data[key]
-        ):  # fmt: skip
-            problems.append(_p(path, key, "must be a table like { en = '...', zh = '...' }"))
-
-    sources = data.get("sources", [])
-    source_ids = set()
-    if not isinstance(sources, list) or ("sources" in data and not sources):
-        problems.append(_p(path, "sources", "needs at least one [[sources]] table"))
-        sources = []
-    for i, s in enumerate(sources):
-        where = f"sources[{i}]"
-        if not isinstance(s, dict):
-            problems.append(_p(path, where, "must be a table"))
-            continue
-        for key in sorted(set(s) - _SOURCE):
-            problems.append(_p(path, f"{where}.{key}", "unknown key"))
-        for key in ("id", "title"):
-            if not isinstance(s.get(key), str) or not s.get(key):
-                problems.append(_p(path, f"{where}.{key}", "missing; name the source"))
-        if s.get("verified", "unverified") not in VERIFIED:
-            problems.append(_p(path, f"{where}.verified", f"must be one of {VERIFIED}"))
-        source_ids.add(s.get("id"))
-
-    circles = data.get("life_circles", [])
-    if not isinstance(circles, list):
-        problems.append(_p(path, "life_circles", "must be [[life_circles]] tables"))
-        circles = []
-    for i, c in enumerate(circles):
-        where = f"life_circles[{i}]"
-        if not isinstance(c, dict):
-            problems.append(_p(path, where, "must be a table"))
-            continue
-        for key in sorted(set(c) - _CIRCLE):
-            problems.append(_p(path, f"{where}.{key}", "unknown key"))
-        reach = c.get("reach_m", [])
-        if not (isinstance(reach, list) and len(reach) == 2 and all(_number(r) for r in reach)):
-            problems.append(_p(path, f"{where}.reach_m", "must be [low, high] in metres"))
-
-    rules_in = data.get("rules", [])
-    if not isinstance(rules_in, list) or ("rules" in data and not rules_in):
-        problems.append(_p(path, "rules", "needs at least one [[rules]] table"))
-        rules_in = []
-    rules: list[Rule] = []
+        t.labels(key, need=("en",), what=_LANG_TABLE)
+    sources = _check_sources(t)
+    circles = _check_circles(t)
     seen: set[str] = set()
-    for i, r in enumerate(rules_in):
-        where = f"rules[{i}]"
-        if not isinstance(r, dict):
-            problems.append(_p(path, where, "must be a table"))
-            continue
-        for key in sorted(set(r) - _RULE):
-            problems.append(_p(path, f"{where}.{key}", f"unknown key; allowed: {sorted(_RULE)}"))
-        for key in ("id", "layer", "indicator", "source", "clause"):
-            if not isinstance(r.get(key), str) or not r.get(key):
-                problems.append(_p(path, f"{where}.{key}", "missing; every rule sets it"))
-        if r.get("id") in seen:
-            problems.append(_p(path, f"{where}.id", f"{r.get('id')!r} is used twice"))
-        seen.add(r.get("id"))
-        ind = r.get("indicator")
-        if isinstance(ind, str) and ind not in INDICATORS:
-            problems.append(_p(path, f"{where}.indicator", f"{ind!r} must be one of {INDICATORS}"))
-        _check_threshold(path, where, ind, r, problems, need_reach=True)
-        zones_in = r.get("zones", {})
-        zones: dict[str, Threshold] = {}
-        if not isinstance(zones_in, dict):
-            problems.append(_p(path, f"{where}.zones", "must be tables [rules.zones.<zone>]"))
-            zones_in = {}
-        for z, zd in zones_in.items():
-            zw = f"{where}.zones.{z}"
-            if z not in ZONE_KEYS:
-                problems.append(_p(path, zw, f"unknown zone type; use one of {ZONE_KEYS}"))
-                continue
-            if not isinstance(zd, dict):
-                problems.append(_p(path, zw, "must be a table"))
-                continue
-            for key in sorted(set(zd) - _ZONE):
-                problems.append(_p(path, f"{zw}.{key}", "unknown key"))
-            _check_threshold(path, zw, ind, zd, problems, need_reach=False)
-            if not problems:
-                zones[z] = Threshold(
-                    float(zd.get("threshold", r.get("threshold"))),
-                    float(zd.get("reach_m", r.get("reach_m")))
-                    if zd.get("reach_m", r.get("reach_m")) is not None
-                    else None,
-                    str(zd.get("source", r.get("source", ""))),
-                    str(zd.get("clause", r.get("clause", ""))),
-                    str(zd.get("verified", r.get("verified", "unverified"))),
-                )
-        if problems:
-            continue
-        rules.append(
-            Rule(
-                id=r["id"],
-                layer=r["layer"],
-                indicator=ind,
-                threshold=float(r["threshold"]),
-                reach_m=float(r["reach_m"]) if r.get("reach_m") is not None else None,
-                source=r["source"],
-                clause=r["clause"],
-                verified=r.get("verified", "unverified"),
-                label=dict(r.get("label", {})),
-                life_circle=str(r.get("life_circle", "")),
-                note=str(r.get("note", "")),
-                zones=zones,
-            )
-        )
-    if problems:
-        raise StandardFileError(f"Standards profile {path} is malformed:", problems)
+    for r in t.tables("rules"):
+        _check_rule(r, seen)
+    problems.raise_if_any(f"Standards profile {path} is malformed:")
     return Profile(
-        id=pid,
+        id=data["id"],
         version=str(data["version"]),
         title=dict(data["title"]),
-        sources=tuple(dict(s) for s in sources),
-        rules=tuple(rules),
-        life_circles=tuple(dict(c) for c in circles),
+        sources=tuple(sources),
+        rules=tuple(_rule(r) for r in data["rules"]),
+        life_circles=tuple(circles),
         description=dict(data.get("description", {})),
         file=str(path),
     )

@@ -1,10 +1,12 @@
 """``geoapp verify DIR``: re-run a report's recorded inputs and compare every indicator.
 
-A report folder (:func:`geoapp.workflow.build_report`) records in ``report.json`` the
+A report folder (:func:`geoapp.assess.report`) records in ``report.json`` the
 SHA-256 of every input file and every parameter. :func:`verify`
 
 1. recomputes each input's SHA-256 and lists every file that changed or is missing;
-2. re-runs :func:`geoapp.workflow.assess` with the recorded parameters;
+2. re-runs :func:`geoapp.assess.assess` with the recorded region recipe
+   (:func:`geoapp.assess.recorded_spec`: ``params.region``, or ``region_args`` in
+   older reports) and parameters;
 3. compares every indicator the folder holds with the re-run: each bundle's
    ``summary.csv`` and ``zones.csv`` (rows matched by their keys), ``compliance.csv``,
    and each bundle's facility count, cell by cell (numbers within ``rtol``, text equal).
@@ -26,8 +28,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from geoapp import export, workflow
-from geoapp import report as _report
+from geoapp import assess, export
+from geoapp import reporting as _report
 from geoapp.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -39,7 +41,7 @@ KEYS = {
     "compliance.csv": ["rule", "level", "group"],
 }
 #: Report tables that describe the run rather than its result, never compared.
-SKIP_COLUMNS = {"note", "source", "clause"}
+SKIP_COLUMNS = {"note", "source", "clause", "status_reason"}  # the reason: words of ``status``
 
 
 @dataclass
@@ -187,10 +189,9 @@ def verify(
     params = rec.get("params", {})
     if progress:
         progress("Re-running the recorded analysis", 0.1)
-    result = workflow.assess(
-        region_args=params.get("region_args") or {},
+    result = assess.assess(
+        assess.recorded_spec(params),
         layers=params.get("layers"),
-        layer_files=params.get("layer_files") or [],
         standard=params.get("standard"),
         projection=params.get("projection"),
         year=params.get("year"),
@@ -231,7 +232,8 @@ def verify(
                 continue
             d, n = compare_tables(
                 # the bundle's CSVs are rounded (export.csv_ready): round the re-run alike
-                pd.read_csv(path, encoding="utf-8-sig"), _roundtrip(export.csv_ready(fresh)),
+                pd.read_csv(path, encoding="utf-8-sig"),
+                _roundtrip(export.csv_safe(export.csv_ready(fresh))),
                 KEYS[name],
                 f"{sub}/{name}", rtol=rtol,
             )  # fmt: skip
@@ -240,7 +242,8 @@ def verify(
     comp = root / "compliance.csv"
     if comp.is_file():
         d, n = compare_tables(
-            pd.read_csv(comp), _roundtrip(result.compliance), KEYS["compliance.csv"],
+            pd.read_csv(comp), _roundtrip(export.csv_safe(result.compliance)),
+            KEYS["compliance.csv"],
             "compliance.csv", rtol=rtol,
         )  # fmt: skip
         res.differences += d

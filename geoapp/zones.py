@@ -23,7 +23,6 @@ from __future__ import annotations
 import importlib.resources
 import logging
 import os
-import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,6 +34,7 @@ from scipy import ndimage
 from shapely import box
 
 from geoapp._presets import preset_path
+from geoapp._validate import Problems, Table, did_you_mean, read_toml
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.sources.census import normalize_code, normalize_district_name
@@ -131,12 +131,81 @@ class ZoneMapping:
         return ft.label.get(lang) or ft.label.get("en") or zone_fine
 
 
-def _labels(value: object) -> dict[str, str] | None:
-    if isinstance(value, str):
-        return {"en": value}
-    if isinstance(value, dict) and all(isinstance(v, str) for v in value.values()):
-        return dict(value)
-    return None
+_DISTRICT_KEYS = ("name", "code", "aliases", "zone_fine", "zone_type")
+_LABELS = "must be { en = '...', zh = '...' }"
+
+
+def _fine_types(t: Table) -> dict[str, FineType]:
+    """Check ``[fine_types.<id>]`` and return the sound ones by id."""
+    ft = t.table("fine_types", what="must be a table of [fine_types.<id>] tables")
+    fine: dict[str, FineType] = {}
+    for fid in ft.data if ft is not None else ():
+        spec = ft.table(fid)  # type: ignore[union-attr]
+        if spec is None:
+            continue
+        zt = spec.choice(
+            "zone_type", _ALL_TYPES, required=f"missing; set one of {', '.join(_ALL_TYPES)}"
+        )
+        if zt is None:
+            continue
+        label = spec.labels("label", text_ok=True, default={"en": fid}, what=_LABELS)
+        fine[fid] = FineType(id=fid, zone_type=zt, label=label or {})
+    return fine
+
+
+def _zone_of(d: Table, fine: Mapping[str, FineType]) -> str | None:
+    """Return a district entry's broad zone type (from zone_fine or zone_type), or None."""
+    zf, zt = d.get("zone_fine", ""), d.get("zone_type")
+    if zf and (not isinstance(zf, str) or zf not in fine):
+        d.bad("zone_fine", f"{zf!r} is not defined under [fine_types]{did_you_mean(zf, fine)}")
+        return None
+    if zf and zt is not None and zt != fine[zf].zone_type:
+        d.bad("zone_type", f"{zt!r} contradicts fine type {zf!r} ({fine[zf].zone_type!r})")
+        return None
+    if zf:
+        return fine[zf].zone_type
+    if zt not in _ALL_TYPES:
+        d.bad(
+            "zone_type",
+            ("missing; set" if zt is None else f"{zt!r} must be")
+            + f" one of {', '.join(_ALL_TYPES)}"
+            + (did_you_mean(zt, _ALL_TYPES) if isinstance(zt, str) else "")
+            + " (or set zone_fine)",
+        )
+        return None
+    return zt
+
+
+def _districts(t: Table, fine: Mapping[str, FineType]) -> list[DistrictZone]:
+    """Check the ``[[district]]`` tables and return the sound entries."""
+    t.require(("district",), "needs at least one [[district]] table")
+    districts: list[DistrictZone] = []
+    seen: dict[str, int] = {}
+    for i, d in enumerate(t.tables("district")):
+        d.unknown(_DISTRICT_KEYS)
+        name, code = d.get("name", ""), normalize_code(d.get("code", ""))
+        if not isinstance(name, str) or (not name and not code):
+            d.bad("name", "give a name (string) or a code")
+            continue
+        aliases = d.texts("aliases", default=[]) or []
+        zt = _zone_of(d, fine)
+        if zt is None:
+            continue
+        for key in (normalize_district_name(name), code):
+            if key and key in seen:
+                d.problems.add(d.prefix, f"district {name or code!r} repeats district[{seen[key]}]")
+            if key:
+                seen[key] = i
+        districts.append(
+            DistrictZone(
+                name=name or code,
+                code=code,
+                zone_type=zt,
+                zone_fine=d.get("zone_fine", "") or "",
+                aliases=tuple(aliases),
+            )
+        )
+    return districts
 
 
 def load_zone_mapping(name_or_path: str | os.PathLike[str]) -> ZoneMapping:
@@ -159,107 +228,14 @@ def load_zone_mapping(name_or_path: str | os.PathLike[str]) -> ZoneMapping:
         the key at fault.
     """
     path = preset_path(ZONE_DIR, name_or_path, "zone mapping", "the path of a TOML mapping file")
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise InputError(f"{path}: not UTF-8 text ({exc}); save it as UTF-8") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise InputError(f"{path}: not valid TOML: {exc}. Fix the syntax.") from None
-
-    problems: list[str] = []
-    allowed = {"name", "label", "source", "fine_types", "district"}
-    for key in sorted(set(data) - allowed):
-        problems.append(f"{path}: key '{key}': unknown key; allowed: {', '.join(sorted(allowed))}")
-
-    fine: dict[str, FineType] = {}
-    ft_data = data.get("fine_types", {})
-    if not isinstance(ft_data, dict):
-        problems.append(f"{path}: key 'fine_types': must be a table of [fine_types.<id>] tables")
-        ft_data = {}
-    for fid, spec in ft_data.items():
-        where = f"fine_types.{fid}"
-        if not isinstance(spec, dict):
-            problems.append(f"{path}: key '{where}': must be a table")
-            continue
-        zt = spec.get("zone_type")
-        if zt not in _ALL_TYPES:
-            problems.append(f"{path}: key '{where}.zone_type': {zt!r} must be one of {_ALL_TYPES}")
-            continue
-        label = _labels(spec.get("label", {"en": fid}))
-        if label is None:
-            problems.append(f"{path}: key '{where}.label': must be {{ en = '...', zh = '...' }}")
-            label = {}
-        fine[fid] = FineType(id=fid, zone_type=zt, label=label)
-
-    entries = data.get("district")
-    districts: list[DistrictZone] = []
-    if not isinstance(entries, list) or not entries:
-        problems.append(f"{path}: key 'district': needs at least one [[district]] table")
-        entries = []
-    seen: dict[str, int] = {}
-    for i, spec in enumerate(entries):
-        where = f"district[{i}]"
-        if not isinstance(spec, dict):
-            problems.append(f"{path}: key '{where}': must be a table")
-            continue
-        extra = set(spec) - {"name", "code", "aliases", "zone_fine", "zone_type"}
-        for k in sorted(extra):
-            problems.append(f"{path}: key '{where}.{k}': unknown key")
-        name = spec.get("name", "")
-        code = normalize_code(spec.get("code", ""))
-        if not isinstance(name, str) or (not name and not code):
-            problems.append(f"{path}: key '{where}.name': give a name (string) or a code")
-            continue
-        aliases = spec.get("aliases", [])
-        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
-            problems.append(f"{path}: key '{where}.aliases': must be a list of strings")
-            aliases = []
-        zf = spec.get("zone_fine", "")
-        zt = spec.get("zone_type")
-        if zf:
-            if zf not in fine:
-                problems.append(
-                    f"{path}: key '{where}.zone_fine': {zf!r} is not defined under [fine_types]"
-                )
-                continue
-            if zt is not None and zt != fine[zf].zone_type:
-                problems.append(
-                    f"{path}: key '{where}.zone_type': {zt!r} contradicts fine type {zf!r} "
-                    f"({fine[zf].zone_type!r})"
-                )
-                continue
-            zt = fine[zf].zone_type
-        elif zt not in _ALL_TYPES:
-            problems.append(
-                f"{path}: key '{where}.zone_type': {zt!r} must be one of {_ALL_TYPES} "
-                "(or set zone_fine)"
-            )
-            continue
-        label = name or code
-        for key in (normalize_district_name(name), code):
-            if not key:
-                continue
-            if key in seen:
-                problems.append(
-                    f"{path}: key '{where}': district {label!r} repeats district[{seen[key]}]"
-                )
-            seen[key] = i
-        districts.append(
-            DistrictZone(
-                name=name or code,
-                code=code,
-                zone_type=zt,
-                zone_fine=zf or "",
-                aliases=tuple(aliases),
-            )
-        )
-
-    label = _labels(data.get("label", {}))
-    if label is None:
-        problems.append(f"{path}: key 'label': must be {{ en = '...', zh = '...' }}")
-        label = {}
-    if problems:
-        raise InputError(f"Zone mapping {path} is malformed:", problems)
+    data = read_toml(path, what="zone mapping")
+    problems = Problems(path)
+    t = Table(data, problems)
+    t.unknown(("name", "label", "source", "fine_types", "district"))
+    fine = _fine_types(t)
+    districts = _districts(t, fine)
+    label = t.labels("label", text_ok=True, default={}, what=_LABELS)
+    problems.raise_if_any(f"Zone mapping {path} is malformed:")
     return ZoneMapping(
         name=str(data.get("name", path.stem)),
         source=str(data.get("source", str(path))),

@@ -1,8 +1,11 @@
-"""Test-wide guards: no test touches the network.
+"""Test-wide guards and tiers: no test touches the network; browser tests are slow.
 
 Every socket connection to an address outside the loopback range, and every name
 lookup other than localhost, fails at once with an error naming the guard. A test that
 tried to reach OpenStreetMap would fail loudly here instead of depending on the network.
+
+Every test marked ``browser`` is also marked ``slow``, so ``python -m pytest -m "not slow"``
+(the fast tier, see tests/README.md) never starts Chromium.
 """
 
 from __future__ import annotations
@@ -72,3 +75,10 @@ def _no_network():
     socket.socket.connect = _real_connect
     socket.socket.connect_ex = _real_connect_ex
     socket.getaddrinfo = _real_getaddrinfo
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every browser test slow too: the fast tier never starts a browser."""
+    for item in items:
+        if item.get_closest_marker("browser") is not None:
+            item.add_marker(pytest.mark.slow)

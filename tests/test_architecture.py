@@ -203,12 +203,14 @@ def test_cycle_finder():
     assert _cycle({"a": {"b"}, "b": {"b"}}) == ["b", "b"]
 
 
+@pytest.mark.slow
 def test_no_import_cycle_between_files():
     graph = {me: _file_targets(path) - {me} for me, path in MODULES.items()}
     cycle = _cycle(graph)
     assert not cycle, "import cycle between geoapp files: " + " -> ".join(cycle)
 
 
+@pytest.mark.slow
 def test_no_import_cycle_between_top_level_modules():
     graph: dict[str, set[str]] = {}
     for path in FILES:

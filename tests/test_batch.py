@@ -23,6 +23,7 @@ from shapely.geometry import box
 from geoapp import batch, batch_split, catalog, workflow
 from geoapp.cli import main
 from geoapp.errors import InputError
+from geoapp.spec import RegionSpec
 
 TEST_PBF = pyrosm.get_data("test_pbf")
 X0, Y0 = 24.90, 60.20
@@ -361,9 +362,9 @@ def test_spec_paths_resolve_against_its_folder(tmp_path, monkeypatch, inputs):
     )
     monkeypatch.chdir(tmp_path)  # not the spec's folder
     got = batch.read_spec(Path("specs/s.toml"))
-    assert got.runs[0].load == {"osm": str((sub / "data" / "town.osm.pbf").resolve())}
+    assert got.runs[0].load == RegionSpec(osm=str((sub / "data" / "town.osm.pbf").resolve()))
     assert got.runs[0].layers == ("elderly_care",) and got.runs[0].speed_kmh == 3.6
-    assert got.runs[1].load == {"source": "demo"} and got.runs[1].layers == ("heritage",)
+    assert got.runs[1].load == RegionSpec(region="demo") and got.runs[1].layers == ("heritage",)
     for text, problem in (
         ("[[run]\nname=1", "not valid TOML"),
         ("title = 'x'", "no runs"),
@@ -412,6 +413,7 @@ def _assert_split_equals_whole(region, layer, demand, graph):
     return whole, split
 
 
+@pytest.mark.slow
 def test_split_and_merge_equals_the_whole_on_the_demo(tmp_path, monkeypatch):
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
     region = workflow.load_region("demo")
@@ -427,6 +429,7 @@ def test_split_and_merge_equals_the_whole_on_the_demo(tmp_path, monkeypatch):
     assert sum(p["n_demand_points"] for p in parts) == len(demand.points)
 
 
+@pytest.mark.slow
 def test_split_and_merge_equals_the_whole_on_a_real_extract(tmp_path, monkeypatch, inputs):
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
     layers = catalog.load_catalog(extra_files=[inputs["small_layer"]])
@@ -465,6 +468,7 @@ def test_split_rejects_a_bad_halo_and_a_region_without_streets():
         batch_split.split_by_district(region.with_(edges=region.edges.iloc[0:0]), demand, 100.0)
 
 
+@pytest.mark.slow
 def test_a_failing_scenario_fails_alone(tmp_path, monkeypatch, inputs):
     """run_one in this process: the run's own bundle is written, the bad scenario reported."""
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))

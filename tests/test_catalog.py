@@ -27,7 +27,7 @@ def test_shipped_catalog_has_three_layers_with_labels_and_radii():
     ec = cat["elderly_care"]
     assert ec.label == {"en": "Elderly care", "zh": "养老服务"}
     assert ec.population == "age_60plus" and ec.demand_column == "pop_60plus"
-    # minute-based (tests/test_minutes.py): 5 / 10 / 15 minutes at the elderly pace
+    # minute-based (tests/test_catalog_minutes.py): 5 / 10 / 15 minutes at the elderly pace
     assert ec.minutes == (5.0, 10.0, 15.0) and ec.target_min == 15
     assert ec.radii_m == (300.0, 600.0, 900.0) and ec.target_m == 900
     assert "GB 50180-2018" in ec.standard

@@ -5,6 +5,7 @@ import json
 import matplotlib.colors as mcolors
 import numpy as np
 import pandas as pd
+import pytest
 
 from geoapp.charts import zone_comparison_chart
 from geoapp.styles import zone_color, zone_name
@@ -161,6 +162,7 @@ def test_zone_chart_minute_layer_and_settlement_grouping():
     assert enc["y"]["title"] == "Residents within reach (%)"
 
 
+@pytest.mark.slow
 def test_zone_chart_exports_offline(tmp_path):
     from geoapp import charts
 

@@ -61,6 +61,7 @@ def test_layers_lists_catalog(capsys):
         assert text in out
 
 
+@pytest.mark.slow
 def test_help_has_examples():
     for cmd in ("layers", "fetch", "export", "coverage", "compare"):
         proc = subprocess.run(
@@ -80,6 +81,7 @@ def coverage_bundle(tmp_path_factory):
     return out
 
 
+@pytest.mark.slow
 def test_coverage_bundle_complete(coverage_bundle):
     names = {p.name for p in coverage_bundle.iterdir()}
     assert {
@@ -93,6 +95,7 @@ def test_coverage_bundle_complete(coverage_bundle):
     assert not [n for n in names if ".tmp" in n]
 
 
+@pytest.mark.slow
 def test_coverage_geojson_rfc7946_and_columns(coverage_bundle):
     for name in ("facilities", "demand", "catchments", "gaps"):
         doc, gdf = assert_rfc7946(coverage_bundle / f"{name}.geojson")
@@ -105,6 +108,7 @@ def test_coverage_geojson_rfc7946_and_columns(coverage_bundle):
     assert (demand["dist_m"].dropna() >= 0).all()
 
 
+@pytest.mark.slow
 def test_summary_rows_add_up(coverage_bundle):
     s = pd.read_csv(coverage_bundle / "summary.csv", encoding="utf-8-sig")
     region = s[s["level"] == "region"].iloc[0]
@@ -125,6 +129,7 @@ def test_summary_rows_add_up(coverage_bundle):
     )
 
 
+@pytest.mark.slow
 def test_metadata(coverage_bundle):
     meta = json.loads((coverage_bundle / "metadata.json").read_text(encoding="utf-8"))
     assert meta["synthetic"] is True and meta["data_label"] == SYNTHETIC_LABEL
@@ -138,6 +143,7 @@ def test_metadata(coverage_bundle):
         assert doc["geoapp"]["run_id"] == meta["run_id"]
 
 
+@pytest.mark.slow
 def test_coverage_euclidean_mode(tmp_path):
     assert (
         main(
@@ -170,6 +176,7 @@ def _counts(gpkg):
     }
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("source", ["demo", "test_pbf"])
 def test_fetch_then_export_roundtrip(tmp_path, source):
     args = ["--region", "demo"] if source == "demo" else ["--osm", pyrosm.get_data("test_pbf")]

@@ -92,6 +92,7 @@ def test_out_folder_with_user_files_is_refused(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["thesis"]
 
 
+@pytest.mark.slow
 def test_bundle_with_user_files_added_is_refused(bundle, capsys):
     (bundle / "notes.txt").write_text("my notes")
     before = snapshot(bundle)
@@ -120,6 +121,7 @@ def test_read_only_location(tmp_path, capsys):
     assert not target.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "err_no, text",
     [
@@ -151,6 +153,7 @@ def test_write_failure_keeps_the_previous_bundle(bundle, capsys, monkeypatch, er
     assert sorted(p.name for p in bundle.parent.iterdir()) == ["bundle"]
 
 
+@pytest.mark.slow
 def test_real_file_size_limit_keeps_the_previous_bundle(bundle):
     """A real EFBIG: the child may write at most 1 MB per file (``ulimit -f``)."""
     before = snapshot(bundle)
@@ -222,6 +225,7 @@ def test_radius_at_the_bound_is_accepted(tmp_path):
     assert parse_layer_file(f).max_radius_m == MAX_RADIUS_M == 50_000
 
 
+@pytest.mark.slow
 def test_layer_file_overriding_a_shipped_layer_warns(tmp_path, capsys):
     f = tmp_path / "my_elderly.toml"
     f.write_text(BASE.replace('"pharmacy"', '"elderly_care"', 1).replace("RADII", "[400]")
@@ -243,6 +247,7 @@ def test_layer_file_overriding_a_shipped_layer_warns(tmp_path, capsys):
 # ------------------------------------------------------------------ markup in data and paths
 
 
+@pytest.mark.slow
 def test_census_name_with_brackets_prints_literally(tmp_path, capsys):
     from geoapp.sources.demo import demo_census
 
@@ -260,6 +265,7 @@ def test_census_name_with_brackets_prints_literally(tmp_path, capsys):
     assert "[/x] Foo (999999)" in err and "census districts matching no boundary" in err
 
 
+@pytest.mark.slow
 def test_district_named_like_markup_and_user_boundaries_replace_the_demo_census(tmp_path, capsys):
     from geoapp.sources.demo import demo_region
 
@@ -382,6 +388,7 @@ def osm_server(request, monkeypatch, tmp_path):
     server.close()
 
 
+@pytest.mark.slow
 def test_place_fails_within_timeout_on_a_silent_server(osm_server, tmp_path, capsys):
     timeout = 2.0
     t0 = time.monotonic()
@@ -397,6 +404,7 @@ def test_place_fails_within_timeout_on_a_silent_server(osm_server, tmp_path, cap
     assert not (tmp_path / "d.gpkg").exists()
 
 
+@pytest.mark.slow
 def test_bbox_fetch_fails_within_timeout(osm_server):
     from geoapp.errors import NetworkUnavailableError
     from geoapp.sources.osm_online import fetch_place
@@ -416,6 +424,7 @@ def test_bad_timeout_is_an_input_error(tmp_path, capsys, value):
     assert code == 2 and "--timeout SECONDS" in err
 
 
+@pytest.mark.slow
 def test_compare_into_a_coverage_bundle_is_refused(bundle, capsys):
     before = snapshot(bundle)
     code, _, err = run(capsys, ["compare", "--region", "demo", "-q", "--out", str(bundle)])

@@ -14,7 +14,7 @@ import pytest
 from geopandas.testing import assert_geodataframe_equal
 from shapely.geometry import box
 
-from geoapp import workflow
+from geoapp import bundle, workflow
 from geoapp.demand import Demand
 from geoapp.region import SETTLEMENT_TYPES
 
@@ -133,6 +133,7 @@ def test_density_zones_give_three_zone_types_on_a_built_extract(extract_pbf):
     assert dem.profile["name"] == "world"
 
 
+@pytest.mark.slow
 def test_cli_coverage_density_zones(extract_pbf, tmp_path):
     from geoapp.cli import main
 
@@ -276,6 +277,7 @@ zone_type = "rural"
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("zones", ["density", "mapping"])
 def test_steps_leave_the_region_unchanged(zones, tmp_path):
     from geoapp.catalog import get_layer
@@ -297,7 +299,7 @@ def test_steps_leave_the_region_unchanged(zones, tmp_path):
     _assert_unchanged(region, snap)
     workflow.compare(region, {layer.id: result})
     _assert_unchanged(region, snap)
-    workflow.write_bundle(result, region, tmp_path / "out", html_map=False, gpkg=False)
+    bundle.write_bundle(result, region, tmp_path / "out", html_map=False, gpkg=False)
     _assert_unchanged(region, snap)
     pd.testing.assert_frame_equal(
         demand.points.drop(columns="geometry"),

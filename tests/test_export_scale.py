@@ -10,7 +10,7 @@ import pytest
 import shapely
 from shapely.geometry import Point, box
 
-from geoapp import export, workflow
+from geoapp import bundle, export, workflow
 from geoapp.catalog import get_layer
 
 CRS = "EPSG:32650"
@@ -74,10 +74,11 @@ def demo_bundle(tmp_path_factory):
     layer = get_layer("community_services")
     analysis = workflow.analyse_layer(region, layer, demand=demand, graph=graph)
     out = tmp_path_factory.mktemp("b") / "bundle"
-    paths = workflow.write_bundle(analysis, region, out, html_map=False, parquet=True)
+    paths = bundle.write_bundle(analysis, region, out, html_map=False, parquet=True)
     return analysis, out, paths
 
 
+@pytest.mark.slow
 def test_bundle_with_parquet(demo_bundle):
     analysis, out, paths = demo_bundle
     names = {p.name for p in out.iterdir()}

@@ -30,7 +30,7 @@ from geoapp.gaps import (
 
 CAT = load_catalog()
 # The hand-worked fixtures below are in metres (targets of 1,000 m); the shipped elderly
-# and community layers are minute-based (tests/test_minutes.py), so the tests use their
+# and community layers are minute-based (tests/test_catalog_minutes.py), so the tests use their
 # metre-based versions: same demand, labels and match rules, radii 300 / 500 / 1,000 m.
 ELDERLY_MIN = CAT["elderly_care"]
 ELDERLY = dataclasses.replace(
@@ -319,6 +319,7 @@ def _purity(
     return float(w[inside & unc].sum() / w[inside].sum()), float(w[inside & unc].sum())
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None)
 @given(
     st.lists(
@@ -384,9 +385,16 @@ def _zone_access():
 
 
 def _facilities(zones):
+    """Facilities at the demand of each zone type (a1: core, b1: new town).
+
+    A facility counts in the zone of its nearest demand point, as in summary.csv (a
+    ``zone_type`` column of the facilities is not read: issue 24, one placement rule).
+    """
+    a1, _, b1, _ = _far_cells()
+    at = {"core": _cell_point(a1), "new_town": _cell_point(b1)}
     return gpd.GeoDataFrame(
-        {"facility_id": [f"f{i}" for i in range(len(zones))], "zone_type": zones},
-        geometry=[Point(116.4, 39.9)] * len(zones),
+        {"facility_id": [f"f{i}" for i in range(len(zones))]},
+        geometry=[at[z] for z in zones],
         crs=4326,
     )
 
@@ -420,9 +428,12 @@ def test_compare_zones_hand_computed():
     # the target comes from the layer file: 85% within target_m = 1000 m
     assert (core["target_share"], core["target_radius_m"]) == (0.85, 1000.0)
     assert not core["below_target"] and nt["below_target"]
-    assert core["status"] == "ok" and nt["status"] == "ok"
-    # zone type with no residents: "no_residents", no division error
-    assert rural["status"] == "no_residents" and rural["pop"] == 0
+    # judged at the target (85% within 1,000 m): core 100%, new town 75%
+    assert core["status"] == "met" and nt["status"] == "not_met"
+    assert nt["status_reason"] == "75.0% within 1,000 m is below the target 85%"
+    # zone type with no residents: no_data (issue 24: one status, derived once), no
+    # division error
+    assert rural["status"] == "no_data" and rural["pop"] == 0
     assert math.isnan(rural["share_demand_1000"]) and math.isnan(rural["gini_dist"])
     assert math.isnan(rural["facilities_per_10k"]) and math.isnan(rural["ratio_to_core_1000"])
     assert not rural["below_target"]
@@ -451,11 +462,12 @@ def test_compare_zones_status_no_data_and_reached_from_outside():
         assert z["share_demand_1000"].isna().all() and z["median_dist_m"].isna().all()
         assert not z["below_target"].any()
         assert z.loc["core", "pop"] == 200  # residents are still counted
-    # facilities only in the core: new town residents reached from there are "ok"
+    # facilities only in the core: new town residents reached from there are judged
+    # (75% < 85%), not taken for missing data
     z = compare_zones(
         {"community_services": acc}, {"community_services": _facilities(["core"])}, METRE_CAT
     ).set_index("zone_type")
-    assert z.loc["new_town", "facilities"] == 0 and z.loc["new_town", "status"] == "ok"
+    assert z.loc["new_town", "facilities"] == 0 and z.loc["new_town", "status"] == "not_met"
     assert z.loc["new_town", "share_demand_1000"] == 0.75
 
 
@@ -463,8 +475,10 @@ def test_compare_zones_by_settlement():
     acc = _zone_access()
     # the planned type says core/new_town; the per-point settlement class differs
     acc["settlement"] = ["core", "rural", "rural", "new_town"]
-    fac = _facilities(["core"]).drop(columns="zone_type")
-    fac["settlement"] = ["rural"]
+    # the new-town point moves one cell off b1, so the facility at b1 is nearest to the
+    # rural point there (its distances are given, not measured: the shares stay)
+    acc.loc[3, "geometry"] = _cell_point(_far_cells()[1])
+    fac = _facilities(["new_town"])  # at b1, next to the rural point
     z = compare_zones(
         {"community_services": acc}, {"community_services": fac}, METRE_CAT, by="settlement"
     )
@@ -478,7 +492,8 @@ def test_compare_zones_by_settlement():
     assert z.loc["rural", "ratio_to_core_500"] == 0.75
     assert z.loc["new_town", "share_demand_1000"] == 0.0
     assert z["facilities"].to_dict() == {"core": 0, "new_town": 0, "rural": 1}
-    assert (z["status"] == "ok").all()
+    # at 1,000 m: core 100% met, new town 0% and rural 100% of 400
+    assert z["status"].to_dict() == {"core": "met", "new_town": "not_met", "rural": "met"}
     with pytest.raises(InputError, match="settlement"):
         compare_zones(
             {"community_services": _zone_access()},
@@ -541,10 +556,12 @@ def test_compare_zones_facilities_by_boundaries_and_nearest():
     z = compare_zones(
         {"community_services": acc}, {"community_services": fac}, METRE_CAT, boundaries=bounds
     )
+    # issue 24: a zone's facilities are counted as summary.csv counts them (nearest
+    # demand point), not by the boundaries' zone type, which said rural 2 here
     assert z.set_index("zone_type")["facilities"].to_dict() == {
-        "core": 0,
-        "new_town": 0,
-        "rural": 2,
+        "core": 1,
+        "new_town": 1,
+        "rural": 0,
     }
 
 
@@ -574,6 +591,7 @@ def _run(region, layer, demand, graph):
     return workflow.analyse_layer(region, layer, demand=demand, graph=graph, with_catchments=False)
 
 
+@pytest.mark.slow
 def test_demo_gaps_hold_uncovered_people():
     """Through the workflow on the demo: >= 90% of the demand inside the gaps is uncovered."""
     from geoapp import workflow
@@ -601,7 +619,7 @@ def test_demo_gaps_hold_uncovered_people():
     z = workflow.compare(region, {ELDERLY.id: _run(region, ELDERLY, demand, graph)})
     share = z.set_index("zone_type")["share_demand_1000"]
     assert share["core"] > share["rural"]
-    assert (z["status"] == "ok").all()
+    assert set(z["status"]) <= {"met", "not_met"}  # every zone has residents and is judged
 
 
 @pytest.fixture(scope="module")
@@ -624,7 +642,9 @@ def test_helsinki_gaps_hold_uncovered_people(helsinki):
         a = _run(region, layer, demand, graph)
         assert len(a.facilities) > 10 and a.status == "ok"
         gaps = a.gaps
-        assert len(gaps) >= 3
+        # homes only (issue 23): central Helsinki's offices and hotels hold nobody, which
+        # leaves one gap beyond 1 km; every gap found must still hold the uncovered people
+        assert len(gaps) >= (1 if target == 1000.0 else 3)
         share, unc_inside = _purity(gaps, a.access, layer)
         assert share >= 0.9
         assert unc_inside == pytest.approx(gaps["uncovered_demand"].sum(), rel=1e-9)
@@ -632,6 +652,7 @@ def test_helsinki_gaps_hold_uncovered_people(helsinki):
         assert (gaps["share_uncovered"] >= 0.9).all()
 
 
+@pytest.mark.slow
 def test_no_facilities_is_no_data_not_a_gap(tmp_path):
     """A layer matching nothing: status no_data, the warning, no service gaps."""
     from geoapp import workflow

@@ -9,8 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoapp import cli, lookback, workflow
+from geoapp import assess, cli, lookback
 from geoapp.catalog import get_layer
+from geoapp.spec import RegionSpec
 
 # elderly care: 15 minutes at the elderly pace (3.6 km/h), 900 m
 TARGET_M = get_layer("elderly_care").target_m
@@ -20,7 +21,7 @@ TARGET_M = get_layer("elderly_care").target_m
 def pair(tmp_path_factory):
     base_dir = tmp_path_factory.mktemp("lookback")
     base = base_dir / "base"
-    workflow.build_report(base, region_args={}, layers=["elderly_care"], pdf=False)
+    assess.build_report(base, "demo", layers=["elderly_care"], pdf=False)
     # one new elderly-care home on the home of an uncovered resident inside the largest gap
     gaps = gpd.read_file(base / "bundles" / "elderly_care" / "gaps.geojson")
     dem = gpd.read_file(base / "bundles" / "elderly_care" / "demand.geojson")
@@ -34,9 +35,9 @@ def pair(tmp_path_factory):
         f"name,lon,lat,amenity\nNew home,{p.x:.7f},{p.y:.7f},nursing_home\n", encoding="utf-8"
     )
     scen = base_dir / "scenario"
-    workflow.build_report(
+    assess.build_report(
         scen,
-        region_args={"facility_tables": [[str(table), "elderly_care", "wgs84"]]},
+        RegionSpec(facilities=[(str(table), "elderly_care", "wgs84")]),
         layers=["elderly_care"],
         compare=base,
         pdf=False,
@@ -52,6 +53,7 @@ def _new_facility_id(base, scen):
     return new[0]
 
 
+@pytest.mark.slow
 def test_diff_shows_the_new_facility_gain_and_nothing_else(pair):
     base, scen, _ = pair
     new_id = _new_facility_id(base, scen)
@@ -85,6 +87,7 @@ def test_diff_shows_the_new_facility_gain_and_nothing_else(pair):
             assert r["change"] == 0 and r["gained"] == 0 and r["lost"] == 0
 
 
+@pytest.mark.slow
 def test_diff_cli_writes_changes_and_map(pair, tmp_path):
     base, scen, _ = pair
     out = tmp_path / "diff"
@@ -98,6 +101,7 @@ def test_diff_cli_writes_changes_and_map(pair, tmp_path):
     assert meta["layers"]["elderly_care"]["lost"] == 0
 
 
+@pytest.mark.slow
 def test_report_compare_adds_before_after(pair):
     base, scen, _ = pair
     html_text = (scen / "report.html").read_text(encoding="utf-8")
@@ -106,6 +110,7 @@ def test_report_compare_adds_before_after(pair):
     assert str(base) in section
 
 
+@pytest.mark.slow
 def test_diff_of_a_report_with_itself_changes_nothing(pair):
     base, _, _ = pair
     d = lookback.diff_reports(base, base).layers["elderly_care"]

@@ -10,16 +10,15 @@ import folium
 import geopandas as gpd
 import numpy as np
 import pytest
+from fixtures import HOSTILE, map_region
 from hypothesis import given
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import Point, box
 
 from geoapp import maps
 from geoapp.catalog import load_catalog
 from geoapp.errors import InputError
 from geoapp.maps import display, leaflet
-
-HOSTILE = "<img src=x onerror=alert(1)>"
 
 
 def _n_features(page: str) -> int:
@@ -44,64 +43,7 @@ def layer():
 
 @pytest.fixture(scope="module")
 def small():
-    bnd = gpd.GeoDataFrame(
-        {
-            "district": ["Old <b>Town</b>", "Hills"],
-            "district_code": ["D01", ""],
-            "zone_type": ["core", "rural"],
-            "zone_fine": ["capital_core", "ecological"],
-        },
-        geometry=[box(116.30, 39.90, 116.35, 39.95), box(116.35, 39.90, 116.40, 39.95)],
-        crs="EPSG:4326",
-    )
-    fac = gpd.GeoDataFrame(
-        {
-            "facility_id": ["demo/1", "demo/2", "demo/3"],
-            "name": [HOSTILE, "Home `${alert(2)}`", None],
-            "kind": ["day_care", "nursing_home", "nursing_home"],
-        },
-        geometry=[Point(116.31, 39.91), Point(116.37, 39.93), box(116.38, 39.94, 116.381, 39.941)],
-        crs="EPSG:4326",
-    )
-    edges = gpd.GeoDataFrame(
-        {
-            "u": [1, 2],
-            "v": [2, 3],
-            "length_m": [8500.0, 8500.0],
-            "highway": ["primary", "residential"],
-        },
-        geometry=[
-            LineString([(116.3, 39.92), (116.4, 39.92)]),
-            LineString([(116.3, 39.93), (116.4, 39.93)]),
-        ],
-        crs="EPSG:4326",
-    )
-    hexes = gpd.GeoDataFrame(
-        {
-            "h3": ["a", "b", "c", "d"],
-            "pop": [10.0, 20.0, 30.0, 40.0],
-            "pop_60plus": [1.0, 2.0, 3.0, 4.0],
-            "dist_m_mean": [100.0, 700.0, np.nan, 400.0],
-            "share_beyond": [0.0, 0.2, 1.0, 0.6],
-        },
-        geometry=[box(116.31 + i * 0.01, 39.91, 116.32 + i * 0.01, 39.92) for i in range(4)],
-        crs="EPSG:4326",
-    )
-    gaps = gpd.GeoDataFrame(
-        {
-            "gap_id": ["g/1"],
-            "rank": [1],
-            "uncovered_pop": [1234.0],
-            "uncovered_pop_60plus": [200.0],
-            "nearest_m": [math.inf],
-            "district": ["Hills"],
-            "zone_type": ["rural"],
-            "reason": ["</script><script>alert(3)</script> live far"],
-        },
-        geometry=[box(116.36, 39.91, 116.38, 39.92)],
-        crs="EPSG:4326",
-    )
-    return {"bnd": bnd, "fac": fac, "edges": edges, "hexes": hexes, "gaps": gaps}
+    return map_region()
 
 
 @pytest.fixture(scope="module")

@@ -1,7 +1,7 @@
 """The network engine on hand-built networks whose answers are worked out on paper.
 
 Coordinates are metres in UTM 50N (EPSG:32650), offset by (X0, Y0), so every distance
-below can be checked with a ruler. The main network::
+below can be checked with a ruler. The main network (its A..D head in tests/fixtures.py)::
 
           (detour A..B: (0,0)-(0,60)-(100,60)-(100,0), length 220, parallel to A-B)
 
@@ -25,58 +25,30 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from fixtures import AB_EDGES, AB_NODES, CRS, X0, Y0, L, P, edge_frame, node_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point
+from shapely.geometry import Point
 
 from geoapp import network
 from geoapp.errors import EmptyResultError, InputError
 
-CRS = "EPSG:32650"
-X0, Y0 = 440_000.0, 4_420_000.0
-
-
-def P(x: float, y: float) -> Point:  # noqa: N802
-    return Point(X0 + x, Y0 + y)
-
-
-def L(*pts: tuple[float, float]) -> LineString:  # noqa: N802
-    return LineString([(X0 + x, Y0 + y) for x, y in pts])
-
-
-NODES = {1: (0, 0), 2: (100, 0), 3: (200, 0), 4: (100, -50), 5: (500, 0), 6: (600, 0)}
+NODES = {**AB_NODES, 5: (500, 0), 6: (600, 0)}
 
 
 def make_nodes() -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"node_id": np.array(list(NODES), dtype=np.int64)},
-        geometry=[P(*xy) for xy in NODES.values()],
-        crs=CRS,
-    )
+    return node_frame(NODES)
 
 
 def make_edges() -> gpd.GeoDataFrame:
     rows = [
-        # u, v, length, geometry
-        (1, 2, 220.0, L((0, 0), (0, 60), (100, 60), (100, 0))),  # the detour
-        (1, 2, 100.0, L((0, 0), (100, 0))),  # the straight A-B, shorter parallel
-        (2, 3, 100.0, L((100, 0), (200, 0))),
-        (4, 2, 50.0, L((100, -50), (100, 0))),  # stored v->u on purpose: D to B
+        # u, v, length, geometry: the detour, the straight A-B, B-C, D-B (see fixtures.py)
+        *AB_EDGES,
         (3, 3, 10.0, L((200, 0), (205, 5), (200, 0))),  # self-loop
         (5, 6, 100.0, L((500, 0), (600, 0))),
         (6, 99, 10.0, L((600, 0), (610, 0))),  # node 99 is missing
     ]
-    return gpd.GeoDataFrame(
-        {
-            "u": np.array([r[0] for r in rows], dtype=np.int64),
-            "v": np.array([r[1] for r in rows], dtype=np.int64),
-            "length_m": [r[2] for r in rows],
-            "highway": "footway",
-            "name": None,
-        },
-        geometry=[r[3] for r in rows],
-        crs=CRS,
-    )
+    return edge_frame(rows, highway="footway", name=None)
 
 
 @pytest.fixture(scope="module")
@@ -397,6 +369,7 @@ def random_network(draw):
 PROP = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network())
 def test_network_distance_never_below_straight_line(case):
@@ -410,6 +383,7 @@ def test_network_distance_never_below_straight_line(case):
     assert (np.isinf(dist) == (fac < 0)).all()
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network(), st.tuples(st.floats(0, 400), st.floats(0, 400)))
 def test_adding_a_facility_never_lowers_coverage(case, extra):
@@ -432,6 +406,7 @@ def test_raising_the_radius_never_lowers_coverage(case, r1, extra):
     assert np.allclose(d1[np.isfinite(d1)], d2[np.isfinite(d1)])
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network())
 def test_node_distances_match_networkx(case):
@@ -468,6 +443,7 @@ def _brute_force(g, dsnap, fsnap, limit):
     return best
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network(), st.floats(50, 800))
 def test_contracted_search_matches_brute_force(case, limit):

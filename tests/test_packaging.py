@@ -70,7 +70,7 @@ def test_layout():
 # ------------------------------------------------------------------ a real package
 
 _NOT_SOURCE = (".git", "__pycache__", "build", "dist", "*.egg-info", ".pytest_cache",
-               ".ruff_cache", ".hypothesis", "cache", "out", ".venv")  # fmt: skip
+               ".ruff_cache", ".mypy_cache", ".hypothesis", "cache", "out", ".venv")  # fmt: skip
 
 
 def test_layers_folder_is_the_package_catalog():
@@ -102,6 +102,7 @@ def wheel(tmp_path_factory) -> Path:
     return whl
 
 
+@pytest.mark.slow
 def test_wheel_ships_the_catalog_and_data_files(wheel):
     names = set(zipfile.ZipFile(wheel).namelist())
     for toml in (ROOT / "layers").glob("*.toml"):
@@ -112,6 +113,7 @@ def test_wheel_ships_the_catalog_and_data_files(wheel):
     assert "geoapp/data/census/beijing_2020.csv" in names
     assert "geoapp/data/zones/beijing.toml" in names
     assert not [n for n in names if n.startswith("layers/")]
+    assert "geoapp/py.typed" in names  # PEP 561: the package's annotations are for users too
     entry = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "geoapp = geoapp.cli:main" in zipfile.ZipFile(wheel).read(entry).decode()
 

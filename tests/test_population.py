@@ -14,8 +14,6 @@ from shapely.geometry import Point, box
 from geoapp.demand import (
     DEFAULT_LEVELS,
     DEFAULT_M2_PER_PERSON,
-    DEFAULT_SHARE_60PLUS,
-    LANDUSE_DENSITY_PER_KM2,
     NON_RESIDENTIAL,
     Demand,
     DemandOptions,
@@ -74,7 +72,9 @@ def test_ten_by_ten_three_levels_is_300_m2():
     assert d.attrs == {}
     assert d["floor_area_m2"].iloc[0] == pytest.approx(300.0, rel=1e-4)
     assert d["pop"].iloc[0] == pytest.approx(300.0 / 35.0, rel=1e-4)
-    assert d["pop_60plus"].iloc[0] == pytest.approx(300.0 / 35.0 * DEFAULT_SHARE_60PLUS, rel=1e-4)
+    # a point in Beijing without a census: China's share aged 60+, UN WPP 2024 (1 July 2025):
+    # 21.53 % (geoapp/data/ages/wpp2024_ages.csv)
+    assert d["pop_60plus"].iloc[0] == pytest.approx(300.0 / 35.0 * 0.2153, rel=1e-4)
     assert dem.method == "buildings"
     # Beijing is inside China: the China profile, named with its source
     assert dem.profile["name"] == "china" and dem.profile["m2_per_person"] == 35.0
@@ -208,8 +208,10 @@ def test_landuse_fallback():
     assert any("landuse" in a for a in dem.assumptions)
     assert set(d["pop_source"]) == {"landuse"}
     by = d.groupby("district")["pop"].sum()
-    assert by["东城区"] == pytest.approx(0.5 * LANDUSE_DENSITY_PER_KM2, rel=1e-3)
-    assert by["西城区"] == pytest.approx(6400e-6 * LANDUSE_DENSITY_PER_KM2, rel=1e-3)
+    # no homes and no place node around: the town density, 1 km² / 139 m² of residential
+    # land per resident (Statistics Netherlands 2010) = 7,200 residents/km²
+    assert by["东城区"] == pytest.approx(0.5 * 7_200, rel=1e-3)
+    assert by["西城区"] == pytest.approx(6400e-6 * 7_200, rel=1e-3)
     assert (d["building_id"] == "").all() and d["demand_id"].is_unique
     assert d["pop_60plus"].sum() == pytest.approx(0.2 * d["pop"].sum())
     assert len(d) > 10  # the large polygon is spread over grid points
@@ -231,6 +233,7 @@ def test_neither_buildings_nor_landuse():
         estimate_population(None, _two_districts(), landuse=gpd.GeoDataFrame(geometry=[], crs=4326))
 
 
+@pytest.mark.slow
 @settings(max_examples=25, deadline=None)
 @given(
     sizes=st.lists(st.floats(6, 60), min_size=1, max_size=6),
@@ -370,7 +373,9 @@ def test_profile_chosen_from_location_and_overridable():
     )
     dem = estimate_population(lisbon, None)
     assert dem.profile["name"] == "world"
-    assert dem.profile["share_60plus"] == pytest.approx(0.139)
+    # Portugal's share aged 60+, UN WPP 2024 (1 July 2025): 31.98 %
+    assert dem.profile["share_60plus"] == pytest.approx(0.3198)
+    assert dem.points["pop_60plus"].iloc[0] == pytest.approx(0.3198 * dem.points["pop"].iloc[0])
     area = gpd.GeoSeries(lisbon.geometry).to_crs(lisbon.estimate_utm_crs()).area.iloc[0]
     assert dem.points["pop"].iloc[0] == pytest.approx(area / dem.profile["m2_per_person"])
     assert "World Population Prospects" in dem.profile["source"]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoapp import projection, workflow
+from geoapp import assess, projection, workflow
 from geoapp.errors import InputError
 
 
@@ -21,6 +21,7 @@ def _table(tmp_path, text):
     return projection.read_projection(p)
 
 
+@pytest.mark.slow
 def test_factors_per_district_and_default(demand, tmp_path):
     t = _table(
         tmp_path,
@@ -50,6 +51,7 @@ def test_factors_per_district_and_default(demand, tmp_path):
     assert demand.points is old_pts and "projection for 2035" in new.assumptions[-1]
 
 
+@pytest.mark.slow
 def test_year_must_be_chosen_and_present(demand, tmp_path):
     t = _table(tmp_path, "district,year,factor_60plus\n*,2030,1.2\n*,2035,1.5\n")
     with pytest.raises(InputError, match="--year"):
@@ -58,6 +60,7 @@ def test_year_must_be_chosen_and_present(demand, tmp_path):
         projection.apply_projection(demand, t, year=2040)
 
 
+@pytest.mark.slow
 def test_60plus_capped_at_total_with_warning(demand, tmp_path):
     t = _table(tmp_path, "district,year,factor_60plus,factor_total\n*,2050,10,1\n")
     new, _ = projection.apply_projection(demand, t)
@@ -65,6 +68,7 @@ def test_60plus_capped_at_total_with_warning(demand, tmp_path):
     assert any("capped" in w for w in new.warnings)
 
 
+@pytest.mark.slow
 def test_missing_districts_are_named(demand, tmp_path):
     t = _table(tmp_path, "district,year,factor_60plus\nOld Town,2035,1.5\n")
     new, _ = projection.apply_projection(demand, t)
@@ -94,11 +98,10 @@ def test_shipped_example_is_labelled_an_illustration():
     )
 
 
+@pytest.mark.slow
 def test_projection_raises_the_elderly_gap(tmp_path):
-    before = workflow.assess(region_args={}, layers=["elderly_care"])
-    after = workflow.assess(
-        region_args={}, layers=["elderly_care"], projection=str(projection.EXAMPLE)
-    )
+    before = assess.assess("demo", layers=["elderly_care"])
+    after = assess.assess("demo", layers=["elderly_care"], projection=str(projection.EXAMPLE))
 
     def uncovered(result):
         acc = result.analyses["elderly_care"].access

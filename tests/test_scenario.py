@@ -1,6 +1,6 @@
 """What-if scenarios on hand-built streets whose answers are worked out on paper.
 
-Metres in UTM 50N (EPSG:32650), offset by (X0, Y0)::
+Metres in UTM 50N (EPSG:32650), offset by (X0, Y0); built in tests/fixtures.py::
 
     A(0,0) ---100--- B(100,0) ---100--- C(200,0) ---100--- D(300,0)      E(1000,0) -- F(1100,0)
                                                                           (separate component)
@@ -21,9 +21,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures import CRS, X0, Y0, P, line_demand, line_street, street
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import box
 
 from geoapp import coverage, network
 from geoapp.catalog import Layer
@@ -32,35 +33,9 @@ from geoapp.errors import InputError
 from geoapp.region import Region
 from geoapp.scenario import Scenario
 
-CRS = "EPSG:32650"
-X0, Y0 = 440_000.0, 4_420_000.0
-
-
-def P(x: float, y: float) -> Point:  # noqa: N802
-    return Point(X0 + x, Y0 + y)
-
 
 def lonlat(x: float, y: float) -> tuple[float, float]:
     return gpd.GeoSeries([P(x, y)], crs=CRS).to_crs(4326).iloc[0].coords[0]
-
-
-def street(nodes_xy: dict[int, tuple[float, float]], pairs: list[tuple[int, int]]):
-    nodes = gpd.GeoDataFrame(
-        {"node_id": np.array(list(nodes_xy), dtype=np.int64)},
-        geometry=[P(*xy) for xy in nodes_xy.values()],
-        crs=CRS,
-    )
-    geoms = [LineString([P(*nodes_xy[a]), P(*nodes_xy[b])]) for a, b in pairs]
-    edges = gpd.GeoDataFrame(
-        {
-            "u": np.array([a for a, _ in pairs], dtype=np.int64),
-            "v": np.array([b for _, b in pairs], dtype=np.int64),
-            "length_m": [g.length for g in geoms],
-        },
-        geometry=geoms,
-        crs=CRS,
-    )
-    return network.build_graph(nodes, edges, crs=CRS)
 
 
 LAYER = Layer(
@@ -80,24 +55,12 @@ def region_of(boundaries: gpd.GeoDataFrame) -> Region:
 
 @pytest.fixture(scope="module")
 def line():
-    xy = {1: (0, 0), 2: (100, 0), 3: (200, 0), 4: (300, 0), 5: (1000, 0), 6: (1100, 0)}
-    return street(xy, [(1, 2), (2, 3), (3, 4), (5, 6)])
+    return line_street()
 
 
 @pytest.fixture()
 def demand():
-    return gpd.GeoDataFrame(
-        {
-            "demand_id": ["d1", "d2", "d3", "d4"],
-            "pop": [100.0, 50.0, 30.0, 20.0],
-            "pop_60plus": [20.0, 10.0, 30.0, 5.0],
-            "district": ["North", "North", "South", "South"],
-            "zone_type": ["core", "core", "rural", "rural"],
-            "settlement": ["core", "core", "rural", "rural"],
-        },
-        geometry=[P(10, 5), P(150, -5), P(290, 5), P(1050, 0)],
-        crs=CRS,
-    ).to_crs(4326)
+    return line_demand(settlement=["core", "core", "rural", "rural"]).to_crs(4326)
 
 
 @pytest.fixture()
@@ -355,6 +318,7 @@ def assert_equals_full_recompute(s: Scenario, graph) -> None:
     pd.testing.assert_frame_equal(s.summary(), ref_sum, check_exact=False, rtol=1e-9, atol=1e-9)
 
 
+@pytest.mark.slow
 @PROP
 @given(
     st.lists(st.tuples(coords, st.integers(0, 100)), min_size=1, max_size=15),
@@ -374,6 +338,7 @@ def test_random_edits_equal_a_full_recompute(grid, dem, facs, edits):
     assert_equals_full_recompute(s, grid)
 
 
+@pytest.mark.slow
 @settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.lists(st.tuples(coords, st.integers(0, 100)), min_size=1, max_size=12),
@@ -394,6 +359,7 @@ def test_random_edits_equal_a_full_recompute_euclidean(dem, facs, edits):
     assert_equals_full_recompute(s, None)
 
 
+@pytest.mark.slow
 @PROP
 @given(
     st.lists(st.tuples(coords, st.integers(0, 100)), min_size=1, max_size=15),

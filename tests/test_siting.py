@@ -414,6 +414,7 @@ def grid5():
 coords = st.tuples(st.floats(-20, 420), st.floats(-20, 420))
 
 
+@pytest.mark.slow
 @settings(PROP, max_examples=20)
 @given(
     st.lists(st.tuples(coords, st.floats(0.5, 50)), min_size=1, max_size=12),
@@ -444,6 +445,7 @@ def test_adding_a_site_never_lowers_coverage(grid5, dem, existing, cand_xy, k):
 # --------------------------------------------------------------------------- spopt
 
 
+@pytest.mark.slow
 def test_same_objective_as_spopt_mclp_with_predefined_facilities(grid5):
     """spopt's MCLP on networkx distances (an independent computation) with the
     existing facilities predefined; geoapp's total coverage must equal its objective."""

@@ -11,7 +11,7 @@ import shapely
 from geoapp.catalog import load_catalog
 from geoapp.errors import InputError
 from geoapp.layers import select_features
-from geoapp.region import FEATURE_TAG_KEYS, Region
+from geoapp.region import BUILDING_POIS, BUILDING_USE_KEYS, FEATURE_TAG_KEYS, Region
 from geoapp.sources._osm_common import feature_keys, parse_levels
 from geoapp.sources.osm_file import read_osm_file
 
@@ -80,11 +80,14 @@ def check_contract(region: Region, catalog=None) -> None:
     assert list(region.features.columns) == ["osm_id", "name", *keys, "geometry"]
     assert list(region.nodes.columns) == ["node_id", "geometry"]
     assert list(region.edges.columns) == ["u", "v", "length_m", "highway", "name", "geometry"]
+    # the building's own use tags and the POIs inside it (read by every OSM reader)
     assert list(region.buildings.columns) == [
         "building_id",
         "building",
         "levels",
         "name",
+        *BUILDING_USE_KEYS,
+        BUILDING_POIS,
         "geometry",
     ]
     # admin boundaries (admin_level) also carry the population tag as a float

@@ -115,6 +115,10 @@ def test_unknown_profile_lists_shipped(tmp_path):
 
 # ---- the compliance table on a hand-computed fixture ---------------------------------
 #
+# METRE_CARE: elderly care written in metres (300 / 500 / 1,000 m), so the profile's
+# metre reaches are the verdict's, zone by zone; the shipped layer is written in minutes
+# and is judged at 15 min x 3.6 km/h = 900 m everywhere (test_minute_based_layer_...).
+#
 # District A (core, x 0..1) and B (rural, x 1..2); district C (new_town, x 2..3) has
 # residents but the whole region's zone types are A core, B rural, C new_town.
 # elderly demand (pop_60plus) and distance:
@@ -157,9 +161,18 @@ def _fixture():
     return bnd, acc, fac
 
 
-def _table(profile, fac=None, limit=3000.0):
+def _metre_care() -> catalog.Layer:
+    import dataclasses
+
+    care = catalog.load_catalog()["elderly_care"]
+    return dataclasses.replace(
+        care, minutes=(), target_min=None, radii_m=(300.0, 500.0, 1000.0), target_m=1000.0
+    )
+
+
+def _table(profile, fac=None, limit=3000.0, layer=None):
     bnd, acc, f = _fixture()
-    layers = catalog.load_catalog()
+    layers = {"elderly_care": layer if layer is not None else _metre_care()}
     return compliance.compliance_table(
         {"elderly_care": acc},
         {"elderly_care": f if fac is None else fac},
@@ -197,10 +210,58 @@ def test_compliance_hand_computed(tiny_profile):
     ba = _get(t, "care_beds", "district", "A")
     assert ba["value"] == pytest.approx(40.0) and ba["status"] == "met" and ba["capacity"] == 4
     bb = _get(t, "care_beds", "district", "B")
-    assert bb["status"] == "no_data" and "capacity" in bb["note"]
+    assert bb["status"] == "no_data" and "capacity" in bb["status_reason"]
     br = _get(t, "care_beds", "region", "Tiny")
     assert br["value"] == pytest.approx(4 / 140 * 1000) and br["lower_bound"]
     assert br["status"] == "no_data"  # a lower bound below the threshold cannot say "not met"
+    # every row says why (issue 24: a status and its reason, derived once)
+    assert (t["status_reason"] != "").all()
+    assert a["status_reason"] == "90.0% within 1,000 m meets the target 85%"
+    assert math.isnan(c["value"]) and math.isnan(_get(t, "care_beds", "district", "C")["value"])
+
+
+def test_minute_based_layer_is_judged_at_its_own_reach_in_every_zone(tiny_profile):
+    """15 min x 3.6 km/h = 900 m everywhere; the standard's metres are a reference only.
+
+    A: 60 + 30 within 900 m of 100 -> 0.90 met; B (rural): nobody within 900 m -> 0.0
+    < 0.5 not met (the profile's 2,000 m stays in standard_reach_m); region 90 / 140.
+    """
+    layer = catalog.load_catalog()["elderly_care"].at_speed(3.6)
+    t = _table(tiny_profile, layer=layer)
+    share = t[t["rule"] == "care_share"]
+    assert (share["reach_m"] == 900.0).all()  # one reach, no "–" for any group
+    a = _get(t, "care_share", "district", "A")
+    assert a["value"] == pytest.approx(0.90) and a["status"] == "met"
+    assert a["standard_reach_m"] == 1000
+    b = _get(t, "care_share", "district", "B")
+    assert b["value"] == 0.0 and b["status"] == "not_met" and b["threshold"] == 0.5
+    assert b["standard_reach_m"] == 2000  # the reference column, never a second verdict
+    reg = _get(t, "care_share", "region", "Tiny")
+    assert reg["value"] == pytest.approx(90 / 140) and reg["status"] == "not_met"
+    # the same share as the layer's own summary at its 15-minute reach
+    bnd, acc, fac = _fixture()
+    from geoapp import coverage
+
+    s = coverage.coverage_summary(acc, layer, boundaries=bnd, facilities=fac)
+    d = s[s["level"] == "district"].set_index("group")
+    assert d.loc["A", "share_pop_60plus_15min"] == pytest.approx(a["value"])
+    assert d.loc["B", "share_pop_60plus_15min"] == pytest.approx(b["value"])
+    # a faster walker reaches farther: the judged reach follows the speed
+    fast = _table(tiny_profile, layer=layer.at_speed(4.5))
+    fast_reach = fast.loc[fast["rule"] == "care_share", "reach_m"].tolist()
+    assert fast_reach == pytest.approx([1125.0] * len(fast_reach))
+
+
+def test_profile_reach_rule():
+    prof = standards.load_profile("cn-gb50180-2018")
+    rule = next(r for r in prof.rules if r.id == "elderly_care_15min_share")
+    care = catalog.load_catalog()["elderly_care"]
+    r = prof.reach(rule, care.at_speed(3.6), "rural")
+    assert (r.judged_m, r.standard_m, r.minutes, r.basis) == (900.0, 2000.0, 15.0, "minutes")
+    assert prof.reach(rule, care.at_speed(3.6), None).standard_m == 1000.0
+    assert prof.reach(rule, _metre_care(), "rural").judged_m == 2000.0  # metres: per zone
+    beds = next(r for r in prof.rules if r.indicator == "beds_per_1000_60plus")
+    assert math.isnan(prof.reach(beds, care, None).judged_m)
 
 
 def test_compliance_beds_not_met_when_all_known(tiny_profile):
@@ -239,7 +300,8 @@ def test_report_html_escapes_every_data_string(tiny_profile):
     """District names, warnings and reasons are data: they reach the page escaped."""
     from types import SimpleNamespace
 
-    from geoapp import gaps, report
+    from geoapp import gaps
+    from geoapp import reporting as report
 
     evil = '<img src=x onerror="alert(1)">'
     bnd, acc, fac = _fixture()

@@ -27,42 +27,18 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
+from fixtures import CRS, X0, Y0, P, street
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point, box
+from shapely.geometry import Point, box
 
-from geoapp import network, supply
+from geoapp import network
+from geoapp import sfca as supply
 from geoapp.catalog import load_catalog, parse_layer_file
 from geoapp.errors import InputError, LayerFileError
 from geoapp.layers import select_features
 from geoapp.sources.capacity import parse_capacity
 from geoapp.sources.facilities_table import read_facility_table
-
-CRS = "EPSG:32650"
-X0, Y0 = 440_000.0, 4_420_000.0
-
-
-def P(x: float, y: float = 0.0) -> Point:  # noqa: N802
-    return Point(X0 + x, Y0 + y)
-
-
-def street(nodes_xy: dict[int, tuple[float, float]], pairs: list[tuple[int, int]]):
-    nodes = gpd.GeoDataFrame(
-        {"node_id": np.array(list(nodes_xy), dtype=np.int64)},
-        geometry=[P(*xy) for xy in nodes_xy.values()],
-        crs=CRS,
-    )
-    geoms = [LineString([P(*nodes_xy[a]), P(*nodes_xy[b])]) for a, b in pairs]
-    edges = gpd.GeoDataFrame(
-        {
-            "u": np.array([a for a, _ in pairs], dtype=np.int64),
-            "v": np.array([b for _, b in pairs], dtype=np.int64),
-            "length_m": [g.length for g in geoms],
-        },
-        geometry=geoms,
-        crs=CRS,
-    )
-    return network.build_graph(nodes, edges, crs=CRS)
 
 
 @pytest.fixture(scope="module")
@@ -235,6 +211,7 @@ def instances(draw):
     return dx, dy, pop, fx, fy, cap, reach
 
 
+@pytest.mark.slow
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(instances())
 def test_identity_on_random_instances(layer, inst):
@@ -432,6 +409,7 @@ def test_capacity_table_schema(tmp_path):
 # --------------------------------------------------------------------------- the demo, end to end
 
 
+@pytest.mark.slow
 def test_demo_supply_cli(tmp_path, capsys):
     from geoapp.cli import main
 

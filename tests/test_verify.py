@@ -7,7 +7,8 @@ import shutil
 import pandas as pd
 import pytest
 
-from geoapp import catalog, cli, verify, workflow
+from geoapp import assess, catalog, cli, verify
+from geoapp.spec import RegionSpec
 
 
 @pytest.fixture(scope="module")
@@ -16,12 +17,13 @@ def built(tmp_path_factory):
     layer_file = base / "elderly_care.toml"  # an input file of the run, outside the package
     shutil.copy(catalog.load_catalog()["elderly_care"].source_file, layer_file)
     out = base / "report"
-    workflow.build_report(
-        out, region_args={}, layers=["elderly_care"], layer_files=[str(layer_file)], pdf=False
+    assess.build_report(
+        out, RegionSpec(layer_files=[str(layer_file)]), layers=["elderly_care"], pdf=False
     )
     return out, layer_file
 
 
+@pytest.mark.slow
 def test_untouched_report_verifies(built):
     out, _ = built
     assert cli.main(["verify", str(out), "-q"]) == 0
@@ -29,6 +31,7 @@ def test_untouched_report_verifies(built):
     assert res.ok and res.checked > 100 and res.inputs_checked >= 4
 
 
+@pytest.mark.slow
 def test_changed_input_file_fails(built):
     out, layer_file = built
     original = layer_file.read_bytes()
@@ -42,6 +45,7 @@ def test_changed_input_file_fails(built):
         layer_file.write_bytes(original)
 
 
+@pytest.mark.slow
 def test_edited_indicator_fails(built, tmp_path):
     out, _ = built
     copy = tmp_path / "report"
@@ -58,6 +62,7 @@ def test_edited_indicator_fails(built, tmp_path):
     assert "summary.csv" in d and "share_pop_60plus_15min" in d and str(s.loc[row, "group"]) in d
 
 
+@pytest.mark.slow
 def test_edited_compliance_fails(built, tmp_path):
     out, _ = built
     copy = tmp_path / "report"

@@ -8,9 +8,12 @@ district, the zone method and its thresholds). Its tuning parameters are a froze
 Modules (each step of the pipeline lives with the rules it applies):
 
 * :mod:`geoapp.demand.profile`: demand profiles (floor area per person, share aged 60+,
-  landuse density), chosen from the location, and the share aged 60+ per point;
-* :mod:`geoapp.demand.housing`: which buildings house residents and their floor area;
-* :mod:`geoapp.demand.landuse`: residential landuse, its unbuilt part and its points;
+  landuse density), chosen from the location, and the share aged 60+ per point (by
+  country, UN World Population Prospects 2024);
+* :mod:`geoapp.demand.housing`: which buildings house residents (homes only: no hotels,
+  churches, casinos ...; mixed use keeps its upper floors) and their floor area;
+* :mod:`geoapp.demand.landuse`: residential landuse, its unbuilt part and its points (at
+  the density of the homes around or of the settlement's class);
 * :mod:`geoapp.demand.scaling`: districts and control totals (census, boundary tags);
 * :mod:`geoapp.demand.settlements`: place nodes (radii, tags) and each point's
   settlement and zone type;
@@ -27,15 +30,18 @@ from geoapp.demand.housing import (
     DEFAULT_LEVELS,
     NON_RESIDENTIAL,
     RESIDENTIAL_BUILDINGS,
+    VILLAGE_LEVELS,
+    classify_buildings,
     housing_mask,
 )
-from geoapp.demand.landuse import unbuilt_landuse
+from geoapp.demand.landuse import LANDUSE_DENSITY_BY_CLASS, place_class, unbuilt_landuse
 from geoapp.demand.profile import (
     CHINA_BBOX,
     DEFAULT_M2_PER_PERSON,
     DEFAULT_SHARE_60PLUS,
     LANDUSE_DENSITY_PER_KM2,
     PROFILE_DIR,
+    country_ages,
     load_profile,
     profile_for,
 )
@@ -48,6 +54,7 @@ __all__ = [
     "DEFAULT_M2_PER_PERSON",
     "DEFAULT_SHARE_60PLUS",
     "DEMAND_COLUMNS",
+    "LANDUSE_DENSITY_BY_CLASS",
     "LANDUSE_DENSITY_PER_KM2",
     "NON_RESIDENTIAL",
     "PLACE_RADIUS_M",
@@ -55,12 +62,16 @@ __all__ = [
     "PROFILE_DIR",
     "QUALITY_COLUMNS",
     "RESIDENTIAL_BUILDINGS",
+    "VILLAGE_LEVELS",
     "Demand",
     "DemandOptions",
     "check_places",
+    "classify_buildings",
+    "country_ages",
     "estimate_population",
     "housing_mask",
     "load_profile",
+    "place_class",
     "profile_for",
     "unbuilt_landuse",
 ]

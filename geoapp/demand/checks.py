@@ -1,15 +1,20 @@
 """Checks of the estimate against the data's own figures, and its data quality.
 
-Place nodes tagged ``population`` (city, town, village, hamlet) are compared with the
-demand around them (:func:`check_places`); a factor above :data:`CHECK_FACTOR` gives a
-warning naming the place, both figures and the likely cause (:func:`cause_low`,
-:func:`cause_high`; boundary tags are checked the same way in
-:func:`geoapp.demand.scaling.control_totals`). :func:`street_check` warns when
+Settlements tagged ``population`` (city, town, village, hamlet; places named the same
+are one settlement) are compared with the demand inside their own area, else around
+them (:func:`check_places`); a factor above :data:`CHECK_FACTOR` gives one warning per
+settlement naming it, both figures and the likely cause (:func:`cause_low`,
+:func:`cause_high`); a settlement whose area was scaled to its tag is not checked, and a
+clipped extract is blamed only where the extract cuts the settlement (boundary tags are
+checked in :func:`geoapp.demand.scaling.control_totals`). :func:`street_check` warns when
 residential streets are mapped but the homes along them are not; :func:`data_quality`
 is the table per district (:data:`QUALITY_COLUMNS`).
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -20,10 +25,16 @@ from geoapp.crs import local_crs
 from geoapp.demand.frames import WGS84, first_containing, tag_values
 from geoapp.demand.landuse import residential_landuse
 from geoapp.demand.profile import DEFAULT_M2_PER_PERSON
-from geoapp.demand.settlements import PLACE_RADIUS_M, place_population, within_radius
+from geoapp.demand.settlements import (
+    Places,
+    settlement_places,
+    within_radius,
+)
 
 #: Estimate and tag differing by more than this factor give a warning.
 CHECK_FACTOR = 1.5
+#: A place's demand this close (m) to the extent's edge lets a clipped extract be blamed.
+EDGE_M = 250.0
 #: Buildings per km² of residential land below which a warning blames sparse mapping.
 FEW_BUILDINGS_PER_KM2 = 300.0
 
@@ -78,6 +89,13 @@ def cause_high(m2: float) -> str:
     )
 
 
+def _reaches_edge(pts: np.ndarray, ext_boundary: Any, within: float) -> bool:
+    """Return True when a projected point lies within ``within`` m of the extent's edge."""
+    if not len(pts) or ext_boundary is None:
+        return False
+    return bool((shapely.distance(pts, ext_boundary) <= within).any())
+
+
 def check_places(
     points: gpd.GeoDataFrame,
     features: gpd.GeoDataFrame | None,
@@ -87,132 +105,193 @@ def check_places(
     extent: object = None,
     m2_per_person: float = DEFAULT_M2_PER_PERSON,
     factor: float = CHECK_FACTOR,
+    places: Places | None = None,
+    scaled: Iterable[str] = (),
 ) -> tuple[pd.DataFrame, list[str]]:
-    """Compare the demand around place nodes with their ``population`` tag.
+    """Compare the demand of each settlement with its ``population`` tag.
 
-    Each demand point counts for the nearest place node (city, town, village, hamlet
-    carrying ``population``) within that place's radius (:data:`PLACE_RADIUS_M`). An
-    estimate and tag differing by more than ``factor`` give a warning naming the place,
-    both figures and the likely cause.
+    Settlements come from :func:`~geoapp.demand.settlements.settlement_places` (places
+    named the same are one settlement, one line). A settlement with its own area counts
+    the demand inside that area; one without counts each demand point nearest to it
+    within its radius
+    (:data:`~geoapp.demand.settlements.PLACE_RADIUS_M`). An estimate and tag differing by more
+    than ``factor`` give one warning naming the place, both figures and the likely
+    cause; none when its area was scaled to its tag (``scaled``). A clipped extract is
+    blamed only when the extract cuts the settlement: its area lies less than 95 %
+    inside the extent, or (without an area) the extent cuts its circle and its demand
+    reaches within :data:`EDGE_M` of the extent's edge.
 
     Parameters
     ----------
     points
         Demand points (``pop``).
     features
-        Feature table with ``place`` and ``population`` columns (others are ignored).
+        Feature table with ``place`` and ``population`` columns (others are ignored);
+        not read when ``places`` is given.
     housing
         Housing building footprints (to count buildings per km² of residential land).
     landuse
         Landuse polygons.
     extent
-        Shapely geometry (EPSG:4326) of the data; the share of each circle inside it is
-        reported when the extract cuts the place.
+        Shapely geometry (EPSG:4326) of the data.
     m2_per_person
         Floor area per person used (named in the warning).
     factor
         Tolerance factor.
+    places
+        The settlements (default: from ``features``, without admin areas).
+    scaled
+        ``osm_id`` of the admin areas scaled to their place's tag (those places are not
+        checked: their estimate is their tag).
 
     Returns
     -------
     tuple
-        ``(table, warnings)``: one row per checked place (``osm_id``, ``name``,
-        ``place``, ``population_tag``, ``estimate``, ``radius_m``, ``ratio``) and the
-        warnings.
+        ``(table, warnings)``: one row per settlement (``osm_id``, ``name``, ``place``,
+        ``population_tag``, ``estimate``, ``radius_m``, ``ratio``, ``measured``:
+        ``"area"`` or ``"radius"``, ``area_id``, ``cover``) and the warnings.
     """
-    cols = ["osm_id", "name", "place", "population_tag", "estimate", "radius_m", "ratio"]
-    if (
-        features is None
-        or not len(features)
-        or "place" not in features.columns
-        or "population" not in features.columns
-    ):
+    cols = ["osm_id", "name", "place", "population_tag", "estimate", "radius_m", "ratio",
+            "measured", "area_id", "cover"]  # fmt: skip
+    if places is None:
+        places = settlement_places(features)
+    if not len(places) or not len(points):
         return pd.DataFrame(columns=cols), []
-    place = tag_values(features, "place")
-    tag = features["population"].map(place_population).to_numpy(dtype=float)
-    keep = place.isin(PLACE_RADIUS_M).to_numpy() & np.isfinite(tag)
-    keep &= (features.geometry.notna() & ~features.geometry.is_empty).to_numpy()
-    f = features.loc[keep]
-    if not len(f) or not len(points):
-        return pd.DataFrame(columns=cols), []
-    tag = tag[keep]
+    t = places.table
+    n = len(t)
+    tag = t["population_tag"].to_numpy(dtype=float)
+    radius = t["radius_m"].to_numpy(dtype=float)
+    has_area = np.array([a is not None for a in places.area], dtype=bool)
     crs = local_crs(points)
-    centres = f.geometry.to_crs(crs)
-    centres = centres.where(centres.geom_type == "Point", centres.representative_point())
-    radius = place.loc[f.index].map(PLACE_RADIUS_M).to_numpy(dtype=float)
-    disks = gpd.GeoSeries(centres.buffer(radius).to_numpy(), crs=crs)
+    pts_loc = points.geometry.to_crs(crs)
+    pts = pts_loc.to_numpy()
+    pop = points["pop"].to_numpy(dtype=float)
+    centres = gpd.GeoSeries(places.centre, crs=WGS84).to_crs(crs)
     centre_geoms = np.asarray(centres.to_numpy(), dtype=object)
-    pts = points.geometry.to_crs(crs).to_numpy()
-    # points within each place's radius (the circle, not its polygon), nearest first
-    pi, di, dist = within_radius(pts, centre_geoms, radius)
-    order = np.lexsort((dist, pi))
-    pi, di = pi[order], di[order]
-    first = np.unique(pi, return_index=True)[1]
-    est = np.bincount(
-        di[first],
-        weights=points["pop"].to_numpy(dtype=float)[pi[first]],
-        minlength=len(f),
-    )
-    cover = np.ones(len(f))
+    disks = np.asarray(centres.buffer(radius).to_numpy(), dtype=object)
+    areas = np.asarray(centre_geoms.copy(), dtype=object)
+    if has_area.any():
+        areas[has_area] = gpd.GeoSeries(places.area[has_area], crs=WGS84).to_crs(crs).to_numpy()
+    shapes = np.where(has_area, areas, disks)
+    est = np.zeros(n)
+    # a settlement with an area: the demand inside it
+    sindex = pts_loc.sindex
+    for k in np.flatnonzero(has_area).tolist():
+        est[k] = pop[sindex.query(areas[k], predicate="intersects")].sum()
+    # the others: each point counts for the nearest settlement within its radius
+    ring = np.flatnonzero(~has_area)
+    near: dict[int, np.ndarray] = {}
+    if len(ring):
+        pi, di, dist = within_radius(pts, centre_geoms[ring], radius[ring])
+        order = np.lexsort((dist, pi))
+        pi, di = pi[order], di[order]
+        first = np.unique(pi, return_index=True)[1]
+        est[ring] = np.bincount(di[first], weights=pop[pi[first]], minlength=len(ring))
+        for j, k in enumerate(ring.tolist()):
+            near[k] = pi[first][di[first] == j]
+    cover = np.ones(n)
+    ext_edge = None
     if extent is not None:
         ext = gpd.GeoSeries([extent], crs=WGS84).to_crs(crs).iloc[0]
-        cover = disks.intersection(ext).area.to_numpy() / disks.area.to_numpy()
+        ext_edge = ext.boundary
+        with np.errstate(divide="ignore", invalid="ignore"):
+            cover = np.where(
+                shapely.area(shapes) > 0,
+                shapely.area(shapely.intersection(shapes, ext)) / shapely.area(shapes),
+                1.0,
+            )
+    clipped = np.zeros(n, dtype=bool)
+    no_points = np.zeros(0, dtype=np.int64)
+    for k in range(n):
+        if has_area[k]:
+            clipped[k] = cover[k] < 0.95
+        elif cover[k] < 0.9:
+            clipped[k] = _reaches_edge(pts[near.get(k, no_points)], ext_edge,
+                                       EDGE_M)  # fmt: skip
     res_lu = residential_landuse(landuse).to_crs(crs)
-    res_km2 = np.zeros(len(f))
-    n_b = np.zeros(len(f))
+    res_km2 = np.zeros(n)
+    n_b = np.zeros(n)
     if len(res_lu):
-        di2, li = res_lu.sindex.query(disks.to_numpy(), predicate="intersects")
-        d_geoms = disks.to_numpy()
+        di2, li = res_lu.sindex.query(shapes, predicate="intersects")
         l_geoms = res_lu.geometry.to_numpy()
-        shapely.prepare(d_geoms)
-        # a polygon inside the disk counts whole; only those crossing its edge are cut
-        inside = shapely.contains_properly(d_geoms[di2], l_geoms[li])
+        shapely.prepare(shapes)
+        # a polygon inside the shape counts whole; only those crossing its edge are cut
+        inside = shapely.contains_properly(shapes[di2], l_geoms[li])
         area = shapely.area(l_geoms[li])
         cross = ~inside
-        area[cross] = shapely.area(shapely.intersection(d_geoms[di2[cross]], l_geoms[li[cross]]))
-        res_km2 = np.bincount(di2, weights=area / 1e6, minlength=len(f))
+        area[cross] = shapely.area(shapely.intersection(shapes[di2[cross]], l_geoms[li[cross]]))
+        res_km2 = np.bincount(di2, weights=area / 1e6, minlength=n).astype(float)
         if housing is not None and len(housing):
             hr = gpd.GeoSeries(housing.to_crs(crs).representative_point().to_numpy(), crs=crs)
             in_res = first_containing(hr, res_lu.geometry) >= 0
             hr = hr[in_res]
             if len(hr):
-                _, dj, _ = within_radius(hr.to_numpy(), centre_geoms, radius)
-                n_b = np.bincount(dj, minlength=len(f)).astype(float)
+                _, dj = gpd.GeoSeries(shapes, crs=crs).sindex.query(
+                    hr.to_numpy(), predicate="intersects"
+                )
+                n_b = np.bincount(dj, minlength=n).astype(float)
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(est > 0, tag / est, np.inf)
         bpk = np.where(res_km2 > 0, n_b / res_km2, 0.0)
-    names = (
-        f["name"].astype(object).where(f["name"].notna(), None).to_numpy()
-        if "name" in f.columns
-        else np.full(len(f), None)
-    )
-    ids = f["osm_id"].astype(str).to_numpy() if "osm_id" in f.columns else np.full(len(f), "")
+    names = t["name"].to_numpy(dtype=object)
+    ids = t["osm_id"].astype(str).to_numpy()
+    kind = t["place"].to_numpy(dtype=object)
+    area_id = t["area_id"].astype(str).to_numpy()
+    area_kind = t["area_kind"].astype(str).to_numpy()
+    area_pop = t["area_population"].to_numpy(dtype=float)
+    skip = set(scaled)
     warnings = []
-    for k in np.flatnonzero((ratio > factor) | (ratio < 1 / factor)):
-        label = names[k] or ids[k] or f"{place.loc[f.index[k]]} node"
-        if ratio[k] > 1:
-            cause = cause_low(cover[k], radius[k], bpk[k], res_km2[k], m2_per_person)
-            word = "below"
+    for k in np.flatnonzero((ratio > factor) | (ratio < 1 / factor)).tolist():
+        if has_area[k] and area_id[k] in skip:
+            continue
+        label = names[k] or ids[k] or f"{kind[k]} node"
+        where = {
+            "admin": f"in its admin area {area_id[k]}",
+            "district": f"in its district {area_id[k]!r}",
+            "place": f"in its area {area_id[k]}",
+        }.get(area_kind[k], f"within {radius[k]:,.0f} m")
+        if (
+            has_area[k]
+            and np.isfinite(area_pop[k])
+            and est[k] > 0
+            and abs(est[k] / area_pop[k] - 1) < 0.01
+        ):
+            cause = (
+                f"its area tags population {area_pop[k]:,.0f} and was scaled to that tag; "
+                "the two tags disagree (one may be out of date)"
+            )
+        elif ratio[k] > 1 and clipped[k]:
+            what = "its area" if has_area[k] else f"the {radius[k]:,.0f} m circle around it"
+            cause = f"the extract covers only {cover[k]:.0%} of {what} (a clipped extract)"
+        elif ratio[k] > 1:
+            cause = cause_low(1.0, radius[k], bpk[k], res_km2[k], m2_per_person)
+            if has_area[k]:
+                cause = cause.replace(f"within {radius[k]:,.0f} m", "in its area")
         else:
             cause = cause_high(m2_per_person)
-            word = "above"
+        word = "below" if ratio[k] > 1 else "above"
         times = (
             "no residents" if not np.isfinite(ratio[k]) else f"{max(ratio[k], 1 / ratio[k]):.1f}×"
         )
+        merged = int(t["merged"].iloc[k])
+        also = f"; {merged} places of this name counted as one" if merged > 1 else ""
         warnings.append(
-            f"Place {label!r} ({place.loc[f.index[k]]}, {ids[k]}): population tag "
-            f"{tag[k]:,.0f}, estimate {est[k]:,.0f} residents within {radius[k]:,.0f} m "
-            f"({times} {word} the tag); likely cause: {cause}."
+            f"Place {label!r} ({kind[k]}, {ids[k]}): population tag "
+            f"{tag[k]:,.0f}, estimate {est[k]:,.0f} residents {where} "
+            f"({times} {word} the tag); likely cause: {cause}{also}."
         )
     table = pd.DataFrame(
         {
             "osm_id": ids,
             "name": names,
-            "place": place.loc[f.index].to_numpy(),
+            "place": kind,
             "population_tag": tag,
             "estimate": est,
             "radius_m": radius,
             "ratio": ratio,
+            "measured": np.where(has_area, "area", "radius"),
+            "area_id": area_id,
+            "cover": cover,
         }
     )
     return table, warnings
@@ -321,6 +400,7 @@ def data_quality(
 
 __all__ = [
     "CHECK_FACTOR",
+    "EDGE_M",
     "FEW_BUILDINGS_PER_KM2",
     "FEW_BUILDINGS_PER_STREET_KM",
     "POP_SOURCES",

@@ -6,15 +6,16 @@ frozen :class:`DemandOptions` (the tuning parameters):
 1. **profile** (:func:`geoapp.demand.profile.resolve_profile`): floor area per person,
    share aged 60+ and landuse density, chosen from the location or given;
 2. **housing** (:func:`geoapp.demand.housing.housing_buildings`): the buildings that
-   house residents and their floor area;
+   house residents (homes only; mixed use keeps its upper floors) and their floor area;
 3. **sources** (:func:`demand_points`): residents per housing building
    (floor area / floor area per person) plus the unbuilt part of residential landuse
    (:func:`geoapp.demand.landuse.landuse_demand`), or a population raster spread over
    the housing buildings (:func:`raster_points`);
 4. **districts** (:func:`geoapp.demand.scaling.assign_districts`): each point's
    district; points outside every district are kept;
-5. **control totals** (:func:`geoapp.demand.scaling.control_totals`): a census, else
-   the boundaries' ``population`` tags; then the share aged 60+ per point
+5. **control totals** (:func:`geoapp.demand.scaling.control_totals`): complete admin
+   areas and places tagging ``population`` (the finest wins), then a census, else the
+   boundaries' ``population`` tags, by the coverage rule; then the share aged 60+ per point
    (:func:`geoapp.demand.profile.shares_60plus`);
 6. **zones** (:func:`geoapp.demand.settlements.assign_zones`): the settlement each
    point lies in and its zone type;
@@ -43,20 +44,30 @@ from geoapp.demand.checks import QUALITY_COLUMNS, check_places, data_quality, st
 from geoapp.demand.frames import WGS84, first_containing
 from geoapp.demand.housing import (
     DEFAULT_LEVELS,
+    EXCLUSION_COLUMNS,
     NON_RESIDENTIAL,
+    VILLAGE_LEVELS,
     Homes,
     building_points,
+    exclusion_table,
     housing_buildings,
 )
-from geoapp.demand.landuse import landuse_demand
-from geoapp.demand.profile import profile_assumption, resolve_profile, shares_60plus
+from geoapp.demand.landuse import LANDUSE_DENSITY_BY_CLASS, landuse_demand
+from geoapp.demand.profile import (
+    ages_by_country,
+    apply_country_ages,
+    country_ages,
+    profile_assumption,
+    resolve_profile,
+    shares_60plus,
+)
 from geoapp.demand.scaling import (
     Districts,
     assign_districts,
     control_totals,
     outside_districts,
 )
-from geoapp.demand.settlements import Zones, assign_zones
+from geoapp.demand.settlements import Zones, assign_zones, settlement_places
 from geoapp.errors import EmptyResultError, InputError
 from geoapp.hexes import h3_cells
 from geoapp.region import OUTSIDE_DISTRICTS
@@ -93,14 +104,25 @@ class DemandOptions:
         Housing floor area per resident, m² (None: the profile's, e.g. 35 m² for China,
         Seventh National Population Census 2020).
     share_60plus
-        Share of residents aged 60+ (0..1) where no census gives it (None: the
-        profile's, e.g. 18.7 % for China, census 2020).
+        Share of residents aged 60+ (0..1) where no census gives it (None: the share of
+        the country each point lies in, UN World Population Prospects 2024,
+        :func:`geoapp.demand.profile.country_ages`; a profile file or dict may set its
+        own).
     landuse_density_per_km2
-        Residents per km² of unbuilt residential landuse (None: the profile's, 10,000
-        per km², the low end of GB 50180-2018's residential-area indicators).
+        Residents per km² of unbuilt residential landuse, everywhere (None: per polygon,
+        from the homes mapped in and around it or the settlement's class,
+        :func:`geoapp.demand.landuse.landuse_densities`).
+    landuse_density_by_class
+        Residents per km² of unbuilt residential landuse by settlement class
+        (``city``, ``town``, ``village``), where no mapped homes give it (None:
+        :data:`~geoapp.demand.landuse.LANDUSE_DENSITY_BY_CLASS`, Statistics Netherlands'
+        residential area per resident, with the city figure from the profile's
+        ``landuse_density_per_km2``).
     default_levels
         Levels of a building without a usable ``levels`` value (default
         :data:`~geoapp.demand.housing.DEFAULT_LEVELS`, a deliberately low choice).
+    village_levels
+        The same in a village (default :data:`~geoapp.demand.housing.VILLAGE_LEVELS`).
     non_residential
         ``building`` values that house no residents (default
         :data:`~geoapp.demand.housing.NON_RESIDENTIAL`).
@@ -134,7 +156,9 @@ class DemandOptions:
     m2_per_person: float | None = None
     share_60plus: float | None = None
     landuse_density_per_km2: float | None = None
+    landuse_density_by_class: Mapping[str, float] | None = None
     default_levels: float = DEFAULT_LEVELS
+    village_levels: float = VILLAGE_LEVELS
     non_residential: frozenset[str] | set[str] = NON_RESIDENTIAL
     hybrid_landuse: bool = True
     landuse_spacing_m: float | None = None
@@ -148,6 +172,8 @@ class DemandOptions:
     def __post_init__(self) -> None:
         if self.default_levels <= 0:
             raise InputError(f"default_levels must be positive, not {self.default_levels}")
+        if self.village_levels <= 0:
+            raise InputError(f"village_levels must be positive, not {self.village_levels}")
         if self.share_60plus is not None and not 0 <= float(self.share_60plus) <= 1:
             raise InputError(f"share_60plus must be between 0 and 1, not {self.share_60plus}")
 
@@ -169,7 +195,9 @@ class Demand:
     warnings
         Plain sentences a planner should read (data checks, fallbacks, outside demand).
     quality
-        One row per district: :data:`QUALITY_COLUMNS`.
+        One row per district: :data:`QUALITY_COLUMNS`, then
+        :data:`~geoapp.demand.housing.EXCLUSION_COLUMNS` (buildings holding no residents,
+        by reason, and mixed-use buildings).
     census_scaled
         True when district totals were scaled to a census table.
     zone_method
@@ -178,7 +206,8 @@ class Demand:
     zone_params
         Settlement thresholds and how the core was chosen.
     control_totals
-        ``"census"``, ``"boundary population"`` or ``""`` (none applied).
+        ``"census"``, ``"boundary population"``, ``"admin areas"`` (only complete admin
+        areas or places scaled) or ``""`` (none applied).
     assumptions
         Plain sentences on what was assumed (levels, densities ...).
     outside_pop
@@ -292,12 +321,18 @@ def demand_points(
     raster: gpd.GeoDataFrame | None,
     *,
     m2_per_person: float,
-    density_per_km2: float,
+    density_per_km2: float | None,
     hybrid_landuse: bool = True,
     landuse_spacing_m: float | None = None,
     raster_spread: bool = True,
+    features: gpd.GeoDataFrame | None = None,
+    class_density: Mapping[str, float] | None = None,
 ) -> Sourced:
     """Place the residents: a population raster when given, else buildings and landuse.
+
+    ``density_per_km2``: residents per km² of unbuilt residential landuse everywhere;
+    None: per polygon (:func:`geoapp.demand.landuse.landuse_demand`, from the homes and
+    the settlement classes of ``features``, ``class_density`` by class).
 
     Raises
     ------
@@ -328,21 +363,29 @@ def demand_points(
         n_lu = 0
         if hybrid_landuse or not len(hb):
             lpts, note = landuse_demand(
-                landuse, hb if len(hb) else None, density_per_km2, landuse_spacing_m
+                landuse,
+                hb if len(hb) else None,
+                density_per_km2,
+                landuse_spacing_m,
+                home_points=homes.points if len(hb) else None,
+                home_pop=homes.floor_area_m2 / m2_per_person if len(hb) else None,
+                features=features,
+                class_density=class_density,
             )
             if lpts is not None:
                 n_lu = len(lpts)
                 frames.append(lpts)
-                assumptions.append(note)
+                assumptions.append(note or "")
         if len(hb) and n_lu:
             method = "buildings+landuse"
         elif len(hb):
             method = "buildings"
         elif n_lu:
             method = "landuse"
-            msg = (
-                "No housing buildings: demand estimated from residential landuse area × "
+            msg = "No housing buildings: demand estimated from residential landuse area × " + (
                 f"{density_per_km2:,.0f} residents/km²."
+                if density_per_km2 is not None
+                else "the density of its settlement's class (village, town, city)."
             )
             warnings.append(msg)
         else:
@@ -427,6 +470,7 @@ def estimate_population(
     edges: gpd.GeoDataFrame | None = None,
     data_extent: Any = None,
     options: DemandOptions | None = None,
+    admin_areas: gpd.GeoDataFrame | None = None,
 ) -> Demand:
     """Estimate residents per demand point (the demand table) and how it was made.
 
@@ -458,12 +502,20 @@ def estimate_population(
         :data:`~geoapp.demand.checks.FEW_BUILDINGS_PER_STREET_KM` housing buildings per
         km of residential street), a warning says so.
     data_extent
-        Shapely geometry (EPSG:4326) the extract's data covers. A boundary's
-        ``population`` is a control total only when 95% of the boundary lies inside it
-        (a clipped district would be inflated); the place checks report circles the
-        extract cuts. None: the districts are taken as fully covered.
+        Shapely geometry (EPSG:4326) the extract's data covers. A district (census or
+        ``population`` tag) covered 95% or more is scaled to its total, a partly covered
+        one to total × the covered share of its area, with a warning
+        (:mod:`geoapp.demand.scaling`); the place checks blame a clip only where the
+        extract cuts the settlement. None: every district is taken as fully covered.
     options
         The tuning parameters (:class:`DemandOptions`; None: the defaults).
+    admin_areas
+        The administrative boundaries complete in the data, at every level
+        (:data:`~geoapp.region.ADMIN_AREA_COLUMNS`): each one tagging
+        ``population``, and each place's own admin area, scales the demand inside it
+        when it lies 95% inside ``data_extent`` (the finest wins), with or without
+        district boundaries; places are checked against the demand inside their own
+        area. None: none.
 
     Returns
     -------
@@ -490,18 +542,27 @@ def estimate_population(
         landuse,
         non_residential=opts.non_residential,
         default_levels=opts.default_levels,
+        village_levels=opts.village_levels,
+        features=features,
     )
     sourced = demand_points(
         homes,
         landuse,
         raster,
         m2_per_person=m2,
-        density_per_km2=float(prof["landuse_density_per_km2"]),
+        density_per_km2=opts.landuse_density_per_km2,
         hybrid_landuse=opts.hybrid_landuse,
         landuse_spacing_m=opts.landuse_spacing_m,
         raster_spread=opts.raster_spread,
+        features=features,
+        class_density={
+            **LANDUSE_DENSITY_BY_CLASS,
+            "city": float(prof["landuse_density_per_km2"]),
+            **dict(opts.landuse_density_by_class or {}),
+        },
     )
     districts = assign_districts(sourced.points, boundaries)
+    places = settlement_places(features, admin_areas, boundaries)
     scaling = control_totals(
         sourced.points["pop"].to_numpy(dtype=float),
         districts,
@@ -511,10 +572,20 @@ def estimate_population(
         boundary_population=opts.control_totals,
         data_extent=data_extent,
         m2_per_person=m2,
+        points=sourced.points.geometry,
+        admin_areas=admin_areas,
+        places=places,
     )
     slot = districts.slot
-    pop = sourced.points["pop"].to_numpy(dtype=float) * scaling.factor[slot]
-    share = shares_60plus(scaling.share_60plus[slot], float(prof["share_60plus"]))
+    pop = sourced.points["pop"].to_numpy(dtype=float) * scaling.factor
+    default_share: float | np.ndarray = float(prof["share_60plus"])
+    age_warnings: tuple[str, ...] = ()
+    if ages_by_country(prof):
+        ages = country_ages(sourced.points.geometry)
+        prof = dict(prof)
+        apply_country_ages(prof, ages, pop)
+        default_share, age_warnings = ages.share_60plus, ages.warnings
+    share = shares_60plus(scaling.share_60plus[slot], default_share)
     outside_pop, outside_warning = outside_districts(pop, districts)
     zones = assign_zones(
         pop,
@@ -536,14 +607,22 @@ def estimate_population(
         landuse=landuse,
         extent=extent,
         m2_per_person=m2,
+        places=places,
+        scaled=scaling.area_ids,
     )
     street_warning = street_check(edges, len(hb), float(out["pop"].sum()), sourced.method)
     quality = data_quality(
         out, districts.column("district", OUTSIDE_DISTRICTS), hb, landuse, districts.geometry
     )
+    excl = exclusion_table(
+        homes.excluded, districts.column("district", OUTSIDE_DISTRICTS), districts.geometry
+    )
+    quality = quality.join(excl, on="district")
+    quality[list(EXCLUSION_COLUMNS)] = quality[list(EXCLUSION_COLUMNS)].fillna(0).astype("int64")
     warnings = (
         *homes.warnings,
         *sourced.warnings,
+        *age_warnings,
         *scaling.warnings,
         *([outside_warning] if outside_warning else []),
         *zones.warnings,

@@ -1,31 +1,66 @@
 """Housing: which buildings house residents, and their floor area.
 
 Residents per building = floor area / floor area per person, where floor area =
-footprint area (measured in the local projected CRS) × ``building:levels``
-(:data:`DEFAULT_LEVELS` when missing). Which buildings house residents
-(:func:`housing_mask`):
+footprint area (measured in the local projected CRS) × ``building:levels`` (when
+missing: :data:`DEFAULT_LEVELS`, or :data:`VILLAGE_LEVELS` in a village, see below).
 
-* ``building`` values of :data:`RESIDENTIAL_BUILDINGS` (house, apartments ...) always;
-* values of :data:`NON_RESIDENTIAL` (sheds, garages, shops, churches ...) never;
-* any other value (mostly untagged ``building=yes``) only with residential evidence:
-  a footprint of at least :data:`MIN_HOME_FOOTPRINT_M2` (smaller ones are sheds and
-  garages) **and** one of: its representative point inside residential landuse; at
-  least :data:`MULTI_STOREY_LEVELS` tagged ``building:levels`` (multi-storey untagged
-  buildings are mostly flats, often above shops); a footprint within
-  :data:`NEAR_HOME_M` of a building that houses residents by these rules; or a
-  house-sized footprint (up to :data:`MAX_UNTAGGED_HOME_M2`) with at least
-  :data:`CLUSTER_NEIGHBOURS` house-sized or housing buildings within :data:`NEAR_HOME_M`
-  (a village or neighbourhood whose homes are not tagged, far from any tagged home or
-  residential landuse: its residents must not vanish). Large single-storey untagged
-  halls away from homes (supermarkets, depots) do not count. When the extract carries
-  no residential evidence at all (no residential building value, no residential
-  landuse), untagged buildings of :data:`MIN_HOME_FOOTPRINT_M2`–
-  :data:`MAX_UNTAGGED_HOME_M2` count, with a warning.
+**Homes only** (:func:`classify_buildings`). A building is no home, and holds nobody,
+when (the first reason that applies is the one counted):
+
+1. *building value*: its ``building`` value is in :data:`NON_RESIDENTIAL` (churches,
+   schools, hotels, forts, casinos, offices, sheds ...);
+2. *its own tags*: a use key of :data:`~geoapp.region.BUILDING_USE_KEYS` on the
+   building says what it is used for (``amenity=place_of_worship``,
+   ``tourism=hotel``, ``historic=fort``, ``office=*``, ``leisure=sports_centre``,
+   ``military=*``, ``man_made=*`` ...): :func:`use_kind` ``"whole"``;
+3. *a POI inside*: a node inside the footprint whose use fills a building
+   (``amenity=casino``, ``tourism=hotel``, ``amenity=school`` ...);
+4. *non-residential landuse*: its representative point lies in landuse of
+   :data:`~geoapp.demand.landuse.NON_RESIDENTIAL_LANDUSE` (industrial, commercial,
+   military, cemetery, religious, education ...) and in no residential landuse.
+
+Rules 2-4 spare an explicitly residential building (a ``building`` value of
+:data:`RESIDENTIAL_BUILDINGS`, or ``building:use=residential``): its use or POI takes its
+ground floor (below). **Homes by their use**: care homes keep their residents
+(``amenity=social_facility`` with ``social_facility`` = nursing_home, assisted_living or
+group_home; ``amenity=nursing_home`` / ``retirement_home``): censuses count the
+residents of care homes as residents (institutional households) and they are exactly
+the 60+ residents elderly-care planning counts. ``historic`` values that mark a
+historic *house* (building, house, manor, farm ...) do not exclude it.
+
+**Mixed use** (shops below, flats above). A home whose own tags or POIs name a use that
+takes a ground floor (a shop, a craft, an office, a café, a doctor ...: :func:`use_kind`
+``"ground"``), and an explicitly residential building with any other non-residential
+use, keeps its upper floors only: levels − 1 (none when it has one level). An untagged
+building with such a use still needs residential evidence (below) to count at all.
+
+**Evidence for untagged buildings** (:func:`housing_mask`). ``building`` values of
+:data:`RESIDENTIAL_BUILDINGS` (house, apartments ...) always house residents; any other
+value (mostly untagged ``building=yes``) only with residential evidence: a footprint of
+at least :data:`MIN_HOME_FOOTPRINT_M2` (smaller ones are sheds and garages) **and** one
+of: its representative point inside residential landuse; at least
+:data:`MULTI_STOREY_LEVELS` tagged ``building:levels`` (multi-storey untagged buildings
+are mostly flats, often above shops); a footprint within :data:`NEAR_HOME_M` of a
+building that houses residents by these rules; or a house-sized footprint (up to
+:data:`MAX_UNTAGGED_HOME_M2`) with at least :data:`CLUSTER_NEIGHBOURS` house-sized or
+housing buildings within :data:`NEAR_HOME_M` (a village or neighbourhood whose homes are
+not tagged, far from any tagged home or residential landuse: its residents must not
+vanish). Large single-storey untagged halls away from homes (supermarkets, depots) do
+not count. When the extract carries no residential evidence at all (no residential
+building value, no residential landuse), untagged buildings of
+:data:`MIN_HOME_FOOTPRINT_M2`–:data:`MAX_UNTAGGED_HOME_M2` count, with a warning.
+
+**Village heights.** A home without ``building:levels`` in a village (its settlement
+class is ``village``: within the radius of a ``place=village``, ``hamlet``,
+``isolated_dwelling`` or ``farm`` node and of no town or city,
+:func:`geoapp.demand.landuse.place_class`) has :data:`VILLAGE_LEVELS` levels instead of
+:data:`DEFAULT_LEVELS`.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -35,8 +70,9 @@ import shapely
 
 from geoapp.crs import local_crs
 from geoapp.demand.frames import WGS84, first_containing, polygonal_mask, tag_values
-from geoapp.demand.landuse import residential_landuse
+from geoapp.demand.landuse import non_residential_landuse, place_class, residential_landuse
 from geoapp.errors import InputError
+from geoapp.region import BUILDING_POIS, BUILDING_USE_KEYS
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +81,12 @@ log = logging.getLogger(__name__)
 #: annexes); high-rise housing is usually tagged with its levels, and census scaling
 #: corrects the district totals anyway.
 DEFAULT_LEVELS = 2
+#: Levels assumed for a home without ``building:levels`` in a village: one full storey
+#: and a habitable roof storey, the common village house of one to two storeys. OSM's
+#: ``building:levels`` counts the full storeys below the roof (OSM wiki,
+#: Key:building:levels: roof storeys go in ``roof:levels``), so a village house with an
+#: attic is mapped with one level but its floor area is about one and a half footprints.
+VILLAGE_LEVELS = 1.5
 
 #: Untagged buildings smaller than this footprint (m²) are sheds, garages, kiosks.
 MIN_HOME_FOOTPRINT_M2 = 30.0
@@ -153,8 +195,390 @@ NON_RESIDENTIAL = frozenset(
         "museum",
         "hotel",
         "no",
+        # added for issue 23 (OSM wiki, Key:building: the commercial, civic, religious,
+        # agricultural, storage, technical and other non-residential values, and the
+        # values mappers use for forts, casinos and town halls)
+        "fort",
+        "castle",
+        "casino",
+        "townhall",
+        "courthouse",
+        "bank",
+        "cinema",
+        "theatre",
+        "library",
+        "kingdom_hall",
+        "military",
+        "barracks",
+        "boathouse",
+        "allotment_house",
+        "beach_hut",
+        "bakehouse",
+        "conservatory",
+        "lighthouse",
+        "windmill",
+        "watermill",
+        "power",
+        "substation",
+        "tech_cab",
+        "slurry_tank",
+        "livestock",
+        "riding_hall",
+        "mall",
+        "market",
+        "restaurant",
+        "toll_booth",
     }
 )
+
+#: ``building:use`` values that make a building explicitly residential.
+RESIDENTIAL_USES = frozenset(
+    {"residential", "apartments", "house", "detached", "residence", "dwelling", "terrace"}
+)
+
+#: Care homes: (key, value) of a building's use that keep its residents (see the
+#: module docstring). ``amenity=social_facility`` counts only with a ``social_facility``
+#: value of :data:`CARE_FACILITIES`.
+HOME_USES = frozenset({("amenity", "nursing_home"), ("amenity", "retirement_home")})
+#: ``social_facility`` values of a care home whose residents live there.
+CARE_FACILITIES = frozenset({"nursing_home", "assisted_living", "group_home"})
+#: ``historic`` values of a historic house (still a home).
+HISTORIC_HOMES = frozenset(
+    {"building", "house", "manor", "farm", "heritage", "yes", "townhouse", "farmhouse"}
+)
+
+#: Uses that fill a building (on the building or as a POI node inside it): by key, the
+#: values (``True``: every value). OSM wiki, Key:amenity, Key:tourism, Key:historic,
+#: Key:leisure, Key:man_made, Key:military, Key:aeroway, Key:healthcare, Key:shop.
+WHOLE_USES: dict[str, frozenset[str] | bool] = {
+    "amenity": frozenset(
+        {
+            "place_of_worship", "monastery", "school", "college", "university",
+            "kindergarten", "hospital", "townhall", "courthouse", "police", "fire_station",
+            "prison", "casino", "gambling", "theatre", "cinema", "library", "arts_centre",
+            "community_centre", "conference_centre", "events_venue", "exhibition_centre",
+            "marketplace", "parking", "bus_station", "ferry_terminal", "fuel", "car_wash",
+            "public_bath", "crematorium", "mortuary", "ranger_station", "music_venue",
+            "planetarium", "customs",
+        }
+    ),
+    "tourism": frozenset(
+        {"hotel", "hostel", "motel", "museum", "gallery", "alpine_hut", "wilderness_hut",
+         "chalet", "camp_site", "caravan_site", "aquarium", "zoo", "theme_park"}
+    ),
+    "historic": frozenset(
+        {"castle", "fort", "fortress", "church", "chapel", "monastery", "temple", "mosque",
+         "tower", "city_gate", "ruins", "bunker", "palace", "mine", "industrial",
+         "railway_station", "tomb", "mausoleum"}
+    ),
+    "leisure": frozenset(
+        {"sports_centre", "sports_hall", "swimming_pool", "ice_rink", "stadium",
+         "water_park", "bowling_alley", "horse_riding"}
+    ),
+    "military": True,
+    "man_made": frozenset(
+        {"works", "water_tower", "lighthouse", "windmill", "watermill", "tower", "silo",
+         "storage_tank", "wastewater_plant", "water_works", "pumping_station", "kiln",
+         "gasometer", "observatory", "telescope", "bunker_silo"}
+    ),
+    "aeroway": frozenset({"terminal", "hangar", "control_tower"}),
+    "healthcare": frozenset({"hospital"}),
+    "shop": frozenset(
+        {"supermarket", "department_store", "mall", "wholesale", "doityourself", "car",
+         "furniture", "garden_centre", "trade", "hardware", "warehouse"}
+    ),
+}  # fmt: skip
+#: Uses that take a ground floor (shops below, flats above): by key, the values
+#: (``True``: every value not in :data:`WHOLE_USES`).
+GROUND_USES: dict[str, frozenset[str] | bool] = {
+    "shop": True,
+    "craft": True,
+    "office": True,
+    "healthcare": True,
+    "amenity": frozenset(
+        {
+            "restaurant", "cafe", "fast_food", "bar", "pub", "biergarten", "ice_cream",
+            "food_court", "pharmacy", "bank", "bureau_de_change", "money_transfer",
+            "post_office", "doctors", "dentist", "clinic", "veterinary", "childcare",
+            "driving_school", "language_school", "music_school", "training",
+            "internet_cafe", "coworking_space", "social_centre", "studio", "dojo",
+            "car_rental", "laundry", "police_post", "nightclub", "stripclub", "embassy",
+        }
+    ),
+    "tourism": frozenset({"guest_house", "apartment"}),
+    "leisure": frozenset(
+        {"fitness_centre", "dance", "amusement_arcade", "adult_gaming_centre", "escape_game",
+         "hackerspace", "sauna", "tanning_salon"}
+    ),
+}  # fmt: skip
+#: Uses that fill a building when tagged on it but, as a POI node inside a larger
+#: building, take its ground floor: a supermarket or furniture shop in the ground floor
+#: of a block of flats (the standalone kind is mapped on its own outline).
+POI_GROUND_USES = frozenset(
+    {("shop", "supermarket"), ("shop", "furniture"), ("tourism", "gallery")}
+)
+#: Keys whose every value names a non-residential use when tagged on the building
+#: itself (a POI node of an unlisted value, e.g. ``amenity=atm``, is ignored).
+OWN_USE_KEYS = frozenset(
+    {"amenity", "tourism", "historic", "office", "shop", "leisure", "military", "man_made",
+     "craft", "healthcare", "aeroway"}
+)  # fmt: skip
+
+#: Keys whose value on the building itself always fills it (an office building, a
+#: workshop), even where :data:`GROUND_USES` would take a ground floor for a POI node.
+OWN_WHOLE_KEYS = frozenset({"office", "craft"})
+
+#: Why a building is no home (``HousingDecision.reason``), in the order they are tried.
+EXCLUSION_REASONS = ("building", "tag", "poi", "landuse")
+
+
+def _in(table: Mapping[str, frozenset[str] | bool], key: str, value: str) -> bool:
+    values = table.get(key)
+    return values is True or (isinstance(values, frozenset) and value in values)
+
+
+def use_kind(tags: Mapping[str, str], own: bool) -> str:
+    """Return what a set of tags says of a building's use.
+
+    Parameters
+    ----------
+    tags
+        ``key -> value`` (lower case; a value may hold several, ``;``-separated).
+    own
+        The tags are the building's own (True) or those of POI nodes inside it (False).
+
+    Returns
+    -------
+    str
+        ``"home"`` (a care home: residents kept), ``"whole"`` (the use fills the
+        building), ``"ground"`` (the use takes a ground floor) or ``""`` (nothing said).
+        Of several tags, ``home`` wins, then ``whole``, then ``ground``.
+    """
+    kinds = set()
+    for key, raw in tags.items():
+        for value in (v.strip() for v in str(raw).split(";")):
+            if not value or value == "no":
+                continue
+            if key == "building:use":
+                kinds.add("home" if value in RESIDENTIAL_USES else "whole")
+                continue
+            if (key, value) in HOME_USES or (
+                key == "amenity"
+                and value == "social_facility"
+                and set(str(tags.get("social_facility", "")).split(";")) & CARE_FACILITIES
+            ):
+                kinds.add("home")
+            elif key == "amenity" and value == "social_facility":
+                kinds.add("whole" if own else "")
+            elif key == "historic" and value in HISTORIC_HOMES:
+                continue
+            elif own and key in OWN_WHOLE_KEYS:
+                kinds.add("whole")
+            elif not own and (key, value) in POI_GROUND_USES:
+                kinds.add("ground")
+            elif _in(WHOLE_USES, key, value):
+                kinds.add("whole")
+            elif _in(GROUND_USES, key, value):
+                kinds.add("ground")
+            elif own and key in OWN_USE_KEYS:
+                kinds.add("whole")
+    for kind in ("home", "whole", "ground"):
+        if kind in kinds:
+            return kind
+    return ""
+
+
+def _use_tags(row: Mapping[str, object]) -> dict[str, str]:
+    out = {}
+    for k in BUILDING_USE_KEYS:
+        v = row.get(k)
+        if isinstance(v, str) and v.strip():
+            out[k] = v.strip().lower()
+    return out
+
+
+def _poi_tags(value: object) -> dict[str, str]:
+    """Parse a :data:`~geoapp.region.BUILDING_POIS` cell (``k=v;k=v``) into a tag dict."""
+    out: dict[str, str] = {}
+    if not isinstance(value, str):
+        return out
+    key = None
+    for tok in value.split(";"):
+        tok = tok.strip().lower()
+        if "=" in tok:
+            key, _, v = tok.partition("=")
+            out[key] = f"{out[key]};{v}" if key in out else v
+        elif key is not None and tok:  # a multi-value's later part
+            out[key] = f"{out[key]};{tok}"
+    return out
+
+
+@dataclass(frozen=True)
+class HousingDecision:
+    """Which buildings house residents, and why the others do not (one entry per building).
+
+    Attributes
+    ----------
+    housing
+        The building houses residents.
+    in_residential
+        Its representative point lies in residential landuse.
+    reason
+        Why it is no home (:data:`EXCLUSION_REASONS`; ``""``: not excluded, also when
+        it lacks residential evidence).
+    detail
+        The building value or ``key=value`` behind ``reason`` (``""`` when none).
+    upper_only
+        Mixed use: only its upper floors (levels − 1) house residents.
+    warnings
+        Sentences for ``Demand.warnings``.
+    """
+
+    housing: np.ndarray
+    in_residential: np.ndarray
+    reason: np.ndarray
+    detail: np.ndarray
+    upper_only: np.ndarray
+    warnings: tuple[str, ...] = ()
+
+
+def _first_use(tags: Mapping[str, str], kind: str, own: bool) -> str:
+    """Return the first ``key=value`` of ``tags`` whose own :func:`use_kind` is ``kind``."""
+    for k, v in tags.items():
+        one = {k: v}
+        if k == "amenity" and "social_facility" in tags:
+            one["social_facility"] = tags["social_facility"]
+        for part in str(v).split(";"):
+            if use_kind({**one, k: part}, own) == kind:
+                return f"{k}={part}"
+    return ""
+
+
+def classify_buildings(
+    buildings: gpd.GeoDataFrame,
+    landuse: gpd.GeoDataFrame | None = None,
+    *,
+    non_residential: frozenset[str] | set[str] | None = None,
+) -> HousingDecision:
+    """Decide which buildings house residents (the rules in the module docstring).
+
+    Parameters
+    ----------
+    buildings
+        Footprints with a ``building`` column (EPSG:4326 or any CRS) and, when read from
+        OSM, the :data:`~geoapp.region.BUILDING_USE_KEYS` and
+        :data:`~geoapp.region.BUILDING_POIS` columns.
+    landuse
+        Landuse polygons (residential ones are evidence, non-residential ones exclude).
+    non_residential
+        ``building`` values that never house residents (default :data:`NON_RESIDENTIAL`).
+    """
+    non_res = frozenset(
+        str(v).lower() for v in (NON_RESIDENTIAL if non_residential is None else non_residential)
+    )
+    n = len(buildings)
+    empty = np.zeros(0, dtype=bool)
+    if not n:
+        return HousingDecision(empty, empty, np.zeros(0, dtype=object),
+                               np.zeros(0, dtype=object), empty)  # fmt: skip
+    poly = polygonal_mask(buildings)
+    tag = tag_values(buildings, "building", "yes").replace("", "yes")
+    reason = np.full(n, "", dtype=object)
+    detail = np.full(n, "", dtype=object)
+    upper = np.zeros(n, dtype=bool)
+
+    # 1. building values
+    by_value = tag.isin(non_res).to_numpy() & poly
+    reason[by_value] = "building"
+    detail[by_value] = "building=" + tag.to_numpy()[by_value].astype(str)
+
+    # 2-3. the building's own use and the POIs inside
+    own_kind = np.full(n, "", dtype=object)
+    poi_kind = np.full(n, "", dtype=object)
+    use_cols = [k for k in BUILDING_USE_KEYS if k in buildings.columns]
+    has_use = np.zeros(n, dtype=bool)
+    for k in use_cols:
+        has_use |= tag_values(buildings, k).to_numpy() != ""
+    pois = (
+        buildings[BUILDING_POIS].to_numpy(dtype=object)
+        if BUILDING_POIS in buildings.columns
+        else np.full(n, None, dtype=object)
+    )
+    has_poi = np.array([isinstance(v, str) and bool(v.strip()) for v in pois], dtype=bool)
+    own_tags: dict[int, dict[str, str]] = {}
+    poi_tags: dict[int, dict[str, str]] = {}
+    if has_use.any():
+        rows = buildings[use_cols].iloc[np.flatnonzero(has_use)].to_dict("records")
+        for i, row in zip(np.flatnonzero(has_use), rows, strict=True):
+            own_tags[int(i)] = _use_tags(row)
+            own_kind[i] = use_kind(own_tags[int(i)], own=True)
+    for i in np.flatnonzero(has_poi):
+        poi_tags[int(i)] = _poi_tags(pois[i])
+        poi_kind[i] = use_kind(poi_tags[int(i)], own=False)
+    care = (own_kind == "home") | (poi_kind == "home")
+    explicit = (tag.isin(RESIDENTIAL_BUILDINGS).to_numpy() | care) & poly & ~by_value
+    if "building:use" in buildings.columns:
+        bu = tag_values(buildings, "building:use").to_numpy()
+        res_use = np.array([bool(set(v.split(";")) & RESIDENTIAL_USES) for v in bu], dtype=bool)
+        explicit |= res_use & poly & ~by_value
+    open_ = poly & ~by_value & ~care
+    whole_own = open_ & (own_kind == "whole")
+    whole_poi = open_ & (poi_kind == "whole")
+    ground = open_ & ((own_kind == "ground") | (poi_kind == "ground"))
+    # an explicitly residential building keeps its upper floors whatever its use says
+    upper |= explicit & ~care & (whole_own | whole_poi | ground)
+    # an untagged one with a use filling it is no home
+    by_tag = whole_own & ~explicit
+    reason[by_tag] = "tag"
+    for i in np.flatnonzero(by_tag):
+        detail[i] = _first_use(own_tags[int(i)], "whole", True)
+    by_poi = whole_poi & ~explicit & ~by_tag
+    reason[by_poi] = "poi"
+    for i in np.flatnonzero(by_poi):
+        detail[i] = _first_use(poi_tags[int(i)], "whole", False)
+    upper |= ground & ~explicit & ~by_tag & ~by_poi
+
+    # 4. non-residential landuse (measured at the representative point)
+    crs = local_crs(buildings.loc[poly]) if poly.any() else None
+    geoms = buildings.geometry
+    loc = geoms.where(poly).to_crs(crs) if crs is not None else geoms
+    reps = loc.representative_point() if crs is not None else loc
+    res_lu = residential_landuse(landuse)
+    in_res = np.zeros(n, dtype=bool)
+    if len(res_lu) and crs is not None:
+        idx = first_containing(reps.where(poly), res_lu.geometry.to_crs(crs))
+        in_res = (idx >= 0) & poly
+    other_lu = non_residential_landuse(landuse)
+    if len(other_lu) and crs is not None:
+        cand = poly & (reason == "") & ~explicit & ~in_res
+        if cand.any():
+            j = first_containing(reps.where(cand), other_lu.geometry.to_crs(crs))
+            hit = (j >= 0) & cand
+            reason[hit] = "landuse"
+            detail[hit] = "landuse=" + other_lu["landuse"].to_numpy()[j[hit]].astype(str)
+
+    # mixed use in a building of one tagged level: the use takes its only floor
+    tagged = (
+        pd.to_numeric(buildings["levels"], errors="coerce").to_numpy(dtype=float)
+        if "levels" in buildings.columns
+        else np.full(n, np.nan)
+    )
+    one_floor = upper & (reason == "") & np.isfinite(tagged) & (tagged > 0) & (tagged <= 1)
+    for i in np.flatnonzero(one_floor):
+        own_use = _first_use(own_tags.get(int(i), {}), "ground", True) or _first_use(
+            own_tags.get(int(i), {}), "whole", True
+        )
+        reason[i] = "tag" if own_use else "poi"
+        detail[i] = (
+            own_use
+            or _first_use(poi_tags.get(int(i), {}), "ground", False)
+            or (_first_use(poi_tags.get(int(i), {}), "whole", False))
+        )
+    upper &= ~one_floor
+    housing, warnings = _evidence(
+        buildings, poly, explicit & ~one_floor, reason != "", in_res, bool(len(res_lu)), crs, loc
+    )
+    return HousingDecision(housing, in_res, reason, detail, upper & housing, tuple(warnings))
 
 
 def housing_mask(
@@ -163,7 +587,7 @@ def housing_mask(
     *,
     non_residential: frozenset[str] | set[str] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
-    """Decide which buildings house residents (the rules in the module docstring).
+    """Decide which buildings house residents (:func:`classify_buildings`).
 
     Parameters
     ----------
@@ -180,29 +604,27 @@ def housing_mask(
         ``(housing, in_residential, warnings)``: boolean arrays per building (houses
         residents; representative point inside residential landuse) and warnings.
     """
-    non_res = frozenset(
-        str(v).lower() for v in (NON_RESIDENTIAL if non_residential is None else non_residential)
-    )
+    d = classify_buildings(buildings, landuse, non_residential=non_residential)
+    return d.housing, d.in_residential, list(d.warnings)
+
+
+def _evidence(
+    buildings: gpd.GeoDataFrame,
+    poly: np.ndarray,
+    explicit: np.ndarray,
+    excluded: np.ndarray,
+    in_res: np.ndarray,
+    has_res_lu: bool,
+    crs: object,
+    loc: gpd.GeoSeries,
+) -> tuple[np.ndarray, list[str]]:
+    """Apply the evidence rules to buildings neither explicit homes nor excluded."""
     n = len(buildings)
-    poly = polygonal_mask(buildings) if n else np.zeros(0, dtype=bool)
-    if not n:
-        return np.zeros(0, dtype=bool), np.zeros(0, dtype=bool), []
-    tag = tag_values(buildings, "building", "yes").replace("", "yes")
-    explicit = tag.isin(RESIDENTIAL_BUILDINGS).to_numpy() & poly
-    never = tag.isin(non_res).to_numpy() | ~poly
-    crs = local_crs(buildings.loc[poly]) if poly.any() else None
-    geoms = buildings.geometry
-    loc = geoms.where(poly).to_crs(crs) if crs is not None else geoms
+    never = excluded | ~poly
     footprint = np.where(poly, loc.area.to_numpy(), 0.0) if crs is not None else np.zeros(n)
-    reps = loc.representative_point() if crs is not None else loc
     untagged = ~explicit & ~never & (footprint >= MIN_HOME_FOOTPRINT_M2)
-    res_lu = residential_landuse(landuse)
-    in_res = np.zeros(n, dtype=bool)
-    if len(res_lu) and crs is not None:
-        idx = first_containing(reps.where(poly), res_lu.geometry.to_crs(crs))
-        in_res = (idx >= 0) & poly
     warnings: list[str] = []
-    if not explicit.any() and not len(res_lu):
+    if not explicit.any() and not has_res_lu:
         housing = explicit | (untagged & (footprint <= MAX_UNTAGGED_HOME_M2))
         if untagged.any():
             warnings.append(
@@ -211,7 +633,7 @@ def housing_mask(
                 f"{MIN_HOME_FOOTPRINT_M2:g}–{MAX_UNTAGGED_HOME_M2:,.0f} m² were counted as "
                 "housing. Give a census (--census) or a population raster (--population)."
             )
-        return housing, in_res, warnings
+        return housing, warnings
     levels = (
         pd.to_numeric(buildings["levels"], errors="coerce").to_numpy(dtype=float)
         if "levels" in buildings.columns
@@ -253,7 +675,18 @@ def housing_mask(
             "population is too low there: give a census (--census) or a population raster "
             "(--population)."
         )
-    return housing, in_res, warnings
+    return housing, warnings
+
+
+#: Columns :func:`exclusion_table` adds to the data-quality table (``Demand.quality``).
+EXCLUSION_COLUMNS = (
+    "excluded_buildings",
+    "excluded_by_building_value",
+    "excluded_by_tag",
+    "excluded_by_poi",
+    "excluded_by_landuse",
+    "mixed_use_buildings",
+)
 
 
 @dataclass(frozen=True)
@@ -266,13 +699,17 @@ class Homes:
         The housing buildings (rows of the buildings table; an empty EPSG:4326 frame
         with a ``building_id`` column when there are none).
     floor_area_m2
-        Footprint (local projected CRS) × levels, m².
+        Footprint (local projected CRS) × levels (levels − 1 for mixed use), m².
     ids
         ``building_id`` as str (``building/<n>`` when the table has no such column).
     points
         Representative point of each footprint (EPSG:4326 shapely geometries).
     warnings, assumptions
         Sentences for ``Demand.warnings`` / ``Demand.assumptions``.
+    excluded
+        The buildings that are no homes (:func:`classify_buildings`): ``building_id``,
+        ``reason`` (:data:`EXCLUSION_REASONS`), ``detail`` and their representative
+        point (EPSG:4326); mixed-use homes too, with reason ``"mixed"``.
     """
 
     frame: gpd.GeoDataFrame
@@ -281,6 +718,16 @@ class Homes:
     points: np.ndarray
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    excluded: gpd.GeoDataFrame | None = None
+
+
+def _empty_excluded() -> gpd.GeoDataFrame:
+    return gpd.GeoDataFrame(
+        {"building_id": pd.Series(dtype=object), "reason": pd.Series(dtype=object),
+         "detail": pd.Series(dtype=object)},
+        geometry=[],
+        crs=WGS84,
+    )  # fmt: skip
 
 
 def housing_buildings(
@@ -289,19 +736,27 @@ def housing_buildings(
     *,
     non_residential: frozenset[str] | set[str] | None = None,
     default_levels: float = DEFAULT_LEVELS,
+    village_levels: float = VILLAGE_LEVELS,
+    features: gpd.GeoDataFrame | None = None,
 ) -> Homes:
-    """Select the buildings housing residents (:func:`housing_mask`) and their floor area.
+    """Select the buildings housing residents (:func:`classify_buildings`) and their floor area.
 
     Parameters
     ----------
     buildings
-        Footprints (``building_id``, ``building``, ``levels``, geometry) or None.
+        Footprints (``building_id``, ``building``, ``levels``, geometry; the OSM use
+        columns when read from OSM) or None.
     landuse
-        Landuse polygons (residential ones are evidence).
+        Landuse polygons (residential ones are evidence, non-residential ones exclude).
     non_residential
         ``building`` values that never house residents (default :data:`NON_RESIDENTIAL`).
     default_levels
         Levels of a building without a usable ``levels`` value.
+    village_levels
+        The same in a village (:data:`VILLAGE_LEVELS`).
+    features
+        Feature table: its ``place`` rows tell which buildings lie in villages (None:
+        none does).
 
     Raises
     ------
@@ -310,41 +765,156 @@ def housing_buildings(
     """
     warnings: list[str] = []
     assumptions: list[str] = []
+    excluded = _empty_excluded()
+    upper = np.zeros(0, dtype=bool)
     if buildings is not None and len(buildings):
         if buildings.crs is None:
             raise InputError("buildings have no coordinate reference system; set one (EPSG:4326)")
-        housing, _, w = housing_mask(buildings, landuse, non_residential=non_residential)
-        warnings += w
+        d = classify_buildings(buildings, landuse, non_residential=non_residential)
+        warnings += d.warnings
+        housing = d.housing
+        out = (d.reason != "") | d.upper_only
+        if out.any():
+            sub = buildings.loc[out]
+            excluded = gpd.GeoDataFrame(
+                {
+                    "building_id": _ids(sub),
+                    "reason": np.where(d.reason[out] != "", d.reason[out], "mixed"),
+                    "detail": d.detail[out],
+                },
+                geometry=sub.geometry.to_crs(local_crs(sub))
+                .representative_point()
+                .to_crs(WGS84)
+                .to_numpy(),
+                crs=WGS84,
+            )
         hb = buildings.loc[housing]
+        upper = d.upper_only[housing]
     else:
         hb = gpd.GeoDataFrame({"building_id": []}, geometry=[], crs=WGS84)
+    note = exclusion_note(excluded)
+    if note:
+        assumptions.append(note)
     if not len(hb):
         return Homes(
-            hb, np.zeros(0), np.zeros(0, dtype=object), np.zeros(0, dtype=object), tuple(warnings)
+            hb,
+            np.zeros(0),
+            np.zeros(0, dtype=object),
+            np.zeros(0, dtype=object),
+            tuple(warnings),
+            tuple(assumptions),
+            excluded,
         )
     crs = local_crs(hb)
     local = hb.geometry.to_crs(crs)
     footprint = local.area.to_numpy()
+    reps = local.representative_point().to_crs(WGS84).to_numpy()
     levels = (
         pd.to_numeric(hb["levels"], errors="coerce").to_numpy(dtype=float)
         if "levels" in hb.columns
         else np.full(len(hb), np.nan)
     )
     missing = ~np.isfinite(levels) | (levels <= 0)
-    levels = np.where(missing, float(default_levels), levels)
+    village = np.zeros(len(hb), dtype=bool)
+    if missing.any() and features is not None:
+        village[missing] = place_class(reps[missing], features) == "village"
+    levels = np.where(missing, np.where(village, float(village_levels), float(default_levels)),
+                      levels)  # fmt: skip
     if missing.any():
+        where = f" ({int(village.sum())} in villages: {village_levels:g})" if village.any() else ""
         assumptions.append(
             f"{int(missing.sum())} of {len(hb)} housing buildings have no levels; "
-            f"assumed {default_levels:g}"
+            f"assumed {default_levels:g}{where}"
         )
+    if upper.any():
+        levels = np.where(upper, np.maximum(levels - 1.0, 0.0), levels)
     floor = footprint * levels
-    bid = (
-        hb["building_id"].astype(object).fillna("").astype(str).to_numpy()
-        if "building_id" in hb.columns
-        else np.array([f"building/{i}" for i in range(len(hb))], dtype=object)
+    keep = floor > 0
+    if not keep.all():  # mixed use with one level: the use takes the only floor
+        hb, floor, reps = hb.loc[keep], floor[keep], reps[keep]
+    bid = _ids(hb)
+    return Homes(hb, floor, bid, reps, tuple(warnings), tuple(assumptions), excluded)
+
+
+def _ids(frame: pd.DataFrame) -> np.ndarray:
+    if "building_id" in frame.columns:
+        return frame["building_id"].astype(object).fillna("").astype(str).to_numpy()
+    return np.array([f"building/{i}" for i in range(len(frame))], dtype=object)
+
+
+def exclusion_note(excluded: gpd.GeoDataFrame | None) -> str:
+    """Return the sentence counting the buildings that are no homes, by reason ("" if none).
+
+    Lists the three commonest values or tags of each reason.
+    """
+    if excluded is None or not len(excluded):
+        return ""
+    reasons = excluded["reason"].to_numpy(dtype=object)
+    label = {
+        "building": "by their building value",
+        "tag": "by their own tags",
+        "poi": "by a POI inside",
+        "landuse": "in non-residential landuse",
+    }
+    parts = []
+    for r in EXCLUSION_REASONS:
+        m = reasons == r
+        if m.any():
+            top = excluded.loc[m, "detail"].value_counts().head(3)
+            ex = ", ".join(f"{k} {v:,}" for k, v in top.items())
+            parts.append(f"{int(m.sum()):,} {label[r]} ({ex})")
+    n_ex = int(np.isin(reasons, EXCLUSION_REASONS).sum())
+    sentence = f"{n_ex:,} non-residential buildings hold no residents: " + "; ".join(parts)
+    mixed = int((reasons == "mixed").sum())
+    if mixed:
+        sentence += (
+            f"; {mixed:,} mixed-use buildings (shops or offices below) keep their upper floors"
+        )
+    return sentence if n_ex else sentence.split(": ", 1)[1].lstrip("; ")
+
+
+def exclusion_table(
+    excluded: gpd.GeoDataFrame | None,
+    districts: np.ndarray,
+    bgeo: gpd.GeoSeries | None,
+) -> pd.DataFrame:
+    """Return per district the buildings that are no homes, by reason (:data:`EXCLUSION_COLUMNS`).
+
+    Parameters
+    ----------
+    excluded
+        ``Homes.excluded``.
+    districts
+        District names by position, the outside-districts name last.
+    bgeo
+        District boundaries (EPSG:4326, positions as in ``districts``); None: one district.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Index ``district``; integer columns :data:`EXCLUSION_COLUMNS`.
+    """
+    cols = list(EXCLUSION_COLUMNS)
+    if excluded is None or not len(excluded):
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="district"), dtype="int64")
+    if bgeo is not None:
+        k = first_containing(excluded.geometry, bgeo)
+        name = districts[np.where(k < 0, len(districts) - 1, k)]
+    else:
+        name = np.full(len(excluded), districts[0], dtype=object)
+    reason = excluded["reason"].to_numpy(dtype=object)
+    df = pd.DataFrame(
+        {
+            "district": name,
+            "excluded_buildings": np.isin(reason, EXCLUSION_REASONS).astype(np.int64),
+            "excluded_by_building_value": (reason == "building").astype(np.int64),
+            "excluded_by_tag": (reason == "tag").astype(np.int64),
+            "excluded_by_poi": (reason == "poi").astype(np.int64),
+            "excluded_by_landuse": (reason == "landuse").astype(np.int64),
+            "mixed_use_buildings": (reason == "mixed").astype(np.int64),
+        }
     )
-    reps = local.representative_point().to_crs(WGS84).to_numpy()
-    return Homes(hb, floor, bid, reps, tuple(warnings), tuple(assumptions))
+    return df.groupby("district", sort=False)[cols].sum()
 
 
 def building_points(homes: Homes, m2_per_person: float) -> gpd.GeoDataFrame | None:
@@ -369,8 +939,25 @@ def building_points(homes: Homes, m2_per_person: float) -> gpd.GeoDataFrame | No
 
 
 __all__ = [
+    "CARE_FACILITIES",
     "CLUSTER_NEIGHBOURS",
     "DEFAULT_LEVELS",
+    "EXCLUSION_COLUMNS",
+    "EXCLUSION_REASONS",
+    "GROUND_USES",
+    "HISTORIC_HOMES",
+    "HOME_USES",
+    "OWN_USE_KEYS",
+    "OWN_WHOLE_KEYS",
+    "POI_GROUND_USES",
+    "RESIDENTIAL_USES",
+    "VILLAGE_LEVELS",
+    "WHOLE_USES",
+    "HousingDecision",
+    "classify_buildings",
+    "exclusion_note",
+    "exclusion_table",
+    "use_kind",
     "MAX_UNTAGGED_HOME_M2",
     "MIN_HOME_FOOTPRINT_M2",
     "MULTI_STOREY_LEVELS",

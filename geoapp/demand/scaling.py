@@ -1,25 +1,56 @@
 """Districts and control totals: each point's district, and the scaling to known totals.
 
-District totals are scaled to a census table or, without one, to the boundaries'
-``population`` tags.
-
 **Districts.** Points are joined to the district boundaries by location
 (:func:`assign_districts`); points outside every district are kept in district
 :data:`~geoapp.region.OUTSIDE_DISTRICTS` (zone type ``unknown``) with a warning
 (:func:`outside_districts`).
 
-**Control totals** (:func:`control_totals`). A census table scales each matched
-district to its total (and gives its share aged 60+; :func:`match_census` matches by
-code, else by name). With no census, district boundaries carrying ``population`` (a
-float column from the OSM tag) act as control totals when they lie inside the data; a
-tag differing from the estimate by more than :data:`~geoapp.demand.checks.CHECK_FACTOR`
-gives a warning.
+**Control totals** (:func:`control_totals`), in two steps:
+
+1. *Complete areas.* Every admin boundary that is complete in the data (its rings close)
+   and tags ``population``, and every place whose own area is complete (its admin area,
+   see :func:`geoapp.demand.settlements.settlement_places`), scales the demand inside
+   it to that population, with or without ``--admin-level``, when it lies
+   :data:`MIN_COVERED` inside the data. Nested areas: the finest wins (highest
+   ``admin_level``, then smallest); a coarser area scales only what its finer areas
+   left, to its tag less what they hold. The run lists them in an assumption line.
+2. *Districts.* A census table (matched by code, else by name: :func:`match_census`)
+   gives each matched district its total and share aged 60+; without a census, the
+   boundaries' ``population`` tags give the totals. One **coverage rule** serves both.
+
+**The coverage rule.** The covered share of a district is the share of its area inside
+the data's extent (``data_extent``; None: every district is fully covered).
+
+* Covered :data:`MIN_COVERED` (95 %) or more: scaled to its total.
+* Partly covered: scaled to total × covered share, never the whole total; a warning
+  names the district, its covered share, the rule and the estimate the buildings gave.
+
+Why the area share, and not the building estimate kept with the census only as a
+bound: a census (or tag) is given because the building estimate's absolute level is
+unreliable (floor area per person, missing ``building:levels``, unmapped homes: 2-5×
+off on real extracts); keeping it would bring those errors back exactly where the user
+gave a better figure. Total × area share is bounded (never above the total), tends to
+0 as the coverage does, meets the full rule at full coverage and is checkable by hand;
+within the covered part the buildings still decide where residents live, and the
+census's 60+ share applies. Its assumption is uniform density over the district: a
+dense core of a district with hills gets too few, an empty corner too many, so the
+warning also prints the buildings' own figure as a plausibility check. The built-up
+share (mapped buildings, residential landuse) cannot refine it from the data itself:
+by construction the data holds nothing outside its extent, so the district's built-up
+area outside is unknown (a population raster covering the district is then the
+better demand source). Points scaled by step 1 keep their residents: a fully covered
+district's other points take its total less theirs; a partly covered one's take total
+× the share of its area that is covered and outside those areas.
+
+A boundary tag differing from the estimate by more than
+:data:`~geoapp.demand.checks.CHECK_FACTOR` gives a warning.
 """
 
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -28,15 +59,18 @@ import pandas as pd
 from geoapp.crs import local_crs
 from geoapp.demand.checks import CHECK_FACTOR, cause_high
 from geoapp.demand.frames import WGS84, first_containing
+from geoapp.demand.settlements import Places
 from geoapp.errors import InputError
 from geoapp.region import OUTSIDE_DISTRICTS
 from geoapp.zones import normalize_code, normalize_district_name
 
 log = logging.getLogger(__name__)
 
-#: Share of a district's area that must lie inside the data for its ``population`` tag
-#: to be a control total (a clipped district would be inflated).
-MIN_BOUNDARY_INSIDE = 0.95
+#: Share of a district's (or area's) area that must lie inside the data for it to count
+#: as fully covered: scaled to its whole total.
+MIN_COVERED = 0.95
+#: The name phase 1 used for :data:`MIN_COVERED`.
+MIN_BOUNDARY_INSIDE = MIN_COVERED
 
 
 def match_census(
@@ -181,22 +215,159 @@ def assign_districts(points: gpd.GeoDataFrame, boundaries: gpd.GeoDataFrame | No
     return Districts(dist, bgeo, np.where(bpos < 0, len(dist), bpos))
 
 
+def _share_text(s: float) -> str:
+    """Format a share as a percentage, with digits enough for small ones (0.4%, 0.0080%)."""
+    pct = 100.0 * float(s)
+    if pct >= 10 or pct == 0:
+        return f"{pct:.0f}%"
+    if pct >= 0.95:
+        return f"{pct:.1f}%"
+    return f"{pct:.2g}%"
+
+
+def covered_shares(geometry: gpd.GeoSeries | None, data_extent: object) -> np.ndarray:
+    """Return the share of each polygon's area inside ``data_extent`` (1 where it is None).
+
+    Areas are measured in a local metric CRS; an empty polygon counts as covered.
+    """
+    if geometry is None or not len(geometry):
+        return np.ones(0 if geometry is None else len(geometry))
+    if data_extent is None:
+        return np.ones(len(geometry))
+    crs = local_crs(geometry)
+    loc = geometry.to_crs(crs)
+    ext = gpd.GeoSeries([data_extent], crs=WGS84).to_crs(crs).iloc[0]
+    area = loc.area.to_numpy()
+    inside = loc.intersection(ext).area.to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(area > 0, np.minimum(inside / area, 1.0), 1.0)
+
+
+@dataclass(frozen=True)
+class AreaControl:
+    """An area whose known population scales the demand inside it.
+
+    Attributes
+    ----------
+    label
+        How the run names it (``'Name' (admin_level 8, relation/1)``).
+    target
+        Its population (the boundary's tag, or its place's tag).
+    level
+        Its ``admin_level`` (100, finer than any, when unknown).
+    geometry
+        EPSG:4326 polygon.
+    area_id
+        The area's ``osm_id``.
+    place
+        True when the population is its place's tag (the area tags none).
+    """
+
+    label: str
+    target: float
+    level: float
+    geometry: Any
+    area_id: str = ""
+    place: bool = False
+
+
+def area_controls(
+    admin_areas: gpd.GeoDataFrame | None,
+    places: Places | None,
+    data_extent: object,
+) -> list[AreaControl]:
+    """Return the complete, covered areas with a known population (finest first).
+
+    An admin area (:data:`~geoapp.region.ADMIN_AREA_COLUMNS`) counts when it
+    tags ``population``; a settlement's own admin area (see
+    :func:`~geoapp.demand.settlements.settlement_places`) when it tags none itself and
+    the place does (a place mapped as a polygon does not: such polygons often draw the
+    built-up core while the tag counts the municipality). Either must lie :data:`MIN_COVERED` inside ``data_extent``.
+    Districts are not among them (they are scaled by :func:`control_totals`).
+    """
+    # (key, label, target, level, geometry, from a place)
+    rows: list[tuple[str, str, float, float, Any, bool]] = []
+    if admin_areas is not None and len(admin_areas):
+        aa = admin_areas.to_crs(WGS84)
+        pop = pd.to_numeric(aa["population"], errors="coerce").to_numpy(dtype=float)
+        for k in np.flatnonzero(np.isfinite(pop) & (pop > 0)).tolist():
+            r = aa.iloc[k]
+            level = pd.to_numeric(pd.Series([r.get("admin_level")]), errors="coerce").iloc[0]
+            rows.append(
+                (
+                    str(r.get("osm_id", "")),
+                    f"{r.get('name') or 'unnamed'!r} (admin_level {r.get('admin_level')}, "
+                    f"{r.get('osm_id', '')})",
+                    float(pop[k]),
+                    float(level) if np.isfinite(level) else 0.0,
+                    r.geometry,
+                    False,
+                )
+            )
+    if places is not None and len(places):
+        t = places.table
+        for k in range(len(t)):
+            kind = t["area_kind"].iloc[k]
+            # its admin area only: a place mapped as a polygon often draws the built-up
+            # core while its tag counts the municipality
+            if kind != "admin" or np.isfinite(t["area_population"].iloc[k]):
+                continue
+            level = t["area_level"].iloc[k]
+            name = t["name"].iloc[k] or t["osm_id"].iloc[k]
+            rows.append(
+                (
+                    str(t["area_id"].iloc[k]),
+                    f"{name!r} ({t['place'].iloc[k]} {t['osm_id'].iloc[k]}, its area "
+                    f"{t['area_id'].iloc[k]})",
+                    float(t["population_tag"].iloc[k]),
+                    float(level) if np.isfinite(level) else 100.0,
+                    places.area[k],
+                    True,
+                )
+            )
+    seen: set[str] = set()
+    unique = []
+    for row in rows:
+        if row[0] and row[0] in seen:
+            continue
+        seen.add(row[0])
+        unique.append(row)
+    if not unique:
+        return []
+    geoms = gpd.GeoSeries([r[4] for r in unique], crs=WGS84)
+    cover = covered_shares(geoms, data_extent)
+    area = geoms.to_crs(local_crs(geoms)).area.to_numpy()
+    keep = [
+        (AreaControl(r[1], r[2], r[3], r[4], r[0], r[5]), a)
+        for r, c, a in zip(unique, cover, area, strict=True)
+        if c >= MIN_COVERED and a > 0
+    ]
+    keep.sort(key=lambda x: (-x[0].level, x[1]))
+    return [c for c, _ in keep]
+
+
 @dataclass(frozen=True)
 class Scaling:
-    """Control totals per district slot (the outside slot last).
+    """Control totals applied to the demand points.
 
     Attributes
     ----------
     factor
-        Multiplier of every point's residents, per slot (1 where nothing was scaled).
+        Multiplier of every point's residents (1 where nothing was scaled).
     share_60plus
-        Census share aged 60+ per slot (NaN where no census gives it).
+        Census share aged 60+ per district slot, the outside slot last (NaN where no
+        census gives it).
     census_scaled
         True when districts were scaled to a census table.
     control
-        ``"census"``, ``"boundary population"`` or ``""``.
+        ``"census"``, ``"boundary population"``, ``"admin areas"`` or ``""`` (what scaled
+        the districts; ``"admin areas"`` when only complete admin areas or places did).
     warnings, assumptions
         Sentences for ``Demand.warnings`` / ``Demand.assumptions``.
+    areas
+        Labels of the complete admin areas and places whose population was used.
+    area_ids
+        The ``osm_id`` of the admin areas scaled to their place's tag.
     """
 
     factor: np.ndarray
@@ -205,6 +376,49 @@ class Scaling:
     control: str = ""
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
+    areas: tuple[str, ...] = ()
+    area_ids: tuple[str, ...] = ()
+
+
+def _apply_areas(
+    pop: np.ndarray, points: gpd.GeoSeries, controls: list[AreaControl]
+) -> tuple[np.ndarray, np.ndarray, list[AreaControl], list[str]]:
+    """Scale the points inside each control area, finest first (see :func:`control_totals`).
+
+    Returns ``(scaled pop, fixed mask, controls used, warnings)``.
+    """
+    out = pop.astype(float).copy()
+    fixed = np.zeros(len(pop), dtype=bool)
+    used: list[AreaControl] = []
+    warnings: list[str] = []
+    if not controls or not len(points):
+        return out, fixed, used, warnings
+    sindex = points.sindex
+    for c in controls:
+        inside = np.zeros(len(pop), dtype=bool)
+        inside[sindex.query(c.geometry, predicate="intersects")] = True
+        free = inside & ~fixed
+        held = float(out[inside & fixed].sum())
+        est = float(pop[free].sum())
+        rest = c.target - held
+        if est > 0 and rest > 0:
+            out[free] = pop[free] * (rest / est)
+            fixed |= free
+            used.append(c)
+        elif est <= 0 and held > 0 and abs(rest) <= 0.01 * c.target:
+            used.append(c)  # finer areas inside already add up to its tag
+        elif est <= 0 and held <= 0:
+            warnings.append(
+                f"Area {c.label} tags population {c.target:,.0f} but holds no housing "
+                "buildings or residential landuse in the data: its residents cannot be placed."
+            )
+        else:
+            warnings.append(
+                f"Area {c.label} tags population {c.target:,.0f}, but the finer areas inside "
+                f"it already hold {held:,.0f}: its tag was not used (the tags disagree; one "
+                "may be out of date)."
+            )
+    return out, fixed, used, warnings
 
 
 def control_totals(
@@ -217,8 +431,22 @@ def control_totals(
     boundary_population: bool = True,
     data_extent: object = None,
     m2_per_person: float,
+    points: gpd.GeoSeries | None = None,
+    admin_areas: gpd.GeoDataFrame | None = None,
+    places: Places | None = None,
 ) -> Scaling:
-    """Scale the districts to a census, else to the boundaries' ``population`` tags.
+    """Scale the demand to the known totals: complete areas, then districts.
+
+    1. **Complete areas** (:func:`area_controls`, with ``boundary_population``): the
+       points inside each complete, covered admin area tagging ``population`` and each
+       place's complete own area are scaled to that population, the finest first (the
+       highest ``admin_level``, then the smallest); a coarser area scales only the
+       points its finer areas left, to its tag less what they hold.
+    2. **Districts**: a census (matched by :func:`match_census`), else the boundaries'
+       ``population`` tags (with ``boundary_population``), each applied by the coverage
+       rule of the module docstring: a district covered :data:`MIN_COVERED` or more is
+       scaled to its total; a partly covered one to total × its covered share. Points
+       fixed by step 1 keep their residents; the district's other points take the rest.
 
     Parameters
     ----------
@@ -234,41 +462,100 @@ def control_totals(
     strict
         A census not matching the boundaries raises (True) or warns (False).
     boundary_population
-        With no census, scale districts to their ``population`` tags.
+        Use the ``population`` tags of the boundaries, admin areas and places.
     data_extent
-        Shapely geometry (EPSG:4326) of the data; a boundary's tag counts only when
-        :data:`MIN_BOUNDARY_INSIDE` of it lies inside (None: all inside).
+        Shapely geometry (EPSG:4326) the data covers (None: every district and area is
+        fully covered).
     m2_per_person
         Floor area per person used (named in the warnings).
+    points
+        EPSG:4326 geometry of the points (needed for step 1).
+    admin_areas
+        Complete admin areas (:data:`~geoapp.region.ADMIN_AREA_COLUMNS`).
+    places
+        The settlements (:func:`~geoapp.demand.settlements.settlement_places`).
     """
     nb = districts.count
-    est = np.bincount(districts.slot, weights=pop, minlength=nb + 1)
+    pop = np.asarray(pop, dtype=float)
     has_b = districts.geometry is not None
-    if census is not None and len(census) and has_b:
-        return census_totals(est, districts, boundaries, census, strict=strict)
-    if census is not None and len(census):
-        return Scaling(
-            np.ones(nb + 1),
-            np.full(nb + 1, np.nan),
-            warnings=("The census table was ignored: there are no district boundaries.",),
+    warnings: list[str] = []
+    assumptions: list[str] = []
+    use_census = census is not None and len(census) > 0
+    if use_census and not has_b:
+        warnings.append("The census table was ignored: there are no district boundaries.")
+        use_census = False
+
+    # 1. complete admin areas and places
+    controls = (
+        area_controls(admin_areas, places, data_extent)
+        if boundary_population and points is not None
+        else []
+    )
+    scaled, fixed, used, area_warnings = _apply_areas(pop, points, controls) if controls else (
+        pop.copy(), np.zeros(len(pop), dtype=bool), [], []
+    )  # fmt: skip
+    warnings.extend(area_warnings)
+    if used:
+        names = [c.label for c in used]
+        more = f" and {len(names) - 10:,} more" if len(names) > 10 else ""
+        assumptions.append(
+            f"population scaled to the population tags of {len(used):,} complete admin "
+            f"area{'s' if len(used) > 1 else ''} and places (the finest level wins): "
+            + "; ".join(names[:10])
+            + more
         )
-    if boundary_population and has_b and "population" in boundaries.columns:
-        return boundary_totals(est, districts, boundaries, data_extent, m2_per_person)
-    return Scaling(np.ones(nb + 1), np.full(nb + 1, np.nan))
+
+    # 2. districts
+    share60 = np.full(nb + 1, np.nan)
+    targets = np.full(nb + 1, np.nan)
+    kind = ""
+    what = "population tag"
+    census_scaled = False
+    if use_census:
+        assert boundaries is not None and census is not None
+        targets, share60, census_warnings, n_matched = _census_targets(
+            districts, boundaries, census, strict
+        )
+        warnings.extend(census_warnings)
+        census_scaled = n_matched > 0
+        kind = "census" if census_scaled else ""
+        what = "census total"
+        assumptions.append(f"population scaled to census totals in {n_matched} of {nb} districts")
+    elif boundary_population and has_b and boundaries is not None and "population" in boundaries:
+        tags = pd.to_numeric(boundaries["population"], errors="coerce").to_numpy(dtype=float)
+        targets[:nb] = np.where(np.isfinite(tags) & (tags > 0), tags, np.nan)
+    factor_pts, district_warnings, n_used = _district_scaling(
+        pop, scaled, fixed, districts, targets, data_extent, used, what, m2_per_person,
+        is_census=use_census,
+    )  # fmt: skip
+    warnings.extend(district_warnings)
+    if not use_census and n_used:
+        kind = "boundary population"
+        assumptions.append(
+            f"population scaled to the boundaries' population tags in {n_used} of "
+            f"{nb} districts (no census given)"
+        )
+    if not kind and used:
+        kind = "admin areas"
+    return Scaling(
+        factor_pts,
+        share60,
+        census_scaled=census_scaled,
+        control=kind,
+        warnings=tuple(warnings),
+        assumptions=tuple(assumptions),
+        areas=tuple(c.label for c in used),
+        area_ids=tuple(c.area_id for c in used if c.place),
+    )
 
 
-def census_totals(
-    est: np.ndarray,
-    districts: Districts,
-    boundaries: gpd.GeoDataFrame,
-    census: pd.DataFrame,
-    *,
-    strict: bool = True,
-) -> Scaling:
-    """Scale each district matched to a census row to its ``pop`` (``est``: per slot)."""
+def _census_targets(
+    districts: Districts, boundaries: gpd.GeoDataFrame, census: pd.DataFrame, strict: bool
+) -> tuple[np.ndarray, np.ndarray, list[str], int]:
+    """Return per slot: the census total (NaN when unmatched) and share aged 60+."""
     nb = districts.count
-    factor = np.ones(nb + 1)
-    b_share = np.full(nb + 1, np.nan)
+    targets = np.full(nb + 1, np.nan)
+    share60 = np.full(nb + 1, np.nan)
     warnings: list[str] = []
     match, problems = match_census(boundaries, census, strict)
     c_pop = pd.to_numeric(census["pop"], errors="coerce").to_numpy(dtype=float)
@@ -277,94 +564,134 @@ def census_totals(
         if "pop_60plus" in census.columns
         else np.full(len(census), np.nan)
     )
-    empty = []
     for bi, ci in match.items():
-        if est[bi] > 0:
-            factor[bi] = c_pop[ci] / est[bi]
-        elif c_pop[ci] > 0:
-            empty.append(districts.table["district"].iloc[bi] or str(bi))
+        targets[bi] = c_pop[ci]
         if c_pop[ci] > 0 and np.isfinite(c_60[ci]):
-            b_share[bi] = c_60[ci] / c_pop[ci]
+            share60[bi] = c_60[ci] / c_pop[ci]
     if problems:
         warnings.append("Census: " + "; ".join(problems) + ".")
+    return targets, share60, warnings, len(match)
+
+
+def _district_scaling(
+    pop: np.ndarray,
+    scaled: np.ndarray,
+    fixed: np.ndarray,
+    districts: Districts,
+    targets: np.ndarray,
+    data_extent: object,
+    used: list[AreaControl],
+    what: str,
+    m2_per_person: float,
+    *,
+    is_census: bool,
+) -> tuple[np.ndarray, list[str], int]:
+    """Scale each district with a total by the coverage rule; return per-point factors.
+
+    A district with no point fixed by a complete area gets one factor, total / its
+    estimate, exactly as a plain district scaling does.
+    """
+    nb = districts.count
+    slot = districts.slot
+    factor = np.ones(len(pop))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor[fixed] = np.where(pop[fixed] > 0, scaled[fixed] / pop[fixed], 1.0)
+    warnings: list[str] = []
+    empty: list[str] = []
+    n_used = 0
+    todo = np.flatnonzero(np.isfinite(targets[:nb]))
+    cover = covered_shares(districts.geometry, data_extent) if len(todo) else np.ones(nb)
+    est_slot = np.bincount(slot, weights=pop, minlength=nb + 1)
+    for bi in todo:
+        name = districts.table["district"].iloc[bi] or f"district {bi}"
+        total = float(targets[bi])
+        in_d = slot == bi
+        some_fixed = bool(fixed[in_d].any())
+        free = in_d & ~fixed
+        held = float((pop * factor)[in_d & fixed].sum()) if some_fixed else 0.0
+        est_free = float(pop[free].sum()) if some_fixed else float(est_slot[bi])
+        if cover[bi] >= MIN_COVERED:
+            rest = total - held
+            if est_free > 0 and rest > 0:
+                factor[free] = rest / est_free
+            elif held > 0:
+                factor[in_d] *= total / float((pop * factor)[in_d].sum())
+                if est_free > 0 or abs(total / held - 1) > 0.01:
+                    warnings.append(
+                        f"District {name!r}: the complete areas inside it tag {held:,.0f} "
+                        f"residents, its {what} {total:,.0f}: all its residents were scaled "
+                        f"to its {what}."
+                    )
+            elif total > 0:
+                empty.append(name)
+                continue
+            if not is_census:
+                ratio = total / est_slot[bi] if est_slot[bi] > 0 else np.inf
+                if est_slot[bi] > 0 and (ratio > CHECK_FACTOR or ratio < 1 / CHECK_FACTOR):
+                    cause = (
+                        "few mapped buildings or missing building:levels"
+                        if ratio > 1
+                        else cause_high(m2_per_person)
+                    )
+                    warnings.append(
+                        f"District {name!r}: population tag {total:,.0f}, estimate "
+                        f"{est_slot[bi]:,.0f} from the data ({max(ratio, 1 / ratio):.1f}× "
+                        f"{'below' if ratio > 1 else 'above'} the tag); likely cause: {cause}. "
+                        "Scaled to the tag."
+                    )
+            n_used += 1
+            continue
+        # partly covered: total × the covered share of its area (the part not in a
+        # complete area scaled above, whose residents are known)
+        share = float(cover[bi])
+        free_share = share
+        if used and held > 0 and districts.geometry is not None:
+            free_share = _free_share(districts.geometry.iloc[bi], data_extent, used)
+        target_free = total * free_share
+        if est_free > 0 and target_free > 0:
+            factor[free] = target_free / est_free
+        elif held <= 0:
+            empty.append(name)
+            continue
+        n_used += 1
+        placed = float((pop * factor)[in_d].sum())
+        ratio = est_slot[bi] / placed if placed > 0 else np.inf
+        note = (
+            f"; the buildings in the data give {est_slot[bi]:,.0f} "
+            f"({max(ratio, 1 / ratio):.1f}× {'more' if ratio > 1 else 'fewer'}: the covered "
+            f"part is {'denser' if ratio > 1 else 'sparser'} than the district's average, or "
+            "the floor area per person does not fit)"
+            if np.isfinite(ratio) and (ratio > CHECK_FACTOR or ratio < 1 / CHECK_FACTOR)
+            else f"; the buildings in the data give {est_slot[bi]:,.0f}"
+        )
+        kept = f" (complete areas inside it hold {held:,.0f} of them)" if held > 0 else ""
+        warnings.append(
+            f"District {name!r} is only partly covered by the data ({_share_text(share)} of "
+            f"its area): its {what} {total:,.0f} was not applied whole; it holds "
+            f"{placed:,.0f} residents{kept} = {what} × the covered share of its area "
+            f"(residents taken as spread evenly over the district){note}."
+        )
     if empty:
         warnings.append(
-            "The census population of these districts could not be placed (no housing "
+            f"The {what} of these districts could not be placed (no housing "
             f"buildings or residential landuse in them): {', '.join(empty)}."
         )
-    scaled = bool(match)
-    return Scaling(
-        factor,
-        b_share,
-        census_scaled=scaled,
-        control="census" if scaled else "",
-        warnings=tuple(warnings),
-        assumptions=(f"population scaled to census totals in {len(match)} of {nb} districts",),
-    )
+    return factor, warnings, n_used
 
 
-def boundary_totals(
-    est: np.ndarray,
-    districts: Districts,
-    boundaries: gpd.GeoDataFrame,
-    data_extent: object,
-    m2_per_person: float,
-) -> Scaling:
-    """Scale each district whose boundary carries ``population`` to it (``est``: per slot)."""
-    nb = districts.count
-    dist = districts.table
-    bgeo = districts.geometry
-    m2 = m2_per_person
-    factor = np.ones(nb + 1)
-    warnings: list[str] = []
-    tags = pd.to_numeric(boundaries["population"], errors="coerce").to_numpy(dtype=float)
-    if data_extent is not None:  # share of each district's area inside the data, in metres
-        crs = local_crs(bgeo)
-        bloc = bgeo.to_crs(crs)
-        ext = gpd.GeoSeries([data_extent], crs=WGS84).to_crs(crs).iloc[0]
-        inside = bloc.intersection(ext).area.to_numpy() / np.maximum(bloc.area.to_numpy(), 1e-9)
-    else:
-        inside = np.ones(nb)
-    used = []
-    for bi in np.flatnonzero(np.isfinite(tags) & (tags > 0)):
-        name = dist["district"].iloc[bi] or f"boundary {bi}"
-        if inside[bi] < MIN_BOUNDARY_INSIDE:
-            warnings.append(
-                f"District {name!r} carries population={tags[bi]:,.0f} but only "
-                f"{inside[bi]:.0%} of it lies inside the extract's data: not used as a "
-                "control total (use an extract covering the whole district)."
-            )
-            continue
-        ratio = tags[bi] / est[bi] if est[bi] > 0 else np.inf
-        if ratio > CHECK_FACTOR or ratio < 1 / CHECK_FACTOR:
-            cause = (
-                "few mapped buildings or missing building:levels" if ratio > 1 else cause_high(m2)
-            )
-            warnings.append(
-                f"District {name!r}: population tag {tags[bi]:,.0f}, estimate "
-                f"{est[bi]:,.0f} from the data ({'no residents' if not np.isfinite(ratio) else f'{max(ratio, 1 / ratio):.1f}×'}"
-                f" {'below' if ratio > 1 else 'above'} the tag); likely cause: {cause}. "
-                "Scaled to the tag."
-                if est[bi] > 0
-                else f"District {name!r}: population tag {tags[bi]:,.0f} but no housing "
-                "buildings or residential landuse in the data: its residents cannot be placed."
-            )
-        if est[bi] > 0:
-            factor[bi] = tags[bi] / est[bi]
-            used.append(bi)
-    if not used:
-        return Scaling(factor, np.full(nb + 1, np.nan), warnings=tuple(warnings))
-    return Scaling(
-        factor,
-        np.full(nb + 1, np.nan),
-        census_scaled=False,
-        control="boundary population",
-        warnings=tuple(warnings),
-        assumptions=(
-            f"population scaled to the boundaries' population tags in {len(used)} of "
-            f"{nb} districts (no census given)",
-        ),
-    )
+def _free_share(district: Any, data_extent: object, used: list[AreaControl]) -> float:
+    """Share of a district's area inside the data but outside every used control area."""
+    parts = gpd.GeoSeries([district], crs=WGS84)
+    crs = local_crs(parts)
+    d = parts.to_crs(crs).iloc[0]
+    area = d.area
+    if area <= 0:
+        return 1.0
+    covered = d if data_extent is None else d.intersection(
+        gpd.GeoSeries([data_extent], crs=WGS84).to_crs(crs).iloc[0]
+    )  # fmt: skip
+    taken = gpd.GeoSeries([c.geometry for c in used], crs=WGS84).to_crs(crs).union_all()
+    return float(covered.difference(taken).area / area)
 
 
 def outside_districts(pop: np.ndarray, districts: Districts) -> tuple[float, str | None]:
@@ -382,12 +709,14 @@ def outside_districts(pop: np.ndarray, districts: Districts) -> tuple[float, str
 
 __all__ = [
     "MIN_BOUNDARY_INSIDE",
+    "MIN_COVERED",
+    "AreaControl",
     "Districts",
     "Scaling",
+    "area_controls",
     "assign_districts",
-    "boundary_totals",
-    "census_totals",
     "control_totals",
+    "covered_shares",
     "district_frame",
     "match_census",
     "outside_districts",

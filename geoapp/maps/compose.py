@@ -351,6 +351,7 @@ def _add_coverage_overlays(
 
     no_data = n_fac == 0
     want = display_resolution(extent_km(region_boundaries, hexes, access))
+    res: int | None
     if access is not None and len(access):
         shown_hexes, res = demand_cells(access, res=want, max_cells=hex_budget)
         merged = res < 9

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+from typing import Any
 
 import folium
 import geopandas as gpd
@@ -146,7 +147,7 @@ def add_boundaries(
         tips.append("<br>".join(rows))
     colors = [zone_color(z) for z in zone.tolist()]
     if fill_by_zone:
-        styles = [{"fillColor": c} for c in colors]
+        styles: list[dict[str, str] | None] = [{"fillColor": c} for c in colors]
         style = {"color": "#333333", "weight": 1.5, "fillOpacity": 0.3}
     else:
         styles = [None] * len(g)
@@ -158,7 +159,7 @@ def add_boundaries(
             "dashArray": "6 4",
         }
     style["className"] = "geoapp-district"
-    props = {
+    props: dict[str, list[Any]] = {
         "district": district.tolist(),
         "district_code": column_or(g, "district_code", "")
         .astype(object)
@@ -653,6 +654,7 @@ def add_heritage(
         ).add_to(m)
     n_prot = n_unprot = 0
     if has_sites:
+        assert sites is not None  # has_sites
         g = sites
         if not bool((g.geometry.geom_type == "Point").all()):
             g = g.set_geometry(g.geometry.representative_point())
@@ -699,6 +701,7 @@ def add_heritage(
                 f"{esc(t('site_unprotected', lang))} ({n_unprot:,})</div>"
             )
         if has_zones:
+            assert zones is not None  # has_zones
             rows.append(
                 f'<div><span class="sw" style="background:#c49c94;border-color:#8c564b"></span>'
                 f"{esc(t('protected_zone', lang))} ({len(zones):,})</div>"

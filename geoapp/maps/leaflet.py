@@ -22,13 +22,13 @@ import logging
 import math
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import folium
 import geopandas as gpd
-from branca.element import Element
+from branca.element import Element, Figure
 from folium.elements import ElementAddToElement
 from folium.map import Layer as _FoliumLayer
 from folium.template import Template
@@ -204,7 +204,7 @@ class _RawScript(Element):
 
 def _render_raw(element: folium.MacroElement, kwargs: dict[str, Any]) -> None:
     """Render ``element``'s ``script`` macro into the figure without recompiling it."""
-    figure = element.get_root()
+    figure = cast(Figure, element.get_root())
     script = element._template.module.__dict__["script"](element, kwargs)
     figure.script.add_child(_RawScript(script), name=element.get_name())
     for child in list(element._children.values()):
@@ -329,9 +329,10 @@ class GeoJsonLayer(_FoliumLayer):
         """The feature collection as JSON text (what the browser's ``JSON.parse`` reads)."""
         return json.loads(self.data_str)
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement's
         """Add the layer to its parent (when shown) and its script to the page as is."""
         if self.show:
+            assert self._parent is not None  # rendered as a child of a map or group
             self.add_child(
                 ElementAddToElement(
                     element_name=self.get_name(),
@@ -380,7 +381,7 @@ class _HtmlControl(folium.MacroElement):
         self.position_json = js_json(position)
         self.css_class_json = js_json(css_class)
 
-    def render(self, **kwargs: Any) -> None:
+    def render(self, **kwargs: Any) -> None:  # type: ignore[override]  # as MacroElement's
         self.in_group = not isinstance(self._parent, folium.Map)
         _render_raw(self, kwargs)
 
@@ -617,7 +618,7 @@ def base_map(
     js, css = _offline_assets()
     m.default_js = list(js)
     m.default_css = list(css)
-    m.get_root().header.add_child(folium.Element(_MAP_CSS), name="geoapp_css")
+    cast(Figure, m.get_root()).header.add_child(folium.Element(_MAP_CSS), name="geoapp_css")
     MapSetup(BACKGROUND, lang).add_to(m)
     online = f" ({t('needs_internet', lang)})"
 
@@ -687,7 +688,7 @@ def map_layers(m: folium.Map) -> list[dict[str, Any]]:
     check that the gaps lie above the demand cells without a browser.
     """
     out = []
-    children = []
+    children: list[Element] = []
     for child in m._children.values():
         # the app's overlays (:class:`MapParts`) hold their layer in a feature group
         if isinstance(child, folium.FeatureGroup):
@@ -740,7 +741,7 @@ def add_note(
     return m
 
 
-def zone_legend(zones: Sequence[str], lang: str = "en") -> str:
+def zone_legend(zones: Iterable[str], lang: str = "en") -> str:
     """Return the legend HTML of the zone types present in ``zones`` (styles' order)."""
     seen = {str(z) for z in zones}
     present = [z for z in ZONE_ORDER if z in seen] + sorted(seen - set(ZONE_ORDER))

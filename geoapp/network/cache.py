@@ -15,6 +15,7 @@ import threading
 from collections import OrderedDict
 from concurrent.futures import Future
 from pathlib import Path
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -76,7 +77,9 @@ def _save_graph(graph: WalkGraph, path: Path) -> None:
             csr_indices=graph.csr.indices,
             csr_indptr=graph.csr.indptr,
             crs_wkt=np.array(graph.crs.to_wkt()),
-            **{f"route_{k}": val for k, val in _route_arrays(graph.route).items()},
+            **cast(
+                dict[str, Any], {f"route_{k}": v for k, v in _route_arrays(graph.route).items()}
+            ),
         )
 
 
@@ -189,7 +192,11 @@ def _load_or_build(
     graph = None
     path = None
     if cache_dir is not False:
-        folder = default_cache_dir() if cache_dir in (None, True) else Path(cache_dir)
+        folder = (
+            default_cache_dir()
+            if cache_dir in (None, True)
+            else Path(cast("str | os.PathLike[str]", cache_dir))
+        )
         path = folder / f"walkgraph-{key}.npz"
         if path.exists():
             try:

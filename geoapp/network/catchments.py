@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from typing import cast
 
 import contourpy
 import geopandas as gpd
@@ -25,6 +26,8 @@ from geoapp.network.routing import virtual_sources
 from geoapp.network.snap import Snapped, as_snapped
 
 log = logging.getLogger(__name__)
+# what contourpy's filled() returns with FillType.OuterOffset: ring points, ring offsets
+_OuterOffset = tuple[list[np.ndarray], list[np.ndarray]]
 #: CRS of the catchment polygons returned.
 WGS84 = "EPSG:4326"
 
@@ -279,7 +282,7 @@ def _catchment_geoms(
             gen = contourpy.contour_generator(
                 xs, ys, field_m, fill_type=contourpy.FillType.OuterOffset
             )
-            points, offsets = gen.filled(-1.0, buffer_m)
+            points, offsets = cast(_OuterOffset, gen.filled(-1.0, buffer_m))
             group = int(fok[jpos]) * nr + r_i
             for pts_, offs in zip(points, offsets, strict=True):
                 n_rings = len(offs) - 1
@@ -400,7 +403,7 @@ def _contour_windows(
         mfield = np.where(mown | (mfield > 0), mfield, -mfield)
         del mown
         gen = contourpy.contour_generator(z=mfield, fill_type=contourpy.FillType.OuterOffset)
-        points, offsets = gen.filled(lower, 0.0)
+        points, offsets = cast(_OuterOffset, gen.filled(lower, 0.0))
         for pts_, offs in zip(points, offsets, strict=True):
             k = int(np.searchsorted(starts, pts_[0, 0], side="right")) - 1
             l_i, r0, _, c0, _ = wins[strip[k]]
@@ -461,7 +464,7 @@ def _partition_geoms(
     col, row, sd, slab = col[order], row[order], sd[order], slab[order]
     # a tiny deterministic jitter per cell breaks the exact ties of lattice distances,
     # so a saddle quad goes to the same side in the fields of both neighbours
-    jit = (((np.arange(shape[0], dtype=np.int64) * 7919) % 1009).astype(np.int32)[:, None]
+    jit: np.ndarray = (((np.arange(shape[0], dtype=np.int64) * 7919) % 1009).astype(np.int32)[:, None]
            + ((np.arange(shape[1], dtype=np.int64) * 104729) % 1009).astype(np.int32)[None, :])  # fmt: skip
     jit %= 1009
     jit = jit.astype(np.float32) * np.float32(cell * 1e-9)

@@ -776,11 +776,11 @@ def distances_from(
     if not rows:
         return csr_array((np.zeros(0), np.zeros(0, np.int64), indptr), shape=(len(s), ti.n))
     r = np.concatenate(rows)
-    c = np.concatenate(cols)
+    cc = np.concatenate(cols)
     v = np.concatenate(vals)
-    o = np.lexsort((c, r))
+    o = np.lexsort((cc, r))
     np.cumsum(np.bincount(r, minlength=len(s)), out=indptr[1:])
-    return csr_array((v[o], c[o], indptr), shape=(len(s), ti.n), copy=False)
+    return csr_array((v[o], cc[o], indptr), shape=(len(s), ti.n), copy=False)
 
 
 def _one_source(
@@ -792,6 +792,7 @@ def _one_source(
     to the site's legs (under the index's lock: the row is shared).
     """
     csr = ti.search_csr
+    assert csr is not None  # the caller checks
     nj = csr.shape[0] - 1
     if ja == jb:  # a loop: one real edge, the other never used
         cols, wts = (ja, (ja + 1) % max(nj, 1)), (min(wa, wb), np.inf)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import logging
 from collections.abc import Iterable, Iterator, Mapping
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -21,9 +21,12 @@ from shapely.geometry import box
 from geoapp.catalog import Layer, load_catalog
 from geoapp.region import (
     BUILDING_COLUMNS,
+    BUILDING_POIS,
+    BUILDING_USE_KEYS,
     EDGE_COLUMNS,
     FEATURE_TAG_KEYS,
     LANDUSE_COLUMNS,
+    LANDUSE_VALUES,
     NODE_COLUMNS,
     WGS84,
     empty_gdf,
@@ -148,9 +151,9 @@ def catalog_tags(catalog: Mapping[str, Layer]) -> dict[str, bool | list[str]]:
                 continue
             current = merged.setdefault(key, set())
             assert isinstance(current, set)
-            current.update([value] if isinstance(value, str) else list(value))
+            current.update([value] if isinstance(value, str) else list(cast(list[str], value)))
     merged["place"] = True
-    return {k: (True if v is True else sorted(v)) for k, v in merged.items()}
+    return {k: (True if v is True else sorted(cast(set[str], v))) for k, v in merged.items()}
 
 
 def any_value_tags(tags: Mapping[str, Any]) -> dict[str, bool]:
@@ -183,7 +186,7 @@ def tag_mask(df: pd.DataFrame, tags: Mapping[str, bool | str | list[str]]) -> np
         if value is True:
             m = col.notna() & (col != "")
         else:
-            values = [value] if isinstance(value, str) else list(value)
+            values = [value] if isinstance(value, str) else list(cast(list[str], value))
             m = col.isin(values)
             multi = col.str.contains(";", regex=False).fillna(False)
             if multi.any():
@@ -205,7 +208,8 @@ def str_or_none(values: Any, index: pd.Index | None = None) -> pd.Series:
     s = pd.Series(values, index=index) if not isinstance(values, pd.Series) else values
     s = s.astype("string").str.strip()
     s = s.mask(s == "")
-    return pd.Series(s.to_numpy(dtype=object, na_value=None), index=s.index, dtype=object)
+    # pandas-stubs reject na_value=None (valid: missing values become None)
+    return pd.Series(s.to_numpy(dtype=object, na_value=None), index=s.index, dtype=object)  # type: ignore[call-overload, arg-type]
 
 
 def first_of_lists(values: pd.Series) -> pd.Series:
@@ -313,14 +317,14 @@ def _to_points_or_areas(geoms: np.ndarray) -> np.ndarray:
 
 
 def make_features(
-    gdf: pd.DataFrame, ids: np.ndarray, keys: Iterable[str], tags: Mapping[str, Any]
+    gdf: pd.DataFrame | None, ids: np.ndarray, keys: Iterable[str], tags: Mapping[str, Any]
 ) -> gpd.GeoDataFrame:
     """Return the ``features`` table from tagged OSM elements.
 
     Parameters
     ----------
     gdf
-        One row per OSM element with one column per tag key and ``geometry``.
+        One row per OSM element with one column per tag key and ``geometry``; None: none.
     ids
         ``osm_id`` strings aligned with ``gdf``.
     keys
@@ -374,35 +378,125 @@ def make_buildings(gdf: pd.DataFrame, ids: np.ndarray) -> gpd.GeoDataFrame:
         return empty_gdf(BUILDING_COLUMNS)
     sub = gdf.loc[mask]
     levels = sub["building:levels"] if "building:levels" in sub.columns else [None] * len(sub)
-    out = gpd.GeoDataFrame(
-        {
-            "building_id": _obj(np.asarray(ids, dtype=object)[mask]),
-            "building": _obj(sub["building"].astype(str).to_numpy(dtype=object)),
-            "levels": parse_levels(levels),
-            "name": _obj(
-                str_or_none(sub["name"]).to_numpy() if "name" in sub.columns else [None] * len(sub)
-            ),
-        },
-        geometry=geoms[mask],
-        crs=WGS84,
-    )
+    data: dict[str, Any] = {
+        "building_id": _obj(np.asarray(ids, dtype=object)[mask]),
+        "building": _obj(sub["building"].astype(str).to_numpy(dtype=object)),
+        "levels": parse_levels(levels),
+        "name": _obj(
+            str_or_none(sub["name"]).to_numpy() if "name" in sub.columns else [None] * len(sub)
+        ),
+    }
+    data.update(_use_columns(sub))
+    out = gpd.GeoDataFrame(data, geometry=geoms[mask], crs=WGS84)
     return out.drop_duplicates("building_id").reset_index(drop=True)
 
 
+def _use_columns(sub: pd.DataFrame) -> dict[str, pd.Series]:
+    """Return the :data:`BUILDING_USE_KEYS` columns of building rows (str or None).
+
+    A key missing as a column is looked up in a ``tags`` column (pyrosm puts the tags it
+    has no column for there, as a dict or a JSON string).
+    """
+    n = len(sub)
+    extra = None
+    if "tags" in sub.columns and any(k not in sub.columns for k in BUILDING_USE_KEYS):
+        import json
+
+        def as_dict(v: Any) -> dict:
+            if isinstance(v, dict):
+                return v
+            if isinstance(v, str) and v.startswith("{"):
+                with contextlib.suppress(ValueError):
+                    return json.loads(v)
+            return {}
+
+        extra = [as_dict(v) for v in sub["tags"].to_numpy(dtype=object)]
+    out: dict[str, pd.Series] = {}
+    for k in BUILDING_USE_KEYS:
+        if k in sub.columns:
+            out[k] = _obj(str_or_none(sub[k]).to_numpy())
+        elif extra is not None:
+            out[k] = _obj(str_or_none([d.get(k) for d in extra], index=sub.index).to_numpy())
+        else:
+            out[k] = _obj([None] * n)
+    return out
+
+
+def poi_labels(tags: pd.DataFrame) -> np.ndarray:
+    """Return per row the ``key=value`` tags of :data:`BUILDING_USE_KEYS` joined by ``;``.
+
+    None where the row carries none of them (a row of ``tags`` per node; one column per
+    tag key, missing keys allowed).
+    """
+    parts = []
+    for k in BUILDING_USE_KEYS:
+        if k in tags.columns:
+            v = str_or_none(tags[k])
+            parts.append(np.where(v.notna().to_numpy(), (k + "=") + v.fillna("").astype(str), ""))
+    if not parts:
+        return np.full(len(tags), None, dtype=object)
+    joined = [";".join(p for p in row if p) for row in zip(*parts, strict=True)]
+    return np.array([j or None for j in joined], dtype=object)
+
+
+def building_poi_nodes(raw: gpd.GeoDataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(points, labels)`` of the point rows of an osmnx features frame.
+
+    The rows (one column per tag) carrying a :data:`BUILDING_USE_KEYS` tag, for
+    :func:`attach_pois`.
+    """
+    geoms = np.asarray(raw.geometry.to_numpy(), dtype=object)
+    is_pt = shapely.get_type_id(geoms) == 0
+    labels = poi_labels(raw.loc[is_pt])
+    return geoms[is_pt], labels
+
+
+def attach_pois(
+    buildings: gpd.GeoDataFrame, points: np.ndarray, labels: np.ndarray
+) -> gpd.GeoDataFrame:
+    """Return ``buildings`` with column :data:`BUILDING_POIS`: the POI tags inside each.
+
+    ``points`` (EPSG:4326 shapely points) and ``labels`` (:func:`poi_labels`, None for
+    none) are the POI nodes; a building's value is the sorted, de-duplicated ``key=value``
+    tags of the nodes inside its footprint joined by ``;`` (None: no node).
+    """
+    out = buildings.copy()
+    value = np.full(len(out), None, dtype=object)
+    labels = np.asarray(labels, dtype=object)
+    ok = np.array([lab is not None for lab in labels], dtype=bool)
+    if len(out) and ok.any():
+        pts = np.asarray(points, dtype=object)[ok]
+        lab = labels[ok]
+        tree = shapely.STRtree(np.asarray(out.geometry.to_numpy(), dtype=object))
+        pi, bi = tree.query(pts, predicate="within")
+        found: dict[int, set[str]] = {}
+        for p, b in zip(pi.tolist(), bi.tolist(), strict=True):
+            found.setdefault(b, set()).update(str(lab[p]).split(";"))
+        for b, tags in found.items():
+            value[b] = ";".join(sorted(t for t in tags if t))
+    if BUILDING_POIS in out.columns:
+        out = out.drop(columns=BUILDING_POIS)
+    out.insert(list(out.columns).index(out.geometry.name), BUILDING_POIS, _obj(value))
+    return out
+
+
 def make_landuse(gdf: pd.DataFrame) -> gpd.GeoDataFrame:
-    """Return the ``landuse`` table: residential landuse polygons."""
+    """Return the ``landuse`` table: landuse polygons of the :data:`LANDUSE_VALUES`.
+
+    Residential landuse holds homes; the other values mark the areas whose buildings
+    are no homes (industrial, commercial, military ...).
+    """
     if gdf is None or len(gdf) == 0 or "landuse" not in gdf.columns:
         return empty_gdf(LANDUSE_COLUMNS)
-    residential = (
-        (gdf["landuse"].astype("string") == "residential").fillna(False).to_numpy(dtype=bool)
-    )
+    value = gdf["landuse"].astype("string").str.strip()
+    kept = value.isin(LANDUSE_VALUES).fillna(False).to_numpy(dtype=bool)
     geoms = np.full(len(gdf), None, dtype=object)
-    geoms[residential] = valid_areas(np.asarray(gdf.geometry.to_numpy(), dtype=object)[residential])
-    mask = residential & ~shapely.is_missing(geoms)
+    geoms[kept] = valid_areas(np.asarray(gdf.geometry.to_numpy(), dtype=object)[kept])
+    mask = kept & ~shapely.is_missing(geoms)
     if not mask.any():
         return empty_gdf(LANDUSE_COLUMNS)
     return gpd.GeoDataFrame(
-        {"landuse": _obj(np.full(int(mask.sum()), "residential", dtype=object))},
+        {"landuse": _obj(value.to_numpy(dtype=object)[mask])},
         geometry=geoms[mask],
         crs=WGS84,
     )

@@ -131,7 +131,7 @@ def parse_boundary_spec(spec: str | os.PathLike[str]) -> BoundarySpec:
     return BoundarySpec(Path(text), layer, coords)
 
 
-def _describe(row: int, names: pd.Series) -> str:
+def _describe(row: int | np.integer, names: pd.Series) -> str:
     name = names.iloc[row] if names is not None else None
     label = f" (district {name!r})" if name is not None and str(name) != "" else ""
     return f"feature {row + 1}{label}"
@@ -534,7 +534,9 @@ def osm_admin_boundaries(
         return _empty_admin()
     gdf = features_or_gdf
     level = str(admin_level).strip()
-    mask = (gdf["admin_level"].astype("string").str.strip() == level).fillna(False)
+    mask: Any = (  # a Series, then a numpy array
+        gdf["admin_level"].astype("string").str.strip() == level
+    ).fillna(False)
     if "boundary" in gdf.columns:
         mask &= (gdf["boundary"].astype("string") == "administrative").fillna(False)
     geoms = np.asarray(gdf.geometry.to_numpy(), dtype=object)
@@ -551,7 +553,7 @@ def osm_admin_boundaries(
     if not mask.any():
         return _empty_admin()
     sub = gdf.loc[mask]
-    name = pd.Series(pd.NA, index=sub.index, dtype="string")
+    name: Any = pd.Series(pd.NA, index=sub.index, dtype="string")  # then a numpy array
     for col in ("name", "name:en", "official_name"):
         if col in sub.columns:
             name = name.fillna(sub[col].astype("string"))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 import re
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -108,10 +108,10 @@ def capacity_columns(facilities: pd.DataFrame, layer: Layer) -> dict[str, np.nda
     default = (layer.capacity or {}).get("default")
     if default is not None:
         fill = ~known
-        cap[fill] = float(default)
+        cap[fill] = float(cast(float, default))  # a number (the catalog checks it)
         source[fill] = "layer_default"
     n_bad = int(((raw != "") & ~known).sum())
-    if n_bad:  # geoapp.supply turns this into a warning sentence of the run
+    if n_bad:  # geoapp.sfca turns this into a warning sentence of the run
         log.info(
             "layer %s: %d facilities have a capacity tag that is not a number (e.g. %r); "
             "their capacity is %s",

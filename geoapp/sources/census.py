@@ -16,10 +16,12 @@ import logging
 import os
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from geoapp._validate import Problems, closest
 from geoapp.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -191,6 +193,101 @@ def _parse_count(text: str) -> float | None:
     return float(s)  # ValueError on rubbish
 
 
+def _census_columns(header: list[str], header_line: int, source: str) -> dict[int, str]:
+    """Return the census column of each recognised header position; raise if one lacks."""
+    problems = Problems(source).within(f"line {header_line}")
+    cols: dict[int, str] = {}
+    for j, h in enumerate(header):
+        col = _HEADER_LOOKUP.get(_header_key(h))
+        if col is None:
+            log.info("%s: ignoring census column %r", source, h)
+        elif col in cols.values():
+            problems.note(f"column {h!r} repeats {col!r}")
+        else:
+            cols[j] = col
+    present = set(cols.values())
+    if "pop" not in present:
+        problems.note(
+            "no population column; name one 'pop' (or 'population', '常住人口')"
+            f"{_near_column(header, _HEADER_ALIASES['pop'])}"
+        )
+    if not present & {"district", "district_code"}:
+        problems.note(
+            "no district column; name one 'district' (or 'district_code', '区县', '区划代码')"
+            f"{_near_column(header, (*_HEADER_ALIASES['district'], *_HEADER_ALIASES['district_code']))}"
+        )
+    problems.raise_if_any(f"Census file {source} cannot be read:")
+    return cols
+
+
+def _near_column(header: list[str], aliases: tuple[str, ...]) -> str:
+    """Return ``" (column 'populaton': did you mean 'population'?)"`` for a near miss."""
+    for h in header:
+        key = _header_key(h)
+        match = None if key in _HEADER_LOOKUP else closest(key, aliases)
+        if match is not None:
+            return f" (column {h!r}: did you mean {match!r}?)"
+    return ""
+
+
+def _count(value: str, label: str, problems: Problems) -> float | None:
+    """Return the count in a cell (NaN when empty), or None after naming the problem."""
+    try:
+        num = _parse_count(value)
+    except ValueError:
+        problems.note(f"column {label!r}: {value!r} is not a number")
+        return None
+    if num is not None and (num < 0 or not np.isfinite(num)):
+        problems.note(f"column {label!r}: {value!r} must be ≥ 0")
+        return None
+    return np.nan if num is None else num
+
+
+def _row_problem(row: dict[str, Any]) -> str | None:
+    if not row.get("district") and not row.get("district_code"):
+        return "no district name or code"
+    if np.isnan(row.get("pop", np.nan)):
+        return "population is empty"
+    p60 = row.get("pop_60plus", np.nan)
+    if not np.isnan(p60) and p60 > row["pop"]:
+        return f"population aged 60+ ({p60:g}) exceeds the total ({row['pop']:g})"
+    return None
+
+
+def _census_row(
+    values: list[str], header: list[str], cols: dict[int, str], problems: Problems
+) -> dict[str, Any] | None:
+    """Return one line's values by census column, or None after naming its problems."""
+    if len(values) > len(header):
+        problems.note(f"{len(values)} fields but the header has {len(header)}")
+        return None
+    values = values + [""] * (len(header) - len(values))
+    row: dict[str, Any] = {}
+    bad = False
+    for j, col in cols.items():
+        if col == "district":
+            row[col] = values[j].strip()
+        elif col == "district_code":
+            row[col] = normalize_code(values[j])
+        else:
+            row[col] = _count(values[j], header[j], problems)
+            bad = bad or row[col] is None
+    problem = None if bad else _row_problem(row)
+    if problem is not None:
+        problems.note(problem)
+    return None if bad or problem is not None else row
+
+
+def _name_repeats(df: pd.DataFrame, problems: Problems) -> None:
+    for col in ("district", "district_code"):
+        if col in df.columns:
+            keys = df[col].map(normalize_district_name if col == "district" else normalize_code)
+            dup = keys[(keys != "") & keys.duplicated(keep=False)]
+            for key in dict.fromkeys(dup):
+                lines_ = ", ".join(str(x) for x in df.loc[keys == key, "_line"])
+                problems.note(f"lines {lines_}: district {key!r} appears more than once")
+
+
 def _census_frame(text: str, source: str) -> pd.DataFrame:
     lines = [(i + 1, ln) for i, ln in enumerate(text.splitlines())]
     body = [(n, ln) for n, ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
@@ -201,93 +298,19 @@ def _census_frame(text: str, source: str) -> pd.DataFrame:
     dialect = csv.excel_tab if body[0][1].count("\t") > body[0][1].count(",") else csv.excel
     header_line, header_text = body[0]
     header = next(csv.reader([header_text], dialect))
-    problems: list[str] = []
-    cols: dict[int, str] = {}
-    for j, h in enumerate(header):
-        col = _HEADER_LOOKUP.get(_header_key(h))
-        if col is None:
-            log.info("%s: ignoring census column %r", source, h)
-            continue
-        if col in cols.values():
-            problems.append(f"{source}: line {header_line}: column {h!r} repeats {col!r}")
-            continue
-        cols[j] = col
-    present = set(cols.values())
-    if "pop" not in present:
-        problems.append(
-            f"{source}: line {header_line}: no population column; name one 'pop' (or "
-            "'population', '常住人口')"
-        )
-    if not present & {"district", "district_code"}:
-        problems.append(
-            f"{source}: line {header_line}: no district column; name one 'district' (or "
-            "'district_code', '区县', '区划代码')"
-        )
-    if problems:
-        raise InputError(f"Census file {source} cannot be read:", problems)
-
-    rows: list[dict[str, object]] = []
+    cols = _census_columns(header, header_line, source)
+    problems = Problems(source)
+    rows: list[dict[str, Any]] = []
     for n, ln in body[1:]:
         values = next(csv.reader([ln], dialect))
-        if len(values) > len(header):
-            problems.append(
-                f"{source}: line {n}: {len(values)} fields but the header has {len(header)}"
-            )
-            continue
-        values += [""] * (len(header) - len(values))
-        row: dict[str, object] = {}
-        bad = False
-        for j, col in cols.items():
-            v = values[j]
-            if col == "district":
-                row[col] = v.strip()
-            elif col == "district_code":
-                row[col] = normalize_code(v)
-            else:
-                try:
-                    num = _parse_count(v)
-                except ValueError:
-                    problems.append(
-                        f"{source}: line {n}: column {header[j]!r}: {v!r} is not a number"
-                    )
-                    bad = True
-                    continue
-                if num is not None and (num < 0 or not np.isfinite(num)):
-                    problems.append(f"{source}: line {n}: column {header[j]!r}: {v!r} must be ≥ 0")
-                    bad = True
-                    continue
-                row[col] = np.nan if num is None else num
-        if bad:
-            continue
-        if not row.get("district") and not row.get("district_code"):
-            problems.append(f"{source}: line {n}: no district name or code")
-            continue
-        if np.isnan(row.get("pop", np.nan)):
-            problems.append(f"{source}: line {n}: population is empty")
-            continue
-        p60 = row.get("pop_60plus", np.nan)
-        if not np.isnan(p60) and p60 > row["pop"]:
-            problems.append(
-                f"{source}: line {n}: population aged 60+ ({p60:g}) exceeds the total "
-                f"({row['pop']:g})"
-            )
-            continue
-        row["_line"] = n
-        rows.append(row)
+        row = _census_row(values, header, cols, problems.within(f"line {n}"))
+        if row is not None:
+            rows.append({**row, "_line": n})
     df = pd.DataFrame(rows)
     if not len(df) and not problems:
-        problems.append(f"{source}: no data rows after the header")
-    for col in ("district", "district_code"):
-        if col in df.columns:
-            keys = df[col].map(normalize_district_name if col == "district" else normalize_code)
-            dup = keys[(keys != "") & keys.duplicated(keep=False)]
-            for key in dict.fromkeys(dup):
-                lines_ = ", ".join(str(x) for x in df.loc[keys == key, "_line"])
-                problems.append(
-                    f"{source}: lines {lines_}: district {key!r} appears more than once"
-                )
-    if problems:
-        raise InputError(f"Census file {source} has problems:", problems)
+        problems.note("no data rows after the header")
+    _name_repeats(df, problems)
+    problems.raise_if_any(f"Census file {source} has problems:")
     return _finish_census(df.drop(columns="_line"))
 
 

@@ -110,12 +110,13 @@ def _with_beds(feats: pd.DataFrame, seed: int) -> pd.DataFrame:
             continue
         lo, hi = _BEDS[str(kind.iloc[i])]
         beds = int(rng.integers(lo // 5, hi // 5 + 1)) * 5
+        # (pandas-stubs: a numpy integer row and get_loc's int are valid .iat keys)
         if n % 12 == 7:
-            out.iat[i, out.columns.get_loc("capacity")] = f"approx. {beds}"
+            out.iat[i, out.columns.get_loc("capacity")] = f"approx. {beds}"  # type: ignore[index]
         elif n % 5 == 2:
-            out.iat[i, out.columns.get_loc("capacity:beds")] = str(beds)
+            out.iat[i, out.columns.get_loc("capacity:beds")] = str(beds)  # type: ignore[index]
         else:
-            out.iat[i, out.columns.get_loc("beds")] = str(beds)
+            out.iat[i, out.columns.get_loc("beds")] = str(beds)  # type: ignore[index]
     return out
 
 

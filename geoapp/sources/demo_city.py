@@ -11,9 +11,12 @@ metres around the region's centre (an :class:`Accumulator`);
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 from scipy.sparse.csgraph import minimum_spanning_tree
@@ -161,7 +164,7 @@ class Accumulator:
         self.n_nodes += len(x)
         return ids
 
-    def edges(self, u, v, highway, name=None) -> None:
+    def edges(self, u: npt.ArrayLike, v: npt.ArrayLike, highway: Any, name: Any = None) -> None:
         """Add edges between node ids ``u`` and ``v`` with their ``highway`` and ``name``."""
         u = np.asarray(u, dtype=np.int64).ravel()
         v = np.asarray(v, dtype=np.int64).ravel()
@@ -171,7 +174,14 @@ class Accumulator:
         self.edge_hw.append(_obj(highway, n))
         self.edge_name.append(_obj(name, n))
 
-    def buildings(self, geoms, btype, levels, name=None, rural: bool = False) -> None:
+    def buildings(
+        self,
+        geoms: npt.ArrayLike,
+        btype: Any,
+        levels: npt.ArrayLike,
+        name: Any = None,
+        rural: bool = False,
+    ) -> None:
         """Add building footprints with their ``building`` value and true levels."""
         geoms = np.asarray(geoms, dtype=object).ravel()
         n = len(geoms)
@@ -181,7 +191,7 @@ class Accumulator:
         self.b_name.append(_obj(name, n))
         self.b_rural.append(np.full(n, rural))
 
-    def feature_batch(self, geoms, names, **tags) -> None:
+    def feature_batch(self, geoms: npt.ArrayLike, names: Any, **tags: Any) -> None:
         """Add features with their names and tags (``a__b`` is the tag ``a:b``)."""
         geoms = np.asarray(geoms, dtype=object).ravel()
         n = len(geoms)
@@ -192,7 +202,7 @@ class Accumulator:
         self.features.append(pd.DataFrame(data))
 
 
-def _obj(value, n: int) -> np.ndarray:
+def _obj(value: Any, n: int) -> np.ndarray:
     """Return ``value`` (scalar or sequence) as an object array of length ``n``."""
     out = np.empty(n, dtype=object)
     if value is None or isinstance(value, str):
@@ -202,12 +212,20 @@ def _obj(value, n: int) -> np.ndarray:
     return out
 
 
-def _rotate(x: np.ndarray, y: np.ndarray, angle) -> tuple[np.ndarray, np.ndarray]:
+def _rotate(
+    x: np.ndarray, y: np.ndarray, angle: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     c, s = np.cos(angle), np.sin(angle)
     return x * c - y * s, x * s + y * c
 
 
-def _rects(cx, cy, w, h, angle=0.0) -> np.ndarray:
+def _rects(
+    cx: npt.ArrayLike,
+    cy: npt.ArrayLike,
+    w: npt.ArrayLike,
+    h: npt.ArrayLike,
+    angle: npt.ArrayLike = 0.0,
+) -> np.ndarray:
     """Return rectangles (centre, width, height, rotation in rad) as shapely Polygons."""
     cx, cy, w, h, angle = np.broadcast_arrays(
         *(np.asarray(a, dtype=float) for a in (cx, cy, w, h, angle))
@@ -220,14 +238,22 @@ def _rects(cx, cy, w, h, angle=0.0) -> np.ndarray:
     return shapely.polygons(coords)
 
 
-def points(x, y) -> np.ndarray:
+def points(x: npt.ArrayLike, y: npt.ArrayLike) -> np.ndarray:
     """Return shapely Points at coordinates ``x``, ``y`` (floats)."""
     return shapely.points(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
 
 
 def _grid(
-    acc: Accumulator, rng: np.random.Generator, cx, cy, nx, ny, spacing, angle=0.0, jitter=0.0
-):
+    acc: Accumulator,
+    rng: np.random.Generator,
+    cx: float,
+    cy: float,
+    nx: int,
+    ny: int,
+    spacing: float,
+    angle: float = 0.0,
+    jitter: float = 0.0,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Add a jittered, rotated street grid; return node ids and coordinates (ny, nx)."""
     gx, gy = np.meshgrid(
         (np.arange(nx) - (nx - 1) / 2) * spacing, (np.arange(ny) - (ny - 1) / 2) * spacing
@@ -275,7 +301,9 @@ def _road_points(
     return np.column_stack([px, py])
 
 
-def _choice(rng: np.random.Generator, values, n: int, p=None) -> np.ndarray:
+def _choice(
+    rng: np.random.Generator, values: Sequence[Any], n: int, p: Sequence[float] | None = None
+) -> np.ndarray:
     idx = rng.choice(len(values), size=n, p=p)
     return np.asarray(values, dtype=object)[idx]
 
@@ -384,7 +412,7 @@ def _core(acc: Accumulator, rng: np.random.Generator, zone: shapely.Polygon) -> 
     kinds = _choice(rng, ["retail", "office", "school", "industrial"], m, [0.35, 0.35, 0.15, 0.15])
     lo = np.select([kinds == "retail", kinds == "office", kinds == "school"], [2, 6, 3], 1)
     hi = np.select([kinds == "retail", kinds == "office", kinds == "school"], [5, 15, 4], 2)
-    names = np.where(kinds == "school", "Core School", None).astype(object)
+    names = np.where(kinds == "school", "Core School", None).astype(object)  # type: ignore[call-overload]
     acc.buildings(
         _rects(bx[nc], by[nc], rng.uniform(40, 50, m), rng.uniform(28, 36, m)),
         kinds,
@@ -410,7 +438,15 @@ def _core(acc: Accumulator, rng: np.random.Generator, zone: shapely.Polygon) -> 
     }
 
 
-def _new_town(acc: Accumulator, rng: np.random.Generator, cx, cy, nsb, angle, code) -> dict:
+def _new_town(
+    acc: Accumulator,
+    rng: np.random.Generator,
+    cx: float,
+    cy: float,
+    nsb: int,
+    angle: float,
+    code: str,
+) -> dict:
     spacing = 275.0
     n = nsb + 1
     ids, x, y = _grid(acc, rng, cx, cy, n, n, spacing, angle, 4.0)
@@ -500,7 +536,7 @@ def _new_town(acc: Accumulator, rng: np.random.Generator, cx, cy, nsb, angle, co
     }
 
 
-def _township(acc: Accumulator, rng: np.random.Generator, cx, cy) -> dict:
+def _township(acc: Accumulator, rng: np.random.Generator, cx: float, cy: float) -> dict:
     n = 11
     spacing = 80.0
     angle = rng.uniform(-0.5, 0.5)
@@ -536,7 +572,9 @@ def _township(acc: Accumulator, rng: np.random.Generator, cx, cy) -> dict:
     return {"ids": ids.ravel(), "x": x.ravel(), "y": y.ravel(), "bx": bx, "by": by}
 
 
-def _village(acc: Accumulator, rng: np.random.Generator, cx, cy, hamlet: bool) -> dict:
+def _village(
+    acc: Accumulator, rng: np.random.Generator, cx: float, cy: float, hamlet: bool
+) -> dict:
     nx, ny = (3, 3) if hamlet else tuple(rng.integers(6, 10, 2))
     spacing = rng.uniform(55, 70)
     angle = rng.uniform(0, np.pi)
@@ -573,7 +611,10 @@ def _village(acc: Accumulator, rng: np.random.Generator, cx, cy, hamlet: bool) -
 
 
 def _place_villages(
-    rng: np.random.Generator, district_geoms, towns, townships
+    rng: np.random.Generator,
+    district_geoms: Sequence[Any],
+    towns: list[dict],
+    townships: list[tuple[float, float]],
 ) -> list[tuple[float, float, str]]:
     """Pick village sites: (x, y, district code), rural ones first."""
     cand = np.column_stack(
@@ -623,7 +664,7 @@ def _roads(acc: Accumulator, rng: np.random.Generator, anchors: list[dict]) -> N
             pairs.setdefault((0, i), "radial")
     order = np.argsort(d, axis=1)
     extra = rng.random(len(anchors)) < 0.35
-    for i in np.flatnonzero(extra):
+    for i in np.flatnonzero(extra):  # type: ignore[assignment]  # numpy integers as keys
         j = int(order[i, 2])
         pairs.setdefault((min(i, j), max(i, j)), "extra")
     count = {"primary": 0, "secondary": 0, "tertiary": 0, "track": 0}
@@ -658,14 +699,14 @@ def _facilities(
     towns: list[dict],
     townships: list[dict],
     villages: list[dict],
-    zone,
+    zone: Any,
 ) -> None:
     """Place elderly care, community services, heritage and other features."""
 
-    def near(x, y, spread):
+    def near(x: np.ndarray, y: np.ndarray, spread: float) -> tuple[np.ndarray, np.ndarray]:
         return x + rng.uniform(-spread, spread, len(x)), y + rng.uniform(-spread, spread, len(y))
 
-    def elderly(x, y, zh_share=0.4, first=1):
+    def elderly(x: np.ndarray, y: np.ndarray, zh_share: float = 0.4, first: int = 1) -> None:
         n = len(x)
         k = rng.integers(0, len(_ELDERLY_KINDS), n)
         kinds = np.array([_ELDERLY_KINDS[i][0] for i in k], dtype=object)
@@ -687,7 +728,7 @@ def _facilities(
             social_facility__for="senior",
         )
 
-    def community(x, y, first=1):
+    def community(x: np.ndarray, y: np.ndarray, first: int = 1) -> None:
         n = len(x)
         w = np.array([c[2] for c in _COMMUNITY_KINDS])
         k = rng.choice(len(_COMMUNITY_KINDS), n, p=w / w.sum())
@@ -810,7 +851,7 @@ def _facilities(
     names = [s[0] for s in _HISTORIC_SITES]
     hist = [s[1] for s in _HISTORIC_SITES]
     her = [s[2] for s in _HISTORIC_SITES]
-    tourism = np.where(rng.random(len(sites)) < 0.4, "attraction", None).astype(object)
+    tourism = np.where(rng.random(len(sites)) < 0.4, "attraction", None).astype(object)  # type: ignore[call-overload]
     acc.feature_batch(
         points(sites[:, 0], sites[:, 1]), names, historic=hist, heritage=her, tourism=tourism
     )

@@ -15,15 +15,16 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoapp._validate import Problems, did_you_mean
 from geoapp.catalog import Layer, get_layer
 from geoapp.crs import COORD_SYSTEMS, convert_to_wgs84, normalise_coords_name
 from geoapp.errors import CRSError, InputError
@@ -84,52 +85,43 @@ def split_sheet(path: str | os.PathLike[str]) -> tuple[Path, str | None]:
     return Path(text), None
 
 
-def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
-    if not path.exists():
-        raise InputError(f"{path}: facility table not found; check the path.")
-    if path.is_dir():
-        raise InputError(f"{path}: is a folder; give a CSV or Excel (.xlsx) file.")
-    if path.stat().st_size == 0:
-        raise InputError(f"{path}: the file is empty; export the facility list again.")
-    suffix = path.suffix.lower()
-    if suffix in _EXCEL:
-        try:
-            sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
-        except Exception as exc:
-            raise InputError(
-                f"{path}: cannot read this Excel file ({type(exc).__name__}: {exc}); save it "
-                "again as .xlsx or export it as CSV (UTF-8)."
-            ) from None
-        if isinstance(sheet, str) and sheet not in sheets and sheet.isdigit():
-            sheet = int(sheet)
-        known = sheet is None or sheet in sheets or (isinstance(sheet, int) and sheet < len(sheets))
-        if not known:
-            raise InputError(
-                f"{path}: no sheet {sheet!r}; the workbook's sheets are "
-                f"{', '.join(map(str, sheets))}. Choose one as {path.name}#<sheet> "
-                f"(e.g. {path.name}#{sheets[0]})."
-            )
-        if sheet is None and len(sheets) > 1:
-            log.info(
-                "%s: %d sheets (%s); reading the first (choose one as FILE.xlsx#sheet)",
-                path,
-                len(sheets),
-                ", ".join(map(str, sheets)),
-            )
-        try:
-            return pd.read_excel(
-                path, sheet_name=0 if sheet is None else sheet, dtype=str, engine="openpyxl"
-            )
-        except Exception as exc:
-            raise InputError(
-                f"{path}: cannot read this Excel file ({type(exc).__name__}: {exc}); save it "
-                "again as .xlsx or export it as CSV (UTF-8)."
-            ) from None
-    if suffix not in _TEXT:
+def _excel_error(path: Path, exc: Exception) -> InputError:
+    return InputError(
+        f"{path}: cannot read this Excel file ({type(exc).__name__}: {exc}); save it "
+        "again as .xlsx or export it as CSV (UTF-8)."
+    )
+
+
+def _read_excel(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    try:
+        sheets = pd.ExcelFile(path, engine="openpyxl").sheet_names
+    except Exception as exc:
+        raise _excel_error(path, exc) from None
+    if isinstance(sheet, str) and sheet not in sheets and sheet.isdigit():
+        sheet = int(sheet)
+    known = sheet is None or sheet in sheets or (isinstance(sheet, int) and sheet < len(sheets))
+    if not known:
         raise InputError(
-            f"{path}: unsupported facility table type {suffix!r}; use CSV (.csv, UTF-8 or "
-            "GBK) or Excel (.xlsx)."
+            f"{path}: no sheet {sheet!r}{did_you_mean(sheet, sheets)}; the workbook's sheets are "
+            f"{', '.join(map(str, sheets))}. Choose one as {path.name}#<sheet> "
+            f"(e.g. {path.name}#{sheets[0]})."
         )
+    if sheet is None and len(sheets) > 1:
+        log.info(
+            "%s: %d sheets (%s); reading the first (choose one as FILE.xlsx#sheet)",
+            path,
+            len(sheets),
+            ", ".join(map(str, sheets)),
+        )
+    try:
+        return pd.read_excel(
+            path, sheet_name=0 if sheet is None else sheet, dtype=str, engine="openpyxl"
+        )
+    except Exception as exc:
+        raise _excel_error(path, exc) from None
+
+
+def _read_text(path: Path) -> pd.DataFrame:
     last: Exception | None = None
     for enc in _ENCODINGS:
         try:
@@ -160,6 +152,24 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     )
 
 
+def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
+    if not path.exists():
+        raise InputError(f"{path}: facility table not found; check the path.")
+    if path.is_dir():
+        raise InputError(f"{path}: is a folder; give a CSV or Excel (.xlsx) file.")
+    if path.stat().st_size == 0:
+        raise InputError(f"{path}: the file is empty; export the facility list again.")
+    suffix = path.suffix.lower()
+    if suffix in _EXCEL:
+        return _read_excel(path, sheet)
+    if suffix not in _TEXT:
+        raise InputError(
+            f"{path}: unsupported facility table type {suffix!r}; use CSV (.csv, UTF-8 or "
+            "GBK) or Excel (.xlsx)."
+        )
+    return _read_text(path)
+
+
 def _find_column(df: pd.DataFrame, given: str | None, candidates: tuple[str, ...]) -> str | None:
     if given is not None:
         return given if given in df.columns else None
@@ -180,7 +190,7 @@ def _layer_tags(layer: str | Layer, catalog: Mapping[str, Layer] | None) -> dict
         elif isinstance(value, str):
             out[key] = value
         else:
-            out[key] = str(next(iter(value)))
+            out[key] = str(next(iter(cast(Iterable[str], value))))
     return out
 
 
@@ -252,134 +262,39 @@ def read_facility_table(
         coordinate columns, or no usable row (listing every problem).
     """
     path, named_sheet = split_sheet(path)
-    sheet = named_sheet if sheet is None else sheet
-    if coords is None or str(coords).strip() == "":
-        raise InputError(
-            f"{path}: say which coordinate system the table uses: coords= one of "
-            f"{', '.join(COORD_SYSTEMS)} (wgs84 = GPS/OpenStreetMap, gcj02 = Amap/Gaode or "
-            "Tencent, bd09 = Baidu). geoapp does not guess: the systems differ by ~500 m."
-        )
-    try:
-        system = normalise_coords_name(coords)
-    except CRSError as exc:
-        raise CRSError(f"{path}: {exc}") from None
-
-    df = _read_table(path, sheet)
-    df.columns = [str(c).strip() for c in df.columns]
-    lines = np.arange(len(df)) + 2  # header is line 1
-    blank = df.apply(lambda c: c.astype("string").fillna("").str.strip() == "").all(axis=1)
-    df = df.loc[~blank.to_numpy()]
-    lines = lines[~blank.to_numpy()]
-    if len(df) == 0:
-        raise InputError(f"{path}: the table has a header but no rows.")
-
-    lon_col = _find_column(df, lon, LON_CANDIDATES)
-    lat_col = _find_column(df, lat, LAT_CANDIDATES)
-    loc_col = None
-    if (lon_col is None or lat_col is None) and lon is None and lat is None:
-        loc_col = _find_column(df, None, LOCATION_CANDIDATES)
-    if (lon_col is None or lat_col is None) and loc_col is None:
-        missing = []
-        if lon_col is None:
-            missing.append(f"longitude column {lon!r}" if lon else "a longitude column")
-        if lat_col is None:
-            missing.append(f"latitude column {lat!r}" if lat else "a latitude column")
-        raise InputError(
-            f"{path}: cannot find {' and '.join(missing)}; the columns are "
-            f"{', '.join(map(str, df.columns))}. Rename the coordinate columns to lon and "
-            f"lat (tried {', '.join(LON_CANDIDATES[:5])} / {', '.join(LAT_CANDIDATES[:4])}), "
-            "or a single location column holding 'lon,lat'; from Python, "
-            "read_facility_table(path, lon='<column>', lat='<column>') names them."
-        )
-    if lon_col is not None and lat_col is not None:
-        x, x_missing = _numbers(df[lon_col])
-        y, y_missing = _numbers(df[lat_col])
-        raw_x = df[lon_col].astype("string").fillna("").to_numpy(dtype=object)
-        raw_y = df[lat_col].astype("string").fillna("").to_numpy(dtype=object)
-        log.info("%s: coordinates from columns %r, %r (%s)", path, lon_col, lat_col, system)
-    else:
-        parts = df[loc_col].astype("string").fillna("").str.split(",", n=1, expand=True)
-        parts = parts.reindex(columns=[0, 1])
-        x, x_missing = _numbers(parts[0])
-        y, y_missing = _numbers(parts[1])
-        raw_x = parts[0].astype("string").fillna("").to_numpy(dtype=object)
-        raw_y = parts[1].astype("string").fillna("").to_numpy(dtype=object)
-        log.info("%s: coordinates from 'lon,lat' column %r (%s)", path, loc_col, system)
-
-    problems: list[str] = []
-    bad = np.zeros(len(df), dtype=bool)
-    for what, vals, miss, raw, lo, hi in (
-        ("longitude", x, x_missing, raw_x, -180.0, 180.0),
-        ("latitude", y, y_missing, raw_y, -90.0, 90.0),
-    ):
-        for i in np.flatnonzero(miss):
-            problems.append(f"line {lines[i]}: missing {what}")
-        nonnum = ~miss & np.isnan(vals)
-        for i in np.flatnonzero(nonnum):
-            problems.append(f"line {lines[i]}: {what} {raw[i]!r} is not a number")
-        out_of_range = ~np.isnan(vals) & ((vals < lo) | (vals > hi))
-        for i in np.flatnonzero(out_of_range):
-            problems.append(f"line {lines[i]}: {what} {vals[i]:g} is outside {lo:g}..{hi:g}")
-        bad |= miss | nonnum | out_of_range
-    cap_col = _find_column(df, None, CAPACITY_CANDIDATES)
-    capacity = None
-    cap_problems: list[str] = []
-    if cap_col is not None:
-        raw_cap = df[cap_col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
-        capacity, cap_bad = parse_capacity(raw_cap)
-        for i in np.flatnonzero(cap_bad & ~bad):
-            cap_problems.append(
-                f"line {lines[i]}: {cap_col} {raw_cap[i]!r} is not a number of beds or "
-                "places; the facility is kept with unknown capacity (write a whole number, "
-                "e.g. 120, or leave the cell empty)"
-            )
-        log.info("%s: capacity from column %r", path, cap_col)
-    problems.sort(key=lambda p: int(p.split(":")[0].split()[1]))
-    swapped = bad & (np.abs(x) <= 90) & (np.abs(y) > 90) & (np.abs(y) <= 180)
+    system = _coords_system(path, coords)
+    df, lines = _rows(path, named_sheet if sheet is None else sheet)
+    xy = _coordinates(df, path, lon, lat, system)
+    problems, bad = _coordinate_problems(xy, lines)
+    capacity, cap_problems = _capacity(df, lines, bad, path)
+    swapped = bad & (np.abs(xy.x) <= 90) & (np.abs(xy.y) > 90) & (np.abs(xy.y) <= 180)
     if swapped.any():
         problems.append(
             f"{int(swapped.sum())} rows look like longitude and latitude are swapped; "
-            f"check that column {lon_col or loc_col!r} holds longitudes and "
-            f"{lat_col or loc_col!r} latitudes (swap the column names in the file if not)"
+            f"check that column {xy.lon_col!r} holds longitudes and "
+            f"{xy.lat_col!r} latitudes (swap the column names in the file if not)"
         )
     for p in [*problems, *cap_problems]:
         log.warning("%s: %s", path, p)
     good = ~bad
     if not good.any():
         raise InputError(f"{path}: no row has usable coordinates.", problems)
-
-    wx, wy = convert_to_wgs84(x[good], y[good], system)
-    sub = df.loc[good]
     name_col = _find_column(df, name, NAME_CANDIDATES)
     if name is not None and name_col is None:
         raise InputError(
-            f"{path}: name column {name!r} not found; the columns are "
-            f"{', '.join(map(str, df.columns))}."
+            f"{path}: name column {name!r} not found{did_you_mean(name, df.columns)}; the "
+            f"columns are {', '.join(map(str, df.columns))}."
         )
-    n = int(good.sum())
     set_tags: dict[str, str] = {}
     if layer is not None:
         set_tags.update(_layer_tags(layer, catalog))
     if tags:
         set_tags.update({str(k): str(v) for k, v in tags.items()})
-    keys = list(FEATURE_TAG_KEYS) + [k for k in set_tags if k not in FEATURE_TAG_KEYS]
-    data: dict[str, Any] = {
-        "osm_id": pd.Series([f"table/{ln}" for ln in lines[good]], dtype=object),
-        "name": _text_or_none(sub[name_col]) if name_col else pd.Series([None] * n, dtype=object),
-    }
-    for k in keys:
-        if k in set_tags:
-            data[k] = pd.Series([set_tags[k]] * n, dtype=object)
-        elif k in sub.columns:
-            data[k] = _text_or_none(sub[k])
-        else:
-            data[k] = pd.Series([None] * n, dtype=object)
-    cap = np.full(n, np.nan) if capacity is None else capacity[good]
-    data["capacity"] = pd.Series(
-        [None if np.isnan(c) else f"{c:g}" for c in cap], dtype=object
-    )  # the ``capacity`` tag: select_features makes it the facilities' float capacity
-    out = gpd.GeoDataFrame(data, geometry=gpd.points_from_xy(wx, wy), crs=WGS84)
-    log.info("%s: %d facilities loaded, %d rows rejected", path, n, int(bad.sum()))
+    wx, wy = convert_to_wgs84(xy.x[good], xy.y[good], system)
+    points = gpd.points_from_xy(wx, wy)
+    cap = None if capacity is None else capacity[good]
+    out = _frame(df.loc[good], lines[good], points, name_col, set_tags, cap)
+    log.info("%s: %d facilities loaded, %d rows rejected", path, int(good.sum()), int(bad.sum()))
     return FacilityTable(
         frame=out,
         problems=tuple(problems),
@@ -389,7 +304,183 @@ def read_facility_table(
     )
 
 
+def _coords_system(path: Path, coords: str | None) -> str:
+    if coords is None or str(coords).strip() == "":
+        raise InputError(
+            f"{path}: say which coordinate system the table uses: coords= one of "
+            f"{', '.join(COORD_SYSTEMS)} (wgs84 = GPS/OpenStreetMap, gcj02 = Amap/Gaode or "
+            "Tencent, bd09 = Baidu). geoapp does not guess: the systems differ by ~500 m."
+        )
+    try:
+        return normalise_coords_name(coords)
+    except CRSError as exc:
+        raise CRSError(f"{path}: {exc}") from None
+
+
+def _rows(path: Path, sheet: str | int | None) -> tuple[pd.DataFrame, np.ndarray]:
+    """Read the table; return its non-blank rows and their line numbers (header = 1)."""
+    df = _read_table(path, sheet)
+    df.columns = [str(c).strip() for c in df.columns]
+    lines = np.arange(len(df)) + 2  # header is line 1
+    blank = df.apply(lambda c: c.astype("string").fillna("").str.strip() == "").all(axis=1)
+    df = df.loc[~blank.to_numpy()]
+    lines = lines[~blank.to_numpy()]
+    if len(df) == 0:
+        raise InputError(f"{path}: the table has a header but no rows.")
+    return df, lines
+
+
+@dataclass(frozen=True)
+class _XY:
+    """Coordinates read from a table: values, missing cells, raw text and their columns."""
+
+    x: np.ndarray
+    y: np.ndarray
+    x_missing: np.ndarray
+    y_missing: np.ndarray
+    raw_x: np.ndarray
+    raw_y: np.ndarray
+    lon_col: str
+    lat_col: str
+
+
+def _missing_columns(df: pd.DataFrame, lon: str | None, lat: str | None, found: tuple) -> str:
+    missing = []
+    for given, col, what in ((lon, found[0], "longitude"), (lat, found[1], "latitude")):
+        if col is None and given:
+            missing.append(f"{what} column {given!r}{did_you_mean(given, df.columns)}")
+        elif col is None:
+            missing.append(f"a {what} column")
+    return " and ".join(missing)
+
+
+def _coordinates(
+    df: pd.DataFrame, path: Path, lon: str | None, lat: str | None, system: str
+) -> _XY:
+    """Find the coordinate columns (lon and lat, or one 'lon,lat' column) and read them."""
+    lon_col = _find_column(df, lon, LON_CANDIDATES)
+    lat_col = _find_column(df, lat, LAT_CANDIDATES)
+    if lon_col is not None and lat_col is not None:
+        log.info("%s: coordinates from columns %r, %r (%s)", path, lon_col, lat_col, system)
+        parts = df[[lon_col, lat_col]].set_axis([0, 1], axis=1)
+        return _read_xy(parts, lon_col, lat_col)
+    loc_col = None
+    if lon is None and lat is None:
+        loc_col = _find_column(df, None, LOCATION_CANDIDATES)
+    if loc_col is None:
+        raise InputError(
+            f"{path}: cannot find {_missing_columns(df, lon, lat, (lon_col, lat_col))}; the "
+            f"columns are {', '.join(map(str, df.columns))}. Rename the coordinate columns to "
+            f"lon and lat (tried {', '.join(LON_CANDIDATES[:5])} / "
+            f"{', '.join(LAT_CANDIDATES[:4])}), or a single location column holding "
+            "'lon,lat'; from Python, read_facility_table(path, lon='<column>', lat='<column>') "
+            "names them."
+        )
+    parts = df[loc_col].astype("string").fillna("").str.split(",", n=1, expand=True)
+    log.info("%s: coordinates from 'lon,lat' column %r (%s)", path, loc_col, system)
+    return _read_xy(parts.reindex(columns=[0, 1]), loc_col, loc_col)
+
+
+def _read_xy(parts: pd.DataFrame, lon_col: str, lat_col: str) -> _XY:
+    x, x_missing = _numbers(parts[0])
+    y, y_missing = _numbers(parts[1])
+    return _XY(
+        x=x,
+        y=y,
+        x_missing=x_missing,
+        y_missing=y_missing,
+        raw_x=parts[0].astype("string").fillna("").to_numpy(dtype=object),
+        raw_y=parts[1].astype("string").fillna("").to_numpy(dtype=object),
+        lon_col=lon_col,
+        lat_col=lat_col,
+    )
+
+
+def _coordinate_problems(xy: _XY, lines: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Name every row with a missing, non-numeric or out-of-range coordinate, by line."""
+    checks: list[tuple[Any, Callable[..., str]]] = []  # (rows hit, their message)
+    bad = np.zeros(len(lines), dtype=bool)
+    for what, vals, miss, raw, lo, hi in (
+        ("longitude", xy.x, xy.x_missing, xy.raw_x, -180.0, 180.0),
+        ("latitude", xy.y, xy.y_missing, xy.raw_y, -90.0, 90.0),
+    ):
+        nonnum = ~miss & np.isnan(vals)
+        out_of_range = ~np.isnan(vals) & ((vals < lo) | (vals > hi))
+        checks += [
+            (miss, lambda i, what=what: f"missing {what}"),
+            (nonnum, lambda i, what=what, raw=raw: f"{what} {raw[i]!r} is not a number"),
+            (
+                out_of_range,
+                lambda i, what=what, vals=vals, lo=lo, hi=hi: (
+                    f"{what} {vals[i]:g} is outside {lo:g}..{hi:g}"
+                ),
+            ),
+        ]
+        bad |= miss | nonnum | out_of_range
+    problems = Problems()
+    problems.rows(lines.tolist(), checks, label="line")
+    return problems.lines, bad
+
+
+def _capacity(
+    df: pd.DataFrame, lines: np.ndarray, bad: np.ndarray, path: Path
+) -> tuple[np.ndarray | None, list[str]]:
+    """Read the capacity column, if any; name the kept rows whose cell is unreadable."""
+    cap_col = _find_column(df, None, CAPACITY_CANDIDATES)
+    if cap_col is None:
+        return None, []
+    raw_cap = df[cap_col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    capacity, cap_bad = parse_capacity(raw_cap)
+    problems = Problems()
+    problems.rows(
+        lines.tolist(),
+        [
+            (
+                cap_bad & ~bad,
+                lambda i: (
+                    f"{cap_col} {raw_cap[i]!r} is not a number of beds or places; the "
+                    "facility is kept with unknown capacity (write a whole number, e.g. 120, or "
+                    "leave the cell empty)"
+                ),
+            )
+        ],
+        label="line",
+    )
+    log.info("%s: capacity from column %r", path, cap_col)
+    return capacity, problems.lines
+
+
+def _frame(
+    sub: pd.DataFrame,
+    lines: np.ndarray,
+    points: Any,
+    name_col: str | None,
+    set_tags: Mapping[str, str],
+    capacity: np.ndarray | None,
+) -> gpd.GeoDataFrame:
+    """Return the kept rows as features: osm_id, name, tag columns, capacity, WGS84 points."""
+    n = len(sub)
+    keys = list(FEATURE_TAG_KEYS) + [k for k in set_tags if k not in FEATURE_TAG_KEYS]
+    data: dict[str, Any] = {
+        "osm_id": pd.Series([f"table/{ln}" for ln in lines], dtype=object),
+        "name": _text_or_none(sub[name_col]) if name_col else pd.Series([None] * n, dtype=object),
+    }
+    for k in keys:
+        if k in set_tags:
+            data[k] = pd.Series([set_tags[k]] * n, dtype=object)
+        elif k in sub.columns:
+            data[k] = _text_or_none(sub[k])
+        else:
+            data[k] = pd.Series([None] * n, dtype=object)
+    cap = np.full(n, np.nan) if capacity is None else capacity
+    data["capacity"] = pd.Series(
+        [None if np.isnan(c) else f"{c:g}" for c in cap], dtype=object
+    )  # the ``capacity`` tag: select_features makes it the facilities' float capacity
+    return gpd.GeoDataFrame(data, geometry=points, crs=WGS84)
+
+
 def _text_or_none(values: pd.Series) -> pd.Series:
     s = values.astype("string").str.strip()
     s = s.mask(s == "")
-    return pd.Series(s.to_numpy(dtype=object, na_value=None), dtype=object)
+    # pandas-stubs reject na_value=None (valid: missing values become None)
+    return pd.Series(s.to_numpy(dtype=object, na_value=None), dtype=object)  # type: ignore[call-overload, arg-type]

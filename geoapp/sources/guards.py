@@ -19,13 +19,15 @@ its inputs.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geoapp.crs import COORD_SYSTEMS, convert_to_wgs84, local_crs, wgs84_to_bd09, wgs84_to_gcj02
 from geoapp.region import WGS84
@@ -67,7 +69,7 @@ class GuardResult:
     warnings: tuple[str, ...] = ()
 
 
-def _street_distance(points: np.ndarray, edges: gpd.GeoDataFrame, crs) -> np.ndarray:
+def _street_distance(points: np.ndarray, edges: gpd.GeoDataFrame, crs: CRS) -> np.ndarray:
     """Distance (m, in ``crs``) from each WGS84 point to its nearest edge; inf without edges."""
     if len(edges) == 0 or len(points) == 0:
         return np.full(len(points), np.inf)
@@ -219,7 +221,7 @@ def _raw_coords(lon: np.ndarray, lat: np.ndarray, declared: str) -> tuple[np.nda
     return lon, lat
 
 
-def _structure_distance(points: np.ndarray, trees: list[shapely.STRtree], crs) -> np.ndarray:
+def _structure_distance(points: np.ndarray, trees: list[shapely.STRtree], crs: CRS) -> np.ndarray:
     """Distance (m) from WGS84 points to the nearest geometry of any tree (in ``crs``)."""
     pts = np.asarray(gpd.GeoSeries(points, crs=WGS84).to_crs(crs).to_numpy(), dtype=object)
     out = np.full(len(pts), np.inf)
@@ -332,7 +334,7 @@ def check_datum(
     medians = {k: float(np.median(v)) for k, v in dist.items()}
     given = medians[declared]
     verdict: str | None = None
-    for system in sorted(COORD_SYSTEMS, key=medians.get):
+    for system in sorted(COORD_SYSTEMS, key=cast("Callable[[str], float]", medians.get)):
         if system == declared:
             break
         diff = dist[declared] - dist[system]

@@ -20,9 +20,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -30,8 +31,17 @@ import shapely
 import shapely.ops
 from shapely.geometry import box
 
-from geoapp.region import BOUNDARY_COLUMNS, OUTSIDE_DISTRICTS, WGS84, empty_gdf
+from geoapp.region import (
+    ADMIN_AREA_COLUMNS,
+    BOUNDARY_COLUMNS,
+    OUTSIDE_DISTRICTS,
+    WGS84,
+    empty_gdf,
+)
 from geoapp.sources.boundaries import parse_population
+
+if TYPE_CHECKING:
+    from osmium.osm import Node, Relation, Way
 
 log = logging.getLogger(__name__)
 
@@ -114,8 +124,11 @@ def _scan(
     from osmium.osm import NODE, RELATION, WAY
 
     rels: dict[int, _Relation] = {}
-    for r in osmium.FileProcessor(_osm_file(path), RELATION).with_filter(
-        TagFilter(("boundary", "administrative"))
+    for r in cast(
+        "Iterable[Relation]",
+        osmium.FileProcessor(_osm_file(path), RELATION).with_filter(
+            TagFilter(("boundary", "administrative"))
+        ),
     ):
         tags = {t.k: t.v for t in r.tags}
         if tags.get("admin_level", "").strip() != level:
@@ -137,7 +150,7 @@ def _scan(
         fp = fp.with_filter(IdFilter(way_ids))
     else:
         fp = fp.with_filter(TagFilter(("boundary", "administrative")))
-    for w in fp:
+    for w in cast("Iterable[Way]", fp):  # the entity filter keeps ways only
         coords = [(n.lon, n.lat) if n.location.valid() else None for n in w.nodes]
         wid = int(w.id)
         if rels:
@@ -156,7 +169,10 @@ def _scan(
     centres: dict[int, tuple[float, float]] = {}
     node_ids = {n for r in rels.values() for n in r.centre}
     if node_ids:
-        for n in osmium.FileProcessor(_osm_file(path), NODE).with_filter(IdFilter(node_ids)):
+        for n in cast(
+            "Iterable[Node]",
+            osmium.FileProcessor(_osm_file(path), NODE).with_filter(IdFilter(node_ids)),
+        ):
             if n.location.valid():
                 centres[int(n.id)] = (n.location.lon, n.location.lat)
     header = osmium.io.Reader(_osm_file(path), osmium.osm.osm_entity_bits.NOTHING).header().box()
@@ -335,13 +351,19 @@ def read_admin_boundaries(
                 if inners:
                     geom = shapely.difference(geom, shapely.union_all(inners))
                 geom = shapely.make_valid(geom)
-                rows.append(_row(rel.tags, geom))
+                # its population tag counts the whole district, not the part kept
+                rows.append({**_row(rel.tags, geom), "population": np.nan})
                 taken = geom if taken is None else shapely.union(taken, geom)
                 closed_ids.append(rel.rid)
+                tag_note = (
+                    " Its population tag counts the whole district and is not used."
+                    if np.isfinite(parse_population([rel.tags.get("population")])[0])
+                    else ""
+                )
                 warnings.append(
                     f"{label}: {what} is cut by the extract's edge; its boundary was closed "
                     f"along the extract's bounding box ({how}), so the district covers only "
-                    "its part inside the extract."
+                    f"its part inside the extract.{tag_note}"
                 )
                 continue
         available = [*outers, *open_chains]
@@ -383,3 +405,115 @@ def read_admin_boundaries(
         closed=tuple(closed_ids),
         incomplete=tuple(incomplete_ids),
     )
+
+
+def read_admin_areas(path: str | os.PathLike[str], *, place_ids: Any = ()) -> gpd.GeoDataFrame:
+    """Read the administrative boundaries complete in an extract, at every level.
+
+    Only relations that may control the demand are built: those tagging ``population``
+    and those whose ``admin_centre`` or ``label`` member is one of ``place_ids`` (place
+    nodes carrying ``population``). A relation is complete when every member way is in
+    the file with all its nodes and its outer ways close into rings; others are left
+    out (they cannot be measured; :func:`read_admin_boundaries` reports the districts).
+    Three filtered passes (relations, their ways, those ways' nodes); no location index.
+
+    Parameters
+    ----------
+    path
+        ``.osm.pbf``, ``.osm`` or ``.osm.bz2``.
+    place_ids
+        ``"node/<id>"`` strings of the place nodes carrying ``population``.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        :data:`~geoapp.region.ADMIN_AREA_COLUMNS` and an EPSG:4326 geometry.
+    """
+    import osmium
+    from osmium.filter import IdFilter, TagFilter
+    from osmium.osm import NODE, RELATION, WAY
+
+    path = Path(path)
+    wanted = {int(str(p).split("/")[1]) for p in place_ids if str(p).startswith("node/")}
+    rels: list[tuple[int, dict[str, str], list[int], list[int], list[int]]] = []
+    for r in cast(
+        "Iterable[Relation]",
+        osmium.FileProcessor(_osm_file(path), RELATION).with_filter(
+            TagFilter(("boundary", "administrative"))
+        ),
+    ):
+        tags = {t.k: t.v for t in r.tags}
+        outer: list[int] = []
+        inner: list[int] = []
+        centre: list[int] = []
+        for m in r.members:
+            if m.type == "w":
+                (inner if m.role == "inner" else outer).append(int(m.ref))
+            elif m.type == "n" and m.role in ("admin_centre", "label"):
+                centre.append(int(m.ref))
+        pop = float(parse_population([tags.get("population")])[0])
+        if (np.isfinite(pop) and pop > 0) or wanted.intersection(centre):
+            rels.append((int(r.id), tags, outer, inner, centre))
+    if not rels:
+        return _empty_admin_areas()
+    way_ids = {w for _, _, o, i, _ in rels for w in (*o, *i)}
+    refs: dict[int, list[int]] = {}
+    if way_ids:
+        for w in cast(
+            "Iterable[Way]",
+            osmium.FileProcessor(_osm_file(path), WAY).with_filter(IdFilter(way_ids)),
+        ):
+            refs[int(w.id)] = [int(n.ref) for n in w.nodes]
+    node_ids = {n for r in refs.values() for n in r}
+    loc: dict[int, tuple[float, float]] = {}
+    if node_ids:
+        for n in cast(
+            "Iterable[Node]",
+            osmium.FileProcessor(_osm_file(path), NODE).with_filter(IdFilter(node_ids)),
+        ):
+            if n.location.valid():
+                loc[int(n.id)] = (n.location.lon, n.location.lat)
+
+    def parts(ways: list[int]) -> list[np.ndarray] | None:
+        out = []
+        for w in ways:
+            coords = [loc.get(n) for n in refs.get(w, [])]
+            if w not in refs or any(c is None for c in coords) or len(coords) < 2:
+                return None
+            out.append(np.asarray(coords))
+        return out
+
+    rows: list[dict[str, Any]] = []
+    for rid, tags, outer, inner, centre in rels:
+        outer_parts, inner_parts = parts(outer), parts(inner)
+        if not outer_parts or inner_parts is None:
+            continue
+        outers, open_chains = _rings(outer_parts)
+        if not outers or open_chains:
+            continue
+        geom = shapely.union_all(outers)
+        inners, _ = _rings(inner_parts)
+        if inners:
+            geom = shapely.difference(geom, shapely.union_all(inners))
+        geom = shapely.make_valid(geom)
+        if geom.is_empty or geom.area <= 0:
+            continue
+        rows.append(
+            {
+                "osm_id": f"relation/{rid}",
+                "name": tags.get("name") or tags.get("name:en") or None,
+                "admin_level": (tags.get("admin_level") or "").strip(),
+                "population": float(parse_population([tags.get("population")])[0]),
+                "centre": ",".join(f"node/{n}" for n in centre),
+                "geometry": geom,
+            }
+        )
+    if not rows:
+        return _empty_admin_areas()
+    return gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
+
+
+def _empty_admin_areas() -> gpd.GeoDataFrame:
+    out = empty_gdf(ADMIN_AREA_COLUMNS)
+    out["population"] = out["population"].astype(float)
+    return out

@@ -54,7 +54,7 @@ from geoapp.sources._osm_common import (
     data_extent,
     resolve_catalog,
 )
-from geoapp.sources.osm_admin import read_admin_boundaries
+from geoapp.sources.osm_admin import read_admin_areas, read_admin_boundaries
 from geoapp.sources.osm_pbf import read_pbf_pyrosm
 from geoapp.sources.osm_split import read_pbf_osmium_checked
 from geoapp.sources.osm_xml import read_xml
@@ -253,6 +253,13 @@ def _parse_osm_file(
             )
     if len(boundaries) == 0 and extent is not None:
         boundaries = whole_region_boundary(region_name, extent)
+    try:  # the admin areas that may control the demand (every level)
+        admin_areas = read_admin_areas(path, place_ids=_place_ids(features))
+    except (RuntimeError, OSError) as exc:  # osmium on a corrupt file
+        raise InputError(
+            f"{path}: cannot read the administrative boundaries ({type(exc).__name__}: "
+            f"{str(exc)[:200]}). {GET_EXTRACT}"
+        ) from None
     if len(features) + len(edges) + len(bld) == 0:
         log.warning("%s: no features, network or buildings found in this extract", path)
     meta: dict[str, Any] = {
@@ -274,7 +281,17 @@ def _parse_osm_file(
         landuse=landuse,
         synthetic=False,
         meta=meta,
+        admin_areas=admin_areas,
     )
     region.meta["counts"] = region.counts()
     log.info("read %s: %s", path, region.meta["counts"])
     return region
+
+
+def _place_ids(features: gpd.GeoDataFrame) -> list[str]:
+    """Return the ``osm_id`` of the place nodes carrying a ``population`` tag."""
+    if not len(features) or not {"place", "population", "osm_id"} <= set(features.columns):
+        return []
+    ok = features["place"].notna() & features["population"].notna()
+    ids = features.loc[ok, "osm_id"].astype(str)
+    return ids[ids.str.startswith("node/")].tolist()

@@ -19,9 +19,9 @@ import os
 import threading
 import time
 import warnings
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeAlias
 
 import numpy as np
 import shapely
@@ -32,8 +32,10 @@ from geoapp.errors import GeoappError, InputError, NetworkUnavailableError, Plac
 from geoapp.region import (
     BOUNDARY_COLUMNS,
     BUILDING_COLUMNS,
+    BUILDING_USE_KEYS,
     EDGE_COLUMNS,
     LANDUSE_COLUMNS,
+    LANDUSE_VALUES,
     NODE_COLUMNS,
     WGS84,
     Region,
@@ -42,6 +44,8 @@ from geoapp.region import (
 )
 from geoapp.sources._osm_common import (
     OSM_ATTRIBUTION,
+    attach_pois,
+    building_poi_nodes,
     catalog_tags,
     feature_keys,
     graph_to_frames,
@@ -58,7 +62,7 @@ from geoapp.sources.boundaries import osm_admin_boundaries
 
 log = logging.getLogger(__name__)
 
-PlaceQuery = str | tuple[float, float, float, float] | Polygon | MultiPolygon
+PlaceQuery: TypeAlias = str | tuple[float, float, float, float] | Polygon | MultiPolygon
 
 #: Default bound on a whole :func:`fetch_place` download, in seconds (``--timeout``).
 DEFAULT_TIMEOUT_S = 180.0
@@ -190,7 +194,11 @@ def _fetch_place(
     wanted: dict[str, Any] = dict(tags)
     if buildings:
         wanted["building"] = True
-    widen_tags(wanted, "landuse", "residential")
+        # the nodes of a building's use (POIs inside footprints: a casino, a shop)
+        for key in BUILDING_USE_KEYS:
+            wanted[key] = True
+    for value in LANDUSE_VALUES:
+        widen_tags(wanted, "landuse", value)
     level = None if admin_level is None else str(admin_level).strip()
     if level is not None:
         widen_tags(wanted, "boundary", "administrative")
@@ -233,6 +241,8 @@ def _fetch_place(
         raw["osm_id"] = ids
         features = make_features(raw, ids, keys, tags)
         bld = make_buildings(raw, ids) if buildings else empty_gdf(BUILDING_COLUMNS)
+        if buildings and len(bld):
+            bld = attach_pois(bld, *building_poi_nodes(raw))
         landuse = make_landuse(raw)
     else:
         features = make_features(None, np.array([]), keys, tags)
@@ -285,7 +295,7 @@ def _fetch_place(
     return region
 
 
-def _past_deadline(deadline: float):
+def _past_deadline(deadline: float) -> Callable[..., Any]:
     """Return a requests response hook that fails every response after ``deadline``.
 
     osmnx retries forever on HTTP 429/504 (sleeping in between); the hook ends such a
@@ -293,7 +303,7 @@ def _past_deadline(deadline: float):
     """
     import requests
 
-    def hook(response, *args, **kwargs):
+    def hook(response: Any, *args: Any, **kwargs: Any) -> Any:
         if time.monotonic() > deadline:
             raise requests.exceptions.Timeout("the --timeout for the whole download has passed")
         return response

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 import time
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -25,8 +25,10 @@ from geoapp.catalog import Layer
 from geoapp.errors import GeoappError, InputError
 from geoapp.region import (
     BUILDING_COLUMNS,
+    BUILDING_USE_KEYS,
     EDGE_COLUMNS,
     LANDUSE_COLUMNS,
+    LANDUSE_VALUES,
     NODE_COLUMNS,
     WGS84,
     empty_gdf,
@@ -35,6 +37,7 @@ from geoapp.sources._osm_common import (
     GET_EXTRACT,
     Frames,
     any_value_tags,
+    attach_pois,
     catalog_tags,
     feature_keys,
     is_walkable_way,
@@ -43,6 +46,7 @@ from geoapp.sources._osm_common import (
     make_landuse,
     make_network,
     osm_ids,
+    poi_labels,
 )
 
 log = logging.getLogger(__name__)
@@ -149,7 +153,19 @@ def read_pbf_pyrosm(
                 raw_b = osm.get_buildings()
                 if raw_b is not None and len(raw_b):
                     bld = make_buildings(raw_b, _pyrosm_ids(raw_b))
-            raw_l = osm.get_landuse(custom_filter={"landuse": ["residential"]})
+                    poi = osm.get_data_by_custom_criteria(
+                        custom_filter=dict.fromkeys(BUILDING_USE_KEYS, True),
+                        filter_type="keep",
+                        tags_as_columns=list(BUILDING_USE_KEYS),
+                        keep_nodes=True,
+                        keep_ways=False,
+                        keep_relations=False,
+                    )
+                    if poi is None or not len(poi):
+                        bld = attach_pois(bld, np.zeros(0, dtype=object), np.zeros(0, dtype=object))
+                    else:
+                        bld = attach_pois(bld, poi.geometry.to_numpy(), poi_labels(poi))
+            raw_l = osm.get_landuse(custom_filter={"landuse": list(LANDUSE_VALUES)})
             landuse = make_landuse(raw_l) if raw_l is not None else empty_gdf(LANDUSE_COLUMNS)
             admin = None  # admin boundaries are read by read_admin_boundaries (osmium)
     except GeoappError:
@@ -178,14 +194,16 @@ class _Ways:
 
     def __init__(self) -> None:
         self.ids: list[int] = []
-        self.tags: list[dict[str, str]] = []
+        self.tags: list[dict[str, str | None]] = []
         self.area: list[bool] = []
         self.refs: list[list[int]] = []
         self.wkb: list[Any] = []
         self.fallback: dict[int, list[tuple[float, float]]] = {}
         self.pos: dict[int, int] = {}
 
-    def add(self, way: Any, tags: dict[str, str], area: bool, factory: Any, mode: Any) -> None:
+    def add(
+        self, way: Any, tags: dict[str, str | None], area: bool, factory: Any, mode: Any
+    ) -> None:
         pos = len(self.ids)
         raw = way._pyosmium_data
         wid = raw.id()
@@ -473,6 +491,9 @@ def read_pbf_osmium(
     cols = list(dict.fromkeys(["name", *keys]))
     # the catalog keys asked of nodes, and of ways and relations
     node_keys = list(tags) if features in ("all", "nodes") else []
+    # with the buildings, the nodes carrying a building-use key (POIs inside footprints)
+    poi_keys = list(BUILDING_USE_KEYS) if buildings else []
+    filter_keys = sorted(set(node_keys) | set(poi_keys))
     fkeys = list(tags) if features in ("all", "shapes") else []
     fset = set(fkeys)
     src = str(path)
@@ -486,7 +507,7 @@ def read_pbf_osmium(
     # the same pass learns which ways carry those keys (few), so that the main pass
     # asks a kept way for its tags once instead of testing every key on every way
     special: dict[int, tuple[bool, bool, bool]] = {}
-    relations = (
+    relations: Iterable[Any] = (  # ways and relations
         osmium.FileProcessor(src, WAY | RELATION).with_filter(KeyFilter(*rel_keys))
         if rel_keys
         else []
@@ -498,13 +519,13 @@ def read_pbf_osmium(
             special[raw_.id()] = (
                 any(has(k) for k in fkeys),
                 buildings and has("building"),
-                landuse and raw_.tags_get_value_by_key("landuse", None) == "residential",
+                landuse and raw_.tags_get_value_by_key("landuse", None) in LANDUSE_VALUES,
             )
         else:
             rels.append((obj.id, dict(obj.tags), [m.ref for m in obj.members if m.type == "w"]))
     feat_rels = [r for r in rels if fset.intersection(r[1])]
     bld_rels = [r for r in rels if buildings and "building" in r[1]]
-    lu_rels = [r for r in rels if landuse and r[1].get("landuse") == "residential"]
+    lu_rels = [r for r in rels if landuse and r[1].get("landuse") in LANDUSE_VALUES]
     members = {m for r in rels for m in r[2]}
     bld_members = {m for r in bld_rels for m in r[2]}
     lu_members = {m for r in lu_rels for m in r[2]}
@@ -525,6 +546,7 @@ def read_pbf_osmium(
     factory = osmium.geom.WKBFactory()
     mode = osmium.geom.use_nodes.ALL
     node_rows: list[tuple[int, dict[str, str], float, float]] = []
+    poi_rows: list[tuple[str, float, float]] = []
     walk: list[int] = []
     feat_ways: list[int] = []
     bld_ways: list[int] = []
@@ -541,8 +563,9 @@ def read_pbf_osmium(
         osmium.FileProcessor(src, NODE | WAY)
         .with_locations("flex_mem")
         # node locations are stored before the filters: no node needs to reach Python
-        .with_filter(KeyFilter(*node_keys).enable_for(NODE) if node_keys else EntityFilter(WAY))
-        .with_filter(KeyFilter(*way_keys).enable_for(WAY))
+        # (enable_for returns its filter; pyosmium's annotation says None)
+        .with_filter(KeyFilter(*filter_keys).enable_for(NODE) if filter_keys else EntityFilter(WAY))  # type: ignore[func-returns-value]
+        .with_filter(KeyFilter(*way_keys).enable_for(WAY))  # type: ignore[func-returns-value]
     )
     if members:
         proc = proc.handler_for_filtered(_Members())
@@ -551,22 +574,29 @@ def read_pbf_osmium(
     way_tag_keys = tuple(
         dict.fromkeys(
             [*cols, *POLYGON_FEATURES, *walk_keys, "area", "building", "building:levels",
-             "landuse", "highway", "name"]
+             *BUILDING_USE_KEYS, "landuse", "highway", "name"]
         )
     )  # fmt: skip
-    for obj in proc:
+    for obj in cast("Iterable[Any]", proc):  # nodes and ways
         if obj.is_node():
             loc = obj.location
             if loc.valid():
                 get = obj._pyosmium_data.tags_get_value_by_key
-                node_rows.append(
-                    (
-                        obj.id,
-                        {c: v for c in cols if (v := get(c, None)) is not None},
-                        loc.lon,
-                        loc.lat,
+                if not poi_keys or any(get(k, None) is not None for k in node_keys):
+                    node_rows.append(
+                        (
+                            obj.id,
+                            {c: v for c in cols if (v := get(c, None)) is not None},
+                            loc.lon,
+                            loc.lat,
+                        )
                     )
-                )
+                if poi_keys:
+                    label = ";".join(
+                        f"{k}={v}" for k in poi_keys if (v := get(k, None)) is not None
+                    )
+                    if label:
+                        poi_rows.append((label, loc.lon, loc.lat))
             continue
         # the C++ accessors directly: the Python wrappers cost as much as the read
         raw_ = obj._pyosmium_data
@@ -644,7 +674,7 @@ def read_pbf_osmium(
         joined = [sum((p[i] for p in parts), []) for i in range(4)]
         # rings by the right-hand rule (exterior counter-clockwise), as pyrosm gives them
         joined[3] = list(orient_polygons(np.asarray(joined[3], dtype=object)))
-        rows = _frame(*joined, columns)
+        rows = _frame(*joined, columns)  # type: ignore[call-arg]  # four lists, then the names
         return _present_rows(rows) if present else rows
 
     node_part = (
@@ -663,10 +693,19 @@ def read_pbf_osmium(
     bld = empty_gdf(BUILDING_COLUMNS)
     if buildings:
         raw_b = frame(
-            way_part(bld_ways), rel_part(bld_rels), columns=["building", "building:levels", "name"]
+            way_part(bld_ways),
+            rel_part(bld_rels),
+            columns=["building", "building:levels", "name", *BUILDING_USE_KEYS],
         )
         if len(raw_b):
             bld = make_buildings(raw_b, _pyrosm_ids(raw_b))
+            bld = attach_pois(
+                bld,
+                shapely.points(np.array([(r[1], r[2]) for r in poi_rows], dtype=float))
+                if poi_rows
+                else np.zeros(0, dtype=object),
+                np.array([r[0] for r in poi_rows], dtype=object),
+            )
     log.debug(
         "osmium reader, feat+bld: %.2f s wall, %.2f s CPU",
         time.perf_counter() - t0,

@@ -29,11 +29,21 @@ import numpy as np
 
 from geoapp.catalog import Layer
 from geoapp.errors import GeoappError, InputError
-from geoapp.region import BUILDING_COLUMNS, EDGE_COLUMNS, LANDUSE_COLUMNS, NODE_COLUMNS, empty_gdf
+from geoapp.region import (
+    BUILDING_COLUMNS,
+    BUILDING_USE_KEYS,
+    EDGE_COLUMNS,
+    LANDUSE_COLUMNS,
+    LANDUSE_VALUES,
+    NODE_COLUMNS,
+    empty_gdf,
+)
 from geoapp.sources._osm_common import (
     GET_EXTRACT,
     Frames,
     any_value_tags,
+    attach_pois,
+    building_poi_nodes,
     catalog_tags,
     feature_keys,
     graph_to_frames,
@@ -77,6 +87,7 @@ def _iter_elements(path: Path) -> Iterator[ET.Element]:
             depth -= 1
             if depth == 1:
                 yield elem
+                assert root is not None  # set at the first start event
                 root.clear()
 
 
@@ -251,7 +262,11 @@ def read_xml(
     wanted: dict[str, Any] = any_value_tags(tags)
     if buildings:
         wanted["building"] = True
-    widen_tags(wanted, "landuse", "residential")
+        # the nodes of a building's use (POIs inside footprints: a casino, a shop)
+        for key in BUILDING_USE_KEYS:
+            wanted[key] = True
+    for value in LANDUSE_VALUES:
+        widen_tags(wanted, "landuse", value)
     with tempfile.TemporaryDirectory(prefix="geoapp-osm-") as tmp:
         try:
             net_path, feat_path, stats = _clean_xml(path, Path(tmp))
@@ -286,5 +301,7 @@ def read_xml(
     raw["osm_id"] = ids
     features = make_features(raw, ids, keys, tags)
     bld = make_buildings(raw, ids) if buildings else empty_gdf(BUILDING_COLUMNS)
+    if buildings and len(bld):
+        bld = attach_pois(bld, *building_poi_nodes(raw))
     landuse = make_landuse(raw)
     return features, nodes, edges, bld, landuse, None

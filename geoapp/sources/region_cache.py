@@ -43,9 +43,17 @@ __all__ = [
 ]
 
 #: Bump when the readers' output or the cache layout changes.
-REGION_CACHE_VERSION = 2
+REGION_CACHE_VERSION = 3
 _WGS84_CRS = CRS.from_user_input(WGS84)
-_CACHED_FRAMES = ("boundaries", "features", "nodes", "edges", "buildings", "landuse")
+_CACHED_FRAMES = (
+    "boundaries",
+    "features",
+    "nodes",
+    "edges",
+    "buildings",
+    "landuse",
+    "admin_areas",
+)
 
 
 def default_region_cache_dir() -> Path:

@@ -6,14 +6,20 @@ import copy
 
 import folium
 import pytest
+from fixtures import map_region
 from streamlit_folium import _get_map_string, generate_js_hash
 
 from geoapp import maps
 from geoapp.catalog import load_catalog
-from tests.test_maps import small  # noqa: F401 - the hand-made region of the map tests
 
 
-def _kwargs(small, layer, lang="en", radius=None):  # noqa: F811
+@pytest.fixture(scope="module")
+def small():
+    """The hand-made region of the map tests."""
+    return map_region()
+
+
+def _kwargs(small, layer, lang="en", radius=None):
     return dict(
         region_boundaries=small["bnd"],
         hexes=small["hexes"],
@@ -37,7 +43,7 @@ def _component_key(base: folium.Map) -> str:
 
 @pytest.mark.parametrize("lang", ["en", "zh"])
 @pytest.mark.parametrize("layer_id", ["elderly_care", "community_services", "heritage"])
-def test_parts_draw_the_same_layers_as_the_whole_map(small, layer_id, lang):  # noqa: F811
+def test_parts_draw_the_same_layers_as_the_whole_map(small, layer_id, lang):
     layer = load_catalog()[layer_id]
     whole = maps.coverage_map(**_kwargs(small, layer, lang))
     parts = maps.coverage_map_parts(**_kwargs(small, layer, lang))
@@ -48,7 +54,8 @@ def test_parts_draw_the_same_layers_as_the_whole_map(small, layer_id, lang):  # 
     assert names == [d["name"] for d in maps.map_layers(whole)[1:]]
 
 
-def test_base_is_one_component_for_every_setting(small):  # noqa: F811
+@pytest.mark.slow
+def test_base_is_one_component_for_every_setting(small):
     cat = load_catalog()
     keys = {
         _component_key(maps.coverage_map_parts(**_kwargs(small, cat[lid], lang, radius)).base)
@@ -59,7 +66,7 @@ def test_base_is_one_component_for_every_setting(small):  # noqa: F811
     assert len(keys) == 1  # layer, language and radius changes keep the map in the browser
 
 
-def test_overlays_hold_the_legend_notes_and_escaped_strings(small):  # noqa: F811
+def test_overlays_hold_the_legend_notes_and_escaped_strings(small):
     parts = maps.coverage_map_parts(**_kwargs(small, load_catalog()["elderly_care"]))
     page = maps.map_html(parts.combined())
     assert "geoapp-coverage-legend" in page and "geoapp-note" in page and "geoapp-title" in page

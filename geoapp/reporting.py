@@ -1,7 +1,7 @@
 """The assessment report: one self-contained HTML page and its PDF, in Chinese or English.
 
 :func:`write_report` takes everything the report shows as a :class:`ReportData` (built
-by :func:`geoapp.workflow.build_report`, which also writes the bundles the report was
+by :func:`geoapp.assess.report`, which also writes the bundles the report was
 made from into ``bundles/<layer>/``) and writes ``report.html`` (inline CSS, inline SVG
 chart, inline PNG map: works offline, no external request), ``report.pdf``
 (WeasyPrint; the Chinese font, WenQuanYi Micro Hei, is embedded), ``compliance.csv``
@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -34,6 +34,7 @@ from geoapp import charts, export
 from geoapp._atomic import atomic_path
 from geoapp.catalog import Layer
 from geoapp.errors import OutputError
+from geoapp.messages import group_warnings
 from geoapp.standards import Profile
 from geoapp.styles import zone_color, zone_name
 
@@ -99,7 +100,8 @@ T: dict[str, dict[str, str]] = {
         "status": "Status",
         "clause": "Source and clause",
         "verified": "Verified",
-        "reach": "Reach (m)",
+        "reach": "Reach judged (m)",
+        "reach_std": "Standard's figure (m, reference)",
         "rank": "Rank",
         "district": "District",
         "facilities": "Facilities",
@@ -158,6 +160,7 @@ T: dict[str, dict[str, str]] = {
         "limit_foreign": "The standards profile {profile} is Chinese, but the region lies outside China (its demand profile is '{demand}'): the thresholds are a benchmark there, not the local rule; pass --standard FILE for a local profile.",
         "limit_unverified": "Rule {rule} uses a value not confirmed against its source ({clause}).",
         "limit_nodata": "{n} compliance rows are 'no data': the data cannot tell whether the standard is met there.",
+        "reach_help": "Reach judged: a layer written in walking minutes is judged at its life circle's minutes × its walking speed, in every zone type — the reach of every other figure in this report. The standard's own metre figure is shown beside it for reference only; it is not a second verdict.",
         "proj_gap": "Aged 60+ beyond the target:",
         "projection_text": "Population aged 60+ re-weighted to {year} with the factors of {file} ({note}).",
     },
@@ -200,7 +203,8 @@ T: dict[str, dict[str, str]] = {
         "status": "结论",
         "clause": "依据与条款",
         "verified": "核实程度",
-        "reach": "服务半径（米）",
+        "reach": "评估距离（米）",
+        "reach_std": "标准距离（米，仅供参考）",
         "rank": "排名",
         "district": "区",
         "facilities": "设施数",
@@ -259,6 +263,7 @@ T: dict[str, dict[str, str]] = {
         "limit_foreign": "标准配置 {profile} 为中国标准，但该区域位于中国境外（人口参数为“{demand}”）：这些标准值在当地仅作参照，并非当地规定；可用 --standard FILE 指定当地标准。",
         "limit_unverified": "规则 {rule} 使用的数值未能与其来源核实（{clause}）。",
         "limit_nodata": "达标表中有 {n} 行为“无数据”：数据无法判断该处是否达标。",
+        "reach_help": "评估距离：以步行分钟定义的图层按其生活圈分钟数 × 步行速度评估，各分区相同，与本报告其他各项数字的距离一致。标准本身的米数仅列出供参考，不作为第二个结论。",
         "proj_gap": "目标距离外60岁及以上人口：",
         "projection_text": "60岁及以上人口按 {file} 的系数调整至 {year} 年（{note}）。",
     },
@@ -267,7 +272,7 @@ T: dict[str, dict[str, str]] = {
 
 @dataclass(frozen=True)
 class ReportData:
-    """Everything a report shows (plain frames and dicts; built by ``workflow.build_report``).
+    """Everything a report shows (plain frames and dicts; built by ``assess.build_report``).
 
     ``analyses`` values are :class:`geoapp.workflow.LayerAnalysis` objects (read for
     ``layer``, ``summary``, ``gaps``, ``facilities``, ``access``, ``meta``, ``status``
@@ -300,19 +305,19 @@ def esc(value: object) -> str:
     return "" if value is None else html.escape(str(value), quote=True)
 
 
-def _finite(v: object) -> bool:
+def _finite(v: Any) -> bool:
     try:
         return v is not None and math.isfinite(float(v))
     except (TypeError, ValueError):
         return False
 
 
-def fmt_pct(v: object) -> str:
+def fmt_pct(v: Any) -> str:
     """Share as a percentage with one decimal ("85.3%"), "–" when missing."""
     return f"{float(v) * 100:.1f}%" if _finite(v) else "–"
 
 
-def fmt_num(v: object, digits: int = 0) -> str:
+def fmt_num(v: Any, digits: int = 0) -> str:
     """Format a number with thousands separators, "–" when missing, "∞" when infinite."""
     try:
         f = float(v)
@@ -505,7 +510,7 @@ def _method(d: ReportData, t, lang) -> str:
     prof = meta.get("population_profile") or {}
     share = prof.get("share_60plus")
     zp = meta.get("zone_params") or {}
-    rows = [
+    rows: list[Any] = [  # (name, value) pairs, then the life circles' table rows
         (t["method_pop"], meta.get("demand_method", "")),
         (t["method_profile"], f"{prof.get('name', '')}: {prof.get('m2_per_person', '')} m²/person, "
                               f"{fmt_pct(share) if _finite(share) else share} aged 60+ — {prof.get('source', '')}"),
@@ -538,9 +543,9 @@ def _method(d: ReportData, t, lang) -> str:
             f"<td class='n'>{esc('–'.join(fmt_num(r) for r in c.get('reach_m', [])))}</td>"
             f"<td>{esc((c.get('facilities') or {}).get(lang, ''))}</td>"
             f"<td>{esc(c.get('clause', ''))}</td></tr>"
-            for c in d.profile.life_circles
+            for c in cast("Sequence[Mapping[str, Any]]", d.profile.life_circles)
         ]
-        head = ["", "min", t["reach"], t["facilities"], t["clause"]]
+        head = ["", "min", t["reach_std"], t["facilities"], t["clause"]]
         out += f"<h3>{esc(t['circles'])}</h3>" + _table(head, rows)
     return out
 
@@ -563,28 +568,33 @@ def _compliance(d: ReportData, t, lang) -> str:
         for _, r in part.iterrows():
             level = t.get(f"l_{r['level']}", r["level"])
             group = zone_name(r["group"], lang) if r["level"] == "zone_type" else r["group"]
+            status = r["status"]
             val = fmt_value(r["indicator"], r["value"])
-            if r["lower_bound"] and _finite(r["value"]):
+            if not _finite(r["value"]) and status == "no_data":
+                val = t["no_data"]  # no data is said, never shown as 0 or a dash
+            elif r["lower_bound"] and _finite(r["value"]):
                 val = f"≥ {val}"
             thr = fmt_value(r["indicator"], r["threshold"])
-            status = r["status"]
             differs = rule is not None and r["clause"] != rule.clause
-            note = " — ".join(x for x in (r["clause"] if differs else "", r["note"]) if x)
+            why = r.get("status_reason", r.get("note", ""))
+            note = " — ".join(x for x in (r["clause"] if differs else "", why) if x)
             rows.append(
                 f'<tr data-rule="{esc(rid)}" data-level="{esc(r["level"])}" data-group="{esc(r["group"])}">'
                 + _td(esc(level))
                 + _td(esc(group))
                 + _td(esc(zone_name(r["zone_type"], lang) if r["zone_type"] else ""))
-                + _td(esc(fmt_num(r["reach_m"])), cls="n")
+                + _td(esc(fmt_num(r["reach_m"])), r["reach_m"], "n")
+                + _td(esc(fmt_num(r.get("standard_reach_m"))), cls="n")
                 + _td(esc(val), r["value"], "n")
                 + _td(esc(thr), r["threshold"], "n")
                 + _td(esc(t.get(status, status)), status, status)
                 + _td(esc(note))
                 + "</tr>"
             )
-        head = [t["level"], t["group"], t["zone"], t["reach"], t["value"], t["threshold"],
-                t["status"], t["note"]]  # fmt: skip
+        head = [t["level"], t["group"], t["zone"], t["reach"], t["reach_std"], t["value"],
+                t["threshold"], t["status"], t["reason"]]  # fmt: skip
         out += _table(head, rows, "compliance")
+    out += f"<p class='note'>{esc(t['reach_help'])}</p>"
     out += f"<p class='note'>{esc(t['verified_help'])}</p>"
     out += f"<figure>{zone_chart_svg(d.zones, lang)}<figcaption>{esc(t['chart_caption'])}</figcaption></figure>"
     return out
@@ -611,8 +621,13 @@ def _league(d: ReportData, t, lang) -> str:
                 *[t["share_at"].format(r=f"{fmt_num(r)} m") for r in radii], t["facilities"], t["status"]]  # fmt: skip
         rows = []
         for k, (_, r) in enumerate(dist.iterrows(), start=1):
+            no_data = r.get("status") == "no_data"  # its shares are empty: said, never 0.0%
             shares = "".join(
-                _td(esc(fmt_pct(r.get(_share_col(lay, rad)))), r.get(_share_col(lay, rad)), "n")
+                _td(
+                    esc(t["no_data"] if no_data else fmt_pct(r.get(_share_col(lay, rad)))),
+                    r.get(_share_col(lay, rad)),
+                    "n",
+                )
                 for rad in radii
             )
             rows.append(
@@ -747,7 +762,7 @@ def _limitations(d: ReportData, t, lang) -> str:
     items: list[str] = []
     if d.synthetic:
         items.append(t["limit_synthetic"])
-    items.extend(dict.fromkeys(d.warnings))
+    items.extend(group_warnings(d.warnings))
     first = next(iter(d.analyses.values()), None)
     demand_profile = (
         (first.meta if first is not None else {}).get("population_profile") or {}
@@ -843,7 +858,7 @@ def write_report(
     data
         What the report shows.
     out_dir
-        An existing folder (``workflow.build_report`` passes the temporary folder it
+        An existing folder (``assess.build_report`` passes the temporary folder it
         swaps in at the end).
     lang
         ``"zh"`` or ``"en"``.
@@ -859,7 +874,7 @@ def write_report(
         tmp.write_text(html_text, encoding="utf-8")
     paths["html"] = out / "report.html"
     comp = data.compliance.copy()
-    comp.to_csv(out / "compliance.csv", index=False)
+    export.csv_safe(comp).to_csv(out / "compliance.csv", index=False)
     paths["compliance"] = out / "compliance.csv"
     if pdf:
         if progress:

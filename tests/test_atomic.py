@@ -93,6 +93,7 @@ _names = st.text(alphabet="abcdefgh_", min_size=1, max_size=6).map(lambda n: n +
 _trees = st.dictionaries(_names, st.text(alphabet="xyz \n", max_size=20), max_size=5)
 
 
+@pytest.mark.slow
 @settings(max_examples=40, deadline=None)
 @given(old=st.none() | _trees, new=_trees, fail_after=st.none() | st.integers(0, 5),
        exchange=st.booleans())  # fmt: skip
@@ -265,6 +266,7 @@ def assert_complete_bundle(out: Path) -> dict:
     return meta
 
 
+@pytest.mark.slow
 def test_bundle_files_share_one_run_id(tmp_path):
     out = tmp_path / "out"
     assert main(["coverage", *ARGS, "--layer", "heritage", "--out", str(out)]) == 0
@@ -276,6 +278,7 @@ def test_bundle_files_share_one_run_id(tmp_path):
     assert _siblings(out) == []
 
 
+@pytest.mark.slow
 def test_failed_rerun_keeps_the_previous_bundle(tmp_path, monkeypatch, capsys):
     out = tmp_path / "out"
     assert main(["coverage", *ARGS, "--layer", "heritage", "--out", str(out)]) == 0

@@ -44,6 +44,7 @@ def _covered(at: AppTest) -> float:
     return _number(_metrics(at)[label])
 
 
+@pytest.mark.slow
 def test_scenario_page_shows_todays_figures(app):
     assert app.title[0].value == "What-if scenario"
     labels = list(_metrics(app))
@@ -54,6 +55,7 @@ def test_scenario_page_shows_todays_figures(app):
     assert len(app.dataframe) >= 1  # the before/after table
 
 
+@pytest.mark.slow
 def test_adding_a_facility_changes_the_figures(app):
     before = _covered(app)
     before_60 = [v for k, v in _metrics(app).items() if k.startswith("Aged 60+")][0]
@@ -75,6 +77,7 @@ def test_adding_a_facility_changes_the_figures(app):
     assert _covered(app) == before and _metrics(app)["Facilities"] == "111"
 
 
+@pytest.mark.slow
 def test_closing_a_facility_lowers_coverage(app):
     before = _covered(app)
     app.selectbox(key="scn_close_pick").set_value("demo/1").run()
@@ -86,6 +89,7 @@ def test_closing_a_facility_lowers_coverage(app):
     assert _metrics(app)["Facilities"] == "111"
 
 
+@pytest.mark.slow
 def test_chinese_page():
     at = AppTest.from_file(APP, default_timeout=240)
     at.session_state["lang"] = "zh"
@@ -97,6 +101,7 @@ def test_chinese_page():
     assert "设施数" in _metrics(at)
 
 
+@pytest.mark.slow
 def test_suggested_sites_can_be_adopted():
     pytest.importorskip("geoapp.siting")
     at = AppTest.from_file(APP, default_timeout=600)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import geopandas as gpd
 import pandas as pd
+import pytest
 import shapely
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -49,6 +50,7 @@ def test_unhashable_values_are_hashed_by_their_text():
     assert frame_digest(a) == frame_digest(pd.DataFrame({"tags": [["a", "b"], ["c"]]}))
 
 
+@pytest.mark.slow
 @settings(max_examples=50, deadline=None)
 @given(st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=1, max_size=20), st.data())
 def test_changing_one_coordinate_changes_the_digest(xs, data):

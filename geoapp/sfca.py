@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -117,7 +117,7 @@ def _unit(layer: Layer) -> str:
 
 def _per_1000(layer: Layer) -> float | None:
     v = (layer.capacity or {}).get("per_1000")
-    return None if v is None else float(v)
+    return None if v is None else float(cast(float, v))  # a number (the catalog checks it)
 
 
 def facility_capacity(facilities: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFrame:
@@ -152,7 +152,7 @@ def facility_capacity(facilities: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoData
     default = (layer.capacity or {}).get("default")
     if default is not None:
         fill = np.isnan(cap)
-        cap[fill] = float(default)
+        cap[fill] = float(cast(float, default))
         source[fill] = "layer_default"
     out["capacity"] = cap
     out["capacity_source"] = source
@@ -655,7 +655,7 @@ def _warnings(fac: gpd.GeoDataFrame, layer: Layer, col: str, reach: float, mode:
     if n_default:
         out.append(
             f"{n_default} of {n} {label} facilities have no known capacity and take the "
-            f"layer default of {float(layer.capacity['default']):g} {unit} "
+            f"layer default of {float(cast(float, layer.capacity['default'])):g} {unit} "
             f"([capacity] default in {layer.source_file or layer.id}); totals are estimates."
         )
     unknown = np.isnan(cap)

@@ -83,6 +83,7 @@ def _frames_equal(a: Region, b: Region) -> None:
 # --------------------------------------------------------------------- determinism
 
 
+@pytest.mark.slow
 def test_same_seed_gives_identical_region(region):
     fresh = demo._generate(42)  # bypasses the cache
     _frames_equal(region, fresh)
@@ -369,6 +370,7 @@ def test_road_points_keep_ends_and_split_evenly(x0, y0, dx, dy, seed):
         assert seg.max() < 150.0 * 1.3
 
 
+@pytest.mark.slow
 def test_disk_cache_is_used_and_rebuilt_when_corrupt(tmp_path, monkeypatch):
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
     demo._cached.cache_clear()

@@ -1,6 +1,6 @@
 """Nearest-facility catchments (the default) partition the reached area.
 
-Metres in UTM 50N (EPSG:32650), offset by (X0, Y0). Hand-built streets:
+Metres in UTM 50N (EPSG:32650), offset by (X0, Y0). Hand-built streets (tests/fixtures.py):
 
 * a straight street x = 0 .. 1000 with facilities at x = 0 and x = 300: they share the
   street at x = 150 (equal distance), so within 500 m the first owns x in [0, 150]
@@ -14,37 +14,11 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
+from fixtures import CRS, X0, P, street
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point
 
 from geoapp import coverage, network
-
-CRS = "EPSG:32650"
-X0, Y0 = 440_000.0, 4_420_000.0
-
-
-def P(x: float, y: float) -> Point:  # noqa: N802
-    return Point(X0 + x, Y0 + y)
-
-
-def street(nodes_xy: dict[int, tuple[float, float]], pairs: list[tuple[int, int]]):
-    nodes = gpd.GeoDataFrame(
-        {"node_id": np.array(list(nodes_xy), dtype=np.int64)},
-        geometry=[P(*xy) for xy in nodes_xy.values()],
-        crs=CRS,
-    )
-    geoms = [LineString([P(*nodes_xy[a]), P(*nodes_xy[b])]) for a, b in pairs]
-    edges = gpd.GeoDataFrame(
-        {
-            "u": np.array([a for a, _ in pairs], dtype=np.int64),
-            "v": np.array([b for _, b in pairs], dtype=np.int64),
-            "length_m": [g.length for g in geoms],
-        },
-        geometry=geoms,
-        crs=CRS,
-    )
-    return network.build_graph(nodes, edges, crs=CRS)
 
 
 def facilities(xy: list[tuple[float, float]]) -> gpd.GeoDataFrame:

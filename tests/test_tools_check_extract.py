@@ -96,6 +96,7 @@ def _run(tmp_path, extract, *extra):
     return code, pd.read_csv(out / "checks.csv"), out
 
 
+@pytest.mark.slow
 def test_every_check_passes_on_a_built_extract(tmp_path, capsys):
     code, table, out = _run(tmp_path, _grid_extract(tmp_path / "grid.osm.pbf"))
     failed = table.loc[~table["pass"], ["layer", "check", "value", "reference", "note"]]
@@ -129,12 +130,14 @@ def test_every_check_passes_on_a_built_extract(tmp_path, capsys):
     assert "| FAIL |" not in md and md.count(" | pass | ") == len(table) + 1  # + the header
 
 
+@pytest.mark.slow
 def test_test_pbf_checks_pass(tmp_path):
     code, table, _ = _run(tmp_path, Path(pyrosm.get_data("test_pbf")))
     assert code == 0, table.loc[~table["pass"]].to_string()
     assert (table["check"] == "distances: sample, max |geoapp - networkx| (m)").any()
 
 
+@pytest.mark.slow
 def test_a_wrong_distance_is_caught(tmp_path, monkeypatch):
     real = coverage.compute_access
 
@@ -155,6 +158,7 @@ def test_a_wrong_distance_is_caught(tmp_path, monkeypatch):
     assert s["pass"].all()
 
 
+@pytest.mark.slow
 def test_a_wrong_engine_is_caught_on_random_spots(tmp_path, monkeypatch):
     real = network.nearest
 
@@ -170,6 +174,7 @@ def test_a_wrong_engine_is_caught_on_random_spots(tmp_path, monkeypatch):
     assert len(spots) and not spots["pass"].any()
 
 
+@pytest.mark.slow
 def test_a_dropped_facility_is_caught(tmp_path, monkeypatch):
     real = layers.select_features
 

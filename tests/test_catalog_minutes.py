@@ -1,6 +1,6 @@
 """Life circles in minutes: reach = minutes x walking speed, so the speed changes coverage.
 
-The street and demand are those of tests/test_coverage.py (worked out on paper):
+The street and demand are those of tests/test_coverage.py (built in tests/fixtures.py):
 one facility at B, network distances d1 105 m, d2 65 m, d3 205 m, d4 unreachable;
 pop 100 / 50 / 30 / 20 (200 in all), aged 60+ 20 / 10 / 30 / 5 (65).
 
@@ -20,56 +20,22 @@ import textwrap
 import geopandas as gpd
 import numpy as np
 import pytest
+from fixtures import CRS, P, line_demand, line_street
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from shapely.geometry import LineString, Point
 
-from geoapp import catalog, coverage, network
+from geoapp import catalog, coverage
 from geoapp.errors import InputError, LayerFileError
-
-CRS = "EPSG:32650"
-X0, Y0 = 440_000.0, 4_420_000.0
-
-
-def P(x: float, y: float) -> Point:  # noqa: N802
-    return Point(X0 + x, Y0 + y)
 
 
 @pytest.fixture(scope="module")
 def graph():
-    xy = {1: (0, 0), 2: (100, 0), 3: (200, 0), 4: (300, 0), 5: (1000, 0), 6: (1100, 0)}
-    pairs = [(1, 2), (2, 3), (3, 4), (5, 6)]
-    nodes = gpd.GeoDataFrame(
-        {"node_id": np.array(list(xy), dtype=np.int64)},
-        geometry=[P(*v) for v in xy.values()],
-        crs=CRS,
-    )
-    geoms = [LineString([P(*xy[a]), P(*xy[b])]) for a, b in pairs]
-    edges = gpd.GeoDataFrame(
-        {
-            "u": np.array([a for a, _ in pairs], dtype=np.int64),
-            "v": np.array([b for _, b in pairs], dtype=np.int64),
-            "length_m": [g.length for g in geoms],
-        },
-        geometry=geoms,
-        crs=CRS,
-    )
-    return network.build_graph(nodes, edges, crs=CRS)
+    return line_street()
 
 
 @pytest.fixture()
 def demand():
-    return gpd.GeoDataFrame(
-        {
-            "demand_id": ["d1", "d2", "d3", "d4"],
-            "pop": [100.0, 50.0, 30.0, 20.0],
-            "pop_60plus": [20.0, 10.0, 30.0, 5.0],
-            "district": ["North", "North", "South", "South"],
-            "zone_type": ["core", "core", "rural", "rural"],
-        },
-        geometry=[P(10, 5), P(150, -5), P(290, 5), P(1050, 0)],
-        crs=CRS,
-    )
+    return line_demand()
 
 
 @pytest.fixture()
@@ -209,6 +175,7 @@ def demo():
     return region, demand, graph
 
 
+@pytest.mark.slow
 def test_workflow_speed_changes_elderly_coverage_on_the_demo(demo):
     from geoapp import workflow
 
@@ -244,6 +211,7 @@ def test_workflow_speed_changes_elderly_coverage_on_the_demo(demo):
     assert default.meta["speed_kmh"] == catalog.ELDERLY_SPEED_KMH
 
 
+@pytest.mark.slow
 def test_cli_speed_sets_the_reach_in_metadata(tmp_path, demo, capsys):
     from geoapp import cli
 

@@ -1,0 +1,493 @@
+"""The assessment report: every layer analysed and judged against a standards profile.
+
+:func:`assess` is the computation behind ``geoapp report`` and ``geoapp verify`` (the
+same recipe gives the same figures); :func:`report` (also ``geoapp.report``) writes the
+report folder: ``report.html``/``.pdf``, ``compliance.csv``, ``bundles/<layer>/`` and
+``report.json``, which records the region's :class:`~geoapp.spec.RegionSpec` (key
+``params.region``), every other parameter and the SHA-256 of every input, so
+:func:`geoapp.verify.verify` can re-run it. Reports written before the spec record
+``params.region_args`` (``load_region`` keywords) and ``params.layer_files``;
+:func:`recorded_spec` reads both forms.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from geoapp import catalog as _catalog
+from geoapp import export
+from geoapp import zones as _zones
+from geoapp.bundle import write_bundle
+from geoapp.catalog import Layer
+from geoapp.demand import PROFILE_DIR, Demand
+from geoapp.errors import InputError
+from geoapp.inputs import Progress, catalog_of, get_graph, load_region, region_demand, spec_of, tick
+from geoapp.region import Region
+from geoapp.spec import DEFAULT_TIMEOUT_S, PRESETS, RegionSpec, as_spec
+from geoapp.workflow import (
+    LayerAnalysis,
+    analyse_layer,
+    heritage,
+    region_meta,
+    speed_kmh_of,
+    versions,
+    zones_table,
+)
+
+
+@dataclass
+class Assessment:
+    """Everything one report run computed (:func:`assess`); nothing read from ``attrs``."""
+
+    region: Region
+    layers: dict[str, Layer]
+    demand: Demand
+    analyses: dict[str, LayerAnalysis]
+    zones: pd.DataFrame
+    compliance: pd.DataFrame
+    profile: Any
+    projection: dict[str, Any] | None = None
+    heritage: Any = None
+    #: The recipe the region was loaded from (None for a region built from frames).
+    spec: RegionSpec | None = None
+
+
+def recorded_spec(params: Mapping[str, Any]) -> RegionSpec:
+    """Return the region recipe of a report's ``params`` (``report.json``).
+
+    ``params["region"]`` (:meth:`RegionSpec.to_dict`), or, in reports written before
+    it, ``params["region_args"]`` (``load_region`` keywords) with
+    ``params["layer_files"]``.
+    """
+    if params.get("region") is not None:
+        return RegionSpec.from_dict(params["region"])
+    return RegionSpec.from_load_args(
+        params.get("region_args") or {}, [str(f) for f in params.get("layer_files") or []]
+    )
+
+
+def _recipe(
+    region: Region | RegionSpec | str | Mapping[str, Any] | None,
+    region_args: Mapping[str, Any] | None,
+    layer_files: Iterable[str | os.PathLike[str]],
+) -> Region | RegionSpec:
+    """Return the region (loaded) or its spec, from the new or the older arguments."""
+    files = tuple(str(f) for f in layer_files)
+    if region_args is not None:
+        if region is not None:
+            raise InputError("give the region as a RegionSpec or as region_args, not both")
+        return RegionSpec.from_load_args(region_args, files)
+    if isinstance(region, Region):
+        if files:
+            raise InputError(
+                "layer_files apply when a region is loaded; put them in its RegionSpec"
+            )
+        return region
+    spec = as_spec(region) if region is not None else RegionSpec()
+    return spec.replace(layer_files=(*spec.layer_files, *files)) if files else spec
+
+
+def assess(
+    region: Region | RegionSpec | str | None = None,
+    *,
+    layers: Iterable[str] | None = None,
+    standard: str | None = None,
+    projection: str | None = None,
+    year: int | None = None,
+    mode: str = "network",
+    speed_kmh: float | None = None,
+    progress: Progress | None = None,
+    region_args: Mapping[str, Any] | None = None,
+    layer_files: Iterable[str] = (),
+) -> Assessment:
+    """Load the region, analyse the layers and judge them against a standards profile.
+
+    The computation behind ``geoapp report`` and ``geoapp verify`` (same recipe, same
+    figures).
+
+    Parameters
+    ----------
+    region
+        A :class:`~geoapp.spec.RegionSpec`, a preset name, or a region loaded already
+        (used as it is); None: the demo.
+    layers
+        Layer ids (default every layer of the catalog but ``heritage``).
+    standard, projection, year
+        Standards profile (a shipped id or a TOML file), projection table and year.
+    mode, speed_kmh
+        As for :func:`geoapp.workflow.analyse_layer`.
+    region_args, layer_files
+        The older form of the recipe (``load_region`` keywords and extra layer files),
+        as reports before :class:`~geoapp.spec.RegionSpec` recorded it.
+    """
+    from geoapp import compliance as _compliance
+    from geoapp import projection as _projection
+    from geoapp import standards as _standards
+
+    recipe = _recipe(region, region_args, layer_files)
+    if isinstance(recipe, Region):
+        loaded, spec, cat = recipe, spec_of(recipe), catalog_of(recipe)
+    else:
+        spec = recipe
+        cat = _catalog.load_catalog(extra_files=list(spec.layer_files))
+        loaded = load_region(spec, catalog=cat, progress=progress)
+    chosen = [
+        _catalog.get_layer(lid, cat)
+        for lid in (layers or [lid for lid in cat if lid != "heritage"])
+    ]
+    demand = region_demand(loaded, progress=progress)
+    proj_info = None
+    before_demand = demand
+    if projection:
+        table = _projection.read_projection(projection)
+        demand, proj_info = _projection.apply_projection(demand, table, year=year)
+        proj_info = {**proj_info, "file": str(projection)}
+    graph = get_graph(loaded, progress=progress) if mode == "network" else None
+    analyses = {}
+    for k, layer in enumerate(chosen):
+        tick(
+            progress,
+            f"Analysing {layer.name()} ({k + 1}/{len(chosen)})",
+            0.3 + 0.4 * k / len(chosen),
+        )
+        analyses[layer.id] = analyse_layer(
+            loaded,
+            layer,
+            demand=demand,
+            graph=graph,
+            mode=mode,
+            speed_kmh=speed_kmh,
+            with_catchments=False,
+        )
+    zones = zones_table(loaded, analyses) if analyses else pd.DataFrame()
+    if proj_info is not None:
+        proj_info = _projection_gap(proj_info, analyses, before_demand)
+    profile = _standards.profile_for_layers(chosen, standard)
+    comp = _compliance.compliance_table(
+        {k: a.access for k, a in analyses.items()},
+        {k: a.facilities for k, a in analyses.items()},
+        {k: a.layer for k, a in analyses.items()},
+        profile,
+        boundaries=loaded.boundaries,
+        search_limit_m={k: float(a.meta["search_limit_m"]) for k, a in analyses.items()},
+        region_name=loaded.name,
+    )
+    her = None
+    if "heritage" in cat:
+        her_access = analyses["heritage"].access if "heritage" in analyses else None
+        her = heritage(loaded, her_access, layer=cat["heritage"])
+    return Assessment(
+        loaded, cat, demand, analyses, zones, comp, profile, proj_info, her, spec=spec
+    )
+
+
+def _projection_gap(info: dict, analyses: Mapping[str, LayerAnalysis], before) -> dict:
+    """Add the residents aged 60+ beyond each 60+ layer's target, today and projected."""
+    table = info["table"].set_index("district")
+    old = before.points.set_index("demand_id")["pop_60plus"]
+    gap_layers = []
+    for lid, a in analyses.items():
+        if a.layer.population != "age_60plus" or a.status != "ok":
+            continue
+        acc = a.access
+        beyond = (acc["dist_m"].astype(float) > a.layer.target_m).to_numpy()
+        dist = acc["district"].astype(str)
+        after = acc["pop_60plus"].where(beyond, 0.0).groupby(dist).sum()
+        was = old.reindex(acc["demand_id"]).to_numpy()
+        before_s = pd.Series(was, index=acc.index).where(beyond, 0.0).groupby(dist).sum()
+        table[f"uncovered_60plus_before_{lid}"] = before_s.reindex(table.index).fillna(0.0)
+        table[f"uncovered_60plus_after_{lid}"] = after.reindex(table.index).fillna(0.0)
+        gap_layers.append(lid)
+    return {**info, "table": table.reset_index(), "gap_layers": gap_layers}
+
+
+def _sha256(path: Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def input_files(result: Assessment, params: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """Every input file of an assessment with its SHA-256, size and modification date.
+
+    The region's files (extract, GeoPackage, boundaries, census, zones, population
+    raster, facility tables), every layer file of the catalog, the standards profile,
+    the demand profile and the projection table; the demo region is recorded by the
+    source of its generator (``geoapp/sources/demo.py``).
+    """
+    from geoapp.sources import demo as _demo
+
+    spec = recorded_spec(params)
+    found: list[tuple[str, str]] = []
+    if spec.source == "demo":
+        found.append(("region (demo generator)", _demo.__file__))
+    for key in ("osm", "gpkg", "boundaries", "census", "zones", "population"):
+        v = getattr(spec, key)
+        if v and Path(str(v)).is_file():
+            found.append((key, str(v)))
+        elif v == "beijing" and key == "census":
+            found.append(
+                (
+                    "census (shipped)",
+                    str(Path(_zones.__file__).parent / "data" / "census" / "beijing_2020.csv"),
+                )
+            )
+    for path, layer_id, _coords in spec.facilities:
+        found.append((f"facilities ({layer_id})", str(path)))
+    for layer in result.layers.values():
+        found.append((f"layer {layer.id}", layer.source_file))
+    found.append(("standards profile", result.profile.file))
+    prof = result.demand.profile
+    pfile = Path(str(prof.get("file", "")))
+    if not pfile.is_file():
+        pfile = PROFILE_DIR / f"{prof.get('name', '')}.toml"
+    if pfile.is_file():
+        found.append(("demand profile", str(pfile)))
+    if params.get("projection"):
+        found.append(("projection", str(params["projection"])))
+    out: list[dict[str, Any]] = []
+    for role, path in dict.fromkeys(found):
+        p = Path(path)
+        if not p.is_file():
+            out.append({"role": role, "path": str(p), "sha256": "", "bytes": None, "date": ""})
+            continue
+        st = p.stat()
+        out.append({
+            "role": role,
+            "path": str(p.resolve()),
+            "sha256": _sha256(p),
+            "bytes": st.st_size,
+            "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime(st.st_mtime)),
+        })  # fmt: skip
+    return out
+
+
+def report_command(params: Mapping[str, Any]) -> str:
+    """Return the one ``geoapp report`` command line that re-creates a report."""
+    import shlex
+
+    spec = recorded_spec(params)
+    parts = ["geoapp", "report"]
+    if spec.source in PRESETS:
+        parts += ["--region", spec.source]
+    for key, flag in (("osm", "--osm"), ("place", "--place"), ("gpkg", "--gpkg"),
+                      ("boundaries", "--boundaries"), ("census", "--census"), ("zones", "--zones"),
+                      ("population", "--population"), ("admin_level", "--admin-level")):  # fmt: skip
+        if getattr(spec, key) not in (None, ""):
+            parts += [flag, str(getattr(spec, key))]
+    if spec.place is not None and spec.timeout != DEFAULT_TIMEOUT_S:
+        parts += ["--timeout", f"{spec.timeout:g}"]
+    for path, layer_id, coords in spec.facilities:
+        parts += ["--facilities", f"{path}:{layer_id}:{coords}"]
+    for f in spec.layer_files:
+        parts += ["--layer-file", str(f)]
+    for lid in params.get("layers") or []:
+        parts += ["--layer", lid]
+    for key, flag in (("standard", "--standard"), ("projection", "--projection"), ("year", "--year"),
+                      ("compare", "--compare"), ("speed_kmh", "--speed")):  # fmt: skip
+        if params.get(key) not in (None, ""):
+            parts += [flag, str(params[key])]
+    if params.get("mode", "network") != "network":
+        parts += ["--mode", params["mode"]]
+    parts += ["--lang", params.get("lang", "en"), "--out", str(params.get("out", "DIR"))]
+    return shlex.join(parts)
+
+
+def report(
+    region: Region | RegionSpec | str,
+    out_dir: str | os.PathLike[str],
+    *,
+    layers: Iterable[str] | None = None,
+    lang: str = "en",
+    standard: str | None = None,
+    compare: str | os.PathLike[str] | None = None,
+    projection: str | None = None,
+    year: int | None = None,
+    mode: str = "network",
+    speed: float | str | None = None,
+    pdf: bool = True,
+    progress: Progress | None = None,
+) -> dict[str, Path]:
+    """Write an assessment report folder: report.html/.pdf, compliance.csv, bundles/.
+
+    The folder (new, empty or an earlier report: :func:`geoapp.reporting.check_report_target`)
+    is written aside and swapped in as a whole. ``bundles/<layer>/`` holds each layer's
+    bundle (:func:`geoapp.bundle.write_bundle`, with zones.csv); ``report.json`` records
+    the region's recipe (``params.region``), the inputs' SHA-256, every parameter, the
+    versions and the command, for ``geoapp verify``.
+
+    Parameters
+    ----------
+    region
+        A :class:`~geoapp.spec.RegionSpec`, a preset name, or a region loaded from one
+        by :func:`geoapp.workflow.load_region` (the spec it was loaded from is
+        recorded, so ``geoapp verify`` can load it again).
+    out_dir
+        The report folder.
+    layers
+        Layer ids (default every layer but ``heritage``).
+    compare
+        An earlier report folder or bundle for the before/after section.
+    speed
+        Walking speed: km/h or a preset (``"adult"``, ``"elderly"``); None: each
+        layer's own.
+
+    Returns
+    -------
+    dict
+        ``html``, ``compliance``, ``record`` (``report.json``) and ``pdf`` -> path.
+
+    Examples
+    --------
+    >>> import json, tempfile, geoapp
+    >>> folder = tempfile.mkdtemp() + "/report"
+    >>> paths = geoapp.report("demo", folder, layers=["elderly_care"], pdf=False)
+    >>> sorted(paths)
+    ['compliance', 'html', 'record']
+    >>> record = json.loads(paths["record"].read_text(encoding="utf-8"))
+    >>> record["params"]["region"], record["command"].split(" --out ")[0]
+    ({'region': 'demo'}, 'geoapp report --region demo --layer elderly_care --lang en')
+    """
+    return build_report(
+        out_dir,
+        region,
+        layers=layers,
+        lang=lang,
+        standard=standard,
+        compare=compare,
+        projection=projection,
+        year=year,
+        mode=mode,
+        speed_kmh=speed_kmh_of(speed),
+        pdf=pdf,
+        progress=progress,
+    )
+
+
+def build_report(
+    out_dir: str | os.PathLike[str],
+    region: Region | RegionSpec | str | None = None,
+    *,
+    layers: Iterable[str] | None = None,
+    lang: str = "en",
+    standard: str | None = None,
+    compare: str | os.PathLike[str] | None = None,
+    projection: str | None = None,
+    year: int | None = None,
+    mode: str = "network",
+    speed_kmh: float | None = None,
+    pdf: bool = True,
+    progress: Progress | None = None,
+    region_args: Mapping[str, Any] | None = None,
+    layer_files: Iterable[str] = (),
+) -> dict[str, Path]:
+    """:func:`report` with the folder first (``geoapp report``; None region: the demo).
+
+    ``region_args`` and ``layer_files`` are the older form of the recipe
+    (``load_region`` keywords), still accepted.
+    """
+    from geoapp import lookback
+    from geoapp import reporting as _report
+
+    out = Path(out_dir)
+    _report.check_report_target(out)
+    recipe = _recipe(region, region_args, layer_files)
+    spec = recipe if isinstance(recipe, RegionSpec) else spec_of(recipe)
+    if spec is None:
+        raise InputError(
+            "report: the region was not loaded from a RegionSpec, so the report could not "
+            "record how to load it again (geoapp verify); pass its RegionSpec or a preset "
+            "name (e.g. 'demo') instead"
+        )
+    chosen = list(layers) if layers else None
+    params = {
+        "region": spec.to_dict(),
+        "layers": chosen,
+        "lang": lang,
+        "standard": str(standard) if standard else None,
+        "compare": str(compare) if compare else None,
+        "projection": str(projection) if projection else None,
+        "year": year,
+        "mode": mode,
+        "speed_kmh": speed_kmh,
+        "out": str(out),
+    }
+    result = assess(
+        recipe,
+        layers=chosen,
+        standard=standard,
+        projection=projection,
+        year=year,
+        mode=mode,
+        speed_kmh=speed_kmh,
+        progress=progress,
+    )
+    inputs = input_files(result, params)
+    run_id = export.new_run_id()
+    seen: dict[str, None] = {}
+    for a in result.analyses.values():
+        seen.update(dict.fromkeys(a.warnings))
+    with export.bundle_folder(out, run_id) as tmp:
+        bundles = {}
+        for k, (lid, a) in enumerate(result.analyses.items()):
+            tick(
+                progress,
+                f"Writing the {a.layer.name()} bundle",
+                0.7 + 0.1 * k / len(result.analyses),
+            )
+            zt = result.zones[result.zones["layer"] == lid] if len(result.zones) else None
+            write_bundle(a, result.region, tmp / _report.BUNDLES / lid, html_map=False, gpkg=False,
+                         zones_table=zt, run_id=run_id)  # fmt: skip
+            bundles[lid] = f"{_report.BUNDLES}/{lid}"
+        comparison = None
+        if compare:
+            comparison = lookback.diff_reports(compare, tmp)
+        data = _report.ReportData(
+            region_name=result.region.label,
+            source=result.region.source,
+            synthetic=bool(result.region.synthetic),
+            boundaries=result.region.boundaries,
+            region_meta={**region_meta(result.region), "bbox": result.region.meta.get("bbox")},
+            analyses=result.analyses,
+            zones=result.zones,
+            compliance=result.compliance,
+            profile=result.profile,
+            inputs=inputs,
+            params=params,
+            command=report_command(params),
+            versions=versions(),
+            created=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+            warnings=tuple(seen),
+            heritage=result.heritage,
+            comparison=comparison,
+            projection=result.projection,
+        )
+        tick(progress, "Writing the report", 0.85)
+        paths = _report.write_report(
+            data, tmp, lang=lang, pdf=pdf, record={"run_id": run_id, "bundles": bundles},
+            progress=progress,
+        )  # fmt: skip
+    tick(progress, f"Report written to {out}", 1.0)
+    return {k: out / p.name for k, p in paths.items()}
+
+
+__all__ = [
+    "Assessment",
+    "assess",
+    "build_report",
+    "input_files",
+    "recorded_spec",
+    "report",
+    "report_command",
+]

@@ -1,0 +1,38 @@
+"""Warnings said once (geoapp.messages.group_warnings): worked examples."""
+
+from __future__ import annotations
+
+from geoapp.messages import MAX_EXAMPLES, group_warnings
+
+
+def test_exact_repeats_are_dropped_in_order():
+    lines = ["No streets.", "Few buildings.", "No streets.", "", "  Few buildings.  "]
+    assert group_warnings(lines) == ["No streets.", "Few buildings."]
+
+
+def test_lines_differing_by_a_name_and_numbers_become_one_line_with_a_count():
+    lines = [
+        "Place 'Aach' (village, node/1): population tag 3,180, estimate 13,719.",
+        "No streets.",
+        "Place 'Bach' (village, node/2): population tag 900, estimate 2,000.",
+        "Place 'Cach' (village, node/3): population tag 1,200, estimate 5,000.",
+        "Place 'Dach' (village, node/4): population tag 70, estimate 300.",
+    ]
+    out = group_warnings(lines)
+    assert len(out) == 2 and out[1] == "No streets."
+    # the first line in full, the count, then what differs in the next MAX_EXAMPLES - 1
+    assert out[0] == (
+        "Place 'Aach' (village, node/1): population tag 3,180, estimate 13,719. "
+        "(4 warnings like this one, also: 'Bach', 2, 900, 2,000; 'Cach', 3, 1,200, 5,000; …)"
+    )
+    assert MAX_EXAMPLES == 3
+
+
+def test_a_tiled_extract_repeating_one_warning_72_times_gives_one_line():
+    line = "Layer 'x': 9 demand points (e.g. way/22) have a fragment as nearest street."
+    assert group_warnings([line] * 72) == [line]
+
+
+def test_lines_of_different_words_stay_apart():
+    lines = ["District 'A' is partly covered (1% of its area).", "Place 'A' is far (1% of it)."]
+    assert group_warnings(lines) == lines
