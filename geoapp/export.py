@@ -61,18 +61,15 @@ def _clean_geometry(
     if bad.any():
         geom = geom.copy()
         idx = np.flatnonzero(bad)
-        # unrounded (or, without rounding, the same invalid input): valid ones are kept
-        unrounded_ok = shapely.is_valid(source[idx])
-        geom[idx[unrounded_ok]] = source[idx[unrounded_ok]]
-        broken = idx[~unrounded_ok]
-        if len(broken):
-            geom[broken] = shapely.make_valid(source[broken])
-            log.info("repaired %d invalid geometries", len(broken))
-        if unrounded_ok.any():
-            log.info(
-                "%d geometries keep unrounded coordinates (rounding made them invalid)",
-                int(unrounded_ok.sum()),
-            )
+        repaired = shapely.make_valid(source[idx])
+        if decimals is not None:
+            # snap-rounding to the grid keeps the geometry valid at ``decimals`` places
+            # (plain rounding made these touch themselves)
+            repaired = shapely.set_precision(repaired, 10.0**-decimals)
+        geom[idx] = repaired
+        log.info("%d geometries repaired or snapped to the coordinate grid", len(idx))
+    # RFC 7946 has no empty geometry: an empty one is written as null
+    geom = np.where(shapely.is_empty(geom), None, geom)
     geom = shapely.orient_polygons(geom, exterior_cw=False)
     out = out.set_geometry(geom, crs=WGS84)
     return out
