@@ -188,7 +188,7 @@ def assess(
     )
 
 
-def _projection_gap(info: dict, analyses: Mapping[str, LayerAnalysis], before) -> dict:
+def _projection_gap(info: dict, analyses: Mapping[str, LayerAnalysis], before: Demand) -> dict:
     """Add the residents aged 60+ beyond each 60+ layer's target, today and projected."""
     table = info["table"].set_index("district")
     old = before.points.set_index("demand_id")["pop_60plus"]

@@ -33,6 +33,7 @@ import numpy as np
 import pandas as pd
 import shapely
 from pyproj import CRS
+from shapely.geometry.base import BaseGeometry
 
 from geoapp import coverage, network, workflow
 from geoapp import gaps as _gaps
@@ -106,7 +107,7 @@ class Part:
     crs: CRS = field(repr=False)
 
 
-def _area_of(region: Region, points: gpd.GeoSeries, district: str, crs: CRS):
+def _area_of(region: Region, points: gpd.GeoSeries, district: str, crs: CRS) -> BaseGeometry:
     """Return a district's area in ``crs``: its polygon(s) and its demand points' hull."""
     geoms = []
     rows = region.boundaries.loc[region.boundaries["district"].astype(str) == district]

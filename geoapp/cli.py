@@ -20,9 +20,10 @@ import argparse
 import logging
 import sys
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from rich.console import Console
 from rich.markup import escape
@@ -44,12 +45,20 @@ from geoapp.errors import GeoappError, OutputError
 from geoapp.messages import group_warnings
 from geoapp.region import SYNTHETIC_LABEL, Region
 
+if TYPE_CHECKING:
+    import pandas as pd
+
+    from geoapp.catalog import Layer
+    from geoapp.sfca import Supply
+    from geoapp.siting import SitingResult
+    from geoapp.workflow import LayerAnalysis
+
 err = Console(stderr=True, soft_wrap=True)
 out = Console(width=None if sys.stdout.isatty() else 140)
 
 
 @contextmanager
-def progress_bar(enabled: bool = True):
+def progress_bar(enabled: bool = True) -> Iterator[Callable[[str, float], None] | None]:
     """Yield a ``progress(message, fraction)`` callback drawing a rich progress bar."""
     if not enabled:
         yield None
@@ -229,7 +238,7 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_summary(result) -> None:
+def _print_summary(result: LayerAnalysis) -> None:
     s = result.summary
     layer = result.layer
     labels = list(layer.labels)
@@ -274,7 +283,7 @@ def _reach_header(label: str) -> str:
     return f"{label.removesuffix('min')} min" if label.endswith("min") else f"{label} m"
 
 
-def _print_zones(table) -> None:
+def _print_zones(table: pd.DataFrame) -> None:
     """Print the zone comparison as a table: shares of the layer's own demand per radius."""
     import math
 
@@ -291,7 +300,7 @@ def _print_zones(table) -> None:
     t.add_column("median", justify="right")
     t.add_column("status")
 
-    def pct(v) -> str:
+    def pct(v: float | None) -> str:
         return "–" if v is None or v != v else f"{v:.0%}"
 
     for _, row in table.iterrows():
@@ -409,7 +418,7 @@ def _cmd_supply(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_supply(result, layer) -> None:
+def _print_supply(result: Supply, layer: Layer) -> None:
     """Print the supply table: capacity, demand, per 1,000 against the standard."""
     unit = result.unit
     who = "60+" if result.demand_col == "pop_60plus" else "residents"
@@ -423,7 +432,7 @@ def _print_supply(result, layer) -> None:
     for col in ("level", "group", "facilities", "known", unit, who, "per 1,000", "2SFCA", "met"):
         t.add_column(col, justify="right" if col not in ("level", "group", "met") else "left")
 
-    def num(v, fmt=",.0f") -> str:
+    def num(v: float | None, fmt: str = ",.0f") -> str:
         return "–" if v is None or v != v else format(v, fmt)
 
     for _, row in result.table.iterrows():
@@ -520,7 +529,7 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     where = args.scheduler or f"a local cluster of {args.workers} worker processes"
     err.print(Text(f"Batch: {len(spec.runs)} runs, {n_layers} bundles, on {where}"))
 
-    def report(o) -> None:
+    def report(o: Any) -> None:  # a batch run's outcome
         line = f"  {o.run}/{o.layer}: {o.status} ({o.seconds:.1f} s)"
         if o.status != "ok":
             line += f": {o.error}"
@@ -582,7 +591,7 @@ def _cmd_site(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_sites(result, layer) -> None:
+def _print_sites(result: SitingResult, layer: Layer) -> None:
     """Print the chosen sites and the solver's objective, bound and gap."""
     from geoapp.styles import zone_name
 
@@ -663,7 +672,7 @@ def _os_error_message(exc: OSError) -> str:
 
 
 @contextmanager
-def _cli_logging(verbose: bool):
+def _cli_logging(verbose: bool) -> Iterator[None]:
     """Show geoapp's log records (WARNING and up, INFO with -v) on stderr during a run."""
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,

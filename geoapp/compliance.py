@@ -37,7 +37,7 @@ the zone types, add up to the region row.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -92,7 +92,7 @@ def _district_zones(access: pd.DataFrame, boundaries: gpd.GeoDataFrame | None) -
     return out
 
 
-def _row(rule: Rule, layer: Layer, level: str, group: str, zone: str, **kw) -> dict:
+def _row(rule: Rule, layer: Layer, level: str, group: str, zone: str, **kw: Any) -> dict:
     t = rule.for_zone(zone if level != "region" else None)
     base = {
         "rule": rule.id,
@@ -279,7 +279,17 @@ def _share_row(j: _Judged, level: str, group: str, zone: str, mask: np.ndarray, 
     )
 
 
-def _beds_row(rule, layer, level, group, zone, acc, mask, cap, n_fac_all) -> dict:
+def _beds_row(
+    rule: Rule,
+    layer: Layer,
+    level: str,
+    group: str,
+    zone: str,
+    acc: pd.DataFrame,
+    mask: np.ndarray,
+    cap: np.ndarray,
+    n_fac_all: int,
+) -> dict:
     pop60 = float(
         pd.to_numeric(acc["pop_60plus"], errors="coerce").fillna(0.0).to_numpy(float)[mask].sum()
     )

@@ -18,12 +18,13 @@ A gap is demand lying beyond a layer's target distance.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, cast
 
 import geopandas as gpd
 import h3
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 import shapely
 
@@ -86,7 +87,10 @@ GAP_COLUMNS = (
 # ---------------------------------------------------------------------------- statistics
 
 
-def gini(values: np.ndarray | pd.Series | list[float], weights=None) -> float:
+def gini(
+    values: np.ndarray | pd.Series | list[float],
+    weights: np.ndarray | pd.Series | list[float] | None = None,
+) -> float:
     """Return the (weighted) Gini index of non-negative values.
 
     The Gini index is the mean absolute difference between two residents drawn at
@@ -140,7 +144,9 @@ def gini(values: np.ndarray | pd.Series | list[float], weights=None) -> float:
     return float(g) if g > 1e-12 else 0.0  # rounding noise of an equal distribution
 
 
-def weighted_percentile(values, weights, q):
+def weighted_percentile(
+    values: npt.ArrayLike, weights: npt.ArrayLike, q: float | Sequence[float] | np.ndarray
+) -> float | np.ndarray:
     """Return the weighted percentile(s) ``q`` (0–100) of ``values``.
 
     The inverted weighted CDF: the smallest value whose cumulative weight share reaches

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -74,7 +75,7 @@ class HeritageReport:
     buffers: gpd.GeoDataFrame
     summary: pd.DataFrame
     buffer_m: float = DEFAULT_BUFFER_M
-    meta: dict = field(default_factory=dict)
+    meta: dict[str, Any] = field(default_factory=dict)
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:

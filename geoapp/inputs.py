@@ -15,7 +15,7 @@ import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -28,6 +28,9 @@ from geoapp.demand import PROFILE_DIR, Demand, DemandOptions, estimate_populatio
 from geoapp.errors import InputError
 from geoapp.region import Region
 from geoapp.spec import DEFAULT_MAX_STREET_M, DEFAULT_TIMEOUT_S, RegionSpec, as_spec
+
+if TYPE_CHECKING:
+    from shapely.geometry import Polygon
 
 log = logging.getLogger(__name__)
 
@@ -449,7 +452,7 @@ def replace_districts(region: Region, boundaries: gpd.GeoDataFrame, *, source: s
     return region.with_(boundaries=boundaries, census=None, meta={**region.meta, "warnings": warns})
 
 
-def _data_extent(region: Region):
+def _data_extent(region: Region) -> Polygon | None:
     """Bounding box (EPSG:4326) of the region's streets, buildings and landuse, or None."""
     from shapely.geometry import box
 

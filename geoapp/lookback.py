@@ -24,7 +24,7 @@ import logging
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -66,7 +66,7 @@ class BundleDiff:
     warnings: tuple[str, ...] = ()
 
 
-def _read_bundle(folder: Path) -> tuple[dict, gpd.GeoDataFrame]:
+def _read_bundle(folder: Path) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
     meta_path = folder / "metadata.json"
     try:
         meta = json.loads(meta_path.read_text(encoding="utf-8"))
@@ -86,7 +86,7 @@ def _read_bundle(folder: Path) -> tuple[dict, gpd.GeoDataFrame]:
     return meta, demand
 
 
-def _demand_col(meta: dict) -> str:
+def _demand_col(meta: dict[str, Any]) -> str:
     lid = str(meta.get("layer", ""))
     pop = meta.get("population")
     if pop in ("age_60plus", "total"):
@@ -273,7 +273,10 @@ def diff_map_png(diff: LayerDiff, boundaries: gpd.GeoDataFrame | None = None) ->
 
 
 def write_diff(
-    diff: BundleDiff, out_dir: str | os.PathLike[str], *, boundaries=None
+    diff: BundleDiff,
+    out_dir: str | os.PathLike[str],
+    *,
+    boundaries: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Path]:
     """Write ``changes.csv``, ``points_changed.geojson``, ``map_<layer>.png``, ``diff.json``."""
     out = Path(out_dir)
@@ -314,7 +317,9 @@ def write_diff(
     return paths
 
 
-def comparison_html(diff: BundleDiff, *, lang: str = "en", boundaries=None) -> str:
+def comparison_html(
+    diff: BundleDiff, *, lang: str = "en", boundaries: gpd.GeoDataFrame | None = None
+) -> str:
     """Return the before/after section of a report (escaped HTML; map as an inline PNG)."""
     import base64
     import html
@@ -329,7 +334,7 @@ def comparison_html(diff: BundleDiff, *, lang: str = "en", boundaries=None) -> s
         else ["Level", "Group", "Before", "After", "Change", "Gained", "Lost"]
     )
 
-    def pct(v):
+    def pct(v: float) -> str:
         return "–" if not np.isfinite(v) else f"{v * 100:.1f}%"
 
     out = f"<p>{e(('对比：' if zh else 'Compared with: ') + diff.old)}</p>"

@@ -25,7 +25,7 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import pandas as pd
@@ -37,6 +37,9 @@ from geoapp.errors import OutputError
 from geoapp.messages import group_warnings
 from geoapp.standards import Profile
 from geoapp.styles import zone_color, zone_name
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -352,7 +355,7 @@ def _kv(rows: Sequence[tuple[str, object]]) -> str:
     return f'<table class="kv"><tbody>{body}</tbody></table>'
 
 
-def _svg(fig) -> str:
+def _svg(fig: Figure) -> str:
     buf = io.StringIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -363,7 +366,7 @@ def _svg(fig) -> str:
     return re.sub(r"<!--.*?-->", "", text[text.find("<svg") :], flags=re.S)
 
 
-def _png(fig, dpi: int = 110) -> str:
+def _png(fig: Figure, dpi: int = 110) -> str:
     buf = io.BytesIO()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -465,7 +468,7 @@ def _section(sid: str, t: Mapping[str, str], body: str) -> str:
     return f'<section id="{sid}"><h2>{esc(t["h_" + sid])}</h2>{body}</section>'
 
 
-def _area(d: ReportData, t, lang) -> str:
+def _area(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     b = d.boundaries
     first = next(iter(d.analyses.values()), None)
     s = first.summary if first is not None else pd.DataFrame()
@@ -485,7 +488,7 @@ def _area(d: ReportData, t, lang) -> str:
     return out + _kv(rows)
 
 
-def _sources(d: ReportData, t, lang) -> str:
+def _sources(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     rows = [
         f"<tr><td>{esc(i.get('role'))}</td><td>{esc(i.get('path'))}</td><td>{esc(i.get('date', ''))}</td></tr>"
         for i in d.inputs
@@ -504,7 +507,7 @@ def _sources(d: ReportData, t, lang) -> str:
     return out
 
 
-def _method(d: ReportData, t, lang) -> str:
+def _method(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     first = next(iter(d.analyses.values()), None)
     meta = first.meta if first is not None else {}
     prof = meta.get("population_profile") or {}
@@ -550,7 +553,7 @@ def _method(d: ReportData, t, lang) -> str:
     return out
 
 
-def _compliance(d: ReportData, t, lang) -> str:
+def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     c = d.compliance
     rules = {r.id: r for r in d.profile.rules}
     out = ""
@@ -600,7 +603,7 @@ def _compliance(d: ReportData, t, lang) -> str:
     return out
 
 
-def league_rows(analysis) -> pd.DataFrame:
+def league_rows(analysis: Any) -> pd.DataFrame:  # a LayerAnalysis
     """District rows of a layer's summary, ranked by the share at the target (best first)."""
     s = export.csv_ready(analysis.summary)  # the figures of summary.csv
     lay = analysis.layer
@@ -611,7 +614,7 @@ def league_rows(analysis) -> pd.DataFrame:
     return dist.sort_values(col, ascending=False, kind="stable", na_position="last")
 
 
-def _league(d: ReportData, t, lang) -> str:
+def _league(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     out = f"<p>{esc(t['league_caption'])}</p>"
     for lid, a in d.analyses.items():
         lay = a.layer
@@ -644,7 +647,7 @@ def _league(d: ReportData, t, lang) -> str:
     return out
 
 
-def _gaps(d: ReportData, t, lang, top: int = 10) -> str:
+def _gaps(d: ReportData, t: Mapping[str, str], lang: str, top: int = 10) -> str:
     out = ""
     for a in d.analyses.values():
         out += f"<h3>{esc(_layer_name(a.layer, lang))}</h3>"
@@ -673,7 +676,7 @@ def _gaps(d: ReportData, t, lang, top: int = 10) -> str:
     return out
 
 
-def _heritage(d: ReportData, t, lang) -> str:
+def _heritage(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     h = d.heritage
     if h is None or not len(getattr(h, "sites", [])) and not len(getattr(h, "zones", [])):
         return f"<p>{esc(t['no_heritage'])}</p>"
@@ -693,7 +696,7 @@ def _heritage(d: ReportData, t, lang) -> str:
     return _table([t["level"], t["group"], t["sites"], t["protected"], t["protected_area"]], rows)
 
 
-def _capacity(d: ReportData, t, lang) -> str:
+def _capacity(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     c = d.compliance
     beds = c[c["indicator"] == "beds_per_1000_60plus"]
     has = any(
@@ -719,7 +722,7 @@ def _capacity(d: ReportData, t, lang) -> str:
     )
 
 
-def _compare(d: ReportData, t, lang) -> str:
+def _compare(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     cmp = d.comparison
     if cmp is None:
         return f"<p>{esc(t['no_compare'])}</p>"
@@ -728,7 +731,7 @@ def _compare(d: ReportData, t, lang) -> str:
     return lookback.comparison_html(cmp, lang=lang, boundaries=d.boundaries)
 
 
-def _projection(d: ReportData, t, lang) -> str:
+def _projection(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     p = d.projection
     if not p:
         return f"<p>{esc(t['no_projection'])}</p>"
@@ -758,7 +761,7 @@ def _projection(d: ReportData, t, lang) -> str:
     return out
 
 
-def _limitations(d: ReportData, t, lang) -> str:
+def _limitations(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     items: list[str] = []
     if d.synthetic:
         items.append(t["limit_synthetic"])
@@ -781,7 +784,7 @@ def _limitations(d: ReportData, t, lang) -> str:
     )
 
 
-def _repro(d: ReportData, t, lang) -> str:
+def _repro(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     rows = [
         f"<tr><td>{esc(i.get('role'))}</td><td>{esc(i.get('path'))}</td>"
         f"<td class='n'>{esc(fmt_num(i.get('bytes')))}</td><td class='sha'>{esc(i.get('sha256'))}</td></tr>"

@@ -30,6 +30,7 @@ group whose known capacity falls short while some capacity is unknown is ``no_da
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -493,7 +494,9 @@ def supply_table(
     )
     rows = []
 
-    def block(level: str, dlab, flab, always=()) -> pd.DataFrame:
+    def block(
+        level: str, dlab: np.ndarray, flab: np.ndarray, always: Sequence[str] = ()
+    ) -> pd.DataFrame:
         d = dem.groupby(pd.Index(dlab, name="group")).sum()
         f = facf.groupby(pd.Index(flab, name="group")).sum()
         g = d.join(f, how="outer")

@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import importlib.resources
 import os
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -377,7 +377,9 @@ def load_profile(name_or_path: str | os.PathLike[str] | None = None) -> Profile:
     return parse_profile(profile_path(name_or_path or DEFAULT_PROFILE))
 
 
-def profile_for_layers(layers, standard: str | os.PathLike[str] | None = None) -> Profile:
+def profile_for_layers(
+    layers: Iterable[Layer], standard: str | os.PathLike[str] | None = None
+) -> Profile:
     """Return the profile of a run.
 
     ``standard`` when given, else the first layer's ``standard_profile`` (catalog key),

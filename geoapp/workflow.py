@@ -28,7 +28,7 @@ import platform
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -61,6 +61,9 @@ from geoapp.layers import select_features
 from geoapp.messages import group_warnings
 from geoapp.region import META_WARNINGS, SYNTHETIC_LABEL, Region
 from geoapp.spec import RegionSpec
+
+if TYPE_CHECKING:
+    import folium
 
 log = logging.getLogger(__name__)
 
@@ -382,7 +385,7 @@ def heritage(
     access: gpd.GeoDataFrame | None = None,
     buffer_m: float = 100.0,
     layer: Layer | None = None,
-):
+) -> _heritage.HeritageReport:
     """Return the heritage report (sites, protected zones, per-district summary).
 
     ``layer`` is the heritage layer to use (default: the catalog's ``heritage``), so a
@@ -401,7 +404,7 @@ def coverage_map(
     lang: str = "en",
     basemap: str | None = None,
     catchments_radius_m: float | None = None,
-):
+) -> folium.Map:
     """Return the folium map of one layer's coverage."""
     return maps.coverage_map(
         region_boundaries=region.boundaries,

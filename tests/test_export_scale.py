@@ -133,10 +133,12 @@ def test_rounding_never_makes_an_exported_polygon_invalid(tmp_path):
     path = export.write_geojson(gdf, tmp_path / "p.geojson")
     back = gpd.read_file(path)
     assert back.geometry.is_valid.all()
-    # it kept its full coordinates (rings re-oriented to RFC 7946)
-    assert shapely.equals_exact(shapely.normalize(back.geometry[0]), shapely.normalize(poly), 1e-12)
-    coords = json.loads(path.read_text())["features"][1]["geometry"]["coordinates"][0]
-    assert all(len(repr(c).split(".")[-1]) <= 7 for xy in coords for c in xy)
+    # it was snapped to the 7-decimal grid (valid there), within a grid step of the input
+    doc = json.loads(path.read_text())
+    assert shapely.hausdorff_distance(back.geometry[0], poly) <= 1e-7 * 1.5
+    for feature in doc["features"]:
+        for ring in feature["geometry"]["coordinates"]:
+            assert all(len(repr(c).split(".")[-1]) <= 7 for xy in ring for c in xy)
     # the GeoPackage keeps full coordinates
     gpkg = export.write_gpkg({"p": gdf}, tmp_path / "b.gpkg")
     kept = gpd.read_file(gpkg).geometry[0]

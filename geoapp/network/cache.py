@@ -36,7 +36,7 @@ _CACHE_VERSION = 3
 _MEMO: OrderedDict[str, WalkGraph] = OrderedDict()
 _MEMO_SIZE = 4
 #: Graphs being built, by key: a second caller waits for the first one's build.
-_BUILDING: dict[str, Future] = {}
+_BUILDING: dict[str, Future[WalkGraph]] = {}
 _MEMO_LOCK = threading.Lock()
 
 
