@@ -20,6 +20,7 @@ import geopandas as gpd
 import pandas as pd
 
 from geoapp import export, maps, workflow
+from geoapp.errors import OutputError, output_error
 from geoapp.region import Region
 
 log = logging.getLogger(__name__)
@@ -93,8 +94,6 @@ def write_bundle(
         ``out_dir`` may not be replaced, or writing failed (full disk, read-only
         folder); the previous bundle is unchanged.
     """
-    from geoapp.errors import OutputError, output_error
-
     out = Path(out_dir)
     export.check_bundle_target(out)
     run_id = run_id or export.new_run_id()
@@ -227,8 +226,6 @@ def write_siting_bundle(
     the same guarantees as :func:`write_bundle` (the previous bundle stays complete if
     the run fails; ``out_dir`` must be new, empty or a geoapp bundle).
     """
-    from geoapp.errors import OutputError, output_error
-
     out = Path(out_dir)
     export.check_bundle_target(out)
     run_id = run_id or export.new_run_id()
@@ -249,13 +246,35 @@ def write_siting_bundle(
         if export.read_bundle_metadata(out) is not None
         else "Nothing was written."
     )
+    return _write_small_bundle(
+        out,
+        run_id,
+        meta,
+        kept,
+        geojson={"sites": result.sites, "candidates": result.candidates},
+        csv={name: getattr(result, name) for name in ("summary_before", "summary_after")},
+        what="siting",
+    )
+
+
+def _write_small_bundle(
+    out: Path,
+    run_id: str,
+    meta: Mapping[str, Any],
+    kept: str,
+    *,
+    geojson: Mapping[str, gpd.GeoDataFrame],
+    csv: Mapping[str, pd.DataFrame],
+    what: str,
+) -> dict[str, Path]:
+    """Write GeoJSON layers, CSV tables and metadata.json as one bundle, swapped in whole."""
     names: dict[str, str] = {}
     try:
         with export.bundle_folder(out, run_id) as tmp:
-            for name, gdf in (("sites", result.sites), ("candidates", result.candidates)):
+            for name, table in csv.items():
+                names[name] = export.write_csv(table, tmp / f"{name}.csv").name
+            for name, gdf in geojson.items():
                 names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
-            for name in ("summary_before", "summary_after"):
-                names[name] = export.write_csv(getattr(result, name), tmp / f"{name}.csv").name
             names["metadata"] = export.write_json(
                 {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA])},
                 tmp / export.BUNDLE_METADATA,
@@ -264,7 +283,7 @@ def write_siting_bundle(
         raise OutputError(f"{exc} {kept}") from None
     except OSError as exc:
         raise output_error(OSError(exc.errno, exc.strerror), out, kept) from None
-    log.info("wrote siting bundle %s (run %s)", out, run_id)
+    log.info("wrote %s bundle %s (run %s)", what, out, run_id)
     return {kind: out / name for kind, name in names.items()}
 
 
@@ -288,8 +307,6 @@ def write_supply_bundle(
     dict
         File kind (``supply``, ``demand``, ``facilities``, ``metadata``) -> final path.
     """
-    from geoapp.errors import OutputError, output_error
-
     out = Path(out_dir)
     export.check_bundle_target(out)
     run_id = run_id or export.new_run_id()
@@ -334,25 +351,18 @@ def write_supply_bundle(
         if export.read_bundle_metadata(out) is not None
         else "Nothing was written."
     )
-    names: dict[str, str] = {}
-    try:
-        with export.bundle_folder(out, run_id) as tmp:
-            names["supply"] = export.write_csv(res.table, tmp / "supply.csv").name
-            for name, gdf in (
-                ("demand", res.demand[[*dcols, "geometry"]]),
-                ("facilities", fac[[*fcols, "geometry"]]),
-            ):
-                names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
-            names["metadata"] = export.write_json(
-                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA])},
-                tmp / export.BUNDLE_METADATA,
-            ).name
-    except OutputError as exc:
-        raise OutputError(f"{exc} {kept}") from None
-    except OSError as exc:
-        raise output_error(OSError(exc.errno, exc.strerror), out, kept) from None
-    log.info("wrote supply bundle %s (run %s)", out, run_id)
-    return {kind: out / name for kind, name in names.items()}
+    return _write_small_bundle(
+        out,
+        run_id,
+        meta,
+        kept,
+        geojson={
+            "demand": res.demand[[*dcols, "geometry"]],
+            "facilities": fac[[*fcols, "geometry"]],
+        },
+        csv={"supply": res.table},
+        what="supply",
+    )
 
 
 def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
@@ -365,8 +375,6 @@ def save_region(region: Region, path: str | os.PathLike[str]) -> Path:
         "name": region.name,
         **{k: v for k, v in region.meta.items() if k != "name"},
     }
-    from geoapp.errors import OutputError, output_error
-
     try:
         return export.write_gpkg(layers, path, meta=meta)
     except OutputError:
