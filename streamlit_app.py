@@ -54,6 +54,8 @@ def _pages() -> list:
 # No warm-up step starts while the page runs (a step already running goes on).
 warm.WARMER.hold(warm.WARM_PAGE_HOLD_S)
 try:
+    # this session's temporary folder marked alive; the first run removes ended sessions'
+    state.session_folder()
     sidebar.sidebar()
     st.navigation(_pages()).run()
 finally:

@@ -344,16 +344,40 @@ def bundle_files(
         )
     )
     out["map.html"] = maps.map_html(m).encode("utf-8")
-    return out
+    return _with_manifest(out)
+
+
+def _with_manifest(files: dict[str, bytes]) -> dict[str, bytes]:
+    """Re-list ``manifest.json`` for the files as downloaded (map added, catchments gone).
+
+    The same form as the CLI's bundles (``geoapp verify`` and QGIS users read it): every
+    other file with its size and SHA-256.
+    """
+    import hashlib
+    import json
+
+    old = files.get("manifest.json")
+    if old is None:
+        return files
+    doc = json.loads(old.decode("utf-8"))
+    doc["files"] = {
+        name: {"bytes": len(data), "sha256": hashlib.sha256(data).hexdigest()}
+        for name, data in sorted(files.items())
+        if name != "manifest.json"
+    }
+    text = json.dumps(doc, indent=1, ensure_ascii=False) + "\n"
+    return {**files, "manifest.json": text.encode("utf-8")}
 
 
 def bundle_names(with_catch: bool) -> list[str]:
     """Return the file names of an export bundle (catchments only when they are on)."""
     names = [
         "bundle.gpkg",
+        "bundle.qgz",
         "demand.geojson",
         "facilities.geojson",
         "gaps.geojson",
+        "manifest.json",
         "map.html",
         "metadata.json",
         "summary.csv",

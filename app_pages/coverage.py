@@ -98,7 +98,8 @@ if row is not None:
     covered = row.get(f"covered_{dcol}_{radius_label}", float("nan"))
     # the one status of the unit (summary.csv's): no data is said, never "0%"
     status = str(row.get("status", ""))
-    no_data = status == "no_data"
+    # a layer with no facility in the data: nothing to measure, not "covered 0%"
+    no_data = status == "no_data" or len(res.facilities) == 0
     nd = state.tr("no_data_value")
     why = state.tr(f"status_{status}") if status in ("met", "not_met", "no_data") else None
     if why and lg == "en" and row.get("status_reason"):
@@ -127,7 +128,13 @@ if row is not None and "n_facilities" in row.index and pd.notna(row["n_facilitie
     n_fac = int(row["n_facilities"])
 m4.metric(state.tr("facilities"), f"{n_fac:,}")
 
-clicked = widgets.show_map(m, key="coverage_map", bounds=widgets.district_bounds(region, district))
+clicked = widgets.show_map(
+    m,
+    key="coverage_map",
+    bounds=widgets.district_bounds(region, district),
+    # turned on: drawn and ticked, however many facilities (the map hides > 25)
+    shown_layers=[t("catchments", lg)] if with_catch else [],
+)
 widgets.drill(clicked)
 
 left, right = st.columns(2)

@@ -5,9 +5,9 @@ from __future__ import annotations
 import streamlit as st
 
 from app_pages import compute, state, widgets
+from app_pages.report import report_files
 from app_pages.tables import reach_text
 from geoapp.errors import GeoappError
-from geoapp.spec import RegionSpec
 
 region, key, lg = widgets.page_header("export")
 cat = compute.catalog()
@@ -103,50 +103,40 @@ st.download_button(
     on_click="ignore",
 )
 
-# ---- assessment report (REP, issue 12): report.html + report.pdf for the current region ----
+# ---- assessment report: report.html + report.pdf of exactly the region loaded ----
 st.divider()
-_zh = lg == "zh"
-st.subheader("评估报告" if _zh else "Assessment report")
-_src = str(getattr(region, "source", ""))
-_spec = (
-    RegionSpec(region="demo")
-    if _src == "demo"
-    else RegionSpec(osm=_src.split(":", 1)[1])
-    if _src.startswith("osm-file:")
-    else None
-)
-if _spec is None:
-    st.info(
-        "报告需基于演示数据或本地OSM文件；其他来源请使用命令行 geoapp report。"
-        if _zh
-        else "The report is built from the demo or a local OSM file; for other sources use "
-        "the command line: geoapp report."
-    )
-elif st.button("生成报告" if _zh else "Build report", key="rep_build"):
-    import tempfile
-    from pathlib import Path
-
-    from geoapp import assess
-
-    _bar = st.progress(0.0, text="…")
-    _out = Path(tempfile.mkdtemp(prefix="geoapp_report_")) / "report"
-    try:
-        _paths = assess.build_report(
-            _out,
-            _spec,
-            lang=lg,
-            mode=mode,
-            progress=lambda m, f: _bar.progress(min(max(float(f), 0.0), 1.0), text=m),
-        )
-    except GeoappError as exc:
-        widgets.error_box(exc)
-    else:
-        _bar.progress(1.0, text="✓")
-        for _kind, _mime in (("pdf", "application/pdf"), ("html", "text/html")):
-            st.download_button(
-                f"report.{_kind}",
-                data=_paths[_kind].read_bytes(),
-                file_name=f"geoapp_report_{lg}.{_kind}",
-                mime=_mime,
-                key=f"rep_dl_{_kind}",
+st.subheader(state.tr("report_title"))
+spec = state.region_spec()
+if spec is None:
+    st.info(state.tr("report_unknown_region"))
+else:
+    st.caption(state.tr("report_of", name=region.label, n=len(region.boundaries)))
+    if st.button(state.tr("report_build"), key="rep_build"):
+        bar = st.progress(0.0, text="…")
+        try:
+            built = report_files(
+                spec,
+                state.session_folder(),
+                lang=lg,
+                mode=mode,
+                speed_kmh=state.coverage_speed(),
+                progress=lambda m, f: bar.progress(min(max(float(f), 0.0), 1.0), text=m),
             )
+        except GeoappError as exc:
+            widgets.error_box(exc)
+        else:
+            bar.progress(1.0, text="✓")
+            st.session_state["report_built"] = (key, lg, built)
+    kept = st.session_state.get("report_built")
+    if kept is not None and kept[0] == key:
+        st.success(state.tr("report_ready", name=region.label))
+        for kind, mime in (("pdf", "application/pdf"), ("html", "text/html")):
+            if kind in kept[2]:
+                st.download_button(
+                    f"report.{kind}",
+                    data=kept[2][kind],
+                    file_name=f"geoapp_report_{kept[1]}.{kind}",
+                    mime=mime,
+                    key=f"rep_dl_{kind}",
+                    on_click="ignore",
+                )

@@ -22,6 +22,7 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import compute, state, widgets
+from app_pages.widgets import change_delta
 from geoapp import export, maps
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
@@ -265,30 +266,36 @@ cat = compute.catalog()
 
 has_network = len(region.edges) > 0
 c1, c2, c3, c4 = st.columns([1.3, 1.1, 1.1, 1.3])
+# every choice kept across pages and languages, checked against the current options
 layer_id = c1.selectbox(
-    state.tr("layer"), list(cat), key="scn_layer", format_func=widgets.layer_formatter()
+    state.tr("layer"),
+    list(cat),
+    format_func=widgets.layer_formatter(),
+    **state.keep("scn_layer", next(iter(cat)), list(cat)),
 )
 cat_layer = cat[layer_id]
+modes = ["network", "euclidean"] if has_network else ["euclidean"]
 mode = c2.radio(
     state.tr("mode"),
-    ["network", "euclidean"] if has_network else ["euclidean"],
-    key="scn_mode",
+    modes,
     format_func=widgets.formatter("mode_"),
+    **state.keep("scn_mode", modes[0], modes),
 )
+speed_choices = ["layer", *compute.SPEEDS]
 speed_choice = c3.radio(
     state.tr("speed"),
-    ["layer", *compute.SPEEDS],
-    key="scn_speed",
+    speed_choices,
     format_func=widgets.formatter("speed_"),
+    **state.keep("scn_speed", "layer", speed_choices),
 )
 # the layer's own pace by default (elderly care: 3.6 km/h); minute layers reach minutes x speed
 speed = cat_layer.walk_speed_kmh if speed_choice == "layer" else float(compute.SPEEDS[speed_choice])
 action = c4.radio(
     s("action"),
     ["add", "close", "move"],
-    key="scn_action",
     format_func=lambda a, _words=WORDS: _words[f"act_{a}"],
     horizontal=True,
+    **state.keep("scn_action", "add", ["add", "close", "move"]),
 )
 
 try:
@@ -311,13 +318,16 @@ target_label = layer.label_of(layer.target_m)
 radius_label = st.select_slider(
     s("radius"),
     options=list(reach_m),
-    value=target_label if target_label in reach_m else list(reach_m)[-1],
     format_func=lambda lab: (
         f"{lab.removesuffix('min')} min ({reach_m[lab]:,.0f} m)"
         if lab.endswith("min")
         else f"{reach_m[lab]:,.0f} m"
     ),
-    key=f"scn_radius_{layer_id}",
+    **state.keep(
+        f"scn_radius_{layer_id}",
+        target_label if target_label in reach_m else list(reach_m)[-1],
+        list(reach_m),
+    ),
 )
 radius = reach_m[radius_label]
 
@@ -371,7 +381,8 @@ with st.expander(s("add_at"), expanded=False):
             st.error(f"{s('edit_failed')}: {exc}")
     if scn.facility_ids:
         b1, b2 = st.columns([2, 1])
-        pick = b1.selectbox(s("close_pick"), list(scn.facility_ids), key="scn_close_pick")
+        ids = list(scn.facility_ids)
+        pick = b1.selectbox(s("close_pick"), ids, **state.keep("scn_close_pick", ids[0], ids))
         if b2.button(s("close_btn"), key="scn_close_btn"):
             states[state_key] = scn.remove(pick)
             st.rerun()
@@ -406,24 +417,24 @@ reach = reach_text(float(radius))
 m1.metric(
     s("covered", reach=reach),
     f"{reg['share_after_pct']:.1f}%" if pd.notna(reg["share_after_pct"]) else "–",
-    delta=f"{reg['share_change_pp']:+.1f} pp" if pd.notna(reg["share_change_pp"]) else None,
+    **change_delta(reg["share_change_pp"], "{:+.1f} pp"),
 )
 m2.metric(
     s("covered_n"),
     f"{reg['covered_pop_after']:,.0f}",
-    delta=f"{reg['covered_pop_change']:+,.0f}",
     help=s("covered", reach=reach),
+    **change_delta(reg["covered_pop_change"], "{:+,.0f}"),
 )
 m3.metric(
     s("covered_60"),
     f"{reg['covered_pop_60plus_after']:,.0f}",
-    delta=f"{reg['covered_pop_60plus_change']:+,.0f}",
     help=s("covered", reach=reach),
+    **change_delta(reg["covered_pop_60plus_change"], "{:+,.0f}"),
 )
 m4.metric(
     s("facilities"),
     f"{len(scn.facility_ids):,}",
-    delta=f"{len(scn.facility_ids) - len(scn0.facility_ids):+d}",
+    **change_delta(len(scn.facility_ids) - len(scn0.facility_ids), "{:+d}"),
 )
 
 st.subheader(s("by_group"))

@@ -13,12 +13,21 @@ from typing import Any
 
 import streamlit as st
 
+from app_pages import session_files
 from app_pages.compute import catalog, demo_region
-from app_pages.state import DEMO_KEY, current_region, keep, lang, loaded_files
+from app_pages.state import (
+    DEMO_KEY,
+    current_region,
+    keep,
+    lang,
+    loaded_files,
+    region_spec,
+    session_folder,
+)
 from app_pages.uploads import FACILITY_CRS, Upload, keep_extract, load_uploads
 from app_pages.warm import WARMER
 from app_pages.widgets import formatter, layer_formatter
-from geoapp import workflow
+from geoapp import settings, workflow
 from geoapp.errors import GeoappError, NetworkUnavailableError
 from geoapp.i18n import LANGUAGE_NAMES, t
 from geoapp.region import Region
@@ -27,23 +36,33 @@ from geoapp.spec import RegionSpec
 log = logging.getLogger(__name__)
 
 
-def set_region(region: Region, key: str) -> None:
-    """Make ``region`` the loaded region and forget the district drill-down."""
+def set_region(region: Region, key: str, spec: RegionSpec | None) -> None:
+    """Make ``region`` (loaded from recipe ``spec``) the region; forget the drill-down.
+
+    ``spec`` is what the report loads again (None: unknown, no report).
+    """
     previous = st.session_state.get("region_key")
     if previous and previous != key:
         WARMER.forget(f"{previous}:")  # nothing more to warm for the region replaced
     st.session_state["region"] = region
     st.session_state["region_key"] = key
+    st.session_state["region_spec"] = spec
+    folder = st.session_state.get("_session_folder")
+    if isinstance(folder, session_files.SessionFolder):  # the replaced region's uploads go
+        used = [] if spec is None else [spec.osm, spec.boundaries, spec.census, spec.zones]
+        used += [table.path for table in spec.facilities] if spec is not None else []
+        session_files.drop_unused(folder, [u for u in used if u])
     st.session_state.pop("district", None)
     st.session_state.pop("district_pick", None)
 
 
 def _on_place(place: str) -> None:
     lg = lang()
+    spec = RegionSpec(place=place)
     with st.status(t("fetching", lg, place=place), expanded=True) as status:
         try:
             region = workflow.load_region(
-                RegionSpec(place=place),
+                spec,
                 catalog=catalog(),
                 progress=lambda msg, frac: status.write(msg),
             )
@@ -58,45 +77,79 @@ def _on_place(place: str) -> None:
             return
         status.update(label=t("fetch_done", lg, place=place), state="complete")
     st.session_state.pop("place_error", None)
-    set_region(region, f"place:{place}")
+    set_region(region, f"place:{place}", spec)
 
 
 def _on_beijing(osm_path: Path, label: str) -> None:
     """Load Beijing: the extract ``osm_path`` with the 16 districts, 2020 census, zones."""
     lg = lang()
+    units = str(st.session_state.get("bj_units", "beijing"))  # districts or 街道/乡镇
+    spec = RegionSpec(osm=osm_path, boundaries=units, census="beijing", zones="beijing")
     with st.status(t("beijing_loading", lg), expanded=True) as status:
         try:
             region = workflow.load_region(
-                RegionSpec(osm=osm_path, boundaries="beijing", census="beijing", zones="beijing"),
+                spec,
                 catalog=catalog(),
                 progress=lambda msg, frac: status.write(msg),
             )
         except GeoappError as exc:
             status.update(label=t("fetch_failed", lg), state="error")
-            st.session_state["beijing_error"] = str(exc).replace(str(osm_path.parent) + "/", "")
+            message = str(exc).replace(str(osm_path.parent) + "/", "")
+            st.session_state["beijing_error"] = message.replace(str(osm_path.parent), "")
             return
         status.update(label=t("fetch_done", lg, place=region.label), state="complete")
     st.session_state.pop("beijing_error", None)
-    set_region(region, f"beijing:{label}")
+    set_region(region, f"beijing:{units}:{label}", spec)
+
+
+def allowed_path(text: str) -> Path | None:
+    """Return the extract at ``text`` when it lies in a folder the operator allowed.
+
+    ``GEOAPP_ALLOWED_DIRS`` names the folders (:func:`geoapp.settings.allowed_dirs`);
+    a path outside them is None whether or not the file exists, so the field tells a
+    visitor nothing about the server's other files.
+    """
+    allowed = settings.allowed_dirs()
+    if not allowed or not text.strip():
+        return None
+    path = Path(text.strip()).expanduser().resolve()
+    if not any(path.is_relative_to(folder) for folder in allowed):
+        return None
+    return path
 
 
 def _beijing_form() -> None:
     lg = lang()
     st.caption(t("beijing_intro", lg))
+    units = ("beijing", "beijing-subdistricts")
+    st.radio(t("beijing_units", lg), units, format_func=formatter("beijing_units_"),
+             **keep("bj_units", units[0], units))  # fmt: skip
     up = st.file_uploader(t("upload_osm", lg), type=["pbf", "osm", "bz2"], key="bj_osm")
-    path_text = st.text_input(t("beijing_osm_path", lg), **keep("bj_osm_path", ""))
+    # a field reading files on the server only where the operator allowed it
+    path_text = ""
+    if settings.allowed_dirs():
+        path_text = st.text_input(t("beijing_osm_path", lg), **keep("bj_osm_path", ""))
     if st.button(t("beijing_load", lg), key="bj_go", type="primary"):
         loaded_files(up)
         if up is not None:
-            path, digest = keep_extract(up.name, up.getvalue())
-            _on_beijing(path, f"upload:{digest}")
+            try:
+                folder = session_folder()
+                session_files.reserve(folder, up.size, lg)
+            except GeoappError as exc:
+                st.session_state["beijing_error"] = str(exc)
+            else:
+                path, digest = keep_extract(up.name, up.getvalue(), folder.path)
+                _on_beijing(path, f"upload:{digest}")
         elif path_text.strip():
-            path = Path(path_text.strip()).expanduser()
-            if not path.is_file():
-                st.session_state["beijing_error"] = t("beijing_no_file", lg, path=path.name)
+            path = allowed_path(path_text)
+            name = Path(path_text.strip()).name
+            if path is None:
+                st.session_state["beijing_error"] = t("path_not_allowed", lg, name=name)
+            elif not path.is_file():
+                st.session_state["beijing_error"] = t("beijing_no_file", lg, path=name)
             else:
                 st.session_state.pop("beijing_error", None)
-                _on_beijing(path, f"path:{path.resolve()}:{path.stat().st_mtime_ns}")
+                _on_beijing(path, f"path:{path}:{path.stat().st_mtime_ns}")
         else:
             st.session_state["beijing_error"] = t("beijing_need_osm", lg)
     if st.session_state.get("beijing_error"):
@@ -117,6 +170,14 @@ def process_pending_uploads() -> None:
     uploads = {k: Upload(name=v[0], data=bytes(v[1])) for k, v in pending.items() if v}
     prev, _ = current_region()
     lg = lang()
+    try:
+        session = session_folder()
+        session_files.reserve(session, sum(len(u.data) for u in uploads.values()), lg)
+    except GeoappError as exc:
+        st.session_state["upload_error"] = str(exc)
+        return
+    # kept for the region's lifetime (the report reads them again), gone with the session
+    folder = session.subfolder("upload")
     # a city-sized extract takes a while: say what is being read
     with st.status(t("working", lg), expanded=False) as status:
         outcome = load_uploads(
@@ -125,15 +186,20 @@ def process_pending_uploads() -> None:
             lang=lg,
             catalog=catalog(),
             progress=lambda msg, frac: status.update(label=f"{msg} ({frac:.0%})"),
+            folder=folder,
+            previous_spec=region_spec(),
             **opts,
         )
         status.update(state="error" if outcome.error else "complete")
     if outcome.error:
+        import shutil
+
+        shutil.rmtree(folder, ignore_errors=True)
         st.session_state["upload_error"] = outcome.error
         return
     st.session_state.pop("upload_error", None)
     assert outcome.region is not None and outcome.key is not None
-    set_region(outcome.region, outcome.key)
+    set_region(outcome.region, outcome.key, outcome.spec)
     st.session_state["upload_ok"] = outcome.region.label
 
 
@@ -199,8 +265,11 @@ def _share_60plus(region: Region) -> Region:
     if share is not None:
         meta["share_60plus"] = share
     key = str(st.session_state.get("region_key", DEMO_KEY)).split("|60+=")[0]
+    spec = region_spec()
+    if spec is not None:
+        spec = spec.replace(share_60plus=share)
     region = region.with_(meta=meta)
-    set_region(region, key if share is None else f"{key}|60+={share:g}")
+    set_region(region, key if share is None else f"{key}|60+={share:g}", spec)
     return region
 
 
@@ -233,7 +302,7 @@ def sidebar() -> Region:
             if st.session_state.get("region_key") not in (None, DEMO_KEY) and st.button(
                 t("source_demo", lg), key="back_to_demo"
             ):
-                set_region(demo_region(), DEMO_KEY)
+                set_region(demo_region(), DEMO_KEY, RegionSpec(region="demo"))
         elif source == "beijing":
             _beijing_form()
         elif source == "place":

@@ -11,9 +11,11 @@ from typing import Any
 
 import streamlit as st
 
+from app_pages import session_files
 from app_pages.compute import SPEEDS, catalog, demo_region
 from geoapp.i18n import t
 from geoapp.region import Region
+from geoapp.spec import RegionSpec
 
 DEMO_KEY = "demo"
 
@@ -61,7 +63,32 @@ def current_region() -> tuple[Region, str]:
     if st.session_state.get("region") is None:
         st.session_state["region"] = demo_region()
         st.session_state["region_key"] = DEMO_KEY
+        st.session_state["region_spec"] = RegionSpec(region="demo")
     return st.session_state["region"], st.session_state["region_key"]
+
+
+def region_spec() -> RegionSpec | None:
+    """Return the recipe of the loaded region (what the report loads), None when unknown."""
+    current_region()
+    return st.session_state.get("region_spec")
+
+
+def session_folder() -> session_files.SessionFolder:
+    """Return this session's temporary folder (uploads, report builds), removed with it.
+
+    The first run of a session also removes the folders of sessions that ended
+    (:func:`app_pages.session_files.sweep`); later runs mark the session alive.
+    """
+    holder = st.session_state.get("_session_folder")
+    if isinstance(holder, session_files.SessionFolder):
+        holder.touch()
+        return holder
+    sid = session_files.streamlit_session_id()
+    ttl = float(st.get_option("server.disconnectedSessionTTL") or 0)
+    session_files.sweep(session_files.streamlit_is_active, keep=[sid], grace_s=ttl + 5.0)
+    holder = session_files.SessionFolder(sid)
+    st.session_state["_session_folder"] = holder
+    return holder
 
 
 def basemap_choice() -> tuple[str | None, str | None]:

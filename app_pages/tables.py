@@ -102,6 +102,27 @@ _PER_RADIUS: dict[str, tuple[str, str, str]] = {
         "{reach}内60岁以上覆盖率（%）",
         PERCENT,
     ),
+    # a classified heritage layer's groups (geoapp.layers.CLASS_GROUPS)
+    "share_pop_national_": (
+        "Residents within {reach} of a national site (%)",
+        "{reach}内可达国家级文物的居民（%）",
+        PERCENT,
+    ),
+    "share_pop_provincial_": (
+        "Residents within {reach} of a provincial or higher site (%)",
+        "{reach}内可达省级及以上文物的居民（%）",
+        PERCENT,
+    ),
+    "share_pop_local_": (
+        "Residents within {reach} of a local or higher site (%)",
+        "{reach}内可达区县级及以上文物的居民（%）",
+        PERCENT,
+    ),
+    "share_pop_designated_": (
+        "Residents within {reach} of a designated site (%)",
+        "{reach}内可达各级文物保护单位的居民（%）",
+        PERCENT,
+    ),
     "share_pop_": ("Residents covered within {reach} (%)", "{reach}内居民覆盖率（%）", PERCENT),
     "share_area_": ("Settled area within {reach} (%)", "{reach}内建成区占比（%）", PERCENT),
     "share_demand_": ("Covered within {reach} (%)", "{reach}内覆盖率（%）", PERCENT),

@@ -10,6 +10,7 @@ raises for a bad file: the caller keeps the previous region.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import tempfile
@@ -50,11 +51,13 @@ class Upload:
 
 @dataclass
 class UploadOutcome:
-    """Result of :func:`load_uploads`: a region and its key, or an error message."""
+    """Result of :func:`load_uploads`: a region, its key and recipe, or an error message."""
 
     region: Region | None
     key: str | None
     error: str | None
+    #: The recipe of ``region`` (the report loads it again), None when unknown.
+    spec: RegionSpec | None = None
 
 
 def _safe_name(name: str) -> str:
@@ -95,11 +98,12 @@ def check_upload(kind: str, upload: Upload, lang: str = "en") -> list[str]:
     return problems
 
 
-def keep_extract(name: str, data: bytes) -> tuple[Path, str]:
-    """Write an uploaded OSM extract to a temporary folder named by its content.
+def keep_extract(name: str, data: bytes, folder: Path | None = None) -> tuple[Path, str]:
+    """Write an uploaded OSM extract to a folder named by its content.
 
     The Beijing form reads the extract from a path; the same content is written once
-    (a second upload of it reuses the file).
+    (a second upload of it reuses the file). The app passes the session's folder
+    (:mod:`app_pages.session_files`), removed when the session ends.
 
     Parameters
     ----------
@@ -108,6 +112,8 @@ def keep_extract(name: str, data: bytes) -> tuple[Path, str]:
         when nothing is left).
     data
         The file's content.
+    folder
+        Where the extract's folder is made (default: the system's temporary folder).
 
     Returns
     -------
@@ -115,7 +121,7 @@ def keep_extract(name: str, data: bytes) -> tuple[Path, str]:
         The file's path and the first 16 hex digits of its SHA-256 (a cache key).
     """
     digest = hashlib.sha256(data).hexdigest()[:16]
-    folder = Path(tempfile.gettempdir()) / f"geoapp-beijing-{digest}"
+    folder = Path(folder or tempfile.gettempdir()) / f"geoapp-beijing-{digest}"
     folder.mkdir(parents=True, exist_ok=True)
     safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(name).name)
     path = folder / (safe or "beijing.osm.pbf")
@@ -145,6 +151,47 @@ def _hide_tmp_in_warnings(region: Region, tmp: str) -> Region:
     return region.with_(meta={**region.meta, META_WARNINGS: hidden})
 
 
+def check_districts(region: Region, uploads: Mapping[str, Upload], lang: str = "en") -> None:
+    """Refuse, as the command line does, a census that does not match the districts.
+
+    The command line stops when the demand is estimated; the app says so at upload
+    time, in the reader's language, instead of accepting a region every page fails on.
+
+    Raises
+    ------
+    InputError
+        Census rows matching no district or districts without a census row.
+    """
+    if "census" not in uploads and "boundaries" not in uploads:
+        return
+    if region.census is None or len(region.boundaries) == 0:
+        return
+    from geoapp.demand.scaling import match_census
+
+    _, problems = match_census(region.boundaries, region.census, strict=False)
+    if problems:
+        name = uploads["census"].name if "census" in uploads else uploads["boundaries"].name
+        raise InputError(t("census_unmatched", lang, file=name), problems)
+
+
+#: Leading sentences of the loader's English messages, said in Chinese before them.
+_ZH_LEADS = (
+    ("do not overlap", "区界与数据区域不重叠，请上传同一地区的区界或数据。"),
+    ("census file not found", "找不到人口普查文件。"),
+    ("cannot decode", "文件无法解码，请另存为 UTF-8。"),
+)
+
+
+def in_language(message: str, lang: str) -> str:
+    """Return a loader message for the reader: a Chinese lead before known English ones."""
+    if lang != "zh":
+        return message
+    for needle, lead in _ZH_LEADS:
+        if needle in message:
+            return f"{lead}\n\n{message}"
+    return message
+
+
 def load_uploads(
     uploads: Mapping[str, Upload],
     *,
@@ -154,6 +201,8 @@ def load_uploads(
     lang: str = "en",
     catalog=None,
     progress=None,
+    folder: Path | None = None,
+    previous_spec: RegionSpec | None = None,
 ) -> UploadOutcome:
     """Build a region from uploaded files, or explain why not.
 
@@ -174,6 +223,11 @@ def load_uploads(
         Layer catalog (default the shipped one).
     progress
         ``progress(message, fraction)`` while an extract is read (shown by the app).
+    folder
+        An empty folder the files are kept in for the region's lifetime (the report
+        reads them again); None: a temporary folder removed once the region is read.
+    previous_spec
+        The recipe of ``previous``: the outcome's recipe is it with the files on top.
 
     Returns
     -------
@@ -203,9 +257,12 @@ def load_uploads(
     key = uploads_key(uploads, options)
     if "osm" not in uploads and previous is not None:
         key = f"{key}+{previous.source}"
-    tmp = ""
+    tmp = str(folder) if folder is not None else ""
+    spec = None
     try:
-        with tempfile.TemporaryDirectory(prefix="geoapp-upload-") as tmp:
+        with contextlib.ExitStack() as stack:
+            if folder is None:
+                tmp = stack.enter_context(tempfile.TemporaryDirectory(prefix="geoapp-upload-"))
             paths = {}
             for kind, up in uploads.items():
                 path = Path(tmp) / kind / _safe_name(up.name)
@@ -218,7 +275,7 @@ def load_uploads(
             # data, the facility table's datum and rows off the region or the streets);
             # without an extract the files go on top of the region shown
             tables = [(p, facility_layer, facility_crs) for p in [paths.get("facilities")] if p]
-            spec = RegionSpec(
+            files = RegionSpec(
                 osm=paths.get("osm"),
                 boundaries=paths.get("boundaries"),
                 census=paths.get("census"),
@@ -227,17 +284,42 @@ def load_uploads(
             )
             base = None if "osm" in paths else previous
             region = workflow.load_region(
-                spec, base=base, catalog=catalog, progress=progress, prepare_graph=base is None
+                files, base=base, catalog=catalog, progress=progress, prepare_graph=base is None
             )
             region = _hide_tmp_in_warnings(region, tmp)
             if base is not None:
                 names = ", ".join(u.name for u in uploads.values())
                 region = region.with_(source=f"{base.source}+upload:{names}")
+            spec = files if base is None else _on_top(previous_spec, files, paths)
+            check_districts(region, uploads, lang)
     except GeoappError as exc:
         log.info("upload rejected: %s", exc)
-        return UploadOutcome(None, None, _hide_tmp(str(exc), tmp))
+        return UploadOutcome(None, None, in_language(_hide_tmp(str(exc), tmp), lang))
     except (OSError, ValueError, KeyError) as exc:  # malformed files that slip past validation
         log.warning("upload failed", exc_info=True)
         err = InputError(f"The uploaded files could not be read ({type(exc).__name__}: {exc}).")
         return UploadOutcome(None, None, _hide_tmp(str(err), tmp))
-    return UploadOutcome(region, key, None)
+    if folder is None:
+        spec = None  # its files are gone
+    return UploadOutcome(region, key, None, spec)
+
+
+def _on_top(
+    previous: RegionSpec | None, files: RegionSpec, paths: Mapping[str, Path]
+) -> RegionSpec | None:
+    """Return the recipe of ``files`` loaded on top of the region of recipe ``previous``.
+
+    New boundaries replace the districts and their census (as :func:`load_region`
+    does with a ``base``), new tables are added to the earlier ones.
+    """
+    if previous is None:
+        return None
+    changes: dict[str, object] = {}
+    if "boundaries" in paths:
+        changes.update(boundaries=files.boundaries, census=None)
+    for key in ("census", "zones"):
+        if key in paths:
+            changes[key] = getattr(files, key)
+    if files.facilities:
+        changes["facilities"] = (*previous.facilities, *files.facilities)
+    return previous.replace(**changes)

@@ -12,11 +12,13 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import folium
+import numpy as np
 import pandas as pd
 import streamlit as st
 
 from app_pages.compute import demand, layer_name
 from app_pages.state import current_region, lang, tr
+from app_pages.warnings_zh import in_language
 from geoapp import maps
 from geoapp.errors import GeoappError
 from geoapp.i18n import STRINGS, t
@@ -55,9 +57,10 @@ def show_data_warnings(region_key: str, region: Region) -> None:
         dem = demand(region_key, region)
     except GeoappError:
         return
-    warnings = group_warnings([*region.meta.get(META_WARNINGS, []), *dem.warnings])
-    p = dem.profile
     zh = lang() == "zh"
+    grouped = group_warnings([*region.meta.get(META_WARNINGS, []), *dem.warnings])
+    warnings = [in_language(w, lang()) for w in grouped]  # in the reader's language
+    p = dem.profile
     note = (
         f"人口估算：{p['name']}（{p['m2_per_person']:g} m²/人，60岁及以上 {p['share_60plus']:.1%}）"
         if zh
@@ -209,6 +212,28 @@ def _share_spec(
     return {"height": height, "layer": [bars, rule]}
 
 
+def change_delta(value: float | int | None, fmt: str) -> dict[str, Any]:
+    """Return ``st.metric`` keywords showing a change: green up, red down, grey zero.
+
+    A change that rounds to zero in ``fmt`` (``"{:+.1f} pp"``) is neutral: "0 pp" in
+    grey without an arrow, never a red "-0.0 pp". NaN or None: no delta.
+
+    Examples
+    --------
+    >>> change_delta(-0.00001, "{:+.1f} pp")["delta"]
+    '0.0 pp'
+    >>> change_delta(2.5, "{:+.1f} pp")
+    {'delta': '+2.5 pp'}
+    """
+    if value is None or pd.isna(value):
+        return {"delta": None}
+    text = fmt.format(value)
+    if not any(c in "123456789" for c in text.split(" ")[0]):  # rounds to zero
+        zero = fmt.format(0 if isinstance(value, int | np.integer) else 0.0).lstrip("+")
+        return {"delta": zero, "delta_color": "off", "delta_arrow": "off"}
+    return {"delta": text}
+
+
 def district_bounds(region: Region, district: str | None) -> list[list[float]] | None:
     """Return ``[[south, west], [north, east]]`` of one district, or None."""
     if not district or len(region.boundaries) == 0:
@@ -236,7 +261,10 @@ NO_SCROLL_FOCUS = """<script>
 
 
 def show_map(
-    m: folium.Map | maps.MapParts, key: str, bounds: list[list[float]] | None = None
+    m: folium.Map | maps.MapParts,
+    key: str,
+    bounds: list[list[float]] | None = None,
+    shown_layers: Sequence[str] = (),
 ) -> str | None:
     """Show a map with st_folium; return the district clicked (changes only).
 
@@ -245,7 +273,9 @@ def show_map(
     base stays in the browser from one setting to the next (its script, hence the
     component, is unchanged) and only the overlays are replaced: no new iframe, no
     reloaded Leaflet. Only ``last_active_drawing`` is returned to Python, so panning
-    and zooming do not rerun the app.
+    and zooming do not rerun the app. Overlays named in ``shown_layers`` are drawn
+    and ticked even where the map would hide them (the catchments of many
+    facilities, once the planner turned them on).
     """
     from streamlit_folium import st_folium
 
@@ -258,7 +288,9 @@ def show_map(
         shown.fit_bounds(bounds)
     extra: dict[str, Any] = {}
     if parts is not None:
-        extra["feature_group_to_add"] = [copy.deepcopy(fg) for fg in parts.overlays]
+        extra["feature_group_to_add"] = [
+            shown_overlay(copy.deepcopy(fg), shown_layers) for fg in parts.overlays
+        ]
         extra["layer_control"] = parts.layer_control()
     out = st_folium(
         shown,
@@ -280,22 +312,50 @@ def show_map(
     return str(clicked)
 
 
+def shown_overlay(fg: folium.FeatureGroup, shown_layers: Sequence[str]) -> folium.FeatureGroup:
+    """Return overlay ``fg`` drawn and ticked when its name is in ``shown_layers``.
+
+    :func:`geoapp.maps.coverage_map_parts` hides some overlays when they are added
+    (a ``HideOnAdd`` child, e.g. the catchments of more than 25 facilities); the
+    planner who turned them on sees them.
+    """
+    if fg.layer_name not in shown_layers:
+        return fg
+    for name, child in list(fg._children.items()):
+        if type(child).__name__ == "HideOnAdd":
+            del fg._children[name]
+    fg.show = True
+    return fg
+
+
+def district_names(region: Region) -> list[str]:
+    """Return the region's district names (the district picker's choices)."""
+    if len(region.boundaries) == 0:
+        return []
+    return [str(d) for d in region.boundaries["district"].tolist()]
+
+
 def district_picker(region: Region, key: str = "district_pick") -> str | None:
-    """Show a district filter (also set by clicking the map) and return the choice."""
-    names = (
-        [str(d) for d in region.boundaries["district"].tolist()] if len(region.boundaries) else []
-    )
+    """Show a district filter (also set by clicking the map) and return the choice.
+
+    The choice is checked against the region's districts on every run: a stored value
+    that is no longer one of them (another region, a widget value that a language
+    switch turned into a label) is "All districts", never a filter matching nothing.
+    """
+    names = district_names(region)
     if len(names) <= 1:
         return None
     options = ["", *names]
     current = st.session_state.get("district")
     if current not in names:
         current = ""
+        st.session_state.pop("district", None)
     if st.session_state.get(key) != current:
         st.session_state[key] = current
 
     def _changed() -> None:
-        st.session_state["district"] = st.session_state[key] or None
+        picked = st.session_state.get(key)
+        st.session_state["district"] = picked if picked in names else None
 
     all_label = tr("all_districts")
 
@@ -306,7 +366,8 @@ def district_picker(region: Region, key: str = "district_pick") -> str | None:
         format_func=lambda d: d or all_label,
         on_change=_changed,
     )
-    return st.session_state.get("district") or None
+    district = st.session_state.get("district")
+    return district if district in names else None
 
 
 def drill(clicked: str | None) -> None:

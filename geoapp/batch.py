@@ -43,7 +43,7 @@ import re
 import time
 import tomllib
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, cast
 
@@ -51,6 +51,7 @@ import pandas as pd
 
 from geoapp import catalog as _catalog
 from geoapp import coverage, export, network, workflow
+from geoapp._atomic import MANIFEST, check_manifest
 from geoapp._validate import Problems, Table, did_you_mean
 from geoapp.batch_split import Progress, analyse_split
 from geoapp.bundle import write_bundle
@@ -809,6 +810,41 @@ def check_targets(spec: BatchSpec, out_dir: str | os.PathLike[str]) -> None:
         )
 
 
+def reconcile_outcomes(
+    outcomes: Sequence[Outcome], out_dir: str | os.PathLike[str]
+) -> list[Outcome]:
+    """Return the outcomes as the disk has them, so ``batch.csv`` is true to the files.
+
+    A run marked ``cancelled`` (the batch was interrupted) whose bundle is complete on
+    disk (its ``manifest.json`` matches every file) is ``ok``, with the bundle's own
+    ``run_id`` and a note; an ``ok`` row records the ``run_id`` of the bundle on disk
+    (the last writer's). Other rows are unchanged.
+    """
+    out = Path(out_dir)
+    fixed = []
+    for o in outcomes:
+        folder = out / o.run / o.scenario / o.layer
+        meta = export.read_bundle_metadata(folder) if o.status in ("ok", "cancelled") else None
+        if meta is None:
+            fixed.append(o)
+            continue
+        disk_id = str(meta.get("run_id", ""))
+        if o.status == "cancelled":
+            complete = (folder / MANIFEST).is_file() and not check_manifest(folder)
+            if complete:
+                o = replace(
+                    o,
+                    status="ok",
+                    error="finished before the interrupt (read from its bundle on disk)",
+                    output=str(folder),
+                    run_id=disk_id,
+                )
+        elif disk_id != o.run_id:
+            o = replace(o, run_id=disk_id)
+        fixed.append(o)
+    return fixed
+
+
 def write_summary(
     outcomes: Sequence[Outcome],
     out_dir: str | os.PathLike[str],
@@ -984,5 +1020,6 @@ def run_batch(
                     ],
                 )
             seconds = time.perf_counter() - t0
+            outcomes = reconcile_outcomes(outcomes, out)
             csv, js = write_summary(outcomes, out, spec=spec, seconds=seconds, scheduler=address)
     return BatchResult(outcomes, csv, js, seconds, address, interrupted)

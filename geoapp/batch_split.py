@@ -347,6 +347,8 @@ def merge_parts(
             "Catchment polygons are not computed for a run split by district (split = true); "
             "run it whole for catchments."
         )
+    if len(facilities):  # the data-quality classes as the whole run gives them
+        access = workflow.dq_access(region, access, rlayer, limit, on_fragment)
     summary = coverage.coverage_summary(
         access, rlayer, boundaries=region.boundaries, facilities=facilities
     )
@@ -374,6 +376,7 @@ def merge_parts(
             warnings=warnings,
             n_facilities=len(facilities),
             n_demand_points=len(access),
+            access=access,
         ),
         "split": {
             "by": "district",

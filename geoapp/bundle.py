@@ -19,26 +19,18 @@ from typing import Any
 import geopandas as gpd
 import pandas as pd
 
-from geoapp import export, maps, workflow
+from geoapp import export, maps, qgis_project, workflow
+from geoapp._atomic import MANIFEST, write_manifest
 from geoapp.errors import OutputError, output_error
+from geoapp.paths import scrub_paths
 from geoapp.region import Region
 
 log = logging.getLogger(__name__)
 
 
 def _public_meta(value: Any) -> Any:
-    """Return metadata without the server's file paths (file names are kept)."""
-    if isinstance(value, Mapping):
-        return {k: _public_meta(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_public_meta(v) for v in value]
-    if isinstance(value, str) and ("/" in value or "\\" in value):
-        prefix, sep, rest = value.partition(":")
-        if sep and "/" not in prefix and "\\" not in prefix and len(prefix) > 1:
-            return f"{prefix}:{_public_meta(rest)}"
-        if value.startswith(("/", "~")) or (len(value) > 2 and value[1] == ":"):
-            return Path(value.replace("\\", "/")).name
-    return value
+    """Return metadata without the machine's folders (:func:`geoapp.paths.scrub_paths`)."""
+    return scrub_paths(value)
 
 
 def write_bundle(
@@ -52,13 +44,14 @@ def write_bundle(
     run_id: str | None = None,
     strip_paths: bool = False,
     parquet: bool = False,
+    lang: str = "en",
 ) -> dict[str, Path]:
     """Write one layer's results as a bundle of files for QGIS and reports.
 
     Writes ``facilities.geojson``, ``demand.geojson``, ``catchments.geojson``,
     ``gaps.geojson``, ``summary.csv``, ``metadata.json`` and, optionally,
-    ``map.html`` (a standalone offline map), ``bundle.gpkg`` (all layers in one file)
-    and ``zones.csv``.
+    ``map.html`` (a standalone offline map), ``bundle.gpkg`` (all layers in one file,
+    styled for QGIS, with the project ``bundle.qgz`` beside it) and ``zones.csv``.
 
     The bundle is atomic as a whole: it is written into a temporary folder beside
     ``out_dir`` and swapped in at the end, so an
@@ -73,15 +66,20 @@ def write_bundle(
     run_id
         Identifier of this run; default a new one (:func:`geoapp.export.new_run_id`).
     strip_paths
-        Reduce the file paths in the metadata (layer file, profile file, extract) to
-        file names: for bundles served to others (the app), which must not show the
-        server's folders. The CLI keeps full paths (the user's own provenance).
+        Kept for callers of earlier versions: file paths in the metadata (layer file,
+        profile file, extract, warnings) are always written without the machine's
+        folders (:func:`geoapp.paths.public_path`).
     parquet
         Also write ``facilities``, ``demand``, ``catchments``, ``gaps`` and ``hexes``
         as GeoParquet (``*.parquet``, full detail). ``catchments.geojson`` is
         simplified (5 m; as a coverage up to 500,000 vertices) when the catchments
         hold over 200,000 vertices; the
         GeoPackage and GeoParquet keep every vertex.
+    lang
+        Language (``"en"``, ``"zh"``) of the GeoPackage's QGIS styles (field aliases,
+        class labels, layer descriptions) and of ``bundle.qgz``, the QGIS project
+        written beside ``bundle.gpkg`` (its layers by relative path, styled, and a print
+        layout: :func:`geoapp.qgis_project.write_project`).
 
     Returns
     -------
@@ -97,9 +95,8 @@ def write_bundle(
     out = Path(out_dir)
     export.check_bundle_target(out)
     run_id = run_id or export.new_run_id()
-    meta = {**analysis.meta, "run_id": run_id}
-    if strip_paths:  # no server paths in what is served (layer file, profile, extract)
-        meta = _public_meta(meta)
+    # no folder of this machine in any output (layer file, profile, extract, warnings)
+    meta = _public_meta({**analysis.meta, "run_id": run_id})
     demand_cols = [
         c
         for c in (
@@ -120,6 +117,7 @@ def write_bundle(
             "h3",
             "access_mode",
             "layer",
+            "dq_class",
         )
         if c in analysis.access.columns
     ]
@@ -170,6 +168,7 @@ def write_bundle(
                     },
                     tmp / "bundle.gpkg",
                     meta=meta,
+                    lang=lang,
                 )
                 if gpkg
                 else None
@@ -194,14 +193,18 @@ def write_bundle(
                 ).name
             if gpkg_job is not None:
                 names["gpkg"] = gpkg_job.result().name
+                names["qgis"] = qgis_project.write_project(
+                    tmp / names["gpkg"], tmp / qgis_project.PROJECT_FILE, meta, lang
+                ).name
             if html_map:
                 names["map"] = maps.save_html(
                     workflow.coverage_map(region, analysis), tmp / "map.html"
                 ).name
             names["metadata"] = export.write_json(
-                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA])},
+                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA, MANIFEST])},
                 tmp / export.BUNDLE_METADATA,
             ).name
+            names["manifest"] = write_manifest(tmp, command="coverage", run_id=run_id).name
     except OutputError as exc:
         raise OutputError(f"{exc} {kept}") from None
     except OSError as exc:
@@ -268,6 +271,7 @@ def _write_small_bundle(
     what: str,
 ) -> dict[str, Path]:
     """Write GeoJSON layers, CSV tables and metadata.json as one bundle, swapped in whole."""
+    meta = _public_meta(meta)  # no folder of this machine in any output
     names: dict[str, str] = {}
     try:
         with export.bundle_folder(out, run_id) as tmp:
@@ -276,9 +280,10 @@ def _write_small_bundle(
             for name, gdf in geojson.items():
                 names[name] = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta).name
             names["metadata"] = export.write_json(
-                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA])},
+                {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA, MANIFEST])},
                 tmp / export.BUNDLE_METADATA,
             ).name
+            names["manifest"] = write_manifest(tmp, command=what, run_id=run_id).name
     except OutputError as exc:
         raise OutputError(f"{exc} {kept}") from None
     except OSError as exc:

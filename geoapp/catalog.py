@@ -35,7 +35,14 @@ walking minutes; the others optional)::
     standard = "GB 50180-2018 ..."  # where the radii come from
     color = "#1f77b4"
     [[match]]                       # ANY table matches; inside a table EVERY key must
-    amenity = "pharmacy"            # a string: equal; a list: any of; true: key present
+    amenity = "pharmacy"            # a string: equal; a list: any of; true: key present;
+                                    # false: key absent (or empty); the key ``osm_id``
+                                    # names features (``osm_id = ["node/1", "way/2"]``)
+    name_hints = ["pharma", "药店"] # optional: names that suggest the service (regular
+                                    # expressions, case-insensitive); features so named
+                                    # that match no table are listed (never counted)
+    read_tags = ["dispensing"]      # optional: more tag keys to carry as columns
+    classify = "heritage"           # optional: add a class column (``heritage_class``)
 """
 
 from __future__ import annotations
@@ -91,6 +98,9 @@ _OPTIONAL = (
     "capacity",
     "speed_kmh",
     "standard_profile",
+    "name_hints",
+    "read_tags",
+    "classify",
     *_METRES,
     *_MINUTES,
 )
@@ -105,6 +115,12 @@ _KNOWN = set(_REQUIRED) | set(_OPTIONAL)
 CAPACITY_KEYS = ("unit", "default", "per_1000", "source")
 #: Optional text keys of a layer file and their defaults.
 _TEXT_DEFAULTS = {"standard": "", "color": "#3366cc", "icon": "info-sign", "standard_profile": ""}
+#: Match keys that name feature columns rather than OSM tags: never fetched on, never
+#: carried as tag columns (the sources always carry them).
+ID_KEYS = ("osm_id", "name")
+#: Classifications a layer file may ask for (``classify = "heritage"``: the protection
+#: class of each heritage site, :func:`geoapp.layers.heritage_classes`).
+CLASSIFIERS = ("heritage",)
 
 
 def _speed_problem(speed_kmh: object, what: str = "walking speed") -> str | None:
@@ -188,6 +204,15 @@ class Layer:
     speed_kmh: float | None = None
     #: Standards profile judging this layer (``geoapp.standards``; "" = the default).
     standard_profile: str = ""
+    #: Regular expressions (case-insensitive) of names that suggest this service: a
+    #: feature so named that matches no ``match`` table is a near-miss, listed in a
+    #: warning and never counted (:func:`geoapp.layers.near_misses`).
+    name_hints: tuple[str, ...] = ()
+    #: More tag keys the sources carry as columns for this layer (e.g. ``memorial``).
+    read_tags: tuple[str, ...] = ()
+    #: Class column to add to the layer's facilities: ``"heritage"`` (``heritage_class``)
+    #: or "" (none).
+    classify: str = ""
 
     @property
     def labels(self) -> tuple[str, ...]:
@@ -277,8 +302,12 @@ class Layer:
         """
         tags: dict[str, set[str] | bool] = {}
         for table in self.match:
-            # The first key of each table is its most selective one; fetch on it.
-            key, value = next(iter(table.items()))
+            # The first tag key of each table is its most selective one; fetch on it (a
+            # key that must be absent or names a feature column selects nothing).
+            wanted = [(k, v) for k, v in table.items() if v is not False and k not in ID_KEYS]
+            if not wanted:
+                continue
+            key, value = wanted[0]
             if value is True or tags.get(key) is True:
                 tags[key] = True
                 continue
@@ -288,10 +317,14 @@ class Layer:
         return {k: (True if v is True else sorted(cast(set[str], v))) for k, v in tags.items()}
 
     def tag_keys(self) -> list[str]:
-        """Return every tag key the match rules read."""
+        """Return every tag key the match rules read, then the ``read_tags``.
+
+        ``osm_id`` and ``name`` (:data:`ID_KEYS`) are feature columns, not tag keys.
+        """
         keys: list[str] = []
         for table in self.match:
-            keys.extend(k for k in table if k not in keys)
+            keys.extend(k for k in table if k not in keys and k not in ID_KEYS)
+        keys.extend(k for k in self.read_tags if k not in keys and k not in ID_KEYS)
         return keys
 
 
@@ -324,7 +357,7 @@ def _ascending(v: list[float]) -> bool:
 
 def _tag_value(v: object) -> bool:
     return (
-        v is True
+        isinstance(v, bool)
         or (isinstance(v, str) and bool(v))
         or (isinstance(v, list) and bool(v) and all(isinstance(x, str) for x in v))
     )
@@ -423,8 +456,43 @@ def _check_match(t: Table) -> list[dict[str, object]]:
         if not m.data:
             t.problems.add(m.prefix, "must be a non-empty table of tags")
         for key in m.data:
-            m.check(key, (_tag_value, "{value!r}: use a string, a list of strings or true"))
+            m.check(
+                key,
+                (_tag_value, "{value!r}: use a string, a list of strings, true or false"),
+            )
+        if m.data and all(v is False for v in m.data.values()):
+            t.problems.add(
+                m.prefix, "every key is false (absent); name at least one tag the feature has"
+            )
     return [dict(m.data) for m in tables]
+
+
+def _is_regex(v: object) -> bool:
+    import re
+
+    if not isinstance(v, str) or not v.strip():
+        return False
+    try:
+        re.compile(v)
+    except re.error:
+        return False
+    return True
+
+
+def _check_hints(t: Table) -> dict[str, Any]:
+    """Check ``name_hints`` (regular expressions), ``read_tags`` and ``classify``."""
+    hints = t.check(
+        "name_hints",
+        (
+            lambda v: isinstance(v, list) and all(_is_regex(x) for x in v),
+            "must be a list of regular expressions (e.g. ['养老', '(?i)nursing home']); "
+            "check the brackets and escapes of each",
+        ),
+        default=[],
+    )
+    tags = t.texts("read_tags", default=[], what="must be a list of tag keys (strings)")
+    classify = t.choice("classify", ("", *CLASSIFIERS), default="")
+    return {"name_hints": hints or [], "read_tags": tags or [], "classify": classify or ""}
 
 
 def _layer_values(t: Table) -> dict[str, Any]:
@@ -457,6 +525,7 @@ def _layer_values(t: Table) -> dict[str, Any]:
     for key, default in _TEXT_DEFAULTS.items():
         v[key] = t.text(key, blank=True, default=default, what="must be a string")
     v["order"] = t.integer("order", default=100, what="must be an integer")
+    v.update(_check_hints(t))
     return v
 
 
@@ -524,6 +593,9 @@ def _build_layer(path: Path, v: dict[str, Any]) -> Layer:
         target_share=float(v["target_share"]),
         capacity=v["capacity"],
         standard_profile=v["standard_profile"],
+        name_hints=tuple(v["name_hints"]),
+        read_tags=tuple(v["read_tags"]),
+        classify=v["classify"],
     )
 
 

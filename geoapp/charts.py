@@ -72,6 +72,11 @@ def _font_family() -> list[str]:
     return ["DejaVu Sans"]
 
 
+def font_family() -> list[str]:
+    """Return the matplotlib font family for labels in either language (CJK font first)."""
+    return list(_font_family())
+
+
 def _radii(columns: pd.Index) -> list[tuple[str, float]]:
     """``share_demand_R`` columns with their reach: metres (``300``) or minutes (``15min``).
 
@@ -462,4 +467,4 @@ def to_png(
     return data
 
 
-__all__ = ["CHART_TEXT", "to_png", "to_svg", "zone_chart", "zone_comparison_chart"]
+__all__ = ["CHART_TEXT", "font_family", "to_png", "to_svg", "zone_chart", "zone_comparison_chart"]

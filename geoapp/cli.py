@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
@@ -43,12 +44,13 @@ from geoapp.cli_args import (
 )
 from geoapp.errors import GeoappError, OutputError
 from geoapp.messages import group_warnings
-from geoapp.region import SYNTHETIC_LABEL, Region
+from geoapp.paths import PACKAGE
 
 if TYPE_CHECKING:
     import pandas as pd
 
     from geoapp.catalog import Layer
+    from geoapp.region import Region
     from geoapp.sfca import Supply
     from geoapp.siting import SitingResult
     from geoapp.workflow import LayerAnalysis
@@ -171,6 +173,7 @@ def _cmd_layers(args: argparse.Namespace) -> int:
 
 def _cmd_fetch(args: argparse.Namespace) -> int:
     from geoapp import bundle  # heavy: imported when needed
+    from geoapp.region import SYNTHETIC_LABEL
 
     target = _check_out_file(args.out)
     with progress_bar(not args.quiet) as progress:
@@ -186,8 +189,11 @@ def _cmd_fetch(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     from geoapp import bundle, export, workflow  # heavy: imported when needed
+    from geoapp._atomic import check_output_folder, output_folder
 
     target = Path(args.out) if args.format == "gpkg" else _check_out_folder(args.out)
+    if args.format != "gpkg":  # a folder of files, replaced whole: before the work
+        check_output_folder(target, "export", "out/export/")
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress)
         meta = workflow.region_meta(region)
@@ -197,16 +203,18 @@ def _cmd_export(args: argparse.Namespace) -> int:
                 target = target / "region.gpkg"
             paths = [bundle.save_region(region, target)]
         else:
-            target.mkdir(parents=True, exist_ok=True)
-            paths = []
-            for i, (name, gdf) in enumerate(frames.items()):
-                if progress:
-                    progress(f"writing {name}", (i + 1) / len(frames))
-                if args.format == "geojson":
-                    paths.append(export.write_geojson(gdf, target / f"{name}.geojson", meta=meta))
-                else:
-                    df = gdf.assign(wkt=gdf.geometry.to_wkt()) if len(gdf) else gdf
-                    paths.append(export.write_csv(df, target / f"{name}.csv"))
+            names = []
+            with output_folder(target, "export") as tmp:
+                for i, (name, gdf) in enumerate(frames.items()):
+                    if progress:
+                        progress(f"writing {name}", (i + 1) / len(frames))
+                    if args.format == "geojson":
+                        f = export.write_geojson(gdf, tmp / f"{name}.geojson", meta=meta)
+                    else:
+                        df = gdf.assign(wkt=gdf.geometry.to_wkt()) if len(gdf) else gdf
+                        f = export.write_csv(df, tmp / f"{name}.csv")
+                    names.append(f.name)
+            paths = [target / n for n in names]
     for p in paths:
         _say(f"Wrote {p}")
     return 0
@@ -239,6 +247,8 @@ def _cmd_coverage(args: argparse.Namespace) -> int:
 
 
 def _print_summary(result: LayerAnalysis) -> None:
+    from geoapp.region import SYNTHETIC_LABEL
+
     s = result.summary
     layer = result.layer
     labels = list(layer.labels)
@@ -258,6 +268,10 @@ def _print_summary(result: LayerAnalysis) -> None:
     flagged = "status" in s.columns  # met / not_met / no_data, judged at the layer's target
     if flagged:
         table.add_column(f"status ({layer.target_share:.0%} within {layer.target_m:,.0f} m)")
+    # residents beyond reach whose gap the data made (geoapp.artefacts), when there are any
+    dq = [c for c in ("network_gap", "edge_of_data") if f"{col}_{c}" in s and s[f"{col}_{c}"].sum()]
+    for c in dq:
+        table.add_column(c.replace("_", " "), justify="right")
     for _, row in s.iterrows():
         shares = [row.get(f"share_{col}_{lab}") for lab in labels]
         status = [Text(str(row["status"]), _STATUS_STYLE.get(str(row["status"]), ""))]
@@ -266,6 +280,7 @@ def _print_summary(result: LayerAnalysis) -> None:
             Text(str(row["group"])),  # district names are data: never markup
             *[Text("no data" if v != v else f"{v:.0%}") for v in shares],
             *(status if flagged else []),
+            *[Text(f"{row[f'{col}_{c}']:,.0f}") for c in dq],
         )
     out.print(table)
     if result.status == "no_data":
@@ -335,12 +350,13 @@ def _print_assumptions(meta: dict, warnings: Sequence[str]) -> None:
         _say(
             f"Population profile: {prof.get('name', '?')}{chosen}: "
             f"{prof.get('m2_per_person', '?')} m² floor area per resident, {share_txt} aged "
-            "60+ (override with --share-60plus SHARE or --census CSV)"
+            "60+ (override with --share-60plus SHARE, --age-rasters DIR or --census CSV)"
         )
         if prof.get("source"):
             _say(f"  sources: {prof['source']}")
     if meta.get("zone_method"):
         _say(f"Zones: {meta['zone_method']}")
+    _SHOWN.update(warnings)  # said here: not repeated as log lines at the end of the run
     warnings = group_warnings(warnings)
     if warnings:
         _say(f"Data warnings ({len(warnings)}):", "yellow")
@@ -350,6 +366,7 @@ def _print_assumptions(meta: dict, warnings: Sequence[str]) -> None:
 
 def _cmd_compare(args: argparse.Namespace) -> int:
     from geoapp import charts, export, workflow  # heavy: imported when needed
+    from geoapp._atomic import check_output_folder, output_folder
 
     layers = load_catalog_from_args(args)
     chosen = [catalog.get_layer(lid, layers) for lid in (args.layer or list(layers))]
@@ -360,6 +377,7 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             "part of it (and a re-run of the coverage would refuse the folder). Choose "
             "another folder, e.g. --out out/compare/"
         )
+    check_output_folder(outdir, "compare", "out/compare/")  # before the work, not after it
     with progress_bar(not args.quiet) as progress:
         region = region_from_args(args, progress, layers)
         demand, graph = workflow.prepare(region, mode=args.mode, progress=progress)
@@ -377,11 +395,10 @@ def _cmd_compare(args: argparse.Namespace) -> int:
             for layer in chosen
         }
         table = workflow.compare(region, analyses)
-        outdir.mkdir(parents=True, exist_ok=True)
-        export.write_csv(
-            workflow.csv_ready(workflow.zones_table(region, analyses)), outdir / "zones.csv"
-        )
-        charts.zone_comparison_chart(table, outdir / "zones.png")
+        zones = workflow.csv_ready(workflow.zones_table(region, analyses))
+        with output_folder(outdir, "compare") as tmp:  # swapped in whole, with a manifest
+            export.write_csv(zones, tmp / "zones.csv")
+            charts.zone_comparison_chart(table, tmp / "zones.png")
     _print_zones(table)
     seen: dict[str, None] = {}  # every warning once, in order, across the layers
     for a in analyses.values():
@@ -409,6 +426,7 @@ def _cmd_supply(args: argparse.Namespace) -> int:
             speed=args.speed,
             reach_m=args.reach,
             decay=args.decay,
+            method=args.method,
             progress=progress,
         )
         paths = bundle.write_supply_bundle(result, target)
@@ -455,11 +473,19 @@ def _print_supply(result: Supply, layer: Layer) -> None:
 
 def _cmd_report(args: argparse.Namespace) -> int:
     from geoapp import assess, reporting  # heavy: imported when needed
+    from geoapp.errors import InputError
 
+    if args.year is not None and not args.projection:
+        raise InputError(
+            f"--year {args.year}: a year picks a row of a projection table; give the table "
+            "too, e.g. --projection geoapp/data/projections/beijing_2035_illustration.csv "
+            f"--year {args.year} (without --projection the report is of today)"
+        )
     reporting.check_report_target(args.out)  # before the work, not after it
     spec = region_spec_from_args(args)
     t0 = time.perf_counter()
-    with progress_bar(not args.quiet) as progress:
+    layout = reporting.options(organisation=args.organisation, atlas=args.atlas)
+    with progress_bar(not args.quiet) as progress, layout:
         paths = assess.build_report(
             args.out,
             spec,
@@ -485,6 +511,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
 def _cmd_verify(args: argparse.Namespace) -> int:
     from geoapp import verify  # heavy: imported when needed
 
+    verify.check_rtol(args.rtol)  # before the re-run, not after it
     with progress_bar(not args.quiet) as progress:
         result = verify.verify(args.dir, progress=progress, rtol=args.rtol)
     for line in result.lines():
@@ -495,8 +522,10 @@ def _cmd_verify(args: argparse.Namespace) -> int:
 def _cmd_diff(args: argparse.Namespace) -> int:
     from geoapp import lookback  # heavy: imported when needed
 
+    outdir = _check_out_folder(args.out)
+    lookback.check_diff_target(outdir, args.old, args.new)  # before the work, not after it
     diff = lookback.diff_reports(args.old, args.new)
-    paths = lookback.write_diff(diff, _check_out_folder(args.out))
+    paths = lookback.write_diff(diff, outdir)
     for lid, d in diff.layers.items():
         _say(
             f"{lid}: {d.gained:,.0f} residents ({d.demand}) gained coverage within {d.target_m:,.0f} m, "
@@ -561,7 +590,17 @@ def _cmd_batch(args: argparse.Namespace) -> int:
 def _cmd_site(args: argparse.Namespace) -> int:
     from geoapp import bundle, export, workflow  # heavy: imported when needed
     from geoapp.errors import InputError
+    from geoapp.region import SYNTHETIC_LABEL
 
+    if getattr(args, "demand", None):
+        return _cmd_site_table(args)
+    if args.model != "mclp" or args.radius is not None:
+        raise InputError(
+            "--model/--radius: other models and a radius need your own demand table: "
+            "--demand FILE --candidates FILE"
+        )
+    if not args.layer or args.new is None:
+        raise InputError("site: --layer and --new K are needed (or --demand FILE)")
     layers = load_catalog_from_args(args)
     layer = catalog.get_layer(args.layer, layers)
     if args.new < 1:
@@ -588,6 +627,130 @@ def _cmd_site(args: argparse.Namespace) -> int:
     if region.synthetic:
         _say(SYNTHETIC_LABEL, "yellow")
     _say(f"Wrote {len(paths)} files to {out_dir} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _read_points(path: str, what: str) -> Any:
+    """Read a point table: CSV with lon/lat (lng/longitude, latitude) or a GIS file."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from geoapp.errors import InputError
+
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{what} {p.name}: no such file")
+    if p.suffix.lower() != ".csv":
+        try:
+            return gpd.read_file(p).to_crs(4326)
+        except Exception as exc:  # noqa: BLE001 - any reader failure is the user's file
+            raise InputError(f"{what} {p.name}: cannot be read as GIS data ({exc})") from exc
+    df = pd.read_csv(p, encoding="utf-8-sig")
+    low = {str(c).strip().lower(): c for c in df.columns}
+    lon = next((low[k] for k in ("lon", "lng", "longitude", "x") if k in low), None)
+    lat = next((low[k] for k in ("lat", "latitude", "y") if k in low), None)
+    if lon is None or lat is None:
+        raise InputError(f"{what} {p.name}: needs lon and lat columns (WGS84 degrees)")
+    xy = df[[lon, lat]].apply(pd.to_numeric, errors="coerce")
+    bad = xy.isna().any(axis=1).to_numpy().nonzero()[0]
+    if len(bad):
+        raise InputError(f"{what} {p.name}: row {bad[0] + 2} has no numeric lon/lat; fix it")
+    return gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(xy[lon], xy[lat]), crs=4326)
+
+
+def _site_model(args: argparse.Namespace, dem: Any, cand: Any) -> Any:
+    """Return the :mod:`geoapp.location` model the table options describe."""
+    from geoapp import location
+    from geoapp.errors import InputError
+
+    if args.weight not in dem.columns and args.model in ("mclp", "pmedian", "cmclp"):
+        raise InputError(f"--weight: the demand table has no column {args.weight!r}")
+    if args.model in ("mclp", "lscp", "cmclp") and args.radius is None:
+        raise InputError(f"--radius M: model {args.model} needs a service radius in metres")
+    if args.model != "lscp" and args.new is None:
+        raise InputError(f"--new K: model {args.model} needs the number of sites to open")
+    g = "geometry"
+    keep = args.keep
+    p_mode = "at_most" if args.at_most else "exactly"
+    if args.model == "lscp":
+        return location.LSCP.from_geodataframe(
+            dem, cand, g, g, args.radius, predefined_facility_col=keep
+        )
+    if args.model == "pcenter":
+        return location.PCenter.from_geodataframe(
+            dem, cand, g, g, args.new, predefined_facility_col=keep, p_mode=p_mode
+        )
+    if args.model == "pmedian":
+        return location.PMedian.from_geodataframe(
+            dem, cand, g, g, args.weight, args.new, predefined_facility_col=keep, p_mode=p_mode
+        )
+    if args.model == "cmclp":
+        if not args.capacity or args.capacity not in cand.columns:
+            raise InputError("--capacity COLUMN: cmclp needs the candidates' capacity column")
+        return location.CapacitatedMCLP.from_geodataframe(
+            dem, cand, g, g, args.weight, args.radius, args.new, args.capacity,
+            predefined_facility_col=keep, p_mode=p_mode,
+        )  # fmt: skip
+    return location.MCLP.from_geodataframe(
+        dem, cand, g, g, args.weight, args.radius, args.new,
+        predefined_facility_col=keep, p_mode=p_mode,
+    )  # fmt: skip
+
+
+def _cmd_site_table(args: argparse.Namespace) -> int:
+    """``geoapp site --demand FILE --candidates FILE``: a location model on your own tables."""
+    import json
+
+    import geopandas as gpd
+    import pandas as pd
+
+    from geoapp._atomic import check_output_folder, output_folder
+    from geoapp.errors import InputError
+
+    if args.candidates in ("buildings", "grid"):
+        raise InputError("--candidates FILE: with --demand, give the candidate sites as a file")
+    out_dir = _check_out_folder(args.out)
+    check_output_folder(out_dir, "site", "out/sites/")
+    t0 = time.perf_counter()
+    dem = _read_points(args.demand, "--demand")
+    cand = _read_points(args.candidates, "--candidates")
+    res = _site_model(args, dem, cand).solve(time_limit=args.time_limit)
+    sites = cand.iloc[res.sites].copy()
+    sites.insert(0, "site", res.sites)
+    sites["clients"] = [len(res.fac2cli[j]) for j in res.sites]
+    nearest = [c[0] if c else -1 for c in res.cli2fac]
+    assign = pd.DataFrame({"client": range(len(dem)), "site": nearest})
+    meta = {
+        "model": res.model,
+        "objective": res.objective,
+        "bound": res.bound,
+        "gap": res.gap,
+        "solver": res.solver,
+        "status": res.status,
+        "seconds": round(res.seconds, 3),
+        "n_sites": len(res.sites),
+        "n_cli_uncov": res.n_cli_uncov,
+        "perc_cov": res.perc_cov,
+        "mean_dist": res.mean_dist,
+        "radius_m": args.radius,
+        "p": args.new,
+        "p_mode": "at_most" if args.at_most else "exactly",
+        "demand": Path(args.demand).name,
+        "candidates": Path(args.candidates).name,
+        "distance": "straight line, metres, local UTM projection",
+    }
+    with output_folder(out_dir, "site") as tmp:
+        gpd.GeoDataFrame(sites, geometry="geometry", crs=4326).to_file(
+            tmp / "sites.geojson", driver="GeoJSON"
+        )
+        assign.to_csv(tmp / "assignments.csv", index=False)
+        (tmp / "metadata.json").write_text(json.dumps(meta, indent=2), encoding="utf-8")
+    _say(
+        f"{res.model}: {len(res.sites)} sites, objective {res.objective:,.2f}, bound "
+        f"{res.bound:,.2f}, gap {res.gap:.2%} ({res.solver}, {res.status}, {res.seconds:.1f} s)"
+        + (f"; {res.n_cli_uncov:,} demand points not covered" if res.n_cli_uncov else "")
+    )
+    _say(f"Wrote 3 files to {out_dir} in {time.perf_counter() - t0:.1f} s")
     return 0
 
 
@@ -657,9 +820,25 @@ COMMANDS: Mapping[str, Callable[[argparse.Namespace], int | None]] = {
 }
 
 
+#: Where geoapp is installed: named ``geoapp/...`` in messages, not by this machine's folders.
+_INSTALL = str(PACKAGE.parent) + os.sep
+
+
+def _no_install_path(text: str) -> str:
+    """Return ``text`` with geoapp's install folder left out (``geoapp/data/...`` stays)."""
+    return text.replace(_INSTALL, "")
+
+
+class _PublicFormatter(logging.Formatter):
+    """Log lines without geoapp's install folder (the user's own paths are kept)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return _no_install_path(super().format(record))
+
+
 def _error(message: str) -> None:
     """Print ``error: message`` to stderr; the message is printed literally (no markup)."""
-    err.print(Text.assemble(("error: ", "bold red"), message), highlight=False)
+    err.print(Text.assemble(("error: ", "bold red"), _no_install_path(message)), highlight=False)
 
 
 def _os_error_message(exc: OSError) -> str:
@@ -671,9 +850,30 @@ def _os_error_message(exc: OSError) -> str:
     )
 
 
+#: Warnings printed in a run's "Data warnings" block (their log records are not repeated).
+_SHOWN: set[str] = set()
+
+
+class _Held(logging.Handler):
+    """Hold geoapp's WARNING records until the run ends (then said once, grouped)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
 @contextmanager
 def _cli_logging(verbose: bool) -> Iterator[None]:
-    """Show geoapp's log records (WARNING and up, INFO with -v) on stderr during a run."""
+    """Show geoapp's log records on stderr during a run, each warning once.
+
+    INFO records (with ``-v``) are shown as they come. WARNING records are held and
+    said at the end of the run, grouped (:func:`geoapp.messages.group_warnings`),
+    leaving out those the run already printed in its "Data warnings" block, so no
+    warning reaches the terminal twice.
+    """
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -681,17 +881,34 @@ def _cli_logging(verbose: bool) -> Iterator[None]:
     )
     logger = logging.getLogger("geoapp")
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
+    handler.setFormatter(_PublicFormatter("%(levelname)s: %(message)s"))
+    handler.addFilter(lambda r: r.levelno < logging.WARNING)
+    held = _Held()
     saved = (logger.level, logger.propagate)
     logger.addHandler(handler)
+    logger.addHandler(held)
     logger.setLevel(logging.INFO if verbose else logging.WARNING)
     logger.propagate = False
+    _SHOWN.clear()
     try:
         yield
     finally:
         logger.removeHandler(handler)
+        logger.removeHandler(held)
         logger.setLevel(saved[0])
         logger.propagate = saved[1]
+        _say_held(held.records)
+
+
+def _say_held(records: Sequence[logging.LogRecord]) -> None:
+    """Print the held warnings not already said, grouped, one line each."""
+    messages = [r.getMessage() for r in records]
+    levels = {m: r.levelname for m, r in zip(messages, records, strict=True)}
+    fresh = [m for m in messages if m not in _SHOWN]
+    for line in group_warnings(fresh):
+        level = levels.get(line, "WARNING")
+        sys.stderr.write(f"{level}: {_no_install_path(line)}\n")
+    _SHOWN.clear()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

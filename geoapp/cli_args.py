@@ -10,6 +10,7 @@ stays fast).
 from __future__ import annotations
 
 import argparse
+import math
 
 from geoapp import __version__, catalog
 from geoapp.errors import GeoappError
@@ -35,7 +36,15 @@ def add_region_arguments(parser: argparse.ArgumentParser) -> None:
     g.add_argument(
         "--boundaries",
         metavar="FILE",
-        help="district boundaries (GeoJSON, GeoPackage, zipped Shapefile), or 'beijing'",
+        help="district boundaries (GeoJSON, GeoPackage, zipped Shapefile), 'beijing' (16 "
+        "districts) or 'beijing-subdistricts' (343 街道/乡镇, shipped)",
+    )
+    g.add_argument(
+        "--study-area",
+        metavar="FILE|NAMES",
+        help="analyse only this area: a polygon file (GeoJSON, GeoPackage; FILE:gcj02 for "
+        "Amap coordinates) or district / 街道 names, comma separated (e.g. 海淀区 or "
+        "学院路街道,清华园街道); the region is named after it",
     )
     g.add_argument(
         "--admin-level",
@@ -62,6 +71,12 @@ def add_region_arguments(parser: argparse.ArgumentParser) -> None:
         "country's (UN World Population Prospects 2024)",
     )
     g.add_argument(
+        "--age-rasters",
+        metavar="DIR_OR_GLOB",
+        help="WorldPop age/sex rasters (a folder or a glob of chn_f_60_2020.tif ...): the "
+        "share aged 60+ of each demand point's cell, instead of the country's",
+    )
+    g.add_argument(
         "--facilities",
         metavar="CSV:LAYER:COORDS",
         action="append",
@@ -79,14 +94,48 @@ def speed_value(text: str) -> float:
     if key in catalog.SPEED_PRESETS:
         return catalog.SPEED_PRESETS[key]
     try:
-        return catalog.check_speed(float(key), "--speed")
+        value = float(key)
     except ValueError:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a walking speed: give km/h (e.g. 3.6) or a preset "
             f"({', '.join(catalog.SPEED_PRESETS)})"
         ) from None
+    try:  # the accepted range, named (InputError is a ValueError too: caught here first)
+        return catalog.check_speed(value, "--speed")
     except GeoappError as exc:
         raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def positive_number(text: str) -> float:
+    """Parse a finite number > 0 (``--time-limit``, ``--reach``); argparse names the option."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"{text} must be a finite number > 0")
+    return value
+
+
+def distance_m(text: str) -> float:
+    """Parse a distance in metres: a finite number > 0 and at most ``MAX_RADIUS_M``."""
+    value = positive_number(text)
+    if value > catalog.MAX_RADIUS_M:
+        raise argparse.ArgumentTypeError(
+            f"{text} m is more than the {catalog.MAX_RADIUS_M:,.0f} m any reach may be"
+        )
+    return value
+
+
+def whole_number(text: str) -> int:
+    """Parse a whole number >= 1 (``--new``, ``--workers``)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text} must be a whole number >= 1")
+    return value
 
 
 def add_speed_argument(parser: argparse.ArgumentParser) -> None:
@@ -134,6 +183,8 @@ def region_spec_from_args(args: argparse.Namespace) -> RegionSpec:
         layer_files=tuple(getattr(args, "layer_file", []) or []),
         timeout=getattr(args, "timeout", DEFAULT_TIMEOUT_S),
         share_60plus=getattr(args, "share_60plus", None),
+        age_rasters=getattr(args, "age_rasters", None),
+        study_area=getattr(args, "study_area", None),
     )
 
 
@@ -270,7 +321,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_argument(s)
     s.add_argument(
         "--reach",
-        type=float,
+        type=distance_m,
         default=None,
         metavar="M",
         help="2SFCA catchment in metres (default: the layer's target_m)",
@@ -280,6 +331,16 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["none", "gaussian"],
         default="none",
         help="distance decay inside the catchment (default none, as Luo & Wang 2003)",
+    )
+    s.add_argument(
+        "--method",
+        choices=["2sfca", "e2sfca", "3sfca", "gravity"],
+        default="2sfca",
+        help=(
+            "floating catchment method: 2sfca (Luo & Wang 2003, default), e2sfca (zones "
+            "of the reach weighted 1, 0.68, 0.22; Luo & Qi 2009), 3sfca (demand shared "
+            "among the facilities in reach; Wan et al. 2012), gravity (inverse distance)"
+        ),
     )
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
@@ -320,6 +381,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--mode", choices=["network", "euclidean"], default="network")
     add_speed_argument(s)
     s.add_argument("--no-pdf", action="store_true", help="HTML only")
+    s.add_argument(
+        "--organisation",
+        "--organization",
+        metavar="NAME",
+        default="",
+        help="who files the report: printed on the cover",
+    )
+    s.add_argument("--atlas", action="store_true", help="add a map page per district (an atlas)")
     s.add_argument("--out", required=True, metavar="DIR", help="report folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 
@@ -382,7 +451,7 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out", required=True, metavar="DIR", help="output folder")
     s.add_argument(
         "--workers",
-        type=int,
+        type=whole_number,
         default=2,
         metavar="N",
         help="worker processes of the local cluster, one thread each (default 2)",
@@ -415,8 +484,43 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=fmt,
     )
     add_region_arguments(s)
-    s.add_argument("--layer", required=True, help="layer id, see 'geoapp layers'")
-    s.add_argument("--new", required=True, type=int, metavar="K", help="number of new sites")
+    s.add_argument("--layer", help="layer id, see 'geoapp layers' (needed without --demand)")
+    s.add_argument(
+        "--new",
+        type=whole_number,
+        metavar="K",
+        help="number of new sites (with --demand: p, the sites to open; not for lscp)",
+    )
+    t = s.add_argument_group(
+        "your own demand table (no region: straight-line metres, local UTM projection)"
+    )
+    t.add_argument(
+        "--demand",
+        metavar="FILE",
+        help="demand points: CSV with lon/lat columns, GeoJSON or GeoPackage; needs "
+        "--candidates FILE",
+    )
+    t.add_argument(
+        "--weight", default="weight", metavar="COLUMN", help="demand weight column (weight)"
+    )
+    t.add_argument("--radius", type=positive_number, metavar="M", help="service radius in metres")
+    t.add_argument(
+        "--model",
+        default="mclp",
+        choices=["mclp", "lscp", "pmedian", "pcenter", "cmclp"],
+        help="mclp (default), lscp, pmedian, pcenter or cmclp (capacitated; --capacity)",
+    )
+    t.add_argument("--capacity", metavar="COLUMN", help="cmclp: the candidates' capacity column")
+    t.add_argument(
+        "--keep",
+        metavar="COLUMN",
+        help="candidates' 0/1 column of sites kept open (predefined; they count in --new)",
+    )
+    t.add_argument(
+        "--at-most",
+        action="store_true",
+        help="open at most --new sites (default: exactly --new, as spopt)",
+    )
     s.add_argument(
         "--candidates",
         default="buildings",
@@ -432,7 +536,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_speed_argument(s)
     s.add_argument(
         "--time-limit",
-        type=float,
+        type=positive_number,
         default=60.0,
         metavar="SECONDS",
         help="budget of the bound and exact steps (default 60)",
@@ -447,7 +551,10 @@ __all__ = [
     "add_region_arguments",
     "add_speed_argument",
     "build_parser",
+    "distance_m",
     "load_catalog_from_args",
+    "positive_number",
     "region_spec_from_args",
     "speed_value",
+    "whole_number",
 ]

@@ -28,6 +28,12 @@ import pandas as pd
 import shapely
 
 from geoapp import catalog, network
+from geoapp.artefacts import DQ_ARTEFACTS, dq_labels
+from geoapp.artefacts import FRAGMENT_M as FRAGMENT_M  # re-exported: the fragment rules
+from geoapp.artefacts import FRAGMENT_MIN_SHARE as FRAGMENT_MIN_SHARE
+from geoapp.artefacts import fragment_warning as fragment_warning
+from geoapp.artefacts import on_fragments as on_fragments
+from geoapp.artefacts import street_fragments as street_fragments
 from geoapp.catalog import radius_label
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
@@ -198,124 +204,6 @@ def compute_access(
         max_dist_m,
     )
     return out
-
-
-#: A connected piece of the walking network shorter than this (metres of street in
-#: total) is a fragment: a courtyard path or a stub left by missing or excluded ways.
-FRAGMENT_M = 1000.0
-#: :func:`fragment_warning` speaks when the demand cut off on fragments is at least this
-#: share of all residents (0.1%; the synthetic demo's 154 of millions stay quiet).
-FRAGMENT_MIN_SHARE = 0.001
-
-
-def street_fragments(graph: WalkGraph, min_length_m: float = FRAGMENT_M) -> np.ndarray:
-    """Return, per edge of ``graph``, whether it lies on a fragment of the network.
-
-    A fragment is a connected component holding less than ``min_length_m`` metres of
-    street (the sum of its edges' ``length_m``). Demand whose nearest edge is on a
-    fragment reaches only what lies on that fragment.
-    """
-    from scipy.sparse.csgraph import connected_components
-
-    if graph.n_edges == 0:
-        return np.zeros(0, dtype=bool)
-    _, comp = connected_components(graph.csr, directed=False)
-    length = np.bincount(comp[graph.u_idx], weights=graph.length_m, minlength=comp.max() + 1)
-    return length[comp[graph.u_idx]] < float(min_length_m)
-
-
-def on_fragments(
-    graph: WalkGraph,
-    points: gpd.GeoDataFrame,
-    *,
-    demand_snap: Snapped | None = None,
-    min_length_m: float = FRAGMENT_M,
-) -> np.ndarray:
-    """Return, per row of ``points``, whether its nearest street lies on a fragment.
-
-    ``demand_snap`` is ``geoapp.network.snap(graph, points)`` when already computed.
-    Points that meet no street are False.
-    """
-    frag = np.zeros(len(points), dtype=bool)
-    if graph is None or graph.n_edges == 0 or not len(points):
-        return frag
-    dsnap = network.snap(graph, points) if demand_snap is None else demand_snap
-    ok = dsnap.valid
-    frag[ok] = street_fragments(graph, min_length_m)[dsnap.edge[ok]]
-    return frag
-
-
-def fragment_warning(
-    graph: WalkGraph | None,
-    access: gpd.GeoDataFrame,
-    *,
-    layer_id: str = "",
-    demand_snap: Snapped | None = None,
-    min_length_m: float = FRAGMENT_M,
-    min_share: float = FRAGMENT_MIN_SHARE,
-    on_fragment: np.ndarray | None = None,
-) -> str | None:
-    """Say how much unreached demand has a street fragment as its nearest street.
-
-    Parameters
-    ----------
-    graph
-        The walking network the access table was computed on.
-    access
-        Output of :func:`compute_access` (``dist_m``, ``pop``, ``demand_id``, geometry).
-    layer_id
-        Named in the sentence.
-    demand_snap
-        ``geoapp.network.snap(graph, access)`` when already computed; None snaps here.
-    min_length_m
-        Components with less street than this are fragments (:func:`street_fragments`).
-    min_share
-        Say nothing when these residents are less than this share of all (logged at
-        INFO level instead).
-    on_fragment
-        :func:`on_fragments` of ``access`` when already known (e.g. merged from the
-        parts of a split run); then ``graph`` is not read.
-
-    Returns
-    -------
-    str or None
-        A plain sentence naming the count, the residents, an example demand id and the
-        remedy; None when no unreached demand point's nearest street is a fragment.
-    """
-    if not len(access):
-        return None
-    if on_fragment is not None:
-        frag = np.asarray(on_fragment, dtype=bool)
-        if len(frag) != len(access):
-            raise InputError(
-                f"on_fragment has {len(frag)} values but the access table has "
-                f"{len(access)} rows; pass coverage.on_fragments(graph, access)"
-            )
-    elif graph is None or graph.n_edges == 0:
-        return None
-    else:
-        frag = on_fragments(graph, access, demand_snap=demand_snap, min_length_m=min_length_m)
-    dist = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(float)
-    cut = frag & ~np.isfinite(dist)
-    if not cut.any():
-        return None
-    pop = pd.to_numeric(access["pop"], errors="coerce").fillna(0).to_numpy(float)
-    ids = access["demand_id"].astype(str).to_numpy() if "demand_id" in access else None
-    example = f" (e.g. {ids[np.flatnonzero(cut)[0]]})" if ids is not None else ""
-    share = float(pop[cut].sum()) / max(float(pop.sum()), 1e-12)
-    text = (
-        f"Layer {layer_id!r}: {int(cut.sum()):,} demand points{example} holding "
-        f"{pop[cut].sum():,.0f} residents ({share:.1%} of all) have as nearest street a "
-        f"fragment of under {min_length_m:,.0f} m of walkable way connected to no other "
-        "street (a courtyard path, a stub cut off by excluded or unmapped ways); they count "
-        "as unreached although a connected street may be only a few metres farther. Check "
-        "the walking network there, or map the missing link."
-    )
-    if share < min_share:
-        log.info("%s", text)
-        return None
-    log.warning("%s", text)
-    return text
 
 
 # --------------------------------------------------------------------------- status
@@ -679,7 +567,11 @@ def coverage_summary(
         ``"zone_type"`` | ``"settlement"``), ``group``, ``district_code``, ``status``
         (``"met"`` | ``"not_met"`` | ``"no_data"``), ``status_reason``,
         ``n_facilities`` (Int64), ``pop``, ``pop_60plus``, ``area_km2``,
-        ``settled_km2`` and for every radius, with ``R`` its column suffix
+        ``settled_km2``, ``pop_network_gap``, ``pop_60plus_network_gap``,
+        ``pop_edge_of_data``, ``pop_60plus_edge_of_data`` (residents beyond the target
+        whose gap is an artefact of the data: the access table's ``dq_class``,
+        :mod:`geoapp.artefacts`; 0 without that column; they stay in the shares'
+        denominators, so a share is never raised by a guess) and for every radius, with ``R`` its column suffix
         (``layer.labels``: whole metres such as ``1000``, or minutes such as ``15min``
         for a minute-based layer, whose reach is minutes x speed): ``covered_pop_R``,
         ``covered_pop_60plus_R`` (residents with ``dist_m <= R``), ``share_pop_R``,
@@ -754,6 +646,10 @@ def coverage_summary(
         vals[f"covered_pop_60plus_{lab}"] = np.where(cov, pop60, 0.0)
         vals[f"_covered_area_{lab}"] = np.where(cov, area_w, 0.0)
     vals["_at_target"] = np.where(dist <= target, pop60 if dcol == "pop_60plus" else pop, 0.0)
+    dq = dq_labels(access)
+    for c in DQ_ARTEFACTS:  # residents beyond the target whose gap the data made
+        vals[f"pop_{c}"] = np.where(dq == c, pop, 0.0)
+        vals[f"pop_60plus_{c}"] = np.where(dq == c, pop60, 0.0)
     frame = pd.DataFrame(vals)
     num_cols = list(frame.columns)
     frame["_district"] = district
@@ -821,6 +717,7 @@ def coverage_summary(
         "pop_60plus",
         "area_km2",
         "settled_km2",
+        *(f"pop{a}_{c}" for c in DQ_ARTEFACTS for a in ("", "_60plus")),
     ]
     for lab in labels:
         cols += [

@@ -32,6 +32,7 @@ import pyogrio
 import shapely
 
 from geoapp import _atomic
+from geoapp import region as _region
 from geoapp.errors import InputError, OutputError, output_error
 
 log = logging.getLogger(__name__)
@@ -97,15 +98,28 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+#: Decimal places of float attributes in GeoJSON (residents to a millionth of a person).
+ATTR_DECIMALS = 6
+
+
+def _property(value: Any) -> Any:
+    """:func:`_jsonable` for a feature property: floats at :data:`ATTR_DECIMALS` places."""
+    out = _jsonable(value)
+    return round(out, ATTR_DECIMALS) if type(out) is float else out
+
+
 def _json_column(values: pd.Series) -> list[Any]:
     """Return a column's values as :func:`_jsonable` makes them, a column at a time.
 
-    Numpy float, integer and boolean columns convert in one ``tolist`` (non-finite
-    floats become None); other columns value by value, strings passing through.
+    Numpy float, integer and boolean columns convert in one ``tolist`` (floats rounded
+    to :data:`ATTR_DECIMALS` places, non-finite ones None); other columns value by value,
+    strings passing through.
     """
     dtype = values.dtype
     if isinstance(dtype, np.dtype) and dtype.kind in "fiub":
         arr = values.to_numpy()
+        if dtype.kind == "f":  # no 17-digit floats: ATTR_DECIMALS places (a millionth)
+            arr = np.round(arr, ATTR_DECIMALS)
         out = arr.tolist()
         if dtype.kind == "f":
             for i in np.flatnonzero(~np.isfinite(arr)):
@@ -134,7 +148,7 @@ def geojson_dict(gdf: gpd.GeoDataFrame, meta: Mapping[str, Any] | None = None) -
         features.append(
             {
                 "type": "Feature",
-                "properties": {c: _jsonable(v) for c, v in zip(cols, row, strict=True)},
+                "properties": {c: _property(v) for c, v in zip(cols, row, strict=True)},
                 "geometry": json.loads(g) if g is not None else None,
             }
         )
@@ -203,10 +217,59 @@ def _gpkg_ready(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+#: Column of a GeoPackage layer split by :func:`split_geometry_types`: the row's position
+#: in the frame, the same in the points layer and in the layer holding its shape.
+GPKG_ROW = _region.GPKG_ROW
+#: Suffix of the layer holding each kind of shape of a mixed layer (polygons: footprints).
+SHAPE_LAYERS = _region.GPKG_SHAPE_LAYERS
+
+
+def _family(geoms: np.ndarray) -> np.ndarray:
+    """Return each geometry's family: point, line, polygon, collection or "" (None/empty)."""
+    tid = shapely.get_type_id(geoms)
+    fam = np.full(len(geoms), "", dtype=object)
+    fam[np.isin(tid, (0, 4))] = "point"
+    fam[np.isin(tid, (1, 2, 5))] = "line"
+    fam[np.isin(tid, (3, 6))] = "polygon"
+    fam[tid == 7] = "collection"
+    fam[shapely.is_missing(geoms) | shapely.is_empty(geoms)] = ""
+    return fam
+
+
+def split_geometry_types(name: str, frame: gpd.GeoDataFrame) -> list[tuple[str, gpd.GeoDataFrame]]:
+    """Return ``frame`` as GeoPackage layers of one geometry type each.
+
+    A frame of one kind (points, lines or polygons; single and multi parts together are
+    written as multi) stays one layer. A mixed frame (facilities mapped as nodes and as
+    ways) becomes ``name`` holding every row at a point (a point on the surface of each
+    shape: ``shapely.point_on_surface``) and one layer per kind of shape, every row with
+    its attributes: ``name_footprints`` (polygons), ``name_lines``,
+    ``name_collections``. Both carry :data:`GPKG_ROW` (the row's position), so a
+    reader can give each point its shape back.
+    """
+    geoms = frame.geometry.to_numpy()
+    fam = _family(geoms)
+    kinds = sorted(set(fam) - {""})
+    if len(kinds) <= 1:
+        return [(name, frame)]
+    shaped = (fam != "point") & (fam != "")
+    points = geoms.copy()
+    points[shaped] = shapely.point_on_surface(geoms[shaped])
+    base = frame.assign(**{GPKG_ROW: np.arange(len(frame), dtype=np.int64)})
+    out = [(name, base.set_geometry(points, crs=frame.crs))]
+    for kind in ("polygon", "line", "collection"):
+        if kind in kinds:
+            out.append((f"{name}_{SHAPE_LAYERS[kind]}", base.loc[fam == kind]))
+    log.info("GeoPackage layer %s mixes %s: points and shapes written apart", name, kinds)
+    return out
+
+
 def write_gpkg(
     layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
     path: str | os.PathLike[str],
     meta: Mapping[str, Any] | None = None,
+    *,
+    lang: str | None = None,
 ) -> Path:
     """Write several layers into one GeoPackage, atomically.
 
@@ -215,15 +278,22 @@ def write_gpkg(
     layers
         Layer name -> frame. GeoDataFrames become spatial layers in EPSG:4326 (empty
         ones are skipped), with full coordinates (GeoJSON rounds to
-        :data:`COORD_DECIMALS`); plain DataFrames become attribute tables.
+        :data:`COORD_DECIMALS`), one geometry type per layer (a mixed frame is split:
+        :func:`split_geometry_types`); plain DataFrames become attribute tables.
     path
         Target ``.gpkg`` file; replaced only when every layer was written.
     meta
         Provenance written as a one-row ``geoapp_metadata`` attribute table.
+    lang
+        Language of the QGIS styles' field aliases and layer descriptions (``"en"``,
+        ``"zh"``; default ``meta["lang"]``, else English). Every layer gets a default
+        style in the ``layer_styles`` table (:func:`geoapp.qgis_styles.add_layer_styles`).
+        The file is GeoPackage :data:`GPKG_VERSION`, which Debian stable's GDAL 3.6
+        (and the QGIS built on it) reads without a warning.
     """
     path = Path(path)
     try:
-        return _write_gpkg(layers, path, meta)
+        return _write_gpkg(layers, path, meta, lang)
     except (pyogrio.errors.DataSourceError, pyogrio.errors.DataLayerError) as exc:
         # GDAL reports a full disk or a file-size limit as a failed SQL statement.
         text = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
@@ -237,6 +307,10 @@ def write_gpkg(
 #: SQLite settings while a GeoPackage is built in its temporary file: no journal and no
 #: fsync per transaction (the file is renamed into place only once complete, so a crash
 #: leaves the previous file, and the temporary one is discarded).
+#: GeoPackage version written: 1.2, read cleanly by GDAL 3.6 (Debian stable); GDAL 3.7+
+#: writes 1.4 by default, which 3.6 reports as "may only be partially supported".
+GPKG_VERSION = "1.2"
+
 _GPKG_BUILD_CONFIG = {"OGR_SQLITE_JOURNAL": "OFF", "OGR_SQLITE_SYNCHRONOUS": "OFF"}
 
 
@@ -254,20 +328,31 @@ def _write_gpkg(
     layers: Mapping[str, gpd.GeoDataFrame | pd.DataFrame],
     path: Path,
     meta: Mapping[str, Any] | None,
+    lang: str | None = None,
 ) -> Path:
     # Each layer is written in one transaction (pyogrio batches the features); the
     # whole file is all-or-nothing through the temporary file and rename.
     with _atomic.atomic_path(path) as tmp, _gdal_config(_GPKG_BUILD_CONFIG):
         written = 0
+        parts: list[tuple[str, gpd.GeoDataFrame | pd.DataFrame]] = []
         for name, frame in layers.items():
             if isinstance(frame, gpd.GeoDataFrame):
                 if len(frame) == 0:
                     log.info("GeoPackage %s: layer %s is empty, skipped", path, name)
                     continue
-                frame = _clean_geometry(frame, decimals=None)  # full detail
-            frame = _gpkg_ready(frame)
+                # full detail; one geometry type per layer
+                parts.extend(split_geometry_types(name, _clean_geometry(frame, decimals=None)))
+            else:
+                parts.append((name, frame))
+        for name, frame in parts:
             pyogrio.write_dataframe(
-                frame, tmp, layer=name, driver="GPKG", append=written > 0, use_arrow=True
+                _gpkg_ready(frame),
+                tmp,
+                layer=name,
+                driver="GPKG",
+                append=written > 0,
+                use_arrow=True,
+                dataset_options=None if written else {"VERSION": GPKG_VERSION},
             )
             written += 1
         if meta:
@@ -278,11 +363,19 @@ def _write_gpkg(
                 }
             )
             pyogrio.write_dataframe(
-                table, tmp, layer="geoapp_metadata", driver="GPKG", append=written > 0
+                table,
+                tmp,
+                layer="geoapp_metadata",
+                driver="GPKG",
+                append=written > 0,
+                dataset_options=None if written else {"VERSION": GPKG_VERSION},
             )
             written += 1
         if written == 0:
             raise InputError(f"Nothing to write to {path}: every layer is empty.")
+        from geoapp.qgis_styles import add_layer_styles  # loads the maps' colours on use
+
+        add_layer_styles(tmp, meta, lang)
     return path
 
 
@@ -409,7 +502,11 @@ def write_json(obj: Mapping[str, Any], path: str | os.PathLike[str]) -> Path:
 
 
 def read_gpkg_layers(path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame | pd.DataFrame]:
-    """Read every layer of a GeoPackage (the inverse of :func:`write_gpkg`)."""
+    """Read every layer of a GeoPackage (the inverse of :func:`write_gpkg`).
+
+    The ``layer_styles`` table (QGIS styles, :mod:`geoapp.qgis_styles`) is not data and
+    is left out.
+    """
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: file not found")
@@ -419,6 +516,8 @@ def read_gpkg_layers(path: str | os.PathLike[str]) -> dict[str, gpd.GeoDataFrame
         raise InputError(f"{path}: not a readable GeoPackage ({exc})") from None
     out: dict[str, gpd.GeoDataFrame | pd.DataFrame] = {}
     for name in names:
+        if name == "layer_styles":
+            continue
         df = pyogrio.read_dataframe(path, layer=name)
         out[name] = df
     return out

@@ -28,7 +28,7 @@ import numpy.typing as npt
 import pandas as pd
 import shapely
 
-from geoapp import coverage
+from geoapp import artefacts, coverage
 from geoapp.catalog import Layer
 from geoapp.errors import InputError
 from geoapp.hexes import h3_polygons
@@ -449,11 +449,16 @@ def find_gaps(
     demand, largest first. Uncovered residents in cells that stay mixed at the finest
     resolution are in no gap: a gap area holds uncovered people, not their neighbours.
 
+    Residents whose ``dq_class`` (:mod:`geoapp.artefacts`) is not ``ok`` (a network
+    gap, the edge of the data) are left out before the cells are judged: gaps are formed
+    and ranked only among real service gaps.
+
     Parameters
     ----------
     access
-        Access table (demand + ``dist_m``, ``facility_id``, ``access_mode``, ``layer``).
-        Rows of other layers are ignored when a ``layer`` column is present.
+        Access table (demand + ``dist_m``, ``facility_id``, ``access_mode``, ``layer``;
+        ``dq_class`` when known). Rows of other layers are ignored when a ``layer``
+        column is present.
     layer
         The layer.
     search_limit_m
@@ -517,6 +522,17 @@ def find_gaps(
         frag = frag_all[(access["layer"].astype(str) == layer.id).to_numpy()]
     else:
         frag = frag_all
+    real = artefacts.dq_labels(acc) == artefacts.DQ_OK
+    if not real.all():  # artefacts of the data are no finding: gaps from real ones only
+        log.info(
+            "layer %s: %d demand points of a data-quality class (network gap, edge of data) "
+            "left out of the gaps",
+            layer.id,
+            int((~real).sum()),
+        )
+        acc, frag = acc.loc[real], frag[real]
+        if not len(acc):
+            return empty_gaps()
     dcol = layer.demand_column
     dist = _dist(acc)
     unc = dist > target

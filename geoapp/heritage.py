@@ -2,14 +2,20 @@
 
 Heritage features are points (sites, monuments) and polygons. A polygon is a
 **protected zone** (historic district, protected area) when it is tagged
-``boundary=protected_area`` or ``historic`` is one of :data:`ZONE_HISTORIC_VALUES`
-(or, when the table has neither a ``boundary`` nor a ``historic`` column, always);
+``boundary=protected_area``, ``historic`` is one of :data:`ZONE_HISTORIC_VALUES`, or its
+name or protection title names a historic area (:data:`ZONE_NAME_WORDS`: 历史文化街区
+...) (or, when the table has neither a ``boundary`` nor a ``historic`` column, always);
 any other polygon (a monument's or a listed building's footprint) is a **site** placed
 at its representative point. A site inside a protected zone is ``protected``; the
 others are flagged ``unprotected``.
 
 Each zone gets a construction-control belt: the zone buffered by ``buffer_m`` (default
 100 m), used later to keep proposed facility sites out of protected land.
+
+Every site and zone has a protection class (``heritage_class``, see
+:data:`geoapp.layers.HERITAGE_CLASSES`: world, national, provincial, local, listed,
+historic, minor): counted per class, and residents' access reported per class group
+(:data:`geoapp.layers.CLASS_GROUPS`) when the access table carries ``dist_m_<group>``.
 """
 
 from __future__ import annotations
@@ -27,6 +33,13 @@ import shapely
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
+from geoapp.layers import (
+    CLASS_GROUPS,
+    DESIGNATED_CLASSES,
+    HERITAGE_CLASSES,
+    heritage_class_warnings,
+    heritage_classes,
+)
 from geoapp.zones import BROAD_TYPES
 
 log = logging.getLogger(__name__)
@@ -37,6 +50,13 @@ WGS84 = "EPSG:4326"
 ZONE_HISTORIC_VALUES = frozenset(
     {"district", "city", "town", "village", "area", "heritage_area", "protected_area"}
 )
+
+#: Words in a polygon's name or protection title that make it a protected zone (an
+#: imported list's 历史文化街区 has no ``historic=district`` tag).
+ZONE_NAME_WORDS = (
+    "历史文化街区", "历史文化保护区", "历史街区", "风貌保护区", "历史文化名村", "历史文化名镇",
+    "historic district", "conservation area",
+)  # fmt: skip
 
 #: Default width of the construction-control belt around protected zones, metres.
 DEFAULT_BUFFER_M = 100.0
@@ -51,12 +71,14 @@ class HeritageReport:
     Attributes
     ----------
     sites
-        Point sites: ``site_id``, ``name``, ``kind``, ``geometry_kind`` ("point" |
-        "area"), ``protected`` (bool), ``unprotected`` (bool), ``zone_id`` (containing
-        protected zone, or ""), ``district``, ``district_code``, ``zone_type``.
+        Point sites: ``site_id``, ``name``, ``kind``, ``heritage_class``,
+        ``geometry_kind`` ("point" | "area"), ``protected`` (bool: inside a protected
+        zone), ``unprotected`` (bool), ``zone_id`` (containing protected zone, or ""),
+        ``district``, ``district_code``, ``zone_type``.
     zones
-        Protected zones: ``zone_id``, ``name``, ``kind``, ``area_km2``, ``district``
-        (containing its representative point), ``zone_type``, polygon geometry.
+        Protected zones: ``zone_id``, ``name``, ``kind``, ``heritage_class``,
+        ``area_km2``, ``district`` (containing its representative point), ``zone_type``,
+        polygon geometry.
     buffers
         One row per zone: ``zone_id``, ``buffer_m``, ``belt_area_km2`` (area of the belt
         outside the zone), geometry = the zone grown by ``buffer_m`` (zone + belt).
@@ -64,10 +86,18 @@ class HeritageReport:
         One row per district, per zone type and for the region (``level``, ``group``,
         ``district_code``, ``zone_type``): ``n_sites``, ``n_protected_sites``,
         ``n_unprotected_sites``, ``share_sites_protected``, ``n_zones``,
-        ``protected_area_km2``, ``land_area_km2``, ``share_land_protected``, and with
-        an access table ``pop`` and ``share_pop_R`` per radius.
+        ``protected_area_km2``, ``land_area_km2``, ``share_land_protected``,
+        ``n_<class>`` per protection class (sites and zones of the class, e.g.
+        ``n_national``, ``n_minor``) and ``n_designated`` (the five protected classes),
+        and with an access table ``pop``, ``share_pop_R`` per radius and, when it
+        carries ``dist_m_<group>``, ``share_pop_<group>_<target>`` (share within the
+        target of a site of the group: ``national`` = world or national ...,
+        ``designated`` = any protected class).
     buffer_m
         Belt width used.
+    meta
+        ``local_crs``, ``zone_rule`` and ``warnings`` (few designated sites, a bare
+        市级 class).
     """
 
     sites: gpd.GeoDataFrame
@@ -106,6 +136,9 @@ def _zone_mask(frame: gpd.GeoDataFrame) -> np.ndarray:
     tagged = (_col(frame, "boundary") == "protected_area") | _col(frame, "historic").isin(
         ZONE_HISTORIC_VALUES
     )
+    words = "|".join(ZONE_NAME_WORDS)
+    for c in ("name", "protection_title"):
+        tagged |= _col(frame, c).str.contains(words, regex=True).fillna(False)
     return poly & tagged.to_numpy(dtype=bool)
 
 
@@ -149,9 +182,14 @@ def _boundary_frame(boundaries: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def _access_shares(
-    access: pd.DataFrame, key: str, radii: Sequence[float], dcol: str
+    access: pd.DataFrame,
+    key: str,
+    radii: Sequence[float],
+    dcol: str,
+    dist: str = "dist_m",
+    prefix: str = "share_pop_",
 ) -> pd.DataFrame:
-    d = pd.to_numeric(access["dist_m"], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
+    d = pd.to_numeric(access[dist], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
     w = pd.to_numeric(access[dcol], errors="coerce").fillna(0.0).to_numpy(dtype=float)
     keys = access[key].astype(object).to_numpy() if key else np.full(len(access), "region")
     df = pd.DataFrame({"k": keys, "w": w})
@@ -161,8 +199,28 @@ def _access_shares(
     out = pd.DataFrame({"pop": g["w"]})
     for r in radii:
         lab = str(int(r)) if float(r).is_integer() else str(r)
-        out[f"share_pop_{lab}"] = (g[f"c{r}"] / g["w"]).where(g["w"] > 0)
+        out[f"{prefix}{lab}"] = (g[f"c{r}"] / g["w"]).where(g["w"] > 0)
     return out
+
+
+def _class_counts(
+    keys: dict[str, tuple[np.ndarray, np.ndarray]], classes: np.ndarray
+) -> pd.DataFrame:
+    """``n_<class>`` and ``n_designated`` per (level, group) of every heritage feature.
+
+    ``keys`` maps a level to (group of each site, group of each zone); ``classes`` is
+    the class of each site then each zone.
+    """
+    rows = []
+    for level, (site_keys, zone_keys) in keys.items():
+        k = np.concatenate([site_keys, zone_keys]).astype(object)
+        df = pd.DataFrame({"group": k, "cls": classes})
+        ct = pd.crosstab(df["group"], df["cls"]) if len(df) else pd.DataFrame()
+        ct = ct.reindex(columns=list(HERITAGE_CLASSES), fill_value=0)
+        ct.columns = [f"n_{c}" for c in ct.columns]
+        ct["n_designated"] = ct[[f"n_{c}" for c in DESIGNATED_CLASSES]].sum(axis=1)
+        rows.append(ct.reset_index(names="group").assign(level=level))
+    return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
 
 def heritage_report(
@@ -211,6 +269,7 @@ def heritage_report(
     zf = feats.loc[is_zone]
     sf = feats.loc[~is_zone]
     ids, kinds = _ids(feats), _kinds(feats)
+    classes = _classes_of(feats)
     names = (
         feats["name"].astype(object).where(feats["name"].notna(), "").to_numpy()
         if "name" in feats.columns
@@ -226,6 +285,7 @@ def heritage_report(
             "zone_id": ids[is_zone],
             "name": names[is_zone],
             "kind": kinds[is_zone],
+            "heritage_class": classes[is_zone],
             "area_km2": zone_geom_local.area.to_numpy() / 1e6 if len(zf) else np.array([]),
             "district": zd,
             "district_code": zc,
@@ -259,6 +319,7 @@ def heritage_report(
             "site_id": ids[~is_zone],
             "name": names[~is_zone],
             "kind": kinds[~is_zone],
+            "heritage_class": classes[~is_zone],
             "geometry_kind": np.where(
                 sf.geometry.geom_type.isin(["Point", "MultiPoint"]).to_numpy(), "point", "area"
             ),
@@ -372,6 +433,7 @@ def heritage_report(
             parts.append(sh)
         if parts:
             summary = summary.merge(pd.concat(parts), on=["level", "group"], how="left")
+    summary, warnings = _with_class_parts(summary, sites, zones, feats, access, layer, dcol)
     n_unprot = int(sites["unprotected"].sum())
     if n_unprot:
         log.info("%d of %d heritage sites lie outside every protected zone", n_unprot, len(sites))
@@ -384,8 +446,107 @@ def heritage_report(
         meta={
             "local_crs": str(crs) if crs is not None else "",
             "zone_rule": sorted(ZONE_HISTORIC_VALUES),
+            "warnings": warnings,
         },
     )
 
 
-__all__ = ["DEFAULT_BUFFER_M", "ZONE_HISTORIC_VALUES", "HeritageReport", "heritage_report"]
+def _classes_of(feats: gpd.GeoDataFrame) -> np.ndarray:
+    """Return the features' ``heritage_class`` column, or their classes from the tags."""
+    if "heritage_class" in feats.columns:
+        return feats["heritage_class"].astype(str).to_numpy(dtype=object)
+    return heritage_classes(feats)
+
+
+def _with_class_parts(
+    summary: pd.DataFrame,
+    sites: gpd.GeoDataFrame,
+    zones: gpd.GeoDataFrame,
+    feats: gpd.GeoDataFrame,
+    access: pd.DataFrame | None,
+    layer: Layer | None,
+    dcol: str,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Add the class counts and class-group access to ``summary``; the class warnings."""
+    summary = _with_classes(summary, sites, zones)
+    if access is not None and len(access):
+        summary = _with_class_access(summary, access, layer, dcol)
+    frame = pd.DataFrame(
+        {
+            "heritage_class": _classes_of(feats),
+            "protection_title": _col(feats, "protection_title").to_numpy(dtype=object),
+        }
+    )
+    warnings = heritage_class_warnings(frame, layer if layer is not None else _default_layer())
+    return summary, warnings
+
+
+def _default_layer() -> Layer:
+    return Layer(
+        id="heritage",
+        label={"en": "Heritage"},
+        population="total",
+        radii_m=_DEFAULT_RADII,
+        target_m=_DEFAULT_RADII[-1],
+        match=(),
+    )
+
+
+def _with_classes(
+    summary: pd.DataFrame, sites: gpd.GeoDataFrame, zones: gpd.GeoDataFrame
+) -> pd.DataFrame:
+    """Add ``n_<class>`` and ``n_designated`` to every summary row (0 where none)."""
+    classes = np.concatenate(
+        [
+            sites["heritage_class"].to_numpy(dtype=object),
+            zones["heritage_class"].to_numpy(dtype=object),
+        ]
+    )
+    keys = {
+        "district": (sites["district"].to_numpy(), zones["district"].to_numpy()),
+        "zone_type": (sites["zone_type"].to_numpy(), zones["zone_type"].to_numpy()),
+        "region": (np.full(len(sites), "region"), np.full(len(zones), "region")),
+    }
+    counts = _class_counts(keys, classes)
+    cols = [f"n_{c}" for c in HERITAGE_CLASSES] + ["n_designated"]
+    out = summary.merge(counts, on=["level", "group"], how="left") if len(counts) else summary
+    for c in cols:
+        out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0).astype(int) if c in out else 0
+    return out
+
+
+def _with_class_access(
+    summary: pd.DataFrame, access: pd.DataFrame, layer: Layer | None, dcol: str
+) -> pd.DataFrame:
+    """Add ``share_pop_<group>_<target>`` from the access table's ``dist_m_<group>``."""
+    acc = access
+    if layer is not None and "layer" in acc.columns and (acc["layer"] == layer.id).any():
+        acc = acc.loc[acc["layer"] == layer.id]
+    target = float(layer.target_m) if layer is not None else _DEFAULT_RADII[-1]
+    parts = []
+    for group in CLASS_GROUPS:
+        dist = f"dist_m_{group}"
+        if dist not in acc.columns:
+            continue
+        level_parts = []
+        for level, key in (("district", "district"), ("zone_type", "zone_type"), ("region", "")):
+            if key and key not in acc.columns:
+                continue
+            sh = _access_shares(acc, key, (target,), dcol, dist, f"share_pop_{group}_")
+            level_parts.append(
+                sh.drop(columns="pop").reset_index(names="group").assign(level=level)
+            )
+        parts.append(pd.concat(level_parts).set_index(["level", "group"]))
+    if not parts:
+        return summary
+    shares = pd.concat(parts, axis=1).reset_index()
+    return summary.merge(shares, on=["level", "group"], how="left")
+
+
+__all__ = [
+    "DEFAULT_BUFFER_M",
+    "ZONE_HISTORIC_VALUES",
+    "ZONE_NAME_WORDS",
+    "HeritageReport",
+    "heritage_report",
+]

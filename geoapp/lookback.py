@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,8 @@ import numpy as np
 import pandas as pd
 
 from geoapp import catalog
-from geoapp.errors import InputError
+from geoapp._atomic import check_output_folder, confined, output_folder, write_bytes
+from geoapp.errors import InputError, OutputError
 from geoapp.export import write_csv, write_geojson, write_json
 
 log = logging.getLogger(__name__)
@@ -66,19 +68,33 @@ class BundleDiff:
     warnings: tuple[str, ...] = ()
 
 
-def _read_bundle(folder: Path) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
-    meta_path = folder / "metadata.json"
+def _read_meta(folder: Path) -> dict[str, Any]:
     try:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):  # UnicodeDecodeError is a ValueError
+        meta = None
+    if not isinstance(meta, dict):
         raise InputError(
-            f"{folder}: not a geoapp bundle (no readable metadata.json); give a folder "
-            "written by 'geoapp coverage' or a report folder"
-        ) from None
+            f"{folder}: not a geoapp bundle (no readable metadata.json: missing, not JSON "
+            "or not a JSON object); give a folder written by 'geoapp coverage' or a report "
+            "folder, or re-run the analysis"
+        )
+    return meta
+
+
+def _read_bundle(folder: Path) -> tuple[dict[str, Any], gpd.GeoDataFrame]:
+    meta = _read_meta(folder)
     demand_path = folder / "demand.geojson"
     if not demand_path.is_file():
         raise InputError(f"{folder}: the bundle has no demand.geojson; re-run the analysis")
-    demand = gpd.read_file(demand_path)
+    try:
+        demand = gpd.read_file(demand_path)
+    except Exception as exc:  # noqa: BLE001 - any reader failure is a damaged file
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0][:200]
+        raise InputError(
+            f"{demand_path}: cannot be read as GeoJSON ({first}); the file is damaged or "
+            "truncated: re-run the analysis"
+        ) from None
     for col in ("demand_id", "dist_m", "pop", "pop_60plus"):
         if col not in demand.columns:
             raise InputError(f"{demand_path}: column {col!r} missing; re-run the analysis")
@@ -110,8 +126,56 @@ def _groups(df: pd.DataFrame) -> list[tuple[str, str, np.ndarray]]:
     return out
 
 
+def _bbox_text(b: np.ndarray) -> str:
+    return f"lon {b[0]:.3f} to {b[2]:.3f}, lat {b[1]:.3f} to {b[3]:.3f}"
+
+
+def _region_warnings(
+    old: Path,
+    new: Path,
+    meta_o: dict[str, Any],
+    meta_n: dict[str, Any],
+    dem_o: gpd.GeoDataFrame,
+    dem_n: gpd.GeoDataFrame,
+) -> list[str]:
+    """Raise when two bundles cover different places; warn when only the region's name differs.
+
+    Different places: the demand points' bounding boxes do not overlap, or the regions'
+    names differ and no demand point is on both sides. A change of name over the same
+    area (another extract of one city) is a warning.
+    """
+    reg_o, reg_n = str(meta_o.get("region", "?")), str(meta_n.get("region", "?"))
+    if not len(dem_o) or not len(dem_n):
+        return []
+    b_o, b_n = dem_o.total_bounds, dem_n.total_bounds
+    disjoint = b_o[2] < b_n[0] or b_n[2] < b_o[0] or b_o[3] < b_n[1] or b_n[3] < b_o[1]
+    shared = len(pd.Index(dem_o["demand_id"]).intersection(pd.Index(dem_n["demand_id"])))
+    if disjoint or (reg_o != reg_n and shared == 0):
+        raise InputError(
+            f"{old} ({reg_o!r}, {_bbox_text(b_o)}) and {new} ({reg_n!r}, {_bbox_text(b_n)}) "
+            f"cover different places: "
+            + ("their areas do not overlap" if disjoint else "no demand point is in both")
+            + ", so a change of coverage between them means nothing. Compare two runs of "
+            "the same region (e.g. two dates of one extract, or a baseline and a scenario)."
+        )
+    if reg_o != reg_n:
+        return [
+            f"The region changed: {reg_o!r} in {old}, {reg_n!r} in {new}; only the "
+            f"{shared:,} demand points found in both are compared point by point."
+        ]
+    return []
+
+
 def diff_bundles(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> LayerDiff:
-    """Compare two bundles of one layer (see the module docstring)."""
+    """Compare two bundles of one layer (see the module docstring).
+
+    Raises
+    ------
+    InputError
+        A folder is not a bundle, the bundles are of different layers, or they cover
+        different places (areas that do not overlap, or other regions sharing no
+        demand point).
+    """
     old, new = Path(old), Path(new)
     meta_o, dem_o = _read_bundle(old)
     meta_n, dem_n = _read_bundle(new)
@@ -121,8 +185,16 @@ def diff_bundles(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> La
             "compare bundles of the same layer"
         )
     lid = str(meta_n.get("layer"))
-    target = float(cast(float, meta_n.get("target_m") or meta_o.get("target_m")))
-    warnings: list[str] = []
+    try:
+        target = float(cast(float, meta_n.get("target_m") or meta_o.get("target_m")))
+    except (TypeError, ValueError):
+        target = math.nan
+    if not math.isfinite(target) or target <= 0:
+        raise InputError(
+            f"{new / 'metadata.json'}: target_m is {meta_n.get('target_m')!r}, not a distance "
+            "in metres; the file is damaged: re-run the analysis"
+        )
+    warnings: list[str] = _region_warnings(old, new, meta_o, meta_n, dem_o, dem_n)
     if meta_o.get("target_m") != meta_n.get("target_m"):
         warnings.append(
             f"{lid}: the target differs ({meta_o.get('target_m')} m before, {target:g} m "
@@ -209,13 +281,18 @@ def _bundle_dirs(folder: Path) -> dict[str, Path]:
             rec = json.loads(rec_path.read_text(encoding="utf-8"))
         except ValueError:
             raise InputError(f"{rec_path}: not valid JSON; re-create the report") from None
-        return {lid: folder / sub for lid, sub in (rec.get("bundles") or {}).items()}
-    bundles = folder / "bundles"
-    if bundles.is_dir():
-        return {p.name: p for p in sorted(bundles.iterdir()) if (p / "metadata.json").is_file()}
+        bundles = rec.get("bundles") if isinstance(rec, dict) else None
+        if not isinstance(bundles, dict) or not all(confined(sub) for sub in bundles.values()):
+            raise InputError(
+                f"{rec_path}: 'bundles' is not an object of folders inside the report "
+                "({layer: 'bundles/<layer>'}); re-create the report"
+            )
+        return {str(lid): folder / sub for lid, sub in bundles.items()}
+    bundles_dir = folder / "bundles"
+    if bundles_dir.is_dir():
+        return {p.name: p for p in sorted(bundles_dir.iterdir()) if (p / "metadata.json").is_file()}
     if (folder / "metadata.json").is_file():
-        meta = json.loads((folder / "metadata.json").read_text(encoding="utf-8"))
-        return {str(meta.get("layer", folder.name)): folder}
+        return {str(_read_meta(folder).get("layer") or folder.name): folder}
     raise InputError(
         f"{folder}: neither a report folder (report.json) nor a bundle (metadata.json); give "
         "a folder written by 'geoapp report' or 'geoapp coverage'"
@@ -272,32 +349,59 @@ def diff_map_png(diff: LayerDiff, boundaries: gpd.GeoDataFrame | None = None) ->
     return buf.getvalue()
 
 
+def check_diff_target(out_dir: str | os.PathLike[str], *sources: str | os.PathLike[str]) -> None:
+    """Raise unless ``geoapp diff`` may write ``out_dir``.
+
+    Refused (:class:`~geoapp.errors.OutputError`): a file, a folder holding anything but
+    an earlier diff output (:func:`geoapp._atomic.check_output_folder`), and a folder
+    that is one of the compared folders or inside one (it would change a bundle).
+    """
+    out = Path(os.path.realpath(out_dir))
+    for src in sources:
+        s = Path(os.path.realpath(src))
+        if out == s or s in out.parents:
+            raise OutputError(
+                f"Output folder {out_dir} (--out) is {'' if out == s else 'inside '}the "
+                f"compared folder {src}; writing there would change it. Choose another "
+                "folder, e.g. --out out/diff/"
+            )
+    check_output_folder(out_dir, "diff", "out/diff/")
+
+
 def write_diff(
     diff: BundleDiff,
     out_dir: str | os.PathLike[str],
     *,
     boundaries: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Path]:
-    """Write ``changes.csv``, ``points_changed.geojson``, ``map_<layer>.png``, ``diff.json``."""
+    """Write ``changes.csv``, ``points_changed.geojson``, ``map_<layer>.png``, ``diff.json``.
+
+    The folder is written aside and swapped in whole, with a ``manifest.json``
+    (:func:`geoapp._atomic.output_folder`); ``out_dir`` must be new, empty or an earlier
+    diff output (:func:`check_diff_target`), and a failed run leaves it as it was.
+    """
     out = Path(out_dir)
-    if out.exists() and not out.is_dir():
-        raise InputError(f"--out {out} is a file; give a folder")
-    out.mkdir(parents=True, exist_ok=True)
+    check_diff_target(out, diff.old, diff.new)
     changes = pd.concat([d.changes for d in diff.layers.values()], ignore_index=True)
     pts = pd.concat([d.points for d in diff.layers.values()], ignore_index=True)
     pts = gpd.GeoDataFrame(pts, geometry="geometry", crs="EPSG:4326")
-    paths = {
-        "changes": write_csv(changes, out / "changes.csv"),
-        "points": write_geojson(
-            pts, out / "points_changed.geojson", meta={"old": diff.old, "new": diff.new}
-        ),
-    }
-    for lid, d in diff.layers.items():
-        p = out / f"map_{lid}.png"
-        p.write_bytes(diff_map_png(d, boundaries))
-        paths[f"map_{lid}"] = p
+    maps = {lid: diff_map_png(d, boundaries) for lid, d in diff.layers.items()}
     warnings = [*diff.warnings, *(w for d in diff.layers.values() for w in d.warnings)]
-    paths["diff"] = write_json(
+    with output_folder(out, "diff") as tmp:
+        names = {
+            "changes": write_csv(changes, tmp / "changes.csv").name,
+            "points": write_geojson(
+                pts, tmp / "points_changed.geojson", meta={"old": diff.old, "new": diff.new}
+            ).name,
+        }
+        for lid, png in maps.items():
+            names[f"map_{lid}"] = write_bytes(tmp / f"map_{lid}.png", png).name
+        names["diff"] = _write_diff_json(diff, warnings, tmp / "diff.json").name
+    return {kind: out / name for kind, name in names.items()}
+
+
+def _write_diff_json(diff: BundleDiff, warnings: list[str], path: Path) -> Path:
+    return write_json(
         {
             "old": diff.old,
             "new": diff.new,
@@ -312,9 +416,8 @@ def write_diff(
             },  # fmt: skip
             "warnings": warnings,
         },
-        out / "diff.json",
+        path,
     )
-    return paths
 
 
 def comparison_html(

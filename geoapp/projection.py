@@ -15,6 +15,7 @@ projected total of the point (a warning says how many were capped).
 from __future__ import annotations
 
 import dataclasses
+import logging
 import math
 import os
 from collections.abc import Callable
@@ -31,6 +32,10 @@ from geoapp.errors import InputError
 #: The shipped example (an illustration, see ``geoapp/data/projections/SOURCE.md``).
 EXAMPLE = Path(__file__).parent / "data" / "projections" / "beijing_2035_illustration.csv"
 ALL_DISTRICTS = "*"
+#: Largest factor a projection may apply (a hundredfold change is already no forecast).
+MAX_FACTOR = 100.0
+
+log = logging.getLogger(__name__)
 
 
 def _is_year(value: object) -> bool:
@@ -44,7 +49,10 @@ def _bad_factors(values: pd.Series, *, blank_ok: bool) -> list[bool]:
     """Which cells are not a number ≥ 0 (an empty cell is fine when ``blank_ok``)."""
     num = pd.to_numeric(values.astype(object), errors="coerce").to_numpy(dtype=float)
     blank = [blank_ok and (v is None or (isinstance(v, float) and math.isnan(v))) for v in values]
-    return [not b and not (np.isfinite(x) and x >= 0) for x, b in zip(num, blank, strict=True)]
+    return [
+        not b and not (np.isfinite(x) and 0 <= x <= MAX_FACTOR)
+        for x, b in zip(num, blank, strict=True)
+    ]
 
 
 def _check_rows(df: pd.DataFrame, path: Path) -> None:
@@ -63,7 +71,9 @@ def _check_rows(df: pd.DataFrame, path: Path) -> None:
     for col in ("factor_60plus", "factor_total"):
         checks.append((
             _bad_factors(df[col], blank_ok=col == "factor_total"),
-            lambda i, col=col: f"column '{col}' {raw[col][i]!r} must be a number ≥ 0",
+            lambda i, col=col: (
+                f"column '{col}' {raw[col][i]!r} must be a number from 0 to {MAX_FACTOR:g}"
+            ),
         ))  # fmt: skip
     problems = Problems(path)
     problems.rows([int(i) + 2 for i in df.index], checks)
@@ -153,7 +163,18 @@ def apply_projection(
     unmatched = sorted(set(dist) - set(f60))
     default60, defaulttot = f60.get(ALL_DISTRICTS), ftot.get(ALL_DISTRICTS)
     warnings = list(demand.warnings)
-    if unmatched and default60 is None:
+    new_from = len(warnings)
+    named = sorted(str(d) for d in f60 if d != ALL_DISTRICTS)
+    if unmatched and default60 is None and not set(dist) & set(f60):
+        warnings.append(
+            f"The projection for {year} matches none of the region's {len(unmatched)} "
+            f"district(s): the table names {', '.join(named[:10])}"
+            f"{', ...' if len(named) > 10 else ''}; the region's are "
+            f"{', '.join(unmatched[:10])}{', ...' if len(unmatched) > 10 else ''}. Nothing "
+            "was projected: write the region's district names in the table's district "
+            "column, or * for every district."
+        )
+    elif unmatched and default60 is None:
         warnings.append(
             f"The projection for {year} has no row for {len(unmatched)} district(s) "
             f"({', '.join(unmatched[:20])}{', ...' if len(unmatched) > 20 else ''}) and no '*' row: their population is left as today."
@@ -169,6 +190,8 @@ def apply_projection(
             "aged 60+ than residents; they were capped at the projected total."
         )
         p60 = np.minimum(p60, pop)
+    for w in warnings[new_from:]:  # said on the terminal too, not only in the report
+        log.warning("%s", w)
     new_pts = pts.assign(pop=pop, pop_60plus=p60)
     before = pts.groupby("district", sort=False)[["pop", "pop_60plus"]].sum()
     after = new_pts.groupby("district", sort=False)[["pop", "pop_60plus"]].sum()

@@ -38,9 +38,10 @@ BOUNDARY_COLUMNS = ("district", "district_code", "zone_type", "zone_fine")
 #: Columns of ``Region.admin_areas``: the administrative boundaries complete in the data,
 #: at every level, that may control the demand (geometry last). ``osm_id`` is
 #: ``"relation/<id>"``; ``admin_level`` a string; ``population`` the parsed tag (NaN when
-#: absent); ``centre`` the comma-separated ``"node/<id>"`` of its ``admin_centre`` and
-#: ``label`` members.
-ADMIN_AREA_COLUMNS = ("osm_id", "name", "admin_level", "population", "centre")
+#: absent); ``centre`` and ``label`` the comma-separated ``"node/<id>"`` of its
+#: ``admin_centre`` and of its ``label`` members (a capital is the admin centre of its
+#: country, not the country: only a label member names the area's own place).
+ADMIN_AREA_COLUMNS = ("osm_id", "name", "admin_level", "population", "centre", "label")
 NODE_COLUMNS = ("node_id",)
 EDGE_COLUMNS = ("u", "v", "length_m", "highway", "name")
 BUILDING_COLUMNS = ("building_id", "building", "levels", "name")
@@ -70,6 +71,17 @@ SETTLEMENT_TYPES = BROAD_ZONE_TYPES
 OUTSIDE_DISTRICTS = "(outside districts)"
 #: Key of ``Region.meta`` holding plain-sentence data warnings raised by sources (list[str]).
 META_WARNINGS = "warnings"
+#: Key of ``Region.meta`` holding the data's date (:attr:`Region.data_date`).
+META_DATA_DATE = "data_date"
+#: Key of ``Region.meta`` holding the box an OSM file declares it covers (XML ``<bounds>``,
+#: PBF header bbox) as ``[minx, miny, maxx, maxy]`` (EPSG:4326), None when it declares none.
+#: Exports hold whole ways running past it; the demand's data extent is clipped to it.
+META_DECLARED_BOUNDS = "declared_bounds"
+#: A GeoPackage layer mixing points and shapes is written as points plus one layer per
+#: kind of shape (``geoapp.export.split_geometry_types``); this column (the row's
+#: position) joins them, and these are the shape layers' name suffixes.
+GPKG_ROW = "geoapp_row"
+GPKG_SHAPE_LAYERS = {"polygon": "footprints", "line": "lines", "collection": "collections"}
 
 SYNTHETIC_LABEL = "synthetic demo data"
 
@@ -110,6 +122,14 @@ class Region:
     zone_method: str | None = None
     population_raster: str | None = None
     admin_areas: gpd.GeoDataFrame = field(default_factory=lambda: empty_gdf(ADMIN_AREA_COLUMNS))
+    #: When the data was current: ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) from the OSM file's header
+    #: or its newest object (``meta["data_date_source"]`` says which); None when unknown
+    #: or synthetic. Given as a field or kept in ``meta["data_date"]`` (a cached region).
+    data_date: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.data_date is None and self.meta.get(META_DATA_DATE):
+            object.__setattr__(self, "data_date", str(self.meta[META_DATA_DATE]))
 
     @property
     def label(self) -> str:

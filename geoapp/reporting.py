@@ -3,10 +3,17 @@
 :func:`write_report` takes everything the report shows as a :class:`ReportData` (built
 by :func:`geoapp.assess.report`, which also writes the bundles the report was
 made from into ``bundles/<layer>/``) and writes ``report.html`` (inline CSS, inline SVG
-chart, inline PNG map: works offline, no external request), ``report.pdf``
-(WeasyPrint; the Chinese font, WenQuanYi Micro Hei, is embedded), ``compliance.csv``
+chart, inline PNG maps: works offline, no external request), ``report.pdf``
+(WeasyPrint; the Chinese font, WenQuanYi Micro Hei, is embedded), ``report.docx`` (the
+same page as an editable Word document, :mod:`geoapp.report_docx`), ``compliance.csv``
 and ``report.json`` (inputs with their SHA-256, parameters, versions and the command
 that re-creates the report; read by :mod:`geoapp.verify`).
+
+The page: a cover, the contents, an executive summary (:mod:`geoapp.report_pages`), the
+numbered sections (:data:`SECTIONS`; an atlas, a page per district, inside
+:func:`options` ``(atlas=True)``), then the appendices (:data:`APPENDICES`). Maps are
+:func:`geoapp.report_figures.region_map` figures (legend, scale bar, north arrow,
+district names, streets).
 
 Every data string (names, warnings, reasons) is HTML-escaped.
 """
@@ -14,6 +21,8 @@ Every data string (names, warnings, reasons) is HTML-escaped.
 from __future__ import annotations
 
 import base64
+import contextlib
+import contextvars
 import html
 import io
 import json
@@ -22,7 +31,7 @@ import math
 import os
 import re
 import warnings
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -30,13 +39,15 @@ from typing import TYPE_CHECKING, Any, cast
 import geopandas as gpd
 import pandas as pd
 
-from geoapp import charts, export
-from geoapp._atomic import atomic_path
+from geoapp import charts, export, report_figures
+from geoapp import report_pages as pages
+from geoapp._atomic import MANIFEST, atomic_path
 from geoapp.catalog import Layer
 from geoapp.errors import OutputError
 from geoapp.messages import group_warnings
+from geoapp.paths import public_path, scrub_paths
 from geoapp.standards import Profile
-from geoapp.styles import zone_color, zone_name
+from geoapp.styles import zone_name
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -59,27 +70,31 @@ FONT_STACK = (
 #: Section ids in order; their headings (``T[lang]["h_<id>"]``) are what ``pdftotext``
 #: finds in the PDF.
 SECTIONS = (
-    "area", "sources", "method", "compliance", "league", "gaps", "heritage", "capacity",
-    "compare", "projection", "limitations", "repro",
+    "summary", "area", "method", "compliance", "league", "gaps", "heritage", "capacity",
+    "compare", "projection", "limitations", "sources", "repro",
 )  # fmt: skip
+#: Sections printed as appendices (lettered A, B ...), after the numbered ones.
+APPENDICES = ("sources", "repro")
+#: The atlas (a page per district), added before the appendices when requested.
+ATLAS = "atlas"
 
 T: dict[str, dict[str, str]] = {
     "en": {
         "title": "Service coverage assessment",
         "subtitle": "Walking access to elderly care and community services, judged against planning standards",
         "synthetic": "SYNTHETIC DEMO DATA: an invented city, not a real place",
-        "h_area": "1 Study area",
-        "h_sources": "2 Data sources",
-        "h_method": "3 Method and assumptions",
-        "h_compliance": "4 Compliance with the standards",
-        "h_league": "5 District league table",
-        "h_gaps": "6 Ranked gaps",
-        "h_heritage": "7 Heritage",
-        "h_capacity": "8 Capacity",
-        "h_compare": "9 Before and after",
-        "h_projection": "10 Ageing projection",
-        "h_limitations": "11 Limitations",
-        "h_repro": "12 Reproducibility",
+        "h_area": "Study area",
+        "h_sources": "Data sources",
+        "h_method": "Method and assumptions",
+        "h_compliance": "Compliance with the standards",
+        "h_league": "District league table",
+        "h_gaps": "Ranked gaps",
+        "h_heritage": "Heritage",
+        "h_capacity": "Capacity",
+        "h_compare": "Before and after",
+        "h_projection": "Ageing projection",
+        "h_limitations": "Limitations",
+        "h_repro": "Parameters, hashes and versions",
         "region": "Region",
         "source": "Source",
         "districts": "Districts",
@@ -89,6 +104,9 @@ T: dict[str, dict[str, str]] = {
         "created": "Created",
         "bbox": "Extent (lon/lat)",
         "attribution": "Attribution",
+        "data_date": "Date of the OSM data",
+        "data_date_synthetic": "none: synthetic demo data",
+        "data_date_unknown": "unknown (the file states none)",
         "what": "What",
         "date": "Date",
         "note": "Note",
@@ -114,6 +132,8 @@ T: dict[str, dict[str, str]] = {
         "sites": "Sites",
         "protected": "Protected sites",
         "protected_area": "Protected area (km²)",
+        "designated": "Designated sites (of which national)",
+        "designated_reach": "Residents within {m} m of a designated site",
         "capacity": "Beds",
         "per1000": "Beds per 1,000 aged 60+",
         "file": "File",
@@ -150,8 +170,8 @@ T: dict[str, dict[str, str]] = {
         "no_gaps": "No gap areas for this layer (or no facility in the data).",
         "no_heritage": "No heritage sites in the data.",
         "no_capacity": "No facility of the data carries a capacity (beds), so beds per 1,000 residents aged 60+ cannot be assessed; import a facility table with a capacity column.",
-        "no_compare": "Not requested (pass --compare OLD to compare with an earlier report or bundle).",
-        "no_projection": "Not requested (pass --projection FILE.csv to re-weight the population aged 60+ for a future year).",
+        "no_compare": "Not requested: no earlier report or bundle was given to compare with.",
+        "no_projection": "Not requested: no projection table was given for a future year.",
         "lower_bound": "lower bound",
         "chart_caption": "Share of each layer's residents within walking reach by zone type (core → new towns → rural).",
         "map_caption": "Districts by zone type, facilities (black) and the ranked gap areas (red, numbered by rank).",
@@ -160,7 +180,7 @@ T: dict[str, dict[str, str]] = {
         "verified_help": "Verified: 'text' seen in a copy of the standard's text; 'secondary' seen in a summary only; 'unverified' not confirmed while writing the profile.",
         "sources_profile": "Standards cited",
         "limit_synthetic": "The data are synthetic: figures describe an invented city.",
-        "limit_foreign": "The standards profile {profile} is Chinese, but the region lies outside China (its demand profile is '{demand}'): the thresholds are a benchmark there, not the local rule; pass --standard FILE for a local profile.",
+        "limit_foreign": "The standards profile {profile} is Chinese, but the region lies outside China (its demand profile is '{demand}'): the thresholds are a benchmark there, not the local rule; a local profile can be given instead.",
         "limit_unverified": "Rule {rule} uses a value not confirmed against its source ({clause}).",
         "limit_nodata": "{n} compliance rows are 'no data': the data cannot tell whether the standard is met there.",
         "reach_help": "Reach judged: a layer written in walking minutes is judged at its life circle's minutes × its walking speed, in every zone type — the reach of every other figure in this report. The standard's own metre figure is shown beside it for reference only; it is not a second verdict.",
@@ -171,18 +191,18 @@ T: dict[str, dict[str, str]] = {
         "title": "公共服务覆盖评估报告",
         "subtitle": "养老与社区服务步行可达性及规划标准达标评估",
         "synthetic": "合成演示数据：虚构城市，并非真实地点",
-        "h_area": "1 研究范围",
-        "h_sources": "2 数据来源",
-        "h_method": "3 方法与假设",
-        "h_compliance": "4 标准达标情况",
-        "h_league": "5 各区排名",
-        "h_gaps": "6 服务缺口排序",
-        "h_heritage": "7 历史文化遗产",
-        "h_capacity": "8 设施容量",
-        "h_compare": "9 前后对比",
-        "h_projection": "10 人口老龄化预测",
-        "h_limitations": "11 局限性",
-        "h_repro": "12 可复现性",
+        "h_area": "研究范围",
+        "h_sources": "数据来源",
+        "h_method": "方法与假设",
+        "h_compliance": "标准达标情况",
+        "h_league": "各区排名",
+        "h_gaps": "服务缺口排序",
+        "h_heritage": "历史文化遗产",
+        "h_capacity": "设施容量",
+        "h_compare": "前后对比",
+        "h_projection": "人口老龄化预测",
+        "h_limitations": "局限性",
+        "h_repro": "参数、校验值与版本",
         "region": "区域",
         "source": "数据源",
         "districts": "区数",
@@ -192,6 +212,9 @@ T: dict[str, dict[str, str]] = {
         "created": "生成时间",
         "bbox": "范围（经纬度）",
         "attribution": "版权声明",
+        "data_date": "OSM数据日期",
+        "data_date_synthetic": "无：合成演示数据",
+        "data_date_unknown": "未知（文件未注明）",
         "what": "内容",
         "date": "日期",
         "note": "说明",
@@ -217,6 +240,8 @@ T: dict[str, dict[str, str]] = {
         "sites": "遗产点",
         "protected": "受保护遗产点",
         "protected_area": "保护区面积（平方公里）",
+        "designated": "文物保护单位（其中全国重点）",
+        "designated_reach": "{m} 米内有文物保护单位的居民比例",
         "capacity": "床位",
         "per1000": "每千名老人床位",
         "file": "文件",
@@ -253,8 +278,8 @@ T: dict[str, dict[str, str]] = {
         "no_gaps": "该图层没有服务缺口区域（或数据中没有设施）。",
         "no_heritage": "数据中没有历史文化遗产。",
         "no_capacity": "数据中的设施均无容量（床位）信息，无法评估每千名老人床位数；请导入含容量列的设施表。",
-        "no_compare": "未要求对比（使用 --compare OLD 与以前的报告或结果对比）。",
-        "no_projection": "未要求预测（使用 --projection FILE.csv 按未来年份调整60岁及以上人口）。",
+        "no_compare": "未要求对比：未提供早期报告或结果。",
+        "no_projection": "未要求预测：未提供未来年份的预测表。",
         "lower_bound": "下限",
         "chart_caption": "各分区（中心城区 → 新城 → 乡村地区）服务对象步行可达比例。",
         "map_caption": "按分区着色的各区、设施（黑点）及按排名编号的服务缺口（红色）。",
@@ -263,7 +288,7 @@ T: dict[str, dict[str, str]] = {
         "verified_help": "核实程度：text 已在标准文本副本中核对；secondary 仅见于二手资料；unverified 编写时未能核实。",
         "sources_profile": "引用的标准",
         "limit_synthetic": "数据为合成数据：所有数字描述的是一座虚构城市。",
-        "limit_foreign": "标准配置 {profile} 为中国标准，但该区域位于中国境外（人口参数为“{demand}”）：这些标准值在当地仅作参照，并非当地规定；可用 --standard FILE 指定当地标准。",
+        "limit_foreign": "标准配置 {profile} 为中国标准，但该区域位于中国境外（人口参数为“{demand}”）：这些标准值在当地仅作参照，并非当地规定；可另行指定当地标准。",
         "limit_unverified": "规则 {rule} 使用的数值未能与其来源核实（{clause}）。",
         "limit_nodata": "达标表中有 {n} 行为“无数据”：数据无法判断该处是否达标。",
         "reach_help": "评估距离：以步行分钟定义的图层按其生活圈分钟数 × 步行速度评估，各分区相同，与本报告其他各项数字的距离一致。标准本身的米数仅列出供参考，不作为第二个结论。",
@@ -271,6 +296,10 @@ T: dict[str, dict[str, str]] = {
         "projection_text": "60岁及以上人口按 {file} 的系数调整至 {year} 年（{note}）。",
     },
 }
+
+
+for _lang, _strings in pages.TEXT.items():
+    T[_lang].update(_strings)
 
 
 @dataclass(frozen=True)
@@ -301,6 +330,38 @@ class ReportData:
     comparison: Any = None
     projection: Mapping[str, Any] | None = None
     extra: Mapping[str, Any] = field(default_factory=dict)
+    #: Who files the report (the cover's organisation field).
+    organisation: str = ""
+    #: Add a page per district (the atlas).
+    atlas: bool = False
+    #: The walking network's edges (EPSG:4326), drawn thin grey on the maps.
+    streets: gpd.GeoDataFrame | None = None
+
+
+#: Set by :func:`options`: the cover's organisation and the atlas, for reports built inside.
+_OPTIONS: contextvars.ContextVar[tuple[str, bool]] = contextvars.ContextVar(
+    "report_options", default=("", False)
+)
+
+
+@contextlib.contextmanager
+def options(*, organisation: str = "", atlas: bool = False) -> Iterator[None]:
+    """Within this block, reports name ``organisation`` on the cover and add the atlas.
+
+    ``geoapp report --organisation NAME --atlas`` builds its report inside it;
+    :func:`current_options` gives the values to :class:`ReportData`.
+    """
+    token = _OPTIONS.set((str(organisation or ""), bool(atlas)))
+    try:
+        yield
+    finally:
+        _OPTIONS.reset(token)
+
+
+def current_options() -> dict[str, Any]:
+    """Return the options of the enclosing :func:`options` block (``organisation``, ``atlas``)."""
+    organisation, atlas = _OPTIONS.get()
+    return {"organisation": organisation, "atlas": atlas}
 
 
 def esc(value: object) -> str:
@@ -331,6 +392,16 @@ def fmt_num(v: Any, digits: int = 0) -> str:
     if math.isinf(f):
         return "∞"
     return f"{f:,.{digits}f}"
+
+
+def _dist(v: Any, t: Mapping[str, str]) -> str:
+    """Format a distance in metres; "beyond reach" (never "∞") when none is reached."""
+    try:
+        if math.isinf(float(v)):
+            return t["unreachable"]
+    except (TypeError, ValueError):
+        pass
+    return fmt_num(v)
 
 
 def fmt_value(indicator: str, v: object) -> str:
@@ -366,14 +437,6 @@ def _svg(fig: Figure) -> str:
     return re.sub(r"<!--.*?-->", "", text[text.find("<svg") :], flags=re.S)
 
 
-def _png(fig: Figure, dpi: int = 110) -> str:
-    buf = io.BytesIO()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
 def _layer_name(layer: Layer, lang: str) -> str:
     return layer.name(lang)
 
@@ -382,14 +445,18 @@ def _share_col(layer: Layer, radius: float) -> str:
     return f"share_{layer.demand_column}_{layer.label_of(radius)}"
 
 
-def zone_chart_svg(zones: pd.DataFrame, lang: str) -> str:
-    """Draw the zone comparison chart (core → new towns → rural) as inline SVG."""
-    df = zones
-    if "grouping" in df.columns:
-        df = df[df["grouping"] == "zone_type"].drop(
+def _zone_rows(zones: pd.DataFrame) -> pd.DataFrame:
+    """Return the zone-type rows of the zones table (the chart's rows)."""
+    if "grouping" in zones.columns:
+        return zones[zones["grouping"] == "zone_type"].drop(
             columns=["grouping", "settlement"], errors="ignore"
         )
-    return _svg(charts.zone_comparison_chart(df.reset_index(drop=True), lang=lang))
+    return zones
+
+
+def zone_chart_svg(zones: pd.DataFrame, lang: str) -> str:
+    """Draw the zone comparison chart (core → new towns → rural) as inline SVG."""
+    return _svg(charts.zone_comparison_chart(_zone_rows(zones).reset_index(drop=True), lang=lang))
 
 
 def gaps_map_png(
@@ -399,41 +466,18 @@ def gaps_map_png(
     *,
     top: int = 10,
     title: str = "",
+    streets: gpd.GeoDataFrame | None = None,
+    lang: str = "en",
 ) -> str:
-    """Draw a static map (PNG data URI): districts by zone type, facilities, ranked gaps."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+    """Draw the gaps map (PNG data URI): :func:`geoapp.report_figures.region_map`.
 
-    from geoapp.crs import local_crs
-
-    fig = Figure(figsize=(7.0, 5.6))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_axis_off()
-    frames = [f for f in (boundaries, gaps, facilities) if f is not None and len(f)]
-    if not frames:
-        return _png(fig)
-    crs = local_crs(frames[0])
-    if len(boundaries):
-        b = boundaries.to_crs(crs)
-        colors = [zone_color(z) for z in b.get("zone_type", pd.Series(["unknown"] * len(b)))]
-        b.plot(ax=ax, color=colors, alpha=0.25, edgecolor="#555555", linewidth=0.6)
-    if len(gaps):
-        g = gaps.to_crs(crs)
-        g.plot(ax=ax, color="#d62728", alpha=0.75, edgecolor="#8b0000", linewidth=0.4)
-        for _, row in g.sort_values("rank").head(top).iterrows():
-            p = row.geometry.representative_point()
-            ax.annotate(str(int(row["rank"])), (p.x, p.y), fontsize=8, ha="center", va="center",
-                        color="white", weight="bold",
-                        bbox={"boxstyle": "circle,pad=0.2", "fc": "#8b0000", "ec": "none"})  # fmt: skip
-    if len(facilities):
-        f = facilities.to_crs(crs)
-        pts = f.geometry.representative_point()
-        ax.scatter(pts.x, pts.y, s=6, color="black", zorder=5)
-    if title:
-        ax.set_title(title, fontsize=10, fontfamily=[charts.CJK_FONT, "DejaVu Sans"])
-    ax.set_aspect("equal")
-    return _png(fig)
+    Districts by zone type and labelled, the streets, facilities and the ranked gaps,
+    with a legend, a metric scale bar and a north arrow; it opens on the data (gaps,
+    facilities) within the districts.
+    """
+    fig = report_figures.region_map(boundaries, gaps=gaps, facilities=facilities,
+                                    streets=streets, lang=lang, top=top, title=title)  # fmt: skip
+    return "data:image/png;base64," + base64.b64encode(report_figures.figure_png(fig)).decode()
 
 
 def _css() -> str:
@@ -461,11 +505,43 @@ figure {{ margin: 0.5em 0; page-break-inside: avoid; }}
 figure svg, figure img {{ max-width: 100%; height: auto; }}
 figcaption {{ font-size: 8.5pt; color: #555; }}
 ul.warn li {{ margin-bottom: 0.2em; }}
+td.met, td.not_met, td.no_data {{ white-space: nowrap; }}
+.newpage {{ page-break-after: always; }}
+section.cover h1 {{ font-size: 26pt; margin-top: 30mm; }}
+section.cover p.sub {{ font-size: 13pt; margin-bottom: 18mm; }}
+table.cover {{ font-size: 11pt; }}
+table.cover th {{ width: 30%; }}
+ol.toc {{ list-style: none; padding-left: 0; font-size: 11pt; }}
+ol.toc li {{ margin: 0.35em 0; }}
+ol.toc a {{ color: #222; text-decoration: none; }}
+ol.toc a::after {{ content: leader('.') target-counter(attr(href), page); }}
+ol.findings li, ol.recs li {{ margin-bottom: 0.45em; }}
+div.atlas h3 {{ font-size: 13pt; }}
 """
 
 
-def _section(sid: str, t: Mapping[str, str], body: str) -> str:
-    return f'<section id="{sid}"><h2>{esc(t["h_" + sid])}</h2>{body}</section>'
+def _section(sid: str, heading: str, body: str, cls: str = "") -> str:
+    c = f' class="{cls}"' if cls else ""
+    return f'<section id="{sid}"{c}><h2>{esc(heading)}</h2>{body}</section>'
+
+
+def headings(t: Mapping[str, str], sections: Sequence[str]) -> dict[str, tuple[str, str]]:
+    """Return ``{section id: (number, heading)}``: 1, 2 ... then appendices A, B ...
+
+    The summary is unnumbered; :data:`APPENDICES` come last, lettered.
+    """
+    out: dict[str, tuple[str, str]] = {}
+    k = 0
+    for sid in sections:
+        if sid == "summary":
+            out[sid] = ("", t["h_summary"])
+        elif sid not in APPENDICES:
+            k += 1
+            out[sid] = (str(k), f"{k} {t['h_' + sid]}")
+    for j, sid in enumerate(s for s in sections if s in APPENDICES):
+        letter = "ABCDEFGH"[j]
+        out[sid] = (letter, f"{t['appendix'].format(k=letter)} {t['h_' + sid]}")
+    return out
 
 
 def _area(d: ReportData, t: Mapping[str, str], lang: str) -> str:
@@ -476,7 +552,7 @@ def _area(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     bbox = d.region_meta.get("bbox")
     rows = [
         (t["region"], d.region_name),
-        (t["source"], d.source),
+        (t["source"], pages.localise(scrub_paths(d.source), lang, t)),
         (t["districts"], len(b)),
         (t["area"], fmt_num(reg.get("area_km2") if len(reg) else None, 1)),
         (t["residents"], fmt_num(reg.get("pop") if len(reg) else None)),
@@ -490,16 +566,29 @@ def _area(d: ReportData, t: Mapping[str, str], lang: str) -> str:
 
 def _sources(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     rows = [
-        f"<tr><td>{esc(i.get('role'))}</td><td>{esc(i.get('path'))}</td><td>{esc(i.get('date', ''))}</td></tr>"
+        f"<tr><td>{esc(pages.role_name(i.get('role'), lang))}</td><td>{esc(i.get('path'))}</td>"
+        f"<td>{esc(i.get('date', ''))}</td></tr>"
         for i in d.inputs
     ]
     out = _table([t["what"], t["file"], t["date"]], rows)
     attribution = d.region_meta.get("attribution") or ("synthetic" if d.synthetic else "")
-    out += _kv([(t["attribution"], attribution), (t["source"], d.source)])
+    attribution = pages.localise(attribution, lang, t)
+    date = d.region_meta.get("data_date")
+    how = d.region_meta.get("data_date_source") or ""
+    when = (
+        t["data_date_synthetic"]
+        if d.synthetic
+        else f"{date} ({pages.localise(how, lang, t)})"
+        if date and how
+        else date or t["data_date_unknown"]
+    )
+    src = pages.localise(scrub_paths(d.source), lang, t)
+    out += _kv([(t["attribution"], attribution), (t["source"], src), (t["data_date"], when)])
     src_rows = [
-        f"<tr><td>{esc(s.get('title'))}</td><td>{esc(s.get('issuer', ''))}</td>"
+        f"<tr><td>{esc(pages.localise(s.get('title'), lang, t))}</td>"
+        f"<td>{esc(pages.localise(s.get('issuer', ''), lang, t))}</td>"
         f"<td>{esc(s.get('date', ''))}</td><td>{esc(s.get('verified', ''))}</td>"
-        f"<td>{esc(s.get('note', ''))}</td></tr>"
+        f"<td>{esc(pages.localise(s.get('note', ''), lang, t))}</td></tr>"
         for s in d.profile.sources
     ]
     out += f"<h3>{esc(t['sources_profile'])}</h3>"
@@ -512,27 +601,27 @@ def _method(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     meta = first.meta if first is not None else {}
     prof = meta.get("population_profile") or {}
     share = prof.get("share_60plus")
-    zp = meta.get("zone_params") or {}
+    loc = pages.localise
     rows: list[Any] = [  # (name, value) pairs, then the life circles' table rows
-        (t["method_pop"], meta.get("demand_method", "")),
-        (t["method_profile"], f"{prof.get('name', '')}: {prof.get('m2_per_person', '')} m²/person, "
-                              f"{fmt_pct(share) if _finite(share) else share} aged 60+ — {prof.get('source', '')}"),
-        (t["method_control"], meta.get("control_totals") or "–"),
-        (t["method_mode"], meta.get("mode", "")),
+        (t["method_pop"], loc(meta.get("demand_method", ""), lang, t)),
+        (t["method_profile"], loc(f"{prof.get('name', '')}: {prof.get('m2_per_person', '')} m²/person, "
+                              f"{fmt_pct(share) if _finite(share) else share} aged 60+ — {prof.get('source', '')}", lang, t)),
+        (t["method_control"], loc(meta.get("control_totals") or "–", lang, t)),
+        (t["method_mode"], loc(meta.get("mode", ""), lang, t)),
         (t["method_speed"], meta.get("speed_kmh", "")),
         (t["method_search"], fmt_num(meta.get("search_limit_m"))),
-        (t["method_zones"], meta.get("zone_method", "")),
-        (t["method_zone_params"], ", ".join(f"{k}={v}" for k, v in zp.items() if not isinstance(v, dict))),
+        (t["method_zones"], loc(meta.get("zone_method", ""), lang, t)),
+        (t["method_zone_params"], t["zone_params_note"]),
         (t["method_standard"], f"{d.profile.id} v{d.profile.version}: {d.profile.name(lang)}"),
     ]  # fmt: skip
     for a in d.analyses.values():
         lay = a.layer
-        rows.append(
-            (f"{t['method_targets']}: {_layer_name(lay, lang)}",
-             f"{', '.join(fmt_num(r) for r in lay.radii_m)} m; target {fmt_pct(lay.target_share)} within {fmt_num(lay.target_m)} m ({lay.demand_column})")
-        )  # fmt: skip
+        reach = t["m"].format(n=fmt_num(lay.target_m))
+        target = t["target_text"].format(share=fmt_pct(lay.target_share), reach=reach)
+        rows.append((f"{t['method_targets']}: {_layer_name(lay, lang)}",
+                     f"{t['m'].format(n=', '.join(fmt_num(r) for r in lay.radii_m))}; {target}"))  # fmt: skip
     out = _kv(rows)
-    assumptions = meta.get("assumptions") or []
+    assumptions = list(dict.fromkeys(loc(x, lang, t) for x in meta.get("assumptions") or []))
     if assumptions:
         out += (
             f"<h3>{esc(t['assumptions'])}</h3><ul>"
@@ -543,12 +632,12 @@ def _method(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         rows = [
             f"<tr><td>{esc((c.get('label') or {}).get(lang, c.get('id')))}</td>"
             f"<td class='n'>{esc(c.get('minutes'))}</td>"
-            f"<td class='n'>{esc('–'.join(fmt_num(r) for r in c.get('reach_m', [])))}</td>"
+            f"<td class='n'>{esc('–'.join(dict.fromkeys(fmt_num(r) for r in c.get('reach_m', []))))}</td>"
             f"<td>{esc((c.get('facilities') or {}).get(lang, ''))}</td>"
-            f"<td>{esc(c.get('clause', ''))}</td></tr>"
+            f"<td>{esc(loc(c.get('clause', ''), lang, t))}</td></tr>"
             for c in cast("Sequence[Mapping[str, Any]]", d.profile.life_circles)
         ]
-        head = ["", "min", t["reach_std"], t["facilities"], t["clause"]]
+        head = ["", t["minutes"], t["reach_std"], t["facilities"], t["clause"]]
         out += f"<h3>{esc(t['circles'])}</h3>" + _table(head, rows)
     return out
 
@@ -564,7 +653,7 @@ def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         title = rule.name(lang) if rule else rid
         out += (
             f'<h3 class="rule">{esc(title)}</h3><p class="clause">{esc(rid)} · {esc(first["layer"])} · '
-            f"{esc(rule.clause if rule else first['clause'])} ({esc(t['verified'])}: "
+            f"{esc(pages.localise(rule.clause if rule else first['clause'], lang, t))} ({esc(t['verified'])}: "
             f"{esc(rule.verified if rule else first['verified'])})</p>"
         )
         rows = []
@@ -579,8 +668,9 @@ def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
                 val = f"≥ {val}"
             thr = fmt_value(r["indicator"], r["threshold"])
             differs = rule is not None and r["clause"] != rule.clause
-            why = r.get("status_reason", r.get("note", ""))
-            note = " — ".join(x for x in (r["clause"] if differs else "", why) if x)
+            why = _reason(r, t, lang)
+            clause = pages.localise(r["clause"], lang, t) if differs else ""
+            note = " — ".join(x for x in (clause, why) if x)
             rows.append(
                 f'<tr data-rule="{esc(rid)}" data-level="{esc(r["level"])}" data-group="{esc(r["group"])}">'
                 + _td(esc(level))
@@ -599,8 +689,25 @@ def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         out += _table(head, rows, "compliance")
     out += f"<p class='note'>{esc(t['reach_help'])}</p>"
     out += f"<p class='note'>{esc(t['verified_help'])}</p>"
-    out += f"<figure>{zone_chart_svg(d.zones, lang)}<figcaption>{esc(t['chart_caption'])}</figcaption></figure>"
+    cap = esc(t["chart_caption"])
+    out += f'<figure data-png="zones">{zone_chart_svg(d.zones, lang)}<figcaption>{cap}</figcaption></figure>'
     return out
+
+
+def _reason(r: Mapping[str, Any], t: Mapping[str, str], lang: str) -> str:
+    """Why a compliance row is met or not, in the report's language."""
+    why = str(r.get("status_reason", r.get("note", "")) or "")
+    if lang != "zh" or not pages.ENGLISH_RUN.search(why):
+        return why
+    if r["status"] in ("met", "not_met") and _finite(r["value"]):
+        val = fmt_value(r["indicator"], r["value"])
+        thr = fmt_value(r["indicator"], r["threshold"])
+        reach = f"{fmt_num(r['reach_m'])} 米内" if _finite(r.get("reach_m")) else ""
+        verdict = "达到" if r["status"] == "met" else "低于"
+        return f"{reach}{val}，{verdict}标准值 {thr}"
+    if why.startswith("no facility of the layer in the data"):
+        return "数据中没有该图层的设施：无法评估覆盖率"
+    return pages.localise(why, lang, t)
 
 
 def league_rows(analysis: Any) -> pd.DataFrame:  # a LayerAnalysis
@@ -616,6 +723,7 @@ def league_rows(analysis: Any) -> pd.DataFrame:  # a LayerAnalysis
 
 def _league(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     out = f"<p>{esc(t['league_caption'])}</p>"
+    names = report_figures.district_names(d.boundaries, lang)
     for lid, a in d.analyses.items():
         lay = a.layer
         dist = league_rows(a)
@@ -636,7 +744,7 @@ def _league(d: ReportData, t: Mapping[str, str], lang: str) -> str:
             rows.append(
                 f'<tr data-layer="{esc(lid)}" data-district="{esc(r["group"])}">'
                 + _td(str(k), cls="n")
-                + _td(esc(r["group"]))
+                + _td(esc(names.get(str(r["group"]), r["group"])))
                 + _td(esc(fmt_num(r.get(lay.demand_column))), r.get(lay.demand_column), "n")
                 + shares
                 + _td(esc(fmt_num(r.get("n_facilities"))), cls="n")
@@ -649,11 +757,15 @@ def _league(d: ReportData, t: Mapping[str, str], lang: str) -> str:
 
 def _gaps(d: ReportData, t: Mapping[str, str], lang: str, top: int = 10) -> str:
     out = ""
+    names = report_figures.district_names(d.boundaries, lang)
     for a in d.analyses.values():
         out += f"<h3>{esc(_layer_name(a.layer, lang))}</h3>"
         g = a.gaps
         if g is None or not len(g):
             out += f"<p>{esc(t['no_gaps'])}</p>"
+            if len(a.facilities):  # still a map: where the facilities are
+                img = gaps_map_png(d.boundaries, g, a.facilities, streets=d.streets, lang=lang)
+                out += f'<figure><img alt="map" src="{img}"/><figcaption>{esc(t["map_caption"])}</figcaption></figure>'
             continue
         rows = []
         for _, r in g.sort_values("rank").head(top).iterrows():
@@ -661,17 +773,17 @@ def _gaps(d: ReportData, t: Mapping[str, str], lang: str, top: int = 10) -> str:
             rows.append(
                 "<tr>"
                 + _td(str(int(r["rank"])), cls="n")
-                + _td(esc(r.get("district")))
+                + _td(esc(names.get(str(r.get("district")), r.get("district"))))
                 + _td(esc(zone_name(str(r.get("zone_type")), lang)))
                 + _td(esc(fmt_num(r.get("uncovered_demand"))), r.get("uncovered_demand"), "n")
-                + _td(esc(fmt_num(r.get("nearest_m"))), cls="n")
+                + _td(esc(_dist(r.get("nearest_m"), t)), cls="n")
                 + _td(esc(reason))
                 + "</tr>"
             )
         out += _table(
             [t["rank"], t["district"], t["zone"], t["uncovered"], t["median"], t["reason"]], rows
         )
-        img = gaps_map_png(d.boundaries, g, a.facilities, top=top)
+        img = gaps_map_png(d.boundaries, g, a.facilities, top=top, streets=d.streets, lang=lang)
         out += f'<figure><img alt="map" src="{img}"/><figcaption>{esc(t["map_caption"])}</figcaption></figure>'
     return out
 
@@ -681,19 +793,31 @@ def _heritage(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     if h is None or not len(getattr(h, "sites", [])) and not len(getattr(h, "zones", [])):
         return f"<p>{esc(t['no_heritage'])}</p>"
     s = h.summary
+    reach = next((c for c in s.columns if str(c).startswith("share_pop_designated_")), None)
     rows = []
     for _, r in s.iterrows():
         group = zone_name(r["group"], lang) if r["level"] == "zone_type" else r["group"]
+        share = r.get(reach) if reach else None
+        pct = "–" if share is None or pd.isna(share) else f"{100 * float(share):.0f}%"
         rows.append(
             "<tr>"
             + _td(esc(t.get(f"l_{r['level']}", r["level"])))
             + _td(esc(group))
             + _td(esc(fmt_num(r.get("n_sites"))), cls="n")
             + _td(esc(fmt_num(r.get("n_protected_sites"))), cls="n")
+            + _td(
+                esc(f"{fmt_num(r.get('n_designated'))} ({fmt_num(r.get('n_national'))})"),
+                cls="n",
+            )
             + _td(esc(fmt_num(r.get("protected_area_km2"), 2)), cls="n")
+            + (_td(esc(pct), cls="n") if reach else "")
             + "</tr>"
         )
-    return _table([t["level"], t["group"], t["sites"], t["protected"], t["protected_area"]], rows)
+    head = [t["level"], t["group"], t["sites"], t["protected"], t["designated"]]
+    head.append(t["protected_area"])
+    if reach:
+        head.append(t["designated_reach"].format(m=reach.rsplit("_", 1)[-1]))
+    return _table(head, rows)
 
 
 def _capacity(d: ReportData, t: Mapping[str, str], lang: str) -> str:
@@ -775,18 +899,25 @@ def _limitations(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     for rule in d.profile.rules:
         for th in [rule.for_zone(None), *rule.zones.values()]:
             if th.verified == "unverified":
-                items.append(t["limit_unverified"].format(rule=rule.id, clause=th.clause))
+                clause = pages.localise(th.clause, lang, t)
+                items.append(t["limit_unverified"].format(rule=rule.id, clause=clause))
     n = int((d.compliance["status"] == "no_data").sum()) if len(d.compliance) else 0
     if n:
         items.append(t["limit_nodata"].format(n=n))
+    items = [pages.localise(scrub_paths(i), lang, t) for i in items]
     return (
         '<ul class="warn">' + "".join(f"<li>{esc(i)}</li>" for i in dict.fromkeys(items)) + "</ul>"
     )
 
 
+def _round(v: Any) -> Any:
+    """Return a parameter as people read it: floats to 4 significant digits."""
+    return f"{v:,.4g}" if isinstance(v, float) else v
+
+
 def _repro(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     rows = [
-        f"<tr><td>{esc(i.get('role'))}</td><td>{esc(i.get('path'))}</td>"
+        f"<tr><td>{esc(pages.role_name(i.get('role'), lang))}</td><td>{esc(i.get('path'))}</td>"
         f"<td class='n'>{esc(fmt_num(i.get('bytes')))}</td><td class='sha'>{esc(i.get('sha256'))}</td></tr>"
         for i in d.inputs
     ]
@@ -794,8 +925,17 @@ def _repro(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     out += f"<h3>{esc(t['command'])}</h3><pre>{esc(d.command)}</pre>"
     out += f"<h3>{esc(t['verify'])}</h3><pre>geoapp verify {esc(d.params.get('out', 'DIR'))}</pre>"
     out += f"<h3>{esc(t['param'])}</h3>" + _kv(
-        [(k, json.dumps(v, ensure_ascii=False, default=str)) for k, v in d.params.items()]
+        [
+            (k, json.dumps(v, ensure_ascii=False, default=str))
+            for k, v in d.params.items()
+            if v not in (None, "", [], {})  # unset parameters: in report.json, not here
+        ]
     )
+    first = next(iter(d.analyses.values()), None)
+    zp = (first.meta if first is not None else {}).get("zone_params") or {}
+    zrows = [(k, _round(v)) for k, v in zp.items() if not isinstance(v, dict)]
+    if zrows:
+        out += f"<h3>{esc(t['method_zone_params'])}</h3>" + _kv(zrows)
     out += f"<h3>{esc(t['package'])}</h3>" + _kv(list(d.versions.items()))
     return out
 
@@ -808,18 +948,36 @@ _BUILDERS = {
 
 
 def render_html(data: ReportData, lang: str = "en", progress: Progress | None = None) -> str:
-    """Return the report as one self-contained HTML page (no external resource)."""
+    """Return the report as one self-contained HTML page (no external resource).
+
+    A cover, the contents, the executive summary, the numbered sections (the atlas, a
+    page per district, when ``data.atlas``), then the appendices (sources; parameters,
+    hashes and versions).
+    """
     t = T["zh" if lang == "zh" else "en"]
+    order = [s for s in SECTIONS if s not in APPENDICES]
+    order += [ATLAS] if data.atlas else []
+    order += list(APPENDICES)
+    heads = headings(t, order)
+    numbers = {sid: n for sid, (n, _) in heads.items()}
     parts = []
-    for k, sid in enumerate(SECTIONS):
+    for k, sid in enumerate(order):
         if progress:
-            progress(f"report: {sid}", 0.1 + 0.5 * k / len(SECTIONS))
-        parts.append(_section(sid, t, _BUILDERS[sid](data, t, lang)))
+            progress(f"report: {sid}", 0.1 + 0.5 * k / len(order))
+        if sid == "summary":
+            body, cls = pages.summary_html(data, t, lang, numbers), "newpage"
+        elif sid == ATLAS:
+            body, cls = pages.atlas_html(data, t, lang), ""
+        else:
+            body, cls = _BUILDERS[sid](data, t, lang), ""
+        parts.append(_section(sid, heads[sid][1], body, cls))
     title = f"{t['title']}: {data.region_name}"
+    contents = pages.contents_html([(sid, heads[sid][1]) for sid in order], t)
     return (
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>{_css()}</style></head><body>"
-        f'<header><h1 id="title">{esc(t["title"])}</h1><p class="sub">{esc(data.region_name)} — {esc(t["subtitle"])}</p></header>'
+        + pages.cover_html(data, t, lang)
+        + contents
         + "".join(parts)
         + "</body></html>"
     )
@@ -851,10 +1009,11 @@ def write_report(
     *,
     lang: str = "en",
     pdf: bool = True,
+    docx: bool | None = None,
     record: Mapping[str, Any] | None = None,
     progress: Progress | None = None,
 ) -> dict[str, Path]:
-    """Write ``report.html``, ``report.pdf``, ``compliance.csv`` and ``report.json``.
+    """Write ``report.html``, ``report.pdf``, ``report.docx``, ``compliance.csv``, ``report.json``.
 
     Parameters
     ----------
@@ -867,6 +1026,9 @@ def write_report(
         ``"zh"`` or ``"en"``.
     pdf
         Also render the PDF (WeasyPrint).
+    docx
+        Also write ``report.docx`` (python-docx): the same headings, tables and maps, to
+        edit (:func:`geoapp.report_docx.write_docx`); None: alongside the PDF.
     record
         Extra fields for ``report.json`` (bundle folders, layer ids ...).
     """
@@ -883,10 +1045,24 @@ def write_report(
         if progress:
             progress("report: PDF", 0.7)
         paths["pdf"] = write_pdf(html_text, out / "report.pdf")
+    if pdf if docx is None else docx:
+        from geoapp import report_docx
+
+        if progress:
+            progress("report: DOCX", 0.8)
+        chart = charts.zone_comparison_chart(
+            _zone_rows(data.zones).reset_index(drop=True), lang=lang
+        )
+        paths["docx"] = report_docx.write_docx(
+            html_text, out / "report.docx", images={"zones": report_figures.figure_png(chart)},
+            lang=lang, title=f"{T[lang if lang == 'zh' else 'en']['title']}: {data.region_name}",
+        )  # fmt: skip
     rec = {
         "geoapp_report": 1,
         "lang": lang,
         "created": data.created,
+        "organisation": data.organisation,
+        "atlas": data.atlas,
         "command": data.command,
         "params": dict(data.params),
         "inputs": [dict(i) for i in data.inputs],
@@ -894,11 +1070,11 @@ def write_report(
         "profile": {
             "id": data.profile.id,
             "version": data.profile.version,
-            "file": data.profile.file,
+            "file": public_path(data.profile.file),  # no folder of this machine
         },
         **dict(record or {}),
     }
-    rec["files"] = sorted([*(p.name for p in paths.values()), REPORT_JSON])
+    rec["files"] = sorted([*(p.name for p in paths.values()), REPORT_JSON, MANIFEST])
     with atomic_path(out / REPORT_JSON) as tmp:
         tmp.write_text(json.dumps(rec, ensure_ascii=False, indent=2, default=str), encoding="utf-8")
     paths["record"] = out / REPORT_JSON
@@ -947,5 +1123,6 @@ def check_report_target(folder: str | os.PathLike[str]) -> None:
 __all__ = [
     "ReportData", "write_report", "render_html", "write_pdf", "read_record", "check_report_target",
     "SECTIONS", "T", "REPORT_JSON", "BUNDLES", "league_rows", "fmt_pct", "fmt_num", "fmt_value",
-    "zone_chart_svg", "gaps_map_png",
+    "zone_chart_svg", "gaps_map_png", "options", "current_options", "headings", "APPENDICES",
+    "ATLAS",
 ]  # fmt: skip

@@ -448,9 +448,11 @@ class Scenario:
         Raises
         ------
         InputError
-            If the coordinates are not finite WGS84 degrees.
+            If the coordinates are not finite WGS84 degrees, or ``capacity`` is not a
+            finite number >= 0 (None: unknown).
         """
         lon, lat = _check_lonlat(lon, lat)
+        capacity = _check_capacity(capacity)
         k = self._next_new
         taken = set(self._ids)
         while f"{NEW_PREFIX}{k}" in taken:
@@ -825,6 +827,22 @@ def _check_lonlat(lon: float, lat: float) -> tuple[float, float]:
             "degrees, longitude first (e.g. 116.40, 39.91)"
         )
     return lon, lat
+
+
+def _check_capacity(capacity: object) -> float | None:
+    """Return ``capacity`` (beds or places) as a float; None stays None (unknown)."""
+    if capacity is None:
+        return None
+    try:
+        value = float(capacity)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        value = float("nan")
+    if isinstance(capacity, bool) or not (np.isfinite(value) and value >= 0):
+        raise InputError(
+            f"Scenario.add: capacity={capacity!r} must be a number of beds or places >= 0 "
+            "(e.g. capacity=120), or None when unknown"
+        )
+    return value
 
 
 def _normalise_facilities(fac: gpd.GeoDataFrame) -> gpd.GeoDataFrame:

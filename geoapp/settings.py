@@ -16,6 +16,11 @@ Variable                   Meaning
 ``GEOAPP_APP_DISK_CACHE``  ``0`` turns off the app's disk cache of results.
 ``GEOAPP_APP_DISK_CACHE_MB`` Most megabytes the app's disk cache keeps (default 1024).
 ``GEOAPP_MAP_MAX_FEATURES`` Most features the app draws per map layer (0: the default).
+``GEOAPP_ALLOWED_DIRS``    Folders (``os.pathsep``-separated) whose extracts the app may
+                           read by server path; unset: the app shows no path field.
+``GEOAPP_APP_SESSION_MB``  Most megabytes of uploads and reports one app session keeps
+                           on disk (default 1024); the app's temporary folders together
+                           keep at most 4 times as much.
 ========================== ============================================================
 """
 
@@ -28,8 +33,10 @@ from geoapp.errors import InputError
 
 __all__ = [
     "PBF_READERS",
+    "allowed_dirs",
     "app_disk_cache_bytes",
     "app_disk_cache_enabled",
+    "app_session_bytes",
     "cache_root",
     "layer_dir",
     "map_max_features",
@@ -106,3 +113,26 @@ def app_disk_cache_bytes() -> int:
 def map_max_features(default: int) -> int:
     """Return ``$GEOAPP_MAP_MAX_FEATURES`` when set to a positive number, else ``default``."""
     return int(_get("GEOAPP_MAP_MAX_FEATURES", "0") or 0) or default
+
+
+def allowed_dirs() -> tuple[Path, ...]:
+    """Return the folders the app may read extracts from by path (``GEOAPP_ALLOWED_DIRS``).
+
+    Empty (the default): the app offers no server-path field, so a visitor can neither
+    probe which files exist on the server nor have it parse one. The folders are given
+    ``os.pathsep``-separated and returned resolved; blank entries are skipped.
+    """
+    raw = _get("GEOAPP_ALLOWED_DIRS")
+    return tuple(Path(p).expanduser().resolve() for p in raw.split(os.pathsep) if p.strip())
+
+
+def app_session_bytes() -> int:
+    """Return the most bytes one app session keeps on disk (``GEOAPP_APP_SESSION_MB``)."""
+    raw = _get("GEOAPP_APP_SESSION_MB", "1024") or "1024"
+    try:
+        mb = float(raw)
+    except ValueError:
+        raise InputError(f"GEOAPP_APP_SESSION_MB={raw!r}: give a number of megabytes") from None
+    if not mb > 0:
+        raise InputError(f"GEOAPP_APP_SESSION_MB={raw!r}: give a positive number of megabytes")
+    return int(mb * 1e6)

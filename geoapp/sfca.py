@@ -14,7 +14,9 @@ Two views of the same question, "are there enough places, where people live?":
   the reach, and ``sum_i A_i P_i`` equals the total capacity of the facilities that
   reach any demand (the identity of the method). With ``decay="gaussian"``,
   ``w_ij = (exp(-d²/2d0²) - exp(-1/2)) / (1 - exp(-1/2))`` (Dai 2010), 1 at the
-  facility and 0 at the reach ``d0``.
+  facility and 0 at the reach ``d0``. ``method=`` runs the other members of the
+  family on the same pairs (E2SFCA, 3SFCA, gravity; :mod:`geoapp.fca`), and ``sfca``
+  is NaN where no facility of known capacity is within reach.
 
 Distances come from the sparse :func:`geoapp.network.od_matrix` (only pairs within
 the reach; never a dense matrix), or straight lines in the local projected CRS.
@@ -41,7 +43,7 @@ import shapely
 from scipy.sparse import csr_array
 from scipy.spatial import cKDTree
 
-from geoapp import network
+from geoapp import fca, network
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
@@ -103,6 +105,22 @@ class Supply:
     unit: str
     per_1000: float | None
     warnings: tuple[str, ...] = field(default_factory=tuple)
+    method: str = "2sfca"
+    weight: str = ""
+
+
+def method_label(method: str, decay: str | None) -> str:
+    """Name the method with its reference, as ``metadata.json``'s ``supply.method``."""
+    names = {
+        "2sfca": "2SFCA (Luo & Wang 2003)",
+        "e2sfca": "E2SFCA (Luo & Qi 2009), zones of the reach weighted 1, 0.68, 0.22",
+        "3sfca": "3SFCA (Wan, Zou & Sternberg 2012)",
+        "gravity": "gravity-based 2SFCA (Wang 2012), inverse distance",
+    }
+    text = names.get(method, method)
+    if method in ("2sfca", "3sfca"):
+        text += ", Gaussian distance decay" if decay else ", no distance decay"
+    return text
 
 
 def demand_column(layer: Layer, demand_col: str | None = None) -> str:
@@ -209,15 +227,6 @@ def _points(frame: gpd.GeoDataFrame, crs: Any) -> np.ndarray:
     return geoms
 
 
-def _weights(dist: np.ndarray, reach_m: float, decay: str | None) -> np.ndarray:
-    if decay is None:
-        return np.ones_like(dist)
-    if decay == "gaussian":
-        e = np.exp(-0.5)
-        return np.clip((np.exp(-0.5 * (dist / reach_m) ** 2) - e) / (1.0 - e), 0.0, 1.0)
-    raise InputError(f"two_step_fca: decay {decay!r}; use None or 'gaussian'")
-
-
 def _check(demand: gpd.GeoDataFrame, col: str, reach_m: float) -> np.ndarray:
     if col not in demand.columns:
         raise InputError(
@@ -243,34 +252,40 @@ def _fca(
     reach_m: float | None,
     demand_col: str | None,
     decay: str | None,
+    method: str = "2sfca",
     demand_snap: network.Snapped | None = None,
 ) -> dict[str, Any]:
     col = demand_column(layer, demand_col)
     reach = float(layer.target_m if reach_m is None else reach_m)
     if decay not in DECAYS:
         raise InputError(f"two_step_fca: decay {decay!r}; use None or 'gaussian'")
+    if method not in fca.METHODS:
+        raise InputError(f"two_step_fca: method {method!r}; use one of {', '.join(fca.METHODS)}")
+    if decay is not None and method not in ("2sfca", "3sfca"):
+        raise InputError(
+            f"two_step_fca: decay {decay!r} goes with 2sfca or 3sfca; {method} has its own "
+            "weights (e2sfca: zones of the reach, gravity: inverse distance)"
+        )
     pop = _check(demand, col, reach)
     fac = facility_capacity(facilities, layer)
     cap = fac["capacity"].to_numpy(dtype=float)
     dist = _reach_matrix(
         demand, fac, graph=graph, mode=mode, reach_m=reach, demand_snap=demand_snap
     )
-    w = csr_array((_weights(dist.data, reach, decay), dist.indices, dist.indptr), shape=dist.shape)
+    costs = fca.CostTable.from_matrix(dist)
+    weight = fca.default_weight(method, reach, decay) if reach > 0 else fca.Uniform()
+    res = fca.solve(method, pop, cap, costs, max_cost=reach, weight=weight)
     reached = csr_array((np.ones_like(dist.data), dist.indices, dist.indptr), shape=dist.shape)
-    in_reach = w.T @ pop  # step 1 denominators (decay-weighted)
     any_demand = (reached.T @ pop) > 0
-    ok = (in_reach > 0) & ~np.isnan(cap)
-    ratio = np.full(len(fac), np.nan)
-    ratio[ok] = cap[ok] / in_reach[ok]
-    sfca = w @ np.where(ok, ratio, 0.0)  # step 2
     return {
         "col": col,
         "reach": reach,
         "facilities": fac,
-        "sfca": np.asarray(sfca, dtype=float),
-        "ratio": ratio,
-        "in_reach": np.asarray(in_reach, dtype=float),
+        "sfca": res.access,
+        "ratio": res.ratio,
+        "in_reach": res.demand_in_reach,
         "serves": np.asarray(any_demand, dtype=bool),
+        "weight": res.weight,
     }
 
 
@@ -285,6 +300,7 @@ def two_step_fca(
     demand_col: str | None = None,
     decay: str | None = None,
     demand_snap: network.Snapped | None = None,
+    method: str = "2sfca",
 ) -> gpd.GeoDataFrame:
     """Two-step floating catchment area (2SFCA) ratio per demand point (Luo & Wang 2003).
 
@@ -313,13 +329,17 @@ def two_step_fca(
         None (no distance decay: the method of Luo & Wang) or ``"gaussian"``.
     demand_snap
         :func:`geoapp.network.snap` of ``demand_points`` to reuse.
+    method
+        ``"2sfca"`` (default), ``"e2sfca"``, ``"3sfca"`` or ``"gravity"``: the floating
+        catchment methods of :mod:`geoapp.fca` on the same reach.
 
     Returns
     -------
     geopandas.GeoDataFrame
         A copy of ``demand_points`` with ``sfca`` (capacity per person of demand
-        within reach, in the layer's capacity unit; 0 where no facility of known
-        capacity is within reach) and ``sfca_per_1000`` (``sfca`` x 1,000).
+        within reach, in the layer's capacity unit; **NaN** where no facility of known
+        capacity is within reach, 0 where those in reach have no capacity left) and
+        ``sfca_per_1000`` (``sfca`` x 1,000).
     """
     res = _fca(
         demand_points,
@@ -330,6 +350,7 @@ def two_step_fca(
         reach_m=reach_m,
         demand_col=demand_col,
         decay=decay,
+        method=method,
         demand_snap=demand_snap,
     )
     out = demand_points.copy()
@@ -578,7 +599,7 @@ def compute_supply(
     decay: str | None = None,
     boundaries: gpd.GeoDataFrame | None = None,
     region_name: str = "region",
-    demand_snap: network.Snapped | None = None,
+    method: str = "2sfca",
 ) -> Supply:
     """2SFCA per demand point, facility reach and the supply table in one pass.
 
@@ -596,7 +617,7 @@ def compute_supply(
         reach_m=reach_m,
         demand_col=demand_col,
         decay=decay,
-        demand_snap=demand_snap,
+        method=method,
     )
     col, reach = res["col"], res["reach"]
     demand = demand_points.copy()
@@ -623,6 +644,8 @@ def compute_supply(
         unit=_unit(layer),
         per_1000=_per_1000(layer),
         warnings=tuple(warnings),
+        method=method,
+        weight=res["weight"],
     )
 
 

@@ -473,6 +473,26 @@ def _highs_mip(
     return choice, float(info.objective_function_value), bound, status
 
 
+def check_time_limit(value: object) -> float:
+    """Return the solver's time budget as seconds (a finite number > 0).
+
+    Raises
+    ------
+    InputError
+        Zero, negative, NaN, infinite or not a number, naming ``--time-limit``.
+    """
+    try:
+        seconds = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        seconds = float("nan")
+    if isinstance(value, bool) or not (math.isfinite(seconds) and seconds > 0):
+        raise InputError(
+            f"time_limit_s (--time-limit SECONDS): {value!r} must be a number of seconds "
+            "> 0 (e.g. 60)"
+        )
+    return seconds
+
+
 def maximise_coverage(
     cover: csr_array,
     weights: np.ndarray,
@@ -519,9 +539,9 @@ def maximise_coverage(
         ``k`` < 1, or ``weights`` not matching the columns or negative.
     """
     t0 = time.perf_counter()
-    deadline = t0 + float(time_limit_s)
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
         raise InputError(f"k: {k!r} must be a whole number of new sites >= 1")
+    deadline = t0 + check_time_limit(time_limit_s)
     cover = csr_array(cover)
     w = np.asarray(weights, dtype=np.float64)
     if w.shape != (cover.shape[1],):
@@ -929,6 +949,7 @@ def site(
     t0 = time.perf_counter()
     if not isinstance(k, int | np.integer) or isinstance(k, bool) or k < 1:
         raise InputError(f"k (--new): {k!r} must be a whole number of new sites >= 1")
+    time_limit_s = check_time_limit(time_limit_s)
     if respect_capacity:
         raise InputError(
             "respect_capacity: siting with capacity is not supported; site without it and "

@@ -58,8 +58,12 @@ OPTIONS = {
     "timeout": "--timeout SECONDS",
     "facility_max_street_m": "facility_max_street_m",
     "share_60plus": "--share-60plus SHARE",
+    "age_rasters": "--age-rasters DIR_OR_GLOB",
+    "study_area": "--study-area FILE|NAMES",
 }
-_PATH_KEYS = ("osm", "gpkg", "boundaries", "census", "zones", "population")
+_PATH_KEYS = (
+    "osm", "gpkg", "boundaries", "census", "zones", "population", "study_area", "age_rasters",
+)  # fmt: skip
 _TEXT_KEYS = ("region", "place", *_PATH_KEYS)
 
 
@@ -146,7 +150,8 @@ class RegionSpec:
         A local ``.osm``/``.osm.pbf``/``.osm.bz2`` extract, a place name fetched from
         OpenStreetMap, or a GeoPackage written by ``geoapp fetch``.
     boundaries
-        District boundaries (``PATH[#LAYER][:DATUM]``) or ``"beijing"``.
+        District boundaries (``PATH[#LAYER][:DATUM]``), ``"beijing"`` (16 districts)
+        or ``"beijing-subdistricts"`` (343 街道/乡镇).
     admin_level
         OSM ``admin_level`` of the districts (1 to 12).
     census
@@ -168,6 +173,14 @@ class RegionSpec:
     share_60plus
         Share of residents aged 60+ (0..1) where no census gives it (None: the share
         of the country each point lies in, UN World Population Prospects 2024).
+    age_rasters
+        WorldPop age/sex rasters (a folder or a glob of ``chn_f_60_2020.tif`` ...):
+        the share aged 60+ of each demand point's cell (not with ``share_60plus``).
+    study_area
+        The part of the region analysed (:mod:`geoapp.study_area`): a polygon file
+        (``PATH[#LAYER][:DATUM]``) or comma-separated district / 街道 names
+        (``"海淀区"``, ``"学院路街道,清华园街道"``); the region is cut to it and
+        named after it.
 
     Raises
     ------
@@ -203,6 +216,8 @@ class RegionSpec:
     timeout: float = DEFAULT_TIMEOUT_S
     facility_max_street_m: float = DEFAULT_MAX_STREET_M
     share_60plus: float | None = None
+    study_area: str | None = None
+    age_rasters: str | None = None
 
     def __post_init__(self) -> None:
         problems: list[str] = []

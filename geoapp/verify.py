@@ -1,8 +1,13 @@
 """``geoapp verify DIR``: re-run a report's recorded inputs and compare every indicator.
 
 A report folder (:func:`geoapp.assess.report`) records in ``report.json`` the
-SHA-256 of every input file and every parameter. :func:`verify`
+SHA-256 of every input file and every parameter, and in ``manifest.json`` the size and
+SHA-256 of every file it holds (``report.html``, ``report.pdf``, ``compliance.csv``,
+``report.json`` and every bundle file). :func:`verify`
 
+0. checks the folder against its ``manifest.json`` (:func:`geoapp._atomic.check_manifest`):
+   an edited ``report.html``, a swapped ``report.pdf``, a changed GeoJSON, a missing or
+   an added file is a difference naming the file;
 1. recomputes each input's SHA-256 and lists every file that changed or is missing;
 2. re-runs :func:`geoapp.assess.assess` with the recorded region recipe
    (:func:`geoapp.assess.recorded_spec`: ``params.region``, or ``region_args`` in
@@ -12,14 +17,17 @@ SHA-256 of every input file and every parameter. :func:`verify`
    and each bundle's facility count, cell by cell (numbers within ``rtol``, text equal).
 
 The result lists every difference as a sentence naming the file, the row and the
-column; ``ok`` is True only when there is none.
+column; ``ok`` is True only when there is none. A ``report.json`` that is not valid
+JSON, whose fields have the wrong type, or whose ``bundles`` paths leave the folder
+(absolute or with ``..``) is an :class:`~geoapp.errors.InputError` (exit code 2).
 """
 
 from __future__ import annotations
 
-import hashlib
 import io
+import json
 import logging
+import math
 import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +38,7 @@ import pandas as pd
 
 from geoapp import assess, export
 from geoapp import reporting as _report
+from geoapp._atomic import MANIFEST, check_manifest, confined, read_manifest, sha256_file
 from geoapp.errors import InputError
 
 log = logging.getLogger(__name__)
@@ -52,6 +61,8 @@ class VerifyResult:
     differences: list[str] = field(default_factory=list)
     checked: int = 0
     inputs_checked: int = 0
+    files_checked: int = 0
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:
@@ -62,8 +73,10 @@ class VerifyResult:
         """Plain sentences for the terminal."""
         if self.ok:
             return [
-                f"OK: {self.folder}: {self.inputs_checked} input files unchanged and "
-                f"{self.checked:,} indicator values equal on re-run."
+                f"OK: {self.folder}: {self.files_checked} files as written, "
+                f"{self.inputs_checked} input files unchanged and "
+                f"{self.checked:,} indicator values equal on re-run.",
+                *[f"  note: {n}" for n in self.notes],
             ]
         return [
             f"FAILED: {self.folder}: {len(self.differences)} difference(s) "
@@ -72,12 +85,21 @@ class VerifyResult:
         ]
 
 
-def _sha256(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
+def _check_files(root: Path, rec: dict, res: VerifyResult) -> None:
+    """Check the folder against its manifest (a report older than manifests: a note)."""
+    files = rec.get("files") if isinstance(rec.get("files"), list) else []
+    if not (root / MANIFEST).exists() and MANIFEST not in (files or []):
+        # written before reports had a manifest: its files cannot be checked, only
+        # its inputs and indicators (a report that lists one must have it)
+        res.notes.append(
+            f"{MANIFEST}: none (a report written by an older geoapp): the files of the "
+            "folder were not checked, only its inputs and indicators; re-create it to "
+            "have every file checked"
+        )
+    else:
+        res.differences += check_manifest(root)
+    manifest = read_manifest(root)
+    res.files_checked = len(manifest["files"]) if manifest else 0
 
 
 def _roundtrip(df: pd.DataFrame) -> pd.DataFrame:
@@ -137,18 +159,125 @@ def compare_tables(
     return diffs, n
 
 
+def _read_json(path: Path) -> object:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError:
+        raise InputError(
+            f"{path}: not valid JSON (not UTF-8 text); the report record is damaged: "
+            "re-create the report (its command is in report.html)"
+        ) from None
+    except ValueError as exc:
+        raise InputError(
+            f"{path}: not valid JSON ({getattr(exc, 'msg', exc)} at line "
+            f"{getattr(exc, 'lineno', '?')}); the report record is damaged: re-create the "
+            "report (its command is in report.html)"
+        ) from None
+
+
 def _folder(path: Path) -> tuple[Path, dict]:
-    rec = _report.read_record(path)
-    if rec is not None:
-        return path, rec
-    for parent in (path.parent, path.parent.parent):
-        rec = _report.read_record(parent)
-        if rec is not None:
-            return parent, rec
+    """Return the report folder holding ``path`` (itself or a bundle inside) and its record."""
+    if not path.is_dir():
+        raise InputError(
+            f"{path}: no such folder; give a folder written by 'geoapp report', "
+            "e.g. geoapp verify out/report/"
+        )
+    for folder in (path, path.parent, path.parent.parent):
+        rj = folder / _report.REPORT_JSON
+        if not rj.is_file():
+            continue
+        rec = _read_json(rj)
+        if not isinstance(rec, dict) or not rec.get("geoapp_report"):
+            raise InputError(
+                f"{rj}: not a geoapp report record (a JSON object with 'geoapp_report'); "
+                "give a folder written by 'geoapp report'"
+            )
+        return folder, rec
     raise InputError(
         f"{path}: not a geoapp report folder (no {_report.REPORT_JSON}); verify checks "
         "folders written by 'geoapp report', which record their inputs and parameters"
     )
+
+
+def _field_error(rj: Path, name: str, value: object, want: str) -> InputError:
+    shown = repr(value)
+    shown = shown if len(shown) <= 60 else shown[:57] + "..."
+    return InputError(
+        f"{rj}: {name} is {shown}, not {want}; the record was edited or damaged: "
+        "re-create the report (its command is in report.html)"
+    )
+
+
+def _checked_record(root: Path, rec: dict) -> tuple[dict, list[dict], dict[str, Path]]:
+    """Return the record's params, inputs and bundle folders, each checked for its type.
+
+    Raises
+    ------
+    InputError
+        A field of the wrong type (``layers`` as text, ``inputs`` as an object ...), or
+        a bundle path leaving the report folder (absolute, with ``..``, or a link out).
+    """
+    rj = root / _report.REPORT_JSON
+    params = rec.get("params") or {}
+    if not isinstance(params, dict):
+        raise _field_error(rj, "'params'", params, "an object")
+    layers = params.get("layers")
+    if layers is not None and not (
+        isinstance(layers, list) and all(isinstance(x, str) for x in layers)
+    ):
+        raise _field_error(rj, "params.layers", layers, "a list of layer ids (or null)")
+    for key in ("standard", "projection", "mode", "compare"):
+        v = params.get(key)
+        if v is not None and not isinstance(v, str):
+            raise _field_error(rj, f"params.{key}", v, "text (or null)")
+    for key in ("year", "speed_kmh"):
+        v = params.get(key)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int | float)):
+            raise _field_error(rj, f"params.{key}", v, "a number (or null)")
+    region = params.get("region")
+    if region is not None and not isinstance(region, dict | str):
+        raise _field_error(rj, "params.region", region, "a region recipe (an object)")
+    inputs = rec.get("inputs") or []
+    if not isinstance(inputs, list) or not all(
+        isinstance(i, dict)
+        and isinstance(i.get("path", ""), str)
+        and isinstance(i.get("sha256", ""), str)
+        for i in inputs
+    ):
+        raise _field_error(
+            rj, "'inputs'", inputs, "a list of {role, path, sha256} objects (one per input file)"
+        )
+    bundles = rec.get("bundles") or {}
+    if not isinstance(bundles, dict):
+        raise _field_error(rj, "'bundles'", bundles, "an object {layer: folder}")
+    inside = root.resolve()
+    folders: dict[str, Path] = {}
+    for lid, sub in bundles.items():
+        where = root / str(sub)
+        if not confined(sub) or not (
+            where.resolve() == inside or inside in where.resolve().parents
+        ):
+            raise InputError(
+                f"{rj}: bundles.{lid} is {sub!r}, a path leaving the report folder (absolute, "
+                "with '..' or a link out of it); refused: verify reads only files inside the "
+                "report folder. Re-create the report (its command is in report.html)"
+            )
+        folders[str(lid)] = where
+    return params, inputs, folders
+
+
+def check_rtol(rtol: float) -> float:
+    """Return ``rtol`` when it is a usable relative tolerance, else raise :class:`InputError`."""
+    try:
+        value = float(rtol)
+    except (TypeError, ValueError):
+        value = math.nan
+    if not math.isfinite(value) or not 0 <= value < 1:
+        raise InputError(
+            f"--rtol {rtol}: give a relative tolerance of at least 0 and below 1, e.g. "
+            "--rtol 1e-6 (default 1e-9); a tolerance of 1 or more would pass any figure"
+        )
+    return value
 
 
 def verify(
@@ -157,36 +286,48 @@ def verify(
     rtol: float = 1e-9,
     progress: Callable[[str, float], None] | None = None,
 ) -> VerifyResult:
-    """Re-run a report folder's inputs and parameters and compare every indicator.
+    """Check a report folder's files and re-run its inputs and parameters.
 
     Parameters
     ----------
     folder
         A folder written by ``geoapp report`` (or a bundle inside one).
     rtol
-        Relative tolerance for numbers (absolute 1e-9 as well).
+        Relative tolerance for numbers (absolute 1e-9 as well), from 0 to below 1.
 
     Returns
     -------
     VerifyResult
+
+    Raises
+    ------
+    InputError
+        ``folder`` is not a report folder, ``report.json`` is not valid JSON or has a
+        field of the wrong type or a bundle path leaving the folder, or ``rtol`` is
+        negative, not finite or 1 or more.
     """
+    rtol = check_rtol(rtol)
     root, rec = _folder(Path(folder))
+    params, inputs, bundle_dirs = _checked_record(root, rec)
+    params = assess.resolve_params(params, root)  # recorded from the folder holding root
     res = VerifyResult(str(root))
-    for item in rec.get("inputs", []):
-        p = Path(str(item.get("path", "")))
+    # 0. every file of the folder as written (report.html, report.pdf, bundles ...)
+    _check_files(root, rec, res)
+    for item in inputs:
+        shown = str(item.get("path", ""))  # as recorded: no folder of this machine
+        p = assess.resolve_recorded(shown, root)
         if not item.get("sha256"):
             continue
         res.inputs_checked += 1
         if not p.is_file():
-            res.differences.append(f"input {item.get('role')}: {p} is missing")
+            res.differences.append(f"input {item.get('role')}: {shown} is missing")
             continue
-        now = _sha256(p)
+        now = sha256_file(p)
         if now != item["sha256"]:
             res.differences.append(
-                f"input {item.get('role')}: {p} changed: SHA-256 recorded {item['sha256'][:16]}…, "
-                f"now {now[:16]}…"
+                f"input {item.get('role')}: {shown} changed: SHA-256 recorded "
+                f"{item['sha256'][:16]}…, now {now[:16]}…"
             )
-    params = rec.get("params", {})
     if progress:
         progress("Re-running the recorded analysis", 0.1)
     result = assess.assess(
@@ -199,16 +340,15 @@ def verify(
         speed_kmh=params.get("speed_kmh"),
         progress=progress,
     )
-    bundles = rec.get("bundles") or {}
-    for lid in sorted(set(bundles) - set(result.analyses)):
+    for lid in sorted(set(bundle_dirs) - set(result.analyses)):
         res.differences.append(f"layer {lid}: in the report but not produced by the re-run")
-    for lid in sorted(set(result.analyses) - set(bundles)):
+    for lid in sorted(set(result.analyses) - set(bundle_dirs)):
         res.differences.append(f"layer {lid}: produced by the re-run but not in the report")
-    for lid, sub in bundles.items():
+    for lid, bdir in bundle_dirs.items():
         if lid not in result.analyses:
             continue
+        sub = bdir.relative_to(root).as_posix()
         a = result.analyses[lid]
-        bdir = root / sub
         meta = export.read_bundle_metadata(bdir)
         if meta is None:
             res.differences.append(f"{sub}: bundle missing or unreadable (metadata.json)")

@@ -34,7 +34,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoapp import __version__, coverage, export, maps, network
+from geoapp import __version__, artefacts, coverage, export, maps, network
 from geoapp import catalog as _catalog
 from geoapp import gaps as _gaps
 from geoapp import heritage as _heritage
@@ -44,6 +44,7 @@ from geoapp.catalog import Layer
 from geoapp.demand import Demand
 from geoapp.errors import InputError
 from geoapp.hexes import aggregate_h3
+from geoapp.i18n import t as ui_text
 from geoapp.inputs import (
     Progress,
     add_facility_tables,
@@ -57,7 +58,7 @@ from geoapp.inputs import (
     replace_districts,
     tick,
 )
-from geoapp.layers import select_features
+from geoapp.layers import class_groups, select_features, selection_warnings
 from geoapp.messages import group_warnings
 from geoapp.region import META_WARNINGS, SYNTHETIC_LABEL, Region
 from geoapp.spec import RegionSpec
@@ -139,6 +140,13 @@ def region_meta(region: Region) -> dict[str, Any]:
             "attribution", "© OpenStreetMap contributors, ODbL" if not region.synthetic else ""
         ),
     }
+    # when the data was current (the OSM file's header or newest object): never "now"
+    meta["data_date"] = region.data_date
+    meta["data_date_source"] = (
+        f"{SYNTHETIC_LABEL}: invented, no survey date"
+        if region.synthetic
+        else region.meta.get("data_date_source") or ("" if region.data_date else "unknown")
+    )
     if region.synthetic:
         meta["data_label"] = SYNTHETIC_LABEL
     return meta
@@ -155,6 +163,7 @@ def layer_meta(
     warnings: list[str],
     n_facilities: int,
     n_demand_points: int,
+    access: gpd.GeoDataFrame | None = None,
 ) -> dict[str, Any]:
     """Return the metadata of one layer's analysis (``metadata.json`` of its bundle).
 
@@ -172,6 +181,10 @@ def layer_meta(
         The walking speed the distances were converted at.
     search_limit_m
         How far facilities were searched (``SEARCH_FACTOR`` x the largest radius).
+    access
+        The access table: its residents per data-quality class
+        (``data_quality_classes``: ``network_gap`` and ``edge_of_data``, each with
+        ``demand_points``, ``pop`` and ``pop_60plus``; :func:`geoapp.artefacts.dq_pop`).
     """
     return {
         **region_meta(region),
@@ -198,7 +211,44 @@ def layer_meta(
         "warnings": group_warnings(warnings),
         "n_facilities": n_facilities,
         "n_demand_points": n_demand_points,
+        "data_quality_classes": artefacts.dq_pop(access if access is not None else demand.points),
     }
+
+
+def clipped_facilities(region: Region, facilities: gpd.GeoDataFrame) -> int:
+    """Return how many ``facilities`` are ways cut by the extract's edge (``clipped``).
+
+    Such a facility is kept from its nodes in the file (a smaller area or a point); the
+    region's ``features`` say which (:func:`geoapp.sources.osm_file.read_osm_file`).
+    """
+    f = region.features
+    if "clipped" not in f.columns or not len(facilities) or "facility_id" not in facilities:
+        return 0
+    cut = set(f.loc[f["clipped"].fillna(False).astype(bool), "osm_id"].astype(str))
+    ids = facilities["facility_id"].astype(str).str.split("#").str[0]
+    return int(ids.isin(cut).sum())
+
+
+def dq_access(
+    region: Region,
+    access: gpd.GeoDataFrame,
+    layer: Layer,
+    search_limit_m: float,
+    on_fragment: np.ndarray | None,
+) -> gpd.GeoDataFrame:
+    """Return ``access`` with its ``dq_class`` (:func:`geoapp.artefacts.with_dq_class`).
+
+    Judged at the layer's target against the region's streets and the hull of all its
+    data (streets, buildings, features, land use); one rule for the whole and the split run.
+    """
+    return artefacts.with_dq_class(
+        access,
+        target_m=float(layer.target_m),
+        search_limit_m=search_limit_m,
+        streets=region.edges,
+        extent=(region.buildings, region.features, region.landuse),
+        on_fragment=on_fragment,
+    )
 
 
 def analyse_layer(
@@ -241,6 +291,8 @@ def analyse_layer(
     warnings = [*region.meta.get(META_WARNINGS, []), *demand.warnings]
     tick(progress, f"{layer.name()}: selecting facilities", 0.05)
     facilities = select_features(region.features, layer)
+    # near-misses (named like the service, matching no rule) and thin heritage classes
+    warnings += selection_warnings(region.features, layer, facilities, region.buildings)
     status = "ok"
     if len(facilities) == 0:
         status = "no_data"
@@ -270,6 +322,22 @@ def analyse_layer(
         layer_id=layer.id,
         demand_snap=dsnap,
     )
+    for group, members in class_groups(facilities, layer).items():
+        # a classified layer (heritage): distance to the nearest site of a class or higher
+        access[f"dist_m_{group}"] = (
+            coverage.compute_access(
+                demand.points,
+                facilities.loc[members],
+                graph=graph,
+                mode=mode,
+                max_dist_m=limit,
+                speed_kmh=speed_kmh,
+                layer_id=layer.id,
+                demand_snap=dsnap,
+            )["dist_m"].to_numpy()
+            if members.any()
+            else np.inf
+        )
     on_fragment = None
     if on_net and dsnap is not None and len(access) == len(demand.points):
         on_fragment = coverage.on_fragments(net, access, demand_snap=dsnap)
@@ -278,6 +346,8 @@ def analyse_layer(
         )
         if fragments:
             warnings.append(fragments)
+    if len(facilities):  # the residents whose gap the data made (geoapp.artefacts)
+        access = dq_access(region, access, layer, limit, on_fragment)
     timings["distance_s"] = time.perf_counter() - t
 
     t = time.perf_counter()
@@ -316,7 +386,10 @@ def analyse_layer(
             warnings=warnings,
             n_facilities=len(facilities),
             n_demand_points=len(demand.points),
+            access=access,
         ),
+        # facilities mapped as ways cut by the extract's edge, kept from their present nodes
+        "clipped_facilities": clipped_facilities(region, facilities),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "versions": versions(),
     }
@@ -405,8 +478,8 @@ def coverage_map(
     basemap: str | None = None,
     catchments_radius_m: float | None = None,
 ) -> folium.Map:
-    """Return the folium map of one layer's coverage."""
-    return maps.coverage_map(
+    """Return the folium map of one layer's coverage, with the OSM data's date in a note."""
+    m = maps.coverage_map(
         region_boundaries=region.boundaries,
         hexes=analysis.hexes,
         facilities=analysis.facilities,
@@ -423,6 +496,15 @@ def coverage_map(
         search_limit_m=analysis.meta.get("search_limit_m"),
         access=analysis.access,
     )
+    if not region.synthetic:  # when the data was current (the demo says it is synthetic)
+        date = region.data_date
+        note = (
+            ui_text("data_date", lang, date=date[:10])
+            if date
+            else ui_text("data_date_unknown", lang)
+        )
+        maps.add_note(m, note, position="bottomleft")
+    return m
 
 
 #: Rounding of result tables for CSV (shares 4 decimals, counts integers): see
@@ -642,6 +724,7 @@ def supply(
     mode: str = "network",
     reach_m: float | None = None,
     decay: str | None = None,
+    method: str = "2sfca",
     progress: Progress | None = None,
 ) -> SupplyAnalysis:
     """Capacity (e.g. beds) per 1,000 of a layer's demand, and the 2SFCA ratio.
@@ -657,7 +740,10 @@ def supply(
     reach_m
         2SFCA catchment in metres; None: the layer's ``target_m``.
     decay
-        ``None``/``"none"`` (Luo & Wang 2003) or ``"gaussian"``.
+        ``None``/``"none"`` (Luo & Wang 2003) or ``"gaussian"`` (2sfca and 3sfca).
+    method
+        The floating catchment method, one of :data:`geoapp.fca.METHODS`: ``"2sfca"``,
+        ``"e2sfca"``, ``"3sfca"`` or ``"gravity"`` (see :mod:`geoapp.fca`).
 
     Examples
     --------
@@ -691,17 +777,19 @@ def supply(
         mode=mode,
         reach_m=reach_m,
         decay=None if decay in (None, "none") else decay,
+        method=method,
         boundaries=reg.boundaries,
         region_name=reg.name,
     )
     fac = result.facilities
-    sfca_total = float((result.demand["sfca"] * result.demand[result.demand_col]).sum())
+    sfca_total = float(np.nansum(result.demand["sfca"] * result.demand[result.demand_col]))
     meta = {
         **analysis.meta,
         "command": "supply",
         "supply": {
-            "method": "2SFCA (Luo & Wang 2003)"
-            + (", Gaussian distance decay" if result.decay else ", no distance decay"),
+            "method": _sfca.method_label(result.method, result.decay),
+            "fca_method": result.method,
+            "weight": result.weight,
             "reach_m": result.reach_m,
             "decay": result.decay,
             "mode": result.mode,

@@ -246,6 +246,32 @@ def load_zone_mapping(name_or_path: str | os.PathLike[str]) -> ZoneMapping:
     )
 
 
+#: The ``--boundaries`` preset whose districts a shipped zone mapping names.
+PRESET_BOUNDARIES = {"beijing": "beijing"}
+
+
+def _unknown_districts_message(mapping: ZoneMapping, unknown: list[str], matched: int) -> str:
+    """Return what to do when districts are not in the mapping (no install path in it)."""
+    shipped = bool(mapping.path) and Path(mapping.path).resolve().parent == ZONE_DIR.resolve()
+    preset = PRESET_BOUNDARIES.get(Path(mapping.path).stem.lower()) if shipped else None
+    names = ", ".join(unknown[:5]) + (f" and {len(unknown) - 5:,} more" if len(unknown) > 5 else "")
+    if preset and not matched:
+        return (
+            f"Zone mapping {mapping.name!r} assigns zones to the districts of the "
+            f"--boundaries {preset} preset, but this region's districts are not among them "
+            f"({names}; without --boundaries the whole extract is one district named after "
+            f"the file). Add --boundaries {preset} so the data is split into those districts "
+            "(the census then applies to them too), or use --zones density."
+        )
+    where = f"the preset {mapping.name!r}" if shipped else f"the mapping file {mapping.path}"
+    return f"Zone mapping {mapping.name!r} does not know these districts: {names}. " + (
+        f"Check that the district boundaries are those of --boundaries {preset}, fix the "
+        "district names or codes, or use --zones density."
+        if preset
+        else f"Add them to {where}, fix the district names or codes, or use --zones density."
+    )
+
+
 def apply_zone_mapping(
     boundaries: gpd.GeoDataFrame,
     mapping: ZoneMapping | str | os.PathLike[str],
@@ -292,11 +318,7 @@ def apply_zone_mapping(
         if e is None
     ]
     if unknown:
-        msg = (
-            f"Zone mapping {mapping.name!r} ({mapping.path}) does not know these districts: "
-            f"{', '.join(unknown)}. Add them to the mapping file, fix the district names or "
-            "codes, or use the density-based classification."
-        )
+        msg = _unknown_districts_message(mapping, unknown, matched=len(entries) - len(unknown))
         if strict:
             raise InputError(msg)
         log.warning(msg)

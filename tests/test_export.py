@@ -58,9 +58,22 @@ def test_gpkg_several_layers_roundtrip(tmp_path, gdf):
         tmp_path / "x.gpkg",
         meta={"m": 1},
     )
-    names = [r[0] for r in pyogrio.list_layers(p)]
-    assert set(names) == {"a", "b", "t", "geoapp_metadata"}
-    assert len(pyogrio.read_dataframe(p, layer="a")) == 3
+    layers = dict(pyogrio.list_layers(p))
+    # "a" mixes a point, a line and a polygon: every row at a point, the shapes apart
+    assert layers == {
+        "a": "Point",
+        "a_lines": "LineString",
+        "a_footprints": "Polygon",
+        "b": "Point",
+        "t": None,
+        "geoapp_metadata": None,
+        "layer_styles": None,  # QGIS styles of every layer (geoapp.qgis_styles)
+    }
+    a = pyogrio.read_dataframe(p, layer="a")
+    assert len(a) == 3 and list(a["geoapp_row"]) == [0, 1, 2]
+    assert a.geometry.iloc[2].equals(Point(0.5, 0.5))  # on the square's surface
+    assert list(pyogrio.read_dataframe(p, layer="a_lines")["name"]) == ["中文"]
+    assert list(pyogrio.read_dataframe(p, layer="a_footprints")["geoapp_row"]) == [2]
 
 
 def test_failed_write_keeps_previous_file(tmp_path, gdf, monkeypatch):

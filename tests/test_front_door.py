@@ -296,11 +296,14 @@ def test_a_report_of_the_older_form_still_verifies(tmp_path):
     record = json.loads((out / reporting.REPORT_JSON).read_text(encoding="utf-8"))
     assert record["params"]["region"] == {"region": "demo"}
     assert "region_args" not in record["params"] and "layer_files" not in record["params"]
-    # rewrite it as an older report had it
+    # rewrite it as an older report had it: other params, and no manifest of its files
     params = dict(record["params"])
     del params["region"]
     record["params"] = {"region_args": {}, "layer_files": [], **params}
+    record["files"] = [f for f in record.get("files", []) if f != "manifest.json"]
     (out / reporting.REPORT_JSON).write_text(json.dumps(record), encoding="utf-8")
+    (out / "manifest.json").unlink()
     result = verify.verify(out)
     assert result.ok, result.lines()
+    assert any("older geoapp" in line for line in result.lines())
     assert result.checked > 0 and result.inputs_checked > 0

@@ -310,6 +310,8 @@ def _purity(
     """Share uncovered of the layer's demand inside the gap polygons, by point in polygon,
     counting every demand point (covered and uncovered); and the uncovered demand inside."""
     acc = access[access["layer"] == layer.id] if "layer" in access else access
+    if "dq_class" in acc:  # artefacts of the data (issue 24) are in no gap's counts
+        acc = acc[acc["dq_class"] == "ok"]
     pts = acc.geometry.to_crs(4326)
     inside = np.zeros(len(acc), dtype=bool)
     for geom in gaps.geometry:
@@ -643,8 +645,17 @@ def test_helsinki_gaps_hold_uncovered_people(helsinki):
         assert len(a.facilities) > 10 and a.status == "ok"
         gaps = a.gaps
         # homes only (issue 23): central Helsinki's offices and hotels hold nobody, which
-        # leaves one gap beyond 1 km; every gap found must still hold the uncovered people
-        assert len(gaps) >= (1 if target == 1000.0 else 3)
+        # leaves one block beyond 1 km, and its nearest street is a footway stub joined
+        # to nothing: a network gap (issue 24), no service gap; every gap found must
+        # still hold the uncovered people
+        if target == 1000.0:
+            beyond = a.access[~(a.access["dist_m"] <= target)]
+            assert len(beyond) == 1 and (beyond["dq_class"] == "network_gap").all()
+            assert len(gaps) == 0
+            row = a.summary[a.summary["level"] == "region"].iloc[0]
+            assert row["pop_network_gap"] == pytest.approx(beyond["pop"].sum())
+            continue
+        assert len(gaps) >= 3
         share, unc_inside = _purity(gaps, a.access, layer)
         assert share >= 0.9
         assert unc_inside == pytest.approx(gaps["uncovered_demand"].sum(), rel=1e-9)

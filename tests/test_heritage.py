@@ -161,3 +161,55 @@ def test_no_heritage_features():
     assert len(rep.sites) == 0 and len(rep.zones) == 0
     assert (rep.summary["n_sites"] == 0).all()
     assert (rep.summary["protected_area_km2"] == 0).all()
+
+
+def test_classes_counted_per_level_and_per_class_access():
+    feats = _features()
+    feats["heritage"] = [None, None, None, "2", None, None, None, "5"]  # Temple, Well
+    rep = heritage_report(feats, _boundaries())
+    cls = rep.sites.set_index("site_id")["heritage_class"].to_dict()
+    # national temple, local well, a plain gate, the stele and tower are minor
+    assert cls == {
+        "node/1": "national",
+        "node/2": "historic",
+        "node/3": "minor",
+        "way/4": "minor",
+        "node/4": "local",
+    }
+    assert set(rep.zones["heritage_class"]) == {"historic", "listed"}  # way/1: protected_area
+    s = rep.summary.set_index(["level", "group"])
+    a, b = s.loc[("district", "A")], s.loc[("district", "B")]
+    # A: sites node/1..3 + zones way/1 (listed), way/2 (historic)
+    assert (a["n_national"], a["n_historic"], a["n_minor"], a["n_listed"]) == (1, 2, 1, 1)
+    assert a["n_designated"] == 2 and b["n_designated"] == 1 and b["n_local"] == 1
+    r = s.loc[("region", "region")]
+    assert r["n_designated"] == 3 and r["n_minor"] == 2
+    assert rep.meta["warnings"] == []  # 3 designated: not "few"
+    pts = [_p(100, 100), _p(900, 900), _p(1500, 900)]
+    access = gpd.GeoDataFrame(
+        {
+            "pop": [100.0, 100.0, 50.0],
+            "dist_m": [200.0, 600.0, 900.0],
+            "dist_m_national": [1200.0, 700.0, np.inf],
+            "dist_m_designated": [300.0, 700.0, 900.0],
+            "district": ["A", "A", "B"],
+            "zone_type": ["core", "core", "rural"],
+            "layer": "heritage",
+        },
+        geometry=pts,
+        crs=UTM,
+    ).to_crs(4326)
+    s = heritage_report(feats, _boundaries(), access=access, layer=HERITAGE).summary
+    s = s.set_index(["level", "group"])
+    # within the 1,000 m target of a national site: 100 of 250 residents
+    assert s.loc[("region", "region"), "share_pop_national_1000"] == pytest.approx(0.4)
+    assert s.loc[("region", "region"), "share_pop_designated_1000"] == pytest.approx(1.0)
+    assert s.loc[("district", "A"), "share_pop_national_1000"] == pytest.approx(0.5)
+    assert s.loc[("district", "B"), "share_pop_national_1000"] == 0.0
+    assert "share_pop_local_1000" not in s.columns  # no dist_m_local in the access table
+
+
+def test_few_designated_sites_warn():
+    rep = heritage_report(_features(), _boundaries())
+    (w,) = rep.meta["warnings"]
+    assert "holds 1 officially protected" in w  # only the protected_area zone

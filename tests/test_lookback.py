@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import os
+import shutil
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 
-from geoapp import assess, cli, lookback
+from geoapp import _atomic, assess, cli, lookback
 from geoapp.catalog import get_layer
 from geoapp.spec import RegionSpec
 
@@ -119,3 +123,202 @@ def test_diff_of_a_report_with_itself_changes_nothing(pair):
 
 def test_diff_refuses_a_folder_that_is_no_bundle(tmp_path):
     assert cli.main(["diff", str(tmp_path), str(tmp_path), "--out", str(tmp_path / "o")]) == 2
+
+
+# ------------------------------------------------------------------ the diff folder
+
+
+def run(capsys, argv: list[str]) -> tuple[int, str, str]:
+    capsys.readouterr()
+    code = cli.main(argv)
+    cap = capsys.readouterr()
+    assert "Traceback" not in cap.err + cap.out
+    return code, cap.out, cap.err
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        p.relative_to(folder).as_posix(): p.read_bytes() for p in folder.rglob("*") if p.is_file()
+    }
+
+
+def siblings(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.parent.iterdir() if p.name != folder.name)
+
+
+@pytest.fixture(scope="module")
+def diff_out(pair):
+    base, scen, base_dir = pair
+    out = base_dir / "diff"
+    assert cli.main(["diff", str(base), str(scen), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture
+def earlier_diff(diff_out, tmp_path):
+    out = tmp_path / "diff"
+    shutil.copytree(diff_out, out)
+    return out
+
+
+@pytest.mark.slow
+def test_diff_folder_has_a_manifest_and_reruns_into_itself(pair, earlier_diff, capsys):
+    base, scen, _ = pair
+    doc = _atomic.read_manifest(earlier_diff)
+    assert doc is not None and doc["command"] == "diff"
+    assert set(doc["files"]) == {
+        "changes.csv", "points_changed.geojson", "map_elderly_care.png", "diff.json",
+    }  # fmt: skip
+    assert _atomic.check_manifest(earlier_diff) == []
+    code, _, _ = run(capsys, ["diff", str(base), str(scen), "--out", str(earlier_diff)])
+    assert code == 0 and _atomic.check_manifest(earlier_diff) == []
+    assert _atomic.read_manifest(earlier_diff)["run_id"] != doc["run_id"]
+    assert siblings(earlier_diff) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "err_no, text", [(errno.ENOSPC, "disk is full"), (errno.EROFS, "read-only")]
+)
+def test_failed_diff_rerun_keeps_the_previous_folder(
+    pair, earlier_diff, capsys, monkeypatch, err_no, text
+):
+    base, scen, _ = pair
+    before = snapshot(earlier_diff)
+    real = lookback.write_geojson
+
+    def failing(gdf, path, meta=None):  # changes.csv is written, then this fails
+        real(gdf, path, meta=meta)
+        raise OSError(err_no, os.strerror(err_no), str(path))
+
+    monkeypatch.setattr(lookback, "write_geojson", failing)
+    code, _, err = run(capsys, ["diff", str(base), str(scen), "--out", str(earlier_diff)])
+    assert code == 2 and text in err and str(earlier_diff) in err and "unchanged" in err
+    assert ".geoapp-tmp-" not in err
+    assert snapshot(earlier_diff) == before
+    assert siblings(earlier_diff) == []
+
+
+@pytest.mark.slow
+def test_interrupted_diff_rerun_keeps_the_previous_folder(pair, earlier_diff, capsys, monkeypatch):
+    base, scen, _ = pair
+    before = snapshot(earlier_diff)
+
+    def interrupted(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(lookback, "write_json", interrupted)
+    code, _, _ = run(capsys, ["diff", str(base), str(scen), "--out", str(earlier_diff)])
+    assert code == 130
+    assert snapshot(earlier_diff) == before
+    assert siblings(earlier_diff) == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("where", ["new", "inside_new", "old_bundle"])
+def test_diff_into_a_compared_folder_is_refused(pair, capsys, where):
+    base, scen, _ = pair
+    out = {
+        "new": scen,
+        "inside_new": scen / "bundles" / "elderly_care" / "diff",
+        "old_bundle": base / "bundles" / "elderly_care",
+    }[where]
+    before_b, before_s = snapshot(base), snapshot(scen)
+    code, _, err = run(capsys, ["diff", str(base), str(scen), "--out", str(out)])
+    assert code == 2 and "compared folder" in err and "--out out/diff/" in err
+    assert snapshot(base) == before_b and snapshot(scen) == before_s
+
+
+@pytest.mark.slow
+def test_diff_into_a_bundle_or_user_folder_is_refused(pair, capsys, tmp_path):
+    base, scen, _ = pair
+    bundle = tmp_path / "bundle"
+    shutil.copytree(scen / "bundles" / "elderly_care", bundle)
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "changes.csv").write_text("my own table", encoding="utf-8")
+    for out in (bundle, mine):
+        before = snapshot(out)
+        code, _, err = run(capsys, ["diff", str(base), str(scen), "--out", str(out)])
+        assert code == 2 and "not an earlier output of 'geoapp diff'" in err
+        assert snapshot(out) == before
+
+
+def test_diff_in_a_read_only_location(pair, capsys):
+    target = Path("/sys/geoapp-test-out")  # root ignores permission bits; /sys refuses folders
+    try:
+        target.mkdir()
+    except OSError:
+        pass
+    else:  # pragma: no cover
+        target.rmdir()
+        pytest.skip("/sys accepts new folders here")
+    base, scen, _ = pair
+    code, _, err = run(capsys, ["diff", str(base), str(scen), "--out", str(target)])
+    assert code == 2 and "choose a folder you can write to (--out)" in err and str(target) in err
+    assert ".geoapp-" not in err
+
+
+# ------------------------------------------------------------------ what diff compares
+
+
+@pytest.fixture(scope="module")
+def two_regions(tmp_path_factory):
+    """community_services bundles of the demo city and of pyrosm's test extract."""
+    import pyrosm
+
+    base = tmp_path_factory.mktemp("regions")
+    fast = ["--layer", "community_services", "-q", "--no-map", "--no-catchments"]
+    demo, other = base / "demo", base / "other"
+    assert cli.main(["coverage", "--region", "demo", *fast, "--out", str(demo)]) == 0
+    pbf = pyrosm.get_data("test_pbf")
+    assert cli.main(["coverage", "--osm", pbf, *fast, "--out", str(other)]) == 0
+    return demo, other
+
+
+@pytest.mark.slow
+def test_diff_of_two_regions_is_refused_on_the_terminal(two_regions, capsys, tmp_path):
+    demo, other = two_regions
+    out = tmp_path / "diff"
+    code, _, err = run(capsys, ["diff", str(demo), str(other), "--out", str(out)])
+    assert code == 2 and "cover different places" in err and "do not overlap" in err
+    assert "Demo Metropolis" in err and not out.exists()
+
+
+@pytest.mark.slow
+def test_renamed_region_over_the_same_area_is_warned_on_the_terminal(two_regions, capsys, tmp_path):
+    demo, _ = two_regions
+    renamed = tmp_path / "renamed"
+    shutil.copytree(demo, renamed)
+    meta = json.loads((renamed / "metadata.json").read_text(encoding="utf-8"))
+    meta["region"] = "Demo Metropolis, next year's extract"
+    (renamed / "metadata.json").write_text(json.dumps(meta), encoding="utf-8")
+    code, out, _ = run(capsys, ["diff", str(demo), str(renamed), "--out", str(tmp_path / "d")])
+    assert code == 0 and "The region changed" in out and "next year's extract" in out
+    saved = json.loads((tmp_path / "d" / "diff.json").read_text(encoding="utf-8"))
+    assert any("The region changed" in w for w in saved["warnings"])
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "damage, text",
+    [
+        ({"metadata.json": b'{"layer": "communi'}, "no readable metadata.json"),
+        ({"metadata.json": b"[1, 2]"}, "no readable metadata.json"),
+        ({"metadata.json": b"\xff\xfe"}, "no readable metadata.json"),
+        ({"demand.geojson": "truncate"}, "demand.geojson: cannot be read as GeoJSON"),
+        ({"demand.geojson": b""}, "demand.geojson: cannot be read as GeoJSON"),
+    ],
+)
+def test_damaged_bundle_is_one_clear_message(two_regions, capsys, tmp_path, damage, text):
+    demo, _ = two_regions
+    bad = tmp_path / "bad"
+    shutil.copytree(demo, bad)
+    for name, content in damage.items():
+        if content == "truncate":
+            data = (bad / name).read_bytes()
+            content = data[: len(data) // 2]
+        (bad / name).write_bytes(content)
+    code, _, err = run(capsys, ["diff", str(demo), str(bad), "--out", str(tmp_path / "d")])
+    assert code == 2 and text in err and str(bad) in err
+    assert not (tmp_path / "d").exists()

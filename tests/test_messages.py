@@ -36,3 +36,27 @@ def test_a_tiled_extract_repeating_one_warning_72_times_gives_one_line():
 def test_lines_of_different_words_stay_apart():
     lines = ["District 'A' is partly covered (1% of its area).", "Place 'A' is far (1% of it)."]
     assert group_warnings(lines) == lines
+
+
+def test_cli_says_each_warning_once(capsys):
+    """A warning printed in the run's "Data warnings" block is not repeated on stderr;
+    the others are said once, grouped, when the run ends (found on real extracts: every
+    warning reached the terminal twice, one stderr line per place)."""
+    import logging
+
+    from geoapp import cli
+
+    log = logging.getLogger("geoapp.demand.checks")
+    with cli._cli_logging(False):
+        log.warning("Place 'A' has 10 residents but its tag says 100.")
+        log.warning("Place 'B' has 20 residents but its tag says 200.")
+        log.warning("Place 'B' has 20 residents but its tag says 200.")
+        log.warning("The extract has no buildings.")
+        cli._print_assumptions({}, ["The extract has no buildings."])
+        during = capsys.readouterr()
+        assert "WARNING" not in during.err  # held until the run ends
+        assert during.out.count("no buildings") == 1  # the run's block
+    captured = capsys.readouterr()
+    lines = [ln for ln in captured.err.splitlines() if ln.startswith("WARNING")]
+    assert len(lines) == 1 and "'A'" in lines[0] and "'B'" in lines[0]  # grouped, once
+    assert "no buildings" not in captured.err  # said in the block only

@@ -151,5 +151,7 @@ def test_wheel_installed_in_a_fresh_venv_runs_outside_the_repo(wheel, tmp_path):
               "elderly_care", "--out", "OUT", "-q")  # fmt: skip
     assert cov.returncode == 0, cov.stderr
     meta = json.loads((work / "OUT" / "metadata.json").read_text(encoding="utf-8"))
-    assert meta["layer"] == "elderly_care" and "site-packages" in meta["layer_file"]
+    # the shipped layer file, named by its place in the package (no folder of the machine)
+    assert meta["layer"] == "elderly_care"
+    assert meta["layer_file"] == "geoapp/data/layers/elderly_care.toml"
     assert {"map.html", "bundle.gpkg", "summary.csv"} <= set(meta["files"])

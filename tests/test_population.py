@@ -486,14 +486,15 @@ def test_population_raster_with_and_without_buildings(tmp_path):
     bounds = _two_districts()
     cells = read_population_raster(path, bounds)
     # independent reference: cell centres inside the districts, nodata excluded
-    assert cells["pop"].min() > 0 and len(cells) < vals.size
-    expected = cells["pop"].sum()
+    assert cells.pop.min() > 0 and len(cells) < vals.size
+    expected = cells.total
     alone = estimate_population(None, bounds, raster=cells)
     assert alone.method == "raster"
     assert alone.points["pop"].sum() == pytest.approx(expected, rel=1e-9)
     assert set(alone.points["pop_source"]) == {"raster"}
     # with buildings: cells holding housing spread over it by floor area
-    cell = cells.loc[cells["pop"] == 250.0].geometry.iloc[0].centroid
+    frame = cells.to_frame()
+    cell = frame.loc[frame["pop"] == 250.0].geometry.iloc[0]
     c_utm = gpd.GeoSeries([cell], crs=4326).to_crs(UTM).iloc[0]
     b = _buildings(
         [

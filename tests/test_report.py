@@ -27,13 +27,20 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+ORG = {"zh": "北京市城市规划设计研究院", "en": "City Planning Bureau"}
+ROOT = Path(__file__).resolve().parent.parent
+SHOTS = ROOT / "test-artifacts" / "screenshots"
+
+
 @pytest.fixture(scope="module")
 def reports(tmp_path_factory):
     base = tmp_path_factory.mktemp("reports")
     zh = base / "zh"
-    assess.build_report(zh, "demo", lang="zh")
+    with report.options(organisation=ORG["zh"], atlas=True):  # the zh report has the atlas
+        assess.build_report(zh, "demo", lang="zh")
     en = base / "en"
-    assert cli.main(["report", "--region", "demo", "--lang", "en", "--out", str(en), "-q"]) == 0
+    argv = ["report", "--region", "demo", "--lang", "en", "--organisation", ORG["en"]]
+    assert cli.main([*argv, "--out", str(en), "-q"]) == 0
     return {"zh": zh, "en": en}
 
 
@@ -249,3 +256,184 @@ def test_app_export_page_builds_the_report():
     assert not at.exception, [e.message for e in at.exception]
     labels = [b.label for b in at.get("download_button")]
     assert "report.pdf" in labels and "report.html" in labels
+
+
+# --------------------------------------------------------------------------- issue 26: a
+# report a bureau files (cover, contents, summary, maps, atlas, DOCX)
+
+
+def _flat(text: str) -> str:
+    return re.sub(r"\s+", "", text)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_pdf_cover_contents_and_summary(reports, lang):
+    import geoapp
+
+    d = reports[lang]
+    t = report.T[lang]
+    rec = json.loads((d / "report.json").read_text(encoding="utf-8"))
+    label = workflow.load_region("demo").label
+    cover = _flat(_pdftext(d / "report.pdf", "-f", "1", "-l", "1"))
+    # the cover: title, study area, organisation, data date (none: synthetic), version, run date
+    for field in (t["title"], label, ORG[lang], t["data_date_synthetic"], geoapp.__version__,
+                  rec["created"]):  # fmt: skip
+        assert _flat(field) in cover, field
+    for key in ("organisation", "study_area", "data_date", "version", "run_date"):
+        assert _flat(t[key]) in cover, key
+    # the contents (page 2): every section heading, in order, each with its page number
+    contents = _pdftext(d / "report.pdf", "-f", "2", "-l", "2")
+    assert t["h_contents"] in contents
+    heads = [h for _, h in report.headings(t, _order(lang)).values()]
+    pos = [_flat(contents).find(_flat(h)) for h in heads]
+    assert all(p >= 0 for p in pos) and pos == sorted(pos), list(zip(heads, pos, strict=True))
+    npages = int(re.search(r"Pages:\s+(\d+)", subprocess.run(
+        ["pdfinfo", str(d / "report.pdf")], capture_output=True, text=True, check=True
+    ).stdout).group(1))  # fmt: skip
+    lines = [ln for ln in contents.splitlines() if re.search(r"\.{5,}\s*\d+\s*$", ln)]
+    numbers = [int(re.search(r"(\d+)\s*$", ln).group(1)) for ln in lines]
+    assert len(numbers) == len(heads) and numbers == sorted(numbers) and numbers[-1] <= npages
+    # the summary (page 3): findings and recommendations; the first finding carries the
+    # elderly-care share at the target, recomputed from the bundle's summary.csv
+    summary = _flat(_pdftext(d / "report.pdf", "-f", "3", "-l", "3"))
+    for key in ("h_summary", "findings", "recommendations"):
+        assert _flat(t[key]) in summary, key
+    s = pd.read_csv(d / "bundles" / "elderly_care" / "summary.csv", encoding="utf-8-sig")
+    reg = s[s["level"] == "region"].iloc[0]
+    share = reg["covered_pop_60plus_15min"] / reg["pop_60plus"]
+    assert f"{share * 100:.1f}%" in summary
+    assert _flat(t["below"] if share < 0.85 else t["meets"]) in summary
+    # the residents aged 60+ beyond reach, recomputed from the bundle's demand cells
+    dem = gpd.read_file(d / "bundles" / "elderly_care" / "demand.geojson")
+    beyond = dem.loc[~(dem["dist_m"].astype(float) <= 900.0), "pop_60plus"].sum()
+    assert f"{beyond:,.0f}" in summary
+    # the worst district of elderly care is named (its Chinese name in zh)
+    dist = s[s["level"] == "district"].sort_values("share_pop_60plus_15min").iloc[0]["group"]
+    b = workflow.load_region("demo").boundaries.set_index("district")
+    assert _flat(b.loc[dist, "district_zh"] if lang == "zh" else dist) in summary
+
+
+def _order(lang: str) -> list[str]:
+    main = [s for s in report.SECTIONS if s not in report.APPENDICES]
+    return [*main, *([report.ATLAS] if lang == "zh" else []), *report.APPENDICES]
+
+
+#: Four or more English words in a row (what a sentence looks like in pdftotext output).
+ENGLISH = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[\s,;:()]+[A-Za-z][A-Za-z'’-]*){3,}")
+
+
+@pytest.mark.slow
+def test_zh_pdf_has_no_english_sentence_and_no_path(reports, tmp_path_factory):
+    d = reports["zh"]
+    text = re.sub(r"\s+", " ", _pdftext(d / "report.pdf"))
+    region = workflow.load_region("demo")
+    names = [region.label, *region.boundaries["district"], "OpenStreetMap contributors"]
+    for name in sorted(names, key=len, reverse=True):  # names may be English
+        text = text.replace(name, " # ")
+    found = [m.group(0) for m in ENGLISH.finditer(text)]
+    assert not found, found[:10]
+    # no folder of this machine: neither the report's folder nor any absolute path
+    full = _pdftext(d / "report.pdf")
+    assert str(d) not in full and str(d.parent) not in full
+    assert not re.search(r"(?<![\w.~-])/(?:[\w.-]+/)+[\w.-]+", full), re.findall(
+        r"(?<![\w.~-])/(?:[\w.-]+/)+[\w.-]+", full
+    )[:5]
+    assert "∞" not in full and "500–500" not in full
+
+
+@pytest.mark.slow
+def test_en_front_pages_have_no_chinese(reports):
+    text = _pdftext(reports["en"] / "report.pdf", "-f", "1", "-l", "3")
+    assert not re.search(r"[\u4e00-\u9fff]", text), re.findall(r"[\u4e00-\u9fff]+", text)
+
+
+class _Page(HTMLParser):
+    """Headings (h1-h3) and tables (cell texts) of a report page, SVG text skipped."""
+
+    def __init__(self):
+        super().__init__()
+        self.heads, self.tables, self.imgs = [], [], 0
+        self.text, self.cell, self.svg = None, None, 0
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "svg":
+            self.svg += 1
+        elif tag in ("h1", "h2", "h3") and not self.svg:
+            self.text = []
+        elif tag == "table":
+            self.tables.append([])
+        elif tag == "tr":
+            self.tables[-1].append([])
+        elif tag in ("td", "th"):
+            self.cell = []
+        elif tag == "img" or (tag == "figure" and a.get("data-png")):
+            self.imgs += 1
+
+    def handle_endtag(self, tag):
+        if tag == "svg":
+            self.svg -= 1
+        elif tag in ("h1", "h2", "h3") and self.text is not None:
+            self.heads.append(" ".join("".join(self.text).split()))
+            self.text = None
+        elif tag in ("td", "th") and self.cell is not None:
+            self.tables[-1][-1].append(" ".join("".join(self.cell).split()))
+            self.cell = None
+
+    def handle_data(self, data):
+        if self.svg:
+            return
+        if self.cell is not None:
+            self.cell.append(data)
+        elif self.text is not None:
+            self.text.append(data)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_docx_holds_the_html_headings_tables_and_maps(reports, lang):
+    import docx
+
+    d = reports[lang]
+    page = _Page()
+    page.feed((d / "report.html").read_text(encoding="utf-8"))
+    doc = docx.Document(str(d / "report.docx"))
+    heads = [p.text for p in doc.paragraphs if p.style.name.startswith(("Title", "Heading"))]
+    assert heads == page.heads
+    tables = [[[c.text for c in r.cells] for r in tb.rows] for tb in doc.tables]
+    html_tables = [[r + [""] * (max(map(len, tb)) - len(r)) for r in tb if r] for tb in page.tables]
+    assert tables == html_tables
+    assert len(doc.inline_shapes) == page.imgs >= 3  # two gap maps and the zone chart at least
+    # the folder's record and manifest list the DOCX
+    rec = json.loads((d / "report.json").read_text(encoding="utf-8"))
+    assert "report.docx" in rec["files"]
+    manifest = json.loads((d / "manifest.json").read_text(encoding="utf-8"))
+    assert "report.docx" in json.dumps(manifest)
+
+
+@pytest.mark.slow
+def test_atlas_has_a_page_per_district(reports):
+    region = workflow.load_region("demo")
+    zh_html = (reports["zh"] / "report.html").read_text(encoding="utf-8")
+    assert zh_html.count('<div class="atlas newpage">') == len(region.boundaries)
+    text = _flat(_pdftext(reports["zh"] / "report.pdf"))
+    atlas = text[text.rindex(_flat(report.T["zh"]["h_atlas"])) :]  # from the atlas heading on
+    for name in region.boundaries["district_zh"]:
+        assert (
+            _flat(report.T["zh"]["atlas_caption"].format(district=name, layer="养老服务")) in atlas
+        )
+    en_html = (reports["en"] / "report.html").read_text(encoding="utf-8")
+    assert 'class="atlas' not in en_html  # only on request
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_report_first_pages_saved_as_png(reports, lang):
+    """The report's first three pages as PNG, beside the app's screenshots."""
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    prefix = SHOTS / f"report_{lang}_page"
+    subprocess.run(["pdftoppm", "-f", "1", "-l", "3", "-r", "60", "-png",
+                    str(reports[lang] / "report.pdf"), str(prefix)], check=True)  # fmt: skip
+    shots = sorted(SHOTS.glob(f"report_{lang}_page-*.png"))
+    assert len(shots) >= 3 and all(p.stat().st_size > 5_000 for p in shots[:3])

@@ -511,6 +511,7 @@ def test_cli_on_the_demo(tmp_path):
         "summary_before.csv",
         "summary_after.csv",
         "metadata.json",
+        "manifest.json",
     }
     meta = json.loads((out / "metadata.json").read_text())
     for key in ("objective", "bound", "gap", "solver", "seconds", "k", "target_m", "run_id"):

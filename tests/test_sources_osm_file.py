@@ -77,7 +77,9 @@ def make_osm_xml() -> str:
 
 def check_contract(region: Region, catalog=None) -> None:
     keys = feature_keys(catalog or load_catalog())
-    assert list(region.features.columns) == ["osm_id", "name", *keys, "geometry"]
+    # clipped: the way lost nodes at the extract's edge (kept from its present nodes)
+    assert list(region.features.columns) == ["osm_id", "name", *keys, "clipped", "geometry"]
+    assert region.features["clipped"].dtype == bool
     assert list(region.nodes.columns) == ["node_id", "geometry"]
     assert list(region.edges.columns) == ["u", "v", "length_m", "highway", "name", "geometry"]
     # the building's own use tags and the POIs inside it (read by every OSM reader)

@@ -92,7 +92,8 @@ def facility_frame() -> gpd.GeoDataFrame:
     )
 
 
-EXPECTED = np.array([10 / 3, 10 / 3, 6 / 7, 6 / 7, 0.0])
+# d5 reaches no facility of known capacity: NaN (nothing in reach), not 0
+EXPECTED = np.array([10 / 3, 10 / 3, 6 / 7, 6 / 7, np.nan])
 
 
 # --------------------------------------------------------------------------- 2SFCA
@@ -147,7 +148,7 @@ def test_gaussian_decay_by_hand(graph, layer):
     r1 = 100 / (g(50) * 10 + g(50) * 20)
     r2 = 60 / (g(50) * 30 + g(50) * 40)
     np.testing.assert_allclose(
-        out["sfca"], [g(50) * r1, g(50) * r1, g(50) * r2, g(50) * r2, 0], rtol=1e-12
+        out["sfca"], [g(50) * r1, g(50) * r1, g(50) * r2, g(50) * r2, np.nan], rtol=1e-12
     )
     with pytest.raises(InputError, match="decay"):
         supply.two_step_fca(demand_frame(), facility_frame(), layer, graph=graph, decay="linear")
@@ -185,7 +186,7 @@ def test_against_pysal_access(graph, layer, decay):
     )
     ours = supply.two_step_fca(dem, fac, layer, graph=graph, decay=decay)
     ours = ours.set_index("demand_id")["sfca"]
-    ref = ref.reindex(ours.index).fillna(0.0)
+    ref = ref.reindex(ours.index)  # NaN where nothing is in reach, in both
     np.testing.assert_allclose(ours.to_numpy(), ref.to_numpy(), rtol=1e-12)
 
 
@@ -236,7 +237,11 @@ def test_identity_on_random_instances(layer, inst):
     d = np.hypot(np.subtract.outer(dx, fx), np.subtract.outer(dy, fy))
     reached = ((d <= reach) & (np.asarray(pop)[:, None] > 0)).any(axis=0)
     np.testing.assert_array_equal(f["serves_demand"].to_numpy(), reached)
-    assert (res.demand["sfca"] >= 0).all()
+    sf = res.demand["sfca"].to_numpy(dtype=float)
+    assert (sf[~np.isnan(sf)] >= 0).all()
+    # NaN exactly where no facility of known capacity is within reach
+    known = ~np.isnan(np.asarray(cap, dtype=float))
+    np.testing.assert_array_equal(np.isnan(sf), ~((d <= reach) & known[None, :]).any(axis=1))
 
 
 # --------------------------------------------------------------------------- supply table
@@ -295,7 +300,7 @@ def test_supply_table_groups_and_met(graph, layer):
 
 def test_no_facilities_is_no_data(graph, layer):
     res = supply.compute_supply(demand_frame(), facility_frame().iloc[:0], layer, graph=graph)
-    assert (res.demand["sfca"] == 0).all()
+    assert res.demand["sfca"].isna().all()  # nothing in reach anywhere
     assert set(res.table["met"]) == {"no_data"}
     assert any("No Elderly care facilities" in w for w in res.warnings)
 
@@ -421,7 +426,7 @@ def test_demo_supply_cli(tmp_path, capsys):
     printed = capsys.readouterr().out
     assert "beds per 1,000" in printed and "met" in printed
     assert sorted(p.name for p in out.iterdir()) == [
-        "demand.geojson", "facilities.geojson", "metadata.json", "supply.csv"
+        "demand.geojson", "facilities.geojson", "manifest.json", "metadata.json", "supply.csv"
     ]  # fmt: skip
     meta = json.loads((out / "metadata.json").read_text())
     table = pd.read_csv(out / "supply.csv")
@@ -495,3 +500,70 @@ def test_table_capacity_reaches_the_supply_of_a_region(tmp_path):
     assert not any("row rejected: line 3" in w for w in warnings)
     # the demo's own beds are unchanged; the table's 250 beds add to the total
     assert fac["capacity"].sum() == pytest.approx(homes["capacity"].sum() + 250)
+
+
+# --------------------------------------------------------------------------- the FCA family
+
+
+def _shifted_demand() -> gpd.GeoDataFrame:
+    # d1..d4 at 20, 100, 180, 300 m; d5 far away: pairs within 120 m are d1-f1 30,
+    # d2-f1 50, d3-f2 70, d4-f2 50 (and f4 at 100: d1 80, d2 0, d3 80)
+    return demand_frame().set_geometry([P(20), P(100), P(180), P(300), P(1050)], crs=CRS)
+
+
+def test_e2sfca_by_hand(layer):
+    """Zones of 120 m: <= 40 m weigh 1, <= 80 m 0.68, <= 120 m 0.22 (Luo & Qi 2009).
+
+    D_f1 = 1*10 + 0.68*20 = 23.6, D_f2 = 0.68*30 + 0.68*40 = 47.6 (f4: unknown beds)
+    A = [R1, 0.68 R1, 0.68 R2, 0.68 R2, NaN] with R1 = 100/23.6, R2 = 60/47.6.
+    """
+    res = supply.compute_supply(
+        _shifted_demand(), facility_frame(), layer, mode="euclidean", method="e2sfca"
+    )
+    r1, r2 = 100 / 23.6, 60 / 47.6
+    np.testing.assert_allclose(
+        res.demand["sfca"], [r1, 0.68 * r1, 0.68 * r2, 0.68 * r2, np.nan], rtol=1e-12
+    )
+    assert float(np.nansum(res.demand["sfca"] * res.demand["pop_60plus"])) == pytest.approx(160)
+    assert res.method == "e2sfca" and "0.68" in res.weight
+
+
+def test_3sfca_by_hand(layer):
+    """f4 gets the layer default of 12 beds; residents split among the facilities in reach.
+
+    d1 and d2 reach f1 and f4, d3 reaches f2 and f4 (G = 1/2 each), d4 only f2 (G = 1):
+    D_f1 = 15, D_f4 = 30, D_f2 = 55; A_d1 = A_d2 = 100/30 + 0.2, A_d3 = 30/55 + 0.2,
+    A_d4 = 60/55; sum A P = 172, every bed.
+    """
+    with_default = replace(layer, capacity={**layer.capacity, "default": 12})
+    res = supply.compute_supply(
+        _shifted_demand(), facility_frame(), with_default, mode="euclidean", method="3sfca"
+    )
+    a = [100 / 30 + 0.2, 100 / 30 + 0.2, 30 / 55 + 0.2, 60 / 55, np.nan]
+    np.testing.assert_allclose(res.demand["sfca"], a, rtol=1e-12)
+    assert float(np.nansum(res.demand["sfca"] * res.demand["pop_60plus"])) == pytest.approx(172)
+
+
+def test_method_and_decay_checked(layer):
+    with pytest.raises(InputError, match="method"):
+        supply.compute_supply(demand_frame(), facility_frame(), layer, mode="euclidean", method="x")
+    with pytest.raises(InputError, match="e2sfca"):
+        supply.compute_supply(
+            demand_frame(), facility_frame(), layer, mode="euclidean", method="e2sfca",
+            decay="gaussian",
+        )  # fmt: skip
+
+
+def test_supply_cli_method(tmp_path):
+    from geoapp.cli import main
+
+    out = tmp_path / "supply"
+    args = ["supply", "--region", "demo", "--layer", "elderly_care", "--out", str(out), "-q"]
+    assert main([*args, "--method", "3sfca"]) == 0
+    meta = json.loads((out / "metadata.json").read_text())
+    assert meta["supply"]["fca_method"] == "3sfca" and "3SFCA" in meta["supply"]["method"]
+    dem = gpd.read_file(out / "demand.geojson")
+    fac = gpd.read_file(out / "facilities.geojson")
+    # 3SFCA's identity: every bed of the facilities with demand in reach is shared out
+    total = float(np.nansum(dem["sfca"] * dem["pop_60plus"]))
+    assert total == pytest.approx(fac.loc[fac["serves_demand"], "capacity"].sum(), rel=1e-6)

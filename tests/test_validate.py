@@ -280,8 +280,9 @@ def test_layer_file_with_four_mistakes_gets_one_error_naming_each(tmp_path):
         parse_layer_file(f)
     assert exc.value.problems == [
         f"{f}: key 'colour': unknown key (did you mean 'color'?); allowed keys are capacity, "
-        "color, description, icon, id, label, match, minutes, order, population, radii_m, "
-        "speed_kmh, standard, standard_profile, target_m, target_min, target_share",
+        "classify, color, description, icon, id, label, match, minutes, name_hints, order, "
+        "population, radii_m, read_tags, speed_kmh, standard, standard_profile, target_m, "
+        "target_min, target_share",
         f"{f}: key 'label': needs at least an 'en' entry",
         f"{f}: key 'population': 'Total' must be one of total, age_60plus (did you mean 'total'?)",
         f"{f}: key 'radii_m': [500, 300] must be strictly ascending",

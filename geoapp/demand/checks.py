@@ -43,8 +43,9 @@ RESIDENTIAL_STREETS = frozenset({"residential", "living_street"})
 #: Fewer housing buildings per km of residential street than this gives a warning.
 FEW_BUILDINGS_PER_STREET_KM = 10.0
 
-#: Sources of a demand point's residents (``pop_source`` column).
-POP_SOURCES = ("building", "landuse", "raster")
+#: Sources of a demand point's residents (``pop_source`` column); ``street``: a census
+#: spread along the streets of an extract with no homes and no residential landuse.
+POP_SOURCES = ("building", "landuse", "raster", "street")
 
 #: Columns of the data-quality table (``Demand.quality``), one row per district.
 QUALITY_COLUMNS = (
@@ -53,6 +54,7 @@ QUALITY_COLUMNS = (
     "share_from_buildings",
     "share_from_landuse",
     "share_from_raster",
+    "share_from_streets",
     "buildings_per_km2_residential",
     "residential_km2",
 )
@@ -298,7 +300,12 @@ def check_places(
 
 
 def street_check(
-    edges: gpd.GeoDataFrame | None, n_housing: int, total: float, method: str
+    edges: gpd.GeoDataFrame | None,
+    n_housing: int,
+    total: float,
+    method: str,
+    *,
+    census_scaled: bool = False,
 ) -> str | None:
     """Warn when residential streets are mapped but the homes along them are not.
 
@@ -311,7 +318,11 @@ def street_check(
     total
         Residents estimated (named in the warning).
     method
-        The demand method; a raster alone needs no mapped homes (no check).
+        The demand method; a raster alone needs no mapped homes, and residents placed
+        along the streets (``"streets"``) were warned about already (no check).
+    census_scaled
+        The residents were scaled to a census: their number is not too low, only where
+        they live is uncertain (the warning says so instead of "far too few").
 
     Returns
     -------
@@ -319,7 +330,9 @@ def street_check(
         The warning when there are fewer than :data:`FEW_BUILDINGS_PER_STREET_KM` housing
         buildings per km of at least 1 km of residential street.
     """
-    if edges is None or not len(edges) or "highway" not in edges.columns or method == "raster":
+    if edges is None or not len(edges) or "highway" not in edges.columns:
+        return None
+    if method in ("raster", "streets"):
         return None
     res = tag_values(edges, "highway").isin(RESIDENTIAL_STREETS).to_numpy()
     length = pd.to_numeric(edges.get("length_m"), errors="coerce").fillna(0.0).to_numpy()
@@ -329,9 +342,17 @@ def street_check(
     per_km = n_housing / km
     if per_km >= FEW_BUILDINGS_PER_STREET_KM:
         return None
-    return (
+    head = (
         f"The extract has {km:,.0f} km of residential streets but only {n_housing:,} housing "
         f"buildings ({per_km:.1f} per km; a street lined with homes has about 100): most "
+    )
+    if census_scaled:
+        return head + (
+            f"homes are not mapped, so the {total:,.0f} residents of the census sit on the "
+            "few that are, and distances per resident are rough there. Give a population "
+            "raster (--population FILE.tif, e.g. WorldPop or GHS-POP) to place them."
+        )
+    return head + (
         f"homes are not mapped, so the {total:,.0f} residents estimated are far too few. "
         "Give a population raster (--population FILE.tif, e.g. WorldPop or GHS-POP) or a "
         "district census (--census)."
@@ -362,10 +383,10 @@ def data_quality(
         district.
     """
     df = pd.DataFrame({"district": points["district"].to_numpy(), "pop": points["pop"].to_numpy()})
-    for s, col in zip(POP_SOURCES, QUALITY_COLUMNS[2:5], strict=True):
+    for s, col in zip(POP_SOURCES, QUALITY_COLUMNS[2:6], strict=True):
         df[col] = np.where(points["pop_source"].to_numpy() == s, df["pop"], 0.0)
     g = df.groupby("district", sort=False).sum()
-    for col in QUALITY_COLUMNS[2:5]:
+    for col in QUALITY_COLUMNS[2:6]:
         g[col] = (g[col] / g["pop"]).where(g["pop"] > 0)
     res_lu = residential_landuse(landuse)
     res_km2 = pd.Series(0.0, index=g.index)

@@ -31,8 +31,10 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import geopandas as gpd
@@ -41,7 +43,7 @@ import pandas as pd
 from shapely import box
 
 from geoapp.demand.checks import QUALITY_COLUMNS, check_places, data_quality, street_check
-from geoapp.demand.frames import WGS84, first_containing
+from geoapp.demand.frames import WGS84
 from geoapp.demand.housing import (
     DEFAULT_LEVELS,
     EXCLUSION_COLUMNS,
@@ -71,6 +73,7 @@ from geoapp.demand.settlements import Zones, assign_zones, settlement_places
 from geoapp.errors import EmptyResultError, InputError
 from geoapp.hexes import h3_cells
 from geoapp.region import OUTSIDE_DISTRICTS
+from geoapp.sources.raster import AgeRasters, RasterCells, age_shares, find_age_rasters
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +136,13 @@ class DemandOptions:
         extents).
     raster_spread
         Spread raster cells over the housing buildings inside them (default True).
+    age_rasters
+        WorldPop age/sex rasters (a folder, a glob or
+        :class:`~geoapp.sources.raster.AgeRasters`): each point's share aged 60+ (65+)
+        is the sum of the bands from 60 (65) up in its cell, divided by the population
+        raster's cell (``raster``) or by the sum of all bands; a district census share
+        still comes first, the country's share where the rasters give none. Not with
+        ``share_60plus``.
     strict
         A census not matching the boundaries raises (True) or warns and scales only the
         matched districts (False).
@@ -163,6 +173,7 @@ class DemandOptions:
     hybrid_landuse: bool = True
     landuse_spacing_m: float | None = None
     raster_spread: bool = True
+    age_rasters: str | os.PathLike[str] | AgeRasters | None = None
     strict: bool = True
     control_totals: bool = True
     zones: str | None = None
@@ -176,6 +187,11 @@ class DemandOptions:
             raise InputError(f"village_levels must be positive, not {self.village_levels}")
         if self.share_60plus is not None and not 0 <= float(self.share_60plus) <= 1:
             raise InputError(f"share_60plus must be between 0 and 1, not {self.share_60plus}")
+        if self.share_60plus is not None and self.age_rasters is not None:
+            raise InputError(
+                "give the share aged 60+ once: --share-60plus (one figure) or --age-rasters "
+                "(per cell), not both"
+            )
 
 
 @dataclass(frozen=True)
@@ -255,12 +271,14 @@ class Sourced:
 
 
 def raster_points(
-    cells: gpd.GeoDataFrame, homes: Homes, spread: bool = True
+    cells: RasterCells, homes: Homes, spread: bool = True
 ) -> tuple[gpd.GeoDataFrame, int]:
     """Raster cells to demand points: spread over the housing inside, else the cell centre.
 
     Each cell's residents go to the housing buildings whose representative point lies
-    in it, by floor area (``spread``), or to the cell centre when it holds none.
+    in it, by floor area (``spread``), or to the cell centre when it holds none. The
+    cell of a building is found by index arithmetic on the raster grid
+    (:meth:`~geoapp.sources.raster.RasterCells.locate`), never a polygon per cell.
 
     Returns
     -------
@@ -268,32 +286,30 @@ def raster_points(
         ``(points, n_buildings)``: the points (as :class:`Sourced` ``points``) and how
         many buildings received residents.
     """
-    housing = gpd.GeoDataFrame({"building_id": homes.ids}, geometry=homes.points, crs=WGS84)
     floor = homes.floor_area_m2
-    pop = cells["pop"].to_numpy(dtype=float)
-    cell_of = np.full(len(housing), -1, dtype=np.int64)
-    if spread and len(housing):
-        cell_of = first_containing(housing.geometry, cells.geometry)
+    pop = np.asarray(cells.pop, dtype=float)
+    cell_of = np.full(len(homes.ids), -1, dtype=np.int64)
+    if spread and len(homes.ids):
+        cell_of = cells.locate(np.asarray(homes.points, dtype=object))
     has = cell_of >= 0
     floor_cell = np.bincount(cell_of[has], weights=floor[has], minlength=len(cells))
     spread_ok = floor_cell > 0
+    at = np.maximum(cell_of, 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        b_pop = np.where(
-            has, pop[np.maximum(cell_of, 0)] * floor / floor_cell[np.maximum(cell_of, 0)], 0.0
-        )
-    b_pop = np.where(has & spread_ok[np.maximum(cell_of, 0)], b_pop, 0.0)
+        b_pop = np.where(has & spread_ok[at], pop[at] * floor / floor_cell[at], 0.0)
     bsel = np.flatnonzero(b_pop > 0)
     csel = np.flatnonzero(~spread_ok)
+    ids = np.asarray(homes.ids, dtype=object)[bsel]
     frame = pd.concat(
         [
             pd.DataFrame(
                 {
-                    "building_id": housing["building_id"].to_numpy()[bsel],
+                    "building_id": ids,
                     "floor_area_m2": floor[bsel],
                     "pop": b_pop[bsel],
                     "pop_source": "raster",
-                    "_src": housing["building_id"].to_numpy()[bsel],
-                    "geometry": housing.geometry.to_numpy()[bsel],
+                    "_src": ids,
+                    "geometry": np.asarray(homes.points, dtype=object)[bsel],
                 }
             ),
             pd.DataFrame(
@@ -302,8 +318,8 @@ def raster_points(
                     "floor_area_m2": np.nan,
                     "pop": pop[csel],
                     "pop_source": "raster",
-                    "_src": "raster/" + cells["cell_id"].astype(str).to_numpy()[csel],
-                    "geometry": gpd.GeoSeries(cells["centre"], crs=WGS84).to_numpy()[csel],
+                    "_src": "raster/" + cells.cell_ids(csel).astype(str).astype(object),
+                    "geometry": cells.centres(csel),
                 }
             ),
         ],
@@ -312,13 +328,63 @@ def raster_points(
     return gpd.GeoDataFrame(frame, geometry="geometry", crs=WGS84), len(bsel)
 
 
+def raster_ages(
+    given: str | os.PathLike[str] | AgeRasters,
+    raster: RasterCells | None,
+    points: gpd.GeoSeries,
+    default_share: float | np.ndarray,
+    pop: np.ndarray,
+    prof: Mapping[str, Any],
+) -> tuple[np.ndarray, dict[str, Any], tuple[str, ...], str]:
+    """Each point's share aged 60+ from WorldPop age/sex rasters, else ``default_share``.
+
+    Returns
+    -------
+    tuple
+        ``(share per point, profile, warnings, note)``: the profile's ``share_60plus``
+        and ``share_65plus`` become the residents-weighted shares, ``ages_from`` is
+        ``"age rasters"`` and its ``source`` names the rasters; the note (for
+        ``Demand.assumptions``) says where the share came from and how many points fell
+        back.
+    """
+    ages = given if isinstance(given, AgeRasters) else find_age_rasters(given)
+    found = age_shares(ages, points.to_numpy(), total=raster.path if raster is not None else None)
+    ok = np.isfinite(found.share_60plus)
+    fallback = np.broadcast_to(np.asarray(default_share, dtype=float), ok.shape)
+    s60 = np.where(ok, found.share_60plus, fallback)
+    out = dict(prof)
+    w = np.asarray(pop, dtype=float)
+    if w.sum() > 0:
+        out["share_60plus"] = float(np.average(s60, weights=w))
+        s65 = np.where(ok, found.share_65plus, float(prof.get("share_65plus", np.nan)))
+        if np.isfinite(s65).all():
+            out["share_65plus"] = float(np.average(s65, weights=w))
+    out["ages_from"] = "age rasters"
+    n_back = int((~ok).sum())
+    by_country = "the country's share (WPP 2024)" if prof.get("countries") else "the profile's"
+    note = (
+        f"share aged 60+ (and 65+) per cell from the WorldPop age/sex rasters {ages.label} "
+        f"(bands 60 to 80+ of both sexes summed), divided by {found.denominator}: "
+        f"{out['share_60plus']:.1%} aged 60+ over the residents where no census gives it"
+        + (
+            f"; {n_back:,} of {len(ok):,} demand points lie outside the rasters or in cells "
+            f"without residents and take {by_country}"
+            if n_back
+            else ""
+        )
+    )
+    src = [p for p in str(prof.get("source", "")).split("; ") if "aged 60+" not in p]
+    out["source"] = "; ".join([*src, note])
+    return s60, out, found.warnings, note
+
+
 # ---------------------------------------------------------------------------- public
 
 
 def demand_points(
     homes: Homes,
     landuse: gpd.GeoDataFrame | None,
-    raster: gpd.GeoDataFrame | None,
+    raster: RasterCells | None,
     *,
     m2_per_person: float,
     density_per_km2: float | None,
@@ -347,9 +413,22 @@ def demand_points(
         pts, n_spread = raster_points(raster, homes, raster_spread)
         frames.append(pts)
         method = "raster+buildings" if n_spread else "raster"
+        cells = f"{len(raster):,} cells"
+        if raster.block > 1:
+            cells = (
+                f"{raster.stats.get('inside', 0):,} cells merged into {len(raster):,} blocks "
+                f"of {raster.block}x{raster.block} cells"
+            )
+            warnings.append(
+                f"The population raster {Path(raster.path).name} has "
+                f"{raster.stats.get('inside', 0):,} populated cells over the study area: "
+                f"they were merged into blocks of {raster.block}x{raster.block} cells (one "
+                "demand point per block, at its residents-weighted centre) to bound memory; "
+                "cut the study area smaller for one point per cell."
+            )
         assumptions.append(
-            f"residents from the population raster ({raster['pop'].sum():,.0f} in "
-            f"{len(raster):,} cells), "
+            f"residents from the population raster {Path(raster.path).name} "
+            f"({raster.total:,.0f} in {cells}), "
             + (
                 f"spread over {n_spread:,} housing buildings by floor area"
                 if n_spread
@@ -403,6 +482,75 @@ def demand_points(
     return Sourced(pts, method, tuple(warnings), tuple(assumptions))
 
 
+#: Spacing (m) of the points :func:`street_points` puts along the streets.
+STREET_SPACING_M = 100.0
+
+
+def street_sourced(edges: gpd.GeoDataFrame) -> Sourced:
+    """Return points along the streets for a census to scale (no homes, no residential land).
+
+    See :func:`street_points`; the warning says where the residents were put and why.
+    """
+    pts, which, km = street_points(edges)
+    warning = (
+        "No housing buildings and no residential landuse in the data: the census "
+        f"(each district's total × its covered share) was spread along the {km:,.1f} "
+        f"km of {which} in proportion to their length. Where the homes are is unknown "
+        "here, so distances per resident are rough: map the homes, or give a "
+        "population raster (--population FILE.tif)."
+    )
+    note = (
+        f"residents placed along the {km:,.1f} km of {which} (no homes or residential "
+        "landuse mapped), then scaled to the census"
+    )
+    return Sourced(pts, "streets", (warning,), (note,))
+
+
+def street_points(edges: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str, float]:
+    """Return points along the streets, one per :data:`STREET_SPACING_M` of street.
+
+    The residential streets (``residential``, ``living_street``) when the data has any,
+    else every walkable way. Each point's ``pop`` is the metres of street it stands
+    for ÷ 1,000 (a weight: the census scaling sets the residents). Returns ``(points,
+    which streets in words, their km)``.
+    """
+    import shapely
+
+    from geoapp.crs import local_crs
+    from geoapp.demand.checks import RESIDENTIAL_STREETS
+    from geoapp.demand.frames import tag_values
+
+    e = edges.to_crs(WGS84)
+    res = (
+        tag_values(e, "highway").isin(RESIDENTIAL_STREETS).to_numpy()
+        if "highway" in e.columns
+        else np.zeros(len(e), dtype=bool)
+    )
+    which = "residential streets" if res.any() else "walkable streets"
+    e = e.loc[res] if res.any() else e
+    loc = e.geometry.to_crs(local_crs(e))
+    lines = np.asarray(loc.to_numpy(), dtype=object)
+    length = shapely.length(lines)
+    n = np.maximum(np.round(length / STREET_SPACING_M), 1).astype(int)
+    idx = np.repeat(np.arange(len(lines)), n)
+    frac = (np.concatenate([np.arange(k) for k in n]) + 0.5) / np.repeat(n, n)
+    pts = shapely.line_interpolate_point(lines[idx], frac, normalized=True)
+    geo = gpd.GeoSeries(pts, crs=loc.crs).to_crs(WGS84)
+    ids = e.index.astype(str).to_numpy()[idx]
+    frame = gpd.GeoDataFrame(
+        {
+            "building_id": "",
+            "floor_area_m2": np.nan,
+            "pop": (length / n)[idx] / 1000.0,
+            "pop_source": "street",
+            "_src": np.char.add("street/", ids.astype(str)),
+        },
+        geometry=geo.to_numpy(),
+        crs=WGS84,
+    )
+    return frame, which, float(length.sum()) / 1000.0
+
+
 def demand_ids(points: gpd.GeoDataFrame) -> np.ndarray:
     """Return the ``demand_id`` of each point.
 
@@ -410,7 +558,7 @@ def demand_ids(points: gpd.GeoDataFrame) -> np.ndarray:
     ``<landuse id>/<n>``; any duplicate or empty id makes them all ``demand/<n>``.
     """
     src = points["_src"].astype(str)
-    is_b = (points["pop_source"] != "landuse").to_numpy() & (src != "").to_numpy()
+    is_b = ~points["pop_source"].isin(("landuse", "street")).to_numpy() & (src != "").to_numpy()
     demand_id = np.where(is_b, src, src + "/" + src.groupby(src).cumcount().astype(str))
     if pd.Series(demand_id).duplicated().any() or (pd.Series(demand_id) == "").any():
         demand_id = np.array([f"demand/{i}" for i in range(len(points))], dtype=object)
@@ -465,7 +613,7 @@ def estimate_population(
     *,
     census: pd.DataFrame | None = None,
     landuse: gpd.GeoDataFrame | None = None,
-    raster: gpd.GeoDataFrame | None = None,
+    raster: RasterCells | None = None,
     features: gpd.GeoDataFrame | None = None,
     edges: gpd.GeoDataFrame | None = None,
     data_extent: Any = None,
@@ -531,7 +679,7 @@ def estimate_population(
     opts = options if options is not None else DemandOptions()
     prof = resolve_profile(
         opts.profile,
-        [buildings, landuse, raster, boundaries],
+        [buildings, landuse, raster.outline() if raster is not None else None, boundaries],
         m2_per_person=opts.m2_per_person,
         share_60plus=opts.share_60plus,
         landuse_density_per_km2=opts.landuse_density_per_km2,
@@ -545,22 +693,29 @@ def estimate_population(
         village_levels=opts.village_levels,
         features=features,
     )
-    sourced = demand_points(
-        homes,
-        landuse,
-        raster,
-        m2_per_person=m2,
-        density_per_km2=opts.landuse_density_per_km2,
-        hybrid_landuse=opts.hybrid_landuse,
-        landuse_spacing_m=opts.landuse_spacing_m,
-        raster_spread=opts.raster_spread,
-        features=features,
-        class_density={
-            **LANDUSE_DENSITY_BY_CLASS,
-            "city": float(prof["landuse_density_per_km2"]),
-            **dict(opts.landuse_density_by_class or {}),
-        },
-    )
+    try:
+        sourced = demand_points(
+            homes,
+            landuse,
+            raster,
+            m2_per_person=m2,
+            density_per_km2=opts.landuse_density_per_km2,
+            hybrid_landuse=opts.hybrid_landuse,
+            landuse_spacing_m=opts.landuse_spacing_m,
+            raster_spread=opts.raster_spread,
+            features=features,
+            class_density={
+                **LANDUSE_DENSITY_BY_CLASS,
+                "city": float(prof["landuse_density_per_km2"]),
+                **dict(opts.landuse_density_by_class or {}),
+            },
+        )
+    except EmptyResultError:
+        # no homes, no residential land: with a census, the streets carry it
+        with_census = census is not None and len(census) and boundaries is not None
+        if not with_census or edges is None or not len(edges) or raster is not None:
+            raise
+        sourced = street_sourced(edges)
     districts = assign_districts(sourced.points, boundaries)
     places = settlement_places(features, admin_areas, boundaries)
     scaling = control_totals(
@@ -578,6 +733,8 @@ def estimate_population(
     )
     slot = districts.slot
     pop = sourced.points["pop"].to_numpy(dtype=float) * scaling.factor
+    if sourced.method == "streets":  # a street weight is no resident: only the census's
+        pop = np.where(scaling.factor != 1.0, pop, 0.0)
     default_share: float | np.ndarray = float(prof["share_60plus"])
     age_warnings: tuple[str, ...] = ()
     if ages_by_country(prof):
@@ -585,6 +742,12 @@ def estimate_population(
         prof = dict(prof)
         apply_country_ages(prof, ages, pop)
         default_share, age_warnings = ages.share_60plus, ages.warnings
+    age_note = ""
+    if opts.age_rasters is not None:
+        default_share, prof, raster_warnings, age_note = raster_ages(
+            opts.age_rasters, raster, sourced.points.geometry, default_share, pop, prof
+        )
+        age_warnings = (*age_warnings, *raster_warnings)
     share = shares_60plus(scaling.share_60plus[slot], default_share)
     outside_pop, outside_warning = outside_districts(pop, districts)
     zones = assign_zones(
@@ -610,7 +773,13 @@ def estimate_population(
         places=places,
         scaled=scaling.area_ids,
     )
-    street_warning = street_check(edges, len(hb), float(out["pop"].sum()), sourced.method)
+    street_warning = street_check(
+        edges,
+        len(hb),
+        float(out["pop"].sum()),
+        sourced.method,
+        census_scaled=scaling.census_scaled,
+    )
     quality = data_quality(
         out, districts.column("district", OUTSIDE_DISTRICTS), hb, landuse, districts.geometry
     )
@@ -619,11 +788,17 @@ def estimate_population(
     )
     quality = quality.join(excl, on="district")
     quality[list(EXCLUSION_COLUMNS)] = quality[list(EXCLUSION_COLUMNS)].fillna(0).astype("int64")
+    scaling_warnings = scaling.warnings
+    if sourced.method == "streets":  # street weights are no building estimate
+        scaling_warnings = tuple(
+            re.sub(r"; the buildings in the data give [^.]*?(?:\([^)]*\))?\.$", ".", w)
+            for w in scaling_warnings
+        )
     warnings = (
         *homes.warnings,
         *sourced.warnings,
         *age_warnings,
-        *scaling.warnings,
+        *scaling_warnings,
         *([outside_warning] if outside_warning else []),
         *zones.warnings,
         *place_warnings,
@@ -650,6 +825,7 @@ def estimate_population(
         control_totals=scaling.control,
         assumptions=(
             profile_assumption(prof),
+            *([age_note] if age_note else []),
             *homes.assumptions,
             *sourced.assumptions,
             *scaling.assumptions,
@@ -667,5 +843,6 @@ __all__ = [
     "demand_points",
     "demand_table",
     "estimate_population",
+    "raster_ages",
     "raster_points",
 ]

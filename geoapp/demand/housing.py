@@ -626,7 +626,7 @@ def _evidence(
     warnings: list[str] = []
     if not explicit.any() and not has_res_lu:
         housing = explicit | (untagged & (footprint <= MAX_UNTAGGED_HOME_M2))
-        if untagged.any():
+        if housing.any():  # none counted: the "no population" path says what to do
             warnings.append(
                 f"The extract has no residential evidence (no building=house/apartments/... "
                 f"and no landuse=residential): {int(housing.sum()):,} untagged buildings of "

@@ -11,12 +11,15 @@ point comes, in this order, from: its district's census share (a census with
 sets one; else the share of the country the point lies in, from the UN World
 Population Prospects 2024 (:data:`AGES_DIR`, ``wpp2024_ages.csv``: 1 July 2025, medium
 variant; ``SOURCE.md`` there cites it), the country found in Natural Earth's 1:110m
-polygons (``countries.geojson``). A point in no country (off every coast by more than
+polygons (``countries.geojson``), or, for the countries under 5,000 km² (Monaco,
+Andorra, Liechtenstein, San Marino, Luxembourg, ...), in their 10 m outlines from
+OpenStreetMap (``small_countries.geojson``). A point in no country (off every coast by more than
 :data:`COUNTRY_SNAP_KM`) or in one WPP gives no figure for takes the World figure, with
 a warning naming the country. The shipped profiles' own ``share_60plus`` (China, census
-2020; World) is then only the figure reported for the profile. WorldPop's age/sex
-rasters are not read yet (a ``--population`` raster carries no ages): give
-``--share-60plus`` or a census with ``pop_60plus`` for local shares.
+2020; World) is then only the figure reported for the profile. A ``--population``
+raster carries no ages: for local shares give WorldPop's age/sex rasters
+(``--age-rasters``, :func:`geoapp.demand.estimate.raster_ages`: the share of each
+point's cell, before the country's), ``--share-60plus`` or a census with ``pop_60plus``.
 """
 
 from __future__ import annotations
@@ -228,6 +231,17 @@ def country_polygons() -> gpd.GeoDataFrame:
     return gpd.read_file(AGES_DIR / "countries.geojson").to_crs(WGS84)
 
 
+@functools.cache
+def small_country_polygons() -> gpd.GeoDataFrame:
+    """Return the small countries' polygons at 10 m (``small_countries.geojson``).
+
+    Columns ``iso3``, ``name``, ``area_km2``: every country under 5,000 km² that WPP
+    gives figures for (Monaco, Andorra, Liechtenstein, San Marino, Luxembourg, Malta,
+    Singapore, island states, ...), which the 1:110m map lacks or draws too coarsely.
+    """
+    return gpd.read_file(AGES_DIR / "small_countries.geojson").to_crs(WGS84)
+
+
 @dataclass(frozen=True)
 class CountryAges:
     """The share aged 60+ and 65+ of each point, from its country (:func:`country_ages`).
@@ -262,8 +276,11 @@ def country_ages(points: np.ndarray | gpd.GeoSeries) -> CountryAges:
 
     Notes
     -----
-    Points are looked up on a 0.01° grid (about 1 km; the 1:110m borders are coarser),
-    so a region of 100,000 points costs a few hundred polygon tests.
+    Each point is first looked up, exactly, in the small countries' 10 m outlines
+    (:func:`small_country_polygons`); the others on a 0.01° grid (about 1 km; the 1:110m
+    borders are coarser) in the 1:110m map less those small countries (a point in its
+    hole takes the nearest country within :data:`COUNTRY_SNAP_KM`), so a region of
+    100,000 points costs a few hundred polygon tests.
     """
     if isinstance(points, gpd.GeoSeries):
         geoms = np.asarray(
@@ -280,10 +297,17 @@ def country_ages(points: np.ndarray | gpd.GeoSeries) -> CountryAges:
     iso = np.full(n, "", dtype=object)
     ok = ~shapely.is_missing(geoms) & ~shapely.is_empty(geoms)
     if ok.any():
+        exact = shapely.point_on_surface(geoms[ok])
+        small = small_country_polygons()
+        ks = first_containing(gpd.GeoSeries(exact, crs=WGS84), small.geometry)
+        iso[np.flatnonzero(ok)[ks >= 0]] = small["iso3"].to_numpy(dtype=object)[ks[ks >= 0]]
+        ok[np.flatnonzero(ok)[ks >= 0]] = False  # the rest: on the 1:110m map
+    if ok.any():
         xy = np.round(shapely.get_coordinates(shapely.point_on_surface(geoms[ok])), 2)
         cells, inverse = np.unique(xy, axis=0, return_inverse=True)
         inverse = np.asarray(inverse).reshape(-1)
         polys = country_polygons()
+        polys = polys[~polys["iso3"].isin(set(small["iso3"]))].reset_index(drop=True)
         cell_pts = gpd.GeoSeries(shapely.points(cells), crs=WGS84)
         k = first_containing(cell_pts, polys.geometry)
         miss = np.flatnonzero(k < 0)
@@ -302,20 +326,24 @@ def country_ages(points: np.ndarray | gpd.GeoSeries) -> CountryAges:
     warnings: list[str] = []
     counts = pd.Series(iso).value_counts()
     rows = []
-    names = country_polygons().drop_duplicates("iso3").set_index("iso3")["name"]
+    names = (
+        pd.concat([country_polygons(), small_country_polygons()])
+        .drop_duplicates("iso3")
+        .set_index("iso3")["name"]
+    )
     for code, cnt in counts.items():
         if code == "":
             warnings.append(
                 f"{cnt:,} demand points lie in no country of the shipped map (more than "
                 f"{COUNTRY_SNAP_KM:g} km off its coasts): the World share aged 60+ "
-                f"({float(world['share_60plus']):.1%}) was used there; give --share-60plus."
+                f"({float(world['share_60plus']):.1%}) was used there; give --share-60plus or --age-rasters."
             )
             continue
         if code not in rec:
             warnings.append(
                 f"No share aged 60+ is shipped for {names.get(code, code)} ({code}; "
                 f"{cnt:,} demand points): the World share ({float(world['share_60plus']):.1%}, "
-                f"{AGES_SOURCE}) was used there; give --share-60plus."
+                f"{AGES_SOURCE}) was used there; give --share-60plus or --age-rasters."
             )
             continue
         rows.append(

@@ -19,7 +19,11 @@
    boundaries' ``population`` tags give the totals. One **coverage rule** serves both.
 
 **The coverage rule.** The covered share of a district is the share of its area inside
-the data's extent (``data_extent``; None: every district is fully covered).
+the data's extent (``data_extent``; None: every district is fully covered). For an OSM
+file that extent is the box of its streets, buildings and landuse clipped to the box the
+file declares (``<bounds>``, PBF header; :func:`geoapp.inputs.prepare_demand`): an
+export holds whole ways running far past the box it was cut to. A district the extent
+does not reach at all is left out, in one line for all of them.
 
 * Covered :data:`MIN_COVERED` (95 %) or more: scaled to its total.
 * Partly covered: scaled to total × covered share, never the whole total; a warning
@@ -520,7 +524,6 @@ def control_totals(
         census_scaled = n_matched > 0
         kind = "census" if census_scaled else ""
         what = "census total"
-        assumptions.append(f"population scaled to census totals in {n_matched} of {nb} districts")
     elif boundary_population and has_b and boundaries is not None and "population" in boundaries:
         tags = pd.to_numeric(boundaries["population"], errors="coerce").to_numpy(dtype=float)
         targets[:nb] = np.where(np.isfinite(tags) & (tags > 0), tags, np.nan)
@@ -529,6 +532,8 @@ def control_totals(
         is_census=use_census,
     )  # fmt: skip
     warnings.extend(district_warnings)
+    if use_census:
+        assumptions.append(_census_assumption(n_used, nb, targets, districts, data_extent))
     if not use_census and n_used:
         kind = "boundary population"
         assumptions.append(
@@ -547,6 +552,19 @@ def control_totals(
         areas=tuple(c.label for c in used),
         area_ids=tuple(c.area_id for c in used if c.place),
     )
+
+
+def _census_assumption(
+    n_used: int, nb: int, targets: np.ndarray, districts: Districts, data_extent: object
+) -> str:
+    """Return the assumption line of a census: the districts scaled of those it has."""
+    matched = int(np.isfinite(targets[:nb]).sum())
+    text = f"population scaled to census totals in {n_used:,} of {nb:,} districts"
+    if data_extent is None or districts.geometry is None or matched == n_used:
+        return text
+    cover = covered_shares(districts.geometry, data_extent)
+    left = int((np.isfinite(targets[:nb]) & (cover <= 0)).sum())
+    return text + (f" ({left:,} lie outside the data)" if left else "")
 
 
 def _census_targets(
@@ -598,6 +616,7 @@ def _district_scaling(
         factor[fixed] = np.where(pop[fixed] > 0, scaled[fixed] / pop[fixed], 1.0)
     warnings: list[str] = []
     empty: list[str] = []
+    outside: list[str] = []
     n_used = 0
     todo = np.flatnonzero(np.isfinite(targets[:nb]))
     cover = covered_shares(districts.geometry, data_extent) if len(todo) else np.ones(nb)
@@ -605,6 +624,9 @@ def _district_scaling(
     for bi in todo:
         name = districts.table["district"].iloc[bi] or f"district {bi}"
         total = float(targets[bi])
+        if cover[bi] <= 0:  # the data never reaches it: nothing of its total applies
+            outside.append(name)
+            continue
         in_d = slot == bi
         some_fixed = bool(fixed[in_d].any())
         free = in_d & ~fixed
@@ -676,7 +698,19 @@ def _district_scaling(
             f"The {what} of these districts could not be placed (no housing "
             f"buildings or residential landuse in them): {', '.join(empty)}."
         )
+    if outside and is_census:
+        n = len(outside)
+        warnings.append(
+            f"{n:,} census district{'s lie' if n > 1 else ' lies'} outside the data and "
+            f"{'were' if n > 1 else 'was'} left out (none of {'their' if n > 1 else 'its'} "
+            f"area is covered): {_examples(outside)}."
+        )
     return factor, warnings, n_used
+
+
+def _examples(names: list[str], most: int = 3) -> str:
+    """Return up to ``most`` names, ``…`` after them when there are more."""
+    return ", ".join(names[:most]) + (", …" if len(names) > most else "")
 
 
 def _free_share(district: Any, data_extent: object, used: list[AreaControl]) -> float:

@@ -8,10 +8,16 @@ are one settlement: the highest-ranked (:data:`PLACE_RANK`) keeps its tag, so tw
 for one city never split its demand. Each settlement's own area is, in this order:
 
 1. the admin area (:data:`~geoapp.region.ADMIN_AREA_COLUMNS`) that lists the place node as its
-   ``admin_centre`` or ``label`` member;
-2. a complete admin area, or a district boundary tagging ``population``, of the same
-   name containing the node (the finest: highest ``admin_level``, then smallest);
+   ``label`` member;
+2. a complete admin area of the same name whose ``admin_level`` fits the place's kind
+   (:data:`PLACE_ADMIN_LEVELS`) and that lists the node as its ``admin_centre`` or
+   contains it, or a district boundary tagging ``population`` of the same name containing
+   it (the finest: highest ``admin_level``, then smallest);
 3. the place itself when it is mapped as an area.
+
+Being the ``admin_centre`` alone does not make an area the place's own: a capital is the
+admin centre of its country (Vaduz of Liechtenstein, relation 1155955), a county town of
+its county, and scaling the country to the capital's tag would be wrong.
 
 Without an area, a place's kind gives the radius its demand is counted within
 (:data:`PLACE_RADIUS_M`, :func:`within_radius`).
@@ -44,6 +50,15 @@ PLACE_RADIUS_M = {"city": 5_000.0, "town": 2_500.0, "village": 1_000.0, "hamlet"
 
 #: Rank of the place kinds: of places named the same, the highest keeps its tag.
 PLACE_RANK = {"city": 4, "town": 3, "village": 2, "hamlet": 1}
+
+#: ``admin_level`` range (inclusive) of an admin area that can be a place's own area when
+#: named like it. OSM wiki, "Tag:boundary=administrative", the admin_level table by country:
+#: city states and province-level cities are 4 (Berlin, Hamburg, Vienna, Beijing, Tokyo),
+#: cities and towns mostly 6-8 (German kreisfreie Städte 6, municipalities 7-8), villages
+#: 8 (a German or Austrian Gemeinde, a French commune, a Liechtenstein Gemeinde) to 10
+#: (Ortsteil, parish), hamlets 9-11; 2 (a country) and 3 never fit (San Marino, Luxembourg
+#: and Djibouti share their capital's name).
+PLACE_ADMIN_LEVELS = {"city": (4, 10), "town": (6, 10), "village": (7, 11), "hamlet": (8, 11)}
 
 
 def place_population(value: object) -> float:
@@ -166,6 +181,13 @@ def _level(value: object) -> float:
         return np.nan
 
 
+def _node_ids(value: object) -> set[str]:
+    """Return the ``"node/<id>"`` set of a comma-separated member column (None: empty)."""
+    if not isinstance(value, str):
+        return set()
+    return {c.strip() for c in value.split(",")} - {""}
+
+
 @dataclass(frozen=True)
 class Places:
     """Settlements carrying a ``population`` tag, one row per settlement.
@@ -280,13 +302,13 @@ def settlement_places(
     area_kind = np.full(len(chosen), "", dtype=object)
     area_pop = np.full(len(chosen), np.nan)
     area_level = np.full(len(chosen), np.nan)
-    cand: list[tuple[str, str, str, float, float, Any, set[str]]] = []
+    # (kind, id, name key, admin_level, population, geometry, label ids, admin_centre ids)
+    cand: list[tuple[str, str, str, float, float, Any, set[str], set[str]]] = []
     if admin_areas is not None and len(admin_areas):
         aa = admin_areas.to_crs(WGS84)
         for row, g in zip(aa.itertuples(index=False), aa.geometry.to_numpy(), strict=True):
             if g is None or g.is_empty:
                 continue
-            centres = {c.strip() for c in str(getattr(row, "centre", "") or "").split(",")}
             cand.append(
                 (
                     "admin",
@@ -295,7 +317,8 @@ def settlement_places(
                     _level(getattr(row, "admin_level", "")),
                     float(getattr(row, "population", np.nan)),
                     g,
-                    centres - {""},
+                    _node_ids(getattr(row, "label", "")),
+                    _node_ids(getattr(row, "centre", "")),
                 )
             )
     if boundaries is not None and len(boundaries) and "district" in boundaries.columns:
@@ -308,16 +331,24 @@ def settlement_places(
         for name, g, p in zip(bb["district"], bb.geometry.to_numpy(), pops, strict=True):
             # only districts tagging population (never the unnamed whole-extract one)
             if g is not None and not g.is_empty and _name_key(name) and np.isfinite(p):
-                cand.append(("district", str(name), _name_key(name), np.nan, p, g, set()))
+                cand.append(("district", str(name), _name_key(name), np.nan, p, g, set(), set()))
     for j, (best, members) in enumerate(chosen):
         member_ids = {ids[i] for i in members}
         pt = centre[best]
-        hits = [c for c in cand if c[6] & member_ids]
+        hits = [c for c in cand if c[6] & member_ids]  # the place is the area's label
         if not hits:
-            hits = [c for c in cand if c[2] and c[2] == keys[best] and c[5].covers(pt)]
+            lo, hi = PLACE_ADMIN_LEVELS[kind_v[best]]
+            hits = [
+                c
+                for c in cand
+                if c[2]
+                and c[2] == keys[best]
+                and (c[0] == "district" or lo <= c[3] <= hi)
+                and (c[7] & member_ids or c[5].covers(pt))
+            ]
         if hits:
-            c = max(hits, key=lambda c: (c[6] & member_ids != set(), np.nan_to_num(c[3], nan=-1),
-                                         -c[5].area))  # fmt: skip
+            c = max(hits, key=lambda c: (c[6] & member_ids != set(), c[7] & member_ids != set(),
+                                         np.nan_to_num(c[3], nan=-1), -c[5].area))  # fmt: skip
             area_kind[j], area_id[j], area_level[j], area_pop[j], area[j] = (
                 c[0], c[1], c[3], c[4], c[5],
             )  # fmt: skip
@@ -346,6 +377,7 @@ def settlement_places(
 
 __all__ = [
     "ADMIN_AREA_COLUMNS",
+    "PLACE_ADMIN_LEVELS",
     "PLACE_RADIUS_M",
     "PLACE_RANK",
     "Places",

@@ -13,13 +13,16 @@ from __future__ import annotations
 import copy
 import dataclasses
 from collections.abc import Mapping, Sequence
+from typing import Any
 
 import folium
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from geoapp.artefacts import DQ_ARTEFACTS, DQ_OK, dq_labels
 from geoapp.catalog import Layer
+from geoapp.hexes import resolution_for_area
 from geoapp.i18n import t
 from geoapp.maps.display import (
     CLUSTER_OVER,
@@ -28,11 +31,14 @@ from geoapp.maps.display import (
     MAX_FEATURES,
     aggregate_points,
     column_or,
+    data_extent_frame,
     demand_cells,
-    display_resolution,
     display_tolerance_m,
     esc,
+    extent_area_km2,
     extent_km,
+    feature_collection,
+    fmt_int,
     hexes_for_display,
     safe_color,
 )
@@ -129,12 +135,14 @@ def coverage_map(
         The access table (demand points with ``dist_m``). When given, the demand cells
         are aggregated from it at the resolution the region's size calls for
         (:func:`display_resolution`: res 10 for a neighbourhood, 9 for a 50 km region,
-        8 or 7 for a city) instead of using ``hexes`` (res 9).
+        8 or 7 for a city) instead of using ``hexes`` (res 9). Points of a data-quality
+        class (``dq_class``: network gap, edge of data) are drawn apart, as their class.
     """
     m, tol = _coverage_base(
         region_boundaries,
         edges,
         extent_of=(region_boundaries, hexes, facilities),
+        fit=(access if access is not None and len(access) else hexes, gaps, facilities),
         basemap=basemap,
         tianditu_key=tianditu_key,
         lang=lang,
@@ -223,8 +231,13 @@ def coverage_map_parts(
     the base's extent and simplification follow ``region_boundaries`` only, so every
     layer of a region shares one base.
     """
+    demand = access if access is not None and len(access) else hexes
     m = base_map(
-        region_boundaries, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height
+        data_extent_frame(region_boundaries, demand, edges),
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        lang=lang,
+        height=height,
     )
     for child in m._children.values():
         if isinstance(child, MapSetup):  # the one text of the base: in both languages
@@ -285,14 +298,24 @@ def _coverage_base(
     edges: gpd.GeoDataFrame | None,
     *,
     extent_of: tuple[gpd.GeoDataFrame | None, ...],
+    fit: tuple[gpd.GeoDataFrame | None, ...] = (),
     basemap: str | None,
     tianditu_key: str | None,
     lang: str,
     height: str | int,
 ) -> tuple[folium.Map, float]:
-    """Return the coverage map's base (streets, districts) and its tolerance in metres."""
+    """Return the coverage map's base (streets, districts) and its tolerance in metres.
+
+    The map opens on the data (:func:`data_extent_frame`: the ``fit`` frames -- demand,
+    gaps, facilities -- and the streets, within the districts), not on every district: a
+    campus extract inside a city's districts fills the view.
+    """
     m = base_map(
-        region_boundaries, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height
+        data_extent_frame(region_boundaries, *fit, edges),
+        basemap=basemap,
+        tianditu_key=tianditu_key,
+        lang=lang,
+        height=height,
     )
     tol = display_tolerance_m(extent_km(*extent_of))
     if edges is not None:
@@ -350,8 +373,12 @@ def _add_coverage_overlays(
     hex_budget = max(budget - used, budget // 4)
 
     no_data = n_fac == 0
-    want = display_resolution(extent_km(region_boundaries, hexes, access))
+    # the residents layer's resolution follows the size of the study area (the data)
+    demand = access if access is not None and len(access) else hexes
+    want = resolution_for_area(extent_area_km2(data_extent_frame(region_boundaries, demand)))
     res: int | None
+    # artefacts of the data: drawn as their own class, not as residents beyond reach
+    access, dq_parts = _add_dq_points(m, access, layer, lang, max(budget // 10, 50))
     if access is not None and len(access):
         shown_hexes, res = demand_cells(access, res=want, max_cells=hex_budget)
         merged = res < 9
@@ -408,6 +435,7 @@ def _add_coverage_overlays(
         parts.append(facility_legend([(fname, color, n_fac, clustered)], lang))
     if n_gaps:
         parts.append(gap_legend(n_gaps_drawn, n_gaps, lang))
+    parts.append(dq_parts)  # "" without artefacts
     if no_data:
         parts.append(no_data_legend(layer, lang))
     elif shown_hexes is not None and len(shown_hexes):
@@ -438,8 +466,61 @@ def _add_coverage_overlays(
             '<div><span class="sw" style="background:none;border:2px dashed #34495e"></span>'
             f"{esc(t('district_outline', lang))}</div>"
         )
-    if parts:
+    if any(parts):
         add_legend(m, "".join(parts), css_class="geoapp-coverage-legend")
+
+
+#: Colour of each data-quality class on the map (grey: the network; violet: the edge).
+DQ_COLORS = {"network_gap": "#7f8c8d", "edge_of_data": "#8e44ad"}
+
+
+def _add_dq_points(
+    m: folium.Map, access: gpd.GeoDataFrame | None, layer: Layer | None, lang: str, cap: int
+) -> tuple[gpd.GeoDataFrame | None, str]:
+    """Draw the demand points of a data-quality class (:mod:`geoapp.artefacts`).
+
+    Circle markers coloured by class (the most populous ``cap`` when there are more),
+    in a layer of their own. Returns the other demand points (``ok``) and the legend
+    HTML (each class with its residents; "" when there is none).
+    """
+    if access is None or not len(access):
+        return access, ""
+    dq = dq_labels(access)
+    if not (dq != DQ_OK).any():
+        return access, ""
+    points = access.loc[dq != DQ_OK]
+    col = layer.demand_column if layer is not None else "pop"
+    col = col if col in points.columns else "pop"
+    w = pd.to_numeric(column_or(points, col, 0.0), errors="coerce").fillna(0.0)
+    cls = dq_labels(points)
+    shown = points.assign(_w=w.to_numpy(float), _c=cls)
+    if len(shown) > cap:
+        shown = shown.sort_values("_w", ascending=False, kind="stable").iloc[:cap]
+    shown = shown.to_crs("EPSG:4326") if shown.crs is not None else shown
+    shown = shown.set_geometry(shown.geometry.representative_point())
+    names = {c: t(f"dq_{c}", lang) for c in DQ_ARTEFACTS}
+    tips = [
+        f"<b>{esc(names[c])}</b><br>{esc(t('dq_count', lang, name=str(i), n=fmt_int(v)))}"
+        for c, i, v in zip(shown["_c"], column_or(shown, "demand_id", ""), shown["_w"], strict=True)
+    ]
+    styles = [{"fillColor": DQ_COLORS[c], "color": DQ_COLORS[c]} for c in shown["_c"]]
+    props: dict[str, list[Any]] = {"_s": styles, "_t": tips}
+    GeoJsonLayer(
+        feature_collection(shown, props),
+        name=t("dq_layer", lang),
+        style={"radius": 5, "weight": 1, "fillOpacity": 0.8, "opacity": 0.9},
+        pane="geoapp-gaps",
+        sticky=False,
+    ).add_to(m)
+    rows = [f'<div class="ttl">{esc(t("dq_layer", lang))}</div>']
+    for c in DQ_ARTEFACTS:
+        n = float(w[cls == c].sum())
+        if (cls == c).any():
+            rows.append(
+                f'<div><span class="sw" style="background:{DQ_COLORS[c]};border-radius:50%">'
+                f"</span>{esc(t('dq_count', lang, name=names[c], n=fmt_int(n)))}</div>"
+            )
+    return access.loc[dq == DQ_OK], "".join(rows)
 
 
 def overview_map(
@@ -463,9 +544,11 @@ def overview_map(
     come from ``catalog`` when given. Layers are stacked by the catalog's ``order``
     (elderly care, order 1, on top, with larger dots), each in its own pane and
     clustered on its own when large, so no layer hides another; the legend lists
-    the zone types and every layer's colour and count.
+    the zone types and every layer's colour and count. The map opens on the data (the
+    streets and facilities within the districts' extent).
     """
-    m = base_map(boundaries, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height)
+    fit = data_extent_frame(boundaries, edges, *facilities_by_layer.values())
+    m = base_map(fit, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height)
     tol = display_tolerance_m(extent_km(boundaries))
     add_boundaries(m, boundaries, lang=lang, fill_by_zone=True, stats=stats, legend=False)
     if edges is not None:
@@ -527,9 +610,11 @@ def heritage_map(
 ) -> folium.Map:
     """Return the heritage map: protected zones, sites (unprotected in red), access.
 
-    With a legend of sites (protected / unprotected, with counts) and zones.
+    With a legend of sites (protected / unprotected, with counts) and zones. The map
+    opens on the data (demand, sites, zones and streets within the districts' extent).
     """
-    m = base_map(boundaries, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height)
+    fit = data_extent_frame(boundaries, hexes, sites, zones, edges)
+    m = base_map(fit, basemap=basemap, tianditu_key=tianditu_key, lang=lang, height=height)
     if edges is not None:
         add_streets(m, edges, lang=lang)
     if hexes is not None:

@@ -227,7 +227,8 @@ def prepare(
         return gpd.GeoDataFrame(geometry=[], crs=WGS84)
     if gdf.crs is None:
         raise InputError("A map layer has no coordinate reference system; set one first.")
-    keep = gdf.geometry.notna().to_numpy() & ~gdf.geometry.is_empty.to_numpy()
+    raw = gdf.geometry.to_numpy()
+    keep = ~(shapely.is_missing(raw) | shapely.is_empty(raw))  # no geopandas notna warning
     out = gdf.loc[keep]
     if len(out) == 0:
         return gpd.GeoDataFrame(geometry=[], crs=WGS84)
@@ -298,6 +299,43 @@ def bounds_of(*frames: gpd.GeoDataFrame | None) -> list[list[float]] | None:
         [float(a[:, 1].min()), float(a[:, 0].min())],
         [float(a[:, 3].max()), float(a[:, 2].max())],
     ]
+
+
+def data_extent_frame(
+    boundaries: gpd.GeoDataFrame | None, *data: gpd.GeoDataFrame | None
+) -> gpd.GeoDataFrame | None:
+    """Return the box a map opens on: the data's extent, within the boundaries' extent.
+
+    ``data`` are the frames holding the analysis (demand points or cells, streets,
+    facilities); their bounding box is cut to the boundaries' bounding box (the study
+    area, or the districts), so a small extract inside a city's districts opens on the
+    extract, and streets kept whole past a study area's edge do not widen the view.
+    Falls back to the boundaries when no data frame holds a feature, or when the two
+    boxes do not meet. One-row frame (EPSG:4326), or None when everything is empty.
+    """
+    data_box = bounds_of(*data)
+    bnd_box = bounds_of(boundaries)
+    if data_box is None:
+        if bnd_box is None:
+            return None
+        return boundaries if boundaries is not None else None
+    (s, w), (n, e) = data_box
+    if bnd_box is not None:
+        (bs, bw), (bn, be) = bnd_box
+        cut = (max(s, bs), max(w, bw), min(n, bn), min(e, be))
+        if cut[0] <= cut[2] and cut[1] <= cut[3]:
+            s, w, n, e = cut
+    return gpd.GeoDataFrame(geometry=[shapely.box(w, s, e, n)], crs=WGS84)
+
+
+def extent_area_km2(frame: gpd.GeoDataFrame | None) -> float:
+    """Return the area (km²) of the bounding box of ``frame`` (0 when empty)."""
+    b = bounds_of(frame)
+    if b is None:
+        return 0.0
+    (s, w), (n, e) = b
+    lat = math.radians((s + n) / 2.0)
+    return float((e - w) * 111.32 * math.cos(lat) * (n - s) * 110.57)
 
 
 # ---------------------------------------------------------------- city scale

@@ -314,7 +314,9 @@ def add_hex_layer(
     )
     speed = speed_kmh or (layer.speed_kmh if layer is not None else None) or DEFAULT_SPEED_KMH
     dlabel = esc(t("mean_straight" if mode == "euclidean" else "mean_walk", lang))
-    plabel = esc(t("cell_residents", lang))
+    # the cell's people of the layer's population ("aged 60+" for elderly care)
+    only_60 = pop_column == "pop_60plus"
+    plabel = esc(t("cell_residents_60plus" if only_60 else "cell_residents", lang))
     olabel = esc(t("population_60plus", lang))
     slabel = esc(t("settlement", lang))
     settle = column_or(g, "settlement", "").astype(object).fillna("").astype(str).tolist()
@@ -333,7 +335,7 @@ def add_hex_layer(
             tip = esc(dist_text(np.inf, lang, limit_m=search_limit_m)).capitalize()
         if math.isfinite(p):
             tip += f"<br>{plabel}: {fmt_int(p)}"
-        if math.isfinite(p6):
+        if math.isfinite(p6) and not only_60:
             tip += f"<br>{olabel}: {fmt_int(p6)}"
         if s_type:
             tip += f"<br>{slabel}: {esc(zone_name(s_type, lang))}"
@@ -672,11 +674,16 @@ def add_heritage(
         ]
         kinds = [esc(kind_name(k, lang)) for k in raw]
         pl, ul = esc(t("protected", lang)), esc(t("unprotected", lang))
+        classes = [
+            f"<br>{esc(t(f'heritage_class_{c}', lang))}" if c else ""
+            for c in column_or(g, "heritage_class", "").astype(object).fillna("").astype(str)
+        ]
         tips = [
             f"<b>{n or k or esc(t('heritage_sites', lang))}</b>"
             + (f"<br>{k}" if n and k else "")
+            + c
             + f"<br>{pl if p else ul}"
-            for n, k, p in zip(names, kinds, prot, strict=True)
+            for n, k, c, p in zip(names, kinds, classes, prot, strict=True)
         ]
         styles = [{"fillColor": "#8c564b" if p else "#d62728"} for p in prot]
         GeoJsonLayer(

@@ -826,3 +826,211 @@ def data_extent(*frames: gpd.GeoDataFrame) -> Any:
         return None
     b = np.vstack(bounds)
     return box(b[:, 0].min(), b[:, 1].min(), b[:, 2].max(), b[:, 3].max())
+
+
+# --------------------------------------------------------------------------- data date
+
+#: Newest-object scans (when the file header carries no date) read files up to this size.
+DATE_SCAN_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _iso(value: Any) -> str | None:
+    """Return an OSM timestamp (str or datetime) as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC)."""
+    import datetime as dt
+
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        text = value.strip().replace("\\:", ":")  # osmosis state files escape colons
+        try:
+            value = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            return None
+    if not isinstance(value, dt.datetime) or value.year < 2004:  # OSM began in 2004
+        return None
+    if value.tzinfo is not None:
+        value = value.astimezone(dt.UTC).replace(tzinfo=None)
+    return value.strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _xml_head_date(path: Any) -> tuple[str | None, str]:
+    """Return the date an OSM XML file states in its head (``<osm timestamp>``, ``osm_base``)."""
+    import bz2
+    import re
+
+    opener = bz2.open if str(path).lower().endswith(".bz2") else open
+    try:
+        with opener(path, "rb") as fh:
+            head = fh.read(8192).decode("utf-8", "replace")
+    except OSError:
+        return None, ""
+    for pattern, why in (
+        (r"<meta\b[^>]*\bosm_base=\"([^\"]+)\"", "osm_base of the Overpass answer"),
+        (r"<osm\b[^>]*\btimestamp=\"([^\"]+)\"", "timestamp of the <osm> element"),
+    ):
+        m = re.search(pattern, head)
+        if m and _iso(m.group(1)):
+            return _iso(m.group(1)), why
+    return None, ""
+
+
+def osm_data_date(
+    path: Any, *, scan_max_bytes: int = DATE_SCAN_MAX_BYTES
+) -> tuple[str | None, str]:
+    """Return the date of an OSM extract's data and where it comes from.
+
+    In order: the file header's ``osmosis_replication_timestamp`` (Geofabrik, planet
+    extracts and ``osmium extract`` keep it) or ``timestamp``; for XML, an Overpass
+    answer's ``<meta osm_base>`` or the ``<osm timestamp>`` attribute; otherwise, for a
+    file up to ``scan_max_bytes``, the newest timestamp of its ways and relations (the
+    nodes, ten times as many, are not read: the date is a lower bound). A date before
+    2004 (OSM's start; files written without timestamps) counts as none.
+
+    Returns
+    -------
+    tuple
+        ``(date, source)``: ``date`` as ``YYYY-MM-DDTHH:MM:SSZ`` (UTC) or None when the
+        file says nothing, ``source`` a short phrase ("" when None).
+    """
+    import os
+
+    import osmium
+
+    name = str(path)
+    try:
+        reader = osmium.io.Reader(name, osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            header = reader.header()
+            for key, why in (
+                ("osmosis_replication_timestamp", "replication timestamp in the file header"),
+                ("timestamp", "timestamp in the file header"),
+            ):
+                found = _iso(header.get(key, ""))
+                if found:
+                    return found, why
+        finally:
+            reader.close()
+    except (RuntimeError, OSError) as exc:  # unreadable: the reader says so later
+        log.info("no header date from %s (%s)", name, exc)
+    if not name.lower().endswith(".pbf"):
+        found, why = _xml_head_date(path)
+        if found:
+            return found, why
+    try:
+        if os.path.getsize(name) > scan_max_bytes:
+            return None, ""
+        from osmium.osm import RELATION, WAY
+
+        newest = None
+        for obj in cast("Iterable[Any]", osmium.FileProcessor(name, WAY | RELATION)):
+            ts = obj.timestamp
+            if newest is None or ts > newest:
+                newest = ts
+    except (RuntimeError, OSError, ValueError) as exc:
+        log.info("no object date from %s (%s)", name, exc)
+        return None, ""
+    found = _iso(newest)
+    return (found, "newest way or relation in the file") if found else (None, "")
+
+
+def osm_declared_bounds(path: Any) -> tuple[float, float, float, float] | None:
+    """Return the box an OSM file declares it covers, ``(minx, miny, maxx, maxy)``, or None.
+
+    The XML ``<bounds>`` element or the PBF header's bounding box (osmium reads both into
+    the file header). An openstreetmap.org export or an ``osmium extract`` declares the box
+    that was asked for, while the ways it holds run on past it (whole ways are exported),
+    so the data's own extent can be several times the declared box. None when the file
+    declares no (valid, non-empty) box or cannot be read.
+    """
+    import osmium
+
+    try:
+        reader = osmium.io.Reader(str(path), osmium.osm.osm_entity_bits.NOTHING)
+        try:
+            box_ = reader.header().box()
+        finally:
+            reader.close()
+    except (RuntimeError, OSError) as exc:  # unreadable: the reader says so later
+        log.info("no declared bounds in %s (%s)", path, exc)
+        return None
+    if not box_.valid():
+        return None
+    ll, ur = box_.bottom_left, box_.top_right
+    out = (float(ll.lon), float(ll.lat), float(ur.lon), float(ur.lat))
+    if not all(np.isfinite(out)) or out[2] <= out[0] or out[3] <= out[1]:
+        return None
+    return out
+
+
+# --------------------------------------------------------------------------- clipped ways
+
+
+def clipped_ways(path: Any, way_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+    """Return the ways among ``way_ids`` that lost nodes at the extract's edge.
+
+    Two passes filtered in C++ (the ways asked for, then their nodes), so only those
+    reach Python. Returns ``{way id: (nodes in the file, nodes of the way)}`` for every
+    way with a node missing; the readers keep such a way from its present nodes (as
+    pyrosm does: a smaller area, or a point), and this says which they are.
+    """
+    import osmium
+    from osmium.filter import IdFilter
+    from osmium.osm import NODE, WAY
+
+    wanted = {int(w) for w in way_ids}
+    if not wanted:
+        return {}
+    refs: dict[int, list[int]] = {}
+    ways = osmium.FileProcessor(str(path), WAY).with_filter(IdFilter(wanted))
+    for w in cast("Iterable[Any]", ways):
+        refs[w.id] = [n.ref for n in w.nodes]
+    need = {r for rs in refs.values() for r in rs}
+    present: set[int] = set()
+    if need:
+        for n in osmium.FileProcessor(str(path), NODE).with_filter(IdFilter(need)):
+            present.add(n.id)
+    out = {}
+    for wid, rs in refs.items():
+        distinct = list(dict.fromkeys(rs))  # a closed way repeats its first node
+        have = sum(r in present for r in distinct)
+        if have < len(distinct):
+            out[wid] = (have, len(distinct))
+    return out
+
+
+def mark_clipped(path: Any, features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, str | None]:
+    """Return ``features`` with a ``clipped`` column (bool) and a sentence, or None.
+
+    ``clipped`` is True for a feature mapped as a way that lost nodes at the extract's
+    edge (:func:`clipped_ways`): it is kept from its present nodes (a smaller area, or a
+    point where fewer than three remain), not dropped, and the sentence says how many.
+    """
+    out = features.copy()
+    out.insert(len(out.columns) - (out.geometry.name in out.columns), "clipped", False)
+    if not len(out) or "osm_id" not in out.columns:
+        return out, None
+    ids = out["osm_id"].astype(str)
+    is_way = ids.str.startswith("way/").to_numpy()
+    if not is_way.any():
+        return out, None
+    way_id = ids[is_way].str.slice(4).astype("int64").to_numpy()
+    try:
+        cut = clipped_ways(path, way_id)
+    except (RuntimeError, OSError) as exc:  # the reader has read it: log only
+        log.info("cannot check %s for clipped ways (%s)", path, exc)
+        return out, None
+    if not cut:
+        return out, None
+    flag = np.zeros(len(out), dtype=bool)
+    flag[np.flatnonzero(is_way)] = [w in cut for w in way_id]
+    out["clipped"] = flag
+    first = next(iter(cut))
+    have, total = cut[first]
+    text = (
+        f"{len(cut):,} features mapped as ways are cut by the extract's edge (e.g. way/{first}: "
+        f"{have} of its {total} nodes in the file); each is kept from its nodes in the file "
+        "(a smaller area, or a point where fewer than three remain), not dropped. Extend the "
+        "extract for their full outline."
+    )
+    log.warning("%s", text)
+    return out, text

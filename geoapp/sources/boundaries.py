@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import os
 import sqlite3
+import warnings
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -123,12 +124,51 @@ def parse_boundary_spec(spec: str | os.PathLike[str]) -> BoundarySpec:
     if sep and head and tail.strip().lower() in _DATUM_SUFFIXES:
         coords = normalise_coords_name(tail)
         text = head
+    elif sep and head and tail and _names_a_file(head):
+        name = Path(head.rpartition("#")[0] or head).name if "#" in head else Path(head).name
+        raise InputError(
+            f"{spec}: {tail!r} is not a datum (wgs84, gcj02, bd09); write "
+            f"{name}:gcj02 for Amap/Gaode or Tencent coordinates, {name}:bd09 for Baidu's, "
+            f"or {name} alone for WGS84 (GPS, OpenStreetMap)."
+        )
     layer = None
     if not Path(text).exists() and "#" in text:
         base, _, name = text.rpartition("#")
         if base and name:
             text, layer = base, name
     return BoundarySpec(Path(text), layer, coords)
+
+
+def _names_a_file(text: str) -> bool:
+    """Whether ``text`` (``PATH`` or ``PATH#LAYER``) names an existing file."""
+    if Path(text).is_file():
+        return True
+    base, sep, layer = text.rpartition("#")
+    return bool(sep and base and layer and Path(base).is_file())
+
+
+def _other_layers_hint(path: Path, layer: str | int | None, nonpoly: np.ndarray) -> str:
+    """Return a sentence naming a multi-layer file's polygon layers (``FILE#layer``), or "".
+
+    Only when the file's first layer was read (``layer`` None) and held non-polygons.
+    """
+    import pyogrio
+
+    if layer is not None or not nonpoly.any() or path.suffix.lower() != ".gpkg":
+        return ""
+    try:
+        layers = pyogrio.list_layers(str(path))
+    except Exception:
+        return ""
+    if len(layers) < 2:
+        return ""
+    names = [str(n) for n in layers[:, 0]]
+    polygons = [str(n) for n, kind in layers if "polygon" in str(kind).lower()]
+    pick = polygons[0] if polygons else names[1]
+    return (
+        f" geoapp read the first of its layers ({', '.join(names)}); choose the layer of "
+        f"the district polygons as {path.name}#<layer>, e.g. {path.name}#{pick}."
+    )
 
 
 def _describe(row: int | np.integer, names: pd.Series) -> str:
@@ -187,6 +227,7 @@ def _read_any(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
                 f"{path}: no layer {layer!r}; the file's layers are {', '.join(names)}. "
                 f"Choose one as {path.name}#<layer> (e.g. {path.name}#{names[0]})."
             )
+    given = layer  # the user's layer, if any (the first layer is never named as theirs)
     try:
         if layer is None:
             layers = pyogrio.list_layers(source)
@@ -199,14 +240,23 @@ def _read_any(path: Path, layer: str | int | None) -> gpd.GeoDataFrame:
                     layers[0, 0],
                 )
             layer = layers[0, 0] if len(layers) else None
-        return gpd.read_file(source, layer=layer)
+        with warnings.catch_warnings():
+            # GDAL's "Non closed ring detected" warning: the error below says it plainly
+            warnings.simplefilter("ignore", RuntimeWarning)
+            return gpd.read_file(source, layer=layer)
     except InputError:
         raise
     except Exception as exc:
+        if "closed linestring" in str(exc) or "closed ring" in str(exc).lower():
+            raise InputError(
+                f"{path}: a polygon ring is not closed (its last point must repeat its first); "
+                "fix the geometries in QGIS (Vector > Geometry Tools > Fix Geometries) and "
+                "export the file again."
+            ) from None
         raise InputError(
             f"{path}: cannot read this boundary file ({type(exc).__name__}: {str(exc)[:200]}). "
             "Check that it is a valid GeoJSON, GeoPackage or zipped Shapefile"
-            + (f" and that layer {layer!r} exists." if layer is not None else ".")
+            + (f" and that layer {given!r} exists." if given is not None else ".")
         ) from None
 
 
@@ -396,6 +446,7 @@ def read_boundaries(
             if invalid.any() and not repair
             else ""
         )
+        hint += _other_layers_hint(path, layer, nonpoly)
         raise InputError(
             f"{path}: {len(problems)} problem(s) in the boundary file.{hint}", problems
         )
@@ -712,3 +763,59 @@ def china_districts(province: str = "北京市") -> DistrictTable:
 def _gcj_to_wgs_xy(xy: np.ndarray) -> np.ndarray:
     lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
     return np.column_stack([lon, lat])
+
+
+#: ``--boundaries`` value of Beijing's 343 街道 / 乡镇 (:func:`beijing_subdistricts`).
+BEIJING_SUBDISTRICTS = "beijing-subdistricts"
+#: Columns the subdistrict preset adds to the boundaries contract: the parent district
+#: of each unit (name as in the Beijing district preset, and its 6-digit code).
+PARENT_COLUMNS = ("parent_district", "parent_district_code")
+#: Attribution of the shipped subdistrict boundaries (shown with the region's others).
+BEIJING_SUBDISTRICTS_ATTRIBUTION = (
+    "Beijing 街道/乡镇 boundaries 2023–24: thebamboogrove/bj-subdistricts (MIT), drawn "
+    "from 天地图; not guaranteed accurate, official data prevail"
+)
+
+
+def beijing_subdistricts() -> DistrictTable:
+    """Return Beijing's 343 街道 / 乡镇 (subdistricts and townships), shipped offline.
+
+    The polygons of ``thebamboogrove/bj-subdistricts`` (MIT; WGS-84, drawn by their
+    author from 天地图 maps, 2023–24, accuracy not guaranteed): see
+    ``geoapp/data/subdistricts/SOURCE.md``.
+
+    Returns
+    -------
+    DistrictTable
+        ``frame``: one row per unit, sorted by code: ``district`` (the unit's name,
+        e.g. 学院路街道; the two 八里庄街道 carry their district in brackets),
+        ``district_code`` (12-digit code, e.g. ``"110108010000"``), ``zone_type``
+        "unknown", ``zone_fine`` "", ``parent_district`` (e.g. 海淀区, as in the
+        district preset) and ``parent_district_code`` (``"110108"``); EPSG:4326.
+        ``source``: the provenance and the accuracy caveat.
+    """
+    import gzip
+    import importlib.resources
+    import json
+
+    path = importlib.resources.files("geoapp").joinpath(
+        "data", "subdistricts", "beijing_subdistricts.geojson.gz"
+    )
+    with path.open("rb") as fh:
+        text = gzip.decompress(fh.read()).decode("utf-8")
+    raw = gpd.GeoDataFrame.from_features(json.loads(text)["features"], crs=WGS84)
+    out = gpd.GeoDataFrame(
+        {
+            "district": raw["name"].astype(str).to_numpy(dtype=object),
+            "district_code": raw["code"].astype(str).to_numpy(dtype=object),
+            "zone_type": "unknown",
+            "zone_fine": "",
+            "parent_district": raw["district"].astype(str).to_numpy(dtype=object),
+            "parent_district_code": raw["district_code"].astype(str).to_numpy(dtype=object),
+        },
+        geometry=raw.geometry.to_numpy(),
+        crs=WGS84,
+    )
+    out = out.sort_values("district_code").reset_index(drop=True)
+    log.info("shipped boundaries: %d Beijing 街道/乡镇", len(out))
+    return DistrictTable(frame=out, source=BEIJING_SUBDISTRICTS_ATTRIBUTION)

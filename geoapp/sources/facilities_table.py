@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,15 +27,29 @@ import pandas as pd
 
 from geoapp._validate import Problems, did_you_mean
 from geoapp.catalog import Layer, get_layer
-from geoapp.crs import COORD_SYSTEMS, convert_to_wgs84, normalise_coords_name
+from geoapp.crs import (
+    COORD_SYSTEMS,
+    convert_to_wgs84,
+    geometries_to_wgs84,
+    normalise_coords_name,
+)
 from geoapp.errors import CRSError, InputError
+from geoapp.messages import group_warnings
 from geoapp.region import FEATURE_TAG_KEYS, WGS84
 from geoapp.sources.capacity import parse_capacity
 
 log = logging.getLogger(__name__)
 
-LON_CANDIDATES = ("lon", "lng", "long", "longitude", "x", "经度", "lon_wgs84", "lng_wgs84")
-LAT_CANDIDATES = ("lat", "latitude", "y", "纬度", "lat_wgs84")
+#: Longitude column names, tried in order; a header matches when it equals one ignoring
+#: case, spaces and a bracketed unit or note (``经度（E）``, ``Longitude (WGS84)``).
+LON_CANDIDATES = (
+    "lon", "lng", "long", "longitude", "x", "经度", "东经", "lon_wgs84", "lng_wgs84",
+    "x_coord", "xcoord", "coord_x", "point_x",
+)  # fmt: skip
+#: Latitude column names, matched like :data:`LON_CANDIDATES`.
+LAT_CANDIDATES = (
+    "lat", "latitude", "y", "纬度", "北纬", "lat_wgs84", "y_coord", "ycoord", "coord_y", "point_y",
+)  # fmt: skip
 LOCATION_CANDIDATES = ("location", "lnglat", "lonlat", "经纬度", "坐标")
 #: Capacity columns (beds or places), first found wins; stored as the ``capacity`` tag.
 CAPACITY_CANDIDATES = ("capacity", "beds", "床位数", "床位", "核定床位数", "床位数(张)", "容量")
@@ -42,6 +57,17 @@ NAME_CANDIDATES = ("name", "名称", "机构名称", "单位名称", "设施名�
 _ENCODINGS = ("utf-8-sig", "gb18030")
 _EXCEL = (".xlsx", ".xlsm")
 _TEXT = (".csv", ".txt", ".tsv")
+#: GeoJSON lists (points or polygons, e.g. 历史文化街区), coordinates in the declared datum.
+_GEOJSON = (".geojson", ".json")
+#: A column of WKT shapes (``POLYGON ((lon lat, ...))``, in the declared datum) used
+#: instead of longitude/latitude columns; a GeoJSON file's geometry is read into it.
+GEOMETRY_CANDIDATES = ("wkt", "geometry", "geom", "shape", "边界", "范围", "几何")
+#: A heritage list's protection-class column (全国重点文物保护单位, 市级, national ...),
+#: stored as the ``protection_title`` tag (``geoapp.layers.heritage_classes`` reads it).
+CLASS_CANDIDATES = (
+    "heritage_class", "protection_class", "protection_title", "class", "级别", "保护级别",
+    "文保级别", "文物级别", "保护等级", "等级",
+)  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
@@ -152,6 +178,41 @@ def _read_text(path: Path) -> pd.DataFrame:
     )
 
 
+def _read_geojson(path: Path) -> pd.DataFrame:
+    """Read a GeoJSON list as text columns plus its shapes as WKT in column ``wkt``."""
+    try:
+        gdf = gpd.read_file(path)
+    except Exception as exc:
+        raise InputError(
+            f"{path}: cannot read this GeoJSON file ({type(exc).__name__}: {exc}); check that "
+            "it is a FeatureCollection."
+        ) from None
+    df = pd.DataFrame(gdf.drop(columns=gdf.geometry.name)).astype(object)
+    df = df.where(df.notna(), "").astype(str)
+    df["wkt"] = [g.wkt if g is not None and not g.is_empty else "" for g in gdf.geometry]
+    return df
+
+
+def _shapes(df: pd.DataFrame, lines: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
+    """Shapes of a WKT column (None when the table has none) and the rows that fail."""
+    col = _find_column(df, None, GEOMETRY_CANDIDATES)
+    if col is None:
+        return None
+    import shapely
+
+    text = df[col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
+    wkt = np.array([t if t else None for t in text], dtype=object)
+    geoms = shapely.from_wkt(wkt, on_invalid="ignore")
+    problems = [
+        f"line {ln}: {col} {str(t)[:40]!r} is not a WKT shape (e.g. POINT (116.39 39.91))"
+        if t
+        else f"line {ln}: missing {col}"
+        for ln, t, g in zip(lines, text, geoms, strict=True)
+        if g is None or g.is_empty
+    ]
+    return np.asarray(geoms, dtype=object), problems
+
+
 def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     if not path.exists():
         raise InputError(f"{path}: facility table not found; check the path.")
@@ -162,21 +223,35 @@ def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
     suffix = path.suffix.lower()
     if suffix in _EXCEL:
         return _read_excel(path, sheet)
+    if suffix in _GEOJSON:
+        return _read_geojson(path)
     if suffix not in _TEXT:
         raise InputError(
             f"{path}: unsupported facility table type {suffix!r}; use CSV (.csv, UTF-8 or "
-            "GBK) or Excel (.xlsx)."
+            "GBK), Excel (.xlsx) or GeoJSON (.geojson, for shapes such as 历史文化街区)."
         )
     return _read_text(path)
+
+
+#: A bracketed unit or note in a header: ``（E）``, ``(°)``, ``[WGS84]``, ``【度】``.
+_BRACKETED = re.compile(r"\s*[(（\[【][^)）\]】]*[)）\]】]\s*")
+
+
+def _header_key(name: object) -> str:
+    """Return a header as compared with the candidates: lower case, no note, no spaces."""
+    text = _BRACKETED.sub("", str(name)).strip().lower()
+    return re.sub(r"[\s\-]+", "_", text)
 
 
 def _find_column(df: pd.DataFrame, given: str | None, candidates: tuple[str, ...]) -> str | None:
     if given is not None:
         return given if given in df.columns else None
-    lowered = {str(c).strip().lower(): c for c in df.columns}
+    keyed: dict[str, Any] = {}
+    for c in df.columns:
+        keyed.setdefault(_header_key(c), c)
     for cand in candidates:
-        if cand.lower() in lowered:
-            return lowered[cand.lower()]
+        if _header_key(cand) in keyed:
+            return keyed[_header_key(cand)]
     return None
 
 
@@ -185,6 +260,8 @@ def _layer_tags(layer: str | Layer, catalog: Mapping[str, Layer] | None) -> dict
     lay = layer if isinstance(layer, Layer) else get_layer(str(layer), catalog)
     out: dict[str, str] = {}
     for key, value in lay.match[0].items():
+        if value is False or key in ("osm_id", "name"):
+            continue  # a key that must be absent, or a feature column
         if value is True:
             out[key] = "yes"
         elif isinstance(value, str):
@@ -221,6 +298,10 @@ def read_facility_table(
     path
         ``.csv`` (UTF-8, UTF-8 with BOM, or GBK/GB18030; comma, semicolon or tab
         separated) or ``.xlsx``; ``FILE.xlsx#Sheet2`` reads the sheet named after ``#``.
+        A ``.geojson`` list, or a WKT column (:data:`GEOMETRY_CANDIDATES`), gives
+        shapes (points or polygons, e.g. 历史文化街区) instead of lon/lat columns; every
+        vertex is converted from ``coords``. A class column (:data:`CLASS_CANDIDATES`,
+        e.g. ``级别``) becomes the ``protection_title`` tag (heritage classes).
     coords
         Coordinate system of the table, REQUIRED: ``"wgs84"`` (GPS, OpenStreetMap),
         ``"gcj02"`` (Amap/Gaode, Tencent) or ``"bd09"`` (Baidu).
@@ -264,17 +345,20 @@ def read_facility_table(
     path, named_sheet = split_sheet(path)
     system = _coords_system(path, coords)
     df, lines = _rows(path, named_sheet if sheet is None else sheet)
-    xy = _coordinates(df, path, lon, lat, system)
-    problems, bad = _coordinate_problems(xy, lines)
+    shapes = _shapes(df, lines) if lon is None and lat is None else None
+    if shapes is None:
+        xy = _coordinates(df, path, lon, lat, system, named_sheet if sheet is None else sheet)
+        # rows whose latitude is a longitude and the other way round: one problem for all
+        swapped = (np.abs(xy.x) <= 90) & (np.abs(xy.y) > 90) & (np.abs(xy.y) <= 180)
+        problems, bad = _coordinate_problems(xy, lines, skip=swapped)
+        bad |= swapped
+        if swapped.any():
+            problems.insert(0, _swapped_problem(xy, lines[swapped], len(lines)))
+    else:
+        problems = shapes[1]
+        bad = np.array([g is None or g.is_empty for g in shapes[0]], dtype=bool)
     capacity, cap_problems = _capacity(df, lines, bad, path)
-    swapped = bad & (np.abs(xy.x) <= 90) & (np.abs(xy.y) > 90) & (np.abs(xy.y) <= 180)
-    if swapped.any():
-        problems.append(
-            f"{int(swapped.sum())} rows look like longitude and latitude are swapped; "
-            f"check that column {xy.lon_col!r} holds longitudes and "
-            f"{xy.lat_col!r} latitudes (swap the column names in the file if not)"
-        )
-    for p in [*problems, *cap_problems]:
+    for p in group_warnings([*problems, *cap_problems]):  # alike lines once, with a count
         log.warning("%s: %s", path, p)
     good = ~bad
     if not good.any():
@@ -290,10 +374,16 @@ def read_facility_table(
         set_tags.update(_layer_tags(layer, catalog))
     if tags:
         set_tags.update({str(k): str(v) for k, v in tags.items()})
-    wx, wy = convert_to_wgs84(xy.x[good], xy.y[good], system)
-    points = gpd.points_from_xy(wx, wy)
+    if shapes is None:
+        wx, wy = convert_to_wgs84(xy.x[good], xy.y[good], system)
+        points = gpd.points_from_xy(wx, wy)
+    else:  # every vertex converted from the declared datum (polygons: 历史文化街区)
+        points = geometries_to_wgs84(shapes[0][good], system)
     cap = None if capacity is None else capacity[good]
     out = _frame(df.loc[good], lines[good], points, name_col, set_tags, cap)
+    class_col = _find_column(df, None, CLASS_CANDIDATES)
+    if class_col is not None and "protection_title" not in set_tags:
+        out["protection_title"] = _text_or_none(df.loc[good, class_col]).to_numpy()
     log.info("%s: %d facilities loaded, %d rows rejected", path, int(good.sum()), int(bad.sum()))
     return FacilityTable(
         frame=out,
@@ -354,8 +444,40 @@ def _missing_columns(df: pd.DataFrame, lon: str | None, lat: str | None, found: 
     return " and ".join(missing)
 
 
+def _sheet_hint(path: Path, sheet: str | int | None) -> str:
+    """Name the other sheets of a workbook read at its first sheet (those with lon/lat first)."""
+    if sheet is not None or path.suffix.lower() not in _EXCEL:
+        return ""
+    try:
+        book = pd.ExcelFile(path, engine="openpyxl")
+        names = [str(n) for n in book.sheet_names]
+        fits = [
+            n
+            for n in names[1:]
+            if all(
+                _find_column(pd.read_excel(book, sheet_name=n, nrows=0), None, c) is not None
+                for c in (LON_CANDIDATES, LAT_CANDIDATES)
+            )
+        ]
+    except Exception:
+        return ""
+    if len(names) < 2:
+        return ""
+    pick = fits[0] if fits else names[1]
+    where = f"; sheet {pick!r} has them" if fits else ""
+    return (
+        f" geoapp read the first sheet, {names[0]!r}, of {len(names)} ({', '.join(names)})"
+        f"{where}: choose a sheet as {path.name}#<sheet>, e.g. {path.name}#{pick}."
+    )
+
+
 def _coordinates(
-    df: pd.DataFrame, path: Path, lon: str | None, lat: str | None, system: str
+    df: pd.DataFrame,
+    path: Path,
+    lon: str | None,
+    lat: str | None,
+    system: str,
+    sheet: str | int | None = None,
 ) -> _XY:
     """Find the coordinate columns (lon and lat, or one 'lon,lat' column) and read them."""
     lon_col = _find_column(df, lon, LON_CANDIDATES)
@@ -370,11 +492,11 @@ def _coordinates(
     if loc_col is None:
         raise InputError(
             f"{path}: cannot find {_missing_columns(df, lon, lat, (lon_col, lat_col))}; the "
-            f"columns are {', '.join(map(str, df.columns))}. Rename the coordinate columns to "
-            f"lon and lat (tried {', '.join(LON_CANDIDATES[:5])} / "
-            f"{', '.join(LAT_CANDIDATES[:4])}), or a single location column holding "
-            "'lon,lat'; from Python, read_facility_table(path, lon='<column>', lat='<column>') "
-            "names them."
+            f"columns are {', '.join(map(str, df.columns))}.{_sheet_hint(path, sheet)} "
+            "Rename the coordinate columns to lon and lat in the file (recognised: "
+            f"{', '.join(LON_CANDIDATES)} / {', '.join(LAT_CANDIDATES)}, any case, with or "
+            "without a unit in brackets such as 经度（E）), or use one location column "
+            "holding 'lon,lat'."
         )
     parts = df[loc_col].astype("string").fillna("").str.split(",", n=1, expand=True)
     log.info("%s: coordinates from 'lon,lat' column %r (%s)", path, loc_col, system)
@@ -396,16 +518,35 @@ def _read_xy(parts: pd.DataFrame, lon_col: str, lat_col: str) -> _XY:
     )
 
 
-def _coordinate_problems(xy: _XY, lines: np.ndarray) -> tuple[list[str], np.ndarray]:
-    """Name every row with a missing, non-numeric or out-of-range coordinate, by line."""
+def _swapped_problem(xy: _XY, lines: np.ndarray, total: int) -> str:
+    """One sentence for every row whose longitude and latitude look swapped."""
+    shown = ", ".join(str(int(x)) for x in lines[:5]) + (", ..." if len(lines) > 5 else "")
+    return (
+        f"{len(lines)} of {total} rows have a latitude above 90 that would be a valid "
+        f"longitude (lines {shown}): columns swapped? Check that column {xy.lon_col!r} "
+        f"holds longitudes (east-west, -180..180) and {xy.lat_col!r} latitudes "
+        "(north-south, -90..90); swap the two column names in the file if not. These rows "
+        "were not loaded"
+    )
+
+
+def _coordinate_problems(
+    xy: _XY, lines: np.ndarray, *, skip: np.ndarray | None = None
+) -> tuple[list[str], np.ndarray]:
+    """Name every row with a missing, non-numeric or out-of-range coordinate, by line.
+
+    Rows in ``skip`` (reported otherwise) are neither named nor marked bad.
+    """
     checks: list[tuple[Any, Callable[..., str]]] = []  # (rows hit, their message)
     bad = np.zeros(len(lines), dtype=bool)
+    keep = np.ones(len(lines), dtype=bool) if skip is None else ~np.asarray(skip, dtype=bool)
     for what, vals, miss, raw, lo, hi in (
         ("longitude", xy.x, xy.x_missing, xy.raw_x, -180.0, 180.0),
         ("latitude", xy.y, xy.y_missing, xy.raw_y, -90.0, 90.0),
     ):
-        nonnum = ~miss & np.isnan(vals)
-        out_of_range = ~np.isnan(vals) & ((vals < lo) | (vals > hi))
+        miss = miss & keep
+        nonnum = ~miss & np.isnan(vals) & keep
+        out_of_range = ~np.isnan(vals) & ((vals < lo) | (vals > hi)) & keep
         checks += [
             (miss, lambda i, what=what: f"missing {what}"),
             (nonnum, lambda i, what=what, raw=raw: f"{what} {raw[i]!r} is not a number"),

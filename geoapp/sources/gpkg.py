@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyogrio
 
@@ -15,6 +16,8 @@ from geoapp.region import (
     BOUNDARY_COLUMNS,
     BUILDING_COLUMNS,
     EDGE_COLUMNS,
+    GPKG_ROW,
+    GPKG_SHAPE_LAYERS,
     LANDUSE_COLUMNS,
     NODE_COLUMNS,
     WGS84,
@@ -30,6 +33,21 @@ _FRAMES = {
     "buildings": BUILDING_COLUMNS,
     "landuse": LANDUSE_COLUMNS,
 }
+
+
+def _with_shapes(path: Path, name: str, gdf: gpd.GeoDataFrame, names: set[str]) -> gpd.GeoDataFrame:
+    """Give the rows of a split layer their shapes back (``geoapp.export.split_geometry_types``)."""
+    if GPKG_ROW not in gdf.columns:
+        return gdf
+    geoms = gdf.geometry.to_numpy().copy()
+    pos = pd.Series(np.arange(len(gdf)), index=gdf[GPKG_ROW].astype("int64").to_numpy())
+    for suffix in GPKG_SHAPE_LAYERS.values():
+        if f"{name}_{suffix}" in names:
+            shapes = pyogrio.read_dataframe(path, layer=f"{name}_{suffix}", columns=[GPKG_ROW])
+            rows = pos.reindex(shapes[GPKG_ROW].astype("int64").to_numpy()).to_numpy()
+            ok = ~np.isnan(rows)
+            geoms[rows[ok].astype(int)] = shapes.geometry.to_crs(gdf.crs).to_numpy()[ok]
+    return gdf.drop(columns=GPKG_ROW).set_geometry(geoms, crs=gdf.crs)
 
 
 def read_region_gpkg(path: str | os.PathLike[str]) -> Region:
@@ -56,7 +74,7 @@ def read_region_gpkg(path: str | os.PathLike[str]) -> Region:
     frames: dict[str, gpd.GeoDataFrame] = {}
     for name, cols in _FRAMES.items():
         if name in names:
-            gdf = pyogrio.read_dataframe(path, layer=name)
+            gdf = _with_shapes(path, name, pyogrio.read_dataframe(path, layer=name), names)
             frames[name] = gdf.to_crs(WGS84) if gdf.crs is not None else gdf.set_crs(WGS84)
         else:
             frames[name] = empty_gdf(cols)

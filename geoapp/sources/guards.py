@@ -120,6 +120,15 @@ def region_area(boundaries: gpd.GeoDataFrame, *frames: gpd.GeoDataFrame) -> Any:
     return shapely.union_all(parts) if parts else None
 
 
+def _swapped_inside(points: np.ndarray, area: Any) -> int:
+    """How many points lie inside ``area`` once their x and y are exchanged."""
+    present = points[~shapely.is_missing(points)]
+    if not len(present):
+        return 0
+    flipped = shapely.points(shapely.get_y(present), shapely.get_x(present))
+    return int(shapely.covers(area, flipped).sum())
+
+
 def _label(osm_id: object, name: object) -> str:
     return f"{osm_id} ({name})" if isinstance(name, str) and name else str(osm_id)
 
@@ -192,10 +201,16 @@ def guard_facilities(
             for i in idx[:_LISTED]
         ]
         more = f" and {len(idx) - _LISTED} more" if len(idx) > _LISTED else ""
+        n_swapped = _swapped_inside(pts[idx], area)
+        why = (
+            f"columns swapped? {n_swapped} of them fall inside the region with longitude "
+            "and latitude exchanged: swap the two column names in the file"
+            if n_swapped
+            else "longitude/latitude swapped, a wrong geocode, or a table for another area"
+        )
         warnings.append(
             f"{source}: {len(idx)} facilities lie outside the region and were excluded: "
-            f"{'; '.join(where)}{more}. Check their coordinates (longitude/latitude "
-            "swapped, a wrong geocode, or a table for another area)."
+            f"{'; '.join(where)}{more}. Check their coordinates ({why})."
         )
     if far.any():
         idx = np.flatnonzero(far)

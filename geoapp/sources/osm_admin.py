@@ -407,12 +407,16 @@ def read_admin_boundaries(
     )
 
 
-def read_admin_areas(path: str | os.PathLike[str], *, place_ids: Any = ()) -> gpd.GeoDataFrame:
+def read_admin_areas(
+    path: str | os.PathLike[str], *, place_ids: Any = (), place_names: Any = ()
+) -> gpd.GeoDataFrame:
     """Read the administrative boundaries complete in an extract, at every level.
 
-    Only relations that may control the demand are built: those tagging ``population``
-    and those whose ``admin_centre`` or ``label`` member is one of ``place_ids`` (place
-    nodes carrying ``population``). A relation is complete when every member way is in
+    Only relations that may control the demand are built: those tagging ``population``,
+    those whose ``admin_centre`` or ``label`` member is one of ``place_ids`` (place
+    nodes carrying ``population``) and those named like one of ``place_names`` (a
+    municipality named after its village: :func:`geoapp.demand.settlements.settlement_places`
+    decides which is a place's own area). A relation is complete when every member way is in
     the file with all its nodes and its outer ways close into rings; others are left
     out (they cannot be measured; :func:`read_admin_boundaries` reports the districts).
     Three filtered passes (relations, their ways, those ways' nodes); no location index.
@@ -423,6 +427,8 @@ def read_admin_areas(path: str | os.PathLike[str], *, place_ids: Any = ()) -> gp
         ``.osm.pbf``, ``.osm`` or ``.osm.bz2``.
     place_ids
         ``"node/<id>"`` strings of the place nodes carrying ``population``.
+    place_names
+        Names of those place nodes (compared case-insensitively).
 
     Returns
     -------
@@ -435,7 +441,8 @@ def read_admin_areas(path: str | os.PathLike[str], *, place_ids: Any = ()) -> gp
 
     path = Path(path)
     wanted = {int(str(p).split("/")[1]) for p in place_ids if str(p).startswith("node/")}
-    rels: list[tuple[int, dict[str, str], list[int], list[int], list[int]]] = []
+    names = {str(n).strip().casefold() for n in place_names if isinstance(n, str) and n.strip()}
+    rels: list[tuple[int, dict[str, str], list[int], list[int], list[int], list[int]]] = []
     for r in cast(
         "Iterable[Relation]",
         osmium.FileProcessor(_osm_file(path), RELATION).with_filter(
@@ -443,20 +450,14 @@ def read_admin_areas(path: str | os.PathLike[str], *, place_ids: Any = ()) -> gp
         ),
     ):
         tags = {t.k: t.v for t in r.tags}
-        outer: list[int] = []
-        inner: list[int] = []
-        centre: list[int] = []
-        for m in r.members:
-            if m.type == "w":
-                (inner if m.role == "inner" else outer).append(int(m.ref))
-            elif m.type == "n" and m.role in ("admin_centre", "label"):
-                centre.append(int(m.ref))
+        outer, inner, centre, label = _members(r)
         pop = float(parse_population([tags.get("population")])[0])
-        if (np.isfinite(pop) and pop > 0) or wanted.intersection(centre):
-            rels.append((int(r.id), tags, outer, inner, centre))
+        named = str(tags.get("name") or "").strip().casefold() in names
+        if (np.isfinite(pop) and pop > 0) or wanted.intersection(centre + label) or named:
+            rels.append((int(r.id), tags, outer, inner, centre, label))
     if not rels:
         return _empty_admin_areas()
-    way_ids = {w for _, _, o, i, _ in rels for w in (*o, *i)}
+    way_ids = {w for _, _, o, i, _, _ in rels for w in (*o, *i)}
     refs: dict[int, list[int]] = {}
     if way_ids:
         for w in cast(
@@ -484,7 +485,7 @@ def read_admin_areas(path: str | os.PathLike[str], *, place_ids: Any = ()) -> gp
         return out
 
     rows: list[dict[str, Any]] = []
-    for rid, tags, outer, inner, centre in rels:
+    for rid, tags, outer, inner, centre, label in rels:
         outer_parts, inner_parts = parts(outer), parts(inner)
         if not outer_parts or inner_parts is None:
             continue
@@ -505,12 +506,24 @@ def read_admin_areas(path: str | os.PathLike[str], *, place_ids: Any = ()) -> gp
                 "admin_level": (tags.get("admin_level") or "").strip(),
                 "population": float(parse_population([tags.get("population")])[0]),
                 "centre": ",".join(f"node/{n}" for n in centre),
+                "label": ",".join(f"node/{n}" for n in label),
                 "geometry": geom,
             }
         )
     if not rows:
         return _empty_admin_areas()
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
+
+
+def _members(relation: Any) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Return a relation's outer and inner way ids and its admin_centre and label node ids."""
+    out: dict[str, list[int]] = {"outer": [], "inner": [], "admin_centre": [], "label": []}
+    for m in relation.members:
+        if m.type == "w":
+            out["inner" if m.role == "inner" else "outer"].append(int(m.ref))
+        elif m.type == "n" and m.role in ("admin_centre", "label"):
+            out[m.role].append(int(m.ref))
+    return out["outer"], out["inner"], out["admin_centre"], out["label"]
 
 
 def _empty_admin_areas() -> gpd.GeoDataFrame:

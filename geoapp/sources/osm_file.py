@@ -43,6 +43,7 @@ from geoapp.catalog import Layer
 from geoapp.errors import InputError
 from geoapp.region import (
     BOUNDARY_COLUMNS,
+    META_DECLARED_BOUNDS,
     META_WARNINGS,
     Region,
     empty_gdf,
@@ -52,6 +53,9 @@ from geoapp.sources._osm_common import (
     GET_EXTRACT,
     OSM_ATTRIBUTION,
     data_extent,
+    mark_clipped,
+    osm_data_date,
+    osm_declared_bounds,
     resolve_catalog,
 )
 from geoapp.sources.osm_admin import read_admin_areas, read_admin_boundaries
@@ -230,6 +234,7 @@ def _parse_osm_file(
     else:
         frames = read_xml(path, catalog, network, buildings, level)
     features, nodes, edges, bld, landuse, admin = frames
+    features, clipped = mark_clipped(path, features)  # kept from their present nodes
 
     extent = data_extent(edges, bld, features, landuse, nodes)
     boundaries = empty_gdf(BOUNDARY_COLUMNS)
@@ -254,7 +259,9 @@ def _parse_osm_file(
     if len(boundaries) == 0 and extent is not None:
         boundaries = whole_region_boundary(region_name, extent)
     try:  # the admin areas that may control the demand (every level)
-        admin_areas = read_admin_areas(path, place_ids=_place_ids(features))
+        admin_areas = read_admin_areas(
+            path, place_ids=_place_ids(features), place_names=_place_names(features)
+        )
     except (RuntimeError, OSError) as exc:  # osmium on a corrupt file
         raise InputError(
             f"{path}: cannot read the administrative boundaries ({type(exc).__name__}: "
@@ -268,8 +275,12 @@ def _parse_osm_file(
         "reader": reader,
         "admin_level": level,
         "bbox": list(extent.bounds) if extent is not None else None,
-        META_WARNINGS: warnings_,
+        META_WARNINGS: [*([clipped] if clipped else []), *warnings_],
+        "clipped_features": int(features["clipped"].sum()),
     }
+    meta["data_date"], meta["data_date_source"] = osm_data_date(path)
+    declared = osm_declared_bounds(path)  # <bounds> / PBF header box: the extent asked for
+    meta[META_DECLARED_BOUNDS] = list(declared) if declared is not None else None
     region = Region(
         name=region_name,
         source=f"osm-file:{path}",
@@ -295,3 +306,11 @@ def _place_ids(features: gpd.GeoDataFrame) -> list[str]:
     ok = features["place"].notna() & features["population"].notna()
     ids = features.loc[ok, "osm_id"].astype(str)
     return ids[ids.str.startswith("node/")].tolist()
+
+
+def _place_names(features: gpd.GeoDataFrame) -> list[str]:
+    """Return the names of the place features carrying a ``population`` tag."""
+    if not len(features) or not {"place", "population", "name"} <= set(features.columns):
+        return []
+    ok = features["place"].notna() & features["population"].notna() & features["name"].notna()
+    return sorted({str(n) for n in features.loc[ok, "name"]})

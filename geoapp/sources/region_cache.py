@@ -43,7 +43,7 @@ __all__ = [
 ]
 
 #: Bump when the readers' output or the cache layout changes.
-REGION_CACHE_VERSION = 3
+REGION_CACHE_VERSION = 5  # 4: meta["data_date"]; 5: meta["declared_bounds"]
 _WGS84_CRS = CRS.from_user_input(WGS84)
 _CACHED_FRAMES = (
     "boundaries",
