@@ -43,7 +43,7 @@ from geoapp.cli_args import (
     speed_value,
 )
 from geoapp.errors import GeoappError, OutputError
-from geoapp.messages import group_warnings
+from geoapp.messages import group_warnings, warning_shape
 from geoapp.paths import PACKAGE
 
 if TYPE_CHECKING:
@@ -904,7 +904,8 @@ def _say_held(records: Sequence[logging.LogRecord]) -> None:
     """Print the held warnings not already said, grouped, one line each."""
     messages = [r.getMessage() for r in records]
     levels = {m: r.levelname for m, r in zip(messages, records, strict=True)}
-    fresh = [m for m in messages if m not in _SHOWN]
+    said = {warning_shape(w) for w in _SHOWN}  # a warning said in a group is said
+    fresh = [m for m in messages if warning_shape(m) not in said]
     for line in group_warnings(fresh):
         level = levels.get(line, "WARNING")
         sys.stderr.write(f"{level}: {_no_install_path(line)}\n")

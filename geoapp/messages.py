@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-__all__ = ["MAX_EXAMPLES", "group_warnings"]
+__all__ = ["MAX_EXAMPLES", "group_warnings", "warning_shape"]
 
 #: Lines shown per group: the first in full, the others by what differs.
 MAX_EXAMPLES = 3
@@ -31,6 +31,18 @@ def _parts(line: str) -> tuple[str, list[str]]:
     """Return the line's shape (names and numbers blanked) and its names and numbers."""
     values = _VARYING.findall(line)
     return _VARYING.sub("\x00", line), values
+
+
+_GROUPED = re.compile(r" \(\d+ warnings like this one, also: .*\)$", re.S)
+
+
+def warning_shape(line: str) -> str:
+    """Return the shape of a warning: names and numbers blanked, the group suffix dropped.
+
+    A line :func:`group_warnings` made from several has the shape of its members, so a
+    caller can tell that a raw warning was already said as part of a group.
+    """
+    return _parts(_GROUPED.sub("", str(line).strip()))[0]
 
 
 def group_warnings(lines: Iterable[str]) -> list[str]:

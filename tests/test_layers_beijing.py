@@ -388,3 +388,23 @@ def test_official_list_end_to_end_per_class_coverage(heritage_region, tmp_path):
     w = acc["pop"].to_numpy()
     assert r["share_pop_national_1000"] == pytest.approx(w[near <= 1000].sum() / w.sum(), abs=1e-9)
     assert not math.isnan(r["share_pop_designated_1000"])
+
+
+@pytest.mark.parametrize(
+    ("name", "hinted"),
+    [
+        ("Altenpflegezentrum Hoyerswerda", True),  # found untagged on a real German extract
+        ("Seniorenheim am Park", True),
+        ("EHPAD Les Tilleuls", True),
+        ("Casa di Riposo San Giuseppe", True),
+        ("Residencia de Mayores Sol", True),
+        ("Senior High School", False),
+        ("Parkhaus Altstadt", False),
+    ],
+)
+def test_names_in_other_languages_are_hinted(name, hinted):
+    """The layer's name hints (which make near-misses) read other languages' usual names."""
+    import re
+
+    rx = re.compile("|".join(f"(?:{h})" for h in ELDERLY.name_hints), re.IGNORECASE)
+    assert bool(rx.search(name)) is hinted

@@ -52,7 +52,16 @@ def test_cli_says_each_warning_once(capsys):
         log.warning("Place 'B' has 20 residents but its tag says 200.")
         log.warning("Place 'B' has 20 residents but its tag says 200.")
         log.warning("The extract has no buildings.")
-        cli._print_assumptions({}, ["The extract has no buildings."])
+        log.warning("District 'X' is partly covered (1% of its area).")
+        log.warning("District 'Y' is partly covered (2% of its area).")
+        shown = group_warnings(
+            [
+                "The extract has no buildings.",
+                "District 'X' is partly covered (1% of its area).",
+                "District 'Y' is partly covered (2% of its area).",
+            ]
+        )
+        cli._print_assumptions({}, shown)  # the run's warnings arrive grouped
         during = capsys.readouterr()
         assert "WARNING" not in during.err  # held until the run ends
         assert during.out.count("no buildings") == 1  # the run's block
@@ -60,3 +69,4 @@ def test_cli_says_each_warning_once(capsys):
     lines = [ln for ln in captured.err.splitlines() if ln.startswith("WARNING")]
     assert len(lines) == 1 and "'A'" in lines[0] and "'B'" in lines[0]  # grouped, once
     assert "no buildings" not in captured.err  # said in the block only
+    assert "partly covered" not in captured.err  # said in the block, as a group
