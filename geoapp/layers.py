@@ -151,12 +151,16 @@ FEW_DESIGNATED = 3
 # (districts, counties), provincial (the four province-level municipalities), local
 # (prefecture cities). An English class name alone is taken as is.
 _TITLE_RULES: tuple[tuple[str, str], ...] = (
+    # recorded relics not (yet) designated: historic, not protected (checked first)
+    ("historic", r"尚未核定|未核定|未定级|普查登记|登记(不可移动)?文物|not\s*designated"),
     ("world", r"世界(文化|自然|)遗产|世界遺産|world\s*heritage|unesco|\bwhc\b"),
     ("national", r"全国重点|国家级|国家重点|国保|\bsach\b|国家文物局|national"),
     ("provincial", r"自治区级|自治区文物|省级|省文物|省保|provincial|\bstate\b|\bregional\b"),
-    ("local", r"区级|县级|区县|区文物|县文物|旗级|local|municipal|county|district|city"),
+    ("local", r"区级|县级|区县|区文物|县文物|区保|县保|旗级|local|municipal|county|district|city"),
     ("provincial", r"(北京|上海|天津|重庆)市?级?(文物|文保|$)|北京市|上海市|天津市|重庆市"),
     ("local", r"市级|市文物|市保"),
+    # an immovable relic with no level named: recorded, not designated
+    ("historic", r"不可移动文物"),
 )
 _TITLE_RES = tuple((cls, re.compile(rx, re.IGNORECASE)) for cls, rx in _TITLE_RULES)
 #: A class text that is just 市级 (city level): provincial in a province-level

@@ -40,3 +40,27 @@ def test_geojson_writer_equals_geojson_dict_for_every_column_kind(tmp_path):
     assert got["features"][0]["properties"]["i"] == -2
     bare = export.write_geojson(frame[["geometry"]], tmp_path / "g.geojson")
     assert len(json.loads(bare.read_text())["features"]) == n
+
+
+def test_float_attributes_carry_nine_significant_digits(tmp_path):
+    """No 17-digit floats in GeoJSON properties (found on real extracts: pop with 15-17
+    decimals), while small ratios keep their precision (a beds-per-person ratio of
+    0.000123456789 is not cut to 0.000123)."""
+    import json
+
+    import geopandas as gpd
+    from shapely.geometry import Point
+
+    from geoapp.export import write_geojson
+
+    gdf = gpd.GeoDataFrame(
+        {"pop": [0.1 + 0.2, 12.345678901234], "sfca": [0.000123456789123, 0.0]},
+        geometry=[Point(116.4, 39.9), Point(116.41, 39.9)],
+        crs="EPSG:4326",
+    )
+    doc = json.loads(write_geojson(gdf, tmp_path / "x.geojson").read_text())
+    props = [f["properties"] for f in doc["features"]]
+    assert props == [
+        {"pop": 0.3, "sfca": 0.000123456789},
+        {"pop": 12.3456789, "sfca": 0.0},
+    ]

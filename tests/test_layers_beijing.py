@@ -408,3 +408,23 @@ def test_names_in_other_languages_are_hinted(name, hinted):
 
     rx = re.compile("|".join(f"(?:{h})" for h in ELDERLY.name_hints), re.IGNORECASE)
     assert bool(rx.search(name)) is hinted
+
+
+@pytest.mark.parametrize(
+    ("text", "cls"),
+    [
+        # the class column of a real 东城区 list: 202 of its 360 rows are not designated
+        ("尚未核定为保护单位", "historic"),
+        ("普查登记文物", "historic"),
+        ("未定级不可移动文物", "historic"),
+        ("不可移动文物", "historic"),
+        ("区保", "local"),
+        ("全国重点文物保护单位", "national"),
+        ("北京市文物保护单位", "provincial"),
+        ("区级文物保护单位", "local"),
+    ],
+)
+def test_official_class_texts(text, cls):
+    from geoapp.layers import title_class
+
+    assert title_class(text) == cls
