@@ -425,7 +425,7 @@ def check_manifest(folder: str | os.PathLike[str]) -> list[str]:
 # ------------------------------------------------------------------ command output folders
 
 
-def _probe(folder: Path) -> None:
+def probe_writable(folder: str | os.PathLike[str]) -> None:
     """Raise :class:`OutputError` now if a folder cannot be built beside ``folder``."""
     folder = Path(os.path.realpath(folder))
     parent = folder.parent
@@ -478,7 +478,7 @@ def check_output_folder(folder: str | os.PathLike[str], command: str, example: s
             raise OutputError(
                 f"Output folder {folder} (--out) is a broken symbolic link; fix or remove it."
             )
-        _probe(folder)
+        probe_writable(folder)
         return
     try:
         present = _files_under(folder)
@@ -489,7 +489,7 @@ def check_output_folder(folder: str | os.PathLike[str], command: str, example: s
             "choose another folder."
         ) from None
     if empty:
-        _probe(folder)
+        probe_writable(folder)
         return
     doc = read_manifest(folder)
     if doc is None or doc.get("command") != command:
@@ -508,7 +508,7 @@ def check_output_folder(folder: str | os.PathLike[str], command: str, example: s
             f"holds files that are not part of it ({shown}). A new run replaces the folder as "
             "a whole; move those files out or choose another folder."
         )
-    _probe(folder)
+    probe_writable(folder)
 
 
 @contextlib.contextmanager

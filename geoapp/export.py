@@ -19,7 +19,6 @@ import logging
 import math
 import os
 import secrets
-import tempfile
 import time
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -33,7 +32,7 @@ import shapely
 
 from geoapp import _atomic
 from geoapp import region as _region
-from geoapp.errors import InputError, OutputError, output_error
+from geoapp.errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
 
@@ -618,7 +617,7 @@ def check_bundle_target(folder: str | os.PathLike[str]) -> None:
             raise OutputError(
                 f"Output folder {folder} (--out) is a broken symbolic link; fix or remove it."
             )
-        _probe_writable(folder)
+        _atomic.probe_writable(folder)
         return
     if not folder.is_dir():
         raise OutputError(
@@ -632,7 +631,7 @@ def check_bundle_target(folder: str | os.PathLike[str]) -> None:
             f"Output folder {folder} (--out): cannot read the folder ({exc.strerror}); choose another folder."
         ) from None
     if not entries:
-        _probe_writable(folder)
+        _atomic.probe_writable(folder)
         return
     meta = read_bundle_metadata(folder)
     if meta is None:
@@ -653,22 +652,7 @@ def check_bundle_target(folder: str | os.PathLike[str]) -> None:
             f"({shown}). A new bundle replaces the folder as a whole; move those files out or "
             "choose another folder."
         )
-    _probe_writable(folder)
-
-
-def _probe_writable(folder: Path) -> None:
-    """Raise :class:`OutputError` now if a bundle cannot be built beside ``folder``."""
-    folder = Path(os.path.realpath(folder))
-    parent = folder.parent
-    while not parent.exists() and parent != parent.parent:
-        parent = parent.parent  # the nearest existing folder: its subfolders get created
-    try:
-        probe = tempfile.mkdtemp(prefix=f".{folder.name}.geoapp-probe-", dir=parent)
-        os.rmdir(probe)
-    except OSError as exc:
-        raise output_error(
-            OSError(exc.errno, exc.strerror), folder, "Nothing was written."
-        ) from None
+    _atomic.probe_writable(folder)
 
 
 def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
