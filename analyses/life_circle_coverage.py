@@ -45,7 +45,8 @@ def main(argv=None) -> int:
             for z in ("core", "new_town", "rural", "unknown")
             if ("zone_type", z) in s.index
         ]
-        rows = [("region", "region")] + (zones if len(zones) > 1 else [])
+        region_key = next(k for k in s.index if k[0] == "region")
+        rows = [region_key] + (zones if len(zones) > 1 else [])
         who = "residents aged 60+" if col == "pop_60plus" else "residents"
         print(f"  {layer.name()} ({len(result.facilities):,} facilities), share of {who} within:")
         for key in rows:

@@ -7,6 +7,30 @@ import streamlit as st
 from app_pages import compute, state, widgets
 from app_pages.tables import readable
 from geoapp.errors import GeoappError
+from geoapp.region import Region
+
+
+def default_grouping(region_key: str, region: Region) -> str:
+    """Return the grouping the data supports: zone types when two of them hold residents.
+
+    Uploaded districts without a zone mapping are all one (or no) zone type: three
+    rows, two of them empty. Then the settlement classes (built-up density of the
+    residents' cells), which every region has, say more. A region loaded anew starts
+    from its own default; within one region the planner's choice is kept.
+    """
+    if st.session_state.get("_cmp_region") != region_key:
+        st.session_state["_cmp_region"] = region_key
+        st.session_state.pop("_keep_cmp_group_by", None)
+        st.session_state.pop("cmp_group_by", None)
+    try:
+        stats = compute.district_stats(region_key, region)
+    except GeoappError:
+        return "settlement"
+    from geoapp.styles import BROAD_ZONE_TYPES
+
+    lived = stats[(stats["pop"] > 0) & stats["zone_type"].isin(BROAD_ZONE_TYPES)]
+    return "zone_type" if lived["zone_type"].nunique() >= 2 else "settlement"
+
 
 region, key, lg = widgets.page_header("compare")
 cat = compute.catalog()
@@ -28,7 +52,7 @@ by = st.radio(
     format_func=widgets.formatter(""),
     horizontal=True,
     help=state.tr("group_by_help"),
-    **state.keep("cmp_group_by", "zone_type", ["zone_type", "settlement"]),
+    **state.keep("cmp_group_by", default_grouping(key, region), ["zone_type", "settlement"]),
 )
 # minute-based layers reach as far as the speed chosen on the Coverage page
 speed = state.coverage_speed()

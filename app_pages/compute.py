@@ -38,7 +38,7 @@ import pandas as pd
 import streamlit as st
 
 from app_pages import disk
-from geoapp import bundle, coverage, maps, settings, workflow
+from geoapp import coverage, maps, settings, workflow
 from geoapp.catalog import Layer, load_catalog
 from geoapp.demand import Demand
 from geoapp.gaps import find_gaps
@@ -49,6 +49,10 @@ SPEEDS = coverage.SPEED_PRESETS  # one source of the walking-speed presets
 #: Most GeoJSON features one map sends to the browser (``GEOAPP_MAP_MAX_FEATURES``
 #: overrides :data:`geoapp.maps.MAX_FEATURES`); larger layers are aggregated.
 MAP_MAX_FEATURES = settings.map_max_features(maps.MAX_FEATURES)
+
+
+#: Regions up to this many street edges keep the app's own disk copy of their demand.
+DEMAND_ON_DISK_MAX_EDGES = 250_000
 
 
 @st.cache_resource(show_spinner=False)
@@ -70,8 +74,18 @@ def catalog_settings() -> tuple[str, ...]:
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def demand(region_key: str, _region: Region) -> Demand:
-    """Return the region's demand (a :class:`geoapp.demand.Demand`, shared, read-only)."""
-    return workflow.prepare_demand(_region)
+    """Return the region's demand (a :class:`geoapp.demand.Demand`, shared, read-only).
+
+    Kept on disk under the region key too, as the analyses are, for regions up to
+    :data:`DEMAND_ON_DISK_MAX_EDGES` street edges: every page header shows the demand's
+    profile and warnings, and the estimate's own cache first hashes every frame of the
+    region (0.2-0.4 s of a restarted app's first page on the demo). A parsed extract's
+    frames come with their digests, so a city's estimate is found without hashing, and a
+    second copy of it would only add a write of tens of MB to its first load.
+    """
+    if len(_region.edges) > DEMAND_ON_DISK_MAX_EDGES:
+        return workflow.prepare_demand(_region)
+    return disk.cached("demand", region_key, (), lambda: workflow.prepare_demand(_region))
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -324,10 +338,12 @@ def bundle_files(
         res = workflow.LayerAnalysis(
             **{**res.__dict__, "catchments": catchments(region_key, _region, layer_id, None, speed)}
         )
+    from geoapp import bundle  # the Export page's (GeoPackage, QGIS project): not at start
+
     zt = zones_table(region_key, _region, (layer_id,), mode, "zone_type", speed)
     with tempfile.TemporaryDirectory(prefix="geoapp-export-") as tmp:
         paths = bundle.write_bundle(
-            res, _region, tmp, zones_table=zt, html_map=False, strip_paths=True
+            res, _region, tmp, zones_table=zt, html_map=False, strip_paths=True, lang=lang_code
         )
         out = {Path(p).name: Path(p).read_bytes() for p in paths.values()}
     catch = res.catchments

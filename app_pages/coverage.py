@@ -15,7 +15,8 @@ cat = compute.catalog()
 
 has_network = len(region.edges) > 0
 layer_ids = list(cat)
-c1, c2, c3, c4 = st.columns([1.3, 1.2, 1.1, 1.4])
+# every control in one row (the district picker too), so the map starts above the fold
+c1, c2, c3, c4, c5 = st.columns([1.2, 1.2, 1.1, 1.4, 1.2])
 layer_id = c1.selectbox(
     state.tr("layer"),
     layer_ids,
@@ -46,7 +47,7 @@ mode = c3.radio(
 )
 with_catch = False
 if mode == "network":
-    with_catch = st.toggle(state.tr("catchments"), **state.keep("cov_catch", False))
+    with_catch = c3.toggle(state.tr("catchments"), **state.keep("cov_catch", False))
 
 try:
     with st.spinner(state.tr("working")):
@@ -85,7 +86,8 @@ except GeoappError as exc:
 if len(res.facilities) == 0:
     st.warning(state.tr("no_facilities"))
 
-district = widgets.district_picker(region, key="cov_district_pick")
+with c5:
+    district = widgets.district_picker(region, key="cov_district_pick")
 summary = res.summary
 level_rows = summary[summary["level"] == ("district" if district else "region")]
 if district:
@@ -128,6 +130,21 @@ if row is not None and "n_facilities" in row.index and pd.notna(row["n_facilitie
     n_fac = int(row["n_facilities"])
 m4.metric(state.tr("facilities"), f"{n_fac:,}")
 
+# at region zoom the answer: each district outlined and labelled against the target
+region_rows = summary[summary["level"] == "district"]
+target_label_ = run_layer.label_of(run_layer.target_m)
+share_col = f"share_{dcol}_{radius_label}"
+district_shares = {
+    str(r["group"]): (float(r.get(share_col, float("nan"))), str(r.get("status", "")))
+    for _, r in region_rows.iterrows()
+}
+if radius_label != target_label_:  # the status is the target's; at another reach: the share's
+    target_share_ = float(getattr(run_layer, "target_share", 0.85))
+    district_shares = {
+        d: (v, s if s == "no_data" or pd.isna(v) else ("met" if v >= target_share_ else "not_met"))
+        for d, (v, s) in district_shares.items()
+    }
+m = widgets.with_overlay(m, widgets.district_status_overlay(key, region, district_shares))
 clicked = widgets.show_map(
     m,
     key="coverage_map",
@@ -136,6 +153,13 @@ clicked = widgets.show_map(
     shown_layers=[t("catchments", lg)] if with_catch else [],
 )
 widgets.drill(clicked)
+st.caption(
+    state.tr(
+        "district_status_note",
+        reach=reach,
+        share=float(getattr(run_layer, "target_share", 0.85)),
+    )
+)
 
 left, right = st.columns(2)
 col = f"share_{dcol}_{radius_label}"
@@ -143,6 +167,9 @@ target_share = float(getattr(run_layer, "target_share", 0.85))
 with left:
     st.subheader(state.tr("coverage_by_district_at", radius=reach))
     dist_rows = summary[summary["level"] == "district"]
+    # official order (Beijing: the Master Plan's), never Unicode order
+    order = widgets.official_order(dist_rows["group"].astype(str).tolist(), region)
+    dist_rows = dist_rows.set_index(dist_rows["group"].astype(str)).loc[order]
     if col in dist_rows.columns and len(dist_rows):
         widgets.share_chart(
             dist_rows["group"].astype(str).tolist(),

@@ -2,10 +2,11 @@
 
 The in-memory caches of :mod:`app_pages.compute` die with the server. For regions
 whose key names their content (the embedded demo, uploaded files by their SHA-256,
-a Beijing extract by path and modification time), an analysis and a map are also
-kept on disk under ``<geoapp cache>/app/``, keyed by the region key, the settings
-and a fingerprint of the code that computes them (every file of the ``geoapp``
-package and of ``app_pages``). A changed file, setting or code is computed again; a
+a Beijing extract by path and modification time), analyses, maps and (regions up
+to 250,000 street edges) the demand estimate are also kept on disk under
+``<geoapp cache>/app/``, keyed by the region key, the settings and a fingerprint of
+the code that computes them (every file of the ``geoapp`` package and of
+``app_pages``). A changed file, setting or code is computed again; a
 place fetched online is never kept (its data can change under the same name).
 ``GEOAPP_APP_DISK_CACHE=0`` turns it off; beyond ``GEOAPP_APP_DISK_CACHE_MB``
 (1,024) the oldest files are deleted. Files are written aside and renamed in,

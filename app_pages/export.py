@@ -69,6 +69,12 @@ MIME = {
     ".html": "text/html",
     ".json": "application/json",
 }
+#: The report's files in the order shown (:data:`app_pages.report.REPORT_KINDS`).
+REPORT_MIME = {
+    "pdf": "application/pdf",
+    "docx": "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+    "html": "text/html",
+}
 prefix = f"{layer_id}_"
 col_a, col_b = st.columns(2)
 for i, name in enumerate(names):
@@ -130,13 +136,16 @@ else:
     kept = st.session_state.get("report_built")
     if kept is not None and kept[0] == key:
         st.success(state.tr("report_ready", name=region.label))
-        for kind, mime in (("pdf", "application/pdf"), ("html", "text/html")):
-            if kind in kept[2]:
-                st.download_button(
-                    f"report.{kind}",
-                    data=kept[2][kind],
-                    file_name=f"geoapp_report_{kept[1]}.{kind}",
-                    mime=mime,
-                    key=f"rep_dl_{kind}",
-                    on_click="ignore",
-                )
+        # the PDF to file, the DOCX beside it to edit (same content), the HTML page
+        kinds = [k for k in REPORT_MIME if k in kept[2]]
+        for col, kind in zip(st.columns(max(len(kinds), 1)), kinds, strict=False):
+            col.download_button(
+                f"report.{kind}" + (f" ({state.tr('report_docx_note')})" if kind == "docx" else ""),
+                data=kept[2][kind],
+                file_name=f"geoapp_report_{kept[1]}.{kind}",
+                mime=REPORT_MIME[kind],
+                key=f"rep_dl_{kind}",
+                type="primary" if kind == "pdf" else "secondary",
+                width="stretch",
+                on_click="ignore",
+            )

@@ -32,15 +32,11 @@ if len(region_row) and "protected_area_km2" in region_row.columns:
         state.tr("protected_area"),
         f"{float(region_row['protected_area_km2'].iloc[0]):,.2f}",
     )
-st.caption(
-    state.tr(
-        "heritage_count_note",
-        sites=len(sites),
-        zones=len(zones),
-        total=len(sites) + len(zones),
-    )
+# one line under the figures (a banner pushed the map below the fold)
+count = state.tr(
+    "heritage_count_note", sites=len(sites), zones=len(zones), total=len(sites) + len(zones)
 )
-st.info(state.tr("unprotected_note"))
+st.caption(f"{count} {state.tr('unprotected_note')}")
 
 basemap, tkey = state.basemap_choice()
 try:

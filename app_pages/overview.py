@@ -19,10 +19,18 @@ except GeoappError as exc:
     widgets.error_box(exc)
     st.stop()
 
-district = widgets.district_picker(region)
+# the district picker and the figures in one row, so the map starts above the fold
+pick, *cols = st.columns([1.3] + [1.0] * (3 + len(facilities)), vertical_alignment="bottom")
+with pick:
+    district = widgets.district_picker(region)
 shown = stats[stats["district"] == district] if district else stats
+# districts in their official order (Beijing: the Master Plan's)
+shown = (
+    shown.set_index("district", drop=False)
+    .loc[widgets.official_order(shown["district"].astype(str).tolist(), region)]
+    .reset_index(drop=True)
+)
 
-cols = st.columns(3 + len(facilities))
 cols[0].metric(state.tr("districts"), f"{len(shown):,}")
 cols[1].metric(state.tr("population"), f"{shown['pop'].sum():,.0f}")
 cols[2].metric(state.tr("population_60plus"), f"{shown['pop_60plus'].sum():,.0f}")

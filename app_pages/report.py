@@ -20,6 +20,8 @@ from app_pages.session_files import SessionFolder, reserve
 from geoapp.errors import GeoappError, InputError
 from geoapp.spec import RegionSpec
 
+#: The report's files handed to the page: the PDF, its editable Word twin, the HTML page.
+REPORT_KINDS = ("pdf", "docx", "html")
 #: Disk a report build may take while it runs (bundles, maps, the PDF), in bytes.
 BUILD_BYTES = 60_000_000
 
@@ -27,7 +29,7 @@ BUILD_BYTES = 60_000_000
 def spec_folders(spec: RegionSpec) -> list[str]:
     """Return the folders of the files ``spec`` names (to be kept out of messages)."""
     values: list[str] = []
-    for key in ("osm", "gpkg", "boundaries", "census", "zones", "population"):
+    for key in ("osm", "gpkg", "boundaries", "census", "zones", "population", "study_area"):
         value = getattr(spec, key)
         if value and ("/" in value or "\\" in value):
             values.append(value)
@@ -51,8 +53,9 @@ def report_files(
     speed_kmh: float | None = None,
     layers: Iterable[str] | None = None,
     progress: Callable[[str, float], None] | None = None,
+    fca_method: str = "2sfca",
 ) -> dict[str, bytes]:
-    """Build the report of the region of recipe ``spec``; return ``{"pdf"|"html": bytes}``.
+    """Build the report of the region of recipe ``spec``; return ``{"pdf"|"docx"|"html": bytes}``.
 
     Parameters
     ----------
@@ -62,6 +65,9 @@ def report_files(
         The session's folder: the build happens in a subfolder, removed on return.
     lang, mode, speed_kmh, layers
         As for :func:`geoapp.assess.build_report`.
+    fca_method
+        The floating catchment method of the capacity section, as ``geoapp report
+        --fca-method`` (:func:`geoapp.reporting.options`).
     progress
         ``progress(message, fraction)``; messages name no server folder.
 
@@ -71,7 +77,7 @@ def report_files(
         The report could not be built (the reason, without server folders), or the
         session's disk allowance is used up.
     """
-    from geoapp import assess
+    from geoapp import assess, reporting
 
     reserve(folder, BUILD_BYTES, lang)
     work = folder.subfolder("report")
@@ -82,7 +88,7 @@ def report_files(
             progress(hide_folders(str(message), hidden), fraction)
 
     try:
-        with assess.names_only():  # the report names no server folder
+        with assess.names_only(), reporting.options(fca_method=fca_method):  # no server folder
             paths = assess.build_report(
                 work / "report",
                 spec,
@@ -92,7 +98,7 @@ def report_files(
                 speed_kmh=speed_kmh,
                 progress=said,
             )
-        return {kind: paths[kind].read_bytes() for kind in ("pdf", "html") if kind in paths}
+        return {kind: paths[kind].read_bytes() for kind in REPORT_KINDS if kind in paths}
     except GeoappError as exc:
         raise InputError(hide_folders(str(exc), hidden)) from None
     except OSError as exc:  # a full or read-only disk

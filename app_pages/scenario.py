@@ -2,10 +2,13 @@
 
 The scenario (:class:`geoapp.scenario.Scenario`) lives in ``st.session_state`` per
 (region, layer, mode, speed), so it survives reruns, page switches and language
-changes. The starting scenario is cached per server (it is immutable). The base map
-(districts and the starting facilities) is drawn once; the edits are one folium
-FeatureGroup passed to ``st_folium(feature_group_to_add=...)``, so only they are
-redrawn after a click.
+changes. The starting scenario is cached per server (it is immutable). The map is a
+decision surface (:mod:`app_pages.scenario_map`): the base (tiles, streets) is drawn
+once; the distance cells and gaps under the edits, the catchment of each added site,
+the gained / lost cells, the facilities, the edits and the suggested sites are
+FeatureGroups passed to ``st_folium(feature_group_to_add=...)``, so only they are
+redrawn after a click. Suggested sites are listed in a translated table; selecting a
+row centres the map on the site.
 """
 
 from __future__ import annotations
@@ -21,9 +24,9 @@ import pandas as pd
 import streamlit as st
 from streamlit_folium import st_folium
 
-from app_pages import compute, state, widgets
+from app_pages import compute, scenario_map, state, widgets
 from app_pages.widgets import change_delta
-from geoapp import export, maps
+from geoapp import export
 from geoapp.errors import GeoappError
 from geoapp.i18n import zone_name
 from geoapp.region import Region
@@ -160,23 +163,6 @@ def start(region_key: str, _region: Region, layer_id: str, mode: str, speed: flo
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
-def base_map(
-    region_key: str, _region: Region, layer_id: str, mode: str, speed: float, lang_code: str
-) -> folium.Map:
-    """Return the map of districts and today's facilities (drawn once)."""
-    scn = start(region_key, _region, layer_id, mode, speed)
-    basemap, tkey = state.basemap_choice()
-    m = maps.base_map(_region.boundaries, basemap=basemap, tianditu_key=tkey, lang=lang_code)
-    if len(_region.edges):
-        maps.add_streets(m, _region.edges, lang=lang_code)
-    maps.add_boundaries(m, _region.boundaries, lang=lang_code)
-    maps.add_facilities(m, scn.initial, scn.layer, lang=lang_code)
-    if _region.synthetic:
-        maps.add_note(m, state.tr("synthetic_note"), position="topleft")
-    return m
-
-
-@st.cache_resource(show_spinner=False, max_entries=16)
 def default_site(
     region_key: str, _region: Region, layer_id: str, mode: str, speed: float
 ) -> tuple[float, float]:
@@ -192,44 +178,6 @@ def default_site(
         return round(float(c.x), 6), round(float(c.y), 6)
     pt = row.geometry if row.geometry.geom_type == "Point" else row.geometry.representative_point()
     return round(float(pt.x), 6), round(float(pt.y), 6)
-
-
-def edits_layer(scn: Scenario, suggestions) -> folium.FeatureGroup:
-    """Return the FeatureGroup of the scenario's changes (redrawn after each edit)."""
-    fg = folium.FeatureGroup(name="scenario")
-
-    def points(frame, colour: str, name: str) -> None:
-        if frame is None or len(frame) == 0:
-            return
-        pts = frame.geometry.representative_point()
-        feats = []
-        for (_, r), p in zip(frame.iterrows(), pts, strict=True):
-            fid = html.escape(str(r.get("facility_id", "")))
-            nm = html.escape(str(r.get("name", "") or fid))
-            feats.append(
-                {
-                    "type": "Feature",
-                    "geometry": {"type": "Point", "coordinates": [p.x, p.y]},
-                    "properties": {"facility_id": fid, "label": f"{nm} ({name})"},
-                }
-            )
-        folium.GeoJson(
-            {"type": "FeatureCollection", "features": feats},
-            name=name,
-            marker=folium.CircleMarker(
-                radius=8, color="#ffffff", weight=2, fill=True, fill_color=colour, fill_opacity=1
-            ),
-            tooltip=folium.GeoJsonTooltip(fields=["label"], labels=False),
-        ).add_to(fg)
-
-    points(scn.added(), "#1a9850", s("layer_added"))
-    points(scn.removed, "#7f7f7f", s("layer_closed"))
-    if suggestions is not None and len(suggestions):
-        sug = suggestions.copy()
-        sug["facility_id"] = [f"#{r}" for r in sug["rank"]]
-        sug["name"] = sug["facility_id"]
-        points(sug, "#ff7f00", s("layer_suggested"))
-    return fg
 
 
 def apply(scn: Scenario, action: str, clicked: dict, feature: dict) -> Scenario:
@@ -301,7 +249,8 @@ action = c4.radio(
 try:
     with st.spinner(state.tr("working")):
         scn0 = start(key, region, layer_id, mode, speed)
-        m = base_map(key, region, layer_id, mode, speed, lg)
+        basemap, tkey = state.basemap_choice()
+        m = scenario_map.base(key, region, scn0.demand, lg, basemap, tkey)
 except GeoappError as exc:
     widgets.error_box(exc)
     st.stop()
@@ -342,12 +291,31 @@ def reach_text(r: float) -> str:
 if action == "move":
     moving = st.session_state.get("scn_moving")
     st.info(s("move_from", fid=moving) if moving else s("move_pick"))
+try:
+    with st.spinner(state.tr("working")):
+        drawn = scenario_map.layers(
+            scn,
+            scn0,
+            state_key=state_key,
+            radius_m=float(radius),
+            lang=lg,
+            suggestions=suggestions,
+            dq=scenario_map.quality(key, region, layer_id, mode, speed),
+        )
+except GeoappError as exc:
+    widgets.error_box(exc)
+    st.stop()
+# a suggested site selected in the table below: the map centres on it
+focus = scenario_map.zoom_target(suggestions, scenario_map.selected_rows("scn_sug_table"))
 out = st_folium(
     copy.deepcopy(m),
     height=widgets.MAP_HEIGHT,
     use_container_width=True,
     returned_objects=["last_clicked", "last_active_drawing"],
-    feature_group_to_add=edits_layer(scn, suggestions),
+    feature_group_to_add=[copy.deepcopy(fg) for fg in drawn.overlays],
+    layer_control=folium.LayerControl(collapsed=True),
+    center=list(focus) if focus else None,
+    zoom=scenario_map.ZOOM_TO if focus else None,
     key=f"scn_map_{state_key}",
 )
 out = out or {}
@@ -473,25 +441,30 @@ else:
     if k2.button(s("suggest_btn"), key="scn_suggest"):
         try:
             with st.spinner(state.tr("working")):
-                res = siting.site(
-                    region,
-                    compute.catalog()[layer_id],
-                    k,
-                    demand=compute.demand(key, region),
-                    graph=compute.graph(key, region) if mode == "network" else None,
-                    facilities=scn.facilities,
-                    speed_kmh=scn.speed_kmh,
+                sites, seconds, gap = scenario_map.suggest(
+                    siting, region, key, layer_id, mode, k, scn
                 )
-            st.session_state.setdefault("scn_suggestions", {})[state_key] = res.sites
+            st.session_state.setdefault("scn_suggestions", {})[state_key] = sites
+            st.session_state["scn_suggest_seconds"] = (seconds, gap)
+            st.session_state.pop("scn_sug_table", None)  # a new list: no row selected
             st.rerun()
         except GeoappError as exc:
             widgets.error_box(exc)
     if suggestions is not None and len(suggestions):
-        st.caption(s("suggested"))
-        cols = [c for c in ("rank", "added_pop", "added_pop_60plus", "district", "zone_type")]
+        took, gap = st.session_state.get("scn_suggest_seconds") or (None, None)
+        notes = [s("suggested")]
+        if took is not None:
+            notes.append(state.tr("scn_suggest_time", s=f"{took:,.1f}"))
+        if gap is not None:
+            notes.append(state.tr("scn_suggest_gap", gap=f"{gap:.1%}"))
+        notes.append(state.tr("scn_zoom_hint"))
+        st.caption(" · ".join(notes))
         st.dataframe(
-            pd.DataFrame(suggestions[[c for c in cols if c in suggestions.columns]]),
+            scenario_map.suggestions_table(suggestions, lg, layer.demand_column),
             hide_index=True,
+            on_select="rerun",
+            selection_mode="single-row",
+            key="scn_sug_table",
         )
         if st.button(s("adopt"), key="scn_adopt"):
             new = scn

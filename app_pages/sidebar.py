@@ -7,9 +7,16 @@ warm-up queued for the region replaced. Uploaded files are checked and read by
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import math
+import re
+import shutil
+import threading
+import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -35,12 +42,83 @@ from geoapp.spec import RegionSpec
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 
-def set_region(region: Region, key: str, spec: RegionSpec | None) -> None:
+#: Seconds over which the bar creeps most of the way to the next step's share.
+CREEP_S = 12.0
+
+
+def moving_fraction(said: float, since_s: float) -> float:
+    """Return the share a progress bar shows ``since_s`` seconds after a step said ``said``.
+
+    A long step (reading a city's extract) reports nothing for many seconds: the bar
+    creeps from ``said`` towards the next step (a third of what is left, at most
+    0.95) so that it keeps moving, and never passes that point until the step ends.
+
+    Examples
+    --------
+    >>> moving_fraction(0.05, 0.0)
+    0.05
+    >>> round(moving_fraction(0.05, 1e6), 3)
+    0.367
+    >>> moving_fraction(0.9, 30.0) < 0.95
+    True
+    """
+    head = min(0.95, said + (1.0 - said) / 3.0)
+    if head <= said:
+        return said
+    return said + (head - said) * (1.0 - math.exp(-max(since_s, 0.0) / CREEP_S))
+
+
+def with_progress(work: Callable[[Callable[[str, float], None]], T], lg: str) -> T:
+    """Run ``work(progress)`` in a worker thread under a progress bar that moves.
+
+    The bar shows the last step the library said (in English; "working" in Chinese),
+    the seconds since the start, and a share that creeps between steps
+    (:func:`moving_fraction`). ``work`` must not draw (it runs outside the script).
+    Its exception is raised here.
+    """
+    said: dict[str, Any] = {"msg": t("working", lg), "frac": 0.0, "at": time.monotonic()}
+
+    def progress(message: str, fraction: float) -> None:
+        said.update(msg=str(message), frac=float(fraction), at=time.monotonic())
+
+    box: dict[str, Any] = {}
+
+    def run() -> None:
+        try:
+            box["value"] = work(progress)
+        except BaseException as exc:  # noqa: BLE001 - raised again in the script thread
+            box["error"] = exc
+
+    bar = st.progress(0.0, text=t("working", lg))
+    start = time.monotonic()
+    worker = threading.Thread(target=run, name="geoapp-load", daemon=True)
+    worker.start()
+    while worker.is_alive():
+        worker.join(0.4)
+        now = time.monotonic()
+        step = said["msg"] if lg == "en" else t("working", lg)
+        unit = "秒" if lg == "zh" else "s"
+        share = moving_fraction(min(max(said["frac"], 0.0), 1.0), now - said["at"])
+        bar.progress(min(share, 0.99), text=f"{step} · {now - start:.0f} {unit}")
+    bar.empty()
+    if "error" in box:
+        raise box["error"]
+    return box["value"]
+
+
+def set_region(
+    region: Region, key: str, spec: RegionSpec | None, *, keep_study: bool = False
+) -> None:
     """Make ``region`` (loaded from recipe ``spec``) the region; forget the drill-down.
 
-    ``spec`` is what the report loads again (None: unknown, no report).
+    ``spec`` is what the report loads again (None: unknown, no report). Another
+    region also forgets the whole region a study area was cut from, unless
+    ``keep_study`` (the study area itself, or the share aged 60+ of the region shown).
     """
+    if not keep_study:
+        st.session_state.pop(STUDY_BASE, None)
     previous = st.session_state.get("region_key")
     if previous and previous != key:
         WARMER.forget(f"{previous}:")  # nothing more to warm for the region replaced
@@ -50,7 +128,12 @@ def set_region(region: Region, key: str, spec: RegionSpec | None) -> None:
     folder = st.session_state.get("_session_folder")
     if isinstance(folder, session_files.SessionFolder):  # the replaced region's uploads go
         used = [] if spec is None else [spec.osm, spec.boundaries, spec.census, spec.zones]
-        used += [table.path for table in spec.facilities] if spec is not None else []
+        used += [spec.study_area] if spec is not None else []
+        base = st.session_state.get(STUDY_BASE)  # the whole region's files stay too
+        for one in (spec, base[2] if base else None):
+            if one is not None:
+                used += [one.osm, one.boundaries, one.census, one.zones, one.study_area]
+                used += [table.path for table in one.facilities]
         session_files.drop_unused(folder, [u for u in used if u])
     st.session_state.pop("district", None)
     st.session_state.pop("district_pick", None)
@@ -85,12 +168,11 @@ def _on_beijing(osm_path: Path, label: str) -> None:
     lg = lang()
     units = str(st.session_state.get("bj_units", "beijing"))  # districts or 街道/乡镇
     spec = RegionSpec(osm=osm_path, boundaries=units, census="beijing", zones="beijing")
+    cat = catalog()
     with st.status(t("beijing_loading", lg), expanded=True) as status:
         try:
-            region = workflow.load_region(
-                spec,
-                catalog=catalog(),
-                progress=lambda msg, frac: status.write(msg),
+            region = with_progress(
+                lambda progress: workflow.load_region(spec, catalog=cat, progress=progress), lg
             )
         except GeoappError as exc:
             status.update(label=t("fetch_failed", lg), state="error")
@@ -129,7 +211,9 @@ def _beijing_form() -> None:
     path_text = ""
     if settings.allowed_dirs():
         path_text = st.text_input(t("beijing_osm_path", lg), **keep("bj_osm_path", ""))
-    if st.button(t("beijing_load", lg), key="bj_go", type="primary"):
+    # live once the extract arrived on the server (the uploader's value is then set)
+    ready = up is not None or bool(path_text.strip())
+    if st.button(t("beijing_load", lg), key="bj_go", type="primary", disabled=not ready):
         loaded_files(up)
         if up is not None:
             try:
@@ -152,6 +236,8 @@ def _beijing_form() -> None:
                 _on_beijing(path, f"path:{path}:{path.stat().st_mtime_ns}")
         else:
             st.session_state["beijing_error"] = t("beijing_need_osm", lg)
+    if not ready:
+        st.caption(t("beijing_need_osm", lg))
     if st.session_state.get("beijing_error"):
         st.error(st.session_state["beijing_error"])
 
@@ -178,19 +264,23 @@ def process_pending_uploads() -> None:
         return
     # kept for the region's lifetime (the report reads them again), gone with the session
     folder = session.subfolder("upload")
-    # a city-sized extract takes a while: say what is being read
-    with st.status(t("working", lg), expanded=False) as status:
-        outcome = load_uploads(
-            uploads,
-            previous=prev,
-            lang=lg,
-            catalog=catalog(),
-            progress=lambda msg, frac: status.update(label=f"{msg} ({frac:.0%})"),
-            folder=folder,
-            previous_spec=region_spec(),
-            **opts,
+    # a city-sized extract takes a while: say what is being read, with a bar that moves
+    cat, spec = catalog(), region_spec()
+    with st.status(t("working", lg), expanded=True) as status:
+        outcome = with_progress(
+            lambda progress: load_uploads(
+                uploads,
+                previous=prev,
+                lang=lg,
+                catalog=cat,
+                progress=progress,
+                folder=folder,
+                previous_spec=spec,
+                **opts,
+            ),
+            lg,
         )
-        status.update(state="error" if outcome.error else "complete")
+        status.update(state="error" if outcome.error else "complete", expanded=False)
     if outcome.error:
         import shutil
 
@@ -229,7 +319,9 @@ def _upload_form() -> None:
     )
     files["census"] = st.file_uploader(t("upload_census", lg), type=["csv"], key="up_census")
     files["zones"] = st.file_uploader(t("upload_zones", lg), type=["toml"], key="up_zones")
-    if st.button(t("load_uploads", lg), key="up_go", type="primary"):
+    # live once a file arrived on the server (an uploader's value is set only then)
+    ready = any(f is not None for f in files.values())
+    if st.button(t("load_uploads", lg), key="up_go", type="primary", disabled=not ready):
         loaded_files(files["osm"])
         pending: dict[str, Any] = {
             k: (f.name, f.getvalue()) for k, f in files.items() if f is not None
@@ -239,6 +331,111 @@ def _upload_form() -> None:
             st.session_state["pending_uploads"] = pending
         else:
             st.session_state["upload_error"] = t("upload_need_data", lg)
+
+
+#: Session key of ``(region, key, spec)`` of the whole region a study area was cut from.
+STUDY_BASE = "study_base"
+#: Polygon files a study area may be read from.
+STUDY_FILE_TYPES = ["geojson", "json", "gpkg", "zip"]
+
+
+def study_area_value(picked: list[str], names: str) -> str:
+    """Return the ``--study-area`` names of the districts ``picked`` and the ``names`` typed.
+
+    Examples
+    --------
+    >>> study_area_value(["海淀区"], " 学院路街道， 清华园街道 ")
+    '海淀区,学院路街道,清华园街道'
+    >>> study_area_value([], "")
+    ''
+    """
+    typed = [n.strip() for n in re.split(r"[,，、;；]+", names) if n.strip()]
+    return ",".join(dict.fromkeys([*picked, *typed]))
+
+
+def _study_area_form(region: Region) -> None:
+    """Draw the study-area control: district / 街道 names or a polygon file.
+
+    The region shown (or, once cut, the whole region it was cut from) is cut as the
+    command line's ``--study-area`` does (:func:`geoapp.study_area.resolve_study_area`
+    and :func:`~geoapp.study_area.clip_region`, the last step of ``load_region``), and
+    the recipe gets ``study_area``, so the report loads the same area.
+    """
+    lg = lang()
+    base = st.session_state.get(STUDY_BASE)
+    whole = base[0] if base else region
+    names = [str(d) for d in whole.boundaries["district"]] if len(whole.boundaries) else []
+    with st.expander(t("study_area_title", lg), expanded=base is not None):
+        picked = st.multiselect(t("study_area_districts", lg), names, **keep("sa_names", [], names))
+        typed = st.text_input(
+            t("study_area_names", lg), help=t("study_area_names_help", lg), **keep("sa_text", "")
+        )
+        up = st.file_uploader(t("study_area_file", lg), type=STUDY_FILE_TYPES, key="sa_file")
+        value = study_area_value(list(picked), typed)
+        go, back = st.columns(2)
+        if go.button(
+            t("study_area_apply", lg),
+            key="sa_go",
+            disabled=not value and up is None,  # live once a name or the file arrived
+            width="stretch",
+        ):
+            if _apply_study_area(value, up):
+                st.rerun()  # the form shows the way back to the whole region
+        if base is not None and back.button(
+            t("study_area_clear", lg), key="sa_clear", width="stretch"
+        ):
+            set_region(*base)
+            st.session_state.pop("study_error", None)
+            st.rerun()
+        if st.session_state.get("study_error"):
+            st.error(st.session_state["study_error"])
+
+
+def _apply_study_area(value: str, up: Any) -> bool:
+    """Cut the whole region to the area ``value`` names or the polygon file ``up``.
+
+    Returns True when the region shown was cut; False when the area could not be
+    read (the reason is kept in ``study_error``).
+    """
+    from geoapp import study_area
+
+    lg = lang()
+    base = st.session_state.get(STUDY_BASE)
+    if base is None:
+        region, key = current_region()
+        base = (region, key, region_spec())
+    whole, whole_key, whole_spec = base
+    folder = None
+    if up is not None:
+        data = up.getvalue()
+        try:
+            session = session_folder()
+            session_files.reserve(session, len(data), lg)
+        except GeoappError as exc:
+            st.session_state["study_error"] = str(exc)
+            return False
+        folder = session.subfolder("upload-study")
+        path = folder / "".join(c if c.isalnum() or c in "._-" else "_" for c in Path(up.name).name)
+        path.write_bytes(data)
+        value = str(path)
+        tag = "file:" + hashlib.sha256(data).hexdigest()[:16]
+    else:
+        tag = value
+    try:
+        area = study_area.resolve_study_area(value, whole.boundaries)
+        region = study_area.clip_region(whole, area)
+    except GeoappError as exc:
+        message = str(exc).replace("--study-area ", "")  # no command-line option in the app
+        if folder is not None:
+            message = message.replace(str(folder) + "/", "").replace(str(folder), "")
+            shutil.rmtree(folder, ignore_errors=True)
+        st.session_state["study_error"] = message
+        return False
+    st.session_state.pop("study_error", None)
+    spec = None if whole_spec is None else whole_spec.replace(study_area=value)
+    set_region(region, f"{whole_key}|study={tag}", spec, keep_study=True)
+    st.session_state[STUDY_BASE] = base
+    return True
 
 
 def _share_60plus(region: Region) -> Region:
@@ -264,12 +461,12 @@ def _share_60plus(region: Region) -> Region:
     meta = {k: v for k, v in region.meta.items() if k != "share_60plus"}
     if share is not None:
         meta["share_60plus"] = share
-    key = str(st.session_state.get("region_key", DEMO_KEY)).split("|60+=")[0]
+    key = re.sub(r"\|60\+=[^|]*", "", str(st.session_state.get("region_key", DEMO_KEY)))
     spec = region_spec()
     if spec is not None:
         spec = spec.replace(share_60plus=share)
     region = region.with_(meta=meta)
-    set_region(region, key if share is None else f"{key}|60+={share:g}", spec)
+    set_region(region, key if share is None else f"{key}|60+={share:g}", spec, keep_study=True)
     return region
 
 
@@ -322,6 +519,8 @@ def sidebar() -> Region:
         elif st.session_state.get("upload_ok"):
             st.success(t("upload_ok", lg, name=st.session_state.pop("upload_ok")))
 
+        region, _ = current_region()
+        _study_area_form(region)
         region, _ = current_region()
         region = _share_60plus(region)
         st.caption(t("region_loaded", lg, name=region.label))

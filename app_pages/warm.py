@@ -191,6 +191,10 @@ WARM_QUIET_S = 6.0
 #: ones only the other radii of the layer shown (each analysis costs seconds there).
 WARM_NEIGHBOURS_MAX_EDGES = 250_000
 WARMER = Warmer(idle_s=WARM_IDLE_S)
+#: Seconds the warm-up waits after a session's first page run: the browser is still
+#: booting the page and the map's iframe (Leaflet, the map's features), served by this
+#: process, whose GIL a warm-up step would hold.
+WARM_FIRST_RUN_HOLD_S = 3.0
 #: Seconds the warm-up waits after a page of a region over
 #: :data:`WARM_NEIGHBOURS_MAX_EDGES` street edges: the browser is still receiving and
 #: drawing its map (1.5-2 s at city scale on two cores), which the warm-up's CPU slows.
@@ -378,6 +382,9 @@ def warm_up(region: Region, region_key: str) -> None:
     if about_to_switch(st.session_state):
         WARMER.forget(f"{region_key}:")
         return
+    if not st.session_state.get("_warm_first_run_done"):
+        st.session_state["_warm_first_run_done"] = True
+        WARMER.hold(WARM_FIRST_RUN_HOLD_S)
     lang_code = lang()
     basemap, tkey = basemap_choice()
     steps = _warm_steps(region, region_key, lang_code, basemap, tkey)

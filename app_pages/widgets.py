@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import html
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -27,36 +28,63 @@ from geoapp.region import META_WARNINGS, Region
 
 MAP_HEIGHT = 560
 
+#: Less room above a page's header and a smaller title, so that the header is one row
+#: and the map (the answer) starts above the fold at 1440x900.
+HEADER_CSS = """<style>
+[data-testid="stMainBlockContainer"] { padding-top: 2.2rem; }
+[data-testid="stMain"] h1 { font-size: 1.9rem; padding: 0.1rem 0; }
+[data-testid="stMain"] [data-testid="stMetricValue"] { font-size: 1.6rem; }
+</style>"""
+
 
 def page_header(page: str) -> tuple[Region, str, str]:
-    """Draw a page's title, region caption, synthetic banner and intro (when one exists).
+    """Draw a page's header as one compact row; return ``(region, region_key, language)``.
 
-    Returns the current ``(region, region_key, language)``.
+    Title | region, page intro and population profile | the synthetic-data label and
+    the data warnings (a popover): one row of about 80 px instead of a stack of
+    banners, so the page's map and figures start above the fold.
     """
     region, key = current_region()
-    st.title(tr(f"page_{page}"))
-    st.caption(region.label)
-    synthetic_banner(region)
-    show_data_warnings(key, region)
+    st.html(HEADER_CSS)
+    title, about, notes = st.columns([1.6, 3.0, 1.4], vertical_alignment="center")
+    title.title(tr(f"page_{page}"))
+    lines = [f"**{region.label}**"]
     if f"{page}_intro" in STRINGS:
-        st.write(tr(f"{page}_intro"))
+        lines.append(tr(f"{page}_intro"))
+    profile, warnings = data_notes(key, region)
+    if profile:
+        lines.append(profile)
+    about.caption("  \n".join(lines))
+    with notes:
+        synthetic_banner(region)
+        if warnings:
+            zh = lang() == "zh"
+            label = f"数据提示（{len(warnings)}）" if zh else f"Data warnings ({len(warnings)})"
+            with st.popover(f"⚠️ {label}", width="stretch"):
+                for w in warnings:
+                    st.markdown(f"- {w}")
     return region, key, lang()
 
 
 def synthetic_banner(region: Region) -> None:
     """Show the 'synthetic demo data' label when the demo is loaded."""
     if region.synthetic:
-        # the sign in the text, not as ``icon=``: validating an icon imports Streamlit's
-        # table of every emoji (0.3-0.5 s of the first page)
-        st.warning(f"⚠️ {tr('synthetic_note')}")
+        # a Material icon (bundled with Streamlit, offline): an alert without ``icon=``
+        # searches its text for a leading emoji, and any non-ASCII text (the sign, or
+        # Chinese) imports Streamlit's table of every emoji (0.3-0.6 s of the first page)
+        st.warning(tr("synthetic_short"), icon=":material/warning:")
 
 
-def show_data_warnings(region_key: str, region: Region) -> None:
-    """Show the region's data warnings and demand profile (sources and population)."""
+def data_notes(region_key: str, region: Region) -> tuple[str, list[str]]:
+    """Return the region's population-profile line and data warnings, in the language.
+
+    The warnings are those of the sources and of the population estimate, grouped
+    (:func:`geoapp.messages.group_warnings`) and said in the reader's language.
+    """
     try:
         dem = demand(region_key, region)
     except GeoappError:
-        return
+        return "", []
     zh = lang() == "zh"
     grouped = group_warnings([*region.meta.get(META_WARNINGS, []), *dem.warnings])
     warnings = [in_language(w, lang()) for w in grouped]  # in the reader's language
@@ -67,8 +95,17 @@ def show_data_warnings(region_key: str, region: Region) -> None:
         else f"Population profile {p['name']!r}: {p['m2_per_person']:g} m² per person, "
         f"{p['share_60plus']:.1%} aged 60+ ({dem.method})"
     )
+    return note, warnings
+
+
+def show_data_warnings(region_key: str, region: Region) -> None:
+    """Show the region's data warnings and demand profile (sources and population)."""
+    note, warnings = data_notes(region_key, region)
+    if not note:
+        return
     st.caption(note)
     if warnings:
+        zh = lang() == "zh"
         label = f"数据提示（{len(warnings)}）" if zh else f"Data warnings ({len(warnings)})"
         with st.expander(f"⚠️ {label}"):
             for w in warnings:
@@ -234,6 +271,91 @@ def change_delta(value: float | int | None, fmt: str) -> dict[str, Any]:
     return {"delta": text}
 
 
+#: Outline colours of a district's status at the target.
+STATUS_COLORS = {"met": "#1a9850", "not_met": "#d73027", "no_data": "#8c8c8c"}
+#: Most districts labelled on the map (more only clutter it; the tooltips stay).
+MAX_DISTRICT_LABELS = 40
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def district_shapes(region_key: str, _region: Region) -> Any:
+    """Return the region's districts in EPSG:4326, simplified to about 20 m, with a label point."""
+    bnd = _region.boundaries
+    if len(bnd) == 0:
+        return bnd
+    shapes = bnd[["district", "geometry"]].copy()
+    shapes = shapes.to_crs("EPSG:4326") if shapes.crs else shapes.set_crs("EPSG:4326")
+    shapes["district"] = shapes["district"].astype(str)
+    shapes["geometry"] = shapes.geometry.simplify(0.0002)
+    points = shapes.geometry.representative_point()
+    return shapes.assign(lat=points.y, lon=points.x)
+
+
+def district_status_overlay(
+    region_key: str,
+    region: Region,
+    shares: dict[str, tuple[float, str]],
+) -> folium.FeatureGroup | None:
+    """Return an overlay of the districts outlined by their status at the target, labelled.
+
+    ``shares`` maps a district to ``(share covered at the reach shown, status)`` with
+    the status of ``summary.csv`` (``met``, ``not_met``, ``no_data``). Each district is
+    outlined green (met), red (not met) or grey (no data), with its name and share as a
+    label (up to :data:`MAX_DISTRICT_LABELS` districts) and a tooltip; its features
+    carry ``district`` so a click drills into it. None without districts.
+    """
+    shapes = district_shapes(region_key, region)
+    if len(shapes) <= 1:
+        return None
+    lg = lang()
+    nd = tr("no_data_value")
+    fg = folium.FeatureGroup(name=tr("district_status_layer"), show=True)
+    for row in shapes.itertuples(index=False):
+        share, status = shares.get(row.district, (float("nan"), "no_data"))
+        status = status if status in STATUS_COLORS else "no_data"
+        text = nd if status == "no_data" or pd.isna(share) else f"{share:.0%}"
+        color = STATUS_COLORS[status]
+        folium.GeoJson(
+            {
+                "type": "Feature",
+                "properties": {"district": row.district},
+                "geometry": row.geometry.__geo_interface__,
+            },
+            style_function=lambda _f, c=color: {
+                "color": c,
+                "weight": 3,
+                "opacity": 0.9,
+                "fillColor": c,
+                "fillOpacity": 0.03,
+                "className": "geoapp-district-status",
+            },
+            tooltip=f"{row.district}: {text} · {t(f'status_{status}', lg)}",
+        ).add_to(fg)
+        if len(shapes) <= MAX_DISTRICT_LABELS:
+            name = html.escape(row.district)
+            folium.Marker(
+                [row.lat, row.lon],
+                icon=folium.DivIcon(
+                    html=(
+                        '<div class="geoapp-district-label" style="transform:translate(-50%,-50%);'
+                        "white-space:nowrap;font:600 11px sans-serif;text-align:center;"
+                        f"color:{color};text-shadow:0 0 3px #fff,0 0 3px #fff,0 0 3px #fff"
+                        f'">{name}<br>{html.escape(text)}</div>'
+                    ),
+                    icon_size=(0, 0),
+                ),
+                interactive=False,
+            ).add_to(fg)
+    return fg
+
+
+def with_overlay(m: folium.Map | maps.MapParts, fg: folium.FeatureGroup | None) -> Any:
+    """Return map parts ``m`` with one more overlay ``fg`` (``m`` itself when None)."""
+    if fg is None or not isinstance(m, maps.MapParts):
+        return m
+    return maps.MapParts(m.base, (*m.overlays, fg))
+
+
 def district_bounds(region: Region, district: str | None) -> list[list[float]] | None:
     """Return ``[[south, west], [north, east]]`` of one district, or None."""
     if not district or len(region.boundaries) == 0:
@@ -328,11 +450,46 @@ def shown_overlay(fg: folium.FeatureGroup, shown_layers: Sequence[str]) -> foliu
     return fg
 
 
+#: Beijing's 16 districts in the Master Plan's order (the preset's): the central city,
+#: the sub-centre, the plain new towns, the ecological conservation area.
+BEIJING_ORDER = (
+    "东城区", "西城区", "朝阳区", "海淀区", "丰台区", "石景山区", "通州区", "顺义区",
+    "大兴区", "昌平区", "房山区", "门头沟区", "平谷区", "怀柔区", "密云区", "延庆区",
+)  # fmt: skip
+
+
+def official_order(names: Sequence[str], region: Region | None = None) -> list[str]:
+    """Return district ``names`` in their official order, not in Unicode order.
+
+    Beijing's districts follow the Master Plan (:data:`BEIJING_ORDER`, with or without
+    the 区); other districts follow the order of the region's boundaries (the order of
+    the file or preset they came from); names known to neither come last, as given.
+
+    Examples
+    --------
+    >>> official_order(["丰台区", "东城区", "海淀区", "延庆区"])
+    ['东城区', '海淀区', '丰台区', '延庆区']
+    """
+    rank: dict[str, int] = {}
+    if region is not None and len(region.boundaries):
+        rank = {str(d): i for i, d in enumerate(region.boundaries["district"])}
+    beijing = {d: i for i, d in enumerate(BEIJING_ORDER)}
+    beijing.update({d.removesuffix("区"): i for i, d in enumerate(BEIJING_ORDER)})
+
+    def key(pair: tuple[int, str]) -> tuple[int, int]:
+        k, name = pair
+        if name in beijing:
+            return (0, beijing[name])
+        return (1, rank.get(name, len(rank) + k))
+
+    return [n for _, n in sorted(enumerate(map(str, names)), key=key)]
+
+
 def district_names(region: Region) -> list[str]:
-    """Return the region's district names (the district picker's choices)."""
+    """Return the region's district names (the district picker's choices), official order."""
     if len(region.boundaries) == 0:
         return []
-    return [str(d) for d in region.boundaries["district"].tolist()]
+    return official_order([str(d) for d in region.boundaries["district"].tolist()], region)
 
 
 def district_picker(region: Region, key: str = "district_pick") -> str | None:
@@ -350,8 +507,9 @@ def district_picker(region: Region, key: str = "district_pick") -> str | None:
     if current not in names:
         current = ""
         st.session_state.pop("district", None)
-    if st.session_state.get(key) != current:
-        st.session_state[key] = current
+    # set on every run, not only when it differs: the browser then shows the choice
+    # formatted in the current language (it kept "All districts" after a switch to 中文)
+    st.session_state[key] = current
 
     def _changed() -> None:
         picked = st.session_state.get(key)

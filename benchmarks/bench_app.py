@@ -9,30 +9,29 @@ Starts ``streamlit run streamlit_app.py`` on the demo, then prints
   time from the click until the script run has finished and the map (where the page
   has one) has its features again.
 
-Baselines: the figures of issue 11 (first map 8.5 s, layer change 1.4-1.8 s, compare
-layer selection 3.4 s); goals: first map under 5 s, every control change under 1 s. And
-the floor (``floor_app.py``, run first; ``--no-floor`` skips it): a Streamlit page with a
-radio button and one st_folium map of as many features as the demo's Coverage map, the
-least any Streamlit + Folium app costs on this machine; the app's figures are also given
-as multiples of it.
-Usage: ``python benchmarks/bench_app.py [--empty-cache] [--pause S] [--rounds N] [--no-floor]`` (set APP_DIR to time another
-checkout); ``--empty-cache`` starts as on a fresh machine (no disk cache), without it the
-disk caches a previous start left are used, as on any later start.
+The named baseline is the floor (``floor_app.py``, timed in the same run, first;
+``--no-floor`` skips it): a Streamlit page with a radio button and one st_folium map of
+as many features as the demo's Coverage map, the least any Streamlit + Folium app costs
+on this machine. The first map is printed as a multiple of the floor's (goal: 1.25x;
+with ``--empty-cache``: 2x), each control change against the 1 s goal. Beside every
+first map: the CPU seconds the server and the browser spent until it showed (stable
+from run to run, where wall time follows the machine's load) and the load average.
+``--repeat N`` times the two first maps N times, alternately, and prints medians.
 
-City scale (issue 13): ``python benchmarks/bench_app.py --osm city.osm.pbf`` uploads
-the extract through the sidebar twice, each time in a freshly started server: first
-with empty caches (parse, demand, graph, analysis), then with the caches the first
-run left on disk (the parsed region as GeoParquet, the demand estimate, the app's
-analyses and maps). It prints the time from the click on "Load" to the Overview map,
-then to the Coverage map, and the GeoJSON features each map sent (counted in the
-websocket frames). Goal: the first map within 5 s of loading a cached region.
-``--cache-dir DIR`` keeps the caches in DIR; when DIR already holds caches, only the
-cached load is timed (quick to repeat).
-Figures depend on the machine's load; say so when quoting them.
+City scale: ``--osm city.osm.pbf`` uploads the extract through the sidebar, each time
+in a freshly started server: first with empty caches (parse, demand, graph, analysis),
+then with the caches the first run left on disk. It prints the time from the click on
+"Load" to the Overview map, then to the Coverage map, the server's CPU seconds, the
+load, and the GeoJSON features each map sent (counted in the websocket frames). Goals:
+the first map within 15 s with empty caches, within 5 s from the caches.
+
+Run ``python benchmarks/bench_app.py --help`` for the options. Set APP_DIR to time
+another checkout.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import os
 import subprocess
@@ -44,16 +43,9 @@ from statistics import median
 ROOT = Path(os.environ.get("APP_DIR", Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(ROOT / "tests"))
 
-from playwright import sync_api  # noqa: E402
-from test_browser import (  # noqa: E402
-    ARGS,
-    CHROMIUM,
-    _free_port,
-    _map_frame,
-    _wait_healthy,
-)
-
-BASELINE = {"first map (cold)": 8.5, "layer change": 1.8, "compare layer selection": 3.4}
+#: Goals (issue 29): the first map within this multiple of the floor's, measured in the
+#: same run; with empty caches, within the second; every control change under 1 s.
+FLOOR_GOAL, EMPTY_CACHE_GOAL, CHANGE_GOAL_S = 1.25, 2.0, 1.0
 
 
 #: Counts the changes of the app's script state in the page (a MutationObserver sees
@@ -167,12 +159,9 @@ def _timed(
     return dt
 
 
-#: ``--pause S``: seconds between steps (default 0: every click right after the last
-#: result, so the background warm-up never rests).
-PAUSE_S = float(sys.argv[sys.argv.index("--pause") + 1]) if "--pause" in sys.argv else 0.0
-#: ``--rounds N``: how many times every control change is timed (default 3; the
-#: figures vary by a few tenths of a second from one click to the next).
-ROUNDS = int(sys.argv[sys.argv.index("--rounds") + 1]) if "--rounds" in sys.argv else 3
+#: Seconds between steps (``--pause``) and rounds of every control change (``--rounds``).
+PAUSE_S = 0.0
+ROUNDS = 3
 
 
 def _server(
@@ -203,13 +192,90 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.kill()
 
 
+def _proc_cpu_s(stat_line: str, ticks: int) -> float:
+    """Return the CPU seconds of a ``/proc/<pid>/stat`` line, its ended children's included.
+
+    User and system time (fields 14, 15) and those of the children it waited for (16, 17:
+    a reader process that has ended); a child still running is read on its own.
+    """
+    fields = stat_line[stat_line.rindex(")") + 2 :].split()  # after "pid (name) "
+    return sum(int(f) for f in fields[11:15]) / ticks
+
+
+def _children() -> dict[int, list[int]]:
+    """Return every live process's children, by parent id (Linux ``/proc``)."""
+    kids: dict[int, list[int]] = {}
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            text = (d / "stat").read_text()
+            ppid = int(text[text.rindex(")") + 2 :].split()[1])
+            kids.setdefault(ppid, []).append(int(d.name))
+    return kids
+
+
+def tree_cpu_s(pid: int, skip: tuple[int, ...] = ()) -> float:
+    """Return the CPU seconds of process ``pid`` and its live descendants (Linux).
+
+    Subtrees rooted at a pid in ``skip`` are left out (the server, when timing the
+    browser). 0.0 where ``/proc`` cannot be read.
+    """
+    ticks = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    kids = _children()
+    total, todo = 0.0, [pid]
+    while todo:
+        one = todo.pop()
+        if one in skip:
+            continue
+        with contextlib.suppress(OSError, ValueError, IndexError):
+            total += _proc_cpu_s(Path(f"/proc/{one}/stat").read_text(), ticks)
+        todo.extend(kids.get(one, []))
+    return total
+
+
+def load_text() -> str:
+    """Return the 1-minute load average and the cores, as printed beside each figure."""
+    try:
+        one = os.getloadavg()[0]
+    except OSError:
+        return "load ?"
+    return f"load {one:.1f} on {os.cpu_count()} cores"
+
+
+def ratio_text(value: float, base: float | None, goal: float) -> str:
+    """Return ``value / base`` as "1.23x the floor (goal 1.25x: met)" ('' without a base)."""
+    if not base:
+        return ""
+    ratio = value / base
+    return f"{ratio:.2f}x the floor (goal {goal:g}x: {'met' if ratio <= goal else 'not met'})"
+
+
+class Run:
+    """A started browser page and server: what :func:`_browser_then_server` yields."""
+
+    def __init__(self, browser, page, url: str, t0: float, proc: subprocess.Popen) -> None:
+        self.browser, self.page, self.url, self.t0, self.proc = browser, page, url, t0, proc
+
+    def cpu(self) -> tuple[float, float]:
+        """Return the CPU seconds of the server and of the browser so far."""
+        server = tree_cpu_s(self.proc.pid)
+        own = os.times()
+        # this process's descendants but the server: Playwright's driver and chromium
+        browser = tree_cpu_s(os.getpid(), skip=(self.proc.pid,)) - own.user - own.system
+        return server, browser
+
+
 @contextlib.contextmanager
 def _browser_then_server(script: str, env: dict | None = None, log_suffix: str = ""):
-    """Start chromium, then ``streamlit run script``; yield ``(browser, page, url, t0)``.
+    """Start chromium, then ``streamlit run script``; yield a :class:`Run`.
 
     The browser is started first (a planner's browser is already open; its start, about
-    2 s here, is not the app's); ``t0`` is when the server was started.
+    2 s here, is not the app's); ``Run.t0`` is when the server was started.
     """
+    from playwright import sync_api
+    from test_browser import ARGS, CHROMIUM, _free_port, _wait_healthy
+
     port = _free_port()
     log = open(os.environ.get("BENCH_LOG", "/tmp/geoapp-bench-app.log") + log_suffix, "w")  # noqa: SIM115
     proc = None
@@ -221,7 +287,7 @@ def _browser_then_server(script: str, env: dict | None = None, log_suffix: str =
             proc = _server(port, log, env, script=script)
             url = f"http://127.0.0.1:{port}"
             _wait_healthy(url, proc)
-            yield b, page, url, t0
+            yield Run(b, page, url, t0, proc)
             b.close()
     finally:
         if proc is not None:
@@ -241,28 +307,51 @@ def _first_map(page, timeout_s: float = 120.0) -> None:
     raise TimeoutError("no map with features appeared")
 
 
-def floor(rounds: int) -> tuple[float, float]:
+class FirstMap:
+    """One first map: seconds after ``streamlit run``, CPU seconds of server and browser."""
+
+    def __init__(self, wall: float, server_cpu: float, browser_cpu: float, load: str) -> None:
+        self.wall, self.server_cpu, self.browser_cpu, self.load = (
+            wall, server_cpu, browser_cpu, load,
+        )  # fmt: skip
+
+    def text(self) -> str:
+        return (
+            f"{self.wall:6.2f} s wall, CPU {self.server_cpu:5.2f} s server + "
+            f"{self.browser_cpu:5.2f} s browser ({self.load})"
+        )
+
+
+def _time_first_map(run: Run, path: str = "") -> FirstMap:
+    """Open ``path`` and wait for its map; time it from ``streamlit run``."""
+    cpu0 = run.cpu()[1]  # the browser's start is not the app's
+    run.page.goto(run.url + path, wait_until="domcontentloaded")
+    _first_map(run.page)
+    wall = time.perf_counter() - run.t0
+    server, browser = run.cpu()
+    return FirstMap(wall, server, browser - cpu0, load_text())
+
+
+def floor(rounds: int) -> tuple[FirstMap, float | None]:
     """Time ``floor_app.py``: the first map after ``streamlit run``, and a change.
 
-    Returns ``(first map s, median change s)``: the least a Streamlit page with one
-    Folium map of the demo map's size costs on this machine, the baseline the app's
-    figures are divided by.
+    Returns the first map and the median change (None with ``rounds`` 0): the least a
+    Streamlit page with one Folium map of the demo map's size costs on this machine, the
+    baseline the app's figures are divided by.
     """
-    with _browser_then_server("benchmarks/floor_app.py", log_suffix=".floor") as (b, page, url, t0):
-        page.goto(url, wait_until="domcontentloaded")
-        _first_map(page)
-        first = time.perf_counter() - t0
-        page.wait_for_timeout(1500)
+    with _browser_then_server("benchmarks/floor_app.py", log_suffix=".floor") as run:
+        first = _time_first_map(run)
         changes: list[float] = []
+        if rounds:
+            run.page.wait_for_timeout(1500)
         for k in range(2 * rounds):
             label = "second" if k % 2 == 0 else "first"
-            changes.append(_timed(page, f"floor: radio {label}", _click(page, label), quiet=True))
-    print(
-        f"{'floor (Streamlit + one map)':32s} first map {first:5.2f} s from streamlit run, "
-        f"change {_stats(changes)}",
-        flush=True,
-    )
-    return first, median(changes)
+            changes.append(
+                _timed(run.page, f"floor: radio {label}", _click(run.page, label), quiet=True)
+            )
+    change = f", change {_stats(changes)}" if changes else ""
+    print(f"{'floor: first map':32s} {first.text()}{change}", flush=True)
+    return first, (median(changes) if changes else None)
 
 
 def _click(page, text: str):
@@ -293,6 +382,9 @@ def city(
 ) -> None:
     """Time loading ``osm`` into the app: empty caches, then the caches left on disk."""
     import re
+
+    from playwright import sync_api
+    from test_browser import ARGS, CHROMIUM, _free_port, _map_frame, _wait_healthy
 
     feature = re.compile(rb'type(?:\\)*":(?:\\)*"Feature(?:\\)*"')
     env = {**os.environ, "GEOAPP_CACHE_DIR": str(cache_dir)}
@@ -333,6 +425,7 @@ def city(
                 _idle(page)
                 sent[0] = 0
                 _mark_drawn(page)  # the demo's map: what is drawn next is the city's
+                cpu0 = tree_cpu_s(proc.pid)
                 t = time.perf_counter()
                 side.get_by_role("button", name="Load uploaded files").click()
                 side.get_by_text(f"Region: {name}").wait_for(timeout=900_000)
@@ -340,6 +433,8 @@ def city(
                 _idle(page)
                 _wait_new_drawn(page)
                 t_over = time.perf_counter() - t
+                cpu_over = tree_cpu_s(proc.pid) - cpu0
+                load_over = load_text()
                 n_over = sent[0]
                 sent[0] = 0
                 _mark_drawn(page)
@@ -349,22 +444,132 @@ def city(
                 _wait_new_drawn(page)
                 t_cov = time.perf_counter() - t2
                 page.wait_for_timeout(1000)
+                goal = 15.0 if label == "empty caches" else 5.0
                 print(f"[{label}] region loaded {t_loaded:6.2f} s, Overview map {t_over:6.2f} s "
-                      f"({n_over:,} features), then Coverage map {t_cov:6.2f} s "
-                      f"({sent[0]:,} features)", flush=True)  # fmt: skip
+                      f"(goal {goal:g} s: {'met' if t_over <= goal else 'not met'}; server CPU "
+                      f"{cpu_over:.1f} s, {load_over}; {n_over:,} features), then Coverage map "
+                      f"{t_cov:6.2f} s ({sent[0]:,} features)", flush=True)  # fmt: skip
                 b.close()
         finally:
             _stop(proc)
             log.close()
 
 
-def main() -> None:
-    if "--osm" in sys.argv:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    """Return the command line's options (``--help`` prints them and exits)."""
+    ap = argparse.ArgumentParser(
+        prog="bench_app.py",
+        description="Time geoapp's Streamlit app in a real browser (chromium + Playwright) "
+        "against the floor (floor_app.py: a Streamlit page with one st_folium map of the "
+        "same size), measured in the same run. Not a test: figures follow the machine's "
+        "load, printed beside them with the CPU seconds.",
+    )
+    ap.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        metavar="N",
+        help="times every control change is timed (default 3; 0: first maps only)",
+    )
+    ap.add_argument(
+        "--pause",
+        type=float,
+        default=0.0,
+        metavar="S",
+        help="seconds between control changes (default 0: back to back)",
+    )
+    ap.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        metavar="N",
+        help="time the floor's and the app's first map N times, alternately, "
+        "and print medians (default 1)",
+    )
+    ap.add_argument(
+        "--page",
+        default="coverage",
+        metavar="PATH",
+        help="the app's page whose first map is timed: coverage (default), or '' for the "
+        "page the Quickstart opens (Overview)",
+    )
+    ap.add_argument("--no-floor", action="store_true", help="do not time the floor")
+    ap.add_argument(
+        "--empty-cache",
+        action="store_true",
+        help="start as on a fresh machine: no demo, demand or app cache on disk "
+        "(goal 2x the floor, else 1.25x)",
+    )
+    ap.add_argument(
+        "--osm",
+        type=Path,
+        metavar="FILE",
+        help="city scale: upload FILE through the sidebar and time its load, "
+        "with empty caches and then from the caches",
+    )
+    ap.add_argument(
+        "--cache-dir",
+        type=Path,
+        metavar="DIR",
+        help="with --osm: keep the caches in DIR; when DIR holds caches, only "
+        "the cached load is timed",
+    )
+    return ap.parse_args(argv)
+
+
+def _app_first_map(env: dict | None, page: str = "coverage") -> FirstMap:
+    """Time the app's first map (the Coverage page) in a freshly started server."""
+    with _browser_then_server("streamlit_app.py", env) as run:
+        return _time_first_map(run, f"/{page}")
+
+
+def _fresh_cache_env(empty: bool) -> dict | None:
+    """Return the server's environment: a new, empty cache folder with ``empty``."""
+    if not empty:
+        return None
+    import tempfile
+
+    return {**os.environ, "GEOAPP_CACHE_DIR": tempfile.mkdtemp(prefix="geoapp-bench-cache-")}
+
+
+def first_maps(repeat: int, empty: bool, with_floor: bool, page: str = "coverage") -> None:
+    """Time the floor's and the app's first maps ``repeat`` times, alternately; print medians."""
+    floors: list[FirstMap] = []
+    apps: list[FirstMap] = []
+    for _ in range(repeat):
+        if with_floor:
+            floors.append(floor(0)[0])
+        apps.append(_app_first_map(_fresh_cache_env(empty), page))
+        print(f"{'app: first map':32s} {apps[-1].text()}", flush=True)
+    goal = EMPTY_CACHE_GOAL if empty else FLOOR_GOAL
+
+    def med(xs: list[FirstMap], attr: str) -> float:
+        return median(getattr(x, attr) for x in xs)
+
+    print(f"\nmedian of {repeat} (wall; CPU server + browser):")
+    if floors:
+        print(f"{'floor: first map':32s} {med(floors, 'wall'):6.2f} s; "
+              f"{med(floors, 'server_cpu'):.2f} + {med(floors, 'browser_cpu'):.2f} s")  # fmt: skip
+    base = med(floors, "wall") if floors else None
+    print(f"{'app: first map':32s} {med(apps, 'wall'):6.2f} s; "
+          f"{med(apps, 'server_cpu'):.2f} + {med(apps, 'browser_cpu'):.2f} s  "
+          f"{ratio_text(med(apps, 'wall'), base, goal)}")  # fmt: skip
+    if floors:
+        cpu_app = med(apps, "server_cpu") + med(apps, "browser_cpu")
+        cpu_floor = med(floors, "server_cpu") + med(floors, "browser_cpu")
+        print(f"{'app / floor in CPU seconds':32s} {cpu_app / cpu_floor:6.2f}x")
+
+
+def main(argv: list[str] | None = None) -> None:
+    global PAUSE_S, ROUNDS  # noqa: PLW0603 - read by _timed
+    args = parse_args(argv)
+    PAUSE_S, ROUNDS = args.pause, args.rounds
+    if args.osm is not None:
         import tempfile
 
-        osm = Path(sys.argv[sys.argv.index("--osm") + 1])
-        if "--cache-dir" in sys.argv:  # kept: a second call times only the cached load
-            folder = Path(sys.argv[sys.argv.index("--cache-dir") + 1])
+        osm = args.osm
+        if args.cache_dir is not None:  # kept: a second call times only the cached load
+            folder = args.cache_dir
             filled = folder.is_dir() and any(folder.iterdir())
             folder.mkdir(parents=True, exist_ok=True)
             city(osm, folder, ("caches on disk",) if filled else ("empty caches", "caches on disk"))
@@ -372,26 +577,23 @@ def main() -> None:
         with tempfile.TemporaryDirectory(prefix="geoapp-bench-city-") as tmp:
             city(osm, Path(tmp))
         return
-    env = None
-    if "--empty-cache" in sys.argv:  # a fresh machine: no demo, demand or app cache on disk
-        import tempfile
-
-        env = {**os.environ, "GEOAPP_CACHE_DIR": tempfile.mkdtemp(prefix="geoapp-bench-cache-")}
+    print(f"start: {load_text()}", flush=True)
+    if args.repeat > 1 or ROUNDS == 0:
+        first_maps(args.repeat, args.empty_cache, not args.no_floor, args.page)
+        return
+    env = _fresh_cache_env(args.empty_cache)
+    if env is not None:
         print("empty cache:", env["GEOAPP_CACHE_DIR"])
-    floor_first, floor_change = (None, None) if "--no-floor" in sys.argv else floor(ROUNDS)
-    with _browser_then_server("streamlit_app.py", env) as (b, page, url, t_start):
-        print(f"{'server healthy':32s} {time.perf_counter() - t_start:6.2f} s", flush=True)
-        t = time.perf_counter()
-        page.goto(url + "/coverage", wait_until="domcontentloaded")
-        _first_map(page)
-        dt = time.perf_counter() - t
-        since = time.perf_counter() - t_start
-        print(f"{'first map (cold), from page open':32s} {dt:6.2f} s")
-        vs_floor = f", {since / floor_first:.2f}x the floor" if floor_first else ""
-        print(
-            f"{'first map, from streamlit run':32s} {since:6.2f} s  "
-            f"({since / 8.5:.2f}x the issue's 8.5 s{vs_floor})"
-        )
+    floor_first, floor_change = (None, None) if args.no_floor else floor(ROUNDS)
+    goal = EMPTY_CACHE_GOAL if args.empty_cache else FLOOR_GOAL
+    from test_browser import _map_frame
+
+    with _browser_then_server("streamlit_app.py", env) as run:
+        b, page, url = run.browser, run.page, run.url
+        print(f"{'server healthy':32s} {time.perf_counter() - run.t0:6.2f} s", flush=True)
+        first = _time_first_map(run, f"/{args.page}")
+        vs_floor = ratio_text(first.wall, floor_first.wall if floor_first else None, goal)
+        print(f"{'app: first map':32s} {first.text()}  {vs_floor}", flush=True)
         page.wait_for_timeout(20_000)  # let the background warm-up finish
         visits = []
         for _ in range(ROUNDS):
@@ -405,74 +607,86 @@ def main() -> None:
         page.reload(wait_until="domcontentloaded")
         _map_frame(page)
         page.wait_for_timeout(1000)
-
-        def click_label(text: str):
-            return lambda: page.locator("label", has_text=text).first.click()
-
-        def open_layers():
-            box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first
-            box.locator('button[aria-label="Open"]').click()
-
-        def pick_layer(name: str):
-            return lambda: page.get_by_role("option", name=name).first.click()
-
-        slider_input = page.locator('[data-testid="stSlider"] input[type="range"]').first
-
-        def slider(key: str):
-            return lambda: slider_input.press(key)
-
-        def nav(name: str):
-            return lambda: page.locator('[data-testid="stSidebarNav"] a', has_text=name).click()
-
-        compare_box = page.locator('[data-testid="stMultiSelect"]').first
-
-        def drop_layer():
-            # remove the last chosen layer (its tag's close button)
-            compare_box.locator('[aria-label*="emove"], [role="button"]').last.click()
-
-        def open_compare():
-            compare_box.click()
-
-        def add_layer():
-            page.get_by_role("option").first.click()
-
-        times: dict[str, list[float]] = {}
-        for k in range(ROUNDS):
-            if k:
-                _timed(page, "page switch: Coverage", nav("Coverage"), times=times)
-            # the clock starts at the choice itself: the drop-down is opened and
-            # the slider focused before it, as a planner does
-            steps = [
-                ("layer change", pick_layer("Community services"), open_layers, True),
-                ("layer change (back)", pick_layer("Elderly care"), open_layers, True),
-                ("radius change", slider("Home"), slider_input.focus, True),
-                ("radius change (back)", slider("End"), slider_input.focus, True),
-                ("mode: straight line", click_label("Straight line"), None, True),
-                ("mode: walking network", click_label("Walking network"), None, True),
-                ("speed: elderly", click_label("Elderly"), None, True),
-                ("speed: adult", click_label("Adult"), None, True),
-                ("language: 中文", click_label("中文"), None, True),
-                ("language: English", click_label("English"), None, True),
-                ("page switch: Overview", nav("Overview"), None, True),
-                ("page switch: Compare", nav("Compare"), None, False),
-            ]
-            for label, action, prepare, with_map in steps:
-                _timed(page, label, action, with_map, prepare, times=times)
-            if k % 2 == 0:
-                _timed(page, "compare layer selection", drop_layer, False, times=times)
-            else:
-                _timed(page, "compare layer selection", add_layer, False, open_compare, times)
-        print(f"\nmedian (min-max) of {ROUNDS} rounds, from the click to the drawn result:")
+        times = _control_changes(page)
+        print(f"\nmedian (min-max) of {ROUNDS} rounds, from the click to the drawn result "
+              f"({load_text()} at the end):")  # fmt: skip
         under = 0
         for label, dts in times.items():
-            base = BASELINE.get(label)
-            ratio = [f"{median(dts) / base:.2f}x the issue's {base} s"] if base else []
-            if floor_change:
-                ratio.append(f"{median(dts) / floor_change:.1f}x the floor")
+            ratio = (
+                [f"{median(dts) / floor_change:.1f}x the floor's change"] if floor_change else []
+            )
             extra = f"  ({', '.join(ratio)})" if ratio else ""
             print(f"{label:32s} {_stats(dts)}{extra}")
-            under += median(dts) < 1.0
-        print(f"{under} of {len(times)} control changes under 1 s (median)")
+            under += median(dts) < CHANGE_GOAL_S
+        print(f"{under} of {len(times)} control changes under {CHANGE_GOAL_S:g} s (median)")
+
+
+def _control_changes(page) -> dict[str, list[float]]:
+    """Time every control change of the Coverage page, ``ROUNDS`` times."""
+
+    def click_label(text: str):
+        return lambda: page.locator("label", has_text=text).first.click()
+
+    def open_layers():
+        box = page.locator('[data-testid="stMain"] [data-testid="stSelectbox"]').first
+        box.locator('button[aria-label="Open"]').click()
+
+    def pick_layer(name: str):
+        return lambda: page.get_by_role("option", name=name).first.click()
+
+    slider_input = page.locator('[data-testid="stSlider"] input[type="range"]').first
+
+    def slider(key: str):
+        return lambda: slider_input.press(key)
+
+    def nav(name: str):
+        return lambda: page.locator('[data-testid="stSidebarNav"] a', has_text=name).click()
+
+    compare_box = page.locator('[data-testid="stMultiSelect"]').first
+
+    def drop_layer():
+        # remove the last chosen layer (its tag's close button)
+        compare_box.locator('[aria-label*="emove"], [role="button"]').last.click()
+
+    def open_compare():
+        compare_box.click()
+
+    def add_layer():
+        page.get_by_role("option").first.click()
+
+    times: dict[str, list[float]] = {}
+    failed: list[str] = []
+    for k in range(ROUNDS):
+        # the clock starts at the choice itself: the drop-down is opened and
+        # the slider focused before it, as a planner does
+        steps = [("page switch: Coverage", nav("Coverage"), None, True)] if k else []
+        steps += [
+            ("layer change", pick_layer("Community services"), open_layers, True),
+            ("layer change (back)", pick_layer("Elderly care"), open_layers, True),
+            ("radius change", slider("Home"), slider_input.focus, True),
+            ("radius change (back)", slider("End"), slider_input.focus, True),
+            ("mode: straight line", click_label("Straight line"), None, True),
+            ("mode: walking network", click_label("Walking network"), None, True),
+            ("speed: elderly", click_label("Elderly"), None, True),
+            ("speed: adult", click_label("Adult"), None, True),
+            ("language: 中文", click_label("中文"), None, True),
+            ("language: English", click_label("English"), None, True),
+            ("page switch: Overview", nav("Overview"), None, True),
+            ("page switch: Compare", nav("Compare"), None, False),
+        ]
+        if k % 2 == 0:
+            steps.append(("compare layer selection", drop_layer, None, False))
+        else:
+            steps.append(("compare layer selection", add_layer, open_compare, False))
+        for label, action, prepare, with_map in steps:
+            try:
+                _timed(page, label, action, with_map, prepare, times=times)
+            except Exception as exc:  # noqa: BLE001 - one step that times out (a busy machine)
+                print(f"  {label:30s} not timed: {type(exc).__name__}", flush=True)
+                failed.append(label)
+    if failed:
+        print(f"{len(failed)} steps not timed: {', '.join(failed)}")
+    return times
 
 
 if __name__ == "__main__":

@@ -193,6 +193,34 @@ def assess(
     )
 
 
+def assess_supply(result: Assessment, *, mode: str = "network", method: str = "2sfca") -> dict:
+    """Capacity against demand of each analysed layer with ``[capacity]`` and facilities.
+
+    The report's capacity section: :func:`geoapp.sfca.compute_supply` by the floating
+    catchment ``method`` (:data:`geoapp.fca.METHODS`, as ``geoapp supply --method``);
+    returns :class:`geoapp.sfca.Supply` by layer id.
+    """
+    from geoapp import sfca
+
+    region, demand = result.region, result.demand
+    graph = get_graph(region) if mode == "network" else None  # memoised: the run's graph
+    out = {}
+    for lid, a in result.analyses.items():
+        if not a.layer.capacity or not len(a.facilities):
+            continue
+        out[lid] = sfca.compute_supply(
+            demand.points,
+            a.facilities,
+            a.layer,
+            graph=graph,
+            mode=mode,
+            method=method,
+            boundaries=region.boundaries,
+            region_name=region.name,
+        )
+    return out
+
+
 def _projection_gap(info: dict, analyses: Mapping[str, LayerAnalysis], before: Demand) -> dict:
     """Add the residents aged 60+ beyond each 60+ layer's target, today and projected."""
     table = info["table"].set_index("district")
@@ -237,10 +265,13 @@ def input_files(result: Assessment, params: Mapping[str, Any]) -> list[dict[str,
     found: list[tuple[str, str]] = []
     if spec.source == "demo":
         found.append(("region (demo generator)", _demo.__file__))
-    for key in ("osm", "gpkg", "boundaries", "census", "zones", "population"):
+    for key in ("osm", "gpkg", "boundaries", "census", "zones", "population", "study_area"):
         v = getattr(spec, key)
+        file = _polygon_file(v) if key in ("boundaries", "study_area") else None
         if v and Path(str(v)).is_file():
             found.append((key, str(v)))
+        elif file is not None:  # PATH#LAYER:DATUM
+            found.append((key, str(file)))
         elif v == "beijing" and key == "census":
             found.append(
                 (
@@ -248,6 +279,8 @@ def input_files(result: Assessment, params: Mapping[str, Any]) -> list[dict[str,
                     str(Path(_zones.__file__).parent / "data" / "census" / "beijing_2020.csv"),
                 )
             )
+    if spec.age_rasters:
+        found.extend(_age_raster_files(str(spec.age_rasters)))
     for path, layer_id, _coords in spec.facilities:
         found.append((f"facilities ({layer_id})", str(path)))
     for layer in result.layers.values():
@@ -278,6 +311,34 @@ def input_files(result: Assessment, params: Mapping[str, Any]) -> list[dict[str,
     return out
 
 
+def _polygon_file(value: object) -> Path | None:
+    """Return the file of a ``PATH[#LAYER][:DATUM]`` value, None for names or presets."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    from geoapp.sources.boundaries import parse_boundary_spec
+
+    try:
+        path = parse_boundary_spec(value).path
+    except InputError:  # not a file form (names with a colon): nothing to hash
+        return None
+    return path if path.is_file() else None
+
+
+def _age_raster_files(given: str) -> list[tuple[str, str]]:
+    """Return ``(role, path)`` of every WorldPop age band ``--age-rasters`` picks.
+
+    Each band (``age raster f 60`` ...) is an input the demand was made from; when the
+    folder or glob no longer finds the set, the value itself is recorded (no SHA-256).
+    """
+    from geoapp.sources.raster import find_age_rasters
+
+    try:
+        ages = find_age_rasters(given)
+    except InputError:
+        return [("age rasters", given)]
+    return [(f"age raster {sex} {age}", path) for (sex, age), path in sorted(ages.files.items())]
+
+
 def report_command(params: Mapping[str, Any]) -> str:
     """Return the one ``geoapp report`` command line that re-creates a report."""
     import shlex
@@ -288,7 +349,9 @@ def report_command(params: Mapping[str, Any]) -> str:
         parts += ["--region", spec.source]
     for key, flag in (("osm", "--osm"), ("place", "--place"), ("gpkg", "--gpkg"),
                       ("boundaries", "--boundaries"), ("census", "--census"), ("zones", "--zones"),
-                      ("population", "--population"), ("admin_level", "--admin-level")):  # fmt: skip
+                      ("population", "--population"), ("admin_level", "--admin-level"),
+                      ("study_area", "--study-area"), ("age_rasters", "--age-rasters"),
+                      ("share_60plus", "--share-60plus")):  # fmt: skip
         if getattr(spec, key) not in (None, ""):
             parts += [flag, str(getattr(spec, key))]
     if spec.place is not None and spec.timeout != DEFAULT_TIMEOUT_S:
@@ -305,6 +368,8 @@ def report_command(params: Mapping[str, Any]) -> str:
             parts += [flag, str(params[key])]
     if params.get("mode", "network") != "network":
         parts += ["--mode", params["mode"]]
+    if params.get("fca_method", "2sfca") not in ("2sfca", None):
+        parts += ["--fca-method", str(params["fca_method"])]
     if params.get("organisation"):
         parts += ["--organisation", str(params["organisation"])]
     if params.get("atlas"):
@@ -351,6 +416,9 @@ def report(
     speed
         Walking speed: km/h or a preset (``"adult"``, ``"elderly"``); None: each
         layer's own.
+
+    The cover's organisation, the atlas and the floating catchment method of the
+    capacity section are those of the enclosing :func:`geoapp.reporting.options` block.
 
     Returns
     -------
@@ -433,7 +501,7 @@ def build_report(
         "mode": mode,
         "speed_kmh": speed_kmh,
         "out": Path(out).name,  # run from the folder holding it (no folder of this machine)
-        **_report.current_options(),  # the cover's organisation, the atlas
+        **_report.current_options(),  # the cover's organisation, the atlas, the FCA method
     }
     result = assess(
         recipe,
@@ -490,6 +558,7 @@ def build_report(
             comparison=comparison,
             projection=result.projection,
             streets=result.region.edges,
+            supply=assess_supply(result, mode=mode, method=params["fca_method"]),
             **_report.current_options(),
         )
         tick(progress, "Writing the report", 0.85)
@@ -539,7 +608,9 @@ def resolve_recorded(path: str, root: str | os.PathLike[str]) -> Path:
     return p
 
 
-_RECIPE_FILES = ("osm", "gpkg", "boundaries", "census", "zones", "population")
+_RECIPE_FILES = (
+    "osm", "gpkg", "boundaries", "census", "zones", "population", "study_area", "age_rasters",
+)  # fmt: skip
 _PARAM_FILES = ("standard", "projection", "compare")
 
 
@@ -631,6 +702,7 @@ def _names_only(
 __all__ = [
     "Assessment",
     "assess",
+    "assess_supply",
     "build_report",
     "input_files",
     "names_only",

@@ -37,12 +37,14 @@ from shapely.geometry.base import BaseGeometry
 
 from geoapp import coverage, network, workflow
 from geoapp import gaps as _gaps
+from geoapp import heritage as _heritage
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.demand import Demand
 from geoapp.errors import InputError
 from geoapp.hexes import aggregate_h3
-from geoapp.layers import select_features
+from geoapp.inputs import no_facility_warning
+from geoapp.layers import select_features, split_designated
 from geoapp.region import META_WARNINGS, OUTSIDE_DISTRICTS, Region, whole_region_boundary
 
 log = logging.getLogger(__name__)
@@ -269,7 +271,8 @@ def analyse_part(job: PartJob) -> gpd.GeoDataFrame:
     as in the whole; the search distance is the layer's, as in the whole analysis.
     """
     part, layer = job.part, job.layer.at_speed(job.speed_kmh)
-    facilities = select_features(part.region.features, layer)
+    # heritage: designated sites only, as in the whole run (geoapp.layers.split_designated)
+    facilities = split_designated(select_features(part.region.features, layer), layer)[0]
     if len(part.region.edges) == 0:
         # no street within the halo: in the whole region every point here is farther
         # than the search distance from the network, so nobody is reached either way
@@ -332,16 +335,12 @@ def merge_parts(
         access = access.drop(columns="on_fragment")
     rlayer = layer.at_speed(speed_kmh)
     limit = search_limit_m(layer, speed_kmh)
-    facilities = select_features(region.features, layer)
+    facilities, apart = split_designated(select_features(region.features, layer), layer)
     warnings = [*region.meta.get(META_WARNINGS, []), *demand.warnings]
     status = "ok"
     if len(facilities) == 0:
         status = "no_data"
-        warnings.append(
-            f"No {layer.name('en')} facilities were found in the data for {region.name}; "
-            "coverage cannot be assessed. Import a facility table with "
-            "--facilities FILE:LAYER:COORDS."
-        )
+        warnings.append(no_facility_warning(region, layer, n_apart=len(apart)))
     if with_catchments:
         warnings.append(
             "Catchment polygons are not computed for a run split by district (split = true); "
@@ -350,8 +349,11 @@ def merge_parts(
     if len(facilities):  # the data-quality classes as the whole run gives them
         access = workflow.dq_access(region, access, rlayer, limit, on_fragment)
     summary = coverage.coverage_summary(
-        access, rlayer, boundaries=region.boundaries, facilities=facilities
+        access, rlayer, boundaries=region.boundaries, facilities=facilities, region_name=region.name
     )
+    if layer.classify == "heritage":  # counts per protection class, as the whole run's
+        every = pd.concat([facilities, apart], ignore_index=True)
+        summary = _heritage.with_class_counts(summary, every, access, region.boundaries)
     if len(facilities) and on_fragment is not None:
         fragments = coverage.fragment_warning(
             None, access, layer_id=layer.id, on_fragment=on_fragment

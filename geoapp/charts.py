@@ -43,8 +43,11 @@ _TEXT = {
     "en": {
         "ylabel": "Share of the layer's residents within reach",
         "xlabel": "Walking distance (m)",
+        "xlabel_min": "Walking time (min)",
+        "xlabel_mixed": "Walking distance (m) or time (min)",
         "target": "Target {share:.0%} within {radius:,.0f} m",
         "title": "Coverage by zone type",
+        "title_settlement": "Coverage by settlement",
         "nodata": "no data",
         "empty": "No zone comparison to show",
         "no_facilities": "No facilities in the data:\ncoverage cannot be assessed",
@@ -52,8 +55,11 @@ _TEXT = {
     "zh": {
         "ylabel": "服务对象覆盖比例",
         "xlabel": "步行距离（米）",
+        "xlabel_min": "步行时间（分钟）",
+        "xlabel_mixed": "步行距离（米）或时间（分钟）",
         "target": "目标：{radius:,.0f}米内{share:.0%}",
         "title": "各类地区服务覆盖率",
+        "title_settlement": "各类聚落服务覆盖率",
         "nodata": "无数据",
         "empty": "没有可显示的分区比较",
         "no_facilities": "数据中没有此类设施：\n无法评估覆盖率",
@@ -91,8 +97,28 @@ def _radii(columns: pd.Index) -> list[tuple[str, float]]:
     return sorted(out, key=lambda t: t[1])
 
 
-def _reach_tick(col: str, value: float) -> str:
-    return f"{value - 1e6:g} min" if col.endswith("min") else f"{value:,.0f}"
+def _reach_ticks(radii: list[tuple[str, float]], text: dict[str, str]) -> tuple[list[str], str]:
+    """Return the reach axis's tick labels and its title, in the unit of the ticks.
+
+    Minute columns give minutes under "Walking time (min)", metre columns metres under
+    "Walking distance (m)"; a mixed table names each tick's unit.
+
+    Examples
+    --------
+    >>> _reach_ticks([("share_demand_5min", 1e6 + 5), ("share_demand_15min", 1e6 + 15)],
+    ...              _TEXT["en"])
+    (['5', '15'], 'Walking time (min)')
+    >>> _reach_ticks([("share_demand_300", 300.0)], _TEXT["en"])
+    (['300'], 'Walking distance (m)')
+    """
+    minutes = [c.endswith("min") for c, _ in radii]
+    if minutes and all(minutes):
+        return [f"{v - 1e6:g}" for _, v in radii], text["xlabel_min"]
+    if any(minutes):
+        pairs = zip(radii, minutes, strict=True)
+        ticks = [f"{v - 1e6:g} min" if m else f"{v:,.0f} m" for (_, v), m in pairs]
+        return ticks, text["xlabel_mixed"]
+    return [f"{v:,.0f}" for _, v in radii], text["xlabel"]
 
 
 def zone_comparison_chart(
@@ -168,10 +194,11 @@ def zone_comparison_chart(
                             va="bottom",
                             fontsize=7,
                         )
-            ax.set_xticks(x, [_reach_tick(c, r) for c, r in radii])
+            ticks, xlabel = _reach_ticks(radii, text)
+            ax.set_xticks(x, ticks)
             ax.set_ylim(0, 1.05)
             ax.yaxis.set_major_formatter(matplotlib.ticker.PercentFormatter(1.0))
-            ax.set_xlabel(text["xlabel"])
+            ax.set_xlabel(xlabel)  # in the unit of the ticks
             label_col = "layer_label_zh" if lang == "zh" else "layer_label"
             title = part[label_col].iloc[0] if label_col in part.columns else lid
             ax.set_title(str(title))
@@ -195,7 +222,11 @@ def zone_comparison_chart(
             )
         if len(axes):
             axes[0].set_ylabel(text["ylabel"])
-        fig.suptitle(text["title"])
+        # the family given: a suptitle does not take the context's (boxes in Chinese)
+        fig.suptitle(
+            text["title_settlement" if group == "settlement" else "title"],
+            fontfamily=_font_family(),
+        )
         fig.tight_layout()
         if path is not None:
             with warnings.catch_warnings():

@@ -484,7 +484,9 @@ def _cmd_report(args: argparse.Namespace) -> int:
     reporting.check_report_target(args.out)  # before the work, not after it
     spec = region_spec_from_args(args)
     t0 = time.perf_counter()
-    layout = reporting.options(organisation=args.organisation, atlas=args.atlas)
+    layout = reporting.options(
+        organisation=args.organisation, atlas=args.atlas, fca_method=args.fca_method
+    )
     with progress_bar(not args.quiet) as progress, layout:
         paths = assess.build_report(
             args.out,

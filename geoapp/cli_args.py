@@ -389,6 +389,15 @@ def build_parser() -> argparse.ArgumentParser:
         help="who files the report: printed on the cover",
     )
     s.add_argument("--atlas", action="store_true", help="add a map page per district (an atlas)")
+    s.add_argument(
+        "--fca-method",
+        choices=["2sfca", "e2sfca", "3sfca", "gravity"],
+        default="2sfca",
+        help=(
+            "floating catchment method of the capacity section, as 'geoapp supply --method': "
+            "2sfca (default), e2sfca, 3sfca or gravity"
+        ),
+    )
     s.add_argument("--out", required=True, metavar="DIR", help="report folder")
     s.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

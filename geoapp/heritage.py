@@ -13,9 +13,17 @@ Each zone gets a construction-control belt: the zone buffered by ``buffer_m`` (d
 100 m), used later to keep proposed facility sites out of protected land.
 
 Every site and zone has a protection class (``heritage_class``, see
-:data:`geoapp.layers.HERITAGE_CLASSES`: world, national, provincial, local, listed,
-historic, minor): counted per class, and residents' access reported per class group
-(:data:`geoapp.layers.CLASS_GROUPS`) when the access table carries ``dist_m_<group>``.
+:data:`geoapp.layers.HERITAGE_CLASSES`: world, national, provincial, local,
+conservation_area, listed, historic, minor): counted per class, and residents' access
+reported per class group (:data:`geoapp.layers.CLASS_GROUPS`) when the access table
+carries ``dist_m_<group>``.
+
+The heritage layer's coverage and status count the designated sites only
+(:data:`geoapp.layers.DESIGNATED_CLASSES`; :func:`geoapp.layers.split_designated`):
+memorials, statues and unprotected historic features are reported apart
+(``n_undesignated`` and ``share_pop_undesignated_<target>``, from the access table's
+``dist_m_undesignated``) and never make a status "met". :func:`with_class_counts` adds
+the per-class counts to the layer's ``summary.csv``.
 """
 
 from __future__ import annotations
@@ -31,6 +39,7 @@ import pandas as pd
 import shapely
 
 from geoapp.catalog import Layer
+from geoapp.coverage import facility_places
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.layers import (
@@ -57,6 +66,10 @@ ZONE_NAME_WORDS = (
     "历史文化街区", "历史文化保护区", "历史街区", "风貌保护区", "历史文化名村", "历史文化名镇",
     "historic district", "conservation area",
 )  # fmt: skip
+
+#: The group of heritage features reported apart from coverage (memorials, statues,
+#: unprotected historic features): ``dist_m_undesignated``, ``n_undesignated``.
+UNDESIGNATED = "undesignated"
 
 #: Default width of the construction-control belt around protected zones, metres.
 DEFAULT_BUFFER_M = 100.0
@@ -88,11 +101,13 @@ class HeritageReport:
         ``n_unprotected_sites``, ``share_sites_protected``, ``n_zones``,
         ``protected_area_km2``, ``land_area_km2``, ``share_land_protected``,
         ``n_<class>`` per protection class (sites and zones of the class, e.g.
-        ``n_national``, ``n_minor``) and ``n_designated`` (the five protected classes),
+        ``n_national``, ``n_minor``), ``n_designated`` (the six protected classes) and
+        ``n_undesignated`` (the rest: historic, minor),
         and with an access table ``pop``, ``share_pop_R`` per radius and, when it
         carries ``dist_m_<group>``, ``share_pop_<group>_<target>`` (share within the
         target of a site of the group: ``national`` = world or national ...,
-        ``designated`` = any protected class).
+        ``designated`` = any protected class, ``undesignated`` = a memorial, statue or
+        unprotected historic feature).
     buffer_m
         Belt width used.
     meta
@@ -219,6 +234,9 @@ def _class_counts(
         ct = ct.reindex(columns=list(HERITAGE_CLASSES), fill_value=0)
         ct.columns = [f"n_{c}" for c in ct.columns]
         ct["n_designated"] = ct[[f"n_{c}" for c in DESIGNATED_CLASSES]].sum(axis=1)
+        ct[f"n_{UNDESIGNATED}"] = (
+            ct[[f"n_{c}" for c in HERITAGE_CLASSES]].sum(axis=1) - ct["n_designated"]
+        )
         rows.append(ct.reset_index(names="group").assign(level=level))
     return pd.concat(rows, ignore_index=True) if rows else pd.DataFrame()
 
@@ -230,6 +248,7 @@ def heritage_report(
     access: gpd.GeoDataFrame | None = None,
     buffer_m: float = DEFAULT_BUFFER_M,
     layer: Layer | None = None,
+    region_name: str = "region",
 ) -> HeritageReport:
     """Measure heritage sites and protected zones per district and zone type.
 
@@ -250,6 +269,8 @@ def heritage_report(
     layer
         The heritage layer (radii and demand column); default radii 300/500/1000 m
         weighted by all residents.
+    region_name
+        ``group`` of the summary's region row (the region's name, as in ``summary.csv``).
 
     Returns
     -------
@@ -434,6 +455,7 @@ def heritage_report(
         if parts:
             summary = summary.merge(pd.concat(parts), on=["level", "group"], how="left")
     summary, warnings = _with_class_parts(summary, sites, zones, feats, access, layer, dcol)
+    summary.loc[summary["level"] == "region", "group"] = region_name
     n_unprot = int(sites["unprotected"].sum())
     if n_unprot:
         log.info("%d of %d heritage sites lie outside every protected zone", n_unprot, len(sites))
@@ -508,7 +530,7 @@ def _with_classes(
         "region": (np.full(len(sites), "region"), np.full(len(zones), "region")),
     }
     counts = _class_counts(keys, classes)
-    cols = [f"n_{c}" for c in HERITAGE_CLASSES] + ["n_designated"]
+    cols = [f"n_{c}" for c in HERITAGE_CLASSES] + ["n_designated", f"n_{UNDESIGNATED}"]
     out = summary.merge(counts, on=["level", "group"], how="left") if len(counts) else summary
     for c in cols:
         out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0).astype(int) if c in out else 0
@@ -524,7 +546,7 @@ def _with_class_access(
         acc = acc.loc[acc["layer"] == layer.id]
     target = float(layer.target_m) if layer is not None else _DEFAULT_RADII[-1]
     parts = []
-    for group in CLASS_GROUPS:
+    for group in (*CLASS_GROUPS, UNDESIGNATED):
         dist = f"dist_m_{group}"
         if dist not in acc.columns:
             continue
@@ -543,8 +565,112 @@ def _with_class_access(
     return summary.merge(shares, on=["level", "group"], how="left")
 
 
+def with_class_counts(
+    summary: pd.DataFrame,
+    features: gpd.GeoDataFrame,
+    access: gpd.GeoDataFrame,
+    boundaries: gpd.GeoDataFrame | None = None,
+) -> pd.DataFrame:
+    """Add the heritage class counts to a layer's coverage summary (``summary.csv``).
+
+    Parameters
+    ----------
+    summary
+        :func:`geoapp.coverage.coverage_summary` of the heritage layer (its rows
+        ``level`` x ``group``).
+    features
+        Every heritage feature of the layer, designated or not (with
+        ``heritage_class``), placed in groups by :func:`geoapp.coverage.facility_places`
+        (the rule of ``n_facilities``).
+    access
+        The layer's access table; with ``dist_m_undesignated`` the summary gets
+        ``share_pop_undesignated_<R>`` at every radius column of ``share_pop_<R>``
+        (covered by a memorial, statue or unprotected historic feature: said apart,
+        never judged).
+    boundaries
+        The region's districts (as given to the summary).
+
+    Returns
+    -------
+    pandas.DataFrame
+        A new summary with ``n_<class>`` per :data:`geoapp.layers.HERITAGE_CLASSES`,
+        ``n_designated`` (equal to ``n_facilities``: the sites coverage counts) and
+        ``n_undesignated`` (count, int); the input is not changed.
+    """
+    out = summary.copy()
+    cls = (
+        features["heritage_class"].astype(str).to_numpy(dtype=object)
+        if "heritage_class" in features.columns
+        else np.full(len(features), "historic", dtype=object)
+    )
+    places = (
+        facility_places(features, access, boundaries)
+        if len(features)
+        else pd.DataFrame({"district": [], "zone_type": [], "settlement": []}, dtype=object)
+    )
+    empty = np.zeros(0, dtype=object)
+    keys = {
+        level: (places[level].to_numpy(dtype=object), empty)
+        for level in ("district", "zone_type", "settlement")
+    }
+    is_region = (out["level"] == "region").to_numpy()
+    region_group = str(out.loc[is_region, "group"].iloc[0]) if is_region.any() else "region"
+    keys["region"] = (np.full(len(features), region_group, dtype=object), empty)
+    counts = _class_counts(keys, cls) if len(features) else pd.DataFrame()
+    cols = [f"n_{c}" for c in HERITAGE_CLASSES] + ["n_designated", f"n_{UNDESIGNATED}"]
+    if len(counts):
+        out = out.merge(counts, on=["level", "group"], how="left")
+    for c in cols:
+        out[c] = pd.to_numeric(out[c], errors="coerce").fillna(0).astype(int) if c in out else 0
+    dist = f"dist_m_{UNDESIGNATED}"
+    if dist in access.columns and len(access):
+        d = pd.to_numeric(access[dist], errors="coerce").fillna(np.inf).to_numpy(dtype=float)
+        w = pd.to_numeric(access["pop"], errors="coerce").fillna(0.0).to_numpy(dtype=float)
+        for col in [c for c in summary.columns if c.startswith("share_pop_")]:
+            lab = col.removeprefix("share_pop_")
+            if not lab.replace(".", "").isdigit():
+                continue  # share_pop_60plus_R, minute labels: metres only
+            out[f"share_pop_{UNDESIGNATED}_{lab}"] = _group_shares(out, access, d <= float(lab), w)
+    return out
+
+
+def _group_shares(
+    summary: pd.DataFrame, access: pd.DataFrame, covered: np.ndarray, w: np.ndarray
+) -> np.ndarray:
+    """Share of each summary row's residents (``pop``) with ``covered`` true."""
+    out = np.full(len(summary), np.nan)
+    for i, (level, group) in enumerate(zip(summary["level"], summary["group"], strict=True)):
+        if level == "region":
+            sel = np.ones(len(access), dtype=bool)
+        elif level in access.columns:
+            sel = (access[level].astype(object).where(access[level].notna(), "").astype(str)
+                   == str(group)).to_numpy()  # fmt: skip
+        else:
+            continue
+        tot = w[sel].sum()
+        if tot > 0:
+            out[i] = w[sel & covered].sum() / tot
+    return out
+
+
+def class_totals(features: pd.DataFrame) -> dict[str, int]:
+    """Count heritage features per class, ``designated`` and ``undesignated`` (metadata)."""
+    cls = (
+        features["heritage_class"].astype(str)
+        if "heritage_class" in features.columns
+        else pd.Series([], dtype=str)
+    )
+    out = {c: int((cls == c).sum()) for c in HERITAGE_CLASSES}
+    out["designated"] = int(cls.isin(DESIGNATED_CLASSES).sum())
+    out[UNDESIGNATED] = len(cls) - out["designated"]
+    return out
+
+
 __all__ = [
     "DEFAULT_BUFFER_M",
+    "UNDESIGNATED",
+    "class_totals",
+    "with_class_counts",
     "ZONE_HISTORIC_VALUES",
     "ZONE_NAME_WORDS",
     "HeritageReport",

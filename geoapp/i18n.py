@@ -101,6 +101,7 @@ STRINGS: dict[str, dict[str, str]] = {
     },
     "report_title": {"en": "Assessment report", "zh": "评估报告"},
     "report_build": {"en": "Build report", "zh": "生成报告"},
+    "report_docx_note": {"en": "Word, editable", "zh": "Word，可编辑"},
     "report_of": {
         "en": "The report covers the region loaded: {name} ({n} districts), every layer, "
         "the distance mode and walking speed of the Coverage page.",
@@ -117,6 +118,22 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "已为 {name} 生成报告：请在下方下载。",
     },
     "region_loaded": {"en": "Region: {name}", "zh": "区域：{name}"},
+    # the sidebar's study area (RegionSpec.study_area, the CLI's --study-area)
+    "study_area_title": {"en": "Study area", "zh": "研究范围"},
+    "study_area_districts": {"en": "Districts of the region", "zh": "区域内的区县"},
+    "study_area_names": {"en": "Or names (街道 / 乡镇)", "zh": "或名称（街道 / 乡镇）"},
+    "study_area_names_help": {
+        "en": "Comma-separated district, 街道 or 乡镇 names or codes, e.g. "
+        "学院路街道,清华园街道 (Beijing's units are known offline).",
+        "zh": "以逗号分隔的区县、街道或乡镇名称或代码，如 学院路街道,清华园街道（北京的街道乡镇可离线识别）。",
+    },
+    "study_area_file": {
+        "en": "Or a polygon file (GeoJSON, GeoPackage, zipped Shapefile)",
+        "zh": "或多边形文件（GeoJSON、GeoPackage、压缩的 Shapefile）",
+    },
+    "study_area_apply": {"en": "Cut to the study area", "zh": "裁切到研究范围"},
+    "study_area_clear": {"en": "Whole region", "zh": "整个区域"},
+    "study_area_on": {"en": "Study area: {name}", "zh": "研究范围：{name}"},
     "share_60plus": {"en": "Share aged 60+ (0–1)", "zh": "60岁及以上人口比例（0–1）"},
     "share_60plus_help": {
         "en": "Where no census gives it. Empty: each country's share from the UN World "
@@ -485,8 +502,15 @@ STRINGS: dict[str, dict[str, str]] = {
     # heritage protection classes (geoapp.layers.HERITAGE_CLASSES)
     "heritage_class_world": {"en": "World Heritage", "zh": "世界文化遗产"},
     "heritage_class_national": {"en": "National protected site", "zh": "全国重点文物保护单位"},
-    "heritage_class_provincial": {"en": "Provincial protected site", "zh": "省级文物保护单位"},
-    "heritage_class_local": {"en": "Local protected site", "zh": "市县级文物保护单位"},
+    "heritage_class_provincial": {
+        "en": "Provincial or municipal (Beijing ...) protected site",
+        "zh": "省级、直辖市级文物保护单位",
+    },
+    "heritage_class_local": {"en": "Local protected site", "zh": "区县级文物保护单位"},
+    "heritage_class_conservation_area": {
+        "en": "Historic conservation district",
+        "zh": "历史文化街区（保护区）",
+    },
     "heritage_class_listed": {"en": "Listed (level not stated)", "zh": "受保护（级别未注明）"},
     "heritage_class_historic": {"en": "Historic, not listed", "zh": "历史遗存（未列保护）"},
     "heritage_class_minor": {"en": "Memorial or statue", "zh": "纪念物、雕像"},
@@ -501,6 +525,12 @@ STRINGS: dict[str, dict[str, str]] = {
     "uncovered_60plus": {"en": "Uncovered residents aged 60+", "zh": "未覆盖的60岁以上居民"},
     "no_data_title": {"en": "{layer}: no data", "zh": "{layer}：无数据"},
     "no_data_value": {"en": "no data", "zh": "无数据"},
+    "district_status_layer": {"en": "Districts against the target", "zh": "各区县目标达成"},
+    "district_status_note": {
+        "en": "Districts outlined and labelled by the share covered within {reach} against "
+        "the target of {share:.0%}: green met, red not met, grey no data.",
+        "zh": "区县按 {reach} 内覆盖率对照 {share:.0%} 的目标描边并标注：绿色达标，红色未达标，灰色无数据。",
+    },
     "status_met": {"en": "Target met", "zh": "达标"},
     "status_not_met": {"en": "Target not met", "zh": "未达标"},
     "status_no_data": {"en": "No data", "zh": "无数据"},
@@ -687,6 +717,36 @@ STRINGS: dict[str, dict[str, str]] = {
         "zh": "数据边缘的 60 岁及以上居民数",
     },
     "field_geoapp_row": {"en": "Row in the points layer", "zh": "点图层中的行号"},
+    # scenario map and site suggestions (geoapp.maps.scenario, the Scenario page)
+    "scn_site_catchments": {"en": "Catchments of added sites", "zh": "新增设施服务范围"},
+    "scn_change": {"en": "Gained / lost", "zh": "新增 / 失去覆盖"},
+    "scn_gained": {"en": "Newly within {reach}", "zh": "新进入 {reach} 范围"},
+    "scn_lost": {"en": "No longer within {reach}", "zh": "不再位于 {reach} 范围内"},
+    "scn_tip_gained": {"en": "Newly within reach: {n}", "zh": "新增覆盖：{n}"},
+    "scn_tip_lost": {"en": "No longer within reach: {n}", "zh": "失去覆盖：{n}"},
+    "scn_added": {"en": "Added / moved", "zh": "新增 / 迁移"},
+    "scn_closed": {"en": "Closed", "zh": "已关闭"},
+    "scn_suggested": {"en": "Suggested sites", "zh": "推荐选址"},
+    "scn_legend": {"en": "Scenario", "zh": "情景"},
+    "scn_site": {"en": "Suggested site {rank}", "zh": "推荐选址 {rank}"},
+    "scn_col_rank": {"en": "Rank", "zh": "排名"},
+    "scn_col_gained": {"en": "Residents gained", "zh": "新增覆盖居民"},
+    "scn_col_gained_60": {"en": "Aged 60+ gained", "zh": "新增覆盖 60 岁及以上"},
+    "scn_col_lat": {"en": "Latitude", "zh": "纬度"},
+    "scn_col_lon": {"en": "Longitude", "zh": "经度"},
+    "scn_zoom_hint": {
+        "en": "Select a row to centre the map on that site.",
+        "zh": "选择一行，地图即定位到该选址。",
+    },
+    "scn_suggesting": {
+        "en": "Suggesting sites… {pct}% · about {left} s left",
+        "zh": "正在推荐选址… {pct}% · 约剩 {left} 秒",
+    },
+    "scn_suggest_time": {"en": "Suggested in {s} s", "zh": "推荐用时 {s} 秒"},
+    "scn_suggest_gap": {
+        "en": "within {gap} of the best possible",
+        "zh": "与可证明的最优解相差不超过 {gap}",
+    },
     "field_key": {"en": "Key", "zh": "键"},
     "field_value": {"en": "Value (JSON)", "zh": "值（JSON）"},
     "field_covered_pop_within": {"en": "Residents within {reach}", "zh": "{reach}内居民数"},

@@ -435,13 +435,26 @@ def add_facility_tables(
     from geoapp.region import META_WARNINGS
     from geoapp.sources import facilities_table, guards
 
-    extra, table_warnings = [], []
+    extra, table_warnings, imported = [], [], []
+    merged = pd.Series(False, index=region.features.index)  # mapped twins of listed rows
     area = guards.region_area(region.boundaries, region.edges, region.buildings)
+    extent = _data_extent(region)
     for path, layer_id, coords in tables:
         read = facilities_table.read_facility_table(
             path, coords=coords, layer=layer_id, catalog=catalog
         )
         table = read.frame
+        # rows far outside the extract's data: one sentence (how many, how far), left out
+        off, off_note = facilities_table.outside_data(
+            table, extent, margin_m=max_street_m, source=Path(path).name, coords=str(coords),
+            within=area,
+        )  # fmt: skip
+        table_warnings += [off_note] if off_note else []
+        # one site listed twice (a classed point row and its outline): one site, the outline
+        inside, n_twins, twin_note = facilities_table.merge_outlines(
+            table.loc[~off], source=Path(path).name
+        )
+        table_warnings += [twin_note] if twin_note else []
         # coordinate guards: wrong datum, rows off the region or off the streets
         datum = guards.check_datum(
             table,
@@ -452,12 +465,25 @@ def add_facility_tables(
             source=str(path),
         )
         kept = guards.guard_facilities(
-            table, area, region.edges, max_street_m=max_street_m, source=str(path)
+            inside, area, region.edges, max_street_m=max_street_m, source=str(path)
         )
         rejected = [f"{path}: row rejected: {p}" for p in read.problems]
         rejected += [f"{path}: {p}" for p in read.capacity_problems]
-        table_warnings += [w for w in (*rejected, datum.warning, *kept.warnings) if w]
+        # one site in the data and in the list counts once: the list's row wins
+        dup, dup_note = _mapped_duplicates(region, kept.kept, layer_id, catalog, Path(path).name)
+        merged |= dup
+        table_warnings += [w for w in (*rejected, datum.warning, *kept.warnings, dup_note) if w]
         extra.append(kept.kept)
+        imported.append({"file": Path(path).name, "layer": layer_id, "rows": len(table),
+                         "kept": len(kept.kept), "merged": int(dup.sum()),
+                         "merged_in_list": n_twins})  # fmt: skip
+    region = region.with_(
+        features=region.features.loc[~merged.to_numpy()].reset_index(drop=True),
+        meta={
+            **region.meta,
+            "facility_tables": [*region.meta.get("facility_tables", []), *imported],
+        },
+    )
     if table_warnings:
         old_warnings = list(region.meta.get(META_WARNINGS, []))
         region = region.with_(meta={**region.meta, META_WARNINGS: old_warnings + table_warnings})
@@ -467,6 +493,91 @@ def add_facility_tables(
             features=gpd.GeoDataFrame(feats, geometry="geometry", crs=region.features.crs)
         )
     return region
+
+
+def _mapped_duplicates(
+    region: Region,
+    table: gpd.GeoDataFrame,
+    layer_id: str,
+    catalog: Mapping[str, Layer] | None,
+    source: str,
+) -> tuple[pd.Series, str]:
+    """Return the mapped features of the layer an imported table duplicates, and the note.
+
+    Same name, within 50 m or inside a mapped polygon
+    (:func:`geoapp.sources.facilities_table.duplicates_of`); returns a mask aligned with
+    ``region.features`` and the run's note saying how many were merged. Only a heritage
+    layer's (an official list of protected sites is the reference) are merged, places
+    tagged only ``historic=yes`` included (the list counts them: they are no longer named
+    as left out); for other layers the mask is all False and the note names the possible
+    twins.
+    """
+    from geoapp.layers import match_mask
+    from geoapp.sources.facilities_table import duplicates_of
+
+    feats = region.features
+    layer = _catalog.get_layer(layer_id, catalog)
+    mask = match_mask(feats, layer)
+    out = pd.Series(False, index=feats.index)
+    if not mask.any() or not len(table):
+        return out, ""
+    hit = duplicates_of(table, feats.loc[mask].to_crs(4326))
+    n = int(hit.sum())
+    if not n:
+        return out, ""
+    if layer.classify != "heritage":  # an official list is the reference for heritage only
+        twins = feats.loc[mask].loc[hit]
+        ids = ", ".join(twins["osm_id"].astype(str).head(10)) if "osm_id" in twins else ""
+        note = (
+            f"{source}: {n} {layer.name('en')} feature{'' if n == 1 else 's'} mapped in the "
+            f"data ({ids}) may be the same as rows of this list (same name, within 50 m or "
+            "inside the mapped shape): both count now; drop such rows from the table if they "
+            "are the same facility."
+        )
+        log.info("%s", note)
+        return out, note
+    out[feats.index[mask][hit]] = True
+    note = (
+        f"{source}: {n} {layer.name('en')} feature{'' if n == 1 else 's'} mapped in the data "
+        f"{'is' if n == 1 else 'are'} also in this list (same name, within 50 m or inside the "
+        "mapped shape) and counted once, with the list's class and position."
+    )
+    log.info("%s", note)
+    return out, note
+
+
+def no_facility_warning(region: Region, layer: Layer, *, n_apart: int = 0) -> str:
+    """Return the sentence for a layer with no facility in the data (status no_data).
+
+    It suggests importing a table only when none was imported for the layer; a heritage
+    layer names the memorials and statues reported apart (``n_apart``).
+    """
+    tables = [t for t in region.meta.get("facility_tables", []) if t.get("layer") == layer.id]
+    what = f"No {layer.name('en')} facilities were found"
+    n = (
+        f"{n_apart} memorial, statue or unprotected historic feature is"
+        if n_apart == 1
+        else f"{n_apart} memorials, statues or unprotected historic features are"
+    )
+    apart = ""
+    if layer.classify == "heritage":
+        apart = f"; {n} reported apart and never judged" if n_apart else ""
+        apart = f" (no officially protected site{apart})"
+    if tables:
+        files = ", ".join(f"{t['file']} ({t['kept']} of {t['rows']} rows kept)" for t in tables)
+        return (
+            f"{what} in the data for {region.name}{apart}; coverage cannot be assessed. "
+            f"The table imported for this layer, {files}, left none inside the extract: see "
+            "the warnings about its rows above."
+        )
+    how = (
+        "the official list of protected sites (文物保护单位) with --facilities FILE:heritage:COORDS"
+        if layer.classify == "heritage"
+        else "a facility table with --facilities FILE:LAYER:COORDS"
+    )
+    return (
+        f"{what} in the data for {region.name}{apart}; coverage cannot be assessed. Import {how}."
+    )
 
 
 def replace_districts(region: Region, boundaries: gpd.GeoDataFrame, *, source: str = "") -> Region:

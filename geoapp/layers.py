@@ -82,9 +82,12 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
         ``"layer_default"`` | ``""``) and ``capacity_raw`` (the capacity tag text read)
         from the ``capacity:beds`` / ``beds`` / ``capacity`` / ``capacity:persons`` tags
         or the layer's ``[capacity] default``, and ``geometry`` (the original point or
-        polygon).
+        polygon). A heritage layer (``classify = "heritage"``) leaves out the places
+        whose only heritage tag is ``historic=yes`` (:func:`place_names_only`).
     """
     mask = match_mask(features, layer)
+    if layer.classify == "heritage":
+        mask &= ~place_names_only(features)
     sub = features.loc[mask]
     kind = pd.Series("", index=sub.index, dtype=object)
     for table in reversed(layer.match):
@@ -126,15 +129,27 @@ def select_features(features: gpd.GeoDataFrame, layer: Layer) -> gpd.GeoDataFram
 #: Protection classes of heritage sites, highest first. ``world`` (``heritage=1``, UNESCO
 #: World Heritage), ``national`` (``heritage=2``, 全国重点文物保护单位), ``provincial``
 #: (``heritage=3|4``, 省级 / 自治区级 and the province-level municipalities' 北京市、上海市、
-#: 天津市、重庆市文物保护单位), ``local`` (``heritage=5..10``: prefecture city 市级, 区级,
-#: 县级), ``listed`` (protected at a level the data does not state: ``heritage=yes``,
+#: 天津市、重庆市文物保护单位, and a bare 市级 / 市保: Beijing's 市级文物保护单位), ``local``
+#: (``heritage=5..10``: 区级, 区保, 县级, a named prefecture city's 杭州市文物保护单位),
+#: ``conservation_area`` (designated historic areas: 历史文化街区, 历史文化保护区, 历史文化
+#: 名村/名镇, conservation areas; by class text or name, when no level is given),
+#: ``listed`` (protected at a level the data does not state: ``heritage=yes``,
 #: a ``heritage:operator`` or ``protection_title`` without a level, 'Kulturdenkmal',
 #: 历史建筑, a cultural-assets protected area), ``historic`` (a historic feature with no
 #: protection tag) and ``minor`` (memorials, monuments, statues, plaques, wayside
 #: shrines and crosses, milestones and boundary stones with no protection tag).
-HERITAGE_CLASSES = ("world", "national", "provincial", "local", "listed", "historic", "minor")
-#: The classes of officially designated (protected) heritage.
-DESIGNATED_CLASSES = HERITAGE_CLASSES[:5]
+HERITAGE_CLASSES = (
+    "world", "national", "provincial", "local", "conservation_area", "listed", "historic", "minor",
+)  # fmt: skip
+#: The classes of officially designated (protected) heritage: the heritage layer's
+#: coverage and status count only these (the others are reported apart).
+DESIGNATED_CLASSES = HERITAGE_CLASSES[:6]
+#: Designated historic areas (历史文化街区 ...), in a class text or a feature's name.
+CONSERVATION_WORDS = re.compile(
+    r"历史文化街区|历史文化保护区|历史街区|风貌保护区|历史文化名[村镇城]|"
+    r"conservation\s*area|historic\s*district",
+    re.IGNORECASE,
+)
 #: ``historic`` values of minor commemorative objects (classed ``minor`` unless a
 #: protection tag says otherwise); any ``memorial=*`` (plaque, statue, bust ...) too.
 MINOR_HISTORIC = frozenset(
@@ -149,22 +164,27 @@ FEW_DESIGNATED = 3
 # Text of a protection title or an imported class column -> class, tried in order (the
 # first hit wins): world, national, provincial (provinces, autonomous regions), local
 # (districts, counties), provincial (the four province-level municipalities), local
-# (prefecture cities). An English class name alone is taken as is.
+# (a named prefecture city: 杭州市文物保护单位), provincial (a bare 市级 / 市保: the
+# city level of Beijing, Shanghai, Tianjin, Chongqing, the lists this tool is fed).
+# An English class name alone is taken as is.
 _TITLE_RULES: tuple[tuple[str, str], ...] = (
     # recorded relics not (yet) designated: historic, not protected (checked first)
     ("historic", r"尚未核定|未核定|未定级|普查登记|登记(不可移动)?文物|not\s*designated"),
+    # a designated historic area (历史文化街区), whatever level designated it
+    ("conservation_area", CONSERVATION_WORDS.pattern),
     ("world", r"世界(文化|自然|)遗产|世界遺産|world\s*heritage|unesco|\bwhc\b"),
     ("national", r"全国重点|国家级|国家重点|国保|\bsach\b|国家文物局|national"),
     ("provincial", r"自治区级|自治区文物|省级|省文物|省保|provincial|\bstate\b|\bregional\b"),
     ("local", r"区级|县级|区县|区文物|县文物|区保|县保|旗级|local|municipal|county|district|city"),
     ("provincial", r"(北京|上海|天津|重庆)市?级?(文物|文保|$)|北京市|上海市|天津市|重庆市"),
-    ("local", r"市级|市文物|市保"),
+    ("local", r"[\u4e00-\u9fff]市(级|文物|文保|保)"),
+    ("provincial", r"市级|市文物|市文保|市保"),
     # an immovable relic with no level named: recorded, not designated
     ("historic", r"不可移动文物"),
 )
 _TITLE_RES = tuple((cls, re.compile(rx, re.IGNORECASE)) for cls, rx in _TITLE_RULES)
 #: A class text that is just 市级 (city level): provincial in a province-level
-#: municipality (Beijing ...), prefecture level elsewhere; read as ``local``.
+#: municipality (Beijing ...), prefecture level elsewhere; read as ``provincial``.
 BARE_CITY_LEVEL = re.compile(r"^\s*市级(文物保护单位|文保单位)?\s*$")
 
 
@@ -194,9 +214,10 @@ def title_class(text: str) -> str:
     """Return the protection class a title or class-column text names ("" if blank).
 
     ``全国重点文物保护单位`` -> ``national``, ``北京市文物保护单位`` -> ``provincial``,
-    ``区级文物保护单位`` -> ``local``, ``Kulturdenkmal`` -> ``listed``; a class name
-    (``world`` ... ``minor``) is taken as is. A bare ``市级`` reads as ``local`` (see
-    :data:`BARE_CITY_LEVEL`).
+    ``区级文物保护单位`` -> ``local``, ``历史文化街区`` -> ``conservation_area``,
+    ``Kulturdenkmal`` -> ``listed``; a class name (``world`` ... ``minor``) is taken as
+    is. A bare ``市级`` / ``市保`` reads as ``provincial`` (Beijing's 市级文物保护单位; see
+    :data:`BARE_CITY_LEVEL`), a named prefecture city's (``杭州市级``) as ``local``.
     """
     t = (text or "").strip()
     if not t or t.lower() == "no":
@@ -221,7 +242,9 @@ def heritage_classes(frame: pd.DataFrame) -> np.ndarray:
     (``whc`` world, ``sach`` / 国家文物局 national, any other: listed) and
     ``protection_title`` (see :func:`title_class`; an imported list's class column is
     read into this tag) gives. Without them, a ``boundary=protected_area`` (the
-    heritage layer reads those with ``protect_class=22``) is ``listed``; a memorial,
+    heritage layer reads those with ``protect_class=22``) is ``listed``; a feature
+    named like a designated historic area (:data:`CONSERVATION_WORDS`: 历史文化街区 ...)
+    with no level is ``conservation_area``; a memorial,
     monument, statue, plaque (:data:`MINOR_HISTORIC`, any ``memorial=*``) is ``minor``;
     anything else is ``historic``.
 
@@ -229,8 +252,8 @@ def heritage_classes(frame: pd.DataFrame) -> np.ndarray:
     ----------
     frame
         Features with any of the columns ``heritage``, ``heritage:operator``,
-        ``protection_title``, ``historic``, ``memorial``, ``boundary`` (missing
-        columns count as empty).
+        ``protection_title``, ``historic``, ``memorial``, ``boundary``, ``name``
+        (missing columns count as empty).
 
     Returns
     -------
@@ -243,6 +266,7 @@ def heritage_classes(frame: pd.DataFrame) -> np.ndarray:
     hist = _texts(frame, "historic")
     mem = _texts(frame, "memorial")
     bnd = _texts(frame, "boundary")
+    name = _texts(frame, "name")
     out = np.empty(len(frame), dtype=object)
     for i in range(len(frame)):
         op_cls = title_class(op[i])
@@ -251,6 +275,8 @@ def heritage_classes(frame: pd.DataFrame) -> np.ndarray:
         cls = _best(_level_class(her[i]), op_cls, title_class(title[i]))
         if not cls and bnd[i] == "protected_area":
             cls = "listed"  # a protected area (cultural assets: protect_class=22)
+        if cls in ("", "listed", "historic") and CONSERVATION_WORDS.search(name[i]):
+            cls = "conservation_area"  # 历史文化街区 named, no level given
         if not cls:
             parts = {p.strip().lower() for p in hist[i].split(";")}
             minor = bool(parts & MINOR_HISTORIC) or (mem[i] not in ("", "no"))
@@ -259,7 +285,63 @@ def heritage_classes(frame: pd.DataFrame) -> np.ndarray:
     return out
 
 
-def heritage_class_warnings(facilities: pd.DataFrame, layer: Layer) -> list[str]:
+def place_names_only(features: pd.DataFrame) -> np.ndarray:
+    """Which features are places (``place=*``) whose only heritage tag is ``historic=yes``.
+
+    In Beijing's OSM these are the names of demolished villages (a ``place=neighbourhood``
+    with ``historic=yes``), not heritage sites: the heritage layer leaves them out.
+    """
+    n = len(features)
+    if not n or "place" not in features.columns or "historic" not in features.columns:
+        return np.zeros(n, dtype=bool)
+    place = _texts(features, "place")
+    hist = np.char.lower(_texts(features, "historic").astype(str))
+    tagged = np.zeros(n, dtype=bool)
+    for key in ("heritage", "heritage:operator", "protection_title", "memorial"):
+        v = np.char.lower(_texts(features, key).astype(str))
+        tagged |= (v != "") & (v != "no")
+    return (place != "") & (hist == "yes") & ~tagged
+
+
+def place_names_note(features: pd.DataFrame, layer: Layer) -> str:
+    """Name the places :func:`place_names_only` left out of ``layer`` ("" if none)."""
+    drop = match_mask(features, layer) & place_names_only(features)
+    if not drop.any():
+        return ""
+    sub = features.loc[drop]
+    ids = _texts(sub, "osm_id") if "osm_id" in sub.columns else np.array([""] * len(sub))
+    names = _texts(sub, "name")
+    shown = [f"{i} ({nm})" if nm else str(i) for i, nm in zip(ids, names, strict=True)]
+    more = f" and {len(shown) - NEAR_MISS_LISTED} more" if len(shown) > NEAR_MISS_LISTED else ""
+    return (
+        f"{layer.name('en')}: {len(shown)} place{'' if len(shown) == 1 else 's'} tagged only "
+        f"historic=yes (names of former villages or areas, not heritage sites) left out: "
+        f"{'; '.join(shown[:NEAR_MISS_LISTED])}{more}. Tag a protected one with heritage=* "
+        "or import it in an official list to count it."
+    )
+
+
+def split_designated(
+    facilities: gpd.GeoDataFrame, layer: Layer
+) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
+    """Split a heritage layer's facilities into designated sites and the rest.
+
+    Heritage coverage and its status count only the officially designated sites
+    (:data:`DESIGNATED_CLASSES`); memorials, statues and unprotected historic features
+    are reported apart. Any other layer: ``(facilities, empty frame)``.
+    """
+    if layer.classify != "heritage" or "heritage_class" not in facilities.columns:
+        return facilities, facilities.iloc[:0]
+    des = facilities["heritage_class"].astype(str).isin(DESIGNATED_CLASSES).to_numpy()
+    return (
+        facilities.loc[des].reset_index(drop=True),
+        facilities.loc[~des].reset_index(drop=True),
+    )
+
+
+def heritage_class_warnings(
+    facilities: pd.DataFrame, layer: Layer, *, imported: bool = False
+) -> list[str]:
     """Warnings about a heritage layer's classes: few designated sites, bare 市级.
 
     Parameters
@@ -287,17 +369,23 @@ def heritage_class_warnings(facilities: pd.DataFrame, layer: Layer) -> list[str]
             f"{name}: the data holds {n_des} officially protected (designated) site"
             f"{'' if n_des == 1 else 's'} among {len(facilities)} heritage features "
             f"({parts}); protected sites are often mapped without heritage or "
-            "protection_title tags, so heritage access is uncertain here. Import the "
-            "official list of protected sites (文物保护单位) with a class column: "
-            "--facilities FILE:heritage:COORDS."
+            "protection_title tags, so heritage access is uncertain here. "
+            + (
+                "A list was imported for this layer: see the warnings about its rows, and "
+                "check that it covers this extract and its coordinate system."
+                if imported
+                else "Import the official list of protected sites (文物保护单位) with a class "
+                "column: --facilities FILE:heritage:COORDS."
+            )
         )
     title = _texts(facilities, "protection_title")
     bare = np.array([bool(BARE_CITY_LEVEL.match(t)) for t in title], dtype=bool)
     if bare.any():
         out.append(
             f"{name}: {int(bare.sum())} sites have the class 市级 (city level), read as "
-            "local (a prefecture city's list); in Beijing, Shanghai, Tianjin or Chongqing "
-            "市级 is the provincial level: write 北京市级 (or provincial) in the class column."
+            "provincial (the city level of Beijing, Shanghai, Tianjin or Chongqing); for a "
+            "prefecture city's list write the city's name (e.g. 杭州市级) or local in the "
+            "class column."
         )
     return out
 
@@ -443,14 +531,20 @@ def selection_warnings(
     layer: Layer,
     facilities: pd.DataFrame,
     buildings: pd.DataFrame | None = None,
+    *,
+    imported: bool = False,
 ) -> list[str]:
     """Warnings about what a layer's selection left out or holds little of.
 
     The near-misses (:func:`near_miss_warning`) and, for a classified heritage layer,
-    :func:`heritage_class_warnings`. Each is also logged.
+    :func:`heritage_class_warnings` (``imported``: a table was imported for the layer, so
+    none is suggested) and the places left out (:func:`place_names_note`). Each is also
+    logged.
     """
     out = [near_miss_warning(near_misses(features, layer, buildings), layer)]
-    out += heritage_class_warnings(facilities, layer)
+    out += heritage_class_warnings(facilities, layer, imported=imported)
+    if layer.classify == "heritage":
+        out.append(place_names_note(features, layer))
     msgs = [w for w in out if w]
     for w in msgs:
         log.warning("%s", w)

@@ -11,7 +11,7 @@ report folders share. :func:`write_diff` writes ``changes.csv``,
 ``points_changed.geojson``, ``map_<layer>.png`` and ``diff.json``.
 
 ``changes.csv`` columns: ``layer``, ``level`` (``region`` | ``district`` |
-``zone_type``), ``group``, ``demand`` (``pop`` | ``pop_60plus``), ``target_m``,
+``zone_type``), ``group`` (the region row: the region's name, as in ``summary.csv``), ``demand`` (``pop`` | ``pop_60plus``), ``target_m``,
 ``residents_before``, ``residents_after``, ``covered_before``, ``covered_after``,
 ``share_before``, ``share_after``, ``change`` (share after - before), ``gained``,
 ``lost`` (residents of the layer's demand whose status changed).
@@ -25,7 +25,7 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import geopandas as gpd
 import numpy as np
@@ -35,6 +35,9 @@ from geoapp import catalog
 from geoapp._atomic import check_output_folder, confined, output_folder, write_bytes
 from geoapp.errors import InputError, OutputError
 from geoapp.export import write_csv, write_geojson, write_json
+
+if TYPE_CHECKING:
+    import matplotlib.figure
 
 log = logging.getLogger(__name__)
 
@@ -201,6 +204,7 @@ def diff_bundles(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> La
             f"after); both sides are judged at {target:g} m."
         )
     col = _demand_col(meta_n)
+    region_name = str(meta_n.get("region") or "region")  # the region row, as summary.csv
     o = dem_o.set_index("demand_id")
     n = dem_n.set_index("demand_id")
     common = n.index.intersection(o.index)
@@ -264,7 +268,7 @@ def diff_bundles(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> La
         lo = float(pts.loc[pm & (pts["change"] == "lost").to_numpy(), "weight"].sum())
         s_o = c_o / w_o.sum() if w_o.sum() > 0 else np.nan
         s_n = c_n / w_n.sum() if w_n.sum() > 0 else np.nan
-        rows.append([lid, level, "region" if level == "region" else name, col, target, float(w_o.sum()),
+        rows.append([lid, level, region_name if level == "region" else name, col, target, float(w_o.sum()),
                      float(w_n.sum()), c_o, c_n, s_o, s_n, s_n - s_o, g, lo])  # fmt: skip
         gained_by[level][name] = g
     changes = pd.DataFrame(rows, columns=CHANGE_COLUMNS)
@@ -316,37 +320,107 @@ def diff_reports(old: str | os.PathLike[str], new: str | os.PathLike[str]) -> Bu
     return out
 
 
-def diff_map_png(diff: LayerDiff, boundaries: gpd.GeoDataFrame | None = None) -> bytes:
-    """PNG map of the points that gained (green) or lost (red) coverage."""
-    import io
+#: The before/after map's legend texts.
+DIFF_TEXT: dict[str, dict[str, str]] = {
+    "en": {
+        "gained": "Gained coverage: {n:,.0f} residents",
+        "lost": "Lost coverage: {n:,.0f} residents",
+        "gained_60": "Gained coverage: {n:,.0f} residents aged 60+",
+        "lost_60": "Lost coverage: {n:,.0f} residents aged 60+",
+        "districts": "Districts",
+        "none": "No resident gained or lost coverage",
+    },
+    "zh": {
+        "gained": "新增覆盖：{n:,.0f} 人",
+        "lost": "失去覆盖：{n:,.0f} 人",
+        "gained_60": "新增覆盖：60岁及以上 {n:,.0f} 人",
+        "lost_60": "失去覆盖：60岁及以上 {n:,.0f} 人",
+        "districts": "区县",
+        "none": "没有居民新增或失去覆盖",
+    },
+}
+#: Colours of the residents who gained and lost coverage.
+DIFF_COLORS = {"gained": "#1a9850", "lost": "#d73027"}
 
+
+def diff_map_figure(
+    diff: LayerDiff, boundaries: gpd.GeoDataFrame | None = None, *, lang: str = "en"
+) -> matplotlib.figure.Figure:
+    """Draw the before/after map: residents who gained (green) or lost (red) coverage.
+
+    Like the report's maps (:func:`geoapp.report_figures.region_map`) it carries a
+    legend (each side with the residents it counts, in the layer's population), a
+    metric scale bar and a north arrow (:func:`geoapp.report_figures.add_scale_bar`,
+    :func:`~geoapp.report_figures.add_north_arrow`, found by their ``gid``), drawn in
+    the local UTM CRS (metres).
+    """
+    import matplotlib
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Patch
 
+    from geoapp.charts import font_family
     from geoapp.crs import local_crs
+    from geoapp.report_figures import add_north_arrow, add_scale_bar
 
-    fig = Figure(figsize=(7.0, 5.6))
-    FigureCanvasAgg(fig)
-    ax = fig.add_subplot(1, 1, 1)
-    ax.set_axis_off()
-    ref = boundaries if boundaries is not None and len(boundaries) else diff.points
-    if len(ref):
-        crs = local_crs(ref)
-        if boundaries is not None and len(boundaries):
-            boundaries.to_crs(crs).plot(ax=ax, color="#f2f2f2", edgecolor="#777777", linewidth=0.6)
-        if len(diff.points):
-            p = diff.points.to_crs(crs)
-            for kind, color in (("gained", "#1a9850"), ("lost", "#d73027")):
-                sel = p[p["change"] == kind]
+    text = DIFF_TEXT.get(lang, DIFF_TEXT["en"])
+    sixty = diff.demand == "pop_60plus"
+    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
+        fig = Figure(figsize=(7.0, 5.6))
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_color("#888888")
+        has_bnd = boundaries is not None and len(boundaries) > 0
+        ref = boundaries if has_bnd else diff.points
+        handles: list[Any] = []
+        if len(ref):
+            crs = local_crs(ref)
+            if has_bnd:
+                boundaries.to_crs(crs).plot(
+                    ax=ax, color="#f2f2f2", edgecolor="#777777", linewidth=0.6
+                )
+                handles.append(Patch(facecolor="#f2f2f2", edgecolor="#777777",
+                                     label=text["districts"]))  # fmt: skip
+            p = diff.points.to_crs(crs) if len(diff.points) else diff.points
+            for kind, total in (("gained", diff.gained), ("lost", diff.lost)):
+                sel = p[p["change"] == kind] if len(p) else p
                 if len(sel):
-                    ax.scatter(
-                        sel.geometry.x, sel.geometry.y, s=4, color=color, label=kind, zorder=5
-                    )
-            ax.legend(loc="lower right", fontsize=8)
-        ax.set_aspect("equal")
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=110, bbox_inches="tight")
-    return buf.getvalue()
+                    ax.scatter(sel.geometry.x, sel.geometry.y, s=4, color=DIFF_COLORS[kind],
+                               zorder=5)  # fmt: skip
+                label = text[f"{kind}_60" if sixty else kind].format(n=total)
+                handles.append(Line2D([], [], marker="o", lw=0, markersize=4,
+                                      color=DIFF_COLORS[kind], label=label))  # fmt: skip
+            ax.set_aspect("equal")
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+            if len(p) and not has_bnd:  # a margin around the points alone
+                x0, y0, x1, y1 = p.total_bounds
+                pad = max(x1 - x0, y1 - y0, 200.0) * 0.08
+                ax.set_xlim(x0 - pad, x1 + pad)
+                ax.set_ylim(y0 - pad, y1 + pad)
+        else:
+            ax.set_xlim(0, 1000)
+            ax.set_ylim(0, 1000)
+        if not len(diff.points):
+            handles.append(Patch(color="white", label=text["none"]))
+        add_scale_bar(ax, lang)
+        add_north_arrow(ax)
+        ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85)
+        fig.tight_layout()
+    return fig
+
+
+def diff_map_png(
+    diff: LayerDiff, boundaries: gpd.GeoDataFrame | None = None, *, lang: str = "en"
+) -> bytes:
+    """PNG of :func:`diff_map_figure` (legend, scale bar, north arrow)."""
+    from geoapp.report_figures import figure_png
+
+    return figure_png(diff_map_figure(diff, boundaries, lang=lang), dpi=110)
 
 
 def check_diff_target(out_dir: str | os.PathLike[str], *sources: str | os.PathLike[str]) -> None:
@@ -458,7 +532,7 @@ def comparison_html(
             "<table><thead><tr>" + "".join(f"<th>{e(h)}</th>" for h in head) + "</tr></thead><tbody>"
             + "".join(rows) + "</tbody></table>"
         )  # fmt: skip
-        img = base64.b64encode(diff_map_png(d, boundaries)).decode("ascii")
+        img = base64.b64encode(diff_map_png(d, boundaries, lang=lang)).decode("ascii")
         cap = (
             "在目标距离内新增覆盖（绿色）或失去覆盖（红色）的居民。"
             if zh

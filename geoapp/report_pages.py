@@ -29,6 +29,7 @@ import pandas as pd
 
 from geoapp import report_figures
 from geoapp.styles import zone_name, zone_sort_key
+from geoapp.warnings_zh import in_language
 
 #: A run of four or more English words: what a Chinese report must not print outside names.
 ENGLISH_RUN = re.compile(r"[A-Za-z][A-Za-z'’-]*(?:[\s,;:()]+[A-Za-z][A-Za-z'’-]*){3,}")
@@ -49,6 +50,9 @@ TEXT: dict[str, dict[str, str]] = {
         "recommendations": "Recommendations",
         "unreachable": "beyond reach",
         "en_only": "(given in English only: see the English report)",
+        "en_only_n": "{n} more notes are given in English only: see the English report.",
+        "verified_in": " ({what}: {value})",
+        "profile_row": "{name}: {m2} m²/person, {share} aged 60+ — {source}",
         "f_region": "{layer}: {share} of {who} live within {reach} of a facility, against a target of {target} ({verdict}).",
         "f_zones": "By zone type: {parts}.",
         "f_worst": "Lowest coverage of {layer} at {reach}: {parts}.",
@@ -76,6 +80,12 @@ TEXT: dict[str, dict[str, str]] = {
         "share_target": "Share within the target reach",
         "minutes": "min",
         "m": "{n} m",
+        "fca_method": "Floating catchment method",
+        "fca_title": "{layer}: {unit} per 1,000 {who} within reach ({method}; reach {reach})",
+        "fca_help": "Located: the {unit} inside each group per 1,000 of its {who}. Within reach: each facility's {unit} shared among the {who} it reaches by the method named, summed per resident and averaged over the group; a group served from across its border differs from what it holds.",
+        "fca_located": "Located per 1,000",
+        "fca_reach": "Within reach per 1,000",
+        "fca_standard": "Standard per 1,000",
     },
     "zh": {
         "h_summary": "摘要",
@@ -90,6 +100,9 @@ TEXT: dict[str, dict[str, str]] = {
         "recommendations": "建议",
         "unreachable": "不可达",
         "en_only": "（此项仅有英文原文，见英文版报告）",
+        "en_only_n": "另有 {n} 条说明仅有英文原文，见英文版报告。",
+        "verified_in": "（{what}：{value}）",
+        "profile_row": "{name}：人均居住面积 {m2} 平方米，60岁及以上人口占 {share}",
         "f_region": "{layer}：{share}的{who}在设施{reach}范围内，目标为{target}（{verdict}）。",
         "f_zones": "按分区：{parts}。",
         "f_worst": "{layer}在{reach}内覆盖率最低的区：{parts}。",
@@ -117,15 +130,32 @@ TEXT: dict[str, dict[str, str]] = {
         "share_target": "目标距离内比例",
         "minutes": "分钟",
         "m": "{n} 米",
+        "fca_method": "浮动集水区方法",
+        "fca_title": "{layer}：可达范围内每千名{who}的{unit}数（{method}；搜索半径 {reach}）",
+        "fca_help": "区内：各单元内设施的{unit}数 ÷ 单元内{who}（每千人）。可达：按所列方法将每处设施的{unit}分配给其可达范围内的{who}，按居民累加后在单元内平均；由相邻单元设施服务的单元，两者会有差异。",
+        "fca_located": "区内每千人",
+        "fca_reach": "可达每千人",
+        "fca_standard": "标准（每千人）",
     },
 }
+
+#: The floating catchment methods (:data:`geoapp.fca.METHODS`) named in Chinese.
+FCA_ZH = {
+    "2sfca": "两步移动搜索法 2SFCA（Luo 与 Wang，2003）",
+    "e2sfca": "增强两步移动搜索法 E2SFCA（Luo 与 Qi，2009），搜索半径分段权重 1、0.68、0.22",
+    "3sfca": "三步移动搜索法 3SFCA（Wan、Zou 与 Sternberg，2012）",
+    "gravity": "重力型两步移动搜索法（Wang，2012），距离倒数衰减",
+}
+#: Capacity units in Chinese.
+UNITS_ZH = {"beds": "床位", "places": "位", "seats": "座位"}
 
 #: Chinese names of the inputs' roles (``geoapp.assess.input_files``).
 ROLES_ZH = {
     "region (demo generator)": "区域（演示数据生成程序）", "osm": "OSM数据", "gpkg": "GeoPackage",
     "boundaries": "行政边界", "census": "人口普查表", "census (shipped)": "人口普查表（内置）",
     "zones": "分区表", "population": "人口栅格", "standards profile": "标准配置",
-    "demand profile": "人口参数", "projection": "预测表",
+    "demand profile": "人口参数", "projection": "预测表", "study_area": "研究范围",
+    "age rasters": "年龄栅格",
 }  # fmt: skip
 
 
@@ -142,6 +172,94 @@ def localise(text: object, lang: str, t: Mapping[str, str]) -> str:
     return t["en_only"] if ENGLISH_RUN.search(s) else s
 
 
+#: The run's method values (``metadata.json``'s ``demand_method``, ``control_totals``,
+#: ``mode``, ``zone_method``) in Chinese.
+VALUES_ZH = {
+    "buildings": "按建筑估算", "buildings+landuse": "按建筑与居住用地估算",
+    "landuse": "按居住用地估算", "raster": "人口栅格", "raster+buildings": "人口栅格与建筑",
+    "streets": "沿街道分布（数据中没有住宅）", "census": "人口普查表",
+    "boundary population": "行政边界的人口标签", "admin areas": "完整行政区的人口标签",
+    "network": "步行路网距离", "euclidean": "直线距离", "district attributes": "区界自带的分区属性",
+    "density": "按人口密度划分聚落", "text": "文本核对", "secondary": "二手资料",
+    "unverified": "未核实", "synthetic": "合成数据",
+}  # fmt: skip
+#: English phrases of the standards profiles' clauses, dates and issuers, in Chinese
+#: (applied in order; what stays English is dropped or pointed to the English report).
+PHRASES_ZH: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(en), zh)
+    for en, zh in (
+        (r"Shanghai 14th FYP \((\d+)% by (\d{4})\)", r"上海“十四五”规划（\2年达到\1%）"),
+        (r"\((\d+)-minute life circle; ([\d,]+)[-–]([\d,]+) m, the upper bound shown as the "
+         r"standard's figure\)", r"（\1分钟生活圈；\2–\3 米，以上限作为标准值）"),
+        (r"rural life circles, [^()]*\(([^()]+)\) level: about (\d+) minutes \(([\d,]+) m "
+         r"assumed\)", r"乡村生活圈\1层级：约\2分钟（假定\3米）"),
+        (r": not fewer than (\d+) beds per 1,000 elderly residents", r"：每千名老人不少于\1张床位"),
+        (r"\((\d{4}) edition\)", r"（\1年版）"),
+        (r"\bappendix B table ", "附录B 表 "),
+        (r"\btable ", "表 "),
+        (r"\bclause ([\d.]+)", r"第\1条"),
+        (r"(\S+) \(issued\), in force (\S+)", r"\1 发布，\2 实施"),
+        (r"(\d{4}) revision of the (\d{4}) code", r"\2年版规范的\1年修订"),
+        (r"Ministry of Housing and Urban-Rural Development \(MOHURD\)|\bMOHURD\b", "住房和城乡建设部"),
+        (r"Shanghai Municipal People's Government", "上海市人民政府"),
+        (r"Ministry of Natural Resources", "自然资源部"),
+    )
+)  # fmt: skip
+_ZH_PAREN = re.compile(r"\s*[(（][^()（）]*[\u4e00-\u9fff][^()（）]*[)）]")
+
+
+def value_name(value: object, lang: str) -> str:
+    """Return a method value (``network``, ``census``, ``mapping:beijing`` ...) in ``lang``."""
+    v = "" if value is None else str(value)
+    if lang != "zh":
+        return v
+    if v.startswith("mapping:"):
+        return f"分区映射表：{v.split(':', 1)[1]}"
+    return VALUES_ZH.get(v, v)
+
+
+def profile_text(text: object, lang: str, t: Mapping[str, str]) -> str:
+    """Return a standards profile's clause, date, issuer or note as the report prints it.
+
+    In Chinese the known English phrases are said in Chinese, then :func:`localise`; in
+    English the Chinese glosses in brackets (``township (乡集镇) level``) are dropped.
+    """
+    s = "" if text is None else str(text)
+    if lang != "zh":
+        return _ZH_PAREN.sub("", s)
+    for pattern, zh in PHRASES_ZH:
+        s = pattern.sub(zh, s)
+    if re.search(r"[\u4e00-\u9fff]", s):  # a Chinese title: its English gloss goes
+        s = _EN_PAREN.sub("", s)
+    s = re.sub(r"\s*;\s*", "；", s)
+    s = re.sub(r"\s*（", "（", re.sub(r"）\s*(?=\S)", "）", s))
+    return localise(s, lang, t)
+
+
+def region_label(name: str, lang: str) -> str:
+    """Return the region's name (or a text naming it) with the synthetic mark in ``lang``."""
+    from geoapp.region import SYNTHETIC_LABEL
+
+    if lang == "zh":
+        return name.replace(f" ({SYNTHETIC_LABEL})", "（合成演示数据）")
+    return name
+
+
+def localise_all(texts: Sequence[object], lang: str, t: Mapping[str, str]) -> list[str]:
+    """Return ``texts`` (warnings, assumptions) as the report lists them in ``lang``.
+
+    Each text once, a run's warning said in Chinese by :func:`geoapp.warnings_zh.in_language`;
+    in Chinese the ones given in English only are not listed one by one (each would read
+    the same) but counted in one closing line.
+    """
+    texts = [in_language("" if x is None else str(x), lang) for x in texts]
+    out = list(dict.fromkeys(localise(x, lang, t) for x in texts))
+    if lang != "zh" or t["en_only"] not in out:
+        return out
+    n = sum(1 for x in dict.fromkeys(str(x) for x in texts) if localise(x, lang, t) == t["en_only"])
+    return [x for x in out if x != t["en_only"]] + [t["en_only_n"].format(n=n)]
+
+
 def role_name(role: object, lang: str) -> str:
     """Return an input's role (``census``, ``layer elderly_care`` ...) in ``lang``."""
     r = str(role)
@@ -152,7 +270,62 @@ def role_name(role: object, lang: str) -> str:
     m = re.fullmatch(r"(layer|facilities) \(?([\w-]+)\)?", r)
     if m:
         return ("图层 " if m.group(1) == "layer" else "设施表 ") + m.group(2)
+    m = re.fullmatch(r"age raster ([fm]) (\d+)", r)
+    if m:  # a WorldPop age band (geoapp.assess.input_files)
+        return f"年龄栅格（{'女' if m.group(1) == 'f' else '男'}，{m.group(2)}岁组）"
     return r
+
+
+def fca_label(method: str, decay: str | None, lang: str) -> str:
+    """Return the floating catchment method with its reference, in ``lang``."""
+    from geoapp.sfca import method_label
+
+    if lang != "zh":
+        return method_label(method, decay)
+    text = FCA_ZH.get(method, method)
+    if method in ("2sfca", "3sfca"):
+        text += "，高斯距离衰减" if decay else "，无距离衰减"
+    return text
+
+
+def supply_html(d: Any, t: Mapping[str, str], lang: str) -> str:
+    """Return each layer's capacity per 1,000: located in the group and within reach.
+
+    ``d.supply``: :class:`geoapp.sfca.Supply` by layer id (:func:`geoapp.assess.assess`),
+    computed by the method the report was asked for (``--fca-method``).
+    """
+    out = ""
+    for lid, sup in (getattr(d, "supply", None) or {}).items():
+        a = d.analyses.get(lid)
+        if a is None:
+            continue
+        tab = sup.table
+        who = t["residents60_of"] if sup.demand_col == "pop_60plus" else t["residents_of"]
+        unit = UNITS_ZH.get(sup.unit, sup.unit) if lang == "zh" else sup.unit
+        title = t["fca_title"].format(
+            layer=a.layer.name(lang), unit=unit, who=who,
+            method=fca_label(sup.method, sup.decay, lang), reach=t["m"].format(n=num(sup.reach_m)),
+        )  # fmt: skip
+        rows = []
+        for _, r in tab[tab["level"].isin(["region", "district", "zone_type"])].iterrows():
+            level = str(r["level"])
+            group = zone_name(r["group"], lang) if level == "zone_type" else str(r["group"])
+            rows.append(
+                f"<tr><td>{_esc(t.get(f'l_{level}', level))}</td><td>{_esc(group)}</td>"
+                f"<td class='n'>{_esc(num(r.get('capacity')))}</td>"
+                f"<td class='n'>{_esc(num(r.get('capacity_per_1000'), 1))}</td>"
+                f"<td class='n'>{_esc(num(r.get('sfca_per_1000'), 1))}</td>"
+                f"<td class='n'>{_esc(num(r.get('standard_per_1000'), 1))}</td></tr>"
+            )
+        head = [t["level"], t["group"], t["capacity"], t["fca_located"], t["fca_reach"],
+                t["fca_standard"]]  # fmt: skip
+        out += (
+            f"<h3>{_esc(title)}</h3><table><thead><tr>"
+            + "".join(f"<th>{_esc(h)}</th>" for h in head)
+            + "</tr></thead><tbody>" + "".join(rows) + "</tbody></table>"
+            + f"<p class='note'>{_esc(t['fca_help'].format(unit=unit, who=who))}</p>"
+        )  # fmt: skip
+    return out
 
 
 def pct(v: Any) -> str:
@@ -298,6 +471,27 @@ def _beds(d: Any) -> pd.Series | None:
     rows = c[(c["indicator"] == "beds_per_1000_60plus") & (c["level"] == "region")]
     rows = rows[rows["value"].map(_finite)]
     return rows.iloc[0] if len(rows) else None
+
+
+def no_capacity_text(d: Any, t: Mapping[str, str]) -> str:
+    """Return the capacity section's sentence when no facility carries a capacity.
+
+    A facility table imported for an analysed layer that left no row inside the data is
+    named (``t["no_capacity_outside"]``: its rows lie outside the data), rather than asking
+    for a table to be imported (``t["no_capacity"]``).
+    """
+    files, kept = [], False
+    for item in d.inputs:
+        m = re.fullmatch(r"facilities \((.+)\)", str(item.get("role", "")))
+        if m is None or m.group(1) not in d.analyses:
+            continue
+        files.append(re.split(r"[\\/]", str(item.get("path", "")))[-1])
+        fac = d.analyses[m.group(1)].facilities
+        ids = fac["facility_id"].astype(str) if "facility_id" in fac.columns else pd.Series([], dtype=str)
+        kept = kept or bool(ids.str.startswith("table/").any())
+    if files and not kept:
+        return t["no_capacity_outside"].format(files=", ".join(files))
+    return t["no_capacity"]
 
 
 def findings(
@@ -455,6 +649,7 @@ def atlas_html(d: Any, t: Mapping[str, str], lang: str) -> str:
 
 
 __all__ = [
-    "ENGLISH_RUN", "ROLES_ZH", "TEXT", "atlas_html", "contents_html", "cover_html", "data_date",
-    "findings", "localise", "num", "pct", "role_name", "summary_html",
+    "ENGLISH_RUN", "FCA_ZH", "ROLES_ZH", "TEXT", "atlas_html", "contents_html", "cover_html",
+    "data_date", "fca_label", "findings", "localise", "localise_all", "num", "pct", "profile_text", "region_label",
+    "role_name", "summary_html", "supply_html", "value_name",
 ]  # fmt: skip

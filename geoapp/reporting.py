@@ -32,7 +32,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -43,11 +43,12 @@ from geoapp import charts, export, report_figures
 from geoapp import report_pages as pages
 from geoapp._atomic import MANIFEST, atomic_path
 from geoapp.catalog import Layer
-from geoapp.errors import OutputError
+from geoapp.errors import InputError, OutputError
 from geoapp.messages import group_warnings
 from geoapp.paths import public_path, scrub_paths
 from geoapp.standards import Profile
 from geoapp.styles import zone_name
+from geoapp.warnings_zh import reason_in_language
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -130,7 +131,7 @@ T: dict[str, dict[str, str]] = {
         "median": "Median distance (m)",
         "reason": "Why",
         "sites": "Sites",
-        "protected": "Protected sites",
+        "protected": "Sites inside a protected zone",
         "protected_area": "Protected area (km²)",
         "designated": "Designated sites (of which national)",
         "designated_reach": "Residents within {m} m of a designated site",
@@ -170,6 +171,7 @@ T: dict[str, dict[str, str]] = {
         "no_gaps": "No gap areas for this layer (or no facility in the data).",
         "no_heritage": "No heritage sites in the data.",
         "no_capacity": "No facility of the data carries a capacity (beds), so beds per 1,000 residents aged 60+ cannot be assessed; import a facility table with a capacity column.",
+        "no_capacity_outside": "The facility table imported ({files}) left no facility inside the data: its rows lie outside the extract (see the data warnings about them), so beds per 1,000 residents aged 60+ cannot be assessed here; use an extract that covers them, or check the coordinate system declared.",
         "no_compare": "Not requested: no earlier report or bundle was given to compare with.",
         "no_projection": "Not requested: no projection table was given for a future year.",
         "lower_bound": "lower bound",
@@ -238,7 +240,7 @@ T: dict[str, dict[str, str]] = {
         "median": "距离中位数（米）",
         "reason": "原因",
         "sites": "遗产点",
-        "protected": "受保护遗产点",
+        "protected": "位于保护区内的遗产点",
         "protected_area": "保护区面积（平方公里）",
         "designated": "文物保护单位（其中全国重点）",
         "designated_reach": "{m} 米内有文物保护单位的居民比例",
@@ -278,6 +280,7 @@ T: dict[str, dict[str, str]] = {
         "no_gaps": "该图层没有服务缺口区域（或数据中没有设施）。",
         "no_heritage": "数据中没有历史文化遗产。",
         "no_capacity": "数据中的设施均无容量（床位）信息，无法评估每千名老人床位数；请导入含容量列的设施表。",
+        "no_capacity_outside": "导入的设施表（{files}）没有留下数据范围内的设施：其各行位于数据范围之外（见数据警告），因此此处无法评估每千名老人床位数；请使用覆盖这些设施的数据提取，或检查所声明的坐标系。",
         "no_compare": "未要求对比：未提供早期报告或结果。",
         "no_projection": "未要求预测：未提供未来年份的预测表。",
         "lower_bound": "下限",
@@ -285,7 +288,7 @@ T: dict[str, dict[str, str]] = {
         "map_caption": "按分区着色的各区、设施（黑点）及按排名编号的服务缺口（红色）。",
         "compare_map_caption": "在目标距离内新增覆盖（绿色）或失去覆盖（红色）的居民。",
         "league_caption": "按目标距离内服务对象比例排序的各区。",
-        "verified_help": "核实程度：text 已在标准文本副本中核对；secondary 仅见于二手资料；unverified 编写时未能核实。",
+        "verified_help": "核实程度：文本核对，已在标准文本副本中核对；二手资料，仅见于二手资料；未核实，编写时未能核实。",
         "sources_profile": "引用的标准",
         "limit_synthetic": "数据为合成数据：所有数字描述的是一座虚构城市。",
         "limit_foreign": "标准配置 {profile} 为中国标准，但该区域位于中国境外（人口参数为“{demand}”）：这些标准值在当地仅作参照，并非当地规定；可另行指定当地标准。",
@@ -336,22 +339,46 @@ class ReportData:
     atlas: bool = False
     #: The walking network's edges (EPSG:4326), drawn thin grey on the maps.
     streets: gpd.GeoDataFrame | None = None
+    #: Capacity against demand by layer id (:class:`geoapp.sfca.Supply`), by the floating
+    #: catchment method the report was asked for (the capacity section).
+    supply: Mapping[str, Any] = field(default_factory=dict)
+    #: That method (:data:`geoapp.fca.METHODS`), named in the method section and appendix.
+    fca_method: str = "2sfca"
 
 
-#: Set by :func:`options`: the cover's organisation and the atlas, for reports built inside.
-_OPTIONS: contextvars.ContextVar[tuple[str, bool]] = contextvars.ContextVar(
-    "report_options", default=("", False)
+#: Set by :func:`options`: the cover's organisation, the atlas and the floating catchment
+#: method, for reports built inside.
+_OPTIONS: contextvars.ContextVar[tuple[str, bool, str]] = contextvars.ContextVar(
+    "report_options", default=("", False, "2sfca")
 )
 
 
 @contextlib.contextmanager
-def options(*, organisation: str = "", atlas: bool = False) -> Iterator[None]:
-    """Within this block, reports name ``organisation`` on the cover and add the atlas.
+def options(
+    *, organisation: str = "", atlas: bool = False, fca_method: str = "2sfca"
+) -> Iterator[None]:
+    """Within this block, reports take these cover, atlas and capacity-section options.
 
-    ``geoapp report --organisation NAME --atlas`` builds its report inside it;
-    :func:`current_options` gives the values to :class:`ReportData`.
+    ``organisation`` is named on the cover, ``atlas`` adds a page per district and
+    ``fca_method`` is the capacity section's floating catchment method.
+    ``geoapp report --organisation NAME --atlas --fca-method M`` builds its report inside
+    it; :func:`current_options` gives the values to :class:`ReportData` (and to
+    ``report.json``'s parameters).
+
+    Raises
+    ------
+    InputError
+        ``fca_method`` is none of :data:`geoapp.fca.METHODS` (``2sfca``, ``e2sfca``,
+        ``3sfca``, ``gravity``: as ``geoapp supply --method``).
     """
-    token = _OPTIONS.set((str(organisation or ""), bool(atlas)))
+    from geoapp.fca import METHODS
+
+    if fca_method not in METHODS:
+        raise InputError(
+            f"--fca-method {fca_method}: unknown floating catchment method; give one of "
+            f"{', '.join(METHODS)} (as geoapp supply --method)"
+        )
+    token = _OPTIONS.set((str(organisation or ""), bool(atlas), fca_method))
     try:
         yield
     finally:
@@ -359,9 +386,12 @@ def options(*, organisation: str = "", atlas: bool = False) -> Iterator[None]:
 
 
 def current_options() -> dict[str, Any]:
-    """Return the options of the enclosing :func:`options` block (``organisation``, ``atlas``)."""
-    organisation, atlas = _OPTIONS.get()
-    return {"organisation": organisation, "atlas": atlas}
+    """Return the options of the enclosing :func:`options` block.
+
+    ``organisation``, ``atlas`` and ``fca_method``.
+    """
+    organisation, atlas, fca_method = _OPTIONS.get()
+    return {"organisation": organisation, "atlas": atlas, "fca_method": fca_method}
 
 
 def esc(value: object) -> str:
@@ -572,7 +602,7 @@ def _sources(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     ]
     out = _table([t["what"], t["file"], t["date"]], rows)
     attribution = d.region_meta.get("attribution") or ("synthetic" if d.synthetic else "")
-    attribution = pages.localise(attribution, lang, t)
+    attribution = pages.localise(pages.value_name(attribution, lang), lang, t)
     date = d.region_meta.get("data_date")
     how = d.region_meta.get("data_date_source") or ""
     when = (
@@ -585,10 +615,11 @@ def _sources(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     src = pages.localise(scrub_paths(d.source), lang, t)
     out += _kv([(t["attribution"], attribution), (t["source"], src), (t["data_date"], when)])
     src_rows = [
-        f"<tr><td>{esc(pages.localise(s.get('title'), lang, t))}</td>"
-        f"<td>{esc(pages.localise(s.get('issuer', ''), lang, t))}</td>"
-        f"<td>{esc(s.get('date', ''))}</td><td>{esc(s.get('verified', ''))}</td>"
-        f"<td>{esc(pages.localise(s.get('note', ''), lang, t))}</td></tr>"
+        f"<tr><td>{esc(pages.profile_text(s.get('title'), lang, t))}</td>"
+        f"<td>{esc(pages.profile_text(s.get('issuer', ''), lang, t))}</td>"
+        f"<td>{esc(pages.profile_text(s.get('date', ''), lang, t))}</td>"
+        f"<td>{esc(pages.value_name(s.get('verified', ''), lang))}</td>"
+        f"<td>{esc(pages.profile_text(s.get('note', ''), lang, t))}</td></tr>"
         for s in d.profile.sources
     ]
     out += f"<h3>{esc(t['sources_profile'])}</h3>"
@@ -603,16 +634,18 @@ def _method(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     share = prof.get("share_60plus")
     loc = pages.localise
     rows: list[Any] = [  # (name, value) pairs, then the life circles' table rows
-        (t["method_pop"], loc(meta.get("demand_method", ""), lang, t)),
-        (t["method_profile"], loc(f"{prof.get('name', '')}: {prof.get('m2_per_person', '')} m²/person, "
-                              f"{fmt_pct(share) if _finite(share) else share} aged 60+ — {prof.get('source', '')}", lang, t)),
-        (t["method_control"], loc(meta.get("control_totals") or "–", lang, t)),
-        (t["method_mode"], loc(meta.get("mode", ""), lang, t)),
+        (t["method_pop"], pages.value_name(meta.get("demand_method", ""), lang)),
+        (t["method_profile"], loc(t["profile_row"].format(
+            name=prof.get("name", ""), m2=prof.get("m2_per_person", ""),
+            share=fmt_pct(share) if _finite(share) else share, source=prof.get("source", "")), lang, t)),
+        (t["method_control"], pages.value_name(meta.get("control_totals") or "–", lang)),
+        (t["method_mode"], pages.value_name(meta.get("mode", ""), lang)),
         (t["method_speed"], meta.get("speed_kmh", "")),
         (t["method_search"], fmt_num(meta.get("search_limit_m"))),
-        (t["method_zones"], loc(meta.get("zone_method", ""), lang, t)),
+        (t["method_zones"], pages.value_name(meta.get("zone_method", ""), lang)),
         (t["method_zone_params"], t["zone_params_note"]),
         (t["method_standard"], f"{d.profile.id} v{d.profile.version}: {d.profile.name(lang)}"),
+        *_fca_rows(d, t, lang),
     ]  # fmt: skip
     for a in d.analyses.values():
         lay = a.layer
@@ -621,7 +654,7 @@ def _method(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         rows.append((f"{t['method_targets']}: {_layer_name(lay, lang)}",
                      f"{t['m'].format(n=', '.join(fmt_num(r) for r in lay.radii_m))}; {target}"))  # fmt: skip
     out = _kv(rows)
-    assumptions = list(dict.fromkeys(loc(x, lang, t) for x in meta.get("assumptions") or []))
+    assumptions = pages.localise_all(meta.get("assumptions") or [], lang, t)
     if assumptions:
         out += (
             f"<h3>{esc(t['assumptions'])}</h3><ul>"
@@ -634,12 +667,19 @@ def _method(d: ReportData, t: Mapping[str, str], lang: str) -> str:
             f"<td class='n'>{esc(c.get('minutes'))}</td>"
             f"<td class='n'>{esc('–'.join(dict.fromkeys(fmt_num(r) for r in c.get('reach_m', []))))}</td>"
             f"<td>{esc((c.get('facilities') or {}).get(lang, ''))}</td>"
-            f"<td>{esc(loc(c.get('clause', ''), lang, t))}</td></tr>"
+            f"<td>{esc(pages.profile_text(c.get('clause', ''), lang, t))}</td></tr>"
             for c in cast("Sequence[Mapping[str, Any]]", d.profile.life_circles)
         ]
         head = ["", t["minutes"], t["reach_std"], t["facilities"], t["clause"]]
         out += f"<h3>{esc(t['circles'])}</h3>" + _table(head, rows)
     return out
+
+
+def _fca_rows(d: ReportData, t: Mapping[str, str], lang: str) -> list[tuple[str, str]]:
+    """Return the floating catchment method of the capacity section as a (name, value) row."""
+    sup = next(iter(d.supply.values()), None)
+    method = sup.method if sup is not None else d.fca_method
+    return [(t["fca_method"], pages.fca_label(method, sup.decay if sup else None, lang))]
 
 
 def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
@@ -653,8 +693,14 @@ def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         title = rule.name(lang) if rule else rid
         out += (
             f'<h3 class="rule">{esc(title)}</h3><p class="clause">{esc(rid)} · {esc(first["layer"])} · '
-            f"{esc(pages.localise(rule.clause if rule else first['clause'], lang, t))} ({esc(t['verified'])}: "
-            f"{esc(rule.verified if rule else first['verified'])})</p>"
+            f"{esc(pages.profile_text(rule.clause if rule else first['clause'], lang, t))}"
+            + esc(
+                t["verified_in"].format(
+                    what=t["verified"],
+                    value=pages.value_name(rule.verified if rule else first["verified"], lang),
+                )
+            )
+            + "</p>"
         )
         rows = []
         for _, r in part.iterrows():
@@ -669,7 +715,7 @@ def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
             thr = fmt_value(r["indicator"], r["threshold"])
             differs = rule is not None and r["clause"] != rule.clause
             why = _reason(r, t, lang)
-            clause = pages.localise(r["clause"], lang, t) if differs else ""
+            clause = pages.profile_text(r["clause"], lang, t) if differs else ""
             note = " — ".join(x for x in (clause, why) if x)
             rows.append(
                 f'<tr data-rule="{esc(rid)}" data-level="{esc(r["level"])}" data-group="{esc(r["group"])}">'
@@ -697,7 +743,7 @@ def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
 def _reason(r: Mapping[str, Any], t: Mapping[str, str], lang: str) -> str:
     """Why a compliance row is met or not, in the report's language."""
     why = str(r.get("status_reason", r.get("note", "")) or "")
-    if lang != "zh" or not pages.ENGLISH_RUN.search(why):
+    if lang != "zh" or not re.search(r"[A-Za-z]{3,}", why):  # any English word, not only runs
         return why
     if r["status"] in ("met", "not_met") and _finite(r["value"]):
         val = fmt_value(r["indicator"], r["value"])
@@ -705,9 +751,7 @@ def _reason(r: Mapping[str, Any], t: Mapping[str, str], lang: str) -> str:
         reach = f"{fmt_num(r['reach_m'])} 米内" if _finite(r.get("reach_m")) else ""
         verdict = "达到" if r["status"] == "met" else "低于"
         return f"{reach}{val}，{verdict}标准值 {thr}"
-    if why.startswith("no facility of the layer in the data"):
-        return "数据中没有该图层的设施：无法评估覆盖率"
-    return pages.localise(why, lang, t)
+    return pages.localise(reason_in_language(why, lang), lang, t)
 
 
 def league_rows(analysis: Any) -> pd.DataFrame:  # a LayerAnalysis
@@ -797,6 +841,7 @@ def _heritage(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     rows = []
     for _, r in s.iterrows():
         group = zone_name(r["group"], lang) if r["level"] == "zone_type" else r["group"]
+        group = d.region_name if r["level"] == "region" else group  # as every other table
         share = r.get(reach) if reach else None
         pct = "–" if share is None or pd.isna(share) else f"{100 * float(share):.0f}%"
         rows.append(
@@ -829,7 +874,8 @@ def _capacity(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         for a in d.analyses.values()
     )
     if not has or not len(beds):
-        return f"<p>{esc(t['no_capacity'])}</p>"
+        return f"<p>{esc(pages.no_capacity_text(d, t))}</p>"
+    fca = pages.supply_html(d, t, lang)
     rows = [
         "<tr>"
         + _td(esc(t.get(f"l_{r['level']}", r["level"])))
@@ -841,9 +887,11 @@ def _capacity(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         + "</tr>"
         for _, r in beds.iterrows()
     ]
-    return _table(
-        [t["level"], t["group"], t["capacity"], t["residents60"], t["per1000"], t["status"]], rows
-    )
+    return (
+        _table([t["level"], t["group"], t["capacity"], t["residents60"], t["per1000"], t["status"]],
+               rows)
+        + fca
+    )  # fmt: skip
 
 
 def _compare(d: ReportData, t: Mapping[str, str], lang: str) -> str:
@@ -899,15 +947,13 @@ def _limitations(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     for rule in d.profile.rules:
         for th in [rule.for_zone(None), *rule.zones.values()]:
             if th.verified == "unverified":
-                clause = pages.localise(th.clause, lang, t)
+                clause = pages.profile_text(th.clause, lang, t)
                 items.append(t["limit_unverified"].format(rule=rule.id, clause=clause))
     n = int((d.compliance["status"] == "no_data").sum()) if len(d.compliance) else 0
     if n:
         items.append(t["limit_nodata"].format(n=n))
-    items = [pages.localise(scrub_paths(i), lang, t) for i in items]
-    return (
-        '<ul class="warn">' + "".join(f"<li>{esc(i)}</li>" for i in dict.fromkeys(items)) + "</ul>"
-    )
+    items = pages.localise_all([scrub_paths(i) for i in items], lang, t)
+    return '<ul class="warn">' + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
 
 
 def _round(v: Any) -> Any:
@@ -926,9 +972,12 @@ def _repro(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     out += f"<h3>{esc(t['verify'])}</h3><pre>geoapp verify {esc(d.params.get('out', 'DIR'))}</pre>"
     out += f"<h3>{esc(t['param'])}</h3>" + _kv(
         [
-            (k, json.dumps(v, ensure_ascii=False, default=str))
-            for k, v in d.params.items()
-            if v not in (None, "", [], {})  # unset parameters: in report.json, not here
+            *_fca_rows(d, t, lang),
+            *(
+                (k, json.dumps(v, ensure_ascii=False, default=str))
+                for k, v in d.params.items()
+                if v not in (None, "", [], {})  # unset parameters: in report.json, not here
+            ),
         ]
     )
     first = next(iter(d.analyses.values()), None)
@@ -973,7 +1022,7 @@ def render_html(data: ReportData, lang: str = "en", progress: Progress | None = 
         parts.append(_section(sid, heads[sid][1], body, cls))
     title = f"{t['title']}: {data.region_name}"
     contents = pages.contents_html([(sid, heads[sid][1]) for sid in order], t)
-    return (
+    page = (
         f'<!DOCTYPE html><html lang="{"zh-CN" if lang == "zh" else "en"}"><head><meta charset="utf-8">'
         f"<title>{esc(title)}</title><style>{_css()}</style></head><body>"
         + pages.cover_html(data, t, lang)
@@ -981,6 +1030,8 @@ def render_html(data: ReportData, lang: str = "en", progress: Progress | None = 
         + "".join(parts)
         + "</body></html>"
     )
+    # the synthetic mark of the region's name in every text (not in data-* attributes)
+    return re.sub(r">([^<]+)<", lambda m: f">{pages.region_label(m[1], lang)}<", page)
 
 
 def write_pdf(html_text: str, path: str | os.PathLike[str]) -> Path:
@@ -1033,6 +1084,7 @@ def write_report(
         Extra fields for ``report.json`` (bundle folders, layer ids ...).
     """
     out = Path(out_dir)
+    data = replace(data, region_name=pages.region_label(data.region_name, lang))
     html_text = render_html(data, lang, progress)
     paths: dict[str, Path] = {}
     with atomic_path(out / "report.html") as tmp:

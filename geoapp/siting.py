@@ -20,9 +20,9 @@ on the walking network, with the layer's existing facilities kept and fixed:
    first, with its data-dependent bound (OPT <= f(S) + the sum of the k largest
    marginal gains, minimised over the greedy steps; Leskovec et al. 2007) and the
    Lagrangian bound of the coverage constraints (subgradient steps; its minimum is
-   the LP relaxation's value), whose iterates also yield feasible solutions. When the
-   instance is small enough and the gap is not closed, an exact MIP through HiGHS
-   (highspy), warm-started with the best solution, within the time limit.
+   the LP relaxation's value), whose iterates also yield feasible solutions; it stops
+   once its bound stalls. When the gap is left open, an exact MIP through HiGHS
+   (highspy), warm-started with the best solution, gets the rest of the time limit.
 
 The result reports the objective, the best proven bound, the gap, the solver and the
 time. Capacity is not modelled by the solver (``respect_capacity=True`` is refused):
@@ -71,6 +71,15 @@ DEFAULT_MAX_STREET_M = 200.0
 #: pairs after reduction) is solved to proven optimality in about 30 s at K = 50 and 200,
 #: where the heuristics alone stopped at a 0.6-1.5% gap.
 EXACT_MAX_PAIRS = 2_000_000
+#: HiGHS's presolve runs on reduced instances up to this many coverage pairs. Above, its
+#: dominated-column search costs more than it saves: on Liechtenstein (1.14 M reduced pairs)
+#: presolve alone took 20 s of CPU, the whole MIP without it 3.7 s (the LP there is tight).
+PRESOLVE_MAX_PAIRS = 500_000
+#: With ``exact=None`` the MIP is skipped when less time is left than this per reduced pair
+#: (Liechtenstein's 1.14 M pairs: 3.3-4.4 CPU s without presolve): it could not finish.
+MIP_SECONDS_PER_PAIR = 4e-6
+#: The Lagrangian stops when the gap shrank by less than this share over this many steps.
+LAGRANGIAN_STALL = (25, 0.1)
 #: Reasons a candidate is left out (``candidates.excluded_reason``).
 EXCLUDED_REASONS = ("heritage_area", "heritage_belt", "far_from_street")
 
@@ -328,12 +337,16 @@ def _lagrangian(
     deadline: float,
     *,
     max_iter: int = 1000,
+    stall: tuple[int, float] | None = None,
 ) -> tuple[float, np.ndarray | None, float, int]:
     """Lagrangian bound of the coverage constraints by subgradient steps.
 
     ``L(lam) = sum(max(0, w - lam)) + (sum of the k largest entries of cover @ lam)``
     bounds the optimum for every ``lam >= 0``; its minimum equals the LP relaxation.
-    Each iterate's k candidates are a feasible solution too.
+    Each iterate's k candidates are a feasible solution too. With ``stall = (n, share)``
+    the steps stop when the gap (bound - best) shrank by less than ``share`` of itself over
+    the last ``n`` steps: subgradient steps converge slowly, and the MIP that follows
+    proves the optimum faster than a stalled bound closes the gap.
 
     Returns the best bound, the best solution found (or None), its weight and the
     number of iterations.
@@ -349,6 +362,7 @@ def _lagrangian(
     mu = 2.0
     since = 0
     it = 0
+    gaps: list[float] = []
     for it in range(1, max_iter + 1):  # noqa: B007 - the count is returned
         c = cover @ lam
         top = _topk(c, kk)
@@ -369,6 +383,9 @@ def _lagrangian(
         if val > best:
             best, best_sol = val, top.copy()
         if bound - best <= 1e-9 * max(1.0, best) or time.perf_counter() > deadline or mu < 1e-4:
+            break
+        gaps.append(bound - best)
+        if stall and len(gaps) > stall[0] and gaps[-1] > (1.0 - stall[1]) * gaps[-1 - stall[0]]:
             break
         g = cnt - (lam < w)  # subgradient of L at lam
         norm = float(g @ g)
@@ -398,7 +415,12 @@ def _quiet_highs(highspy: Any) -> Any:
 
 
 def _highs_mip(
-    cover: csr_array, w: np.ndarray, k: int, start: np.ndarray, time_limit_s: float
+    cover: csr_array,
+    w: np.ndarray,
+    k: int,
+    start: np.ndarray,
+    time_limit_s: float,
+    presolve: bool = True,
 ) -> tuple[np.ndarray | None, float, float, str]:
     """Solve the reduced MCLP exactly with HiGHS; returns (choice, objective, bound, status)."""
     import highspy
@@ -428,6 +450,7 @@ def _highs_mip(
     h.setOptionValue("time_limit", max(0.5, float(time_limit_s)))
     h.setOptionValue("mip_rel_gap", 1e-7)
     h.setOptionValue("threads", 1)
+    h.setOptionValue("presolve", "on" if presolve else "off")
     lp = highspy.HighsLp()
     lp.num_col_ = n_c + n_d
     lp.num_row_ = n_d + 1
@@ -471,6 +494,14 @@ def _highs_mip(
     if not np.isfinite(bound):
         bound = math.inf
     return choice, float(info.objective_function_value), bound, status
+
+
+def _mip_has_time(exact: bool | None, left: float, pairs: int, meta: dict[str, Any]) -> bool:
+    """Return False (noted in ``meta``) when ``exact`` is None and ``left`` s are too few."""
+    if exact is None and left < MIP_SECONDS_PER_PAIR * pairs:
+        meta.update(mip_status=f"not run: {left:.1f} s left for {pairs:,} pairs")
+        return False
+    return True
 
 
 def check_time_limit(value: object) -> float:
@@ -520,7 +551,8 @@ def maximise_coverage(
         Wall-time budget of the Lagrangian steps and the exact MIP together.
     exact
         True: always try the MIP; False: never; None: when the reduced instance has
-        at most ``exact_max_pairs`` coverage pairs and the heuristics left a gap.
+        at most ``exact_max_pairs`` coverage pairs, the heuristics left a gap and at
+        least ``MIP_SECONDS_PER_PAIR`` per pair of the budget is left.
     lagrangian
         Also compute the Lagrangian (LP) bound and its solutions.
     local_search
@@ -585,10 +617,10 @@ def maximise_coverage(
         if s_best > best + tol:
             best, best_rows, solver = s_best, s_rows, "lazy-greedy+swaps"
     if lagrangian and bound - best > tol:
-        # leave most of the budget to the exact MIP when it follows
-        l_deadline = t0 + 0.35 * time_limit_s if use_mip else deadline
+        # when the MIP follows, stop once the bound stalls and leave it the rest
+        l_deadline = t0 + 0.5 * time_limit_s if use_mip else deadline
         l_bound, l_sol, l_best, iters = _lagrangian(
-            red, rw, k, best, l_deadline, max_iter=200 if use_mip else 5000
+            red, rw, k, best, l_deadline, max_iter=5000, stall=LAGRANGIAN_STALL if use_mip else None
         )
         meta.update(lagrangian_bound=l_bound, lagrangian_iterations=iters)
         bound = min(bound, l_bound)
@@ -596,10 +628,12 @@ def maximise_coverage(
             best, best_rows, solver = l_best, l_sol, "lagrangian"
         if progress:
             progress("siting: Lagrangian bound done", 0.5)
-    if use_mip and bound - best > 1e-9 * max(1.0, bound):
-        left = max(1.0, deadline - time.perf_counter())
-        choice, obj, m_bound, status = _highs_mip(red, rw, k, best_rows, left)
-        meta.update(mip_status=status, mip_objective=obj, mip_bound=m_bound)
+    left = max(1.0, deadline - time.perf_counter())
+    gap_open = bound - best > 1e-9 * max(1.0, bound)
+    if use_mip and gap_open and _mip_has_time(exact, left, red.nnz, meta):
+        presolve = red.nnz <= PRESOLVE_MAX_PAIRS
+        choice, obj, m_bound, status = _highs_mip(red, rw, k, best_rows, left, presolve)
+        meta.update(mip_status=status, mip_objective=obj, mip_bound=m_bound, mip_presolve=presolve)
         bound = min(bound, m_bound)
         if choice is not None and obj > best + 1e-9 * max(1.0, obj):
             best_rows, solver = choice, "highs-mip"

@@ -414,7 +414,8 @@ def _scale_census(
     """Return ``census`` with kept districts' counts × share and dropped districts' rows out."""
     from geoapp.demand.scaling import match_census
 
-    match, _ = match_census(boundaries, census, strict=False)
+    # the study area keeps some districts only: the others' rows are dropped, not warned about
+    match, _ = match_census(boundaries, census, strict=False, log_problems=False)
     counts = [c for c in CENSUS_COLUMNS[2:] if c in census.columns]
     out = census.copy()
     factor = np.ones(len(census))
@@ -471,8 +472,9 @@ def census_by_parent(
     """
     from geoapp.demand.scaling import match_census
 
-    own, _ = match_census(boundaries, census, strict=False)
-    parents, _ = match_census(_as_parents(boundaries), census, strict=False)
+    # probes: which matching fits; a census of districts never matches their 街道 (no warning)
+    own, _ = match_census(boundaries, census, strict=False, log_problems=False)
+    parents, _ = match_census(_as_parents(boundaries), census, strict=False, log_problems=False)
     if len(own) >= len(parents) or not parents:
         return census, None
     crs = local_crs(boundaries)

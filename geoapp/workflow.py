@@ -52,13 +52,14 @@ from geoapp.inputs import (
     as_region,
     get_graph,
     load_region,
+    no_facility_warning,
     prepare,
     prepare_demand,
     region_demand,
     replace_districts,
     tick,
 )
-from geoapp.layers import class_groups, select_features, selection_warnings
+from geoapp.layers import class_groups, select_features, selection_warnings, split_designated
 from geoapp.messages import group_warnings
 from geoapp.region import META_WARNINGS, SYNTHETIC_LABEL, Region
 from geoapp.spec import RegionSpec
@@ -292,15 +293,16 @@ def analyse_layer(
     tick(progress, f"{layer.name()}: selecting facilities", 0.05)
     facilities = select_features(region.features, layer)
     # near-misses (named like the service, matching no rule) and thin heritage classes
-    warnings += selection_warnings(region.features, layer, facilities, region.buildings)
+    imported = any(t.get("layer") == layer.id for t in region.meta.get("facility_tables", []))
+    warnings += selection_warnings(
+        region.features, layer, facilities, region.buildings, imported=imported
+    )
+    # heritage: coverage and status on designated sites; memorials ... reported apart
+    facilities, apart = split_designated(facilities, layer)
     status = "ok"
     if len(facilities) == 0:
         status = "no_data"
-        no_data = (
-            f"No {layer.name('en')} facilities were found in the data for {region.name}; "
-            "coverage cannot be assessed. Import a facility table with "
-            "--facilities FILE:LAYER:COORDS."
-        )
+        no_data = no_facility_warning(region, layer, n_apart=len(apart))
         warnings.append(no_data)
         log.warning("%s", no_data)
     timings["select_s"] = time.perf_counter() - t0
@@ -338,6 +340,11 @@ def analyse_layer(
             if members.any()
             else np.inf
         )
+    if len(apart):  # heritage apart from coverage: nearest memorial, statue ... (never judged)
+        access[f"dist_m_{_heritage.UNDESIGNATED}"] = coverage.compute_access(
+            demand.points, apart, graph=graph, mode=mode, max_dist_m=limit,
+            speed_kmh=speed_kmh, layer_id=layer.id, demand_snap=dsnap,
+        )["dist_m"].to_numpy()  # fmt: skip
     on_fragment = None
     if on_net and dsnap is not None and len(access) == len(demand.points):
         on_fragment = coverage.on_fragments(net, access, demand_snap=dsnap)
@@ -352,8 +359,11 @@ def analyse_layer(
 
     t = time.perf_counter()
     summary = coverage.coverage_summary(
-        access, layer, boundaries=region.boundaries, facilities=facilities
+        access, layer, boundaries=region.boundaries, facilities=facilities, region_name=region.name
     )
+    if layer.classify == "heritage":  # counts per protection class, the apart ones too
+        every = pd.concat([facilities, apart], ignore_index=True)
+        summary = _heritage.with_class_counts(summary, every, access, region.boundaries)
     timings["summary_s"] = time.perf_counter() - t
 
     catchments = None
@@ -390,6 +400,11 @@ def analyse_layer(
         ),
         # facilities mapped as ways cut by the extract's edge, kept from their present nodes
         "clipped_facilities": clipped_facilities(region, facilities),
+        **(
+            {"heritage_classes": _heritage.class_totals(pd.concat([facilities, apart]))}
+            if layer.classify == "heritage"
+            else {}
+        ),
         "timings_s": {k: round(v, 3) for k, v in timings.items()},
         "versions": versions(),
     }
@@ -467,7 +482,12 @@ def heritage(
     layer = layer if layer is not None else _catalog.get_layer("heritage")
     feats = select_features(region.features, layer)
     return _heritage.heritage_report(
-        feats, region.boundaries, access=access, buffer_m=buffer_m, layer=layer
+        feats,
+        region.boundaries,
+        access=access,
+        buffer_m=buffer_m,
+        layer=layer,
+        region_name=region.name,
     )
 
 

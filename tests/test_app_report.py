@@ -71,8 +71,10 @@ def test_the_demo_report_is_built_from_its_recipe_and_leaves_nothing(tmpdir_app,
         layers=["elderly_care"],
         progress=lambda m, f: said.append(m),
     )
-    assert set(files) == {"pdf", "html"}
+    # the PDF with its editable twin (issue 26) and the HTML page
+    assert set(files) == {"pdf", "docx", "html"}
     assert files["pdf"][:4] == b"%PDF"
+    assert files["docx"][:2] == b"PK"  # a Word document is a ZIP
     # the build's folder is gone: only the session's mark is left
     assert [p.name for p in folder.path.iterdir()] == [session_files.MARK]
     html = files["html"].decode("utf-8")

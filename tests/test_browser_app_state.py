@@ -234,8 +234,12 @@ def test_no_server_path_field_by_default(app_url, browser):
     _sidebar_source(page, "Beijing (Master Plan preset)")
     side = page.locator('[data-testid="stSidebar"]')
     assert side.get_by_role("button", name="Load Beijing").count() == 1
-    assert side.locator('[data-testid="stFileUploader"]').count() == 1
-    assert side.locator('[data-testid="stTextInput"]').count() == 0
+    # the study area's expander has its own file and names fields: not server paths
+    study = side.locator('[data-testid="stExpanderDetails"]')
+    uploaders = side.locator('[data-testid="stFileUploader"]').count()
+    assert uploaders - study.locator('[data-testid="stFileUploader"]').count() == 1
+    fields = side.locator('[data-testid="stTextInput"]').count()
+    assert fields - study.locator('[data-testid="stTextInput"]').count() == 0
     assert "path of an extract on the server" not in side.inner_text()
     _set_lang(page, "zh")
     assert "服务器上数据文件的路径" not in side.inner_text()
@@ -318,7 +322,8 @@ def test_the_beijing_preset_report_has_its_16_districts(app_url, browser, tmp_pa
     _wait_idle(page)
     _sidebar_source(page, "Beijing (Master Plan preset)")
     side = page.locator('[data-testid="stSidebar"]')
-    side.locator('[data-testid="stFileUploader"] input[type="file"]').set_input_files(str(extract))
+    osm = side.locator('[data-testid="stFileUploader"]').filter(has_text="OSM").first
+    osm.locator('input[type="file"]').set_input_files(str(extract))
     side.locator('[data-testid="stFileChipName"]', has_text="dongdan").wait_for(timeout=60_000)
     page.wait_for_timeout(2_000)  # the upload reaches the server
     side.get_by_role("button", name="Load Beijing").click()

@@ -180,3 +180,36 @@ def test_zone_chart_without_rows_says_so_and_renders():
     for table, layer in ((_demo_rows(), "heritage"), (pd.DataFrame(columns=["layer"]), None)):
         svg = charts.to_svg(charts.zone_chart(table, layer))
         assert "No zone comparison to show" in svg
+
+
+# --------------------------------------------------------------- the reach axis's unit
+
+
+def _minute_rows() -> pd.DataFrame:
+    rows = _rows("zone_type", "ok", 0.5).drop(columns=["share_demand_300", "share_demand_1000"])
+    return rows.assign(share_demand_5min=0.3, share_demand_15min=0.7)
+
+
+@pytest.mark.parametrize(
+    ("rows", "lang", "ticks", "label"),
+    [
+        (_rows("zone_type", "ok", 0.5), "en", ["300", "1,000"], "Walking distance (m)"),
+        (_minute_rows(), "en", ["5", "15"], "Walking time (min)"),
+        (_minute_rows(), "zh", ["5", "15"], "步行时间（分钟）"),
+    ],
+)
+def test_the_reach_axis_is_in_the_unit_of_its_ticks(rows, lang, ticks, label):
+    """Minute columns: minutes under "Walking time (min)", never metres under minutes."""
+    ax = zone_comparison_chart(rows, lang=lang).axes[0]
+    assert [t.get_text() for t in ax.get_xticklabels()] == ticks
+    assert ax.get_xlabel() == label
+    # the bars stand at the shares of their column, in the columns' order
+    first_zone = [p.get_height() for p in ax.patches[: len(ticks)]]
+    assert first_zone == ([0.5, 0.5] if ticks[0] == "300" else [0.3, 0.7])
+
+
+def test_the_chart_by_settlement_is_titled_so():
+    fig = zone_comparison_chart(_rows("settlement", "ok", 0.5))
+    assert fig.texts[0].get_text() == "Coverage by settlement"
+    fig = zone_comparison_chart(_rows("zone_type", "ok", 0.5))
+    assert fig.texts[0].get_text() == "Coverage by zone type"

@@ -322,3 +322,78 @@ def test_damaged_bundle_is_one_clear_message(two_regions, capsys, tmp_path, dama
     code, _, err = run(capsys, ["diff", str(demo), str(bad), "--out", str(tmp_path / "d")])
     assert code == 2 and text in err and str(bad) in err
     assert not (tmp_path / "d").exists()
+
+
+# ------------------------------------------------------------------ the before/after map
+
+
+def _gid(fig, gid: str) -> list:
+    return [a for a in fig.findobj() if getattr(a, "get_gid", lambda: None)() == gid]
+
+
+def _hand_diff(points: list[tuple[float, float, str, float]]) -> lookback.LayerDiff:
+    """A diff worked out by hand: points (lon, lat, change, residents aged 60+)."""
+    pts = gpd.GeoDataFrame(
+        {"change": [c for *_, c, _ in points], "weight": [w for *_, w in points]},
+        geometry=gpd.points_from_xy([p[0] for p in points], [p[1] for p in points]),
+        crs="EPSG:4326",
+    )
+    gained = sum(w for *_, c, w in points if c == "gained")
+    lost = sum(w for *_, c, w in points if c == "lost")
+    changes = pd.DataFrame(columns=lookback.CHANGE_COLUMNS)
+    return lookback.LayerDiff("elderly_care", 900.0, "pop_60plus", changes, pts, gained, lost)
+
+
+@pytest.mark.parametrize("lang", ["en", "zh"])
+def test_the_before_after_map_has_a_legend_a_scale_bar_and_a_north_arrow(lang):
+    """Two districts 0.02° (about 1.7 km at 40°N) wide each; 3 points gained, 1 lost."""
+    from shapely.geometry import box
+
+    from geoapp import report_figures as rf
+
+    bnd = gpd.GeoDataFrame(
+        {"district": ["West", "East"]},
+        geometry=[box(116.40, 39.90, 116.42, 39.92), box(116.42, 39.90, 116.44, 39.92)],
+        crs="EPSG:4326",
+    )
+    diff = _hand_diff(
+        [
+            (116.405, 39.905, "gained", 100.0),
+            (116.410, 39.910, "gained", 50.0),
+            (116.430, 39.915, "gained", 25.0),
+            (116.435, 39.905, "lost", 10.0),
+        ]
+    )
+    fig = lookback.diff_map_figure(diff, bnd, lang=lang)
+    (ax,) = fig.axes
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    if lang == "en":
+        assert texts == [
+            "Districts",
+            "Gained coverage: 175 residents aged 60+",
+            "Lost coverage: 10 residents aged 60+",
+        ]
+    else:
+        assert texts == ["区县", "新增覆盖：60岁及以上 175 人", "失去覆盖：60岁及以上 10 人"]
+    # the scale bar: its width in the map's metres is the length its label says
+    (bar,) = _gid(fig, rf.SCALE_BAR)
+    (label,) = _gid(fig, rf.SCALE_LABEL)
+    x0, x1 = ax.get_xlim()
+    # the map spans 0.04° of longitude at 39.9°N: about 3.41 km, a bar of 500 m
+    assert 3300 < x1 - x0 < 4200
+    assert bar.get_width() == pytest.approx(500.0)
+    assert label.get_text() == ("500 m" if lang == "en" else "500 米")
+    (arrow,) = _gid(fig, rf.NORTH_ARROW)
+    assert arrow.get_text() == "N"
+    png = lookback.diff_map_png(diff, bnd, lang=lang)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_before_after_map_without_change_says_so():
+    from geoapp import report_figures as rf
+
+    fig = lookback.diff_map_figure(_hand_diff([]), None, lang="en")
+    (ax,) = fig.axes
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["No resident gained or lost coverage"]
+    assert _gid(fig, rf.SCALE_BAR) and _gid(fig, rf.NORTH_ARROW)

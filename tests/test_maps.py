@@ -645,7 +645,8 @@ def test_minute_layer_legend_names_minutes_first(small, layer):
     )
     box_html = _decode_js(maps.map_html(m))
     box_html = box_html[box_html.index("geoapp-coverage-legend") :]
-    assert "5 min · 300 m" in box_html and "15 min · 900 m" in box_html
+    # classes as ranges in both units (issue 26: not "300–10 min · 600 m")
+    assert "0–5 min · 0–300 m" in box_html and "10–15 min · 600–900 m" in box_html
 
 
 @pytest.mark.browser

@@ -148,3 +148,7 @@ def test_partition_property(grid, pts, radius):
     assert overlap_area(g) <= 1e-6 * max(total, 1.0)
     union = shapely.union_all(g)
     assert total == pytest.approx(union.area, rel=1e-6, abs=1e-3)
+    # an exact coverage (borders shared vertex for vertex): merged without an overlay
+    live = g[~shapely.is_empty(g)]
+    assert shapely.coverage_is_valid(live)
+    assert shapely.coverage_union_all(live).area == pytest.approx(total, rel=1e-9, abs=1e-6)

@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from geoapp import assess, cli, standards, workflow
+from geoapp import assess, cli, report_pages, standards, workflow
 from geoapp import reporting as report
 
 pytestmark = pytest.mark.skipif(
@@ -274,7 +274,7 @@ def test_pdf_cover_contents_and_summary(reports, lang):
     d = reports[lang]
     t = report.T[lang]
     rec = json.loads((d / "report.json").read_text(encoding="utf-8"))
-    label = workflow.load_region("demo").label
+    label = report_pages.region_label(workflow.load_region("demo").label, lang)
     cover = _flat(_pdftext(d / "report.pdf", "-f", "1", "-l", "1"))
     # the cover: title, study area, organisation, data date (none: synthetic), version, run date
     for field in (t["title"], label, ORG[lang], t["data_date_synthetic"], geoapp.__version__,
@@ -340,6 +340,36 @@ def test_zh_pdf_has_no_english_sentence_and_no_path(reports, tmp_path_factory):
         r"(?<![\w.~-])/(?:[\w.-]+/)+[\w.-]+", full
     )[:5]
     assert "∞" not in full and "500–500" not in full
+
+
+@pytest.mark.slow
+def test_zh_pdf_says_the_method_values_and_sources_in_chinese(reports):
+    from geoapp import report_pages as pages
+
+    text = re.sub(r"\s+", " ", _pdftext(reports["zh"] / "report.pdf"))
+    main = text[: text.rindex(report.T["zh"]["appendix"].format(k="A"))]  # before the appendices
+    # the region's synthetic mark, the method's values, the verification grades, the
+    # compliance reasons and the standards' dates: said in Chinese, not in English
+    for english in ("synthetic demo data", "buildings+landuse", "district attributes",
+                    "network", "secondary", "unverified", "beds per", "meets the threshold",
+                    "table 3.0.4", "FYP"):  # fmt: skip
+        assert english not in main, english
+    for english in ("synthetic demo data", "(issued)", "in force", "MOHURD", "Five-Year"):
+        assert english not in text, english  # the appendices too
+    assert "合成演示数据" in main and pages.VALUES_ZH["network"] in main
+    assert pages.VALUES_ZH["secondary"] in main and "表 3.0.4" in main
+    assert _flat("2018-07-10 发布，2018-12-01 实施") in _flat(text)  # a narrow column wraps
+    assert _flat("住房和城乡建设部") in _flat(text)
+    # the heritage table's region row carries the region's name, not the word "region"
+    assert not re.search(r"全域 region\b", main)
+
+
+@pytest.mark.slow
+def test_en_pdf_has_no_chinese_glosses_in_the_standards_texts(reports):
+    text = re.sub(r"\s+", " ", _pdftext(reports["en"] / "report.pdf"))
+    for gloss in ("(乡集镇)", "(村/组)", "(养老院", "(每千名老人"):
+        assert gloss not in text, gloss
+    assert "township level" in text  # the sentence stays, without its gloss
 
 
 @pytest.mark.slow

@@ -391,6 +391,30 @@ def test_exact_and_greedy_against_brute_force(n_c, n_d, k, density, seed):
     assert lag.objective <= opt + 1e-9
 
 
+def test_default_path_proves_the_optimum_where_the_lagrangian_stalls():
+    # 9 candidates; one demand point per pair of candidates, reached by both. Any 3 sites
+    # reach 36 - C(6, 2) = 21 of the 36 pairs, while the LP relaxation (x = 1/3 each,
+    # y = 2/3 each) claims 2/3 of all the weight: the Lagrangian bound, never below the
+    # LP's value, cannot come near the optimum, so the proof must come from the MIP.
+    rng = np.random.default_rng(7)
+    pairs = list(itertools.combinations(range(9), 2))
+    a = np.zeros((9, len(pairs)), dtype=bool)
+    for col, (i, j) in enumerate(pairs):
+        a[[i, j], col] = True
+    w = rng.integers(10, 13, len(pairs)).astype(float)  # near-even weights keep the LP weak
+    opt = brute_force(a, w, 3)
+    assert 2 / 3 * w.sum() > 1.05 * opt  # the instance has the weak LP it is meant to have
+    sol = siting.maximise_coverage(csr_array(a.astype(float)), w, 3, time_limit_s=60.0)
+    assert sol.objective == pytest.approx(opt)
+    assert float(w[a[sol.chosen].any(axis=0)].sum()) == pytest.approx(opt)
+    assert sol.bound == pytest.approx(opt)
+    assert sol.gap == 0.0
+    # the Lagrangian ran, stayed far above the optimum and stopped once it stalled
+    assert sol.meta["lagrangian_bound"] > 1.05 * opt
+    assert sol.meta["lagrangian_iterations"] < 1000
+    assert sol.meta["mip_status"] == "Optimal"
+
+
 def test_identical_demand_and_candidates_are_merged():
     a = np.array([[1, 1, 0, 1], [1, 1, 0, 1], [0, 0, 1, 0]], dtype=float)
     w = np.array([1.0, 2.0, 3.0, 4.0])

@@ -178,3 +178,73 @@ def test_edge_closure_takes_the_side_without_other_boundaries(tmp_path):
     beta = region.boundaries.set_index("district").loc["Beta"].geometry
     # lon 10.020..10.040, lat 50.000..50.020 (and not the west remainder of the box)
     np.testing.assert_allclose(beta.bounds, (10.02, 50.0, 10.04, 50.02), atol=1e-6)
+
+
+def _square_extract(path, *, nid0=0, nstep=1, wid0=0, wstep=1, timestamps=None):
+    """A square admin relation (``population=800``, 0.010 deg a side at lon 10, lat 50)
+    and a second one whose east way has a node missing; ids ``id0 + k * step``."""
+    node = [nid0 + k * nstep for k in range(6)]
+    way = [wid0 + k * wstep for k in range(7)]
+    nodes = {
+        node[0]: (LON, LAT),
+        node[1]: (LON + 0.010, LAT),
+        node[2]: (LON + 0.010, LAT + 0.010),
+        node[3]: (LON, LAT + 0.010),
+        node[4]: (LON + 0.020, LAT),  # node[5] (the second square's corner) is missing
+    }
+    admin = {"boundary": "administrative", "admin_level": "9"}
+    ways = [
+        (way[0], [node[0], node[1]], admin),
+        (way[1], [node[1], node[2]], admin),
+        (way[2], [node[2], node[3], node[0]], admin),
+        (way[3], [node[1], node[4]], admin),
+        (way[4], [node[4], node[5]], admin),
+        (way[5], [node[5], node[2]], admin),
+        (way[6], [node[0], node[4]], {"highway": "footway"}),
+    ]
+    relations = [
+        (7, [("w", w, "outer") for w in way[:3]], {**admin, "name": "Sq", "population": "800"}),
+        (8, [("w", w, "outer") for w in (way[1], *way[3:6])], {**admin, "population": "90"}),
+    ]
+    return write_extract(path, nodes, ways, relations, timestamps=timestamps)
+
+
+@pytest.mark.parametrize("suffix", ["osm", "osm.pbf"])
+def test_admin_areas_of_an_extract_with_ids_spread_widely(tmp_path, suffix):
+    from geoapp.sources.osm_admin import read_admin_areas
+
+    # node and way ids 10^10 apart, as in a merged or tiled extract: same areas as with
+    # ids 1, 2, 3 ...
+    spread = read_admin_areas(
+        _square_extract(
+            tmp_path / f"s.{suffix}", nid0=10**11, nstep=10**10, wid0=5 * 10**10, wstep=3 * 10**10
+        )  # fmt: skip
+    )
+    dense = read_admin_areas(_square_extract(tmp_path / f"d.{suffix}", nid0=1, wid0=1))
+    # the second relation has a node missing: not complete, left out
+    assert spread["osm_id"].tolist() == dense["osm_id"].tolist() == ["relation/7"]
+    assert spread["population"].tolist() == [800.0]
+    assert spread.geometry.iloc[0].equals_exact(dense.geometry.iloc[0], 0)
+    km2 = spread.to_crs(spread.estimate_utm_crs()).area.iloc[0] / 1e6
+    assert km2 == pytest.approx(0.010 * 71.7 * 0.010 * 111.2, rel=0.02)
+
+
+def test_data_date_after_the_admin_read_is_the_newest_way_or_relation(tmp_path):
+    from geoapp.sources._osm_common import osm_data_date
+    from geoapp.sources.osm_admin import read_admin_areas
+
+    # everything of 2019 but the footway (not a boundary member) of May 2021 and a node
+    # of 2023 (nodes are not read for the date)
+    stamps = {("w", 7): "2021-05-05T05:05:05Z", ("n", 2): "2023-01-01T00:00:00Z"}
+    stamps.update({(k, i): "2019-01-01T00:00:00Z" for k in "nwr" for i in range(1, 9) if
+                   (k, i) not in stamps})  # fmt: skip
+    path = _square_extract(tmp_path / "t.osm.pbf", nid0=1, wid0=1, timestamps=stamps)
+    assert len(read_admin_areas(path)) == 1
+    newest = ("2021-05-05T05:05:05Z", "newest way or relation in the file")
+    assert osm_data_date(path) == newest
+    # the file rewritten with a newer relation: read again, not taken from the first read
+    stamps[("r", 8)] = "2022-02-02T02:02:02Z"
+    _square_extract(path, nid0=1, wid0=1, timestamps=stamps)
+    assert osm_data_date(path) == ("2022-02-02T02:02:02Z", newest[1])
+    assert len(read_admin_areas(path)) == 1
+    assert osm_data_date(path) == ("2022-02-02T02:02:02Z", newest[1])

@@ -89,3 +89,33 @@ def test_the_layer_metadata_counts_its_clipped_facilities(tmp_path):
     assert len(ana.facilities) == 3
     assert ana.meta["clipped_facilities"] == 2
     assert any("cut by the extract's edge" in w for w in ana.warnings)
+
+
+@pytest.mark.parametrize("suffix", [".osm.pbf", ".osm"])
+def test_clipped_ways_with_ids_spread_over_the_id_space(tmp_path, suffix):
+    # node and way ids a trillion apart (as in tiled or merged extracts): the check
+    # must answer without a dense id set over the whole range (it took gigabytes)
+    from geoapp.sources._osm_common import clipped_ways
+
+    far = 10**12
+    nodes = {
+        1: (LON0, LAT0),
+        far + 2: (LON0 + 0.001, LAT0),
+        2 * far + 3: (LON0 + 0.001, LAT0 + 0.001),
+        7: (LON0 + 0.002, LAT0),
+    }
+    clinic = {"amenity": "clinic"}
+    ways = [
+        # closed ring of 4 distinct nodes, one (node 5) not in the file: 3 of 4
+        (10, [1, far + 2, 5, 2 * far + 3, 1], clinic),
+        # open way, 2 of its 3 distinct nodes missing (one listed twice): 1 of 3
+        (3 * far + 11, [7, 8, 9, 8], clinic),
+        (12, [1, far + 2, 7], clinic),  # every node in the file: not clipped
+        (13, [1, 6], {"highway": "service"}),  # clipped but not asked for
+    ]
+    path = write_extract(tmp_path / f"spread{suffix}", nodes, ways)
+    got = clipped_ways(path, [10, 3 * far + 11, 12])
+    assert got == {10: (3, 4), 3 * far + 11: (1, 3)}
+    # the same with the ways' tag keys as a filter; a key no way carries finds none
+    assert clipped_ways(path, [10, 3 * far + 11, 12], ["amenity"]) == got
+    assert clipped_ways(path, [10, 3 * far + 11, 12], ["shop"]) == {}

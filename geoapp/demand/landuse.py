@@ -291,12 +291,10 @@ def _unbuilt_parts(
         if len(pj):
             # union the plots touching each polygon (one GEOS union per polygon), then
             # subtract them from it, vectorised
-            pairs = gpd.GeoDataFrame({"_i": li}, geometry=plots.to_numpy()[pj], crs=crs)
-            cover = pairs.dissolve(by="_i")
-            hit = cover.index.to_numpy()
+            hit, cover = _union_by(li, plots.to_numpy()[pj])
             geoms = lu.geometry.to_numpy().copy()
             # only polygons with buildings are cut and opened; the others stay whole
-            cut = shapely.difference(geoms[hit], cover.geometry.to_numpy())
+            cut = shapely.difference(geoms[hit], cover)
             opened = shapely.intersection(
                 shapely.buffer(shapely.buffer(cut, -OPENING_M), OPENING_M), geoms[hit]
             )
@@ -319,18 +317,35 @@ def _unbuilt_parts(
     part = part.loc[~part.geometry.is_empty & part.geometry.notna()]
     if not len(part):
         return empty
-    merged = part.dissolve(by="_i").reset_index()
-    i = merged["_i"].to_numpy()
+    i, merged = _union_by(part["_i"].to_numpy(dtype=np.int64), part.geometry.to_numpy())
     return gpd.GeoDataFrame(
         {
             "landuse_id": lu["_lu_id"].to_numpy()[i],
             "landuse_km2": whole_km2[i],
-            "unbuilt_km2": merged.area.to_numpy() / 1e6,
+            "unbuilt_km2": shapely.area(merged) / 1e6,
             "_i": i,
         },
-        geometry=merged.geometry.to_crs(WGS84).to_numpy(),
+        geometry=gpd.GeoSeries(merged, crs=crs).to_crs(WGS84).to_numpy(),
         crs=WGS84,
     )
+
+
+def _union_by(keys: np.ndarray, geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the sorted distinct ``keys`` and the union of the ``geoms`` of each.
+
+    As ``GeoDataFrame.dissolve(by=...)`` unites them (one GEOS unary union per group, its
+    members in their order), in one shapely call: the groups as the rows of a table padded
+    with None, which the union ignores.
+    """
+    keys = np.asarray(keys)
+    if not len(keys):
+        return keys, np.zeros(0, dtype=object)
+    order = np.argsort(keys, kind="stable")  # by key, each group's members in their order
+    uniq, group, counts = np.unique(keys[order], return_inverse=True, return_counts=True)
+    rank = np.arange(len(keys)) - np.repeat(np.cumsum(counts) - counts, counts)
+    table = np.full((len(uniq), int(counts.max())), None, dtype=object)
+    table[group, rank] = np.asarray(geoms, dtype=object)[order]
+    return uniq, shapely.union_all(table, axis=1)
 
 
 @dataclass(frozen=True)

@@ -78,9 +78,12 @@ MIN_BOUNDARY_INSIDE = MIN_COVERED
 
 
 def match_census(
-    boundaries: gpd.GeoDataFrame, census: pd.DataFrame, strict: bool
+    boundaries: gpd.GeoDataFrame, census: pd.DataFrame, strict: bool, *, log_problems: bool = True
 ) -> tuple[dict[int, int], list[str]]:
     """Match census rows to boundaries: by ``district_code``, else by name.
+
+    ``log_problems=False`` only looks (how many rows match, for a caller trying another
+    matching): unmatched rows are returned, not logged.
 
     Returns
     -------
@@ -147,7 +150,8 @@ def match_census(
         )
         if strict:
             raise InputError(msg, problems)
-        log.warning("%s %s", msg, "; ".join(problems))
+        if log_problems:
+            log.warning("%s %s", msg, "; ".join(problems))
     return match, problems
 
 

@@ -51,6 +51,11 @@ Modules
 :mod:`geoapp.maps.compose`
     The composed maps: :func:`coverage_map`, :func:`coverage_map_parts`
     (:class:`MapParts`), :func:`overview_map` and :func:`heritage_map`.
+:mod:`geoapp.maps.scenario`
+    The what-if map's layers (imported by name, not re-exported):
+    ``scenario_layers`` (distance cells and gaps under the edits, the catchment of
+    each added site, gained / lost cells, suggested sites as rank badges) and
+    ``scenario_base``.
 
 Every label comes from :mod:`geoapp.i18n`. This package re-exports the public names of
 the former single module ``geoapp/maps.py`` (all its callers use); helpers shared between

@@ -766,6 +766,33 @@ def radius_text(
     return metres
 
 
+def range_text(
+    lo_m: float,
+    hi_m: float,
+    lang: str,
+    *,
+    minutes: tuple[float, float] | None,
+    speed_kmh: float | None,
+) -> str:
+    """Return a distance class as ranges in both units.
+
+    Examples
+    --------
+    >>> range_text(300, 600, "en", minutes=(5, 10), speed_kmh=3.6)
+    '5–10 min · 300–600 m'
+    >>> range_text(0, 300, "en", minutes=None, speed_kmh=4.5)
+    '0–300 m · 0–4 min'
+    """
+    unit = "米" if lang == "zh" else "m"
+    metres = f"{lo_m:,.0f}–{hi_m:,.0f} {unit}"
+    if minutes is not None:
+        return f"{t('minutes', lang, m=f'{minutes[0]:g}–{minutes[1]:g}')} · {metres}"
+    if speed_kmh:
+        lo, hi = fmt_minutes(lo_m, speed_kmh), fmt_minutes(hi_m, speed_kmh)
+        return f"{metres} · {t('minutes', lang, m=f'{lo}–{hi}')}"
+    return metres
+
+
 def layer_minutes(layer: Layer | None, radii_m: Sequence[float]) -> list[float | None]:
     """Return a minute-based layer's own minutes for each of ``radii_m`` (else None)."""
     if layer is not None and layer.minutes and len(layer.minutes) == len(layer.radii_m):
@@ -800,15 +827,17 @@ def distance_legend(
     speed = speed_kmh or (layer.speed_kmh if layer is not None else None) or DEFAULT_SPEED_KMH
     target = float(target_m) if target_m is not None else (radii[-1] if radii else math.inf)
     rows = []
-    lo_text = "0"
+    lo_m, lo_min = 0.0, 0.0
     for i, r in enumerate(radii):
-        hi = radius_text(r, lang, minutes=mins[i], speed_kmh=speed)
+        # both ends in both units: "5–10 min · 300–600 m" (or "300–600 m · 4–8 min")
+        span = range_text(lo_m, r, lang, minutes=None if mins[i] is None else (lo_min, mins[i]),
+                          speed_kmh=speed)  # fmt: skip
         op = COVERED_OPACITY if r <= target + 1e-9 else UNCOVERED_OPACITY
         rows.append(
             f'<div><span class="sw" style="background:{palette[i]};opacity:{0.35 + op * 0.65:.2f}">'
-            f"</span>{esc(lo_text)}–{esc(hi)}</div>"
+            f"</span>{esc(span)}</div>"
         )
-        lo_text = f"{r:,.0f}"
+        lo_m, lo_min = float(r), float(mins[i] or 0.0)
     last = radius_text(radii[-1], lang, minutes=mins[-1], speed_kmh=speed) if radii else ""
     rows.append(
         f'<div><span class="sw" style="background:{BEYOND_COLOR}"></span>'

@@ -28,6 +28,10 @@ from geoapp.network.snap import Snapped, as_snapped
 log = logging.getLogger(__name__)
 # what contourpy's filled() returns with FillType.OuterOffset: ring points, ring offsets
 _OuterOffset = tuple[list[np.ndarray], list[np.ndarray]]
+# ... with FillType.ChunkCombinedOffsetOffset: per chunk points, ring and polygon offsets
+_CombinedOffsetOffset = tuple[
+    list[np.ndarray | None], list[np.ndarray | None], list[np.ndarray | None]
+]
 #: CRS of the catchment polygons returned.
 WGS84 = "EPSG:4326"
 
@@ -125,9 +129,11 @@ def catchments(
     distance transform (with nearest-sample indices) gives each cell its distance to
     the nearest reached street and that street's facility, and the cells within
     ``buffer_m`` are contoured per facility in its own window (see
-    ``_partition_geoms``), so that neighbours share their border vertex for vertex. Radii are nested: a spot in F's catchment at a smaller radius stays F's
-    at the larger ones. Outlines are within about ``cell_m`` of the exact buffered
-    union, as below.
+    ``_partition_geoms``), so that neighbours share their border vertex for vertex
+    (bit for bit: the catchments of one radius form an exact coverage, merged by
+    :func:`shapely.coverage_union_all` without an overlay). Radii are nested: a spot
+    in F's catchment at a smaller radius stays F's at the larger ones. Outlines are
+    within about ``cell_m`` of the exact buffered union, as below.
 
     ``overlapping=True``: one bounded multi-source Dijkstra call (per batch of
     facilities) gives each facility's distance to every node; the reached streets are sampled every
@@ -362,22 +368,25 @@ def _contour_windows(
     lab: np.ndarray,
     wins: list[tuple[int, int, int, int, int]],
     lower: float,
-) -> Iterator[tuple[np.ndarray, np.ndarray, int, int, int]]:
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]]:
     """Contour each facility's own area in its window, many windows per contourpy call.
 
     ``field`` is the signed distance to the buffer outline (< 0 inside), ``lab`` the
     facility of every cell; ``wins`` holds ``(label, r0, r1, c0, c1)``; ``lower`` is
-    below every value of the field. In its window a facility's field is ``field`` on its own cells and beyond the buffer and
-    ``-field`` on other facilities' cells within it, whose zero line is the buffer's
-    outline outside and, between two facilities, the same line seen from both sides
-    (linear interpolation is symmetric), so neighbours share their border. Windows of
-    similar height are laid side by side in strips, one cell of "outside" apart (a
-    facility's cells never touch its window's edge), and each strip is contoured
-    once: contourpy's set-up costs about 0.4 ms a call, which thousands of facilities
-    per radius would pay each.
+    below every value of the field. In its window a facility's field is ``field`` on
+    its own cells and beyond the buffer and ``-field`` on other facilities' cells within
+    it, whose zero line is the buffer's outline outside and, between two facilities,
+    the same line seen from both sides (linear interpolation is symmetric), so
+    neighbours share their border. Windows of similar height are laid side by side in
+    strips, one cell of "outside" apart (a facility's cells never touch its window's
+    edge), and each strip is contoured once: contourpy's set-up costs about 0.4 ms a
+    call, which thousands of facilities per radius would pay each.
 
-    Yields ``(points, offsets, label, r0, c0)`` per polygon, points in the window's
-    cell coordinates (x = column, y = row).
+    Yields per strip ``(points, ring_offsets, poly_offsets, labels)``: the points of
+    every ring in the whole grid's cell coordinates (x = column, y = row; made
+    canonical by :func:`_on_grid`), ring ``i`` being ``points[ring_offsets[i] :
+    ring_offsets[i + 1]]`` and polygon ``j`` rings ``poly_offsets[j] :
+    poly_offsets[j + 1]``, and the facility label of each polygon.
     """
     if not wins:
         return
@@ -391,6 +400,8 @@ def _contour_windows(
             used = 0
         strips[-1].append(int(i))
         used += int(widths[i]) + 1
+    info = np.asarray(wins, dtype=np.int64)  # label, r0, r1, c0, c1
+    win_start = np.zeros(len(wins), dtype=np.int64)  # column of each window in its strip
     for strip in strips:
         height = int(heights[strip[0]])
         starts = np.cumsum([0, *(int(widths[i]) + 1 for i in strip)])
@@ -402,14 +413,55 @@ def _contour_windows(
             mown[: r1 - r0, c_m : c_m + c1 - c0] = lab[r0:r1, c0:c1] == l_i
         mfield = np.where(mown | (mfield > 0), mfield, -mfield)
         del mown
-        gen = contourpy.contour_generator(z=mfield, fill_type=contourpy.FillType.OuterOffset)
-        points, offsets = cast(_OuterOffset, gen.filled(lower, 0.0))
-        for pts_, offs in zip(points, offsets, strict=True):
-            k = int(np.searchsorted(starts, pts_[0, 0], side="right")) - 1
-            l_i, r0, _, c0, _ = wins[strip[k]]
-            local = pts_.copy()
-            local[:, 0] -= starts[k]
-            yield local, offs, l_i, r0, c0
+        gen = contourpy.contour_generator(
+            z=mfield, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset
+        )
+        points, offsets, outers = cast(_CombinedOffsetOffset, gen.filled(lower, 0.0))
+        pts = points[0]
+        if pts is None or len(pts) == 0:
+            continue
+        roff = np.asarray(offsets[0], dtype=np.int64)
+        poff = np.asarray(outers[0], dtype=np.int64)
+        # each polygon's window, from the first point of its outer ring
+        k = np.searchsorted(starts, pts[roff[poff[:-1]], 0], side="right") - 1
+        w = np.asarray(strip, dtype=np.int64)[k]
+        kp = np.repeat(w, roff[poff[1:]] - roff[poff[:-1]])
+        win_start[strip] = starts[:-1]
+        gxy = np.column_stack([(pts[:, 0] - win_start[kp]) + info[kp, 3], pts[:, 1] + info[kp, 1]])
+        yield gxy, roff, poff, info[w, 0]
+
+
+def _on_grid(gxy: np.ndarray, field: np.ndarray) -> np.ndarray:
+    """Return contour points ``gxy`` (the whole grid's cell coordinates), canonically.
+
+    A contour point lies on a grid edge, at the zero crossing of the signed ``field``
+    between the edge's two cells. It is recomputed here from the whole grid's indices
+    and the magnitudes of ``field`` at those two cells (``|f_a| / (|f_a| + |f_b|)`` from
+    cell ``a``), which do not depend on the window or on which facility's side the
+    field was negated for: two neighbours' shared border comes out with bit-identical
+    vertices, so the catchments of a radius form an exact coverage (their union is a
+    :func:`shapely.coverage_union_all`, linear in the vertices, not an overlay).
+    """
+    gx, gy = gxy[:, 0], gxy[:, 1]
+    ix, iy = np.rint(gx), np.rint(gy)
+    # x is a whole column: on an edge between two rows. Rounding leaves ~1e-11 of a
+    # cell; a crossing is >= ~1e-7 of a cell from a cell centre (the jitter), and
+    # snapping two such crossings on either side of a centre would pinch the ring
+    on_col = np.abs(gx - ix) < 1e-9
+    on_row = np.abs(gy - iy) < 1e-9
+    out = np.column_stack([np.where(on_col, ix, gx), np.where(on_row, iy, gy)])
+    last_r, last_c = field.shape[0] - 1, field.shape[1] - 1
+    h = np.flatnonzero(on_row & ~on_col)
+    r = iy[h].astype(np.int64)
+    c = np.clip(np.floor(gx[h]).astype(np.int64), 0, last_c - 1)
+    fa, fb = np.abs(field[r, c]), np.abs(field[r, c + 1])
+    out[h, 0] = c + fa / np.maximum(fa + fb, 1e-300)
+    v = np.flatnonzero(on_col & ~on_row)
+    c = ix[v].astype(np.int64)
+    r = np.clip(np.floor(gy[v]).astype(np.int64), 0, last_r - 1)
+    fa, fb = np.abs(field[r, c]), np.abs(field[r + 1, c])
+    out[v, 1] = r + fa / np.maximum(fa + fb, 1e-300)
+    return out
 
 
 def _partition_geoms(
@@ -463,11 +515,13 @@ def _partition_geoms(
     order = np.argsort(-sd, kind="stable")
     col, row, sd, slab = col[order], row[order], sd[order], slab[order]
     # a tiny deterministic jitter per cell breaks the exact ties of lattice distances,
-    # so a saddle quad goes to the same side in the fields of both neighbours
-    jit: np.ndarray = (((np.arange(shape[0], dtype=np.int64) * 7919) % 1009).astype(np.int32)[:, None]
-           + ((np.arange(shape[1], dtype=np.int64) * 104729) % 1009).astype(np.int32)[None, :])  # fmt: skip
-    jit %= 1009
-    jit = jit.astype(np.float32) * np.float32(cell * 1e-9)
+    # so a saddle quad goes to the same side in the fields of both neighbours (else both
+    # take, or both leave, its middle). It is a product of a row and a column factor:
+    # a quad's two diagonal sums then differ by (R[r] - R[r+1]) * (C[c] - C[c+1]),
+    # at least 0.15 of the scale here (a sum of a row and a column term would cancel)
+    rf = (1.0 + np.arange(shape[0]) * 0.6180339887498949 % 1.0).astype(np.float32)
+    cf = (1.0 + np.arange(shape[1]) * 0.41421356237309515 % 1.0).astype(np.float32)
+    jit = np.outer(rf, cf * np.float32(cell * 1e-7))
 
     def distance_field(r: float) -> tuple[np.ndarray, np.ndarray] | None:
         """Distance of every cell to the nearest sample reached within ``r``, and its label."""
@@ -486,9 +540,10 @@ def _partition_geoms(
         lab[dist_c > b] = -1
         return dist_c, lab
 
-    ring_xy: list[np.ndarray] = []
-    ring_poly: list[np.ndarray] = []
-    poly_group: list[int] = []
+    ring_xy: list[np.ndarray] = []  # points, per strip
+    ring_len: list[np.ndarray] = []  # points per ring
+    poly_rings: list[np.ndarray] = []  # rings per polygon
+    poly_group: list[np.ndarray] = []  # facility * len(radii) + radius, per polygon
     prev_lab: np.ndarray | None = None
     # the distance transform releases the GIL: the next radius's runs in a thread while
     # this one's windows are contoured (at most two fields in memory)
@@ -522,26 +577,26 @@ def _partition_geoms(
                 for l_i, w in enumerate(find_objects(lab + 1))
                 if w is not None
             ]
-            for pts_, offs, l_i, r0, c0 in _contour_windows(dist_c, lab, wins, -2.0 * b - 1.0):
-                group = int(fok[l_i]) * nr + r_i
-                origin = (lo[0] + c0 * cell, lo[1] + r0 * cell)
-                ring_xy.append(pts_ * cell + origin)
-                ring_poly.append(np.repeat(np.arange(len(offs) - 1), np.diff(offs)))
-                poly_group.append(group)
+            for gxy, roff, poff, labels in _contour_windows(dist_c, lab, wins, -2.0 * b - 1.0):
+                ring_xy.append(_on_grid(gxy, dist_c) * cell + lo)
+                ring_len.append(np.diff(roff))
+                poly_rings.append(np.diff(poff))
+                poly_group.append(fok[labels] * nr + r_i)
             del dist_c
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     if not ring_xy:
         return
     # assemble every ring, polygon and multipolygon in three vectorised calls
-    n_rings_per_poly = np.array([r.max() + 1 for r in ring_poly], dtype=np.int64)
-    ring_base = np.cumsum(n_rings_per_poly) - n_rings_per_poly
-    ring_ids = np.concatenate([r + b_ for r, b_ in zip(ring_poly, ring_base, strict=True)])
-    rings = shapely.linearrings(np.concatenate(ring_xy), indices=ring_ids)
-    polys = shapely.polygons(rings, indices=np.repeat(np.arange(len(poly_group)), n_rings_per_poly))
-    grp = np.asarray(poly_group, dtype=np.int64)
-    # not simplified here: neighbours share their border vertex for vertex (to ~1e-9
-    # m); light copies are simplified as a coverage (geoapp.export.simplified_for_web)
+    n_pts = np.concatenate(ring_len)
+    rings = shapely.linearrings(
+        np.concatenate(ring_xy), indices=np.repeat(np.arange(len(n_pts)), n_pts)
+    )
+    n_rings = np.concatenate(poly_rings)
+    polys = shapely.polygons(rings, indices=np.repeat(np.arange(len(n_rings)), n_rings))
+    grp = np.concatenate(poly_group).astype(np.int64)
+    # not simplified here: neighbours share their border vertex for vertex (bit for
+    # bit); light copies are simplified as a coverage (geoapp.export.simplified_for_web)
     keep = ~shapely.is_empty(polys)
     polys, grp = polys[keep], grp[keep]
     order = np.argsort(grp, kind="stable")

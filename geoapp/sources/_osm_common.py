@@ -921,11 +921,15 @@ def osm_data_date(
             return None, ""
         from osmium.osm import RELATION, WAY
 
-        newest = None
-        for obj in cast("Iterable[Any]", osmium.FileProcessor(name, WAY | RELATION)):
-            ts = obj.timestamp
-            if newest is None or ts > newest:
-                newest = ts
+        stamp = _file_stamp(name)
+        if stamp is not None and stamp in _NEWEST_MEMO:  # a reader's pass saw them all
+            newest = _NEWEST_MEMO[stamp]
+        else:
+            newest = None
+            for obj in cast("Iterable[Any]", osmium.FileProcessor(name, WAY | RELATION)):
+                ts = obj.timestamp
+                if newest is None or ts > newest:
+                    newest = ts
     except (RuntimeError, OSError, ValueError) as exc:
         log.info("no object date from %s (%s)", name, exc)
         return None, ""
@@ -965,36 +969,134 @@ def osm_declared_bounds(path: Any) -> tuple[float, float, float, float] | None:
 # --------------------------------------------------------------------------- clipped ways
 
 
-def clipped_ways(path: Any, way_ids: Iterable[int]) -> dict[int, tuple[int, int]]:
+#: The feature ways a reader checked for clipping while reading a file, and those it found
+#: clipped (:func:`remember_clipped`); keyed by the file's path, size and modification time.
+_CLIPPED_MEMO: dict[tuple[str, int, int], tuple[frozenset[int], dict[int, tuple[int, int]]]] = {}
+
+
+def _file_stamp(path: Any) -> tuple[str, int, int] | None:
+    import os
+
+    try:
+        st = os.stat(path)
+        return (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    except (OSError, TypeError, ValueError):
+        return None
+
+
+def remember_clipped(path: Any, checked: Iterable[int], cut: Mapping[int, tuple[int, int]]) -> None:
+    """Record what a reader learnt of ``path``'s ways while reading it.
+
+    ``checked`` are the ways whose nodes it saw and ``cut`` those with a node missing,
+    as :func:`clipped_ways` gives them; :func:`clipped_ways` then answers for those ways
+    without reading the file again. Only the last file read is kept.
+    """
+    stamp = _file_stamp(path)
+    _CLIPPED_MEMO.clear()
+    if stamp is not None:
+        _CLIPPED_MEMO[stamp] = (frozenset(int(w) for w in checked), dict(cut))
+
+
+#: The newest timestamp of the ways and relations of the last file a pass read them all
+#: of (:func:`remember_newest`), keyed like ``_CLIPPED_MEMO``.
+_NEWEST_MEMO: dict[tuple[str, int, int], Any] = {}
+
+
+def remember_newest(path: Any, newest: Any) -> None:
+    """Record the newest timestamp of all of ``path``'s ways and relations (None: none).
+
+    A reader that went through every way and relation of the file records it, and
+    :func:`osm_data_date` then does not read the file again for it. Only the last file
+    is kept.
+    """
+    stamp = _file_stamp(path)
+    _NEWEST_MEMO.clear()
+    if stamp is not None:
+        _NEWEST_MEMO[stamp] = newest
+
+
+def clipped_memo(
+    path: Any,
+) -> tuple[frozenset[int], dict[int, tuple[int, int]]] | None:
+    """Return what :func:`remember_clipped` recorded for ``path`` (None: nothing)."""
+    stamp = _file_stamp(path)
+    return _CLIPPED_MEMO.get(stamp) if stamp is not None else None
+
+
+def clipped_of(refs: np.ndarray, present: np.ndarray) -> tuple[int, int] | None:
+    """Return ``(distinct nodes in the file, distinct nodes)`` of a way, None when whole.
+
+    ``refs`` are the way's node ids and ``present`` whether each is in the file; a closed
+    way repeats its first node, so nodes are counted once.
+    """
+    missing = {int(r) for r, ok in zip(refs, present, strict=True) if not ok}
+    if not missing:
+        return None
+    distinct = list(dict.fromkeys(int(r) for r in refs))
+    have = sum(r not in missing for r in distinct)
+    return (have, len(distinct)) if have < len(distinct) else None
+
+
+def clipped_ways(
+    path: Any, way_ids: Iterable[int], keys: Iterable[str] | None = None
+) -> dict[int, tuple[int, int]]:
     """Return the ways among ``way_ids`` that lost nodes at the extract's edge.
 
-    Two passes filtered in C++ (the ways asked for, then their nodes), so only those
-    reach Python. Returns ``{way id: (nodes in the file, nodes of the way)}`` for every
-    way with a node missing; the readers keep such a way from its present nodes (as
-    pyrosm does: a smaller area, or a point), and this says which they are.
+    One pass in which no Python runs per object: libosmium stores the node locations and
+    writes the ways (those carrying one of ``keys`` when given: the tag keys that selected
+    them) with their node locations as OPL text; a node missing from the file has none.
+    Returns ``{way id: (nodes in the file, nodes of the way)}`` for every way with a node
+    missing; the readers keep such a way from its present nodes (as pyrosm does: a
+    smaller area, or a point), and this says which they are. (``osmium.filter.IdFilter``
+    is not used: its dense id set takes gigabytes when the ids are spread widely.)
     """
+    import tempfile
+    from pathlib import Path
+
     import osmium
-    from osmium.filter import IdFilter
+    from osmium.filter import KeyFilter
     from osmium.osm import NODE, WAY
 
     wanted = {int(w) for w in way_ids}
     if not wanted:
         return {}
-    refs: dict[int, list[int]] = {}
-    ways = osmium.FileProcessor(str(path), WAY).with_filter(IdFilter(wanted))
-    for w in cast("Iterable[Any]", ways):
-        refs[w.id] = [n.ref for n in w.nodes]
-    need = {r for rs in refs.values() for r in rs}
-    present: set[int] = set()
-    if need:
-        for n in osmium.FileProcessor(str(path), NODE).with_filter(IdFilter(need)):
-            present.add(n.id)
-    out = {}
-    for wid, rs in refs.items():
-        distinct = list(dict.fromkeys(rs))  # a closed way repeats its first node
-        have = sum(r in present for r in distinct)
-        if have < len(distinct):
-            out[wid] = (have, len(distinct))
+    stamp = _file_stamp(path)
+    seen = _CLIPPED_MEMO.get(stamp) if stamp is not None else None
+    if seen is not None and wanted <= seen[0]:  # the reader saw these ways' nodes
+        return {w: cut for w, cut in seen[1].items() if w in wanted}  # in file order
+    keys = sorted(set(keys or ()))
+    out: dict[int, tuple[int, int]] = {}
+    with tempfile.TemporaryDirectory(prefix="geoapp-clipped-") as tmp:
+        opl = Path(tmp) / "ways.opl"
+        locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
+        locations.ignore_errors()
+        handlers: list[Any] = [locations]
+        if keys:
+            handlers.append(KeyFilter(*keys).enable_for(WAY))  # type: ignore[func-returns-value]
+        writer = osmium.SimpleWriter(
+            osmium.io.File(str(opl), "opl,locations_on_ways=true,add_metadata=false")
+        )
+        try:
+            reader = osmium.io.Reader(str(path), NODE | WAY)
+            try:
+                osmium.apply(reader, *handlers, writer)
+            finally:
+                reader.close()
+        finally:
+            writer.close()
+        text = opl.read_bytes()
+    for line in text.split(b"\n"):
+        if line[:1] != b"w" or b"xy" not in line:  # no node without a location
+            continue
+        fields = line.split(b" ")
+        wid = int(fields[0][1:])
+        if wid not in wanted:
+            continue
+        items = fields[-1][1:].split(b",")  # n<ref>x<lon>y<lat>, or n<ref>xy when missing
+        refs = np.array([int(it[1 : it.index(b"x")]) for it in items], dtype=np.int64)
+        cut = clipped_of(refs, np.array([not it.endswith(b"xy") for it in items]))
+        if cut is not None:
+            out[wid] = cut
     return out
 
 
@@ -1014,8 +1116,11 @@ def mark_clipped(path: Any, features: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFram
     if not is_way.any():
         return out, None
     way_id = ids[is_way].str.slice(4).astype("int64").to_numpy()
+    # the ways are features: each carries a key of one of the tag columns
+    not_keys = {"osm_id", "name", "clipped", out.geometry.name}
+    keys = [str(c) for c in out.columns if c not in not_keys]
     try:
-        cut = clipped_ways(path, way_id)
+        cut = clipped_ways(path, way_id, keys)
     except (RuntimeError, OSError) as exc:  # the reader has read it: log only
         log.info("cannot check %s for clipped ways (%s)", path, exc)
         return out, None

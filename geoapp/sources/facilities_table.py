@@ -193,8 +193,12 @@ def _read_geojson(path: Path) -> pd.DataFrame:
     return df
 
 
-def _shapes(df: pd.DataFrame, lines: np.ndarray) -> tuple[np.ndarray, list[str]] | None:
-    """Shapes of a WKT column (None when the table has none) and the rows that fail."""
+def _shapes(df: pd.DataFrame, lines: np.ndarray, path: Path) -> tuple[np.ndarray, list[str]] | None:
+    """Shapes of a WKT column (None when the table has none) and the rows that fail.
+
+    A row with an empty WKT cell takes its point from the longitude/latitude columns
+    when the table has them (a list of points and 历史文化街区 polygons in one file).
+    """
     col = _find_column(df, None, GEOMETRY_CANDIDATES)
     if col is None:
         return None
@@ -202,15 +206,30 @@ def _shapes(df: pd.DataFrame, lines: np.ndarray) -> tuple[np.ndarray, list[str]]
 
     text = df[col].astype("string").fillna("").str.strip().to_numpy(dtype=object)
     wkt = np.array([t if t else None for t in text], dtype=object)
-    geoms = shapely.from_wkt(wkt, on_invalid="ignore")
+    geoms = np.asarray(shapely.from_wkt(wkt, on_invalid="ignore"), dtype=object)
+    blank = np.array([not t for t in text], dtype=bool)
+    has_xy = all(_find_column(df, None, c) is not None for c in (LON_CANDIDATES, LAT_CANDIDATES))
     problems = [
         f"line {ln}: {col} {str(t)[:40]!r} is not a WKT shape (e.g. POINT (116.39 39.91))"
-        if t
-        else f"line {ln}: missing {col}"
-        for ln, t, g in zip(lines, text, geoms, strict=True)
-        if g is None or g.is_empty
+        for ln, t, g, b in zip(lines, text, geoms, blank, strict=True)
+        if not b and (g is None or g.is_empty)
     ]
-    return np.asarray(geoms, dtype=object), problems
+    if blank.any() and has_xy:  # these rows are points given by lon/lat
+        xy = _coordinates(df.loc[blank], path, None, None, "")
+        neither = xy.x_missing & xy.y_missing
+        xy_problems, bad = _coordinate_problems(xy, lines[blank], skip=neither)
+        pts = shapely.points(xy.x, xy.y)
+        pts[bad | neither] = None
+        geoms[blank] = pts
+        problems += xy_problems + [
+            f"line {ln}: no {col} and no longitude/latitude (give a shape or a point)"
+            for ln in lines[blank][neither]
+        ]
+        log.info("%s: %d rows without %s placed by longitude/latitude", path, int(blank.sum()),
+                 col)  # fmt: skip
+    elif blank.any():
+        problems += [f"line {ln}: missing {col}" for ln in lines[blank]]
+    return geoms, problems
 
 
 def _read_table(path: Path, sheet: str | int | None) -> pd.DataFrame:
@@ -299,8 +318,9 @@ def read_facility_table(
         ``.csv`` (UTF-8, UTF-8 with BOM, or GBK/GB18030; comma, semicolon or tab
         separated) or ``.xlsx``; ``FILE.xlsx#Sheet2`` reads the sheet named after ``#``.
         A ``.geojson`` list, or a WKT column (:data:`GEOMETRY_CANDIDATES`), gives
-        shapes (points or polygons, e.g. 历史文化街区) instead of lon/lat columns; every
-        vertex is converted from ``coords``. A class column (:data:`CLASS_CANDIDATES`,
+        shapes (points or polygons, e.g. 历史文化街区) instead of lon/lat columns; a
+        row whose WKT cell is empty is a point read from the lon/lat columns when the
+        table has them; every vertex is converted from ``coords``. A class column (:data:`CLASS_CANDIDATES`,
         e.g. ``级别``) becomes the ``protection_title`` tag (heritage classes).
     coords
         Coordinate system of the table, REQUIRED: ``"wgs84"`` (GPS, OpenStreetMap),
@@ -345,7 +365,7 @@ def read_facility_table(
     path, named_sheet = split_sheet(path)
     system = _coords_system(path, coords)
     df, lines = _rows(path, named_sheet if sheet is None else sheet)
-    shapes = _shapes(df, lines) if lon is None and lat is None else None
+    shapes = _shapes(df, lines, path) if lon is None and lat is None else None
     if shapes is None:
         xy = _coordinates(df, path, lon, lat, system, named_sheet if sheet is None else sheet)
         # rows whose latitude is a longitude and the other way round: one problem for all
@@ -625,3 +645,262 @@ def _text_or_none(values: pd.Series) -> pd.Series:
     s = s.mask(s == "")
     # pandas-stubs reject na_value=None (valid: missing values become None)
     return pd.Series(s.to_numpy(dtype=object, na_value=None), dtype=object)  # type: ignore[call-overload, arg-type]
+
+
+#: Largest distance (m) at which an imported row and a mapped feature of the same layer
+#: are one facility (names allowing: :func:`duplicates_of`).
+DUPLICATE_M = 50.0
+#: Largest distance (m) at which the same name makes them one facility.
+SAME_NAME_M = 1000.0
+_CJK = re.compile(r"[\u3400-\u9fff]")
+_NOT_WORD = re.compile(r"[\W_]+")
+_BRACKETS = re.compile(r"[(（\[【][^)）\]】]*[)）\]】]")
+
+
+def normalise_name(name: object) -> str:
+    """Return a name as compared for duplicates: NFKC, lower case, no spaces or punctuation."""
+    import unicodedata
+
+    if not isinstance(name, str):
+        return ""
+    return _NOT_WORD.sub("", unicodedata.normalize("NFKC", name).lower())
+
+
+def _names_agree(a: str, b: str, raw_a: object, raw_b: object) -> bool:
+    """Whether two names may name one facility.
+
+    One missing, one inside the other, or written in different scripts (a Chinese list
+    against an English OSM name).
+    """
+    if not a or not b or a in b or b in a:
+        return True
+    return bool(_CJK.search(str(raw_a))) != bool(_CJK.search(str(raw_b)))
+
+
+def duplicates_of(
+    table: gpd.GeoDataFrame,
+    existing: gpd.GeoDataFrame,
+    *,
+    max_m: float = DUPLICATE_M,
+    same_name_m: float = SAME_NAME_M,
+) -> np.ndarray:
+    """Return which ``existing`` features (mapped in OSM) an imported table duplicates.
+
+    A mapped feature and an imported row are one facility when their names are the
+    same after :func:`normalise_name` (brackets dropped too) and they lie within
+    ``same_name_m``, or when they lie within ``max_m`` of each other (0 when a mapped
+    polygon holds the row) and their names agree (one missing, one containing the
+    other, or written in different scripts). The imported row is kept (an official
+    list's class and position win); the caller drops the mapped features marked.
+
+    Parameters
+    ----------
+    table
+        The imported rows (EPSG:4326, ``name``).
+    existing
+        The mapped features of the same layer (EPSG:4326, ``name`` optional).
+    max_m, same_name_m
+        Distances in metres.
+
+    Returns
+    -------
+    numpy.ndarray
+        Boolean, aligned with ``existing``.
+    """
+    import shapely
+
+    from geoapp.crs import local_crs
+
+    hit = np.zeros(len(existing), dtype=bool)
+    if not len(table) or not len(existing):
+        return hit
+    crs = local_crs(table)
+    tg = np.asarray(table.geometry.to_crs(crs).to_numpy(), dtype=object)
+    eg = np.asarray(existing.geometry.to_crs(crs).to_numpy(), dtype=object)
+
+    def names(frame: pd.DataFrame) -> tuple[list[object], list[str], list[str]]:
+        raw = list(frame["name"]) if "name" in frame.columns else [None] * len(frame)
+        return (
+            raw,
+            [normalise_name(n) for n in raw],
+            [normalise_name(_BRACKETS.sub("", n)) if isinstance(n, str) else "" for n in raw],
+        )
+
+    t_raw, t_key, t_bare = names(table)
+    e_raw, e_key, e_bare = names(existing)
+    tree = shapely.STRtree(eg)
+    ti, ei = tree.query(tg, predicate="dwithin", distance=max(max_m, same_name_m))
+    d = shapely.distance(tg[ti], eg[ei])
+    for i, j, dist in zip(ti, ei, d, strict=True):
+        same = bool(t_key[i]) and (t_key[i] == e_key[j] or (t_bare[i] and t_bare[i] == e_bare[j]))
+        if (same and dist <= same_name_m) or (
+            dist <= max_m and _names_agree(t_key[i], e_key[j], t_raw[i], e_raw[j])
+        ):
+            hit[j] = True
+    return hit
+
+
+#: Largest distance (m) from a point row to an outline (polygon) of the same name in one
+#: list at which the two rows are one site (:func:`merge_outlines`).
+OUTLINE_POINT_M = 200.0
+
+_AREAL = ("Polygon", "MultiPolygon")
+
+
+def merge_outlines(
+    table: gpd.GeoDataFrame, *, max_m: float = OUTLINE_POINT_M, source: str = "table"
+) -> tuple[gpd.GeoDataFrame, int, str]:
+    """Merge the sites one list holds twice: a point row and an outline of the same name.
+
+    An official list may give a site as a classed point row and again as its outline
+    (polygon, often without a class). The two rows are one site when their names are
+    equal after :func:`normalise_name` and the point lies inside the outline or within
+    ``max_m`` of it; each point pairs with at most one outline (the nearest) and the
+    other way round. The merged site keeps the point row (its id, name and class; empty
+    cells filled from the outline) with the outline's geometry, so that access is
+    measured from the outline, as for any polygon.
+
+    Parameters
+    ----------
+    table
+        The list's rows (EPSG:4326, ``name``; the ``frame`` of
+        :func:`read_facility_table`).
+    max_m
+        Largest distance (m) from the point to the outline.
+    source
+        The file's name, for the note.
+
+    Returns
+    -------
+    tuple
+        (a new frame without the merged outline rows, in the table's row order; the
+        number of sites merged; the run's note, "" when none). The input is not changed.
+    """
+    import shapely
+
+    from geoapp.crs import local_crs
+
+    geom_type = table.geometry.geom_type.to_numpy(dtype=object) if len(table) else np.array([])
+    areal = np.isin(geom_type, _AREAL)
+    point = geom_type == "Point"
+    if not areal.any() or not point.any() or "name" not in table.columns:
+        return table, 0, ""
+    keys = np.array([normalise_name(n) for n in table["name"]], dtype=object)
+    geoms = np.asarray(table.geometry.to_crs(local_crs(table)).to_numpy(), dtype=object)
+    pairs = []  # (distance, point row, outline row)
+    for o in np.flatnonzero(areal & (keys != "")):
+        for q in np.flatnonzero(point & (keys == keys[o])):
+            d = float(shapely.distance(geoms[q], geoms[o]))
+            if d <= max_m:
+                pairs.append((d, int(q), int(o)))
+    match: dict[int, int] = {}  # point row -> its outline row, nearest pairs first
+    for _, q, o in sorted(pairs):
+        if q not in match and o not in match.values():
+            match[q] = o
+    if not match:
+        return table, 0, ""
+    out = table.copy()
+    gcol = out.geometry.name
+    for q, o in match.items():
+        for c in out.columns:
+            j = out.columns.get_loc(c)
+            if c != gcol and pd.isna(out.iat[q, j]):
+                out.iat[q, j] = table.iat[o, j]
+        out.iat[q, out.columns.get_loc(gcol)] = table.geometry.iloc[o]
+    out = out.drop(index=table.index[sorted(match.values())])
+    k = len(match)
+    shown = [
+        f"{table['osm_id'].iloc[q]} ({table['name'].iloc[q]})"
+        if "osm_id" in table.columns
+        else str(table["name"].iloc[q])
+        for q in sorted(match)[:5]
+    ]
+    more = f" and {k - 5} more" if k > 5 else ""
+    note = (
+        f"{source}: {k} site{' is' if k == 1 else 's are'} listed twice, as a point row and as "
+        f"an outline of the same name within {max_m:.0f} m, and counted once: the outline's "
+        f"shape with the point row's class ({'; '.join(shown)}{more})."
+    )
+    log.info("%s", note)
+    return out, k, note
+
+
+def outside_data(
+    table: gpd.GeoDataFrame,
+    extent: Any,
+    *,
+    margin_m: float,
+    source: str,
+    coords: str,
+    within: Any = None,
+) -> tuple[np.ndarray, str]:
+    """Which imported rows lie outside the data's extent, and one sentence about them.
+
+    A row farther than ``margin_m`` outside ``extent`` (the box the extract's streets,
+    buildings and land use cover, EPSG:4326) cannot be reached on the extract's
+    streets: the sentence says how many of the table's rows lie outside and how far
+    (a whole table 6-12 km away is a wrong coordinate system or an extract of another
+    place), and never to import a table (that was just done).
+
+    Parameters
+    ----------
+    table
+        The imported rows (EPSG:4326).
+    extent
+        The data's extent (shapely geometry, EPSG:4326) or None (nothing is outside).
+    margin_m
+        Distance (m) outside the extent still accepted (the street guard judges those).
+    source
+        The file's name, for the sentence.
+    coords
+        The coordinate system the table was declared in.
+    within
+        The region's area (districts and data box, EPSG:4326); only rows inside it are
+        judged (the others are the coordinate guards' rows "outside the region"). None:
+        every row.
+
+    Returns
+    -------
+    tuple
+        (boolean mask aligned with ``table``, the sentence or "").
+    """
+    import shapely
+
+    from geoapp.crs import local_crs
+
+    n = len(table)
+    out = np.zeros(n, dtype=bool)
+    if not n or extent is None or shapely.is_empty(extent):
+        return out, ""
+    crs = local_crs(table)
+    geoms = gpd.GeoSeries(table.geometry.to_numpy(), crs=WGS84).to_crs(crs).to_numpy()
+    ext = gpd.GeoSeries([extent], crs=WGS84).to_crs(crs).iloc[0]
+    dist = shapely.distance(np.asarray(geoms, dtype=object), ext)
+    out = np.asarray(dist > margin_m, dtype=bool)
+    if within is not None and not shapely.is_empty(within):
+        pts = shapely.point_on_surface(np.asarray(table.geometry.to_numpy(), dtype=object))
+        out &= np.asarray(shapely.covers(within, pts), dtype=bool)
+    if not out.any():
+        return out, ""
+    lo, hi = float(np.min(dist[out])), float(np.max(dist[out]))
+
+    def fmt(m: float) -> str:
+        return f"{m / 1000:.1f} km" if m >= 1000 else f"{m:.0f} m"
+
+    span = fmt(lo) if fmt(lo) == fmt(hi) else f"{fmt(lo)}–{fmt(hi)}"
+    if lo >= 1000 and fmt(lo) != fmt(hi):
+        span = f"{lo / 1000:.1f}–{hi / 1000:.1f} km"
+    k = int(out.sum())
+    ids = table["osm_id"].astype(str).to_numpy() if "osm_id" in table else np.arange(n)
+    names = table["name"].to_numpy(dtype=object) if "name" in table else [None] * n
+    shown = [
+        f"{ids[i]} ({names[i]})" if isinstance(names[i], str) and names[i] else str(ids[i])
+        for i in np.flatnonzero(out)[:10]
+    ]
+    more = f" and {k - 10} more" if k > 10 else ""
+    return out, (
+        f"{source}: {k} of {n} rows lie {span} outside the extract's data and were left out "
+        f"({'; '.join(shown)}{more}). "
+        f"Check the coordinate system declared ({coords}; gcj02 = Amap/Tencent, bd09 = "
+        "Baidu, wgs84 = GPS/OpenStreetMap) or use an extract that covers them."
+    )

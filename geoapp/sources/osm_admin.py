@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -38,10 +38,11 @@ from geoapp.region import (
     WGS84,
     empty_gdf,
 )
+from geoapp.sources._osm_common import remember_newest
 from geoapp.sources.boundaries import parse_population
 
 if TYPE_CHECKING:
-    from osmium.osm import Node, Relation, Way
+    from osmium.osm import Relation, Way
 
 log = logging.getLogger(__name__)
 
@@ -85,6 +86,13 @@ class _Relation:
     centre: list[int] = field(default_factory=list)
 
 
+def _population(tags: dict[str, str]) -> float:
+    """Return the ``population`` tag as a number (NaN when absent or unparsable)."""
+    value = tags.get("population")
+    # parse_population costs a pandas call: most boundaries carry no population
+    return np.nan if value is None else float(parse_population([value])[0])
+
+
 def _runs(coords: list[tuple[float, float] | None]) -> list[np.ndarray]:
     """Split a way's coordinates at missing locations into runs of >= 2 points."""
     out: list[np.ndarray] = []
@@ -115,12 +123,61 @@ def _osm_file(path: Path) -> Any:
     return osmium.io.File(str(path), fmt)
 
 
+def _member_ways(
+    path: Path, way_ids: Collection[int], node_ids: Collection[int] = (), timestamps: bool = False
+) -> tuple[dict[int, tuple[list[int], list[tuple[float, float] | None]]], dict[int, Any], Any]:
+    """Return the ways ``way_ids`` of ``path`` with their node locations, and nodes ``node_ids``.
+
+    One pass over the nodes and ways: libosmium stores every node location in a sparse
+    index (:func:`osmium.index` ``flex_mem``, 16 bytes a node when the ids are spread) and
+    Python keeps the ways asked for. ``osmium.filter.IdFilter`` is not used: its dense id
+    set takes half a megabyte per 4 M id range touched, gigabytes when the ids are spread
+    widely (a tiled or merged extract). Returns ``{way id: (node ids, [(lon, lat) or None
+    where the node is not in the file])}`` in file order and ``{node id: (lon, lat)}`` of
+    the ``node_ids`` in the file with a valid location; with ``timestamps``, also the newest
+    timestamp of all the file's ways (else None).
+    """
+    import osmium
+    from osmium.filter import EntityFilter
+    from osmium.osm import NODE, WAY
+
+    ways: dict[int, tuple[list[int], list[tuple[float, float] | None]]] = {}
+    newest = None
+    way_ids = set(way_ids)
+    if not way_ids and not node_ids and not timestamps:
+        return ways, {}, newest
+    fp = osmium.FileProcessor(_osm_file(path), NODE | WAY).with_locations("flex_mem")
+    fp = fp.with_filter(EntityFilter(WAY))  # the locations are stored before the filter
+    for w in cast("Iterable[Way]", fp):
+        if timestamps:
+            ts = w.timestamp
+            if newest is None or ts > newest:
+                newest = ts
+        wid = w.id
+        if wid in way_ids:
+            nodes = w.nodes
+            ways[int(wid)] = (
+                [int(n.ref) for n in nodes],
+                [(n.lon, n.lat) if n.location.valid() else None for n in nodes],
+            )
+    store = fp.node_location_storage
+    centres: dict[int, tuple[float, float]] = {}
+    for nid in node_ids:
+        try:
+            loc = store.get(nid)  # type: ignore[union-attr]
+        except KeyError:  # not in the file
+            continue
+        if loc.valid():
+            centres[int(nid)] = (loc.lon, loc.lat)
+    return ways, centres, newest
+
+
 def _scan(
     path: Path, level: str
 ) -> tuple[dict[int, _Relation], dict[int, list[np.ndarray]], dict[int, bool], dict, Any]:
     """Read admin relations at ``level``, their member ways, centre nodes and the header box."""
     import osmium
-    from osmium.filter import EntityFilter, IdFilter, TagFilter
+    from osmium.filter import EntityFilter, TagFilter
     from osmium.osm import NODE, RELATION, WAY
 
     rels: dict[int, _Relation] = {}
@@ -144,37 +201,28 @@ def _scan(
     lines: dict[int, list[np.ndarray]] = {}
     whole: dict[int, bool] = {}
     closed_ways: dict[int, tuple[dict[str, str], np.ndarray]] = {}
-    fp = osmium.FileProcessor(_osm_file(path), NODE | WAY).with_locations()
-    fp = fp.with_filter(EntityFilter(WAY))
+    centres: dict[int, tuple[float, float]] = {}
     if rels:
-        fp = fp.with_filter(IdFilter(way_ids))
-    else:
-        fp = fp.with_filter(TagFilter(("boundary", "administrative")))
-    for w in cast("Iterable[Way]", fp):  # the entity filter keeps ways only
-        coords = [(n.lon, n.lat) if n.location.valid() else None for n in w.nodes]
-        wid = int(w.id)
-        if rels:
+        node_ids = {n for r in rels.values() for n in r.centre}
+        ways, centres, _ = _member_ways(path, way_ids, node_ids)
+        for wid, (_refs, coords) in ways.items():
             lines[wid] = _runs(coords)
             whole[wid] = all(c is not None for c in coords)
-            continue
-        tags = {t.k: t.v for t in w.tags}
-        if (
-            tags.get("admin_level", "").strip() == level
-            and len(coords) >= 4
-            and w.nodes[0].ref == w.nodes[-1].ref
-            and all(c is not None for c in coords)
-            and tags.get("name")
-        ):
-            closed_ways[wid] = (tags, np.asarray(coords))
-    centres: dict[int, tuple[float, float]] = {}
-    node_ids = {n for r in rels.values() for n in r.centre}
-    if node_ids:
-        for n in cast(
-            "Iterable[Node]",
-            osmium.FileProcessor(_osm_file(path), NODE).with_filter(IdFilter(node_ids)),
-        ):
-            if n.location.valid():
-                centres[int(n.id)] = (n.location.lon, n.location.lat)
+    else:
+        fp = osmium.FileProcessor(_osm_file(path), NODE | WAY).with_locations()
+        fp = fp.with_filter(EntityFilter(WAY))
+        fp = fp.with_filter(TagFilter(("boundary", "administrative")))
+        for w in cast("Iterable[Way]", fp):  # the entity filter keeps ways only
+            coords = [(n.lon, n.lat) if n.location.valid() else None for n in w.nodes]
+            tags = {t.k: t.v for t in w.tags}
+            if (
+                tags.get("admin_level", "").strip() == level
+                and len(coords) >= 4
+                and w.nodes[0].ref == w.nodes[-1].ref
+                and all(c is not None for c in coords)
+                and tags.get("name")
+            ):
+                closed_ways[int(w.id)] = (tags, np.asarray(coords))
     header = osmium.io.Reader(_osm_file(path), osmium.osm.osm_entity_bits.NOTHING).header().box()
     hbox = None
     if header.valid():
@@ -300,7 +348,7 @@ def read_admin_boundaries(
             "district_code": code,
             "zone_type": "unknown",
             "zone_fine": "",
-            "population": float(parse_population([tags.get("population")])[0]),
+            "population": _population(tags),
             "geometry": geom,
         }
 
@@ -357,7 +405,7 @@ def read_admin_boundaries(
                 closed_ids.append(rel.rid)
                 tag_note = (
                     " Its population tag counts the whole district and is not used."
-                    if np.isfinite(parse_population([rel.tags.get("population")])[0])
+                    if np.isfinite(_population(rel.tags))
                     else ""
                 )
                 warnings.append(
@@ -419,7 +467,8 @@ def read_admin_areas(
     decides which is a place's own area). A relation is complete when every member way is in
     the file with all its nodes and its outer ways close into rings; others are left
     out (they cannot be measured; :func:`read_admin_boundaries` reports the districts).
-    Three filtered passes (relations, their ways, those ways' nodes); no location index.
+    Two passes: the relations (filtered in C++), then the nodes and ways
+    (:func:`_member_ways`).
 
     Parameters
     ----------
@@ -436,50 +485,38 @@ def read_admin_areas(
         :data:`~geoapp.region.ADMIN_AREA_COLUMNS` and an EPSG:4326 geometry.
     """
     import osmium
-    from osmium.filter import IdFilter, TagFilter
-    from osmium.osm import NODE, RELATION, WAY
+    from osmium.osm import RELATION
 
     path = Path(path)
     wanted = {int(str(p).split("/")[1]) for p in place_ids if str(p).startswith("node/")}
     names = {str(n).strip().casefold() for n in place_names if isinstance(n, str) and n.strip()}
     rels: list[tuple[int, dict[str, str], list[int], list[int], list[int], list[int]]] = []
-    for r in cast(
-        "Iterable[Relation]",
-        osmium.FileProcessor(_osm_file(path), RELATION).with_filter(
-            TagFilter(("boundary", "administrative"))
-        ),
-    ):
+    newest = None  # of every relation, then way: the file's data date (remember_newest)
+    for r in cast("Iterable[Relation]", osmium.FileProcessor(_osm_file(path), RELATION)):
+        ts = r.timestamp
+        if newest is None or ts > newest:
+            newest = ts
+        if r.tags.get("boundary") != "administrative":
+            continue
         tags = {t.k: t.v for t in r.tags}
         outer, inner, centre, label = _members(r)
-        pop = float(parse_population([tags.get("population")])[0])
+        pop = _population(tags)
         named = str(tags.get("name") or "").strip().casefold() in names
         if (np.isfinite(pop) and pop > 0) or wanted.intersection(centre + label) or named:
             rels.append((int(r.id), tags, outer, inner, centre, label))
     if not rels:
         return _empty_admin_areas()
     way_ids = {w for _, _, o, i, _, _ in rels for w in (*o, *i)}
-    refs: dict[int, list[int]] = {}
-    if way_ids:
-        for w in cast(
-            "Iterable[Way]",
-            osmium.FileProcessor(_osm_file(path), WAY).with_filter(IdFilter(way_ids)),
-        ):
-            refs[int(w.id)] = [int(n.ref) for n in w.nodes]
-    node_ids = {n for r in refs.values() for n in r}
-    loc: dict[int, tuple[float, float]] = {}
-    if node_ids:
-        for n in cast(
-            "Iterable[Node]",
-            osmium.FileProcessor(_osm_file(path), NODE).with_filter(IdFilter(node_ids)),
-        ):
-            if n.location.valid():
-                loc[int(n.id)] = (n.location.lon, n.location.lat)
+    ways, _, newest_way = _member_ways(path, way_ids, timestamps=True)
+    if newest_way is not None and (newest is None or newest_way > newest):
+        newest = newest_way
+    remember_newest(path, newest)  # osm_data_date need not read the file again
 
-    def parts(ways: list[int]) -> list[np.ndarray] | None:
+    def parts(members: list[int]) -> list[np.ndarray] | None:
         out = []
-        for w in ways:
-            coords = [loc.get(n) for n in refs.get(w, [])]
-            if w not in refs or any(c is None for c in coords) or len(coords) < 2:
+        for w in members:
+            coords = ways[w][1] if w in ways else None
+            if coords is None or any(c is None for c in coords) or len(coords) < 2:
                 return None
             out.append(np.asarray(coords))
         return out
@@ -504,7 +541,7 @@ def read_admin_areas(
                 "osm_id": f"relation/{rid}",
                 "name": tags.get("name") or tags.get("name:en") or None,
                 "admin_level": (tags.get("admin_level") or "").strip(),
-                "population": float(parse_population([tags.get("population")])[0]),
+                "population": _population(tags),
                 "centre": ",".join(f"node/{n}" for n in centre),
                 "label": ",".join(f"node/{n}" for n in label),
                 "geometry": geom,

@@ -9,11 +9,13 @@ picks one. A large extract is read by two processes at once (:mod:`geoapp.source
 from __future__ import annotations
 
 import logging
+import re
+import tempfile
 import time
 import warnings
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -39,6 +41,7 @@ from geoapp.sources._osm_common import (
     any_value_tags,
     attach_pois,
     catalog_tags,
+    clipped_of,
     feature_keys,
     is_walkable_way,
     make_buildings,
@@ -47,6 +50,7 @@ from geoapp.sources._osm_common import (
     make_network,
     osm_ids,
     poi_labels,
+    remember_clipped,
 )
 
 log = logging.getLogger(__name__)
@@ -181,81 +185,135 @@ def read_pbf_pyrosm(
 
 
 # ---------------------------------------------------------------------------
-# PBF via pyosmium: a relations-only pass, then one pass over nodes and ways
+# PBF via pyosmium: a relations pass, then libosmium writes the kept nodes and ways
+# (with their node locations) as OPL text, parsed here in bulk
 # ---------------------------------------------------------------------------
+
+#: The OPL the C++ pass writes: node locations on the ways, no metadata.
+_OPL_FORMAT = "opl,locations_on_ways=true,add_metadata=false"
+#: libosmium's OPL escapes every code point outside these ranges as ``%<hex>%``.
+_OPL_PLAIN = ((0x21, 0x24), (0x26, 0x2B), (0x2D, 0x3C), (0x3E, 0x3F), (0x41, 0x7E),
+              (0xA1, 0xAC), (0xAE, 0x5FF))  # fmt: skip
+_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
+#: A way's node list ``Nn<id>x<lon>y<lat>,...`` as lines ``<id> <lon> <lat>`` (``N``, ``n``
+#: deleted).
+_OPL_NODE_LINES = bytes.maketrans(b"xy,", b"  \n")
+
+
+def _opl_key(key: str) -> bytes:
+    """Return ``key`` as libosmium's OPL writer spells it."""
+    return "".join(
+        ch if any(a <= ord(ch) <= b for a, b in _OPL_PLAIN) else f"%{ord(ch):x}%" for ch in key
+    ).encode()
+
+
+def _opl_text(value: bytes) -> str:
+    """Return the tag value or key ``value`` of an OPL line as the string OSM holds."""
+    text = value.decode()
+    return _OPL_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text) if "%" in text else text
+
+
+def _opl_tags(field: bytes) -> dict[bytes, bytes]:
+    """Return the tags of an OPL ``T`` field (``Tk=v,k=v``), keys and values still escaped.
+
+    ``=`` and ``,`` inside keys and values are escaped in OPL, so splitting is safe.
+    """
+    if len(field) < 2:
+        return {}
+    parts = iter(field[1:].replace(b"=", b",").split(b","))
+    return dict(zip(parts, parts, strict=True))
+
+
+def _opl_way_nodes(node_lists: list[bytes], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return the node ids and lon/lat (NaN where not in the file) of OPL ``N`` fields.
+
+    ``node_lists`` holds each way's OPL ``N`` field (``Nn<id>x<lon>y<lat>,...``) and
+    ``counts`` its number of nodes. The numbers are parsed by pandas' C parser in one
+    call, one line per node: the ids as integers, and the decimal coordinates libosmium
+    writes (1e-7 degree fixed point, at most ten digits) as one exact integer divided by
+    a power of ten, so they are the doubles osmium's ``Location.lon``/``lat`` give.
+    """
+    import io
+
+    total = int(counts.sum())
+    if not total:
+        return np.zeros(0, dtype=np.int64), np.zeros((0, 2))
+    # a node missing from the file has no location ("n5xy"): "@" marks it
+    text = b",".join(node_lists).replace(b"xy", b"x@y@").translate(_OPL_NODE_LINES, b"Nn")
+    table = pd.read_csv(
+        io.BytesIO(text),
+        sep=" ",
+        header=None,
+        names=["id", "x", "y"],
+        dtype={"id": np.int64, "x": np.float64, "y": np.float64},
+        na_values=["@"],
+        keep_default_na=False,
+        engine="c",
+    )
+    if len(table) != total:
+        raise ValueError(f"OPL node lists: {len(table)} nodes where {total} were expected")
+    xy = table[["x", "y"]].to_numpy(dtype=np.float64)
+    bad = ~((np.abs(xy[:, 0]) <= 180.0) & (np.abs(xy[:, 1]) <= 90.0))  # Location.valid()
+    xy[bad] = np.nan
+    return table["id"].to_numpy(dtype=np.int64), xy
 
 
 class _Ways:
-    """Hold the ways the osmium pass keeps.
+    """Hold the ways the osmium pass keeps, as arrays.
 
-    Id, the tags asked for, node ids and node lon/lat (NaN where the node is not in
-    the file).
+    ``ids``; ``tags`` (the tags asked for, for facility, building, landuse and relation
+    member ways; None for ways kept only as walkable streets); ``highway`` and ``name``
+    of every way; ``area`` (pyrosm's polygon-feature rule); the node ids ``flat_refs``
+    and lon/lat ``xy`` (NaN where the node is not in the file) of all ways one after
+    another, way ``i`` at ``offsets[i]:offsets[i + 1]``; ``pos`` maps the ids of relation
+    member ways to their row.
     """
 
     def __init__(self) -> None:
-        self.ids: list[int] = []
-        self.tags: list[dict[str, str | None]] = []
-        self.area: list[bool] = []
-        self.refs: list[list[int]] = []
-        self.wkb: list[Any] = []
-        self.fallback: dict[int, list[tuple[float, float]]] = {}
+        self.ids_list: list[int] = []
+        self.tags: list[dict[str, str] | None] = []
+        self.highway_list: list[str | None] = []
+        self.name_list: list[str | None] = []
+        self.area_list: list[bool] = []
+        self.node_lists: list[bytes] = []
         self.pos: dict[int, int] = {}
 
     def add(
-        self, way: Any, tags: dict[str, str | None], area: bool, factory: Any, mode: Any
-    ) -> None:
-        pos = len(self.ids)
-        raw = way._pyosmium_data
-        wid = raw.id()
-        self.pos[wid] = pos
-        self.ids.append(wid)
+        self,
+        wid: int,
+        tags: dict[str, str] | None,
+        highway: str | None,
+        name: str | None,
+        area: bool,
+        nodes: bytes,
+    ) -> int:
+        """Append a way (``nodes``: its OPL ``N`` field) and return its row."""
+        pos = len(self.ids_list)
+        self.ids_list.append(wid)
         self.tags.append(tags)
-        self.area.append(area)
-        nodes = raw.nodes()
-        get = nodes.get
-        refs = [get(raw, i).ref for i in range(nodes.size(raw))]
-        self.refs.append(refs)
-        wkb = None
-        if len(refs) >= 2:
-            try:
-                wkb = factory.create_linestring(way, mode)
-            except Exception:  # noqa: BLE001 - some nodes are not in the file (clipped)
-                wkb = None
-        self.wkb.append(wkb)
-        if wkb is None:
-            self.fallback[pos] = [
-                (n.location.lon, n.location.lat) if n.location.valid() else (np.nan, np.nan)
-                for n in way.nodes
-            ]
+        self.highway_list.append(highway)
+        self.name_list.append(name)
+        self.area_list.append(area)
+        self.node_lists.append(nodes)
+        return pos
 
     def finish(self) -> None:
-        """Build the flat arrays ``refs``, ``xy`` and ``offsets`` (and free the lists)."""
-        counts = np.fromiter(map(len, self.refs), dtype=np.int64, count=len(self.refs))
+        """Build the arrays (and free the lists)."""
+        from itertools import repeat
+
+        n = len(self.node_lists)
+        # nodes per way: its commas plus one, none for an empty list ("N")
+        counts = np.fromiter(map(bytes.count, self.node_lists, repeat(b",")), np.int64, n)
+        counts += np.fromiter(map(len, self.node_lists), np.int64, n) > 1
         self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self.offsets[1:])
-        total = int(self.offsets[-1])
-        self.flat_refs = np.fromiter(
-            (r for way in self.refs for r in way), dtype=np.int64, count=total
-        )
-        self.xy = np.full((total, 2), np.nan)
-        have = np.flatnonzero([w is not None for w in self.wkb])
-        if len(have):
-            lines = shapely.from_wkb(np.asarray(self.wkb, dtype=object)[have])
-            coords, owner = shapely.get_coordinates(lines, return_index=True)
-            n_pts = np.bincount(owner, minlength=len(have))
-            aligned = n_pts == counts[have]
-            if not aligned.all():  # never expected: those ways take the slow path
-                for w in have[~aligned]:
-                    self.fallback[int(w)] = [(np.nan, np.nan)] * int(counts[w])
-            keep = aligned[owner]
-            way_of = have[owner[keep]]
-            start = np.r_[0, np.cumsum(n_pts)[:-1]]
-            rank = np.arange(len(owner))[keep] - start[owner[keep]]
-            self.xy[self.offsets[way_of] + rank] = coords[keep]
-        for pos, coords in self.fallback.items():
-            if coords:
-                self.xy[self.offsets[pos] : self.offsets[pos + 1]] = np.asarray(coords, float)
-        self.refs, self.wkb = [], []
+        self.flat_refs, self.xy = _opl_way_nodes(self.node_lists, counts)
+        self.ids = np.asarray(self.ids_list, dtype=np.int64)
+        self.highway = np.asarray(self.highway_list, dtype=object)
+        self.name = np.asarray(self.name_list, dtype=object)
+        self.area = np.asarray(self.area_list, dtype=bool)
+        self.node_lists = []
+        self.ids_list, self.highway_list, self.name_list, self.area_list = [], [], [], []
 
     def way(self, pos: int) -> tuple[np.ndarray, np.ndarray]:
         seg = slice(self.offsets[pos], self.offsets[pos + 1])
@@ -438,8 +496,7 @@ def _osmium_network(ways: _Ways, rows: list[int]) -> tuple[gpd.GeoDataFrame, gpd
     order = np.sort(first)
     node_xy = xy[in_edge][order]
     w_of = rows_a[owner[start]]
-    highway = np.asarray([ways.tags[w].get("highway") for w in w_of], dtype=object)
-    name = np.asarray([ways.tags[w].get("name") for w in w_of], dtype=object)
+    highway, name = ways.highway[w_of], ways.name[w_of]
     return make_network(
         ids[in_edge][order],
         shapely.points(node_xy),
@@ -450,6 +507,238 @@ def _osmium_network(ways: _Ways, rows: list[int]) -> tuple[gpd.GeoDataFrame, gpd
         name,
         shapely.linestrings(np.stack([a, b], axis=1)) if len(a) else np.array([], dtype=object),
     )
+
+
+def _clipped_rows(ways: _Ways, rows: list[int]) -> dict[int, tuple[int, int]]:
+    """Return ``{way id: (nodes in the file, nodes)}`` of the ways ``rows`` that lost nodes.
+
+    As :func:`~geoapp.sources._osm_common.clipped_ways` gives them (``clipped_of``).
+    """
+    if not rows:
+        return {}
+    rows_a = np.asarray(rows, dtype=np.int64)
+    missing = np.r_[0, np.cumsum(np.isnan(ways.xy[:, 0]))]
+    cut = {}
+    for row in rows_a[missing[ways.offsets[rows_a + 1]] > missing[ways.offsets[rows_a]]]:
+        refs, xy = ways.way(int(row))
+        got = clipped_of(refs, ~np.isnan(xy[:, 0]))
+        if got is not None:
+            cut[int(ways.ids[row])] = got
+    return cut
+
+
+def _opl_pass(
+    src: str, out: Path, node_keys: list[str], way_keys: list[str], rel_keys: list[str]
+) -> None:
+    """Write the kept objects of ``src`` to ``out`` as OPL, entirely in C++.
+
+    No Python runs per object: libosmium stores every node location, then writes the
+    nodes carrying one of ``node_keys``, the relations carrying one of ``rel_keys`` and
+    the ways, with their node locations: those carrying one of ``way_keys`` when no
+    relation is asked for, else every way (relation members need not carry any key,
+    and their ids are known only once the relations, last in the file, are read).
+    """
+    import osmium
+    from osmium.filter import EntityFilter, KeyFilter
+    from osmium.osm import NODE, RELATION, WAY
+
+    locations = osmium.NodeLocationsForWays(osmium.index.create_map("flex_mem"))
+    locations.ignore_errors()  # a clipped extract: ways keep their present nodes
+    # node locations are stored before the filters (enable_for returns its filter;
+    # pyosmium's annotation says None)
+    handlers: list[Any] = [
+        locations,
+        KeyFilter(*node_keys).enable_for(NODE) if node_keys else EntityFilter(WAY | RELATION),  # type: ignore[func-returns-value]
+    ]
+    if rel_keys:
+        handlers.append(KeyFilter(*rel_keys).enable_for(RELATION))  # type: ignore[func-returns-value]
+    elif way_keys:
+        handlers.append(KeyFilter(*way_keys).enable_for(WAY))  # type: ignore[func-returns-value]
+    else:
+        handlers.append(EntityFilter(NODE))
+    writer = osmium.SimpleWriter(osmium.io.File(str(out), _OPL_FORMAT))
+    try:
+        reader = osmium.io.Reader(src, NODE | WAY | RELATION if rel_keys else NODE | WAY)
+        try:
+            osmium.apply(reader, *handlers, writer)
+        finally:
+            reader.close()
+    finally:
+        writer.close()
+
+
+def _catalog_match(tags: Mapping[str, str], wanted: Mapping[str, bool | list[str]]) -> bool:
+    """Return whether ``tags`` carry one of ``wanted`` as :func:`tag_mask` tests it.
+
+    A key asked with ``True`` matches any non-empty value; a list of values matches a
+    value in it, also as one of several ``;``-separated values. Elements that do not
+    match are dropped by :func:`make_features` anyway: testing here saves building their
+    geometries (and reading the member ways of such relations).
+    """
+    for key, values in wanted.items():
+        v = tags.get(key)
+        if v is None:
+            continue
+        if isinstance(values, bool):
+            if values and v != "":
+                return True
+        elif v in values or (";" in v and any(p.strip() in values for p in v.split(";"))):
+            return True
+    return False
+
+
+class _OplRows:
+    """Turn the OPL of :func:`_opl_pass` into the rows of the reader's frames.
+
+    ``rels`` (by kind), ``node_rows`` and ``poi_rows`` (facility and building-use
+    nodes), ``store`` (the kept ways) and the rows of ``store`` that are walkable,
+    facilities, buildings or residential landuse. Tags are decoded only as far as a
+    rule or a column reads them.
+    """
+
+    _WALK_KEYS = ("highway", "area", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
+                  "sidewalk:right", "foot", "access")  # fmt: skip
+
+    def __init__(
+        self,
+        tags: dict[str, bool | list[str]],
+        cols: list[str],
+        node_keys: list[str],
+        poi_keys: list[str],
+        fkeys: list[str],
+        kinds: tuple[bool, bool, bool],
+    ) -> None:
+        from pyrosm.config.polygon_features import POLYGON_FEATURES, is_area
+
+        self.is_area = is_area
+        self.network, self.buildings, self.landuse = kinds
+        self.tags, self.fkeys = tags, fkeys
+        way_tag_keys = dict.fromkeys(
+            [*cols, *POLYGON_FEATURES, *self._WALK_KEYS, "area", "building",
+             "building:levels", *BUILDING_USE_KEYS, "landuse", "highway", "name"]
+        )  # fmt: skip
+        self.b_way_tags = [(k, _opl_key(k)) for k in way_tag_keys]
+        self.b_walk_other = {_opl_key(k) for k in self._WALK_KEYS[1:]}
+        self.b_walk = [(k, _opl_key(k)) for k in self._WALK_KEYS]
+        self.b_cols = [(k, _opl_key(k)) for k in cols]
+        self.b_node_keys = {_opl_key(k) for k in node_keys}
+        self.b_poi = [(k, _opl_key(k)) for k in poi_keys]
+        self.b_fkeys = {_opl_key(k) for k in fkeys}
+        self.b_tags = [(k, _opl_key(k)) for k in tags]
+        self.b_hw, self.b_name, self.b_bld, self.b_lu = (
+            _opl_key(k) for k in ("highway", "name", "building", "landuse")
+        )
+        self.lu_values = {_opl_key(v) for v in LANDUSE_VALUES}
+        self.store = _Ways()
+        self.node_rows: list[tuple[int, dict[str, str], float, float]] = []
+        self.poi_rows: list[tuple[str, float, float]] = []
+        self.walk: list[int] = []
+        self.feat_ways: list[int] = []
+        self.bld_ways: list[int] = []
+        self.lu_ways: list[int] = []
+        self.feat_rels: list[tuple[int, dict[str, str], list[int]]] = []
+        self.bld_rels: list[tuple[int, dict[str, str], list[int]]] = []
+        self.lu_rels: list[tuple[int, dict[str, str], list[int]]] = []
+        self.members: set[int] = set()
+        self.bld_members: set[int] = set()
+        self.lu_members: set[int] = set()
+
+    def parse(self, text: bytes) -> None:
+        """Parse the whole OPL text: the relations (last in the file) first."""
+        lines = text.split(b"\n")
+        rel_lines = [line for line in lines if line[:1] == b"r"]
+        self.relations(rel_lines)
+        node, way = self.node, self.way
+        for line in lines:
+            kind = line[:1]
+            if kind == b"w":
+                way(line.split(b" "))
+            elif kind == b"n":
+                node(line.split(b" "))
+
+    def relations(self, lines: list[bytes]) -> None:
+        """Read the relations (``r<id> T<tags> M<type><ref>@<role>,...``)."""
+        rels = []
+        for line in lines:
+            f = line.split(b" ")
+            tags = {_opl_text(k): _opl_text(v) for k, v in _opl_tags(f[1]).items()}
+            ways = [int(m[1 : m.index(b"@")]) for m in f[2][1:].split(b",") if m[:1] == b"w"]
+            rels.append((int(f[0][1:]), tags, ways))
+        fset = set(self.fkeys)
+        # the facility relations the catalog's values select (make_features drops the others)
+        self.feat_rels = [
+            r for r in rels if fset.intersection(r[1]) and _catalog_match(r[1], self.tags)
+        ]
+        self.bld_rels = [r for r in rels if self.buildings and "building" in r[1]]
+        self.lu_rels = [r for r in rels if self.landuse and r[1].get("landuse") in LANDUSE_VALUES]
+        self.members = {
+            m for g in (self.feat_rels, self.bld_rels, self.lu_rels) for r in g for m in r[2]
+        }
+        self.bld_members = {m for r in self.bld_rels for m in r[2]}
+        self.lu_members = {m for r in self.lu_rels for m in r[2]}
+
+    def _matches(self, t: dict[bytes, bytes]) -> bool:
+        return _catalog_match({k: _opl_text(t[b]) for k, b in self.b_tags if b in t}, self.tags)
+
+    def node(self, fields: list[bytes]) -> None:
+        """Read a node (``n<id> T<tags> x<lon> y<lat>``)."""
+        if len(fields[2]) < 2 or len(fields[3]) < 2:
+            return  # no location
+        lon, lat = float(fields[2][1:]), float(fields[3][1:])
+        if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+            return
+        t = _opl_tags(fields[1])
+        if not self.b_node_keys.isdisjoint(t) and self._matches(t):
+            tags = {c: _opl_text(t[b]) for c, b in self.b_cols if b in t}
+            self.node_rows.append((int(fields[0][1:]), tags, lon, lat))
+        if self.b_poi:
+            label = ";".join(f"{k}={_opl_text(t[b])}" for k, b in self.b_poi if b in t)
+            if label:
+                self.poi_rows.append((label, lon, lat))
+
+    def way(self, fields: list[bytes]) -> None:
+        """Read a way (``w<id> T<tags> N<node>x<lon>y<lat>,...``)."""
+        wid = int(fields[0][1:])
+        member = wid in self.members
+        if len(fields[1]) < 2 and not member:
+            return  # no tags
+        t = _opl_tags(fields[1])
+        is_feat = not self.b_fkeys.isdisjoint(t) and self._matches(t)
+        is_bld = self.buildings and self.b_bld in t and wid not in self.bld_members
+        is_lu = self.landuse and t.get(self.b_lu) in self.lu_values and wid not in self.lu_members
+        store = self.store
+        if is_feat or is_bld or is_lu or member:
+            wt = {k: _opl_text(t[b]) for k, b in self.b_way_tags if b in t}
+            is_walk = self.network and "highway" in wt and is_walkable_way(wt)
+            pos = store.add(
+                wid, wt, wt.get("highway"), wt.get("name"), bool(self.is_area(wt)), fields[2]
+            )
+            if member:
+                store.pos[wid] = pos
+        else:
+            hw = t.get(self.b_hw)
+            if not self.network or hw is None:
+                return
+            highway = _opl_text(hw)
+            if self.b_walk_other.isdisjoint(t):
+                walk_tags = {"highway": highway}
+            else:
+                walk_tags = {k: _opl_text(t[b]) for k, b in self.b_walk if b in t}
+            if not is_walkable_way(walk_tags):
+                return
+            is_walk = True
+            name = t.get(self.b_name)
+            pos = store.add(
+                wid, None, highway, None if name is None else _opl_text(name), False, fields[2]
+            )
+        if is_walk:
+            self.walk.append(pos)
+        if is_feat:
+            self.feat_ways.append(pos)
+        if is_bld:
+            self.bld_ways.append(pos)
+        if is_lu:
+            self.lu_ways.append(pos)
 
 
 def read_pbf_osmium(
@@ -471,17 +760,14 @@ def read_pbf_osmium(
     features slot holds the rows before :func:`make_features` (see
     :func:`features_from_raw`), so that parts read apart can be joined.
 
-    Two passes, both filtered in C++: one over the ways and relations carrying a catalog
-    key, ``building`` or ``landuse`` (to learn the relations' member ways and which ways
-    are facilities, buildings or landuse), then one over nodes and
-    ways with node locations, where only the nodes carrying a catalog key, the ways
-    carrying ``highway``, ``building``, ``landuse`` or a catalog key, and the member
-    ways of those relations reach Python.
+    First the relations carrying a catalog key, ``building`` or ``landuse`` (filtered
+    in C++), to learn their member ways; then libosmium itself, with no Python per
+    object, stores every node location and writes the nodes carrying a catalog key (or
+    a building-use key), the ways carrying ``highway``, ``building``, ``landuse`` or a
+    catalog key and the relations' member ways as OPL text with their node locations
+    (:func:`_opl_pass`); the text is parsed here, node lists in one numpy call, tags
+    only as far as a rule or column reads them.
     """
-    import osmium
-    from osmium.filter import EntityFilter, KeyFilter
-    from osmium.osm import NODE, RELATION, WAY
-    from pyrosm.config.polygon_features import POLYGON_FEATURES, is_area
     from pyrosm.geometry import orient_polygons
 
     keys = feature_keys(catalog)
@@ -493,165 +779,51 @@ def read_pbf_osmium(
     node_keys = list(tags) if features in ("all", "nodes") else []
     # with the buildings, the nodes carrying a building-use key (POIs inside footprints)
     poi_keys = list(BUILDING_USE_KEYS) if buildings else []
-    filter_keys = sorted(set(node_keys) | set(poi_keys))
     fkeys = list(tags) if features in ("all", "shapes") else []
-    fset = set(fkeys)
     src = str(path)
 
     t0, c0 = time.perf_counter(), time.process_time()
-    # 1. relations (routes and multipolygons) and their member ways
-    rel_keys = sorted(
-        fset | ({"landuse"} if landuse else set()) | ({"building"} if buildings else set())
-    )
-    rels: list[tuple[int, dict[str, str], list[int]]] = []
-    # the same pass learns which ways carry those keys (few), so that the main pass
-    # asks a kept way for its tags once instead of testing every key on every way
-    special: dict[int, tuple[bool, bool, bool]] = {}
-    relations: Iterable[Any] = (  # ways and relations
-        osmium.FileProcessor(src, WAY | RELATION).with_filter(KeyFilter(*rel_keys))
-        if rel_keys
-        else []
-    )
-    for obj in relations:
-        raw_ = obj._pyosmium_data
-        if obj.is_way():
-            has = raw_.tags_has_key
-            special[raw_.id()] = (
-                any(has(k) for k in fkeys),
-                buildings and has("building"),
-                landuse and raw_.tags_get_value_by_key("landuse", None) in LANDUSE_VALUES,
-            )
-        else:
-            rels.append((obj.id, dict(obj.tags), [m.ref for m in obj.members if m.type == "w"]))
-    feat_rels = [r for r in rels if fset.intersection(r[1])]
-    bld_rels = [r for r in rels if buildings and "building" in r[1]]
-    lu_rels = [r for r in rels if landuse and r[1].get("landuse") in LANDUSE_VALUES]
-    members = {m for r in rels for m in r[2]}
-    bld_members = {m for r in bld_rels for m in r[2]}
-    lu_members = {m for r in lu_rels for m in r[2]}
 
-    log.debug(
-        "osmium reader, relations: %.2f s wall, %.2f s CPU",
-        time.perf_counter() - t0,
-        time.process_time() - c0,
+    def debug(step: str) -> None:
+        log.debug(
+            "osmium reader, %s: %.2f s wall, %.2f s CPU",
+            step,
+            time.perf_counter() - t0,
+            time.process_time() - c0,
+        )
+
+    rel_keys = sorted(
+        set(fkeys) | ({"landuse"} if landuse else set()) | ({"building"} if buildings else set())
     )
-    # 2. nodes and ways
     way_keys = sorted(
-        fset
+        set(fkeys)
         | ({"highway"} if network else set())  # a split read's second process: none
         | ({"landuse"} if landuse else set())
         | ({"building"} if buildings else set())
     )
-    store = _Ways()
-    factory = osmium.geom.WKBFactory()
-    mode = osmium.geom.use_nodes.ALL
-    node_rows: list[tuple[int, dict[str, str], float, float]] = []
-    poi_rows: list[tuple[str, float, float]] = []
-    walk: list[int] = []
-    feat_ways: list[int] = []
-    bld_ways: list[int] = []
-    lu_ways: list[int] = []
-
-    class _Members(osmium.SimpleHandler):
-        """Ways without the keys that are relation members (only ways reach it)."""
-
-        def way(self, w: Any) -> None:
-            if w.id in members:
-                store.add(w, {}, False, factory, mode)
-
-    proc = (
-        osmium.FileProcessor(src, NODE | WAY)
-        .with_locations("flex_mem")
-        # node locations are stored before the filters: no node needs to reach Python
-        # (enable_for returns its filter; pyosmium's annotation says None)
-        .with_filter(KeyFilter(*filter_keys).enable_for(NODE) if filter_keys else EntityFilter(WAY))  # type: ignore[func-returns-value]
-        .with_filter(KeyFilter(*way_keys).enable_for(WAY))  # type: ignore[func-returns-value]
-    )
-    if members:
-        proc = proc.handler_for_filtered(_Members())
-    walk_keys = ("highway", "area", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
-                 "sidewalk:right", "foot", "access")  # fmt: skip
-    way_tag_keys = tuple(
-        dict.fromkeys(
-            [*cols, *POLYGON_FEATURES, *walk_keys, "area", "building", "building:levels",
-             *BUILDING_USE_KEYS, "landuse", "highway", "name"]
-        )
-    )  # fmt: skip
-    for obj in cast("Iterable[Any]", proc):  # nodes and ways
-        if obj.is_node():
-            loc = obj.location
-            if loc.valid():
-                get = obj._pyosmium_data.tags_get_value_by_key
-                if not poi_keys or any(get(k, None) is not None for k in node_keys):
-                    node_rows.append(
-                        (
-                            obj.id,
-                            {c: v for c in cols if (v := get(c, None)) is not None},
-                            loc.lon,
-                            loc.lat,
-                        )
-                    )
-                if poi_keys:
-                    label = ";".join(
-                        f"{k}={v}" for k in poi_keys if (v := get(k, None)) is not None
-                    )
-                    if label:
-                        poi_rows.append((label, loc.lon, loc.lat))
-            continue
-        # the C++ accessors directly: the Python wrappers cost as much as the read
-        raw_ = obj._pyosmium_data
-        get = raw_.tags_get_value_by_key
-        wid = raw_.id()
-        is_feat, is_bld, is_lu = special.get(wid, (False, False, False))
-        is_bld = is_bld and wid not in bld_members
-        is_lu = is_lu and wid not in lu_members
-        pos = len(store.ids)
-        if is_feat or is_bld or is_lu or wid in members:
-            # the tags any rule or column reads (asking for them is cheaper than
-            # iterating the tag list)
-            t = {k: v for k in way_tag_keys if (v := get(k, None)) is not None}
-            is_walk = network and "highway" in t and is_walkable_way(t)
-            store.add(obj, t, bool(is_area(t)), factory, mode)
-        else:
-            hw = get("highway", None)
-            if not network or hw is None:
-                continue
-            t = {k: v for k in walk_keys if (v := get(k, None)) is not None}
-            if not is_walkable_way(t):
-                continue
-            is_walk = True
-            store.add(obj, {"highway": hw, "name": get("name", None)}, False, factory, mode)
-        if is_walk:
-            walk.append(pos)
-        if is_feat:
-            feat_ways.append(pos)
-        if is_bld:
-            bld_ways.append(pos)
-        if is_lu:
-            lu_ways.append(pos)
-    log.debug(
-        "osmium reader, pass: %.2f s wall, %.2f s CPU",
-        time.perf_counter() - t0,
-        time.process_time() - c0,
-    )
+    rows = _OplRows(tags, cols, node_keys, poi_keys, fkeys, (network, buildings, landuse))
+    with tempfile.TemporaryDirectory(prefix="geoapp-read-") as tmp:
+        opl = Path(tmp) / "kept.opl"
+        _opl_pass(src, opl, sorted(set(node_keys) | set(poi_keys)), way_keys, rel_keys)
+        debug("C++ pass")
+        text = opl.read_bytes()
+    rows.parse(text)
+    del text
+    debug("parse")
+    store = rows.store
     store.finish()
-    log.debug(
-        "osmium reader, finish: %.2f s wall, %.2f s CPU",
-        time.perf_counter() - t0,
-        time.process_time() - c0,
-    )
+    debug("finish")
+    node_rows, poi_rows = rows.node_rows, rows.poi_rows
+    walk, feat_ways, bld_ways, lu_ways = rows.walk, rows.feat_ways, rows.bld_ways, rows.lu_ways
+    feat_rels, bld_rels, lu_rels = rows.feat_rels, rows.bld_rels, rows.lu_rels
+    remember_clipped(path, store.ids[feat_ways], _clipped_rows(store, feat_ways))
 
     nodes, edges = _osmium_network(store, walk) if network else (
         empty_gdf(NODE_COLUMNS), empty_gdf(EDGE_COLUMNS))  # fmt: skip
-
-    log.debug(
-        "osmium reader, network: %.2f s wall, %.2f s CPU",
-        time.perf_counter() - t0,
-        time.process_time() - c0,
-    )
+    debug("network")
 
     def way_part(rows: list[int]) -> tuple[list, list, list, list]:
-        ids = [store.ids[p] for p in rows]
+        ids = [int(store.ids[p]) for p in rows]
         tg = [store.tags[p] for p in rows]
         geoms = _way_geometries(store, rows)
         return ids, ["way"] * len(rows), tg, geoms
@@ -706,11 +878,7 @@ def read_pbf_osmium(
                 else np.zeros(0, dtype=object),
                 np.array([r[0] for r in poi_rows], dtype=object),
             )
-    log.debug(
-        "osmium reader, feat+bld: %.2f s wall, %.2f s CPU",
-        time.perf_counter() - t0,
-        time.process_time() - c0,
-    )
+    debug("features and buildings")
     raw_l = frame(way_part(lu_ways), rel_part(lu_rels), columns=["landuse"])
     landuse = make_landuse(raw_l) if len(raw_l) else empty_gdf(LANDUSE_COLUMNS)
     return features_out, nodes, edges, bld, landuse, None

@@ -2,10 +2,10 @@
 
 :func:`read_pbf_osmium_checked` reads a PBF with :func:`geoapp.sources.osm_pbf.read_pbf_osmium`,
 its errors on a corrupt or too large file as :class:`~geoapp.errors.InputError`. An extract
-of at least :data:`SPLIT_READ_MIN_BYTES` is read by two processes: the walking network and
-the facility nodes here, everything else in a second interpreter running
-:func:`split_read_child` (docs/architecture.md, "Split read"); the frames are those of a
-single read.
+of at least :data:`SPLIT_READ_MIN_BYTES` is read by two processes when a core is free
+(:func:`_core_free`): the walking network and the facility nodes here, everything else in
+a second interpreter running :func:`split_read_child` (docs/architecture.md, "Split
+read"); the frames are those of a single read.
 """
 
 from __future__ import annotations
@@ -22,7 +22,13 @@ import geopandas as gpd
 from geoapp import settings
 from geoapp.catalog import Layer
 from geoapp.errors import GeoappError, InputError
-from geoapp.sources._osm_common import Frames, catalog_tags, feature_keys
+from geoapp.sources._osm_common import (
+    Frames,
+    catalog_tags,
+    clipped_memo,
+    feature_keys,
+    remember_clipped,
+)
 from geoapp.sources.osm_pbf import corrupt_pbf_error, features_from_raw, read_pbf_osmium
 
 log = logging.getLogger(__name__)
@@ -71,8 +77,26 @@ def read_pbf_osmium_checked(
             gc.enable()
 
 
-#: Extracts at least this large are read by two processes (see :func:`_split_read`).
-SPLIT_READ_MIN_BYTES = 8 * 2**20
+#: Extracts at least this large are read by two processes when a core is free (see
+#: :func:`_split_read`): below it, starting the second interpreter costs more than it saves.
+SPLIT_READ_MIN_BYTES = 32 * 2**20
+
+
+def _core_free() -> bool:
+    """Return whether the machine has a core to spare for a second reader process.
+
+    True when the load average over the last minute leaves at least one core idle
+    beside this process (``os.getloadavg``, against ``os.cpu_count``); on a busy
+    machine a second process only competes with this one and costs more CPU in all.
+    """
+    cores = os.cpu_count() or 1
+    if cores < 2:
+        return False
+    try:
+        load = os.getloadavg()[0]
+    except (AttributeError, OSError):  # no load average on this platform
+        return True
+    return load <= cores - 1
 
 
 def _split_read(path: Path) -> bool:
@@ -81,17 +105,27 @@ def _split_read(path: Path) -> bool:
     The walking network and the facility nodes are read here, the facility ways and
     relations, the buildings and the landuse in a second process at the same time.
     Only for extracts of at least :data:`SPLIT_READ_MIN_BYTES` (the second process
-    costs about 0.5 s to start) on a machine with two or more cores;
+    costs about a second of CPU to start) when a core is free (:func:`_core_free`);
     ``GEOAPP_READ_PROCESSES=1`` turns it off.
     """
     if not settings.split_read_enabled():
         return False
-    if (os.cpu_count() or 1) < 2:
-        return False
     try:
-        return path.stat().st_size >= SPLIT_READ_MIN_BYTES
+        if path.stat().st_size < SPLIT_READ_MIN_BYTES:
+            return False
     except OSError:
         return False
+    if not _core_free():
+        log.debug("split read: no core free (load %.1f); reading in one process", _load())
+        return False
+    return True
+
+
+def _load() -> float:
+    try:
+        return os.getloadavg()[0]
+    except (AttributeError, OSError):
+        return float("nan")
 
 
 def split_read_child() -> None:
@@ -112,8 +146,8 @@ def split_read_child() -> None:
     frames = read_pbf_osmium(
         Path(path), catalog, False, buildings, level, "shapes", raw_features=True
     )
-    with open(out, "wb") as fh:
-        pickle.dump(frames, fh, protocol=pickle.HIGHEST_PROTOCOL)
+    with open(out, "wb") as fh:  # with what it learnt of the facility ways' clipping
+        pickle.dump((frames, clipped_memo(path)), fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 #: What the second reader process runs (a fresh interpreter: no import of the caller's
@@ -225,7 +259,9 @@ def _read_pbf_osmium_split(
             )
             return None
         with open(out, "rb") as fh:
-            raw_shapes, _, _, bld, landuse, admin = pickle.load(fh)
+            (raw_shapes, _, _, bld, landuse, admin), clipped = pickle.load(fh)
+    if clipped is not None:  # the facility ways were read there
+        remember_clipped(path, *clipped)
     features = features_from_raw(
         [raw_nodes, raw_shapes], feature_keys(catalog), catalog_tags(catalog)
     )

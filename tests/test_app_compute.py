@@ -1,0 +1,76 @@
+"""The app's cached computations (:mod:`app_pages.compute`) outside a Streamlit server."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from app_pages import compute
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+class _Region:
+    """What :func:`app_pages.compute.demand` reads of a region: its name and street edges."""
+
+    def __init__(self, name: str, n_edges: int = 10) -> None:
+        self.name, self.edges = name, range(n_edges)
+
+    def __repr__(self) -> str:
+        return self.name
+
+
+def test_demand_is_kept_on_disk_under_the_region_key(tmp_path, monkeypatch):
+    """A restarted app reads the demand from disk instead of estimating (and hashing) again."""
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    calls: list[str] = []
+
+    def estimate(region):
+        calls.append(region.name)
+        return {"profile": f"estimated for {region.name}", "n": len(calls)}
+
+    monkeypatch.setattr(compute.workflow, "prepare_demand", estimate)
+    a, b, c = _Region("A"), _Region("B"), _Region("C")
+    compute.demand.clear()
+    first = compute.demand("upload:abc", a)
+    compute.demand.clear()  # as a restarted server: the in-memory cache is gone
+    again = compute.demand("upload:abc", a)
+    assert calls == ["A"] and again == first == {"profile": "estimated for A", "n": 1}
+    # another region key is another estimate
+    assert compute.demand("upload:def", b)["n"] == 2 and calls == ["A", "B"]
+    # a place fetched online is never kept (its data can change under the same name)
+    for _ in range(2):
+        compute.demand.clear()
+        compute.demand("place:Krems", c)
+    assert calls[-2:] == ["C", "C"]
+    kept = sorted((tmp_path / "app").glob("demand-*.pkl"))
+    assert len(kept) == 2  # A and B
+    # a city (its frames' digests known, its estimate's own cache quick to find): no copy
+    city = _Region("city", compute.DEMAND_ON_DISK_MAX_EDGES + 1)
+    for _ in range(2):
+        compute.demand.clear()
+        compute.demand("upload:city", city)
+    assert calls[-2:] == ["city", "city"]
+    assert sorted((tmp_path / "app").glob("demand-*.pkl")) == kept
+    compute.demand.clear()
+
+
+def test_the_first_page_does_not_import_the_export_stack():
+    """Importing the app's modules leaves the bundle writer (GeoPackage, QGIS) for Export."""
+    code = (
+        "import sys\n"
+        "import app_pages.sidebar, app_pages.state, app_pages.warm, app_pages.compute\n"
+        "print('LOADED', [m for m in ('geoapp.bundle', 'geoapp.qgis_project', "
+        "'geoapp.qgis_styles', 'matplotlib.pyplot') if m in sys.modules])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "LOADED []" in proc.stdout, proc.stdout[-500:]
