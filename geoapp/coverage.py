@@ -38,7 +38,7 @@ from geoapp.catalog import radius_label
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
 from geoapp.network import Snapped, WalkGraph
-from geoapp.region import OUTSIDE_DISTRICTS, SETTLEMENT_TYPES
+from geoapp.region import DATA_AREA_COLUMN, OUTSIDE_DISTRICTS, SETTLEMENT_TYPES
 
 log = logging.getLogger(__name__)
 
@@ -840,6 +840,9 @@ def _district_land(boundaries: gpd.GeoDataFrame) -> pd.DataFrame:
     """Return each district of ``boundaries`` once: ``group``, ``_bcode``, ``_zone``, area."""
     b = boundaries
     area = b.geometry.to_crs(local_crs(b)).area.to_numpy(float) / 1e6
+    if DATA_AREA_COLUMN in b.columns:  # the part of the district the data covers
+        data_area = pd.to_numeric(b[DATA_AREA_COLUMN], errors="coerce").to_numpy(float)
+        area = np.where(np.isnan(data_area), area, data_area)
     bd = pd.DataFrame(
         {
             "group": _text(b, "district", OUTSIDE_DISTRICTS),

@@ -244,6 +244,7 @@ def load_region(
         tick(progress, "Cutting the region to the study area", 0.9)
         area = _study.resolve_study_area(spec.study_area, region.boundaries)
         region = _study.clip_region(region, area)
+    region = with_data_area(region)
     if spec is not None and spec.share_60plus is not None:
         region = region.with_(meta={**region.meta, "share_60plus": spec.share_60plus})
     if spec is not None and spec.age_rasters is not None:
@@ -633,6 +634,45 @@ def _data_extent(region: Region) -> Polygon | None:
         extent = extent.intersection(declared)
     area = study_area_geometry(region)  # the data of a study area ends at its edge
     return extent if area is None else extent.intersection(area)
+
+
+def with_data_area(region: Region) -> Region:
+    """Return ``region`` whose districts carry the land the data covers; pure.
+
+    An extract often covers a small part of the districts it lies in (a 2 km² export
+    inside a 430 km² district). Its residents are the census × the covered share
+    (:func:`prepare_demand`), so the area and density of a district must be those of the
+    same part: the district's land inside the data's extent (:func:`_data_extent`) goes
+    into the boundaries' ``data_area_km2`` column (:data:`geoapp.region.DATA_AREA_COLUMN`),
+    which the summaries count as the district's area. Unchanged when the data covers
+    every district (within 0.1 %), for a synthetic region or without districts.
+    """
+    import shapely
+
+    from geoapp.crs import local_crs
+    from geoapp.region import DATA_AREA_COLUMN
+
+    b = region.boundaries
+    if region.synthetic or b is None or not len(b):
+        return region
+    extent = _data_extent(region)
+    if extent is None:
+        return region
+    b4326 = b.to_crs("EPSG:4326")
+    crs = local_crs(b4326)
+    whole = b4326.geometry.to_crs(crs).area.to_numpy(float) / 1e6
+    inside_geom = shapely.intersection(b4326.geometry.to_numpy(), extent)
+    inside = gpd.GeoSeries(inside_geom, crs="EPSG:4326").to_crs(crs).area.to_numpy(float) / 1e6
+    if (inside >= whole * 0.999).all():
+        return region
+    out = b.copy()
+    out[DATA_AREA_COLUMN] = inside
+    log.info(
+        "the data covers %.2f of the districts' %.2f km²: areas and densities are the part covered",
+        float(inside.sum()),
+        float(whole.sum()),
+    )
+    return region.with_(boundaries=out)
 
 
 def _declared_box(region: Region) -> Polygon | None:

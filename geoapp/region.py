@@ -69,6 +69,10 @@ ZONE_TYPES = ZONE_ORDER  # one source: geoapp.styles
 SETTLEMENT_TYPES = BROAD_ZONE_TYPES
 #: District name of demand that lies outside every district boundary (kept, never dropped).
 OUTSIDE_DISTRICTS = "(outside districts)"
+#: Column of ``Region.boundaries``: the district's land inside the data's extent (km²),
+#: set when the data covers only part of the districts (``geoapp.inputs``). Summaries
+#: count it as the district's area, so areas and densities are those of the part analysed.
+DATA_AREA_COLUMN = "data_area_km2"
 #: Key of ``Region.meta`` holding plain-sentence data warnings raised by sources (list[str]).
 META_WARNINGS = "warnings"
 #: Key of ``Region.meta`` holding the data's date (:attr:`Region.data_date`).

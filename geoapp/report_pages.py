@@ -476,18 +476,20 @@ def _beds(d: Any) -> pd.Series | None:
 def no_capacity_text(d: Any, t: Mapping[str, str]) -> str:
     """Return the capacity section's sentence when no facility carries a capacity.
 
-    A facility table imported for an analysed layer that left no row inside the data is
-    named (``t["no_capacity_outside"]``: its rows lie outside the data), rather than asking
-    for a table to be imported (``t["no_capacity"]``).
+    Facility tables imported for the analysed layers with a capacity (``[capacity]``)
+    that left no row inside the data are named (``t["no_capacity_outside"]``: their rows
+    lie outside the data), rather than asking for a table to be imported
+    (``t["no_capacity"]``).
     """
     files, kept = [], False
     for item in d.inputs:
         m = re.fullmatch(r"facilities \((.+)\)", str(item.get("role", "")))
-        if m is None or m.group(1) not in d.analyses:
+        a = d.analyses.get(m.group(1)) if m is not None else None
+        if a is None or not getattr(a.layer, "capacity", None):
             continue
         files.append(re.split(r"[\\/]", str(item.get("path", "")))[-1])
-        fac = d.analyses[m.group(1)].facilities
-        ids = fac["facility_id"].astype(str) if "facility_id" in fac.columns else pd.Series([], dtype=str)
+        fac = a.facilities
+        ids = fac.get("facility_id", pd.Series([], dtype=object)).astype(str)
         kept = kept or bool(ids.str.startswith("table/").any())
     if files and not kept:
         return t["no_capacity_outside"].format(files=", ".join(files))

@@ -46,6 +46,7 @@ from geoapp.catalog import Layer
 from geoapp.errors import InputError, OutputError
 from geoapp.messages import group_warnings
 from geoapp.paths import public_path, scrub_paths
+from geoapp.region import DATA_AREA_COLUMN
 from geoapp.standards import Profile
 from geoapp.styles import zone_name
 from geoapp.warnings_zh import reason_in_language
@@ -574,6 +575,13 @@ def headings(t: Mapping[str, str], sections: Sequence[str]) -> dict[str, tuple[s
     return out
 
 
+def _n_districts_with_data(b: pd.DataFrame) -> int:
+    """Return how many districts the data covers (all of them when it covers every one)."""
+    if DATA_AREA_COLUMN in b.columns:
+        return int((pd.to_numeric(b[DATA_AREA_COLUMN], errors="coerce").fillna(0) > 0).sum())
+    return len(b)
+
+
 def _area(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     b = d.boundaries
     first = next(iter(d.analyses.values()), None)
@@ -583,7 +591,7 @@ def _area(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     rows = [
         (t["region"], d.region_name),
         (t["source"], pages.localise(scrub_paths(d.source), lang, t)),
-        (t["districts"], len(b)),
+        (t["districts"], _n_districts_with_data(b)),
         (t["area"], fmt_num(reg.get("area_km2") if len(reg) else None, 1)),
         (t["residents"], fmt_num(reg.get("pop") if len(reg) else None)),
         (t["residents60"], fmt_num(reg.get("pop_60plus") if len(reg) else None)),

@@ -159,6 +159,13 @@ PATTERNS: tuple[tuple[re.Pattern[str], str], ...] = tuple(
             "所绘形状内），只计一次，采用名录的级别和位置。",
         ),
         (
+            rf"^(?P<file>[^:]+): (?P<n>{_NUM}) sites? (?:is|are) listed twice, as a point row and "
+            rf"as an outline of the same name within (?P<m>{_NUM}) m, and counted once: the "
+            r"outline's shape with the point row's class \((?P<items>.+)\)\.$",
+            "{file}：{n} 处遗产点在名录中出现两次（点位行和同名轮廓，相距 {m} 米以内），只计一次："
+            "采用轮廓的形状和点位行的级别（{items}）。",
+        ),
+        (
             rf"^(?P<file>[^:]+): (?P<n>{_NUM}) (?P<layer>.+?) features? mapped in the data "
             r"\((?P<ids>[^)]*)\) may be the same as rows of this list .*$",
             "{file}：数据中已绘制的 {n} 处{layer}要素（{ids}）可能与此表中的行是同一设施（同名，"

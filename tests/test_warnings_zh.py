@@ -248,3 +248,18 @@ def test_the_app_module_is_the_librarys():
     from geoapp import warnings_zh as lib
 
     assert app.in_language is lib.in_language
+
+
+def test_a_site_listed_twice_in_one_list_is_said_in_chinese():
+    # the note geoapp.sources.facilities_table.merge_outlines writes, as it writes it
+    line = (
+        "heritage.csv: 2 sites are listed twice, as a point row and as an outline of the same "
+        "name within 200 m, and counted once: the outline's shape with the point row's class "
+        "(社稷坛; 太庙)."
+    )
+    zh = in_language(line, "zh")
+    assert is_translated(line)
+    assert zh == (
+        "heritage.csv：2 处遗产点在名录中出现两次（点位行和同名轮廓，相距 200 米以内），只计一次："
+        "采用轮廓的形状和点位行的级别（社稷坛; 太庙）。"
+    )

@@ -124,52 +124,80 @@ def _osm_file(path: Path) -> Any:
 
 
 def _member_ways(
-    path: Path, way_ids: Collection[int], node_ids: Collection[int] = (), timestamps: bool = False
-) -> tuple[dict[int, tuple[list[int], list[tuple[float, float] | None]]], dict[int, Any], Any]:
+    path: Path, way_ids: Collection[int], node_ids: Collection[int] = ()
+) -> tuple[dict[int, list[tuple[float, float] | None]], dict[int, tuple[float, float]]]:
     """Return the ways ``way_ids`` of ``path`` with their node locations, and nodes ``node_ids``.
 
     One pass over the nodes and ways: libosmium stores every node location in a sparse
     index (:func:`osmium.index` ``flex_mem``, 16 bytes a node when the ids are spread) and
     Python keeps the ways asked for. ``osmium.filter.IdFilter`` is not used: its dense id
     set takes half a megabyte per 4 M id range touched, gigabytes when the ids are spread
-    widely (a tiled or merged extract). Returns ``{way id: (node ids, [(lon, lat) or None
-    where the node is not in the file])}`` in file order and ``{node id: (lon, lat)}`` of
-    the ``node_ids`` in the file with a valid location; with ``timestamps``, also the newest
-    timestamp of all the file's ways (else None).
+    widely (a tiled or merged extract). Returns ``{way id: [(lon, lat) or None where the
+    node is not in the file]}`` in file order and ``{node id: (lon, lat)}`` of the
+    ``node_ids`` in the file with a valid location.
     """
     import osmium
     from osmium.filter import EntityFilter
     from osmium.osm import NODE, WAY
 
-    ways: dict[int, tuple[list[int], list[tuple[float, float] | None]]] = {}
-    newest = None
-    way_ids = set(way_ids)
-    if not way_ids and not node_ids and not timestamps:
-        return ways, {}, newest
+    wanted = set(way_ids)
+    ways: dict[int, list[tuple[float, float] | None]] = {}
     fp = osmium.FileProcessor(_osm_file(path), NODE | WAY).with_locations("flex_mem")
     fp = fp.with_filter(EntityFilter(WAY))  # the locations are stored before the filter
     for w in cast("Iterable[Way]", fp):
-        if timestamps:
-            ts = w.timestamp
-            if newest is None or ts > newest:
-                newest = ts
-        wid = w.id
-        if wid in way_ids:
-            nodes = w.nodes
-            ways[int(wid)] = (
-                [int(n.ref) for n in nodes],
-                [(n.lon, n.lat) if n.location.valid() else None for n in nodes],
-            )
-    store = fp.node_location_storage
-    centres: dict[int, tuple[float, float]] = {}
+        if w.id in wanted:
+            ways[int(w.id)] = [(n.lon, n.lat) if n.location.valid() else None for n in w.nodes]
+    return ways, _locations_of(fp.node_location_storage, node_ids)
+
+
+def _locations_of(store: Any, node_ids: Collection[int]) -> dict[int, tuple[float, float]]:
+    """Return ``{node id: (lon, lat)}`` of the ``node_ids`` in ``store`` with a valid location."""
+    out: dict[int, tuple[float, float]] = {}
     for nid in node_ids:
         try:
-            loc = store.get(nid)  # type: ignore[union-attr]
+            loc = store.get(nid)
         except KeyError:  # not in the file
             continue
         if loc.valid():
-            centres[int(nid)] = (loc.lon, loc.lat)
-    return ways, centres, newest
+            out[int(nid)] = (loc.lon, loc.lat)
+    return out
+
+
+def _way_refs(path: Path, way_ids: Collection[int]) -> tuple[dict[int, list[int]], Any]:
+    """Return the node ids of the ways ``way_ids`` of ``path``, and its newest way's timestamp.
+
+    A pass over the ways only (no ``IdFilter``: see :func:`_member_ways`).
+    """
+    import osmium
+    from osmium.osm import WAY
+
+    wanted = set(way_ids)
+    refs: dict[int, list[int]] = {}
+    newest = None
+    for w in cast("Iterable[Way]", osmium.FileProcessor(_osm_file(path), WAY)):
+        ts = w.timestamp
+        if newest is None or ts > newest:
+            newest = ts
+        if w.id in wanted:
+            refs[int(w.id)] = [int(n.ref) for n in w.nodes]
+    return refs, newest
+
+
+def _node_locations(path: Path, node_ids: Collection[int]) -> dict[int, tuple[float, float]]:
+    """Return ``{node id: (lon, lat)}`` of the ``node_ids`` in ``path`` (valid locations).
+
+    libosmium stores every node location in a sparse index, with no Python per node.
+    """
+    import osmium
+    from osmium.osm import NODE
+
+    store = osmium.index.create_map("flex_mem")
+    reader = osmium.io.Reader(_osm_file(path), NODE)
+    try:
+        osmium.apply(reader, osmium.NodeLocationsForWays(store))
+    finally:
+        reader.close()
+    return _locations_of(store, node_ids)
 
 
 def _scan(
@@ -204,8 +232,8 @@ def _scan(
     centres: dict[int, tuple[float, float]] = {}
     if rels:
         node_ids = {n for r in rels.values() for n in r.centre}
-        ways, centres, _ = _member_ways(path, way_ids, node_ids)
-        for wid, (_refs, coords) in ways.items():
+        ways, centres = _member_ways(path, way_ids, node_ids)
+        for wid, coords in ways.items():
             lines[wid] = _runs(coords)
             whole[wid] = all(c is not None for c in coords)
     else:
@@ -467,8 +495,9 @@ def read_admin_areas(
     decides which is a place's own area). A relation is complete when every member way is in
     the file with all its nodes and its outer ways close into rings; others are left
     out (they cannot be measured; :func:`read_admin_boundaries` reports the districts).
-    Two passes: the relations (filtered in C++), then the nodes and ways
-    (:func:`_member_ways`).
+    Passes over the relations and the ways, and over the nodes (into libosmium's
+    sparse location index) only when a selected relation has all its member ways in
+    the file.
 
     Parameters
     ----------
@@ -507,16 +536,20 @@ def read_admin_areas(
     if not rels:
         return _empty_admin_areas()
     way_ids = {w for _, _, o, i, _, _ in rels for w in (*o, *i)}
-    ways, _, newest_way = _member_ways(path, way_ids, timestamps=True)
+    refs, newest_way = _way_refs(path, way_ids)
     if newest_way is not None and (newest is None or newest_way > newest):
         newest = newest_way
     remember_newest(path, newest)  # osm_data_date need not read the file again
+    # node locations only for the relations whose member ways are all in the file
+    whole = [r for r in rels if r[2] and all(w in refs for w in (*r[2], *r[3]))]
+    need = {n for r in whole for w in (*r[2], *r[3]) for n in refs[w]}
+    loc = _node_locations(path, need) if need else {}
 
-    def parts(members: list[int]) -> list[np.ndarray] | None:
+    def parts(ways: list[int]) -> list[np.ndarray] | None:
         out = []
-        for w in members:
-            coords = ways[w][1] if w in ways else None
-            if coords is None or any(c is None for c in coords) or len(coords) < 2:
+        for w in ways:
+            coords = [loc.get(n) for n in refs.get(w, [])]
+            if w not in refs or any(c is None for c in coords) or len(coords) < 2:
                 return None
             out.append(np.asarray(coords))
         return out
