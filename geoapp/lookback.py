@@ -375,11 +375,11 @@ def diff_map_figure(
         for side in ax.spines.values():
             side.set_color("#888888")
         has_bnd = boundaries is not None and len(boundaries) > 0
-        ref = boundaries if has_bnd else diff.points
+        ref = boundaries if (has_bnd and boundaries is not None) else diff.points
         handles: list[Any] = []
         if len(ref):
             crs = local_crs(ref)
-            if has_bnd:
+            if has_bnd and boundaries is not None:
                 boundaries.to_crs(crs).plot(
                     ax=ax, color="#f2f2f2", edgecolor="#777777", linewidth=0.6
                 )

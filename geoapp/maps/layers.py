@@ -53,6 +53,7 @@ from geoapp.maps.display import (
 )
 from geoapp.maps.leaflet import (
     GeoJsonLayer,
+    MapLike,
     add_legend,
     distance_legend,
     no_data_legend,
@@ -481,7 +482,7 @@ def merged_catchments(g: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
 
 
 def add_catchments(
-    m: folium.Map,
+    m: MapLike,
     catchments: gpd.GeoDataFrame,
     *,
     radius_m: float | None = None,
@@ -491,7 +492,7 @@ def add_catchments(
     show: bool = True,
     dissolve: bool | None = None,
     tolerance_m: float | None = None,
-) -> folium.Map:
+) -> MapLike:
     """Draw facility catchments (network service areas) for one radius.
 
     ``radius_m`` selects rows of the ``radius_m`` column (default the largest).

@@ -24,7 +24,7 @@ import os
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import folium
 import geopandas as gpd
@@ -98,6 +98,10 @@ _EXTERNAL_RE = re.compile(
 # A "{" followed by "{", "%" or "#" can only occur inside a JSON string (compact JSON
 # puts '"' or '}' after a structural "{"), so escaping it there keeps the JSON valid.
 _JINJA_OPEN_RE = re.compile(r"\{(?=[{%#])")
+
+
+#: A folium map or a feature group on one (the layer helpers draw on either).
+MapLike = TypeVar("MapLike", folium.Map, folium.FeatureGroup)
 
 
 def js_json(obj: object) -> str:
@@ -720,8 +724,8 @@ def feature_count(m: folium.Map) -> int:
 
 
 def add_legend(
-    m: folium.Map, html_text: str, *, position: str = "bottomright", css_class: str = ""
-) -> folium.Map:
+    m: MapLike, html_text: str, *, position: str = "bottomright", css_class: str = ""
+) -> MapLike:
     """Add a legend box holding ``html_text`` (which must already be escaped)."""
     cls = "geoapp-box geoapp-legend" + (f" {css_class}" if css_class else "")
     _HtmlControl(html_text, position=position, css_class=cls).add_to(m)
@@ -830,7 +834,8 @@ def distance_legend(
     lo_m, lo_min = 0.0, 0.0
     for i, r in enumerate(radii):
         # both ends in both units: "5–10 min · 300–600 m" (or "300–600 m · 4–8 min")
-        span = range_text(lo_m, r, lang, minutes=None if mins[i] is None else (lo_min, mins[i]),
+        hi_min = mins[i]
+        span = range_text(lo_m, r, lang, minutes=None if hi_min is None else (lo_min, hi_min),
                           speed_kmh=speed)  # fmt: skip
         op = COVERED_OPACITY if r <= target + 1e-9 else UNCOVERED_OPACITY
         rows.append(

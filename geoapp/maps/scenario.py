@@ -28,6 +28,7 @@ import dataclasses
 import json
 import math
 from collections.abc import Sequence
+from typing import cast
 
 import folium
 import geopandas as gpd
@@ -471,7 +472,9 @@ def _coverage_overlays(
             if getattr(c, "pane", "") == "geoapp-demand":
                 n_cells += int(getattr(c, "n_features", 0))
             if getattr(c, "pane", "") == "geoapp-gaps":
-                _tooltips_only(c)  # a click on a gap places a site, it opens no popup
+                _tooltips_only(
+                    cast(GeoJsonLayer, c)
+                )  # a click on a gap places a site, it opens no popup
         out.append(fg)
     return out, n_cells
 

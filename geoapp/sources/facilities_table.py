@@ -787,12 +787,12 @@ def merge_outlines(
         return table, 0, ""
     keys = np.array([normalise_name(n) for n in table["name"]], dtype=object)
     geoms = np.asarray(table.geometry.to_crs(local_crs(table)).to_numpy(), dtype=object)
-    pairs = []  # (distance, point row, outline row)
-    for o in np.flatnonzero(areal & (keys != "")):
-        for q in np.flatnonzero(point & (keys == keys[o])):
-            d = float(shapely.distance(geoms[q], geoms[o]))
+    pairs: list[tuple[float, int, int]] = []  # (distance, point row, outline row)
+    for ro in np.flatnonzero(areal & (keys != "")):
+        for rq in np.flatnonzero(point & (keys == keys[ro])):
+            d = float(shapely.distance(geoms[rq], geoms[ro]))
             if d <= max_m:
-                pairs.append((d, int(q), int(o)))
+                pairs.append((d, int(rq), int(ro)))
     match: dict[int, int] = {}  # point row -> its outline row, nearest pairs first
     for _, q, o in sorted(pairs):
         if q not in match and o not in match.values():
