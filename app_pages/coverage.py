@@ -108,7 +108,7 @@ if row is not None:
         why = f"{why}: {row['status_reason']}"
     m1.metric(
         state.tr("covered_share", radius=reach),
-        nd if no_data or pd.isna(share) else f"{share:.0%}",
+        nd if no_data or pd.isna(share) else f"{share:.1%}",  # as summary.csv, Compare, PDF
         help=why,
     )
     label = "covered_pop_60plus" if dcol == "pop_60plus" else "covered_pop"

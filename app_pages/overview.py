@@ -7,6 +7,7 @@ import streamlit as st
 from app_pages import compute, state, widgets
 from app_pages.tables import readable
 from geoapp.errors import GeoappError
+from geoapp.heritage import site_counts
 
 region, key, lg = widgets.page_header("overview")
 
@@ -36,16 +37,18 @@ cols[1].metric(state.tr("population"), f"{shown['pop'].sum():,.0f}")
 cols[2].metric(state.tr("population_60plus"), f"{shown['pop_60plus'].sum():,.0f}")
 for col, lid in zip(cols[3:], facilities, strict=False):
     if lid == "heritage" and heritage is not None:
-        # the Heritage page's count: sites (protected zones are counted apart)
-        n_zones = len(heritage.zones)
+        # the Heritage page's and summary.csv's count: designated sites (memorials,
+        # statues and unlisted historic features are counted apart)
+        counts = (
+            site_counts(heritage, level="district", group=district)
+            if district
+            else site_counts(heritage)
+        )
         col.metric(
-            state.tr("heritage_sites"),
-            f"{int(shown[lid].sum()):,}",
+            state.tr("heritage_designated"),
+            f"{counts['designated']:,}",
             help=state.tr(
-                "heritage_count_note",
-                sites=len(heritage.sites),
-                zones=n_zones,
-                total=len(heritage.sites) + n_zones,
+                "heritage_counts_line", des=counts["designated"], und=counts["undesignated"]
             ),
         )
     else:
@@ -64,6 +67,11 @@ bounds = widgets.district_bounds(region, district)
 widgets.drill(widgets.show_map(m, key="overview_map", bounds=bounds))
 
 layer_cols = list(facilities)
+if heritage is not None and "heritage" in shown.columns:
+    # per district the designated sites, as the Heritage page and summary.csv count them
+    hs = heritage.summary[heritage.summary["level"] == "district"]
+    designated = dict(zip(hs["group"], hs["n_designated"], strict=True))
+    shown = shown.assign(heritage=shown["district"].map(designated).fillna(0).astype(int))
 table = readable(
     shown,
     lg,
@@ -71,7 +79,7 @@ table = readable(
     headers={
         **{lid: state.tr("count_header", name=widgets.layer_label(lid)) for lid in layer_cols},
         **(
-            {"heritage": state.tr("count_header", name=state.tr("heritage_sites"))}
+            {"heritage": state.tr("count_header", name=state.tr("heritage_designated"))}
             if "heritage" in layer_cols
             else {}
         ),

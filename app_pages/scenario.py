@@ -25,6 +25,8 @@ import streamlit as st
 from streamlit_folium import st_folium
 
 from app_pages import compute, scenario_map, state, widgets
+from app_pages.tables import FLOAT1, INT, Table, as_text
+from app_pages.tables import reach_text as reach_label
 from app_pages.widgets import change_delta
 from geoapp import export
 from geoapp.errors import GeoappError
@@ -34,11 +36,6 @@ from geoapp.scenario import Scenario
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
-        "title": "What-if scenario",
-        "intro": (
-            "Click the map to add a facility; choose “Close” or “Move” and click a facility "
-            "to close or move it. Figures compare the scenario with today's facilities."
-        ),
         "action": "Map click",
         "act_add": "Add",
         "act_close": "Close",
@@ -46,7 +43,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "move_pick": "Click the facility to move, then the new place.",
         "move_from": "Moving {fid}: click its new place on the map.",
         "radius": "Reach shown",
-        "covered": "Covered within {reach}",
         "covered_n": "Residents covered",
         "covered_60": "Aged 60+ covered",
         "facilities": "Facilities",
@@ -75,6 +71,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo": "Undo",
         "reset": "Reset",
         "edits": "{n} edits: {added} added, {moved} moved, {removed} closed",
+        "edits_one": "1 edit: {added} added, {moved} moved, {removed} closed",
         "no_edits": "No edits yet: today's facilities.",
         "export": "Export the scenario",
         "dl_geojson": "Changed facilities (GeoJSON)",
@@ -91,8 +88,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "edit_failed": "That edit could not be made",
     },
     "zh": {
-        "title": "情景推演",
-        "intro": "点击地图新增设施；选择“关闭”或“迁移”后点击设施即可关闭或迁移。指标与现状设施对比。",
         "action": "地图点击",
         "act_add": "新增",
         "act_close": "关闭",
@@ -100,7 +95,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "move_pick": "先点击要迁移的设施，再点击新位置。",
         "move_from": "正在迁移 {fid}：请在地图上点击新位置。",
         "radius": "显示的可达范围",
-        "covered": "{reach} 内覆盖率",
         "covered_n": "覆盖人口",
         "covered_60": "覆盖 60 岁及以上",
         "facilities": "设施数",
@@ -129,6 +123,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "undo": "撤销",
         "reset": "重置",
         "edits": "共 {n} 项修改：新增 {added}，迁移 {moved}，关闭 {removed}",
+        "edits_one": "共 1 项修改：新增 {added}，迁移 {moved}，关闭 {removed}",
         "no_edits": "尚无修改：现状设施。",
         "export": "导出情景",
         "dl_geojson": "变更设施（GeoJSON）",
@@ -202,24 +197,20 @@ def apply(scn: Scenario, action: str, clicked: dict, feature: dict) -> Scenario:
 
 # --------------------------------------------------------------------------- page
 
-region, key = state.current_region()
-st.title(s("title"))
-st.caption(region.label)
-widgets.synthetic_banner(region)
-widgets.show_data_warnings(key, region)
-st.write(s("intro"))
-lg = state.lang()
+# the compact header of every page: title | region, intro, profile | data notes
+region, key, lg = widgets.page_header("scenario")
 WORDS = STRINGS.get(lg, STRINGS["en"])  # bound now: widgets may format after the run
 cat = compute.catalog()
 
 has_network = len(region.edges) > 0
 c1, c2, c3, c4 = st.columns([1.3, 1.1, 1.1, 1.3])
-# every choice kept across pages and languages, checked against the current options
+# every choice kept across pages and languages, checked against the current options;
+# the layer is the Coverage page's (one key): both pages show the same layer
 layer_id = c1.selectbox(
     state.tr("layer"),
     list(cat),
     format_func=widgets.layer_formatter(),
-    **state.keep("scn_layer", next(iter(cat)), list(cat)),
+    **state.keep("cov_layer", next(iter(cat)), list(cat)),
 )
 cat_layer = cat[layer_id]
 modes = ["network", "euclidean"] if has_network else ["euclidean"]
@@ -267,11 +258,7 @@ target_label = layer.label_of(layer.target_m)
 radius_label = st.select_slider(
     s("radius"),
     options=list(reach_m),
-    format_func=lambda lab: (
-        f"{lab.removesuffix('min')} min ({reach_m[lab]:,.0f} m)"
-        if lab.endswith("min")
-        else f"{reach_m[lab]:,.0f} m"
-    ),
+    format_func=lambda lab, lg=lg: reach_label(lab, lg, reach_m),  # as the Coverage page
     **state.keep(
         f"scn_radius_{layer_id}",
         target_label if target_label in reach_m else list(reach_m)[-1],
@@ -279,12 +266,6 @@ radius_label = st.select_slider(
     ),
 )
 radius = reach_m[radius_label]
-
-
-def reach_text(r: float) -> str:
-    """Return a reach as metres and walking minutes."""
-    minutes = r / (scn.speed_kmh * 1000 / 60)
-    return f"{r:,.0f} m ({state.tr('walk_minutes', minutes=minutes)})"
 
 
 # --- the map: base drawn once, the edits as one feature group
@@ -365,7 +346,7 @@ if u2.button(s("reset"), key="scn_reset", disabled=not scn.edits):
 acts = [e.action for e in scn.edits]
 u3.caption(
     s(
-        "edits",
+        "edits_one" if len(acts) == 1 else "edits",
         n=len(acts),
         added=int((scn.facilities["scenario_action"] == "added").sum()),
         moved=int((scn.facilities["scenario_action"] == "moved").sum()),
@@ -381,22 +362,22 @@ at_r = ch[np.isclose(ch["radius_m"], float(radius))]
 reg = at_r[at_r["level"] == "region"].iloc[0]
 dcol = layer.demand_column
 m1, m2, m3, m4 = st.columns(4)
-reach = reach_text(float(radius))
+reach = reach_label(radius_label, lg, reach_m)  # the Coverage page's words and units
 m1.metric(
-    s("covered", reach=reach),
+    state.tr("covered_share", radius=reach),
     f"{reg['share_after_pct']:.1f}%" if pd.notna(reg["share_after_pct"]) else "–",
     **change_delta(reg["share_change_pp"], "{:+.1f} pp"),
 )
 m2.metric(
     s("covered_n"),
     f"{reg['covered_pop_after']:,.0f}",
-    help=s("covered", reach=reach),
+    help=state.tr("covered_share", radius=reach),
     **change_delta(reg["covered_pop_change"], "{:+,.0f}"),
 )
 m3.metric(
     s("covered_60"),
     f"{reg['covered_pop_60plus_after']:,.0f}",
-    help=s("covered", reach=reach),
+    help=state.tr("covered_share", radius=reach),
     **change_delta(reg["covered_pop_60plus_change"], "{:+,.0f}"),
 )
 m4.metric(
@@ -411,7 +392,7 @@ shown = pd.DataFrame(
     {
         s("level"): [s(f"lvl_{lv}") for lv in rows["level"]],
         s("group"): [
-            zone_name(str(g), lg) if lv != "district" else str(g)
+            "–" if pd.isna(g) else zone_name(str(g), lg) if lv != "district" else str(g)
             for lv, g in zip(rows["level"], rows["group"], strict=True)
         ],
         s("before"): rows["covered_pop_before"].to_numpy(),
@@ -425,7 +406,10 @@ shown = pd.DataFrame(
         s("share_pp"): rows["share_change_pp"].to_numpy(),
     }
 )
-st.dataframe(shown, hide_index=True, width="stretch")
+# as text, as the metrics read: thousands separators, one decimal, "–" for no value
+kinds = {s(c): INT for c in ("before", "after", "change", "before60", "after60", "change60")}
+kinds |= {s("share_b"): FLOAT1, s("share_a"): FLOAT1, s("share_pp"): FLOAT1}
+st.dataframe(as_text(Table(shown, kinds), lg), hide_index=True, width="stretch")
 
 # --- suggestions (geoapp.siting)
 st.subheader(s("suggest"))

@@ -335,6 +335,8 @@ def _upload_form() -> None:
 
 #: Session key of ``(region, key, spec)`` of the whole region a study area was cut from.
 STUDY_BASE = "study_base"
+#: Session key of the study-area expander's open state (kept across reruns and pages).
+STUDY_OPEN = "_study_open"
 #: Polygon files a study area may be read from.
 STUDY_FILE_TYPES = ["geojson", "json", "gpkg", "zip"]
 
@@ -365,23 +367,33 @@ def _study_area_form(region: Region) -> None:
     base = st.session_state.get(STUDY_BASE)
     whole = base[0] if base else region
     names = [str(d) for d in whole.boundaries["district"]] if len(whole.boundaries) else []
-    with st.expander(t("study_area_title", lg), expanded=base is not None):
+    # the expander keeps its open/closed state across the reruns a pick or a cut makes
+    # (a stateless one may be drawn anew, closed, hiding "Cut to the study area")
+    opened = st.session_state.get(STUDY_OPEN, base is not None)
+
+    def _remember_open() -> None:
+        st.session_state[STUDY_OPEN] = bool(st.session_state.get("sa_open"))
+
+    with st.expander(
+        t("study_area_title", lg), expanded=opened, key="sa_open", on_change=_remember_open
+    ):
         picked = st.multiselect(t("study_area_districts", lg), names, **keep("sa_names", [], names))
         typed = st.text_input(
             t("study_area_names", lg), help=t("study_area_names_help", lg), **keep("sa_text", "")
         )
         up = st.file_uploader(t("study_area_file", lg), type=STUDY_FILE_TYPES, key="sa_file")
         value = study_area_value(list(picked), typed)
-        go, back = st.columns(2)
-        if go.button(
+        # stacked, full width: both labels read in full in a narrow sidebar (en and zh)
+        if st.button(
             t("study_area_apply", lg),
             key="sa_go",
             disabled=not value and up is None,  # live once a name or the file arrived
             width="stretch",
         ):
             if _apply_study_area(value, up):
+                st.session_state[STUDY_OPEN] = True
                 st.rerun()  # the form shows the way back to the whole region
-        if base is not None and back.button(
+        if base is not None and st.button(
             t("study_area_clear", lg), key="sa_clear", width="stretch"
         ):
             set_region(*base)

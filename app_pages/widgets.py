@@ -89,8 +89,9 @@ def data_notes(region_key: str, region: Region) -> tuple[str, list[str]]:
     grouped = group_warnings([*region.meta.get(META_WARNINGS, []), *dem.warnings])
     warnings = [in_language(w, lang()) for w in grouped]  # in the reader's language
     p = dem.profile
+    name = t(f"profile_{p['name']}", "zh") if f"profile_{p['name']}" in STRINGS else p["name"]
     note = (
-        f"人口估算：{p['name']}（{p['m2_per_person']:g} m²/人，60岁及以上 {p['share_60plus']:.1%}）"
+        f"人口估算：{name}（{p['m2_per_person']:g} m²/人，60岁及以上 {p['share_60plus']:.1%}）"
         if zh
         else f"Population profile {p['name']!r}: {p['m2_per_person']:g} m² per person, "
         f"{p['share_60plus']:.1%} aged 60+ ({dem.method})"
@@ -313,7 +314,7 @@ def district_status_overlay(
     for row in shapes.itertuples(index=False):
         share, status = shares.get(row.district, (float("nan"), "no_data"))
         status = status if status in STATUS_COLORS else "no_data"
-        text = nd if status == "no_data" or pd.isna(share) else f"{share:.0%}"
+        text = nd if status == "no_data" or pd.isna(share) else f"{share:.1%}"
         color = STATUS_COLORS[status]
         folium.GeoJson(
             {

@@ -242,7 +242,8 @@ def _fmt_int(x: float) -> str:
 
 
 def _fmt_m(x: float) -> str:
-    return f"{round(x / 10.0) * 10:,.0f}"
+    """Metres rounded to the whole metre, as the gaps tables print them (1,011 not 1,010)."""
+    return f"{x:,.0f}"
 
 
 def gap_reason(

@@ -653,6 +653,52 @@ def _group_shares(
     return out
 
 
+def site_counts(
+    report: HeritageReport, *, level: str = "region", group: str | None = None
+) -> dict[str, Any]:
+    """Count a heritage report's features the way the heritage layer's ``summary.csv`` does.
+
+    Coverage counts the designated sites only (:data:`geoapp.layers.DESIGNATED_CLASSES`,
+    sites and zones alike, as ``n_designated`` and ``n_facilities`` in ``summary.csv``);
+    memorials, statues and unlisted historic features are counted apart.
+
+    Parameters
+    ----------
+    report
+        A :func:`heritage_report` result.
+    level, group
+        The summary row(s) to read: the region row by default; ``level="district"``
+        with ``group`` a district's name for one district.
+
+    Returns
+    -------
+    dict
+        ``designated``, ``undesignated`` (int), ``classes`` (``{class: count}`` of the
+        classes present, in :data:`geoapp.layers.HERITAGE_CLASSES` order) and
+        ``designated_unprotected`` (designated point sites outside every protected zone).
+    """
+    s = report.summary
+    rows = s[s["level"] == level]
+    if group is not None:
+        rows = rows[rows["group"] == group]
+
+    def total(col: str) -> int:
+        return int(pd.to_numeric(rows[col], errors="coerce").fillna(0).sum()) if col in rows else 0
+
+    classes = {c: total(f"n_{c}") for c in HERITAGE_CLASSES}
+    sites = report.sites
+    if group is not None and level in sites.columns:
+        sites = sites[sites[level] == group]
+    des = sites["heritage_class"].astype(str).isin(DESIGNATED_CLASSES).to_numpy(dtype=bool)
+    unprot = sites["unprotected"].to_numpy(dtype=bool) if "unprotected" in sites else des & False
+    return {
+        "designated": total("n_designated"),
+        "undesignated": total(f"n_{UNDESIGNATED}"),
+        "classes": {c: n for c, n in classes.items() if n},
+        "designated_unprotected": int((des & unprot).sum()),
+    }
+
+
 def class_totals(features: pd.DataFrame) -> dict[str, int]:
     """Count heritage features per class, ``designated`` and ``undesignated`` (metadata)."""
     cls = (
@@ -670,6 +716,7 @@ __all__ = [
     "DEFAULT_BUFFER_M",
     "UNDESIGNATED",
     "class_totals",
+    "site_counts",
     "with_class_counts",
     "ZONE_HISTORIC_VALUES",
     "ZONE_NAME_WORDS",

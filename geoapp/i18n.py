@@ -169,6 +169,15 @@ STRINGS: dict[str, dict[str, str]] = {
     "page_compare": {"en": "Compare zones", "zh": "分区比较"},
     "page_heritage": {"en": "Heritage", "zh": "历史文化遗产"},
     "page_export": {"en": "Export", "zh": "导出"},
+    "page_scenario": {"en": "What-if scenario", "zh": "情景推演"},
+    "scenario_intro": {
+        "en": "Click the map to add a facility; choose “Close” or “Move” and click a facility "
+        "to close or move it. Figures compare the scenario with today's facilities.",
+        "zh": "点击地图新增设施；选择“关闭”或“迁移”后点击设施即可关闭或迁移。指标与现状设施对比。",
+    },
+    # demand profiles shipped (geoapp.demand.profile.SHIPPED_PROFILES), as the app names them
+    "profile_china": {"en": "china", "zh": "中国"},
+    "profile_world": {"en": "world", "zh": "全球"},
     # overview
     "overview_intro": {
         "en": "Districts coloured by zone type, with population and facilities.",
@@ -417,10 +426,6 @@ STRINGS: dict[str, dict[str, str]] = {
         "历史文化保护区），该点即显示为“未受保护”。这常常是地图数据的缺失而非保护的缺失："
         "已列入名录的宫殿也可能显示为未受保护。请以官方保护名录为准。",
     },
-    "heritage_count_note": {
-        "en": "{sites} heritage sites and {zones} protected zones ({total} heritage features).",
-        "zh": "{sites} 处遗产点和 {zones} 处保护区（共 {total} 处历史文化要素）。",
-    },
     "offline_place": {
         "en": "Downloading a place needs an internet connection, and this server could not "
         "reach OpenStreetMap. The previous region stays loaded. To work offline, choose "
@@ -515,6 +520,27 @@ STRINGS: dict[str, dict[str, str]] = {
     "heritage_class_historic": {"en": "Historic, not listed", "zh": "历史遗存（未列保护）"},
     "heritage_class_minor": {"en": "Memorial or statue", "zh": "纪念物、雕像"},
     "heritage_designated": {"en": "Designated sites", "zh": "文物保护单位数"},
+    "heritage_undesignated": {
+        "en": "Not designated (memorials, statues, unlisted historic)",
+        "zh": "未定级（纪念物、雕像、未列保护的历史遗存）",
+    },
+    "heritage_counts_line": {
+        "en": "{des:,} designated (protected) heritage sites, counted in the heritage coverage; "
+        "{und:,} memorials, statues or unlisted historic features, reported apart.",
+        "zh": "{des:,} 处文物保护单位（计入遗产覆盖评估）；另有 {und:,} 处纪念物、雕像或"
+        "未列保护的历史遗存，单独列出。",
+    },
+    "heritage_by_class": {"en": "By protection class", "zh": "按保护级别"},
+    "heritage_no_designated": {
+        "en": "The data holds no officially protected (designated) heritage site, so heritage "
+        "coverage cannot be assessed: import the official list of protected sites.",
+        "zh": "数据中没有文物保护单位，无法评估遗产覆盖：请导入官方文物保护单位名录。",
+    },
+    "no_facility_finding": {
+        "en": "No {layer} facility in the data: import the official list before judging its "
+        "coverage.",
+        "zh": "数据中没有{layer}设施：请先导入官方名录，再评估其覆盖。",
+    },
     "facilities_count": {"en": "{name} ({n:,})", "zh": "{name}（{n:,}）"},
     "map_residents": {"en": "Residents", "zh": "居民"},
     "cannot_assess": {

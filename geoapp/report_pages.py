@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 
 from geoapp import report_figures
+from geoapp.heritage import site_counts
+from geoapp.i18n import t as ui_text
 from geoapp.styles import zone_name, zone_sort_key
 from geoapp.warnings_zh import in_language
 
@@ -510,9 +512,17 @@ def findings(
     names = _districts(d, lang)
     sep = _sep(lang)
     ok = [a for a in d.analyses.values() if getattr(a, "status", "ok") != "no_data"]
+    # a layer without a facility in the data is a finding, not only a "no data" row
+    empty = [
+        ui_text("heritage_no_designated", lang)
+        if getattr(a.layer, "classify", "") == "heritage"
+        else ui_text("no_facility_finding", lang, layer=a.layer.name(lang))
+        for a in d.analyses.values()
+        if getattr(a, "status", "ok") == "no_data"
+    ]
     if not ok:
-        return [t["f_none"]], []
-    found: list[str] = []
+        return (empty or [t["f_none"]])[:5], []
+    found: list[str] = list(empty)
     recs: list[str] = []
     for a in ok:
         found += _region_finding(a, d, t, lang)
@@ -592,6 +602,49 @@ def summary_html(d: Any, t: Mapping[str, str], lang: str, numbers: Mapping[str, 
     if recs:
         out += f"<h3>{_esc(t['recommendations'])}</h3><ol class='recs'>"
         out += "".join(f"<li>{_esc(r)}</li>" for r in recs) + "</ol>"
+    return out
+
+
+def plain_number(v: float) -> str:
+    """Return a parameter to 4 significant digits, written plainly (50,000 not 5e+04).
+
+    Examples
+    --------
+    >>> plain_number(50000.0), plain_number(35391.7), plain_number(0.12345), plain_number(1.5)
+    ('50,000', '35,390', '0.1235', '1.5')
+    """
+    if not math.isfinite(v) or v == 0:
+        return f"{v:g}"
+    r = float(f"{v:.4g}")
+    digits = max(0, 3 - math.floor(math.log10(abs(r))))
+    out = f"{r:,.{digits}f}"
+    return out.rstrip("0").rstrip(".") if "." in out else out
+
+
+def layer_label(d: Any, layer_id: object, lang: str) -> str:
+    """Return a layer's display name (``Elderly care``, not ``elderly_care``) in ``lang``."""
+    a = d.analyses.get(str(layer_id)) if isinstance(d.analyses, Mapping) else None
+    return a.layer.name(lang) if a is not None else str(layer_id)
+
+
+def heritage_lead(h: Any, lang: str) -> str:
+    """Return §6's lead: designated and other heritage counted as ``summary.csv`` does.
+
+    The designated (protected) sites the heritage coverage counts, the memorials,
+    statues and unlisted historic features reported apart, the count per protection
+    class and, when the data holds no designated site, that warning (the CLI's).
+    """
+    counts = site_counts(h)
+    des, und = counts["designated"], counts["undesignated"]
+    out = f"<p>{_esc(ui_text('heritage_counts_line', lang, des=des, und=und))}</p>"
+    if counts["classes"]:
+        parts = [
+            f"{ui_text(f'heritage_class_{c}', lang)} {num(n)}" for c, n in counts["classes"].items()
+        ]
+        colon = "：" if lang == "zh" else ": "
+        out += f"<p>{_esc(ui_text('heritage_by_class', lang) + colon + _sep(lang).join(parts))}</p>"
+    if des == 0:
+        out += f"<p><strong>{_esc(ui_text('heritage_no_designated', lang))}</strong></p>"
     return out
 
 

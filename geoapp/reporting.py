@@ -131,10 +131,10 @@ T: dict[str, dict[str, str]] = {
         "uncovered": "Uncovered residents",
         "median": "Median distance (m)",
         "reason": "Why",
-        "sites": "Sites",
         "protected": "Sites inside a protected zone",
         "protected_area": "Protected area (km²)",
         "designated": "Designated sites (of which national)",
+        "undesignated": "Memorials, statues, unlisted (not assessed)",
         "designated_reach": "Residents within {m} m of a designated site",
         "capacity": "Beds",
         "per1000": "Beds per 1,000 aged 60+",
@@ -240,10 +240,10 @@ T: dict[str, dict[str, str]] = {
         "uncovered": "未覆盖人口",
         "median": "距离中位数（米）",
         "reason": "原因",
-        "sites": "遗产点",
         "protected": "位于保护区内的遗产点",
         "protected_area": "保护区面积（平方公里）",
         "designated": "文物保护单位（其中全国重点）",
+        "undesignated": "纪念物、雕像、未定级（不参与评估）",
         "designated_reach": "{m} 米内有文物保护单位的居民比例",
         "capacity": "床位",
         "per1000": "每千名老人床位",
@@ -700,7 +700,7 @@ def _compliance(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         first = part.iloc[0]
         title = rule.name(lang) if rule else rid
         out += (
-            f'<h3 class="rule">{esc(title)}</h3><p class="clause">{esc(rid)} · {esc(first["layer"])} · '
+            f'<h3 class="rule">{esc(title)}</h3><p class="clause">{esc(pages.layer_label(d, first["layer"], lang))} · '
             f"{esc(pages.profile_text(rule.clause if rule else first['clause'], lang, t))}"
             + esc(
                 t["verified_in"].format(
@@ -856,21 +856,21 @@ def _heritage(d: ReportData, t: Mapping[str, str], lang: str) -> str:
             "<tr>"
             + _td(esc(t.get(f"l_{r['level']}", r["level"])))
             + _td(esc(group))
-            + _td(esc(fmt_num(r.get("n_sites"))), cls="n")
-            + _td(esc(fmt_num(r.get("n_protected_sites"))), cls="n")
             + _td(
                 esc(f"{fmt_num(r.get('n_designated'))} ({fmt_num(r.get('n_national'))})"),
                 cls="n",
             )
+            + _td(esc(fmt_num(r.get("n_undesignated"))), cls="n")
+            + _td(esc(fmt_num(r.get("n_protected_sites"))), cls="n")
             + _td(esc(fmt_num(r.get("protected_area_km2"), 2)), cls="n")
             + (_td(esc(pct), cls="n") if reach else "")
             + "</tr>"
         )
-    head = [t["level"], t["group"], t["sites"], t["protected"], t["designated"]]
+    head = [t["level"], t["group"], t["designated"], t["undesignated"], t["protected"]]
     head.append(t["protected_area"])
     if reach:
         head.append(t["designated_reach"].format(m=reach.rsplit("_", 1)[-1]))
-    return _table(head, rows)
+    return pages.heritage_lead(h, lang) + _table(head, rows)
 
 
 def _capacity(d: ReportData, t: Mapping[str, str], lang: str) -> str:
@@ -966,7 +966,7 @@ def _limitations(d: ReportData, t: Mapping[str, str], lang: str) -> str:
 
 def _round(v: Any) -> Any:
     """Return a parameter as people read it: floats to 4 significant digits."""
-    return f"{v:,.4g}" if isinstance(v, float) else v
+    return pages.plain_number(v) if isinstance(v, float) else v
 
 
 def _repro(d: ReportData, t: Mapping[str, str], lang: str) -> str:

@@ -7,6 +7,7 @@ a message and keeps the demo loaded; an offline place fetch says so.
 from __future__ import annotations
 
 import io
+import re
 import zipfile
 from pathlib import Path
 
@@ -61,19 +62,20 @@ def test_coverage_page_and_controls(app):
     assert app.title[0].value == "Coverage"
     first = {m.label: m.value for m in app.metric}
     # elderly care is minute-based: 15 minutes at the layer's own (elderly) pace = 900 m
-    assert first["Covered within 15 min (900 m)"].endswith("%")
+    # one decimal, as summary.csv, the Compare page and the report (issue 26)
+    assert re.fullmatch(r"\d{1,3}\.\d%", first["Covered within 15 min (900 m)"])
     assert first["Walking speed"] == "15 min walk"
     app.select_slider(key="cov_radius_elderly_care").set_value("5min").run()
     _ok(app)
     second = {m.label: m.value for m in app.metric}
-    share_5 = int(second["Covered within 5 min (300 m)"].rstrip("%"))
-    assert share_5 <= int(first["Covered within 15 min (900 m)"].rstrip("%"))
+    share_5 = float(second["Covered within 5 min (300 m)"].rstrip("%"))
+    assert share_5 <= float(first["Covered within 15 min (900 m)"].rstrip("%"))
     # a faster walker reaches farther in the same 5 minutes: the coverage changes
     app.radio(key="cov_speed").set_value("adult").run()
     _ok(app)
     third = {m.label: m.value for m in app.metric}
     assert third["Walking speed"] == "5 min walk"
-    assert int(third["Covered within 5 min (375 m)"].rstrip("%")) > share_5
+    assert float(third["Covered within 5 min (375 m)"].rstrip("%")) > share_5
     app.radio(key="cov_speed").set_value("elderly").run()
     app.radio(key="cov_mode").set_value("euclidean").run()
     _ok(app)
@@ -176,8 +178,17 @@ def test_other_pages(app, page):
         app.radio(key="cmp_group_by").set_value("zone_type").run()
     if page == "heritage":
         labels = [m.label for m in app.metric]
-        assert labels[:3] == ["Heritage sites", "Protected zones", "Unprotected"]
-        assert int(app.metric[0].value) > 0
+        assert labels[:3] == ["Designated sites", "Protected zones", "Unprotected"]
+        # issue 26: the headline counts designated sites, as summary.csv's n_designated;
+        # the others are counted apart, and the per-class counts add up to both
+        captions = " ".join(c.value for c in app.caption)
+        m = re.search(r"([\d,]+) designated \(protected\).*?; ([\d,]+) memorials", captions)
+        assert m is not None, captions
+        des, und = (int(g.replace(",", "")) for g in m.groups())
+        assert int(app.metric[0].value.replace(",", "")) == des > 0
+        (per_class,) = (c.value for c in app.caption if c.value.startswith("By protection class"))
+        counts = [part.rsplit(" ", 1)[1] for part in per_class.split(": ", 1)[1].split("; ")]
+        assert sum(int(c.replace(",", "")) for c in counts) == des + und
     if page == "export":
         labels = [b.label for b in app.get("download_button")]
         assert any("GeoPackage" in label for label in labels)

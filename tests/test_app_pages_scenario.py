@@ -10,6 +10,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from streamlit.testing.v1 import AppTest
 
@@ -48,8 +49,9 @@ def _covered(at: AppTest) -> float:
 def test_scenario_page_shows_todays_figures(app):
     assert app.title[0].value == "What-if scenario"
     labels = list(_metrics(app))
-    # elderly care: 15 minutes at the layer's own pace (3.6 km/h) = 900 m
-    assert any(k.startswith("Covered within 900 m") for k in labels), labels
+    # elderly care: 15 minutes at the layer's own pace (3.6 km/h) = 900 m, the label the
+    # Coverage page writes (issue 26)
+    assert "Covered within 15 min (900 m)" in labels, labels
     assert any(k.startswith("Aged 60+ covered") for k in labels), labels
     assert _metrics(app)["Facilities"] == "111"
     assert len(app.dataframe) >= 1  # the before/after table
@@ -66,9 +68,19 @@ def test_adding_a_facility_changes_the_figures(app):
     assert after > before
     after_60 = [v for k, v in _metrics(app).items() if k.startswith("Aged 60+")][0]
     assert _number(after_60) > _number(before_60)
-    # the district table shows a positive change somewhere
+    # the district table shows a positive change somewhere, read as the metrics read:
+    # thousands separators, "–" for no value, never "None"
     table = app.dataframe[0].value
-    assert (table["Change"] > 0).any()
+
+    def numbers(col: str) -> pd.Series:
+        return pd.to_numeric(table[col].str.replace(",", ""), errors="coerce")
+
+    assert (numbers("Change") > 0).any()
+    assert not table.isin(["None", "nan"]).any().any()
+    big = numbers("Covered before") >= 1000
+    assert big.any() and table.loc[big, "Covered before"].str.contains(",").all()
+    # one edit, said in the singular
+    assert any(c.value.startswith("1 edit:") for c in app.caption), [c.value for c in app.caption]
     # the scenario is kept in the session, and undo restores today's figures
     app.run()
     assert _covered(app) == after
@@ -99,6 +111,11 @@ def test_chinese_page():
     _ok(at)
     assert at.title[0].value == "情景推演"
     assert "设施数" in _metrics(at)
+    # the Coverage page's words and units, none left in English (issue 26)
+    assert "15 分钟（900 米）内覆盖率" in _metrics(at), list(_metrics(at))
+    assert "15 分钟（900 米）" in at.select_slider(key="scn_radius_elderly_care").options
+    profile = next(c.value for c in at.caption if "人口估算" in c.value)
+    assert "china" not in profile and "world" not in profile, profile
 
 
 @pytest.mark.slow
@@ -169,3 +186,20 @@ def test_suggestions_follow_the_siting_interface(monkeypatch):
     at.button(key="scn_adopt").click().run()
     _ok(at)
     assert _metrics(at)["Facilities"] == "113"
+
+
+@pytest.mark.slow
+def test_the_scenario_page_follows_the_coverage_pages_layer():
+    at = AppTest.from_file(APP, default_timeout=240)
+    at.run()
+    at.switch_page("app_pages/coverage.py")
+    at.run()
+    _ok(at)
+    assert at.selectbox(key="cov_layer").value == "elderly_care"  # the first layer
+    at.selectbox(key="cov_layer").set_value("community_services").run()
+    _ok(at)
+    at.switch_page("app_pages/scenario.py")
+    at.run()
+    _ok(at)
+    # one layer across the pages (issue 26): the scenario opens on the Coverage page's
+    assert at.selectbox(key="cov_layer").value == "community_services"

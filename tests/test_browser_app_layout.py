@@ -169,6 +169,11 @@ def test_the_upload_button_is_off_until_a_file_arrived(app_url, browser, tmp_pat
     page.close()
 
 
+#: The text elements in a button that are narrower than their text (an ellipsis shows).
+CLIPPED_JS = """b => [b, ...b.querySelectorAll('*')].filter(
+    e => e.scrollWidth > e.clientWidth + 1).map(e => e.tagName + ': ' + e.innerText)"""
+
+
 def _districts_metric(page) -> str:
     return page.locator('[data-testid="stMetricValue"]').first.inner_text().strip()
 
@@ -186,7 +191,12 @@ def test_the_study_area_cuts_the_region_and_back(app_url, browser):
     page.keyboard.press("Enter")
     page.keyboard.press("Escape")
     _wait_idle(page)
-    side.get_by_role("button", name="Cut to the study area").click()
+    # the pick's rerun keeps the expander open, the button in sight (issue 26) ...
+    cut = side.get_by_role("button", name="Cut to the study area")
+    assert cut.is_visible(), "the study-area expander closed after the pick"
+    # ... and its label reads in full (no ellipsis in a narrow column)
+    assert cut.evaluate(CLIPPED_JS) == [], "the button's label is cut off"
+    cut.click()
     _wait_idle(page)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '1'",
@@ -196,7 +206,9 @@ def test_the_study_area_cuts_the_region_and_back(app_url, browser):
     _map_frame(page, 180_000)
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / "app_study_area_en.png"))
-    side.get_by_role("button", name="Whole region").click()
+    back = side.get_by_role("button", name="Whole region")
+    assert back.is_visible() and back.evaluate(CLIPPED_JS) == []  # still open, in full
+    back.click()
     _wait_idle(page)
     page.wait_for_function(
         "() => document.querySelector('[data-testid=\"stMetricValue\"]').innerText.trim() === '9'",

@@ -716,3 +716,13 @@ def test_gap_reason_of_a_minute_layer_at_a_shorter_radius_says_its_minutes():
     )
     assert en.startswith("7 residents aged 60+ live more than a 5-minute walk (300 m at 3.6 km/h)")
     assert zh.startswith("7名60岁及以上居民步行5分钟（3.6公里/小时，300米）内没有养老服务")
+
+
+def test_gap_reason_rounds_distances_like_the_gaps_table():
+    # issue 26: the table said "Nearest facility, median (m) 1,011" and the why text
+    # "median distance 1,010 m"; both now print whole metres
+    en, zh = gaps_mod.gap_reason(
+        12, ELDERLY, target_m=1000.0, median_m=1010.6, max_m=1987.2, search_limit_m=3000
+    )
+    assert en.endswith("median distance 1,011 m, maximum 1,987 m")
+    assert zh.endswith("距离中位数1,011米，最远1,987米")

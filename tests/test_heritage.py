@@ -213,3 +213,31 @@ def test_few_designated_sites_warn():
     rep = heritage_report(_features(), _boundaries())
     (w,) = rep.meta["warnings"]
     assert "holds 1 officially protected" in w  # only the protected_area zone
+
+
+def test_two_statues_are_no_designated_site_as_in_summary_csv():
+    # issue 26: two statues (the bj-tsinghua QA) are 0 designated sites and 2 counted
+    # apart, as the heritage layer's summary.csv says (n_designated 0, n_minor 2)
+    from geoapp.heritage import site_counts
+
+    feats = gpd.GeoDataFrame(
+        {"osm_id": ["node/1", "node/2"], "name": ["Statue A", "Statue B"]},
+        geometry=[_p(100, 100), _p(1500, 500)],
+        crs=UTM,
+    ).to_crs(4326)
+    feats["historic"] = "memorial"
+    rep = heritage_report(feats, _boundaries())
+    counts = site_counts(rep)
+    assert counts == {
+        "designated": 0,
+        "undesignated": 2,
+        "classes": {"minor": 2},
+        "designated_unprotected": 0,
+    }
+    assert site_counts(rep, level="district", group="B")["undesignated"] == 1
+    assert any("holds 0 officially protected" in w for w in rep.meta["warnings"])
+    # a designated site (heritage=2: national) outside every zone counts as unprotected
+    feats["heritage"] = ["2", None]
+    both = site_counts(heritage_report(feats, _boundaries()))
+    assert (both["designated"], both["undesignated"], both["designated_unprotected"]) == (1, 1, 1)
+    assert both["classes"] == {"national": 1, "minor": 1}

@@ -241,7 +241,8 @@ def test_report_says_inside_a_protection_zone_not_protected(zh_report):
     rows = _table_with(zh_report, "位于保护区内的遗产点")
     head = rows[0]
     region = rows[-1]  # the region row is last
-    assert region[head.index("遗产点")] == "2"
+    # both sites designated: counted as designated, none apart (as summary.csv)
+    assert region[head.index("纪念物、雕像、未定级（不参与评估）")] == "0"
     assert region[head.index("位于保护区内的遗产点")] == "0"  # no protection zone here
     assert region[head.index("文物保护单位（其中全国重点）")] == "2 (1)"
     assert "受保护遗产点" not in zh_report
