@@ -71,10 +71,14 @@ def main(argv=None) -> int:
     maps.save_html(m, out / "map.html")
 
     sites, total = report.sites, report.summary[report.summary["level"] == "region"].iloc[0]
-    n_unprot = int(sites["unprotected"].sum()) if len(sites) else 0
+    # designated sites, as summary.csv's n_designated; memorials, statues and unlisted
+    # historic features apart
+    n_sites, n_unprot = int(total["n_sites"]), int(total["n_unprotected_sites"])
+    n_apart = int(total.get("n_undesignated", 0))
     print(headline(region))
     print(
-        f"{len(sites)} heritage sites, {n_unprot} outside any protected zone; {len(report.zones)} "
+        f"{n_sites} designated heritage sites ({n_apart} other historic features apart), "
+        f"{n_unprot} outside any protected zone; {len(report.zones)} "
         f"protected zones covering {total['protected_area_km2']:,.2f} km2 "
         f"({args.buffer:g} m control belt in heritage_buffers.geojson)."
     )

@@ -233,9 +233,11 @@ def _district_stats(region_key: str, _region: Region) -> pd.DataFrame:
     total = 0
     for lid, fac in facilities_by_layer(region_key, _region).items():
         if lid == "heritage":
-            # heritage sites, as the Heritage page counts them (protected zones apart)
-            sites = heritage_basic(region_key, _region).sites
-            counts = sites["district"].astype(str).value_counts() if len(sites) else {}
+            # designated heritage sites and zones, as summary.csv's n_designated and the
+            # Heritage page count them (memorials, statues, unlisted features apart)
+            summ = heritage_basic(region_key, _region).summary
+            rows = summ[summ["level"] == "district"]
+            counts = dict(zip(rows["group"].astype(str), rows["n_sites"], strict=True))
             stats[lid] = stats["district"].map(counts).fillna(0).astype(int)
             total = total + stats[lid]
             continue

@@ -176,7 +176,6 @@ with left:
             dist_rows[col].tolist(),
             title=state.tr("share_covered"),  # the radius is in the heading: same spec
             target=target_share,
-            horizontal=True,
         )
 with right:
     st.subheader(state.tr("coverage_by_zone_at", radius=reach))
@@ -218,9 +217,8 @@ else:
         columns=["rank", "district", "zone_type", unc, "share_uncovered", "nearest_m", "reason"],
         sort_zones=False,
     )
-    # a short table as HTML: the reasons wrap instead of being cut off
-    text = as_text(table, lg)
-    st.table(text.set_index(text.columns[0]))
+    # ten rows as a plain HTML table: the reasons wrap, and the browser loads no grid
+    st.html(widgets.text_table_html(as_text(table, lg)))
 
 # what one click can ask for next: other radii, layers, mode, speeds, language
 warm.warm_coverage(region, key, layer_id, mode, radius_label, with_catch)

@@ -87,4 +87,4 @@ table = readable(
     },
     kinds={lid: "int" for lid in layer_cols},
 )
-widgets.show_table(table)
+widgets.show_small_table(table)  # the demo's 9 districts: plain HTML

@@ -374,9 +374,15 @@ def _study_area_form(region: Region) -> None:
     def _remember_open() -> None:
         st.session_state[STUDY_OPEN] = bool(st.session_state.get("sa_open"))
 
-    with st.expander(
+    box = st.expander(
         t("study_area_title", lg), expanded=opened, key="sa_open", on_change=_remember_open
-    ):
+    )
+    if not (opened if box.open is None else box.open):
+        # closed: nothing inside is drawn (a file drop zone, a multiselect and buttons the
+        # browser would lay out, hidden, on every page's first run); the names typed are
+        # kept (:func:`keep`) for when it opens
+        return
+    with box:
         picked = st.multiselect(t("study_area_districts", lg), names, **keep("sa_names", [], names))
         typed = st.text_input(
             t("study_area_names", lg), help=t("study_area_names_help", lg), **keep("sa_text", "")

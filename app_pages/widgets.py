@@ -7,7 +7,6 @@ cached results of :mod:`app_pages.compute`.
 from __future__ import annotations
 
 import copy
-import functools
 import html
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -157,6 +156,28 @@ def show_table(table: Any, *, height: int | str = "auto") -> None:
     st.dataframe(table.frame, hide_index=True, width="stretch", column_config=config, height=height)
 
 
+#: Most rows a table is shown as plain HTML (:func:`show_small_table`); longer ones get
+#: the data grid (sorting, scrolling).
+SMALL_TABLE_ROWS = 30
+
+
+def show_small_table(table: Any, *, max_rows: int = SMALL_TABLE_ROWS) -> None:
+    """Show a short :class:`app_pages.tables.Table` as plain HTML, a long one as a data grid.
+
+    Up to ``max_rows`` rows (the demo's 9 districts, Beijing's 16) read as well in a
+    table of text, numbers right-aligned and formatted as :func:`app_pages.tables.as_text`
+    does, and the browser loads no Arrow table and no grid for it (issue 29: the first
+    page's map shows sooner).
+    """
+    from app_pages.tables import TEXT, as_text
+
+    if len(table.frame) > max_rows:
+        show_table(table)
+        return
+    right = [h for h, kind in table.column_kinds.items() if kind != TEXT]
+    st.html(text_table_html(as_text(table, lang()), right=right))
+
+
 def share_chart(
     groups: Sequence[str],
     shares: Sequence[float],
@@ -164,90 +185,133 @@ def share_chart(
     title: str,
     target: float | None = None,
     zones: bool = False,
-    horizontal: bool = False,
 ) -> None:
     """Draw a bar chart of coverage shares: 0-100 % fixed, the target line, zone order.
 
     ``groups`` are district names or, with ``zones``, zone-type ids (shown by name,
     in zone order and colours from :mod:`geoapp.styles`); ``title`` is the share axis's
-    title. The Vega-Lite spec is written by hand (Altair takes ~1 s to import and
-    ~0.2 s to validate a chart) and holds no data: the shares and the target travel as
-    the chart's data, so a change of radius, layer or mode leaves the spec as it was
-    and the browser updates the drawn chart in place instead of building it anew.
+    title. The chart is plain HTML (:func:`share_bars_html`), one bar per row: no
+    Vega-Lite and no Arrow table for the browser to load and lay out, which cost the
+    first page about 0.4 CPU-s of the browser's before the map showed (issue 29).
     """
-    lg = lang()
-    gtitle = tr("zone_type") if zones else tr("district")
-    frame = pd.DataFrame(
-        {"group": [str(g) for g in groups], "share": [float(v) * 100 for v in shares]}
-    )
-    if zones:
-        from geoapp.styles import zone_name, zone_sort_key
-
-        frame = frame.assign(_o=frame["group"].map(zone_sort_key)).sort_values("_o", kind="stable")
-        ids = tuple(frame["group"])
-        frame = frame.drop(columns="_o").assign(group=[zone_name(z, lg) for z in ids])
-    else:
-        ids = tuple(frame["group"])
-    frame["target"] = float("nan") if target is None else float(target) * 100
-    spec = _share_spec(ids, title, zones, horizontal, lg, gtitle)
-    st.vega_lite_chart(frame.reset_index(drop=True), copy.deepcopy(spec), width="stretch")
+    st.html(share_bars_html(groups, shares, title=title, target=target, zones=zones, lg=lang()))
 
 
-@functools.lru_cache(maxsize=256)
-def _share_spec(
-    ids: tuple[str, ...],
+def share_bars_html(
+    groups: Sequence[str],
+    shares: Sequence[float],
+    *,
     title: str,
-    zones: bool,
-    horizontal: bool,
-    lg: str,
-    gtitle: str,
-) -> dict[str, Any]:
-    """Return the Vega-Lite spec of :func:`share_chart` (no data: it is passed apart)."""
-    from geoapp.styles import zone_color, zone_name
+    target: float | None = None,
+    zones: bool = False,
+    lg: str = "en",
+) -> str:
+    """Return the HTML of :func:`share_chart`: one bar per group on a fixed 0-100 % axis.
 
-    order = [zone_name(z, lg) for z in ids] if zones else list(ids)
-    share_ch, group_ch = ("x", "y") if horizontal else ("y", "x")
+    Each row is the group's name, a bar as wide as its share (NaN: no bar, "no data"),
+    the share with one decimal and a tooltip; a dashed red line marks ``target`` (a
+    share in 0-1; None: no line); below, the axis (0, 25, 50, 75, 100) and its title,
+    ``title (%)``. With ``zones`` the groups are zone-type ids, shown by name in zone
+    order and coloured as on the maps.
+
+    Examples
+    --------
+    >>> html_ = share_bars_html(["A"], [0.5], title="Share covered", target=0.85)
+    >>> 'data-share="50.0"' in html_ and "left:85.0%" in html_ and "Share covered (%)" in html_
+    True
+    """
+    from geoapp.styles import zone_color, zone_name, zone_sort_key
+
+    pairs = [(str(g), float(v)) for g, v in zip(groups, shares, strict=True)]
+    if zones:
+        pairs.sort(key=lambda p: zone_sort_key(p[0]))
+    gtitle = t("zone_type" if zones else "district", lg)
     share_title = f"{title} (%)"
-    color: dict[str, Any] = (
-        {
-            "field": "group",
-            "type": "nominal",
-            "scale": {"domain": order, "range": [zone_color(z) for z in ids]},
-            "legend": None,
-        }
-        if zones
-        else {"value": "#3b6ea8"}
+    nd = t("no_data_value", lg)
+    esc = html.escape
+    line = ""
+    if target is not None and not pd.isna(target):
+        tpc = min(max(float(target) * 100, 0.0), 100.0)
+        line = (
+            f'<div class="geoapp-target" title="{esc(t("target", lg))}: {tpc:.0f}%" '
+            f'style="position:absolute;left:{tpc:.1f}%;top:-3px;bottom:-3px;'
+            'border-left:2px dashed #b00020"></div>'
+        )
+    rows = []
+    for gid, share in pairs:
+        name = zone_name(gid, lg) if zones else gid
+        color = zone_color(gid) if zones else "#3b6ea8"
+        ok = not pd.isna(share)
+        pc = min(max(share * 100, 0.0), 100.0) if ok else 0.0
+        value = f"{share * 100:.1f}%" if ok else nd
+        tip = esc(f"{gtitle} {name}: {value}")
+        bar = f'<div style="width:{pc:.1f}%;height:100%;background:{color}"></div>' if ok else ""
+        rows.append(
+            f'<div class="geoapp-bar-label" style="text-align:right;overflow-wrap:anywhere">'
+            f"{esc(name)}</div>"
+            f'<div class="geoapp-bar" data-share="{pc:.1f}" title="{tip}" '
+            f'style="position:relative;height:18px;background:#eef1f5">{bar}{line}</div>'
+            f'<div style="font-variant-numeric:tabular-nums">{esc(value)}</div>'
+        )
+    ticks = "".join(
+        f'<span style="position:absolute;left:{v}%;transform:translateX(-50%)">{v}</span>'
+        for v in (0, 25, 50, 75, 100)
     )
-    bars = {
-        "mark": {"type": "bar"},
-        "encoding": {
-            share_ch: {
-                "field": "share",
-                "type": "quantitative",
-                "title": share_title,
-                "scale": {"domain": [0, 100]},
-            },
-            group_ch: {
-                "field": "group",
-                "type": "nominal",
-                "sort": order,
-                "title": gtitle,
-                "axis": {"labelAngle": 0, "labelLimit": 200, "labelOverlap": False},
-            },
-            "color": color,
-            "tooltip": [
-                {"field": "group", "type": "nominal", "title": gtitle},
-                {"field": "share", "type": "quantitative", "title": share_title, "format": ".1f"},
-            ],
-        },
-    }
-    # one dashed line at the target share (the same on every row; none when NaN)
-    rule = {
-        "mark": {"type": "rule", "color": "#b00020", "strokeDash": [4, 3]},
-        "encoding": {share_ch: {"field": "target", "type": "quantitative", "aggregate": "max"}},
-    }
-    height = max(160, 26 * len(ids)) if horizontal else 280
-    return {"height": height, "layer": [bars, rule]}
+    axis = (
+        f'<div style="text-align:right;font-weight:600">{esc(gtitle)}</div>'
+        f'<div class="geoapp-axis" style="position:relative;height:1.2em;color:#555">{ticks}</div>'
+        "<div></div><div></div>"
+        f'<div class="geoapp-axis-title" style="text-align:center;color:#555">'
+        f"{esc(share_title)}</div><div></div>"
+    )
+    return (
+        f'<div class="geoapp-share-bars" role="figure" aria-label="{esc(share_title)}" '
+        'style="display:grid;grid-template-columns:minmax(5em,max-content) 1fr 4.5em;'
+        'gap:5px 10px;align-items:center;font-size:0.85rem;margin:0.3rem 0 0.8rem">'
+        f"{''.join(rows)}{axis}</div>"
+    )
+
+
+def text_table_html(frame: pd.DataFrame, right: Sequence[str] = ()) -> str:
+    """Return a table of text (:func:`app_pages.tables.as_text`) as a small HTML table.
+
+    The first column is the row heading; the columns named in ``right`` (numbers) are
+    right-aligned. A handful of rows reads as well as a data grid
+    and costs the browser nothing to load (``st.table``/``st.dataframe`` bring Arrow and
+    a grid, ~0.3 CPU-s of the first page); long cells wrap.
+
+    Examples
+    --------
+    >>> text_table_html(pd.DataFrame({"Rank": ["1"], "Why": ["a < b"]}))[:38]
+    '<table class="geoapp-table" style="bor'
+    """
+    esc = html.escape
+    base = "padding:4px 8px;border-bottom:1px solid #e6e9ef;vertical-align:top;text-align:"
+    # the row heading (a rank, a name) never wraps: "排名" stays one word
+    styles = [
+        base
+        + ("right" if c in right else "left")
+        + (";white-space:nowrap" if i == 0 or c in right else "")
+        for i, c in enumerate(frame.columns)
+    ]
+    head = "".join(
+        f'<th style="{s}">{esc(str(c))}</th>' for s, c in zip(styles, frame.columns, strict=True)
+    )
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<th style="{s}">{esc(str(v))}</th>'
+            if i == 0
+            else f'<td style="{s}">{esc(str(v))}</td>'
+            for i, (s, v) in enumerate(zip(styles, row, strict=True))
+        )
+        + "</tr>"
+        for row in frame.itertuples(index=False)
+    )
+    return (
+        '<table class="geoapp-table" style="border-collapse:collapse;width:100%;'
+        f'font-size:0.85rem"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
+    )
 
 
 def change_delta(value: float | int | None, fmt: str) -> dict[str, Any]:

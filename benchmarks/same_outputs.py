@@ -11,7 +11,9 @@ Only what differs from run to run by design is normalised before comparing: the
 ``run_id`` (a timestamp and random suffix), the ``timings_s`` blocks, Folium's random
 element ids in HTML, the versions of the code, the wall-clock dates in reports, the
 folder the package is installed in and the digests of its own source files (the demo
-generator is recorded as an input). Every
+generator is recorded as an input); ``report.docx`` is compared part by part as text with
+these taken out (its ZIP entries carry the write time); ``manifest.json`` by the names it
+lists (each file is compared itself). Every
 other byte must agree. GeoPackages are compared layer by layer (their SQLite pages carry
 write times). ``compare`` exits 1 and lists the files that differ.
 """
@@ -49,6 +51,9 @@ _SVG_ID = re.compile(r"(url\(#|id=\"|href=\"#)([pm])[0-9a-f]{10}\b")  # matplotl
 _PKG_PATH = re.compile(r"/[^\"\s<>]*?/geoapp/")  # where the package is installed
 _PKG_ROW = re.compile(r"(PKG/[^<]*</td><td class='n'>)[\d,]+(</td><td class='sha'>)[0-9a-f]{64}")
 _DATE = re.compile(r"\b20\d\d-\d\d-\d\d([ T]\d\d:\d\d(:\d\d)?(\.\d+)?Z?)?\b")
+# report.docx as text: a file of the code itself (the demo generator), then its size and
+# SHA-256 in the next cells (as _PKG_ROW in the HTML)
+_DOCX_PKG_ROW = re.compile(r"((?:PKG|geoapp)/[^|]*\.py\|)[\d,]+(\|)[0-9a-f]{64}")
 
 
 def _helsinki() -> str:
@@ -121,15 +126,49 @@ def normalised(path: Path, run_ids: list[str]) -> str:
         for rid in run_ids:
             body = body.replace(rid, "RUN_ID")
     elif suffix in (".json", ".geojson"):
-        body = json.dumps(_strip(json.loads(_text(path, run_ids))), sort_keys=True)
+        data = json.loads(_text(path, run_ids))
+        if path.name == "manifest.json" and isinstance(data.get("files"), dict):
+            # each file's size and SHA-256 hold its volatile bytes (dates, run ids, the
+            # GeoPackage's write times): the files are compared one by one, here their names
+            data["files"] = sorted(data["files"])
+        body = json.dumps(_strip(data), sort_keys=True)
     elif suffix in (".html", ".csv", ".txt", ".md", ".svg"):
         body = _SVG_ID.sub(r"\1\2ID", _FOLIUM_ID.sub(r"\1_ID", _text(path, run_ids)))
         body = _DATE.sub("DATE", _PKG_ROW.sub(r"\1N\2SHA", body))
+    elif suffix == ".docx":
+        body = _docx_text(path, run_ids)
     elif suffix == ".pdf":
         body = "pdf"  # WeasyPrint embeds the creation time; report.html carries the text
     else:
         body = path.read_bytes().hex()
     return hashlib.sha256(body.encode()).hexdigest()
+
+
+def _docx_text(path: Path, run_ids: list[str]) -> str:
+    """Return ``report.docx`` as comparable text: each part by name, dates normalised.
+
+    A .docx is a ZIP whose entries carry the write time; its XML parts carry the
+    report's dates (the cover's and the inputs' tables, as the HTML's) and are compared
+    as their text with the tags as ``|`` (the volatile parts normalised as in the
+    HTML); the images byte by byte.
+    """
+    import zipfile
+
+    out = path.parent.parent
+    parts = []
+    with zipfile.ZipFile(path) as z:
+        for name in sorted(z.namelist()):
+            data = z.read(name)
+            if not name.endswith((".xml", ".rels")):
+                parts.append(f"{name}\n{hashlib.sha256(data).hexdigest()}")
+                continue
+            text = data.decode("utf-8").replace(str(out), "OUT")
+            text = re.sub(r"(?:<[^>]*>)+", "|", _PKG_PATH.sub("PKG/", text))
+            for rid in run_ids:
+                text = text.replace(rid, "RUN_ID")
+            text = _DOCX_PKG_ROW.sub(r"\1N\2SHA", _FOLIUM_ID.sub(r"\1_ID", text))
+            parts.append(f"{name}\n{_DATE.sub('DATE', text)}")
+    return "\n".join(parts)
 
 
 def compare(a: Path, b: Path) -> int:

@@ -44,7 +44,7 @@ from geoapp.demand import Demand
 from geoapp.errors import InputError
 from geoapp.hexes import aggregate_h3
 from geoapp.inputs import no_facility_warning
-from geoapp.layers import select_features, split_designated
+from geoapp.layers import class_groups, select_features, split_designated
 from geoapp.region import META_WARNINGS, OUTSIDE_DISTRICTS, Region, whole_region_boundary
 
 log = logging.getLogger(__name__)
@@ -272,27 +272,39 @@ def analyse_part(job: PartJob) -> gpd.GeoDataFrame:
     """
     part, layer = job.part, job.layer.at_speed(job.speed_kmh)
     # heritage: designated sites only, as in the whole run (geoapp.layers.split_designated)
-    facilities = split_designated(select_features(part.region.features, layer), layer)[0]
+    facilities, apart = split_designated(select_features(part.region.features, layer), layer)
     if len(part.region.edges) == 0:
         # no street within the halo: in the whole region every point here is farther
         # than the search distance from the network, so nobody is reached either way
-        graph, facilities = None, facilities.iloc[0:0]
+        graph, facilities, apart = None, facilities.iloc[0:0], apart.iloc[0:0]
         mode = "euclidean"
     else:
         graph = network.cached_graph(part.region.nodes, part.region.edges, crs=part.crs)
         mode = "network"
     points = part.demand.points
     dsnap = network.snap(graph, points) if graph is not None and len(points) else None
-    access = coverage.compute_access(
-        points,
-        facilities,
-        graph=graph,
-        mode=mode,
-        max_dist_m=search_limit_m(job.layer, job.speed_kmh),
-        speed_kmh=_speed_of(layer, job.speed_kmh),
-        layer_id=job.layer.id,
-        demand_snap=dsnap,
-    )
+
+    def distances(to: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+        return coverage.compute_access(
+            points,
+            to,
+            graph=graph,
+            mode=mode,
+            max_dist_m=search_limit_m(job.layer, job.speed_kmh),
+            speed_kmh=_speed_of(layer, job.speed_kmh),
+            layer_id=job.layer.id,
+            demand_snap=dsnap,
+        )
+
+    access = distances(facilities)
+    # the columns the whole run adds (geoapp.workflow.analyse_layer): per class group the
+    # nearest site of the group, and the nearest undesignated feature (heritage)
+    for group, members in class_groups(facilities, layer).items():
+        access[f"dist_m_{group}"] = (
+            distances(facilities.loc[members])["dist_m"].to_numpy() if members.any() else np.inf
+        )
+    if len(apart):
+        access[f"dist_m_{_heritage.UNDESIGNATED}"] = distances(apart)["dist_m"].to_numpy()
     # the street-fragment flag as the whole gives it: the part holds every street within
     # the halo, so with a halo wider than a fragment (coverage.FRAGMENT_M) a point's
     # street is cut off here exactly when it is in the whole region (a narrower halo can

@@ -191,15 +191,20 @@ def write_bundle(
                 names["zones"] = export.write_csv(
                     export.csv_ready(zones_table), tmp / "zones.csv"
                 ).name
+            # the map is drawn while the GeoPackage is still being written (GEOS and
+            # GDAL both work without the GIL)
+            map_name = (
+                maps.save_html(workflow.coverage_map(region, analysis), tmp / "map.html").name
+                if html_map
+                else None
+            )
             if gpkg_job is not None:
                 names["gpkg"] = gpkg_job.result().name
                 names["qgis"] = qgis_project.write_project(
                     tmp / names["gpkg"], tmp / qgis_project.PROJECT_FILE, meta, lang
                 ).name
-            if html_map:
-                names["map"] = maps.save_html(
-                    workflow.coverage_map(region, analysis), tmp / "map.html"
-                ).name
+            if map_name is not None:
+                names["map"] = map_name
             names["metadata"] = export.write_json(
                 {**meta, "files": sorted([*names.values(), export.BUNDLE_METADATA, MANIFEST])},
                 tmp / export.BUNDLE_METADATA,

@@ -463,6 +463,8 @@ def facility_places(
     facilities: gpd.GeoDataFrame,
     access: gpd.GeoDataFrame,
     boundaries: gpd.GeoDataFrame | None = None,
+    *,
+    default_groups: bool = False,
 ) -> pd.DataFrame:
     """Return where each facility counts: its ``district``, ``zone_type`` and ``settlement``.
 
@@ -473,15 +475,17 @@ def facility_places(
     type and settlement class: those of its nearest demand point (straight line), so
     they follow the zoning of the residents whatever the method (district attributes or
     density). A facility without geometry, or with no demand point to be near, has
-    ``""`` where it cannot be placed (it counts in the region only).
+    ``""`` where it cannot be placed (it counts in the region only); with
+    ``default_groups=True`` it has each level's default group instead
+    (:data:`GROUP_DEFAULTS`, as the supply table counts it).
 
     Polygons count at a point on their surface. Returns a frame aligned with
-    ``facilities`` (``settlement`` is ``""`` when ``access`` has no such column).
+    ``facilities`` (``settlement`` is ``""``, or its default, when ``access`` has no such
+    column).
     """
     n = len(facilities)
-    out = pd.DataFrame(
-        {k: np.full(n, "", dtype=object) for k in ("district", "zone_type", "settlement")}
-    )
+    fill = {k: GROUP_DEFAULTS[k] if default_groups else "" for k in GROUP_DEFAULTS}
+    out = pd.DataFrame({k: np.full(n, v, dtype=object) for k, v in fill.items()})
     if not n:
         return out
     if facilities.crs is None:
@@ -491,7 +495,7 @@ def facility_places(
     crs = local_crs(access) if len(access) else local_crs(facilities)
     fpts = _points(facilities, crs)
     placed = ~(shapely.is_missing(fpts) | shapely.is_empty(fpts))
-    if not placed.all():
+    if not placed.all() and not default_groups:
         log.warning(
             "%d facilities have no geometry and count only in the region row",
             int((~placed).sum()),
@@ -522,7 +526,7 @@ def facility_places(
         first = np.ones(len(fi), dtype=bool)
         first[1:] = fi[1:] != fi[:-1]
         where[fi[first]] = bnames[bi[first]]
-        district = np.full(n, "", dtype=object)
+        district = np.full(n, fill["district"], dtype=object)
         district[placed] = where
         out["district"] = district
     return out

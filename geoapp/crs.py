@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import shapely
 from numpy.typing import ArrayLike
-from pyproj import CRS
+from pyproj import CRS, Transformer
 
 from geoapp.errors import CRSError
 
@@ -63,6 +66,44 @@ def _utm_for_bounds(crs: str, bounds: tuple[float, float, float, float]) -> CRS:
 def to_local(gdf: gpd.GeoDataFrame, crs: CRS | None = None) -> gpd.GeoDataFrame:
     """Return ``gdf`` projected to ``crs`` or to its :func:`local_crs`."""
     return gdf.to_crs(crs or local_crs(gdf))
+
+
+#: The transformer ``GeoSeries.to_crs`` uses (geopandas caches ``Transformer.from_crs``
+#: the same way), so :func:`project_geometries` gives its coordinates bit for bit.
+_transformer = functools.lru_cache(maxsize=64)(Transformer.from_crs)
+
+#: Fewest coordinates for which :func:`project_geometries` looks for repeated ones.
+_DEDUP_MIN = 100_000
+
+
+def project_geometries(geoms: ArrayLike, src: Any, dst: Any) -> np.ndarray:
+    """Return ``geoms`` (an array of 2-D shapely geometries) projected from ``src`` to ``dst``.
+
+    The coordinates ``GeoSeries(geoms, crs=src).to_crs(dst)`` gives, bit for bit, but
+    each distinct coordinate pair is projected once: the catchments of one radius
+    share their borders and those of several radii nest, so three in four of their
+    vertices are repeats (PROJ's transverse Mercator costs about 0.14 µs a point).
+    Geometries with Z, and a CRS equal to ``src``, go through geopandas as before.
+    """
+    arr = np.asarray(geoms, dtype=object)
+    src_crs, dst_crs = CRS.from_user_input(src), CRS.from_user_input(dst)
+    if len(arr) == 0 or src_crs.is_exact_same(dst_crs) or shapely.has_z(arr).any():
+        return np.asarray(gpd.GeoSeries(arr, crs=src_crs).to_crs(dst_crs).array, dtype=object)
+    xy = shapely.get_coordinates(arr)
+    n = len(xy)
+    transform = _transformer(src_crs, dst_crs, always_xy=True).transform
+    if n >= _DEDUP_MIN:
+        bits = xy.view(np.uint64)
+        key = bits[:, 0] * np.uint64(0x9E3779B97F4A7C15) ^ bits[:, 1]
+        codes, uniq = pd.factorize(key)
+        if len(uniq) < 0.8 * n:
+            first = np.empty(len(uniq), dtype=np.int64)
+            first[codes[::-1]] = np.arange(n - 1, -1, -1)
+            if (bits[first][codes] == bits).all():  # no two distinct points share a key
+                x, y = transform(xy[first, 0], xy[first, 1])
+                return shapely.set_coordinates(arr.copy(), np.column_stack((x, y))[codes])
+    x, y = transform(xy[:, 0], xy[:, 1])
+    return shapely.set_coordinates(arr.copy(), np.column_stack((x, y)))
 
 
 # ---------------------------------------------------------------------------

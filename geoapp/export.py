@@ -182,6 +182,47 @@ def geojson_dict(gdf: gpd.GeoDataFrame, meta: Mapping[str, Any] | None = None) -
     return fc
 
 
+def _dumps(obj: Any) -> str:
+    """Compact JSON text of ``obj`` as written into GeoJSON (UTF-8, no NaN)."""
+    return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
+
+
+#: The string encoder ``json.dumps(..., ensure_ascii=False)`` itself uses.
+_JSON_STR = json.encoder.encode_basestring
+
+
+def _json_texts(values: list[Any]) -> list[str]:
+    """Return the JSON text of each value of a :func:`_json_column` list.
+
+    The same text ``json.dumps`` gives for each value (strings, None, booleans, ints and
+    finite floats written here; anything else, and non-finite floats, which raise as
+    before, by ``json.dumps``); repeated strings are encoded once.
+    """
+    seen: dict[str, str] = {}
+    out: list[str] = []
+    append = out.append
+    for v in values:
+        kind = type(v)
+        if kind is str:
+            text = seen.get(v)
+            if text is None:
+                text = seen[v] = _JSON_STR(v)
+            append(text)
+        elif v is None:
+            append("null")
+        elif v is True:
+            append("true")
+        elif v is False:
+            append("false")
+        elif kind is int:
+            append(int.__repr__(v))
+        elif kind is float and math.isfinite(v):
+            append(float.__repr__(v))
+        else:
+            append(_dumps(v))
+    return out
+
+
 def write_geojson(
     gdf: gpd.GeoDataFrame, path: str | os.PathLike[str], meta: Mapping[str, Any] | None = None
 ) -> Path:
@@ -189,32 +230,45 @@ def write_geojson(
 
     The same document as ``json.dumps(geojson_dict(gdf, meta))``, but each geometry
     goes straight from GEOS's GeoJSON writer into the text (no Python objects per
-    coordinate), which matters for city-sized layers.
+    coordinate), and each property column is turned into JSON text a column at a time
+    (the text ``json.dumps`` gives each row's properties), which matters for
+    city-sized layers.
     """
     clean = _clean_geometry(gdf)
     geoms = shapely.to_geojson(clean.geometry.to_numpy())
     props = clean.drop(columns=clean.geometry.name)
     cols = list(props.columns)
-    columns = [_json_column(props.iloc[:, k]) for k in range(len(cols))]
-    records = zip(*columns, strict=True) if cols else iter([()] * len(props))
-
-    def dumps(obj: Any) -> str:
-        return json.dumps(obj, ensure_ascii=False, separators=(",", ":"), allow_nan=False)
-
-    parts = ['{"type":"FeatureCollection","features":[']
-    for i, (row, g) in enumerate(zip(records, geoms, strict=True)):
-        properties = dumps(dict(zip(cols, row, strict=True)))
-        parts.append(
-            f'{"," if i else ""}{{"type":"Feature","properties":{properties},'
-            f'"geometry":{g if g is not None else "null"}}}'
+    if len(set(cols)) == len(cols):
+        # '"name":' as json.dumps writes each key (non-text names too), then the values
+        keys = [_dumps({c: None})[1:-5] for c in cols] if len(props) else []
+        columns = [
+            [key + text for text in _json_texts(_json_column(props.iloc[:, k]))]
+            for k, key in enumerate(keys)
+        ]
+        rows: Iterator[str] = (
+            map(",".join, zip(*columns, strict=True)) if cols else iter([""] * len(props))
         )
+        texts = ["{" + r + "}" for r in rows]
+    else:  # repeated column names: a dict per row keeps json.dumps's answer (the last)
+        values = [_json_column(props.iloc[:, k]) for k in range(len(cols))]
+        records = zip(*values, strict=True) if cols else iter([()] * len(props))
+        texts = [_dumps(dict(zip(cols, row, strict=True))) for row in records]
+    parts = ['{"type":"FeatureCollection","features":[']
+    parts.append(
+        ",".join(
+            [
+                f'{{"type":"Feature","properties":{p},"geometry":{g if g is not None else "null"}}}'
+                for p, g in zip(texts, geoms, strict=True)
+            ]
+        )
+    )
     parts.append("]")
     if len(clean):
         b = clean.total_bounds
         if np.isfinite(b).all():
-            parts.append(',"bbox":' + dumps([round(float(x), COORD_DECIMALS) for x in b]))
+            parts.append(',"bbox":' + _dumps([round(float(x), COORD_DECIMALS) for x in b]))
     if meta:
-        parts.append(',"geoapp":' + dumps(_jsonable(dict(meta))))
+        parts.append(',"geoapp":' + _dumps(_jsonable(dict(meta))))
     parts.append("}")
     return _atomic.write_text(path, "".join(parts))
 
@@ -437,14 +491,15 @@ def simplified_for_web(
     neighbours' borders may then part by up to ``tolerance_m``.
     Simplified in the local projected CRS.
     """
-    from geoapp.crs import local_crs
+    from geoapp.crs import local_crs, project_geometries
 
     geoms = gdf.geometry.to_numpy()
     n_vertices = int(shapely.get_num_coordinates(geoms).sum()) if len(gdf) else 0
     if len(gdf) == 0 or n_vertices <= max_vertices:
         return gdf
     crs = local_crs(gdf)
-    local = gdf.geometry.to_crs(crs).to_numpy()
+    # GeoSeries.to_crs's coordinates, each shared border vertex projected once
+    local = project_geometries(geoms, gdf.crs, crs)
     if coverage_by is not None and n_vertices <= max_coverage_vertices:
         out = np.empty_like(local)
         for _, idx in gdf.groupby(coverage_by, sort=False).indices.items():
@@ -458,8 +513,8 @@ def simplified_for_web(
         if redo.any():
             out[redo] = shapely.simplify(local[redo], tolerance_m, preserve_topology=True)
     res = gdf.copy()
-    res = res.set_geometry(gpd.GeoSeries(out, crs=crs, index=gdf.index).to_crs(gdf.crs))
-    return res
+    back = project_geometries(out, crs, gdf.crs)
+    return res.set_geometry(gpd.GeoSeries(back, crs=gdf.crs, index=gdf.index))
 
 
 #: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).

@@ -49,6 +49,7 @@ from geoapp.layers import (
     heritage_class_warnings,
     heritage_classes,
 )
+from geoapp.region import DATA_AREA_COLUMN
 from geoapp.zones import BROAD_TYPES
 
 log = logging.getLogger(__name__)
@@ -97,9 +98,14 @@ class HeritageReport:
         outside the zone), geometry = the zone grown by ``buffer_m`` (zone + belt).
     summary
         One row per district, per zone type and for the region (``level``, ``group``,
-        ``district_code``, ``zone_type``): ``n_sites``, ``n_protected_sites``,
-        ``n_unprotected_sites``, ``share_sites_protected``, ``n_zones``,
-        ``protected_area_km2``, ``land_area_km2``, ``share_land_protected``,
+        ``district_code``, ``zone_type``): ``n_sites`` (the designated sites and zones,
+        equal to ``n_designated`` and to ``summary.csv``'s ``n_designated``: memorials,
+        statues and unlisted historic features are ``n_undesignated``, apart),
+        ``n_protected_sites`` (designated sites inside a protected zone, and designated
+        zones), ``n_unprotected_sites`` (designated sites outside every zone),
+        ``share_sites_protected``, ``n_zones`` (protected zones of any class),
+        ``protected_area_km2``, ``land_area_km2`` (the district's land the data covers,
+        as ``summary.csv``'s ``area_km2``), ``share_land_protected``,
         ``n_<class>`` per protection class (sites and zones of the class, e.g.
         ``n_national``, ``n_minor``), ``n_designated`` (the six protected classes) and
         ``n_undesignated`` (the rest: historic, minor),
@@ -368,14 +374,17 @@ def heritage_report(
     sd, sc, sz = _districts_of(sites, boundaries)
     sites["district"], sites["district_code"], sites["zone_type"] = sd, sc, sz
 
-    # --- summary per district
+    # --- summary per district: designated sites and zones, as summary.csv counts them
+    site_des = sites["heritage_class"].astype(str).isin(DESIGNATED_CLASSES).to_numpy(dtype=bool)
+    zone_des = zones["heritage_class"].astype(str).isin(DESIGNATED_CLASSES).to_numpy(dtype=bool)
+    site_in = site_des & (zone_id != "")  # a designated site inside a protected zone
     records: list[dict[str, object]] = []
     radii = tuple(layer.radii_m) if layer is not None else _DEFAULT_RADII
     dcol = layer.demand_column if layer is not None else "pop"
     if boundaries is not None and len(boundaries):
         b = _boundary_frame(boundaries)
         b_local = b.geometry.to_crs(crs)
-        land = b_local.area.to_numpy() / 1e6
+        land = _land_km2(boundaries, b_local)
         if len(zf):
             union = shapely.union_all(zone_geom_local.to_numpy())
             prot = shapely.area(shapely.intersection(b_local.to_numpy(), union)) / 1e6
@@ -389,8 +398,12 @@ def heritage_report(
                     "group": name,
                     "district_code": b["district_code"].iloc[i],
                     "zone_type": b["zone_type"].iloc[i],
-                    "n_sites": int((sd == name).sum()),
-                    "n_protected_sites": int(((sd == name) & (zone_id != "")).sum()),
+                    "n_sites": int(
+                        ((sd == name) & site_des).sum() + ((zd == name) & zone_des).sum()
+                    ),
+                    "n_protected_sites": int(
+                        ((sd == name) & site_in).sum() + ((zd == name) & zone_des).sum()
+                    ),
                     "n_zones": int((zd == name).sum()),
                     "protected_area_km2": float(prot[i]),
                     "land_area_km2": float(land[i]),
@@ -423,8 +436,8 @@ def heritage_report(
                 "group": "region",
                 "district_code": "",
                 "zone_type": "",
-                "n_sites": len(sites),
-                "n_protected_sites": int(sites["protected"].sum()),
+                "n_sites": int(site_des.sum() + zone_des.sum()),
+                "n_protected_sites": int(site_in.sum() + zone_des.sum()),
                 "n_zones": len(zones),
                 "protected_area_km2": region_prot,
                 "land_area_km2": region_land,
@@ -438,8 +451,10 @@ def heritage_report(
             summary["n_protected_sites"] / summary["n_sites"]
         ).where(summary["n_sites"] > 0)
         summary["share_land_protected"] = (
-            summary["protected_area_km2"] / summary["land_area_km2"]
-        ).where(summary["land_area_km2"] > 0)
+            (summary["protected_area_km2"] / summary["land_area_km2"])
+            .where(summary["land_area_km2"] > 0)
+            .clip(upper=1.0)
+        )  # a zone running past the data
 
     if access is not None and len(access):
         acc = access
@@ -456,9 +471,13 @@ def heritage_report(
             summary = summary.merge(pd.concat(parts), on=["level", "group"], how="left")
     summary, warnings = _with_class_parts(summary, sites, zones, feats, access, layer, dcol)
     summary.loc[summary["level"] == "region", "group"] = region_name
-    n_unprot = int(sites["unprotected"].sum())
+    n_unprot = int((site_des & (zone_id == "")).sum())
     if n_unprot:
-        log.info("%d of %d heritage sites lie outside every protected zone", n_unprot, len(sites))
+        log.info(
+            "%d of %d designated heritage sites lie outside every protected zone",
+            n_unprot,
+            int(site_des.sum()),
+        )
     return HeritageReport(
         sites=sites,
         zones=zones,
@@ -471,6 +490,20 @@ def heritage_report(
             "warnings": warnings,
         },
     )
+
+
+def _land_km2(boundaries: gpd.GeoDataFrame, b_local: gpd.GeoSeries) -> np.ndarray:
+    """Return each district's land in km²: the part the data covers, as ``summary.csv``.
+
+    A partial extract's districts carry the land inside the data's extent
+    (:data:`geoapp.region.DATA_AREA_COLUMN`, set by :func:`geoapp.inputs.with_data_area`);
+    the summaries count that as the district's area, and so does ``land_area_km2``.
+    """
+    land = b_local.area.to_numpy(dtype=float) / 1e6
+    if DATA_AREA_COLUMN in boundaries.columns:
+        covered = pd.to_numeric(boundaries[DATA_AREA_COLUMN], errors="coerce").to_numpy(float)
+        land = np.where(np.isnan(covered), land, covered)
+    return land
 
 
 def _classes_of(feats: gpd.GeoDataFrame) -> np.ndarray:

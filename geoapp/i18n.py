@@ -326,9 +326,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "比值为该分区覆盖率与中心城区覆盖率之比。",
     },
     "protected_area": {"en": "Protected area (km²)", "zh": "保护区面积（平方公里）"},
-    "unprotected_sites": {
-        "en": "Sites outside every protected zone",
-        "zh": "不在任何保护区内的遗产点",
+    "unprotected_sites": {  # n_unprotected_sites: designated sites only, as summary.csv
+        "en": "Designated sites outside every protected zone",
+        "zh": "不在任何保护区内的文物保护单位",
     },
     "count_header": {"en": "{name} (count)", "zh": "{name}（个）"},
     "facilities_total": {"en": "All facilities (count)", "zh": "设施合计（个）"},
@@ -531,6 +531,19 @@ STRINGS: dict[str, dict[str, str]] = {
         "未列保护的历史遗存，单独列出。",
     },
     "heritage_by_class": {"en": "By protection class", "zh": "按保护级别"},
+    # the report's Appendix B: where its recorded paths start
+    "report_paths_note": {
+        "en": "The paths above and in the command below are relative to the folder that "
+        "holds the report folder (run the command there); geoapp/… is a file shipped with "
+        "geoapp.",
+        "zh": "上表及下方命令中的路径均相对于存放报告文件夹的上级文件夹（请在该文件夹中运行命令）；"
+        "geoapp/… 为 geoapp 自带的文件。",
+    },
+    # the report's Limitations: a rule said by its name, never its id
+    "limit_unverified": {
+        "en": "The rule “{rule}” uses a value not confirmed against its source ({clause}).",
+        "zh": "规则“{rule}”使用的数值未能与其来源核实（{clause}）。",
+    },
     "heritage_no_designated": {
         "en": "The data holds no officially protected (designated) heritage site, so heritage "
         "coverage cannot be assessed: import the official list of protected sites.",

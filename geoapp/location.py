@@ -44,7 +44,7 @@ import os
 import sys
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import geopandas as gpd
@@ -260,20 +260,6 @@ def _frames_xy(
     return _points_xy(dem, demand_col, "gdf_demand"), _points_xy(fac, facility_col, "gdf_fac")
 
 
-def _frame_costs(
-    gdf_demand: gpd.GeoDataFrame,
-    gdf_fac: gpd.GeoDataFrame,
-    demand_col: str,
-    facility_col: str,
-    distance_metric: str,
-) -> np.ndarray:
-    d_xy, f_xy = _frames_xy(gdf_demand, gdf_fac, demand_col, facility_col)
-    try:
-        return cdist(d_xy, f_xy, metric=distance_metric)
-    except ValueError as exc:
-        raise InputError(f"distance_metric: {distance_metric!r}: {exc}") from exc
-
-
 def _frame_column(gdf: gpd.GeoDataFrame, cols: str | Sequence[str] | None, what: str) -> Any:
     if cols is None:
         return None
@@ -285,8 +271,53 @@ def _frame_column(gdf: gpd.GeoDataFrame, cols: str | Sequence[str] | None, what:
     return values[:, 0] if len(names) == 1 else values.sum(axis=1)
 
 
-def _ids(gdf: gpd.GeoDataFrame | None, n: int) -> list[Any]:
-    return list(range(n)) if gdf is None else list(gdf.index)
+def _base_fields(cost_matrix: Any, predefined_facilities_arr: Any, name: str) -> dict[str, Any]:
+    """Read the fields every model shares from ``from_cost_matrix``'s arguments."""
+    cost = _as_cost(cost_matrix)
+    return {
+        "cost": cost,
+        "predefined": _as_predefined(predefined_facilities_arr, cost.shape[1]),
+        "facility_ids": list(range(cost.shape[1])),
+        "name": name,
+    }
+
+
+@dataclass(frozen=True)
+class _Frames:
+    """The frames of a ``from_geodataframe`` call and their clients x facilities costs."""
+
+    gdf_demand: gpd.GeoDataFrame
+    gdf_fac: gpd.GeoDataFrame
+    cost: np.ndarray
+
+    @classmethod
+    def read(
+        cls,
+        gdf_demand: gpd.GeoDataFrame,
+        gdf_fac: gpd.GeoDataFrame,
+        demand_col: str,
+        facility_col: str,
+        distance_metric: str,
+    ) -> _Frames:
+        d_xy, f_xy = _frames_xy(gdf_demand, gdf_fac, demand_col, facility_col)
+        try:
+            cost = cdist(d_xy, f_xy, metric=distance_metric)
+        except ValueError as exc:
+            raise InputError(f"distance_metric: {distance_metric!r}: {exc}") from exc
+        return cls(gdf_demand, gdf_fac, cost)
+
+    def weights(self, cols: str | Sequence[str]) -> Any:
+        """Return the demand frame's weight column(s), summed per row."""
+        return _frame_column(self.gdf_demand, cols, "weights_cols")
+
+    def facility_values(self, col: str | None, what: str = "gdf_fac") -> Any:
+        """Return one value per candidate from column ``col`` (None: no column)."""
+        return _frame_column(self.gdf_fac, col, what)
+
+    def model(self, model_cls: Any, *args: Any, **settings: Any) -> Any:
+        """Build ``model_cls.from_cost_matrix(costs, *args, **settings)``, candidates by index."""
+        model = model_cls.from_cost_matrix(self.cost, *args, **settings)
+        return replace(model, facility_ids=list(self.gdf_fac.index))
 
 
 # --------------------------------------------------------------------------- HiGHS
@@ -484,12 +515,8 @@ class LSCP(_Base):
         name: str = "lscp",
     ) -> LSCP:
         """Build from a clients x facilities cost matrix (dense or scipy sparse)."""
-        cost = _as_cost(cost_matrix)
         return cls(
-            cost=cost,
-            predefined=_as_predefined(predefined_facilities_arr, cost.shape[1]),
-            facility_ids=list(range(cost.shape[1])),
-            name=name,
+            **_base_fields(cost_matrix, predefined_facilities_arr, name),
             service_radius=_check_radius(service_radius),
         )
 
@@ -506,11 +533,8 @@ class LSCP(_Base):
         name: str = "lscp",
     ) -> LSCP:
         """Build from demand and candidate frames (see the module's notes on CRS)."""
-        cost = _frame_costs(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
-        m = cls.from_cost_matrix(
-            cost, service_radius, _frame_column(gdf_fac, predefined_facility_col, "gdf_fac"), name
-        )
-        return _with_ids(m, gdf_fac)
+        f = _Frames.read(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
+        return f.model(cls, service_radius, f.facility_values(predefined_facility_col), name)
 
     def solve(self, time_limit: float = 60.0) -> LocationResult:
         """Solve the set cover with HiGHS.
@@ -584,10 +608,6 @@ def _set_cover(
     return sites, float(len(sites)), bound, status
 
 
-def _with_ids(model: Any, gdf_fac: gpd.GeoDataFrame) -> Any:
-    return type(model)(**{**model.__dict__, "facility_ids": _ids(gdf_fac, len(gdf_fac))})
-
-
 @dataclass(frozen=True)
 class MCLP(_Base):
     """Maximal covering: ``p`` facilities covering the most client weight within the radius."""
@@ -610,16 +630,13 @@ class MCLP(_Base):
         p_mode: PMode = "exactly",
     ) -> MCLP:
         """Build from a clients x facilities cost matrix and one weight per client."""
-        cost = _as_cost(cost_matrix)
-        pre = _as_predefined(predefined_facilities_arr, cost.shape[1])
+        base = _base_fields(cost_matrix, predefined_facilities_arr, name)
+        n_cli, n_fac = base["cost"].shape
         return cls(
-            cost=cost,
-            predefined=pre,
-            facility_ids=list(range(cost.shape[1])),
-            name=name,
-            weights=_as_weights(weights, cost.shape[0]),
+            **base,
+            weights=_as_weights(weights, n_cli),
             service_radius=_check_radius(service_radius),
-            p_facilities=_check_p(p_facilities, cost.shape[1], len(pre), p_mode, least=1),
+            p_facilities=_check_p(p_facilities, n_fac, len(base["predefined"]), p_mode, least=1),
             p_mode=p_mode,
         )
 
@@ -638,16 +655,15 @@ class MCLP(_Base):
         **settings: Any,
     ) -> MCLP:
         """Build from demand and candidate frames (``settings``: ``name``, ``p_mode``)."""
-        cost = _frame_costs(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
-        m = cls.from_cost_matrix(
-            cost,
-            _frame_column(gdf_demand, weights_cols, "weights_cols"),
+        f = _Frames.read(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
+        return f.model(
+            cls,
+            f.weights(weights_cols),
             service_radius,
             p_facilities,
-            _frame_column(gdf_fac, predefined_facility_col, "gdf_fac"),
+            f.facility_values(predefined_facility_col),
             **settings,
         )
-        return _with_ids(m, gdf_fac)
 
     def solve(self, time_limit: float = 60.0, exact: bool | None = None) -> LocationResult:
         """Solve with :func:`geoapp.siting.maximise_coverage` (its MIP only if needed)."""
@@ -745,15 +761,12 @@ class PMedian(_Base):
         p_mode: PMode = "exactly",
     ) -> PMedian:
         """Build from a clients x facilities cost matrix and one weight per client."""
-        cost = _as_cost(cost_matrix)
-        pre = _as_predefined(predefined_facilities_arr, cost.shape[1])
+        base = _base_fields(cost_matrix, predefined_facilities_arr, name)
+        n_cli, n_fac = base["cost"].shape
         return cls(
-            cost=cost,
-            predefined=pre,
-            facility_ids=list(range(cost.shape[1])),
-            name=name,
-            weights=_as_weights(weights, cost.shape[0]),
-            p_facilities=_check_p(p_facilities, cost.shape[1], len(pre), p_mode),
+            **base,
+            weights=_as_weights(weights, n_cli),
+            p_facilities=_check_p(p_facilities, n_fac, len(base["predefined"]), p_mode),
             p_mode=p_mode,
         )
 
@@ -771,15 +784,14 @@ class PMedian(_Base):
         **settings: Any,
     ) -> PMedian:
         """Build from demand and candidate frames (``settings``: ``name``, ``p_mode``)."""
-        cost = _frame_costs(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
-        m = cls.from_cost_matrix(
-            cost,
-            _frame_column(gdf_demand, weights_cols, "weights_cols"),
+        f = _Frames.read(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
+        return f.model(
+            cls,
+            f.weights(weights_cols),
             p_facilities,
-            _frame_column(gdf_fac, predefined_facility_col, "gdf_fac"),
+            f.facility_values(predefined_facility_col),
             **settings,
         )
-        return _with_ids(m, gdf_fac)
 
     def solve(self, time_limit: float = 60.0) -> LocationResult:
         """Solve the assignment MIP (pairs with a finite cost only) with HiGHS.
@@ -855,14 +867,11 @@ class PCenter(_Base):
         p_mode: PMode = "exactly",
     ) -> PCenter:
         """Build from a clients x facilities cost matrix."""
-        cost = _as_cost(cost_matrix)
-        pre = _as_predefined(predefined_facilities_arr, cost.shape[1])
+        base = _base_fields(cost_matrix, predefined_facilities_arr, name)
+        n_fac = base["cost"].shape[1]
         return cls(
-            cost=cost,
-            predefined=pre,
-            facility_ids=list(range(cost.shape[1])),
-            name=name,
-            p_facilities=_check_p(p_facilities, cost.shape[1], len(pre), p_mode),
+            **base,
+            p_facilities=_check_p(p_facilities, n_fac, len(base["predefined"]), p_mode),
             p_mode=p_mode,
         )
 
@@ -879,14 +888,8 @@ class PCenter(_Base):
         **settings: Any,
     ) -> PCenter:
         """Build from demand and candidate frames (``settings``: ``name``, ``p_mode``)."""
-        cost = _frame_costs(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
-        m = cls.from_cost_matrix(
-            cost,
-            p_facilities,
-            _frame_column(gdf_fac, predefined_facility_col, "gdf_fac"),
-            **settings,
-        )
-        return _with_ids(m, gdf_fac)
+        f = _Frames.read(gdf_demand, gdf_fac, demand_col, facility_col, distance_metric)
+        return f.model(cls, p_facilities, f.facility_values(predefined_facility_col), **settings)
 
     def solve(self, time_limit: float = 60.0) -> LocationResult:
         """Bisection over the distinct costs; each step a set cover with at most ``p`` open.
@@ -1001,17 +1004,14 @@ class CapacitatedMCLP(_Base):
         split: bool = False,
     ) -> CapacitatedMCLP:
         """Build from a cost matrix, client weights and one capacity per facility."""
-        cost = _as_cost(cost_matrix)
-        pre = _as_predefined(predefined_facilities_arr, cost.shape[1])
+        base = _base_fields(cost_matrix, predefined_facilities_arr, name)
+        n_cli, n_fac = base["cost"].shape
         return cls(
-            cost=cost,
-            predefined=pre,
-            facility_ids=list(range(cost.shape[1])),
-            name=name,
-            weights=_as_weights(weights, cost.shape[0]),
-            capacities=_as_weights(facility_capacities, cost.shape[1], "facility_capacities"),
+            **base,
+            weights=_as_weights(weights, n_cli),
+            capacities=_as_weights(facility_capacities, n_fac, "facility_capacities"),
             service_radius=_check_radius(service_radius),
-            p_facilities=_check_p(p_facilities, cost.shape[1], len(pre), p_mode),
+            p_facilities=_check_p(p_facilities, n_fac, len(base["predefined"]), p_mode),
             p_mode=p_mode,
             split=bool(split),
         )
@@ -1032,17 +1032,16 @@ class CapacitatedMCLP(_Base):
     ) -> CapacitatedMCLP:
         """Build from frames (``settings``: ``distance_metric``, ``name``, ``p_mode``, ``split``)."""
         metric = settings.pop("distance_metric", "euclidean")
-        cost = _frame_costs(gdf_demand, gdf_fac, demand_col, facility_col, metric)
-        m = cls.from_cost_matrix(
-            cost,
-            _frame_column(gdf_demand, weights_cols, "weights_cols"),
+        f = _Frames.read(gdf_demand, gdf_fac, demand_col, facility_col, metric)
+        return f.model(
+            cls,
+            f.weights(weights_cols),
             service_radius,
             p_facilities,
-            _frame_column(gdf_fac, facility_capacity_col, "facility_capacity_col"),
-            _frame_column(gdf_fac, predefined_facility_col, "gdf_fac"),
+            f.facility_values(facility_capacity_col, "facility_capacity_col"),
+            f.facility_values(predefined_facility_col),
             **settings,
         )
-        return _with_ids(m, gdf_fac)
 
     def solve(self, time_limit: float = 60.0) -> LocationResult:
         """Solve the capacitated coverage MIP with HiGHS (pairs within the radius only)."""

@@ -348,32 +348,21 @@ def diff_map_figure(
 ) -> matplotlib.figure.Figure:
     """Draw the before/after map: residents who gained (green) or lost (red) coverage.
 
-    Like the report's maps (:func:`geoapp.report_figures.region_map`) it carries a
-    legend (each side with the residents it counts, in the layer's population), a
-    metric scale bar and a north arrow (:func:`geoapp.report_figures.add_scale_bar`,
-    :func:`~geoapp.report_figures.add_north_arrow`, found by their ``gid``), drawn in
+    Like the report's maps (:func:`geoapp.report_figures.region_map`, the same
+    :func:`~geoapp.report_figures.map_figure` and :func:`~geoapp.report_figures.finish_map`)
+    it carries a legend (each side with the residents it counts, in the layer's
+    population), a metric scale bar and a north arrow (found by their ``gid``), drawn in
     the local UTM CRS (metres).
     """
-    import matplotlib
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
     from matplotlib.lines import Line2D
     from matplotlib.patches import Patch
 
-    from geoapp.charts import font_family
     from geoapp.crs import local_crs
-    from geoapp.report_figures import add_north_arrow, add_scale_bar
+    from geoapp.report_figures import finish_map, map_figure
 
     text = DIFF_TEXT.get(lang, DIFF_TEXT["en"])
     sixty = diff.demand == "pop_60plus"
-    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
-        fig = Figure(figsize=(7.0, 5.6))
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for side in ax.spines.values():
-            side.set_color("#888888")
+    with map_figure() as (fig, ax):
         has_bnd = boundaries is not None and len(boundaries) > 0
         ref = boundaries if (has_bnd and boundaries is not None) else diff.points
         handles: list[Any] = []
@@ -407,11 +396,7 @@ def diff_map_figure(
             ax.set_ylim(0, 1000)
         if not len(diff.points):
             handles.append(Patch(color="white", label=text["none"]))
-        add_scale_bar(ax, lang)
-        add_north_arrow(ax)
-        ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85)
-        fig.tight_layout()
-    return fig
+        return finish_map(fig, ax, handles, lang)
 
 
 def diff_map_png(

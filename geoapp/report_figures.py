@@ -9,7 +9,9 @@ artists are tagged with a ``gid`` (:data:`SCALE_BAR`, :data:`SCALE_LABEL`,
 :data:`NORTH_ARROW`, :data:`DISTRICT_LABEL`, :data:`STREETS`) so a test, or a caller,
 can find them in the returned :class:`~matplotlib.figure.Figure`.
 
-Figures are drawn off-screen on the Agg canvas (thread-safe, no pyplot).
+Figures are drawn off-screen on the Agg canvas (thread-safe, no pyplot). Other printable
+maps (the before/after map of :mod:`geoapp.lookback`) open with :func:`map_figure` and end
+with :func:`finish_map`, as :func:`region_map` does, so they look the same.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ import io
 import logging
 import math
 import warnings
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from typing import Any
 
 import geopandas as gpd
@@ -138,6 +141,38 @@ def add_north_arrow(ax: Any) -> Any:
     return ann
 
 
+@contextmanager
+def map_figure(size: tuple[float, float] = (7.0, 5.6)) -> Iterator[tuple[Figure, Any]]:
+    """Open a printable map: a figure with one axes, no ticks and a grey frame.
+
+    Yields the figure and its axes inside the report's font settings
+    (:func:`geoapp.charts.font_family`), which hold for all that is drawn in the ``with``
+    block.
+    """
+    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
+        fig = Figure(figsize=size)
+        FigureCanvasAgg(fig)
+        ax = fig.add_subplot(1, 1, 1)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        for side in ax.spines.values():
+            side.set_color("#888888")
+        yield fig, ax
+
+
+def finish_map(fig: Figure, ax: Any, handles: list[Any], lang: str = "en") -> Figure:
+    """End a map: scale bar, north arrow and a legend of ``handles``; return ``fig``.
+
+    Call it inside :func:`map_figure`'s block, once the map's extent is set (the scale
+    bar is measured on it).
+    """
+    add_scale_bar(ax, lang)
+    add_north_arrow(ax)
+    ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85)
+    fig.tight_layout()
+    return fig
+
+
 def _district_names(boundaries: gpd.GeoDataFrame, lang: str) -> list[str]:
     names = boundaries["district"].astype(str) if "district" in boundaries.columns else None
     if names is None:
@@ -209,14 +244,7 @@ def region_map(
     """
     text = TEXT.get(lang, TEXT["en"])
     frames = [f for f in (boundaries, gaps, facilities) if f is not None and len(f)]
-    with matplotlib.rc_context({"font.family": font_family(), "axes.unicode_minus": False}):
-        fig = Figure(figsize=size)
-        FigureCanvasAgg(fig)
-        ax = fig.add_subplot(1, 1, 1)
-        ax.set_xticks([])
-        ax.set_yticks([])
-        for side in ax.spines.values():
-            side.set_color("#888888")
+    with map_figure(size) as (fig, ax):
         if not frames:
             ax.set_xlim(0, 1000)
             ax.set_ylim(0, 1000)
@@ -256,11 +284,7 @@ def region_map(
         _district_labels(ax, b, names, keys, focus, view)
         if title:
             ax.set_title(title, fontsize=10)
-        add_scale_bar(ax, lang)
-        add_north_arrow(ax)
-        ax.legend(handles=handles, loc="upper left", fontsize=7, framealpha=0.85)
-        fig.tight_layout()
-    return fig
+        return finish_map(fig, ax, handles, lang)
 
 
 def _district_fill(

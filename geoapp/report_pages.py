@@ -648,6 +648,21 @@ def heritage_lead(h: Any, lang: str) -> str:
     return out
 
 
+def shown_path(path: object) -> str:
+    """Return an input file as the report's list of sources shows it: by its name.
+
+    ``report.json`` records a file relative to the folder holding the report folder
+    (:func:`geoapp.assess.recorded_path`: ``../../data/x.osm`` for a report written two
+    folders below), which reads as nonsense beside a date; the list shows the file's
+    name (``x.osm``) and a file shipped with geoapp as ``geoapp/...``; the recorded path
+    stays in Appendix B, beside the command that uses it.
+    """
+    text = str(path or "")
+    if not text or text.startswith("geoapp/"):
+        return text
+    return text.replace("\\", "/").rstrip("/").rsplit("/", 1)[-1]
+
+
 def _png_uri(data: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(data).decode("ascii")
 

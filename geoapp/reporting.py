@@ -44,6 +44,7 @@ from geoapp import report_pages as pages
 from geoapp._atomic import MANIFEST, atomic_path
 from geoapp.catalog import Layer
 from geoapp.errors import InputError, OutputError
+from geoapp.i18n import t as ui_text
 from geoapp.messages import group_warnings
 from geoapp.paths import public_path, scrub_paths
 from geoapp.region import DATA_AREA_COLUMN
@@ -131,7 +132,7 @@ T: dict[str, dict[str, str]] = {
         "uncovered": "Uncovered residents",
         "median": "Median distance (m)",
         "reason": "Why",
-        "protected": "Sites inside a protected zone",
+        "protected": "Designated sites in a protected zone",
         "protected_area": "Protected area (km²)",
         "designated": "Designated sites (of which national)",
         "undesignated": "Memorials, statues, unlisted (not assessed)",
@@ -184,7 +185,6 @@ T: dict[str, dict[str, str]] = {
         "sources_profile": "Standards cited",
         "limit_synthetic": "The data are synthetic: figures describe an invented city.",
         "limit_foreign": "The standards profile {profile} is Chinese, but the region lies outside China (its demand profile is '{demand}'): the thresholds are a benchmark there, not the local rule; a local profile can be given instead.",
-        "limit_unverified": "Rule {rule} uses a value not confirmed against its source ({clause}).",
         "limit_nodata": "{n} compliance rows are 'no data': the data cannot tell whether the standard is met there.",
         "reach_help": "Reach judged: a layer written in walking minutes is judged at its life circle's minutes × its walking speed, in every zone type — the reach of every other figure in this report. The standard's own metre figure is shown beside it for reference only; it is not a second verdict.",
         "proj_gap": "Aged 60+ beyond the target:",
@@ -240,7 +240,7 @@ T: dict[str, dict[str, str]] = {
         "uncovered": "未覆盖人口",
         "median": "距离中位数（米）",
         "reason": "原因",
-        "protected": "位于保护区内的遗产点",
+        "protected": "位于保护区内的文物保护单位",
         "protected_area": "保护区面积（平方公里）",
         "designated": "文物保护单位（其中全国重点）",
         "undesignated": "纪念物、雕像、未定级（不参与评估）",
@@ -293,7 +293,6 @@ T: dict[str, dict[str, str]] = {
         "sources_profile": "引用的标准",
         "limit_synthetic": "数据为合成数据：所有数字描述的是一座虚构城市。",
         "limit_foreign": "标准配置 {profile} 为中国标准，但该区域位于中国境外（人口参数为“{demand}”）：这些标准值在当地仅作参照，并非当地规定；可另行指定当地标准。",
-        "limit_unverified": "规则 {rule} 使用的数值未能与其来源核实（{clause}）。",
         "limit_nodata": "达标表中有 {n} 行为“无数据”：数据无法判断该处是否达标。",
         "reach_help": "评估距离：以步行分钟定义的图层按其生活圈分钟数 × 步行速度评估，各分区相同，与本报告其他各项数字的距离一致。标准本身的米数仅列出供参考，不作为第二个结论。",
         "proj_gap": "目标距离外60岁及以上人口：",
@@ -604,7 +603,8 @@ def _area(d: ReportData, t: Mapping[str, str], lang: str) -> str:
 
 def _sources(d: ReportData, t: Mapping[str, str], lang: str) -> str:
     rows = [
-        f"<tr><td>{esc(pages.role_name(i.get('role'), lang))}</td><td>{esc(i.get('path'))}</td>"
+        f"<tr><td>{esc(pages.role_name(i.get('role'), lang))}</td>"
+        f"<td>{esc(pages.shown_path(i.get('path')))}</td>"
         f"<td>{esc(i.get('date', ''))}</td></tr>"
         for i in d.inputs
     ]
@@ -956,7 +956,7 @@ def _limitations(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         for th in [rule.for_zone(None), *rule.zones.values()]:
             if th.verified == "unverified":
                 clause = pages.profile_text(th.clause, lang, t)
-                items.append(t["limit_unverified"].format(rule=rule.id, clause=clause))
+                items.append(ui_text("limit_unverified", lang, rule=rule.name(lang), clause=clause))
     n = int((d.compliance["status"] == "no_data").sum()) if len(d.compliance) else 0
     if n:
         items.append(t["limit_nodata"].format(n=n))
@@ -976,6 +976,7 @@ def _repro(d: ReportData, t: Mapping[str, str], lang: str) -> str:
         for i in d.inputs
     ]
     out = _table([t["what"], t["file"], t["bytes"], t["sha"]], rows)
+    out += f"<p>{esc(ui_text('report_paths_note', lang))}</p>"
     out += f"<h3>{esc(t['command'])}</h3><pre>{esc(d.command)}</pre>"
     out += f"<h3>{esc(t['verify'])}</h3><pre>geoapp verify {esc(d.params.get('out', 'DIR'))}</pre>"
     out += f"<h3>{esc(t['param'])}</h3>" + _kv(

@@ -43,7 +43,7 @@ import shapely
 from scipy.sparse import csr_array
 from scipy.spatial import cKDTree
 
-from geoapp import fca, network
+from geoapp import coverage, fca, network
 from geoapp.catalog import Layer
 from geoapp.crs import local_crs
 from geoapp.errors import InputError
@@ -369,56 +369,6 @@ def _text(frame: pd.DataFrame, col: str, default: str) -> np.ndarray:
     return s.where(s != "", default).to_numpy(dtype=object)
 
 
-def _place_facilities(
-    facilities: gpd.GeoDataFrame,
-    demand: gpd.GeoDataFrame,
-    boundaries: gpd.GeoDataFrame | None,
-) -> dict[str, np.ndarray]:
-    """Group labels of every facility: district (polygon, else nearest demand), zone, settlement.
-
-    The same rule as ``coverage_summary``'s ``n_facilities``: districts by point in
-    polygon of the boundaries (inside none: ``(outside districts)``), zone type and
-    settlement by the facility's nearest demand point (straight line).
-    """
-    n = len(facilities)
-    out = {
-        "district": np.full(n, OUTSIDE_DISTRICTS, dtype=object),
-        "zone_type": np.full(n, "unknown", dtype=object),
-        "settlement": np.full(n, "unknown", dtype=object),
-    }
-    if not n:
-        return out
-    crs = local_crs(demand) if len(demand) else local_crs(facilities)
-    fp = _points(facilities, crs)
-    placed = ~(shapely.is_missing(fp) | shapely.is_empty(fp))
-    if len(demand) and placed.any():
-        dp = _points(demand, crs)
-        dok = np.flatnonzero(~(shapely.is_missing(dp) | shapely.is_empty(dp)))
-        if len(dok):
-            _, k = cKDTree(shapely.get_coordinates(dp[dok])).query(
-                shapely.get_coordinates(fp[placed]), k=1
-            )
-            near = dok[k]
-            for col, default in (
-                ("district", OUTSIDE_DISTRICTS),
-                ("zone_type", "unknown"),
-                ("settlement", "unknown"),
-            ):
-                out[col][placed] = _text(demand, col, default)[near]
-    if boundaries is not None and len(boundaries):
-        names = _text(boundaries, "district", OUTSIDE_DISTRICTS)
-        tree = shapely.STRtree(boundaries.geometry.to_crs(crs).to_numpy())
-        fi, bi = tree.query(fp[placed], predicate="intersects")
-        o = np.lexsort((bi, fi))
-        fi, bi = fi[o], bi[o]
-        first = np.ones(len(fi), dtype=bool)
-        first[1:] = fi[1:] != fi[:-1]
-        where = np.full(int(placed.sum()), OUTSIDE_DISTRICTS, dtype=object)
-        where[fi[first]] = names[bi[first]]
-        out["district"][placed] = where
-    return out
-
-
 def supply_table(
     access: gpd.GeoDataFrame,
     facilities: gpd.GeoDataFrame,
@@ -483,7 +433,9 @@ def supply_table(
         if has_sfca
         else np.zeros(len(access))
     )
-    places = _place_facilities(fac, access, boundaries)
+    # summary.csv's rule; a facility it cannot place counts in the default groups
+    placed = coverage.facility_places(fac, access, boundaries, default_groups=True)
+    places = {k: v.to_numpy(dtype=object) for k, v in placed.items()}
     labels = {
         "district": _text(access, "district", OUTSIDE_DISTRICTS),
         "zone_type": _text(access, "zone_type", "unknown"),

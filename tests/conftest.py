@@ -77,6 +77,22 @@ def _no_network():
     socket.getaddrinfo = _real_getaddrinfo
 
 
+@pytest.fixture
+def own_cache(tmp_path, monkeypatch):
+    """A cache folder of the test's own and no region cache; the graph memo emptied.
+
+    A module whose tests build regions uses it for all of them:
+    ``pytestmark = pytest.mark.usefixtures("own_cache")``.
+    """
+    from geoapp import network
+
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
+    monkeypatch.setenv("GEOAPP_REGION_CACHE", "0")
+    network.clear_memo()
+    yield
+    network.clear_memo()
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark every browser test slow too: the fast tier never starts a browser."""
     for item in items:

@@ -33,18 +33,33 @@ B-C, and D-B stored v->u on purpose.
 
 The small map region (``map_region``; used by the map tests) is in WGS84 near Beijing and
 carries hostile strings (``HOSTILE``) in names and reasons.
+
+Small OpenStreetMap extracts (written with osmium by tests/osm_extract_builder.py), in
+WGS84 degrees:
+
+* ``homes_grid``: residential streets every 0.004° over a box and a home (flats of a
+  given number of storeys) in every block. Over ``WEST_EAST`` (lon 116.30-116.34, lat
+  39.98-40.00) with ``two_districts`` (West lon < 116.32, East) and ``two_district_census``
+  (West 10,000 and East 20,000 residents), used by the study-area and report-input tests;
+  over ``XUEYUAN`` (Xueyuan Road, Haidian) by the tests of Beijing's 街道.
+* ``flats_grid``: streets 100 m apart from Wudaokou (``grid_at(i, j)``, about
+  0.00117° x 0.0009° a step) and a block of flats in every block, used by the heritage
+  tests (with ``to_gcj02`` for lists in GCJ-02).
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import shapely
 from shapely.geometry import LineString, Point, box
 
 from geoapp import network
+from geoapp.crs import wgs84_to_gcj02
 
 CRS = "EPSG:32650"
 X0, Y0 = 440_000.0, 4_420_000.0
@@ -229,3 +244,119 @@ def map_region() -> dict[str, gpd.GeoDataFrame]:
         crs="EPSG:4326",
     )
     return {"bnd": bnd, "fac": fac, "edges": edges, "hexes": hexes, "gaps": gaps}
+
+
+# --------------------------------------------------------------------------- OSM extracts
+
+Place = tuple[float, float, Mapping[str, str]]
+STREET_TAGS = {"highway": "residential"}
+#: (west, south, east, north) of the two-district grid: West lon < 116.32, East beyond.
+WEST_EAST = (116.30, 39.98, 116.34, 40.00)
+WEST, EAST = box(116.30, 39.98, 116.32, 40.00), box(116.32, 39.98, 116.34, 40.00)
+#: Xueyuan Road, Haidian (lon 116.340-116.356, lat 39.994-40.006): 5 x 4 street crossings.
+XUEYUAN = (116.340, 39.994, 116.356, 40.006)
+
+
+def homes_grid(
+    path: Path,
+    bounds: tuple[float, float, float, float],
+    *,
+    step: float = 0.004,
+    levels: int = 6,
+    places: Iterable[Place] = (),
+) -> Path:
+    """Write an extract: residential streets every ``step``° and a home in every block.
+
+    Streets run through the crossings of ``bounds`` (west, south, east, north) every
+    ``step`` degrees. In every block stands a 0.001° square of flats
+    (``building=apartments``, ``building:levels=levels``) whose south-west corner lies
+    0.3 ``step`` into the block. ``places``: more nodes ``(lon, lat, tags)``. Node ids
+    from 1 (crossings, homes' corners, places), way ids from 1000 (north-south streets,
+    east-west streets, homes).
+    """
+    from osm_extract_builder import write_extract
+
+    west, south, east, north = bounds
+    nx, ny = round((east - west) / step) + 1, round((north - south) / step) + 1
+    nodes: dict = {}
+    grid = {}
+    for i in range(nx):
+        for j in range(ny):
+            grid[i, j] = len(nodes) + 1
+            nodes[grid[i, j]] = (west + i * step, south + j * step)
+    ways = [(1000 + i, [grid[i, j] for j in range(ny)], STREET_TAGS) for i in range(nx)]
+    ways += [(1000 + nx + j, [grid[i, j] for i in range(nx)], STREET_TAGS) for j in range(ny)]
+    home = {"building": "apartments", "building:levels": str(levels)}
+    for i in range(nx - 1):
+        for j in range(ny - 1):
+            x, y = west + (i + 0.3) * step, south + (j + 0.3) * step
+            ring = [len(nodes) + 1 + k for k in range(4)]
+            for nid, (dx, dy) in zip(ring, ((0, 0), (0.001, 0), (0.001, 0.001), (0, 0.001)),
+                                     strict=True):  # fmt: skip
+                nodes[nid] = (x + dx, y + dy)
+            ways.append((1000 + len(ways), [*ring, ring[0]], home))
+    for lon, lat, tags in places:
+        nodes[len(nodes) + 1] = (lon, lat, tags)
+    return write_extract(path, nodes, ways)
+
+
+def two_districts(path: Path, west=WEST, east=EAST) -> Path:
+    """Write the districts West (``D1``) and East (``D2``) as GeoJSON."""
+    gpd.GeoDataFrame(
+        {"district": ["West", "East"], "district_code": ["D1", "D2"]},
+        geometry=[west, east],
+        crs="EPSG:4326",
+    ).to_file(path, driver="GeoJSON")
+    return path
+
+
+def two_district_census(path: Path) -> Path:
+    """Write the census of West (10,000 residents, 2,000 aged 60+) and East (20,000, 3,000)."""
+    path.write_text(
+        "district_code,district,pop,pop_60plus\nD1,West,10000,2000\nD2,East,20000,3000\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+#: The flats grid's origin (Wudaokou, Haidian) and step: about 99.8 m east-west and
+#: 100.1 m north-south.
+GRID_X0, GRID_Y0 = 116.3300, 39.9900
+GRID_DX, GRID_DY = 0.00117, 0.0009
+
+
+def grid_at(i: float, j: float) -> tuple[float, float]:
+    """(lon, lat) of the flats grid's point ``i`` steps east and ``j`` north of its origin."""
+    return (GRID_X0 + i * GRID_DX, GRID_Y0 + j * GRID_DY)
+
+
+def to_gcj02(geom):
+    """The geometry ``geom`` (WGS84) in GCJ-02, as Chinese official lists give it."""
+    return shapely.transform(
+        geom, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0].copy(), xy[:, 1].copy()))
+    )
+
+
+def flats_grid(path: Path, extra_nodes: Mapping[int, object], n: int = 8) -> Path:
+    """Write an extract: streets 100 m apart (n x n nodes), flats in every block, more nodes.
+
+    Node ids: crossings ``1 + i * n + j``, flats' corners from 5000, then ``extra_nodes``
+    (``{id: (lon, lat[, tags])}``). Way ids: east-west streets from 1, north-south next,
+    flats from 1000 + the next.
+    """
+    from osm_extract_builder import write_extract
+
+    nodes: dict = {1 + i * n + j: grid_at(i, j) for i in range(n) for j in range(n)}
+    ways: list = [(1 + j, [1 + i * n + j for i in range(n)], STREET_TAGS) for j in range(n)]
+    ways += [(1 + n + i, [1 + i * n + j for j in range(n)], STREET_TAGS) for i in range(n)]
+    k = 5000
+    for i in range(n - 1):
+        for j in range(n - 1):
+            ring = []
+            for dx, dy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
+                nodes[k] = grid_at(i + dx, j + dy)
+                ring.append(k)
+                k += 1
+            ways.append((1001 + len(ways), [*ring, ring[0]], {"building": "apartments"}))
+    nodes.update(extra_nodes)
+    return write_extract(path, nodes, ways)

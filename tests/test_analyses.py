@@ -209,7 +209,7 @@ def test_demo_core_coverage_beats_rural_for_elderly_care(demo_runs):
 
 @pytest.mark.slow
 def test_demo_heritage_has_unprotected_sites(demo_runs):
-    out = demo_runs["heritage_zones"][0]
+    out, text = demo_runs["heritage_zones"]
     _, sites = _read_geojson(out / "heritage_sites.geojson")
     _, zones = _read_geojson(out / "heritage_zones.geojson")
     _, belts = _read_geojson(out / "heritage_buffers.geojson")
@@ -218,8 +218,19 @@ def test_demo_heritage_has_unprotected_sites(demo_runs):
     assert len(zones) > 0 and len(belts) == len(zones)
     summary = pd.read_csv(out / "heritage_summary.csv")
     region = summary[summary["level"] == "region"].iloc[0]
-    assert region["n_sites"] == len(sites)
-    assert region["n_unprotected_sites"] == n_unprotected
+    # the summary counts designated sites and zones (summary.csv's n_designated); the
+    # memorials, statues and unlisted historic features are n_undesignated, apart
+    from geoapp.layers import DESIGNATED_CLASSES
+
+    des = sites["heritage_class"].isin(DESIGNATED_CLASSES)
+    n_des = int(des.sum() + zones["heritage_class"].isin(DESIGNATED_CLASSES).sum())
+    assert region["n_sites"] == region["n_designated"] == n_des
+    assert region["n_sites"] + region["n_undesignated"] == len(sites) + len(zones)
+    assert region["n_unprotected_sites"] == int((des & ~sites["protected"].astype(bool)).sum())
+    # the script's own headline says the same figures as its summary
+    n_apart = len(sites) + len(zones) - n_des
+    assert f"{n_des} designated heritage sites ({n_apart} other historic features apart), " in text
+    assert f"{int(region['n_unprotected_sites'])} outside any protected zone" in text
 
 
 # --------------------------------------------------------------------------- other inputs

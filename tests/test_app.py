@@ -53,7 +53,14 @@ def test_overview_is_the_default_page(app):
     assert "Elderly care" in labels
     assert app.metric[0].value == "9"
     assert any("synthetic" in w.value.lower() for w in app.warning)
-    assert len(app.dataframe) == 1 and len(app.dataframe[0].value) == 9
+    # the 9 districts as a small HTML table (no data grid to load), a row per district
+    (table,) = [t for t in _html_tables(app) if t[0][0] == "District"]
+    assert len(table) == 1 + 9
+    header = table[0]
+    assert header[1:4] == ["Zone type", "Residents", "Residents aged 60+"], header
+    # the figures are the metrics', formatted as in the metrics (thousands separators)
+    pop = sum(int(row[header.index("Residents")].replace(",", "")) for row in table[1:])
+    assert abs(pop - int(app.metric[1].value.replace(",", ""))) <= 9  # rounded per row
 
 
 @pytest.mark.slow
@@ -79,7 +86,10 @@ def test_coverage_page_and_controls(app):
     app.radio(key="cov_speed").set_value("elderly").run()
     app.radio(key="cov_mode").set_value("euclidean").run()
     _ok(app)
-    assert len(app.table) == 1  # the gaps table
+    # the gaps table, as plain HTML: ten rows at most, a header row and rank first
+    gaps = [h for h in _html_tables(app) if "Rank" in h[0]]
+    assert len(gaps) == 1 and 1 <= len(gaps[0]) - 1 <= 10, gaps
+    assert gaps[0][0][0] == "Rank" and gaps[0][1][0] == "1"
     # drill into a district through the picker (clicking the map sets the same state)
     app.selectbox(key="cov_district_pick").set_value("Old Town").run()
     _ok(app)
@@ -343,6 +353,23 @@ INTERNAL = (
 )
 
 
+def _html_tables(at: AppTest) -> list[list[list[str]]]:
+    """Return the rows (header row first) of every HTML table the page shows, as text."""
+    import html as html_lib
+
+    tables = []
+    for el in at.get("html"):
+        for table in re.findall(r"<table.*?</table>", el.proto.body, flags=re.S):
+            rows = re.findall(r"<tr>(.*?)</tr>", table, flags=re.S)
+            tables.append(
+                [
+                    [html_lib.unescape(c) for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r)]
+                    for r in rows
+                ]
+            )
+    return tables
+
+
 def _assert_readable_headers(columns) -> None:
     for c in columns:
         assert not any(name in str(c) for name in INTERNAL), c
@@ -430,6 +457,8 @@ def test_every_page_in_both_languages_shows_no_internal_names():
                 _assert_readable_headers(df.value.columns)
             for tb in at.table:
                 _assert_readable_headers(tb.value.columns)
+            for rows in _html_tables(at):
+                _assert_readable_headers(rows[0])
 
 
 @pytest.mark.slow
@@ -549,9 +578,11 @@ def test_beijing_preset_loads_the_districts_census_and_zones(tmp_path, monkeypat
     assert region.census is not None and len(region.census) == 16
     # the Overview shows the 16 districts with the Master Plan's names
     assert at.metric[0].value == "16"
-    table = at.dataframe[0].value
-    assert "中心城区" not in set(table["Zone type"])  # English UI: English names
-    assert {"Urban core", "New towns", "Rural areas"} <= set(table["Zone type"])
+    (rows,) = [t for t in _html_tables(at) if t[0][0] == "District"]  # 16: a small table
+    assert len(rows) == 1 + 16
+    zone_types = {row[rows[0].index("Zone type")] for row in rows[1:]}
+    assert "中心城区" not in zone_types  # English UI: English names
+    assert {"Urban core", "New towns", "Rural areas"} <= zone_types
 
 
 def test_beijing_preset_without_an_extract_says_what_to_do(tmp_path, monkeypatch):
@@ -591,18 +622,39 @@ def test_no_server_path_field_unless_the_operator_allows_folders(monkeypatch):
 
 @pytest.mark.slow
 def test_coverage_charts_read_at_a_glance(app):
-    """Both share charts: a fixed 0-100 % axis with its title, the target line, zone order."""
-    import json
+    """Both share charts: a fixed 0-100 % axis with its title, the target line, zone order.
+
+    The bars are the summary's shares: each bar's width (per cent of the axis) is the
+    share in the page's summary at the radius shown, and the target line sits at the
+    layer's target share.
+    """
+    from app_pages import compute, state
 
     _switch(app, "coverage")
-    specs = [json.loads(c.proto.spec) for c in app.get("vega_lite_chart")]
-    assert len(specs) == 2  # by district, by zone type
-    for spec in specs:
-        bars, rule = spec["layer"]
-        axis = bars["encoding"]["x"] if "scale" in bars["encoding"]["x"] else bars["encoding"]["y"]
-        assert axis["scale"]["domain"] == [0, 100]
-        assert axis["title"].endswith("(%)")
-        assert rule["mark"]["type"] == "rule"  # the target share, on the share axis
-        assert [v["field"] for v in rule["encoding"].values()] == ["target"]
-    zone_axis = specs[1]["layer"][0]["encoding"]["x"]
-    assert zone_axis["sort"] == ["Urban core", "New towns", "Rural areas"]
+    app.radio(key="cov_speed").set_value("layer").run()
+    app.radio(key="cov_mode").set_value("network").run()
+    _ok(app)
+    charts = [el.proto.body for el in app.get("html") if "geoapp-share-bars" in el.proto.body]
+    assert len(charts) == 2  # by district, by zone type
+    for chart in charts:
+        ticks = re.findall(r"translateX\(-50%\)\">(\d+)</span>", chart)
+        assert ticks == ["0", "25", "50", "75", "100"]  # the axis is fixed, not the data's
+        assert re.search(r"geoapp-axis-title[^>]*>[^<]*\(%\)</div>", chart)
+        # one target line per bar, all at the layer's target share (elderly care: 85 %)
+        lines = re.findall(r'class="geoapp-target"[^>]*left:([\d.]+)%', chart)
+        bars = re.findall(r'class="geoapp-bar" data-share="([\d.]+)"', chart)
+        assert len(lines) == len(bars) > 0 and set(lines) == {"85.0"}, (lines, bars)
+    labels = re.findall(r"geoapp-bar-label[^>]*>([^<]*)</div>", charts[1])
+    assert labels == ["Urban core", "New towns", "Rural areas"]
+    # the zone bars are the summary's shares at the radius on the slider
+    region, key = compute.demo_region(), state.DEMO_KEY
+    cat = compute.catalog()
+    speed = compute.speed_key("elderly_care", None)  # the layer's own pace
+    res = compute.analysis(key, region, "elderly_care", "network", speed)
+    radius = app.select_slider(key="cov_radius_elderly_care").value
+    zones = res.summary[res.summary["level"] == "zone_type"].set_index("group")
+    col = f"share_{cat['elderly_care'].demand_column}_{radius}"
+    want = [
+        f"{min(max(zones.loc[z, col] * 100, 0), 100):.1f}" for z in ("core", "new_town", "rural")
+    ]
+    assert re.findall(r'class="geoapp-bar" data-share="([\d.]+)"', charts[1]) == want

@@ -74,3 +74,29 @@ def test_the_first_page_does_not_import_the_export_stack():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "LOADED []" in proc.stdout, proc.stdout[-500:]
+
+
+def test_overview_counts_designated_heritage_as_summary_csv(tmp_path, monkeypatch):
+    """The Overview's heritage column is summary.csv's n_designated per district.
+
+    Memorials, statues and unlisted historic features are reported apart everywhere else
+    (summary.csv, the report, the Heritage page), so the Overview does not count them.
+    """
+    from geoapp import catalog, workflow
+    from geoapp.sources.demo import demo_region
+
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    region = demo_region()
+    stats = compute.district_stats("demo-test", region).set_index("district")
+    layer = catalog.get_layer("heritage", catalog.load_catalog())
+    demand, graph = workflow.prepare(region)
+    summary = workflow.analyse_layer(
+        region, layer, demand=demand, graph=graph, with_catchments=False
+    ).summary
+    rows = summary[summary["level"] == "district"].set_index("group")
+    n_des = rows["n_designated"].reindex(stats.index).fillna(0).astype(int)
+    assert n_des.sum() > 0
+    assert stats["heritage"].tolist() == n_des.tolist()
+    # the facilities total adds the designated heritage sites, not every historic feature
+    others = [c for c in stats.columns if c in catalog.load_catalog() and c != "heritage"]
+    assert (stats["facilities"] == stats[others].sum(axis=1) + stats["heritage"]).all()

@@ -1,9 +1,9 @@
 """What a report records of its inputs, and what its region row is called.
 
-The fixture is a small extract built here: streets every 0.004° over lon 116.30-116.34,
-lat 39.98-40.00, a six-storey home in every block and two nursing homes; two districts,
-West (lon < 116.32) and East, census 10,000 and 20,000 residents. The study area
-``campus.geojson`` is the western half of West.
+The fixture is a small extract (``fixtures.homes_grid``): streets every 0.004° over lon
+116.30-116.34, lat 39.98-40.00, a six-storey home in every block and two nursing homes;
+two districts, West (lon < 116.32) and East, census 10,000 and 20,000 residents. The
+study area ``campus.geojson`` is the western half of West.
 """
 
 from __future__ import annotations
@@ -20,80 +20,31 @@ import pytest
 from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from osm_extract_builder import write_extract  # noqa: E402
+from fixtures import WEST_EAST, homes_grid, two_district_census, two_districts  # noqa: E402
 
-from geoapp import assess, network, verify, workflow  # noqa: E402
+from geoapp import assess, verify, workflow  # noqa: E402
 from geoapp.spec import RegionSpec  # noqa: E402
 
-W, S, E, N = 116.30, 39.98, 116.34, 40.00
-STEP = 0.004
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("GEOAPP_REGION_CACHE", "0")
-    network.clear_memo()
-    yield
-    network.clear_memo()
-
-
-def _extract(path: Path) -> Path:
-    nodes: dict = {}
-    ways: list = []
-    nx, ny = round((E - W) / STEP) + 1, round((N - S) / STEP) + 1
-    grid = {}
-    nid = 1
-    for i in range(nx):
-        for j in range(ny):
-            grid[i, j] = nid
-            nodes[nid] = (W + i * STEP, S + j * STEP)
-            nid += 1
-    wid = 1000
-    for i in range(nx):
-        ways.append((wid, [grid[i, j] for j in range(ny)], {"highway": "residential"}))
-        wid += 1
-    for j in range(ny):
-        ways.append((wid, [grid[i, j] for i in range(nx)], {"highway": "residential"}))
-        wid += 1
-    for i in range(nx - 1):
-        for j in range(ny - 1):
-            x, y = W + (i + 0.3) * STEP, S + (j + 0.3) * STEP
-            ring = [nid + k for k in range(4)]
-            for k, (dx, dy) in enumerate(((0, 0), (0.001, 0), (0.001, 0.001), (0, 0.001))):
-                nodes[nid + k] = (x + dx, y + dy)
-            tags = {"building": "apartments", "building:levels": "6"}
-            ways.append((wid, [*ring, ring[0]], tags))
-            nid += 4
-            wid += 1
-    for lon in (116.305, 116.335):
-        tags = {"amenity": "social_facility", "social_facility": "nursing_home", "beds": "50"}
-        nodes[nid] = (lon, 39.99, tags)
-        nid += 1
-    return write_extract(path, nodes, ways)
+pytestmark = pytest.mark.usefixtures("own_cache")
+CARE_HOME = {"amenity": "social_facility", "social_facility": "nursing_home", "beds": "50"}
 
 
 @pytest.fixture
 def files(tmp_path):
     data = tmp_path / "data"
     data.mkdir()
-    districts = data / "districts.geojson"
-    gpd.GeoDataFrame(
-        {"district": ["West", "East"], "district_code": ["D1", "D2"]},
-        geometry=[box(116.30, 39.98, 116.32, 40.00), box(116.32, 39.98, 116.34, 40.00)],
-        crs="EPSG:4326",
-    ).to_file(districts, driver="GeoJSON")
-    census = data / "census.csv"
-    census.write_text(
-        "district_code,district,pop,pop_60plus\nD1,West,10000,2000\nD2,East,20000,3000\n",
-        encoding="utf-8",
-    )
+    districts = two_districts(data / "districts.geojson")
+    census = two_district_census(data / "census.csv")
     campus = data / "campus.geojson"
     gpd.GeoDataFrame(
         {"name": ["x"]}, geometry=[box(116.30, 39.98, 116.31, 40.00)], crs="EPSG:4326"
     ).to_file(campus, driver="GeoJSON")
     return {
-        "osm": _extract(data / "grid.osm.pbf"),
+        "osm": homes_grid(
+            data / "grid.osm.pbf",
+            WEST_EAST,
+            places=[(116.305, 39.99, CARE_HOME), (116.335, 39.99, CARE_HOME)],
+        ),
         "boundaries": districts,
         "census": census,
         "campus": campus,

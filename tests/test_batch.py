@@ -432,6 +432,30 @@ def test_split_and_merge_equals_the_whole_on_the_demo(tmp_path, monkeypatch):
 
 
 @pytest.mark.slow
+def test_split_heritage_has_the_whole_runs_columns(tmp_path, monkeypatch):
+    # the demo's heritage: 21 designated sites (11 national, 10 provincial) judged, and
+    # 7 memorials, statues and unlisted historic features apart; the split run's
+    # summary.csv has the same columns and figures as the whole run's, the share of
+    # residents near an undesignated feature (share_pop_undesignated_R) included
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
+    region = workflow.load_region("demo")
+    demand, graph = workflow.prepare(region)
+    layer = catalog.get_layer("heritage")
+    whole, split = _assert_split_equals_whole(region, layer, demand, graph)
+    reg = split.summary[split.summary["level"] == "region"].iloc[0]
+    assert (reg["n_designated"], reg["n_undesignated"], reg["n_facilities"]) == (21, 7, 21)
+    radii = [str(int(r)) for r in layer.radii_m]
+    assert [f"share_pop_undesignated_{r}" for r in radii] == [
+        c for c in split.summary.columns if c.startswith("share_pop_undesignated_")
+    ]
+    for group in ("national", "designated", "undesignated"):
+        np.testing.assert_array_equal(
+            np.isfinite(split.access[f"dist_m_{group}"].to_numpy(float)),
+            np.isfinite(whole.access[f"dist_m_{group}"].to_numpy(float)),
+        )
+
+
+@pytest.mark.slow
 def test_split_and_merge_equals_the_whole_on_a_real_extract(tmp_path, monkeypatch, inputs):
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
     layers = catalog.load_catalog(extra_files=[inputs["small_layer"]])

@@ -19,57 +19,22 @@ import pytest
 from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from osm_extract_builder import write_extract  # noqa: E402
+from fixtures import XUEYUAN, homes_grid  # noqa: E402
 
-from geoapp import network, workflow  # noqa: E402
+from geoapp import workflow  # noqa: E402
 from geoapp.sources.boundaries import BEIJING_SUBDISTRICTS, beijing_subdistricts  # noqa: E402
 from geoapp.sources.census import beijing_census  # noqa: E402
 from geoapp.spec import RegionSpec  # noqa: E402
 
-LON0, LAT0, D, N = 116.340, 39.994, 0.004, 5  # streets every 0.004° from here, N lines
-BOX = box(LON0, LAT0, LON0 + (N - 1) * D, LAT0 + (N - 2) * D)
+BOX = box(*XUEYUAN)  # streets every 0.004°: 5 x 4 crossings
 MISMATCH = "does not match the district boundaries"
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("GEOAPP_REGION_CACHE", "0")
-    network.clear_memo()
-    yield
-    network.clear_memo()
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 @pytest.fixture
 def extract(tmp_path) -> Path:
     """Residential streets over BOX and a ten-storey home in every block."""
-    nodes: dict = {}
-    ways: list = []
-    grid = {}
-    nid = 1
-    for i in range(N):
-        for j in range(N - 1):
-            grid[i, j] = nid
-            nodes[nid] = (LON0 + i * D, LAT0 + j * D)
-            nid += 1
-    wid = 100
-    for i in range(N):
-        ways.append((wid, [grid[i, j] for j in range(N - 1)], {"highway": "residential"}))
-        wid += 1
-    for j in range(N - 1):
-        ways.append((wid, [grid[i, j] for i in range(N)], {"highway": "residential"}))
-        wid += 1
-    for i in range(N - 1):
-        for j in range(N - 2):
-            x, y = LON0 + (i + 0.3) * D, LAT0 + (j + 0.3) * D
-            ring = [nid + k for k in range(4)]
-            for k, (dx, dy) in enumerate(((0, 0), (0.001, 0), (0.001, 0.001), (0, 0.001))):
-                nodes[nid + k] = (x + dx, y + dy)
-            tags = {"building": "apartments", "building:levels": "10"}
-            ways.append((wid, [*ring, ring[0]], tags))
-            nid += 4
-            wid += 1
-    return write_extract(tmp_path / "xueyuan.osm.pbf", nodes, ways)
+    return homes_grid(tmp_path / "xueyuan.osm.pbf", XUEYUAN, levels=10)
 
 
 def _expected_residents() -> float:

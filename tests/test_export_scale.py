@@ -143,3 +143,64 @@ def test_rounding_never_makes_an_exported_polygon_invalid(tmp_path):
     gpkg = export.write_gpkg({"p": gdf}, tmp_path / "b.gpkg")
     kept = gpd.read_file(gpkg).geometry[0]
     assert shapely.equals_exact(shapely.normalize(kept), shapely.normalize(poly), 0)
+
+
+def _shared_coverage(n: int = 60) -> np.ndarray:
+    """An n x n grid of 10 m squares in EPSG:4326, each border vertex in 2-4 squares."""
+    xs = X0 + 10.0 * np.arange(n)
+    ys = Y0 + 10.0 * np.arange(n)
+    squares = [box(x, y, x + 10.0, y + 10.0) for x in xs for y in ys]
+    return np.asarray(gpd.GeoSeries(squares, crs=CRS).to_crs(4326).array, dtype=object)
+
+
+def test_project_geometries_gives_to_crs_bit_for_bit(monkeypatch):
+    """Projecting each shared vertex once gives GeoSeries.to_crs's very coordinates.
+
+    3,600 squares hold 18,000 vertex slots but only 3,721 distinct corners: the
+    repeated ones are projected once and copied, which must not change a bit.
+    """
+    from geoapp import crs as crs_mod
+
+    monkeypatch.setattr(crs_mod, "_DEDUP_MIN", 1_000)
+    geoms = _shared_coverage()
+    xy = shapely.get_coordinates(geoms)
+    assert len(np.unique(xy, axis=0)) == 61 * 61 < len(xy) / 4
+    for src, dst, g in (("EPSG:4326", CRS, geoms), (CRS, "EPSG:4326", None)):
+        g = geoms if g is not None else np.asarray(gpd.GeoSeries(geoms, crs=4326).to_crs(CRS).array)
+        want = np.asarray(gpd.GeoSeries(g, crs=src).to_crs(dst).array)
+        got = crs_mod.project_geometries(g, src, dst)
+        assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
+    # the input is not changed, and None / empty geometries pass through
+    again = np.asarray(gpd.GeoSeries(_shared_coverage(), crs=4326).array)
+    assert list(shapely.to_wkb(geoms)) == list(shapely.to_wkb(again))
+    mixed = np.array([None, shapely.Polygon(), *geoms[:400]], dtype=object)
+    got = crs_mod.project_geometries(mixed, "EPSG:4326", CRS)
+    assert got[0] is None and got[1].is_empty
+    assert shapely.equals_identical(
+        got[2:], crs_mod.project_geometries(geoms[:400], 4326, CRS)
+    ).all()
+
+
+def test_project_geometries_never_merges_two_points_sharing_a_hash_key(monkeypatch):
+    """Two different points whose 64-bit keys collide are each projected (no mix-up)."""
+    from geoapp import crs as crs_mod
+
+    monkeypatch.setattr(crs_mod, "_DEDUP_MIN", 10)
+    mult = np.array([0x9E3779B97F4A7C15], dtype=np.uint64)  # arrays wrap silently
+
+    def key(x: float, y: float) -> int:
+        bits = np.array([[x, y]]).view(np.uint64)
+        return int((bits[:, 0] * mult ^ bits[:, 1])[0])
+
+    a = (116.4, 39.9)
+    xs = 116.4 + np.arange(1, 200_000) * 1e-9  # a second point whose key equals a's
+    ys = (np.uint64(key(*a)) ^ (xs.view(np.uint64) * mult)).view(float)
+    ok = np.flatnonzero(np.isfinite(ys) & (ys > 20.0) & (ys < 60.0))
+    assert len(ok)
+    b = (float(xs[ok[0]]), float(ys[ok[0]]))
+    assert b != a and key(*b) == key(*a)
+    pts = shapely.points([tuple(a), b] * 10)  # repeated, so the shared-vertex path is taken
+    got = crs_mod.project_geometries(pts, "EPSG:4326", CRS)
+    want = np.asarray(gpd.GeoSeries(pts, crs=4326).to_crs(CRS).array)
+    assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
+    assert not shapely.equals(got[0], got[1])

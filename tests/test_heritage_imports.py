@@ -6,8 +6,8 @@ listed counts once; a 历史文化街区 is a designated area; heritage coverage
 status count designated sites only (two statues never make a status "met"); places
 tagged only ``historic=yes`` (demolished villages' names) are not sites; rows far
 outside the extract are said to be outside it, not "far from a street"; the per-class
-counts reach ``summary.csv``. Small extracts are built here with osmium
-(tests/osm_extract_builder.py) near Wudaokou, Haidian; answers are worked out by hand.
+counts reach ``summary.csv``. Small extracts are built with osmium
+(``fixtures.flats_grid``) near Wudaokou, Haidian; answers are worked out by hand.
 """
 
 from __future__ import annotations
@@ -16,8 +16,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
-from osm_extract_builder import write_extract
+from fixtures import flats_grid, grid_at, to_gcj02
 from shapely.geometry import Point, box
 
 from geoapp import workflow
@@ -41,50 +40,11 @@ from geoapp.sources.facilities_table import (
 from geoapp.sources.osm_file import read_osm_file
 
 HERITAGE = load_catalog()["heritage"]
-X0, Y0 = 116.3300, 39.9900  # Wudaokou, Haidian
-DX, DY = 0.00117, 0.0009  # about 100 m east-west and north-south
-
-
-def _at(i: float, j: float) -> tuple[float, float]:
-    return (X0 + i * DX, Y0 + j * DY)
-
-
-def _gcj(geom):
-    return shapely.transform(
-        geom, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0].copy(), xy[:, 1].copy()))
-    )
-
-
-def _grid(nodes: dict, ways: list, n: int = 8) -> None:
-    """Streets 100 m apart (n x n nodes) and a block of flats in every block."""
-    for i in range(n):
-        for j in range(n):
-            nodes[1 + i * n + j] = _at(i, j)
-    wid = 1
-    for j in range(n):
-        ways.append((wid, [1 + i * n + j for i in range(n)], {"highway": "residential"}))
-        wid += 1
-    for i in range(n):
-        ways.append((wid, [1 + i * n + j for j in range(n)], {"highway": "residential"}))
-        wid += 1
-    k = 5000
-    for i in range(n - 1):
-        for j in range(n - 1):
-            ring = []
-            for dx, dy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
-                nodes[k] = _at(i + dx, j + dy)
-                ring.append(k)
-                k += 1
-            ways.append((1000 + wid, [*ring, ring[0]], {"building": "apartments"}))
-            wid += 1
 
 
 def _region(tmp_path, extra_nodes: dict):
-    nodes: dict = {}
-    ways: list = []
-    _grid(nodes, ways)
-    nodes.update(extra_nodes)
-    return read_osm_file(write_extract(tmp_path / "wudaokou.osm.pbf", nodes, ways))
+    """The flats grid (``fixtures.flats_grid``, streets 100 m apart) and ``extra_nodes``."""
+    return read_osm_file(flats_grid(tmp_path / "wudaokou.osm.pbf", extra_nodes))
 
 
 # --------------------------------------------------------------------------- a: wkt + lon/lat
@@ -93,15 +53,15 @@ def _region(tmp_path, extra_nodes: dict):
 def test_wkt_list_reads_points_by_lon_lat_and_polygons_by_wkt(tmp_path):
     """Points with an empty wkt cell take lon/lat; a polygon takes its wkt; all GCJ-02."""
     truth = {
-        "大钟寺": Point(*_at(2.5, 2.5)),
-        "觉生寺碑": Point(*_at(5.5, 5.5)),
-        "西郊古街历史文化街区": box(*_at(4.9, 4.9), *_at(6.1, 6.1)),
+        "大钟寺": Point(*grid_at(2.5, 2.5)),
+        "觉生寺碑": Point(*grid_at(5.5, 5.5)),
+        "西郊古街历史文化街区": box(*grid_at(4.9, 4.9), *grid_at(6.1, 6.1)),
     }
     rows = ["名称,级别,经度,纬度,wkt"]
     for name, cls in (("大钟寺", "全国重点文物保护单位"), ("觉生寺碑", "区级文物保护单位")):
-        g = _gcj(truth[name])
+        g = to_gcj02(truth[name])
         rows.append(f"{name},{cls},{g.x!r},{g.y!r},")
-    rows.append(f'西郊古街历史文化街区,,,,"{_gcj(truth["西郊古街历史文化街区"]).wkt}"')
+    rows.append(f'西郊古街历史文化街区,,,,"{to_gcj02(truth["西郊古街历史文化街区"]).wkt}"')
     rows.append("无坐标,市级文物保护单位,,,")  # neither: rejected, named by line
     path = tmp_path / "list.csv"
     path.write_text("\n".join(rows) + "\n", encoding="utf-8")
@@ -148,14 +108,14 @@ def test_beijing_class_texts(text, cls):
 
 def test_conservation_areas_are_designated_and_counted():
     """A 历史文化街区 polygon with no class is a designated zone: no 'no protected' warning."""
-    district = box(*_at(1, 1), *_at(3, 3))
+    district = box(*grid_at(1, 1), *grid_at(3, 3))
     feats = gpd.GeoDataFrame(
         {
             "osm_id": ["way/1", "node/2"],
             "name": ["南锣鼓巷历史文化街区", "某纪念碑"],
             "historic": ["yes", "memorial"],
         },
-        geometry=[district, Point(*_at(2, 2))],
+        geometry=[district, Point(*grid_at(2, 2))],
         crs=4326,
     )
     fac = select_features(feats, HERITAGE)
@@ -177,11 +137,13 @@ def test_places_tagged_only_historic_yes_are_not_sites(tmp_path):
     region = _region(
         tmp_path,
         {
-            70_001: (*_at(1.5, 1.5), {"place": "neighbourhood", "historic": "yes", "name": "二里庄"}),
-            70_002: (*_at(2.5, 1.5), {"place": "village", "historic": "yes", "name": "西八间房"}),
-            70_003: (*_at(3.5, 1.5), {"place": "neighbourhood", "historic": "yes",
-                                      "heritage": "2", "name": "某村"}),
-            70_004: (*_at(4.5, 1.5), {"historic": "yes", "name": "老墙"}),
+            70_001: (*grid_at(1.5, 1.5), {"place": "neighbourhood", "historic": "yes",
+                                          "name": "二里庄"}),
+            70_002: (*grid_at(2.5, 1.5), {"place": "village", "historic": "yes",
+                                          "name": "西八间房"}),
+            70_003: (*grid_at(3.5, 1.5), {"place": "neighbourhood", "historic": "yes",
+                                          "heritage": "2", "name": "某村"}),
+            70_004: (*grid_at(4.5, 1.5), {"historic": "yes", "name": "老墙"}),
         },
     )  # fmt: skip
     mask = place_names_only(region.features)
@@ -201,8 +163,8 @@ def test_two_statues_never_make_heritage_met(tmp_path):
     region = _region(
         tmp_path,
         {
-            60_001: (*_at(3.5, 3.5), {"historic": "memorial", "memorial": "statue"}),
-            60_002: (*_at(4.5, 4.5), {"historic": "memorial", "memorial": "bust"}),
+            60_001: (*grid_at(3.5, 3.5), {"historic": "memorial", "memorial": "statue"}),
+            60_002: (*grid_at(4.5, 4.5), {"historic": "memorial", "memorial": "bust"}),
         },
     )
     result = workflow.analyse(region, "heritage", mode="euclidean")
@@ -224,21 +186,21 @@ def test_status_follows_designated_sites_only(tmp_path):
     region = _region(
         tmp_path,
         {
-            60_001: (*_at(6.5, 6.5), {"historic": "memorial", "memorial": "statue"}),
-            60_003: (*_at(0.0, 0.0), {"historic": "temple", "heritage": "2", "name": "寺"}),
+            60_001: (*grid_at(6.5, 6.5), {"historic": "memorial", "memorial": "statue"}),
+            60_003: (*grid_at(0.0, 0.0), {"historic": "temple", "heritage": "2", "name": "寺"}),
         },
     )
     result = workflow.analyse(region, "heritage", mode="euclidean")
     assert list(result.facilities["facility_id"]) == ["node/60003"]
     acc = result.access
     crs = local_crs(acc)
-    temple = gpd.GeoSeries([Point(*_at(0, 0))], crs=4326).to_crs(crs).iloc[0]
+    temple = gpd.GeoSeries([Point(*grid_at(0, 0))], crs=4326).to_crs(crs).iloc[0]
     d = acc.geometry.to_crs(crs).distance(temple).to_numpy()
     w = acc["pop"].to_numpy()
     r = result.summary.set_index("level").loc["region"]
     assert r["share_pop_300"] == pytest.approx(w[d <= 300].sum() / w.sum(), abs=1e-9)
     assert r["n_facilities"] == r["n_designated"] == 1 and r["n_minor"] == 1
-    statue = gpd.GeoSeries([Point(*_at(6.5, 6.5))], crs=4326).to_crs(crs).iloc[0]
+    statue = gpd.GeoSeries([Point(*grid_at(6.5, 6.5))], crs=4326).to_crs(crs).iloc[0]
     ds = acc.geometry.to_crs(crs).distance(statue).to_numpy()
     assert r["share_pop_undesignated_300"] == pytest.approx(w[ds <= 300].sum() / w.sum(), abs=1e-9)
     cols = [f"n_{c}" for c in HERITAGE_CLASSES]
@@ -254,15 +216,18 @@ def _frame(rows):
 
 
 def test_duplicates_by_name_distance_or_polygon():
-    listed = _frame([("大钟寺", Point(*_at(2, 2))), ("可园", Point(*_at(5, 5)))])
+    listed = _frame([("大钟寺", Point(*grid_at(2, 2))), ("可园", Point(*grid_at(5, 5)))])
     mapped = _frame(
         [
-            ("大 钟 寺", Point(*_at(4, 2))),  # same name 234 m away
-            (None, Point(*_at(5.3, 5))),  # unnamed 35 m away
-            ("Keyuan Garden", box(*_at(4.5, 4.5), *_at(5.5, 5.5))),  # holds it, other script
-            ("帽儿胡同", Point(*_at(5, 5.3))),  # 27 m away, another Chinese name
-            ("大钟寺", Point(*_at(2, 14))),  # same name 1,080 m away
-            (None, Point(*_at(5.6, 5))),  # unnamed 70 m away
+            ("大 钟 寺", Point(*grid_at(4, 2))),  # same name 234 m away
+            (None, Point(*grid_at(5.3, 5))),  # unnamed 35 m away
+            (
+                "Keyuan Garden",
+                box(*grid_at(4.5, 4.5), *grid_at(5.5, 5.5)),
+            ),  # holds it, other script
+            ("帽儿胡同", Point(*grid_at(5, 5.3))),  # 27 m away, another Chinese name
+            ("大钟寺", Point(*grid_at(2, 14))),  # same name 1,080 m away
+            (None, Point(*grid_at(5.6, 5))),  # unnamed 70 m away
         ]
     )
     assert normalise_name("大 钟 寺") == normalise_name("大钟寺")
@@ -273,11 +238,11 @@ def test_listed_and_mapped_site_counts_once(tmp_path):
     region = _region(
         tmp_path,
         {
-            50_001: (*_at(3.0, 3.2), {"historic": "building", "name": "可园"}),
-            50_002: (*_at(6.0, 1.0), {"historic": "memorial", "name": "纪念碑"}),
+            50_001: (*grid_at(3.0, 3.2), {"historic": "building", "name": "可园"}),
+            50_002: (*grid_at(6.0, 1.0), {"historic": "memorial", "name": "纪念碑"}),
         },
     )
-    g = _gcj(Point(*_at(3.0, 3.0)))  # the list's 可园, 18 m south of the mapped one
+    g = to_gcj02(Point(*grid_at(3.0, 3.0)))  # the list's 可园, 18 m south of the mapped one
     path = tmp_path / "list.csv"
     path.write_text(f"名称,级别,经度,纬度\n可园,全国重点文物保护单位,{g.x!r},{g.y!r}\n")
     merged = add_facility_tables(region, [(path, "heritage", "gcj02")])
@@ -305,7 +270,7 @@ def test_rows_outside_the_extract_are_said_so(tmp_path):
     region = region.with_(boundaries=city)
     lines = ["name,class,lon,lat"]
     for k, km in enumerate((6, 9, 12)):
-        x, y = _at(7 + km * 10, 3)  # 7 is the grid's east edge; 10 steps per km
+        x, y = grid_at(7 + km * 10, 3)  # 7 is the grid's east edge; 10 steps per km
         gx, gy = wgs84_to_gcj02(np.array([x]), np.array([y]))
         lines.append(f"site{k},全国重点文物保护单位,{float(gx[0])!r},{float(gy[0])!r}")
     path = tmp_path / "dongcheng.csv"
@@ -322,9 +287,9 @@ def test_rows_outside_the_extract_are_said_so(tmp_path):
 
 
 def test_outside_data_measures_the_distance():
-    extent = box(*_at(0, 0), *_at(7, 7))
-    rows = _frame([("in", Point(*_at(3, 3))), ("near", Point(*_at(9, 3))),
-                   ("far", Point(*_at(27, 3)))])  # fmt: skip
+    extent = box(*grid_at(0, 0), *grid_at(7, 7))
+    rows = _frame([("in", Point(*grid_at(3, 3))), ("near", Point(*grid_at(9, 3))),
+                   ("far", Point(*grid_at(27, 3)))])  # fmt: skip
     rows["osm_id"] = ["table/2", "table/3", "table/4"]
     mask, note = outside_data(rows, extent, margin_m=500, source="t.csv", coords="wgs84")
     assert list(mask) == [False, False, True]
@@ -347,11 +312,11 @@ def test_the_real_dongcheng_class_column_reads_as_designated():
 def test_other_layers_keep_both_and_name_the_possible_twins(tmp_path):
     """Only an official heritage list is the reference: an elderly-care twin is named, kept."""
     region = _region(
-        tmp_path, {40_001: (*_at(3.0, 3.2), {"amenity": "social_facility",
+        tmp_path, {40_001: (*grid_at(3.0, 3.2), {"amenity": "social_facility",
                                               "social_facility": "nursing_home"})},
     )  # fmt: skip
     path = tmp_path / "homes.csv"
-    path.write_text(f"name,lon,lat\n某养老院,{_at(3.0, 3.0)[0]!r},{_at(3.0, 3.0)[1]!r}\n")
+    path.write_text(f"name,lon,lat\n某养老院,{grid_at(3.0, 3.0)[0]!r},{grid_at(3.0, 3.0)[1]!r}\n")
     out = add_facility_tables(region, [(path, "elderly_care", "wgs84")])
     assert {"node/40001", "table/2"} <= set(out.features["osm_id"])
     (note,) = [w for w in out.meta["warnings"] if "may be the same" in w]

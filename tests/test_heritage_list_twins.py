@@ -6,8 +6,8 @@ in an official list"; one list holding a site twice (a classed point row and an
 unclassed outline of the same name) counted it twice, once as an undesignated
 "historic" site; the report called the sites inside a protection zone "Protected sites"
 next to the designated sites; and its capacity section asked for a table to be imported
-when the imported one lay outside the data. Small extracts are built here with osmium
-(tests/osm_extract_builder.py) near Wudaokou, Haidian; answers are worked out by hand.
+when the imported one lay outside the data. Small extracts are built with osmium
+(``fixtures.flats_grid``) near Wudaokou, Haidian; answers are worked out by hand.
 """
 
 from __future__ import annotations
@@ -19,8 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pytest
-import shapely
-from osm_extract_builder import write_extract
+from fixtures import flats_grid, grid_at, to_gcj02
 from shapely.geometry import Point, box
 
 from geoapp import cli, workflow
@@ -33,50 +32,13 @@ from geoapp.sources.facilities_table import merge_outlines, read_facility_table
 from geoapp.sources.osm_file import read_osm_file
 
 HERITAGE = load_catalog()["heritage"]
-X0, Y0 = 116.3300, 39.9900  # Wudaokou, Haidian
-DX, DY = 0.00117, 0.0009  # about 99.8 m east-west and 100.1 m north-south
-
-
-def at(i: float, j: float) -> tuple[float, float]:
-    return (X0 + i * DX, Y0 + j * DY)
-
-
-def gcj(geom):
-    return shapely.transform(
-        geom, lambda xy: np.column_stack(wgs84_to_gcj02(xy[:, 0].copy(), xy[:, 1].copy()))
-    )
-
-
-def grid_extract(path: Path, extra_nodes: dict, n: int = 8) -> Path:
-    """Streets 100 m apart (n x n nodes) and a block of flats in every block."""
-    nodes: dict = {1 + i * n + j: at(i, j) for i in range(n) for j in range(n)}
-    ways: list = []
-    wid = 1
-    for j in range(n):
-        ways.append((wid, [1 + i * n + j for i in range(n)], {"highway": "residential"}))
-        wid += 1
-    for i in range(n):
-        ways.append((wid, [1 + i * n + j for j in range(n)], {"highway": "residential"}))
-        wid += 1
-    k = 5000
-    for i in range(n - 1):
-        for j in range(n - 1):
-            ring = []
-            for dx, dy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
-                nodes[k] = at(i + dx, j + dy)
-                ring.append(k)
-                k += 1
-            ways.append((1000 + wid, [*ring, ring[0]], {"building": "apartments"}))
-            wid += 1
-    nodes.update(extra_nodes)
-    return write_extract(path, nodes, ways)
 
 
 def write_list(path: Path, rows: list[tuple[str, str, object]]) -> Path:
     """A GCJ-02 list: 名称,级别,经度,纬度,wkt; a point gives lon/lat, an outline its wkt."""
     lines = ["名称,级别,经度,纬度,wkt"]
     for name, cls, geom in rows:
-        g = gcj(geom)
+        g = to_gcj02(geom)
         if g.geom_type == "Point":
             lines.append(f"{name},{cls},{g.x!r},{g.y!r},")
         else:
@@ -91,17 +53,17 @@ def write_list(path: Path, rows: list[tuple[str, str, object]]) -> Path:
 def test_listed_place_name_is_merged_and_not_named_as_left_out(tmp_path):
     """娘娘庙 is mapped as a place with historic=yes and listed: counted once, not 'left out'."""
     region = read_osm_file(
-        grid_extract(
+        flats_grid(
             tmp_path / "x.osm.pbf",
             {
-                70_001: (*at(2.5, 2.5), {"place": "neighbourhood", "historic": "yes",
+                70_001: (*grid_at(2.5, 2.5), {"place": "neighbourhood", "historic": "yes",
                                          "name": "娘娘庙"}),
-                70_002: (*at(4.5, 1.5), {"place": "village", "historic": "yes",
+                70_002: (*grid_at(4.5, 1.5), {"place": "village", "historic": "yes",
                                          "name": "二里庄"}),
             },
         )
     )  # fmt: skip
-    path = write_list(tmp_path / "list.csv", [("娘娘庙", "区级", Point(*at(2.5, 2.5)))])
+    path = write_list(tmp_path / "list.csv", [("娘娘庙", "区级", Point(*grid_at(2.5, 2.5)))])
     merged = add_facility_tables(region, [(path, "heritage", "gcj02")])
     assert "node/70001" not in set(merged.features["osm_id"])  # the list's row wins
     assert "node/70002" in set(merged.features["osm_id"])
@@ -120,19 +82,19 @@ def test_listed_place_name_is_merged_and_not_named_as_left_out(tmp_path):
 
 def test_point_and_outline_of_one_site_become_the_outline_with_the_class(tmp_path):
     """Inside, 150 m and 249 m from its outline; one point, two outlines of its name."""
-    jsd = box(*at(1.5, 1.5), *at(2.5, 2.5))  # 社稷坛, its point inside
-    szs = box(*at(4, 4), *at(6, 5))  # 嵩祝寺, its point 1.5 x 100.1 = 150 m south
-    hsm = box(*at(3.5, 6), *at(4.5, 7))  # 火神庙, its point 2.5 x 99.8 = 249 m west
-    shj_a = box(*at(6.2, 0.2), *at(6.8, 0.8))  # 四合院: the point inside A
-    shj_b = box(*at(6.9, 0.2), *at(7.3, 0.8))  # and 0.4 x 99.8 = 40 m from B
+    jsd = box(*grid_at(1.5, 1.5), *grid_at(2.5, 2.5))  # 社稷坛, its point inside
+    szs = box(*grid_at(4, 4), *grid_at(6, 5))  # 嵩祝寺, its point 1.5 x 100.1 = 150 m south
+    hsm = box(*grid_at(3.5, 6), *grid_at(4.5, 7))  # 火神庙, its point 2.5 x 99.8 = 249 m west
+    shj_a = box(*grid_at(6.2, 0.2), *grid_at(6.8, 0.8))  # 四合院: the point inside A
+    shj_b = box(*grid_at(6.9, 0.2), *grid_at(7.3, 0.8))  # and 0.4 x 99.8 = 40 m from B
     path = write_list(
         tmp_path / "areas.csv",
         [
-            ("社稷坛", "全国重点文物保护单位", Point(*at(2, 2))),
-            ("嵩祝寺", "市级文物保护单位", Point(*at(5, 2.5))),
-            ("火神庙", "市级文物保护单位", Point(*at(1, 6.5))),
-            ("可园", "全国重点文物保护单位", Point(*at(0.5, 4))),
-            ("四合院", "区级文物保护单位", Point(*at(6.5, 0.5))),
+            ("社稷坛", "全国重点文物保护单位", Point(*grid_at(2, 2))),
+            ("嵩祝寺", "市级文物保护单位", Point(*grid_at(5, 2.5))),
+            ("火神庙", "市级文物保护单位", Point(*grid_at(1, 6.5))),
+            ("可园", "全国重点文物保护单位", Point(*grid_at(0.5, 4))),
+            ("四合院", "区级文物保护单位", Point(*grid_at(6.5, 0.5))),
             ("社稷坛", "", jsd),
             ("嵩祝寺", "", szs),
             ("火神庙", "", hsm),
@@ -170,9 +132,9 @@ def test_point_and_outline_of_one_site_become_the_outline_with_the_class(tmp_pat
 
 def test_listed_twice_site_is_measured_from_its_outline(tmp_path):
     """社稷坛 listed as a point (national) and an outline: one designated site, the outline."""
-    region = read_osm_file(grid_extract(tmp_path / "x.osm.pbf", {}))
-    outline = box(*at(0.0, 0.0), *at(2.0, 2.0))  # the south-west 200 x 200 m
-    listed = Point(*at(0.1, 0.1))  # the point row: in the outline's south-west corner
+    region = read_osm_file(flats_grid(tmp_path / "x.osm.pbf", {}))
+    outline = box(*grid_at(0.0, 0.0), *grid_at(2.0, 2.0))  # the south-west 200 x 200 m
+    listed = Point(*grid_at(0.1, 0.1))  # the point row: in the outline's south-west corner
     path = write_list(
         tmp_path / "list.csv",
         [("社稷坛", "全国重点文物保护单位", listed), ("社稷坛", "", outline)],
@@ -188,7 +150,7 @@ def test_listed_twice_site_is_measured_from_its_outline(tmp_path):
     # measured as any polygon (a point on its surface: the box's middle), not the listed point
     acc = result.access
     crs = local_crs(acc)
-    middle = gpd.GeoSeries([Point(*at(1.0, 1.0))], crs=4326).to_crs(crs).iloc[0]
+    middle = gpd.GeoSeries([Point(*grid_at(1.0, 1.0))], crs=4326).to_crs(crs).iloc[0]
     corner = gpd.GeoSeries([listed], crs=4326).to_crs(crs).iloc[0]
     pts = acc.geometry.to_crs(crs)
     near = acc["dist_m"].to_numpy() <= 1000  # the layer's search bound
@@ -205,13 +167,13 @@ def test_listed_twice_site_is_measured_from_its_outline(tmp_path):
 def zh_report(tmp_path_factory):
     """A zh report: two designated sites outside any zone; an elderly-care list 5 km east."""
     base = tmp_path_factory.mktemp("twins_report")
-    osm = grid_extract(base / "x.osm.pbf", {})
+    osm = flats_grid(base / "x.osm.pbf", {})
     sites = write_list(
         base / "sites.csv",
-        [("大钟寺", "全国重点文物保护单位", Point(*at(2.5, 2.5))),
-         ("可园", "区级文物保护单位", Point(*at(4.5, 4.5)))],
+        [("大钟寺", "全国重点文物保护单位", Point(*grid_at(2.5, 2.5))),
+         ("可园", "区级文物保护单位", Point(*grid_at(4.5, 4.5)))],
     )  # fmt: skip
-    gx, gy = wgs84_to_gcj02(np.array([at(57, 3)[0]]), np.array([at(57, 3)[1]]))
+    gx, gy = wgs84_to_gcj02(np.array([grid_at(57, 3)[0]]), np.array([grid_at(57, 3)[1]]))
     homes = base / "homes.csv"
     homes.write_text(f"name,beds,lon,lat\n某养老院,120,{float(gx[0])!r},{float(gy[0])!r}\n")
     out = base / "report"
@@ -238,12 +200,12 @@ def _table_with(html_text: str, header: str) -> list[list[str]]:
 
 
 def test_report_says_inside_a_protection_zone_not_protected(zh_report):
-    rows = _table_with(zh_report, "位于保护区内的遗产点")
+    rows = _table_with(zh_report, "位于保护区内的文物保护单位")
     head = rows[0]
     region = rows[-1]  # the region row is last
     # both sites designated: counted as designated, none apart (as summary.csv)
     assert region[head.index("纪念物、雕像、未定级（不参与评估）")] == "0"
-    assert region[head.index("位于保护区内的遗产点")] == "0"  # no protection zone here
+    assert region[head.index("位于保护区内的文物保护单位")] == "0"  # no protection zone here
     assert region[head.index("文物保护单位（其中全国重点）")] == "2 (1)"
     assert "受保护遗产点" not in zh_report
 

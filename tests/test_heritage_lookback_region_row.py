@@ -35,10 +35,14 @@ def test_the_heritage_summary_names_its_region_row():
     reg = s[s["level"] == "region"]
     assert list(reg["group"]) == ["测试市"]
     assert "region" not in set(s["group"])
-    # the region row still sums its districts: 3 sites, 2 in 西区 and 1 in 东区
-    assert int(reg["n_sites"].iloc[0]) == 3
-    by_d = s[s["level"] == "district"].set_index("group")["n_sites"]
-    assert by_d.to_dict() == {"东区": 1, "西区": 2}
+    # the region row still sums its districts: 2 designated sites, both in 西区; the
+    # memorial (东区) is counted apart
+    assert int(reg["n_sites"].iloc[0]) == 2 and int(reg["n_undesignated"].iloc[0]) == 1
+    by_d = s[s["level"] == "district"].set_index("group")[["n_sites", "n_undesignated"]]
+    assert by_d.to_dict("index") == {
+        "东区": {"n_sites": 0, "n_undesignated": 1},
+        "西区": {"n_sites": 2, "n_undesignated": 0},
+    }
     assert (
         heritage_report(feats, districts).summary.query("level == 'region'")["group"].iloc[0]
         == "region"

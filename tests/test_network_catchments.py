@@ -14,7 +14,7 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from fixtures import CRS, X0, P, street
+from fixtures import CRS, X0, L, P, edge_frame, node_frame, street
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -117,6 +117,32 @@ def test_holes_are_kept():
     assert a.contains(P(300, 0)) and a.contains(P(0, 300)) and not a.intersects(P(400, 200))
     assert b.contains(P(100, 400)) and b.contains(P(400, 100)) and not b.intersects(P(0, 200))
     assert a.area + b.area == pytest.approx(union.area, rel=1e-6)
+
+
+@pytest.mark.parametrize("overlapping", [False, True])
+def test_a_street_with_a_bend_is_reached_along_its_vertices(overlapping):
+    # one edge from (0, 0) to (300, 300) bending at (300, 0): 600 m long. A facility at its
+    # start reaches 450 m along it, the whole first leg and 150 m up the second, so the
+    # catchment is the 40 m buffer of the line (0, 0)-(300, 0)-(300, 150)
+    bend = L((0, 0), (300, 0), (300, 300))
+    graph = network.build_graph(
+        node_frame({1: (0, 0), 2: (300, 300)}), edge_frame([(1, 2, bend.length, bend)]), crs=CRS
+    )
+    c = local(network.catchments(graph, facilities([(0, 0)]), [450], overlapping=overlapping))
+    got = c.geometry.iloc[0]
+    reached = shapely.buffer(L((0, 0), (300, 0), (300, 150)), 40.0)
+    assert got.area == pytest.approx(reached.area, rel=0.03)
+    assert shapely.area(shapely.symmetric_difference(got, reached)) < 0.03 * reached.area
+    assert got.contains(P(300, 175)) and not got.contains(P(300, 205))
+    assert got.contains(P(150, 30)) and not got.contains(P(150, 50))
+    # the same street as two straight edges gives the same area
+    split = network.build_graph(
+        node_frame({1: (0, 0), 3: (300, 0), 2: (300, 300)}),
+        edge_frame([(1, 3, 300.0, L((0, 0), (300, 0))), (3, 2, 300.0, L((300, 0), (300, 300)))]),
+        crs=CRS,
+    )
+    twin = local(network.catchments(split, facilities([(0, 0)]), [450], overlapping=overlapping))
+    assert twin.geometry.iloc[0].area == pytest.approx(got.area, rel=0.01)
 
 
 def test_facility_on_no_street_within_reach_is_empty(line):

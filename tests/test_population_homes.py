@@ -236,6 +236,27 @@ def test_mixed_use_of_one_level_houses_nobody():
     assert dem.total == pytest.approx(400 * 1 / M2, rel=5e-3)  # (2 - 1) levels x 400 m²
 
 
+def test_buildings_with_the_same_tags_are_judged_alike_and_on_their_own():
+    """Repeated tag sets (own use or POIs): each building gets its set's decision."""
+    sq = box(X0, Y0, X0 + 20, Y0 + 20)
+    own = ["school", "school", " School ", "school", None, None, None]
+    pois = [None, None, None, None, "amenity=nursing_home", "amenity=nursing_home", "shop=dry"]
+    b = gpd.GeoDataFrame(
+        {"building_id": list("abcdefg"), "levels": [2.0] * 7, "amenity": own, "pois": pois,
+         "building": ["yes", "yes", "yes", "house", "yes", "yes", "apartments"]},
+        geometry=[shapely.affinity.translate(sq, 30 * i, 0) for i in range(7)],
+        crs=UTM35,
+    ).to_crs(4326)  # fmt: skip
+    d = classify_buildings(b)
+    # a school fills an untagged building (a-c, the third tagged " School "), not a house
+    # (d: its upper floor is a home); a nursing home is a home (e, f); a shop POI in flats
+    # takes the ground floor (g)
+    assert d.reason.tolist() == ["tag", "tag", "tag", "", "", "", ""]
+    assert d.detail.tolist()[:3] == ["amenity=school"] * 3
+    assert d.housing.tolist() == [False, False, False, True, True, True, True]
+    assert d.upper_only.tolist() == [False, False, False, True, False, False, True]
+
+
 # ------------------------------------------------------------------- villages at village density
 
 

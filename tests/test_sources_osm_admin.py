@@ -248,3 +248,71 @@ def test_data_date_after_the_admin_read_is_the_newest_way_or_relation(tmp_path):
     assert osm_data_date(path) == ("2022-02-02T02:02:02Z", newest[1])
     assert len(read_admin_areas(path)) == 1
     assert osm_data_date(path) == ("2022-02-02T02:02:02Z", newest[1])
+
+
+def test_the_readers_pass_gives_the_admin_areas_and_date_of_a_read_of_their_own(tmp_path):
+    import shutil
+
+    from geoapp.sources._osm_common import osm_data_date
+    from geoapp.sources.osm_admin import read_admin_areas
+
+    # the osmium reader keeps, from its own pass, the admin relations, their ways and the
+    # newest way or relation; read_admin_areas and osm_data_date then read nothing. A
+    # hiking route (no key the reader asks for) is the newest object: it must count
+    path = _square_extract(tmp_path / "a.osm.pbf", nid0=1, wid0=1)
+    route = (20, [("w", 7, "")], {"type": "route", "route": "hiking"})
+    nodes = {1: (LON, LAT), 2: (LON + 0.010, LAT), 3: (LON + 0.010, LAT + 0.010)}
+    nodes.update({4: (LON, LAT + 0.010), 5: (LON + 0.020, LAT)})
+    admin = {"boundary": "administrative", "admin_level": "9"}
+    ways = [
+        (1, [1, 2], admin),
+        (2, [2, 3], admin),
+        (3, [3, 4, 1], admin),
+        (7, [1, 5], {"highway": "footway"}),
+    ]
+    rels = [(7, [("w", w, "outer") for w in (1, 2, 3)], {**admin, "name": "Sq", "population": "800"}),
+            route]  # fmt: skip
+    # ways and relations of 2019 but the route; the nodes (of 2024) do not count
+    stamps = {(k, i): "2019-01-01T00:00:00Z" for k, i in (("w", 1), ("w", 2), ("w", 3), ("w", 7))}
+    stamps.update({("r", 7): "2019-01-01T00:00:00Z", ("r", 20): "2023-03-03T03:03:03Z"})
+    write_extract(path, nodes, ways, rels, timestamps=stamps)
+    region = read_osm_file(path, reader="osmium")
+    assert region.meta["data_date"] == "2023-03-03T03:03:03Z"
+    assert region.admin_areas["osm_id"].tolist() == ["relation/7"]
+    # a copy (another file for the memo): read by read_admin_areas' own passes
+    copy = tmp_path / "b.osm.pbf"
+    shutil.copy(path, copy)
+    own = read_admin_areas(copy)
+    assert own.drop(columns="geometry").equals(region.admin_areas.drop(columns="geometry"))
+    assert own.geometry.iloc[0].equals_exact(region.admin_areas.geometry.iloc[0], 0)
+    assert osm_data_date(copy) == ("2023-03-03T03:03:03Z", "newest way or relation in the file")
+    km2 = own.to_crs(own.estimate_utm_crs()).area.iloc[0] / 1e6
+    assert km2 == pytest.approx(0.010 * 71.7 * 0.010 * 111.2, rel=0.02)
+
+
+def test_a_file_dated_in_its_header_gives_the_admin_areas_of_a_read_of_their_own(tmp_path):
+    import shutil
+
+    from geoapp.sources.osm_admin import read_admin_areas
+
+    # a header date: the reader collects no timestamps, only the admin relations
+    path = _square_extract(tmp_path / "h.osm.pbf", nid0=1, wid0=1)
+    nodes = {1: (LON, LAT), 2: (LON + 0.010, LAT), 3: (LON + 0.010, LAT + 0.010)}
+    nodes[4] = (LON, LAT + 0.010)
+    admin = {"boundary": "administrative", "admin_level": "9"}
+    ways = [(1, [1, 2], admin), (2, [2, 3], admin), (3, [3, 4, 1], admin)]
+    rels = [
+        (7, [("w", w, "outer") for w in (1, 2, 3)], {**admin, "name": "Sq", "population": "800"})
+    ]
+    header = {"osmosis_replication_timestamp": "2020-02-02T02:02:02Z"}
+    write_extract(path, nodes, ways, rels, header=header)
+    region = read_osm_file(path, reader="osmium")
+    assert (region.meta["data_date"], region.meta["data_date_source"]) == (
+        "2020-02-02T02:02:02Z",
+        "replication timestamp in the file header",
+    )
+    copy = tmp_path / "h2.osm.pbf"
+    shutil.copy(path, copy)
+    own = read_admin_areas(copy)
+    assert own["osm_id"].tolist() == region.admin_areas["osm_id"].tolist() == ["relation/7"]
+    assert own.geometry.iloc[0].equals_exact(region.admin_areas.geometry.iloc[0], 0)

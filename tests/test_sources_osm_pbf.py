@@ -343,3 +343,41 @@ def test_tag_text_reaches_the_frames_unchanged(tmp_path):
     assert f.loc["way/2", "name"] == "第一中学 (东校区)"
     assert set(got.edges["name"]) == {"Straße der Einheit, 1=1"}
     assert_same_region(read_osm_file(path, reader="pyrosm"), got)
+
+
+def test_a_file_not_sorted_by_type_reads_as_its_sorted_copy(tmp_path):
+    import osmium
+    from osmium.osm.mutable import Node, Relation, Way
+
+    # the osmium reader cuts libosmium's text output where the ways and the relations
+    # begin; a file whose objects are not sorted by type is read line by line instead
+    street = {100 + i: _p(i, 0) for i in range(3)}
+    square = {200 + m: _p(x, y) for m, (x, y) in enumerate(((0, 1), (1, 1), (1, 2), (0, 2)))}
+    school = {300: (*_p(2, 2), {"amenity": "school", "name": "A"})}
+    ways = [
+        (1, [100, 101, 102], {"highway": "residential", "name": "Main"}),
+        (2, [200, 201, 202, 203, 200], {}),  # the outer way of a building relation
+    ]
+    rel = (9, [("w", 2, "outer")], {"type": "multipolygon", "building": "yes"})
+    in_order = write_extract(
+        tmp_path / "sorted.osm.pbf", {**street, **square, **school}, ways, [rel]
+    )
+    common = {"version": 1, "changeset": 1, "timestamp": "2024-01-01T00:00:00Z", "uid": 1}
+    mixed = tmp_path / "mixed.osm.pbf"
+    writer = osmium.SimpleWriter(str(mixed))
+    try:  # nodes of the ways first (their locations), then a relation, a way, a node, a way
+        for nid, (x, y) in {**street, **square}.items():
+            writer.add_node(Node(id=nid, location=(x, y), tags={}, **common))
+        writer.add_relation(Relation(id=rel[0], members=rel[1], tags=rel[2], **common))
+        writer.add_way(Way(id=2, nodes=ways[1][1], tags={}, **common))
+        x, y, tags = school[300]
+        writer.add_node(Node(id=300, location=(x, y), tags=tags, **common))
+        writer.add_way(Way(id=1, nodes=ways[0][1], tags=ways[0][2], **common))
+    finally:
+        writer.close()
+    a = read_osm_file(in_order, reader="osmium")
+    b = read_osm_file(mixed, reader="osmium")
+    assert_same_region(a, b)
+    assert len(b.edges) == 2  # the street's two segments
+    assert b.features["name"].tolist() == ["A"]
+    assert len(b.buildings) == 1

@@ -1,8 +1,8 @@
 """Study areas (``--study-area``): the run cut to a district or a polygon, maps on the data.
 
-The fixture is a small extract built here: a street grid with homes over two districts,
-West (lon 116.30-116.32) and East (116.32-116.34), lat 39.98-40.00, census 10,000 and
-20,000 residents. Answers are worked out by hand from those numbers: a study area that
+The fixture is a small extract (``fixtures.homes_grid``): a street grid with homes over
+two districts, West (lon 116.30-116.32) and East (116.32-116.34), lat 39.98-40.00, census
+10,000 and 20,000 residents. Answers are worked out by hand from those numbers: a study area that
 is half of West counts 5,000 residents, one over half of each district 5,000 + 10,000.
 """
 
@@ -20,9 +20,16 @@ import shapely
 from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from osm_extract_builder import write_extract  # noqa: E402
+from fixtures import (  # noqa: E402
+    EAST,
+    WEST,
+    WEST_EAST,
+    homes_grid,
+    two_district_census,
+    two_districts,
+)
 
-from geoapp import cli, hexes, maps, network, workflow  # noqa: E402
+from geoapp import cli, hexes, maps, workflow  # noqa: E402
 from geoapp.errors import InputError  # noqa: E402
 from geoapp.spec import RegionSpec  # noqa: E402
 from geoapp.study_area import (  # noqa: E402
@@ -32,79 +39,20 @@ from geoapp.study_area import (  # noqa: E402
     resolve_study_area,
 )
 
-W, S, E, N = 116.30, 39.98, 116.34, 40.00  # the extract
-STEP = 0.004  # street spacing, degrees
-WEST, EAST = box(116.30, 39.98, 116.32, 40.00), box(116.32, 39.98, 116.34, 40.00)
-
-
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("GEOAPP_REGION_CACHE", "0")
-    network.clear_memo()
-    yield
-    network.clear_memo()
-
-
-def _extract(path: Path) -> Path:
-    """Streets every 0.004° over the box, a six-storey home in every block, two care homes."""
-    nodes: dict = {}
-    ways: list = []
-    nx, ny = round((E - W) / STEP) + 1, round((N - S) / STEP) + 1
-    grid = {}
-    nid = 1
-    for i in range(nx):
-        for j in range(ny):
-            grid[i, j] = nid
-            nodes[nid] = (W + i * STEP, S + j * STEP)
-            nid += 1
-    wid = 1000
-    for i in range(nx):
-        ways.append((wid, [grid[i, j] for j in range(ny)], {"highway": "residential"}))
-        wid += 1
-    for j in range(ny):
-        ways.append((wid, [grid[i, j] for i in range(nx)], {"highway": "residential"}))
-        wid += 1
-    for i in range(nx - 1):
-        for j in range(ny - 1):
-            x, y = W + (i + 0.3) * STEP, S + (j + 0.3) * STEP
-            ring = [nid + k for k in range(4)]
-            for k, (dx, dy) in enumerate(((0, 0), (0.001, 0), (0.001, 0.001), (0, 0.001))):
-                nodes[nid + k] = (x + dx, y + dy)
-            ways.append((wid, [*ring, ring[0]], {"building": "apartments",
-                                                 "building:levels": "6"}))  # fmt: skip
-            nid += 4
-            wid += 1
-    for lon in (116.305, 116.335):
-        nodes[nid] = (lon, 39.99, {"amenity": "social_facility",
-                                   "social_facility": "nursing_home", "name": "养老院"})  # fmt: skip
-        nid += 1
-    return write_extract(path, nodes, ways)
-
-
-def _districts(path: Path, west=WEST, east=EAST) -> Path:
-    gpd.GeoDataFrame(
-        {"district": ["West", "East"], "district_code": ["D1", "D2"]},
-        geometry=[west, east],
-        crs="EPSG:4326",
-    ).to_file(path, driver="GeoJSON")
-    return path
-
-
-def _census(path: Path) -> Path:
-    path.write_text(
-        "district_code,district,pop,pop_60plus\nD1,West,10000,2000\nD2,East,20000,3000\n",
-        encoding="utf-8",
-    )
-    return path
+pytestmark = pytest.mark.usefixtures("own_cache")
+CARE_HOME = {"amenity": "social_facility", "social_facility": "nursing_home", "name": "养老院"}
 
 
 @pytest.fixture
 def files(tmp_path):
     return {
-        "osm": _extract(tmp_path / "grid.osm.pbf"),
-        "boundaries": _districts(tmp_path / "districts.geojson"),
-        "census": _census(tmp_path / "census.csv"),
+        "osm": homes_grid(
+            tmp_path / "grid.osm.pbf",
+            WEST_EAST,
+            places=[(116.305, 39.99, CARE_HOME), (116.335, 39.99, CARE_HOME)],
+        ),
+        "boundaries": two_districts(tmp_path / "districts.geojson"),
+        "census": two_district_census(tmp_path / "census.csv"),
     }
 
 
@@ -270,7 +218,7 @@ def _within(bounds, extent, margin):
 
 def _city_boundaries(path: Path) -> Path:
     """Two districts of a city, 40 × 55 km: the extract is a small corner of them."""
-    return _districts(
+    return two_districts(
         path, west=box(116.0, 39.7, 116.32, 40.2), east=box(116.32, 39.7, 116.7, 40.2)
     )
 
@@ -284,7 +232,7 @@ def test_map_html_opens_on_the_extract_not_the_whole_city(files, tmp_path):
     m = workflow.coverage_map(region, analysis)
     out = maps.save_html(m, tmp_path / "map.html")
     bounds = _fit_bounds(out.read_text(encoding="utf-8"))
-    assert _within(bounds, (W, S, E, N), margin=0.01)  # the extract, ~1 km margin
+    assert _within(bounds, WEST_EAST, margin=0.01)  # the extract, ~1 km margin
     # the residents layer: cells of res 9 (0.105 km²) for the 7.6 km² extract, not the
     # res 7 (5.2 km²) the city's 2,900 km² would call for
     cells = _demand_cells(m)

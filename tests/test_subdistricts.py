@@ -16,9 +16,9 @@ import pytest
 from shapely.geometry import box
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from osm_extract_builder import write_extract  # noqa: E402
+from fixtures import XUEYUAN, homes_grid  # noqa: E402
 
-from geoapp import network, workflow  # noqa: E402
+from geoapp import workflow  # noqa: E402
 from geoapp.sources.boundaries import (  # noqa: E402
     BEIJING_SUBDISTRICTS,
     PARENT_COLUMNS,
@@ -32,13 +32,7 @@ ZONES = tomllib.loads((ROOT / "geoapp/data/zones/beijing.toml").read_text(encodi
 DISTRICTS = {d["name"]: d for d in ZONES["district"]}  # 东城区 -> {code, zone_fine}
 
 
-@pytest.fixture(autouse=True)
-def _own_cache(tmp_path, monkeypatch):
-    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path / "cache"))
-    monkeypatch.setenv("GEOAPP_REGION_CACHE", "0")
-    network.clear_memo()
-    yield
-    network.clear_memo()
+pytestmark = pytest.mark.usefixtures("own_cache")
 
 
 @pytest.fixture(scope="module")
@@ -84,43 +78,13 @@ def test_the_source_and_licence_ship_with_the_data():
         assert needed in text
 
 
-def _wudaokou(path: Path) -> Path:
-    """A street grid with homes on Xueyuan Road (lon 116.340-116.356, lat 39.994-40.006)."""
-    lon0, lat0, d, n = 116.340, 39.994, 0.004, 5
-    nodes: dict = {}
-    ways: list = []
-    grid = {}
-    nid = 1
-    for i in range(n):
-        for j in range(n - 1):
-            grid[i, j] = nid
-            nodes[nid] = (lon0 + i * d, lat0 + j * d)
-            nid += 1
-    wid = 100
-    for i in range(n):
-        ways.append((wid, [grid[i, j] for j in range(n - 1)], {"highway": "residential"}))
-        wid += 1
-    for j in range(n - 1):
-        ways.append((wid, [grid[i, j] for i in range(n)], {"highway": "residential"}))
-        wid += 1
-    for i in range(n - 1):
-        for j in range(n - 2):
-            x, y = lon0 + (i + 0.3) * d, lat0 + (j + 0.3) * d
-            ring = [nid + k for k in range(4)]
-            for k, (dx, dy) in enumerate(((0, 0), (0.001, 0), (0.001, 0.001), (0, 0.001))):
-                nodes[nid + k] = (x + dx, y + dy)
-            ways.append((wid, [*ring, ring[0]], {"building": "apartments",
-                                                 "building:levels": "10"}))  # fmt: skip
-            nid += 4
-            wid += 1
-    nodes[nid] = (116.348, 40.000, {"amenity": "social_facility",
-                                    "social_facility": "nursing_home", "name": "学院路养老院"})  # fmt: skip
-    return write_extract(path, nodes, ways)
-
-
 @pytest.fixture
 def extract(tmp_path):
-    return _wudaokou(tmp_path / "wudaokou.osm.pbf")
+    """A street grid with homes on Xueyuan Road (lon 116.340-116.356, lat 39.994-40.006)."""
+    home = {"amenity": "social_facility", "social_facility": "nursing_home", "name": "学院路养老院"}
+    return homes_grid(
+        tmp_path / "wudaokou.osm.pbf", XUEYUAN, levels=10, places=[(116.348, 40.000, home)]
+    )
 
 
 def test_boundaries_preset_loads_offline_with_beijing_zones(extract):

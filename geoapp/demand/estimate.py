@@ -443,7 +443,8 @@ def demand_points(
         if hybrid_landuse or not len(hb):
             lpts, note = landuse_demand(
                 landuse,
-                hb if len(hb) else None,
+                # the footprints already projected (the same numbers, no second projection)
+                (hb if homes.local is None else homes.local) if len(hb) else None,
                 density_per_km2,
                 landuse_spacing_m,
                 home_points=homes.points if len(hb) else None,

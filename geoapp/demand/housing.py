@@ -67,6 +67,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
+from pyproj import CRS
 
 from geoapp.crs import local_crs
 from geoapp.demand.frames import WGS84, first_containing, polygonal_mask, tag_values
@@ -454,6 +455,54 @@ def _first_use(tags: Mapping[str, str], kind: str, own: bool) -> str:
     return ""
 
 
+def _judge_uses(
+    buildings: gpd.GeoDataFrame,
+    use_cols: list[str],
+    has_use: np.ndarray,
+    pois: np.ndarray,
+    has_poi: np.ndarray,
+    own_tags: dict[int, dict[str, str]],
+    own_kind: np.ndarray,
+    poi_tags: dict[int, dict[str, str]],
+    poi_kind: np.ndarray,
+) -> None:
+    """Fill the tags and :func:`use_kind` of each building's own use and of its POIs.
+
+    Buildings repeat a few tag sets (``amenity=school`` ...): each distinct set is
+    parsed and judged once.
+    """
+    if has_use.any():
+        at = np.flatnonzero(has_use)
+        columns = [buildings[k].to_numpy(dtype=object)[at] for k in use_cols]
+        columns = [np.array([v if isinstance(v, str) else None for v in c], dtype=object)
+                   for c in columns]  # fmt: skip
+        seen_own: dict[tuple[object, ...], tuple[dict[str, str], str]] = {}
+        for i, values in zip(at, zip(*columns, strict=True), strict=True):
+            hit = seen_own.get(values)
+            if hit is None:
+                tags = _use_tags(dict(zip(use_cols, values, strict=True)))
+                hit = seen_own[values] = (tags, use_kind(tags, own=True))
+            own_tags[int(i)], own_kind[i] = dict(hit[0]), hit[1]
+    seen_poi: dict[str, tuple[dict[str, str], str]] = {}
+    for i in np.flatnonzero(has_poi):
+        found = seen_poi.get(pois[i])
+        if found is None:
+            tags = _poi_tags(pois[i])
+            found = seen_poi[pois[i]] = (tags, use_kind(tags, own=False))
+        poi_tags[int(i)], poi_kind[i] = dict(found[0]), found[1]
+
+
+def _first_use_of(
+    seen: dict[tuple[bool, tuple[tuple[str, str], ...]], str], tags: dict[str, str], own: bool
+) -> str:
+    """:func:`_first_use` ``(tags, "whole", own)``, each distinct tag set worked out once."""
+    key = (own, tuple(tags.items()))
+    found = seen.get(key)
+    if found is None:
+        found = seen[key] = _first_use(tags, "whole", own)
+    return found
+
+
 def classify_buildings(
     buildings: gpd.GeoDataFrame,
     landuse: gpd.GeoDataFrame | None = None,
@@ -473,14 +522,29 @@ def classify_buildings(
     non_residential
         ``building`` values that never house residents (default :data:`NON_RESIDENTIAL`).
     """
+    return _classify(buildings, landuse, non_residential=non_residential)[0]
+
+
+def _classify(
+    buildings: gpd.GeoDataFrame,
+    landuse: gpd.GeoDataFrame | None = None,
+    *,
+    non_residential: frozenset[str] | set[str] | None = None,
+) -> tuple[HousingDecision, CRS | None, gpd.GeoSeries | None, gpd.GeoSeries | None]:
+    """:func:`classify_buildings`, with the local CRS, the footprints in it and their points.
+
+    The footprints and representative points (None where not polygonal) are returned
+    so that :func:`housing_buildings` need not work them out again.
+    """
     non_res = frozenset(
         str(v).lower() for v in (NON_RESIDENTIAL if non_residential is None else non_residential)
     )
     n = len(buildings)
     empty = np.zeros(0, dtype=bool)
     if not n:
-        return HousingDecision(empty, empty, np.zeros(0, dtype=object),
+        none = HousingDecision(empty, empty, np.zeros(0, dtype=object),
                                np.zeros(0, dtype=object), empty)  # fmt: skip
+        return none, None, None, None
     poly = polygonal_mask(buildings)
     tag = tag_values(buildings, "building", "yes").replace("", "yes")
     reason = np.full(n, "", dtype=object)
@@ -497,8 +561,11 @@ def classify_buildings(
     poi_kind = np.full(n, "", dtype=object)
     use_cols = [k for k in BUILDING_USE_KEYS if k in buildings.columns]
     has_use = np.zeros(n, dtype=bool)
-    for k in use_cols:
-        has_use |= tag_values(buildings, k).to_numpy() != ""
+    for k in use_cols:  # tag_values(buildings, k) != "", worked out on the tagged rows only
+        given = buildings[k].notna().to_numpy()
+        if given.any():
+            vals = buildings[k][given].astype("string").str.strip().fillna("")
+            has_use[given] |= vals.to_numpy(dtype=object) != ""
     pois = (
         buildings[BUILDING_POIS].to_numpy(dtype=object)
         if BUILDING_POIS in buildings.columns
@@ -507,14 +574,7 @@ def classify_buildings(
     has_poi = np.array([isinstance(v, str) and bool(v.strip()) for v in pois], dtype=bool)
     own_tags: dict[int, dict[str, str]] = {}
     poi_tags: dict[int, dict[str, str]] = {}
-    if has_use.any():
-        rows = buildings[use_cols].iloc[np.flatnonzero(has_use)].to_dict("records")
-        for i, row in zip(np.flatnonzero(has_use), rows, strict=True):
-            own_tags[int(i)] = _use_tags(row)
-            own_kind[i] = use_kind(own_tags[int(i)], own=True)
-    for i in np.flatnonzero(has_poi):
-        poi_tags[int(i)] = _poi_tags(pois[i])
-        poi_kind[i] = use_kind(poi_tags[int(i)], own=False)
+    _judge_uses(buildings, use_cols, has_use, pois, has_poi, own_tags, own_kind, poi_tags, poi_kind)
     care = (own_kind == "home") | (poi_kind == "home")
     explicit = (tag.isin(RESIDENTIAL_BUILDINGS).to_numpy() | care) & poly & ~by_value
     if "building:use" in buildings.columns:
@@ -530,12 +590,13 @@ def classify_buildings(
     # an untagged one with a use filling it is no home
     by_tag = whole_own & ~explicit
     reason[by_tag] = "tag"
+    first: dict[tuple[bool, tuple[tuple[str, str], ...]], str] = {}
     for i in np.flatnonzero(by_tag):
-        detail[i] = _first_use(own_tags[int(i)], "whole", True)
+        detail[i] = _first_use_of(first, own_tags[int(i)], True)
     by_poi = whole_poi & ~explicit & ~by_tag
     reason[by_poi] = "poi"
     for i in np.flatnonzero(by_poi):
-        detail[i] = _first_use(poi_tags[int(i)], "whole", False)
+        detail[i] = _first_use_of(first, poi_tags[int(i)], False)
     upper |= ground & ~explicit & ~by_tag & ~by_poi
 
     # 4. non-residential landuse (measured at the representative point)
@@ -578,7 +639,10 @@ def classify_buildings(
     housing, warnings = _evidence(
         buildings, poly, explicit & ~one_floor, reason != "", in_res, bool(len(res_lu)), crs, loc
     )
-    return HousingDecision(housing, in_res, reason, detail, upper & housing, tuple(warnings))
+    decision = HousingDecision(housing, in_res, reason, detail, upper & housing, tuple(warnings))
+    if crs is None:
+        return decision, None, None, None
+    return decision, crs, loc, reps
 
 
 def housing_mask(
@@ -710,6 +774,8 @@ class Homes:
         The buildings that are no homes (:func:`classify_buildings`): ``building_id``,
         ``reason`` (:data:`EXCLUSION_REASONS`), ``detail`` and their representative
         point (EPSG:4326); mixed-use homes too, with reason ``"mixed"``.
+    local
+        The footprints of ``frame`` in a local projected CRS (None: not computed).
     """
 
     frame: gpd.GeoDataFrame
@@ -719,6 +785,7 @@ class Homes:
     warnings: tuple[str, ...] = ()
     assumptions: tuple[str, ...] = ()
     excluded: gpd.GeoDataFrame | None = None
+    local: gpd.GeoSeries | None = None
 
 
 def _empty_excluded() -> gpd.GeoDataFrame:
@@ -770,7 +837,7 @@ def housing_buildings(
     if buildings is not None and len(buildings):
         if buildings.crs is None:
             raise InputError("buildings have no coordinate reference system; set one (EPSG:4326)")
-        d = classify_buildings(buildings, landuse, non_residential=non_residential)
+        d, d_crs, d_local, d_reps = _classify(buildings, landuse, non_residential=non_residential)
         warnings += d.warnings
         housing = d.housing
         out = (d.reason != "") | d.upper_only
@@ -782,16 +849,17 @@ def housing_buildings(
                     "reason": np.where(d.reason[out] != "", d.reason[out], "mixed"),
                     "detail": d.detail[out],
                 },
-                geometry=sub.geometry.to_crs(local_crs(sub))
-                .representative_point()
-                .to_crs(WGS84)
-                .to_numpy(),
+                geometry=_local_points(sub, out, d_crs, d_reps).to_crs(WGS84).to_numpy(),
                 crs=WGS84,
             )
         hb = buildings.loc[housing]
         upper = d.upper_only[housing]
+        if len(hb):
+            local = _from_local(hb, housing, d_crs, d_local)
+            hreps = _from_local(hb, housing, d_crs, d_reps)
     else:
         hb = gpd.GeoDataFrame({"building_id": []}, geometry=[], crs=WGS84)
+        local = hreps = None
     note = exclusion_note(excluded)
     if note:
         assumptions.append(note)
@@ -805,10 +873,12 @@ def housing_buildings(
             tuple(assumptions),
             excluded,
         )
-    crs = local_crs(hb)
-    local = hb.geometry.to_crs(crs)
+    if local is None:
+        local = hb.geometry.to_crs(local_crs(hb))
+    if hreps is None:
+        hreps = local.representative_point()
     footprint = local.area.to_numpy()
-    reps = local.representative_point().to_crs(WGS84).to_numpy()
+    reps = hreps.to_crs(WGS84).to_numpy()
     levels = (
         pd.to_numeric(hb["levels"], errors="coerce").to_numpy(dtype=float)
         if "levels" in hb.columns
@@ -831,9 +901,35 @@ def housing_buildings(
     floor = footprint * levels
     keep = floor > 0
     if not keep.all():  # mixed use with one level: the use takes the only floor
-        hb, floor, reps = hb.loc[keep], floor[keep], reps[keep]
+        hb, floor, reps, local = hb.loc[keep], floor[keep], reps[keep], local.loc[keep]
     bid = _ids(hb)
-    return Homes(hb, floor, bid, reps, tuple(warnings), tuple(assumptions), excluded)
+    return Homes(hb, floor, bid, reps, tuple(warnings), tuple(assumptions), excluded, local)
+
+
+def _from_local(
+    rows: gpd.GeoDataFrame, mask: np.ndarray, crs: CRS | None, per_building: gpd.GeoSeries | None
+) -> gpd.GeoSeries | None:
+    """Return ``per_building[mask]`` if it is what ``rows`` (``buildings[mask]``) would give.
+
+    ``per_building`` holds a value of every building in ``crs``, as :func:`_classify`
+    projected them (footprints or representative points); it serves when
+    ``local_crs(rows)`` is that CRS and every row has one (None otherwise). The same
+    numbers as projecting ``rows`` again: a projection maps each vertex on its own.
+    """
+    if crs is None or per_building is None or local_crs(rows) != crs:
+        return None
+    mine = per_building.loc[mask]
+    return mine if bool(mine.notna().all()) else None
+
+
+def _local_points(
+    rows: gpd.GeoDataFrame, mask: np.ndarray, crs: CRS | None, reps: gpd.GeoSeries | None
+) -> gpd.GeoSeries:
+    """Return the representative points of ``rows`` (``buildings[mask]``), local CRS."""
+    found = _from_local(rows, mask, crs, reps)
+    if found is not None:
+        return found
+    return rows.geometry.to_crs(local_crs(rows)).representative_point()
 
 
 def _ids(frame: pd.DataFrame) -> np.ndarray:

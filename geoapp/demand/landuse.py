@@ -430,7 +430,7 @@ def landuse_densities(
 
 def landuse_demand(
     landuse: gpd.GeoDataFrame | None,
-    housing: gpd.GeoDataFrame | None,
+    housing: gpd.GeoDataFrame | gpd.GeoSeries | None,
     density_per_km2: float | None,
     spacing_m: float | None = None,
     *,
@@ -446,7 +446,8 @@ def landuse_demand(
     landuse
         Landuse polygons (only residential ones are used).
     housing
-        Housing buildings (their plots are taken as built); None: none.
+        Housing buildings or their footprints, any CRS (their plots are taken as
+        built); None: none.
     density_per_km2
         Residents per km² of unbuilt residential land everywhere (a caller's figure);
         None: per polygon, from the homes mapped in and around it or the settlement's

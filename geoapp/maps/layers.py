@@ -201,12 +201,13 @@ def add_streets(
     """
     if edges is None or len(edges) == 0:
         return m
-    hw = column_or(edges, "highway", "").astype(object).fillna("").astype(str)
+    raw = column_or(edges, "highway", "")
     sel = edges
-    if main_only:
-        mask = hw.isin(MAIN_HIGHWAYS).to_numpy()
+    if main_only:  # picked on the raw column: no text conversion of every footway
+        mask = raw.isin(MAIN_HIGHWAYS).to_numpy()
         if mask.any():
-            sel, hw = edges.loc[mask], hw[mask]
+            sel, raw = edges.loc[mask], raw[mask]
+    hw = raw.astype(object).fillna("").astype(str)
     cls = np.where(
         hw.isin(("motorway", "trunk", "primary", "motorway_link", "trunk_link", "primary_link")),
         "major",

@@ -190,15 +190,23 @@ def _edge_samples(
     length = graph.length_m[edges]
     count = np.maximum(2, np.ceil(np.maximum(length, geo_len) / step).astype(np.int64) + 1)
     start = np.cumsum(count) - count
-    owner = np.repeat(np.arange(len(edges)), count)
-    frac = (np.arange(count.sum()) - start[owner]) / (count[owner] - 1)
-    pos_m = frac * length[owner]
-    target = cum[vstart[owner]] + frac * geo_len[owner]
-    k = np.searchsorted(cum, target, side="right") - 1
-    k = np.clip(k, vstart[owner], vstart[owner] + nverts[owner] - 2)
-    t = np.divide(target - cum[k], seg[k], out=np.zeros_like(target), where=seg[k] > 0)
-    t = np.clip(t, 0.0, 1.0)[:, None]
-    xy = coords[k] * (1 - t) + coords[k + 1] * t
+    # per sample, its edge's values (np.repeat: cheaper than indexing by the sample's edge)
+    frac = (np.arange(count.sum()) - np.repeat(start, count)) / np.repeat(count - 1, count)
+    pos_m = frac * np.repeat(length, count)
+    target = np.repeat(cum[vstart], count) + frac * np.repeat(geo_len, count)
+    # the segment of each sample: its edge's first on a straight (two-vertex) edge, the
+    # usual case (an extract's ways are split at every node), else searched for
+    k = np.repeat(vstart, count)
+    bent = np.repeat(nverts != 2, count)
+    if bent.any():
+        kb = np.searchsorted(cum, target[bent], side="right") - 1
+        k[bent] = np.clip(kb, k[bent], k[bent] + np.repeat(nverts, count)[bent] - 2)
+    seg_k = seg[k]
+    t = np.divide(target - cum[k], seg_k, out=np.zeros_like(target), where=seg_k > 0)
+    t = np.clip(t, 0.0, 1.0)
+    xy = np.empty((len(t), 2))
+    for axis in (0, 1):
+        xy[:, axis] = coords[k, axis] * (1 - t) + coords[k + 1, axis] * t
     return start, count, pos_m, xy
 
 
@@ -338,12 +346,11 @@ def _sample_labels(
     take[fac.edge] = True  # the facilities' own edges
     edges = np.flatnonzero(take)
     start, count, pos, xy = _edge_samples(graph, edges, step)
-    owner = np.repeat(np.arange(len(edges)), count)
-    e = edges[owner]
-    via_u = dn[graph.u_idx[e]] + pos
-    via_v = dn[graph.v_idx[e]] + (graph.length_m[e] - pos)
+    ue, ve = graph.u_idx[edges], graph.v_idx[edges]
+    via_u = np.repeat(dn[ue], count) + pos
+    via_v = np.repeat(dn[ve], count) + (np.repeat(graph.length_m[edges], count) - pos)
     d = np.minimum(via_u, via_v)
-    label = np.where(via_u <= via_v, lab[graph.u_idx[e]], lab[graph.v_idx[e]])
+    label = np.where(via_u <= via_v, np.repeat(lab[ue], count), np.repeat(lab[ve], count))
     # facilities on their own edge: straight along it (several per edge: the nearest)
     f_slot = np.searchsorted(edges, fac.edge)
     f_owner, f_sample = _expand(start[f_slot], count[f_slot])
@@ -402,19 +409,35 @@ def _contour_windows(
         used += int(widths[i]) + 1
     info = np.asarray(wins, dtype=np.int64)  # label, r0, r1, c0, c1
     win_start = np.zeros(len(wins), dtype=np.int64)  # column of each window in its strip
+    # every strip is as wide (padded with "outside"), so that the cell coordinates of one
+    # grid, its first rows, serve them all (contourpy wants them C-contiguous)
+    width = max(sum(int(widths[i]) + 1 for i in strip) for strip in strips)
+    grid_x, grid_y = np.meshgrid(
+        np.arange(width, dtype=np.float64), np.arange(int(heights.max()), dtype=np.float64)
+    )
     for strip in strips:
         height = int(heights[strip[0]])
         starts = np.cumsum([0, *(int(widths[i]) + 1 for i in strip)])
-        mfield = np.ones((height, int(starts[-1])), dtype=float)
+        mfield = np.ones((height, width), dtype=np.float64)
         mown = np.zeros(mfield.shape, dtype=bool)
         for i, c_m in zip(strip, starts[:-1], strict=False):
             l_i, r0, r1, c0, c1 = wins[i]
             mfield[: r1 - r0, c_m : c_m + c1 - c0] = field[r0:r1, c0:c1]
             mown[: r1 - r0, c_m : c_m + c1 - c0] = lab[r0:r1, c0:c1] == l_i
-        mfield = np.where(mown | (mfield > 0), mfield, -mfield)
+        np.negative(mfield, out=mfield, where=~mown & (mfield <= 0))
         del mown
-        gen = contourpy.contour_generator(
-            z=mfield, fill_type=contourpy.FillType.ChunkCombinedOffsetOffset
+        # contourpy.contour_generator(z=mfield, fill_type=...) without its per-call checks
+        # and coordinate grids (the field is finite: no mask)
+        gen = contourpy.SerialContourGenerator(
+            grid_x[:height],
+            grid_y[:height],
+            mfield,
+            None,  # type: ignore[arg-type]  # no mask, as contour_generator passes it
+            corner_mask=True,
+            line_type=contourpy.LineType.Separate,
+            fill_type=contourpy.FillType.ChunkCombinedOffsetOffset,
+            quad_as_tri=False,
+            z_interp=contourpy.ZInterp.Linear,
         )
         points, offsets, outers = cast(_CombinedOffsetOffset, gen.filled(lower, 0.0))
         pts = points[0]
@@ -511,9 +534,22 @@ def _partition_geoms(
     shape = (int(np.floor(span[1] / cell)) + 1, int(np.floor(span[0] / cell)) + 1)
     col = np.clip(np.rint((sxy[:, 0] - lo[0]) / cell).astype(np.int64), 0, shape[1] - 1)
     row = np.clip(np.rint((sxy[:, 1] - lo[1]) / cell).astype(np.int64), 0, shape[0] - 1)
-    # the nearest sample of a cell is written last, so it names the cell
-    order = np.argsort(-sd, kind="stable")
-    col, row, sd, slab = col[order], row[order], sd[order], slab[order]
+    # one sample names each cell: its nearest (of equally near ones, the last). At every
+    # radius that reaches it, it is the nearest reached one, so one choice serves all radii
+    at = row * shape[1] + col
+    del col, row
+    nearest = np.full(shape[0] * shape[1], np.inf)
+    np.minimum.at(nearest, at, sd)
+    ties = np.flatnonzero(sd == nearest[at])
+    del nearest
+    chosen = np.full(shape[0] * shape[1], -1, dtype=np.int64)
+    np.maximum.at(chosen, at[ties], ties)
+    flat = np.flatnonzero(chosen >= 0)
+    chosen = chosen[flat]
+    sd, slab = sd[chosen], slab[chosen]
+    del at, ties, chosen
+    # squared cell distances are exact integers: int32 when any fits (rows² + columns²)
+    wide = np.dtype(np.int32 if shape[0] ** 2 + shape[1] ** 2 < 2**31 else np.int64)
     # a tiny deterministic jitter per cell breaks the exact ties of lattice distances,
     # so a saddle quad goes to the same side in the fields of both neighbours (else both
     # take, or both leave, its middle). It is a product of a row and a column factor:
@@ -528,14 +564,27 @@ def _partition_geoms(
         sel = sd <= r
         if not sel.any():
             return None
+        cells = flat[sel]
         free = np.ones(shape, dtype=bool)
-        free[row[sel], col[sel]] = False
+        free.ravel()[cells] = False
         grid = np.full(shape, -1, dtype=np.int32)
-        grid[row[sel], col[sel]] = slab[sel]
-        dist_c, (ir, ic) = distance_transform_edt(free, return_indices=True)
+        grid.ravel()[cells] = slab[sel]
+        # the nearest sample's cell only: scipy's own distances cost as much again (float64
+        # temporaries); the same exact squared distance in integers, then one sqrt
+        ir, ic = distance_transform_edt(free, return_distances=False, return_indices=True)
         del free
         lab = grid[ir, ic]
-        del ir, ic, grid
+        del grid
+        ir -= np.arange(shape[0], dtype=ir.dtype)[:, None]
+        ic -= np.arange(shape[1], dtype=ic.dtype)
+        d2 = ir if ir.dtype == wide else ir.astype(wide)
+        d2 *= d2
+        dc = ic if ic.dtype == wide else ic.astype(wide)
+        dc *= dc
+        d2 += dc
+        del ir, ic, dc
+        dist_c = np.sqrt(d2, dtype=np.float64)
+        del d2
         dist_c *= cell
         lab[dist_c > b] = -1
         return dist_c, lab

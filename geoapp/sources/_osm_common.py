@@ -894,6 +894,51 @@ def osm_data_date(
     """
     import os
 
+    name = str(path)
+    found, why = _declared_date(path)
+    if found:
+        return found, why
+    try:
+        if os.path.getsize(name) > scan_max_bytes:
+            return None, ""
+        import osmium
+        from osmium.osm import RELATION, WAY
+
+        stamp = _file_stamp(name)
+        if stamp is not None and stamp in _NEWEST_MEMO:  # a reader's pass saw them all
+            newest = _NEWEST_MEMO[stamp]
+        else:
+            newest = None
+            for obj in cast("Iterable[Any]", osmium.FileProcessor(name, WAY | RELATION)):
+                ts = obj.timestamp
+                if newest is None or ts > newest:
+                    newest = ts
+    except (RuntimeError, OSError, ValueError) as exc:
+        log.info("no object date from %s (%s)", name, exc)
+        return None, ""
+    found = _iso(newest)
+    return (found, "newest way or relation in the file") if found else (None, "")
+
+
+def object_date_needed(path: Any, *, scan_max_bytes: int = DATE_SCAN_MAX_BYTES) -> bool:
+    """Return whether :func:`osm_data_date` dates ``path`` by its ways and relations.
+
+    True when the file declares no date (header, Overpass ``osm_base``) and is at most
+    ``scan_max_bytes`` long: a reader passing over every way and relation then records
+    their newest timestamp (:func:`remember_newest`); otherwise it need not collect them.
+    """
+    import os
+
+    if _declared_date(path)[0]:
+        return False
+    try:
+        return os.path.getsize(str(path)) <= scan_max_bytes
+    except OSError:
+        return False
+
+
+def _declared_date(path: Any) -> tuple[str | None, str]:
+    """Return the date ``path`` declares (header, XML head) and where, or ``(None, "")``."""
     import osmium
 
     name = str(path)
@@ -916,25 +961,7 @@ def osm_data_date(
         found, why = _xml_head_date(path)
         if found:
             return found, why
-    try:
-        if os.path.getsize(name) > scan_max_bytes:
-            return None, ""
-        from osmium.osm import RELATION, WAY
-
-        stamp = _file_stamp(name)
-        if stamp is not None and stamp in _NEWEST_MEMO:  # a reader's pass saw them all
-            newest = _NEWEST_MEMO[stamp]
-        else:
-            newest = None
-            for obj in cast("Iterable[Any]", osmium.FileProcessor(name, WAY | RELATION)):
-                ts = obj.timestamp
-                if newest is None or ts > newest:
-                    newest = ts
-    except (RuntimeError, OSError, ValueError) as exc:
-        log.info("no object date from %s (%s)", name, exc)
-        return None, ""
-    found = _iso(newest)
-    return (found, "newest way or relation in the file") if found else (None, "")
+    return None, ""
 
 
 def osm_declared_bounds(path: Any) -> tuple[float, float, float, float] | None:

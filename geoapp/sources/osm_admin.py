@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Collection, Iterable
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
@@ -84,6 +84,61 @@ class _Relation:
     outer: list[int] = field(default_factory=list)
     inner: list[int] = field(default_factory=list)
     centre: list[int] = field(default_factory=list)
+
+
+#: The administrative boundary relations of the last file a reader's pass went through,
+#: their member ways and the newest timestamp (:func:`remember_admin`), keyed by the
+#: file's path, size and modification time.
+_ADMIN_MEMO: dict[tuple[str, int, int], tuple[list, dict, Any, bool]] = {}
+
+
+def admin_members(relation: Any) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Return a relation's outer and inner way ids and its admin_centre and label node ids.
+
+    ``relation`` is a pyosmium relation; a way of any role but ``inner`` is outer.
+    """
+    out: dict[str, list[int]] = {"outer": [], "inner": [], "admin_centre": [], "label": []}
+    for m in relation.members:
+        if m.type == "w":
+            out["inner" if m.role == "inner" else "outer"].append(int(m.ref))
+        elif m.type == "n" and m.role in ("admin_centre", "label"):
+            out[m.role].append(int(m.ref))
+    return out["outer"], out["inner"], out["admin_centre"], out["label"]
+
+
+def remember_admin(
+    path: Any, relations: list, ways: dict, newest: Any, newest_seen: bool = True
+) -> None:
+    """Record the admin boundaries a reader's pass saw in ``path`` (every relation and way).
+
+    ``relations``: ``(id, tags, outer, inner, admin_centre, label)`` of every
+    ``boundary=administrative`` relation (:func:`admin_members`), ``ways``: ``{way id:
+    (node ids, lon/lat with NaN where the node is not in the file)}`` of their member
+    ways in the file, ``newest``: the newest timestamp of all ways and relations (also
+    recorded by :func:`remember_newest` when ``newest_seen``; a reader that did not
+    collect the timestamps, :func:`object_date_needed` being False, passes False).
+    ``read_admin_areas`` then reads nothing again. Only the last file is kept.
+    """
+    stamp = _stamp(path)
+    _ADMIN_MEMO.clear()
+    if stamp is not None:
+        _ADMIN_MEMO[stamp] = (relations, ways, newest, newest_seen)
+    if newest_seen:
+        remember_newest(path, newest)
+
+
+def admin_memo(path: Any) -> tuple[list, dict, Any, bool] | None:
+    """Return what :func:`remember_admin` recorded for ``path`` (None: nothing)."""
+    stamp = _stamp(path)
+    return _ADMIN_MEMO.get(stamp) if stamp is not None else None
+
+
+def _stamp(path: Any) -> tuple[str, int, int] | None:
+    try:
+        st = os.stat(path)
+        return (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    except (OSError, TypeError, ValueError):
+        return None
 
 
 def _population(tags: dict[str, str]) -> float:
@@ -513,47 +568,21 @@ def read_admin_areas(
     geopandas.GeoDataFrame
         :data:`~geoapp.region.ADMIN_AREA_COLUMNS` and an EPSG:4326 geometry.
     """
-    import osmium
-    from osmium.osm import RELATION
-
     path = Path(path)
     wanted = {int(str(p).split("/")[1]) for p in place_ids if str(p).startswith("node/")}
     names = {str(n).strip().casefold() for n in place_names if isinstance(n, str) and n.strip()}
-    rels: list[tuple[int, dict[str, str], list[int], list[int], list[int], list[int]]] = []
-    newest = None  # of every relation, then way: the file's data date (remember_newest)
-    for r in cast("Iterable[Relation]", osmium.FileProcessor(_osm_file(path), RELATION)):
-        ts = r.timestamp
-        if newest is None or ts > newest:
-            newest = ts
-        if r.tags.get("boundary") != "administrative":
-            continue
-        tags = {t.k: t.v for t in r.tags}
-        outer, inner, centre, label = _members(r)
+
+    def selected(tags: dict[str, str], centre: list[int], label: list[int]) -> bool:
         pop = _population(tags)
         named = str(tags.get("name") or "").strip().casefold() in names
-        if (np.isfinite(pop) and pop > 0) or wanted.intersection(centre + label) or named:
-            rels.append((int(r.id), tags, outer, inner, centre, label))
-    if not rels:
-        return _empty_admin_areas()
-    way_ids = {w for _, _, o, i, _, _ in rels for w in (*o, *i)}
-    refs, newest_way = _way_refs(path, way_ids)
-    if newest_way is not None and (newest is None or newest_way > newest):
-        newest = newest_way
-    remember_newest(path, newest)  # osm_data_date need not read the file again
-    # node locations only for the relations whose member ways are all in the file
-    whole = [r for r in rels if r[2] and all(w in refs for w in (*r[2], *r[3]))]
-    need = {n for r in whole for w in (*r[2], *r[3]) for n in refs[w]}
-    loc = _node_locations(path, need) if need else {}
+        return bool((np.isfinite(pop) and pop > 0) or wanted.intersection(centre + label) or named)
 
-    def parts(ways: list[int]) -> list[np.ndarray] | None:
-        out = []
-        for w in ways:
-            coords = [loc.get(n) for n in refs.get(w, [])]
-            if w not in refs or any(c is None for c in coords) or len(coords) < 2:
-                return None
-            out.append(np.asarray(coords))
-        return out
-
+    memo = admin_memo(path)  # the reader's pass saw them: no pass here
+    if memo is not None:
+        rels = [r for r in memo[0] if selected(r[1], r[4], r[5])]
+        parts = _memo_parts(memo[1])
+    else:
+        rels, parts = _scan_admin_areas(path, selected)
     rows: list[dict[str, Any]] = []
     for rid, tags, outer, inner, centre, label in rels:
         outer_parts, inner_parts = parts(outer), parts(inner)
@@ -585,15 +614,71 @@ def read_admin_areas(
     return gpd.GeoDataFrame(rows, geometry="geometry", crs=WGS84)
 
 
-def _members(relation: Any) -> tuple[list[int], list[int], list[int], list[int]]:
-    """Return a relation's outer and inner way ids and its admin_centre and label node ids."""
-    out: dict[str, list[int]] = {"outer": [], "inner": [], "admin_centre": [], "label": []}
-    for m in relation.members:
-        if m.type == "w":
-            out["inner" if m.role == "inner" else "outer"].append(int(m.ref))
-        elif m.type == "n" and m.role in ("admin_centre", "label"):
-            out[m.role].append(int(m.ref))
-    return out["outer"], out["inner"], out["admin_centre"], out["label"]
+def _memo_parts(
+    ways: dict[int, tuple[np.ndarray, np.ndarray]],
+) -> Callable[[list[int]], list[np.ndarray] | None]:
+    """Return ``parts`` (see :func:`_scan_admin_areas`) of the member ways a reader kept."""
+
+    def parts(way_ids: list[int]) -> list[np.ndarray] | None:
+        out = []
+        for w in way_ids:
+            got = ways.get(w)
+            if got is None or len(got[1]) < 2 or np.isnan(got[1]).any():
+                return None
+            out.append(got[1])
+        return out
+
+    return parts
+
+
+def _scan_admin_areas(
+    path: Path, selected: Callable[[dict[str, str], list[int], list[int]], bool]
+) -> tuple[list, Callable[[list[int]], list[np.ndarray] | None]]:
+    """Read the ``selected`` admin relations of ``path`` and the coordinates of their ways.
+
+    Passes over the relations and the ways, and over the nodes (into libosmium's sparse
+    location index) only when a selected relation has all its member ways in the file.
+    Returns the relations ``(id, tags, outer, inner, admin_centre, label)`` and
+    ``parts(way_ids)``: each way's lon/lat, None when a way or one of its nodes is not
+    in the file or a way has fewer than two nodes.
+    """
+    import osmium
+    from osmium.osm import RELATION
+
+    rels: list[tuple[int, dict[str, str], list[int], list[int], list[int], list[int]]] = []
+    newest = None  # of every relation, then way: the file's data date (remember_newest)
+    for r in cast("Iterable[Relation]", osmium.FileProcessor(_osm_file(path), RELATION)):
+        ts = r.timestamp
+        if newest is None or ts > newest:
+            newest = ts
+        if r.tags.get("boundary") != "administrative":
+            continue
+        tags = {t.k: t.v for t in r.tags}
+        outer, inner, centre, label = admin_members(r)
+        if selected(tags, centre, label):
+            rels.append((int(r.id), tags, outer, inner, centre, label))
+    if not rels:
+        return [], lambda _ways: None
+    way_ids = {w for _, _, o, i, _, _ in rels for w in (*o, *i)}
+    refs, newest_way = _way_refs(path, way_ids)
+    if newest_way is not None and (newest is None or newest_way > newest):
+        newest = newest_way
+    remember_newest(path, newest)  # osm_data_date need not read the file again
+    # node locations only for the relations whose member ways are all in the file
+    whole = [r for r in rels if r[2] and all(w in refs for w in (*r[2], *r[3]))]
+    need = {n for r in whole for w in (*r[2], *r[3]) for n in refs[w]}
+    loc = _node_locations(path, need) if need else {}
+
+    def parts(ways: list[int]) -> list[np.ndarray] | None:
+        out = []
+        for w in ways:
+            coords = [loc.get(n) for n in refs.get(w, [])]
+            if w not in refs or any(c is None for c in coords) or len(coords) < 2:
+                return None
+            out.append(np.asarray(coords))
+        return out
+
+    return rels, parts
 
 
 def _empty_admin_areas() -> gpd.GeoDataFrame:

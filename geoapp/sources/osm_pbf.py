@@ -9,11 +9,11 @@ picks one. A large extract is read by two processes at once (:mod:`geoapp.source
 from __future__ import annotations
 
 import logging
-import re
 import tempfile
 import time
 import warnings
 from collections.abc import Mapping
+from operator import methodcaller
 from pathlib import Path
 from typing import Any
 
@@ -48,9 +48,25 @@ from geoapp.sources._osm_common import (
     make_features,
     make_landuse,
     make_network,
+    object_date_needed,
     osm_ids,
     poi_labels,
     remember_clipped,
+)
+from geoapp.sources.osm_admin import admin_members, remember_admin
+from geoapp.sources.osm_opl import (
+    OPL_KINDS,
+    decoded_values,
+    node_counts,
+    opl_fields,
+    opl_grouped,
+    opl_key,
+    opl_lon_lat,
+    opl_sections,
+    opl_tags,
+    opl_text,
+    opl_way_nodes,
+    tag_matches,
 )
 
 log = logging.getLogger(__name__)
@@ -189,73 +205,10 @@ def read_pbf_pyrosm(
 # (with their node locations) as OPL text, parsed here in bulk
 # ---------------------------------------------------------------------------
 
-#: The OPL the C++ pass writes: node locations on the ways, no metadata.
-_OPL_FORMAT = "opl,locations_on_ways=true,add_metadata=false"
-#: libosmium's OPL escapes every code point outside these ranges as ``%<hex>%``.
-_OPL_PLAIN = ((0x21, 0x24), (0x26, 0x2B), (0x2D, 0x3C), (0x3E, 0x3F), (0x41, 0x7E),
-              (0xA1, 0xAC), (0xAE, 0x5FF))  # fmt: skip
-_OPL_ESCAPE = re.compile(r"%([0-9a-fA-F]+)%")
-#: A way's node list ``Nn<id>x<lon>y<lat>,...`` as lines ``<id> <lon> <lat>`` (``N``, ``n``
-#: deleted).
-_OPL_NODE_LINES = bytes.maketrans(b"xy,", b"  \n")
-
-
-def _opl_key(key: str) -> bytes:
-    """Return ``key`` as libosmium's OPL writer spells it."""
-    return "".join(
-        ch if any(a <= ord(ch) <= b for a, b in _OPL_PLAIN) else f"%{ord(ch):x}%" for ch in key
-    ).encode()
-
-
-def _opl_text(value: bytes) -> str:
-    """Return the tag value or key ``value`` of an OPL line as the string OSM holds."""
-    text = value.decode()
-    return _OPL_ESCAPE.sub(lambda m: chr(int(m[1], 16)), text) if "%" in text else text
-
-
-def _opl_tags(field: bytes) -> dict[bytes, bytes]:
-    """Return the tags of an OPL ``T`` field (``Tk=v,k=v``), keys and values still escaped.
-
-    ``=`` and ``,`` inside keys and values are escaped in OPL, so splitting is safe.
-    """
-    if len(field) < 2:
-        return {}
-    parts = iter(field[1:].replace(b"=", b",").split(b","))
-    return dict(zip(parts, parts, strict=True))
-
-
-def _opl_way_nodes(node_lists: list[bytes], counts: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Return the node ids and lon/lat (NaN where not in the file) of OPL ``N`` fields.
-
-    ``node_lists`` holds each way's OPL ``N`` field (``Nn<id>x<lon>y<lat>,...``) and
-    ``counts`` its number of nodes. The numbers are parsed by pandas' C parser in one
-    call, one line per node: the ids as integers, and the decimal coordinates libosmium
-    writes (1e-7 degree fixed point, at most ten digits) as one exact integer divided by
-    a power of ten, so they are the doubles osmium's ``Location.lon``/``lat`` give.
-    """
-    import io
-
-    total = int(counts.sum())
-    if not total:
-        return np.zeros(0, dtype=np.int64), np.zeros((0, 2))
-    # a node missing from the file has no location ("n5xy"): "@" marks it
-    text = b",".join(node_lists).replace(b"xy", b"x@y@").translate(_OPL_NODE_LINES, b"Nn")
-    table = pd.read_csv(
-        io.BytesIO(text),
-        sep=" ",
-        header=None,
-        names=["id", "x", "y"],
-        dtype={"id": np.int64, "x": np.float64, "y": np.float64},
-        na_values=["@"],
-        keep_default_na=False,
-        engine="c",
-    )
-    if len(table) != total:
-        raise ValueError(f"OPL node lists: {len(table)} nodes where {total} were expected")
-    xy = table[["x", "y"]].to_numpy(dtype=np.float64)
-    bad = ~((np.abs(xy[:, 0]) <= 180.0) & (np.abs(xy[:, 1]) <= 90.0))  # Location.valid()
-    xy[bad] = np.nan
-    return table["id"].to_numpy(dtype=np.int64), xy
+#: The OPL the C++ pass writes: node locations on the ways, and no metadata or, when the
+#: newest way dates the data (:func:`~geoapp.sources._osm_common.object_date_needed`), the
+#: timestamps.
+_OPL_FORMAT = "opl,locations_on_ways=true,add_metadata={}"
 
 
 class _Ways:
@@ -263,57 +216,28 @@ class _Ways:
 
     ``ids``; ``tags`` (the tags asked for, for facility, building, landuse and relation
     member ways; None for ways kept only as walkable streets); ``highway`` and ``name``
-    of every way; ``area`` (pyrosm's polygon-feature rule); the node ids ``flat_refs``
-    and lon/lat ``xy`` (NaN where the node is not in the file) of all ways one after
-    another, way ``i`` at ``offsets[i]:offsets[i + 1]``; ``pos`` maps the ids of relation
-    member ways to their row.
+    of every way; ``area`` (pyrosm's polygon-feature rule); after :meth:`finish`, the
+    node ids ``flat_refs`` and lon/lat ``xy`` (NaN where the node is not in the file) of
+    all ways one after another, way ``i`` at ``offsets[i]:offsets[i + 1]``; ``pos``
+    maps the ids of relation member ways to their row.
     """
 
     def __init__(self) -> None:
-        self.ids_list: list[int] = []
+        self.ids = np.zeros(0, dtype=np.int64)
         self.tags: list[dict[str, str] | None] = []
-        self.highway_list: list[str | None] = []
-        self.name_list: list[str | None] = []
-        self.area_list: list[bool] = []
+        self.highway = np.zeros(0, dtype=object)
+        self.name = np.zeros(0, dtype=object)
+        self.area = np.zeros(0, dtype=bool)
         self.node_lists: list[bytes] = []
         self.pos: dict[int, int] = {}
 
-    def add(
-        self,
-        wid: int,
-        tags: dict[str, str] | None,
-        highway: str | None,
-        name: str | None,
-        area: bool,
-        nodes: bytes,
-    ) -> int:
-        """Append a way (``nodes``: its OPL ``N`` field) and return its row."""
-        pos = len(self.ids_list)
-        self.ids_list.append(wid)
-        self.tags.append(tags)
-        self.highway_list.append(highway)
-        self.name_list.append(name)
-        self.area_list.append(area)
-        self.node_lists.append(nodes)
-        return pos
-
     def finish(self) -> None:
-        """Build the arrays (and free the lists)."""
-        from itertools import repeat
-
-        n = len(self.node_lists)
-        # nodes per way: its commas plus one, none for an empty list ("N")
-        counts = np.fromiter(map(bytes.count, self.node_lists, repeat(b",")), np.int64, n)
-        counts += np.fromiter(map(len, self.node_lists), np.int64, n) > 1
+        """Parse the node lists (and free them)."""
+        counts = node_counts(self.node_lists)
         self.offsets = np.zeros(len(counts) + 1, dtype=np.int64)
         np.cumsum(counts, out=self.offsets[1:])
-        self.flat_refs, self.xy = _opl_way_nodes(self.node_lists, counts)
-        self.ids = np.asarray(self.ids_list, dtype=np.int64)
-        self.highway = np.asarray(self.highway_list, dtype=object)
-        self.name = np.asarray(self.name_list, dtype=object)
-        self.area = np.asarray(self.area_list, dtype=bool)
+        self.flat_refs, self.xy = opl_way_nodes(self.node_lists, counts)
         self.node_lists = []
-        self.ids_list, self.highway_list, self.name_list, self.area_list = [], [], [], []
 
     def way(self, pos: int) -> tuple[np.ndarray, np.ndarray]:
         seg = slice(self.offsets[pos], self.offsets[pos + 1])
@@ -390,7 +314,31 @@ def _way_geometries(ways: _Ways, rows: list[int]) -> list[Any]:
     return list(out)
 
 
-def _relation_geometry(tags: dict[str, str], members: list[int], ways: _Ways) -> Any:
+def _member_lines(ways: _Ways, wids: set[int]) -> dict[int, Any]:
+    """Return ``{way id: LineString through its nodes present}`` of the stored ways ``wids``.
+
+    Built in one vectorised call; ways with fewer than two nodes present are left out.
+    """
+    rows = sorted(p for w in wids if (p := ways.pos.get(w)) is not None)
+    if not rows:
+        return {}
+    rows_a = np.asarray(rows, dtype=np.int64)
+    start = ways.offsets[rows_a]
+    counts = ways.offsets[rows_a + 1] - start
+    owner = np.repeat(np.arange(len(rows_a)), counts)
+    take = np.repeat(start - (np.cumsum(counts) - counts), counts) + np.arange(int(counts.sum()))
+    xy = ways.xy[take]
+    ok = ~np.isnan(xy[:, 0])
+    xy, owner = xy[ok], owner[ok]
+    present = np.bincount(owner, minlength=len(rows_a))
+    keep = present >= 2
+    sel = keep[owner]
+    idx = np.cumsum(keep)[owner[sel]] - 1
+    lines = shapely.linestrings(xy[sel], indices=idx) if sel.any() else []
+    return dict(zip(ways.ids[rows_a[keep]].tolist(), lines, strict=True))
+
+
+def _relation_geometry(tags: dict[str, str], members: list[int], lines_of: dict[int, Any]) -> Any:
     """Return a relation's geometry from its member ways, as pyrosm builds it.
 
     Member ways are taken in id order (each once); routes and other linear relations
@@ -403,14 +351,7 @@ def _relation_geometry(tags: dict[str, str], members: list[int], ways: _Ways) ->
     from pyrosm.relations import relation_kind
 
     force_line, _ = relation_kind(tags)
-    lines = []
-    for wid in sorted(set(members)):
-        pos = ways.pos.get(wid)
-        if pos is None:
-            continue
-        pts = _present(ways.way(pos)[1])
-        if len(pts) >= 2:
-            lines.append(shapely.linestrings(pts))
+    lines = [lines_of[w] for w in sorted(set(members)) if w in lines_of]
     if not lines:
         return None
     if force_line:
@@ -447,6 +388,99 @@ def _relation_geometry(tags: dict[str, str], members: list[int], ways: _Ways) ->
     return area
 
 
+def _relation_geometries(group: list, lines_of: dict[int, Any]) -> list[Any]:
+    """Return :func:`_relation_geometry` of the relations ``group`` (id, tags, member ids).
+
+    The areas are built together, each GEOS step in one call for all of them (merging
+    the member lines, the rings, the even-odd overlay, the validity test); a step that
+    fails leaves them to :func:`_relation_geometry`, one by one, as do routes and other
+    linear relations.
+    """
+    from pyrosm.relations import relation_kind
+
+    out: list[Any] = [None] * len(group)
+    areas, lines = [], []
+    for i, (_, tags, members) in enumerate(group):
+        if relation_kind(tags)[0]:
+            out[i] = _relation_geometry(tags, members, lines_of)
+        else:
+            areas.append(i)
+            lines.append([lines_of[w] for w in sorted(set(members)) if w in lines_of])
+    try:
+        built = _overlay_areas(lines)
+    except shapely.errors.GEOSException:
+        built = [_relation_geometry(group[i][1], group[i][2], lines_of) for i in areas]
+    for i, g in zip(areas, built, strict=True):
+        out[i] = g
+    return out
+
+
+def _overlay_areas(lines: list[list[Any]]) -> list[Any]:
+    """Return the even-odd overlay of the rings the member ``lines`` of each relation close.
+
+    :func:`_relation_geometry`'s areas, vectorised over the relations.
+    """
+    from pyrosm.geometry import _polygonal_only, fix_geometry
+
+    out: list[Any] = [None] * len(lines)
+    have = np.flatnonzero([len(ls) > 0 for ls in lines])
+    if not len(have):
+        return out
+    flat = np.asarray([g for i in have.tolist() for g in lines[i]], dtype=object)
+    owner = np.repeat(np.arange(len(have)), [len(lines[i]) for i in have.tolist()])
+    merged = shapely.line_merge(shapely.multilinestrings(flat, indices=owner))
+    kind = shapely.get_type_id(merged)
+    single = np.flatnonzero(kind == 1)
+    multi = np.flatnonzero((kind == 5) | (kind == 7))
+    sub, sub_of = shapely.get_parts(merged[multi], return_index=True)
+    part_rel = np.concatenate([single, multi[sub_of]])
+    order = np.argsort(part_rel, kind="stable")  # each relation's parts in order
+    parts = np.concatenate([merged[single], sub])[order]
+    part_rel = part_rel[order]
+    is_line = shapely.get_type_id(parts) == 1
+    parts, part_rel = parts[is_line], part_rel[is_line]
+    coords, cidx = shapely.get_coordinates(parts, return_index=True)
+    counts = np.bincount(cidx, minlength=len(parts))
+    end = np.cumsum(counts) - 1
+    start = end - counts + 1
+    ring = counts >= 4
+    ring[ring] = (coords[start[ring]] == coords[end[ring]]).all(axis=1)
+    if not ring.any():
+        return out
+    rows = ring[cidx]
+    polys = shapely.polygons(
+        shapely.linearrings(coords[rows], indices=np.cumsum(ring)[cidx[rows]] - 1)
+    )
+    bad = ~shapely.is_valid(polys)
+    if bad.any():
+        polys[bad] = shapely.buffer(polys[bad], 0)
+    keep = ~shapely.is_empty(polys)
+    polys, poly_rel = polys[keep], part_rel[ring][keep]
+    pending: dict[int, list[Any]] = {}
+    for g, r in zip(polys.tolist(), poly_rel.tolist(), strict=True):
+        pending.setdefault(r, []).append(g)
+    while any(len(p) > 1 for p in pending.values()):  # pair 0-1, 2-3 ... as one overlay
+        a, b, plan = [], [], []
+        for r, ps in pending.items():
+            if len(ps) > 1:
+                paired = len(ps) // 2 * 2
+                a.extend(ps[0:paired:2])
+                b.extend(ps[1:paired:2])
+                plan.append((r, paired // 2, ps[paired:]))
+        sym = shapely.symmetric_difference(np.asarray(a, dtype=object), np.asarray(b, dtype=object))
+        at = 0
+        for r, n, rest in plan:
+            pending[r] = [*sym[at : at + n].tolist(), *rest]
+            at += n
+    area = {r: _polygonal_only(ps[0]) for r, ps in pending.items()}
+    kept = [r for r, g in area.items() if g is not None]
+    valid = shapely.is_valid(np.asarray([area[r] for r in kept], dtype=object))
+    for r, ok in zip(kept, valid.tolist(), strict=True):
+        g = area[r] if ok else _polygonal_only(fix_geometry(area[r]))
+        out[int(have[r])] = g
+    return out
+
+
 def _frame(
     ids: list[int],
     element: list[str],
@@ -459,7 +493,9 @@ def _frame(
         "osm_type": np.asarray(element, dtype=object),
     }
     for c in cols:
-        data[c] = np.asarray([t.get(c) for t in tags], dtype=object)
+        column = np.empty(len(tags), dtype=object)
+        column[:] = list(map(methodcaller("get", c), tags))
+        data[c] = column
     return gpd.GeoDataFrame(data, geometry=np.asarray(geoms, dtype=object), crs=WGS84)
 
 
@@ -528,15 +564,22 @@ def _clipped_rows(ways: _Ways, rows: list[int]) -> dict[int, tuple[int, int]]:
 
 
 def _opl_pass(
-    src: str, out: Path, node_keys: list[str], way_keys: list[str], rel_keys: list[str]
+    src: str,
+    out: Path,
+    node_keys: list[str],
+    way_keys: list[str],
+    rel_keys: list[str],
+    scan: _RelationScan | None = None,
 ) -> None:
     """Write the kept objects of ``src`` to ``out`` as OPL, entirely in C++.
 
-    No Python runs per object: libosmium stores every node location, then writes the
-    nodes carrying one of ``node_keys``, the relations carrying one of ``rel_keys`` and
-    the ways, with their node locations: those carrying one of ``way_keys`` when no
+    No Python runs per node or way: libosmium stores every node location, then writes
+    the nodes carrying one of ``node_keys``, the relations carrying one of ``rel_keys``
+    and the ways, with their node locations: those carrying one of ``way_keys`` when no
     relation is asked for, else every way (relation members need not carry any key,
     and their ids are known only once the relations, last in the file, are read).
+    ``scan`` (with relations asked for) sees every relation before the filter when it
+    collects the timestamps (``scan.dates``), else the relations the filter keeps.
     """
     import osmium
     from osmium.filter import EntityFilter, KeyFilter
@@ -551,12 +594,15 @@ def _opl_pass(
         KeyFilter(*node_keys).enable_for(NODE) if node_keys else EntityFilter(WAY | RELATION),  # type: ignore[func-returns-value]
     ]
     if rel_keys:
-        handlers.append(KeyFilter(*rel_keys).enable_for(RELATION))  # type: ignore[func-returns-value]
+        rels = KeyFilter(*rel_keys).enable_for(RELATION)  # type: ignore[func-returns-value]
+        dates = scan is not None and scan.dates
+        handlers.extend([scan, rels] if dates else [rels] if scan is None else [rels, scan])
     elif way_keys:
         handlers.append(KeyFilter(*way_keys).enable_for(WAY))  # type: ignore[func-returns-value]
     else:
         handlers.append(EntityFilter(NODE))
-    writer = osmium.SimpleWriter(osmium.io.File(str(out), _OPL_FORMAT))
+    metadata = "timestamp" if scan is not None and scan.dates else "false"
+    writer = osmium.SimpleWriter(osmium.io.File(str(out), _OPL_FORMAT.format(metadata)))
     try:
         reader = osmium.io.Reader(src, NODE | WAY | RELATION if rel_keys else NODE | WAY)
         try:
@@ -567,6 +613,31 @@ def _opl_pass(
         writer.close()
 
 
+class _RelationScan:
+    """See every relation in the C++ pass (a Python call per relation, not per way).
+
+    Keeps the newest timestamp of all relations and the administrative boundary
+    relations (``boundary=administrative``) with their members as
+    :func:`~geoapp.sources.osm_admin.admin_members` lists them, for
+    :func:`~geoapp.sources.osm_admin.remember_admin`.
+    """
+
+    def __init__(self, dates: bool) -> None:
+        self.dates = dates  # every relation's timestamp (else only the admin relations)
+        self.newest: Any = None
+        self.admin: list[tuple[int, dict[str, str], list[int], list[int], list[int], list[int]]]
+        self.admin = []
+
+    def relation(self, r: Any) -> None:
+        if self.dates:
+            ts = r.timestamp
+            if self.newest is None or ts > self.newest:
+                self.newest = ts
+        if r.tags.get("boundary") == "administrative":
+            tags = {t.k: t.v for t in r.tags}
+            self.admin.append((int(r.id), tags, *admin_members(r)))
+
+
 def _catalog_match(tags: Mapping[str, str], wanted: Mapping[str, bool | list[str]]) -> bool:
     """Return whether ``tags`` carry one of ``wanted`` as :func:`tag_mask` tests it.
 
@@ -575,25 +646,30 @@ def _catalog_match(tags: Mapping[str, str], wanted: Mapping[str, bool | list[str
     match are dropped by :func:`make_features` anyway: testing here saves building their
     geometries (and reading the member ways of such relations).
     """
-    for key, values in wanted.items():
-        v = tags.get(key)
-        if v is None:
-            continue
-        if isinstance(values, bool):
-            if values and v != "":
-                return True
-        elif v in values or (";" in v and any(p.strip() in values for p in v.split(";"))):
-            return True
-    return False
+    return any(_value_matches(tags.get(key), values) for key, values in wanted.items())
+
+
+def _value_matches(v: str | None, values: bool | list[str]) -> bool:
+    """Return whether the value ``v`` of a key asked with ``values`` matches (see above)."""
+    if v is None:
+        return False
+    if isinstance(values, bool):
+        return values and v != ""
+    return v in values or (";" in v and any(p.strip() in values for p in v.split(";")))
 
 
 class _OplRows:
     """Turn the OPL of :func:`_opl_pass` into the rows of the reader's frames.
 
-    ``rels`` (by kind), ``node_rows`` and ``poi_rows`` (facility and building-use
-    nodes), ``store`` (the kept ways) and the rows of ``store`` that are walkable,
-    facilities, buildings or residential landuse. Tags are decoded only as far as a
-    rule or a column reads them.
+    ``rels`` (by kind), ``node_rows`` (facility nodes), ``poi_labels`` and ``poi_xy``
+    (the building-use tags and lon/lat of the nodes carrying them), ``store`` (the kept
+    ways) and the rows of ``store`` that are walkable, facilities, buildings or
+    residential landuse; ``newest_way`` (the newest way's OPL
+    timestamp) and ``admin_ways`` (``{way id: (node ids, lon/lat)}`` of the member ways
+    of ``admin_ids``). Each kind of line is split into fields in one call and the tags
+    the rules read are found by one regular expression over all of them; only the
+    tags of the kept facility, building, landuse and relation member ways are decoded
+    one way at a time.
     """
 
     _WALK_KEYS = ("highway", "area", "service", "sidewalk", "sidewalk:both", "sidewalk:left",
@@ -617,21 +693,16 @@ class _OplRows:
             [*cols, *POLYGON_FEATURES, *self._WALK_KEYS, "area", "building",
              "building:levels", *BUILDING_USE_KEYS, "landuse", "highway", "name"]
         )  # fmt: skip
-        self.b_way_tags = [(k, _opl_key(k)) for k in way_tag_keys]
-        self.b_walk_other = {_opl_key(k) for k in self._WALK_KEYS[1:]}
-        self.b_walk = [(k, _opl_key(k)) for k in self._WALK_KEYS]
-        self.b_cols = [(k, _opl_key(k)) for k in cols]
-        self.b_node_keys = {_opl_key(k) for k in node_keys}
-        self.b_poi = [(k, _opl_key(k)) for k in poi_keys]
-        self.b_fkeys = {_opl_key(k) for k in fkeys}
-        self.b_tags = [(k, _opl_key(k)) for k in tags]
-        self.b_hw, self.b_name, self.b_bld, self.b_lu = (
-            _opl_key(k) for k in ("highway", "name", "building", "landuse")
-        )
-        self.lu_values = {_opl_key(v) for v in LANDUSE_VALUES}
+        self.b_way_tags = [(k, opl_key(k)) for k in way_tag_keys]
+        self.b_walk = [(k, opl_key(k)) for k in self._WALK_KEYS]
+        self.b_cols = [(k, opl_key(k)) for k in cols]
+        self.b_poi = [(k, opl_key(k)) for k in poi_keys]
+        self.node_keys, self.poi_keys = node_keys, poi_keys
+        self.lu_values = {opl_key(v) for v in LANDUSE_VALUES}
         self.store = _Ways()
         self.node_rows: list[tuple[int, dict[str, str], float, float]] = []
-        self.poi_rows: list[tuple[str, float, float]] = []
+        self.poi_labels: list[str] = []
+        self.poi_xy = np.zeros((0, 2))
         self.walk: list[int] = []
         self.feat_ways: list[int] = []
         self.bld_ways: list[int] = []
@@ -642,28 +713,40 @@ class _OplRows:
         self.members: set[int] = set()
         self.bld_members: set[int] = set()
         self.lu_members: set[int] = set()
+        self.admin_ids: set[int] = set()
+        self.admin_ways: dict[int, tuple[np.ndarray, np.ndarray]] = {}
+        self.newest_way: bytes | None = None
 
-    def parse(self, text: bytes) -> None:
-        """Parse the whole OPL text: the relations (last in the file) first."""
-        lines = text.split(b"\n")
-        rel_lines = [line for line in lines if line[:1] == b"r"]
-        self.relations(rel_lines)
-        node, way = self.node, self.way
-        for line in lines:
-            kind = line[:1]
-            if kind == b"w":
-                way(line.split(b" "))
-            elif kind == b"n":
-                node(line.split(b" "))
+    def parse(self, opl: Path) -> None:
+        """Parse the OPL file ``opl``: the relations (last in the file) first."""
+        text = opl.read_bytes()
+        try:
+            split = [opl_fields(s, k) for s, k in zip(opl_sections(text), OPL_KINDS, strict=True)]
+        except ValueError:  # not sorted by type
+            split = [opl_fields(s, k) for s, k in zip(opl_grouped(text), OPL_KINDS, strict=True)]
+        del text
+        self.relations(*split.pop())
+        self.parse_ways(*split.pop())
+        self.parse_nodes(*split.pop())
 
-    def relations(self, lines: list[bytes]) -> None:
-        """Read the relations (``r<id> T<tags> M<type><ref>@<role>,...``)."""
+    def relations(self, fields: list[bytes], stride: int, at: dict[bytes, int]) -> None:
+        """Read the relations (``r<id> ... T<tags> M<type><ref>@<role>,...``)."""
         rels = []
-        for line in lines:
-            f = line.split(b" ")
-            tags = {_opl_text(k): _opl_text(v) for k, v in _opl_tags(f[1]).items()}
-            ways = [int(m[1 : m.index(b"@")]) for m in f[2][1:].split(b",") if m[:1] == b"w"]
-            rels.append((int(f[0][1:]), tags, ways))
+        text: dict[bytes, str] = {}  # keys and values decoded once
+        if fields:
+            for rid, tg, mem in zip(
+                fields[0::stride], fields[at[b"T"] :: stride], fields[at[b"M"] :: stride],
+                strict=True,
+            ):  # fmt: skip
+                tags = {}
+                for k, v in opl_tags(tg).items():
+                    if k not in text:
+                        text[k] = opl_text(k)
+                    if v not in text:
+                        text[v] = opl_text(v)
+                    tags[text[k]] = text[v]
+                ways = [int(m[1 : m.index(b"@")]) for m in mem[1:].split(b",") if m[:1] == b"w"]
+                rels.append((int(rid[1:]), tags, ways))
         fset = set(self.fkeys)
         # the facility relations the catalog's values select (make_features drops the others)
         self.feat_rels = [
@@ -677,68 +760,193 @@ class _OplRows:
         self.bld_members = {m for r in self.bld_rels for m in r[2]}
         self.lu_members = {m for r in self.lu_rels for m in r[2]}
 
-    def _matches(self, t: dict[bytes, bytes]) -> bool:
-        return _catalog_match({k: _opl_text(t[b]) for k, b in self.b_tags if b in t}, self.tags)
-
-    def node(self, fields: list[bytes]) -> None:
-        """Read a node (``n<id> T<tags> x<lon> y<lat>``)."""
-        if len(fields[2]) < 2 or len(fields[3]) < 2:
-            return  # no location
-        lon, lat = float(fields[2][1:]), float(fields[3][1:])
-        if not (-180.0 <= lon <= 180.0 and -90.0 <= lat <= 90.0):
+    def parse_nodes(self, fields: list[bytes], stride: int, at: dict[bytes, int]) -> None:
+        """Read the nodes (``n<id> ... T<tags> x<lon> y<lat>``)."""
+        if not fields:
             return
-        t = _opl_tags(fields[1])
-        if not self.b_node_keys.isdisjoint(t) and self._matches(t):
-            tags = {c: _opl_text(t[b]) for c, b in self.b_cols if b in t}
-            self.node_rows.append((int(fields[0][1:]), tags, lon, lat))
-        if self.b_poi:
-            label = ";".join(f"{k}={_opl_text(t[b])}" for k, b in self.b_poi if b in t)
-            if label:
-                self.poi_rows.append((label, lon, lat))
+        xs, ys = fields[at[b"x"] :: stride], fields[at[b"y"] :: stride]
+        lon, lat, rows = opl_lon_lat(xs, ys)
+        if not len(rows):
+            return
+        tag_fields = fields[at[b"T"] :: stride]
+        if len(rows) < len(xs):
+            tag_fields = [tag_fields[k] for k in rows.tolist()]
+        ids = fields[0::stride]
+        del fields, xs, ys
+        keys = list(dict.fromkeys([*self.node_keys, *self.poi_keys]))
+        row, key, value = tag_matches(tag_fields, keys)
+        n_node = len(self.node_keys)
+        if n_node:
+            sel = np.flatnonzero(key < n_node)
+            hit = _values_match(
+                key[sel], [value[i] for i in sel.tolist()], self.node_keys, self.tags
+            )
+            for k in np.unique(row[sel[hit]]).tolist():
+                t = opl_tags(tag_fields[k])
+                tags = {c: opl_text(t[b]) for c, b in self.b_cols if b in t}
+                nid = int(ids[int(rows[k])][1:])
+                self.node_rows.append((nid, tags, float(lon[k]), float(lat[k])))
+        if self.poi_keys:
+            # labels "key=value;..." in the order of the building-use keys, node by node
+            order = {k: i for i, k in enumerate(self.poi_keys)}
+            rank = np.array([order.get(k, -1) for k in keys], dtype=np.int64)[key]
+            sel = np.flatnonzero(rank >= 0)
+            sel = sel[np.lexsort((rank[sel], row[sel]))]
+            vals = [value[i] for i in sel.tolist()]
+            text = decoded_values(vals)
+            parts = [
+                f"{self.poi_keys[k]}={text[v]}"
+                for k, v in zip(rank[sel].tolist(), vals, strict=True)
+            ]
+            r = row[sel]
+            cut = np.flatnonzero(np.r_[True, r[1:] != r[:-1], True])
+            self.poi_labels = [
+                ";".join(parts[a:b])
+                for a, b in zip(cut[:-1].tolist(), cut[1:].tolist(), strict=True)
+            ]
+            first = r[cut[:-1]]
+            self.poi_xy = np.stack([lon[first], lat[first]], axis=1)
 
-    def way(self, fields: list[bytes]) -> None:
-        """Read a way (``w<id> T<tags> N<node>x<lon>y<lat>,...``)."""
-        wid = int(fields[0][1:])
-        member = wid in self.members
-        if len(fields[1]) < 2 and not member:
-            return  # no tags
-        t = _opl_tags(fields[1])
-        is_feat = not self.b_fkeys.isdisjoint(t) and self._matches(t)
-        is_bld = self.buildings and self.b_bld in t and wid not in self.bld_members
-        is_lu = self.landuse and t.get(self.b_lu) in self.lu_values and wid not in self.lu_members
+    def parse_ways(self, fields: list[bytes], stride: int, at: dict[bytes, int]) -> None:
+        """Read the ways (``w<id> ... T<tags> N<node>x<lon>y<lat>,...``)."""
+        if not fields:
+            return
+        n = len(fields) // stride
+        if b"t" in at:
+            newest = max(fields[at[b"t"] :: stride])  # ISO 8601: in time order; "t": none
+            self.newest_way = newest[1:] if len(newest) > 1 else None
+        ids = np.fromiter(map(int, b" ".join(fields[0::stride]).replace(b"w", b"").split()),
+                          np.int64, n)  # fmt: skip
+        tag_fields = fields[at[b"T"] :: stride]
+        node_fields = fields[at[b"N"] :: stride]
+        del fields
+        keys = list(dict.fromkeys([*self.fkeys, "building", "landuse", *self._WALK_KEYS, "name"]))
+        found = tag_matches(tag_fields, keys)
+        feat, bld, lu, member = self._way_kinds(ids, keys, *found)
+        full = feat | bld | lu | member
+        walk, highway, name = self._walk_only(n, full, keys, *found)
+        del found
+        kept = np.flatnonzero(full | walk)
+        at_row = np.full(n, -1, dtype=np.int64)
+        at_row[kept] = np.arange(len(kept))
         store = self.store
-        if is_feat or is_bld or is_lu or member:
-            wt = {k: _opl_text(t[b]) for k, b in self.b_way_tags if b in t}
-            is_walk = self.network and "highway" in wt and is_walkable_way(wt)
-            pos = store.add(
-                wid, wt, wt.get("highway"), wt.get("name"), bool(self.is_area(wt)), fields[2]
-            )
-            if member:
-                store.pos[wid] = pos
-        else:
-            hw = t.get(self.b_hw)
-            if not self.network or hw is None:
-                return
-            highway = _opl_text(hw)
-            if self.b_walk_other.isdisjoint(t):
-                walk_tags = {"highway": highway}
-            else:
-                walk_tags = {k: _opl_text(t[b]) for k, b in self.b_walk if b in t}
-            if not is_walkable_way(walk_tags):
-                return
-            is_walk = True
-            name = t.get(self.b_name)
-            pos = store.add(
-                wid, None, highway, None if name is None else _opl_text(name), False, fields[2]
-            )
-        if is_walk:
-            self.walk.append(pos)
-        if is_feat:
-            self.feat_ways.append(pos)
-        if is_bld:
-            self.bld_ways.append(pos)
-        if is_lu:
-            self.lu_ways.append(pos)
+        store.ids = ids[kept]
+        store.tags = [None] * len(kept)
+        store.area = np.zeros(len(kept), dtype=bool)
+        hw_of = np.full(n, None, dtype=object)
+        name_of = np.full(n, None, dtype=object)
+        hw_of[walk], name_of[walk] = highway[walk], name[walk]
+        wanted = {b: k for k, b in self.b_way_tags}
+        for r in np.flatnonzero(full).tolist():
+            wt = {wanted[k]: opl_text(v) for k, v in opl_tags(tag_fields[r]).items() if k in wanted}
+            p = int(at_row[r])
+            store.tags[p] = wt
+            hw_of[r], name_of[r] = wt.get("highway"), wt.get("name")
+            store.area[p] = bool(self.is_area(wt))
+            walk[r] = self.network and "highway" in wt and is_walkable_way(wt)
+        store.highway, store.name = hw_of[kept], name_of[kept]
+        store.node_lists = [node_fields[r] for r in kept.tolist()]
+        in_rels = np.flatnonzero(member)
+        store.pos = dict(zip(ids[in_rels].tolist(), at_row[in_rels].tolist(), strict=True))
+        self.walk = at_row[walk].tolist()
+        self.feat_ways = at_row[feat].tolist()
+        self.bld_ways = at_row[bld].tolist()
+        self.lu_ways = at_row[lu].tolist()
+        admin = np.flatnonzero(_isin(ids, self.admin_ids))
+        if len(admin):
+            lists = [node_fields[r] for r in admin.tolist()]
+            counts = node_counts(lists)
+            refs, xy = opl_way_nodes(lists, counts)
+            ends = np.cumsum(counts).tolist()
+            for r, end, c in zip(admin.tolist(), ends, counts.tolist(), strict=True):
+                self.admin_ways[int(ids[r])] = (refs[end - c : end], xy[end - c : end])
+
+    def _way_kinds(
+        self, ids: np.ndarray, keys: list[str], row: np.ndarray, key: np.ndarray, value: list[bytes]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """Return which ways are facilities, buildings, residential landuse, relation members."""
+        n = len(ids)
+        feat = np.zeros(n, dtype=bool)
+        if self.fkeys:
+            sel = np.flatnonzero(key < len(self.fkeys))
+            hit = _values_match(key[sel], [value[i] for i in sel.tolist()], self.fkeys, self.tags)
+            feat[row[sel[hit]]] = True
+        bld = np.zeros(n, dtype=bool)
+        if self.buildings:
+            bld[row[key == keys.index("building")]] = True
+            bld &= ~_isin(ids, self.bld_members)
+        lu = np.zeros(n, dtype=bool)
+        if self.landuse:
+            sel = np.flatnonzero(key == keys.index("landuse"))
+            ok = np.fromiter((value[i] in self.lu_values for i in sel.tolist()), bool, len(sel))
+            lu[row[sel[ok]]] = True
+            lu &= ~_isin(ids, self.lu_members)
+        return feat, bld, lu, _isin(ids, self.members)
+
+    def _walk_only(
+        self,
+        n: int,
+        full: np.ndarray,
+        keys: list[str],
+        row: np.ndarray,
+        key: np.ndarray,
+        value: list[bytes],
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Return which of the ways not ``full`` are walkable, and their highway and name.
+
+        The walking filter is asked once per highway value for the ways carrying no other
+        tag it reads, way by way for the others.
+        """
+        walk = np.zeros(n, dtype=bool)
+        highway = np.full(n, None, dtype=object)
+        name = np.full(n, None, dtype=object)
+        if not self.network:
+            return walk, highway, name
+        hw = np.flatnonzero(key == keys.index("highway"))
+        hw = hw[~full[row[hw]]]
+        values = [value[i] for i in hw.tolist()]
+        decoded = decoded_values(values)
+        ok = {v: is_walkable_way({"highway": d}) for v, d in decoded.items()}
+        r_hw = row[hw]
+        highway[r_hw] = np.fromiter(map(decoded.__getitem__, values), object, len(values))
+        walk[r_hw] = np.fromiter(map(ok.__getitem__, values), bool, len(values))
+        walk_keys = [keys.index(k) for k in self._WALK_KEYS]
+        other = np.zeros(n, dtype=bool)
+        other[row[np.isin(key, walk_keys[1:])]] = True
+        other &= ~full
+        sel = np.flatnonzero(other[row] & np.isin(key, walk_keys))
+        tags: dict[int, list[tuple[int, bytes]]] = {}
+        for r, k, i in zip(row[sel].tolist(), key[sel].tolist(), sel.tolist(), strict=True):
+            tags.setdefault(r, []).append((k, value[i]))
+        memo: dict[tuple[tuple[int, bytes], ...], bool] = {}
+        for r, t in tags.items():
+            combo = tuple(t)
+            if combo not in memo:
+                d = {keys[k]: opl_text(v) for k, v in combo}
+                memo[combo] = "highway" in d and is_walkable_way(d)
+            walk[r] = memo[combo]
+        named = np.flatnonzero(key == keys.index("name"))
+        named = named[walk[row[named]]]
+        values = [value[i] for i in named.tolist()]
+        text = decoded_values(values)
+        name[row[named]] = np.fromiter(map(text.__getitem__, values), object, len(values))
+        return walk, highway, name
+
+
+def _isin(ids: np.ndarray, wanted: set[int]) -> np.ndarray:
+    """Return whether each of ``ids`` is in ``wanted``."""
+    if not wanted:
+        return np.zeros(len(ids), dtype=bool)
+    return np.isin(ids, np.fromiter(wanted, np.int64, len(wanted)))
+
+
+def _values_match(
+    key: np.ndarray, values: list[bytes], keys: list[str], wanted: Mapping[str, bool | list[str]]
+) -> np.ndarray:
+    """Return which escaped ``values`` of ``keys[key]`` match the catalog (``_value_matches``)."""
+    pairs = list(zip(key.tolist(), values, strict=True))
+    memo = {(k, v): _value_matches(opl_text(v), wanted[keys[k]]) for k, v in set(pairs)}
+    return np.fromiter(map(memo.__getitem__, pairs), bool, len(pairs))
 
 
 def read_pbf_osmium(
@@ -802,18 +1010,32 @@ def read_pbf_osmium(
         | ({"building"} if buildings else set())
     )
     rows = _OplRows(tags, cols, node_keys, poi_keys, fkeys, (network, buildings, landuse))
+    # with the relations, the pass sees every way and relation: the admin boundaries and,
+    # when the file declares no date, the newest timestamp are kept for read_admin_areas
+    # and osm_data_date
+    scan = _RelationScan(object_date_needed(path)) if rel_keys else None
+    if rel_keys:
+        rel_keys = sorted({*rel_keys, "boundary"})
     with tempfile.TemporaryDirectory(prefix="geoapp-read-") as tmp:
         opl = Path(tmp) / "kept.opl"
-        _opl_pass(src, opl, sorted(set(node_keys) | set(poi_keys)), way_keys, rel_keys)
+        _opl_pass(src, opl, sorted(set(node_keys) | set(poi_keys)), way_keys, rel_keys, scan)
         debug("C++ pass")
-        text = opl.read_bytes()
-    rows.parse(text)
-    del text
+        if scan is not None:
+            rows.admin_ids = {w for r in scan.admin for w in (*r[2], *r[3])}
+        rows.parse(opl)
     debug("parse")
+    if scan is not None:
+        newest = scan.newest
+        if scan.dates and rows.newest_way is not None:
+            import datetime as dt
+
+            way_ts = dt.datetime.fromisoformat(rows.newest_way.decode().replace("Z", "+00:00"))
+            newest = way_ts if newest is None or way_ts > newest else newest
+        remember_admin(path, scan.admin, rows.admin_ways, newest, scan.dates)
     store = rows.store
     store.finish()
     debug("finish")
-    node_rows, poi_rows = rows.node_rows, rows.poi_rows
+    node_rows = rows.node_rows
     walk, feat_ways, bld_ways, lu_ways = rows.walk, rows.feat_ways, rows.bld_ways, rows.lu_ways
     feat_rels, bld_rels, lu_rels = rows.feat_rels, rows.bld_rels, rows.lu_rels
     remember_clipped(path, store.ids[feat_ways], _clipped_rows(store, feat_ways))
@@ -830,8 +1052,8 @@ def read_pbf_osmium(
 
     def rel_part(group: list) -> tuple[list, list, list, list]:
         out: tuple[list, list, list, list] = ([], [], [], [])
-        for rid, rt, mem in group:
-            g = _relation_geometry(rt, mem, store)
+        lines_of = _member_lines(store, {m for _, _, mem in group for m in mem})
+        for (rid, rt, _), g in zip(group, _relation_geometries(group, lines_of), strict=True):
             if g is None:
                 continue
             out[0].append(rid)
@@ -871,12 +1093,11 @@ def read_pbf_osmium(
         )
         if len(raw_b):
             bld = make_buildings(raw_b, _pyrosm_ids(raw_b))
+            poi_xy, poi_labels = rows.poi_xy, rows.poi_labels
             bld = attach_pois(
                 bld,
-                shapely.points(np.array([(r[1], r[2]) for r in poi_rows], dtype=float))
-                if poi_rows
-                else np.zeros(0, dtype=object),
-                np.array([r[0] for r in poi_rows], dtype=object),
+                shapely.points(poi_xy) if len(poi_xy) else np.zeros(0, dtype=object),
+                np.array(poi_labels, dtype=object),
             )
     debug("features and buildings")
     raw_l = frame(way_part(lu_ways), rel_part(lu_rels), columns=["landuse"])

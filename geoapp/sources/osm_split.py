@@ -29,6 +29,7 @@ from geoapp.sources._osm_common import (
     feature_keys,
     remember_clipped,
 )
+from geoapp.sources.osm_admin import admin_memo, remember_admin
 from geoapp.sources.osm_pbf import corrupt_pbf_error, features_from_raw, read_pbf_osmium
 
 log = logging.getLogger(__name__)
@@ -78,8 +79,11 @@ def read_pbf_osmium_checked(
 
 
 #: Extracts at least this large are read by two processes when a core is free (see
-#: :func:`_split_read`): below it, starting the second interpreter costs more than it saves.
-SPLIT_READ_MIN_BYTES = 32 * 2**20
+#: :func:`_split_read`). Both processes pass over the whole file and the second one
+#: imports geoapp again: on the 45 MB 72x benchmark two processes took 15 CPU-s where one
+#: takes 9 (measured on a loaded machine), so only an extract too large to read in one
+#: process in reasonable time is split.
+SPLIT_READ_MIN_BYTES = 256 * 2**20
 
 
 def _core_free() -> bool:
@@ -105,7 +109,8 @@ def _split_read(path: Path) -> bool:
     The walking network and the facility nodes are read here, the facility ways and
     relations, the buildings and the landuse in a second process at the same time.
     Only for extracts of at least :data:`SPLIT_READ_MIN_BYTES` (the second process
-    costs about a second of CPU to start) when a core is free (:func:`_core_free`);
+    costs CPU: it imports geoapp and passes over the whole file again) when a core is
+    free (:func:`_core_free`);
     ``GEOAPP_READ_PROCESSES=1`` turns it off.
     """
     if not settings.split_read_enabled():
@@ -146,8 +151,9 @@ def split_read_child() -> None:
     frames = read_pbf_osmium(
         Path(path), catalog, False, buildings, level, "shapes", raw_features=True
     )
-    with open(out, "wb") as fh:  # with what it learnt of the facility ways' clipping
-        pickle.dump((frames, clipped_memo(path)), fh, protocol=pickle.HIGHEST_PROTOCOL)
+    with open(out, "wb") as fh:  # with what it learnt of the ways' clipping and admin areas
+        memos = (clipped_memo(path), admin_memo(path))
+        pickle.dump((frames, *memos), fh, protocol=pickle.HIGHEST_PROTOCOL)
 
 
 #: What the second reader process runs (a fresh interpreter: no import of the caller's
@@ -259,9 +265,11 @@ def _read_pbf_osmium_split(
             )
             return None
         with open(out, "rb") as fh:
-            (raw_shapes, _, _, bld, landuse, admin), clipped = pickle.load(fh)
+            (raw_shapes, _, _, bld, landuse, admin), clipped, admin_seen = pickle.load(fh)
     if clipped is not None:  # the facility ways were read there
         remember_clipped(path, *clipped)
+    if admin_seen is not None:  # and every relation and way
+        remember_admin(path, *admin_seen)
     features = features_from_raw(
         [raw_nodes, raw_shapes], feature_keys(catalog), catalog_tags(catalog)
     )
