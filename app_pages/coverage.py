@@ -153,57 +153,51 @@ clicked = widgets.show_map(
     shown_layers=[t("catchments", lg)] if with_catch else [],
 )
 widgets.drill(clicked)
-st.caption(
-    state.tr(
-        "district_status_note",
-        reach=reach,
-        share=float(getattr(run_layer, "target_share", 0.85)),
-    )
-)
 
-left, right = st.columns(2)
 col = f"share_{dcol}_{radius_label}"
 target_share = float(getattr(run_layer, "target_share", 0.85))
-with left:
-    st.subheader(state.tr("coverage_by_district_at", radius=reach))
-    dist_rows = summary[summary["level"] == "district"]
-    # official order (Beijing: the Master Plan's), never Unicode order
-    order = widgets.official_order(dist_rows["group"].astype(str).tolist(), region)
-    dist_rows = dist_rows.set_index(dist_rows["group"].astype(str)).loc[order]
-    if col in dist_rows.columns and len(dist_rows):
-        widgets.share_chart(
-            dist_rows["group"].astype(str).tolist(),
-            dist_rows[col].tolist(),
+# the two charts side by side and the gaps' heading, caption and table: one element each
+# (issue 29: the browser lays out every element of the first page before its map)
+charts = []
+dist_rows = summary[summary["level"] == "district"]
+# official order (Beijing: the Master Plan's), never Unicode order
+order = widgets.official_order(dist_rows["group"].astype(str).tolist(), region)
+dist_rows = dist_rows.set_index(dist_rows["group"].astype(str)).loc[order]
+zone_rows = summary[summary["level"] == "zone_type"]
+for heading, rows, zones in (
+    (state.tr("coverage_by_district_at", radius=reach), dist_rows, False),
+    (state.tr("coverage_by_zone_at", radius=reach), zone_rows, True),
+):
+    bars = (
+        widgets.share_bars_html(
+            rows["group"].astype(str).tolist(),
+            rows[col].tolist(),
             title=state.tr("share_covered"),  # the radius is in the heading: same spec
             target=target_share,
+            zones=zones,
+            lg=lg,
         )
-with right:
-    st.subheader(state.tr("coverage_by_zone_at", radius=reach))
-    zone_rows = summary[summary["level"] == "zone_type"]
-    if col in zone_rows.columns and len(zone_rows):
-        widgets.share_chart(
-            zone_rows["group"].astype(str).tolist(),
-            zone_rows[col].tolist(),
-            title=state.tr("share_covered"),  # the radius is in the heading: same spec
-            target=target_share,
-            zones=True,
-        )
+        if col in rows.columns and len(rows)
+        else ""
+    )
+    charts.append(widgets.section_html(heading, bars))
+# the map's legend note (a caption under the map), then the charts
+status_note = state.tr("district_status_note", reach=reach, share=target_share)
+st.html(widgets.caption_html(status_note) + widgets.side_by_side_html(*charts))
 
-st.subheader(state.tr("top_gaps"))
 if district and len(gaps):
     gaps = gaps[gaps["district"].astype(str) == district]
 who = t("who_60plus" if dcol == "pop_60plus" else "who_all", lg)
-st.caption(
-    t(
-        "gaps_note",
-        lg,
-        reach=reach,
-        who=who,
-        layer=layer.name(lg),
-        mode=state.tr(f"mode_{mode}"),
-    )
+gaps_note = t(
+    "gaps_note",
+    lg,
+    reach=reach,
+    who=who,
+    layer=layer.name(lg),
+    mode=state.tr(f"mode_{mode}"),
 )
 if len(gaps) == 0:
+    st.html(widgets.section_html(state.tr("top_gaps"), "", caption=gaps_note))
     st.info(state.tr("no_gaps"))
 else:
     # counts in the layer's population (60+ for elderly care), as the ranking and reason
@@ -218,7 +212,11 @@ else:
         sort_zones=False,
     )
     # ten rows as a plain HTML table: the reasons wrap, and the browser loads no grid
-    st.html(widgets.text_table_html(as_text(table, lg)))
+    st.html(
+        widgets.section_html(
+            state.tr("top_gaps"), widgets.text_table_html(as_text(table, lg)), caption=gaps_note
+        )
+    )
 
 # what one click can ask for next: other radii, layers, mode, speeds, language
 warm.warm_coverage(region, key, layer_id, mode, radius_label, with_catch)

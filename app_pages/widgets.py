@@ -314,6 +314,50 @@ def text_table_html(frame: pd.DataFrame, right: Sequence[str] = ()) -> str:
     )
 
 
+#: A subheading and a caption inside an ``st.html`` block, styled as Streamlit's
+#: ``st.subheader`` and ``st.caption`` (theme font sizes and the caption's grey).
+SUBHEADING_STYLE = (
+    "font-size:1.5rem;font-weight:600;line-height:1.2;margin:0;padding:0.75rem 0 0.5rem"
+)
+CAPTION_STYLE = "font-size:0.875rem;color:rgba(49,51,63,0.6);margin:0 0 0.5rem"
+
+
+def section_html(heading: str, body: str, caption: str | None = None) -> str:
+    """Return a section (a subheading, an optional caption, then ``body``) as HTML.
+
+    One ``st.html`` element in place of ``st.subheader`` + ``st.caption`` + the body's
+    element: the browser lays out each Streamlit element of the first page on its own,
+    and fewer elements draw the page and its map sooner (issue 29). ``heading`` and
+    ``caption`` are text (escaped); ``body`` is HTML.
+
+    Examples
+    --------
+    >>> section_html("Gaps", "<table></table>", caption="a < b")[:4]
+    '<h3 '
+    >>> "a &lt; b" in section_html("Gaps", "", caption="a < b")
+    True
+    """
+    note = "" if caption is None else caption_html(caption)
+    return f'<h3 style="{SUBHEADING_STYLE}">{html.escape(heading)}</h3>{note}{body}'
+
+
+def caption_html(text: str) -> str:
+    """Return ``text`` (escaped) as a caption paragraph styled as ``st.caption``."""
+    return f'<p style="{CAPTION_STYLE}">{html.escape(text)}</p>'
+
+
+def side_by_side_html(*sections: str) -> str:
+    """Return HTML ``sections`` side by side in equal columns (as ``st.columns``), one element.
+
+    Examples
+    --------
+    >>> side_by_side_html("<p>a</p>", "<p>b</p>").count("flex:1 1 0")
+    2
+    """
+    cells = "".join(f'<div style="flex:1 1 0;min-width:0">{s}</div>' for s in sections)
+    return f'<div style="display:flex;gap:1rem">{cells}</div>'
+
+
 def change_delta(value: float | int | None, fmt: str) -> dict[str, Any]:
     """Return ``st.metric`` keywords showing a change: green up, red down, grey zero.
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import math
+import weakref
 from typing import Any
 
 import geopandas as gpd
@@ -76,7 +77,7 @@ _transformer = functools.lru_cache(maxsize=64)(Transformer.from_crs)
 _DEDUP_MIN = 100_000
 
 
-def project_geometries(geoms: ArrayLike, src: Any, dst: Any) -> np.ndarray:
+def project_geometries(geoms: ArrayLike, src: Any, dst: Any, *, valid: bool = False) -> np.ndarray:
     """Return ``geoms`` (an array of 2-D shapely geometries) projected from ``src`` to ``dst``.
 
     The coordinates ``GeoSeries(geoms, crs=src).to_crs(dst)`` gives, bit for bit, but
@@ -84,8 +85,20 @@ def project_geometries(geoms: ArrayLike, src: Any, dst: Any) -> np.ndarray:
     share their borders and those of several radii nest, so three in four of their
     vertices are repeats (PROJ's transverse Mercator costs about 0.14 µs a point).
     Geometries with Z, and a CRS equal to ``src``, go through geopandas as before.
+
+    ``valid=True`` (the caller made ``geoms`` valid) records the projections as valid
+    too, for as long as they live (:func:`known_valid`): an export need not check
+    them again.
     """
     arr = np.asarray(geoms, dtype=object)
+    out = _project(arr, src, dst)
+    if valid:
+        _remember_valid(out)
+    return out
+
+
+def _project(arr: np.ndarray, src: Any, dst: Any) -> np.ndarray:
+    """:func:`project_geometries` without recording validity."""
     src_crs, dst_crs = CRS.from_user_input(src), CRS.from_user_input(dst)
     if len(arr) == 0 or src_crs.is_exact_same(dst_crs) or shapely.has_z(arr).any():
         return np.asarray(gpd.GeoSeries(arr, crs=src_crs).to_crs(dst_crs).array, dtype=object)
@@ -99,11 +112,49 @@ def project_geometries(geoms: ArrayLike, src: Any, dst: Any) -> np.ndarray:
         if len(uniq) < 0.8 * n:
             first = np.empty(len(uniq), dtype=np.int64)
             first[codes[::-1]] = np.arange(n - 1, -1, -1)
-            if (bits[first][codes] == bits).all():  # no two distinct points share a key
+            # no two distinct points share a key: equal keys and equal x bits mean equal
+            # y bits (the key is x * C ^ y)
+            if (bits[first, 0][codes] == bits[:, 0]).all():
                 x, y = transform(xy[first, 0], xy[first, 1])
                 return shapely.set_coordinates(arr.copy(), np.column_stack((x, y))[codes])
     x, y = transform(xy[:, 0], xy[:, 1])
     return shapely.set_coordinates(arr.copy(), np.column_stack((x, y)))
+
+
+#: The geometries :func:`project_geometries` made from valid ones (``valid=True``), by
+#: ``id``: a weak reference to each. An entry goes when its geometry is freed (before
+#: the id can name another object).
+_VALID: dict[int, weakref.ref[Any]] = {}
+
+
+def _remember_valid(geoms: np.ndarray) -> None:
+    for g in geoms:
+        if g is not None:
+            key = id(g)
+            _VALID[key] = weakref.ref(g, functools.partial(_VALID.pop, key))
+
+
+def _is_known(g: Any) -> bool:
+    ref = _VALID.get(id(g))
+    return ref is not None and ref() is g
+
+
+def known_valid(geoms: ArrayLike) -> np.ndarray:
+    """Return, per geometry, whether it is known valid without checking it again.
+
+    True for the very geometry objects :func:`project_geometries` made with
+    ``valid=True`` (projections of geometries the caller made valid, such as
+    :func:`geoapp.network.catchments`'s) while they live; False for any other, such
+    as a copy with changed coordinates (check those).
+    """
+    arr = np.asarray(geoms, dtype=object)
+    none = np.zeros(len(arr), dtype=bool)
+    if not _VALID or not len(arr):
+        return none
+    present = np.flatnonzero(~shapely.is_missing(arr))
+    if not len(present) or not _is_known(arr[present[0]]):  # a cheap first test
+        return none
+    return np.fromiter((_is_known(g) for g in arr), dtype=bool, count=len(arr))
 
 
 # ---------------------------------------------------------------------------

@@ -32,6 +32,7 @@ import shapely
 
 from geoapp import _atomic
 from geoapp import region as _region
+from geoapp.crs import known_valid
 from geoapp.errors import InputError, OutputError
 
 log = logging.getLogger(__name__)
@@ -57,7 +58,10 @@ def _clean_geometry(
     geom = source
     if decimals is not None:
         geom = shapely.transform(source, lambda c: np.round(c, decimals))
-    bad = ~shapely.is_valid(geom) & ~shapely.is_missing(geom)
+    # geometries known valid (the catchments': geoapp.crs.known_valid) are not checked again
+    check = ~shapely.is_missing(geom) & ~known_valid(geom)
+    bad = np.zeros(len(geom), dtype=bool)
+    bad[check] = ~shapely.is_valid(geom[check])
     if bad.any():
         geom = geom.copy()
         idx = np.flatnonzero(bad)

@@ -34,11 +34,10 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
-from geoapp import __version__, artefacts, coverage, export, maps, network
+from geoapp import __version__, artefacts, coverage, network
 from geoapp import catalog as _catalog
 from geoapp import gaps as _gaps
 from geoapp import heritage as _heritage
-from geoapp import sfca as _sfca
 from geoapp import siting as _siting
 from geoapp.catalog import Layer
 from geoapp.demand import Demand
@@ -66,6 +65,12 @@ from geoapp.spec import RegionSpec
 
 if TYPE_CHECKING:
     import folium
+
+    from geoapp import sfca as _sfca
+
+# geoapp.maps, export and sfca are imported where they are used: unpickling an
+# analysis (the app's first page) needs this module, not folium's map code, pyogrio or
+# scipy.spatial.
 
 log = logging.getLogger(__name__)
 
@@ -499,6 +504,8 @@ def coverage_map(
     catchments_radius_m: float | None = None,
 ) -> folium.Map:
     """Return the folium map of one layer's coverage, with the OSM data's date in a note."""
+    from geoapp import maps
+
     m = maps.coverage_map(
         region_boundaries=region.boundaries,
         hexes=analysis.hexes,
@@ -527,9 +534,14 @@ def coverage_map(
     return m
 
 
-#: Rounding of result tables for CSV (shares 4 decimals, counts integers): see
-#: :func:`geoapp.export.csv_ready`.
-csv_ready = export.csv_ready
+def csv_ready(df: pd.DataFrame) -> pd.DataFrame:
+    """Round a result table for CSV (shares 4 decimals, counts integers).
+
+    :func:`geoapp.export.csv_ready`, imported on first use.
+    """
+    from geoapp import export
+
+    return export.csv_ready(df)
 
 
 # ---- the front door: (region, layer) in, a result out ------------------------------------
@@ -789,6 +801,8 @@ def supply(
         progress=progress,
     )
     tick(progress, f"{lay.name()}: capacity and 2SFCA", 0.9)
+    from geoapp import sfca as _sfca
+
     result = _sfca.compute_supply(
         demand.points,
         analysis.facilities,

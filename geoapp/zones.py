@@ -30,7 +30,6 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-from scipy import ndimage
 from shapely import box
 
 from geoapp._presets import preset_path
@@ -382,6 +381,8 @@ class Settlements:
 
 
 def _structure(connectivity: int) -> np.ndarray:
+    from scipy import ndimage  # here, not at import: the app's first page never labels a grid
+
     if connectivity == 4:
         return ndimage.generate_binary_structure(2, 1)
     if connectivity == 8:
@@ -391,6 +392,8 @@ def _structure(connectivity: int) -> np.ndarray:
 
 def _components(mask: np.ndarray, pop: np.ndarray, conn: int) -> tuple[np.ndarray, np.ndarray]:
     """Label connected cells; return (labels, population per label 1..n)."""
+    from scipy import ndimage
+
     labels, n = ndimage.label(mask, structure=_structure(conn))
     sums = (
         np.asarray(ndimage.sum_labels(pop, labels, index=np.arange(1, n + 1)), dtype=float)
@@ -428,6 +431,8 @@ def settlement_grid(
         centre, 1 urban cluster, 0 rural), the settlement id (-1 rural), the zone code
         (2 core, 1 new town, 0 rural), a dict of how the core was chosen, and warnings.
     """
+    from scipy import ndimage
+
     p = {**SETTLEMENT_DEFAULTS, **params}
     unknown = set(params) - set(SETTLEMENT_DEFAULTS)
     if unknown:

@@ -6,6 +6,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
+
 from app_pages import compute
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,6 +77,53 @@ def test_the_first_page_does_not_import_the_export_stack():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "LOADED []" in proc.stdout, proc.stdout[-500:]
+
+
+def test_the_first_page_imports_what_it_draws_and_unpickles_only():
+    """A restarted app's first page imports no module only other pages or steps need.
+
+    The first page unpickles the demand (``geoapp.demand``), the analysis
+    (``geoapp.workflow``, ``geoapp.catalog``) and the map (``geoapp.maps``) and draws;
+    labelling a population grid (``scipy.ndimage``, in ``geoapp.zones``), writing files
+    (``geoapp.export``, pyogrio) and 2SFCA (``geoapp.sfca``, ``scipy.spatial``) are imported
+    where they are used (issue 29: 0.1-0.2 CPU-s of the first page).
+    """
+    later = (
+        "scipy.ndimage",
+        "scipy.spatial",
+        "pyogrio",
+        "geoapp.export",
+        "geoapp.sfca",
+        "geoapp.fca",
+    )
+    code = (
+        "import sys\n"
+        "import app_pages.sidebar, app_pages.state, app_pages.warm, app_pages.compute\n"
+        "import app_pages.widgets, app_pages.tables\n"
+        "import geoapp.heritage, geoapp.workflow, geoapp.catalog, geoapp.demand.estimate\n"
+        "import geoapp.maps.compose, geoapp.maps.leaflet, geoapp.zones, geoapp.inputs\n"
+        f"print('LOADED', [m for m in {later!r} if m in sys.modules])\n"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "LOADED []" in proc.stdout, proc.stdout[-500:]
+    # the functions that need them still find them
+    from geoapp import workflow, zones
+
+    # 1 km cells: four of 20,000 residents are an urban centre (>= 1,500 per km², 80,000
+    # together >= 50,000); a lone cell of 1,000 is rural (< 5,000 for a cluster)
+    pop = np.array([[2e4, 2e4, 0, 0, 0], [2e4, 2e4, 0, 0, 1e3], [0, 0, 0, 0, 0]])
+    dou = zones.settlement_grid(pop)[0]
+    assert dou.tolist() == [[2, 2, 0, 0, 0], [2, 2, 0, 0, 0], [0, 0, 0, 0, 0]]
+    rounded = workflow.csv_ready(pd.DataFrame({"share_pop_300m": [0.123456], "pop": [9.6]}))
+    assert rounded["share_pop_300m"].tolist() == [0.1235] and rounded["pop"].tolist() == [10]
 
 
 def test_overview_counts_designated_heritage_as_summary_csv(tmp_path, monkeypatch):

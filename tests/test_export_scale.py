@@ -204,3 +204,34 @@ def test_project_geometries_never_merges_two_points_sharing_a_hash_key(monkeypat
     want = np.asarray(gpd.GeoSeries(pts, crs=4326).to_crs(CRS).array)
     assert list(shapely.to_wkb(got)) == list(shapely.to_wkb(want))
     assert not shapely.equals(got[0], got[1])
+
+
+def test_known_valid_names_only_projections_of_valid_geometries(tmp_path):
+    """``project_geometries(valid=True)`` records its own outputs as valid while they live.
+
+    The GeoPackage export does not check those again (the catchments are made valid
+    before they are projected); a copy with new coordinates, or any other geometry, is
+    not known, and an invalid one of those is still repaired.
+    """
+    import gc
+
+    from geoapp import crs as crs_mod
+
+    local = np.array([box(X0, Y0, X0 + 10, Y0 + 10), box(X0 + 20, Y0, X0 + 30, Y0 + 10)])
+    made = crs_mod.project_geometries(local, CRS, 4326, valid=True)
+    plain = crs_mod.project_geometries(local, CRS, 4326)
+    assert crs_mod.known_valid(made).tolist() == [True, True]
+    assert crs_mod.known_valid(plain).tolist() == [False, False]
+    assert not crs_mod.known_valid(shapely.transform(made, lambda c: np.round(c, 7))).any()
+    assert crs_mod.known_valid(np.array([None, made[1], plain[0]])).tolist() == [False, True, False]
+    # an invalid bow-tie next to the known ones is repaired in the GeoPackage
+    bow = shapely.Polygon([(116.0, 39.0), (116.001, 39.001), (116.001, 39.0), (116.0, 39.001)])
+    frame = gpd.GeoDataFrame({"k": [0, 1, 2]}, geometry=[*made, bow], crs=4326)
+    written = gpd.read_file(export.write_gpkg({"p": frame}, tmp_path / "v.gpkg"))
+    assert shapely.is_valid(written.geometry.to_numpy()).all()
+    assert shapely.equals(written.geometry[0], made[0])  # written as is (multi, ccw)
+    # the record goes with the geometry
+    before = len(crs_mod._VALID)
+    del made, frame
+    gc.collect()
+    assert len(crs_mod._VALID) == before - 2

@@ -75,6 +75,35 @@ def test_a_changed_file_is_parsed_again(tmp_path):
     _same(b, c)
 
 
+def test_points_and_lines_are_cached_as_coordinates(tmp_path):
+    import json
+
+    import numpy as np
+    import pyarrow.parquet as pq
+    import shapely
+
+    path = _small(tmp_path / "town.osm.pbf", with_school=True)
+    parsed = read_osm_file(path)
+    read_osm_file(path, cache=tmp_path / "cache")
+    (folder,) = (tmp_path / "cache").iterdir()
+
+    def encoding(name: str) -> str:
+        geo = json.loads(pq.read_schema(folder / f"{name}.parquet").metadata[b"geo"])
+        return geo["columns"]["geometry"]["encoding"]
+
+    # GeoArrow coordinates for frames of points (the nodes, the one facility) or of lines
+    # (the edges), WKB for the rest (the building's polygon)
+    assert [encoding(n) for n in ("nodes", "features", "edges", "buildings")] == [
+        "point", "point", "linestring", "WKB"]  # fmt: skip
+    cached = read_osm_file(path, cache=tmp_path / "cache")
+    assert "region_cache" in cached.meta
+    _same(parsed, cached)
+    for name in ("nodes", "edges"):  # every coordinate bit for bit
+        a, b = getattr(parsed, name).geometry, getattr(cached, name).geometry
+        assert np.array_equal(shapely.get_coordinates(a), shapely.get_coordinates(b))
+        assert shapely.get_num_coordinates(b).tolist() == shapely.get_num_coordinates(a).tolist()
+
+
 def test_catalog_and_options_are_part_of_the_key(tmp_path):
     from geoapp.catalog import load_catalog
 

@@ -60,8 +60,9 @@ class is ``village``: within the radius of a ``place=village``, ``hamlet``,
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 import geopandas as gpd
 import numpy as np
@@ -482,14 +483,20 @@ def _judge_uses(
             if hit is None:
                 tags = _use_tags(dict(zip(use_cols, values, strict=True)))
                 hit = seen_own[values] = (tags, use_kind(tags, own=True))
-            own_tags[int(i)], own_kind[i] = dict(hit[0]), hit[1]
-    seen_poi: dict[str, tuple[dict[str, str], str]] = {}
-    for i in np.flatnonzero(has_poi):
-        found = seen_poi.get(pois[i])
-        if found is None:
-            tags = _poi_tags(pois[i])
-            found = seen_poi[pois[i]] = (tags, use_kind(tags, own=False))
-        poi_tags[int(i)], poi_kind[i] = dict(found[0]), found[1]
+            own_tags[int(i)], own_kind[i] = hit  # one dict per tag set, only read
+    at = np.flatnonzero(has_poi)
+    if len(at):
+        codes, uniq = pd.factorize(pois[at])
+        tag_sets = [_poi_tags(p) for p in uniq]
+        poi_kind[at] = np.array([use_kind(t, own=False) for t in tag_sets], dtype=object)[codes]
+        poi_tags.update(zip(at.tolist(), [tag_sets[c] for c in codes.tolist()], strict=True))
+
+
+def _per_distinct(values: np.ndarray, test: Callable[[Any], bool]) -> np.ndarray:
+    """Return ``test`` of each of ``values`` (False where missing), each distinct one tested once."""
+    codes, uniq = pd.factorize(values)
+    # code -1 (missing) takes the False appended
+    return np.array([*(bool(test(v)) for v in uniq), False], dtype=bool)[codes]
 
 
 def _first_use_of(
@@ -571,7 +578,7 @@ def _classify(
         if BUILDING_POIS in buildings.columns
         else np.full(n, None, dtype=object)
     )
-    has_poi = np.array([isinstance(v, str) and bool(v.strip()) for v in pois], dtype=bool)
+    has_poi = _per_distinct(pois, lambda v: isinstance(v, str) and bool(v.strip()))
     own_tags: dict[int, dict[str, str]] = {}
     poi_tags: dict[int, dict[str, str]] = {}
     _judge_uses(buildings, use_cols, has_use, pois, has_poi, own_tags, own_kind, poi_tags, poi_kind)
@@ -579,7 +586,7 @@ def _classify(
     explicit = (tag.isin(RESIDENTIAL_BUILDINGS).to_numpy() | care) & poly & ~by_value
     if "building:use" in buildings.columns:
         bu = tag_values(buildings, "building:use").to_numpy()
-        res_use = np.array([bool(set(v.split(";")) & RESIDENTIAL_USES) for v in bu], dtype=bool)
+        res_use = _per_distinct(bu, lambda v: bool(set(v.split(";")) & RESIDENTIAL_USES))
         explicit |= res_use & poly & ~by_value
     open_ = poly & ~by_value & ~care
     whole_own = open_ & (own_kind == "whole")

@@ -20,6 +20,7 @@ import shapely
 from scipy.sparse import csr_array
 from scipy.sparse.csgraph import dijkstra
 
+from geoapp.crs import project_geometries
 from geoapp.errors import InputError
 from geoapp.network.graph import WalkGraph
 from geoapp.network.routing import virtual_sources
@@ -166,7 +167,10 @@ def catchments(
             "area_km2": shapely.area(geoms_out) / 1e6,
         }
     )
-    return gpd.GeoDataFrame(frame, geometry=geoms_out, crs=graph.crs).to_crs(WGS84)
+    # GeoDataFrame.to_crs's coordinates, each shared border vertex projected once, and
+    # known valid (made so above): the GeoPackage export need not check them again
+    wgs = project_geometries(geoms_out, graph.crs, WGS84, valid=True)
+    return gpd.GeoDataFrame(frame, geometry=wgs, crs=WGS84)
 
 
 def _edge_samples(
@@ -204,9 +208,9 @@ def _edge_samples(
     seg_k = seg[k]
     t = np.divide(target - cum[k], seg_k, out=np.zeros_like(target), where=seg_k > 0)
     t = np.clip(t, 0.0, 1.0)
-    xy = np.empty((len(t), 2))
-    for axis in (0, 1):
-        xy[:, axis] = coords[k, axis] * (1 - t) + coords[k + 1, axis] * t
+    # each sample's segment ends, a row (x, y) at a time
+    xy = coords[k] * (1 - t)[:, None]
+    xy += coords[k + 1] * t[:, None]
     return start, count, pos_m, xy
 
 
@@ -423,7 +427,7 @@ def _contour_windows(
         for i, c_m in zip(strip, starts[:-1], strict=False):
             l_i, r0, r1, c0, c1 = wins[i]
             mfield[: r1 - r0, c_m : c_m + c1 - c0] = field[r0:r1, c0:c1]
-            mown[: r1 - r0, c_m : c_m + c1 - c0] = lab[r0:r1, c0:c1] == l_i
+            np.equal(lab[r0:r1, c0:c1], l_i, out=mown[: r1 - r0, c_m : c_m + c1 - c0])
         np.negative(mfield, out=mfield, where=~mown & (mfield <= 0))
         del mown
         # contourpy.contour_generator(z=mfield, fill_type=...) without its per-call checks
@@ -474,15 +478,19 @@ def _on_grid(gxy: np.ndarray, field: np.ndarray) -> np.ndarray:
     on_row = np.abs(gy - iy) < 1e-9
     out = np.column_stack([np.where(on_col, ix, gx), np.where(on_row, iy, gy)])
     last_r, last_c = field.shape[0] - 1, field.shape[1] - 1
+    cells = field.ravel()  # by flat index: cheaper than field[r, c]
+    ncol = field.shape[1]
     h = np.flatnonzero(on_row & ~on_col)
     r = iy[h].astype(np.int64)
     c = np.clip(np.floor(gx[h]).astype(np.int64), 0, last_c - 1)
-    fa, fb = np.abs(field[r, c]), np.abs(field[r, c + 1])
+    at = r * ncol + c
+    fa, fb = np.abs(cells[at]), np.abs(cells[at + 1])
     out[h, 0] = c + fa / np.maximum(fa + fb, 1e-300)
     v = np.flatnonzero(on_col & ~on_row)
     c = ix[v].astype(np.int64)
     r = np.clip(np.floor(gy[v]).astype(np.int64), 0, last_r - 1)
-    fa, fb = np.abs(field[r, c]), np.abs(field[r + 1, c])
+    at = r * ncol + c
+    fa, fb = np.abs(cells[at]), np.abs(cells[at + ncol])
     out[v, 1] = r + fa / np.maximum(fa + fb, 1e-300)
     return out
 
@@ -559,6 +567,8 @@ def _partition_geoms(
     cf = (1.0 + np.arange(shape[1]) * 0.41421356237309515 % 1.0).astype(np.float32)
     jit = np.outer(rf, cf * np.float32(cell * 1e-7))
 
+    flat_ok = shape[0] * shape[1] < 2**31  # flat cell indices fit the transform's int32
+
     def distance_field(r: float) -> tuple[np.ndarray, np.ndarray] | None:
         """Distance of every cell to the nearest sample reached within ``r``, and its label."""
         sel = sd <= r
@@ -573,8 +583,13 @@ def _partition_geoms(
         # temporaries); the same exact squared distance in integers, then one sqrt
         ir, ic = distance_transform_edt(free, return_distances=False, return_indices=True)
         del free
-        lab = grid[ir, ic]
-        del grid
+        # the label of each cell's nearest sample, by flat index (cheaper than grid[ir, ic])
+        at = (
+            ir * np.asarray(shape[1], dtype=ir.dtype) if flat_ok else ir.astype(np.int64) * shape[1]
+        )
+        at += ic
+        lab = grid.ravel()[at]
+        del grid, at
         ir -= np.arange(shape[0], dtype=ir.dtype)[:, None]
         ic -= np.arange(shape[1], dtype=ic.dtype)
         d2 = ir if ir.dtype == wide else ir.astype(wide)

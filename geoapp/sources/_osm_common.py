@@ -466,14 +466,23 @@ def attach_pois(
     ok = np.array([lab is not None for lab in labels], dtype=bool)
     if len(out) and ok.any():
         pts = np.asarray(points, dtype=object)[ok]
-        lab = labels[ok]
+        codes, distinct = pd.factorize(np.array([str(v) for v in labels[ok]], dtype=object))
         tree = shapely.STRtree(np.asarray(out.geometry.to_numpy(), dtype=object))
         pi, bi = tree.query(pts, predicate="within")
-        found: dict[int, set[str]] = {}
-        for p, b in zip(pi.tolist(), bi.tolist(), strict=True):
-            found.setdefault(b, set()).update(str(lab[p]).split(";"))
-        for b, tags in found.items():
-            value[b] = ";".join(sorted(t for t in tags if t))
+        # the distinct (building, label) pairs, by building
+        pair = np.unique(bi.astype(np.int64) * len(distinct) + codes[pi])
+        b_of, c_of = np.divmod(pair, len(distinct))
+        cut = (
+            np.flatnonzero(np.r_[True, b_of[1:] != b_of[:-1], True]).tolist() if len(pair) else [0]
+        )
+        c_list = c_of.tolist()
+        joined: dict[tuple[int, ...], str] = {}  # a set of labels: its tags, sorted
+        for b, lo, hi in zip(b_of[cut[:-1]].tolist(), cut[:-1], cut[1:], strict=True):
+            combo = tuple(c_list[lo:hi])
+            if combo not in joined:
+                tags = {t for c in combo for t in str(distinct[c]).split(";")}
+                joined[combo] = ";".join(sorted(t for t in tags if t))
+            value[b] = joined[combo]
     if BUILDING_POIS in out.columns:
         out = out.drop(columns=BUILDING_POIS)
     out.insert(list(out.columns).index(out.geometry.name), BUILDING_POIS, _obj(value))
@@ -528,12 +537,15 @@ def make_network(
     highway: Any,
     name: Any,
     edge_geoms: Any,
+    *,
+    oriented: bool = False,
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     """Return ``(nodes, edges)`` in the contract from aligned arrays.
 
     Edges whose end nodes are missing are dropped (with a warning); edge
-    geometries are oriented from ``u`` to ``v``; missing geometries become straight
-    lines; missing lengths are measured in the local UTM CRS.
+    geometries are oriented from ``u`` to ``v`` (``oriented``: the caller built each
+    line from its ``u`` node's location to its ``v`` node's, nothing to turn); missing
+    geometries become straight lines; missing lengths are measured in the local UTM CRS.
     """
     nodes = gpd.GeoDataFrame(
         {"node_id": np.asarray(node_ids, dtype="int64")},
@@ -564,7 +576,7 @@ def make_network(
                 axis=1,
             )
         )
-    flip = _starts_nearer(geoms, pv, pu)
+    flip = np.zeros(len(geoms), dtype=bool) if oriented else _starts_nearer(geoms, pv, pu)
     if flip.any():
         geoms[flip] = shapely.reverse(geoms[flip])
     length = np.asarray(length_m, dtype=float)[ok]

@@ -10,6 +10,7 @@ until a rule or a column reads them (:func:`opl_text`).
 from __future__ import annotations
 
 import re
+import warnings
 from operator import itemgetter
 
 import numpy as np
@@ -17,10 +18,12 @@ import pandas as pd
 
 __all__ = [
     "OPL_KINDS",
+    "admin_members_of",
     "decoded_values",
     "node_counts",
     "opl_fields",
     "opl_grouped",
+    "opl_ids",
     "opl_key",
     "opl_lon_lat",
     "opl_sections",
@@ -79,15 +82,16 @@ def opl_way_nodes(node_lists: list[bytes], counts: np.ndarray) -> tuple[np.ndarr
     total = int(counts.sum())
     if not total:
         return np.zeros(0, dtype=np.int64), np.zeros((0, 2))
-    # a node missing from the file has no location ("n5xy"): "@" marks it
-    text = b",".join(node_lists).replace(b"xy", b"x@y@").translate(_OPL_NODE_LINES, b"Nn")
+    # a node missing from the file has no location ("n5xy"): its line "5  " has two
+    # empty fields, read as NaN
+    text = b",".join(node_lists).translate(_OPL_NODE_LINES, b"Nn")
     table = pd.read_csv(
         io.BytesIO(text),
         sep=" ",
         header=None,
         names=["id", "x", "y"],
         dtype={"id": np.int64, "x": np.float64, "y": np.float64},
-        na_values=["@"],
+        na_values=[""],
         keep_default_na=False,
         engine="c",
     )
@@ -97,6 +101,27 @@ def opl_way_nodes(node_lists: list[bytes], counts: np.ndarray) -> tuple[np.ndarr
     bad = ~((np.abs(xy[:, 0]) <= 180.0) & (np.abs(xy[:, 1]) <= 90.0))  # Location.valid()
     xy[bad] = np.nan
     return table["id"].to_numpy(dtype=np.int64), xy
+
+
+def opl_ids(fields: list[bytes], kind: bytes) -> np.ndarray:
+    """Return the ids of the OPL id fields ``fields`` (``<kind><id>``), parsed in one call.
+
+    Raises
+    ------
+    ValueError
+        When a field is no id of that kind.
+    """
+    text = b" ".join(fields).replace(kind, b"")
+    with warnings.catch_warnings():
+        # at a bad number numpy raises, or (older versions) warns and stops there
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            ids = np.fromstring(text, dtype=np.int64, sep=" ")
+        except ValueError:
+            ids = np.zeros(0, dtype=np.int64)
+    if len(ids) != len(fields):
+        raise ValueError(f"OPL ids: {len(ids)} numbers in {len(fields)} id fields")
+    return ids
 
 
 def opl_sections(text: bytes) -> tuple[bytes, bytes, bytes]:
@@ -142,7 +167,8 @@ def opl_fields(section: bytes, names: bytes) -> tuple[list[bytes], int, dict[byt
     letters = [f[:1] for f in first.split(b" ")]
     where = {k: i for i, k in enumerate(letters)}
     stride = len(letters)
-    fields = section.replace(b"\n", b" ").split(b" ")
+    # OPL escapes every whitespace byte inside a field: fields are the runs between them
+    fields = section.split()
     if len(fields) % stride or any(bytes([c]) not in where for c in names):
         raise ValueError(f"unexpected OPL layout: {first[:80]!r}")
     for letter in (names[:1], b"T"):  # every line has its fields in the same places
@@ -196,6 +222,25 @@ def opl_lon_lat(xs: list[bytes], ys: list[bytes]) -> tuple[np.ndarray, np.ndarra
     lat = np.fromiter(map(float, b" ".join(ys).replace(b"y", b"").split()), np.float64, len(rows))
     ok = (lon >= -180.0) & (lon <= 180.0) & (lat >= -90.0) & (lat <= 90.0)
     return lon[ok], lat[ok], rows[ok]
+
+
+def admin_members_of(members: list[bytes]) -> tuple[list[int], list[int], list[int], list[int]]:
+    """Return the outer and inner way ids and admin_centre and label node ids of OPL members.
+
+    ``members`` are a relation's OPL members (``<type><ref>@<role>``), read as
+    :func:`geoapp.sources.osm_admin.admin_members` reads a pyosmium relation: a way of
+    any role but ``inner`` is outer (these roles are plain ASCII, never escaped).
+    """
+    outer: list[int] = []
+    inner: list[int] = []
+    nodes: dict[bytes, list[int]] = {b"admin_centre": [], b"label": []}
+    for m in members:
+        at = m.find(b"@")
+        if m[:1] == b"w":
+            (inner if m[at + 1 :] == b"inner" else outer).append(int(m[1:at]))
+        elif m[:1] == b"n" and m[at + 1 :] in nodes:
+            nodes[m[at + 1 :]].append(int(m[1:at]))
+    return outer, inner, nodes[b"admin_centre"], nodes[b"label"]
 
 
 def node_counts(node_lists: list[bytes]) -> np.ndarray:

@@ -53,13 +53,15 @@ from geoapp.sources._osm_common import (
     poi_labels,
     remember_clipped,
 )
-from geoapp.sources.osm_admin import admin_members, remember_admin
+from geoapp.sources.osm_admin import remember_admin
 from geoapp.sources.osm_opl import (
     OPL_KINDS,
+    admin_members_of,
     decoded_values,
     node_counts,
     opl_fields,
     opl_grouped,
+    opl_ids,
     opl_key,
     opl_lon_lat,
     opl_sections,
@@ -542,6 +544,7 @@ def _osmium_network(ways: _Ways, rows: list[int]) -> tuple[gpd.GeoDataFrame, gpd
         highway,
         name,
         shapely.linestrings(np.stack([a, b], axis=1)) if len(a) else np.array([], dtype=object),
+        oriented=True,  # each edge's line runs from its u node to its v node
     )
 
 
@@ -578,8 +581,8 @@ def _opl_pass(
     and the ways, with their node locations: those carrying one of ``way_keys`` when no
     relation is asked for, else every way (relation members need not carry any key,
     and their ids are known only once the relations, last in the file, are read).
-    ``scan`` (with relations asked for) sees every relation before the filter when it
-    collects the timestamps (``scan.dates``), else the relations the filter keeps.
+    ``scan`` (with relations asked for, when the file's objects date it) sees every
+    relation before the filter for its timestamp; the OPL then carries timestamps.
     """
     import osmium
     from osmium.filter import EntityFilter, KeyFilter
@@ -595,13 +598,12 @@ def _opl_pass(
     ]
     if rel_keys:
         rels = KeyFilter(*rel_keys).enable_for(RELATION)  # type: ignore[func-returns-value]
-        dates = scan is not None and scan.dates
-        handlers.extend([scan, rels] if dates else [rels] if scan is None else [rels, scan])
+        handlers.extend([rels] if scan is None else [scan, rels])
     elif way_keys:
         handlers.append(KeyFilter(*way_keys).enable_for(WAY))  # type: ignore[func-returns-value]
     else:
         handlers.append(EntityFilter(NODE))
-    metadata = "timestamp" if scan is not None and scan.dates else "false"
+    metadata = "timestamp" if scan is not None else "false"
     writer = osmium.SimpleWriter(osmium.io.File(str(out), _OPL_FORMAT.format(metadata)))
     try:
         reader = osmium.io.Reader(src, NODE | WAY | RELATION if rel_keys else NODE | WAY)
@@ -614,28 +616,19 @@ def _opl_pass(
 
 
 class _RelationScan:
-    """See every relation in the C++ pass (a Python call per relation, not per way).
+    """See every relation in the C++ pass for its timestamp (a Python call per relation).
 
-    Keeps the newest timestamp of all relations and the administrative boundary
-    relations (``boundary=administrative``) with their members as
-    :func:`~geoapp.sources.osm_admin.admin_members` lists them, for
+    Keeps the newest timestamp of all relations (the ways' come from the OPL), for
     :func:`~geoapp.sources.osm_admin.remember_admin`.
     """
 
-    def __init__(self, dates: bool) -> None:
-        self.dates = dates  # every relation's timestamp (else only the admin relations)
+    def __init__(self) -> None:
         self.newest: Any = None
-        self.admin: list[tuple[int, dict[str, str], list[int], list[int], list[int], list[int]]]
-        self.admin = []
 
     def relation(self, r: Any) -> None:
-        if self.dates:
-            ts = r.timestamp
-            if self.newest is None or ts > self.newest:
-                self.newest = ts
-        if r.tags.get("boundary") == "administrative":
-            tags = {t.k: t.v for t in r.tags}
-            self.admin.append((int(r.id), tags, *admin_members(r)))
+        ts = r.timestamp
+        if self.newest is None or ts > self.newest:
+            self.newest = ts
 
 
 def _catalog_match(tags: Mapping[str, str], wanted: Mapping[str, bool | list[str]]) -> bool:
@@ -693,7 +686,7 @@ class _OplRows:
             [*cols, *POLYGON_FEATURES, *self._WALK_KEYS, "area", "building",
              "building:levels", *BUILDING_USE_KEYS, "landuse", "highway", "name"]
         )  # fmt: skip
-        self.b_way_tags = [(k, opl_key(k)) for k in way_tag_keys]
+        self.way_tag_names = list(way_tag_keys)
         self.b_walk = [(k, opl_key(k)) for k in self._WALK_KEYS]
         self.b_cols = [(k, opl_key(k)) for k in cols]
         self.b_poi = [(k, opl_key(k)) for k in poi_keys]
@@ -713,6 +706,8 @@ class _OplRows:
         self.members: set[int] = set()
         self.bld_members: set[int] = set()
         self.lu_members: set[int] = set()
+        self.admin: list[tuple[int, dict[str, str], list[int], list[int], list[int], list[int]]]
+        self.admin = []  # the boundary=administrative relations (admin_members_of)
         self.admin_ids: set[int] = set()
         self.admin_ways: dict[int, tuple[np.ndarray, np.ndarray]] = {}
         self.newest_way: bytes | None = None
@@ -745,8 +740,12 @@ class _OplRows:
                     if v not in text:
                         text[v] = opl_text(v)
                     tags[text[k]] = text[v]
-                ways = [int(m[1 : m.index(b"@")]) for m in mem[1:].split(b",") if m[:1] == b"w"]
+                members = mem[1:].split(b",")
+                ways = [int(m[1 : m.index(b"@")]) for m in members if m[:1] == b"w"]
                 rels.append((int(rid[1:]), tags, ways))
+                if tags.get("boundary") == "administrative":
+                    self.admin.append((rels[-1][0], dict(tags), *admin_members_of(members)))
+        self.admin_ids = {w for r in self.admin for w in (*r[2], *r[3])}
         fset = set(self.fkeys)
         # the facility relations the catalog's values select (make_features drops the others)
         self.feat_rels = [
@@ -791,6 +790,7 @@ class _OplRows:
             order = {k: i for i, k in enumerate(self.poi_keys)}
             rank = np.array([order.get(k, -1) for k in keys], dtype=np.int64)[key]
             sel = np.flatnonzero(rank >= 0)
+        if self.poi_keys and len(sel):  # no node with a building-use key: no labels
             sel = sel[np.lexsort((rank[sel], row[sel]))]
             vals = [value[i] for i in sel.tolist()]
             text = decoded_values(vals)
@@ -815,8 +815,7 @@ class _OplRows:
         if b"t" in at:
             newest = max(fields[at[b"t"] :: stride])  # ISO 8601: in time order; "t": none
             self.newest_way = newest[1:] if len(newest) > 1 else None
-        ids = np.fromiter(map(int, b" ".join(fields[0::stride]).replace(b"w", b"").split()),
-                          np.int64, n)  # fmt: skip
+        ids = opl_ids(fields[0::stride], b"w")
         tag_fields = fields[at[b"T"] :: stride]
         node_fields = fields[at[b"N"] :: stride]
         del fields
@@ -836,9 +835,9 @@ class _OplRows:
         hw_of = np.full(n, None, dtype=object)
         name_of = np.full(n, None, dtype=object)
         hw_of[walk], name_of[walk] = highway[walk], name[walk]
-        wanted = {b: k for k, b in self.b_way_tags}
-        for r in np.flatnonzero(full).tolist():
-            wt = {wanted[k]: opl_text(v) for k, v in opl_tags(tag_fields[r]).items() if k in wanted}
+        full_rows = np.flatnonzero(full).tolist()
+        way_tags = self._way_tags([tag_fields[r] for r in full_rows])
+        for r, wt in zip(full_rows, way_tags, strict=True):
             p = int(at_row[r])
             store.tags[p] = wt
             hw_of[r], name_of[r] = wt.get("highway"), wt.get("name")
@@ -860,6 +859,20 @@ class _OplRows:
             ends = np.cumsum(counts).tolist()
             for r, end, c in zip(admin.tolist(), ends, counts.tolist(), strict=True):
                 self.admin_ways[int(ids[r])] = (refs[end - c : end], xy[end - c : end])
+
+    def _way_tags(self, tag_fields: list[bytes]) -> list[dict[str, str]]:
+        """Return the tags a frame or rule reads of the OPL ``T`` fields, decoded.
+
+        Found by one regular expression over all fields, each value decoded once; in
+        each field's order (as :func:`opl_tags` gives them).
+        """
+        names = self.way_tag_names
+        row, key, value = tag_matches(tag_fields, names)
+        text = decoded_values(value)
+        out: list[dict[str, str]] = [{} for _ in tag_fields]
+        for r, k, v in zip(row.tolist(), key.tolist(), value, strict=True):
+            out[r][names[k]] = text[v]
+        return out
 
     def _way_kinds(
         self, ids: np.ndarray, keys: list[str], row: np.ndarray, key: np.ndarray, value: list[bytes]
@@ -1013,25 +1026,24 @@ def read_pbf_osmium(
     # with the relations, the pass sees every way and relation: the admin boundaries and,
     # when the file declares no date, the newest timestamp are kept for read_admin_areas
     # and osm_data_date
-    scan = _RelationScan(object_date_needed(path)) if rel_keys else None
+    dates = bool(rel_keys) and object_date_needed(path)
+    scan = _RelationScan() if dates else None
     if rel_keys:
         rel_keys = sorted({*rel_keys, "boundary"})
     with tempfile.TemporaryDirectory(prefix="geoapp-read-") as tmp:
         opl = Path(tmp) / "kept.opl"
         _opl_pass(src, opl, sorted(set(node_keys) | set(poi_keys)), way_keys, rel_keys, scan)
         debug("C++ pass")
-        if scan is not None:
-            rows.admin_ids = {w for r in scan.admin for w in (*r[2], *r[3])}
         rows.parse(opl)
     debug("parse")
-    if scan is not None:
-        newest = scan.newest
-        if scan.dates and rows.newest_way is not None:
+    if rel_keys:
+        newest = scan.newest if scan is not None else None
+        if dates and rows.newest_way is not None:
             import datetime as dt
 
             way_ts = dt.datetime.fromisoformat(rows.newest_way.decode().replace("Z", "+00:00"))
             newest = way_ts if newest is None or way_ts > newest else newest
-        remember_admin(path, scan.admin, rows.admin_ways, newest, scan.dates)
+        remember_admin(path, rows.admin, rows.admin_ways, newest, dates)
     store = rows.store
     store.finish()
     debug("finish")

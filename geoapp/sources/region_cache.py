@@ -18,8 +18,10 @@ import os
 import shutil
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import geopandas as gpd
+import numpy as np
 import shapely
 from pyproj import CRS
 
@@ -43,7 +45,7 @@ __all__ = [
 ]
 
 #: Bump when the readers' output or the cache layout changes.
-REGION_CACHE_VERSION = 5  # 4: meta["data_date"]; 5: meta["declared_bounds"]
+REGION_CACHE_VERSION = 6  # 4: meta["data_date"]; 5: meta["declared_bounds"]; 6: GeoArrow
 _WGS84_CRS = CRS.from_user_input(WGS84)
 _CACHED_FRAMES = (
     "boundaries",
@@ -113,10 +115,47 @@ def _cache_tmp(folder: Path) -> Path:
     return folder.with_name(f"{folder.name}.tmp-{os.getpid()}")
 
 
+def _geoarrow_kind(frame: gpd.GeoDataFrame) -> bool:
+    """Return whether ``frame``'s geometries are all 2D Points or all 2D LineStrings.
+
+    Those are cached in GeoArrow's native encoding (coordinate arrays, no WKB); a
+    frame with missing, empty, 3D or mixed geometries is cached as WKB.
+    """
+    if not len(frame):
+        return False
+    geoms = np.asarray(frame.geometry.to_numpy(), dtype=object)
+    kinds = shapely.get_type_id(geoms)
+    return (
+        int(kinds[0]) in (0, 1)
+        and bool((kinds == kinds[0]).all())
+        and not shapely.is_empty(geoms).any()
+        and not shapely.has_z(geoms).any()
+    )
+
+
 def _write_cached_frame(frame: gpd.GeoDataFrame, path: Path) -> None:
     import pyarrow  # noqa: F401 - geopandas' parquet writer needs it
 
-    frame.to_parquet(path, index=False, compression="zstd")
+    encoding = "geoarrow" if _geoarrow_kind(frame) else "WKB"
+    frame.to_parquet(path, index=False, compression="zstd", geometry_encoding=encoding)
+
+
+def _geoarrow_geometries(column: Any, encoding: str) -> np.ndarray:
+    """Return the shapely geometries of a GeoArrow ``point`` or ``linestring`` column."""
+    import pyarrow as pa
+
+    array = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    if encoding == "point":
+        x, y = array.flatten()
+        coords = np.column_stack([x.to_numpy(), y.to_numpy()])
+        return shapely.from_ragged_array(shapely.GeometryType.POINT, coords)
+    offsets = array.offsets.to_numpy()
+    points = array.values.slice(int(offsets[0]), int(offsets[-1] - offsets[0]))
+    x, y = points.flatten()
+    coords = np.column_stack([x.to_numpy(), y.to_numpy()])
+    return shapely.from_ragged_array(
+        shapely.GeometryType.LINESTRING, coords, (offsets - offsets[0],)
+    )
 
 
 class EarlyNetwork:
@@ -196,8 +235,9 @@ def _read_cached_frame(path: Path) -> gpd.GeoDataFrame:
     """Read one frame of the parsed-region cache (GeoParquet, WKB, EPSG:4326).
 
     Like ``gpd.read_parquet``, but the CRS is built once for every frame instead of
-    being parsed from each file's PROJJSON (50 ms a frame); a file in another CRS is
-    read by geopandas.
+    being parsed from each file's PROJJSON (50 ms a frame); points and lines may be
+    stored as GeoArrow coordinates (:func:`_write_cached_frame`); a file in another
+    CRS or encoding is read by geopandas.
     """
     import pyarrow.parquet as pq
 
@@ -207,9 +247,16 @@ def _read_cached_frame(path: Path) -> gpd.GeoDataFrame:
     spec = geo.get("columns", {}).get(column, {})
     crs = spec.get("crs")
     ids = crs.get("id", {}) if isinstance(crs, dict) else {}
-    if spec.get("encoding") != "WKB" or (ids.get("authority"), ids.get("code")) != ("EPSG", 4326):
+    encoding = spec.get("encoding")
+    if encoding not in ("WKB", "point", "linestring") or (
+        ids.get("authority"),
+        ids.get("code"),
+    ) != ("EPSG", 4326):
         return gpd.read_parquet(path)
-    geoms = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))
+    if encoding == "WKB":
+        geoms = shapely.from_wkb(table.column(column).to_numpy(zero_copy_only=False))
+    else:
+        geoms = _geoarrow_geometries(table.column(column), encoding)
     attrs = table.drop_columns([column]).to_pandas()
     series = gpd.GeoSeries(geoms, crs=_WGS84_CRS, index=attrs.index, name=column)
     return gpd.GeoDataFrame(attrs, geometry=series)
