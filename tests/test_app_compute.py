@@ -59,14 +59,8 @@ def test_demand_is_kept_on_disk_under_the_region_key(tmp_path, monkeypatch):
     compute.demand.clear()
 
 
-def test_the_first_page_does_not_import_the_export_stack():
-    """Importing the app's modules leaves the bundle writer (GeoPackage, QGIS) for Export."""
-    code = (
-        "import sys\n"
-        "import app_pages.sidebar, app_pages.state, app_pages.warm, app_pages.compute\n"
-        "print('LOADED', [m for m in ('geoapp.bundle', 'geoapp.qgis_project', "
-        "'geoapp.qgis_styles', 'matplotlib.pyplot') if m in sys.modules])\n"
-    )
+def _assert_none_loaded(code: str) -> None:
+    """Run ``code`` in a fresh interpreter; it must print ``LOADED []``."""
     proc = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
@@ -77,6 +71,17 @@ def test_the_first_page_does_not_import_the_export_stack():
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "LOADED []" in proc.stdout, proc.stdout[-500:]
+
+
+def test_the_first_page_does_not_import_the_export_stack():
+    """Importing the app's modules leaves the bundle writer (GeoPackage, QGIS) for Export."""
+    code = (
+        "import sys\n"
+        "import app_pages.sidebar, app_pages.state, app_pages.warm, app_pages.compute\n"
+        "print('LOADED', [m for m in ('geoapp.bundle', 'geoapp.qgis_project', "
+        "'geoapp.qgis_styles', 'matplotlib.pyplot') if m in sys.modules])\n"
+    )
+    _assert_none_loaded(code)
 
 
 def test_the_first_page_imports_what_it_draws_and_unpickles_only():
@@ -104,16 +109,7 @@ def test_the_first_page_imports_what_it_draws_and_unpickles_only():
         "import geoapp.maps.compose, geoapp.maps.leaflet, geoapp.zones, geoapp.inputs\n"
         f"print('LOADED', [m for m in {later!r} if m in sys.modules])\n"
     )
-    proc = subprocess.run(
-        [sys.executable, "-c", code],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=300,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    assert "LOADED []" in proc.stdout, proc.stdout[-500:]
+    _assert_none_loaded(code)
     # the functions that need them still find them
     from geoapp import workflow, zones
 

@@ -19,48 +19,31 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
-from osm_extract_builder import write_extract
+from fixtures import GRID_DX as DX
+from fixtures import GRID_X0 as X0
+from fixtures import GRID_Y0 as Y0
+from fixtures import flats_grid, grid_at
 from shapely.geometry import box
 
 from geoapp import cli, workflow
 from geoapp.report_docx import write_docx
 
-X0, Y0 = 116.3300, 39.9900
-DX, DY = 0.00117, 0.0009  # about 99.8 m east-west and 100.1 m north-south
-N = 8
-
-
-def at(i: float, j: float) -> tuple[float, float]:
-    return (X0 + i * DX, Y0 + j * DY)
+N = 8  # the flats grid: 8 x 8 crossings 100 m apart, flats in every block
+at = grid_at
 
 
 def _extract(path: Path) -> Path:
-    nodes: dict = {1 + i * N + j: at(i, j) for i in range(N) for j in range(N)}
-    ways: list = []
-    for j in range(N):
-        ways.append((1 + j, [1 + i * N + j for i in range(N)], {"highway": "residential"}))
-    for i in range(N):
-        ways.append((100 + i, [1 + i * N + j for j in range(N)], {"highway": "residential"}))
-    k, wid = 5000, 1000
-    for i in range(N - 1):
-        for j in range(N - 1):
-            ring = []
-            for dx, dy in ((0.3, 0.3), (0.7, 0.3), (0.7, 0.7), (0.3, 0.7)):
-                nodes[k] = at(i + dx, j + dy)
-                ring.append(k)
-                k += 1
-            ways.append((wid, [*ring, ring[0]], {"building": "apartments"}))
-            wid += 1
-    nodes.update(
+    return flats_grid(
+        path,
         {
             90_001: (*at(1.5, 1.5), {"historic": "monument", "heritage": "2", "name": "塔"}),
             90_002: (*at(5.5, 5.5), {"historic": "temple", "heritage": "4", "name": "寺"}),
             90_003: (*at(1.5, 5.5), {"historic": "memorial", "name": "纪念碑"}),
             90_004: (*at(5.5, 1.5), {"historic": "memorial", "memorial": "statue",
                                      "name": "雕像"}),
-        }
+        },
+        n=N,
     )  # fmt: skip
-    return write_extract(path, nodes, ways)
 
 
 def _districts(path: Path) -> Path:
