@@ -141,6 +141,21 @@ def line_street() -> network.WalkGraph:
     return street(LINE_XY, LINE_PAIRS)
 
 
+def straight_km() -> network.WalkGraph:
+    """One straight street 1 km long, east from the origin, with a node every 100 m."""
+    xy = {i: (i * 100.0, 0.0) for i in range(11)}
+    return street(xy, [(i, i + 1) for i in range(10)])
+
+
+def facility_points(xy: Sequence[tuple[float, float]]) -> gpd.GeoDataFrame:
+    """Facilities ``f0``, ``f1``, ... at points given in metres from the origin, in ``CRS``."""
+    return gpd.GeoDataFrame(
+        {"facility_id": [f"f{i}" for i in range(len(xy))]},
+        geometry=[P(x, y) for x, y in xy],
+        crs=CRS,
+    )
+
+
 def line_demand(**extra: Sequence[object]) -> gpd.GeoDataFrame:
     """The four demand points of the line street, in ``CRS``.
 

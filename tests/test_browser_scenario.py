@@ -165,6 +165,27 @@ WORDS = {
 }
 
 
+def _facilities_then_layer(page, label: str, count: str, layer: str):
+    """Wait until the metric ``label`` reads ``count`` and the map lists ``layer``; the frame."""
+    page.wait_for_function(
+        """([label, count]) => [...document.querySelectorAll('[data-testid="stMetric"]')]
+             .some(m => {
+                 const l = m.querySelector('[data-testid="stMetricLabel"]');
+                 const x = m.querySelector('[data-testid="stMetricValue"]');
+                 return l && x && l.innerText.startsWith(label) && x.innerText.trim() === count; })""",
+        arg=[label, count],
+        timeout=120_000,
+    )
+    frame = _map_frame(page, 180_000)
+    frame.wait_for_function(
+        "(n) => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
+        ".some(l => l.textContent.trim() === n)",
+        arg=layer,
+        timeout=60_000,
+    )
+    return frame
+
+
 def _layer_names(frame) -> list[str]:
     return [
         x.strip()
@@ -182,21 +203,7 @@ def test_scenario_map_shows_cells_and_the_added_sites_catchment(app_url, browser
     _map_frame(page, 180_000)
     if lang == "zh":
         _set_lang(page, "zh")
-    page.wait_for_function(
-        """(label) => [...document.querySelectorAll('[data-testid="stMetric"]')].some(m => {
-                 const l = m.querySelector('[data-testid="stMetricLabel"]');
-                 const x = m.querySelector('[data-testid="stMetricValue"]');
-                 return l && x && l.innerText.startsWith(label) && x.innerText.trim() === "111"; })""",
-        arg=w["facilities"],
-        timeout=120_000,
-    )
-    frame = _map_frame(page, 180_000)
-    frame.wait_for_function(
-        "(n) => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
-        ".some(l => l.textContent.trim() === n)",
-        arg=w["cells"],
-        timeout=60_000,
-    )
+    frame = _facilities_then_layer(page, w["facilities"], "111", w["cells"])
     # before any edit: the distance cells and the gaps, no catchment, nothing gained
     names = _layer_names(frame)
     assert w["cells"] in names and w["gaps"] in names, names
@@ -207,21 +214,7 @@ def test_scenario_map_shows_cells_and_the_added_sites_catchment(app_url, browser
 
     page.get_by_text(w["expander"]).click()
     page.get_by_role("button", name=w["button"], exact=True).click()
-    page.wait_for_function(
-        """(label) => [...document.querySelectorAll('[data-testid="stMetric"]')].some(m => {
-                 const l = m.querySelector('[data-testid="stMetricLabel"]');
-                 const x = m.querySelector('[data-testid="stMetricValue"]');
-                 return l && x && l.innerText.startsWith(label) && x.innerText.trim() === "112"; })""",
-        arg=w["facilities"],
-        timeout=120_000,
-    )
-    frame = _map_frame(page, 180_000)
-    frame.wait_for_function(
-        "(n) => [...document.querySelectorAll('.leaflet-control-layers-overlays label')]"
-        ".some(l => l.textContent.trim() === n)",
-        arg=w["catchment"],
-        timeout=60_000,
-    )
+    frame = _facilities_then_layer(page, w["facilities"], "112", w["catchment"])
     page.wait_for_timeout(1000)
     names = _layer_names(frame)
     for key in ("cells", "gaps", "catchment", "change", "added"):

@@ -19,7 +19,8 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from fixtures import CRS, P, street
+from fixtures import CRS, P, straight_km, street
+from fixtures import facility_points as facilities
 
 from geoapp import network
 from geoapp.maps.layers import merged_catchments
@@ -28,18 +29,9 @@ BAND = 800 * 80 + np.pi * 1600
 RING = 480**2 - 4 * (1600 - 400 * np.pi) - 320**2
 
 
-def facilities(xy: list[tuple[float, float]]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"facility_id": [f"f{i}" for i in range(len(xy))]},
-        geometry=[P(x, y) for x, y in xy],
-        crs=CRS,
-    )
-
-
 @pytest.fixture(scope="module")
 def line():
-    xy = {i: (i * 100.0, 0.0) for i in range(11)}
-    return street(xy, [(i, i + 1) for i in range(10)])
+    return straight_km()
 
 
 @pytest.fixture(scope="module")

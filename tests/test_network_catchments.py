@@ -14,25 +14,17 @@ import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
-from fixtures import CRS, X0, L, P, edge_frame, node_frame, street
+from fixtures import CRS, X0, L, P, edge_frame, node_frame, straight_km, street
+from fixtures import facility_points as facilities
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from geoapp import coverage, network
 
 
-def facilities(xy: list[tuple[float, float]]) -> gpd.GeoDataFrame:
-    return gpd.GeoDataFrame(
-        {"facility_id": [f"f{i}" for i in range(len(xy))]},
-        geometry=[P(x, y) for x, y in xy],
-        crs=CRS,
-    )
-
-
 @pytest.fixture(scope="module")
 def line():
-    xy = {i: (i * 100.0, 0.0) for i in range(11)}
-    return street(xy, [(i, i + 1) for i in range(10)])
+    return straight_km()
 
 
 @pytest.fixture(scope="module")
