@@ -88,6 +88,24 @@ def demand(region_key: str, _region: Region) -> Demand:
     return disk.cached("demand", region_key, (), lambda: workflow.prepare_demand(_region))
 
 
+@st.cache_resource(show_spinner=False, max_entries=8)
+def demand_notes(region_key: str, _region: Region) -> tuple[dict[str, Any], str, list[str]]:
+    """Return what a page header says of the demand: its profile, method and warnings.
+
+    A few hundred bytes, kept on disk beside the demand: a restarted app's first page
+    reads these, not the whole estimate (0.2-0.3 s on the demo), when its analyses are
+    on disk too.
+    """
+
+    def notes() -> tuple[dict[str, Any], str, list[str]]:
+        dem = demand(region_key, _region)
+        return dict(dem.profile), str(dem.method), [str(w) for w in dem.warnings]
+
+    if len(_region.edges) > DEMAND_ON_DISK_MAX_EDGES:
+        return notes()
+    return disk.cached("demand_notes", region_key, (), notes)
+
+
 @st.cache_resource(show_spinner=False, max_entries=4)
 def graph(region_key: str, _region: Region):
     """Return the walking network of the region."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from app_pages.compute import demand, layer_name
+from app_pages.compute import demand_notes, layer_name
 from app_pages.state import current_region, lang, tr
 from app_pages.warnings_zh import in_language
 from geoapp import maps
@@ -81,19 +81,18 @@ def data_notes(region_key: str, region: Region) -> tuple[str, list[str]]:
     (:func:`geoapp.messages.group_warnings`) and said in the reader's language.
     """
     try:
-        dem = demand(region_key, region)
+        p, method, demand_warnings = demand_notes(region_key, region)
     except GeoappError:
         return "", []
     zh = lang() == "zh"
-    grouped = group_warnings([*region.meta.get(META_WARNINGS, []), *dem.warnings])
+    grouped = group_warnings([*region.meta.get(META_WARNINGS, []), *demand_warnings])
     warnings = [in_language(w, lang()) for w in grouped]  # in the reader's language
-    p = dem.profile
     name = t(f"profile_{p['name']}", "zh") if f"profile_{p['name']}" in STRINGS else p["name"]
     note = (
         f"人口估算：{name}（{p['m2_per_person']:g} m²/人，60岁及以上 {p['share_60plus']:.1%}）"
         if zh
         else f"Population profile {p['name']!r}: {p['m2_per_person']:g} m² per person, "
-        f"{p['share_60plus']:.1%} aged 60+ ({dem.method})"
+        f"{p['share_60plus']:.1%} aged 60+ ({method})"
     )
     return note, warnings
 
