@@ -62,6 +62,11 @@ def _path(kind: str, region_key: str, settings: tuple) -> Path:
     return cache_root() / "app" / f"{kind}-{h.hexdigest()[:24]}.pkl"
 
 
+def kept(kind: str, region_key: str, settings: tuple) -> bool:
+    """Return whether a disk copy of ``kind`` at these settings exists (see :func:`cached`)."""
+    return enabled(region_key) and _path(kind, region_key, settings).is_file()
+
+
 def cached(kind: str, region_key: str, settings: tuple, compute: Callable[[], T]) -> T:
     """Return ``compute()``, read from disk when an earlier run kept it.
 

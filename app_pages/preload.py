@@ -4,10 +4,16 @@
 browser fetches Streamlit's page and scripts (about a second); the app's own imports
 (geopandas, folium, the geoapp library: about 1.5 CPU-seconds) then ran only once the
 first page's script started. :func:`lifespan` (the server's start-up hook, see
-``streamlit_app.py``) starts one thread that does them in that idle second, and reads
-the embedded demo, so the first page finds them done. The page's script waits for
-that thread (:func:`wait`) before its own imports: two threads never import the same
-modules at once. Nothing here draws, and nothing touches a session.
+``streamlit_app.py``) starts one thread that does them in that idle second and reads
+the embedded demo. The page's script waits for that part (:func:`wait`) before its own
+imports, so two threads never import the same modules at once.
+
+The thread then reads what the demo's first pages show at their defaults (the
+Overview's tables and map, the Coverage page's analysis and map) through the app's
+cached functions (:mod:`app_pages.compute`), which lock per key: a page asking for one
+of them meanwhile waits for it rather than reading it twice. It only reads what an
+earlier run kept on disk; on a fresh machine the first page computes, as it would
+have. Nothing here draws, and nothing touches a session.
 """
 
 from __future__ import annotations
@@ -43,26 +49,74 @@ _done.set()  # nothing to wait for until a warm-up starts
 _started = threading.Lock()
 
 
+def warm_imports() -> None:
+    """Import what the first page needs and read the demo region."""
+    for name in MODULES:
+        importlib.import_module(name)
+    from geoapp import workflow
+
+    workflow.load_region("demo")  # the library keeps it: the first page copies it
+    from app_pages import disk
+
+    disk.code_fingerprint()
+    # Streamlit's first element looks up every loaded module's file once
+    # (``inspect.stack``); done here, that lookup is done for the page
+    inspect.stack(0)
+
+
+def warm_first_pages() -> list[str]:
+    """Read what the demo's first pages show at their defaults; return what was read.
+
+    Only when an earlier run kept the demo's results on disk (else nothing: the page
+    computes them, as it would have).
+    """
+    from app_pages import compute, disk
+    from app_pages.state import DEMO_KEY
+
+    if not disk.kept("demand_notes", DEMO_KEY, ()):
+        return []
+    done = []
+    region = compute.demo_region()
+    compute.demand_notes(DEMO_KEY, region)
+    done.append("demand notes")
+    cat = compute.catalog()
+    if cat:  # the Coverage page at its defaults: the first layer at its own pace
+        first = next(iter(cat))
+        mode = "network" if len(region.edges) else "euclidean"
+        sk = compute.speed_key(first, None)
+        res = compute.analysis(DEMO_KEY, region, first, mode, sk)
+        reach = float(res.layer.target_m)
+        compute.coverage_map(DEMO_KEY, region, first, mode, sk, reach, False, "en", None, None)
+        done.append("coverage")
+    # the Overview (the page the Quickstart opens)
+    compute.district_stats(DEMO_KEY, region)
+    facilities = compute.facilities_by_layer(DEMO_KEY, region)
+    if "heritage" in facilities:
+        compute.heritage_basic(DEMO_KEY, region)
+    compute.overview_map(DEMO_KEY, region, "en", None, None)
+    done.append("overview")
+    return done
+
+
 def warm_up() -> None:
-    """Import what the first page needs and read the demo region (runs once)."""
+    """Warm the imports (the page waits for these), then the first pages (runs once)."""
     t0 = time.perf_counter()
     try:
-        for name in MODULES:
-            importlib.import_module(name)
-        from geoapp import workflow
-
-        workflow.load_region("demo")  # the library keeps it: the first page copies it
-        from app_pages import disk
-
-        disk.code_fingerprint()
-        # Streamlit's first element looks up every loaded module's file once
-        # (``inspect.stack``); done here, that lookup is done for the page
-        inspect.stack(0)
+        warm_imports()
     except Exception:  # noqa: BLE001 - a failed warm-up only costs the page its time
         log.info("app warm-up failed; the first page does the work", exc_info=True)
+        return
     finally:
         _done.set()
-        log.info("app warm-up done in %.2f s", time.perf_counter() - t0)
+        log.info("app warm-up: imports in %.2f s", time.perf_counter() - t0)
+    try:
+        done = warm_first_pages()
+    except Exception:  # noqa: BLE001 - the page computes what is missing
+        log.info("app warm-up of the first pages failed", exc_info=True)
+        return
+    log.info(
+        "app warm-up: %s in %.2f s", ", ".join(done) or "nothing on disk", time.perf_counter() - t0
+    )
 
 
 def start() -> bool:

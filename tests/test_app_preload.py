@@ -11,6 +11,7 @@ import asyncio
 import subprocess
 import sys
 from pathlib import Path
+from types import SimpleNamespace
 
 from streamlit.web.server.app_discovery import discover_asgi_app
 
@@ -37,10 +38,42 @@ def test_the_warm_up_imports_the_first_page_and_reads_the_demo(monkeypatch):
     from geoapp import workflow
 
     monkeypatch.setattr(workflow, "load_region", lambda spec: loaded.append(spec))
-    monkeypatch.setattr(preload, "_done", preload.threading.Event())
-    preload.warm_up()
-    assert preload.wait(0) and loaded == ["demo"]
+    preload.warm_imports()
+    assert loaded == ["demo"]
     assert all(name in sys.modules for name in preload.MODULES)
+
+
+def test_the_first_pages_are_read_from_disk_never_computed(tmp_path, monkeypatch):
+    from app_pages import compute, disk
+    from app_pages.state import DEMO_KEY
+
+    monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    asked = []
+    for name in ("coverage_map", "district_stats", "heritage_basic", "overview_map"):
+        monkeypatch.setattr(compute, name, lambda *a, name=name: asked.append(name))
+    monkeypatch.setattr(compute, "demo_region", lambda: SimpleNamespace(edges=[0]))
+    monkeypatch.setattr(compute, "facilities_by_layer", lambda *a: {"heritage": None})
+    # a fresh machine: nothing on disk, nothing read (the first page computes)
+    assert not disk.kept("demand_notes", DEMO_KEY, ())
+    assert preload.warm_first_pages() == [] and asked == []
+    # kept by an earlier run: the Coverage page's analysis and map, then the Overview's
+    monkeypatch.setattr(disk, "kept", lambda kind, key, settings: key == DEMO_KEY)
+    monkeypatch.setattr(compute, "demand_notes", lambda *a: asked.append("notes"))
+
+    def analysis(key, region, layer_id, mode, speed):
+        asked.append((layer_id, mode, speed))
+        return SimpleNamespace(layer=SimpleNamespace(target_m=900.0))
+
+    monkeypatch.setattr(compute, "analysis", analysis)
+    assert preload.warm_first_pages() == ["demand notes", "coverage", "overview"]
+    # the Coverage page's defaults: the first layer, on the network, at its own pace
+    first = next(iter(compute.catalog()))
+    assert asked[:3] == [
+        "notes",
+        (first, "network", compute.speed_key(first, None)),
+        "coverage_map",
+    ]
+    assert asked[3:] == ["district_stats", "heritage_basic", "overview_map"]
 
 
 def test_a_failed_warm_up_lets_the_page_run(monkeypatch, caplog):
