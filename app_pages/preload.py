@@ -24,7 +24,7 @@ import inspect
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 log = logging.getLogger(__name__)
@@ -47,6 +47,7 @@ WAIT_S = 30.0
 _done = threading.Event()
 _done.set()  # nothing to wait for until a warm-up starts
 _started = threading.Lock()
+_page_started = threading.Event()  # set by the first page's :func:`wait`
 
 
 def warm_imports() -> None:
@@ -68,33 +69,44 @@ def warm_first_pages() -> list[str]:
     """Read what the demo's first pages show at their defaults; return what was read.
 
     Only when an earlier run kept the demo's results on disk (else nothing: the page
-    computes them, as it would have).
+    computes them, as it would have). Stops at the first step after a page started: it
+    would only slow that page down (one interpreter runs both).
     """
     from app_pages import compute, disk
     from app_pages.state import DEMO_KEY
 
     if not disk.kept("demand_notes", DEMO_KEY, ()):
         return []
-    done = []
     region = compute.demo_region()
-    compute.demand_notes(DEMO_KEY, region)
-    done.append("demand notes")
+    steps: list[tuple[str, Callable[[], object]]] = [
+        ("demand notes", lambda: compute.demand_notes(DEMO_KEY, region))
+    ]
     cat = compute.catalog()
     if cat:  # the Coverage page at its defaults: the first layer at its own pace
-        first = next(iter(cat))
-        mode = "network" if len(region.edges) else "euclidean"
-        sk = compute.speed_key(first, None)
-        res = compute.analysis(DEMO_KEY, region, first, mode, sk)
-        reach = float(res.layer.target_m)
-        compute.coverage_map(DEMO_KEY, region, first, mode, sk, reach, False, "en", None, None)
-        done.append("coverage")
-    # the Overview (the page the Quickstart opens)
-    compute.district_stats(DEMO_KEY, region)
-    facilities = compute.facilities_by_layer(DEMO_KEY, region)
-    if "heritage" in facilities:
-        compute.heritage_basic(DEMO_KEY, region)
-    compute.overview_map(DEMO_KEY, region, "en", None, None)
-    done.append("overview")
+
+        def coverage() -> None:
+            first = next(iter(cat))
+            mode = "network" if len(region.edges) else "euclidean"
+            sk = compute.speed_key(first, None)
+            res = compute.analysis(DEMO_KEY, region, first, mode, sk)
+            reach = float(res.layer.target_m)
+            compute.coverage_map(DEMO_KEY, region, first, mode, sk, reach, False, "en", None, None)
+
+        steps.append(("coverage", coverage))
+
+    def overview() -> None:  # the page the Quickstart opens
+        compute.district_stats(DEMO_KEY, region)
+        if "heritage" in compute.facilities_by_layer(DEMO_KEY, region):
+            compute.heritage_basic(DEMO_KEY, region)
+        compute.overview_map(DEMO_KEY, region, "en", None, None)
+
+    steps.append(("overview", overview))
+    done = []
+    for name, step in steps:
+        if _page_started.is_set():
+            break
+        step()
+        done.append(name)
     return done
 
 
@@ -129,7 +141,11 @@ def start() -> bool:
 
 
 def wait(timeout_s: float = WAIT_S) -> bool:
-    """Wait for a started warm-up to end; return whether it has (True when none ran)."""
+    """Wait for a started warm-up's imports; return whether they ended (True when none ran).
+
+    Called by every page run: the warm-up of the first pages stops at its next step.
+    """
+    _page_started.set()
     return _done.wait(timeout_s)
 
 

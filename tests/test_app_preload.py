@@ -48,6 +48,7 @@ def test_the_first_pages_are_read_from_disk_never_computed(tmp_path, monkeypatch
     from app_pages.state import DEMO_KEY
 
     monkeypatch.setenv("GEOAPP_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(preload, "_page_started", preload.threading.Event())
     asked = []
     for name in ("coverage_map", "district_stats", "heritage_basic", "overview_map"):
         monkeypatch.setattr(compute, name, lambda *a, name=name: asked.append(name))
@@ -74,6 +75,9 @@ def test_the_first_pages_are_read_from_disk_never_computed(tmp_path, monkeypatch
         "coverage_map",
     ]
     assert asked[3:] == ["district_stats", "heritage_basic", "overview_map"]
+    # a page started: the warm-up stops at its next step (it would only slow the page)
+    preload.wait(0)
+    assert preload.warm_first_pages() == []
 
 
 def test_a_failed_warm_up_lets_the_page_run(monkeypatch, caplog):
