@@ -22,7 +22,7 @@ import pandas as pd
 import shapely
 
 from geoapp.crs import local_crs
-from geoapp.demand.frames import WGS84, first_containing, tag_values
+from geoapp.demand.frames import WGS84, first_containing, tag_in
 from geoapp.demand.landuse import residential_landuse
 from geoapp.demand.profile import DEFAULT_M2_PER_PERSON
 from geoapp.demand.settlements import (
@@ -98,6 +98,22 @@ def _reaches_edge(pts: np.ndarray, ext_boundary: Any, within: float) -> bool:
     return bool((shapely.distance(pts, ext_boundary) <= within).any())
 
 
+def _homes_in_residential(
+    housing: gpd.GeoSeries,
+    res_lu: gpd.GeoDataFrame,
+    crs: Any,
+    housing_local: tuple[gpd.GeoSeries, np.ndarray] | None,
+) -> gpd.GeoSeries:
+    """Return the representative points (``crs``) of the homes in residential landuse.
+
+    ``res_lu`` is in ``crs``; ``housing_local`` (points, inside) serves when in ``crs``.
+    """
+    if housing_local is not None and housing_local[0].crs == crs:
+        return gpd.GeoSeries(housing_local[0].to_numpy()[housing_local[1]], crs=crs)
+    hr = gpd.GeoSeries(housing.to_crs(crs).representative_point().to_numpy(), crs=crs)
+    return hr[first_containing(hr, res_lu.geometry) >= 0]
+
+
 def check_places(
     points: gpd.GeoDataFrame,
     features: gpd.GeoDataFrame | None,
@@ -109,6 +125,7 @@ def check_places(
     factor: float = CHECK_FACTOR,
     places: Places | None = None,
     scaled: Iterable[str] = (),
+    housing_local: tuple[gpd.GeoSeries, np.ndarray] | None = None,
 ) -> tuple[pd.DataFrame, list[str]]:
     """Compare the demand of each settlement with its ``population`` tag.
 
@@ -145,6 +162,11 @@ def check_places(
     scaled
         ``osm_id`` of the admin areas scaled to their place's tag (those places are not
         checked: their estimate is their tag).
+    housing_local
+        ``(points, in_residential)`` of ``housing`` when already worked out
+        (``Homes.local_points``, ``Homes.in_residential``): their representative points
+        in a local CRS and whether each lies in residential landuse; used when that CRS
+        is the one measured in here (the same numbers, not projected again).
 
     Returns
     -------
@@ -224,9 +246,7 @@ def check_places(
         area[cross] = shapely.area(shapely.intersection(shapes[di2[cross]], l_geoms[li[cross]]))
         res_km2 = np.bincount(di2, weights=area / 1e6, minlength=n).astype(float)
         if housing is not None and len(housing):
-            hr = gpd.GeoSeries(housing.to_crs(crs).representative_point().to_numpy(), crs=crs)
-            in_res = first_containing(hr, res_lu.geometry) >= 0
-            hr = hr[in_res]
+            hr = _homes_in_residential(housing, res_lu, crs, housing_local)
             if len(hr):
                 _, dj = gpd.GeoSeries(shapes, crs=crs).sindex.query(
                     hr.to_numpy(), predicate="intersects"
@@ -334,7 +354,7 @@ def street_check(
         return None
     if method in ("raster", "streets"):
         return None
-    res = tag_values(edges, "highway").isin(RESIDENTIAL_STREETS).to_numpy()
+    res = tag_in(edges, "highway", RESIDENTIAL_STREETS)
     length = pd.to_numeric(edges.get("length_m"), errors="coerce").fillna(0.0).to_numpy()
     km = float(length[res].sum()) / 1000.0
     if km < 1.0:
@@ -365,6 +385,7 @@ def data_quality(
     housing: gpd.GeoDataFrame,
     landuse: gpd.GeoDataFrame | None,
     bgeo: gpd.GeoSeries | None,
+    housing_local: tuple[gpd.GeoSeries, np.ndarray, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Return the data-quality table, one row per district (:data:`QUALITY_COLUMNS`).
 
@@ -381,6 +402,10 @@ def data_quality(
     bgeo
         District boundaries (EPSG:4326, positions as in ``districts``); None: one
         district.
+    housing_local
+        ``(local points, in_residential, EPSG:4326 points)`` of ``housing`` when already
+        worked out (``Homes.local_points``, ``Homes.in_residential``, ``Homes.points``),
+        used when their CRS is the one measured in here.
     """
     df = pd.DataFrame({"district": points["district"].to_numpy(), "pop": points["pop"].to_numpy()})
     for s, col in zip(POP_SOURCES, QUALITY_COLUMNS[2:6], strict=True):
@@ -402,9 +427,11 @@ def data_quality(
         )
         res_km2 = pd.Series(lu_loc.area.to_numpy() / 1e6).groupby(lu_d).sum()
         if len(housing):
-            hr = housing.geometry.to_crs(crs).representative_point()
-            inside = first_containing(hr, lu_loc.geometry) >= 0
-            hw = hr[inside].to_crs(WGS84)
+            if housing_local is not None and housing_local[0].crs == crs:
+                hw = gpd.GeoSeries(housing_local[2][housing_local[1]], crs=WGS84)
+            else:
+                hr = housing.geometry.to_crs(crs).representative_point()
+                hw = hr[first_containing(hr, lu_loc.geometry) >= 0].to_crs(WGS84)
             h_d = (
                 districts[np.where((k := first_containing(hw, bgeo)) < 0, len(districts) - 1, k)]
                 if bgeo is not None

@@ -764,6 +764,12 @@ def estimate_population(
     # checks against the data's own population tags
     extent = data_extent if data_extent is not None else box(*out.total_bounds)
     hb = homes.frame
+    # the housing's representative points as housing_buildings projected them
+    local = (
+        (homes.local_points, homes.in_residential, np.asarray(homes.points, dtype=object))
+        if homes.local_points is not None and homes.in_residential is not None
+        else None
+    )
     _, place_warnings = check_places(
         out,
         features,
@@ -773,6 +779,7 @@ def estimate_population(
         m2_per_person=m2,
         places=places,
         scaled=scaling.area_ids,
+        housing_local=local[:2] if local is not None else None,
     )
     street_warning = street_check(
         edges,
@@ -782,7 +789,12 @@ def estimate_population(
         census_scaled=scaling.census_scaled,
     )
     quality = data_quality(
-        out, districts.column("district", OUTSIDE_DISTRICTS), hb, landuse, districts.geometry
+        out,
+        districts.column("district", OUTSIDE_DISTRICTS),
+        hb,
+        landuse,
+        districts.geometry,
+        housing_local=local,
     )
     excl = exclusion_table(
         homes.excluded, districts.column("district", OUTSIDE_DISTRICTS), districts.geometry

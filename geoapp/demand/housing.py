@@ -783,6 +783,12 @@ class Homes:
         point (EPSG:4326); mixed-use homes too, with reason ``"mixed"``.
     local
         The footprints of ``frame`` in a local projected CRS (None: not computed).
+    local_points
+        Their representative points in that CRS (``points`` before projecting back;
+        None: not computed).
+    in_residential
+        Whether each representative point lies in residential landuse, measured in that
+        CRS (as :func:`classify_buildings` found it; None: not known).
     """
 
     frame: gpd.GeoDataFrame
@@ -793,6 +799,8 @@ class Homes:
     assumptions: tuple[str, ...] = ()
     excluded: gpd.GeoDataFrame | None = None
     local: gpd.GeoSeries | None = None
+    local_points: gpd.GeoSeries | None = None
+    in_residential: np.ndarray | None = None
 
 
 def _empty_excluded() -> gpd.GeoDataFrame:
@@ -841,6 +849,7 @@ def housing_buildings(
     assumptions: list[str] = []
     excluded = _empty_excluded()
     upper = np.zeros(0, dtype=bool)
+    in_res: np.ndarray | None = None
     if buildings is not None and len(buildings):
         if buildings.crs is None:
             raise InputError("buildings have no coordinate reference system; set one (EPSG:4326)")
@@ -864,6 +873,8 @@ def housing_buildings(
         if len(hb):
             local = _from_local(hb, housing, d_crs, d_local)
             hreps = _from_local(hb, housing, d_crs, d_reps)
+            if local is not None and hreps is not None:  # measured in the CRS of both
+                in_res = d.in_residential[housing]
     else:
         hb = gpd.GeoDataFrame({"building_id": []}, geometry=[], crs=WGS84)
         local = hreps = None
@@ -909,8 +920,12 @@ def housing_buildings(
     keep = floor > 0
     if not keep.all():  # mixed use with one level: the use takes the only floor
         hb, floor, reps, local = hb.loc[keep], floor[keep], reps[keep], local.loc[keep]
+        hreps = hreps.loc[keep]
+        in_res = in_res[keep] if in_res is not None else None
     bid = _ids(hb)
-    return Homes(hb, floor, bid, reps, tuple(warnings), tuple(assumptions), excluded, local)
+    return Homes(
+        hb, floor, bid, reps, tuple(warnings), tuple(assumptions), excluded, local, hreps, in_res
+    )
 
 
 def _from_local(

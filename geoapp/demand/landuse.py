@@ -278,7 +278,8 @@ def _unbuilt_parts(
     crs = local_crs(res_lu)
     lu = res_lu.to_crs(crs).reset_index(drop=True)
     lu["_i"] = np.arange(len(lu))
-    whole_km2 = lu.area.to_numpy() / 1e6
+    lu_m2 = lu.area.to_numpy()
+    whole_km2 = lu_m2 / 1e6
     part = lu[["_i", "geometry"]]
     if housing is not None and len(housing):
         hg = housing.geometry if isinstance(housing, gpd.GeoDataFrame) else housing
@@ -289,9 +290,13 @@ def _unbuilt_parts(
         )
         pj, li = lu.sindex.query(plots.to_numpy(), predicate="intersects")
         if len(pj):
+            # a polygon with buildings smaller than MIN_UNBUILT_M2 keeps no piece (each
+            # piece lies inside it): it is neither cut nor kept whole (1 m² of margin for
+            # the rounding of the areas)
+            cuttable = (lu_m2 >= MIN_UNBUILT_M2 - 1.0)[li]
             # union the plots touching each polygon (one GEOS union per polygon), then
             # subtract them from it, vectorised
-            hit, cover = _union_by(li, plots.to_numpy()[pj])
+            hit, cover = _union_by(li[cuttable], plots.to_numpy()[pj[cuttable]])
             geoms = lu.geometry.to_numpy().copy()
             # only polygons with buildings are cut and opened; the others stay whole
             cut = shapely.difference(geoms[hit], cover)
@@ -305,7 +310,7 @@ def _unbuilt_parts(
                 (pieces.geometry.geom_type == "Polygon").to_numpy()
                 & (pieces.area.to_numpy() >= MIN_UNBUILT_M2)
             ]
-            whole = np.setdiff1d(lu["_i"].to_numpy(), hit)
+            whole = np.setdiff1d(lu["_i"].to_numpy(), li)
             part = pd.concat(
                 [
                     pieces,
@@ -372,6 +377,7 @@ def landuse_densities(
     home_pop: np.ndarray | None,
     features: gpd.GeoDataFrame | None,
     class_density: Mapping[str, float],
+    rows: np.ndarray | None = None,
 ) -> Densities:
     """Return the fill density of every residential polygon (rules of the module docstring).
 
@@ -388,14 +394,22 @@ def landuse_densities(
         Feature table with the ``place`` rows (:func:`place_class`).
     class_density
         Residents per km² by class (``city``, ``town``, ``village``).
+    rows
+        Positions of the rows whose density is wanted (None: all); every row's homes
+        still give the densities around, the other rows get NaN and source ``""``.
     """
     n = len(res_lu)
+    want = np.ones(n, dtype=bool)
+    if rows is not None:
+        want[:] = False
+        want[np.asarray(rows, dtype=np.int64)] = True
     crs = local_crs(res_lu)
     loc = res_lu.geometry.to_crs(crs)
     whole_km2 = loc.area.to_numpy() / 1e6
     built_km2 = np.maximum(whole_km2 - np.asarray(unbuilt_km2, dtype=float), 0.0)
-    cls = place_class(loc.representative_point().to_crs(WGS84).to_numpy(), features)
-    cls = np.where(cls == "", UNKNOWN_CLASS, cls)
+    cls = np.full(n, UNKNOWN_CLASS, dtype=object)
+    found = place_class(loc[want].representative_point().to_crs(WGS84).to_numpy(), features)
+    cls[want] = np.where(found == "", UNKNOWN_CLASS, found)
     cap = np.array([float(class_density[c]) for c in cls])
     n_homes: np.ndarray = np.zeros(n)
     pop_in: np.ndarray = np.zeros(n)
@@ -413,7 +427,7 @@ def landuse_densities(
         own_density = np.where(own, pop_in / np.where(built_km2 > 0, built_km2, 1.0), np.nan)
     density[own] = np.minimum(own_density[own], cap[own])
     source[own] = "homes in it"
-    rest = np.flatnonzero(~own)
+    rest = np.flatnonzero(~own & want)
     donors = np.flatnonzero(own)
     if len(rest) and len(donors):
         tree = shapely.STRtree(loc.to_numpy()[donors])
@@ -425,6 +439,8 @@ def landuse_densities(
             around = rest[has]
             density[around] = np.minimum(pop_sum[has] / km2_sum[has], cap[around])
             source[around] = "homes around"
+    density[~want] = np.nan
+    source[~want] = ""
     return Densities(density, source)
 
 
@@ -488,6 +504,7 @@ def landuse_demand(
             home_pop,
             features,
             class_density or LANDUSE_DENSITY_BY_CLASS,
+            rows=i,
         )
         dens, source = d.density[i], d.source[i]
     lpts = landuse_points(parts.drop(columns="_i"), dens, spacing_m)

@@ -206,11 +206,23 @@ def _edge_samples(
         kb = np.searchsorted(cum, target[bent], side="right") - 1
         k[bent] = np.clip(kb, k[bent], k[bent] + np.repeat(nverts, count)[bent] - 2)
     seg_k = seg[k]
-    t = np.divide(target - cum[k], seg_k, out=np.zeros_like(target), where=seg_k > 0)
-    t = np.clip(t, 0.0, 1.0)
-    # each sample's segment ends, a row (x, y) at a time
-    xy = coords[k] * (1 - t)[:, None]
-    xy += coords[k + 1] * t[:, None]
+    # 0 on a zero-length segment (a masked divide, ``where=``, is several times slower)
+    t = np.subtract(target, cum[k], out=target)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        np.divide(t, seg_k, out=t)
+    t[~(seg_k > 0)] = 0.0
+    np.clip(t, 0.0, 1.0, out=t)
+    # each sample between its segment's ends, a coordinate at a time (contiguous columns:
+    # cheaper than rows of (x, y) pairs; the same products and sums, bit for bit)
+    s = 1 - t
+    xy = np.empty((len(t), 2), order="F")  # x and y each contiguous
+    for axis in (0, 1):
+        c = np.ascontiguousarray(coords[:, axis])
+        out = xy[:, axis]
+        np.multiply(c[k], s, out=out)
+        hi_c = c[1:][k]  # c[k + 1]
+        hi_c *= t
+        out += hi_c
     return start, count, pos_m, xy
 
 
@@ -367,6 +379,8 @@ def _sample_labels(
     d[f_sample[better]] = direct[better]
     label[f_sample[better]] = f_owner[better]
     keep = (d <= rmax) & (label >= 0)
+    if keep.all():  # the usual case in a dense extract: no copies
+        return xy, d, label
     return xy[keep], d[keep], label[keep]
 
 
@@ -383,15 +397,16 @@ def _contour_windows(
     """Contour each facility's own area in its window, many windows per contourpy call.
 
     ``field`` is the signed distance to the buffer outline (< 0 inside), ``lab`` the
-    facility of every cell; ``wins`` holds ``(label, r0, r1, c0, c1)``; ``lower`` is
-    below every value of the field. In its window a facility's field is ``field`` on
-    its own cells and beyond the buffer and ``-field`` on other facilities' cells within
-    it, whose zero line is the buffer's outline outside and, between two facilities,
-    the same line seen from both sides (linear interpolation is symmetric), so
-    neighbours share their border. Windows of similar height are laid side by side in
-    strips, one cell of "outside" apart (a facility's cells never touch its window's
-    edge), and each strip is contoured once: contourpy's set-up costs about 0.4 ms a
-    call, which thousands of facilities per radius would pay each.
+    facility of every cell plus one (0: none); ``wins`` holds ``(label, r0, r1, c0,
+    c1)``, ``label`` the facility; ``lower`` is below every value of the field. In its
+    window a facility's field is ``field`` on its own cells and beyond the buffer and
+    ``-field`` on other facilities' cells within it, whose zero line is the buffer's
+    outline outside and, between two facilities, the same line seen from both sides
+    (linear interpolation is symmetric), so neighbours share their border. Windows of
+    similar height are laid side by side in strips, one cell of "outside" apart (a
+    facility's cells never touch its window's edge), and each strip is contoured once:
+    contourpy's set-up costs about 0.4 ms a call, which thousands of facilities per
+    radius would pay each.
 
     Yields per strip ``(points, ring_offsets, poly_offsets, labels)``: the points of
     every ring in the whole grid's cell coordinates (x = column, y = row; made
@@ -427,7 +442,7 @@ def _contour_windows(
         for i, c_m in zip(strip, starts[:-1], strict=False):
             l_i, r0, r1, c0, c1 = wins[i]
             mfield[: r1 - r0, c_m : c_m + c1 - c0] = field[r0:r1, c0:c1]
-            np.equal(lab[r0:r1, c0:c1], l_i, out=mown[: r1 - r0, c_m : c_m + c1 - c0])
+            np.equal(lab[r0:r1, c0:c1], l_i + 1, out=mown[: r1 - r0, c_m : c_m + c1 - c0])
         np.negative(mfield, out=mfield, where=~mown & (mfield <= 0))
         del mown
         # contourpy.contour_generator(z=mfield, fill_type=...) without its per-call checks
@@ -526,8 +541,11 @@ def _partition_geoms(
     b = float(buffer_m)
     cell = float(cell_m)
     pad = b + 3 * cell
-    lo = sxy.min(axis=0) - pad
-    span = sxy.max(axis=0) + pad - lo
+    # per column: a reduction along axis 0 of (n, 2) rows is several times slower
+    x, y = sxy[:, 0], sxy[:, 1]
+    lo = np.array([x.min(), y.min()]) - pad
+    span = np.array([x.max(), y.max()]) + pad - lo
+    del x, y
     if (span[0] / cell + 1) * (span[1] / cell + 1) > max_cells:
         cell = float(np.sqrt(span[0] * span[1] / max_cells)) * 1.01
         log.info(
@@ -568,28 +586,36 @@ def _partition_geoms(
     jit = np.outer(rf, cf * np.float32(cell * 1e-7))
 
     flat_ok = shape[0] * shape[1] < 2**31  # flat cell indices fit the transform's int32
+    # each sample cell's facility plus one (0: none): one grid serves every radius, as a
+    # radius's transform names only the cells of samples reached within it
+    grid = np.zeros(shape, dtype=np.int32)
+    grid.ravel()[flat] = slab + 1
+    # the transform's output and the flat indices: reused by every radius (the radii's
+    # fields are made one after another), so their pages are touched once
+    ft = np.empty((2, *shape), dtype=np.int32)
+    cell_at = np.empty(shape, dtype=np.int32 if flat_ok else np.int64)
+    # distance fields done with (two alternate: one is contoured while the next is made)
+    spare: list[np.ndarray] = []
 
     def distance_field(r: float) -> tuple[np.ndarray, np.ndarray] | None:
-        """Distance of every cell to the nearest sample reached within ``r``, and its label."""
+        """Distance of every cell to the nearest sample reached within ``r``, and its label.
+
+        The label is the nearest sample's facility plus one, 0 beyond the buffer.
+        """
         sel = sd <= r
         if not sel.any():
             return None
-        cells = flat[sel]
         free = np.ones(shape, dtype=bool)
-        free.ravel()[cells] = False
-        grid = np.full(shape, -1, dtype=np.int32)
-        grid.ravel()[cells] = slab[sel]
+        free.ravel()[flat[sel]] = False
         # the nearest sample's cell only: scipy's own distances cost as much again (float64
         # temporaries); the same exact squared distance in integers, then one sqrt
-        ir, ic = distance_transform_edt(free, return_distances=False, return_indices=True)
+        distance_transform_edt(free, return_distances=False, return_indices=True, indices=ft)
         del free
+        ir, ic = ft[0], ft[1]
         # the label of each cell's nearest sample, by flat index (cheaper than grid[ir, ic])
-        at = (
-            ir * np.asarray(shape[1], dtype=ir.dtype) if flat_ok else ir.astype(np.int64) * shape[1]
-        )
-        at += ic
-        lab = grid.ravel()[at]
-        del grid, at
+        np.multiply(ir, shape[1], out=cell_at, dtype=cell_at.dtype)
+        np.add(cell_at, ic, out=cell_at)
+        lab = grid.ravel()[cell_at]
         ir -= np.arange(shape[0], dtype=ir.dtype)[:, None]
         ic -= np.arange(shape[1], dtype=ic.dtype)
         d2 = ir if ir.dtype == wide else ir.astype(wide)
@@ -598,10 +624,10 @@ def _partition_geoms(
         dc *= dc
         d2 += dc
         del ir, ic, dc
-        dist_c = np.sqrt(d2, dtype=np.float64)
+        dist_c = np.sqrt(d2, out=spare.pop() if spare else None, dtype=np.float64)
         del d2
         dist_c *= cell
-        lab[dist_c > b] = -1
+        lab[dist_c > b] = 0
         return dist_c, lab
 
     ring_xy: list[np.ndarray] = []  # points, per strip
@@ -625,7 +651,7 @@ def _partition_geoms(
             if prev_lab is not None:
                 # nested radii: a spot keeps the facility it had at the smaller radius (a
                 # street reached only farther out may be nearer to it as the crow flies)
-                np.copyto(lab, prev_lab, where=prev_lab >= 0)
+                np.copyto(lab, prev_lab, where=prev_lab > 0)
             prev_lab = lab
             # signed field: its zero line is the buffer outline (> 0 beyond the buffer)
             dist_c += jit
@@ -638,7 +664,7 @@ def _partition_geoms(
                     max(w[1].start - 1, 0),
                     min(w[1].stop + 1, shape[1]),
                 )  # fmt: skip
-                for l_i, w in enumerate(find_objects(lab + 1))
+                for l_i, w in enumerate(find_objects(lab))  # label l_i + 1
                 if w is not None
             ]
             for gxy, roff, poff, labels in _contour_windows(dist_c, lab, wins, -2.0 * b - 1.0):
@@ -646,6 +672,7 @@ def _partition_geoms(
                 ring_len.append(np.diff(roff))
                 poly_rings.append(np.diff(poff))
                 poly_group.append(fok[labels] * nr + r_i)
+            spare.append(dist_c)
             del dist_c
     finally:
         pool.shutdown(wait=True, cancel_futures=True)

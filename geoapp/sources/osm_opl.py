@@ -9,6 +9,8 @@ until a rule or a column reads them (:func:`opl_text`).
 
 from __future__ import annotations
 
+import mmap
+import os
 import re
 import warnings
 from operator import itemgetter
@@ -22,6 +24,7 @@ __all__ = [
     "decoded_values",
     "node_counts",
     "opl_fields",
+    "opl_file_sections",
     "opl_grouped",
     "opl_ids",
     "opl_key",
@@ -124,21 +127,51 @@ def opl_ids(fields: list[bytes], kind: bytes) -> np.ndarray:
     return ids
 
 
+def _section_spans(text: bytes | mmap.mmap) -> tuple[tuple[int, int], ...]:
+    """Return the (start, end) byte offsets of :func:`opl_sections`' three sections.
+
+    Each section without its last line's newline; a kind with no line is empty.
+    """
+    n = len(text)
+    end = n - (text[-1:] == b"\n")
+    first_way = 0 if text[:1] == b"w" else text.find(b"\nw") + 1 or -1
+    if first_way >= 0:
+        a = first_way
+        nl = text.find(b"\n", text.rfind(b"\nw") + 1)  # the end of the last way line
+        w_end, b = (nl, nl + 1) if nl >= 0 else (end, n)
+    else:
+        a = w_end = b = 0 if text[:1] == b"r" else text.find(b"\nr") + 1 or n
+    n_end = end if a >= n else max(a - 1, 0)
+    return (0, n_end), (a, max(w_end, a)), (b, max(end, b))
+
+
 def opl_sections(text: bytes) -> tuple[bytes, bytes, bytes]:
     """Return the node, way and relation lines of the OPL ``text`` as a sorted file holds them.
 
     A file sorted by type (nodes, then ways, then relations, as extracts are) is cut
     at two places; :func:`opl_fields` finds out when it was not.
     """
-    end = len(text) - (text[-1:] == b"\n")
-    if text[:1] == b"w" or text.find(b"\nw") >= 0:
-        a = 0 if text[:1] == b"w" else text.find(b"\nw") + 1
-        last = text.rfind(b"\nw") + 1  # the last way line (the relations follow)
-        b = text.find(b"\n", last) + 1 or end
-    else:
-        b = 0 if text[:1] == b"r" else text.find(b"\nr") + 1 or end
-        a = b
-    return text[: max(a - 1, 0)], text[a : max(b - 1, a)], text[b:end]
+    (n0, n1), (w0, w1), (r0, r1) = _section_spans(text)
+    return text[n0:n1], text[w0:w1], text[r0:r1]
+
+
+def opl_file_sections(path: str | os.PathLike[str]) -> tuple[bytes, bytes, bytes]:
+    """Return :func:`opl_sections` of the OPL file ``path``, each section read apart.
+
+    The cuts are found in a memory map of the file (only the node lines and the last
+    lines are scanned); each section is then read once, not the whole text read and
+    copied again into its three parts (a large file's copies cost more than the reads).
+    """
+    with open(path, "rb") as fh:
+        if os.fstat(fh.fileno()).st_size == 0:
+            return b"", b"", b""
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as mm:
+            spans = _section_spans(mm)
+        parts = []
+        for start, stop in spans:
+            fh.seek(start)
+            parts.append(fh.read(stop - start))
+    return parts[0], parts[1], parts[2]
 
 
 def opl_grouped(text: bytes) -> tuple[bytes, bytes, bytes]:
@@ -192,8 +225,9 @@ def tag_matches(
     escaped = [opl_key(k) for k in keys]
     kid = {b: i for i, b in enumerate(escaped)}
     kid[b"\x00"] = -1
-    # a literal first byte: the regular expression engine skips to each comma
-    pattern = re.compile(rb",(\x00|" + b"|".join(re.escape(b) for b in escaped) + rb")=([^,\n]*)")
+    # a literal first byte: the regular expression engine skips to each comma; the keys
+    # as a trie (one branch per first byte), not tried one after another at each comma
+    pattern = re.compile(rb",(\x00|" + _trie(sorted(set(escaped))) + rb")=([^,\n]*)")
     joined = (b"\n" + b"\n".join(tag_fields)).replace(b"\nT", b"\n,\x00=,")
     found = pattern.findall(joined)
     del joined
@@ -202,6 +236,25 @@ def tag_matches(
     row = np.cumsum(opened) - 1
     sel = np.flatnonzero(~opened)
     return row[sel], key[sel], [found[i][1] for i in sel.tolist()]
+
+
+def _trie(words: list[bytes]) -> bytes:
+    """Return a regular expression matching exactly the non-empty ``words``, as a trie."""
+    branches: dict[bytes, list[bytes]] = {}
+    for w in words:
+        branches.setdefault(w[:1], []).append(w[1:])
+    alts = []
+    for first, rests in branches.items():
+        if len(rests) == 1:  # one word on this branch: its bytes as they are
+            alts.append(re.escape(first + rests[0]))
+            continue
+        ends = b"" in rests
+        rest = [r for r in rests if r]
+        tail = _trie(rest) if rest else b""
+        if tail:
+            tail = b"(?:" + tail + b")" + (b"?" if ends else b"")
+        alts.append(re.escape(first) + tail)
+    return b"|".join(alts)
 
 
 def decoded_values(values: list[bytes]) -> dict[bytes, str]:

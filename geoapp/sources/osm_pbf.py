@@ -60,11 +60,11 @@ from geoapp.sources.osm_opl import (
     decoded_values,
     node_counts,
     opl_fields,
+    opl_file_sections,
     opl_grouped,
     opl_ids,
     opl_key,
     opl_lon_lat,
-    opl_sections,
     opl_tags,
     opl_text,
     opl_way_nodes,
@@ -714,12 +714,14 @@ class _OplRows:
 
     def parse(self, opl: Path) -> None:
         """Parse the OPL file ``opl``: the relations (last in the file) first."""
-        text = opl.read_bytes()
         try:
-            split = [opl_fields(s, k) for s, k in zip(opl_sections(text), OPL_KINDS, strict=True)]
+            split = [
+                opl_fields(s, k) for s, k in zip(opl_file_sections(opl), OPL_KINDS, strict=True)
+            ]
         except ValueError:  # not sorted by type
+            text = opl.read_bytes()
             split = [opl_fields(s, k) for s, k in zip(opl_grouped(text), OPL_KINDS, strict=True)]
-        del text
+            del text
         self.relations(*split.pop())
         self.parse_ways(*split.pop())
         self.parse_nodes(*split.pop())
@@ -792,18 +794,18 @@ class _OplRows:
             sel = np.flatnonzero(rank >= 0)
         if self.poi_keys and len(sel):  # no node with a building-use key: no labels
             sel = sel[np.lexsort((rank[sel], row[sel]))]
-            vals = [value[i] for i in sel.tolist()]
-            text = decoded_values(vals)
-            parts = [
-                f"{self.poi_keys[k]}={text[v]}"
-                for k, v in zip(rank[sel].tolist(), vals, strict=True)
-            ]
+            pairs = list(zip(rank[sel].tolist(), [value[i] for i in sel.tolist()], strict=True))
+            label = {(k, v): f"{self.poi_keys[k]}={opl_text(v)}" for k, v in set(pairs)}
+            parts = list(map(label.__getitem__, pairs))
             r = row[sel]
             cut = np.flatnonzero(np.r_[True, r[1:] != r[:-1], True])
-            self.poi_labels = [
-                ";".join(parts[a:b])
-                for a, b in zip(cut[:-1].tolist(), cut[1:].tolist(), strict=True)
-            ]
+            if len(cut) - 1 == len(parts):  # one building-use tag per node
+                self.poi_labels = parts
+            else:
+                self.poi_labels = [
+                    parts[a] if b - a == 1 else ";".join(parts[a:b])
+                    for a, b in zip(cut[:-1].tolist(), cut[1:].tolist(), strict=True)
+                ]
             first = r[cut[:-1]]
             self.poi_xy = np.stack([lon[first], lat[first]], axis=1)
 
@@ -835,13 +837,13 @@ class _OplRows:
         hw_of = np.full(n, None, dtype=object)
         name_of = np.full(n, None, dtype=object)
         hw_of[walk], name_of[walk] = highway[walk], name[walk]
-        full_rows = np.flatnonzero(full).tolist()
-        way_tags = self._way_tags([tag_fields[r] for r in full_rows])
-        for r, wt in zip(full_rows, way_tags, strict=True):
-            p = int(at_row[r])
+        full_rows = np.flatnonzero(full)
+        way_tags, store.area[at_row[full_rows]] = self._way_tags(
+            [tag_fields[r] for r in full_rows.tolist()]
+        )
+        for r, p, wt in zip(full_rows.tolist(), at_row[full_rows].tolist(), way_tags, strict=True):
             store.tags[p] = wt
             hw_of[r], name_of[r] = wt.get("highway"), wt.get("name")
-            store.area[p] = bool(self.is_area(wt))
             walk[r] = self.network and "highway" in wt and is_walkable_way(wt)
         store.highway, store.name = hw_of[kept], name_of[kept]
         store.node_lists = [node_fields[r] for r in kept.tolist()]
@@ -860,19 +862,36 @@ class _OplRows:
             for r, end, c in zip(admin.tolist(), ends, counts.tolist(), strict=True):
                 self.admin_ways[int(ids[r])] = (refs[end - c : end], xy[end - c : end])
 
-    def _way_tags(self, tag_fields: list[bytes]) -> list[dict[str, str]]:
-        """Return the tags a frame or rule reads of the OPL ``T`` fields, decoded.
+    def _way_tags(self, tag_fields: list[bytes]) -> tuple[list[dict[str, str]], np.ndarray]:
+        """Return the tags a frame or rule reads of the OPL ``T`` fields, decoded, and areas.
 
         Found by one regular expression over all fields, each value decoded once; in
-        each field's order (as :func:`opl_tags` gives them).
+        each field's order (as :func:`opl_tags` gives them). The second array says which
+        fields' tags make a closed way an area (pyrosm's ``is_area``).
         """
         names = self.way_tag_names
         row, key, value = tag_matches(tag_fields, names)
         text = decoded_values(value)
         out: list[dict[str, str]] = [{} for _ in tag_fields]
-        for r, k, v in zip(row.tolist(), key.tolist(), value, strict=True):
+        keys = key.tolist()
+        for r, k, v in zip(row.tolist(), keys, value, strict=True):
             out[r][names[k]] = text[v]
-        return out
+        n = len(tag_fields)
+        if len(np.unique(row * len(names) + key)) < len(row):  # a key twice: the last counts
+            return out, np.fromiter(map(self.is_area, out), bool, n)
+        # is_area is True when one tag is a polygon feature, unless one is area=no: each
+        # distinct tag is tested once, alone (area=no: -1, a polygon feature: 1, else 0)
+        pairs = list(zip(keys, value, strict=True))
+        memo = {
+            (k, v): -1
+            if names[k] == "area" and text[v] == "no"
+            else int(self.is_area({names[k]: text[v]}))
+            for k, v in set(pairs)
+        }
+        code = np.fromiter(map(memo.__getitem__, pairs), np.int8, len(pairs))
+        area = np.bincount(row[code == 1], minlength=n) > 0
+        area &= np.bincount(row[code == -1], minlength=n) == 0
+        return out, area
 
     def _way_kinds(
         self, ids: np.ndarray, keys: list[str], row: np.ndarray, key: np.ndarray, value: list[bytes]
