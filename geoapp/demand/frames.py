@@ -26,11 +26,10 @@ def tag_values(gdf: gpd.GeoDataFrame, col: str, default: str = "") -> pd.Series:
     if col not in gdf.columns:
         return pd.Series(default, index=gdf.index, dtype=object)
     values = gdf[col]
-    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+    distinct = _distinct_cleaned(values)
+    if distinct is None:
         return values.astype("string").str.strip().str.lower().fillna(default).astype(object)
-    # strings only: each distinct value worked out once (a column repeats a few values)
-    codes, uniq = pd.factorize(values)
-    clean = pd.Series(uniq, dtype=object).astype("string").str.strip().str.lower()
+    codes, clean = distinct
     table = np.append(clean.to_numpy(dtype=object), np.array([default], dtype=object))
     return pd.Series(table[codes], index=gdf.index, name=values.name, dtype=object)
 
@@ -41,12 +40,24 @@ def tag_in(gdf: gpd.GeoDataFrame, col: str, values: Iterable[str]) -> np.ndarray
     Each distinct value of the column is cleaned and looked up once.
     """
     wanted = set(values)
-    if col not in gdf.columns or pd.api.types.infer_dtype(gdf[col], skipna=True) != "string":
+    distinct = _distinct_cleaned(gdf[col]) if col in gdf.columns else None
+    if distinct is None:
         return tag_values(gdf, col).isin(wanted).to_numpy()
-    codes, uniq = pd.factorize(gdf[col])
-    clean = pd.Series(uniq, dtype=object).astype("string").str.strip().str.lower()
+    codes, clean = distinct
     hit = np.append(clean.isin(wanted).to_numpy(dtype=bool), "" in wanted)
     return hit[codes]
+
+
+def _distinct_cleaned(values: pd.Series) -> tuple[np.ndarray, pd.Series] | None:
+    """Return ``(codes, each distinct value stripped and lower-cased)`` of a string column.
+
+    Codes as :func:`pandas.factorize` gives them (-1: missing); None when the column
+    holds anything but strings (it is then cleaned value by value).
+    """
+    if pd.api.types.infer_dtype(values, skipna=True) != "string":
+        return None
+    codes, uniq = pd.factorize(values)
+    return codes, pd.Series(uniq, dtype=object).astype("string").str.strip().str.lower()
 
 
 def first_containing(pts: gpd.GeoSeries, polys: gpd.GeoSeries) -> np.ndarray:
